@@ -1,0 +1,7 @@
+//! Pons: a self-hosted bridge between the WhatsApp Business Cloud API and
+//! MCP clients.
+
+pub mod apikey;
+pub mod auth;
+pub mod phone;
+pub mod store;

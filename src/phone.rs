@@ -1,0 +1,114 @@
+//! Phone number normalisation: the one place that turns what people type
+//! into E.164 digits.
+
+use std::fmt;
+
+/// An E.164 number stored as its digits, without the leading `+`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct PhoneNumber(String);
+
+/// Why a string is not a phone number.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum PhoneError {
+    #[error(
+        "invalid phone number {input:?}: it contains {bad:?}; use digits with an optional \
+         leading + or 00, for example +15550001111"
+    )]
+    InvalidCharacter { input: String, bad: char },
+    #[error(
+        "invalid phone number {input:?}: E.164 numbers have 8 to 15 digits including the \
+         country code, this has {digits}; include the country code, for example +15550001111"
+    )]
+    WrongLength { input: String, digits: usize },
+    #[error("invalid phone number {input:?}: a country code never starts with 0; write it as +CC…")]
+    LeadingZero { input: String },
+}
+
+impl PhoneNumber {
+    /// Parses a number as people type it: spaces, dashes, dots, brackets, a
+    /// leading `+` or international `00` are accepted and dropped.
+    pub fn parse(input: &str) -> Result<PhoneNumber, PhoneError> {
+        let trimmed = input.trim();
+        let without_plus = trimmed.strip_prefix('+').unwrap_or(trimmed);
+        let mut digits = String::with_capacity(without_plus.len());
+        for c in without_plus.chars() {
+            match c {
+                '0'..='9' => digits.push(c),
+                ' ' | '-' | '.' | '(' | ')' | '\u{a0}' => {}
+                bad => {
+                    return Err(PhoneError::InvalidCharacter { input: input.to_owned(), bad });
+                }
+            }
+        }
+
+        if !trimmed.starts_with('+') {
+            if let Some(rest) = digits.strip_prefix("00") {
+                digits = rest.to_owned();
+            }
+        }
+        if digits.starts_with('0') {
+            return Err(PhoneError::LeadingZero { input: input.to_owned() });
+        }
+        if !(8..=15).contains(&digits.len()) {
+            return Err(PhoneError::WrongLength { input: input.to_owned(), digits: digits.len() });
+        }
+        Ok(PhoneNumber(digits))
+    }
+
+    /// The digits without `+`, as stored and as Meta's `wa_id` carries them.
+    pub fn digits(&self) -> &str {
+        &self.0
+    }
+
+    /// The number with its leading `+`.
+    pub fn e164(&self) -> String {
+        format!("+{}", self.0)
+    }
+}
+
+impl fmt::Display for PhoneNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "+{}", self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_accepts_typed_forms() {
+        let cases = [
+            ("+49 30 1234567", "49301234567"),
+            ("4930 1234567", "49301234567"),
+            ("+4930-1234567", "49301234567"),
+            ("004930 1234567", "49301234567"),
+            ("+1 (555) 000-1111", "15550001111"),
+            ("15550001111", "15550001111"),
+            ("1.555.000.1111", "15550001111"),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(PhoneNumber::parse(input).unwrap().digits(), expected, "{input}");
+        }
+    }
+
+    #[test]
+    fn parse_rejects_bad_input() {
+        assert!(matches!(
+            PhoneNumber::parse("+1 555 CALL NOW"),
+            Err(PhoneError::InvalidCharacter { bad: 'C', .. })
+        ));
+        assert!(matches!(PhoneNumber::parse("12345"), Err(PhoneError::WrongLength { .. })));
+        assert!(matches!(
+            PhoneNumber::parse("1234567890123456"),
+            Err(PhoneError::WrongLength { .. })
+        ));
+        assert!(matches!(PhoneNumber::parse("030 1234567"), Err(PhoneError::LeadingZero { .. })));
+        assert!(matches!(PhoneNumber::parse(""), Err(PhoneError::WrongLength { .. })));
+    }
+
+    #[test]
+    fn display_adds_plus() {
+        assert_eq!(PhoneNumber::parse("15550001111").unwrap().to_string(), "+15550001111");
+    }
+}

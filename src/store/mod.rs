@@ -1,0 +1,92 @@
+//! The repository interface and its two backends, SQLite and PostgreSQL.
+
+pub mod model;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+pub use model::*;
+
+/// Errors a backend reports. Backends map their driver errors into these;
+/// callers turn them into HTTP or tool errors in one place each.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("{0} already exists")]
+    Conflict(String),
+    #[error("invalid value: {0}")]
+    Invalid(String),
+    #[error("database error: {0}")]
+    Backend(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// The whole repository. Every multi-statement write runs in one transaction.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Inserts a user; `Conflict` when the email is taken (case-insensitive).
+    async fn create_user(&self, user: NewUser) -> StoreResult<User>;
+    async fn find_user_by_email(&self, email: &str) -> StoreResult<Option<User>>;
+
+    /// Inserts an account and makes its owner a member with role `owner`.
+    /// `Conflict` when the phone number id is already connected.
+    async fn create_account(&self, account: NewAccount) -> StoreResult<Account>;
+    async fn list_accounts(&self) -> StoreResult<Vec<Account>>;
+    /// Finds an account by its id or its E.164 digits.
+    async fn find_account(&self, id_or_phone: &str) -> StoreResult<Option<Account>>;
+    /// Accounts (with encrypted secrets) owning any of these phone number ids.
+    async fn accounts_by_phone_number_ids(&self, ids: &[String])
+    -> StoreResult<Vec<AccountSecrets>>;
+    /// Accounts (with encrypted secrets) on any of these WhatsApp Business Account ids.
+    async fn accounts_by_waba_ids(&self, ids: &[String]) -> StoreResult<Vec<AccountSecrets>>;
+    /// Every account's webhook verify token, for the subscription handshake.
+    async fn verify_tokens(&self) -> StoreResult<Vec<String>>;
+    /// Marks the access token as rejected by Meta (`Some`) or valid again (`None`).
+    async fn set_token_invalid(&self, account: &AccountId, at: Option<UnixTime>)
+    -> StoreResult<()>;
+
+    /// Adds a member or changes the role of an existing one.
+    async fn upsert_member(&self, account: &AccountId, user: &UserId, role: Role)
+    -> StoreResult<()>;
+    async fn remove_member(&self, account: &AccountId, user: &UserId) -> StoreResult<()>;
+    /// Accounts the user is a member of, narrowed to `only` when it is not empty.
+    async fn reachable_accounts(&self, user: &UserId, only: &[AccountId])
+    -> StoreResult<Vec<Account>>;
+
+    async fn create_api_key(&self, key: NewApiKey) -> StoreResult<ApiKey>;
+    /// Finds a key by the SHA-256 of its full text, revoked or not.
+    async fn find_api_key_by_hash(&self, hash: &[u8; 32]) -> StoreResult<Option<ApiKey>>;
+    async fn list_api_keys(&self) -> StoreResult<Vec<ApiKey>>;
+    /// Revokes the key whose id or display prefix is given. `NotFound` when none
+    /// matches, `Conflict` when a prefix matches more than one.
+    async fn revoke_api_key(&self, id_or_prefix: &str, at: UnixTime) -> StoreResult<ApiKey>;
+    async fn touch_api_key(&self, id: &ApiKeyId, at: UnixTime) -> StoreResult<()>;
+
+    /// Stores a verified webhook and its log row in one transaction. A
+    /// wamid already stored for the account is counted as a duplicate and
+    /// changes nothing.
+    async fn ingest(&self, batch: WebhookBatch) -> StoreResult<IngestReport>;
+    /// Stores a log row alone, for bodies that were ignored or failed.
+    async fn record_webhook(&self, log: NewWebhookLog) -> StoreResult<()>;
+
+    /// Conversations of these accounts, most recent first.
+    async fn list_conversations(&self, accounts: &[AccountId], limit: u32)
+    -> StoreResult<Vec<ConversationSummary>>;
+    /// Conversations whose last message is inbound, most recent first.
+    async fn list_unanswered(&self, accounts: &[AccountId], limit: u32)
+    -> StoreResult<Vec<ConversationSummary>>;
+    /// A conversation of one of these accounts; `None` when it is not theirs.
+    async fn find_conversation(&self, accounts: &[AccountId], by: &ConversationRef)
+    -> StoreResult<Option<ConversationSummary>>;
+    /// The newest `limit` messages of a conversation, returned oldest first.
+    async fn conversation_messages(&self, conversation: &ConversationId, limit: u32)
+    -> StoreResult<Vec<Message>>;
+    /// Full-text search over message text in these accounts, best match first.
+    async fn search_messages(&self, accounts: &[AccountId], query: &str, limit: u32)
+    -> StoreResult<Vec<SearchHit>>;
+}
+
+pub type DynStore = Arc<dyn Store>;

@@ -1,0 +1,439 @@
+//! Rows and inserts that cross the store boundary, shared by both backends.
+
+use serde::{Deserialize, Serialize};
+
+macro_rules! id_type {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub String);
+
+        impl $name {
+            /// Creates a new time-ordered random id.
+            pub fn generate() -> Self {
+                Self(uuid::Uuid::now_v7().to_string())
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+id_type!(/// Id of a Pons user.
+    UserId);
+id_type!(/// Id of a WhatsApp business number connected to Pons.
+    AccountId);
+id_type!(/// Id of an API key row (not the key itself).
+    ApiKeyId);
+id_type!(/// Id of a customer contact within one account.
+    ContactId);
+id_type!(/// Id of the conversation between an account and one contact.
+    ConversationId);
+id_type!(/// Id of a stored message (not Meta's wamid).
+    MessageId);
+
+/// Seconds since the Unix epoch, UTC. Meta's webhooks use the same unit.
+pub type UnixTime = i64;
+
+/// A user to insert.
+#[derive(Clone, Debug)]
+pub struct NewUser {
+    pub email: String,
+    /// Argon2 PHC string, or `None` for a user who signs in by other means.
+    pub password_hash: Option<String>,
+}
+
+/// A user row.
+#[derive(Clone, Debug)]
+pub struct User {
+    pub id: UserId,
+    pub email: String,
+    pub created_at: UnixTime,
+}
+
+/// Role of a user on an account.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Owner,
+    Admin,
+    Member,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Owner => "owner",
+            Role::Admin => "admin",
+            Role::Member => "member",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Role> {
+        match value {
+            "owner" => Some(Role::Owner),
+            "admin" => Some(Role::Admin),
+            "member" => Some(Role::Member),
+            _ => None,
+        }
+    }
+}
+
+/// An account to insert. Secrets arrive already encrypted.
+#[derive(Clone, Debug)]
+pub struct NewAccount {
+    pub name: String,
+    pub waba_id: String,
+    pub phone_number_id: String,
+    /// E.164 digits without `+`, as produced by `phone::PhoneNumber`.
+    pub phone_number: String,
+    pub display_name: Option<String>,
+    pub access_token_encrypted: Vec<u8>,
+    pub app_secret_encrypted: Vec<u8>,
+    pub verify_token: String,
+    pub owner: UserId,
+}
+
+/// An account row, without its secrets.
+#[derive(Clone, Debug, Serialize)]
+pub struct Account {
+    pub id: AccountId,
+    pub name: String,
+    pub waba_id: String,
+    pub phone_number_id: String,
+    /// E.164 digits without `+`.
+    pub phone_number: String,
+    pub display_name: Option<String>,
+    /// Set when Meta rejected the access token; cleared when a new one is stored.
+    pub token_invalid_at: Option<UnixTime>,
+    pub created_at: UnixTime,
+}
+
+/// The encrypted credentials of an account, read only where they are used.
+#[derive(Clone, Debug)]
+pub struct AccountSecrets {
+    pub account: Account,
+    pub access_token_encrypted: Vec<u8>,
+    pub app_secret_encrypted: Vec<u8>,
+    pub verify_token: String,
+}
+
+/// An API key to insert: only the SHA-256 of the key is stored.
+#[derive(Clone, Debug)]
+pub struct NewApiKey {
+    pub user_id: UserId,
+    pub name: String,
+    pub key_hash: [u8; 32],
+    /// The first 12 characters of the key, shown to identify it.
+    pub prefix: String,
+    pub scopes: Vec<String>,
+    pub expires_at: Option<UnixTime>,
+    /// Empty means every account the user is a member of.
+    pub accounts: Vec<AccountId>,
+}
+
+/// An API key row.
+#[derive(Clone, Debug, Serialize)]
+pub struct ApiKey {
+    pub id: ApiKeyId,
+    pub user_id: UserId,
+    pub user_email: String,
+    pub name: String,
+    #[serde(skip)]
+    pub key_hash: [u8; 32],
+    pub prefix: String,
+    pub scopes: Vec<String>,
+    pub expires_at: Option<UnixTime>,
+    pub last_used_at: Option<UnixTime>,
+    pub revoked_at: Option<UnixTime>,
+    pub created_at: UnixTime,
+    /// Empty means every account the user is a member of.
+    pub accounts: Vec<AccountId>,
+}
+
+/// Direction of a message as seen from the business.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    Inbound,
+    Outbound,
+}
+
+impl Direction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Inbound => "inbound",
+            Direction::Outbound => "outbound",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Direction> {
+        match value {
+            "inbound" => Some(Direction::Inbound),
+            "outbound" => Some(Direction::Outbound),
+            _ => None,
+        }
+    }
+}
+
+/// Delivery status of a message. Statuses only move forward along
+/// `Pending < Sent < Delivered < Read < Played`; `Failed` replaces only
+/// `Pending` or `Sent`, and nothing replaces `Failed`. `Received` marks
+/// inbound messages and never changes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MessageStatus {
+    Received,
+    Pending,
+    Sent,
+    Delivered,
+    Read,
+    Played,
+    Failed,
+}
+
+impl MessageStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MessageStatus::Received => "received",
+            MessageStatus::Pending => "pending",
+            MessageStatus::Sent => "sent",
+            MessageStatus::Delivered => "delivered",
+            MessageStatus::Read => "read",
+            MessageStatus::Played => "played",
+            MessageStatus::Failed => "failed",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<MessageStatus> {
+        match value {
+            "received" => Some(MessageStatus::Received),
+            "pending" => Some(MessageStatus::Pending),
+            "sent" => Some(MessageStatus::Sent),
+            "delivered" => Some(MessageStatus::Delivered),
+            "read" => Some(MessageStatus::Read),
+            "played" => Some(MessageStatus::Played),
+            "failed" => Some(MessageStatus::Failed),
+            _ => None,
+        }
+    }
+
+    /// Position on the forward path; `None` for `Received` and `Failed`.
+    fn rank(self) -> Option<u8> {
+        match self {
+            MessageStatus::Pending => Some(0),
+            MessageStatus::Sent => Some(1),
+            MessageStatus::Delivered => Some(2),
+            MessageStatus::Read => Some(3),
+            MessageStatus::Played => Some(4),
+            MessageStatus::Received | MessageStatus::Failed => None,
+        }
+    }
+
+    /// Decides whether `next` may replace `self`. This is the one place
+    /// that orders statuses; both backends call it inside their transaction.
+    pub fn can_advance_to(self, next: MessageStatus) -> bool {
+        match (self, next) {
+            (MessageStatus::Received | MessageStatus::Failed, _) => false,
+            (_, MessageStatus::Received | MessageStatus::Pending) => false,
+            (current, MessageStatus::Failed) => current.rank() <= Some(1),
+            (current, next) => next.rank() > current.rank(),
+        }
+    }
+}
+
+/// Meta's error attached to a failed message or status.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MetaError {
+    pub code: Option<i64>,
+    pub title: Option<String>,
+    pub message: Option<String>,
+    pub details: Option<String>,
+}
+
+/// A customer seen in a webhook's `contacts[]`.
+#[derive(Clone, Debug)]
+pub struct ContactSeen {
+    pub account_id: AccountId,
+    pub wa_id: String,
+    /// `None` leaves a stored name unchanged.
+    pub profile_name: Option<String>,
+    /// Business-scoped user id, when Meta sends one.
+    pub user_id: Option<String>,
+}
+
+/// An inbound message from a webhook, already mapped to its account.
+#[derive(Clone, Debug)]
+pub struct InboundMessage {
+    pub account_id: AccountId,
+    /// The customer's WhatsApp id (digits), or their business-scoped user id
+    /// when Meta sends no phone number.
+    pub from: String,
+    pub wamid: String,
+    pub timestamp: UnixTime,
+    /// Meta's type, or `unsupported` for a type Pons does not know.
+    pub kind: String,
+    /// Searchable text: the body, caption, or a summary for structured types.
+    pub text: Option<String>,
+    pub caption: Option<String>,
+    pub media: Option<MediaRef>,
+    /// The wamid this message replies to.
+    pub context_wamid: Option<String>,
+    /// The type-specific object as Meta sent it.
+    pub content_json: String,
+    /// The whole message object as Meta sent it.
+    pub raw_json: String,
+    pub errors: Vec<MetaError>,
+}
+
+/// Media attached to an inbound message.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct MediaRef {
+    pub media_id: Option<String>,
+    pub mime_type: Option<String>,
+    pub sha256: Option<String>,
+    pub filename: Option<String>,
+    pub url: Option<String>,
+}
+
+/// A reaction set or removed by a customer.
+#[derive(Clone, Debug)]
+pub struct InboundReaction {
+    pub account_id: AccountId,
+    pub from: String,
+    /// The wamid of the reaction event itself.
+    pub wamid: String,
+    /// The message reacted to.
+    pub target_wamid: String,
+    /// `None` removes the reaction.
+    pub emoji: Option<String>,
+    pub timestamp: UnixTime,
+}
+
+/// A delivery status from a webhook.
+#[derive(Clone, Debug)]
+pub struct StatusUpdate {
+    pub account_id: AccountId,
+    pub wamid: String,
+    pub status: MessageStatus,
+    pub timestamp: UnixTime,
+    pub recipient_id: Option<String>,
+    pub error: Option<MetaError>,
+}
+
+/// A template status change from a `message_template_status_update` webhook.
+#[derive(Clone, Debug)]
+pub struct TemplateStatusUpdate {
+    pub waba_id: String,
+    pub meta_template_id: String,
+    pub name: Option<String>,
+    pub language: Option<String>,
+    pub status: String,
+    pub reason: Option<String>,
+}
+
+/// One fact from a webhook, in the order the body gave it.
+#[derive(Clone, Debug)]
+pub enum IngestItem {
+    Contact(ContactSeen),
+    Message(InboundMessage),
+    Reaction(InboundReaction),
+    Status(StatusUpdate),
+    TemplateStatus(TemplateStatusUpdate),
+}
+
+/// A raw webhook body as received, with what became of it.
+#[derive(Clone, Debug)]
+pub struct NewWebhookLog {
+    pub received_at: UnixTime,
+    /// The single account the body concerned, when there was exactly one.
+    pub account_id: Option<AccountId>,
+    pub headers_json: String,
+    pub body: Vec<u8>,
+    /// `processed`, `ignored`, `failed`, …
+    pub outcome: String,
+    pub detail: Option<String>,
+}
+
+/// A verified webhook, stored in one transaction together with its log row.
+#[derive(Clone, Debug)]
+pub struct WebhookBatch {
+    pub log: NewWebhookLog,
+    pub items: Vec<IngestItem>,
+}
+
+/// Counts of what one batch changed, for the log and for tests.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct IngestReport {
+    pub messages_inserted: u32,
+    pub duplicates: u32,
+    pub statuses_applied: u32,
+    pub statuses_deferred: u32,
+    pub reactions: u32,
+    pub templates_updated: u32,
+}
+
+/// A conversation as the read tools show it.
+#[derive(Clone, Debug, Serialize)]
+pub struct ConversationSummary {
+    pub id: ConversationId,
+    pub account_id: AccountId,
+    pub contact_id: ContactId,
+    pub contact_name: Option<String>,
+    /// The customer's WhatsApp id (E.164 digits) or business-scoped user id.
+    pub wa_id: String,
+    pub unread_count: i64,
+    pub window_expires_at: Option<UnixTime>,
+    pub last_message_at: Option<UnixTime>,
+    pub last_message_preview: Option<String>,
+    pub last_message_direction: Option<Direction>,
+    pub last_message_type: Option<String>,
+    pub last_message_wamid: Option<String>,
+    pub archived: bool,
+}
+
+/// A message row.
+#[derive(Clone, Debug, Serialize)]
+pub struct Message {
+    pub id: MessageId,
+    pub conversation_id: ConversationId,
+    pub wamid: Option<String>,
+    pub direction: Direction,
+    pub kind: String,
+    pub text: Option<String>,
+    pub caption: Option<String>,
+    pub status: MessageStatus,
+    pub timestamp: UnixTime,
+    pub context_wamid: Option<String>,
+    pub error: Option<MetaError>,
+    /// The customer's current reaction to this message, if any.
+    pub reaction: Option<String>,
+    pub media: Option<MediaRef>,
+}
+
+/// One match of a full-text search.
+#[derive(Clone, Debug, Serialize)]
+pub struct SearchHit {
+    pub message: Message,
+    pub account_id: AccountId,
+    pub contact_name: Option<String>,
+    pub wa_id: String,
+    pub rank: f64,
+}
+
+/// How a caller names a conversation: by id or by the customer's number.
+#[derive(Clone, Debug)]
+pub enum ConversationRef {
+    Id(ConversationId),
+    /// E.164 digits without `+`.
+    Phone(String),
+}
