@@ -3,5 +3,7 @@
 
 pub mod apikey;
 pub mod auth;
+pub mod crypto;
 pub mod phone;
 pub mod store;
+pub mod whatsapp;

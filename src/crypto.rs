@@ -1,0 +1,151 @@
+//! Encryption at rest for account secrets (Meta access tokens and app
+//! secrets): AES-256-GCM with a random 96-bit nonce stored before the
+//! ciphertext. The key lives in the data directory unless configuration
+//! provides one.
+
+use std::io::Write;
+use std::path::Path;
+
+use aes_gcm::aead::{Aead, KeyInit, OsRng};
+use aes_gcm::{AeadCore, Aes256Gcm, Key, Nonce};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use zeroize::Zeroizing;
+
+const NONCE_LEN: usize = 12;
+/// File name of the generated key inside the data directory.
+pub const KEY_FILE_NAME: &str = "encryption.key";
+
+/// Errors from loading a key or from decrypting.
+#[derive(Debug, thiserror::Error)]
+pub enum CryptoError {
+    #[error("cannot read or create the encryption key file {path}: {source}")]
+    KeyFile {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error(
+        "invalid encryption key in {origin}: expected 32 bytes encoded as base64 \
+         (generate one with `openssl rand -base64 32`)"
+    )]
+    InvalidKey { origin: String },
+    #[error("stored secret cannot be decrypted: it was encrypted with another key or is corrupt")]
+    Decrypt,
+}
+
+/// The cipher for account secrets.
+#[derive(Clone)]
+pub struct SecretBox {
+    cipher: Aes256Gcm,
+}
+
+impl std::fmt::Debug for SecretBox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretBox(<redacted>)")
+    }
+}
+
+impl SecretBox {
+    /// Builds the cipher from a base64 key given by configuration.
+    pub fn from_base64(text: &str, origin: &str) -> Result<SecretBox, CryptoError> {
+        let bytes =
+            Zeroizing::new(
+                BASE64
+                    .decode(text.trim())
+                    .map_err(|_| CryptoError::InvalidKey {
+                        origin: origin.to_owned(),
+                    })?,
+            );
+        if bytes.len() != 32 {
+            return Err(CryptoError::InvalidKey {
+                origin: origin.to_owned(),
+            });
+        }
+        let key = Key::<Aes256Gcm>::from_slice(&bytes);
+        Ok(SecretBox {
+            cipher: Aes256Gcm::new(key),
+        })
+    }
+
+    /// Reads the key file, creating it with a new random key (mode 0600)
+    /// when it does not exist yet.
+    pub fn load_or_create(path: &Path) -> Result<SecretBox, CryptoError> {
+        let io_error = |source| CryptoError::KeyFile {
+            path: path.display().to_string(),
+            source,
+        };
+        match std::fs::read_to_string(path) {
+            Ok(text) => SecretBox::from_base64(&text, &path.display().to_string()),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+                if let Some(parent) = path.parent() {
+                    std::fs::create_dir_all(parent).map_err(io_error)?;
+                }
+                let key = Aes256Gcm::generate_key(OsRng);
+                let text = Zeroizing::new(BASE64.encode(key));
+                write_private(path, text.as_bytes()).map_err(io_error)?;
+                SecretBox::from_base64(&text, &path.display().to_string())
+            }
+            Err(err) => Err(io_error(err)),
+        }
+    }
+
+    pub fn encrypt(&self, plaintext: &[u8]) -> Vec<u8> {
+        let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
+        let ciphertext = self
+            .cipher
+            .encrypt(&nonce, plaintext)
+            .expect("AES-GCM encryption cannot fail");
+        let mut out = Vec::with_capacity(NONCE_LEN + ciphertext.len());
+        out.extend_from_slice(&nonce);
+        out.extend_from_slice(&ciphertext);
+        out
+    }
+
+    pub fn decrypt(&self, sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+        if sealed.len() < NONCE_LEN {
+            return Err(CryptoError::Decrypt);
+        }
+        let (nonce, ciphertext) = sealed.split_at(NONCE_LEN);
+        self.cipher
+            .decrypt(Nonce::from_slice(nonce), ciphertext)
+            .map(Zeroizing::new)
+            .map_err(|_| CryptoError::Decrypt)
+    }
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_and_tamper() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(KEY_FILE_NAME);
+        let secrets = SecretBox::load_or_create(&path).unwrap();
+        let sealed = secrets.encrypt(b"app-secret");
+        assert_eq!(secrets.decrypt(&sealed).unwrap().as_slice(), b"app-secret");
+
+        let mut tampered = sealed.clone();
+        *tampered.last_mut().unwrap() ^= 1;
+        assert!(secrets.decrypt(&tampered).is_err());
+
+        let reloaded = SecretBox::load_or_create(&path).unwrap();
+        assert_eq!(reloaded.decrypt(&sealed).unwrap().as_slice(), b"app-secret");
+    }
+
+    #[test]
+    fn rejects_short_key() {
+        let err = SecretBox::from_base64("c2hvcnQ=", "PONS_ENCRYPTION_KEY").unwrap_err();
+        assert!(err.to_string().contains("PONS_ENCRYPTION_KEY"));
+    }
+}

@@ -1,0 +1,193 @@
+//! Reads every Meta-shaped fixture and checks what the parser takes from it.
+
+use std::path::Path;
+
+use pons::store::{AccountId, IngestItem, MessageStatus};
+use pons::whatsapp::webhook::{Payload, messages_items, template_status_item};
+
+fn fixture(name: &str) -> Vec<u8> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/meta");
+    let path = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.file_name().unwrap().to_str().unwrap().starts_with(name))
+        .unwrap_or_else(|| panic!("no fixture starting with {name}"));
+    std::fs::read(path).unwrap()
+}
+
+fn items_of(name: &str) -> Vec<IngestItem> {
+    let payload: Payload = serde_json::from_slice(&fixture(name)).unwrap();
+    let account = AccountId("acct".into());
+    let mut items = Vec::new();
+    let mut notes = Vec::new();
+    for entry in &payload.entry {
+        for change in &entry.changes {
+            match change.field.as_str() {
+                "messages" => items.extend(messages_items(&account, &change.value, &mut notes)),
+                "message_template_status_update" => items.extend(template_status_item(
+                    entry.id.as_deref().unwrap(),
+                    &change.value,
+                )),
+                _ => {}
+            }
+        }
+    }
+    items
+}
+
+fn only_message(name: &str) -> pons::store::InboundMessage {
+    let mut messages = items_of(name).into_iter().filter_map(|item| match item {
+        IngestItem::Message(m) => Some(m),
+        _ => None,
+    });
+    let message = messages
+        .next()
+        .unwrap_or_else(|| panic!("{name}: no message"));
+    assert!(messages.next().is_none(), "{name}: more than one message");
+    message
+}
+
+#[test]
+fn every_fixture_parses() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/meta");
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "json") {
+            let bytes = std::fs::read(&path).unwrap();
+            let parsed: Result<Payload, _> = serde_json::from_slice(&bytes);
+            assert!(parsed.is_ok(), "{}: {:?}", path.display(), parsed.err());
+        }
+    }
+}
+
+#[test]
+fn message_text_by_type() {
+    let cases = [
+        ("01_", "text", Some("Hi, is the shop open today?")),
+        ("14_", "location", None),
+        ("18_", "interactive", None),
+        ("21_", "button", None),
+        ("30_", "system", None),
+        ("35_", "order", Some("Order of 2 item(s)")),
+    ];
+    for (name, kind, text) in cases {
+        let message = only_message(name);
+        assert_eq!(message.kind, kind, "{name}");
+        assert!(message.text.is_some(), "{name}: no text");
+        if let Some(text) = text {
+            assert_eq!(message.text.as_deref(), Some(text), "{name}");
+        }
+    }
+}
+
+#[test]
+fn media_keeps_id_and_mime() {
+    let image = only_message("06_");
+    let media = image.media.expect("image media");
+    assert!(media.media_id.is_some());
+    assert_eq!(media.mime_type.as_deref(), Some("image/jpeg"));
+    assert!(image.caption.is_some());
+
+    let bare = only_message("07_");
+    assert!(bare.caption.is_none());
+    assert!(bare.text.is_none());
+
+    let document = only_message("11_");
+    assert!(document.media.unwrap().filename.is_some());
+}
+
+#[test]
+fn unsupported_keeps_errors_and_raw() {
+    let message = only_message("26_");
+    assert_eq!(message.kind, "unsupported");
+    assert_eq!(message.errors[0].code, Some(131051));
+    assert!(message.raw_json.contains("poll_creation"));
+}
+
+#[test]
+fn unknown_type_becomes_unsupported() {
+    let account = AccountId("acct".into());
+    let value = serde_json::json!({
+        "messages": [{"from": "15550002222", "id": "wamid.X", "timestamp": 1750000000,
+                      "type": "hologram", "hologram": {"beam": 3}}]
+    });
+    let items = messages_items(&account, &value, &mut Vec::new());
+    let IngestItem::Message(message) = &items[0] else {
+        panic!("not a message")
+    };
+    assert_eq!(message.kind, "unsupported");
+    assert_eq!(message.timestamp, 1750000000);
+    assert!(message.raw_json.contains("hologram"));
+}
+
+#[test]
+fn username_user_is_keyed_by_user_id() {
+    let message = only_message("42_");
+    assert_eq!(message.from, "US.10000000000000000001");
+    let contact = items_of("42_").into_iter().find_map(|item| match item {
+        IngestItem::Contact(c) => Some(c),
+        _ => None,
+    });
+    assert_eq!(contact.unwrap().wa_id, "US.10000000000000000001");
+}
+
+#[test]
+fn reactions_add_and_remove() {
+    let added = items_of("23_");
+    let IngestItem::Reaction(reaction) = added.last().unwrap() else {
+        panic!("no reaction")
+    };
+    assert!(reaction.emoji.is_some());
+
+    let removed = items_of("24_");
+    let IngestItem::Reaction(reaction) = removed.last().unwrap() else {
+        panic!("no reaction")
+    };
+    assert_eq!(reaction.emoji, None);
+}
+
+#[test]
+fn failed_status_keeps_error() {
+    let items = items_of("54_");
+    let IngestItem::Status(status) = &items[0] else {
+        panic!("no status")
+    };
+    assert_eq!(status.status, MessageStatus::Failed);
+    let error = status.error.as_ref().unwrap();
+    assert_eq!(error.code, Some(131047));
+    assert_eq!(error.title.as_deref(), Some("Re-engagement message"));
+    assert!(error.details.as_deref().unwrap().contains("24-hour"));
+}
+
+#[test]
+fn played_and_batched_statuses() {
+    let IngestItem::Status(played) = &items_of("57_")[0] else {
+        panic!("no status")
+    };
+    assert_eq!(played.status, MessageStatus::Played);
+    let statuses = items_of("60_")
+        .iter()
+        .filter(|i| matches!(i, IngestItem::Status(_)))
+        .count();
+    assert_eq!(statuses, 3);
+}
+
+#[test]
+fn template_status_reads_integer_id() {
+    let IngestItem::TemplateStatus(update) = &items_of("80_")[0] else {
+        panic!("no update")
+    };
+    assert_eq!(update.meta_template_id, "1000000000000901");
+    assert_eq!(update.status, "APPROVED");
+    assert_eq!(update.reason, None);
+    let IngestItem::TemplateStatus(rejected) = &items_of("81_")[0] else {
+        panic!("no update")
+    };
+    assert!(
+        rejected
+            .reason
+            .as_deref()
+            .unwrap()
+            .contains("adjacent parameters")
+    );
+}
