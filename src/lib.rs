@@ -1,9 +1,16 @@
 //! Pons: a self-hosted bridge between the WhatsApp Business Cloud API and
 //! MCP clients.
 
+pub mod admin;
 pub mod apikey;
 pub mod auth;
+pub mod bench;
+pub mod cli;
+pub mod config;
 pub mod crypto;
+pub mod http;
+pub mod ingest;
 pub mod phone;
+pub mod server;
 pub mod store;
 pub mod whatsapp;

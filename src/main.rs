@@ -1,1 +1,58 @@
-fn main() {}
+use clap::Parser;
+use tokio_util::sync::CancellationToken;
+
+use pons::admin::Admin;
+use pons::cli::{BenchCommand, Cli, Command, ServeArgs};
+use pons::config::{LogFormat, Settings};
+use pons::server::{self, Server};
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let serve_args = match &cli.command {
+        Command::Serve(args) => args,
+        _ => &ServeArgs::default(),
+    };
+    let settings = Settings::load(&cli.common, serve_args)?;
+    init_tracing(settings.log_format);
+
+    match cli.command {
+        Command::Serve(_) => {
+            let shutdown = CancellationToken::new();
+            server::cancel_on_signal(shutdown.clone());
+            Server::bind(&settings).await?.run(shutdown).await
+        }
+        Command::Bench(BenchCommand::Ingest(args)) => pons::bench::ingest(args).await,
+        command => {
+            let (store, secrets) = server::open(&settings).await?;
+            let admin = Admin { store, secrets, settings };
+            match command {
+                Command::User(c) => admin.user(c).await,
+                Command::Account(c) => admin.account(c).await,
+                Command::Member(c) => admin.member(c).await,
+                Command::Key(c) => admin.key(c).await,
+                Command::Serve(_) | Command::Bench(_) => unreachable!("handled above"),
+            }
+        }
+    }
+}
+
+fn init_tracing(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("PONS_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}

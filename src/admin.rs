@@ -1,0 +1,284 @@
+//! Administration without a browser: users, accounts, members and API keys,
+//! working on the same database as a running server.
+
+use std::io::{BufRead, Read};
+use std::path::Path;
+
+use anyhow::{Context, anyhow, bail};
+use argon2::password_hash::{PasswordHasher, SaltString, rand_core::OsRng};
+use chrono::{DateTime, Utc};
+use rand::RngCore;
+use zeroize::Zeroizing;
+
+use crate::apikey;
+use crate::auth::Scopes;
+use crate::cli::{AccountAddArgs, AccountCommand, KeyCommand, MemberCommand, UserCommand};
+use crate::config::Settings;
+use crate::crypto::SecretBox;
+use crate::phone::PhoneNumber;
+use crate::store::{Account, DynStore, NewAccount, NewApiKey, NewUser, Role, User};
+
+/// Store and cipher for one administration command.
+pub struct Admin {
+    pub store: DynStore,
+    pub secrets: SecretBox,
+    pub settings: Settings,
+}
+
+impl Admin {
+    pub async fn user(&self, command: UserCommand) -> anyhow::Result<()> {
+        let UserCommand::Add { email, password_stdin } = command;
+        let email = parse_email(&email)?;
+        let password_hash = if password_stdin {
+            let password = read_stdin_line().context("cannot read the password from standard input")?;
+            if password.len() < 8 {
+                bail!("password too short: use at least 8 characters");
+            }
+            let salt = SaltString::generate(&mut OsRng);
+            let hash = argon2::Argon2::default()
+                .hash_password(password.as_bytes(), &salt)
+                .map_err(|err| anyhow!("cannot hash the password: {err}"))?;
+            Some(hash.to_string())
+        } else {
+            None
+        };
+        let user = self.store.create_user(NewUser { email, password_hash }).await?;
+        println!("{}", user.id);
+        eprintln!("created user {}", user.email);
+        Ok(())
+    }
+
+    pub async fn account(&self, command: AccountCommand) -> anyhow::Result<()> {
+        match command {
+            AccountCommand::Add(args) => self.add_account(args).await,
+            AccountCommand::List => self.list_accounts().await,
+        }
+    }
+
+    async fn add_account(&self, args: AccountAddArgs) -> anyhow::Result<()> {
+        let owner = self.user_by_email(&args.owner).await?;
+        let phone = PhoneNumber::parse(&args.phone_number)?;
+        if args.access_token_file == args.app_secret_file && args.access_token_file == Path::new("-") {
+            bail!("--access-token-file and --app-secret-file cannot both read standard input; put one in a file");
+        }
+        let access_token = read_secret(&args.access_token_file, "--access-token-file")?;
+        let app_secret = read_secret(&args.app_secret_file, "--app-secret-file")?;
+        for (flag, value) in [("--waba-id", &args.waba_id), ("--phone-number-id", &args.phone_number_id)] {
+            if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
+                bail!("invalid {flag} {value:?}: Meta's ids are digits, copy it from the WhatsApp API setup page");
+            }
+        }
+        let verify_token = match args.verify_token {
+            Some(token) if token.trim().is_empty() => bail!("--verify-token cannot be empty"),
+            Some(token) => token,
+            None => random_token(),
+        };
+
+        let account = self
+            .store
+            .create_account(NewAccount {
+                name: args.name,
+                waba_id: args.waba_id,
+                phone_number_id: args.phone_number_id,
+                phone_number: phone.digits().to_owned(),
+                display_name: args.display_name,
+                access_token_encrypted: self.secrets.encrypt(access_token.as_bytes()),
+                app_secret_encrypted: self.secrets.encrypt(app_secret.as_bytes()),
+                verify_token: verify_token.clone(),
+                owner: owner.id,
+            })
+            .await?;
+        println!("account id:    {}", account.id);
+        println!("webhook URL:   {}/api/webhook", self.settings.server.public_url);
+        println!("verify token:  {verify_token}");
+        eprintln!(
+            "Paste the webhook URL and verify token into your Meta app (WhatsApp > Configuration), \
+             then subscribe to the messages field."
+        );
+        Ok(())
+    }
+
+    async fn list_accounts(&self) -> anyhow::Result<()> {
+        let accounts = self.store.list_accounts().await?;
+        if accounts.is_empty() {
+            eprintln!("no accounts yet; add one with `pons account add`");
+            return Ok(());
+        }
+        println!("{:<38} {:<16} {:<18} {:<18} {:<12} NAME", "ID", "PHONE", "PHONE NUMBER ID", "WABA ID", "TOKEN");
+        for a in accounts {
+            let token = if a.token_invalid_at.is_some() { "needs-new" } else { "ok" };
+            println!(
+                "{:<38} {:<16} {:<18} {:<18} {:<12} {}",
+                a.id,
+                format!("+{}", a.phone_number),
+                a.phone_number_id,
+                a.waba_id,
+                token,
+                a.name
+            );
+        }
+        Ok(())
+    }
+
+    pub async fn member(&self, command: MemberCommand) -> anyhow::Result<()> {
+        let MemberCommand::Add { account, user, role } = command;
+        let role = Role::parse(&role)
+            .ok_or_else(|| anyhow!("invalid --role {role:?}: use owner, admin or member"))?;
+        let account = self.account_by_ref(&account).await?;
+        let user = self.user_by_email(&user).await?;
+        self.store.upsert_member(&account.id, &user.id, role).await?;
+        eprintln!("{} is now {} of +{}", user.email, role.as_str(), account.phone_number);
+        Ok(())
+    }
+
+    pub async fn key(&self, command: KeyCommand) -> anyhow::Result<()> {
+        match command {
+            KeyCommand::Create { user, name, scopes, expires_in_days, accounts } => {
+                self.create_key(&user, name, &scopes, expires_in_days, &accounts).await
+            }
+            KeyCommand::List => self.list_keys().await,
+            KeyCommand::Revoke { key } => {
+                let revoked = self.store.revoke_api_key(&key, Utc::now().timestamp()).await?;
+                eprintln!("revoked key {} ({})", revoked.prefix, revoked.name);
+                Ok(())
+            }
+        }
+    }
+
+    async fn create_key(
+        &self,
+        email: &str,
+        name: String,
+        scopes: &str,
+        expires_in_days: Option<u32>,
+        accounts: &[String],
+    ) -> anyhow::Result<()> {
+        let user = self.user_by_email(email).await?;
+        let scopes = Scopes::parse(scopes).map_err(|err| anyhow!("invalid --scopes: {err}"))?;
+        if scopes.names().is_empty() {
+            bail!("--scopes is empty: give at least one of read, write, send");
+        }
+        if expires_in_days == Some(0) {
+            bail!("--expires-in-days must be at least 1");
+        }
+        let mut limited = Vec::new();
+        for reference in accounts {
+            limited.push(self.account_by_ref(reference).await?.id);
+        }
+        let key = apikey::generate();
+        let expires_at =
+            expires_in_days.map(|days| Utc::now().timestamp() + i64::from(days) * 86_400);
+        let row = self
+            .store
+            .create_api_key(NewApiKey {
+                user_id: user.id,
+                name,
+                key_hash: key.hash,
+                prefix: key.prefix,
+                scopes: scopes.names(),
+                expires_at,
+                accounts: limited,
+            })
+            .await?;
+        println!("{}", key.text);
+        eprintln!(
+            "created key {} ({}) with scopes {}; copy it now, it is not shown again",
+            row.prefix,
+            row.name,
+            row.scopes.join(",")
+        );
+        Ok(())
+    }
+
+    async fn list_keys(&self) -> anyhow::Result<()> {
+        let keys = self.store.list_api_keys().await?;
+        println!(
+            "{:<13} {:<20} {:<24} {:<16} {:<10} {:<17} {:<17} {:<17} STATE",
+            "PREFIX", "NAME", "USER", "SCOPES", "ACCOUNTS", "CREATED", "LAST USED", "EXPIRES"
+        );
+        let now = Utc::now().timestamp();
+        for k in keys {
+            let state = match (k.revoked_at, k.expires_at) {
+                (Some(_), _) => "revoked",
+                (None, Some(at)) if at <= now => "expired",
+                _ => "active",
+            };
+            let accounts =
+                if k.accounts.is_empty() { "all".to_owned() } else { k.accounts.len().to_string() };
+            println!(
+                "{:<13} {:<20} {:<24} {:<16} {:<10} {:<17} {:<17} {:<17} {state}",
+                k.prefix,
+                k.name,
+                k.user_email,
+                k.scopes.join(","),
+                accounts,
+                date(Some(k.created_at)),
+                date(k.last_used_at),
+                date(k.expires_at),
+            );
+        }
+        Ok(())
+    }
+
+    async fn user_by_email(&self, email: &str) -> anyhow::Result<User> {
+        self.store
+            .find_user_by_email(email)
+            .await?
+            .ok_or_else(|| anyhow!("user {email:?} not found; create it with `pons user add {email}`"))
+    }
+
+    async fn account_by_ref(&self, reference: &str) -> anyhow::Result<Account> {
+        let by_id = self.store.find_account(reference).await?;
+        let found = match (by_id, PhoneNumber::parse(reference)) {
+            (Some(account), _) => Some(account),
+            (None, Ok(phone)) => self.store.find_account(phone.digits()).await?,
+            (None, Err(_)) => None,
+        };
+        found.ok_or_else(|| {
+            anyhow!("account {reference:?} not found; `pons account list` shows ids and numbers")
+        })
+    }
+}
+
+fn parse_email(email: &str) -> anyhow::Result<String> {
+    let email = email.trim();
+    match email.split_once('@') {
+        Some((local, domain)) if !local.is_empty() && domain.contains('.') => Ok(email.to_owned()),
+        _ => bail!("invalid email {email:?}: expected name@example.com"),
+    }
+}
+
+/// Reads a secret from a file or, for `-`, from standard input, trimmed.
+fn read_secret(path: &Path, flag: &str) -> anyhow::Result<Zeroizing<String>> {
+    let mut text = Zeroizing::new(String::new());
+    if path == Path::new("-") {
+        std::io::stdin().read_to_string(&mut text).with_context(|| format!("cannot read {flag} from standard input"))?;
+    } else {
+        let content = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {flag} {}", path.display()))?;
+        text.push_str(&content);
+    }
+    let trimmed = Zeroizing::new(text.trim().to_owned());
+    if trimmed.is_empty() {
+        bail!("{flag} {} is empty", path.display());
+    }
+    Ok(trimmed)
+}
+
+fn read_stdin_line() -> std::io::Result<Zeroizing<String>> {
+    let mut line = Zeroizing::new(String::new());
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(Zeroizing::new(line.trim_end_matches(['\r', '\n']).to_owned()))
+}
+
+fn random_token() -> String {
+    let mut bytes = [0u8; 24];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+fn date(at: Option<i64>) -> String {
+    at.and_then(|t| DateTime::<Utc>::from_timestamp(t, 0))
+        .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+        .unwrap_or_else(|| "-".to_owned())
+}

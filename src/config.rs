@@ -1,0 +1,248 @@
+//! Typed configuration, layered: defaults, then the TOML file, then `PONS_*`
+//! environment variables and flags (clap merges those two, flags first).
+//! Everything is validated here once, with errors that name the setting.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::cli::{CommonArgs, ServeArgs};
+
+pub const DEFAULT_BIND: &str = "127.0.0.1:3000";
+pub const DEFAULT_DATA_DIR: &str = "./pons-data";
+pub const DEFAULT_GRAPH_API_URL: &str = "https://graph.facebook.com/v25.0";
+pub const DEFAULT_WEBHOOK_MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// A setting that failed validation.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read configuration file {path}: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("invalid configuration file {path}: {message}")]
+    Parse { path: String, message: String },
+    #[error("invalid {setting} {value:?}: {fix}")]
+    Invalid { setting: &'static str, value: String, fix: &'static str },
+}
+
+/// Keys accepted in the TOML file; all optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileSettings {
+    bind: Option<String>,
+    public_url: Option<String>,
+    data_dir: Option<PathBuf>,
+    database_url: Option<String>,
+    encryption_key_file: Option<PathBuf>,
+    graph_api_url: Option<String>,
+    log_format: Option<String>,
+    allowed_hosts: Option<Vec<String>>,
+    allowed_origins: Option<Vec<String>>,
+    webhook_max_body_bytes: Option<usize>,
+    shutdown_grace_seconds: Option<u64>,
+}
+
+/// Log output format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Settings every command uses.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pub encryption_key_file: PathBuf,
+    pub log_format: LogFormat,
+    /// Server settings; commands other than `serve` see the defaults.
+    pub server: ServerSettings,
+}
+
+/// Settings of `pons serve`.
+#[derive(Clone, Debug)]
+pub struct ServerSettings {
+    pub bind: SocketAddr,
+    /// Base URL without trailing slash.
+    pub public_url: String,
+    /// Graph API base URL with version, without trailing slash.
+    pub graph_api_url: String,
+    pub allowed_hosts: Vec<String>,
+    pub allowed_origins: Vec<String>,
+    pub webhook_max_body_bytes: usize,
+    pub shutdown_grace_seconds: u64,
+}
+
+impl Settings {
+    /// Merges flags and environment (`common`, `serve`) over the TOML file
+    /// over the defaults, and validates the result.
+    pub fn load(common: &CommonArgs, serve: &ServeArgs) -> Result<Settings, ConfigError> {
+        let file = match &common.config {
+            Some(path) => read_file(path)?,
+            None => FileSettings::default(),
+        };
+
+        let data_dir = common
+            .data_dir
+            .clone()
+            .or(file.data_dir)
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+        let database_url = common.database_url.clone().or(file.database_url).unwrap_or_else(|| {
+            format!("sqlite://{}", data_dir.join("pons.db").display())
+        });
+        let encryption_key_file = common
+            .encryption_key_file
+            .clone()
+            .or(file.encryption_key_file)
+            .unwrap_or_else(|| data_dir.join(crate::crypto::KEY_FILE_NAME));
+        let log_format = parse_log_format(
+            common.log_format.clone().or(file.log_format).unwrap_or_else(|| "text".into()),
+        )?;
+
+        let bind_text = common.bind.clone().or(file.bind).unwrap_or_else(|| DEFAULT_BIND.into());
+        let bind: SocketAddr = bind_text.parse().map_err(|_| ConfigError::Invalid {
+            setting: "PONS_BIND",
+            value: bind_text.clone(),
+            fix: "use ADDRESS:PORT, for example 127.0.0.1:3000 or 0.0.0.0:8080",
+        })?;
+        let public_url = common
+            .public_url
+            .clone()
+            .or(file.public_url)
+            .unwrap_or_else(|| format!("http://{bind}"));
+        let graph_api_url = serve
+            .graph_api_url
+            .clone()
+            .or(file.graph_api_url)
+            .unwrap_or_else(|| DEFAULT_GRAPH_API_URL.into());
+
+        let server = ServerSettings {
+            bind,
+            public_url: validate_url("PONS_PUBLIC_URL", &public_url)?,
+            graph_api_url: validate_url("PONS_GRAPH_API_URL", &graph_api_url)?,
+            allowed_hosts: serve.allowed_hosts.clone().or(file.allowed_hosts).unwrap_or_default(),
+            allowed_origins: serve
+                .allowed_origins
+                .clone()
+                .or(file.allowed_origins)
+                .unwrap_or_default(),
+            webhook_max_body_bytes: serve
+                .webhook_max_body_bytes
+                .or(file.webhook_max_body_bytes)
+                .unwrap_or(DEFAULT_WEBHOOK_MAX_BODY_BYTES),
+            shutdown_grace_seconds: serve
+                .shutdown_grace_seconds
+                .or(file.shutdown_grace_seconds)
+                .unwrap_or(10),
+        };
+        if server.webhook_max_body_bytes < 1024 {
+            return Err(ConfigError::Invalid {
+                setting: "PONS_WEBHOOK_MAX_BODY_BYTES",
+                value: server.webhook_max_body_bytes.to_string(),
+                fix: "use at least 1024 bytes; Meta's bodies reach 3 MB",
+            });
+        }
+        Ok(Settings { data_dir, database_url, encryption_key_file, log_format, server })
+    }
+}
+
+fn read_file(path: &Path) -> Result<FileSettings, ConfigError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|source| ConfigError::Read { path: path.display().to_string(), source })?;
+    toml::from_str(&text).map_err(|err| ConfigError::Parse {
+        path: path.display().to_string(),
+        message: err.to_string(),
+    })
+}
+
+fn parse_log_format(value: String) -> Result<LogFormat, ConfigError> {
+    match value.as_str() {
+        "text" => Ok(LogFormat::Text),
+        "json" => Ok(LogFormat::Json),
+        _ => Err(ConfigError::Invalid {
+            setting: "PONS_LOG_FORMAT",
+            value,
+            fix: "use text or json",
+        }),
+    }
+}
+
+/// Checks that a URL is absolute http(s) and drops a trailing slash.
+fn validate_url(setting: &'static str, value: &str) -> Result<String, ConfigError> {
+    let parsed = http::Uri::try_from(value).ok().filter(|uri| {
+        matches!(uri.scheme_str(), Some("http" | "https")) && uri.host().is_some()
+    });
+    match parsed {
+        Some(_) => Ok(value.trim_end_matches('/').to_owned()),
+        None => Err(ConfigError::Invalid {
+            setting,
+            value: value.to_owned(),
+            fix: "use an absolute http:// or https:// URL, for example https://pons.example.com",
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn common() -> CommonArgs {
+        CommonArgs {
+            config: None,
+            data_dir: None,
+            database_url: None,
+            encryption_key_file: None,
+            bind: None,
+            public_url: None,
+            log_format: None,
+        }
+    }
+
+    #[test]
+    fn defaults_apply() {
+        let settings = Settings::load(&common(), &ServeArgs::default()).unwrap();
+        assert_eq!(settings.server.bind.to_string(), DEFAULT_BIND);
+        assert_eq!(settings.server.public_url, "http://127.0.0.1:3000");
+        assert_eq!(settings.database_url, "sqlite://./pons-data/pons.db");
+        assert_eq!(settings.server.webhook_max_body_bytes, 1048576);
+    }
+
+    #[test]
+    fn flags_win_over_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pons.toml");
+        std::fs::write(&path, "bind = \"127.0.0.1:4000\"\npublic_url = \"https://a.example/\"\n")
+            .unwrap();
+        let mut args = common();
+        args.config = Some(path);
+        args.bind = Some("127.0.0.1:5000".into());
+        let settings = Settings::load(&args, &ServeArgs::default()).unwrap();
+        assert_eq!(settings.server.bind.port(), 5000);
+        assert_eq!(settings.server.public_url, "https://a.example");
+    }
+
+    #[test]
+    fn invalid_values_name_the_setting() {
+        let mut args = common();
+        args.bind = Some("localhost".into());
+        let err = Settings::load(&args, &ServeArgs::default()).unwrap_err().to_string();
+        assert!(err.contains("PONS_BIND"), "{err}");
+
+        let mut args = common();
+        args.public_url = Some("pons.example".into());
+        let err = Settings::load(&args, &ServeArgs::default()).unwrap_err().to_string();
+        assert!(err.contains("PONS_PUBLIC_URL"), "{err}");
+    }
+
+    #[test]
+    fn unknown_file_key_is_rejected() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pons.toml");
+        std::fs::write(&path, "bnid = \"x\"\n").unwrap();
+        let mut args = common();
+        args.config = Some(path);
+        let err = Settings::load(&args, &ServeArgs::default()).unwrap_err().to_string();
+        assert!(err.contains("bnid"), "{err}");
+    }
+}

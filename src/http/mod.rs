@@ -1,0 +1,50 @@
+//! The HTTP surface: routes, shared state and the one place where errors
+//! become responses.
+
+mod error;
+mod health;
+mod webhook;
+
+use std::sync::Arc;
+
+use axum::Router;
+use tower_http::trace::TraceLayer;
+
+use crate::config::ServerSettings;
+use crate::crypto::SecretBox;
+use crate::store::DynStore;
+
+pub use error::ApiError;
+
+/// State shared by every handler.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: DynStore,
+    pub secrets: SecretBox,
+    pub settings: Arc<ServerSettings>,
+}
+
+/// Builds the whole application router.
+pub fn router(state: AppState) -> Router {
+    let mcp_settings = crate::mcp::McpSettings {
+        public_url: state.settings.public_url.clone(),
+        allowed_hosts: state.settings.allowed_hosts.clone(),
+        allowed_origins: state.settings.allowed_origins.clone(),
+        max_body_bytes: 4 * 1024 * 1024,
+    };
+    Router::new()
+        .merge(health::routes())
+        .merge(webhook::routes(state.settings.webhook_max_body_bytes))
+        .with_state(state.clone())
+        .merge(crate::mcp::router(state.store.clone(), mcp_settings))
+        .layer(TraceLayer::new_for_http().make_span_with(make_span))
+}
+
+fn make_span(request: &http::Request<axum::body::Body>) -> tracing::Span {
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| request.uri().path().to_owned());
+    tracing::info_span!("request", method = %request.method(), route = %route)
+}

@@ -1,0 +1,186 @@
+//! Turns a signed webhook body into store writes: finds the account each
+//! change names, checks the signature with that account's app secret, and
+//! stores everything in one transaction before the caller answers 200.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::crypto::SecretBox;
+use crate::store::{
+    AccountId, AccountSecrets, DynStore, IngestItem, IngestReport, NewWebhookLog, StoreError,
+    WebhookBatch,
+};
+use crate::whatsapp::signature::{self, SignatureError};
+use crate::whatsapp::webhook::{self, Payload};
+
+/// What happened to an accepted body.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Stored(IngestReport),
+    /// No change in the body belongs to a known account; nothing stored.
+    Ignored,
+}
+
+/// Why a body was not accepted.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error("webhook body is not valid JSON: {0}")]
+    InvalidJson(String),
+    #[error(transparent)]
+    Signature(#[from] SignatureError),
+    #[error("stored app secret of account {0} cannot be decrypted")]
+    Secret(AccountId),
+    #[error("storing the webhook failed: {0}")]
+    Store(#[from] StoreError),
+}
+
+/// A webhook request as received.
+pub struct Delivery<'a> {
+    pub body: &'a [u8],
+    pub signature: Option<&'a [u8]>,
+    /// Request headers worth keeping in the log, as a JSON object.
+    pub headers_json: String,
+    pub received_at: i64,
+}
+
+/// Verifies and stores one webhook body.
+pub async fn receive(
+    store: &DynStore,
+    secrets: &SecretBox,
+    delivery: Delivery<'_>,
+) -> Result<Outcome, IngestError> {
+    let digest = signature::parse_header(delivery.signature)?;
+    let payload: Payload = serde_json::from_slice(delivery.body)
+        .map_err(|err| IngestError::InvalidJson(err.to_string()))?;
+    let accounts = Accounts::load(store, &payload).await?;
+    if accounts.is_empty() {
+        tracing::warn!(
+            phone_number_ids = ?accounts.unknown_numbers,
+            "webhook for no known account acknowledged and ignored"
+        );
+        return Ok(Outcome::Ignored);
+    }
+    accounts.verify(secrets, delivery.body, &digest)?;
+
+    let mut notes = Vec::new();
+    let items = build_items(&payload, &accounts, &mut notes);
+    if !accounts.unknown_numbers.is_empty() {
+        notes.push(format!("changes for unknown phone number ids {:?} skipped", accounts.unknown_numbers));
+        tracing::warn!(phone_number_ids = ?accounts.unknown_numbers, "webhook changes for unknown numbers skipped");
+    }
+    let log = NewWebhookLog {
+        received_at: delivery.received_at,
+        account_id: accounts.single_account(),
+        headers_json: delivery.headers_json,
+        body: delivery.body.to_vec(),
+        outcome: "processed".to_owned(),
+        detail: (!notes.is_empty()).then(|| notes.join("; ")),
+    };
+    match store.ingest(WebhookBatch { log: log.clone(), items }).await {
+        Ok(report) => Ok(Outcome::Stored(report)),
+        Err(err) => {
+            let failed = NewWebhookLog {
+                outcome: "failed".to_owned(),
+                detail: Some(err.to_string()),
+                ..log
+            };
+            if let Err(log_err) = store.record_webhook(failed).await {
+                tracing::error!(error = %log_err, "recording a failed webhook also failed");
+            }
+            Err(err.into())
+        }
+    }
+}
+
+/// The accounts a body names, by phone number id and by WABA id.
+struct Accounts {
+    by_number: BTreeMap<String, AccountSecrets>,
+    by_waba: BTreeMap<String, Vec<AccountSecrets>>,
+    unknown_numbers: BTreeSet<String>,
+}
+
+impl Accounts {
+    async fn load(store: &DynStore, payload: &Payload) -> Result<Accounts, StoreError> {
+        let mut numbers = BTreeSet::new();
+        let mut wabas = BTreeSet::new();
+        for entry in &payload.entry {
+            for change in &entry.changes {
+                if change.field == "messages" {
+                    numbers.extend(change.phone_number_id());
+                } else if let Some(id) = &entry.id {
+                    wabas.insert(id.clone());
+                }
+            }
+        }
+
+        let numbers: Vec<String> = numbers.into_iter().collect();
+        let by_number: BTreeMap<String, AccountSecrets> = if numbers.is_empty() {
+            BTreeMap::new()
+        } else {
+            let found = store.accounts_by_phone_number_ids(&numbers).await?;
+            found.into_iter().map(|a| (a.account.phone_number_id.clone(), a)).collect()
+        };
+        let mut by_waba: BTreeMap<String, Vec<AccountSecrets>> = BTreeMap::new();
+        if !wabas.is_empty() {
+            let ids: Vec<String> = wabas.into_iter().collect();
+            for account in store.accounts_by_waba_ids(&ids).await? {
+                by_waba.entry(account.account.waba_id.clone()).or_default().push(account);
+            }
+        }
+        let unknown_numbers =
+            numbers.into_iter().filter(|n| !by_number.contains_key(n)).collect();
+        Ok(Accounts { by_number, by_waba, unknown_numbers })
+    }
+
+    fn is_empty(&self) -> bool {
+        self.by_number.is_empty() && self.by_waba.is_empty()
+    }
+
+    fn all(&self) -> impl Iterator<Item = &AccountSecrets> {
+        self.by_number.values().chain(self.by_waba.values().flatten())
+    }
+
+    /// Requires the signature to match the app secret of every account the
+    /// body touches, so a body for B signed with A's secret is rejected.
+    fn verify(&self, secrets: &SecretBox, body: &[u8], digest: &[u8; 32]) -> Result<(), IngestError> {
+        let mut checked = BTreeSet::new();
+        for account in self.all() {
+            if !checked.insert(account.app_secret_encrypted.clone()) {
+                continue;
+            }
+            let secret = secrets
+                .decrypt(&account.app_secret_encrypted)
+                .map_err(|_| IngestError::Secret(account.account.id.clone()))?;
+            signature::verify(&secret, body, digest)?;
+        }
+        Ok(())
+    }
+
+    fn single_account(&self) -> Option<AccountId> {
+        let ids: BTreeSet<&AccountId> = self.all().map(|a| &a.account.id).collect();
+        (ids.len() == 1).then(|| ids.into_iter().next().cloned()).flatten()
+    }
+}
+
+fn build_items(payload: &Payload, accounts: &Accounts, notes: &mut Vec<String>) -> Vec<IngestItem> {
+    let mut items = Vec::new();
+    for entry in &payload.entry {
+        for change in &entry.changes {
+            match change.field.as_str() {
+                "messages" => {
+                    let account = change.phone_number_id().and_then(|n| accounts.by_number.get(&n));
+                    if let Some(account) = account {
+                        items.extend(webhook::messages_items(&account.account.id, &change.value, notes));
+                    }
+                }
+                "message_template_status_update" => {
+                    let waba = entry.id.as_deref().unwrap_or_default();
+                    if accounts.by_waba.contains_key(waba) {
+                        items.extend(webhook::template_status_item(waba, &change.value));
+                    }
+                }
+                other => notes.push(format!("field {other:?} acknowledged without processing")),
+            }
+        }
+    }
+    items
+}

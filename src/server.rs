@@ -1,0 +1,105 @@
+//! Starting and stopping the server: open the store, bind, serve until a
+//! shutdown signal, then let open requests finish.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Settings;
+use crate::crypto::SecretBox;
+use crate::http::{AppState, router};
+use crate::store::DynStore;
+
+/// Opens the database (applying migrations) and the encryption key.
+pub async fn open(settings: &Settings) -> anyhow::Result<(DynStore, SecretBox)> {
+    std::fs::create_dir_all(&settings.data_dir).with_context(|| {
+        format!("cannot create data directory {}", settings.data_dir.display())
+    })?;
+    let secrets = SecretBox::load_or_create(&settings.encryption_key_file)?;
+    let store = crate::store::connect(&settings.database_url)
+        .await
+        .with_context(|| "cannot open the database named by PONS_DATABASE_URL")?;
+    Ok((store, secrets))
+}
+
+/// A server bound to its listener, ready to run.
+pub struct Server {
+    listener: TcpListener,
+    state: AppState,
+    grace: Duration,
+}
+
+impl Server {
+    /// Opens everything and binds the configured address (port 0 picks a free one).
+    pub async fn bind(settings: &Settings) -> anyhow::Result<Server> {
+        let (store, secrets) = open(settings).await?;
+        let listener = TcpListener::bind(settings.server.bind)
+            .await
+            .with_context(|| format!("cannot listen on {} (PONS_BIND)", settings.server.bind))?;
+        let mut server_settings = settings.server.clone();
+        if server_settings.bind.port() == 0 {
+            // The public URL defaulted to the unbound address; point it at the real port.
+            let actual = listener.local_addr()?;
+            let unbound = format!("http://{}", settings.server.bind);
+            if server_settings.public_url == unbound {
+                server_settings.public_url = format!("http://{actual}");
+            }
+        }
+        let state = AppState { store, secrets, settings: Arc::new(server_settings) };
+        let grace = Duration::from_secs(settings.server.shutdown_grace_seconds);
+        Ok(Server { listener, state, grace })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("bound listener has an address")
+    }
+
+    pub fn public_url(&self) -> &str {
+        &self.state.settings.public_url
+    }
+
+    /// Serves until `shutdown` is cancelled, then waits up to the grace
+    /// period for open requests.
+    pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let addr = self.local_addr();
+        tracing::info!(%addr, public_url = %self.state.settings.public_url, "pons listening");
+        let app = router(self.state);
+        let signal = shutdown.clone();
+        let serve = axum::serve(self.listener, app)
+            .with_graceful_shutdown(async move { signal.cancelled().await });
+        let grace = self.grace;
+        tokio::select! {
+            result = serve => result.context("server error")?,
+            _ = async { shutdown.cancelled().await; tokio::time::sleep(grace).await } => {
+                tracing::warn!("open requests did not finish within the grace period");
+            }
+        }
+        tracing::info!("pons stopped");
+        Ok(())
+    }
+}
+
+/// Cancels the token on SIGINT or SIGTERM.
+pub fn cancel_on_signal(token: CancellationToken) {
+    tokio::spawn(async move {
+        let ctrl_c = tokio::signal::ctrl_c();
+        #[cfg(unix)]
+        {
+            let mut term =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                    .expect("SIGTERM handler can be installed");
+            tokio::select! {
+                _ = ctrl_c => {}
+                _ = term.recv() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = ctrl_c.await;
+        tracing::info!("shutdown signal received");
+        token.cancel();
+    });
+}
