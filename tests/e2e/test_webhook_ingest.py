@@ -1,0 +1,349 @@
+"""Ingestion cases from public bug reports: statuses, reactions, mixed
+fields, duplicate deliveries, failed storage and several numbers behind
+one callback URL."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from conftest import OWNER
+from support.ids import new_customer, new_wamid
+from support.mcp import call_tool, structured
+from support.meta import (
+    account_change,
+    contact,
+    encode,
+    envelope,
+    reaction_message,
+    status,
+    text_body,
+    text_message,
+)
+
+INBOUND_EVENT = "message.inbound.received"
+
+
+@pytest.fixture(scope="module")
+def read_key(stack):
+    return stack.admin.key_create(user=OWNER, scopes="read", name="ingest reader").text
+
+
+@pytest.fixture(scope="module")
+def a_only_key(stack):
+    """A read key of a user who is a member of account A only."""
+    stack.admin.user_add("a-member@example.com")
+    stack.admin.member_add(account=stack.accounts["A"].id, user="a-member@example.com", role="member")
+    return stack.admin.key_create(user="a-member@example.com", scopes="read", name="A only").text
+
+
+def conversation(stack, key: str, phone: str, account=None) -> dict:
+    arguments = {"phone": "+" + phone}
+    if account is not None:
+        arguments["from"] = account.phone
+    result = call_tool(stack.server.mcp_url, key, "legacy", "get_conversation", arguments)
+    return structured(result)
+
+
+def inbound_events(stack, wamid: str) -> int:
+    return int(
+        stack.db.scalar(
+            "SELECT count(*) FROM events WHERE type = ? AND payload_json LIKE ?",
+            INBOUND_EVENT,
+            f"%{wamid}%",
+        )
+    )
+
+
+def insert_outbound(stack, account, customer: str, wamid: str, timestamp: int) -> None:
+    """Store an outbound message as a send would, so statuses can apply to it.
+
+    The send tools are not part of this build, so the row is written
+    directly; Pons reads it like any other outbound message.
+    """
+    conversation_id = stack.db.scalar(
+        "SELECT c.id FROM conversations c JOIN contacts k ON k.id = c.contact_id "
+        "WHERE k.account_id = ? AND k.wa_id = ?",
+        account.id,
+        customer,
+    )
+    stack.db.execute(
+        "INSERT INTO messages (id, account_id, conversation_id, wamid, direction, type, text, "
+        "status, timestamp, created_at) VALUES (?, ?, ?, ?, 'outbound', 'text', ?, 'sent', ?, ?)",
+        str(uuid.uuid4()),
+        account.id,
+        conversation_id,
+        wamid,
+        "Your order has shipped",
+        timestamp,
+        timestamp,
+    )
+
+
+def test_status_without_profile_keeps_name(stack, read_key):
+    account = stack.accounts["A"]
+    customer = new_customer()
+    assert stack.meta.post(
+        text_body(account, customer, new_wamid(), "Where is my order?", 1750200000, "Carol Example"),
+        secret=account.app_secret,
+    ).status_code == 200
+    outbound = new_wamid()
+    insert_outbound(stack, account, customer, outbound, 1750200060)
+
+    no_profile = [contact(customer, None, user_id="US.10000000000000000077")]
+    for name, timestamp in [("read", 1750200120), ("delivered", 1750200090)]:
+        change = account_change(
+            account, contacts=no_profile, statuses=[status(outbound, name, timestamp, customer)]
+        )
+        body = encode(envelope((account.waba_id, [change])))
+        response = stack.meta.post(body, secret=account.app_secret)
+        assert response.status_code == 200, f"{name}: {response.text}"
+
+    shown = conversation(stack, read_key, customer)
+    assert shown["conversation"]["contact"]["name"] == "Carol Example"
+    sent = [m for m in shown["messages"] if m["wamid"] == outbound]
+    assert len(sent) == 1
+    assert sent[0]["direction"] == "outbound"
+    assert sent[0]["status"] == "read", "a late `delivered` must not downgrade `read`"
+
+
+def test_reaction_set_then_removed(stack, read_key):
+    account = stack.accounts["A"]
+    customer = new_customer()
+    target = new_wamid()
+    assert stack.meta.post(
+        text_body(account, customer, target, "Thanks for the quick reply", 1750300000),
+        secret=account.app_secret,
+    ).status_code == 200
+
+    # Reactions are keyed by the target wamid. Outbound targets need the
+    # send tools, which this build lacks, so the target is inbound.
+    steps = [("👍", "👍"), (None, None), ("👍", "👍"), ("", None)]
+    for offset, (emoji, shown_emoji) in enumerate(steps, start=1):
+        message = reaction_message(customer, new_wamid(), 1750300000 + offset, target, emoji)
+        body = encode(envelope((account.waba_id, [account_change(account, messages=[message])])))
+        response = stack.meta.post(body, secret=account.app_secret)
+        assert response.status_code == 200, f"reaction {emoji!r}: {response.text}"
+
+        shown = conversation(stack, read_key, customer)
+        messages = shown["messages"]
+        assert [m["wamid"] for m in messages] == [target], "a reaction must not add a message"
+        assert messages[0]["reaction"] == shown_emoji, f"after reaction {emoji!r}"
+        assert shown["conversation"]["lastMessage"]["preview"] == "Thanks for the quick reply"
+
+
+def test_reaction_to_unknown_message(stack):
+    account = stack.accounts["A"]
+    message = reaction_message(new_customer(), new_wamid(), 1750300100, new_wamid(), "🎉")
+    body = encode(envelope((account.waba_id, [account_change(account, messages=[message])])))
+    assert stack.meta.post(body, secret=account.app_secret).status_code == 200
+
+
+def test_template_status_beside_message(stack):
+    account = stack.accounts["A"]
+    wamid = new_wamid()
+    template_change = {
+        "field": "message_template_status_update",
+        "value": {
+            "event": "APPROVED",
+            "message_template_id": 1000000000000777,
+            "message_template_name": "shipping_update",
+            "message_template_language": "en_US",
+            "reason": "NONE",
+        },
+    }
+    message_change = account_change(
+        account,
+        contacts=[contact("15550002222", "Alice Example")],
+        messages=[text_message("15550002222", wamid, 1750400000, "Mixed body message")],
+    )
+    body = encode(envelope((account.waba_id, [template_change, message_change])))
+
+    response = stack.meta.post(body, secret=account.app_secret)
+
+    assert response.status_code == 200, response.text
+    assert stack.db.count_messages(wamid) == 1
+    rows = stack.db.query(
+        "SELECT status, name, account_id FROM templates WHERE meta_template_id = ?",
+        "1000000000000777",
+    )
+    assert rows == [("APPROVED", "shipping_update", account.id)]
+
+
+def test_account_update_only_is_logged(stack):
+    account = stack.accounts["A"]
+    change = {"field": "account_update", "value": {"event": "VERIFIED_ACCOUNT"}}
+    body = encode(envelope((account.waba_id, [change])))
+    before = int(stack.db.scalar("SELECT count(*) FROM webhook_log"))
+
+    response = stack.meta.post(body, secret=account.app_secret)
+
+    assert response.status_code == 200, response.text
+    rows = stack.db.query("SELECT detail FROM webhook_log ORDER BY received_at, id")
+    assert len(rows) == before + 1
+    assert any("account_update" in (detail or "") for (detail,) in rows)
+
+
+def test_duplicate_delivery_stored_once(stack, read_key):
+    account = stack.accounts["A"]
+    customer = new_customer()
+    first, second = new_wamid(), new_wamid()
+    first_body = text_body(account, customer, first, "Sent once, delivered twice", 1750500000)
+    second_body = text_body(account, customer, second, "Sent once, delivered four times", 1750500001)
+
+    for _ in range(2):
+        assert stack.meta.post(first_body, secret=account.app_secret).status_code == 200
+    assert stack.db.count_messages(first) == 1
+    assert inbound_events(stack, first) == 1
+    assert conversation(stack, read_key, customer)["conversation"]["unreadCount"] == 1
+
+    statuses = stack.meta.post_in_parallel(second_body, account.app_secret, copies=4)
+    assert statuses == [200, 200, 200, 200]
+    assert stack.db.count_messages(second) == 1
+    assert inbound_events(stack, second) == 1
+    assert conversation(stack, read_key, customer)["conversation"]["unreadCount"] == 2
+
+
+def test_failed_storage_is_not_acknowledged(stack, read_key):
+    account = stack.accounts["A"]
+    customer = new_customer()
+    first, second = new_wamid(), new_wamid()
+    change = account_change(
+        account,
+        contacts=[contact(customer, "Dana Example")],
+        messages=[
+            text_message(customer, first, 1750600000, "First of two"),
+            text_message(customer, second, 1750600001, "Second of two"),
+        ],
+    )
+    body = encode(envelope((account.waba_id, [change])))
+
+    stack.db.fail_inserts_of(second)
+    try:
+        failed = stack.meta.post(body, secret=account.app_secret)
+    finally:
+        stack.db.stop_failing_inserts()
+    assert not 200 <= failed.status_code < 300, "a body that was not stored must not get 2xx"
+    assert failed.status_code == 500
+    assert "injected" not in failed.text, "a 5xx must not carry internal error text"
+    assert stack.db.count_messages(first) == 0, "the batch must roll back as a whole"
+
+    retried = stack.meta.post(body, secret=account.app_secret)
+    assert retried.status_code == 200, retried.text
+    assert stack.db.count_messages(first) == 1
+    assert stack.db.count_messages(second) == 1
+    assert inbound_events(stack, first) == 1
+    assert inbound_events(stack, second) == 1
+    assert conversation(stack, read_key, customer)["conversation"]["unreadCount"] == 2
+
+
+def test_number_b_lands_only_in_b(stack, read_key, a_only_key):
+    account_b = stack.accounts["B"]
+    customer = new_customer()
+    wamid = new_wamid()
+    word = "zanzibarquokka"
+    body = text_body(account_b, customer, wamid, f"Only B knows {word}", 1750700000)
+
+    assert stack.meta.post(body, secret=account_b.app_secret).status_code == 200
+
+    rows = stack.db.query("SELECT account_id FROM messages WHERE wamid = ?", wamid)
+    assert rows == [(account_b.id,)]
+    url = stack.server.mcp_url
+    hits = structured(call_tool(url, a_only_key, "legacy", "search_messages", {"query": word}))
+    assert hits["hits"] == []
+    listed = structured(call_tool(url, a_only_key, "legacy", "list_conversations", {}))
+    assert customer not in [c["contact"]["waId"] for c in listed["conversations"]]
+    owner_hits = structured(call_tool(url, read_key, "legacy", "search_messages", {"query": word}))
+    assert [h["wamid"] for h in owner_hits["hits"]] == [wamid]
+    assert owner_hits["hits"][0]["accountId"] == account_b.id
+
+
+def test_unknown_number_is_acknowledged(stack):
+    account = stack.accounts["A"]
+    unknown = {"phone_number_id": "100000000000099", "waba_id": "100000000000098"}
+    wamid = new_wamid()
+    change = account_change(
+        account,
+        contacts=[contact("15550002222", "Alice Example")],
+        messages=[text_message("15550002222", wamid, 1750700100, "Wrong number")],
+    )
+    change["value"]["metadata"]["phone_number_id"] = unknown["phone_number_id"]
+    body = encode(envelope((unknown["waba_id"], [change])))
+    log_start = len(stack.server.lines)
+
+    response = stack.meta.post(body, secret=b"some other app secret")
+
+    assert response.status_code == 200, "Meta must stop retrying a body for an unknown number"
+    assert stack.db.count_messages(wamid) == 0
+    logged = stack.server.wait_for_log(
+        lambda fields: unknown["phone_number_id"] in str(fields), 10, start_at=log_start
+    )
+    assert logged.get("level") == "WARN"
+
+
+def test_two_entries_split_by_account(stack):
+    account_a, account_b = stack.accounts["A"], stack.accounts["B"]
+    customer = new_customer()
+    wamid_a, wamid_b = new_wamid(), new_wamid()
+    body = encode(
+        envelope(
+            (account_a.waba_id, [account_change(
+                account_a,
+                contacts=[contact(customer, "Erin Example")],
+                messages=[text_message(customer, wamid_a, 1750700200, "To A")],
+            )]),
+            (account_b.waba_id, [account_change(
+                account_b,
+                contacts=[contact(customer, "Erin Example")],
+                messages=[text_message(customer, wamid_b, 1750700200, "To B")],
+            )]),
+        )
+    )  # fmt: skip
+    assert account_a.app_secret != account_b.app_secret
+
+    wrong = stack.meta.post(body, secret=account_a.app_secret)
+    assert wrong.status_code == 401, "a body touching B must carry B's signature too"
+    assert stack.db.count_messages(wamid_a) == 0
+
+    b_only = text_body(account_b, customer, new_wamid(), "B signed with A's secret", 1750700300)
+    assert stack.meta.post(b_only, secret=account_a.app_secret).status_code == 401
+
+
+def test_entries_for_a_and_b_in_one_post(stack):
+    """Both accounts share one app secret here, as numbers of one Meta app do."""
+    account_a = stack.accounts["A"]
+    account_c = stack.admin.account_add(
+        owner=OWNER,
+        name="Shop C",
+        waba_id="100000000000008",
+        phone_number_id="100000000000007",
+        phone="+15550008888",
+        app_secret=account_a.app_secret,
+        verify_token="fake-verify-token-c",
+    )
+    customer = new_customer()
+    wamid_a, wamid_c = new_wamid(), new_wamid()
+    body = encode(
+        envelope(
+            (account_a.waba_id, [account_change(
+                account_a,
+                contacts=[contact(customer, "Finn Example")],
+                messages=[text_message(customer, wamid_a, 1750700400, "Entry for A")],
+            )]),
+            (account_c.waba_id, [account_change(
+                account_c,
+                contacts=[contact(customer, "Finn Example")],
+                messages=[text_message(customer, wamid_c, 1750700400, "Entry for C")],
+            )]),
+        )
+    )  # fmt: skip
+
+    assert stack.meta.post(body, secret=account_a.app_secret).status_code == 200
+
+    assert stack.db.query("SELECT account_id FROM messages WHERE wamid = ?", wamid_a) == [
+        (account_a.id,)
+    ]
+    assert stack.db.query("SELECT account_id FROM messages WHERE wamid = ?", wamid_c) == [
+        (account_c.id,)
+    ]
