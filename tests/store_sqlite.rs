@@ -68,7 +68,8 @@ fn connection(path: &Path) -> Connection {
 }
 
 fn count(conn: &Connection, sql: &str) -> i64 {
-    conn.query_row(sql, [], |row| row.get(0)).expect("count query")
+    conn.query_row(sql, [], |row| row.get(0))
+        .expect("count query")
 }
 
 store_suite_tests!(open_sqlite);
@@ -91,7 +92,10 @@ async fn open_configures_wal_and_schema() {
     let again = pons::store::connect(harness.path.to_str().expect("UTF-8 path"))
         .await
         .expect("reopen");
-    let found = again.find_account(t.account.id.as_str()).await.expect("find");
+    let found = again
+        .find_account(t.account.id.as_str())
+        .await
+        .expect("find");
     assert!(found.is_some());
 }
 
@@ -139,11 +143,21 @@ async fn early_status_is_consumed_by_message() {
     ingest(store, vec![IngestItem::Status(early)]).await;
 
     let conn = connection(&harness.path);
-    assert_eq!(count(&conn, "SELECT count(*) FROM pending_statuses"), 1, "identical status kept once");
+    assert_eq!(
+        count(&conn, "SELECT count(*) FROM pending_statuses"),
+        1,
+        "identical status kept once"
+    );
 
     ingest(
         store,
-        vec![IngestItem::Message(text(&t.account, "15551280002", "wamid.P1", T0, "hi"))],
+        vec![IngestItem::Message(text(
+            &t.account,
+            "15551280002",
+            "wamid.P1",
+            T0,
+            "hi",
+        ))],
     )
     .await;
     assert_eq!(count(&conn, "SELECT count(*) FROM pending_statuses"), 0);
@@ -164,7 +178,11 @@ async fn template_update_keeps_unsent_fields() {
             reason: reason.map(str::to_owned),
         })
     };
-    ingest(store, vec![update("REJECTED", Some("promo"), Some("INVALID_FORMAT"))]).await;
+    ingest(
+        store,
+        vec![update("REJECTED", Some("promo"), Some("INVALID_FORMAT"))],
+    )
+    .await;
     ingest(store, vec![update("APPROVED", None, None)]).await;
 
     let conn = connection(&harness.path);
@@ -198,7 +216,13 @@ async fn failed_batch_leaves_no_rows() {
     assert!(result.is_err());
 
     let conn = connection(&harness.path);
-    for table in ["webhook_log", "messages", "contacts", "conversations", "events"] {
+    for table in [
+        "webhook_log",
+        "messages",
+        "contacts",
+        "conversations",
+        "events",
+    ] {
         let rows = count(&conn, &format!("SELECT count(*) FROM {table}"));
         assert_eq!(rows, 0, "table {table} after a failed batch");
     }

@@ -23,7 +23,10 @@ pub async fn user_create_and_find(store: DynStore) {
     assert_eq!(found.email, "Ada@Example.com");
     assert_eq!(found.created_at, user.created_at);
 
-    let missing = store.find_user_by_email("nobody@example.com").await.expect("find");
+    let missing = store
+        .find_user_by_email("nobody@example.com")
+        .await
+        .expect("find");
     assert!(missing.is_none());
 }
 
@@ -32,7 +35,10 @@ pub async fn user_email_conflict_ignores_case(store: DynStore) {
         email: email.to_owned(),
         password_hash: None,
     };
-    store.create_user(new("grace@example.com")).await.expect("first user");
+    store
+        .create_user(new("grace@example.com"))
+        .await
+        .expect("first user");
     let error = store
         .create_user(new("GRACE@example.com"))
         .await
@@ -91,10 +97,19 @@ pub async fn account_lookups(store: DynStore) {
         .collect();
     assert_eq!(listed, vec![a.account.id.clone(), b.account.id.clone()]);
 
-    let by_id = store.find_account(a.account.id.as_str()).await.expect("find");
+    let by_id = store
+        .find_account(a.account.id.as_str())
+        .await
+        .expect("find");
     assert_eq!(by_id.map(|account| account.id), Some(a.account.id.clone()));
-    let by_phone = store.find_account(&b.account.phone_number).await.expect("find");
-    assert_eq!(by_phone.map(|account| account.id), Some(b.account.id.clone()));
+    let by_phone = store
+        .find_account(&b.account.phone_number)
+        .await
+        .expect("find");
+    assert_eq!(
+        by_phone.map(|account| account.id),
+        Some(b.account.id.clone())
+    );
     assert!(store.find_account("nope").await.expect("find").is_none());
 
     let by_pnid = store
@@ -113,11 +128,20 @@ pub async fn account_lookups(store: DynStore) {
         .expect("by waba");
     assert_eq!(by_waba.len(), 1);
     assert_eq!(by_waba[0].account.id, a.account.id);
-    assert!(store.accounts_by_waba_ids(&[]).await.expect("empty").is_empty());
+    assert!(
+        store
+            .accounts_by_waba_ids(&[])
+            .await
+            .expect("empty")
+            .is_empty()
+    );
 
     let mut tokens = store.verify_tokens().await.expect("verify tokens");
     tokens.sort();
-    assert_eq!(tokens, vec!["verify-alpha".to_owned(), "verify-beta".to_owned()]);
+    assert_eq!(
+        tokens,
+        vec!["verify-alpha".to_owned(), "verify-beta".to_owned()]
+    );
 }
 
 pub async fn token_invalid_set_and_clear(store: DynStore) {
@@ -126,11 +150,20 @@ pub async fn token_invalid_set_and_clear(store: DynStore) {
         .set_token_invalid(&t.account.id, Some(1234))
         .await
         .expect("mark invalid");
-    let account = store.find_account(t.account.id.as_str()).await.expect("find");
+    let account = store
+        .find_account(t.account.id.as_str())
+        .await
+        .expect("find");
     assert_eq!(account.and_then(|a| a.token_invalid_at), Some(1234));
 
-    store.set_token_invalid(&t.account.id, None).await.expect("clear");
-    let account = store.find_account(t.account.id.as_str()).await.expect("find");
+    store
+        .set_token_invalid(&t.account.id, None)
+        .await
+        .expect("clear");
+    let account = store
+        .find_account(t.account.id.as_str())
+        .await
+        .expect("find");
     assert_eq!(account.and_then(|a| a.token_invalid_at), None);
 
     let unknown = pons::store::AccountId::generate();

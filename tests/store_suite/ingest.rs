@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use pons::store::{
-    AccountId, ContactSeen, Direction, DynStore, IngestItem, IngestReport, MediaRef,
-    MessageStatus, StoreError, TemplateStatusUpdate,
+    AccountId, ContactSeen, Direction, DynStore, IngestItem, IngestReport, MediaRef, MessageStatus,
+    StoreError, TemplateStatusUpdate,
 };
 
 use super::{
@@ -76,12 +76,24 @@ pub async fn late_message_keeps_window_and_preview(store: DynStore) {
     let from = "15551230003";
     ingest(
         &store,
-        vec![IngestItem::Message(text(&t.account, from, "wamid.NEW", T0 + 1000, "newer"))],
+        vec![IngestItem::Message(text(
+            &t.account,
+            from,
+            "wamid.NEW",
+            T0 + 1000,
+            "newer",
+        ))],
     )
     .await;
     ingest(
         &store,
-        vec![IngestItem::Message(text(&t.account, from, "wamid.OLD", T0, "older"))],
+        vec![IngestItem::Message(text(
+            &t.account,
+            from,
+            "wamid.OLD",
+            T0,
+            "older",
+        ))],
     )
     .await;
 
@@ -89,8 +101,14 @@ pub async fn late_message_keeps_window_and_preview(store: DynStore) {
     assert_eq!(conversation.unread_count, 2);
     assert_eq!(conversation.last_message_at, Some(T0 + 1000));
     assert_eq!(conversation.last_message_preview.as_deref(), Some("newer"));
-    assert_eq!(conversation.last_message_wamid.as_deref(), Some("wamid.NEW"));
-    assert_eq!(conversation.last_message_direction, Some(Direction::Inbound));
+    assert_eq!(
+        conversation.last_message_wamid.as_deref(),
+        Some("wamid.NEW")
+    );
+    assert_eq!(
+        conversation.last_message_direction,
+        Some(Direction::Inbound)
+    );
     assert_eq!(conversation.last_message_type.as_deref(), Some("text"));
     assert_eq!(conversation.window_expires_at, Some(T0 + 1000 + WINDOW));
 
@@ -170,7 +188,13 @@ pub async fn failing_batch_rolls_back_alone(store: DynStore) {
         IngestItem::Message(text(&t.account, from, "wamid.BAD1", T0, "rolled back")),
         IngestItem::Message(orphan),
     ]);
-    let good = batch(vec![IngestItem::Message(text(&t.account, from, "wamid.GOOD", T0 + 1, "kept"))]);
+    let good = batch(vec![IngestItem::Message(text(
+        &t.account,
+        from,
+        "wamid.GOOD",
+        T0 + 1,
+        "kept",
+    ))]);
 
     let (bad_result, good_result) = tokio::join!(store.ingest(bad), store.ingest(good));
     let error = bad_result.expect_err("batch with an unknown account must fail");
@@ -188,7 +212,13 @@ pub async fn failing_batch_rolls_back_alone(store: DynStore) {
     // Nothing of the failed batch remains, so a retry stores it anew.
     let retry = ingest(
         &store,
-        vec![IngestItem::Message(text(&t.account, from, "wamid.BAD1", T0, "rolled back"))],
+        vec![IngestItem::Message(text(
+            &t.account,
+            from,
+            "wamid.BAD1",
+            T0,
+            "rolled back",
+        ))],
     )
     .await;
     assert_eq!(retry.messages_inserted, 1);
@@ -223,7 +253,10 @@ pub async fn template_status_per_account(store: DynStore) {
     // A second number on the same WhatsApp Business Account.
     let mut sibling = new_account(&t.owner, "tpl-sibling");
     sibling.waba_id = t.account.waba_id.clone();
-    store.create_account(sibling).await.expect("sibling account");
+    store
+        .create_account(sibling)
+        .await
+        .expect("sibling account");
 
     let update = |status: &str, waba: &str| {
         IngestItem::TemplateStatus(TemplateStatusUpdate {

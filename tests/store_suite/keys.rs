@@ -40,7 +40,13 @@ pub async fn api_key_create_and_find(store: DynStore) {
     assert_eq!(found.key_hash, [1; 32]);
     assert_eq!(found.prefix, "pons_AAAAAAA");
     assert_eq!(found.accounts, limited);
-    assert!(store.find_api_key_by_hash(&[9; 32]).await.expect("find").is_none());
+    assert!(
+        store
+            .find_api_key_by_hash(&[9; 32])
+            .await
+            .expect("find")
+            .is_none()
+    );
 
     let unlimited = store
         .create_api_key(new_key(&t.owner.id, 2, "pons_BBBBBBB", Vec::new()))
@@ -71,7 +77,12 @@ pub async fn api_key_conflicts_and_unknowns(store: DynStore) {
     assert!(matches!(error, StoreError::Conflict(_)), "{error:?}");
 
     let error = store
-        .create_api_key(new_key(&t.owner.id, 4, "pons_EEEEEEE", vec![AccountId::generate()]))
+        .create_api_key(new_key(
+            &t.owner.id,
+            4,
+            "pons_EEEEEEE",
+            vec![AccountId::generate()],
+        ))
         .await
         .expect_err("unknown account");
     assert!(matches!(error, StoreError::NotFound(_)), "{error:?}");
@@ -151,7 +162,11 @@ pub async fn api_key_touch(store: DynStore) {
         .await
         .expect("create");
     store.touch_api_key(&key.id, 500).await.expect("touch");
-    let found = store.find_api_key_by_hash(&[10; 32]).await.expect("find").expect("key");
+    let found = store
+        .find_api_key_by_hash(&[10; 32])
+        .await
+        .expect("find")
+        .expect("key");
     assert_eq!(found.last_used_at, Some(500));
 
     let error = store

@@ -16,9 +16,9 @@ pub mod statuses;
 
 use async_trait::async_trait;
 use pons::store::{
-    Account, AccountId, ConversationRef, ConversationSummary, DynStore, InboundMessage,
-    IngestItem, IngestReport, Message, MessageStatus, NewAccount, NewUser, NewWebhookLog,
-    StatusUpdate, UnixTime, User, WebhookBatch,
+    Account, AccountId, ConversationRef, ConversationSummary, DynStore, InboundMessage, IngestItem,
+    IngestReport, Message, MessageStatus, NewAccount, NewUser, NewWebhookLog, StatusUpdate,
+    UnixTime, User, WebhookBatch,
 };
 
 /// A Unix time to build test timestamps on.
@@ -185,7 +185,13 @@ pub async fn ingest(store: &DynStore, items: Vec<IngestItem>) -> IngestReport {
 }
 
 /// An inbound text message.
-pub fn text(account: &Account, from: &str, wamid: &str, timestamp: UnixTime, body: &str) -> InboundMessage {
+pub fn text(
+    account: &Account,
+    from: &str,
+    wamid: &str,
+    timestamp: UnixTime,
+    body: &str,
+) -> InboundMessage {
     InboundMessage {
         account_id: account.id.clone(),
         from: from.to_owned(),
@@ -202,7 +208,12 @@ pub fn text(account: &Account, from: &str, wamid: &str, timestamp: UnixTime, bod
     }
 }
 
-pub fn status(account: &Account, wamid: &str, status: MessageStatus, timestamp: UnixTime) -> StatusUpdate {
+pub fn status(
+    account: &Account,
+    wamid: &str,
+    status: MessageStatus,
+    timestamp: UnixTime,
+) -> StatusUpdate {
     StatusUpdate {
         account_id: account.id.clone(),
         wamid: wamid.to_owned(),

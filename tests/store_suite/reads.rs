@@ -31,7 +31,10 @@ pub async fn conversations_ordered_and_filtered(store: DynStore) {
         .into_iter()
         .map(|c| c.wa_id)
         .collect();
-    assert_eq!(listed, vec!["15551250002", "15551250003", "15551250001", "15551250004"]);
+    assert_eq!(
+        listed,
+        vec!["15551250002", "15551250003", "15551250001", "15551250004"]
+    );
 
     let limited = store.list_conversations(ids, 2).await.expect("list");
     assert_eq!(limited.len(), 2);
@@ -43,14 +46,23 @@ pub async fn conversations_ordered_and_filtered(store: DynStore) {
         .into_iter()
         .map(|c| c.wa_id)
         .collect();
-    assert_eq!(unanswered, vec!["15551250002", "15551250003", "15551250001"]);
+    assert_eq!(
+        unanswered,
+        vec!["15551250002", "15551250003", "15551250001"]
+    );
 }
 
 pub async fn find_conversation_by_id_and_phone(store: DynStore) {
     let a = tenant(&store, "find-a").await;
     let b = tenant(&store, "find-b").await;
     let from = "15551250010";
-    ingest(&store, vec![IngestItem::Message(text(&a.account, from, "wamid.F1", T0, "hi"))]).await;
+    ingest(
+        &store,
+        vec![IngestItem::Message(text(
+            &a.account, from, "wamid.F1", T0, "hi",
+        ))],
+    )
+    .await;
     let found = conversation(&store, &a.account, from).await;
     assert_eq!(found.account_id, a.account.id);
     assert_eq!(found.wa_id, from);
@@ -72,7 +84,10 @@ pub async fn find_conversation_by_id_and_phone(store: DynStore) {
         .find_conversation(&other_tenant, &ConversationRef::Id(found.id.clone()))
         .await
         .expect("find");
-    assert!(hidden.is_none(), "another account's conversation is not found");
+    assert!(
+        hidden.is_none(),
+        "another account's conversation is not found"
+    );
     let hidden = store
         .find_conversation(&other_tenant, &ConversationRef::Phone(from.to_owned()))
         .await
@@ -93,9 +108,7 @@ pub async fn conversation_messages_newest_oldest_first(store: DynStore) {
     let from = "15551250020";
     let items = [3, 1, 5, 2, 4]
         .into_iter()
-        .map(|n| {
-            IngestItem::Message(text(&t.account, from, &format!("wamid.H{n}"), T0 + n, "x"))
-        })
+        .map(|n| IngestItem::Message(text(&t.account, from, &format!("wamid.H{n}"), T0 + n, "x")))
         .collect();
     ingest(&store, items).await;
     let conversation = conversation(&store, &t.account, from).await;
@@ -113,15 +126,39 @@ pub async fn conversation_messages_newest_oldest_first(store: DynStore) {
 pub async fn empty_accounts_return_nothing(store: DynStore) {
     let t = tenant(&store, "empty").await;
     let from = "15551250030";
-    ingest(&store, vec![IngestItem::Message(text(&t.account, from, "wamid.E1", T0, "word"))]).await;
+    ingest(
+        &store,
+        vec![IngestItem::Message(text(
+            &t.account, from, "wamid.E1", T0, "word",
+        ))],
+    )
+    .await;
     let none: [AccountId; 0] = [];
 
-    assert!(store.list_conversations(&none, 10).await.expect("list").is_empty());
-    assert!(store.list_unanswered(&none, 10).await.expect("list").is_empty());
+    assert!(
+        store
+            .list_conversations(&none, 10)
+            .await
+            .expect("list")
+            .is_empty()
+    );
+    assert!(
+        store
+            .list_unanswered(&none, 10)
+            .await
+            .expect("list")
+            .is_empty()
+    );
     let found = store
         .find_conversation(&none, &ConversationRef::Phone(from.to_owned()))
         .await
         .expect("find");
     assert!(found.is_none());
-    assert!(store.search_messages(&none, "word", 10).await.expect("search").is_empty());
+    assert!(
+        store
+            .search_messages(&none, "word", 10)
+            .await
+            .expect("search")
+            .is_empty()
+    );
 }
