@@ -111,3 +111,6 @@ fn json_ids<T: serde::Serialize>(ids: &[T]) -> crate::store::StoreResult<String>
     serde_json::to_string(ids)
         .map_err(|error| crate::store::StoreError::Backend(format!("encoding ids failed: {error}")))
 }
+
+#[cfg(test)]
+mod tests;
