@@ -5,3 +5,4 @@ pub mod apikey;
 pub mod auth;
 pub mod phone;
 pub mod store;
+pub mod tools;
