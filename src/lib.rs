@@ -3,6 +3,7 @@
 
 pub mod apikey;
 pub mod auth;
+pub mod mcp;
 pub mod phone;
 pub mod store;
 pub mod tools;
