@@ -194,6 +194,23 @@ async fn unknown_well_known_is_json_404() {
 }
 
 #[tokio::test]
+async fn merged_well_known_route_wins() {
+    let extra = axum::Router::new().route(
+        "/.well-known/oauth-authorization-server",
+        axum::routing::get(|| async { axum::Json(json!({"issuer": "merged"})) }),
+    );
+    let server = Server::start_merged(|_| {}, extra).await;
+    let path = "/.well-known/oauth-authorization-server";
+    let reply = server.send(Method::GET, path, &[], "").await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(reply.json()["issuer"], "merged");
+    let reply = server
+        .send(Method::GET, "/.well-known/other", &[], "")
+        .await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
 async fn initialize_accepts_any_accept_variant() {
     let server = Server::start().await;
     let alice = create_user(&server.store, "alice@example.com").await;

@@ -19,7 +19,7 @@ use crate::store::{ApiKey, ApiKeyId, DynStore, UnixTime};
 
 use super::McpSettings;
 
-/// `last_used_at` is written at most once per this many seconds per key.
+/// Each instance writes `last_used_at` at most once per this many seconds per key.
 const TOUCH_INTERVAL_SECS: i64 = 60;
 /// Above this many remembered keys, entries older than the interval are dropped.
 const TOUCH_MEMORY_PRUNE_AT: usize = 1024;
@@ -83,7 +83,7 @@ impl AuthState {
     }
 }
 
-/// Why a request was not authenticated.
+/// Reason a request was not authenticated; the text goes into the 401 body.
 #[derive(Debug, thiserror::Error)]
 enum AuthError {
     #[error("missing credentials: send Authorization: Bearer pons_… with an API key")]
@@ -102,7 +102,7 @@ enum AuthError {
     Store,
 }
 
-/// Authenticates the request and inserts its [`Principal`], or answers 401.
+/// Authenticates the request and inserts its [`Principal`], or returns a 401 response.
 pub(super) async fn authenticate(
     State(state): State<AuthState>,
     mut request: Request,
@@ -202,10 +202,16 @@ fn unauthorized(challenge: &str, error: AuthError) -> Response {
     };
     let body = serde_json::json!({ "error": code, "error_description": error.to_string() });
     let mut response = (StatusCode::UNAUTHORIZED, axum::Json(body)).into_response();
-    if let Ok(value) = HeaderValue::from_str(&challenge) {
-        response
-            .headers_mut()
-            .insert(header::WWW_AUTHENTICATE, value);
+    match HeaderValue::from_str(&challenge) {
+        Ok(value) => {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, value);
+        }
+        Err(_) => tracing::error!(
+            challenge,
+            "public URL makes an invalid WWW-Authenticate header; the challenge was left out"
+        ),
     }
     response
 }

@@ -60,12 +60,8 @@ impl Endpoint {
 /// names, and the configured extras.
 fn allowed_hosts(settings: &McpSettings) -> Vec<String> {
     let mut hosts: Vec<String> = LOOPBACK_HOSTS.iter().map(|h| h.to_string()).collect();
-    match settings
-        .base_url()
-        .parse::<axum::http::Uri>()
-        .ok()
-        .and_then(|u| u.host().map(str::to_owned))
-    {
+    let public = settings.base_url().parse::<axum::http::Uri>().ok();
+    match public.as_ref().and_then(|uri| uri.host()) {
         Some(host) => hosts.push(host.trim_matches(['[', ']']).to_owned()),
         None => tracing::error!(
             public_url = %settings.public_url,

@@ -70,6 +70,15 @@ impl Server {
 
     /// Starts a server after `adjust` has changed its settings.
     pub async fn start_with(adjust: impl FnOnce(&mut McpSettings)) -> Server {
+        Server::start_merged(adjust, axum::Router::new()).await
+    }
+
+    /// Starts a server whose router also serves the routes of `extra`, the
+    /// way the binary merges the MCP router with its other routers.
+    pub async fn start_merged(
+        adjust: impl FnOnce(&mut McpSettings),
+        extra: axum::Router,
+    ) -> Server {
         let dir = tempfile::tempdir().expect("temporary directory");
         let store: DynStore =
             Arc::new(SqliteStore::open(&dir.path().join("pons.db")).expect("open SQLite store"));
@@ -84,7 +93,7 @@ impl Server {
             max_body_bytes: 4 * 1024 * 1024,
         };
         adjust(&mut settings);
-        let app = router(store.clone(), settings);
+        let app = router(store.clone(), settings).merge(extra);
         tokio::spawn(async move {
             axum::serve(listener, app).await.expect("server runs");
         });
