@@ -1,5 +1,5 @@
 //! CORS for browser-based MCP clients. It sits in front of authentication
-//! so that preflight requests, which never carry credentials, are answered.
+//! so that preflight requests, which never carry credentials, get a response.
 
 use std::time::Duration;
 
@@ -19,9 +19,9 @@ const ALLOWED_HEADERS: [&str; 8] = [
     "last-event-id",
 ];
 
-/// Builds the CORS layer. With an empty allowlist any origin may call, as
-/// rmcp's Origin check is then off too; otherwise the same entries as
-/// rmcp's check are allowed, so a preflight never promises more than the
+/// Builds the CORS layer. With an empty allowlist any origin may call,
+/// because rmcp's Origin check is then off too. Otherwise it allows the
+/// entries rmcp's check allows, so a preflight never promises more than the
 /// endpoint accepts.
 pub(super) fn layer(allowed_origins: &[String]) -> CorsLayer {
     let origins = if allowed_origins.is_empty() {
@@ -45,10 +45,10 @@ pub(super) fn layer(allowed_origins: &[String]) -> CorsLayer {
         .max_age(Duration::from_secs(600))
 }
 
-/// Matches an `Origin` against allowlist entries the way rmcp does: scheme
-/// and host must be equal; a `:*` entry matches any port, an explicit port
-/// matches only that port (an origin without one has its scheme's default),
-/// and an entry without a port matches any port. `null` matches `null`.
+/// Matches an `Origin` against allowlist entries the way rmcp 3.11 does.
+/// Scheme and host must be equal. A `:*` entry matches any port, and so does
+/// an entry without a port. An explicit port matches only that port, where
+/// an origin without a port has its scheme's default. `null` matches `null`.
 pub(super) fn origin_is_allowed(origin: &str, allowed: &[String]) -> bool {
     let origin = origin.trim();
     if origin.eq_ignore_ascii_case("null") {

@@ -1,7 +1,7 @@
 //! The `/api/mcp` handler in front of rmcp: 405 for anything but POST,
 //! `Accept` negotiation, the body limit, and JSON-RPC parse errors as HTTP
-//! 400 (rmcp itself returns 406 unless both JSON and SSE are accepted, and
-//! 415 for an unparsable body).
+//! 400. Without it, rmcp 3.11 returns 406 unless both JSON and SSE are
+//! accepted, and 415 for an unparsable body.
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};

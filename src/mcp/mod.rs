@@ -1,7 +1,7 @@
 //! The MCP endpoint at `/api/mcp` (Streamable HTTP, served statelessly so
 //! that any instance can serve any request), its API-key authentication,
-//! and the OAuth protected resource metadata that tells clients how to
-//! authenticate.
+//! and the OAuth protected resource metadata from which clients learn how
+//! to authenticate.
 //!
 //! Layers, outermost first: CORS (answers preflights without credentials),
 //! bearer authentication (401 with a `WWW-Authenticate` challenge), then the

@@ -10,9 +10,9 @@ use super::{ToolContext, ToolError, non_blank};
 /// account takes effect at once.
 ///
 /// With `from` omitted, every reachable account is returned. Otherwise `from`
-/// is an account id or the account's number in any typed form; a value that
-/// matches no reachable account (existing or not) fails with
-/// [`ToolError::AccountNotFound`], listing what is reachable and no data.
+/// is an account id or the account's number in any typed form. A value that
+/// matches no reachable account, whether or not it exists, fails with
+/// [`ToolError::AccountNotFound`], which lists the reachable accounts and no data.
 pub async fn resolve_accounts(
     cx: &ToolContext<'_>,
     from: Option<&str>,

@@ -4,7 +4,7 @@
 use crate::phone::PhoneError;
 use crate::store::StoreError;
 
-/// Why a tool call failed. The `Display` text is returned to the caller.
+/// Failure of a tool call. The `Display` text is returned to the caller.
 #[derive(Debug, thiserror::Error)]
 pub enum ToolError {
     #[error(
@@ -67,7 +67,7 @@ pub enum ToolError {
 }
 
 impl ToolError {
-    /// The store error behind this failure, for logging; `None` for caller errors.
+    /// Returns the store error behind this failure, for logging, or `None` for caller errors.
     pub fn internal_cause(&self) -> Option<&StoreError> {
         match self {
             ToolError::Store(error) => Some(error),

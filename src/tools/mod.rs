@@ -38,7 +38,7 @@ const TOOL_SCOPES: &[(&str, Scope)] = &[
     (SEARCH_MESSAGES, Scope::Read),
 ];
 
-/// The scope a tool requires, or `None` for a name that is not a tool.
+/// Returns the scope a tool requires, or `None` for a name that is not a tool.
 pub fn required_scope(tool: &str) -> Option<Scope> {
     TOOL_SCOPES
         .iter()
@@ -61,7 +61,7 @@ pub struct ToolContext<'a> {
     pub now: UnixTime,
 }
 
-/// Fails with [`ToolError::MissingScope`] unless the principal holds the
+/// Fails with [`ToolError::MissingScope`] unless the principal has the
 /// scope that `tool` requires.
 pub fn require(principal: &Principal, tool: &'static str) -> Result<(), ToolError> {
     let Some(scope) = required_scope(tool) else {
