@@ -39,12 +39,18 @@ pub fn generate() -> GeneratedKey {
     rand::rngs::OsRng.fill_bytes(&mut bytes);
     let random = encode_base62(&bytes, RANDOM_LEN);
     let text = format!("{KEY_PREFIX}{random}{}", checksum(&random));
-    GeneratedKey { hash: hash(&text), prefix: text[..DISPLAY_PREFIX_LEN].to_owned(), text }
+    GeneratedKey {
+        hash: hash(&text),
+        prefix: text[..DISPLAY_PREFIX_LEN].to_owned(),
+        text,
+    }
 }
 
 /// Checks the format and checksum of a presented key without touching the database.
 pub fn check_format(text: &str) -> Result<(), KeyFormatError> {
-    let body = text.strip_prefix(KEY_PREFIX).ok_or(KeyFormatError::Prefix)?;
+    let body = text
+        .strip_prefix(KEY_PREFIX)
+        .ok_or(KeyFormatError::Prefix)?;
     if body.len() != RANDOM_LEN + CHECKSUM_LEN {
         return Err(KeyFormatError::Length);
     }

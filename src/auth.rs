@@ -58,7 +58,11 @@ impl Scopes {
     /// Parses scope names separated by commas or spaces.
     pub fn parse(text: &str) -> Result<Scopes, UnknownScope> {
         let mut scopes = Scopes::empty();
-        for name in text.split([',', ' ']).map(str::trim).filter(|n| !n.is_empty()) {
+        for name in text
+            .split([',', ' '])
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+        {
             scopes = match name {
                 "read" | "messages:read" | "conversations:read" | "templates:read" => {
                     scopes.with(Scope::Read)
@@ -74,7 +78,11 @@ impl Scopes {
 
     /// The canonical names, in the order read, write, send.
     pub fn names(self) -> Vec<String> {
-        Scope::ALL.iter().filter(|s| self.contains(**s)).map(|s| s.as_str().to_owned()).collect()
+        Scope::ALL
+            .iter()
+            .filter(|s| self.contains(**s))
+            .map(|s| s.as_str().to_owned())
+            .collect()
     }
 }
 
@@ -103,12 +111,18 @@ mod tests {
 
     #[test]
     fn parse_rejects_unknown_name() {
-        assert_eq!(Scopes::parse("read,admin"), Err(UnknownScope("admin".into())));
+        assert_eq!(
+            Scopes::parse("read,admin"),
+            Err(UnknownScope("admin".into()))
+        );
     }
 
     #[test]
     fn names_are_canonical() {
-        assert_eq!(Scopes::parse("send read").unwrap().names(), ["read", "send"]);
+        assert_eq!(
+            Scopes::parse("send read").unwrap().names(),
+            ["read", "send"]
+        );
         assert!(Scopes::parse("").unwrap().names().is_empty());
     }
 }

@@ -36,7 +36,10 @@ impl PhoneNumber {
                 '0'..='9' => digits.push(c),
                 ' ' | '-' | '.' | '(' | ')' | '\u{a0}' => {}
                 bad => {
-                    return Err(PhoneError::InvalidCharacter { input: input.to_owned(), bad });
+                    return Err(PhoneError::InvalidCharacter {
+                        input: input.to_owned(),
+                        bad,
+                    });
                 }
             }
         }
@@ -47,10 +50,15 @@ impl PhoneNumber {
             }
         }
         if digits.starts_with('0') {
-            return Err(PhoneError::LeadingZero { input: input.to_owned() });
+            return Err(PhoneError::LeadingZero {
+                input: input.to_owned(),
+            });
         }
         if !(8..=15).contains(&digits.len()) {
-            return Err(PhoneError::WrongLength { input: input.to_owned(), digits: digits.len() });
+            return Err(PhoneError::WrongLength {
+                input: input.to_owned(),
+                digits: digits.len(),
+            });
         }
         Ok(PhoneNumber(digits))
     }
@@ -88,7 +96,11 @@ mod tests {
             ("1.555.000.1111", "15550001111"),
         ];
         for (input, expected) in cases {
-            assert_eq!(PhoneNumber::parse(input).unwrap().digits(), expected, "{input}");
+            assert_eq!(
+                PhoneNumber::parse(input).unwrap().digits(),
+                expected,
+                "{input}"
+            );
         }
     }
 
@@ -98,17 +110,29 @@ mod tests {
             PhoneNumber::parse("+1 555 CALL NOW"),
             Err(PhoneError::InvalidCharacter { bad: 'C', .. })
         ));
-        assert!(matches!(PhoneNumber::parse("12345"), Err(PhoneError::WrongLength { .. })));
+        assert!(matches!(
+            PhoneNumber::parse("12345"),
+            Err(PhoneError::WrongLength { .. })
+        ));
         assert!(matches!(
             PhoneNumber::parse("1234567890123456"),
             Err(PhoneError::WrongLength { .. })
         ));
-        assert!(matches!(PhoneNumber::parse("030 1234567"), Err(PhoneError::LeadingZero { .. })));
-        assert!(matches!(PhoneNumber::parse(""), Err(PhoneError::WrongLength { .. })));
+        assert!(matches!(
+            PhoneNumber::parse("030 1234567"),
+            Err(PhoneError::LeadingZero { .. })
+        ));
+        assert!(matches!(
+            PhoneNumber::parse(""),
+            Err(PhoneError::WrongLength { .. })
+        ));
     }
 
     #[test]
     fn display_adds_plus() {
-        assert_eq!(PhoneNumber::parse("15550001111").unwrap().to_string(), "+15550001111");
+        assert_eq!(
+            PhoneNumber::parse("15550001111").unwrap().to_string(),
+            "+15550001111"
+        );
     }
 }

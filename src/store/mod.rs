@@ -1,6 +1,7 @@
 //! The repository interface and its two backends, SQLite and PostgreSQL.
 
 pub mod model;
+pub mod postgres;
 
 use std::sync::Arc;
 
@@ -38,8 +39,10 @@ pub trait Store: Send + Sync + 'static {
     /// Finds an account by its id or its E.164 digits.
     async fn find_account(&self, id_or_phone: &str) -> StoreResult<Option<Account>>;
     /// Accounts (with encrypted secrets) owning any of these phone number ids.
-    async fn accounts_by_phone_number_ids(&self, ids: &[String])
-    -> StoreResult<Vec<AccountSecrets>>;
+    async fn accounts_by_phone_number_ids(
+        &self,
+        ids: &[String],
+    ) -> StoreResult<Vec<AccountSecrets>>;
     /// Accounts (with encrypted secrets) on any of these WhatsApp Business Account ids.
     async fn accounts_by_waba_ids(&self, ids: &[String]) -> StoreResult<Vec<AccountSecrets>>;
     /// Every account's webhook verify token, for the subscription handshake.
@@ -49,12 +52,19 @@ pub trait Store: Send + Sync + 'static {
     -> StoreResult<()>;
 
     /// Adds a member or changes the role of an existing one.
-    async fn upsert_member(&self, account: &AccountId, user: &UserId, role: Role)
-    -> StoreResult<()>;
+    async fn upsert_member(
+        &self,
+        account: &AccountId,
+        user: &UserId,
+        role: Role,
+    ) -> StoreResult<()>;
     async fn remove_member(&self, account: &AccountId, user: &UserId) -> StoreResult<()>;
     /// Accounts the user is a member of, narrowed to `only` when it is not empty.
-    async fn reachable_accounts(&self, user: &UserId, only: &[AccountId])
-    -> StoreResult<Vec<Account>>;
+    async fn reachable_accounts(
+        &self,
+        user: &UserId,
+        only: &[AccountId],
+    ) -> StoreResult<Vec<Account>>;
 
     async fn create_api_key(&self, key: NewApiKey) -> StoreResult<ApiKey>;
     /// Finds a key by the SHA-256 of its full text, revoked or not.
@@ -73,20 +83,50 @@ pub trait Store: Send + Sync + 'static {
     async fn record_webhook(&self, log: NewWebhookLog) -> StoreResult<()>;
 
     /// Conversations of these accounts, most recent first.
-    async fn list_conversations(&self, accounts: &[AccountId], limit: u32)
-    -> StoreResult<Vec<ConversationSummary>>;
+    async fn list_conversations(
+        &self,
+        accounts: &[AccountId],
+        limit: u32,
+    ) -> StoreResult<Vec<ConversationSummary>>;
     /// Conversations whose last message is inbound, most recent first.
-    async fn list_unanswered(&self, accounts: &[AccountId], limit: u32)
-    -> StoreResult<Vec<ConversationSummary>>;
+    async fn list_unanswered(
+        &self,
+        accounts: &[AccountId],
+        limit: u32,
+    ) -> StoreResult<Vec<ConversationSummary>>;
     /// A conversation of one of these accounts; `None` when it is not theirs.
-    async fn find_conversation(&self, accounts: &[AccountId], by: &ConversationRef)
-    -> StoreResult<Option<ConversationSummary>>;
+    async fn find_conversation(
+        &self,
+        accounts: &[AccountId],
+        by: &ConversationRef,
+    ) -> StoreResult<Option<ConversationSummary>>;
     /// The newest `limit` messages of a conversation, returned oldest first.
-    async fn conversation_messages(&self, conversation: &ConversationId, limit: u32)
-    -> StoreResult<Vec<Message>>;
+    async fn conversation_messages(
+        &self,
+        conversation: &ConversationId,
+        limit: u32,
+    ) -> StoreResult<Vec<Message>>;
     /// Full-text search over message text in these accounts, best match first.
-    async fn search_messages(&self, accounts: &[AccountId], query: &str, limit: u32)
-    -> StoreResult<Vec<SearchHit>>;
+    async fn search_messages(
+        &self,
+        accounts: &[AccountId],
+        query: &str,
+        limit: u32,
+    ) -> StoreResult<Vec<SearchHit>>;
 }
 
 pub type DynStore = Arc<dyn Store>;
+
+/// Opens the store a database URL names: `postgres://` or `postgresql://`
+/// opens PostgreSQL and applies its migrations.
+pub async fn connect(url: &str) -> anyhow::Result<DynStore> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return connect_postgres(url).await;
+    }
+    // TODO: open SQLite for other URLs once that backend is in this crate.
+    anyhow::bail!("unsupported database URL; use postgres://USER@HOST:PORT/DATABASE")
+}
+
+async fn connect_postgres(url: &str) -> anyhow::Result<DynStore> {
+    Ok(Arc::new(postgres::PostgresStore::connect(url).await?))
+}
