@@ -2,6 +2,7 @@
 
 pub mod model;
 pub mod postgres;
+pub mod sqlite;
 
 use std::sync::Arc;
 
@@ -117,14 +118,17 @@ pub trait Store: Send + Sync + 'static {
 
 pub type DynStore = Arc<dyn Store>;
 
-/// Opens the store a database URL names: `postgres://` or `postgresql://`
-/// opens PostgreSQL and applies its migrations.
+/// Opens the store a database URL names. `postgres://` or `postgresql://`
+/// opens PostgreSQL and applies its migrations. `sqlite://PATH`,
+/// `sqlite:PATH` or a bare file path opens SQLite, creating the file when
+/// missing.
 pub async fn connect(url: &str) -> anyhow::Result<DynStore> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         return connect_postgres(url).await;
     }
-    // TODO: open SQLite for other URLs once that backend is in this crate.
-    anyhow::bail!("unsupported database URL; use postgres://USER@HOST:PORT/DATABASE")
+    let path = sqlite::path_from_url(url)?;
+    let store = tokio::task::spawn_blocking(move || sqlite::SqliteStore::open(&path)).await??;
+    Ok(Arc::new(store))
 }
 
 async fn connect_postgres(url: &str) -> anyhow::Result<DynStore> {
