@@ -1,475 +1,270 @@
-//! The PostgreSQL backend against a real server. Each test runs in its own
-//! fresh database; without `PONS_TEST_DATABASE_URL` the tests print that
-//! they were not run and pass.
+//! Runs the store suite on a fresh PostgreSQL database per test, plus
+//! checks of rows the `Store` trait does not read back (events, templates,
+//! logs) and of PostgreSQL-only behaviour. Without `PONS_TEST_DATABASE_URL`
+//! every test prints that it was not run and passes.
 
+#[macro_use]
+mod store_suite;
 mod postgres_harness;
 
-use pons::store::*;
-use postgres_harness::TestDatabase;
+use std::sync::Arc;
 
-/// Creates a database for the test, or returns from it when there is no server.
-macro_rules! database {
-    ($test:literal) => {
-        match TestDatabase::create($test).await {
-            Some(database) => database,
+use async_trait::async_trait;
+use pons::store::{
+    ContactSeen, DynStore, IngestItem, MessageStatus, TemplateStatusUpdate, WebhookBatch,
+};
+use postgres_harness::TestDatabase;
+use sqlx::PgPool;
+use store_suite::{
+    Harness, OutboundSeed, OutboundSeeder, T0, batch, ingest, status, tenant, text, webhook_log,
+};
+
+/// A store on a database that is dropped with the harness.
+struct PostgresHarness {
+    database: TestDatabase,
+    store: DynStore,
+}
+
+impl PostgresHarness {
+    fn pool(&self) -> &PgPool {
+        self.database.store.pool()
+    }
+
+    async fn count(&self, sql: &str) -> i64 {
+        sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+            .fetch_one(self.pool())
+            .await
+            .unwrap_or_else(|error| panic!("{sql}: {error}"))
+    }
+}
+
+async fn open_postgres() -> Option<PostgresHarness> {
+    let database = TestDatabase::create().await?;
+    let store: DynStore = Arc::new(database.store.clone());
+    Some(PostgresHarness { database, store })
+}
+
+/// Opens a harness, or ends the test when no server is configured.
+macro_rules! harness {
+    () => {
+        match open_postgres().await {
+            Some(harness) => harness,
             None => return,
         }
     };
 }
 
-async fn owner(store: &dyn Store, email: &str) -> User {
-    store
-        .create_user(NewUser {
-            email: email.to_owned(),
-            password_hash: None,
-        })
-        .await
-        .expect("create user")
-}
-
-fn new_account(owner: &User, phone_number_id: &str, waba_id: &str) -> NewAccount {
-    NewAccount {
-        name: format!("Account {phone_number_id}"),
-        waba_id: waba_id.to_owned(),
-        phone_number_id: phone_number_id.to_owned(),
-        phone_number: format!("1555000{phone_number_id}"),
-        display_name: None,
-        access_token_encrypted: vec![1, 2, 3],
-        app_secret_encrypted: vec![4, 5, 6],
-        verify_token: format!("verify-{phone_number_id}"),
-        owner: owner.id.clone(),
+impl Harness for PostgresHarness {
+    fn store(&self) -> DynStore {
+        self.store.clone()
     }
 }
 
-fn log() -> NewWebhookLog {
-    NewWebhookLog {
-        received_at: 1_700_000_000,
-        account_id: None,
-        headers_json: "{}".to_owned(),
-        body: b"{}".to_vec(),
-        outcome: "processed".to_owned(),
-        detail: None,
+#[async_trait]
+impl OutboundSeeder for PostgresHarness {
+    async fn insert_outbound(&self, seed: OutboundSeed) {
+        sqlx::query(
+            "INSERT INTO messages (id, account_id, conversation_id, wamid, direction, type, text, \
+                 status, status_at, timestamp, created_at) \
+             VALUES ($1, $2, $3, $4, 'outbound', 'text', 'reply', $5, $6, $6, $6)",
+        )
+        .bind(uuid::Uuid::now_v7().to_string())
+        .bind(seed.account_id.as_str())
+        .bind(seed.conversation.id.as_str())
+        .bind(&seed.wamid)
+        .bind(seed.status.as_str())
+        .bind(seed.timestamp)
+        .execute(self.pool())
+        .await
+        .expect("insert outbound message");
     }
 }
 
-fn text_message(
-    account: &Account,
-    from: &str,
-    wamid: &str,
-    ts: UnixTime,
-    text: &str,
-) -> InboundMessage {
-    InboundMessage {
-        account_id: account.id.clone(),
-        from: from.to_owned(),
-        wamid: wamid.to_owned(),
-        timestamp: ts,
-        kind: "text".to_owned(),
-        text: Some(text.to_owned()),
-        caption: None,
-        media: None,
-        context_wamid: None,
-        content_json: format!("{{\"body\":{text:?}}}"),
-        raw_json: "{}".to_owned(),
-        errors: Vec::new(),
-    }
-}
-
-async fn ingest(store: &dyn Store, items: Vec<IngestItem>) -> IngestReport {
-    store
-        .ingest(WebhookBatch { log: log(), items })
-        .await
-        .expect("ingest")
-}
-
-async fn count(database: &TestDatabase, sql: &'static str) -> i64 {
-    sqlx::query_scalar(sql)
-        .fetch_one(database.store.pool())
-        .await
-        .expect(sql)
-}
+store_suite_tests!(optional open_postgres);
 
 #[tokio::test]
-async fn inbound_message_updates_conversation() {
-    let database = database!("inbound_message_updates_conversation");
-    let store = database.dyn_store();
-    let user = owner(&*store, "a@example.com").await;
-    let account = store
-        .create_account(new_account(&user, "1", "w1"))
-        .await
-        .unwrap();
-    let contact = ContactSeen {
-        account_id: account.id.clone(),
-        wa_id: "4915112345678".to_owned(),
-        profile_name: Some("Ada".to_owned()),
-        user_id: None,
-    };
-    let message = text_message(
-        &account,
-        "4915112345678",
-        "wamid.1",
-        1_700_000_100,
-        "hello there",
-    );
-    let report = ingest(
-        &*store,
-        vec![IngestItem::Contact(contact), IngestItem::Message(message)],
+async fn duplicate_message_stores_one_event() {
+    let harness = harness!();
+    let store = &harness.store;
+    let t = tenant(store, "events").await;
+    let item = IngestItem::Message(text(&t.account, "15551280001", "wamid.EV", T0, "hello"));
+    ingest(store, vec![item.clone()]).await;
+    ingest(store, vec![item]).await;
+
+    let payload: String = sqlx::query_scalar(
+        "SELECT payload_json FROM events WHERE type = 'message.inbound.received'",
     )
-    .await;
-    assert_eq!(report.messages_inserted, 1);
-    assert_eq!(report.duplicates, 0);
-
-    let conversations = store
-        .list_conversations(std::slice::from_ref(&account.id), 10)
-        .await
-        .unwrap();
-    assert_eq!(conversations.len(), 1);
-    let conversation = &conversations[0];
-    assert_eq!(conversation.contact_name.as_deref(), Some("Ada"));
-    assert_eq!(conversation.unread_count, 1);
-    assert_eq!(
-        conversation.last_message_preview.as_deref(),
-        Some("hello there")
-    );
-    assert_eq!(
-        conversation.last_message_direction,
-        Some(Direction::Inbound)
-    );
-    assert_eq!(conversation.window_expires_at, Some(1_700_000_100 + 86_400));
-
-    let messages = store
-        .conversation_messages(&conversation.id, 10)
-        .await
-        .unwrap();
-    assert_eq!(messages.len(), 1);
-    assert_eq!(messages[0].status, MessageStatus::Received);
-    assert_eq!(count(&database, "SELECT count(*) FROM events").await, 1);
-    assert_eq!(
-        count(&database, "SELECT count(*) FROM webhook_log").await,
-        1
-    );
-}
-
-#[tokio::test]
-async fn duplicate_wamid_changes_nothing() {
-    let database = database!("duplicate_wamid_changes_nothing");
-    let store = database.dyn_store();
-    let user = owner(&*store, "a@example.com").await;
-    let account = store
-        .create_account(new_account(&user, "1", "w1"))
-        .await
-        .unwrap();
-    let message = text_message(&account, "15550001", "wamid.1", 100, "first");
-    ingest(&*store, vec![IngestItem::Message(message.clone())]).await;
-    let report = ingest(&*store, vec![IngestItem::Message(message)]).await;
-    assert_eq!(report.messages_inserted, 0);
-    assert_eq!(report.duplicates, 1);
-    let conversations = store
-        .list_conversations(std::slice::from_ref(&account.id), 10)
-        .await
-        .unwrap();
-    assert_eq!(conversations[0].unread_count, 1);
-    assert_eq!(count(&database, "SELECT count(*) FROM events").await, 1);
+    .fetch_one(harness.pool())
+    .await
+    .expect("exactly one inbound event");
+    let payload: serde_json::Value = serde_json::from_str(&payload).expect("JSON payload");
+    assert_eq!(payload["wamid"], "wamid.EV");
+    assert_eq!(payload["from"], "15551280001");
+    assert_eq!(payload["type"], "text");
+    assert_eq!(payload["text"], "hello");
+    assert_eq!(payload["timestamp"], "2023-11-14T22:13:20Z");
+    assert!(payload["messageId"].is_string());
+    assert!(payload["conversationId"].is_string());
+    assert_eq!(harness.count("SELECT count(*) FROM webhook_log").await, 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn concurrent_duplicates_store_one_message() {
-    let database = database!("concurrent_duplicates_store_one_message");
-    let store = database.dyn_store();
-    let user = owner(&*store, "a@example.com").await;
-    let account = store
-        .create_account(new_account(&user, "1", "w1"))
-        .await
-        .unwrap();
-    let contact = ContactSeen {
-        account_id: account.id.clone(),
-        wa_id: "15550001".to_owned(),
+async fn parallel_batches_store_one_event() {
+    let harness = harness!();
+    let store = &harness.store;
+    let t = tenant(store, "race").await;
+    let contact = IngestItem::Contact(ContactSeen {
+        account_id: t.account.id.clone(),
+        wa_id: "15551280009".to_owned(),
         profile_name: Some("Bo".to_owned()),
         user_id: None,
-    };
-    let message = text_message(&account, "15550001", "wamid.race", 100, "once");
+    });
+    let message = IngestItem::Message(text(&t.account, "15551280009", "wamid.R", T0, "once"));
     let tasks: Vec<_> = (0..50)
         .map(|_| {
-            let store = store.clone();
-            let items = vec![
-                IngestItem::Contact(contact.clone()),
-                IngestItem::Message(message.clone()),
-            ];
-            tokio::spawn(async move { store.ingest(WebhookBatch { log: log(), items }).await })
+            let store = Arc::clone(store);
+            let items = vec![contact.clone(), message.clone()];
+            tokio::spawn(async move { store.ingest(batch(items)).await })
         })
         .collect();
-    let mut inserted = 0;
-    let mut duplicates = 0;
     for task in tasks {
-        let report = task.await.expect("task").expect("ingest returns no error");
-        inserted += report.messages_inserted;
-        duplicates += report.duplicates;
+        task.await.expect("join").expect("no caller sees an error");
     }
-    assert_eq!(inserted, 1);
-    assert_eq!(duplicates, 49);
-    assert_eq!(count(&database, "SELECT count(*) FROM messages").await, 1);
-    assert_eq!(count(&database, "SELECT count(*) FROM events").await, 1);
-    assert_eq!(count(&database, "SELECT count(*) FROM contacts").await, 1);
-    assert_eq!(
-        count(&database, "SELECT count(*) FROM conversations").await,
-        1
-    );
-    assert_eq!(
-        count(&database, "SELECT count(*) FROM webhook_log").await,
-        50
-    );
-}
 
-#[tokio::test]
-async fn failed_item_rolls_back_batch() {
-    let database = database!("failed_item_rolls_back_batch");
-    let store = database.dyn_store();
-    let user = owner(&*store, "a@example.com").await;
-    let account = store
-        .create_account(new_account(&user, "1", "w1"))
-        .await
-        .unwrap();
-    let good = text_message(&account, "15550001", "wamid.ok", 100, "kept?");
-    let mut missing_account = text_message(&account, "15550001", "wamid.bad", 101, "no");
-    missing_account.account_id = AccountId("no-such-account".to_owned());
-    let batch = WebhookBatch {
-        log: log(),
-        items: vec![
-            IngestItem::Message(good),
-            IngestItem::Message(missing_account),
-        ],
-    };
-    let error = store
-        .ingest(batch)
-        .await
-        .expect_err("a missing account fails the batch");
-    assert!(matches!(error, StoreError::Backend(_)), "{error:?}");
-    assert_eq!(count(&database, "SELECT count(*) FROM messages").await, 0);
-    assert_eq!(
-        count(&database, "SELECT count(*) FROM webhook_log").await,
-        0
-    );
-}
-
-#[tokio::test]
-async fn reaction_before_message_is_applied() {
-    let database = database!("reaction_before_message_is_applied");
-    let store = database.dyn_store();
-    let user = owner(&*store, "a@example.com").await;
-    let account = store
-        .create_account(new_account(&user, "1", "w1"))
-        .await
-        .unwrap();
-    let reaction = |emoji: Option<&str>, ts| InboundReaction {
-        account_id: account.id.clone(),
-        from: "15550001".to_owned(),
-        wamid: format!("wamid.reaction.{ts}"),
-        target_wamid: "wamid.target".to_owned(),
-        emoji: emoji.map(str::to_owned),
-        timestamp: ts,
-    };
-    let report = ingest(
-        &*store,
-        vec![IngestItem::Reaction(reaction(Some("👍"), 200))],
-    )
-    .await;
-    assert_eq!(report.reactions, 1);
-    // An older reaction arriving late does not replace the newer one.
-    ingest(
-        &*store,
-        vec![IngestItem::Reaction(reaction(Some("😡"), 150))],
-    )
-    .await;
-    assert_eq!(count(&database, "SELECT count(*) FROM messages").await, 0);
-
-    let message = text_message(&account, "15550001", "wamid.target", 100, "target");
-    ingest(&*store, vec![IngestItem::Message(message)]).await;
-    let conversation = store
-        .list_conversations(std::slice::from_ref(&account.id), 1)
-        .await
-        .unwrap();
-    let messages = store
-        .conversation_messages(&conversation[0].id, 10)
-        .await
-        .unwrap();
-    assert_eq!(messages[0].reaction.as_deref(), Some("👍"));
-
-    ingest(&*store, vec![IngestItem::Reaction(reaction(None, 300))]).await;
-    let messages = store
-        .conversation_messages(&conversation[0].id, 10)
-        .await
-        .unwrap();
-    assert_eq!(messages[0].reaction, None);
-}
-
-#[tokio::test]
-async fn status_for_unknown_wamid_is_deferred_once() {
-    let database = database!("status_for_unknown_wamid_is_deferred_once");
-    let store = database.dyn_store();
-    let user = owner(&*store, "a@example.com").await;
-    let account = store
-        .create_account(new_account(&user, "1", "w1"))
-        .await
-        .unwrap();
-    let status = StatusUpdate {
-        account_id: account.id.clone(),
-        wamid: "wamid.out".to_owned(),
-        status: MessageStatus::Delivered,
-        timestamp: 100,
-        recipient_id: Some("15550001".to_owned()),
-        error: None,
-    };
-    let report = ingest(&*store, vec![IngestItem::Status(status.clone())]).await;
-    assert_eq!(report.statuses_deferred, 1);
-    let report = ingest(&*store, vec![IngestItem::Status(status)]).await;
-    assert_eq!(report.statuses_deferred, 1);
-    assert_eq!(
-        count(&database, "SELECT count(*) FROM pending_statuses").await,
-        1
-    );
-}
-
-#[tokio::test]
-async fn search_treats_operators_as_text() {
-    let database = database!("search_treats_operators_as_text");
-    let store = database.dyn_store();
-    let user = owner(&*store, "a@example.com").await;
-    let account = store
-        .create_account(new_account(&user, "1", "w1"))
-        .await
-        .unwrap();
-    let other = store
-        .create_account(new_account(&user, "2", "w2"))
-        .await
-        .unwrap();
-    let items = vec![
-        IngestItem::Message(text_message(
-            &account,
-            "15550001",
-            "w.1",
-            100,
-            "Crème brûlée tonight",
-        )),
-        IngestItem::Message(text_message(
-            &account,
-            "15550001",
-            "w.2",
-            101,
-            "invoice ready",
-        )),
-        IngestItem::Message(text_message(
-            &other,
-            "15550002",
-            "w.3",
-            102,
-            "invoice elsewhere",
-        )),
-    ];
-    ingest(&*store, items).await;
-    let accounts = [account.id.clone()];
-    for query in [
-        "\"",
-        "a & b | !c",
-        "(invoice",
-        "'invoice'",
-        "-",
-        "<->",
-        "*:",
-        "",
+    for (table, expected) in [
+        ("messages", 1),
+        ("events", 1),
+        ("contacts", 1),
+        ("conversations", 1),
+        ("webhook_log", 50),
     ] {
-        store
-            .search_messages(&accounts, query, 10)
-            .await
-            .unwrap_or_else(|e| panic!("{query}: {e}"));
+        let rows = harness
+            .count(&format!("SELECT count(*) FROM {table}"))
+            .await;
+        assert_eq!(rows, expected, "rows in {table}");
     }
-    let hits = store
-        .search_messages(&accounts, "\"INVOICE", 10)
-        .await
-        .unwrap();
-    assert_eq!(hits.len(), 1, "only the searched account's message");
-    assert_eq!(hits[0].message.wamid.as_deref(), Some("w.2"));
-    let hits = store
-        .search_messages(&accounts, "creme brulee", 10)
-        .await
-        .unwrap();
-    assert_eq!(hits.len(), 1, "diacritics are folded");
-    assert!(
-        store
-            .search_messages(&[], "invoice", 10)
-            .await
-            .unwrap()
-            .is_empty()
-    );
 }
 
 #[tokio::test]
-async fn connecting_again_keeps_data() {
-    let database = database!("connecting_again_keeps_data");
-    let store = database.dyn_store();
-    owner(&*store, "a@example.com").await;
-    let again = connect(&database.url())
-        .await
-        .expect("connect runs migrations again");
-    assert!(
-        again
-            .find_user_by_email("A@EXAMPLE.COM")
-            .await
-            .unwrap()
-            .is_some()
-    );
+async fn early_status_is_consumed_by_message() {
+    let harness = harness!();
+    let store = &harness.store;
+    let t = tenant(store, "pending").await;
+    let early = status(&t.account, "wamid.P1", MessageStatus::Delivered, T0);
+    ingest(store, vec![IngestItem::Status(early.clone())]).await;
+    ingest(store, vec![IngestItem::Status(early)]).await;
+    let pending = harness.count("SELECT count(*) FROM pending_statuses").await;
+    assert_eq!(pending, 1, "identical status kept once");
+
+    let message = text(&t.account, "15551280002", "wamid.P1", T0, "hi");
+    ingest(store, vec![IngestItem::Message(message)]).await;
+    let pending = harness.count("SELECT count(*) FROM pending_statuses").await;
+    assert_eq!(pending, 0);
 }
 
 #[tokio::test]
-async fn admin_conflicts_and_lookups() {
-    let database = database!("admin_conflicts_and_lookups");
-    let store = database.dyn_store();
-    let user = owner(&*store, "Someone@Example.com").await;
-    let taken = store
-        .create_user(NewUser {
-            email: "someone@example.COM".to_owned(),
-            password_hash: None,
+async fn template_update_keeps_unsent_fields() {
+    let harness = harness!();
+    let store = &harness.store;
+    let t = tenant(store, "templates").await;
+    let update = |status: &str, name: Option<&str>, reason: Option<&str>| {
+        IngestItem::TemplateStatus(TemplateStatusUpdate {
+            waba_id: t.account.waba_id.clone(),
+            meta_template_id: "tmpl-9".to_owned(),
+            name: name.map(str::to_owned),
+            language: name.map(|_| "en_US".to_owned()),
+            status: status.to_owned(),
+            reason: reason.map(str::to_owned),
+        })
+    };
+    let rejected = update("REJECTED", Some("promo"), Some("INVALID_FORMAT"));
+    ingest(store, vec![rejected]).await;
+    ingest(store, vec![update("APPROVED", None, None)]).await;
+
+    let row: (String, Option<String>, Option<String>, Option<String>) = sqlx::query_as(
+        "SELECT status, rejected_reason, name, language FROM templates \
+         WHERE account_id = $1 AND meta_template_id = 'tmpl-9'",
+    )
+    .bind(t.account.id.as_str())
+    .fetch_one(harness.pool())
+    .await
+    .expect("template row");
+    assert_eq!(row.0, "APPROVED");
+    assert_eq!(row.1, None);
+    assert_eq!(row.2.as_deref(), Some("promo"));
+    assert_eq!(row.3.as_deref(), Some("en_US"));
+}
+
+#[tokio::test]
+async fn failed_batch_leaves_no_rows() {
+    let harness = harness!();
+    let store = &harness.store;
+    let t = tenant(store, "norows").await;
+    let mut orphan = text(&t.account, "15551280003", "wamid.X2", T0, "orphan");
+    orphan.account_id = pons::store::AccountId::generate();
+    let first = text(&t.account, "15551280003", "wamid.X1", T0, "first");
+    let result = store
+        .ingest(WebhookBatch {
+            log: webhook_log(Some(&t.account.id)),
+            items: vec![IngestItem::Message(first), IngestItem::Message(orphan)],
         })
         .await;
-    assert!(matches!(taken, Err(StoreError::Conflict(_))), "{taken:?}");
-    let account = store
-        .create_account(new_account(&user, "1", "w1"))
-        .await
-        .unwrap();
-    let duplicate = store.create_account(new_account(&user, "1", "w1")).await;
     assert!(
-        matches!(duplicate, Err(StoreError::Conflict(_))),
-        "{duplicate:?}"
-    );
-    let reachable = store.reachable_accounts(&user.id, &[]).await.unwrap();
-    assert_eq!(reachable.len(), 1, "the owner is a member");
-    let missing = store
-        .upsert_member(&account.id, &UserId("nobody".to_owned()), Role::Member)
-        .await;
-    assert!(
-        matches!(missing, Err(StoreError::NotFound(_))),
-        "{missing:?}"
+        matches!(result, Err(pons::store::StoreError::Backend(_))),
+        "{result:?}"
     );
 
-    let key = |hash: u8| NewApiKey {
-        user_id: user.id.clone(),
-        name: format!("key {hash}"),
-        key_hash: [hash; 32],
-        prefix: "pons_abcdefg".to_owned(),
-        scopes: vec!["read".to_owned(), "send".to_owned()],
-        expires_at: None,
-        accounts: vec![account.id.clone()],
-    };
-    let first = store.create_api_key(key(1)).await.unwrap();
-    assert_eq!(first.scopes, ["read", "send"]);
-    assert_eq!(first.accounts, std::slice::from_ref(&account.id));
-    store.create_api_key(key(2)).await.unwrap();
-    let ambiguous = store.revoke_api_key("pons_abcdefg", 5).await;
-    assert!(
-        matches!(ambiguous, Err(StoreError::Conflict(_))),
-        "{ambiguous:?}"
+    for table in [
+        "webhook_log",
+        "messages",
+        "contacts",
+        "conversations",
+        "events",
+    ] {
+        let rows = harness
+            .count(&format!("SELECT count(*) FROM {table}"))
+            .await;
+        assert_eq!(rows, 0, "table {table} after a failed batch");
+    }
+}
+
+#[tokio::test]
+async fn search_folds_case_and_diacritics() {
+    let harness = harness!();
+    let store = &harness.store;
+    let t = tenant(store, "accents").await;
+    let message = text(
+        &t.account,
+        "15551280004",
+        "wamid.A1",
+        T0,
+        "Crème BRÛLÉE à Zürich",
     );
-    let revoked = store.revoke_api_key(first.id.as_str(), 5).await.unwrap();
-    assert_eq!(revoked.revoked_at, Some(5));
-    let found = store.find_api_key_by_hash(&[1; 32]).await.unwrap().unwrap();
-    assert_eq!(found.revoked_at, Some(5));
+    ingest(store, vec![IngestItem::Message(message)]).await;
+
+    let accounts = [t.account.id.clone()];
+    for query in ["creme brulee", "CRÈME", "zurich", "Zürich"] {
+        let hits = store
+            .search_messages(&accounts, query, 10)
+            .await
+            .expect("search");
+        assert_eq!(hits.len(), 1, "search for {query:?}");
+    }
+}
+
+#[tokio::test]
+async fn connect_again_keeps_data() {
+    let harness = harness!();
+    let t = tenant(&harness.store, "reopen").await;
+    // `store::connect` routes the URL to PostgreSQL and finds nothing to migrate.
+    let again = pons::store::connect(&harness.database.url())
+        .await
+        .expect("connect again");
+    let found = again
+        .find_account(t.account.id.as_str())
+        .await
+        .expect("find");
+    assert!(found.is_some());
+    let migrations = harness.count("SELECT count(*) FROM _sqlx_migrations").await;
+    assert_eq!(migrations, 1);
 }

@@ -2,9 +2,6 @@
 //! `PONS_TEST_DATABASE_URL`, migrated by `PostgresStore::connect`, and
 //! dropped when the test ends, passed or not.
 
-use std::sync::Arc;
-
-use pons::store::DynStore;
 use pons::store::postgres::PostgresStore;
 use sqlx::{AssertSqlSafe, Connection, PgConnection};
 
@@ -21,8 +18,10 @@ pub struct TestDatabase {
 impl TestDatabase {
     /// Creates and migrates a database with a unique name, or returns
     /// `None` after printing a notice when `PONS_TEST_DATABASE_URL` is unset.
-    pub async fn create(test: &str) -> Option<TestDatabase> {
+    pub async fn create() -> Option<TestDatabase> {
         let Ok(server_url) = std::env::var(URL_VARIABLE) else {
+            // The test harness names each test's thread after the test.
+            let test = std::thread::current().name().unwrap_or("test").to_owned();
             println!("{test}: not run on PostgreSQL because {URL_VARIABLE} is not set");
             return None;
         };
@@ -35,7 +34,8 @@ impl TestDatabase {
             .await
             .expect("create the test database");
         admin.close().await.expect("close the admin connection");
-        // From here on the guard drops the database, even if migrations fail.
+        // No guard exists yet, so a failed connect or migration drops the
+        // database itself before panicking.
         let url = database_url(&server_url, &name);
         let store = match PostgresStore::connect(&url).await {
             Ok(store) => store,
@@ -49,11 +49,6 @@ impl TestDatabase {
             name,
             store,
         })
-    }
-
-    /// Returns the store behind the `Store` trait object the application uses.
-    pub fn dyn_store(&self) -> DynStore {
-        Arc::new(self.store.clone())
     }
 
     /// Returns the URL of this test's database.
