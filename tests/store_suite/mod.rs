@@ -46,8 +46,8 @@ pub trait Harness: OutboundSeeder {
     fn store(&self) -> DynStore;
 }
 
-/// Generates one `#[tokio::test]` per suite function; `$open` is an async
-/// function returning a fresh `Harness`.
+/// Generates one `#[tokio::test]` per suite function. `$open` is an async
+/// function that returns a fresh `Harness`.
 macro_rules! store_suite_tests {
     ($open:path) => {
         store_suite_tests!(@store $open;
@@ -138,7 +138,7 @@ pub async fn tenant(store: &DynStore, tag: &str) -> Tenant {
     Tenant { owner, account }
 }
 
-/// An account insert whose ids are derived from `tag`, on the default WABA.
+/// Builds an account insert whose Meta ids and phone number derive from `tag`.
 pub fn new_account(owner: &User, tag: &str) -> NewAccount {
     NewAccount {
         name: format!("Account {tag}"),
@@ -161,6 +161,7 @@ pub fn phone_for(tag: &str) -> String {
     format!("1555{:07}", hash % 10_000_000)
 }
 
+/// Builds a processed webhook log row with a small JSON body.
 pub fn webhook_log(account: Option<&AccountId>) -> NewWebhookLog {
     NewWebhookLog {
         received_at: T0,
@@ -172,6 +173,7 @@ pub fn webhook_log(account: Option<&AccountId>) -> NewWebhookLog {
     }
 }
 
+/// Wraps `items` in a batch with a log row for no single account.
 pub fn batch(items: Vec<IngestItem>) -> WebhookBatch {
     WebhookBatch {
         log: webhook_log(None),
@@ -184,7 +186,7 @@ pub async fn ingest(store: &DynStore, items: Vec<IngestItem>) -> IngestReport {
     store.ingest(batch(items)).await.expect("ingest")
 }
 
-/// An inbound text message.
+/// Builds an inbound text message.
 pub fn text(
     account: &Account,
     from: &str,
@@ -208,6 +210,7 @@ pub fn text(
     }
 }
 
+/// Builds a delivery status for `wamid` without an error.
 pub fn status(
     account: &Account,
     wamid: &str,
@@ -224,7 +227,7 @@ pub fn status(
     }
 }
 
-/// The conversation with `wa_id` on `account`; panics when there is none.
+/// Finds the conversation with `wa_id` on `account`. Panics when there is none.
 pub async fn conversation(store: &DynStore, account: &Account, wa_id: &str) -> ConversationSummary {
     store
         .find_conversation(
@@ -236,7 +239,7 @@ pub async fn conversation(store: &DynStore, account: &Account, wa_id: &str) -> C
         .expect("conversation exists")
 }
 
-/// Every message of the conversation with `wa_id`, oldest first.
+/// Returns every message of the conversation with `wa_id`, oldest first.
 pub async fn messages(store: &DynStore, account: &Account, wa_id: &str) -> Vec<Message> {
     let conversation = conversation(store, account, wa_id).await;
     store
@@ -245,7 +248,7 @@ pub async fn messages(store: &DynStore, account: &Account, wa_id: &str) -> Vec<M
         .expect("conversation messages")
 }
 
-/// The stored message with `wamid` in the conversation with `wa_id`.
+/// Finds the stored message with `wamid` in the conversation with `wa_id`.
 pub async fn message(store: &DynStore, account: &Account, wa_id: &str, wamid: &str) -> Message {
     messages(store, account, wa_id)
         .await
