@@ -1,6 +1,7 @@
-//! Backend-neutral tests of the `Store` trait. A backend's test file opens a
-//! fresh, empty store per test and runs every function here through
-//! `store_suite_tests!`.
+//! Backend-neutral tests of the `Store` trait. A backend's test file
+//! declares `#[macro_use] mod store_suite;`, implements `Harness` and runs
+//! every function here through `store_suite_tests!`, on a fresh, empty
+//! store per test.
 //!
 //! The store has no method that inserts outbound messages yet, so status
 //! tests take an `OutboundSeeder` that writes such a row directly in the
