@@ -59,7 +59,7 @@ impl OutboundSeeder for SqliteHarness {
     }
 }
 
-/// A separate read-write connection for checking and seeding rows.
+/// Opens a separate read-write connection for checking and seeding rows.
 fn connection(path: &Path) -> Connection {
     let conn = Connection::open(path).expect("open database file");
     conn.busy_timeout(std::time::Duration::from_secs(5))

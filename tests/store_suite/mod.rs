@@ -1,6 +1,7 @@
-//! Backend-neutral tests of the `Store` trait. A backend's test file opens a
-//! fresh, empty store per test and runs every function here through
-//! `store_suite_tests!`.
+//! Backend-neutral tests of the `Store` trait. A backend's test file
+//! declares `#[macro_use] mod store_suite;`, implements `Harness` and runs
+//! every function here through `store_suite_tests!`, on a fresh, empty
+//! store per test.
 //!
 //! The store has no method that inserts outbound messages yet, so status
 //! tests take an `OutboundSeeder` that writes such a row directly in the
@@ -47,7 +48,7 @@ pub trait Harness: OutboundSeeder {
 }
 
 /// Generates one `#[tokio::test]` per suite function. `$open` is an async
-/// function returning a fresh `Harness`. With `optional`, it returns an
+/// function that returns a fresh `Harness`. With `optional`, it returns an
 /// `Option` instead, and a test whose `$open` returns `None` ends without
 /// running its suite function (for a backend whose server is not set up).
 macro_rules! store_suite_tests {
@@ -155,7 +156,7 @@ pub async fn tenant(store: &DynStore, tag: &str) -> Tenant {
     Tenant { owner, account }
 }
 
-/// An account insert whose ids are derived from `tag`, on the default WABA.
+/// Builds an account insert whose Meta ids and phone number derive from `tag`.
 pub fn new_account(owner: &User, tag: &str) -> NewAccount {
     NewAccount {
         name: format!("Account {tag}"),
@@ -178,6 +179,7 @@ pub fn phone_for(tag: &str) -> String {
     format!("1555{:07}", hash % 10_000_000)
 }
 
+/// Builds a processed webhook log row with a small JSON body.
 pub fn webhook_log(account: Option<&AccountId>) -> NewWebhookLog {
     NewWebhookLog {
         received_at: T0,
@@ -189,6 +191,7 @@ pub fn webhook_log(account: Option<&AccountId>) -> NewWebhookLog {
     }
 }
 
+/// Wraps `items` in a batch with a log row for no single account.
 pub fn batch(items: Vec<IngestItem>) -> WebhookBatch {
     WebhookBatch {
         log: webhook_log(None),
@@ -201,7 +204,7 @@ pub async fn ingest(store: &DynStore, items: Vec<IngestItem>) -> IngestReport {
     store.ingest(batch(items)).await.expect("ingest")
 }
 
-/// An inbound text message.
+/// Builds an inbound text message.
 pub fn text(
     account: &Account,
     from: &str,
@@ -225,6 +228,7 @@ pub fn text(
     }
 }
 
+/// Builds a delivery status for `wamid` without an error.
 pub fn status(
     account: &Account,
     wamid: &str,
@@ -241,7 +245,7 @@ pub fn status(
     }
 }
 
-/// The conversation with `wa_id` on `account`; panics when there is none.
+/// Finds the conversation with `wa_id` on `account`. Panics when there is none.
 pub async fn conversation(store: &DynStore, account: &Account, wa_id: &str) -> ConversationSummary {
     store
         .find_conversation(
@@ -253,7 +257,7 @@ pub async fn conversation(store: &DynStore, account: &Account, wa_id: &str) -> C
         .expect("conversation exists")
 }
 
-/// Every message of the conversation with `wa_id`, oldest first.
+/// Returns every message of the conversation with `wa_id`, oldest first.
 pub async fn messages(store: &DynStore, account: &Account, wa_id: &str) -> Vec<Message> {
     let conversation = conversation(store, account, wa_id).await;
     store
@@ -262,7 +266,7 @@ pub async fn messages(store: &DynStore, account: &Account, wa_id: &str) -> Vec<M
         .expect("conversation messages")
 }
 
-/// The stored message with `wamid` in the conversation with `wa_id`.
+/// Finds the stored message with `wamid` in the conversation with `wa_id`.
 pub async fn message(store: &DynStore, account: &Account, wa_id: &str, wamid: &str) -> Message {
     messages(store, account, wa_id)
         .await
