@@ -59,7 +59,7 @@ impl OutboundSeeder for SqliteHarness {
     }
 }
 
-/// A separate read-write connection for checking and seeding rows.
+/// Opens a separate read-write connection for checking and seeding rows.
 fn connection(path: &Path) -> Connection {
     let conn = Connection::open(path).expect("open database file");
     conn.busy_timeout(std::time::Duration::from_secs(5))
@@ -97,12 +97,6 @@ async fn open_configures_wal_and_schema() {
         .await
         .expect("find");
     assert!(found.is_some());
-}
-
-#[tokio::test]
-async fn connect_rejects_postgres_url() {
-    let result = pons::store::connect("postgres://postgres@127.0.0.1:5432/test").await;
-    assert!(result.is_err());
 }
 
 #[tokio::test]

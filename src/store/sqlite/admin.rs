@@ -43,7 +43,7 @@ pub(super) fn find_user_by_email(conn: &Connection, email: &str) -> StoreResult<
     Ok(user)
 }
 
-/// Inserts the account and its owner's membership; both run in the
+/// Inserts the account and its owner's membership. Both run in the
 /// caller's savepoint, so neither is stored without the other.
 pub(super) fn create_account(conn: &Connection, new: NewAccount) -> StoreResult<Account> {
     require_user(conn, &new.owner)?;
@@ -104,7 +104,7 @@ pub(super) fn find_account(conn: &Connection, id_or_phone: &str) -> StoreResult<
     Ok(account)
 }
 
-/// Accounts with secrets whose `column` (a fixed column name) is in `values`.
+/// Returns the accounts, with secrets, whose id of kind `column` is in `values`.
 pub(super) fn accounts_with_secrets_by(
     conn: &Connection,
     column: AccountKey,

@@ -139,7 +139,7 @@ fn record_in_conversation(
     Ok(())
 }
 
-/// The text shown for a message in conversation lists: its text, else its
+/// Returns the text shown for a message in conversation lists: its text, else its
 /// caption, else its type in brackets, so it is never empty.
 fn preview(message: &InboundMessage) -> String {
     [&message.text, &message.caption]

@@ -1,4 +1,4 @@
-//! API keys. Scopes are stored comma-separated; the accounts a key is
+//! API keys. Scopes are stored comma-separated, and the accounts a key is
 //! limited to are rows of `api_key_accounts`.
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
@@ -10,8 +10,8 @@ use crate::store::{
     AccountId, ApiKey, ApiKeyId, NewApiKey, StoreError, StoreResult, UnixTime, UserId,
 };
 
-/// Columns and joins read by `api_key`; the last column lists the key's
-/// accounts comma-separated (ids never contain commas).
+/// Columns and joins read by `api_key`. The last column lists the key's
+/// accounts comma-separated, which is safe because ids are UUIDs.
 const API_KEY_SELECT: &str = "SELECT k.id, k.user_id, u.email, k.name, k.key_hash, k.prefix, \
      k.scopes, k.expires_at, k.last_used_at, k.revoked_at, k.created_at, \
      (SELECT group_concat(ka.account_id) FROM api_key_accounts ka WHERE ka.api_key_id = k.id) \
@@ -103,7 +103,7 @@ pub(super) fn revoke_api_key(
     find_by_id(conn, &id)?.ok_or_else(|| StoreError::NotFound(format!("API key {id}")))
 }
 
-/// Records a use of the key; `last_used_at` never moves backwards.
+/// Records a use of the key. `last_used_at` never moves backwards.
 pub(super) fn touch_api_key(conn: &Connection, id: &ApiKeyId, at: UnixTime) -> StoreResult<()> {
     let changed = conn
         .prepare_cached(

@@ -1,7 +1,8 @@
 //! A small pool of read-only connections used from blocking tasks.
 //!
-//! In WAL mode readers never block the writer and see the last committed
-//! transaction, so reads run in parallel with the group commits.
+//! In WAL mode a reader does not block the writer and sees the last
+//! transaction committed before its query began, so reads run in parallel
+//! with the group commits.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};

@@ -8,7 +8,7 @@ use crate::store::{
     AccountId, ConversationId, ConversationRef, ConversationSummary, Message, StoreResult,
 };
 
-/// Which conversations a list shows.
+/// Filter of a conversation list.
 #[derive(Clone, Copy)]
 pub(super) enum ConversationFilter {
     All,
@@ -70,7 +70,7 @@ pub(super) fn find_conversation(
     Ok(conversation)
 }
 
-/// The newest `limit` messages of the conversation, oldest first.
+/// Returns the newest `limit` messages of the conversation, oldest first.
 pub(super) fn conversation_messages(
     conn: &Connection,
     conversation: &ConversationId,

@@ -1,10 +1,12 @@
-//! Tests of the status helpers that the outbound send path will call,
-//! which no `Store` method reaches yet.
+//! Tests of private items: the database URL parser, and the status helpers
+//! that the outbound send path will call, which no `Store` method reaches yet.
+
+use std::path::PathBuf;
 
 use rusqlite::params;
 
-use super::SqliteStore;
 use super::status::{apply_pending, find_message};
+use super::{SqliteStore, path_from_url};
 use crate::store::{
     AccountId, ConversationRef, InboundMessage, IngestItem, MessageStatus, NewAccount, NewUser,
     NewWebhookLog, StatusUpdate, Store, WebhookBatch,
@@ -138,4 +140,32 @@ async fn pending_statuses_apply_to_outbound_message() {
         .find(|m| m.wamid.as_deref() == Some("wamid.SENT"))
         .expect("outbound message");
     assert_eq!(sent.status, MessageStatus::Read);
+}
+
+#[test]
+fn path_from_url_accepts_paths() {
+    let cases = [
+        ("sqlite:///var/lib/pons/pons.db", "/var/lib/pons/pons.db"),
+        ("sqlite://data/pons.db", "data/pons.db"),
+        ("sqlite:pons.db", "pons.db"),
+        ("/tmp/pons.db", "/tmp/pons.db"),
+        ("pons.db", "pons.db"),
+    ];
+    for (url, path) in cases {
+        let parsed = path_from_url(url).expect(url);
+        assert_eq!(parsed, PathBuf::from(path), "{url}");
+    }
+}
+
+#[test]
+fn path_from_url_rejects_unusable() {
+    for url in [
+        "",
+        "sqlite://",
+        "sqlite::memory:",
+        ":memory:",
+        "sqlite://pons.db?mode=ro",
+    ] {
+        assert!(path_from_url(url).is_err(), "{url:?} must be rejected");
+    }
 }

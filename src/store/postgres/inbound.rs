@@ -1,0 +1,213 @@
+//! Inbound messages and reactions from webhooks on PostgreSQL.
+
+use serde_json::json;
+use sqlx::PgConnection;
+
+use super::events::{self, iso8601};
+use super::ingest::{ensure_conversation_with, lock_wamid};
+use super::status;
+use crate::store::*;
+
+/// Seconds after a customer's message during which the business may send
+/// free-form messages (WhatsApp's customer service window).
+const SERVICE_WINDOW: i64 = 24 * 60 * 60;
+
+/// Stores an inbound message unless its wamid is already stored for the
+/// account, which counts as a duplicate and changes nothing else.
+pub(crate) async fn store_message(
+    conn: &mut PgConnection,
+    message: &InboundMessage,
+    now: UnixTime,
+    report: &mut IngestReport,
+) -> Result<(), sqlx::Error> {
+    let conversation =
+        ensure_conversation_with(conn, &message.account_id, &message.from, now).await?;
+    lock_wamid(conn, &message.account_id, &message.wamid).await?;
+    let id = MessageId::generate();
+    if !insert_message(conn, &id, &conversation, message, now).await? {
+        report.duplicates += 1;
+        return Ok(());
+    }
+    report.messages_inserted += 1;
+    touch_conversation(conn, &conversation, message).await?;
+    let payload = json!({
+        "messageId": id,
+        "wamid": message.wamid,
+        "conversationId": conversation,
+        "from": message.from,
+        "type": message.kind,
+        "text": message.text,
+        "timestamp": iso8601(message.timestamp),
+    });
+    events::insert_event(
+        conn,
+        &message.account_id,
+        events::MESSAGE_RECEIVED,
+        &payload,
+        message.timestamp,
+    )
+    .await?;
+    let stored = status::StoredMessage {
+        id,
+        account_id: message.account_id.clone(),
+        conversation_id: conversation,
+        wamid: message.wamid.clone(),
+        status: MessageStatus::Received,
+    };
+    status::apply_pending(conn, &stored).await?;
+    apply_stored_reaction(conn, &stored).await
+}
+
+/// Inserts the message row and returns `false` when the wamid is already stored.
+async fn insert_message(
+    conn: &mut PgConnection,
+    id: &MessageId,
+    conversation: &ConversationId,
+    message: &InboundMessage,
+    now: UnixTime,
+) -> Result<bool, sqlx::Error> {
+    let media = message.media.clone().unwrap_or_default();
+    let error = message.errors.first().cloned().unwrap_or_default();
+    let inserted = sqlx::query(
+        "INSERT INTO messages (id, account_id, conversation_id, wamid, direction, type, text, \
+         caption, media_id, media_mime_type, media_sha256, media_filename, media_url, \
+         context_wamid, content_json, raw_json, status, error_code, error_title, \
+         error_message, error_details, timestamp, created_at) \
+         VALUES ($1, $2, $3, $4, 'inbound', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, \
+         $16, $17, $18, $19, $20, $21, $22) \
+         ON CONFLICT (account_id, wamid) DO NOTHING",
+    )
+    .bind(id.as_str())
+    .bind(message.account_id.as_str())
+    .bind(conversation.as_str())
+    .bind(&message.wamid)
+    .bind(&message.kind)
+    .bind(&message.text)
+    .bind(&message.caption)
+    .bind(media.media_id)
+    .bind(media.mime_type)
+    .bind(media.sha256)
+    .bind(media.filename)
+    .bind(media.url)
+    .bind(&message.context_wamid)
+    .bind(&message.content_json)
+    .bind(&message.raw_json)
+    .bind(MessageStatus::Received.as_str())
+    .bind(error.code)
+    .bind(error.title)
+    .bind(error.message)
+    .bind(error.details)
+    .bind(message.timestamp)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(inserted.rows_affected() == 1)
+}
+
+/// Builds the conversation list's preview from the text, else the caption,
+/// else the type in brackets, so it is never empty.
+fn preview(message: &InboundMessage) -> String {
+    let non_empty = |s: &Option<String>| s.clone().filter(|s| !s.trim().is_empty());
+    non_empty(&message.text)
+        .or_else(|| non_empty(&message.caption))
+        .unwrap_or_else(|| format!("[{}]", message.kind))
+}
+
+/// Counts the message as unread, extends the service window, and makes it
+/// the last message unless a newer one is already shown.
+async fn touch_conversation(
+    conn: &mut PgConnection,
+    conversation: &ConversationId,
+    message: &InboundMessage,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE conversations SET \
+         unread_count = unread_count + 1, \
+         last_inbound_at = GREATEST(last_inbound_at, $2), \
+         window_expires_at = GREATEST(window_expires_at, $6), \
+         last_message_preview = CASE WHEN $2 >= COALESCE(last_message_at, 0) \
+             THEN $3 ELSE last_message_preview END, \
+         last_message_direction = CASE WHEN $2 >= COALESCE(last_message_at, 0) \
+             THEN 'inbound' ELSE last_message_direction END, \
+         last_message_type = CASE WHEN $2 >= COALESCE(last_message_at, 0) \
+             THEN $4 ELSE last_message_type END, \
+         last_message_wamid = CASE WHEN $2 >= COALESCE(last_message_at, 0) \
+             THEN $5 ELSE last_message_wamid END, \
+         last_message_at = GREATEST(last_message_at, $2) \
+         WHERE id = $1",
+    )
+    .bind(conversation.as_str())
+    .bind(message.timestamp)
+    .bind(preview(message))
+    .bind(&message.kind)
+    .bind(&message.wamid)
+    .bind(message.timestamp.saturating_add(SERVICE_WINDOW))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Copies the newest stored reaction to a just-inserted message, for a
+/// reaction that arrived before its target.
+async fn apply_stored_reaction(
+    conn: &mut PgConnection,
+    message: &status::StoredMessage,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE messages m SET reaction = r.emoji FROM ( \
+             SELECT emoji FROM reactions WHERE account_id = $2 AND target_wamid = $3 \
+             ORDER BY timestamp DESC, from_wa_id LIMIT 1) AS r \
+         WHERE m.id = $1",
+    )
+    .bind(message.id.as_str())
+    .bind(message.account_id.as_str())
+    .bind(&message.wamid)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Stores a reaction keyed by its target, newest timestamp winning, and
+/// mirrors it on the target message when that is stored. A reaction opens
+/// the service window like any customer message but is never shown as one.
+pub(crate) async fn store_reaction(
+    conn: &mut PgConnection,
+    reaction: &InboundReaction,
+    now: UnixTime,
+) -> Result<(), sqlx::Error> {
+    let conversation =
+        ensure_conversation_with(conn, &reaction.account_id, &reaction.from, now).await?;
+    sqlx::query(
+        "UPDATE conversations SET window_expires_at = GREATEST(window_expires_at, $2) \
+         WHERE id = $1",
+    )
+    .bind(conversation.as_str())
+    .bind(reaction.timestamp.saturating_add(SERVICE_WINDOW))
+    .execute(&mut *conn)
+    .await?;
+    lock_wamid(conn, &reaction.account_id, &reaction.target_wamid).await?;
+    let emoji = reaction.emoji.as_deref().filter(|e| !e.is_empty());
+    let applied = sqlx::query(
+        "INSERT INTO reactions (account_id, target_wamid, from_wa_id, emoji, timestamp) \
+         VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (account_id, target_wamid, from_wa_id) DO UPDATE \
+         SET emoji = excluded.emoji, timestamp = excluded.timestamp \
+         WHERE reactions.timestamp <= excluded.timestamp",
+    )
+    .bind(reaction.account_id.as_str())
+    .bind(&reaction.target_wamid)
+    .bind(&reaction.from)
+    .bind(emoji)
+    .bind(reaction.timestamp)
+    .execute(&mut *conn)
+    .await?;
+    if applied.rows_affected() == 1 {
+        sqlx::query("UPDATE messages SET reaction = $3 WHERE account_id = $1 AND wamid = $2")
+            .bind(reaction.account_id.as_str())
+            .bind(&reaction.target_wamid)
+            .bind(emoji)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}

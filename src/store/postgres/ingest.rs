@@ -1,0 +1,206 @@
+//! Webhook ingestion on PostgreSQL: one transaction per batch, the log row
+//! first, then every item in the order the body gave it.
+
+use std::time::Duration;
+
+use sqlx::{PgConnection, PgPool};
+
+use super::{backend, inbound, now, status};
+use crate::store::*;
+
+/// Maximum attempts at a batch that PostgreSQL aborts for a deadlock or a
+/// serialization failure. Other errors are never retried.
+const MAX_ATTEMPTS: u32 = 5;
+
+/// SQLSTATE codes of errors that a retry of the whole transaction cures.
+const SERIALIZATION_FAILURE: &str = "40001";
+const DEADLOCK_DETECTED: &str = "40P01";
+
+/// Stores the batch in one transaction, retrying it when PostgreSQL
+/// aborts it to break a deadlock with a concurrent batch.
+pub(crate) async fn ingest(pool: &PgPool, batch: &WebhookBatch) -> StoreResult<IngestReport> {
+    let mut attempt = 1;
+    loop {
+        match ingest_once(pool, batch).await {
+            Err(error) if attempt < MAX_ATTEMPTS && is_retryable(&error) => {
+                tracing::warn!(attempt, %error, "retrying webhook batch after a transaction conflict");
+                tokio::time::sleep(Duration::from_millis(10 * u64::from(attempt))).await;
+                attempt += 1;
+            }
+            result => return result.map_err(backend),
+        }
+    }
+}
+
+fn is_retryable(error: &sqlx::Error) -> bool {
+    error
+        .as_database_error()
+        .and_then(|db| db.code())
+        .is_some_and(|code| code == SERIALIZATION_FAILURE || code == DEADLOCK_DETECTED)
+}
+
+async fn ingest_once(pool: &PgPool, batch: &WebhookBatch) -> Result<IngestReport, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    insert_log(&mut tx, &batch.log).await?;
+    let now = now();
+    let mut report = IngestReport::default();
+    for item in &batch.items {
+        match item {
+            IngestItem::Contact(contact) => {
+                upsert_contact(&mut tx, contact, now).await?;
+            }
+            IngestItem::Message(message) => {
+                inbound::store_message(&mut tx, message, now, &mut report).await?;
+            }
+            IngestItem::Reaction(reaction) => {
+                inbound::store_reaction(&mut tx, reaction, now).await?;
+                report.reactions += 1;
+            }
+            IngestItem::Status(update) => {
+                status::store_status(&mut tx, update, now, &mut report).await?;
+            }
+            IngestItem::TemplateStatus(update) => {
+                report.templates_updated += status::store_template(&mut tx, update, now).await?;
+            }
+        }
+    }
+    tx.commit().await?;
+    Ok(report)
+}
+
+/// Stores a log row alone, outside any batch.
+pub(crate) async fn record_webhook(pool: &PgPool, log: &NewWebhookLog) -> StoreResult<()> {
+    let mut conn = pool.acquire().await.map_err(backend)?;
+    insert_log(&mut conn, log).await.map_err(backend)
+}
+
+async fn insert_log(conn: &mut PgConnection, log: &NewWebhookLog) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO webhook_log (id, received_at, account_id, headers_json, body, outcome, \
+         detail) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(uuid::Uuid::now_v7().to_string())
+    .bind(log.received_at)
+    .bind(log.account_id.as_ref().map(AccountId::as_str))
+    .bind(&log.headers_json)
+    .bind(&log.body)
+    .bind(&log.outcome)
+    .bind(&log.detail)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Stores a contact from a webhook's `contacts[]` and ensures its
+/// conversation. Its name and user id change only when the webhook
+/// carries a non-blank value, and `updated_at` only when one of them does.
+async fn upsert_contact(
+    conn: &mut PgConnection,
+    contact: &ContactSeen,
+    now: UnixTime,
+) -> Result<(), sqlx::Error> {
+    let name = contact
+        .profile_name
+        .as_deref()
+        .filter(|n| !n.trim().is_empty());
+    let user_id = contact.user_id.as_deref().filter(|u| !u.trim().is_empty());
+    sqlx::query(
+        "INSERT INTO contacts (id, account_id, wa_id, profile_name, user_id, created_at, \
+         updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6) \
+         ON CONFLICT (account_id, wa_id) DO UPDATE SET \
+         profile_name = COALESCE(excluded.profile_name, contacts.profile_name), \
+         user_id = COALESCE(excluded.user_id, contacts.user_id), \
+         updated_at = excluded.updated_at \
+         WHERE COALESCE(excluded.profile_name, contacts.profile_name) \
+               IS DISTINCT FROM contacts.profile_name \
+            OR COALESCE(excluded.user_id, contacts.user_id) IS DISTINCT FROM contacts.user_id",
+    )
+    .bind(ContactId::generate().as_str())
+    .bind(contact.account_id.as_str())
+    .bind(&contact.wa_id)
+    .bind(name)
+    .bind(user_id)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    ensure_conversation_with(conn, &contact.account_id, &contact.wa_id, now).await?;
+    Ok(())
+}
+
+/// Finds or creates the contact `wa_id` of the account and its
+/// conversation, changing neither when they exist.
+pub(crate) async fn ensure_conversation_with(
+    conn: &mut PgConnection,
+    account: &AccountId,
+    wa_id: &str,
+    now: UnixTime,
+) -> Result<ConversationId, sqlx::Error> {
+    let inserted: Option<String> = sqlx::query_scalar(
+        "INSERT INTO contacts (id, account_id, wa_id, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $4) ON CONFLICT (account_id, wa_id) DO NOTHING RETURNING id",
+    )
+    .bind(ContactId::generate().as_str())
+    .bind(account.as_str())
+    .bind(wa_id)
+    .bind(now)
+    .fetch_optional(&mut *conn)
+    .await?;
+    // A row that conflicted was committed by another transaction, and in
+    // READ COMMITTED this next statement's snapshot already contains it.
+    let contact_id = match inserted {
+        Some(id) => id,
+        None => {
+            sqlx::query_scalar("SELECT id FROM contacts WHERE account_id = $1 AND wa_id = $2")
+                .bind(account.as_str())
+                .bind(wa_id)
+                .fetch_one(&mut *conn)
+                .await?
+        }
+    };
+    ensure_conversation(conn, account, &contact_id, now).await
+}
+
+/// Finds or creates the conversation of a contact.
+async fn ensure_conversation(
+    conn: &mut PgConnection,
+    account: &AccountId,
+    contact_id: &str,
+    now: UnixTime,
+) -> Result<ConversationId, sqlx::Error> {
+    let inserted: Option<String> = sqlx::query_scalar(
+        "INSERT INTO conversations (id, account_id, contact_id, created_at) \
+         VALUES ($1, $2, $3, $4) ON CONFLICT (contact_id) DO NOTHING RETURNING id",
+    )
+    .bind(ConversationId::generate().as_str())
+    .bind(account.as_str())
+    .bind(contact_id)
+    .bind(now)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let id = match inserted {
+        Some(id) => id,
+        None => {
+            sqlx::query_scalar("SELECT id FROM conversations WHERE contact_id = $1")
+                .bind(contact_id)
+                .fetch_one(&mut *conn)
+                .await?
+        }
+    };
+    Ok(ConversationId(id))
+}
+
+/// Serializes every transaction that touches one wamid of one account, so
+/// a status that races with its message is either applied to it or seen
+/// as pending by it. The lock is released at commit or rollback.
+pub(crate) async fn lock_wamid(
+    conn: &mut PgConnection,
+    account: &AccountId,
+    wamid: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1 || '/' || $2, 0))")
+        .bind(account.as_str())
+        .bind(wamid)
+        .execute(conn)
+        .await?;
+    Ok(())
+}

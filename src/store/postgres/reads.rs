@@ -1,0 +1,144 @@
+//! Conversation, message and search reads on PostgreSQL. Every read is
+//! restricted to the accounts the caller passes; none means no rows.
+
+use sqlx::{PgPool, Row};
+
+use super::rows::{self, conversation_columns, message_columns};
+use super::{account_ids, backend, sql_limit};
+use crate::store::*;
+
+/// Lists conversations of these accounts, most recent first. With
+/// `unanswered`, only those whose last message is inbound are listed.
+pub(crate) async fn list_conversations(
+    pool: &PgPool,
+    accounts: &[AccountId],
+    limit: u32,
+    unanswered: bool,
+) -> StoreResult<Vec<ConversationSummary>> {
+    if accounts.is_empty() || limit == 0 {
+        return Ok(Vec::new());
+    }
+    let sql = concat!(
+        "SELECT ",
+        conversation_columns!(),
+        " FROM conversations c JOIN contacts ct ON ct.id = c.contact_id \
+         WHERE c.account_id = ANY($1) \
+         AND (NOT $2 OR c.last_message_direction = 'inbound') \
+         ORDER BY c.last_message_at DESC NULLS LAST, c.id LIMIT $3"
+    );
+    let rows = sqlx::query(sql)
+        .bind(account_ids(accounts))
+        .bind(unanswered)
+        .bind(sql_limit(limit))
+        .fetch_all(pool)
+        .await
+        .map_err(backend)?;
+    rows.iter().map(rows::conversation).collect()
+}
+
+/// Finds a conversation of one of `accounts` by id, or by the customer's
+/// number. When several accounts talk to that number, the most recent wins.
+pub(crate) async fn find_conversation(
+    pool: &PgPool,
+    accounts: &[AccountId],
+    by: &ConversationRef,
+) -> StoreResult<Option<ConversationSummary>> {
+    if accounts.is_empty() {
+        return Ok(None);
+    }
+    let (sql, key) = match by {
+        ConversationRef::Id(id) => (
+            concat!(
+                "SELECT ",
+                conversation_columns!(),
+                " FROM conversations c JOIN contacts ct ON ct.id = c.contact_id \
+                 WHERE c.account_id = ANY($1) AND c.id = $2"
+            ),
+            id.as_str(),
+        ),
+        ConversationRef::Phone(wa_id) => (
+            concat!(
+                "SELECT ",
+                conversation_columns!(),
+                " FROM conversations c JOIN contacts ct ON ct.id = c.contact_id \
+                 WHERE c.account_id = ANY($1) AND ct.wa_id = $2 \
+                 ORDER BY c.last_message_at DESC NULLS LAST, c.id LIMIT 1"
+            ),
+            wa_id.as_str(),
+        ),
+    };
+    let row = sqlx::query(sql)
+        .bind(account_ids(accounts))
+        .bind(key)
+        .fetch_optional(pool)
+        .await
+        .map_err(backend)?;
+    row.as_ref().map(rows::conversation).transpose()
+}
+
+/// Reads the newest `limit` messages and returns them oldest first. Ties on
+/// the timestamp keep insertion order because ids are time-ordered UUIDv7.
+pub(crate) async fn conversation_messages(
+    pool: &PgPool,
+    conversation: &ConversationId,
+    limit: u32,
+) -> StoreResult<Vec<Message>> {
+    let sql = concat!(
+        "SELECT * FROM (SELECT ",
+        message_columns!(),
+        " FROM messages m WHERE m.conversation_id = $1 \
+         ORDER BY m.timestamp DESC, m.id DESC LIMIT $2) AS m \
+         ORDER BY m.timestamp, m.id"
+    );
+    let rows = sqlx::query(sql)
+        .bind(conversation.as_str())
+        .bind(sql_limit(limit))
+        .fetch_all(pool)
+        .await
+        .map_err(backend)?;
+    rows.iter().map(rows::message).collect()
+}
+
+/// Messages whose text contains every word of `query`, best rank first.
+/// `plainto_tsquery` reads the input as plain words, so quotes and
+/// operators in it never cause a syntax error.
+pub(crate) async fn search_messages(
+    pool: &PgPool,
+    accounts: &[AccountId],
+    query: &str,
+    limit: u32,
+) -> StoreResult<Vec<SearchHit>> {
+    if accounts.is_empty() || limit == 0 {
+        return Ok(Vec::new());
+    }
+    let sql = concat!(
+        "SELECT ",
+        message_columns!(),
+        ", c.account_id, ct.profile_name, ct.wa_id, \
+         ts_rank(m.search, q)::float8 AS rank \
+         FROM messages m \
+         JOIN conversations c ON c.id = m.conversation_id \
+         JOIN contacts ct ON ct.id = c.contact_id, \
+         plainto_tsquery('pons_text', $2) AS q \
+         WHERE m.account_id = ANY($1) AND m.search @@ q \
+         ORDER BY rank DESC, m.timestamp DESC, m.id DESC LIMIT $3"
+    );
+    let rows = sqlx::query(sql)
+        .bind(account_ids(accounts))
+        .bind(query)
+        .bind(sql_limit(limit))
+        .fetch_all(pool)
+        .await
+        .map_err(backend)?;
+    rows.iter()
+        .map(|row| {
+            Ok(SearchHit {
+                message: rows::message(row)?,
+                account_id: AccountId(row.try_get("account_id").map_err(backend)?),
+                contact_name: row.try_get("profile_name").map_err(backend)?,
+                wa_id: row.try_get("wa_id").map_err(backend)?,
+                rank: row.try_get("rank").map_err(backend)?,
+            })
+        })
+        .collect()
+}
