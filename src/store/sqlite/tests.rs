@@ -1,5 +1,6 @@
-//! Tests of private items: the database URL parser, and the status helpers
-//! that the outbound send path will call, which no `Store` method reaches yet.
+//! Tests of private items: the database URL parser, the search index
+//! triggers, and the status helpers that the outbound send path will call,
+//! which no `Store` method reaches yet.
 
 use std::path::PathBuf;
 

@@ -25,7 +25,7 @@ const QUEUE_CAPACITY: usize = 4096;
 
 /// Work for the writer thread, type-erased over its result type.
 trait WriteJob: Send {
-    /// Runs the work inside `savepoint`; returns false when it failed and
+    /// Runs the work inside `savepoint`. Returns false when it failed and
     /// its savepoint must be rolled back.
     fn run(&mut self, savepoint: &Savepoint<'_>) -> bool;
     /// Sends the job's result to its caller, or the group's error when the
@@ -66,7 +66,7 @@ where
             (Some(Ok(value)), None) => Ok(value),
             (None, None) => Err(StoreError::Backend("write job did not run".to_owned())),
         };
-        // The caller may have stopped waiting; the write stands either way.
+        // The caller may have stopped waiting, and the write is kept anyway.
         let _ = self.reply.send(result);
     }
 }
@@ -204,7 +204,7 @@ mod tests {
     use super::{WriteJob, commit_group, new_job};
     use crate::store::{StoreError, StoreResult};
 
-    /// A connection with a table of integers and a table whose foreign key
+    /// Opens a connection with a table of integers and a table whose foreign key
     /// is checked only at COMMIT.
     fn test_connection() -> (tempfile::TempDir, Connection) {
         let dir = tempfile::tempdir().expect("tempdir");
