@@ -10,6 +10,7 @@ pub mod config;
 pub mod crypto;
 pub mod http;
 pub mod ingest;
+pub mod metasim;
 pub mod phone;
 pub mod server;
 pub mod store;
