@@ -14,7 +14,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use tokio::time::Instant;
 
-use super::routes::check_request;
+use super::routes::reject_request;
 use super::state::{Inner, Ticket, lock};
 use super::{Sim, faults};
 
@@ -23,7 +23,7 @@ pub(crate) async fn info(
     Path((version, id)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(response) = check_request(&sim, &version, &headers) {
+    if let Some(response) = reject_request(&sim, &version, &headers) {
         return response;
     }
     let mut inner = lock(&sim.inner);

@@ -12,7 +12,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use rand::Rng;
 use serde_json::{Value, json};
 
-use super::routes::check_request;
+use super::routes::reject_request;
 use super::state::{AcceptedMessage, lock};
 use super::validate::{self, Reject};
 use super::{Sim, faults, webhooks};
@@ -26,7 +26,7 @@ pub(crate) async fn post_messages(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Err(response) = check_request(&sim, &version, &headers) {
+    if let Some(response) = reject_request(&sim, &version, &headers) {
         return response;
     }
     if id != sim.config.phone_number_id {

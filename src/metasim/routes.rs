@@ -111,18 +111,18 @@ fn redacted_headers(headers: &HeaderMap) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Checks the version path segment and the bearer token, answering as
-/// Meta does when either is wrong.
-pub(crate) fn check_request(sim: &Sim, version: &str, headers: &HeaderMap) -> Result<(), Response> {
+/// Checks the version path segment and the bearer token, and returns
+/// Meta's error response when either is wrong.
+pub(crate) fn reject_request(sim: &Sim, version: &str, headers: &HeaderMap) -> Option<Response> {
     if version != sim.config.version {
-        return Err(faults::graph_error(
+        return Some(faults::graph_error(
             100,
             Some(400),
             Some("Unknown path components: unsupported API version"),
         ));
     }
     if !sim.token_valid(headers) {
-        return Err(faults::graph_error(190, None, None));
+        return Some(faults::graph_error(190, None, None));
     }
-    Ok(())
+    None
 }

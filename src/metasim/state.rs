@@ -60,6 +60,14 @@ impl SimTemplate {
         self
     }
 
+    /// Tells whether the header shows an image, video or document.
+    pub(crate) fn has_media_header(&self) -> bool {
+        self.components.iter().any(|c| {
+            c["type"].as_str() == Some("HEADER")
+                && matches!(c["format"].as_str(), Some("IMAGE" | "VIDEO" | "DOCUMENT"))
+        })
+    }
+
     /// The text of the component of `kind` (`HEADER`, `BODY`).
     pub(crate) fn text_of(&self, kind: &str) -> Option<&str> {
         self.components

@@ -13,7 +13,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as CURSOR;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::routes::check_request;
+use super::routes::reject_request;
 use super::state::{SimTemplate, lock};
 use super::{Sim, faults};
 
@@ -44,7 +44,7 @@ pub(crate) async fn list(
     Query(query): Query<ListQuery>,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(response) = check_request(&sim, &version, &headers) {
+    if let Some(response) = reject_request(&sim, &version, &headers) {
         return response;
     }
     if id != sim.config.waba_id {

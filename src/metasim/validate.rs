@@ -266,6 +266,9 @@ fn check_parameters(
     kind: &str,
     components: &[Value],
 ) -> Result<(), Reject> {
+    if kind == "header" && template.has_media_header() {
+        return check_media_header(components);
+    }
     let expected = template
         .text_of(&kind.to_ascii_uppercase())
         .map(placeholders)
@@ -303,4 +306,28 @@ fn check_parameters(
         }
     }
     Ok(())
+}
+
+/// A media header (`format` IMAGE, VIDEO or DOCUMENT) takes exactly one
+/// parameter of that media type.
+fn check_media_header(components: &[Value]) -> Result<(), Reject> {
+    let given: Vec<&Value> = components
+        .iter()
+        .filter(|c| c["type"].as_str() == Some("header"))
+        .flat_map(|c| c["parameters"].as_array().into_iter().flatten())
+        .collect();
+    match given.as_slice() {
+        [parameter]
+            if matches!(
+                parameter["type"].as_str(),
+                Some("image" | "video" | "document")
+            ) =>
+        {
+            Ok(())
+        }
+        _ => reject(
+            132000,
+            "header: a media header needs exactly one image, video or document parameter",
+        ),
+    }
 }

@@ -345,8 +345,10 @@ fn unexpected(operation: &'static str, detail: &str) -> GraphError {
 }
 
 /// An HTTP client with rustls on the `ring` provider and the operating
-/// system's certificate store, without cookies or HTTP/2.
-pub(crate) fn http_client(timeout: Duration) -> Result<reqwest::Client, GraphError> {
+/// system's certificate store, without cookies or HTTP/2. Build reqwest
+/// clients with this: reqwest is compiled without a default TLS provider,
+/// so `reqwest::Client::new()` panics.
+pub fn http_client(timeout: Duration) -> Result<reqwest::Client, GraphError> {
     let failed = |error: &dyn std::fmt::Display| GraphError::Client(error.to_string());
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let tls = rustls::ClientConfig::builder_with_provider(provider)

@@ -27,7 +27,7 @@ pub const PAIR_RATE_LIMIT_CODE: i64 = 131056;
 pub enum GraphError {
     /// Meta answered with its error envelope.
     #[error("{0}")]
-    Api(MetaApiError),
+    Api(Box<MetaApiError>),
     /// No complete response arrived in time. The request may have reached
     /// Meta and been executed.
     #[error("{operation} timed out; Meta may still have executed it")]
@@ -73,7 +73,7 @@ impl GraphError {
     /// The parsed envelope when Meta answered with one.
     pub fn meta(&self) -> Option<&MetaApiError> {
         match self {
-            GraphError::Api(error) => Some(error),
+            GraphError::Api(error) => Some(error.as_ref()),
             _ => None,
         }
     }
@@ -318,7 +318,7 @@ mod tests {
     #[test]
     fn classify_codes() {
         let error = |code, status| {
-            GraphError::Api(MetaApiError {
+            GraphError::Api(Box::new(MetaApiError {
                 http_status: status,
                 code,
                 subcode: None,
@@ -329,7 +329,7 @@ mod tests {
                 details: None,
                 fbtrace_id: None,
                 is_transient: None,
-            })
+            }))
         };
         assert!(error(190, 401).is_token_error());
         assert!(error(0, 401).is_token_error());

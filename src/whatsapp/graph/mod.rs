@@ -13,8 +13,7 @@ mod templates;
 mod token;
 mod transport;
 
-pub(crate) use client::http_client;
-pub use client::{DEFAULT_TEMPLATE_PAGE_SIZE, GraphClient};
+pub use client::{DEFAULT_TEMPLATE_PAGE_SIZE, GraphClient, http_client};
 pub use error::{
     GraphError, MetaApiError, PAIR_RATE_LIMIT_CODE, RATE_LIMIT_CODES, TRANSIENT_CODES,
 };

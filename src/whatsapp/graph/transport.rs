@@ -30,7 +30,7 @@ pub(crate) fn transport_error(operation: &'static str, error: reqwest::Error) ->
 /// The error for a non-2xx response: Meta's envelope when the body is one.
 pub(crate) fn response_error(operation: &'static str, status: u16, body: &[u8]) -> GraphError {
     match MetaApiError::parse(status, body) {
-        Some(error) => GraphError::Api(error),
+        Some(error) => GraphError::Api(Box::new(error)),
         None => GraphError::UnexpectedResponse {
             operation,
             status,
