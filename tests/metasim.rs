@@ -1,4 +1,4 @@
-//! The Meta stand-in answered directly over HTTP, without the Graph client,
+//! The Meta stand-in called directly over HTTP, without the Graph client,
 //! to check that it rejects bodies as Meta does and pages like Meta.
 
 use std::time::Duration;
@@ -202,7 +202,7 @@ async fn template_pages_follow_next() {
     assert_eq!(keys, vec!["id", "name"]);
 }
 
-/// The status name and first error code of a status webhook.
+/// Reads the status name and first error code of a status webhook.
 fn status_of(body: &[u8]) -> (String, Option<i64>) {
     let payload: Value = serde_json::from_slice(body).unwrap();
     let status = &payload["entry"][0]["changes"][0]["value"]["statuses"][0];

@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-/// Which requests a queued fault applies to.
+/// Kind of request a queued fault applies to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FaultTarget {
     /// The next request of any kind.
@@ -38,9 +38,9 @@ pub enum Fault {
     /// A bare HTTP status with a short non-JSON body, as a proxy or load
     /// balancer in front of Meta sends.
     Http { status: u16 },
-    /// The normal answer, after a pause.
+    /// The normal response, after a pause.
     Delay(Duration),
-    /// The connection closes after the request arrived, without an answer.
+    /// The connection closes after the request arrived, without a response.
     DropConnection,
 }
 
@@ -54,7 +54,7 @@ impl Fault {
     }
 }
 
-/// What Meta says for an error code: typical HTTP status, title, details.
+/// Meta's description of an error code: typical HTTP status, title, details.
 struct ErrorSpec {
     status: u16,
     title: &'static str,
@@ -207,7 +207,7 @@ pub(crate) fn details_of(code: i64) -> &'static str {
     spec(code).details
 }
 
-/// An error response in Meta's envelope. `details` replaces the catalog's
+/// Builds an error response in Meta's envelope. `details` replaces the catalog's
 /// description when given.
 pub(crate) fn graph_error(code: i64, http_status: Option<u16>, details: Option<&str>) -> Response {
     let spec = spec(code);
@@ -231,7 +231,8 @@ pub(crate) fn graph_error(code: i64, http_status: Option<u16>, details: Option<&
     (status, axum::Json(json!({ "error": error }))).into_response()
 }
 
-/// Meta's answer for an id that is not an object the token can reach.
+/// Builds Meta's response for an id that is not an object the token can
+/// reach.
 pub(crate) fn unknown_object(method: &str, id: &str) -> Response {
     let message = format!(
         "Unsupported {method} request. Object with ID '{id}' does not exist, cannot be loaded \
@@ -247,7 +248,7 @@ pub(crate) fn unknown_object(method: &str, id: &str) -> Response {
     (StatusCode::BAD_REQUEST, axum::Json(body)).into_response()
 }
 
-/// A bare status page, as a proxy in front of Meta answers.
+/// Builds a bare status page, as a proxy in front of Meta returns.
 pub(crate) fn http_status(status: u16) -> Response {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
     let reason = status.canonical_reason().unwrap_or("Error");

@@ -72,17 +72,17 @@ impl MetaSim {
         format!("{}/{}", self.sim.origin, self.sim.config.version)
     }
 
-    /// Scheme, host and port, without the version.
+    /// Returns scheme, host and port, without the version.
     pub fn origin(&self) -> &str {
         &self.sim.origin
     }
 
-    /// The configuration it was started with.
+    /// Returns the configuration it was started with.
     pub fn config(&self) -> &MetaSimConfig {
         &self.sim.config
     }
 
-    /// Every request received so far, oldest first.
+    /// Returns every request received so far, oldest first.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.inner().requests.clone()
     }
@@ -98,7 +98,7 @@ impl MetaSim {
         self.inner().faults.push_back((target, fault));
     }
 
-    /// Faults still queued.
+    /// Counts the faults still queued.
     pub fn pending_faults(&self) -> usize {
         self.inner().faults.len()
     }
@@ -124,7 +124,7 @@ impl MetaSim {
         id
     }
 
-    /// Makes every download URL issued so far answer 404.
+    /// Makes every download URL issued so far return 404.
     pub fn expire_media_urls(&self) {
         self.inner().tickets.clear();
     }
@@ -139,17 +139,17 @@ impl MetaSim {
         self.inner().status_plan = plan;
     }
 
-    /// Messages accepted so far, oldest first.
+    /// Returns the messages accepted so far, oldest first.
     pub fn accepted_messages(&self) -> Vec<AcceptedMessage> {
         self.inner().accepted.clone()
     }
 
-    /// wamids marked read so far, oldest first.
+    /// Returns the wamids marked read so far, oldest first.
     pub fn read_receipts(&self) -> Vec<String> {
         self.inner().read_receipts.clone()
     }
 
-    /// Webhooks sent so far, oldest first.
+    /// Returns the webhooks sent so far, oldest first.
     pub fn webhook_deliveries(&self) -> Vec<WebhookDelivery> {
         self.inner().deliveries.clone()
     }

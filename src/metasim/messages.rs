@@ -121,7 +121,7 @@ fn accept(sim: &Arc<Sim>, checked: validate::Checked, body: Value) -> Response {
     .into_response()
 }
 
-/// A wamid shaped like Meta's: base64 of the recipient's number and a
+/// Generates a wamid shaped like Meta's: base64 of the recipient's number and a
 /// random message key in Meta's framing bytes.
 pub(crate) fn new_wamid(wa_id: &str) -> String {
     let mut raw = vec![0x1c, 0x18, wa_id.len().min(255) as u8];

@@ -1,7 +1,7 @@
 //! A stand-in for Meta's side of the WhatsApp Cloud API, served on
-//! loopback for tests and for `pons demo`. Pons sees it only as a Graph API
-//! base URL and as a webhook sender: it accepts sends and read receipts,
-//! lists templates in pages, serves media behind expiring URLs, answers
+//! loopback for tests and for `pons demo`. Pons uses it only as a Graph API
+//! base URL and as a webhook sender. It accepts sends and read receipts,
+//! lists templates in pages, serves media behind expiring URLs, responds
 //! with Meta's error envelopes, records every request, injects faults on
 //! demand, and reports delivery with signed status webhooks.
 
@@ -45,7 +45,7 @@ pub struct MetaSimConfig {
     pub phone_number_id: String,
     /// The business number's digits, as webhooks carry it.
     pub display_phone_number: String,
-    /// Where webhooks go; none are sent while it is `None`.
+    /// Webhook receiver URL. No webhooks are sent while it is `None`.
     pub webhook_url: Option<String>,
     pub status_plan: StatusPlan,
     /// How long a media download URL stays valid; Meta's last 5 minutes.
@@ -100,7 +100,7 @@ impl Default for MetaSimConfig {
 }
 
 impl MetaSimConfig {
-    /// The sandbox of `pons demo`: the 24-hour window is enforced, and there
+    /// Builds the sandbox of `pons demo`: the 24-hour window is enforced, and there
     /// are approved positional and named templates plus a pending one.
     pub fn demo() -> MetaSimConfig {
         let body = |text: &str| serde_json::json!({"type": "BODY", "text": text});

@@ -1,5 +1,5 @@
 //! The stand-in's routes, and the layer every request passes first: it is
-//! recorded, and a queued fault may replace or delay its answer.
+//! recorded, and a queued fault may replace or delay its response.
 
 use std::sync::Arc;
 

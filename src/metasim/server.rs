@@ -1,5 +1,5 @@
 //! The stand-in's own accept loop. axum's `serve` cannot close a connection
-//! without answering, which the dropped-connection fault needs, so each
+//! without responding, which the dropped-connection fault needs, so each
 //! connection is served here with hyper and can be aborted by its handler.
 
 use std::sync::Arc;

@@ -1,4 +1,4 @@
-//! What the stand-in holds: seeded templates, media and recipients, and the
+//! State of the stand-in: seeded templates, media and recipients, and the
 //! records tests assert on (requests, accepted messages, webhooks sent).
 
 use std::collections::{HashMap, VecDeque};
@@ -26,12 +26,12 @@ pub struct SimTemplate {
 }
 
 impl SimTemplate {
-    /// An approved utility template with positional `{{1}}` variables.
+    /// Builds an approved utility template with positional `{{1}}` variables.
     pub fn positional(id: &str, name: &str, language: &str, body: &str) -> SimTemplate {
         SimTemplate::with_format(id, name, language, body, "POSITIONAL")
     }
 
-    /// An approved utility template with named `{{name}}` variables.
+    /// Builds an approved utility template with named `{{name}}` variables.
     pub fn named(id: &str, name: &str, language: &str, body: &str) -> SimTemplate {
         SimTemplate::with_format(id, name, language, body, "NAMED")
     }
@@ -68,7 +68,7 @@ impl SimTemplate {
         })
     }
 
-    /// The text of the component of `kind` (`HEADER`, `BODY`).
+    /// Returns the text of the component of `kind` (`HEADER`, `BODY`).
     pub(crate) fn text_of(&self, kind: &str) -> Option<&str> {
         self.components
             .iter()
@@ -77,7 +77,7 @@ impl SimTemplate {
     }
 }
 
-/// A customer number the stand-in knows.
+/// A customer number the stand-in recognises.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SimRecipient {
     /// Digits only, such as `15550002222`.
@@ -133,12 +133,12 @@ pub struct RecordedRequest {
 }
 
 impl RecordedRequest {
-    /// The body parsed as JSON, if it is JSON.
+    /// Parses the body as JSON, if it is JSON.
     pub fn json(&self) -> Option<Value> {
         serde_json::from_slice(&self.body).ok()
     }
 
-    /// The first value of header `name` (lower-case).
+    /// Returns the first value of header `name` (lower-case).
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
@@ -171,9 +171,9 @@ pub struct WebhookDelivery {
     pub body: Vec<u8>,
     /// The `X-Hub-Signature-256` value sent.
     pub signature: String,
-    /// The receiver's HTTP status, when it answered.
+    /// The receiver's HTTP status, when it responded.
     pub http_status: Option<u16>,
-    /// Why the POST failed, when it did.
+    /// Reason the POST failed, when it did.
     pub error: Option<String>,
 }
 
@@ -215,14 +215,15 @@ impl Inner {
         self.faults.remove(index).map(|(_, fault)| fault)
     }
 
-    /// A fresh numeric id, unique within this stand-in.
+    /// Generates a numeric id, unique within this stand-in.
     pub fn next_numeric_id(&mut self) -> String {
         self.next_id += 1;
         format!("{}", 900_000_000_000_000u64 + self.next_id)
     }
 }
 
-/// The lock, recovered when a panicking test thread poisoned it.
+/// Locks the state, recovering it when a panicking test thread poisoned
+/// the lock.
 pub(crate) fn lock(mutex: &Mutex<Inner>) -> MutexGuard<'_, Inner> {
     mutex
         .lock()

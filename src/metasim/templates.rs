@@ -64,56 +64,61 @@ pub(crate) async fn list(
             return faults::graph_error(100, None, Some("Param after is not a valid cursor."));
         }
     };
-    let matching: Vec<SimTemplate> = lock(&sim.inner)
-        .templates
-        .iter()
-        .filter(|t| {
-            query
-                .name
-                .as_deref()
-                .is_none_or(|name| t.name.contains(name))
-        })
-        .filter(|t| {
-            query
-                .status
-                .as_deref()
-                .is_none_or(|s| t.status.eq_ignore_ascii_case(s))
-        })
-        .filter(|t| query.language.as_deref().is_none_or(|l| t.language == l))
-        .cloned()
-        .collect();
+
+    let matching = filtered(&sim, &query);
+    let end = (start + limit).min(matching.len());
+    let start = start.min(end);
     let fields: Vec<&str> = match query.fields.as_deref() {
         Some(fields) => fields.split(',').map(str::trim).collect(),
         None => DEFAULT_FIELDS.to_vec(),
     };
-    let end = (start + limit).min(matching.len());
-    let start = start.min(end);
     let data: Vec<Value> = matching[start..end]
         .iter()
         .map(|t| render(t, &fields))
         .collect();
+
     let mut body = json!({ "data": data });
-    if !data.is_empty() {
+    if start < end {
         let mut paging = json!({"cursors": {
             "before": encode_cursor(start),
             "after": encode_cursor(end),
         }});
         if end < matching.len() {
-            let mut next = format!(
-                "{}/{}/{}/message_templates?limit={limit}&after={}",
-                sim.origin,
-                sim.config.version,
-                sim.config.waba_id,
-                encode_cursor(end)
-            );
-            if let Some(fields) = &query.fields {
-                next.push_str(&format!("&fields={}", fields.replace(' ', "")));
-            }
-            paging["next"] = json!(next);
+            paging["next"] = json!(next_url(&sim, &query, limit, end));
         }
         body["paging"] = paging;
     }
     Json(body).into_response()
+}
+
+/// Applies the `name`, `status` and `language` filters.
+fn filtered(sim: &Sim, query: &ListQuery) -> Vec<SimTemplate> {
+    let name = query.name.as_deref();
+    let status = query.status.as_deref();
+    let language = query.language.as_deref();
+    lock(&sim.inner)
+        .templates
+        .iter()
+        .filter(|t| name.is_none_or(|name| t.name.contains(name)))
+        .filter(|t| status.is_none_or(|status| t.status.eq_ignore_ascii_case(status)))
+        .filter(|t| language.is_none_or(|language| t.language == language))
+        .cloned()
+        .collect()
+}
+
+/// Builds `paging.next`: the same request with the next page's cursor.
+fn next_url(sim: &Sim, query: &ListQuery, limit: usize, end: usize) -> String {
+    let mut next = format!(
+        "{}/{}/{}/message_templates?limit={limit}&after={}",
+        sim.origin,
+        sim.config.version,
+        sim.config.waba_id,
+        encode_cursor(end)
+    );
+    if let Some(fields) = &query.fields {
+        next.push_str(&format!("&fields={}", fields.replace(' ', "")));
+    }
+    next
 }
 
 fn render(template: &SimTemplate, fields: &[&str]) -> Value {

@@ -1,4 +1,4 @@
-//! Checks of send bodies as Meta makes them, answering with Meta's codes:
+//! Checks of send bodies as Meta makes them, with Meta's error codes:
 //! 100 for an invalid or unknown parameter, 131008 for a missing required
 //! one, 131009 for an invalid value, 132000/132001 for template problems.
 
@@ -43,7 +43,7 @@ fn reject<T>(code: i64, details: impl Into<String>) -> Result<T, Reject> {
     })
 }
 
-/// What a valid send is about.
+/// Recipient and type of a valid send.
 pub(crate) struct Checked {
     pub to: String,
     pub wa_id: String,
@@ -64,6 +64,7 @@ pub(crate) fn message(inner: &Inner, body: &Value) -> Result<Checked, Reject> {
     if !allowed || !(7..=15).contains(&wa_id.len()) {
         return reject(100, format!("Param to {to:?} is not a valid phone number."));
     }
+
     if let Some(kind) = body.get("recipient_type").and_then(Value::as_str)
         && kind != "individual"
     {
@@ -81,6 +82,7 @@ pub(crate) fn message(inner: &Inner, body: &Value) -> Result<Checked, Reject> {
     if !object.is_object() {
         return reject(131008, format!("The parameter {kind} is required."));
     }
+
     check_context(body, &kind)?;
     match kind.as_str() {
         "text" => text(object)?,
@@ -308,8 +310,8 @@ fn check_parameters(
     Ok(())
 }
 
-/// A media header (`format` IMAGE, VIDEO or DOCUMENT) takes exactly one
-/// parameter of that media type.
+/// Checks that a media header (`format` IMAGE, VIDEO or DOCUMENT) gets
+/// exactly one media parameter.
 fn check_media_header(components: &[Value]) -> Result<(), Reject> {
     let given: Vec<&Value> = components
         .iter()

@@ -37,7 +37,7 @@ impl SimStatus {
     }
 }
 
-/// The `value` of a `messages` change for this stand-in's number.
+/// Builds the `value` of a `messages` change for this stand-in's number.
 fn change_value(sim: &Sim) -> Value {
     json!({
         "messaging_product": "whatsapp",
@@ -48,7 +48,7 @@ fn change_value(sim: &Sim) -> Value {
     })
 }
 
-/// The whole notification around one change value.
+/// Wraps one change value in a whole notification.
 fn notification(sim: &Sim, value: Value) -> Value {
     json!({
         "object": "whatsapp_business_account",
@@ -79,8 +79,8 @@ pub(crate) fn status_payload(sim: &Sim, wamid: &str, recipient: &str, status: Si
     notification(sim, value)
 }
 
-/// A customer message: `content` is the type's object, such as
-/// `{"body": "hi"}` for `text`.
+/// Builds the notification of a customer message. `content` is the type's
+/// object, such as `{"body": "hi"}` for `text`.
 pub(crate) fn inbound_payload(
     sim: &Sim,
     wamid: &str,
@@ -103,7 +103,7 @@ pub(crate) fn inbound_payload(
 }
 
 /// Signs and POSTs `payload` to the configured webhook URL and records the
-/// delivery. An answer other than 2xx is recorded, not retried.
+/// delivery. A response other than 2xx is recorded, not retried.
 pub(crate) async fn deliver(
     sim: &Sim,
     kind: String,

@@ -10,8 +10,8 @@ use tokio::sync::mpsc;
 
 use pons::whatsapp::signature;
 
-/// A webhook receiver on a free loopback port: every POST body and its
-/// headers go to the channel.
+/// Starts a webhook receiver on a free loopback port that passes every
+/// POST body and its headers to the channel.
 pub async fn webhook_receiver() -> (String, mpsc::UnboundedReceiver<(HeaderMap, Bytes)>) {
     async fn receive(
         State(sender): State<mpsc::UnboundedSender<(HeaderMap, Bytes)>>,

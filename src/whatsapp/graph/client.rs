@@ -72,10 +72,10 @@ impl GraphClient {
         self.base_url.as_str().trim_end_matches('/')
     }
 
-    /// Sends a message from the number `phone_number_id`. Retried only on
-    /// errors proving Meta did not execute it (rate limits, refused
-    /// connections); after a timeout, a lost connection or a 5xx the
-    /// message may exist, so the error is returned instead.
+    /// Sends a message from the number `phone_number_id`. The call is
+    /// retried only on errors that prove Meta did not execute it (rate
+    /// limits, refused connections). After a timeout, a lost connection or
+    /// a 5xx the message may exist, so the error is returned instead.
     pub async fn send_message(
         &self,
         phone_number_id: &str,
@@ -241,7 +241,7 @@ impl GraphClient {
         .await
     }
 
-    /// One HTTP attempt whose 2xx body is JSON of type `T`.
+    /// Makes one HTTP attempt and parses its 2xx body as JSON of type `T`.
     async fn call_json<T: DeserializeOwned, B: serde::Serialize + ?Sized>(
         &self,
         operation: &'static str,
@@ -289,7 +289,7 @@ impl GraphClient {
             .header(reqwest::header::AUTHORIZATION, value))
     }
 
-    /// The URL of a path below the base URL. Every segment must be a Graph
+    /// Builds the URL of a path below the base URL. Every segment must be a Graph
     /// id or a fixed name, so no caller value can change the path.
     fn endpoint(&self, segments: &[&str]) -> Result<Url, GraphError> {
         for segment in segments {
@@ -344,10 +344,10 @@ fn unexpected(operation: &'static str, detail: &str) -> GraphError {
     }
 }
 
-/// An HTTP client with rustls on the `ring` provider and the operating
-/// system's certificate store, without cookies or HTTP/2. Build reqwest
-/// clients with this: reqwest is compiled without a default TLS provider,
-/// so `reqwest::Client::new()` panics.
+/// Builds an HTTP client with rustls on the `ring` provider and the
+/// operating system's certificate store, without cookies or HTTP/2. Use it
+/// for every reqwest client, because reqwest is compiled without a default
+/// TLS provider and `reqwest::Client::new()` panics.
 pub fn http_client(timeout: Duration) -> Result<reqwest::Client, GraphError> {
     let failed = |error: &dyn std::fmt::Display| GraphError::Client(error.to_string());
     let provider = Arc::new(rustls::crypto::ring::default_provider());

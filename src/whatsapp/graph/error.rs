@@ -25,7 +25,7 @@ pub const PAIR_RATE_LIMIT_CODE: i64 = 131056;
 /// URL query string.
 #[derive(Debug, thiserror::Error)]
 pub enum GraphError {
-    /// Meta answered with its error envelope.
+    /// Meta responded with its error envelope.
     #[error("{0}")]
     Api(Box<MetaApiError>),
     /// No complete response arrived in time. The request may have reached
@@ -70,7 +70,7 @@ pub enum GraphError {
 }
 
 impl GraphError {
-    /// The parsed envelope when Meta answered with one.
+    /// Returns the parsed envelope when Meta responded with one.
     pub fn meta(&self) -> Option<&MetaApiError> {
         match self {
             GraphError::Api(error) => Some(error.as_ref()),
@@ -78,7 +78,7 @@ impl GraphError {
         }
     }
 
-    /// Meta's error code, when Meta answered with an envelope.
+    /// Returns Meta's error code when Meta responded with an envelope.
     pub fn code(&self) -> Option<i64> {
         self.meta().map(|error| error.code)
     }
@@ -122,7 +122,7 @@ impl GraphError {
         self.code() == Some(PAIR_RATE_LIMIT_CODE)
     }
 
-    /// The error in the form stored on a failed message.
+    /// Converts the error to the form stored on a failed message.
     pub fn to_meta_error(&self) -> MetaError {
         match self {
             GraphError::Api(error) => error.to_meta_error(),
@@ -190,7 +190,7 @@ impl MetaApiError {
         (self.http_status == 429 || self.http_status >= 500) && !permission
     }
 
-    /// The short title: `error_user_title`, else `message` without its
+    /// Returns the short title: `error_user_title`, else `message` without its
     /// `(#code) ` prefix.
     pub fn title(&self) -> String {
         if let Some(title) = &self.title {
@@ -203,7 +203,7 @@ impl MetaApiError {
             .to_owned()
     }
 
-    /// The error in the form stored on a failed message.
+    /// Converts the error to the form stored on a failed message.
     pub fn to_meta_error(&self) -> MetaError {
         MetaError {
             code: Some(self.code),

@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 
 use super::GraphError;
 
-/// What `GET /{media-id}` returns. The `url` is valid for about five
+/// Metadata from `GET /{media-id}`. The `url` is valid for about five
 /// minutes and must be fetched with the access token.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 pub struct MediaInfo {

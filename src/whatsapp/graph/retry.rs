@@ -36,8 +36,9 @@ pub struct RetryPolicy {
 }
 
 impl Default for RetryPolicy {
-    /// Three attempts; pauses of about 0.5 s and 1 s, or 4 s and 16 s after
-    /// the pair rate limit, which Meta resets after about 6 s.
+    /// Three attempts. The pauses are about 0.5 s and 1 s, or 4 s and 16 s
+    /// after the pair rate limit, because integrators report that limit at
+    /// about one message to a user every 6 s.
     fn default() -> RetryPolicy {
         RetryPolicy {
             max_attempts: 3,
@@ -50,7 +51,7 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
-    /// A policy that never retries.
+    /// Builds a policy that never retries.
     pub fn none() -> RetryPolicy {
         RetryPolicy {
             max_attempts: 1,
@@ -66,7 +67,7 @@ impl RetryPolicy {
         }
     }
 
-    /// The pause after failed attempt number `attempt` (1 for the first),
+    /// Computes the pause after failed attempt number `attempt` (1 for the first),
     /// between half and all of the exponential value, so that clients
     /// hitting the same limit do not retry in step.
     pub fn delay(&self, attempt: u32, error: &GraphError) -> Duration {
@@ -136,7 +137,8 @@ mod tests {
         for attempt in 1..=20 {
             let delay = policy.delay(attempt, &timeout());
             let full = (policy.base_delay * 2u32.pow((attempt - 1).min(16))).min(policy.max_delay);
-            assert!(delay >= full / 2 && delay <= full, "{attempt}: {delay:?}");
+            assert!(delay >= full / 2, "{attempt}: {delay:?}");
+            assert!(delay <= full, "{attempt}: {delay:?}");
         }
     }
 

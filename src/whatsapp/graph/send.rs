@@ -59,7 +59,7 @@ pub struct MediaBody {
     pub filename: Option<String>,
 }
 
-/// Where Meta gets the media: exactly one of an uploaded id or a URL.
+/// Source of the media: exactly one of an uploaded id or a URL.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum MediaSource {
@@ -122,7 +122,7 @@ impl SendRequest {
         }
     }
 
-    /// A text message.
+    /// Builds a text message.
     pub fn text(to: &str, body: &str, preview_url: bool) -> SendRequest {
         let text = TextBody {
             body: body.to_owned(),
@@ -131,7 +131,7 @@ impl SendRequest {
         SendRequest::new(to, MessageContent::Text { text })
     }
 
-    /// A media message; `filename` is kept for documents only.
+    /// Builds a media message. Set `filename` for documents only.
     pub fn media(
         to: &str,
         kind: MediaKind,
@@ -154,7 +154,7 @@ impl SendRequest {
         SendRequest::new(to, content)
     }
 
-    /// A reaction to `message_id`; an empty `emoji` removes it.
+    /// Builds a reaction to `message_id`. An empty `emoji` removes it.
     pub fn reaction(to: &str, message_id: &str, emoji: &str) -> SendRequest {
         let reaction = ReactionBody {
             message_id: message_id.to_owned(),
@@ -163,7 +163,7 @@ impl SendRequest {
         SendRequest::new(to, MessageContent::Reaction { reaction })
     }
 
-    /// A template message.
+    /// Builds a template message.
     pub fn template(to: &str, template: TemplateMessage) -> SendRequest {
         SendRequest::new(to, MessageContent::Template { template })
     }
@@ -176,7 +176,7 @@ impl SendRequest {
         self
     }
 
-    /// The wire name of the message type.
+    /// Returns the wire name of the message type.
     pub fn kind(&self) -> &'static str {
         match &self.content {
             MessageContent::Text { .. } => "text",
@@ -256,7 +256,7 @@ fn validate_media(body: &MediaBody, caption: bool, filename: bool) -> Result<(),
     Ok(())
 }
 
-/// Meta's answer to an accepted send: accepted, not yet delivered.
+/// Meta's response to an accepted send: accepted, not yet delivered.
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 pub struct SendResponse {
     #[serde(default)]
@@ -267,12 +267,12 @@ pub struct SendResponse {
 }
 
 impl SendResponse {
-    /// The wamid of the accepted message.
+    /// Returns the wamid of the accepted message.
     pub fn wamid(&self) -> &str {
         self.messages.first().map(|m| m.id.as_str()).unwrap_or("")
     }
 
-    /// The recipient's WhatsApp id as Meta resolved it, trimmed.
+    /// Returns the recipient's WhatsApp id as Meta resolved it, trimmed.
     pub fn wa_id(&self) -> Option<&str> {
         self.contacts
             .first()

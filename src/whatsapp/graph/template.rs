@@ -111,7 +111,7 @@ pub struct MediaLink {
 }
 
 impl TemplateMessage {
-    /// A template send without parameters, such as `hello_world`.
+    /// Builds a template send without parameters, such as `hello_world`.
     pub fn new(name: &str, language: &str) -> TemplateMessage {
         TemplateMessage {
             name: name.to_owned(),
@@ -162,7 +162,7 @@ impl TemplateMessage {
 }
 
 impl SendComponent {
-    /// A button component; `index` is the button's position.
+    /// Builds a button component. `index` is the button's position.
     pub fn button(sub_type: &str, index: u32, parameters: Vec<Parameter>) -> SendComponent {
         SendComponent::Button {
             sub_type: sub_type.to_owned(),
@@ -173,7 +173,7 @@ impl SendComponent {
 }
 
 impl Parameter {
-    /// A positional text parameter.
+    /// Builds a positional text parameter.
     pub fn text(text: &str) -> Parameter {
         Parameter {
             value: ParameterValue::Text {
@@ -183,7 +183,7 @@ impl Parameter {
         }
     }
 
-    /// A named text parameter, for templates with named parameters.
+    /// Builds a named text parameter, for templates with named parameters.
     pub fn named_text(name: &str, text: &str) -> Parameter {
         Parameter::text(text).named(name)
     }
@@ -194,7 +194,7 @@ impl Parameter {
         self
     }
 
-    /// A positional parameter of any type.
+    /// Builds a positional parameter of any type.
     pub fn of(value: ParameterValue) -> Parameter {
         Parameter {
             value,

@@ -37,7 +37,7 @@ impl Template {
             .is_some_and(|format| format.eq_ignore_ascii_case("named"))
     }
 
-    /// The text of the component of `component_type` (`BODY`, `HEADER`, …).
+    /// Returns the text of the component of `component_type` (`BODY`, `HEADER`, …).
     pub fn component_text(&self, component_type: &str) -> Option<&str> {
         self.components
             .iter()
@@ -49,13 +49,13 @@ impl Template {
             .and_then(|c| c["text"].as_str())
     }
 
-    /// The body text, with its `{{…}}` variables.
+    /// Returns the body text, with its `{{…}}` variables.
     pub fn body_text(&self) -> Option<&str> {
         self.component_text("BODY")
     }
 }
 
-/// The variable names in a template text, in order of first appearance:
+/// Extracts the variable names of a template text, in order of first appearance:
 /// `{{1}}` gives `1` and `{{first_name}}` gives `first_name`.
 pub fn placeholders(text: &str) -> Vec<String> {
     let mut names: Vec<String> = Vec::new();
@@ -98,7 +98,7 @@ pub(crate) struct Cursors {
 }
 
 impl TemplatePage {
-    /// The cursor of the next page, or `None` on the last page.
+    /// Returns the cursor of the next page, or `None` on the last page.
     pub fn next_cursor(&self) -> Option<&str> {
         let paging = self.paging.as_ref()?;
         paging.next.as_ref()?;

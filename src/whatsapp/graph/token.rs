@@ -19,7 +19,7 @@ impl AccessToken {
         std::str::from_utf8(bytes).ok().map(AccessToken::new)
     }
 
-    /// The token itself, for the `Authorization` header only.
+    /// Returns the token itself, for the `Authorization` header only.
     pub fn expose(&self) -> &str {
         &self.0
     }

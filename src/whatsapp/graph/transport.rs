@@ -27,7 +27,8 @@ pub(crate) fn transport_error(operation: &'static str, error: reqwest::Error) ->
     }
 }
 
-/// The error for a non-2xx response: Meta's envelope when the body is one.
+/// Builds the error for a non-2xx response: Meta's envelope when the body
+/// is one.
 pub(crate) fn response_error(operation: &'static str, status: u16, body: &[u8]) -> GraphError {
     match MetaApiError::parse(status, body) {
         Some(error) => GraphError::Api(Box::new(error)),
@@ -78,8 +79,8 @@ pub(crate) async fn read_limited(
     Ok(bytes)
 }
 
-/// The error and its causes without the URL, which may carry a signed
-/// query string.
+/// Describes the error and its causes without the URL, which may carry a
+/// signed query string.
 fn describe(error: &reqwest::Error) -> String {
     let mut text = String::new();
     let mut source: Option<&dyn std::error::Error> = std::error::Error::source(error);
