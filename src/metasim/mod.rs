@@ -15,6 +15,7 @@ mod server;
 mod state;
 mod templates;
 mod validate;
+mod validate_template;
 mod webhooks;
 
 use std::sync::Mutex;

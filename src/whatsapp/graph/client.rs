@@ -2,19 +2,18 @@
 //! retry rule.
 
 use std::collections::HashSet;
-use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::{Method, Url};
-use rustls_platform_verifier::BuilderVerifierExt;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
-use super::media::{DownloadedMedia, MediaInfo};
+use super::media::MediaInfo;
+use super::response::SendResponse;
 use super::retry::{Idempotency, RetryPolicy, with_retries};
-use super::send::{SendRequest, SendResponse};
+use super::send::SendRequest;
 use super::templates::{TEMPLATE_FIELDS, Template, TemplatePage};
-use super::transport::{read_limited, read_small, response_error, transport_error};
+use super::transport::{http_client, read_small, response_error, transport_error};
 use super::{AccessToken, GraphError};
 
 /// Templates requested per page; Meta's default page is 25.
@@ -27,8 +26,8 @@ const MAX_TEMPLATE_PAGES: usize = 1000;
 #[derive(Clone, Debug)]
 pub struct GraphClient {
     http: reqwest::Client,
-    base_url: Url,
-    retry: RetryPolicy,
+    pub(super) base_url: Url,
+    pub(super) retry: RetryPolicy,
     template_page_size: u32,
 }
 
@@ -178,57 +177,6 @@ impl GraphClient {
         self.get_json("read media metadata", url, token).await
     }
 
-    /// Downloads media from a URL given by `media_info` or a webhook,
-    /// sending the access token, and rejects files over `max_bytes`. Plain
-    /// `http://` URLs are accepted only on the base URL's host, so the
-    /// token never travels unencrypted to another server.
-    pub async fn download_media(
-        &self,
-        url: &str,
-        token: &AccessToken,
-        max_bytes: u64,
-    ) -> Result<DownloadedMedia, GraphError> {
-        let url = self.download_url(url)?;
-        let operation = "download media";
-        with_retries(&self.retry, operation, Idempotency::Idempotent, || {
-            self.download_once(operation, url.clone(), token, max_bytes)
-        })
-        .await
-    }
-
-    async fn download_once(
-        &self,
-        operation: &'static str,
-        url: Url,
-        token: &AccessToken,
-        max_bytes: u64,
-    ) -> Result<DownloadedMedia, GraphError> {
-        let response = self.request(Method::GET, url, token)?.send().await;
-        let response = response.map_err(|error| transport_error(operation, error))?;
-        let status = response.status().as_u16();
-        if status == 404 {
-            return Err(GraphError::MediaUrlNotFound);
-        }
-        if !response.status().is_success() {
-            let body = read_small(operation, response).await?;
-            return Err(response_error(operation, status, &body));
-        }
-        if response.content_length().is_some_and(|len| len > max_bytes) {
-            return Err(GraphError::MediaTooLarge { max_bytes });
-        }
-        let content_type = response
-            .headers()
-            .get(reqwest::header::CONTENT_TYPE)
-            .and_then(|value| value.to_str().ok())
-            .map(str::to_owned);
-        let bytes = read_limited(operation, response, max_bytes).await?;
-        tracing::debug!(operation, status, size = bytes.len(), "Graph API call done");
-        Ok(DownloadedMedia {
-            bytes,
-            content_type,
-        })
-    }
-
     async fn get_json<T: DeserializeOwned>(
         &self,
         operation: &'static str,
@@ -271,7 +219,7 @@ impl GraphClient {
         })
     }
 
-    fn request(
+    pub(super) fn request(
         &self,
         method: Method,
         url: Url,
@@ -310,24 +258,6 @@ impl GraphClient {
             .extend(segments);
         Ok(url)
     }
-
-    fn download_url(&self, url: &str) -> Result<Url, GraphError> {
-        let invalid = |reason: &str| GraphError::InvalidRequest(format!("media URL {reason}"));
-        let parsed = Url::parse(url).map_err(|_| invalid("is not an absolute URL"))?;
-        match parsed.scheme() {
-            "https" => Ok(parsed),
-            "http"
-                if parsed.host() == self.base_url.host()
-                    && parsed.port_or_known_default() == self.base_url.port_or_known_default() =>
-            {
-                Ok(parsed)
-            }
-            "http" => Err(invalid(
-                "must use https:// unless it is on the Graph API host",
-            )),
-            _ => Err(invalid("must be an http(s) URL")),
-        }
-    }
 }
 
 #[derive(Deserialize)]
@@ -342,27 +272,4 @@ fn unexpected(operation: &'static str, detail: &str) -> GraphError {
         status: 200,
         detail: detail.to_owned(),
     }
-}
-
-/// Builds an HTTP client with rustls on the `ring` provider and the
-/// operating system's certificate store, without cookies or HTTP/2. Use it
-/// for every reqwest client, because reqwest is compiled without a default
-/// TLS provider and `reqwest::Client::new()` panics.
-pub fn http_client(timeout: Duration) -> Result<reqwest::Client, GraphError> {
-    let failed = |error: &dyn std::fmt::Display| GraphError::Client(error.to_string());
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let tls = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| failed(&e))?
-        .with_platform_verifier()
-        .map_err(|e| failed(&e))?
-        .with_no_client_auth();
-    reqwest::Client::builder()
-        .tls_backend_preconfigured(tls)
-        .timeout(timeout)
-        .connect_timeout(timeout.min(Duration::from_secs(10)))
-        .redirect(reqwest::redirect::Policy::limited(3))
-        .user_agent(concat!("pons/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .map_err(|e| failed(&e.without_url()))
 }

@@ -1,5 +1,11 @@
-//! Turning transport failures and non-2xx responses into `GraphError`, and
-//! reading bodies with a size limit.
+//! The HTTP layer under the client: building the reqwest client, turning
+//! transport failures and non-2xx responses into `GraphError`, and reading
+//! bodies with a size limit.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rustls_platform_verifier::BuilderVerifierExt;
 
 use super::{GraphError, MetaApiError};
 
@@ -110,4 +116,27 @@ fn snippet(body: &[u8]) -> String {
     } else {
         text
     }
+}
+
+/// Builds an HTTP client with rustls on the `ring` provider and the
+/// operating system's certificate store, without cookies or HTTP/2. Use it
+/// for every reqwest client, because reqwest is compiled without a default
+/// TLS provider and `reqwest::Client::new()` panics.
+pub fn http_client(timeout: Duration) -> Result<reqwest::Client, GraphError> {
+    let failed = |error: &dyn std::fmt::Display| GraphError::Client(error.to_string());
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| failed(&e))?
+        .with_platform_verifier()
+        .map_err(|e| failed(&e))?
+        .with_no_client_auth();
+    reqwest::Client::builder()
+        .tls_backend_preconfigured(tls)
+        .timeout(timeout)
+        .connect_timeout(timeout.min(Duration::from_secs(10)))
+        .redirect(reqwest::redirect::Policy::limited(3))
+        .user_agent(concat!("pons/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| failed(&e.without_url()))
 }
