@@ -1,5 +1,5 @@
 //! API key format: `pons_` + 43 base62 characters of randomness (256 bits)
-//! + a 6-character base62 CRC-32 of the random part. The checksum lets a
+//! plus a 6-character base62 CRC-32 of the random part. The checksum lets a
 //! mistyped key be rejected without a database read and lets secret
 //! scanners recognise the format.
 

@@ -44,10 +44,10 @@ impl PhoneNumber {
             }
         }
 
-        if !trimmed.starts_with('+') {
-            if let Some(rest) = digits.strip_prefix("00") {
-                digits = rest.to_owned();
-            }
+        if !trimmed.starts_with('+')
+            && let Some(rest) = digits.strip_prefix("00")
+        {
+            digits = rest.to_owned();
         }
         if digits.starts_with('0') {
             return Err(PhoneError::LeadingZero {

@@ -14,8 +14,8 @@ use pons::whatsapp::graph::{
     ParameterValue, RetryPolicy, SendComponent, SendRequest, TemplateMessage,
 };
 
-mod common;
-use common::{next_webhook, verify, webhook_receiver};
+mod receiver;
+use receiver::{next_webhook, verify, webhook_receiver};
 
 const TO: &str = "+1 555-000-2222";
 const WAMID: &str = "wamid.HBgLMTU1NTAwMDIyMjIVAgASGBRGQTRFMDAwMDAwMDAwMDAwMDAwMQA=";

@@ -7,8 +7,8 @@ use serde_json::{Value, json};
 
 use pons::metasim::{MetaSim, MetaSimConfig, SimRecipient, StatusPlan};
 
-mod common;
-use common::{next_webhook, verify, webhook_receiver};
+mod receiver;
+use receiver::{next_webhook, verify, webhook_receiver};
 
 struct Raw {
     sim: MetaSim,

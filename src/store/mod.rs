@@ -1,6 +1,7 @@
 //! The repository interface and its two backends, SQLite and PostgreSQL.
 
 pub mod model;
+pub mod sqlite;
 
 use std::sync::Arc;
 
@@ -115,3 +116,20 @@ pub trait Store: Send + Sync + 'static {
 }
 
 pub type DynStore = Arc<dyn Store>;
+
+/// Opens the store a database URL names: `sqlite://PATH`, `sqlite:PATH` or a
+/// bare file path opens SQLite, creating the file when missing.
+pub async fn connect(url: &str) -> anyhow::Result<DynStore> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return connect_postgres(url).await;
+    }
+    let path = sqlite::path_from_url(url)?;
+    let store = tokio::task::spawn_blocking(move || sqlite::SqliteStore::open(&path)).await??;
+    Ok(Arc::new(store))
+}
+
+// TODO: open the PostgreSQL backend here; until it lands, PostgreSQL URLs
+// are rejected.
+async fn connect_postgres(_url: &str) -> anyhow::Result<DynStore> {
+    anyhow::bail!("PostgreSQL support is being added; use a SQLite file path for now")
+}

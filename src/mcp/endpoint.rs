@@ -1,0 +1,275 @@
+//! The `/api/mcp` handler in front of rmcp: 405 for anything but POST,
+//! `Accept` negotiation, the body limit, and JSON-RPC parse errors as HTTP
+//! 400. Without it, rmcp 3.11 returns 406 unless both JSON and SSE are
+//! accepted, and 415 for an unparsable body.
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use rmcp::model::ClientJsonRpcMessage;
+use rmcp::transport::streamable_http_server::StreamableHttpServerConfig;
+use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
+use rmcp::transport::streamable_http_server::tower::StreamableHttpService;
+use serde_json::json;
+use std::sync::Arc;
+
+use crate::store::DynStore;
+
+use super::McpSettings;
+use super::server::PonsMcp;
+
+type Service = StreamableHttpService<PonsMcp, NeverSessionManager>;
+
+/// Hosts always accepted besides the public URL's host.
+const LOOPBACK_HOSTS: [&str; 3] = ["localhost", "127.0.0.1", "::1"];
+
+/// Two stateless rmcp services over the same tools: one encodes plain
+/// responses as `application/json`, the other as `text/event-stream`
+/// for clients that accept only SSE.
+pub(super) struct Endpoint {
+    json: Service,
+    sse: Service,
+    max_body_bytes: usize,
+}
+
+impl Endpoint {
+    pub(super) fn new(store: DynStore, settings: &McpSettings) -> Self {
+        let tools = PonsMcp::router();
+        let factory = move || Ok(PonsMcp::new(store.clone(), tools.clone()));
+        let config = StreamableHttpServerConfig::default()
+            .with_legacy_session_mode(false)
+            .with_allowed_hosts(allowed_hosts(settings))
+            .with_allowed_origins(settings.allowed_origins.clone())
+            .with_max_request_body_bytes(settings.max_body_bytes);
+        let never = Arc::new(NeverSessionManager::default());
+        Endpoint {
+            json: StreamableHttpService::new(
+                factory.clone(),
+                never.clone(),
+                config.clone().with_json_response(true),
+            ),
+            sse: StreamableHttpService::new(factory, never, config.with_json_response(false)),
+            max_body_bytes: settings.max_body_bytes,
+        }
+    }
+}
+
+/// Lists the allowed `Host` values: the public URL's host, the loopback
+/// names, and the configured extras.
+fn allowed_hosts(settings: &McpSettings) -> Vec<String> {
+    let mut hosts: Vec<String> = LOOPBACK_HOSTS.iter().map(|h| h.to_string()).collect();
+    let public = settings.base_url().parse::<axum::http::Uri>().ok();
+    match public.as_ref().and_then(|uri| uri.host()) {
+        Some(host) => hosts.push(host.trim_matches(['[', ']']).to_owned()),
+        None => tracing::error!(
+            public_url = %settings.public_url,
+            "public URL has no host; only loopback and configured hosts are allowed"
+        ),
+    }
+    hosts.extend(settings.allowed_hosts.iter().cloned());
+    hosts
+}
+
+/// Encoding of the response to one request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ResponseMode {
+    Json,
+    Sse,
+}
+
+/// Serves one request to `/api/mcp`. Authentication has already run.
+pub(super) async fn handle(State(endpoint): State<Arc<Endpoint>>, request: Request) -> Response {
+    if request.method() != Method::POST {
+        return method_not_allowed();
+    }
+    let (mut parts, body) = request.into_parts();
+    let Some(mode) = response_mode(&parts.headers) else {
+        return not_acceptable();
+    };
+    // rmcp requires both types in `Accept`; the mode picks the service that
+    // encodes the response the way this client asked.
+    parts.headers.insert(
+        header::ACCEPT,
+        HeaderValue::from_static("application/json, text/event-stream"),
+    );
+    let bytes = match read_body(body, endpoint.max_body_bytes).await {
+        Ok(bytes) => bytes,
+        Err(response) => return response,
+    };
+    if is_json_content(&parts.headers)
+        && let Some(rejection) = json_rpc_rejection(&bytes)
+    {
+        return rejection;
+    }
+    let request = Request::from_parts(parts, Full::new(bytes));
+    let service = match mode {
+        ResponseMode::Json => &endpoint.json,
+        ResponseMode::Sse => &endpoint.sse,
+    };
+    service.handle(request).await.map(Body::new)
+}
+
+/// Picks the response encoding from `Accept`; JSON wins when both are
+/// acceptable. A missing header accepts anything. `None` when neither is.
+fn response_mode(headers: &HeaderMap) -> Option<ResponseMode> {
+    let mut ranges: Vec<String> = Vec::new();
+    for value in headers.get_all(header::ACCEPT) {
+        let Ok(value) = value.to_str() else { continue };
+        for entry in value.split(',') {
+            let mut params = entry.split(';');
+            let essence = params.next().unwrap_or("").trim().to_ascii_lowercase();
+            // A range with weight 0 is explicitly refused (RFC 9110 section 12.4.2).
+            let refused = params.any(|param| {
+                let (name, value) = param.split_once('=').unwrap_or((param, ""));
+                name.trim().eq_ignore_ascii_case("q")
+                    && value.trim().parse::<f32>().is_ok_and(|q| q == 0.0)
+            });
+            if !essence.is_empty() && !refused {
+                ranges.push(essence);
+            }
+        }
+    }
+    if headers.get(header::ACCEPT).is_none() {
+        ranges.push("*/*".to_owned());
+    }
+    let accepts = |types: [&str; 3]| ranges.iter().any(|r| types.contains(&r.as_str()));
+    if accepts(["application/json", "application/*", "*/*"]) {
+        Some(ResponseMode::Json)
+    } else if accepts(["text/event-stream", "text/*", "*/*"]) {
+        Some(ResponseMode::Sse)
+    } else {
+        None
+    }
+}
+
+fn is_json_content(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|essence| essence.trim().eq_ignore_ascii_case("application/json"))
+}
+
+/// Reads the whole body, returning a 413 response above the limit.
+async fn read_body(body: Body, max_bytes: usize) -> Result<Bytes, Response> {
+    match Limited::new(body, max_bytes).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(error) if error.downcast_ref::<LengthLimitError>().is_some() => Err(json_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            -32600,
+            None,
+            format!("request body exceeds {max_bytes} bytes"),
+        )),
+        Err(error) => {
+            tracing::debug!(%error, "failed to read MCP request body");
+            Err(json_error(
+                StatusCode::BAD_REQUEST,
+                -32600,
+                None,
+                "failed to read request body".into(),
+            ))
+        }
+    }
+}
+
+/// Builds the 400 response to a body that is not one MCP JSON-RPC message:
+/// JSON-RPC -32700 when it is not JSON, -32600 otherwise (batches included).
+/// Returns `None` for a valid message.
+fn json_rpc_rejection(bytes: &[u8]) -> Option<Response> {
+    let error = serde_json::from_slice::<ClientJsonRpcMessage>(bytes).err()?;
+    let value = match serde_json::from_slice::<serde_json::Value>(bytes) {
+        Ok(value) => value,
+        Err(parse) => {
+            let message = format!("Parse error: the body is not valid JSON ({parse})");
+            return Some(json_error(StatusCode::BAD_REQUEST, -32700, None, message));
+        }
+    };
+    let id = value
+        .get("id")
+        .cloned()
+        .filter(|id| id.is_string() || id.is_number());
+    let message = if value.is_array() {
+        "Invalid Request: JSON-RPC batches are not supported; send one message per POST".to_owned()
+    } else {
+        format!("Invalid Request: the body is not an MCP JSON-RPC 2.0 message ({error})")
+    };
+    Some(json_error(StatusCode::BAD_REQUEST, -32600, id, message))
+}
+
+/// Builds an HTTP response whose body is a JSON-RPC error object.
+fn json_error(
+    status: StatusCode,
+    code: i64,
+    id: Option<serde_json::Value>,
+    message: String,
+) -> Response {
+    let body = json!({
+        "jsonrpc": "2.0",
+        "id": id,
+        "error": { "code": code, "message": message },
+    });
+    (status, axum::Json(body)).into_response()
+}
+
+fn method_not_allowed() -> Response {
+    let body = json!({
+        "error": "method_not_allowed",
+        "error_description": "this MCP endpoint is stateless and serves only POST; \
+                              it opens no standalone SSE stream and has no session to delete",
+    });
+    let mut response = (StatusCode::METHOD_NOT_ALLOWED, axum::Json(body)).into_response();
+    response
+        .headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static("POST"));
+    response
+}
+
+fn not_acceptable() -> Response {
+    json_error(
+        StatusCode::NOT_ACCEPTABLE,
+        -32600,
+        None,
+        "Not Acceptable: Accept must include application/json or text/event-stream".to_owned(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn accept(value: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::ACCEPT, HeaderValue::from_str(value).unwrap());
+        headers
+    }
+
+    #[test]
+    fn response_mode_from_accept() {
+        let both = accept("application/json, text/event-stream");
+        assert_eq!(response_mode(&both), Some(ResponseMode::Json));
+        assert_eq!(
+            response_mode(&accept("text/event-stream")),
+            Some(ResponseMode::Sse)
+        );
+        assert_eq!(
+            response_mode(&accept("application/json")),
+            Some(ResponseMode::Json)
+        );
+        assert_eq!(response_mode(&accept("*/*")), Some(ResponseMode::Json));
+        assert_eq!(response_mode(&HeaderMap::new()), Some(ResponseMode::Json));
+        assert_eq!(response_mode(&accept("text/html")), None);
+        let refused = accept("application/json;q=0, text/event-stream");
+        assert_eq!(response_mode(&refused), Some(ResponseMode::Sse));
+    }
+
+    #[test]
+    fn parse_errors_are_distinguished() {
+        assert!(json_rpc_rejection(br#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#).is_none());
+        let not_json = json_rpc_rejection(b"{not json").unwrap();
+        assert_eq!(not_json.status(), StatusCode::BAD_REQUEST);
+        let batch = json_rpc_rejection(br#"[{"jsonrpc":"2.0","id":1,"method":"ping"}]"#).unwrap();
+        assert_eq!(batch.status(), StatusCode::BAD_REQUEST);
+    }
+}

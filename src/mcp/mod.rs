@@ -1,0 +1,89 @@
+//! The MCP endpoint at `/api/mcp` (Streamable HTTP, served statelessly so
+//! that any instance can serve any request), its API-key authentication,
+//! and the OAuth protected resource metadata from which clients learn how
+//! to authenticate.
+//!
+//! Layers, outermost first: CORS (answers preflights without credentials),
+//! bearer authentication (401 with a `WWW-Authenticate` challenge), then the
+//! endpoint, which answers 405 to anything but POST, checks the body, and
+//! hands it to rmcp's `StreamableHttpService`.
+
+mod auth;
+mod cors;
+mod discovery;
+mod endpoint;
+mod server;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::any;
+
+use crate::store::DynStore;
+
+pub use server::PonsMcp;
+
+/// The path of the MCP endpoint.
+pub const MCP_PATH: &str = "/api/mcp";
+
+/// Configuration of the MCP endpoint.
+#[derive(Clone, Debug)]
+pub struct McpSettings {
+    /// The public base URL clients reach this server at, for example
+    /// `https://pons.example.com` or `http://127.0.0.1:3000`. A trailing slash
+    /// is ignored. It forms the resource URL and the metadata URL in 401
+    /// challenges, and its host is always an allowed `Host`.
+    pub public_url: String,
+    /// Further `Host` values to accept besides the public URL's host and the
+    /// loopback names; an entry with a port only matches that port.
+    pub allowed_hosts: Vec<String>,
+    /// Browser origins allowed to call the endpoint, for example
+    /// `https://app.example.com:443` or `http://localhost:*`. Empty disables
+    /// the Origin check: credentials are bearer tokens, never cookies, so a
+    /// foreign page cannot act for a user without the user's key.
+    pub allowed_origins: Vec<String>,
+    /// Maximum request body in bytes; larger bodies get 413.
+    pub max_body_bytes: usize,
+}
+
+impl McpSettings {
+    /// Returns the public URL without a trailing slash.
+    pub(crate) fn base_url(&self) -> &str {
+        self.public_url.trim_end_matches('/')
+    }
+
+    /// Returns the canonical resource identifier of the MCP endpoint.
+    pub fn resource_url(&self) -> String {
+        format!("{}{MCP_PATH}", self.base_url())
+    }
+
+    /// Returns the protected resource metadata URL for the endpoint (RFC 9728, path-inserted form).
+    pub fn resource_metadata_url(&self) -> String {
+        format!(
+            "{}/.well-known/oauth-protected-resource{MCP_PATH}",
+            self.base_url()
+        )
+    }
+}
+
+/// Builds the router serving `/api/mcp` and the discovery documents under
+/// `/.well-known/`. Unknown `/.well-known/…` paths get a JSON 404; routes
+/// merged in later for other well-known documents take precedence over it.
+pub fn router(store: DynStore, settings: McpSettings) -> Router {
+    let settings = Arc::new(settings);
+    let auth_state = auth::AuthState::new(store.clone(), settings.clone());
+    let endpoint = endpoint::Endpoint::new(store, &settings);
+
+    let mcp = Router::new()
+        .route(MCP_PATH, any(endpoint::handle))
+        .with_state(Arc::new(endpoint))
+        .route_layer(axum::middleware::from_fn_with_state(
+            auth_state,
+            auth::authenticate,
+        ));
+
+    Router::new()
+        .merge(discovery::router(settings.clone()))
+        .merge(mcp)
+        .layer(cors::layer(&settings.allowed_origins))
+}

@@ -1,0 +1,256 @@
+//! The MCP server handler: the tools, scope-filtered `tools/list`, and the
+//! mapping of tool outputs and errors to MCP results.
+//!
+//! The handler is built per request and contains no caller state: the caller's
+//! [`Principal`] arrives in the `http::request::Parts` that rmcp places in
+//! each request's extensions, where the authentication middleware put it.
+
+use rmcp::handler::server::tool::{ToolRouter, schema_for_output};
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::model::{
+    CacheScope, CallToolResult, ContentBlock, ListToolsResult, PaginatedRequestParams,
+    ProtocolVersion, ResultType,
+};
+use rmcp::service::RequestContext;
+use rmcp::{ErrorData, RoleServer, ServerHandler, tool, tool_handler, tool_router};
+use serde::Serialize;
+
+use crate::auth::{Principal, Scopes};
+use crate::store::DynStore;
+use crate::tools::{
+    self, GetConversationArgs, GetConversationOutput, ListConversationsArgs,
+    ListConversationsOutput, ListUnansweredArgs, ListUnansweredOutput, SearchMessagesArgs,
+    SearchMessagesOutput, Summary, ToolContext, ToolError,
+};
+
+/// The Pons MCP server for one request.
+#[derive(Clone)]
+pub struct PonsMcp {
+    store: DynStore,
+    tool_router: ToolRouter<PonsMcp>,
+}
+
+impl PonsMcp {
+    /// Creates the handler; `tool_router` comes from [`PonsMcp::router`],
+    /// built once and cloned per request.
+    pub fn new(store: DynStore, tool_router: ToolRouter<PonsMcp>) -> Self {
+        PonsMcp { store, tool_router }
+    }
+
+    /// Builds the router of every tool, before any scope filtering.
+    pub fn router() -> ToolRouter<PonsMcp> {
+        Self::tool_router()
+    }
+}
+
+/// Returns the caller of this request, as the authentication middleware resolved it.
+fn principal(context: &RequestContext<RoleServer>) -> Option<&Principal> {
+    context
+        .extensions
+        .get::<http::request::Parts>()?
+        .extensions
+        .get::<Principal>()
+}
+
+impl PonsMcp {
+    /// Builds the context a tool runs in: this request's caller, the store and the time.
+    fn tool_context<'a>(
+        &'a self,
+        context: &'a RequestContext<RoleServer>,
+    ) -> Result<ToolContext<'a>, ErrorData> {
+        let Some(principal) = principal(context) else {
+            tracing::error!("tool called without an authenticated principal");
+            return Err(ErrorData::internal_error(
+                "request is not authenticated",
+                None,
+            ));
+        };
+        Ok(ToolContext {
+            store: self.store.as_ref(),
+            principal,
+            now: chrono::Utc::now().timestamp(),
+        })
+    }
+}
+
+/// Turns a tool's outcome into a tool result: structured content with a
+/// summary line, or `isError` text that names the problem and the fix.
+fn respond<T: Serialize + Summary>(
+    tool: &'static str,
+    outcome: Result<T, ToolError>,
+) -> Result<CallToolResult, ErrorData> {
+    match outcome {
+        Ok(output) => structured(&output),
+        Err(error) => {
+            if let Some(cause) = error.internal_cause() {
+                tracing::error!(tool, error = %cause, "tool failed on a store error");
+            }
+            Ok(CallToolResult::error(vec![ContentBlock::text(
+                error.to_string(),
+            )]))
+        }
+    }
+}
+
+/// Builds a success result: the summary line, then the JSON itself as text for
+/// clients that ignore `structuredContent`.
+fn structured<T: Serialize + Summary>(output: &T) -> Result<CallToolResult, ErrorData> {
+    let value = serde_json::to_value(output).map_err(|error| {
+        tracing::error!(%error, "failed to serialize tool output");
+        ErrorData::internal_error("failed to serialize tool output", None)
+    })?;
+    let mut result = CallToolResult::structured(value);
+    result
+        .content
+        .insert(0, ContentBlock::text(output.summary()));
+    Ok(result)
+}
+
+#[tool_router(vis = "pub(super)")]
+impl PonsMcp {
+    #[tool(
+        name = "list_conversations",
+        title = "List conversations",
+        description = "List WhatsApp conversations, most recent first: contact name and phone, \
+                       unread count, 24h window status, last message preview and time, \
+                       archived flag and conversation id.",
+        output_schema = schema_for_output::<ListConversationsOutput>(),
+        annotations(
+            title = "List conversations",
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = false
+        )
+    )]
+    async fn list_conversations(
+        &self,
+        Parameters(args): Parameters<ListConversationsArgs>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let cx = self.tool_context(&context)?;
+        respond(
+            tools::LIST_CONVERSATIONS,
+            tools::list_conversations(&cx, args).await,
+        )
+    }
+
+    #[tool(
+        name = "list_unanswered",
+        title = "List unanswered conversations",
+        description = "List conversations whose last message came from the customer: contact, \
+                       time waiting, 24h window status, and the last inbound text or type with \
+                       its wamid.",
+        output_schema = schema_for_output::<ListUnansweredOutput>(),
+        annotations(
+            title = "List unanswered conversations",
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = false
+        )
+    )]
+    async fn list_unanswered(
+        &self,
+        Parameters(args): Parameters<ListUnansweredArgs>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let cx = self.tool_context(&context)?;
+        respond(
+            tools::LIST_UNANSWERED,
+            tools::list_unanswered(&cx, args).await,
+        )
+    }
+
+    #[tool(
+        name = "get_conversation",
+        title = "Read a conversation",
+        description = "Read one conversation by conversationId or by the customer's phone: \
+                       contact, 24h window status and expiry, and the newest messages oldest \
+                       first with direction, time, type, text or caption, delivery status, \
+                       wamid, error and reaction.",
+        output_schema = schema_for_output::<GetConversationOutput>(),
+        annotations(
+            title = "Read a conversation",
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = false
+        )
+    )]
+    async fn get_conversation(
+        &self,
+        Parameters(args): Parameters<GetConversationArgs>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let cx = self.tool_context(&context)?;
+        respond(
+            tools::GET_CONVERSATION,
+            tools::get_conversation(&cx, args).await,
+        )
+    }
+
+    #[tool(
+        name = "search_messages",
+        title = "Search messages",
+        description = "Full-text search over message text and captions, best match first: \
+                       contact, time, text and conversation id of each match.",
+        output_schema = schema_for_output::<SearchMessagesOutput>(),
+        annotations(
+            title = "Search messages",
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = false
+        )
+    )]
+    async fn search_messages(
+        &self,
+        Parameters(args): Parameters<SearchMessagesArgs>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let cx = self.tool_context(&context)?;
+        respond(
+            tools::SEARCH_MESSAGES,
+            tools::search_messages(&cx, args).await,
+        )
+    }
+}
+
+#[tool_handler(
+    router = self.tool_router,
+    name = "pons",
+    instructions = "Pons reads the WhatsApp Business conversations of the accounts this \
+                    credential reaches. Start with list_unanswered or list_conversations, read \
+                    one with get_conversation, or find messages with search_messages. Every tool \
+                    takes an optional `from`: the business number or account id to act on."
+)]
+impl ServerHandler for PonsMcp {
+    /// Lists only the tools the caller's scopes allow. The list differs per
+    /// credential, so 2026-07-28 clients get `cacheScope: private`, which
+    /// forbids shared caches.
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, ErrorData> {
+        let scopes = principal(&context).map_or(Scopes::empty(), |p| p.scopes);
+        let tools = self
+            .tool_router
+            .list_all()
+            .into_iter()
+            .filter(|tool| tools::required_scope(&tool.name).is_some_and(|s| scopes.contains(s)))
+            .collect();
+        let modern = context
+            .protocol_version()
+            .is_some_and(|v| v >= ProtocolVersion::V_2026_07_28);
+        Ok(ListToolsResult {
+            result_type: Some(ResultType::COMPLETE),
+            tools,
+            meta: None,
+            next_cursor: None,
+            ttl_ms: modern.then_some(0),
+            cache_scope: modern.then_some(CacheScope::Private),
+        })
+    }
+}

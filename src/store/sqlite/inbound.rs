@@ -1,0 +1,194 @@
+//! Inbound messages and reactions from webhooks.
+
+use rusqlite::{Connection, params};
+use serde_json::json;
+
+use super::conversations::{WINDOW_SECONDS, ensure_thread, extend_window};
+use super::events::{INBOUND_RECEIVED, insert_event, iso_time};
+use super::status::{StoredMessage, apply_pending};
+use crate::store::{
+    ConversationId, InboundMessage, InboundReaction, IngestReport, MessageId, MessageStatus,
+    StoreResult, UnixTime,
+};
+
+/// Stores an inbound message unless its wamid is already stored for the
+/// account, in which case it only counts a duplicate and changes nothing.
+pub(super) fn store_message(
+    conn: &Connection,
+    message: &InboundMessage,
+    now: UnixTime,
+    report: &mut IngestReport,
+) -> StoreResult<()> {
+    let (_, conversation) = ensure_thread(conn, &message.account_id, &message.from, now)?;
+    let id = MessageId::generate();
+    if !insert_message(conn, &id, &conversation, message, now)? {
+        report.duplicates += 1;
+        return Ok(());
+    }
+    report.messages_inserted += 1;
+    record_in_conversation(conn, &conversation, message)?;
+    let payload = json!({
+        "messageId": id,
+        "wamid": message.wamid,
+        "conversationId": conversation,
+        "from": message.from,
+        "type": message.kind,
+        "text": message.text,
+        "timestamp": iso_time(message.timestamp),
+    });
+    insert_event(
+        conn,
+        &message.account_id,
+        INBOUND_RECEIVED,
+        &payload,
+        message.timestamp,
+    )?;
+    let mut stored = StoredMessage {
+        id,
+        account_id: message.account_id.clone(),
+        conversation_id: conversation,
+        wamid: message.wamid.clone(),
+        status: MessageStatus::Received,
+    };
+    apply_pending(conn, &mut stored)
+}
+
+/// Inserts the message row, taking any reaction stored before it arrived.
+/// Returns false when the wamid was already stored.
+fn insert_message(
+    conn: &Connection,
+    id: &MessageId,
+    conversation: &ConversationId,
+    message: &InboundMessage,
+    now: UnixTime,
+) -> StoreResult<bool> {
+    let media = message.media.clone().unwrap_or_default();
+    let error = message.errors.first().cloned().unwrap_or_default();
+    let inserted = conn
+        .prepare_cached(
+            "INSERT INTO messages (id, account_id, conversation_id, wamid, direction, type, text, \
+                 caption, media_id, media_mime_type, media_sha256, media_filename, media_url, \
+                 context_wamid, content_json, raw_json, status, status_at, error_code, \
+                 error_title, error_message, error_details, reaction, timestamp, created_at) \
+             VALUES (?1, ?2, ?3, ?4, 'inbound', ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, \
+                 'received', ?16, ?17, ?18, ?19, ?20, \
+                 (SELECT emoji FROM reactions WHERE account_id = ?2 AND target_wamid = ?4 \
+                  ORDER BY timestamp DESC LIMIT 1), \
+                 ?16, ?21) \
+             ON CONFLICT (account_id, wamid) DO NOTHING",
+        )?
+        .execute(params![
+            id.as_str(),
+            message.account_id.as_str(),
+            conversation.as_str(),
+            message.wamid,
+            message.kind,
+            message.text,
+            message.caption,
+            media.media_id,
+            media.mime_type,
+            media.sha256,
+            media.filename,
+            media.url,
+            message.context_wamid,
+            message.content_json,
+            message.raw_json,
+            message.timestamp,
+            error.code,
+            error.title,
+            error.message,
+            error.details,
+            now,
+        ])?;
+    Ok(inserted > 0)
+}
+
+/// Counts the message as unread and extends the window. The last-message
+/// fields change only when this message is not older than the stored one,
+/// so a late webhook never moves them backwards.
+fn record_in_conversation(
+    conn: &Connection,
+    conversation: &ConversationId,
+    message: &InboundMessage,
+) -> StoreResult<()> {
+    conn.prepare_cached(
+        "UPDATE conversations SET \
+             unread_count = unread_count + 1, \
+             last_inbound_at = max(coalesce(last_inbound_at, ?2), ?2), \
+             window_expires_at = max(coalesce(window_expires_at, ?3), ?3), \
+             last_message_preview = CASE WHEN ?2 >= coalesce(last_message_at, 0) \
+                 THEN ?4 ELSE last_message_preview END, \
+             last_message_direction = CASE WHEN ?2 >= coalesce(last_message_at, 0) \
+                 THEN 'inbound' ELSE last_message_direction END, \
+             last_message_type = CASE WHEN ?2 >= coalesce(last_message_at, 0) \
+                 THEN ?5 ELSE last_message_type END, \
+             last_message_wamid = CASE WHEN ?2 >= coalesce(last_message_at, 0) \
+                 THEN ?6 ELSE last_message_wamid END, \
+             last_message_at = CASE WHEN ?2 >= coalesce(last_message_at, 0) \
+                 THEN ?2 ELSE last_message_at END \
+         WHERE id = ?1",
+    )?
+    .execute(params![
+        conversation.as_str(),
+        message.timestamp,
+        message.timestamp.saturating_add(WINDOW_SECONDS),
+        preview(message),
+        message.kind,
+        message.wamid,
+    ])?;
+    Ok(())
+}
+
+/// The text shown for a message in conversation lists: its text, else its
+/// caption, else its type in brackets, so it is never empty.
+fn preview(message: &InboundMessage) -> String {
+    [&message.text, &message.caption]
+        .into_iter()
+        .flatten()
+        .find(|text| !text.trim().is_empty())
+        .cloned()
+        .unwrap_or_else(|| format!("[{}]", message.kind))
+}
+
+/// Stores a reaction (or its removal, when `emoji` is `None`) unless a newer
+/// one from the same customer is stored. A reaction to a wamid not stored
+/// yet waits in `reactions` and is copied onto the message when it arrives.
+/// Reactions extend the window but create no message and leave the preview
+/// and unread count alone.
+pub(super) fn store_reaction(
+    conn: &Connection,
+    reaction: &InboundReaction,
+    now: UnixTime,
+    report: &mut IngestReport,
+) -> StoreResult<()> {
+    let (_, conversation) = ensure_thread(conn, &reaction.account_id, &reaction.from, now)?;
+    extend_window(conn, &conversation, reaction.timestamp)?;
+    let emoji = reaction.emoji.as_deref().filter(|e| !e.is_empty());
+    let stored = conn
+        .prepare_cached(
+            "INSERT INTO reactions (account_id, target_wamid, from_wa_id, emoji, timestamp) \
+             VALUES (?1, ?2, ?3, ?4, ?5) \
+             ON CONFLICT (account_id, target_wamid, from_wa_id) DO UPDATE SET \
+                 emoji = excluded.emoji, timestamp = excluded.timestamp \
+             WHERE excluded.timestamp >= reactions.timestamp",
+        )?
+        .execute(params![
+            reaction.account_id.as_str(),
+            reaction.target_wamid,
+            reaction.from,
+            emoji,
+            reaction.timestamp,
+        ])?;
+    if stored > 0 {
+        conn.prepare_cached(
+            "UPDATE messages SET reaction = ?3 WHERE account_id = ?1 AND wamid = ?2",
+        )?
+        .execute(params![
+            reaction.account_id.as_str(),
+            reaction.target_wamid,
+            emoji
+        ])?;
+    }
+    report.reactions += 1;
+    Ok(())
+}

@@ -1,0 +1,116 @@
+//! SQLite backend of the store: one writer thread with group commit and a
+//! pool of read-only connections, over a single database file in WAL mode.
+
+mod admin;
+mod conversations;
+mod error;
+mod events;
+mod inbound;
+mod ingest;
+mod keys;
+mod migrate;
+mod readers;
+mod reads;
+mod rows;
+mod search;
+mod status;
+mod trait_impl;
+mod writer;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use rusqlite::{Connection, OpenFlags};
+
+use readers::ReaderPool;
+use writer::Writer;
+
+/// Read-only connections kept open for queries.
+const READER_CONNECTIONS: usize = 4;
+/// Prepared statements cached per connection. The ingest path alone uses
+/// about fifteen, more than rusqlite's default of 16 leaves room for.
+const STATEMENT_CACHE_CAPACITY: usize = 128;
+/// How long a statement waits for a lock held by another process.
+const BUSY_TIMEOUT: Duration = Duration::from_millis(5000);
+
+/// The SQLite store. Cloning is not needed: share it as `DynStore`.
+pub struct SqliteStore {
+    writer: Writer,
+    readers: Arc<ReaderPool>,
+}
+
+impl SqliteStore {
+    /// Opens (creating it and its parent directories when missing) the
+    /// database at `path`, applies pending migrations and starts the writer.
+    pub fn open(path: &Path) -> anyhow::Result<SqliteStore> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("creating directory {} failed", parent.display()))?;
+        }
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let mut conn = Connection::open_with_flags(path, flags)
+            .with_context(|| format!("opening SQLite database {} failed", path.display()))?;
+        configure_connection(&conn)?;
+        migrate::apply(&mut conn)?;
+        let readers = ReaderPool::open(path, READER_CONNECTIONS)?;
+        let writer = Writer::start(conn).context("starting the SQLite writer thread failed")?;
+        Ok(SqliteStore { writer, readers })
+    }
+}
+
+/// Sets the pragmas every connection needs; SQLite keeps them per connection
+/// (except `journal_mode`, which is stored in the file).
+///
+/// Automatic WAL checkpoints stay at SQLite's default of 1000 pages: the
+/// writer thread runs them after a commit that grows the WAL past that size,
+/// which keeps the WAL small without a separate checkpoint thread.
+fn configure_connection(conn: &Connection) -> anyhow::Result<()> {
+    let mode: String =
+        conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        bail!("SQLite did not switch to WAL journal mode (it reports {mode})");
+    }
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
+    Ok(())
+}
+
+/// Returns the file path in a `sqlite://PATH` or `sqlite:PATH` URL, or
+/// `url` itself when it has no `sqlite:` scheme.
+pub fn path_from_url(url: &str) -> anyhow::Result<PathBuf> {
+    let path = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url);
+    if path.is_empty() {
+        bail!("database URL {url:?} has no file path; use sqlite://PATH or a file path");
+    }
+    if path == ":memory:" || path.contains('?') {
+        bail!(
+            "database URL {url:?} is not supported: use a plain file path, because the \
+             writer and the readers open the same file"
+        );
+    }
+    Ok(PathBuf::from(path))
+}
+
+/// Returns the current time in Unix seconds.
+fn unix_now() -> crate::store::UnixTime {
+    chrono::Utc::now().timestamp()
+}
+
+/// Encodes ids as a JSON array for `IN (SELECT value FROM json_each(?))`,
+/// which keeps one cached statement for any number of ids.
+fn json_ids<T: serde::Serialize>(ids: &[T]) -> crate::store::StoreResult<String> {
+    serde_json::to_string(ids)
+        .map_err(|error| crate::store::StoreError::Backend(format!("encoding ids failed: {error}")))
+}
+
+#[cfg(test)]
+mod tests;

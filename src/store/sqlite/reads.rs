@@ -1,0 +1,89 @@
+//! Conversation lists and message history.
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::json_ids;
+use super::rows::{self, CONVERSATION_COLUMNS, MESSAGE_COLUMNS};
+use crate::store::{
+    AccountId, ConversationId, ConversationRef, ConversationSummary, Message, StoreResult,
+};
+
+/// Which conversations a list shows.
+#[derive(Clone, Copy)]
+pub(super) enum ConversationFilter {
+    All,
+    /// Only those whose last message is inbound.
+    Unanswered,
+}
+
+/// Conversations of `accounts`, most recent message first, then by id.
+pub(super) fn list_conversations(
+    conn: &Connection,
+    accounts: &[AccountId],
+    filter: ConversationFilter,
+    limit: u32,
+) -> StoreResult<Vec<ConversationSummary>> {
+    if accounts.is_empty() {
+        return Ok(Vec::new());
+    }
+    let condition = match filter {
+        ConversationFilter::All => "",
+        ConversationFilter::Unanswered => "AND v.last_message_direction = 'inbound'",
+    };
+    let sql = format!(
+        "SELECT {CONVERSATION_COLUMNS} \
+         FROM conversations v JOIN contacts c ON c.id = v.contact_id \
+         WHERE v.account_id IN (SELECT value FROM json_each(?1)) {condition} \
+         ORDER BY v.last_message_at DESC NULLS LAST, v.id LIMIT ?2"
+    );
+    let conversations = conn
+        .prepare_cached(&sql)?
+        .query_map(params![json_ids(accounts)?, limit], rows::conversation)?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(conversations)
+}
+
+/// Finds a conversation of one of `accounts` by id, or by the customer's
+/// number (the most recent one when several accounts talk to that number).
+pub(super) fn find_conversation(
+    conn: &Connection,
+    accounts: &[AccountId],
+    by: &ConversationRef,
+) -> StoreResult<Option<ConversationSummary>> {
+    if accounts.is_empty() {
+        return Ok(None);
+    }
+    let (condition, key) = match by {
+        ConversationRef::Id(id) => ("v.id = ?2", id.as_str()),
+        ConversationRef::Phone(digits) => ("c.wa_id = ?2", digits.as_str()),
+    };
+    let sql = format!(
+        "SELECT {CONVERSATION_COLUMNS} \
+         FROM conversations v JOIN contacts c ON c.id = v.contact_id \
+         WHERE v.account_id IN (SELECT value FROM json_each(?1)) AND {condition} \
+         ORDER BY v.last_message_at DESC NULLS LAST, v.id LIMIT 1"
+    );
+    let conversation = conn
+        .prepare_cached(&sql)?
+        .query_row(params![json_ids(accounts)?, key], rows::conversation)
+        .optional()?;
+    Ok(conversation)
+}
+
+/// The newest `limit` messages of the conversation, oldest first.
+pub(super) fn conversation_messages(
+    conn: &Connection,
+    conversation: &ConversationId,
+    limit: u32,
+) -> StoreResult<Vec<Message>> {
+    let sql = format!(
+        "SELECT {MESSAGE_COLUMNS} FROM messages m WHERE m.conversation_id = ?1 \
+         ORDER BY m.timestamp DESC, m.id DESC LIMIT ?2"
+    );
+    let mut messages: Vec<Message> = conn
+        .prepare_cached(&sql)?
+        .query_map(params![conversation.as_str(), limit], rows::message)?
+        .collect::<rusqlite::Result<_>>()?;
+    messages.reverse();
+    Ok(messages)
+}

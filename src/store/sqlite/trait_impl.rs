@@ -1,0 +1,218 @@
+//! `Store` for `SqliteStore`: writes go to the writer thread, reads to the
+//! reader pool.
+
+use async_trait::async_trait;
+
+use super::SqliteStore;
+use super::admin::{self, AccountKey};
+use super::error::into_backend;
+use super::ingest::{ingest_batch, insert_webhook_log};
+use super::reads::{self, ConversationFilter};
+use super::{keys, search};
+use crate::store::{
+    Account, AccountId, AccountSecrets, ApiKey, ApiKeyId, ConversationId, ConversationRef,
+    ConversationSummary, IngestReport, Message, NewAccount, NewApiKey, NewUser, NewWebhookLog,
+    Role, SearchHit, Store, StoreResult, UnixTime, User, UserId, WebhookBatch,
+};
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn create_user(&self, user: NewUser) -> StoreResult<User> {
+        self.writer
+            .write(move |tx| admin::create_user(tx, user))
+            .await
+    }
+
+    async fn find_user_by_email(&self, email: &str) -> StoreResult<Option<User>> {
+        let email = email.to_owned();
+        self.readers
+            .read(move |conn| admin::find_user_by_email(conn, &email))
+            .await
+    }
+
+    async fn create_account(&self, account: NewAccount) -> StoreResult<Account> {
+        self.writer
+            .write(move |tx| admin::create_account(tx, account))
+            .await
+    }
+
+    async fn list_accounts(&self) -> StoreResult<Vec<Account>> {
+        self.readers.read(admin::list_accounts).await
+    }
+
+    async fn find_account(&self, id_or_phone: &str) -> StoreResult<Option<Account>> {
+        let key = id_or_phone.to_owned();
+        self.readers
+            .read(move |conn| admin::find_account(conn, &key))
+            .await
+    }
+
+    async fn accounts_by_phone_number_ids(
+        &self,
+        ids: &[String],
+    ) -> StoreResult<Vec<AccountSecrets>> {
+        let ids = ids.to_vec();
+        self.readers
+            .read(move |conn| {
+                admin::accounts_with_secrets_by(conn, AccountKey::PhoneNumberId, &ids)
+            })
+            .await
+    }
+
+    async fn accounts_by_waba_ids(&self, ids: &[String]) -> StoreResult<Vec<AccountSecrets>> {
+        let ids = ids.to_vec();
+        self.readers
+            .read(move |conn| admin::accounts_with_secrets_by(conn, AccountKey::WabaId, &ids))
+            .await
+    }
+
+    async fn verify_tokens(&self) -> StoreResult<Vec<String>> {
+        self.readers.read(admin::verify_tokens).await
+    }
+
+    async fn set_token_invalid(
+        &self,
+        account: &AccountId,
+        at: Option<UnixTime>,
+    ) -> StoreResult<()> {
+        let account = account.clone();
+        self.writer
+            .write(move |tx| admin::set_token_invalid(tx, &account, at))
+            .await
+    }
+
+    async fn upsert_member(
+        &self,
+        account: &AccountId,
+        user: &UserId,
+        role: Role,
+    ) -> StoreResult<()> {
+        let (account, user) = (account.clone(), user.clone());
+        self.writer
+            .write(move |tx| admin::upsert_member(tx, &account, &user, role))
+            .await
+    }
+
+    async fn remove_member(&self, account: &AccountId, user: &UserId) -> StoreResult<()> {
+        let (account, user) = (account.clone(), user.clone());
+        self.writer
+            .write(move |tx| admin::remove_member(tx, &account, &user))
+            .await
+    }
+
+    async fn reachable_accounts(
+        &self,
+        user: &UserId,
+        only: &[AccountId],
+    ) -> StoreResult<Vec<Account>> {
+        let (user, only) = (user.clone(), only.to_vec());
+        self.readers
+            .read(move |conn| admin::reachable_accounts(conn, &user, &only))
+            .await
+    }
+
+    async fn create_api_key(&self, key: NewApiKey) -> StoreResult<ApiKey> {
+        self.writer
+            .write(move |tx| keys::create_api_key(tx, key))
+            .await
+    }
+
+    async fn find_api_key_by_hash(&self, hash: &[u8; 32]) -> StoreResult<Option<ApiKey>> {
+        let hash = *hash;
+        self.readers
+            .read(move |conn| keys::find_by_hash(conn, &hash))
+            .await
+    }
+
+    async fn list_api_keys(&self) -> StoreResult<Vec<ApiKey>> {
+        self.readers.read(keys::list_api_keys).await
+    }
+
+    async fn revoke_api_key(&self, id_or_prefix: &str, at: UnixTime) -> StoreResult<ApiKey> {
+        let key = id_or_prefix.to_owned();
+        self.writer
+            .write(move |tx| keys::revoke_api_key(tx, &key, at))
+            .await
+    }
+
+    async fn touch_api_key(&self, id: &ApiKeyId, at: UnixTime) -> StoreResult<()> {
+        let id = id.clone();
+        self.writer
+            .write(move |tx| keys::touch_api_key(tx, &id, at))
+            .await
+    }
+
+    async fn ingest(&self, batch: WebhookBatch) -> StoreResult<IngestReport> {
+        self.writer
+            .write(move |tx| ingest_batch(tx, &batch).map_err(into_backend))
+            .await
+            .map_err(into_backend)
+    }
+
+    async fn record_webhook(&self, log: NewWebhookLog) -> StoreResult<()> {
+        self.writer
+            .write(move |tx| insert_webhook_log(tx, &log))
+            .await
+            .map_err(into_backend)
+    }
+
+    async fn list_conversations(
+        &self,
+        accounts: &[AccountId],
+        limit: u32,
+    ) -> StoreResult<Vec<ConversationSummary>> {
+        let accounts = accounts.to_vec();
+        self.readers
+            .read(move |conn| {
+                reads::list_conversations(conn, &accounts, ConversationFilter::All, limit)
+            })
+            .await
+    }
+
+    async fn list_unanswered(
+        &self,
+        accounts: &[AccountId],
+        limit: u32,
+    ) -> StoreResult<Vec<ConversationSummary>> {
+        let accounts = accounts.to_vec();
+        self.readers
+            .read(move |conn| {
+                reads::list_conversations(conn, &accounts, ConversationFilter::Unanswered, limit)
+            })
+            .await
+    }
+
+    async fn find_conversation(
+        &self,
+        accounts: &[AccountId],
+        by: &ConversationRef,
+    ) -> StoreResult<Option<ConversationSummary>> {
+        let (accounts, by) = (accounts.to_vec(), by.clone());
+        self.readers
+            .read(move |conn| reads::find_conversation(conn, &accounts, &by))
+            .await
+    }
+
+    async fn conversation_messages(
+        &self,
+        conversation: &ConversationId,
+        limit: u32,
+    ) -> StoreResult<Vec<Message>> {
+        let conversation = conversation.clone();
+        self.readers
+            .read(move |conn| reads::conversation_messages(conn, &conversation, limit))
+            .await
+    }
+
+    async fn search_messages(
+        &self,
+        accounts: &[AccountId],
+        query: &str,
+        limit: u32,
+    ) -> StoreResult<Vec<SearchHit>> {
+        let (accounts, query) = (accounts.to_vec(), query.to_owned());
+        self.readers
+            .read(move |conn| search::search_messages(conn, &accounts, &query, limit))
+            .await
+    }
+}

@@ -1,0 +1,296 @@
+//! The conversation read tools: `list_conversations`, `list_unanswered` and
+//! `get_conversation`.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::auth::Scope;
+use crate::phone::PhoneNumber;
+use crate::store::{Account, AccountId, ConversationId, ConversationRef, ConversationSummary};
+
+use super::output::{AccountOut, ConversationOut, MessageOut, UnansweredOut};
+use super::{
+    GET_CONVERSATION, LIST_CONVERSATIONS, LIST_UNANSWERED, Summary, ToolContext, ToolError,
+    checked_limit, format_accounts, non_blank, require, resolve_accounts,
+};
+
+/// Conversations listed as choices in a guided error.
+const CHOICES_LIMIT: u32 = 10;
+
+/// Arguments of `list_conversations`.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ListConversationsArgs {
+    /// Sender number (E.164, for example +15550001111) or account id of the
+    /// account to read; omit to cover every account this key reaches.
+    pub from: Option<String>,
+    /// Maximum number of conversations, 1 to 200 (default 50).
+    #[schemars(range(min = 1, max = 200))]
+    pub limit: Option<u32>,
+}
+
+/// Result of `list_conversations`.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ListConversationsOutput {
+    /// The accounts that were read.
+    pub accounts: Vec<AccountOut>,
+    /// Most recent first.
+    pub conversations: Vec<ConversationOut>,
+}
+
+impl Summary for ListConversationsOutput {
+    fn summary(&self) -> String {
+        let unread = self
+            .conversations
+            .iter()
+            .filter(|c| c.unread_count > 0)
+            .count();
+        let open = self.conversations.iter().filter(|c| c.window.open).count();
+        format!(
+            "{} conversation(s) on {}: {unread} with unread messages, {open} with an open 24h window.",
+            self.conversations.len(),
+            describe_accounts(&self.accounts)
+        )
+    }
+}
+
+/// Lists conversations of the resolved accounts, most recent first.
+pub async fn list_conversations(
+    cx: &ToolContext<'_>,
+    args: ListConversationsArgs,
+) -> Result<ListConversationsOutput, ToolError> {
+    require(cx.principal, LIST_CONVERSATIONS)?;
+    let accounts = resolve_accounts(cx, args.from.as_deref()).await?;
+    let limit = checked_limit("limit", args.limit, 50, 200)?;
+    let rows = cx.store.list_conversations(&ids(&accounts), limit).await?;
+    Ok(ListConversationsOutput {
+        conversations: rows
+            .iter()
+            .map(|r| ConversationOut::new(r, &accounts, cx.now))
+            .collect(),
+        accounts: accounts.iter().map(AccountOut::from).collect(),
+    })
+}
+
+/// Arguments of `list_unanswered`.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ListUnansweredArgs {
+    /// Sender number (E.164, for example +15550001111) or account id of the
+    /// account to read; omit to cover every account this key reaches.
+    pub from: Option<String>,
+    /// Maximum number of conversations, 1 to 200 (default 20).
+    #[schemars(range(min = 1, max = 200))]
+    pub limit: Option<u32>,
+}
+
+/// Result of `list_unanswered`.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ListUnansweredOutput {
+    pub accounts: Vec<AccountOut>,
+    /// Conversations whose last message came from the customer, most recent first.
+    pub conversations: Vec<UnansweredOut>,
+}
+
+impl Summary for ListUnansweredOutput {
+    fn summary(&self) -> String {
+        let open = self.conversations.iter().filter(|c| c.window.open).count();
+        format!(
+            "{} conversation(s) on {} wait for a reply; {open} can still get a free-form reply \
+             inside the 24h window.",
+            self.conversations.len(),
+            describe_accounts(&self.accounts)
+        )
+    }
+}
+
+/// Lists conversations whose last message is inbound, most recent first.
+pub async fn list_unanswered(
+    cx: &ToolContext<'_>,
+    args: ListUnansweredArgs,
+) -> Result<ListUnansweredOutput, ToolError> {
+    require(cx.principal, LIST_UNANSWERED)?;
+    let accounts = resolve_accounts(cx, args.from.as_deref()).await?;
+    let limit = checked_limit("limit", args.limit, 20, 200)?;
+    let rows = cx.store.list_unanswered(&ids(&accounts), limit).await?;
+    Ok(ListUnansweredOutput {
+        conversations: rows
+            .iter()
+            .map(|r| UnansweredOut::new(r, &accounts, cx.now))
+            .collect(),
+        accounts: accounts.iter().map(AccountOut::from).collect(),
+    })
+}
+
+/// Arguments of `get_conversation`. One of `conversationId` and `phone` is required.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct GetConversationArgs {
+    /// Sender number (E.164, for example +15550001111) or account id of the
+    /// account to read; omit to search every account this key reaches.
+    pub from: Option<String>,
+    /// Conversation id from list_conversations. Takes precedence over `phone`.
+    pub conversation_id: Option<String>,
+    /// The customer's phone number, in any common form (+49 30 1234567, 004930…).
+    pub phone: Option<String>,
+    /// Maximum number of messages, newest kept, 1 to 200 (default 50).
+    #[schemars(range(min = 1, max = 200))]
+    pub message_limit: Option<u32>,
+}
+
+/// Result of `get_conversation`.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct GetConversationOutput {
+    pub conversation: ConversationOut,
+    /// The newest messages, oldest first.
+    pub messages: Vec<MessageOut>,
+}
+
+impl Summary for GetConversationOutput {
+    fn summary(&self) -> String {
+        let contact = &self.conversation.contact;
+        let who = match (&contact.name, &contact.phone) {
+            (Some(name), Some(phone)) => format!("{name} ({phone})"),
+            (None, Some(phone)) => phone.clone(),
+            (Some(name), None) => name.clone(),
+            (None, None) => contact.wa_id.clone(),
+        };
+        let window = &self.conversation.window;
+        let window = match (&window.expires_at, window.open) {
+            (Some(at), true) => format!("24h window open until {at}"),
+            (Some(at), false) => format!("24h window closed at {at}"),
+            (None, _) => "24h window closed".to_owned(),
+        };
+        format!(
+            "Conversation with {who}: {} message(s) shown; {window}.",
+            self.messages.len()
+        )
+    }
+}
+
+/// Returns one conversation with its newest messages, oldest first.
+pub async fn get_conversation(
+    cx: &ToolContext<'_>,
+    args: GetConversationArgs,
+) -> Result<GetConversationOutput, ToolError> {
+    require(cx.principal, GET_CONVERSATION)?;
+    let accounts = resolve_accounts(cx, args.from.as_deref()).await?;
+    let limit = checked_limit("messageLimit", args.message_limit, 50, 200)?;
+    let summary = if let Some(id) = non_blank(args.conversation_id.as_deref()) {
+        let by = ConversationRef::Id(ConversationId(id.to_owned()));
+        match cx.store.find_conversation(&ids(&accounts), &by).await? {
+            Some(found) => found,
+            None => return Err(not_found(cx, &accounts, id).await?),
+        }
+    } else if let Some(phone) = non_blank(args.phone.as_deref()) {
+        find_by_phone(cx, &accounts, phone).await?
+    } else {
+        return Err(ToolError::MissingArgument {
+            tool: GET_CONVERSATION,
+            argument: "conversationId",
+            hint: format!(
+                "pass `conversationId` or the customer's `phone`. {}",
+                recent_choices(cx, &accounts).await?
+            ),
+        });
+    };
+    let messages = cx.store.conversation_messages(&summary.id, limit).await?;
+    Ok(GetConversationOutput {
+        conversation: ConversationOut::new(&summary, &accounts, cx.now),
+        messages: messages.iter().map(MessageOut::from).collect(),
+    })
+}
+
+/// Finds the conversation with a customer's number. A number that talks to
+/// several of the accounts is ambiguous and needs `from`.
+async fn find_by_phone(
+    cx: &ToolContext<'_>,
+    accounts: &[Account],
+    phone: &str,
+) -> Result<ConversationSummary, ToolError> {
+    let parsed = PhoneNumber::parse(phone).map_err(|source| ToolError::InvalidPhone {
+        argument: "phone",
+        source,
+    })?;
+    let by = ConversationRef::Phone(parsed.digits().to_owned());
+    let mut found = Vec::new();
+    for account in accounts {
+        if let Some(row) = cx
+            .store
+            .find_conversation(std::slice::from_ref(&account.id), &by)
+            .await?
+        {
+            found.push((account.clone(), row));
+        }
+    }
+    match found.len() {
+        0 => Err(not_found(cx, accounts, &parsed.e164()).await?),
+        1 => Ok(found.remove(0).1),
+        _ => {
+            let matched: Vec<Account> = found.into_iter().map(|(a, _)| a).collect();
+            Err(ToolError::AmbiguousConversation {
+                phone: parsed.e164(),
+                accounts: format_accounts(&matched),
+            })
+        }
+    }
+}
+
+/// Builds the not-found error, listing recent conversations as choices.
+async fn not_found(
+    cx: &ToolContext<'_>,
+    accounts: &[Account],
+    value: &str,
+) -> Result<ToolError, ToolError> {
+    Ok(ToolError::ConversationNotFound {
+        value: value.to_owned(),
+        hint: format!(
+            "no reachable account has it ({}). {}",
+            format_accounts(accounts),
+            recent_choices(cx, accounts).await?
+        ),
+    })
+}
+
+/// Names recent conversations as valid choices, but only to a caller whose
+/// scopes allow reading them.
+async fn recent_choices(cx: &ToolContext<'_>, accounts: &[Account]) -> Result<String, ToolError> {
+    if !cx.principal.scopes.contains(Scope::Read) {
+        return Ok(
+            "A key with the `read` scope can list conversations with list_conversations."
+                .to_owned(),
+        );
+    }
+    let rows = cx
+        .store
+        .list_conversations(&ids(accounts), CHOICES_LIMIT)
+        .await?;
+    if rows.is_empty() {
+        return Ok("These accounts have no conversations yet.".to_owned());
+    }
+    let choices: Vec<String> = rows
+        .iter()
+        .map(|row| {
+            let out = ConversationOut::new(row, accounts, cx.now);
+            let phone = out.contact.phone.unwrap_or(out.contact.wa_id);
+            let name = out.contact.name.unwrap_or_else(|| "(no name)".to_owned());
+            format!("{phone} {name} (conversationId {})", out.id)
+        })
+        .collect();
+    Ok(format!("Recent conversations: {}.", choices.join("; ")))
+}
+
+fn ids(accounts: &[Account]) -> Vec<AccountId> {
+    accounts.iter().map(|a| a.id.clone()).collect()
+}
+
+/// `+15550001111 (Shop)` for one account, `3 accounts` for several.
+pub(super) fn describe_accounts(accounts: &[AccountOut]) -> String {
+    match accounts {
+        [one] => format!("{} ({})", one.phone, one.name),
+        many => format!("{} accounts", many.len()),
+    }
+}

@@ -1,0 +1,77 @@
+//! Tool errors: each message names the problem and how to fix it, because
+//! an MCP client shows it to a model that must decide what to call next.
+
+use crate::phone::PhoneError;
+use crate::store::StoreError;
+
+/// Failure of a tool call. The `Display` text is returned to the caller.
+#[derive(Debug, thiserror::Error)]
+pub enum ToolError {
+    #[error(
+        "this API key lacks the `{scope}` scope needed by {tool}; create a key with \
+         --scopes {scope} (plus any other scopes it needs) and use that key"
+    )]
+    MissingScope {
+        tool: &'static str,
+        scope: &'static str,
+    },
+
+    #[error("unknown tool {0}; call tools/list to see the tools this key may use")]
+    UnknownTool(&'static str),
+
+    #[error(
+        "account not found: {value}; reachable accounts: {reachable}. Pass `from` as one of \
+         these numbers or account ids, or omit it to use every reachable account"
+    )]
+    AccountNotFound { value: String, reachable: String },
+
+    #[error(
+        "this API key reaches no WhatsApp account: its user is not a member of any account, or \
+         not of the accounts the key is limited to; ask an account owner to add the user"
+    )]
+    NoAccounts,
+
+    #[error("missing argument `{argument}` for {tool}: {hint}")]
+    MissingArgument {
+        tool: &'static str,
+        argument: &'static str,
+        hint: String,
+    },
+
+    #[error("invalid argument `{argument}`: {reason}")]
+    InvalidArgument {
+        argument: &'static str,
+        reason: String,
+    },
+
+    #[error("invalid argument `{argument}`: {source}")]
+    InvalidPhone {
+        argument: &'static str,
+        #[source]
+        source: PhoneError,
+    },
+
+    #[error("conversation not found: {value}; {hint}")]
+    ConversationNotFound { value: String, hint: String },
+
+    #[error(
+        "the phone number {phone} has conversations with several of your accounts ({accounts}); \
+         pass `from` with one of these account numbers"
+    )]
+    AmbiguousConversation { phone: String, accounts: String },
+
+    /// The store failed. The text never carries the driver's message, which
+    /// goes to the log instead.
+    #[error("internal error while reading stored data; try again, and report it if it persists")]
+    Store(#[from] StoreError),
+}
+
+impl ToolError {
+    /// Returns the store error behind this failure, for logging, or `None` for caller errors.
+    pub fn internal_cause(&self) -> Option<&StoreError> {
+        match self {
+            ToolError::Store(error) => Some(error),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,151 @@
+//! The service layer behind the MCP endpoint (and later the dashboard): each
+//! tool checks the caller's scope, resolves the accounts it may act on, and
+//! returns a typed, serializable output or a [`ToolError`].
+
+mod accounts;
+mod conversations;
+mod error;
+mod output;
+mod search;
+
+pub use accounts::{format_accounts, resolve_accounts};
+pub use conversations::{
+    GetConversationArgs, GetConversationOutput, ListConversationsArgs, ListConversationsOutput,
+    ListUnansweredArgs, ListUnansweredOutput, get_conversation, list_conversations,
+    list_unanswered,
+};
+pub use error::ToolError;
+pub use output::{
+    AccountOut, ContactOut, ConversationOut, LastMessageOut, MessageErrorOut, MessageOut,
+    UnansweredOut, WindowOut, format_time,
+};
+pub use search::{SearchHitOut, SearchMessagesArgs, SearchMessagesOutput, search_messages};
+
+use crate::auth::{Principal, Scope};
+use crate::store::{Store, UnixTime};
+
+pub const LIST_CONVERSATIONS: &str = "list_conversations";
+pub const LIST_UNANSWERED: &str = "list_unanswered";
+pub const GET_CONVERSATION: &str = "get_conversation";
+pub const SEARCH_MESSAGES: &str = "search_messages";
+
+/// The scope each tool requires; the one table both `tools/list` filtering
+/// and the checks inside the tools read.
+const TOOL_SCOPES: &[(&str, Scope)] = &[
+    (LIST_CONVERSATIONS, Scope::Read),
+    (LIST_UNANSWERED, Scope::Read),
+    (GET_CONVERSATION, Scope::Read),
+    (SEARCH_MESSAGES, Scope::Read),
+];
+
+/// Returns the scope a tool requires, or `None` for a name that is not a tool.
+pub fn required_scope(tool: &str) -> Option<Scope> {
+    TOOL_SCOPES
+        .iter()
+        .find(|(name, _)| *name == tool)
+        .map(|(_, scope)| *scope)
+}
+
+/// A one-line, human-readable account of a tool's output, shown next to
+/// the structured result.
+pub trait Summary {
+    fn summary(&self) -> String;
+}
+
+/// Everything a tool call needs besides its arguments.
+#[derive(Clone, Copy)]
+pub struct ToolContext<'a> {
+    pub store: &'a dyn Store,
+    pub principal: &'a Principal,
+    /// The time the call started, used for 24h-window status.
+    pub now: UnixTime,
+}
+
+/// Fails with [`ToolError::MissingScope`] unless the principal has the
+/// scope that `tool` requires.
+pub fn require(principal: &Principal, tool: &'static str) -> Result<(), ToolError> {
+    let Some(scope) = required_scope(tool) else {
+        // A tool missing from the table is never allowed, so a new tool
+        // cannot ship without a scope.
+        return Err(ToolError::UnknownTool(tool));
+    };
+    if principal.scopes.contains(scope) {
+        Ok(())
+    } else {
+        Err(ToolError::MissingScope {
+            tool,
+            scope: scope.as_str(),
+        })
+    }
+}
+
+/// Applies a default to an optional `limit`-style argument and checks it
+/// lies in `1..=max`.
+fn checked_limit(
+    argument: &'static str,
+    value: Option<u32>,
+    default: u32,
+    max: u32,
+) -> Result<u32, ToolError> {
+    let limit = value.unwrap_or(default);
+    if (1..=max).contains(&limit) {
+        Ok(limit)
+    } else {
+        Err(ToolError::InvalidArgument {
+            argument,
+            reason: format!("{limit} is out of range; use 1 to {max} (default {default})"),
+        })
+    }
+}
+
+/// Returns `None` for an absent or blank string argument, so that clients
+/// sending `""` for an optional field are treated as having omitted it.
+fn non_blank(value: Option<&str>) -> Option<&str> {
+    value.map(str::trim).filter(|v| !v.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::Scopes;
+    use crate::store::{ApiKeyId, UserId};
+
+    fn principal(scopes: &str) -> Principal {
+        Principal {
+            user_id: UserId("u".into()),
+            key_id: ApiKeyId("k".into()),
+            scopes: Scopes::parse(scopes).unwrap(),
+            only_accounts: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn require_names_missing_scope() {
+        let error = require(&principal("send"), LIST_CONVERSATIONS).unwrap_err();
+        let text = error.to_string();
+        assert!(text.contains("`read` scope"), "{text}");
+        assert!(text.contains("list_conversations"), "{text}");
+        assert!(text.contains("--scopes read"), "{text}");
+    }
+
+    #[test]
+    fn require_accepts_held_scope() {
+        assert!(require(&principal("read"), SEARCH_MESSAGES).is_ok());
+    }
+
+    #[test]
+    fn require_rejects_unlisted_tool() {
+        assert!(require(&principal("read,write,send"), "drop_tables").is_err());
+    }
+
+    #[test]
+    fn checked_limit_bounds() {
+        assert_eq!(checked_limit("limit", None, 50, 200).unwrap(), 50);
+        assert_eq!(checked_limit("limit", Some(200), 50, 200).unwrap(), 200);
+        let error = checked_limit("limit", Some(0), 50, 200)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("use 1 to 200"), "{error}");
+        assert!(checked_limit("limit", Some(201), 50, 200).is_err());
+    }
+}

@@ -1,0 +1,277 @@
+//! Output shapes shared by the read tools, and the conversions from store
+//! rows: ISO 8601 UTC times, phone numbers with `+`, and 24h-window status.
+
+use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
+use serde::Serialize;
+
+use crate::store::{Account, ConversationSummary, Message, MetaError, UnixTime};
+
+/// Formats Unix seconds as ISO 8601 UTC, for example `2025-06-15T10:00:00Z`.
+/// Returns `None` for a time outside chrono's range, which no real row holds.
+pub fn format_time(time: UnixTime) -> Option<String> {
+    DateTime::<Utc>::from_timestamp(time, 0).map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+}
+
+/// `+` and the digits for a WhatsApp id made of digits; `None` for a
+/// business-scoped user id, which is not a phone number.
+fn phone_of(wa_id: &str) -> Option<String> {
+    let digits = !wa_id.is_empty() && wa_id.bytes().all(|b| b.is_ascii_digit());
+    digits.then(|| format!("+{wa_id}"))
+}
+
+/// A WhatsApp business number the caller may act on.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountOut {
+    /// Account id, usable as `from`.
+    pub id: String,
+    /// E.164 number with `+`, usable as `from`.
+    pub phone: String,
+    pub name: String,
+}
+
+impl From<&Account> for AccountOut {
+    fn from(account: &Account) -> Self {
+        AccountOut {
+            id: account.id.to_string(),
+            phone: format!("+{}", account.phone_number),
+            name: account.name.clone(),
+        }
+    }
+}
+
+/// The customer in a conversation.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ContactOut {
+    /// WhatsApp profile name, when the customer shared one.
+    pub name: Option<String>,
+    /// E.164 number with `+`; `null` when Meta sent only a business-scoped user id.
+    pub phone: Option<String>,
+    /// Meta's id for the customer: the phone digits or a business-scoped user id.
+    pub wa_id: String,
+}
+
+impl ContactOut {
+    pub(super) fn new(name: Option<String>, wa_id: &str) -> Self {
+        ContactOut {
+            name,
+            phone: phone_of(wa_id),
+            wa_id: wa_id.to_owned(),
+        }
+    }
+}
+
+/// The 24-hour customer service window, during which free-form messages may be sent.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WindowOut {
+    pub open: bool,
+    /// When the window closes (or closed); `null` if the customer never wrote.
+    pub expires_at: Option<String>,
+}
+
+impl WindowOut {
+    fn new(expires_at: Option<UnixTime>, now: UnixTime) -> Self {
+        WindowOut {
+            open: expires_at.is_some_and(|t| t > now),
+            expires_at: expires_at.and_then(format_time),
+        }
+    }
+}
+
+/// The newest message of a conversation.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LastMessageOut {
+    pub time: Option<String>,
+    /// `inbound` (from the customer) or `outbound` (from the business).
+    pub direction: Option<String>,
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    pub preview: Option<String>,
+    pub wamid: Option<String>,
+}
+
+/// One conversation between an account and a customer.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ConversationOut {
+    /// Conversation id, usable as `conversationId`.
+    pub id: String,
+    pub account_id: String,
+    /// The business number of the account, with `+`.
+    pub account_phone: Option<String>,
+    pub contact: ContactOut,
+    pub unread_count: i64,
+    pub window: WindowOut,
+    pub last_message: LastMessageOut,
+    pub archived: bool,
+}
+
+impl ConversationOut {
+    /// Builds the output row; `accounts` supplies the business number.
+    pub fn new(summary: &ConversationSummary, accounts: &[Account], now: UnixTime) -> Self {
+        let account_phone = accounts
+            .iter()
+            .find(|a| a.id == summary.account_id)
+            .map(|a| format!("+{}", a.phone_number));
+        ConversationOut {
+            id: summary.id.to_string(),
+            account_id: summary.account_id.to_string(),
+            account_phone,
+            contact: ContactOut::new(summary.contact_name.clone(), &summary.wa_id),
+            unread_count: summary.unread_count,
+            window: WindowOut::new(summary.window_expires_at, now),
+            last_message: LastMessageOut {
+                time: summary.last_message_at.and_then(format_time),
+                direction: summary
+                    .last_message_direction
+                    .map(|d| d.as_str().to_owned()),
+                kind: summary.last_message_type.clone(),
+                preview: summary.last_message_preview.clone(),
+                wamid: summary.last_message_wamid.clone(),
+            },
+            archived: summary.archived,
+        }
+    }
+}
+
+/// A conversation whose newest message came from the customer.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UnansweredOut {
+    pub conversation_id: String,
+    pub account_id: String,
+    pub account_phone: Option<String>,
+    pub contact: ContactOut,
+    pub window: WindowOut,
+    pub unread_count: i64,
+    /// Time of the customer's last message.
+    pub received_at: Option<String>,
+    /// Seconds since the customer's last message.
+    pub waiting_seconds: Option<i64>,
+    /// The last inbound text, or its type (`image`, `audio`, …) when it has none.
+    pub text: Option<String>,
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    /// Meta's id of the last inbound message, usable for read receipts and reactions.
+    pub wamid: Option<String>,
+}
+
+impl UnansweredOut {
+    /// Builds the output row; `accounts` supplies the business number.
+    pub fn new(summary: &ConversationSummary, accounts: &[Account], now: UnixTime) -> Self {
+        let conversation = ConversationOut::new(summary, accounts, now);
+        let last = conversation.last_message;
+        UnansweredOut {
+            conversation_id: conversation.id,
+            account_id: conversation.account_id,
+            account_phone: conversation.account_phone,
+            contact: conversation.contact,
+            window: conversation.window,
+            unread_count: conversation.unread_count,
+            received_at: last.time,
+            waiting_seconds: summary.last_message_at.map(|t| (now - t).max(0)),
+            text: last.preview.or_else(|| last.kind.clone()),
+            kind: last.kind,
+            wamid: last.wamid,
+        }
+    }
+}
+
+/// Meta's error on a failed message.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MessageErrorOut {
+    pub code: Option<i64>,
+    pub title: Option<String>,
+    pub message: Option<String>,
+    pub details: Option<String>,
+}
+
+impl From<&MetaError> for MessageErrorOut {
+    fn from(error: &MetaError) -> Self {
+        MessageErrorOut {
+            code: error.code,
+            title: error.title.clone(),
+            message: error.message.clone(),
+            details: error.details.clone(),
+        }
+    }
+}
+
+/// One message of a conversation.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MessageOut {
+    pub id: String,
+    /// Meta's message id; `null` for an outbound message not yet accepted by Meta.
+    pub wamid: Option<String>,
+    /// `inbound` (from the customer) or `outbound` (from the business).
+    pub direction: String,
+    pub time: Option<String>,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub text: Option<String>,
+    pub caption: Option<String>,
+    /// `received` for inbound; `pending`, `sent`, `delivered`, `read`, `played` or `failed` for outbound.
+    pub status: String,
+    pub error: Option<MessageErrorOut>,
+    /// The customer's current reaction emoji to this message.
+    pub reaction: Option<String>,
+    /// The wamid of the message this one replies to.
+    pub reply_to_wamid: Option<String>,
+    pub media_mime_type: Option<String>,
+    pub media_filename: Option<String>,
+}
+
+impl From<&Message> for MessageOut {
+    fn from(message: &Message) -> Self {
+        let media = message.media.as_ref();
+        MessageOut {
+            id: message.id.to_string(),
+            wamid: message.wamid.clone(),
+            direction: message.direction.as_str().to_owned(),
+            time: format_time(message.timestamp),
+            kind: message.kind.clone(),
+            text: message.text.clone(),
+            caption: message.caption.clone(),
+            status: message.status.as_str().to_owned(),
+            error: message.error.as_ref().map(MessageErrorOut::from),
+            reaction: message.reaction.clone(),
+            reply_to_wamid: message.context_wamid.clone(),
+            media_mime_type: media.and_then(|m| m.mime_type.clone()),
+            media_filename: media.and_then(|m| m.filename.clone()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn format_time_is_iso_utc() {
+        assert_eq!(
+            format_time(1_749_981_600).as_deref(),
+            Some("2025-06-15T10:00:00Z")
+        );
+    }
+
+    #[test]
+    fn phone_only_for_digit_ids() {
+        assert_eq!(phone_of("15550001111").as_deref(), Some("+15550001111"));
+        assert_eq!(phone_of("US.13491208655302741918"), None);
+        assert_eq!(phone_of(""), None);
+    }
+
+    #[test]
+    fn window_open_until_expiry() {
+        assert!(WindowOut::new(Some(101), 100).open);
+        assert!(!WindowOut::new(Some(100), 100).open);
+        assert!(!WindowOut::new(None, 100).open);
+        assert_eq!(WindowOut::new(None, 100).expires_at, None);
+    }
+}

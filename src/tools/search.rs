@@ -1,0 +1,115 @@
+//! The `search_messages` tool: ranked full-text search over message text.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::store::{AccountId, SearchHit};
+
+use super::conversations::describe_accounts;
+use super::output::{AccountOut, ContactOut, format_time};
+use super::{
+    SEARCH_MESSAGES, Summary, ToolContext, ToolError, checked_limit, non_blank, require,
+    resolve_accounts,
+};
+
+/// Arguments of `search_messages`. `query` is required.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SearchMessagesArgs {
+    /// Sender number (E.164, for example +15550001111) or account id of the
+    /// account to search; omit to search every account this key reaches.
+    pub from: Option<String>,
+    /// Words to find in message text and captions (required).
+    pub query: Option<String>,
+    /// Maximum number of matches, 1 to 100 (default 20).
+    #[schemars(range(min = 1, max = 100))]
+    pub limit: Option<u32>,
+}
+
+/// One matching message.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SearchHitOut {
+    /// Conversation id, usable with get_conversation.
+    pub conversation_id: String,
+    pub account_id: String,
+    pub account_phone: Option<String>,
+    pub contact: ContactOut,
+    pub message_id: String,
+    pub wamid: Option<String>,
+    pub time: Option<String>,
+    /// `inbound` (from the customer) or `outbound` (from the business).
+    pub direction: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub text: Option<String>,
+    pub caption: Option<String>,
+}
+
+/// Result of `search_messages`.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SearchMessagesOutput {
+    pub query: String,
+    pub accounts: Vec<AccountOut>,
+    /// Best match first.
+    pub hits: Vec<SearchHitOut>,
+}
+
+impl Summary for SearchMessagesOutput {
+    fn summary(&self) -> String {
+        format!(
+            "{} message(s) on {} match {:?}.",
+            self.hits.len(),
+            describe_accounts(&self.accounts),
+            self.query
+        )
+    }
+}
+
+/// Searches message text in the resolved accounts, best match first.
+pub async fn search_messages(
+    cx: &ToolContext<'_>,
+    args: SearchMessagesArgs,
+) -> Result<SearchMessagesOutput, ToolError> {
+    require(cx.principal, SEARCH_MESSAGES)?;
+    let accounts = resolve_accounts(cx, args.from.as_deref()).await?;
+    let Some(query) = non_blank(args.query.as_deref()) else {
+        return Err(ToolError::MissingArgument {
+            tool: SEARCH_MESSAGES,
+            argument: "query",
+            hint: "pass the words to look for in message text, for example \
+                   {\"query\": \"refund\"}; use list_conversations to browse instead"
+                .to_owned(),
+        });
+    };
+    let limit = checked_limit("limit", args.limit, 20, 100)?;
+    let ids: Vec<AccountId> = accounts.iter().map(|a| a.id.clone()).collect();
+    let hits = cx.store.search_messages(&ids, query, limit).await?;
+    let account_out: Vec<AccountOut> = accounts.iter().map(AccountOut::from).collect();
+    Ok(SearchMessagesOutput {
+        query: query.to_owned(),
+        hits: hits.iter().map(|hit| hit_out(hit, &account_out)).collect(),
+        accounts: account_out,
+    })
+}
+
+fn hit_out(hit: &SearchHit, accounts: &[AccountOut]) -> SearchHitOut {
+    let message = &hit.message;
+    SearchHitOut {
+        conversation_id: message.conversation_id.to_string(),
+        account_id: hit.account_id.to_string(),
+        account_phone: accounts
+            .iter()
+            .find(|a| a.id == hit.account_id.as_str())
+            .map(|a| a.phone.clone()),
+        contact: ContactOut::new(hit.contact_name.clone(), &hit.wa_id),
+        message_id: message.id.to_string(),
+        wamid: message.wamid.clone(),
+        time: format_time(message.timestamp),
+        direction: message.direction.as_str().to_owned(),
+        kind: message.kind.clone(),
+        text: message.text.clone(),
+        caption: message.caption.clone(),
+    }
+}

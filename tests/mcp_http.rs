@@ -1,0 +1,479 @@
+//! HTTP behaviour of `/api/mcp`: authentication challenges, discovery
+//! documents, status codes, Accept handling, CORS, Host and Origin checks.
+
+mod common;
+
+use common::*;
+use http::{Method, StatusCode};
+use serde_json::{Value, json};
+
+fn initialize() -> Value {
+    json!({
+        "jsonrpc": "2.0", "id": 1, "method": "initialize",
+        "params": {
+            "protocolVersion": "2025-11-25",
+            "capabilities": {},
+            "clientInfo": {"name": "http-test", "version": "1"}
+        }
+    })
+}
+
+fn challenge(server: &Server) -> String {
+    format!(
+        "Bearer resource_metadata=\"{}\"",
+        server.url("/.well-known/oauth-protected-resource/api/mcp")
+    )
+}
+
+fn invalid_token_challenge(server: &Server) -> String {
+    format!("{}, error=\"invalid_token\"", challenge(server))
+}
+
+#[tokio::test]
+async fn missing_credentials_get_challenge() {
+    let server = Server::start().await;
+    let reply = server.post_mcp(None, &initialize()).await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        reply.header("www-authenticate"),
+        Some(challenge(&server).as_str())
+    );
+    assert_eq!(reply.header("content-type"), Some("application/json"));
+    assert_eq!(reply.json()["error"], "unauthorized");
+}
+
+#[tokio::test]
+async fn bad_credentials_get_invalid_token() {
+    let server = Server::start().await;
+    let alice = create_user(&server.store, "alice@example.com").await;
+    let past = now() - 10;
+    let (expired, _) = create_key(
+        &server.store,
+        &alice,
+        KeyOptions {
+            expires_at: Some(past),
+            ..Default::default()
+        },
+    )
+    .await;
+    let (revoked, revoked_row) = create_key(&server.store, &alice, KeyOptions::default()).await;
+    server
+        .store
+        .revoke_api_key(revoked_row.id.as_str(), now())
+        .await
+        .expect("revoke");
+    let unknown = pons::apikey::generate().text;
+    let mut mistyped = unknown.clone().into_bytes();
+    mistyped[10] = if mistyped[10] == b'a' { b'b' } else { b'a' };
+    let mistyped = String::from_utf8(mistyped).unwrap();
+
+    let cases = [
+        ("malformed", "Bearer pons_abc".to_owned()),
+        ("mistyped", format!("Bearer {mistyped}")),
+        ("unknown", format!("Bearer {unknown}")),
+        ("expired", format!("Bearer {expired}")),
+        ("revoked", format!("Bearer {revoked}")),
+        ("basic scheme", "Basic YWxpY2U6c2VjcmV0".to_owned()),
+    ];
+    for (case, authorization) in cases {
+        let headers = [
+            ("content-type", "application/json"),
+            ("accept", "application/json, text/event-stream"),
+            ("authorization", authorization.as_str()),
+        ];
+        let reply = server
+            .send(
+                Method::POST,
+                "/api/mcp",
+                &headers,
+                &initialize().to_string(),
+            )
+            .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::UNAUTHORIZED,
+            "{case}: {}",
+            reply.body
+        );
+        let expected = invalid_token_challenge(&server);
+        assert_eq!(
+            reply.header("www-authenticate"),
+            Some(expected.as_str()),
+            "{case}"
+        );
+        assert_eq!(reply.json()["error"], "invalid_token", "{case}");
+    }
+}
+
+#[tokio::test]
+async fn revocation_applies_to_next_request() {
+    let server = Server::start().await;
+    let alice = create_user(&server.store, "alice@example.com").await;
+    let (key, row) = create_key(&server.store, &alice, KeyOptions::default()).await;
+    assert_eq!(
+        server.post_mcp(Some(&key), &initialize()).await.status,
+        StatusCode::OK
+    );
+    server
+        .store
+        .revoke_api_key(&row.prefix, now())
+        .await
+        .expect("revoke");
+    let reply = server.post_mcp(Some(&key), &initialize()).await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn successful_request_records_last_use() {
+    let server = Server::start().await;
+    let alice = create_user(&server.store, "alice@example.com").await;
+    let (key, row) = create_key(&server.store, &alice, KeyOptions::default()).await;
+    assert_eq!(row.last_used_at, None);
+    let before = now();
+    assert_eq!(
+        server.post_mcp(Some(&key), &initialize()).await.status,
+        StatusCode::OK
+    );
+    // The update runs in the background; poll the store until it lands.
+    let recorded = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        loop {
+            let keys = server.store.list_api_keys().await.expect("list keys");
+            let used = keys
+                .iter()
+                .find(|k| k.id == row.id)
+                .and_then(|k| k.last_used_at);
+            if let Some(used) = used {
+                return used;
+            }
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .expect("last_used_at is written");
+    assert!(recorded >= before);
+}
+
+#[tokio::test]
+async fn protected_resource_metadata() {
+    let server = Server::start().await;
+    for path in [
+        "/.well-known/oauth-protected-resource",
+        "/.well-known/oauth-protected-resource/api/mcp",
+    ] {
+        let reply = server.send(Method::GET, path, &[], "").await;
+        assert_eq!(reply.status, StatusCode::OK, "{path}");
+        let document = reply.json();
+        assert_eq!(document["resource"], server.url("/api/mcp"), "{path}");
+        assert_eq!(
+            document["authorization_servers"],
+            json!([server.url("")]),
+            "{path}"
+        );
+        assert_eq!(
+            document["scopes_supported"],
+            json!(["read", "write", "send"]),
+            "{path}"
+        );
+        assert_eq!(
+            document["bearer_methods_supported"],
+            json!(["header"]),
+            "{path}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn unknown_well_known_is_json_404() {
+    let server = Server::start().await;
+    let reply = server
+        .send(Method::GET, "/.well-known/nothing-here", &[], "")
+        .await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND);
+    assert_eq!(reply.header("content-type"), Some("application/json"));
+    assert_eq!(reply.json()["error"], "not_found");
+}
+
+#[tokio::test]
+async fn merged_well_known_route_wins() {
+    let extra = axum::Router::new().route(
+        "/.well-known/oauth-authorization-server",
+        axum::routing::get(|| async { axum::Json(json!({"issuer": "merged"})) }),
+    );
+    let server = Server::start_merged(|_| {}, extra).await;
+    let path = "/.well-known/oauth-authorization-server";
+    let reply = server.send(Method::GET, path, &[], "").await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(reply.json()["issuer"], "merged");
+    let reply = server
+        .send(Method::GET, "/.well-known/other", &[], "")
+        .await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn initialize_accepts_any_accept_variant() {
+    let server = Server::start().await;
+    let alice = create_user(&server.store, "alice@example.com").await;
+    let (key, _) = create_key(&server.store, &alice, KeyOptions::default()).await;
+    let bearer = format!("Bearer {key}");
+    let cases = [
+        ("application/json, text/event-stream", "application/json"),
+        ("text/event-stream", "text/event-stream"),
+        ("application/json", "application/json"),
+    ];
+    for (accept, content_type) in cases {
+        let headers = [
+            ("content-type", "application/json"),
+            ("accept", accept),
+            ("authorization", bearer.as_str()),
+        ];
+        let reply = server
+            .send(
+                Method::POST,
+                "/api/mcp",
+                &headers,
+                &initialize().to_string(),
+            )
+            .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::OK,
+            "Accept {accept}: {}",
+            reply.body
+        );
+        assert_eq!(
+            reply.header("content-type"),
+            Some(content_type),
+            "Accept {accept}"
+        );
+        let result = &reply.json()["result"];
+        assert_eq!(result["protocolVersion"], "2025-11-25", "Accept {accept}");
+        assert_eq!(result["serverInfo"]["name"], "pons", "Accept {accept}");
+        assert!(
+            reply.header("mcp-session-id").is_none(),
+            "stateless: no session id"
+        );
+    }
+}
+
+#[tokio::test]
+async fn notification_gets_202_empty() {
+    let server = Server::start().await;
+    let alice = create_user(&server.store, "alice@example.com").await;
+    let (key, _) = create_key(&server.store, &alice, KeyOptions::default()).await;
+    let body = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+    let reply = server.post_mcp(Some(&key), &body).await;
+    assert_eq!(reply.status, StatusCode::ACCEPTED);
+    assert_eq!(reply.body, "");
+}
+
+#[tokio::test]
+async fn get_and_delete_are_not_allowed() {
+    let server = Server::start().await;
+    let alice = create_user(&server.store, "alice@example.com").await;
+    let (key, _) = create_key(&server.store, &alice, KeyOptions::default()).await;
+    let bearer = format!("Bearer {key}");
+
+    let anonymous = [("accept", "text/event-stream")];
+    let reply = server.send(Method::GET, "/api/mcp", &anonymous, "").await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        reply.header("www-authenticate"),
+        Some(challenge(&server).as_str())
+    );
+
+    let authorized = [
+        ("accept", "text/event-stream"),
+        ("authorization", bearer.as_str()),
+    ];
+    for method in [Method::GET, Method::DELETE] {
+        let reply = server
+            .send(method.clone(), "/api/mcp", &authorized, "")
+            .await;
+        assert_eq!(reply.status, StatusCode::METHOD_NOT_ALLOWED, "{method}");
+        assert_eq!(reply.header("allow"), Some("POST"), "{method}");
+    }
+}
+
+#[tokio::test]
+async fn malformed_bodies_get_400() {
+    let server = Server::start().await;
+    let alice = create_user(&server.store, "alice@example.com").await;
+    let (key, _) = create_key(&server.store, &alice, KeyOptions::default()).await;
+    let bearer = format!("Bearer {key}");
+    let headers = [
+        ("content-type", "application/json"),
+        ("accept", "application/json, text/event-stream"),
+        ("authorization", bearer.as_str()),
+    ];
+    let cases = [
+        (
+            "not JSON",
+            "{\"jsonrpc\": \"2.0\", \"id\": 1, \"method\":",
+            -32700,
+        ),
+        (
+            "batch",
+            "[{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}]",
+            -32600,
+        ),
+        ("not JSON-RPC", "{\"hello\": \"world\"}", -32600),
+    ];
+    for (case, body, code) in cases {
+        let reply = server.send(Method::POST, "/api/mcp", &headers, body).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::BAD_REQUEST,
+            "{case}: {}",
+            reply.body
+        );
+        assert_eq!(reply.json()["error"]["code"], json!(code), "{case}");
+        assert_eq!(reply.json()["jsonrpc"], "2.0", "{case}");
+    }
+}
+
+#[tokio::test]
+async fn oversized_body_gets_413() {
+    let server = Server::start_with(|settings| settings.max_body_bytes = 1024).await;
+    let alice = create_user(&server.store, "alice@example.com").await;
+    let (key, _) = create_key(&server.store, &alice, KeyOptions::default()).await;
+    let padding = "x".repeat(2048);
+    let body =
+        json!({"jsonrpc": "2.0", "id": 1, "method": "ping", "params": {"_meta": {"pad": padding}}});
+    let reply = server.post_mcp(Some(&key), &body).await;
+    assert_eq!(reply.status, StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+#[tokio::test]
+async fn modern_discover_is_stateless() {
+    let server = Server::start().await;
+    let alice = create_user(&server.store, "alice@example.com").await;
+    let (key, _) = create_key(&server.store, &alice, KeyOptions::default()).await;
+    let bearer = format!("Bearer {key}");
+
+    let body = json!({
+        "jsonrpc": "2.0", "id": 7, "method": "server/discover",
+        "params": {"_meta": {
+            "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+            "io.modelcontextprotocol/clientCapabilities": {},
+            "io.modelcontextprotocol/clientInfo": {"name": "http-test", "version": "1"}
+        }}
+    });
+    let headers = [
+        ("content-type", "application/json"),
+        ("accept", "application/json, text/event-stream"),
+        ("authorization", bearer.as_str()),
+        ("mcp-protocol-version", "2026-07-28"),
+        ("mcp-method", "server/discover"),
+    ];
+    let reply = server
+        .send(Method::POST, "/api/mcp", &headers, &body.to_string())
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let result = &reply.json()["result"];
+    let versions = result["supportedVersions"]
+        .as_array()
+        .expect("supportedVersions");
+    assert!(versions.contains(&json!("2026-07-28")), "{result}");
+    assert!(versions.contains(&json!("2025-11-25")), "{result}");
+    assert!(result["capabilities"]["tools"].is_object(), "{result}");
+}
+
+#[tokio::test]
+async fn preflight_needs_no_credentials() {
+    let server = Server::start().await;
+    let headers = [
+        ("origin", "http://localhost:6274"),
+        ("access-control-request-method", "POST"),
+        (
+            "access-control-request-headers",
+            "authorization, content-type, mcp-protocol-version",
+        ),
+    ];
+    let reply = server.send(Method::OPTIONS, "/api/mcp", &headers, "").await;
+    assert!(reply.status.is_success(), "{}", reply.status);
+    assert_eq!(reply.header("access-control-allow-origin"), Some("*"));
+    let allowed = reply
+        .header("access-control-allow-headers")
+        .unwrap_or("")
+        .to_lowercase();
+    for name in [
+        "authorization",
+        "mcp-protocol-version",
+        "mcp-session-id",
+        "mcp-method",
+        "mcp-name",
+    ] {
+        assert!(allowed.contains(name), "{name} missing from {allowed}");
+    }
+
+    let reply = server
+        .send(
+            Method::POST,
+            "/api/mcp",
+            &[("origin", "http://localhost:6274")],
+            "{}",
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    let exposed = reply
+        .header("access-control-expose-headers")
+        .unwrap_or("")
+        .to_lowercase();
+    assert!(exposed.contains("www-authenticate"), "{exposed}");
+    assert!(exposed.contains("mcp-session-id"), "{exposed}");
+}
+
+#[tokio::test]
+async fn unlisted_origin_is_forbidden() {
+    let server = Server::start_with(|settings| {
+        settings.allowed_origins = vec!["http://good.example:*".to_owned()];
+    })
+    .await;
+    let alice = create_user(&server.store, "alice@example.com").await;
+    let (key, _) = create_key(&server.store, &alice, KeyOptions::default()).await;
+    let bearer = format!("Bearer {key}");
+    for (origin, expected) in [
+        ("http://good.example:8080", StatusCode::OK),
+        ("https://evil.example", StatusCode::FORBIDDEN),
+    ] {
+        let headers = [
+            ("content-type", "application/json"),
+            ("accept", "application/json, text/event-stream"),
+            ("authorization", bearer.as_str()),
+            ("origin", origin),
+        ];
+        let reply = server
+            .send(
+                Method::POST,
+                "/api/mcp",
+                &headers,
+                &initialize().to_string(),
+            )
+            .await;
+        assert_eq!(reply.status, expected, "{origin}: {}", reply.body);
+    }
+}
+
+#[tokio::test]
+async fn foreign_host_is_forbidden() {
+    let server = Server::start().await;
+    let alice = create_user(&server.store, "alice@example.com").await;
+    let (key, _) = create_key(&server.store, &alice, KeyOptions::default()).await;
+    let bearer = format!("Bearer {key}");
+    let headers = [
+        ("content-type", "application/json"),
+        ("accept", "application/json, text/event-stream"),
+        ("authorization", bearer.as_str()),
+        ("host", "evil.example.com"),
+    ];
+    let reply = server
+        .send(
+            Method::POST,
+            "/api/mcp",
+            &headers,
+            &initialize().to_string(),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN);
+}

@@ -1,0 +1,469 @@
+//! The read tools over real HTTP: scope-filtered listing, structured
+//! output, guided errors, scope refusal and tenant isolation.
+
+mod common;
+
+use common::*;
+use serde_json::{Value, json};
+
+async fn read_key(server: &Server, tenants: &Tenants) -> String {
+    create_key(&server.store, &tenants.alice, KeyOptions::default())
+        .await
+        .0
+}
+
+fn tool_names(list: &Value) -> Vec<String> {
+    list["tools"]
+        .as_array()
+        .expect("tools array")
+        .iter()
+        .map(|tool| tool["name"].as_str().expect("name").to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn tools_list_follows_scopes() {
+    let server = Server::start().await;
+    let tenants = two_tenants(&server.store).await;
+    let key = read_key(&server, &tenants).await;
+    let list = server.rpc(&key, "tools/list", json!({})).await;
+    let names = tool_names(&list);
+    assert_eq!(
+        names,
+        [
+            "get_conversation",
+            "list_conversations",
+            "list_unanswered",
+            "search_messages"
+        ]
+    );
+    for tool in list["tools"].as_array().unwrap() {
+        let name = &tool["name"];
+        assert!(tool["title"].is_string(), "{name} has no title");
+        assert!(tool["description"].is_string(), "{name} has no description");
+        assert_eq!(tool["inputSchema"]["type"], "object", "{name}");
+        assert!(
+            tool["inputSchema"]["properties"]["from"].is_object(),
+            "{name} lacks from"
+        );
+        assert_eq!(tool["outputSchema"]["type"], "object", "{name}");
+        assert_eq!(tool["annotations"]["readOnlyHint"], true, "{name}");
+        assert_eq!(tool["annotations"]["openWorldHint"], false, "{name}");
+    }
+
+    let (send_only, _) = create_key(
+        &server.store,
+        &tenants.alice,
+        KeyOptions {
+            scopes: &["send"],
+            ..Default::default()
+        },
+    )
+    .await;
+    let list = server.rpc(&send_only, "tools/list", json!({})).await;
+    assert!(tool_names(&list).is_empty(), "{list}");
+}
+
+#[tokio::test]
+async fn tools_list_is_private_for_modern_clients() {
+    let server = Server::start().await;
+    let tenants = two_tenants(&server.store).await;
+    let key = read_key(&server, &tenants).await;
+    let bearer = format!("Bearer {key}");
+    let body = json!({
+        "jsonrpc": "2.0", "id": 3, "method": "tools/list",
+        "params": {"_meta": {
+            "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+            "io.modelcontextprotocol/clientCapabilities": {}
+        }}
+    });
+    let headers = [
+        ("content-type", "application/json"),
+        ("accept", "application/json, text/event-stream"),
+        ("authorization", bearer.as_str()),
+        ("mcp-protocol-version", "2026-07-28"),
+        ("mcp-method", "tools/list"),
+    ];
+    let reply = server
+        .send(http::Method::POST, "/api/mcp", &headers, &body.to_string())
+        .await;
+    assert_eq!(reply.status, http::StatusCode::OK, "{}", reply.body);
+    let result = &reply.json()["result"];
+    assert_eq!(result["cacheScope"], "private", "{result}");
+    assert_eq!(tool_names(result).len(), 4);
+}
+
+#[tokio::test]
+async fn list_conversations_output() {
+    let server = Server::start().await;
+    let tenants = two_tenants(&server.store).await;
+    let key = read_key(&server, &tenants).await;
+    let result = server
+        .call_tool(&key, "list_conversations", json!({}))
+        .await;
+    let output = tool_output(&result);
+    let summary = result_text(&result);
+    assert!(
+        summary.starts_with("1 conversation(s) on 2 accounts"),
+        "{summary}"
+    );
+
+    let accounts: Vec<&str> = output["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["phone"].as_str().unwrap())
+        .collect();
+    assert_eq!(accounts.len(), 2, "{output}");
+    assert!(accounts.contains(&"+15550001111"), "{output}");
+    assert!(accounts.contains(&"+15550003333"), "{output}");
+
+    let conversations = output["conversations"].as_array().unwrap();
+    assert_eq!(conversations.len(), 1, "{output}");
+    let conversation = &conversations[0];
+    assert!(!conversation["id"].as_str().unwrap().is_empty());
+    assert_eq!(conversation["accountId"], tenants.shop_a.id.as_str());
+    assert_eq!(conversation["accountPhone"], "+15550001111");
+    assert_eq!(conversation["contact"]["name"], "Hans");
+    assert_eq!(conversation["contact"]["phone"], "+4930123456");
+    assert_eq!(conversation["unreadCount"], 2);
+    assert_eq!(conversation["window"]["open"], true);
+    let expires = conversation["window"]["expiresAt"].as_str().unwrap();
+    assert!(expires.ends_with('Z'), "{expires}");
+    assert_eq!(expires.len(), "2025-06-15T10:00:00Z".len(), "{expires}");
+    assert_eq!(
+        conversation["lastMessage"]["preview"],
+        "It was due yesterday"
+    );
+    assert_eq!(conversation["lastMessage"]["direction"], "inbound");
+    assert_eq!(conversation["lastMessage"]["wamid"], "wamid.A2");
+    assert_eq!(conversation["archived"], false);
+}
+
+#[tokio::test]
+async fn list_unanswered_output() {
+    let server = Server::start().await;
+    let tenants = two_tenants(&server.store).await;
+    let key = read_key(&server, &tenants).await;
+    let result = server
+        .call_tool(&key, "list_unanswered", json!({"limit": 5}))
+        .await;
+    let output = tool_output(&result);
+    let rows = output["conversations"].as_array().unwrap();
+    assert_eq!(rows.len(), 1, "{output}");
+    let row = &rows[0];
+    assert_eq!(row["contact"]["phone"], "+4930123456");
+    assert_eq!(row["text"], "It was due yesterday");
+    assert_eq!(row["type"], "text");
+    assert_eq!(row["wamid"], "wamid.A2");
+    let waiting = row["waitingSeconds"].as_i64().unwrap();
+    assert!((3600..3700).contains(&waiting), "{waiting}");
+    assert!(row["receivedAt"].as_str().unwrap().ends_with('Z'));
+}
+
+#[tokio::test]
+async fn limit_out_of_range_is_tool_error() {
+    let server = Server::start().await;
+    let tenants = two_tenants(&server.store).await;
+    let key = read_key(&server, &tenants).await;
+    let result = server
+        .call_tool(&key, "list_conversations", json!({"limit": 500}))
+        .await;
+    let text = tool_error(&result);
+    assert!(text.contains("use 1 to 200"), "{text}");
+}
+
+#[tokio::test]
+async fn get_conversation_by_id_and_phone() {
+    let server = Server::start().await;
+    let tenants = two_tenants(&server.store).await;
+    let key = read_key(&server, &tenants).await;
+    let list = tool_output(
+        &server
+            .call_tool(&key, "list_conversations", json!({}))
+            .await,
+    );
+    let id = list["conversations"][0]["id"].as_str().unwrap().to_owned();
+
+    let by_id = server
+        .call_tool(&key, "get_conversation", json!({"conversationId": id}))
+        .await;
+    let by_phone = server
+        .call_tool(&key, "get_conversation", json!({"phone": "+49 30 123456"}))
+        .await;
+    for result in [by_id, by_phone] {
+        let output = tool_output(&result);
+        assert_eq!(output["conversation"]["id"], id.as_str());
+        assert_eq!(output["conversation"]["contact"]["name"], "Hans");
+        let messages = output["messages"].as_array().unwrap();
+        let wamids: Vec<&str> = messages
+            .iter()
+            .map(|m| m["wamid"].as_str().unwrap())
+            .collect();
+        assert_eq!(wamids, ["wamid.A1", "wamid.A2"], "oldest first");
+        let first = &messages[0];
+        assert_eq!(first["direction"], "inbound");
+        assert_eq!(first["type"], "text");
+        assert_eq!(first["text"], "Where is my order?");
+        assert_eq!(first["status"], "received");
+        assert!(first["time"].as_str().unwrap().ends_with('Z'));
+        assert!(first["error"].is_null());
+        assert!(result_text(&result).starts_with("Conversation with Hans (+4930123456): 2"));
+    }
+
+    let limited = server
+        .call_tool(
+            &key,
+            "get_conversation",
+            json!({"conversationId": id, "messageLimit": 1}),
+        )
+        .await;
+    let messages = tool_output(&limited)["messages"].clone();
+    assert_eq!(messages.as_array().unwrap().len(), 1);
+    assert_eq!(
+        messages[0]["wamid"], "wamid.A2",
+        "the newest message is kept"
+    );
+}
+
+#[tokio::test]
+async fn get_conversation_without_target_lists_choices() {
+    let server = Server::start().await;
+    let tenants = two_tenants(&server.store).await;
+    let key = read_key(&server, &tenants).await;
+    let list = tool_output(
+        &server
+            .call_tool(&key, "list_conversations", json!({}))
+            .await,
+    );
+    let id = list["conversations"][0]["id"].as_str().unwrap().to_owned();
+
+    let text = tool_error(&server.call_tool(&key, "get_conversation", json!({})).await);
+    assert!(text.contains("missing argument `conversationId`"), "{text}");
+    assert!(text.contains("+4930123456 Hans"), "{text}");
+    assert!(text.contains(&id), "{text}");
+    assert!(
+        !text.contains("Brit"),
+        "another tenant's contact leaked: {text}"
+    );
+}
+
+#[tokio::test]
+async fn search_messages_output() {
+    let server = Server::start().await;
+    let tenants = two_tenants(&server.store).await;
+    let key = read_key(&server, &tenants).await;
+    let result = server
+        .call_tool(&key, "search_messages", json!({"query": "order"}))
+        .await;
+    let output = tool_output(&result);
+    let hits = output["hits"].as_array().unwrap();
+    assert_eq!(hits.len(), 1, "{output}");
+    let hit = &hits[0];
+    assert_eq!(hit["text"], "Where is my order?");
+    assert_eq!(hit["contact"]["name"], "Hans");
+    assert_eq!(hit["contact"]["phone"], "+4930123456");
+    assert_eq!(hit["wamid"], "wamid.A1");
+    assert!(hit["time"].as_str().unwrap().ends_with('Z'));
+    assert!(!hit["conversationId"].as_str().unwrap().is_empty());
+
+    let text = tool_error(&server.call_tool(&key, "search_messages", json!({})).await);
+    assert!(text.contains("missing argument `query`"), "{text}");
+}
+
+#[tokio::test]
+async fn missing_scope_is_tool_error() {
+    let server = Server::start().await;
+    let tenants = two_tenants(&server.store).await;
+    let options = KeyOptions {
+        scopes: &["write", "send"],
+        ..Default::default()
+    };
+    let (key, _) = create_key(&server.store, &tenants.alice, options).await;
+    for tool in [
+        "list_conversations",
+        "list_unanswered",
+        "get_conversation",
+        "search_messages",
+    ] {
+        let result = server
+            .call_tool(&key, tool, json!({"query": "order"}))
+            .await;
+        let text = tool_error(&result);
+        assert!(text.contains("lacks the `read` scope"), "{tool}: {text}");
+        assert!(text.contains(tool), "{tool}: {text}");
+        assert!(!text.contains("Hans"), "{tool} leaked data: {text}");
+    }
+}
+
+#[tokio::test]
+async fn other_tenant_account_is_not_found() {
+    let server = Server::start().await;
+    let tenants = two_tenants(&server.store).await;
+    let key = read_key(&server, &tenants).await;
+    for from in ["+15550002222", "1 555 000 2222", tenants.shop_b.id.as_str()] {
+        let result = server
+            .call_tool(&key, "list_conversations", json!({"from": from}))
+            .await;
+        let text = tool_error(&result);
+        assert!(
+            text.contains(&format!("account not found: {from}")),
+            "{text}"
+        );
+        assert!(text.contains("+15550001111 Shop A"), "{text}");
+        assert!(!text.contains("Shop B"), "{text}");
+        assert!(!text.contains("Brit"), "{text}");
+    }
+
+    let search = server
+        .call_tool(&key, "search_messages", json!({"query": "zeppelin"}))
+        .await;
+    assert_eq!(tool_output(&search)["hits"], json!([]));
+
+    let (bob_key, _) = create_key(&server.store, &tenants.bob, KeyOptions::default()).await;
+    let bob_list = tool_output(
+        &server
+            .call_tool(&bob_key, "list_conversations", json!({}))
+            .await,
+    );
+    let brit_id = bob_list["conversations"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let result = server
+        .call_tool(&key, "get_conversation", json!({"conversationId": brit_id}))
+        .await;
+    let text = tool_error(&result);
+    assert!(text.contains("conversation not found"), "{text}");
+    assert!(!text.contains("zeppelin"), "{text}");
+}
+
+#[tokio::test]
+async fn from_accepts_typed_number() {
+    let server = Server::start().await;
+    let tenants = two_tenants(&server.store).await;
+    let key = read_key(&server, &tenants).await;
+    for from in [
+        "+1 (555) 000-1111",
+        "0015550001111",
+        tenants.shop_a.id.as_str(),
+    ] {
+        let result = server
+            .call_tool(&key, "list_conversations", json!({"from": from}))
+            .await;
+        let output = tool_output(&result);
+        assert_eq!(output["accounts"].as_array().unwrap().len(), 1, "{from}");
+        assert_eq!(output["accounts"][0]["phone"], "+15550001111", "{from}");
+        assert_eq!(
+            output["conversations"].as_array().unwrap().len(),
+            1,
+            "{from}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn limited_key_reaches_one_account() {
+    let server = Server::start().await;
+    let tenants = two_tenants(&server.store).await;
+    let options = KeyOptions {
+        accounts: vec![tenants.shop_c.id.clone()],
+        ..Default::default()
+    };
+    let (key, _) = create_key(&server.store, &tenants.alice, options).await;
+
+    let text = tool_error(
+        &server
+            .call_tool(&key, "list_conversations", json!({"from": "+15550001111"}))
+            .await,
+    );
+    assert!(text.contains("account not found: +15550001111"), "{text}");
+    assert!(text.contains("+15550003333 Shop C"), "{text}");
+
+    let output = tool_output(
+        &server
+            .call_tool(&key, "list_conversations", json!({}))
+            .await,
+    );
+    assert_eq!(output["accounts"].as_array().unwrap().len(), 1);
+    assert_eq!(output["accounts"][0]["phone"], "+15550003333");
+    assert_eq!(output["conversations"], json!([]));
+    let search = server
+        .call_tool(&key, "search_messages", json!({"query": "order"}))
+        .await;
+    assert_eq!(tool_output(&search)["hits"], json!([]));
+}
+
+#[tokio::test]
+async fn removed_member_loses_access_at_once() {
+    let server = Server::start().await;
+    let tenants = two_tenants(&server.store).await;
+    let key = read_key(&server, &tenants).await;
+    let before = tool_output(
+        &server
+            .call_tool(&key, "list_conversations", json!({}))
+            .await,
+    );
+    assert_eq!(before["conversations"].as_array().unwrap().len(), 1);
+
+    server
+        .store
+        .remove_member(&tenants.shop_a.id, &tenants.alice.id)
+        .await
+        .expect("remove");
+    let after = tool_output(
+        &server
+            .call_tool(&key, "list_conversations", json!({}))
+            .await,
+    );
+    assert_eq!(after["accounts"].as_array().unwrap().len(), 1, "{after}");
+    assert_eq!(after["conversations"], json!([]), "{after}");
+
+    server
+        .store
+        .remove_member(&tenants.shop_c.id, &tenants.alice.id)
+        .await
+        .expect("remove");
+    let text = tool_error(
+        &server
+            .call_tool(&key, "list_conversations", json!({}))
+            .await,
+    );
+    assert!(text.contains("reaches no WhatsApp account"), "{text}");
+}
+
+#[tokio::test]
+async fn modern_tool_call_without_handshake() {
+    let server = Server::start().await;
+    let tenants = two_tenants(&server.store).await;
+    let key = read_key(&server, &tenants).await;
+    let bearer = format!("Bearer {key}");
+
+    let body = json!({
+        "jsonrpc": "2.0", "id": 9, "method": "tools/call",
+        "params": {
+            "name": "search_messages",
+            "arguments": {"query": "yesterday"},
+            "_meta": {
+                "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                "io.modelcontextprotocol/clientCapabilities": {}
+            }
+        }
+    });
+    let headers = [
+        ("content-type", "application/json"),
+        ("accept", "application/json, text/event-stream"),
+        ("authorization", bearer.as_str()),
+        ("mcp-protocol-version", "2026-07-28"),
+        ("mcp-method", "tools/call"),
+        ("mcp-name", "search_messages"),
+    ];
+    let reply = server
+        .send(http::Method::POST, "/api/mcp", &headers, &body.to_string())
+        .await;
+    assert_eq!(reply.status, http::StatusCode::OK, "{}", reply.body);
+    let result = &reply.json()["result"];
+    let output = tool_output(result);
+    assert_eq!(output["hits"][0]["wamid"], "wamid.A2", "{output}");
+    assert_eq!(result["resultType"], "complete", "{result}");
+}

@@ -1,0 +1,238 @@
+//! Runs the store suite on a fresh SQLite file per test, plus checks of
+//! rows the `Store` trait does not read back (events, templates, logs).
+
+#[macro_use]
+mod store_suite;
+
+use std::path::{Path, PathBuf};
+
+use async_trait::async_trait;
+use pons::store::{DynStore, IngestItem, MessageStatus, TemplateStatusUpdate};
+use rusqlite::{Connection, OptionalExtension};
+use store_suite::{Harness, OutboundSeed, OutboundSeeder, T0, batch, ingest, status, tenant, text};
+use tempfile::TempDir;
+
+/// A store on `pons.db` in a directory that is removed on drop.
+struct SqliteHarness {
+    _dir: TempDir,
+    path: PathBuf,
+    store: DynStore,
+}
+
+async fn open_sqlite() -> SqliteHarness {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // A missing parent directory is created by the store.
+    let path = dir.path().join("data").join("pons.db");
+    let url = format!("sqlite://{}", path.display());
+    let store = pons::store::connect(&url).await.expect("open SQLite store");
+    SqliteHarness {
+        _dir: dir,
+        path,
+        store,
+    }
+}
+
+impl Harness for SqliteHarness {
+    fn store(&self) -> DynStore {
+        self.store.clone()
+    }
+}
+
+#[async_trait]
+impl OutboundSeeder for SqliteHarness {
+    async fn insert_outbound(&self, seed: OutboundSeed) {
+        let conn = connection(&self.path);
+        conn.execute(
+            "INSERT INTO messages (id, account_id, conversation_id, wamid, direction, type, text, \
+                 status, status_at, timestamp, created_at) \
+             VALUES (?1, ?2, ?3, ?4, 'outbound', 'text', 'reply', ?5, ?6, ?6, ?6)",
+            rusqlite::params![
+                uuid::Uuid::now_v7().to_string(),
+                seed.account_id.as_str(),
+                seed.conversation.id.as_str(),
+                seed.wamid,
+                seed.status.as_str(),
+                seed.timestamp,
+            ],
+        )
+        .expect("insert outbound message");
+    }
+}
+
+/// A separate read-write connection for checking and seeding rows.
+fn connection(path: &Path) -> Connection {
+    let conn = Connection::open(path).expect("open database file");
+    conn.busy_timeout(std::time::Duration::from_secs(5))
+        .expect("busy timeout");
+    conn
+}
+
+fn count(conn: &Connection, sql: &str) -> i64 {
+    conn.query_row(sql, [], |row| row.get(0))
+        .expect("count query")
+}
+
+store_suite_tests!(open_sqlite);
+
+#[tokio::test]
+async fn open_configures_wal_and_schema() {
+    let harness = open_sqlite().await;
+    let conn = connection(&harness.path);
+    let mode: String = conn
+        .pragma_query_value(None, "journal_mode", |row| row.get(0))
+        .expect("journal mode");
+    assert_eq!(mode, "wal");
+    let version: i64 = conn
+        .pragma_query_value(None, "user_version", |row| row.get(0))
+        .expect("user version");
+    assert_eq!(version, 1);
+
+    // Opening the same file again applies no migration and keeps the data.
+    let t = tenant(&harness.store, "reopen").await;
+    let again = pons::store::connect(harness.path.to_str().expect("UTF-8 path"))
+        .await
+        .expect("reopen");
+    let found = again
+        .find_account(t.account.id.as_str())
+        .await
+        .expect("find");
+    assert!(found.is_some());
+}
+
+#[tokio::test]
+async fn connect_rejects_postgres_url() {
+    let result = pons::store::connect("postgres://postgres@127.0.0.1:5432/test").await;
+    assert!(result.is_err());
+}
+
+#[tokio::test]
+async fn duplicate_message_stores_one_event() {
+    let harness = open_sqlite().await;
+    let store = &harness.store;
+    let t = tenant(store, "events").await;
+    let item = IngestItem::Message(text(&t.account, "15551280001", "wamid.EV", T0, "hello"));
+    ingest(store, vec![item.clone()]).await;
+    ingest(store, vec![item]).await;
+
+    let conn = connection(&harness.path);
+    let payload: String = conn
+        .query_row(
+            "SELECT payload_json FROM events WHERE type = 'message.inbound.received'",
+            [],
+            |row| row.get(0),
+        )
+        .expect("exactly one inbound event");
+    let payload: serde_json::Value = serde_json::from_str(&payload).expect("JSON payload");
+    assert_eq!(payload["wamid"], "wamid.EV");
+    assert_eq!(payload["from"], "15551280001");
+    assert_eq!(payload["type"], "text");
+    assert_eq!(payload["text"], "hello");
+    assert_eq!(payload["timestamp"], "2023-11-14T22:13:20Z");
+    assert!(payload["messageId"].is_string());
+    assert!(payload["conversationId"].is_string());
+    assert_eq!(count(&conn, "SELECT count(*) FROM webhook_log"), 2);
+}
+
+#[tokio::test]
+async fn early_status_is_consumed_by_message() {
+    let harness = open_sqlite().await;
+    let store = &harness.store;
+    let t = tenant(store, "pending").await;
+    let early = status(&t.account, "wamid.P1", MessageStatus::Delivered, T0);
+    ingest(store, vec![IngestItem::Status(early.clone())]).await;
+    ingest(store, vec![IngestItem::Status(early)]).await;
+
+    let conn = connection(&harness.path);
+    assert_eq!(
+        count(&conn, "SELECT count(*) FROM pending_statuses"),
+        1,
+        "identical status kept once"
+    );
+
+    ingest(
+        store,
+        vec![IngestItem::Message(text(
+            &t.account,
+            "15551280002",
+            "wamid.P1",
+            T0,
+            "hi",
+        ))],
+    )
+    .await;
+    assert_eq!(count(&conn, "SELECT count(*) FROM pending_statuses"), 0);
+}
+
+#[tokio::test]
+async fn template_update_keeps_unsent_fields() {
+    let harness = open_sqlite().await;
+    let store = &harness.store;
+    let t = tenant(store, "templates").await;
+    let update = |status: &str, name: Option<&str>, reason: Option<&str>| {
+        IngestItem::TemplateStatus(TemplateStatusUpdate {
+            waba_id: t.account.waba_id.clone(),
+            meta_template_id: "tmpl-9".to_owned(),
+            name: name.map(str::to_owned),
+            language: name.map(|_| "en_US".to_owned()),
+            status: status.to_owned(),
+            reason: reason.map(str::to_owned),
+        })
+    };
+    ingest(
+        store,
+        vec![update("REJECTED", Some("promo"), Some("INVALID_FORMAT"))],
+    )
+    .await;
+    ingest(store, vec![update("APPROVED", None, None)]).await;
+
+    let conn = connection(&harness.path);
+    let row: (String, Option<String>, Option<String>, Option<String>) = conn
+        .query_row(
+            "SELECT status, rejected_reason, name, language FROM templates \
+             WHERE account_id = ?1 AND meta_template_id = 'tmpl-9'",
+            [t.account.id.as_str()],
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
+        )
+        .expect("template row");
+    assert_eq!(row.0, "APPROVED");
+    assert_eq!(row.1, None);
+    assert_eq!(row.2.as_deref(), Some("promo"));
+    assert_eq!(row.3.as_deref(), Some("en_US"));
+}
+
+#[tokio::test]
+async fn failed_batch_leaves_no_rows() {
+    let harness = open_sqlite().await;
+    let store = &harness.store;
+    let t = tenant(store, "norows").await;
+    let mut orphan = text(&t.account, "15551280003", "wamid.X2", T0, "orphan");
+    orphan.account_id = pons::store::AccountId::generate();
+    let result = store
+        .ingest(batch(vec![
+            IngestItem::Message(text(&t.account, "15551280003", "wamid.X1", T0, "first")),
+            IngestItem::Message(orphan),
+        ]))
+        .await;
+    assert!(result.is_err());
+
+    let conn = connection(&harness.path);
+    for table in [
+        "webhook_log",
+        "messages",
+        "contacts",
+        "conversations",
+        "events",
+    ] {
+        let rows = count(&conn, &format!("SELECT count(*) FROM {table}"));
+        assert_eq!(rows, 0, "table {table} after a failed batch");
+    }
+    let indexed: Option<i64> = conn
+        .query_row(
+            "SELECT rowid FROM messages_fts WHERE messages_fts MATCH 'first'",
+            [],
+            |row| row.get(0),
+        )
+        .optional()
+        .expect("search index");
+    assert_eq!(indexed, None);
+}

@@ -1,0 +1,164 @@
+//! Conversation lists, lookups and message history.
+
+use pons::store::{AccountId, ContactSeen, ConversationId, ConversationRef, DynStore, IngestItem};
+
+use super::{T0, conversation, ingest, tenant, text};
+
+pub async fn conversations_ordered_and_filtered(store: DynStore) {
+    let t = tenant(&store, "lists").await;
+    let account = &t.account;
+    ingest(
+        &store,
+        vec![
+            IngestItem::Message(text(account, "15551250001", "wamid.L1", T0 + 10, "middle")),
+            IngestItem::Message(text(account, "15551250002", "wamid.L2", T0 + 30, "newest")),
+            IngestItem::Message(text(account, "15551250003", "wamid.L3", T0 + 20, "second")),
+            IngestItem::Contact(ContactSeen {
+                account_id: account.id.clone(),
+                wa_id: "15551250004".to_owned(),
+                profile_name: Some("Quiet".to_owned()),
+                user_id: None,
+            }),
+        ],
+    )
+    .await;
+    let ids = std::slice::from_ref(&account.id);
+
+    let listed: Vec<_> = store
+        .list_conversations(ids, 10)
+        .await
+        .expect("list")
+        .into_iter()
+        .map(|c| c.wa_id)
+        .collect();
+    assert_eq!(
+        listed,
+        vec!["15551250002", "15551250003", "15551250001", "15551250004"]
+    );
+
+    let limited = store.list_conversations(ids, 2).await.expect("list");
+    assert_eq!(limited.len(), 2);
+
+    let unanswered: Vec<_> = store
+        .list_unanswered(ids, 10)
+        .await
+        .expect("unanswered")
+        .into_iter()
+        .map(|c| c.wa_id)
+        .collect();
+    assert_eq!(
+        unanswered,
+        vec!["15551250002", "15551250003", "15551250001"]
+    );
+}
+
+pub async fn find_conversation_by_id_and_phone(store: DynStore) {
+    let a = tenant(&store, "find-a").await;
+    let b = tenant(&store, "find-b").await;
+    let from = "15551250010";
+    ingest(
+        &store,
+        vec![IngestItem::Message(text(
+            &a.account, from, "wamid.F1", T0, "hi",
+        ))],
+    )
+    .await;
+    let found = conversation(&store, &a.account, from).await;
+    assert_eq!(found.account_id, a.account.id);
+    assert_eq!(found.wa_id, from);
+    assert!(!found.archived);
+
+    let by_id = store
+        .find_conversation(
+            std::slice::from_ref(&a.account.id),
+            &ConversationRef::Id(found.id.clone()),
+        )
+        .await
+        .expect("find by id")
+        .expect("found by id");
+    assert_eq!(by_id.id, found.id);
+    assert_eq!(by_id.contact_id, found.contact_id);
+
+    let other_tenant = [b.account.id.clone()];
+    let hidden = store
+        .find_conversation(&other_tenant, &ConversationRef::Id(found.id.clone()))
+        .await
+        .expect("find");
+    assert!(
+        hidden.is_none(),
+        "another account's conversation is not found"
+    );
+    let hidden = store
+        .find_conversation(&other_tenant, &ConversationRef::Phone(from.to_owned()))
+        .await
+        .expect("find");
+    assert!(hidden.is_none());
+    let unknown = store
+        .find_conversation(
+            std::slice::from_ref(&a.account.id),
+            &ConversationRef::Id(ConversationId::generate()),
+        )
+        .await
+        .expect("find");
+    assert!(unknown.is_none());
+}
+
+pub async fn conversation_messages_newest_oldest_first(store: DynStore) {
+    let t = tenant(&store, "history").await;
+    let from = "15551250020";
+    let items = [3, 1, 5, 2, 4]
+        .into_iter()
+        .map(|n| IngestItem::Message(text(&t.account, from, &format!("wamid.H{n}"), T0 + n, "x")))
+        .collect();
+    ingest(&store, items).await;
+    let conversation = conversation(&store, &t.account, from).await;
+
+    let newest: Vec<_> = store
+        .conversation_messages(&conversation.id, 3)
+        .await
+        .expect("messages")
+        .into_iter()
+        .map(|m| m.timestamp)
+        .collect();
+    assert_eq!(newest, vec![T0 + 3, T0 + 4, T0 + 5]);
+}
+
+pub async fn empty_accounts_return_nothing(store: DynStore) {
+    let t = tenant(&store, "empty").await;
+    let from = "15551250030";
+    ingest(
+        &store,
+        vec![IngestItem::Message(text(
+            &t.account, from, "wamid.E1", T0, "word",
+        ))],
+    )
+    .await;
+    let none: [AccountId; 0] = [];
+
+    assert!(
+        store
+            .list_conversations(&none, 10)
+            .await
+            .expect("list")
+            .is_empty()
+    );
+    assert!(
+        store
+            .list_unanswered(&none, 10)
+            .await
+            .expect("list")
+            .is_empty()
+    );
+    let found = store
+        .find_conversation(&none, &ConversationRef::Phone(from.to_owned()))
+        .await
+        .expect("find");
+    assert!(found.is_none());
+    assert!(
+        store
+            .search_messages(&none, "word", 10)
+            .await
+            .expect("search")
+            .is_empty()
+    );
+}
