@@ -344,6 +344,20 @@ async fn wrong_token_is_token_error() {
     assert!(!format!("{error:?}").contains("expired-token"));
     assert_eq!(message_posts(&sim).len(), 1, "not retried");
     assert!(!message_posts(&sim)[0].token_valid);
+
+    let token = AccessToken::new(sim.config().access_token.clone());
+    sim.inject(FaultTarget::Any, Fault::graph(190));
+    let error = client
+        .list_templates(&sim.config().waba_id, &token)
+        .await
+        .unwrap_err();
+    assert!(error.is_token_error(), "{error}");
+    assert!(!error.is_retryable());
+    assert_eq!(
+        sim.requests().len(),
+        2,
+        "read with a token error not retried"
+    );
 }
 
 #[tokio::test]
@@ -590,6 +604,19 @@ async fn expired_media_url_not_found() {
         .unwrap_err();
     assert!(matches!(error, GraphError::MediaUrlNotFound), "{error}");
     assert!(!error.is_retryable());
+
+    let (short_lived, client, token) = start(MetaSimConfig {
+        media_url_ttl: Duration::ZERO,
+        ..MetaSimConfig::default()
+    })
+    .await;
+    let media_id = short_lived.add_media(b"voice".to_vec(), "audio/ogg");
+    let info = client.media_info(&media_id, &token).await.unwrap();
+    let error = client
+        .download_media(&info.url, &token, 1024)
+        .await
+        .unwrap_err();
+    assert!(matches!(error, GraphError::MediaUrlNotFound), "{error}");
 
     let error = client.media_info("999", &token).await.unwrap_err();
     assert_eq!(error.code(), Some(100));

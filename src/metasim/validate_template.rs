@@ -77,7 +77,7 @@ fn check_button(component: &Value) -> Result<(), Reject> {
     Ok(())
 }
 
-/// Compares the parameters given for `kind` with the template's variables:
+/// Compares the parameters supplied for `kind` with the template's variables:
 /// same count, and for named templates the same names.
 fn check_parameters(
     template: &SimTemplate,
@@ -91,17 +91,17 @@ fn check_parameters(
         .text_of(&kind.to_ascii_uppercase())
         .map(placeholders)
         .unwrap_or_default();
-    let given: Vec<&Value> = components
+    let supplied: Vec<&Value> = components
         .iter()
         .filter(|c| c["type"].as_str() == Some(kind))
         .flat_map(|c| c["parameters"].as_array().into_iter().flatten())
         .collect();
-    if given.len() != expected.len() {
+    if supplied.len() != expected.len() {
         return reject(
             132000,
             format!(
                 "{kind}: number of localizable_params ({}) does not match the expected number of params ({})",
-                given.len(),
+                supplied.len(),
                 expected.len()
             ),
         );
@@ -109,7 +109,7 @@ fn check_parameters(
     if template.parameter_format != "NAMED" {
         return Ok(());
     }
-    for parameter in given {
+    for parameter in supplied {
         let Some(name) = parameter["parameter_name"].as_str() else {
             return reject(
                 100,
@@ -129,12 +129,12 @@ fn check_parameters(
 /// Checks that a media header (`format` IMAGE, VIDEO or DOCUMENT) gets
 /// exactly one media parameter.
 fn check_media_header(components: &[Value]) -> Result<(), Reject> {
-    let given: Vec<&Value> = components
+    let supplied: Vec<&Value> = components
         .iter()
         .filter(|c| c["type"].as_str() == Some("header"))
         .flat_map(|c| c["parameters"].as_array().into_iter().flatten())
         .collect();
-    match given.as_slice() {
+    match supplied.as_slice() {
         [parameter]
             if matches!(
                 parameter["type"].as_str(),

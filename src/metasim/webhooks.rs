@@ -104,6 +104,8 @@ pub(crate) fn inbound_payload(
 
 /// Signs and POSTs `payload` to the configured webhook URL and records the
 /// delivery. A response other than 2xx is recorded, not retried.
+// NOTE: Meta retries failed deliveries for up to 7 days; the stand-in sends
+// each webhook once, so a receiver's retry handling is not exercised here.
 pub(crate) async fn deliver(
     sim: &Sim,
     kind: String,
@@ -120,6 +122,7 @@ pub(crate) async fn deliver(
         .http
         .post(&url)
         .header("content-type", "application/json")
+        .header("user-agent", "facebookexternalua")
         .header(signature::HEADER, &signature)
         .body(body.clone())
         .send()
