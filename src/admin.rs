@@ -50,7 +50,7 @@ impl Admin {
 
     pub async fn account(&self, command: AccountCommand) -> anyhow::Result<()> {
         match command {
-            AccountCommand::Add(args) => self.add_account(args).await,
+            AccountCommand::Add(args) => self.add_account(*args).await,
             AccountCommand::List => self.list_accounts().await,
         }
     }

@@ -110,7 +110,7 @@ pub enum UserCommand {
 pub enum AccountCommand {
     /// Connect a WhatsApp business number. Prints its id, the webhook URL and
     /// the verify token to paste into Meta's app dashboard.
-    Add(AccountAddArgs),
+    Add(Box<AccountAddArgs>),
     /// List connected numbers.
     List,
 }
