@@ -3,7 +3,7 @@
 The MCP conformance runner sends no credentials, and Pons has no
 unauthenticated mode, so the runner talks to this proxy instead. Every
 request is forwarded unchanged to the upstream server, Host and Origin
-included, so Pons still sees and judges the runner's own headers (the
+included, so Pons still receives and judges the runner's own headers (the
 DNS-rebinding scenario depends on that). Responses are streamed back as
 they arrive, which keeps SSE working.
 

@@ -27,7 +27,7 @@ START_DEADLINE_SECONDS=60
 # Transport, lifecycle and DNS-rebinding scenarios of `conformance list
 # --server`. Left out for 2025-11-25: server-sse-multiple-streams and
 # server-session-lifecycle need an Mcp-Session-Id, and Pons serves legacy
-# clients statelessly without one (every instance can answer every
+# clients statelessly without one (every instance can serve every
 # request), so the first ends with a warning and no check, and the second
 # tests sessions Pons does not have. server-sse-polling tests resuming a
 # session's SSE stream, which needs sessions too.

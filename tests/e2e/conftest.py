@@ -110,14 +110,3 @@ def stack(backend_name, tmp_path_factory):
         yield running
     finally:
         finish_stack(running)
-
-
-@pytest.fixture
-def fresh_stack(backend_name, tmp_path):
-    """A server of its own for one test, with accounts A and B."""
-    running = start_stack(backend_name, tmp_path)
-    try:
-        running.add_standard_accounts()
-        yield running
-    finally:
-        finish_stack(running)

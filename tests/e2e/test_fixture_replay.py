@@ -180,13 +180,13 @@ def test_phone_on_two_accounts_needs_from(replayed, mode):
 
 @pytest.mark.parametrize("mode", ERAS)
 def test_alice_messages_in_detail(replayed, mode):
-    shown = call(
+    detail = call(
         replayed,
         mode,
         "get_conversation",
         {"phone": "+15550002222", "from": "+15550001111", "messageLimit": 200},
     )
-    messages = shown["messages"]
+    messages = detail["messages"]
     times = [m["time"] for m in messages]
     assert times == sorted(times), "messages are listed oldest first"
     assert all(ISO_UTC.match(t) for t in times)

@@ -100,9 +100,9 @@ def test_status_without_profile_keeps_name(stack, read_key):
         response = stack.meta.post(body, secret=account.app_secret)
         assert response.status_code == 200, f"{name}: {response.text}"
 
-    shown = conversation(stack, read_key, customer)
-    assert shown["conversation"]["contact"]["name"] == "Carol Example"
-    sent = [m for m in shown["messages"] if m["wamid"] == outbound]
+    detail = conversation(stack, read_key, customer)
+    assert detail["conversation"]["contact"]["name"] == "Carol Example"
+    sent = [m for m in detail["messages"] if m["wamid"] == outbound]
     assert len(sent) == 1
     assert sent[0]["direction"] == "outbound"
     assert sent[0]["status"] == "read", "a late `delivered` must not downgrade `read`"
@@ -120,17 +120,17 @@ def test_reaction_set_then_removed(stack, read_key):
     # Reactions are keyed by the target wamid. Outbound targets need the
     # send tools, which this build lacks, so the target is inbound.
     steps = [("👍", "👍"), (None, None), ("👍", "👍"), ("", None)]
-    for offset, (emoji, shown_emoji) in enumerate(steps, start=1):
+    for offset, (emoji, expected_reaction) in enumerate(steps, start=1):
         message = reaction_message(customer, new_wamid(), 1750300000 + offset, target, emoji)
         body = encode(envelope((account.waba_id, [account_change(account, messages=[message])])))
         response = stack.meta.post(body, secret=account.app_secret)
         assert response.status_code == 200, f"reaction {emoji!r}: {response.text}"
 
-        shown = conversation(stack, read_key, customer)
-        messages = shown["messages"]
+        detail = conversation(stack, read_key, customer)
+        messages = detail["messages"]
         assert [m["wamid"] for m in messages] == [target], "a reaction must not add a message"
-        assert messages[0]["reaction"] == shown_emoji, f"after reaction {emoji!r}"
-        assert shown["conversation"]["lastMessage"]["preview"] == "Thanks for the quick reply"
+        assert messages[0]["reaction"] == expected_reaction, f"after reaction {emoji!r}"
+        assert detail["conversation"]["lastMessage"]["preview"] == "Thanks for the quick reply"
 
 
 def test_reaction_to_unknown_message(stack):
@@ -282,7 +282,7 @@ def test_unknown_number_is_acknowledged(stack):
     assert logged.get("level") == "WARN"
 
 
-def test_two_entries_split_by_account(stack):
+def test_b_with_a_secret_rejected(stack):
     account_a, account_b = stack.accounts["A"], stack.accounts["B"]
     customer = new_customer()
     wamid_a, wamid_b = new_wamid(), new_wamid()
@@ -310,7 +310,7 @@ def test_two_entries_split_by_account(stack):
     assert stack.meta.post(b_only, secret=account_a.app_secret).status_code == 401
 
 
-def test_entries_for_a_and_b_in_one_post(stack):
+def test_two_entries_split_by_account(stack):
     """Both accounts share one app secret here, as numbers of one Meta app do."""
     account_a = stack.accounts["A"]
     account_c = stack.admin.account_add(

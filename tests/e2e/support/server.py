@@ -146,10 +146,6 @@ class PonsServer:
         with self.changed:
             return "\n".join(self.lines[-count:])
 
-    def log_text(self) -> str:
-        with self.changed:
-            return "\n".join(self.lines)
-
     def terminate(self) -> int:
         """Send SIGTERM and return the exit code once the process has ended."""
         assert self.process, "server not started"
