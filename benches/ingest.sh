@@ -11,7 +11,7 @@ connections=${1:-64}
 seconds=${2:-10}
 root=$(cd "$(dirname "$0")/.." && pwd)
 cargo build --release --quiet --manifest-path "$root/Cargo.toml"
-pons="$root/target/release/pons"
+pons="${CARGO_TARGET_DIR:-$root/target}/release/pons"
 
 work=$(mktemp -d)
 server_pid=""
