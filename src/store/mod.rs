@@ -114,6 +114,68 @@ pub trait Store: Send + Sync + 'static {
         query: &str,
         limit: u32,
     ) -> StoreResult<Vec<SearchHit>>;
+
+    /// Stores an outbound message as `pending`, creating the contact and
+    /// conversation when needed, and makes it the conversation's last
+    /// message (so the conversation leaves `list_unanswered` at once). It
+    /// changes neither the unread count nor the 24h window.
+    async fn insert_outbound(&self, message: NewOutboundMessage) -> StoreResult<Message>;
+    /// Records Meta's acceptance: sets the wamid and status `sent` (through
+    /// the status rule), updates the contact's wa_id when Meta reports
+    /// another, applies statuses that arrived before the wamid was known,
+    /// and emits `message.outbound.sent`.
+    async fn mark_outbound_sent(&self, id: &MessageId, sent: SentMessage, at: UnixTime)
+    -> StoreResult<Message>;
+    /// Records a failed send with Meta's error and emits `message.outbound.failed`.
+    async fn mark_outbound_failed(&self, id: &MessageId, error: MetaError, at: UnixTime)
+    -> StoreResult<Message>;
+    /// Sets (`Some`) or clears (`None`) the business's reaction on a message.
+    async fn set_business_reaction(
+        &self,
+        account: &AccountId,
+        target_wamid: &str,
+        emoji: Option<String>,
+    ) -> StoreResult<()>;
+    /// Sets the conversation's unread count to zero.
+    async fn mark_conversation_read(&self, conversation: &ConversationId) -> StoreResult<()>;
+    /// Archives (`Some(time)`) or unarchives (`None`) a conversation.
+    async fn set_conversation_archived(
+        &self,
+        conversation: &ConversationId,
+        archived_at: Option<UnixTime>,
+    ) -> StoreResult<()>;
+    /// A message of one of these accounts by its wamid, with its account.
+    async fn find_message_by_wamid(&self, accounts: &[AccountId], wamid: &str)
+    -> StoreResult<Option<(AccountId, Message)>>;
+    /// A message by its Pons id, with its account.
+    async fn find_message(&self, id: &MessageId) -> StoreResult<Option<(AccountId, Message)>>;
+    /// An account with its encrypted secrets.
+    async fn account_secrets(&self, account: &AccountId) -> StoreResult<AccountSecrets>;
+
+    /// Replaces an account's templates with the synced list: upserts each on
+    /// Meta's template id and deletes the ones Meta no longer lists.
+    async fn sync_templates(&self, account: &AccountId, templates: Vec<NewTemplate>, at: UnixTime)
+    -> StoreResult<()>;
+    /// Templates of these accounts, by name then language.
+    async fn list_templates(&self, accounts: &[AccountId]) -> StoreResult<Vec<Template>>;
+
+    /// Enqueues a job; a no-op when a queued job has the same dedupe key.
+    async fn enqueue_job(&self, job: NewJob) -> StoreResult<()>;
+    /// Claims up to `limit` due jobs of these kinds for `lease_seconds`,
+    /// counting an attempt on each. A job whose lease ran out (its worker
+    /// died) is due again. PostgreSQL claims with `FOR UPDATE SKIP LOCKED`.
+    async fn claim_jobs(&self, kinds: &[&str], now: UnixTime, lease_seconds: i64, limit: u32)
+    -> StoreResult<Vec<Job>>;
+    async fn complete_job(&self, id: &JobId, at: UnixTime) -> StoreResult<()>;
+    /// Puts a job back in the queue to run at `run_at`, keeping the error.
+    async fn retry_job(&self, id: &JobId, error: &str, run_at: UnixTime) -> StoreResult<()>;
+    /// Marks a job failed for good.
+    async fn fail_job(&self, id: &JobId, error: &str, at: UnixTime) -> StoreResult<()>;
+
+    /// Records the stored copy of a message's media.
+    async fn set_media_stored(&self, message: &MessageId, media: StoredMedia) -> StoreResult<()>;
+    /// Records that a message's media could not be downloaded for good.
+    async fn set_media_failed(&self, message: &MessageId, error: &str) -> StoreResult<()>;
 }
 
 pub type DynStore = Arc<dyn Store>;
