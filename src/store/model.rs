@@ -40,6 +40,10 @@ id_type!(/// Id of the conversation between an account and one contact.
     ConversationId);
 id_type!(/// Id of a stored message (not Meta's wamid).
     MessageId);
+id_type!(/// Id of a stored message template (not Meta's template id).
+    TemplateId);
+id_type!(/// Id of a background job.
+    JobId);
 
 /// Seconds since the Unix epoch, UTC. Meta's webhooks use the same unit.
 pub type UnixTime = i64;
@@ -303,6 +307,13 @@ pub struct MediaRef {
     pub sha256: Option<String>,
     pub filename: Option<String>,
     pub url: Option<String>,
+    /// Download state of inbound media: `pending`, `stored` or `failed`;
+    /// `None` for outbound media sent by link.
+    pub download_status: Option<String>,
+    /// Size in bytes of the stored copy.
+    pub size: Option<i64>,
+    /// Why the download failed for good, when it did.
+    pub download_error: Option<String>,
 }
 
 /// A reaction set or removed by a customer.
@@ -343,6 +354,11 @@ pub struct TemplateStatusUpdate {
 
 /// One fact from a webhook, in the order the body gave it.
 #[derive(Clone, Debug)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "items live briefly in one Vec per webhook; boxing messages would add an \
+              allocation per message to save a few hundred bytes per item"
+)]
 pub enum IngestItem {
     Contact(ContactSeen),
     Message(InboundMessage),
@@ -417,6 +433,8 @@ pub struct Message {
     pub error: Option<MetaError>,
     /// The customer's current reaction to this message, if any.
     pub reaction: Option<String>,
+    /// The business's current reaction to this message, if any.
+    pub business_reaction: Option<String>,
     pub media: Option<MediaRef>,
 }
 
@@ -436,4 +454,100 @@ pub enum ConversationRef {
     Id(ConversationId),
     /// E.164 digits without `+`.
     Phone(String),
+}
+
+/// An outbound message to store as `pending` before it is sent to Meta.
+#[derive(Clone, Debug)]
+pub struct NewOutboundMessage {
+    pub account_id: AccountId,
+    /// The recipient's E.164 digits; the contact and conversation are
+    /// created when they do not exist yet.
+    pub wa_id: String,
+    /// `text`, `image`, `video`, `audio`, `document` or `template`.
+    pub kind: String,
+    pub text: Option<String>,
+    pub caption: Option<String>,
+    /// For media sent by link: `url`, `mime_type` and `filename`.
+    pub media: Option<MediaRef>,
+    pub context_wamid: Option<String>,
+    /// The request body sent to Meta, kept for the record.
+    pub content_json: String,
+    pub timestamp: UnixTime,
+}
+
+/// What Meta returned for an accepted send.
+#[derive(Clone, Debug)]
+pub struct SentMessage {
+    pub wamid: String,
+    /// The recipient's WhatsApp id as Meta reports it; it may differ from
+    /// the number dialled.
+    pub wa_id: Option<String>,
+}
+
+/// A message template as synced from Meta.
+#[derive(Clone, Debug)]
+pub struct NewTemplate {
+    pub meta_template_id: String,
+    pub name: String,
+    pub language: String,
+    pub status: String,
+    pub category: Option<String>,
+    /// `POSITIONAL` or `NAMED`, as Meta reports it.
+    pub parameter_format: Option<String>,
+    /// Meta's `components` array, as JSON text.
+    pub components_json: String,
+    pub rejected_reason: Option<String>,
+}
+
+/// A stored message template.
+#[derive(Clone, Debug, Serialize)]
+pub struct Template {
+    pub id: TemplateId,
+    pub account_id: AccountId,
+    pub meta_template_id: String,
+    pub name: Option<String>,
+    pub language: Option<String>,
+    pub status: String,
+    pub category: Option<String>,
+    pub parameter_format: Option<String>,
+    pub components_json: Option<String>,
+    pub rejected_reason: Option<String>,
+    pub updated_at: UnixTime,
+}
+
+/// A background job to enqueue.
+#[derive(Clone, Debug)]
+pub struct NewJob {
+    /// `media_download`, `template_sync`, …
+    pub kind: String,
+    pub account_id: Option<AccountId>,
+    pub payload_json: String,
+    pub run_at: UnixTime,
+    pub max_attempts: u32,
+    /// While a queued job with the same key exists, enqueueing another is a
+    /// no-op.
+    pub dedupe_key: Option<String>,
+}
+
+/// A claimed background job.
+#[derive(Clone, Debug)]
+pub struct Job {
+    pub id: JobId,
+    pub kind: String,
+    pub account_id: Option<AccountId>,
+    pub payload_json: String,
+    /// Attempts so far, this one included.
+    pub attempts: u32,
+    pub max_attempts: u32,
+}
+
+/// A media file stored in the data directory.
+#[derive(Clone, Debug)]
+pub struct StoredMedia {
+    /// Path relative to the data directory; content-addressed by SHA-256.
+    pub path: String,
+    /// Lowercase hex SHA-256 of the bytes.
+    pub sha256: String,
+    pub size: i64,
+    pub mime_type: String,
 }
