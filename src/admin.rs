@@ -27,10 +27,14 @@ pub struct Admin {
 
 impl Admin {
     pub async fn user(&self, command: UserCommand) -> anyhow::Result<()> {
-        let UserCommand::Add { email, password_stdin } = command;
+        let UserCommand::Add {
+            email,
+            password_stdin,
+        } = command;
         let email = parse_email(&email)?;
         let password_hash = if password_stdin {
-            let password = read_stdin_line().context("cannot read the password from standard input")?;
+            let password =
+                read_stdin_line().context("cannot read the password from standard input")?;
             if password.len() < 8 {
                 bail!("password too short: use at least 8 characters");
             }
@@ -42,7 +46,13 @@ impl Admin {
         } else {
             None
         };
-        let user = self.store.create_user(NewUser { email, password_hash }).await?;
+        let user = self
+            .store
+            .create_user(NewUser {
+                email,
+                password_hash,
+            })
+            .await?;
         println!("{}", user.id);
         eprintln!("created user {}", user.email);
         Ok(())
@@ -50,7 +60,7 @@ impl Admin {
 
     pub async fn account(&self, command: AccountCommand) -> anyhow::Result<()> {
         match command {
-            AccountCommand::Add(args) => self.add_account(args).await,
+            AccountCommand::Add(args) => self.add_account(*args).await,
             AccountCommand::List => self.list_accounts().await,
         }
     }
@@ -58,14 +68,23 @@ impl Admin {
     async fn add_account(&self, args: AccountAddArgs) -> anyhow::Result<()> {
         let owner = self.user_by_email(&args.owner).await?;
         let phone = PhoneNumber::parse(&args.phone_number)?;
-        if args.access_token_file == args.app_secret_file && args.access_token_file == Path::new("-") {
-            bail!("--access-token-file and --app-secret-file cannot both read standard input; put one in a file");
+        if args.access_token_file == args.app_secret_file
+            && args.access_token_file == Path::new("-")
+        {
+            bail!(
+                "--access-token-file and --app-secret-file cannot both read standard input; put one in a file"
+            );
         }
         let access_token = read_secret(&args.access_token_file, "--access-token-file")?;
         let app_secret = read_secret(&args.app_secret_file, "--app-secret-file")?;
-        for (flag, value) in [("--waba-id", &args.waba_id), ("--phone-number-id", &args.phone_number_id)] {
+        for (flag, value) in [
+            ("--waba-id", &args.waba_id),
+            ("--phone-number-id", &args.phone_number_id),
+        ] {
             if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
-                bail!("invalid {flag} {value:?}: Meta's ids are digits, copy it from the WhatsApp API setup page");
+                bail!(
+                    "invalid {flag} {value:?}: Meta's ids are digits, copy it from the WhatsApp API setup page"
+                );
             }
         }
         let verify_token = match args.verify_token {
@@ -89,7 +108,10 @@ impl Admin {
             })
             .await?;
         println!("account id:    {}", account.id);
-        println!("webhook URL:   {}/api/webhook", self.settings.server.public_url);
+        println!(
+            "webhook URL:   {}/api/webhook",
+            self.settings.server.public_url
+        );
         println!("verify token:  {verify_token}");
         eprintln!(
             "Paste the webhook URL and verify token into your Meta app (WhatsApp > Configuration), \
@@ -104,9 +126,16 @@ impl Admin {
             eprintln!("no accounts yet; add one with `pons account add`");
             return Ok(());
         }
-        println!("{:<38} {:<16} {:<18} {:<18} {:<12} NAME", "ID", "PHONE", "PHONE NUMBER ID", "WABA ID", "TOKEN");
+        println!(
+            "{:<38} {:<16} {:<18} {:<18} {:<12} NAME",
+            "ID", "PHONE", "PHONE NUMBER ID", "WABA ID", "TOKEN"
+        );
         for a in accounts {
-            let token = if a.token_invalid_at.is_some() { "needs-new" } else { "ok" };
+            let token = if a.token_invalid_at.is_some() {
+                "needs-new"
+            } else {
+                "ok"
+            };
             println!(
                 "{:<38} {:<16} {:<18} {:<18} {:<12} {}",
                 a.id,
@@ -121,24 +150,45 @@ impl Admin {
     }
 
     pub async fn member(&self, command: MemberCommand) -> anyhow::Result<()> {
-        let MemberCommand::Add { account, user, role } = command;
+        let MemberCommand::Add {
+            account,
+            user,
+            role,
+        } = command;
         let role = Role::parse(&role)
             .ok_or_else(|| anyhow!("invalid --role {role:?}: use owner, admin or member"))?;
         let account = self.account_by_ref(&account).await?;
         let user = self.user_by_email(&user).await?;
-        self.store.upsert_member(&account.id, &user.id, role).await?;
-        eprintln!("{} is now {} of +{}", user.email, role.as_str(), account.phone_number);
+        self.store
+            .upsert_member(&account.id, &user.id, role)
+            .await?;
+        eprintln!(
+            "{} is now {} of +{}",
+            user.email,
+            role.as_str(),
+            account.phone_number
+        );
         Ok(())
     }
 
     pub async fn key(&self, command: KeyCommand) -> anyhow::Result<()> {
         match command {
-            KeyCommand::Create { user, name, scopes, expires_in_days, accounts } => {
-                self.create_key(&user, name, &scopes, expires_in_days, &accounts).await
+            KeyCommand::Create {
+                user,
+                name,
+                scopes,
+                expires_in_days,
+                accounts,
+            } => {
+                self.create_key(&user, name, &scopes, expires_in_days, &accounts)
+                    .await
             }
             KeyCommand::List => self.list_keys().await,
             KeyCommand::Revoke { key } => {
-                let revoked = self.store.revoke_api_key(&key, Utc::now().timestamp()).await?;
+                let revoked = self
+                    .store
+                    .revoke_api_key(&key, Utc::now().timestamp())
+                    .await?;
                 eprintln!("revoked key {} ({})", revoked.prefix, revoked.name);
                 Ok(())
             }
@@ -203,8 +253,11 @@ impl Admin {
                 (None, Some(at)) if at <= now => "expired",
                 _ => "active",
             };
-            let accounts =
-                if k.accounts.is_empty() { "all".to_owned() } else { k.accounts.len().to_string() };
+            let accounts = if k.accounts.is_empty() {
+                "all".to_owned()
+            } else {
+                k.accounts.len().to_string()
+            };
             println!(
                 "{:<13} {:<20} {:<24} {:<16} {:<10} {:<17} {:<17} {:<17} {state}",
                 k.prefix,
@@ -221,10 +274,9 @@ impl Admin {
     }
 
     async fn user_by_email(&self, email: &str) -> anyhow::Result<User> {
-        self.store
-            .find_user_by_email(email)
-            .await?
-            .ok_or_else(|| anyhow!("user {email:?} not found; create it with `pons user add {email}`"))
+        self.store.find_user_by_email(email).await?.ok_or_else(|| {
+            anyhow!("user {email:?} not found; create it with `pons user add {email}`")
+        })
     }
 
     async fn account_by_ref(&self, reference: &str) -> anyhow::Result<Account> {
@@ -252,7 +304,9 @@ fn parse_email(email: &str) -> anyhow::Result<String> {
 fn read_secret(path: &Path, flag: &str) -> anyhow::Result<Zeroizing<String>> {
     let mut text = Zeroizing::new(String::new());
     if path == Path::new("-") {
-        std::io::stdin().read_to_string(&mut text).with_context(|| format!("cannot read {flag} from standard input"))?;
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .with_context(|| format!("cannot read {flag} from standard input"))?;
     } else {
         let content = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read {flag} {}", path.display()))?;
@@ -268,7 +322,9 @@ fn read_secret(path: &Path, flag: &str) -> anyhow::Result<Zeroizing<String>> {
 fn read_stdin_line() -> std::io::Result<Zeroizing<String>> {
     let mut line = Zeroizing::new(String::new());
     std::io::stdin().lock().read_line(&mut line)?;
-    Ok(Zeroizing::new(line.trim_end_matches(['\r', '\n']).to_owned()))
+    Ok(Zeroizing::new(
+        line.trim_end_matches(['\r', '\n']).to_owned(),
+    ))
 }
 
 fn random_token() -> String {

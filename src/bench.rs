@@ -54,8 +54,12 @@ pub struct PhaseResult {
 }
 
 pub async fn ingest(args: IngestArgs) -> anyhow::Result<()> {
-    let secret = std::fs::read_to_string(&args.app_secret_file)
-        .with_context(|| format!("cannot read --app-secret-file {}", args.app_secret_file.display()))?;
+    let secret = std::fs::read_to_string(&args.app_secret_file).with_context(|| {
+        format!(
+            "cannot read --app-secret-file {}",
+            args.app_secret_file.display()
+        )
+    })?;
     let target = Target::parse(&args.url)?;
     let run_id = uuid::Uuid::now_v7().simple().to_string();
     let secret = Arc::new(secret.trim().to_owned());
@@ -63,7 +67,11 @@ pub async fn ingest(args: IngestArgs) -> anyhow::Result<()> {
 
     let ceiling = run_phase(&target, &args, |_| RequestSpec::healthz()).await?;
     let factory = {
-        let (secret, counter, phone_id) = (secret.clone(), counter.clone(), args.phone_number_id.clone());
+        let (secret, counter, phone_id) = (
+            secret.clone(),
+            counter.clone(),
+            args.phone_number_id.clone(),
+        );
         let customers = args.customers.max(1);
         move |_| {
             let n = counter.fetch_add(1, Ordering::Relaxed);
@@ -72,11 +80,17 @@ pub async fn ingest(args: IngestArgs) -> anyhow::Result<()> {
     };
     let ingest = run_phase(&target, &args, factory).await?;
 
-    println!("connections: {}, measured seconds: {}", args.connections, args.seconds);
+    println!(
+        "connections: {}, measured seconds: {}",
+        args.connections, args.seconds
+    );
     print_row("GET /healthz (answers 200 only)", &ceiling);
     print_row("POST /api/webhook (signed, stored)", &ingest);
     if ingest.errors > 0 {
-        bail!("{} webhook requests were not acknowledged with 200", ingest.errors);
+        bail!(
+            "{} webhook requests were not acknowledged with 200",
+            ingest.errors
+        );
     }
     Ok(())
 }
@@ -95,7 +109,9 @@ struct Target {
 
 impl Target {
     fn parse(url: &str) -> anyhow::Result<Target> {
-        let uri: http::Uri = url.parse().with_context(|| format!("invalid --url {url:?}"))?;
+        let uri: http::Uri = url
+            .parse()
+            .with_context(|| format!("invalid --url {url:?}"))?;
         if uri.scheme_str() != Some("http") {
             bail!("invalid --url {url:?}: the benchmark speaks plain http to a local server");
         }
@@ -114,7 +130,12 @@ struct RequestSpec {
 
 impl RequestSpec {
     fn healthz() -> RequestSpec {
-        RequestSpec { method: Method::GET, path: "/healthz", body: Vec::new(), signature: None }
+        RequestSpec {
+            method: Method::GET,
+            path: "/healthz",
+            body: Vec::new(),
+            signature: None,
+        }
     }
 
     fn webhook(secret: &str, phone_id: &str, run: &str, n: u64, customers: u64) -> RequestSpec {
@@ -133,7 +154,12 @@ impl RequestSpec {
         .to_string()
         .into_bytes();
         let signature = Some(signature::sign(secret.as_bytes(), &body));
-        RequestSpec { method: Method::POST, path: "/api/webhook", body, signature }
+        RequestSpec {
+            method: Method::POST,
+            path: "/api/webhook",
+            body,
+            signature,
+        }
     }
 }
 
@@ -189,7 +215,9 @@ async fn drive_connection<F>(
 where
     F: Fn(usize) -> RequestSpec,
 {
-    let stream = TcpStream::connect(authority).await.with_context(|| format!("cannot connect to {authority}"))?;
+    let stream = TcpStream::connect(authority)
+        .await
+        .with_context(|| format!("cannot connect to {authority}"))?;
     stream.set_nodelay(true)?;
     let (mut sender, connection) = http1::handshake(TokioIo::new(stream)).await?;
     tokio::spawn(connection);

@@ -8,7 +8,11 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "pons", version, about = "Bridge between the WhatsApp Business Cloud API and MCP clients")]
+#[command(
+    name = "pons",
+    version,
+    about = "Bridge between the WhatsApp Business Cloud API and MCP clients"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub common: CommonArgs,
@@ -33,7 +37,12 @@ pub struct CommonArgs {
     pub database_url: Option<String>,
     /// File holding the base64 AES-256 key that encrypts Meta tokens and app
     /// secrets at rest. [default: <data_dir>/encryption.key, created on first start]
-    #[arg(long, env = "PONS_ENCRYPTION_KEY_FILE", global = true, value_name = "PATH")]
+    #[arg(
+        long,
+        env = "PONS_ENCRYPTION_KEY_FILE",
+        global = true,
+        value_name = "PATH"
+    )]
     pub encryption_key_file: Option<PathBuf>,
     /// Address and port to listen on. [default: 127.0.0.1:3000]
     #[arg(long, env = "PONS_BIND", global = true, value_name = "ADDR:PORT")]
@@ -77,13 +86,23 @@ pub struct ServeArgs {
     pub graph_api_url: Option<String>,
     /// Extra Host header values accepted on /api/mcp, comma-separated. The
     /// public URL's host and loopback names are always accepted. [default: none]
-    #[arg(long, env = "PONS_ALLOWED_HOSTS", value_name = "HOSTS", value_delimiter = ',')]
+    #[arg(
+        long,
+        env = "PONS_ALLOWED_HOSTS",
+        value_name = "HOSTS",
+        value_delimiter = ','
+    )]
     pub allowed_hosts: Option<Vec<String>>,
     /// Browser origins allowed to call /api/mcp, comma-separated, e.g.
     /// `https://app.example.com`. A request from any other Origin gets 403.
     /// [default: none, which accepts requests without an Origin header only
     /// from non-browser clients and any Origin]
-    #[arg(long, env = "PONS_ALLOWED_ORIGINS", value_name = "ORIGINS", value_delimiter = ',')]
+    #[arg(
+        long,
+        env = "PONS_ALLOWED_ORIGINS",
+        value_name = "ORIGINS",
+        value_delimiter = ','
+    )]
     pub allowed_origins: Option<Vec<String>>,
     /// Largest webhook body accepted, in bytes; larger bodies get 413.
     /// [default: 1048576]
@@ -110,7 +129,7 @@ pub enum UserCommand {
 pub enum AccountCommand {
     /// Connect a WhatsApp business number. Prints its id, the webhook URL and
     /// the verify token to paste into Meta's app dashboard.
-    Add(AccountAddArgs),
+    Add(Box<AccountAddArgs>),
     /// List connected numbers.
     List,
 }

@@ -18,11 +18,18 @@ pub const DEFAULT_WEBHOOK_MAX_BODY_BYTES: usize = 1024 * 1024;
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read configuration file {path}: {source}")]
-    Read { path: String, source: std::io::Error },
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("invalid configuration file {path}: {message}")]
     Parse { path: String, message: String },
     #[error("invalid {setting} {value:?}: {fix}")]
-    Invalid { setting: &'static str, value: String, fix: &'static str },
+    Invalid {
+        setting: &'static str,
+        value: String,
+        fix: &'static str,
+    },
 }
 
 /// Keys accepted in the TOML file; all optional.
@@ -88,19 +95,29 @@ impl Settings {
             .clone()
             .or(file.data_dir)
             .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
-        let database_url = common.database_url.clone().or(file.database_url).unwrap_or_else(|| {
-            format!("sqlite://{}", data_dir.join("pons.db").display())
-        });
+        let database_url = common
+            .database_url
+            .clone()
+            .or(file.database_url)
+            .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("pons.db").display()));
         let encryption_key_file = common
             .encryption_key_file
             .clone()
             .or(file.encryption_key_file)
             .unwrap_or_else(|| data_dir.join(crate::crypto::KEY_FILE_NAME));
         let log_format = parse_log_format(
-            common.log_format.clone().or(file.log_format).unwrap_or_else(|| "text".into()),
+            common
+                .log_format
+                .clone()
+                .or(file.log_format)
+                .unwrap_or_else(|| "text".into()),
         )?;
 
-        let bind_text = common.bind.clone().or(file.bind).unwrap_or_else(|| DEFAULT_BIND.into());
+        let bind_text = common
+            .bind
+            .clone()
+            .or(file.bind)
+            .unwrap_or_else(|| DEFAULT_BIND.into());
         let bind: SocketAddr = bind_text.parse().map_err(|_| ConfigError::Invalid {
             setting: "PONS_BIND",
             value: bind_text.clone(),
@@ -121,7 +138,11 @@ impl Settings {
             bind,
             public_url: validate_url("PONS_PUBLIC_URL", &public_url)?,
             graph_api_url: validate_url("PONS_GRAPH_API_URL", &graph_api_url)?,
-            allowed_hosts: serve.allowed_hosts.clone().or(file.allowed_hosts).unwrap_or_default(),
+            allowed_hosts: serve
+                .allowed_hosts
+                .clone()
+                .or(file.allowed_hosts)
+                .unwrap_or_default(),
             allowed_origins: serve
                 .allowed_origins
                 .clone()
@@ -143,13 +164,21 @@ impl Settings {
                 fix: "use at least 1024 bytes; Meta's bodies reach 3 MB",
             });
         }
-        Ok(Settings { data_dir, database_url, encryption_key_file, log_format, server })
+        Ok(Settings {
+            data_dir,
+            database_url,
+            encryption_key_file,
+            log_format,
+            server,
+        })
     }
 }
 
 fn read_file(path: &Path) -> Result<FileSettings, ConfigError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|source| ConfigError::Read { path: path.display().to_string(), source })?;
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.display().to_string(),
+        source,
+    })?;
     toml::from_str(&text).map_err(|err| ConfigError::Parse {
         path: path.display().to_string(),
         message: err.to_string(),
@@ -170,9 +199,9 @@ fn parse_log_format(value: String) -> Result<LogFormat, ConfigError> {
 
 /// Checks that a URL is absolute http(s) and drops a trailing slash.
 fn validate_url(setting: &'static str, value: &str) -> Result<String, ConfigError> {
-    let parsed = http::Uri::try_from(value).ok().filter(|uri| {
-        matches!(uri.scheme_str(), Some("http" | "https")) && uri.host().is_some()
-    });
+    let parsed = http::Uri::try_from(value)
+        .ok()
+        .filter(|uri| matches!(uri.scheme_str(), Some("http" | "https")) && uri.host().is_some());
     match parsed {
         Some(_) => Ok(value.trim_end_matches('/').to_owned()),
         None => Err(ConfigError::Invalid {
@@ -212,8 +241,11 @@ mod tests {
     fn flags_win_over_file() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("pons.toml");
-        std::fs::write(&path, "bind = \"127.0.0.1:4000\"\npublic_url = \"https://a.example/\"\n")
-            .unwrap();
+        std::fs::write(
+            &path,
+            "bind = \"127.0.0.1:4000\"\npublic_url = \"https://a.example/\"\n",
+        )
+        .unwrap();
         let mut args = common();
         args.config = Some(path);
         args.bind = Some("127.0.0.1:5000".into());
@@ -226,12 +258,16 @@ mod tests {
     fn invalid_values_name_the_setting() {
         let mut args = common();
         args.bind = Some("localhost".into());
-        let err = Settings::load(&args, &ServeArgs::default()).unwrap_err().to_string();
+        let err = Settings::load(&args, &ServeArgs::default())
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("PONS_BIND"), "{err}");
 
         let mut args = common();
         args.public_url = Some("pons.example".into());
-        let err = Settings::load(&args, &ServeArgs::default()).unwrap_err().to_string();
+        let err = Settings::load(&args, &ServeArgs::default())
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("PONS_PUBLIC_URL"), "{err}");
     }
 
@@ -242,7 +278,9 @@ mod tests {
         std::fs::write(&path, "bnid = \"x\"\n").unwrap();
         let mut args = common();
         args.config = Some(path);
-        let err = Settings::load(&args, &ServeArgs::default()).unwrap_err().to_string();
+        let err = Settings::load(&args, &ServeArgs::default())
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("bnid"), "{err}");
     }
 }

@@ -64,7 +64,10 @@ pub async fn receive(
     let mut notes = Vec::new();
     let items = build_items(&payload, &accounts, &mut notes);
     if !accounts.unknown_numbers.is_empty() {
-        notes.push(format!("changes for unknown phone number ids {:?} skipped", accounts.unknown_numbers));
+        notes.push(format!(
+            "changes for unknown phone number ids {:?} skipped",
+            accounts.unknown_numbers
+        ));
         tracing::warn!(phone_number_ids = ?accounts.unknown_numbers, "webhook changes for unknown numbers skipped");
     }
     let log = NewWebhookLog {
@@ -75,7 +78,13 @@ pub async fn receive(
         outcome: "processed".to_owned(),
         detail: (!notes.is_empty()).then(|| notes.join("; ")),
     };
-    match store.ingest(WebhookBatch { log: log.clone(), items }).await {
+    match store
+        .ingest(WebhookBatch {
+            log: log.clone(),
+            items,
+        })
+        .await
+    {
         Ok(report) => Ok(Outcome::Stored(report)),
         Err(err) => {
             let failed = NewWebhookLog {
@@ -117,18 +126,30 @@ impl Accounts {
             BTreeMap::new()
         } else {
             let found = store.accounts_by_phone_number_ids(&numbers).await?;
-            found.into_iter().map(|a| (a.account.phone_number_id.clone(), a)).collect()
+            found
+                .into_iter()
+                .map(|a| (a.account.phone_number_id.clone(), a))
+                .collect()
         };
         let mut by_waba: BTreeMap<String, Vec<AccountSecrets>> = BTreeMap::new();
         if !wabas.is_empty() {
             let ids: Vec<String> = wabas.into_iter().collect();
             for account in store.accounts_by_waba_ids(&ids).await? {
-                by_waba.entry(account.account.waba_id.clone()).or_default().push(account);
+                by_waba
+                    .entry(account.account.waba_id.clone())
+                    .or_default()
+                    .push(account);
             }
         }
-        let unknown_numbers =
-            numbers.into_iter().filter(|n| !by_number.contains_key(n)).collect();
-        Ok(Accounts { by_number, by_waba, unknown_numbers })
+        let unknown_numbers = numbers
+            .into_iter()
+            .filter(|n| !by_number.contains_key(n))
+            .collect();
+        Ok(Accounts {
+            by_number,
+            by_waba,
+            unknown_numbers,
+        })
     }
 
     fn is_empty(&self) -> bool {
@@ -136,12 +157,19 @@ impl Accounts {
     }
 
     fn all(&self) -> impl Iterator<Item = &AccountSecrets> {
-        self.by_number.values().chain(self.by_waba.values().flatten())
+        self.by_number
+            .values()
+            .chain(self.by_waba.values().flatten())
     }
 
     /// Requires the signature to match the app secret of every account the
     /// body touches, so a body for B signed with A's secret is rejected.
-    fn verify(&self, secrets: &SecretBox, body: &[u8], digest: &[u8; 32]) -> Result<(), IngestError> {
+    fn verify(
+        &self,
+        secrets: &SecretBox,
+        body: &[u8],
+        digest: &[u8; 32],
+    ) -> Result<(), IngestError> {
         let mut checked = BTreeSet::new();
         for account in self.all() {
             if !checked.insert(account.app_secret_encrypted.clone()) {
@@ -157,7 +185,9 @@ impl Accounts {
 
     fn single_account(&self) -> Option<AccountId> {
         let ids: BTreeSet<&AccountId> = self.all().map(|a| &a.account.id).collect();
-        (ids.len() == 1).then(|| ids.into_iter().next().cloned()).flatten()
+        (ids.len() == 1)
+            .then(|| ids.into_iter().next().cloned())
+            .flatten()
     }
 }
 
@@ -167,9 +197,15 @@ fn build_items(payload: &Payload, accounts: &Accounts, notes: &mut Vec<String>) 
         for change in &entry.changes {
             match change.field.as_str() {
                 "messages" => {
-                    let account = change.phone_number_id().and_then(|n| accounts.by_number.get(&n));
+                    let account = change
+                        .phone_number_id()
+                        .and_then(|n| accounts.by_number.get(&n));
                     if let Some(account) = account {
-                        items.extend(webhook::messages_items(&account.account.id, &change.value, notes));
+                        items.extend(webhook::messages_items(
+                            &account.account.id,
+                            &change.value,
+                            notes,
+                        ));
                     }
                 }
                 "message_template_status_update" => {

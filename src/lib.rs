@@ -11,6 +11,7 @@ pub mod crypto;
 pub mod http;
 pub mod ingest;
 pub mod mcp;
+pub mod metasim;
 pub mod phone;
 pub mod server;
 pub mod store;

@@ -35,7 +35,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bench(BenchCommand::Ingest(args)) => pons::bench::ingest(args).await,
         command => {
             let (store, secrets) = server::open(&settings).await?;
-            let admin = Admin { store, secrets, settings };
+            let admin = Admin {
+                store,
+                secrets,
+                settings,
+            };
             match command {
                 Command::User(c) => admin.user(c).await,
                 Command::Account(c) => admin.account(c).await,
@@ -50,7 +54,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 fn init_tracing(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("PONS_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,rmcp=warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),

@@ -17,7 +17,10 @@ use crate::store::DynStore;
 /// Opens the database (applying migrations) and the encryption key.
 pub async fn open(settings: &Settings) -> anyhow::Result<(DynStore, SecretBox)> {
     std::fs::create_dir_all(&settings.data_dir).with_context(|| {
-        format!("cannot create data directory {}", settings.data_dir.display())
+        format!(
+            "cannot create data directory {}",
+            settings.data_dir.display()
+        )
     })?;
     let secrets = SecretBox::load_or_create(&settings.encryption_key_file)?;
     let store = crate::store::connect(&settings.database_url)
@@ -49,13 +52,23 @@ impl Server {
                 server_settings.public_url = format!("http://{actual}");
             }
         }
-        let state = AppState { store, secrets, settings: Arc::new(server_settings) };
+        let state = AppState {
+            store,
+            secrets,
+            settings: Arc::new(server_settings),
+        };
         let grace = Duration::from_secs(settings.server.shutdown_grace_seconds);
-        Ok(Server { listener, state, grace })
+        Ok(Server {
+            listener,
+            state,
+            grace,
+        })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener.local_addr().expect("bound listener has an address")
+        self.listener
+            .local_addr()
+            .expect("bound listener has an address")
     }
 
     pub fn public_url(&self) -> &str {

@@ -213,6 +213,7 @@ async fn failed_batch_leaves_no_rows() {
     for table in [
         "webhook_log",
         "messages",
+        "messages_fts_pending",
         "contacts",
         "conversations",
         "events",

@@ -113,20 +113,31 @@ CREATE TABLE messages (
 CREATE UNIQUE INDEX messages_wamid ON messages (account_id, wamid);
 CREATE INDEX messages_conversation ON messages (conversation_id, timestamp DESC);
 
--- Full-text index over message text, kept in sync by triggers.
+-- Full-text index over message text, kept in sync by triggers. New
+-- messages wait in messages_fts_pending and the writer indexes them once
+-- per transaction, just before COMMIT: FTS5 writes its in-memory index
+-- data at every savepoint, and the writer runs each job in one.
 CREATE VIRTUAL TABLE messages_fts USING fts5 (
     text,
     content = 'messages',
     content_rowid = 'rowid',
     tokenize = 'unicode61 remove_diacritics 2'
 );
+CREATE TABLE messages_fts_pending (
+    message_rowid INTEGER PRIMARY KEY
+);
 CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN
-    INSERT INTO messages_fts (rowid, text) VALUES (new.rowid, new.text);
+    INSERT INTO messages_fts_pending (message_rowid) VALUES (new.rowid);
 END;
 CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN
-    INSERT INTO messages_fts (messages_fts, rowid, text) VALUES ('delete', old.rowid, old.text);
+    INSERT INTO messages_fts (messages_fts, rowid, text)
+        SELECT 'delete', old.rowid, old.text
+        WHERE NOT EXISTS (SELECT 1 FROM messages_fts_pending WHERE message_rowid = old.rowid);
+    DELETE FROM messages_fts_pending WHERE message_rowid = old.rowid;
 END;
-CREATE TRIGGER messages_fts_update AFTER UPDATE OF text ON messages BEGIN
+CREATE TRIGGER messages_fts_update AFTER UPDATE OF text ON messages
+WHEN NOT EXISTS (SELECT 1 FROM messages_fts_pending WHERE message_rowid = new.rowid)
+BEGIN
     INSERT INTO messages_fts (messages_fts, rowid, text) VALUES ('delete', old.rowid, old.text);
     INSERT INTO messages_fts (rowid, text) VALUES (new.rowid, new.text);
 END;

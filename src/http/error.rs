@@ -33,7 +33,10 @@ impl IntoResponse for ApiError {
             }
             ApiError::Ingest(err @ (IngestError::Secret(_) | IngestError::Store(_))) => {
                 tracing::error!(error = %err, "webhook not stored; Meta will retry");
-                (StatusCode::INTERNAL_SERVER_ERROR, "internal error; the body was not stored".into())
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal error; the body was not stored".into(),
+                )
             }
             ApiError::Forbidden(message) => (StatusCode::FORBIDDEN, (*message).to_owned()),
         };

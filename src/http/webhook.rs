@@ -26,24 +26,35 @@ async fn handshake(
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
     let mode = query.get("hub.mode").map(String::as_str);
-    let token = query.get("hub.verify_token").map(String::as_str).unwrap_or_default();
+    let token = query
+        .get("hub.verify_token")
+        .map(String::as_str)
+        .unwrap_or_default();
     let challenge = query.get("hub.challenge").cloned().unwrap_or_default();
     if mode != Some("subscribe") {
         return Err(ApiError::Forbidden("hub.mode must be subscribe"));
     }
 
-    let tokens = state.store.verify_tokens().await.map_err(|err| {
-        ApiError::Ingest(ingest::IngestError::Store(err))
-    })?;
-    let matched = tokens
-        .iter()
-        .fold(false, |found, known| found | bool::from(known.as_bytes().ct_eq(token.as_bytes())));
+    let tokens = state
+        .store
+        .verify_tokens()
+        .await
+        .map_err(|err| ApiError::Ingest(ingest::IngestError::Store(err)))?;
+    let matched = tokens.iter().fold(false, |found, known| {
+        found | bool::from(known.as_bytes().ct_eq(token.as_bytes()))
+    });
     if !matched {
         tracing::warn!("webhook handshake with an unknown verify token");
-        return Err(ApiError::Forbidden("hub.verify_token matches no account's verify token"));
+        return Err(ApiError::Forbidden(
+            "hub.verify_token matches no account's verify token",
+        ));
     }
     tracing::info!("webhook handshake accepted");
-    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], challenge).into_response())
+    Ok((
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        challenge,
+    )
+        .into_response())
 }
 
 /// Stores a signed body; answers 200 only after the transaction commits.

@@ -1,4 +1,6 @@
-//! Meta's wire formats: webhook payloads and their signature.
+//! Meta's wire formats: webhook payloads and their signature, and the
+//! Graph API client.
 
+pub mod graph;
 pub mod signature;
 pub mod webhook;

@@ -31,7 +31,7 @@ use writer::Writer;
 /// Read-only connections kept open for queries.
 const READER_CONNECTIONS: usize = 4;
 /// Prepared statements cached per connection. The ingest path alone
-/// prepares 18 distinct statements, more than rusqlite's default of 16.
+/// prepares about 20 distinct statements, more than rusqlite's default of 16.
 const STATEMENT_CACHE_CAPACITY: usize = 128;
 /// How long a statement waits for a lock held by another process.
 const BUSY_TIMEOUT: Duration = Duration::from_millis(5000);
@@ -58,7 +58,8 @@ impl SqliteStore {
         configure_connection(&conn)?;
         migrate::apply(&mut conn)?;
         let readers = ReaderPool::open(path, READER_CONNECTIONS)?;
-        let writer = Writer::start(conn).context("starting the SQLite writer thread failed")?;
+        let writer = Writer::start(conn, search::index_pending_messages)
+            .context("starting the SQLite writer thread failed")?;
         Ok(SqliteStore { writer, readers })
     }
 }

@@ -46,6 +46,21 @@ pub(super) fn search_messages(
     Ok(hits)
 }
 
+/// Indexes the messages waiting in `messages_fts_pending`. The writer
+/// calls it once per transaction, right before COMMIT, so FTS5 writes the
+/// new index data once per group instead of at every job's savepoint.
+pub(super) fn index_pending_messages(conn: &Connection) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO messages_fts (rowid, text) \
+         SELECT m.rowid, m.text FROM messages_fts_pending p \
+         JOIN messages m ON m.rowid = p.message_rowid",
+    )?
+    .execute([])?;
+    conn.prepare_cached("DELETE FROM messages_fts_pending")?
+        .execute([])?;
+    Ok(())
+}
+
 /// Turns free text into an FTS5 query that matches messages containing
 /// every term. Each whitespace-separated term becomes a quoted string, so
 /// quotes, `*`, `-`, `NEAR`, `OR` and column filters in the input are

@@ -1,5 +1,6 @@
-//! Tests of private items: the database URL parser, and the status helpers
-//! that the outbound send path will call, which no `Store` method reaches yet.
+//! Tests of private items: the database URL parser, the search index
+//! triggers, and the status helpers that the outbound send path will call,
+//! which no `Store` method reaches yet.
 
 use std::path::PathBuf;
 
@@ -167,5 +168,91 @@ fn path_from_url_rejects_unusable() {
         "sqlite://pons.db?mode=ro",
     ] {
         assert!(path_from_url(url).is_err(), "{url:?} must be rejected");
+    }
+}
+
+/// Runs FTS5's integrity check, which compares the index with `messages`.
+fn check_search_index(conn: &rusqlite::Connection) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO messages_fts (messages_fts, rank) VALUES ('integrity-check', 1)",
+        [],
+    )?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn search_index_follows_edits() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = SqliteStore::open(&dir.path().join("pons.db")).expect("open");
+    let account = account(&store).await;
+    let message = |wamid: &str, text: &str| {
+        let IngestItem::Message(mut message) = inbound(&account) else {
+            unreachable!("inbound builds a message");
+        };
+        message.wamid = wamid.to_owned();
+        message.text = Some(text.to_owned());
+        IngestItem::Message(message)
+    };
+    let indexed = vec![message("w1", "alpha"), message("w2", "bravo")];
+    store
+        .ingest(batch(indexed))
+        .await
+        .expect("indexed messages");
+
+    let account_id = account.clone();
+    store
+        .writer
+        .write(move |tx| {
+            // Messages of this transaction are still waiting to be indexed.
+            tx.execute(
+                "INSERT INTO messages (id, account_id, conversation_id, wamid, direction, type, \
+                     text, status, timestamp, created_at) \
+                 SELECT 'm3', account_id, conversation_id, 'w3', 'inbound', 'text', 'charlie', \
+                     'received', 1, 1 FROM messages WHERE wamid = 'w1'",
+                [],
+            )?;
+            tx.execute("UPDATE messages SET text = 'delta' WHERE wamid = 'w3'", [])?;
+            tx.execute(
+                "INSERT INTO messages (id, account_id, conversation_id, wamid, direction, type, \
+                     text, status, timestamp, created_at) \
+                 SELECT 'm4', account_id, conversation_id, 'w4', 'inbound', 'text', 'echo', \
+                     'received', 1, 1 FROM messages WHERE wamid = 'w1'",
+                [],
+            )?;
+            tx.execute("DELETE FROM messages WHERE wamid = 'w4'", [])?;
+            // Messages indexed by an earlier transaction.
+            tx.execute(
+                "UPDATE messages SET text = 'foxtrot' WHERE wamid = 'w1'",
+                [],
+            )?;
+            tx.execute("DELETE FROM messages WHERE wamid = 'w2'", [])?;
+            Ok(())
+        })
+        .await
+        .expect("edits");
+    store
+        .writer
+        .write(|tx| check_search_index(tx).map_err(Into::into))
+        .await
+        .expect("search index matches messages");
+
+    let ids = [account_id];
+    let found = |query: &'static str| {
+        let store = &store;
+        let ids = &ids;
+        async move {
+            store
+                .search_messages(ids, query, 10)
+                .await
+                .expect("search")
+                .into_iter()
+                .filter_map(|hit| hit.message.wamid)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(found("foxtrot").await, vec!["w1".to_owned()]);
+    assert_eq!(found("delta").await, vec!["w3".to_owned()]);
+    for gone in ["alpha", "bravo", "charlie", "echo"] {
+        assert!(found(gone).await.is_empty(), "{gone} must not be found");
     }
 }

@@ -3,11 +3,12 @@
 //! One OS thread owns the only read-write connection. Callers send it jobs
 //! over a bounded channel. The thread takes every job already queued (up to
 //! `MAX_GROUP`), opens one `BEGIN IMMEDIATE` transaction, runs each job in
-//! its own savepoint and commits once. A job that fails is rolled back to
-//! its savepoint and gets its own error while the others proceed. Replies
-//! are sent only after COMMIT, so a caller never sees an uncommitted write.
-//! If the transaction cannot be committed, every job in the group gets the
-//! commit error.
+//! its own savepoint, runs the store's before-commit hook (which indexes
+//! new messages for search) and commits once. A job that fails is rolled
+//! back to its savepoint and gets its own error while the others proceed.
+//! Replies are sent only after COMMIT, so a caller never sees an
+//! uncommitted write. If the hook fails or the transaction cannot be
+//! committed, every job in the group gets that error.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::thread;
@@ -24,7 +25,7 @@ const QUEUE_CAPACITY: usize = 4096;
 
 /// Work for the writer thread, type-erased over its result type.
 trait WriteJob: Send {
-    /// Runs the work inside `savepoint`; returns false when it failed and
+    /// Runs the work inside `savepoint`. Returns false when it failed and
     /// its savepoint must be rolled back.
     fn run(&mut self, savepoint: &Savepoint<'_>) -> bool;
     /// Sends the job's result to its caller, or the group's error when the
@@ -65,10 +66,13 @@ where
             (Some(Ok(value)), None) => Ok(value),
             (None, None) => Err(StoreError::Backend("write job did not run".to_owned())),
         };
-        // The caller may have stopped waiting; the write stands either way.
+        // The caller may have stopped waiting, and the write is kept anyway.
         let _ = self.reply.send(result);
     }
 }
+
+/// Work run once per group transaction after its jobs and before COMMIT.
+pub(super) type BeforeCommit = fn(&Connection) -> rusqlite::Result<()>;
 
 /// Handle to the writer thread. Dropping every handle stops the thread
 /// once the queued jobs are done.
@@ -77,12 +81,13 @@ pub(super) struct Writer {
 }
 
 impl Writer {
-    /// Starts the writer thread, which takes ownership of `conn`.
-    pub(super) fn start(conn: Connection) -> std::io::Result<Writer> {
+    /// Starts the writer thread, which takes ownership of `conn` and runs
+    /// `before_commit` in every group transaction.
+    pub(super) fn start(conn: Connection, before_commit: BeforeCommit) -> std::io::Result<Writer> {
         let (queue, jobs) = mpsc::channel(QUEUE_CAPACITY);
         thread::Builder::new()
             .name("sqlite-writer".to_owned())
-            .spawn(move || run_loop(conn, jobs))?;
+            .spawn(move || run_loop(conn, before_commit, jobs))?;
         Ok(Writer { queue })
     }
 
@@ -120,7 +125,11 @@ fn writer_stopped() -> StoreError {
     StoreError::Backend("SQLite writer thread has stopped".to_owned())
 }
 
-fn run_loop(mut conn: Connection, mut jobs: mpsc::Receiver<Box<dyn WriteJob>>) {
+fn run_loop(
+    mut conn: Connection,
+    before_commit: BeforeCommit,
+    mut jobs: mpsc::Receiver<Box<dyn WriteJob>>,
+) {
     let mut group: Vec<Box<dyn WriteJob>> = Vec::with_capacity(MAX_GROUP);
     while let Some(first) = jobs.blocking_recv() {
         group.push(first);
@@ -130,13 +139,17 @@ fn run_loop(mut conn: Connection, mut jobs: mpsc::Receiver<Box<dyn WriteJob>>) {
                 Err(_) => break,
             }
         }
-        commit_group(&mut conn, &mut group);
+        commit_group(&mut conn, before_commit, &mut group);
     }
 }
 
 /// Runs and commits the group, then replies to (and removes) every job.
-fn commit_group(conn: &mut Connection, group: &mut Vec<Box<dyn WriteJob>>) {
-    let group_error = match run_group(conn, group) {
+fn commit_group(
+    conn: &mut Connection,
+    before_commit: BeforeCommit,
+    group: &mut Vec<Box<dyn WriteJob>>,
+) {
+    let group_error = match run_group(conn, before_commit, group) {
         Ok(()) => None,
         Err(error) => {
             tracing::error!(%error, jobs = group.len(), "SQLite write transaction failed");
@@ -149,11 +162,16 @@ fn commit_group(conn: &mut Connection, group: &mut Vec<Box<dyn WriteJob>>) {
 }
 
 /// Runs every job of the group in one transaction and commits it.
-fn run_group(conn: &mut Connection, group: &mut [Box<dyn WriteJob>]) -> rusqlite::Result<()> {
+fn run_group(
+    conn: &mut Connection,
+    before_commit: BeforeCommit,
+    group: &mut [Box<dyn WriteJob>],
+) -> rusqlite::Result<()> {
     let mut tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     for job in group.iter_mut() {
         run_in_savepoint(&mut tx, job.as_mut())?;
     }
+    before_commit(&tx)?;
     // On failure, dropping the transaction rolls it back.
     tx.commit()
 }
@@ -186,7 +204,7 @@ mod tests {
     use super::{WriteJob, commit_group, new_job};
     use crate::store::{StoreError, StoreResult};
 
-    /// A connection with a table of integers and a table whose foreign key
+    /// Opens a connection with a table of integers and a table whose foreign key
     /// is checked only at COMMIT.
     fn test_connection() -> (tempfile::TempDir, Connection) {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -207,6 +225,10 @@ mod tests {
             sp.execute("INSERT INTO numbers (n) VALUES (?1)", [n])?;
             Ok(())
         }
+    }
+
+    fn no_hook(_: &Connection) -> rusqlite::Result<()> {
+        Ok(())
     }
 
     fn numbers(conn: &Connection) -> Vec<i64> {
@@ -235,7 +257,7 @@ mod tests {
             });
         let (last, last_answer) = new_job(insert_number(3));
         let mut group: Vec<Box<dyn WriteJob>> = vec![first, failing, last];
-        commit_group(&mut conn, &mut group);
+        commit_group(&mut conn, no_hook, &mut group);
 
         assert!(result(first_answer).is_ok());
         assert!(matches!(
@@ -252,7 +274,7 @@ mod tests {
         let (first, first_answer) = new_job(insert_number(1));
         let (duplicate, duplicate_answer) = new_job(insert_number(1));
         let mut group: Vec<Box<dyn WriteJob>> = vec![first, duplicate];
-        commit_group(&mut conn, &mut group);
+        commit_group(&mut conn, no_hook, &mut group);
 
         assert!(result(first_answer).is_ok());
         assert!(matches!(
@@ -269,7 +291,7 @@ mod tests {
             new_job(|_: &rusqlite::Savepoint<'_>| -> StoreResult<()> { panic!("job bug") });
         let (good, good_answer) = new_job(insert_number(7));
         let mut group: Vec<Box<dyn WriteJob>> = vec![panicking, good];
-        commit_group(&mut conn, &mut group);
+        commit_group(&mut conn, no_hook, &mut group);
 
         assert!(matches!(
             result(panicking_answer),
@@ -289,7 +311,7 @@ mod tests {
             Ok(())
         });
         let mut group: Vec<Box<dyn WriteJob>> = vec![good, orphan];
-        commit_group(&mut conn, &mut group);
+        commit_group(&mut conn, no_hook, &mut group);
 
         assert!(matches!(result(good_answer), Err(StoreError::Backend(_))));
         assert!(matches!(result(orphan_answer), Err(StoreError::Backend(_))));
@@ -303,7 +325,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn writer_thread_commits_concurrent_jobs() {
         let (dir, conn) = test_connection();
-        let writer = std::sync::Arc::new(super::Writer::start(conn).expect("start"));
+        let writer = std::sync::Arc::new(super::Writer::start(conn, no_hook).expect("start"));
         let tasks: Vec<_> = (0..200)
             .map(|n| {
                 let writer = std::sync::Arc::clone(&writer);
