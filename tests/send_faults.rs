@@ -15,8 +15,8 @@ use serde_json::json;
 
 const ALL: &[&str] = &["read", "write", "send"];
 
-/// Sends a text that the injected `fault` answers, and returns the tool
-/// error text after checking the message is stored as failed.
+/// Sends a text that fails with the injected `fault`, checks that the
+/// message is stored as failed, and returns the tool error text.
 async fn failed_send(shop: &Shop, fault: Fault) -> String {
     shop.server.sim.inject(FaultTarget::Send, fault);
     let result = shop

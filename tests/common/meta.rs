@@ -94,6 +94,7 @@ pub async fn start_full(options: FullOptions) -> Server {
     let graph = GraphClient::new(&sim.base_url(), options.graph_timeout)
         .expect("Graph client")
         .with_retry_policy(options.retry);
+
     let settings = ServerSettings {
         bind: addr,
         public_url: format!("http://{addr}"),
@@ -112,6 +113,7 @@ pub async fn start_full(options: FullOptions) -> Server {
         graph,
         settings: Arc::new(settings),
     };
+
     let app = router(state);
     tokio::spawn(async move {
         axum::serve(listener, app).await.expect("server runs");
@@ -205,7 +207,7 @@ impl Shop {
         self.server.call_tool(&self.key, tool, arguments).await
     }
 
-    /// The stored conversation with the customer.
+    /// Reads the stored conversation with the customer.
     pub async fn conversation(&self) -> Option<ConversationSummary> {
         let by = ConversationRef::Phone(CUSTOMER.to_owned());
         self.server
@@ -215,7 +217,7 @@ impl Shop {
             .expect("find conversation")
     }
 
-    /// The stored messages with the customer, oldest first.
+    /// Reads the stored messages with the customer, oldest first.
     pub async fn messages(&self) -> Vec<Message> {
         match self.conversation().await {
             Some(conversation) => self
