@@ -159,12 +159,12 @@ async fn server_error_is_not_retried() {
 #[tokio::test]
 async fn timeout_is_reported() {
     let options = FullOptions {
-        graph_timeout: Duration::from_millis(500),
+        graph_timeout: Duration::from_secs(1),
         ..FullOptions::default()
     };
     let shop = shop_with(options, ALL).await;
     shop.inbound("Hi").await;
-    let text = failed_send(&shop, Fault::Delay(Duration::from_secs(3))).await;
+    let text = failed_send(&shop, Fault::Delay(Duration::from_secs(4))).await;
     assert!(text.contains("timed out"), "{text}");
     assert!(text.contains("check get_conversation before"), "{text}");
     still_sends(&shop).await;
