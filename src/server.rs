@@ -13,6 +13,7 @@ use crate::config::Settings;
 use crate::crypto::SecretBox;
 use crate::http::{AppState, router};
 use crate::store::DynStore;
+use crate::whatsapp::graph::GraphClient;
 
 /// Opens the database (applying migrations) and the encryption key.
 pub async fn open(settings: &Settings) -> anyhow::Result<(DynStore, SecretBox)> {
@@ -52,9 +53,13 @@ impl Server {
                 server_settings.public_url = format!("http://{actual}");
             }
         }
+        let timeout = Duration::from_secs(settings.server.graph_timeout_seconds);
+        let graph = GraphClient::new(&settings.server.graph_api_url, timeout)
+            .context("cannot build the Graph API client (PONS_GRAPH_API_URL)")?;
         let state = AppState {
             store,
             secrets,
+            graph,
             settings: Arc::new(server_settings),
         };
         let grace = Duration::from_secs(settings.server.shutdown_grace_seconds);
