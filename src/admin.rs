@@ -2,7 +2,7 @@
 //! working on the same database as a running server.
 
 use std::io::{BufRead, Read};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, anyhow, bail};
 use argon2::password_hash::{PasswordHasher, SaltString, rand_core::OsRng};
@@ -62,6 +62,14 @@ impl Admin {
         match command {
             AccountCommand::Add(args) => self.add_account(*args).await,
             AccountCommand::List => self.list_accounts().await,
+            AccountCommand::SetCredentials {
+                account,
+                access_token_file,
+                app_secret_file,
+            } => {
+                self.set_credentials(&account, access_token_file, app_secret_file)
+                    .await
+            }
         }
     }
 
@@ -116,6 +124,45 @@ impl Admin {
         eprintln!(
             "Paste the webhook URL and verify token into your Meta app (WhatsApp > Configuration), \
              then subscribe to the messages field."
+        );
+        Ok(())
+    }
+
+    async fn set_credentials(
+        &self,
+        reference: &str,
+        access_token_file: Option<PathBuf>,
+        app_secret_file: Option<PathBuf>,
+    ) -> anyhow::Result<()> {
+        let account = self.account_by_ref(reference).await?;
+        if access_token_file.is_none() && app_secret_file.is_none() {
+            bail!("nothing to change: give --access-token-file, --app-secret-file or both");
+        }
+        if access_token_file.is_some()
+            && access_token_file == app_secret_file
+            && access_token_file.as_deref() == Some(Path::new("-"))
+        {
+            bail!(
+                "--access-token-file and --app-secret-file cannot both read standard input; \
+                 put one in a file"
+            );
+        }
+        let seal = |path: Option<PathBuf>, flag: &str| -> anyhow::Result<Option<Vec<u8>>> {
+            match path {
+                Some(path) => Ok(Some(
+                    self.secrets.encrypt(read_secret(&path, flag)?.as_bytes()),
+                )),
+                None => Ok(None),
+            }
+        };
+        let token = seal(access_token_file, "--access-token-file")?;
+        let secret = seal(app_secret_file, "--app-secret-file")?;
+        self.store
+            .update_account_secrets(&account.id, token, secret)
+            .await?;
+        eprintln!(
+            "updated credentials of +{} ({})",
+            account.phone_number, account.name
         );
         Ok(())
     }

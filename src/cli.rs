@@ -141,6 +141,19 @@ pub enum AccountCommand {
     Add(Box<AccountAddArgs>),
     /// List connected numbers.
     List,
+    /// Store a new access token and/or app secret for an account, for
+    /// example after Meta rejected the old token.
+    SetCredentials {
+        /// The account's phone number or id.
+        #[arg(long, value_name = "PHONE|ID")]
+        account: String,
+        /// File holding the new Meta access token; `-` reads standard input.
+        #[arg(long, value_name = "PATH")]
+        access_token_file: Option<PathBuf>,
+        /// File holding the new Meta app secret; `-` reads standard input.
+        #[arg(long, value_name = "PATH")]
+        app_secret_file: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Args)]

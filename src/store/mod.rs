@@ -53,6 +53,15 @@ pub trait Store: Send + Sync + 'static {
     async fn set_token_invalid(&self, account: &AccountId, at: Option<UnixTime>)
     -> StoreResult<()>;
 
+    /// Replaces the encrypted access token and/or app secret (`None` keeps
+    /// the stored one). A new access token clears `token_invalid_at`.
+    async fn update_account_secrets(
+        &self,
+        account: &AccountId,
+        access_token_encrypted: Option<Vec<u8>>,
+        app_secret_encrypted: Option<Vec<u8>>,
+    ) -> StoreResult<()>;
+
     /// Adds a member or changes the role of an existing one.
     async fn upsert_member(
         &self,

@@ -50,9 +50,10 @@ pub(super) fn describe_graph_error(error: &GraphError) -> String {
 fn next_step(account: &Account, error: &GraphError) -> String {
     if error.is_token_error() {
         return format!(
-            "Meta rejected the access token of account +{} ({}); an account owner must store \
-             a new access token for it before anything can be sent from this number.",
-            account.phone_number, account.name
+            "Meta rejected the access token of account +{} ({}); an operator must store a new \
+             one with `pons account set-credentials --account +{} --access-token-file FILE` \
+             before anything can be sent from this number.",
+            account.phone_number, account.name, account.phone_number
         );
     }
     match error {

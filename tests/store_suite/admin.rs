@@ -174,6 +174,43 @@ pub async fn token_invalid_set_and_clear(store: DynStore) {
     assert!(matches!(error, StoreError::NotFound(_)), "{error:?}");
 }
 
+pub async fn account_secrets_replaced(store: DynStore) {
+    let t = tenant(&store, "rotate").await;
+    let before = store.account_secrets(&t.account.id).await.expect("secrets");
+    store
+        .set_token_invalid(&t.account.id, Some(99))
+        .await
+        .expect("mark invalid");
+
+    store
+        .update_account_secrets(&t.account.id, None, Some(b"new-secret".to_vec()))
+        .await
+        .expect("new app secret");
+    let after_secret = store.account_secrets(&t.account.id).await.expect("secrets");
+    assert_eq!(after_secret.app_secret_encrypted, b"new-secret");
+    assert_eq!(
+        after_secret.access_token_encrypted,
+        before.access_token_encrypted
+    );
+    assert_eq!(after_secret.account.token_invalid_at, Some(99));
+
+    store
+        .update_account_secrets(&t.account.id, Some(b"new-token".to_vec()), None)
+        .await
+        .expect("new token");
+    let after_token = store.account_secrets(&t.account.id).await.expect("secrets");
+    assert_eq!(after_token.access_token_encrypted, b"new-token");
+    assert_eq!(after_token.app_secret_encrypted, b"new-secret");
+    assert_eq!(after_token.account.token_invalid_at, None);
+
+    let unknown = pons::store::AccountId::generate();
+    let error = store
+        .update_account_secrets(&unknown, Some(b"x".to_vec()), None)
+        .await
+        .expect_err("unknown account");
+    assert!(matches!(error, StoreError::NotFound(_)), "{error:?}");
+}
+
 pub async fn member_upsert_and_remove(store: DynStore) {
     let t = tenant(&store, "team").await;
     let member = store

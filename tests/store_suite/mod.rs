@@ -54,6 +54,7 @@ macro_rules! store_suite_tests {
             admin::account_unknown_owner_not_found,
             admin::account_lookups,
             admin::token_invalid_set_and_clear,
+            admin::account_secrets_replaced,
             admin::member_upsert_and_remove,
             admin::member_unknown_account_not_found,
             admin::reachable_accounts_narrowed,

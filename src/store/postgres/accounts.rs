@@ -188,6 +188,31 @@ pub(crate) async fn set_token_invalid(
     Ok(())
 }
 
+pub(crate) async fn update_account_secrets(
+    pool: &PgPool,
+    account: &AccountId,
+    access_token: Option<&[u8]>,
+    app_secret: Option<&[u8]>,
+) -> StoreResult<()> {
+    let done = sqlx::query(
+        "UPDATE accounts SET \
+           access_token_encrypted = coalesce($2, access_token_encrypted), \
+           app_secret_encrypted = coalesce($3, app_secret_encrypted), \
+           token_invalid_at = CASE WHEN $2::bytea IS NULL THEN token_invalid_at END \
+         WHERE id = $1",
+    )
+    .bind(account.as_str())
+    .bind(access_token)
+    .bind(app_secret)
+    .execute(pool)
+    .await
+    .map_err(backend)?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound(format!("account {account}")));
+    }
+    Ok(())
+}
+
 /// Fails with `NotFound` unless the user exists.
 pub(crate) async fn require_user(conn: &mut PgConnection, user: &UserId) -> StoreResult<()> {
     let found: Option<i32> = sqlx::query_scalar("SELECT 1 FROM users WHERE id = $1")

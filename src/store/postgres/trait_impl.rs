@@ -53,6 +53,21 @@ impl Store for PostgresStore {
         accounts::set_token_invalid(&self.pool, account, at).await
     }
 
+    async fn update_account_secrets(
+        &self,
+        account: &AccountId,
+        access_token_encrypted: Option<Vec<u8>>,
+        app_secret_encrypted: Option<Vec<u8>>,
+    ) -> StoreResult<()> {
+        accounts::update_account_secrets(
+            &self.pool,
+            account,
+            access_token_encrypted.as_deref(),
+            app_secret_encrypted.as_deref(),
+        )
+        .await
+    }
+
     async fn upsert_member(
         &self,
         account: &AccountId,

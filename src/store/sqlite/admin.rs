@@ -169,6 +169,27 @@ pub(super) fn set_token_invalid(
     Ok(())
 }
 
+pub(super) fn update_account_secrets(
+    conn: &Connection,
+    account: &AccountId,
+    access_token: Option<&[u8]>,
+    app_secret: Option<&[u8]>,
+) -> StoreResult<()> {
+    let changed = conn
+        .prepare_cached(
+            "UPDATE accounts SET \
+               access_token_encrypted = coalesce(?2, access_token_encrypted), \
+               app_secret_encrypted = coalesce(?3, app_secret_encrypted), \
+               token_invalid_at = CASE WHEN ?2 IS NULL THEN token_invalid_at END \
+             WHERE id = ?1",
+        )?
+        .execute(params![account.as_str(), access_token, app_secret])?;
+    if changed == 0 {
+        return Err(StoreError::NotFound(format!("account {account}")));
+    }
+    Ok(())
+}
+
 pub(super) fn upsert_member(
     conn: &Connection,
     account: &AccountId,

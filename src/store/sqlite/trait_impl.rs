@@ -82,6 +82,25 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn update_account_secrets(
+        &self,
+        account: &AccountId,
+        access_token_encrypted: Option<Vec<u8>>,
+        app_secret_encrypted: Option<Vec<u8>>,
+    ) -> StoreResult<()> {
+        let account = account.clone();
+        self.writer
+            .write(move |tx| {
+                admin::update_account_secrets(
+                    tx,
+                    &account,
+                    access_token_encrypted.as_deref(),
+                    app_secret_encrypted.as_deref(),
+                )
+            })
+            .await
+    }
+
     async fn upsert_member(
         &self,
         account: &AccountId,
