@@ -9,14 +9,15 @@ mod postgres_harness;
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
+use pons::store::postgres::PostgresStore;
 use pons::store::{
-    ContactSeen, DynStore, IngestItem, MessageStatus, TemplateStatusUpdate, WebhookBatch,
+    ContactSeen, DynStore, IngestItem, MessageStatus, MetaError, NewJob, TemplateStatusUpdate,
+    WebhookBatch,
 };
 use postgres_harness::TestDatabase;
-use sqlx::PgPool;
+use sqlx::{Connection, PgConnection, PgPool};
 use store_suite::{
-    Harness, OutboundSeed, OutboundSeeder, T0, batch, ingest, status, tenant, text, webhook_log,
+    Harness, T0, batch, ingest, outbound_text, send_text, status, tenant, text, webhook_log,
 };
 
 /// A store on a database that is dropped with the harness.
@@ -57,26 +58,6 @@ macro_rules! harness {
 impl Harness for PostgresHarness {
     fn store(&self) -> DynStore {
         self.store.clone()
-    }
-}
-
-#[async_trait]
-impl OutboundSeeder for PostgresHarness {
-    async fn insert_outbound(&self, seed: OutboundSeed) {
-        sqlx::query(
-            "INSERT INTO messages (id, account_id, conversation_id, wamid, direction, type, text, \
-                 status, status_at, timestamp, created_at) \
-             VALUES ($1, $2, $3, $4, 'outbound', 'text', 'reply', $5, $6, $6, $6)",
-        )
-        .bind(uuid::Uuid::now_v7().to_string())
-        .bind(seed.account_id.as_str())
-        .bind(seed.conversation.id.as_str())
-        .bind(&seed.wamid)
-        .bind(seed.status.as_str())
-        .bind(seed.timestamp)
-        .execute(self.pool())
-        .await
-        .expect("insert outbound message");
     }
 }
 
@@ -266,5 +247,186 @@ async fn connect_again_keeps_data() {
         .expect("find");
     assert!(found.is_some());
     let migrations = harness.count("SELECT count(*) FROM _sqlx_migrations").await;
-    assert_eq!(migrations, 1);
+    assert_eq!(migrations, 2);
+}
+
+#[tokio::test]
+async fn outbound_events_stored() {
+    let harness = harness!();
+    let store = &harness.store;
+    let t = tenant(store, "out-events").await;
+    let to = "15551280010";
+    let sent = send_text(store, &t.account, to, "wamid.OE1", T0).await;
+    let pending = store
+        .insert_outbound(outbound_text(&t.account, to, T0 + 5, "lost"))
+        .await
+        .expect("insert outbound");
+    let error = MetaError {
+        code: Some(131026),
+        ..MetaError::default()
+    };
+    store
+        .mark_outbound_failed(&pending.id, error, T0 + 6)
+        .await
+        .expect("mark failed");
+
+    let pool = harness.pool().clone();
+    let payload = |kind: &'static str| {
+        let pool = pool.clone();
+        async move {
+            let text: String =
+                sqlx::query_scalar("SELECT payload_json FROM events WHERE type = $1")
+                    .bind(kind)
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap_or_else(|error| panic!("one {kind} event: {error}"));
+            serde_json::from_str::<serde_json::Value>(&text).expect("JSON payload")
+        }
+    };
+    let sent_event = payload("message.outbound.sent").await;
+    assert_eq!(sent_event["messageId"], sent.id.as_str());
+    assert_eq!(sent_event["wamid"], "wamid.OE1");
+    assert_eq!(sent_event["conversationId"], sent.conversation_id.as_str());
+    assert_eq!(sent_event["to"], to);
+    assert_eq!(sent_event["type"], "text");
+    assert_eq!(sent_event["text"], "reply");
+    assert_eq!(sent_event["timestamp"], "2023-11-14T22:13:21Z");
+    let failed_event = payload("message.outbound.failed").await;
+    assert_eq!(failed_event["messageId"], pending.id.as_str());
+    assert_eq!(failed_event["wamid"], serde_json::Value::Null);
+    assert_eq!(failed_event["error"]["code"], 131026);
+    let updates = harness
+        .count("SELECT count(*) FROM events WHERE type = 'message.status.updated'")
+        .await;
+    assert_eq!(updates, 2, "sent and failed each change a status");
+}
+
+fn test_job(name: &str, max_attempts: u32) -> NewJob {
+    NewJob {
+        kind: "test_job".to_owned(),
+        account_id: None,
+        payload_json: format!("{{\"n\":\"{name}\"}}"),
+        run_at: T0,
+        max_attempts,
+        dedupe_key: None,
+    }
+}
+
+#[tokio::test]
+async fn expired_last_attempt_marked_failed() {
+    let harness = harness!();
+    let store = &harness.store;
+    store
+        .enqueue_job(test_job("once", 1))
+        .await
+        .expect("enqueue");
+    assert_eq!(
+        store
+            .claim_jobs(&["test_job"], T0, 10, 5)
+            .await
+            .expect("claim")
+            .len(),
+        1
+    );
+    assert!(
+        store
+            .claim_jobs(&["test_job"], T0 + 11, 10, 5)
+            .await
+            .expect("claim")
+            .is_empty()
+    );
+
+    let (state, error, attempts): (String, Option<String>, i64) =
+        sqlx::query_as("SELECT state, last_error, attempts FROM jobs")
+            .fetch_one(harness.pool())
+            .await
+            .expect("job row");
+    assert_eq!(state, "failed");
+    assert!(error.is_some_and(|e| e.contains("lease")));
+    assert_eq!(attempts, 1);
+}
+
+#[tokio::test]
+async fn claim_skips_locked_rows() {
+    let harness = harness!();
+    let store = &harness.store;
+    for name in ["first", "second", "third"] {
+        store.enqueue_job(test_job(name, 3)).await.expect("enqueue");
+    }
+    // Another connection locks the first job, as a claimer does mid-transaction.
+    let mut other = PgConnection::connect(&harness.database.url())
+        .await
+        .expect("second connection");
+    let mut held = other.begin().await.expect("begin");
+    let locked: String = sqlx::query_scalar(
+        "SELECT id FROM jobs ORDER BY run_at, created_at, id LIMIT 1 FOR UPDATE",
+    )
+    .fetch_one(&mut *held)
+    .await
+    .expect("lock first job");
+
+    // Without SKIP LOCKED the claim would wait for the lock until the end.
+    let claimed = tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        store.claim_jobs(&["test_job"], T0, 60, 10),
+    )
+    .await
+    .expect("the claim must not wait for the locked row")
+    .expect("claim while a row is locked");
+    let ids: Vec<&str> = claimed.iter().map(|j| j.id.as_str()).collect();
+    assert_eq!(ids.len(), 2, "{ids:?}");
+    assert!(!ids.contains(&locked.as_str()), "the locked job is skipped");
+
+    held.rollback().await.expect("release the lock");
+    let rest = store
+        .claim_jobs(&["test_job"], T0, 60, 10)
+        .await
+        .expect("claim");
+    assert_eq!(rest.len(), 1);
+    assert_eq!(rest[0].id.as_str(), locked);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_pools_claim_disjoint() {
+    let harness = harness!();
+    const JOBS: usize = 60;
+    for n in 0..JOBS {
+        harness
+            .store
+            .enqueue_job(test_job(&n.to_string(), 3))
+            .await
+            .expect("enqueue");
+    }
+    // Two stores model two Pons processes on one database.
+    let second: DynStore = Arc::new(
+        PostgresStore::connect(&harness.database.url())
+            .await
+            .expect("second store"),
+    );
+    let workers: Vec<_> = [harness.store.clone(), second]
+        .into_iter()
+        .flat_map(|store| [store.clone(), store])
+        .map(|store| {
+            tokio::spawn(async move {
+                let mut taken = Vec::new();
+                loop {
+                    let jobs = store
+                        .claim_jobs(&["test_job"], T0, 60, 2)
+                        .await
+                        .expect("claim");
+                    if jobs.is_empty() {
+                        return taken;
+                    }
+                    taken.extend(jobs.into_iter().map(|j| j.id));
+                }
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    for worker in workers {
+        all.extend(worker.await.expect("join worker"));
+    }
+    let distinct: std::collections::HashSet<_> = all.iter().collect();
+    assert_eq!(all.len(), JOBS, "every job claimed");
+    assert_eq!(distinct.len(), JOBS, "no job claimed twice");
 }

@@ -6,10 +6,9 @@ mod store_suite;
 
 use std::path::{Path, PathBuf};
 
-use async_trait::async_trait;
-use pons::store::{DynStore, IngestItem, MessageStatus, TemplateStatusUpdate};
+use pons::store::{DynStore, IngestItem, MessageStatus, MetaError, NewJob, TemplateStatusUpdate};
 use rusqlite::{Connection, OptionalExtension};
-use store_suite::{Harness, OutboundSeed, OutboundSeeder, T0, batch, ingest, status, tenant, text};
+use store_suite::{Harness, T0, batch, ingest, outbound_text, send_text, status, tenant, text};
 use tempfile::TempDir;
 
 /// A store on `pons.db` in a directory that is removed on drop.
@@ -35,27 +34,6 @@ async fn open_sqlite() -> SqliteHarness {
 impl Harness for SqliteHarness {
     fn store(&self) -> DynStore {
         self.store.clone()
-    }
-}
-
-#[async_trait]
-impl OutboundSeeder for SqliteHarness {
-    async fn insert_outbound(&self, seed: OutboundSeed) {
-        let conn = connection(&self.path);
-        conn.execute(
-            "INSERT INTO messages (id, account_id, conversation_id, wamid, direction, type, text, \
-                 status, status_at, timestamp, created_at) \
-             VALUES (?1, ?2, ?3, ?4, 'outbound', 'text', 'reply', ?5, ?6, ?6, ?6)",
-            rusqlite::params![
-                uuid::Uuid::now_v7().to_string(),
-                seed.account_id.as_str(),
-                seed.conversation.id.as_str(),
-                seed.wamid,
-                seed.status.as_str(),
-                seed.timestamp,
-            ],
-        )
-        .expect("insert outbound message");
     }
 }
 
@@ -85,7 +63,7 @@ async fn open_configures_wal_and_schema() {
     let version: i64 = conn
         .pragma_query_value(None, "user_version", |row| row.get(0))
         .expect("user version");
-    assert_eq!(version, 1);
+    assert_eq!(version, 2);
 
     // Opening the same file again applies no migration and keeps the data.
     let t = tenant(&harness.store, "reopen").await;
@@ -230,4 +208,99 @@ async fn failed_batch_leaves_no_rows() {
         .optional()
         .expect("search index");
     assert_eq!(indexed, None);
+}
+
+#[tokio::test]
+async fn outbound_events_stored() {
+    let harness = open_sqlite().await;
+    let store = &harness.store;
+    let t = tenant(store, "out-events").await;
+    let to = "15551280010";
+    let sent = send_text(store, &t.account, to, "wamid.OE1", T0).await;
+    let pending = store
+        .insert_outbound(outbound_text(&t.account, to, T0 + 5, "lost"))
+        .await
+        .expect("insert outbound");
+    let error = MetaError {
+        code: Some(131026),
+        ..MetaError::default()
+    };
+    store
+        .mark_outbound_failed(&pending.id, error, T0 + 6)
+        .await
+        .expect("mark failed");
+
+    let conn = connection(&harness.path);
+    let payload = |kind: &str| -> serde_json::Value {
+        let text: String = conn
+            .query_row(
+                "SELECT payload_json FROM events WHERE type = ?1",
+                [kind],
+                |row| row.get(0),
+            )
+            .unwrap_or_else(|error| panic!("one {kind} event: {error}"));
+        serde_json::from_str(&text).expect("JSON payload")
+    };
+    let sent_event = payload("message.outbound.sent");
+    assert_eq!(sent_event["messageId"], sent.id.as_str());
+    assert_eq!(sent_event["wamid"], "wamid.OE1");
+    assert_eq!(sent_event["conversationId"], sent.conversation_id.as_str());
+    assert_eq!(sent_event["to"], to);
+    assert_eq!(sent_event["type"], "text");
+    assert_eq!(sent_event["text"], "reply");
+    assert_eq!(sent_event["timestamp"], "2023-11-14T22:13:21Z");
+    let failed_event = payload("message.outbound.failed");
+    assert_eq!(failed_event["messageId"], pending.id.as_str());
+    assert_eq!(failed_event["wamid"], serde_json::Value::Null);
+    assert_eq!(failed_event["error"]["code"], 131026);
+    assert_eq!(
+        count(
+            &conn,
+            "SELECT count(*) FROM events WHERE type = 'message.status.updated'"
+        ),
+        2,
+        "sent and failed each change a status"
+    );
+}
+
+#[tokio::test]
+async fn expired_last_attempt_marked_failed() {
+    let harness = open_sqlite().await;
+    let store = &harness.store;
+    store
+        .enqueue_job(NewJob {
+            kind: "test_job".to_owned(),
+            account_id: None,
+            payload_json: "{}".to_owned(),
+            run_at: T0,
+            max_attempts: 1,
+            dedupe_key: None,
+        })
+        .await
+        .expect("enqueue");
+    assert_eq!(
+        store
+            .claim_jobs(&["test_job"], T0, 10, 5)
+            .await
+            .expect("claim")
+            .len(),
+        1
+    );
+    assert!(
+        store
+            .claim_jobs(&["test_job"], T0 + 11, 10, 5)
+            .await
+            .expect("claim")
+            .is_empty()
+    );
+
+    let conn = connection(&harness.path);
+    let (state, error, attempts): (String, Option<String>, i64) = conn
+        .query_row("SELECT state, last_error, attempts FROM jobs", [], |row| {
+            Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+        })
+        .expect("job row");
+    assert_eq!(state, "failed");
+    assert!(error.is_some_and(|e| e.contains("lease")));
+    assert_eq!(attempts, 1);
 }

@@ -1,5 +1,6 @@
 //! The repository interface and its two backends, SQLite and PostgreSQL.
 
+pub mod jobs;
 pub mod model;
 pub mod postgres;
 pub mod sqlite;
@@ -124,19 +125,41 @@ pub trait Store: Send + Sync + 'static {
     /// the status rule), updates the contact's wa_id when Meta reports
     /// another, applies statuses that arrived before the wamid was known,
     /// and emits `message.outbound.sent`.
-    async fn mark_outbound_sent(&self, id: &MessageId, sent: SentMessage, at: UnixTime)
-    -> StoreResult<Message>;
-    /// Records a failed send with Meta's error and emits `message.outbound.failed`.
-    async fn mark_outbound_failed(&self, id: &MessageId, error: MetaError, at: UnixTime)
-    -> StoreResult<Message>;
+    ///
+    /// The contact takes Meta's wa_id only when no other contact of the
+    /// account has it, because inbound messages arrive from that wa_id.
+    /// Otherwise the contact and the message stay as they are. A repeated
+    /// call with the same wamid changes nothing.
+    ///
+    /// Returns `Conflict` when another message of the account has the wamid
+    /// or this message already has a different one. Returns `Invalid` for an
+    /// inbound message and `NotFound` for an unknown one.
+    async fn mark_outbound_sent(
+        &self,
+        id: &MessageId,
+        sent: SentMessage,
+        at: UnixTime,
+    ) -> StoreResult<Message>;
+    /// Records a failed send with Meta's error and emits
+    /// `message.outbound.failed`. Only a `pending` or `sent` message becomes
+    /// `failed`; any other is returned unchanged, without an event. Errors
+    /// as for `mark_outbound_sent`.
+    async fn mark_outbound_failed(
+        &self,
+        id: &MessageId,
+        error: MetaError,
+        at: UnixTime,
+    ) -> StoreResult<Message>;
     /// Sets (`Some`) or clears (`None`) the business's reaction on a message.
+    /// `NotFound` when the account has no message with this wamid.
     async fn set_business_reaction(
         &self,
         account: &AccountId,
         target_wamid: &str,
         emoji: Option<String>,
     ) -> StoreResult<()>;
-    /// Sets the conversation's unread count to zero.
+    /// Sets the conversation's unread count to zero. `NotFound` for an
+    /// unknown conversation, as for the next method.
     async fn mark_conversation_read(&self, conversation: &ConversationId) -> StoreResult<()>;
     /// Archives (`Some(time)`) or unarchives (`None`) a conversation.
     async fn set_conversation_archived(
@@ -145,40 +168,80 @@ pub trait Store: Send + Sync + 'static {
         archived_at: Option<UnixTime>,
     ) -> StoreResult<()>;
     /// A message of one of these accounts by its wamid, with its account.
-    async fn find_message_by_wamid(&self, accounts: &[AccountId], wamid: &str)
-    -> StoreResult<Option<(AccountId, Message)>>;
+    /// When two of the accounts store the wamid (one account messaged the
+    /// other), the older row is returned.
+    async fn find_message_by_wamid(
+        &self,
+        accounts: &[AccountId],
+        wamid: &str,
+    ) -> StoreResult<Option<(AccountId, Message)>>;
     /// A message by its Pons id, with its account.
     async fn find_message(&self, id: &MessageId) -> StoreResult<Option<(AccountId, Message)>>;
-    /// An account with its encrypted secrets.
+    /// An account with its encrypted secrets; `NotFound` when missing.
     async fn account_secrets(&self, account: &AccountId) -> StoreResult<AccountSecrets>;
 
     /// Replaces an account's templates with the synced list: upserts each on
-    /// Meta's template id and deletes the ones Meta no longer lists.
-    async fn sync_templates(&self, account: &AccountId, templates: Vec<NewTemplate>, at: UnixTime)
-    -> StoreResult<()>;
-    /// Templates of these accounts, by name then language.
+    /// Meta's template id and deletes the ones Meta no longer lists, in one
+    /// transaction. `NotFound` for an unknown account.
+    async fn sync_templates(
+        &self,
+        account: &AccountId,
+        templates: Vec<NewTemplate>,
+        at: UnixTime,
+    ) -> StoreResult<()>;
+    /// Templates of these accounts, by name then language; templates known
+    /// only from a status webhook (no name yet) come last.
     async fn list_templates(&self, accounts: &[AccountId]) -> StoreResult<Vec<Template>>;
 
     /// Enqueues a job; a no-op when a queued job has the same dedupe key.
+    /// `NotFound` when its account does not exist; `Invalid` for an empty
+    /// kind or `max_attempts` of 0.
     async fn enqueue_job(&self, job: NewJob) -> StoreResult<()>;
     /// Claims up to `limit` due jobs of these kinds for `lease_seconds`,
-    /// counting an attempt on each. A job whose lease ran out (its worker
-    /// died) is due again. PostgreSQL claims with `FOR UPDATE SKIP LOCKED`.
-    async fn claim_jobs(&self, kinds: &[&str], now: UnixTime, lease_seconds: i64, limit: u32)
-    -> StoreResult<Vec<Job>>;
+    /// counting an attempt on each, earliest `run_at` first. A job whose
+    /// lease ran out (its worker died) is due again. PostgreSQL claims with
+    /// `FOR UPDATE SKIP LOCKED`, so concurrent claimers never share a job.
+    ///
+    /// A job that has used `max_attempts` is never claimed again: a queued
+    /// one waits for its caller to call `fail_job`, and a running one whose
+    /// lease ran out is marked `failed` here, as no worker is left to do it.
+    /// `Invalid` when `lease_seconds` is not positive.
+    async fn claim_jobs(
+        &self,
+        kinds: &[&str],
+        now: UnixTime,
+        lease_seconds: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<Job>>;
+    /// Marks a job done. `NotFound` for an unknown job, as for the next two.
     async fn complete_job(&self, id: &JobId, at: UnixTime) -> StoreResult<()>;
     /// Puts a job back in the queue to run at `run_at`, keeping the error.
+    /// It does not check attempts: retrying a job that has used its last
+    /// attempt leaves it queued but never claimed, so call `fail_job`.
+    /// When a job with the same dedupe key was queued meanwhile, that job
+    /// does the work instead, and this one is marked `failed` with the error.
     async fn retry_job(&self, id: &JobId, error: &str, run_at: UnixTime) -> StoreResult<()>;
     /// Marks a job failed for good.
     async fn fail_job(&self, id: &JobId, error: &str, at: UnixTime) -> StoreResult<()>;
 
-    /// Records the stored copy of a message's media.
+    /// Records the stored copy of a message's media. `NotFound` for an
+    /// unknown message, as for the next method.
     async fn set_media_stored(&self, message: &MessageId, media: StoredMedia) -> StoreResult<()>;
     /// Records that a message's media could not be downloaded for good.
     async fn set_media_failed(&self, message: &MessageId, error: &str) -> StoreResult<()>;
 }
 
 pub type DynStore = Arc<dyn Store>;
+
+/// Builds the text shown for a message in conversation lists: its text,
+/// else its caption, else its type in brackets, so it is never empty.
+pub(crate) fn message_preview(text: Option<&str>, caption: Option<&str>, kind: &str) -> String {
+    [text, caption]
+        .into_iter()
+        .flatten()
+        .find(|part| !part.trim().is_empty())
+        .map_or_else(|| format!("[{kind}]"), str::to_owned)
+}
 
 /// Opens the store a database URL names. `postgres://` or `postgresql://`
 /// opens PostgreSQL and applies its migrations. `sqlite://PATH`,

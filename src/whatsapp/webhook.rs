@@ -213,6 +213,7 @@ impl Content {
                     sha256: text_of(&body["sha256"]),
                     filename,
                     url: text_of(&body["url"]),
+                    ..MediaRef::default()
                 });
             }
             "location" => content.text = location_text(body),

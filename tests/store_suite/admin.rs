@@ -1,6 +1,6 @@
 //! Users, accounts and memberships.
 
-use pons::store::{DynStore, NewUser, Role, StoreError, UserId};
+use pons::store::{AccountId, DynStore, NewUser, Role, StoreError, UserId};
 
 use super::{new_account, tenant};
 
@@ -260,4 +260,23 @@ pub async fn reachable_accounts_narrowed(store: DynStore) {
         .map(|account| account.id)
         .collect();
     assert_eq!(narrowed, vec![b.account.id.clone()]);
+}
+
+pub async fn account_secrets_found_and_missing(store: DynStore) {
+    let t = tenant(&store, "secrets").await;
+    let secrets = store
+        .account_secrets(&t.account.id)
+        .await
+        .expect("account secrets");
+    assert_eq!(secrets.account.id, t.account.id);
+    assert_eq!(secrets.account.phone_number, t.account.phone_number);
+    assert_eq!(secrets.access_token_encrypted, b"token-secrets".to_vec());
+    assert_eq!(secrets.app_secret_encrypted, b"secret-secrets".to_vec());
+    assert_eq!(secrets.verify_token, "verify-secrets");
+
+    let missing = store.account_secrets(&AccountId::generate()).await;
+    assert!(
+        matches!(missing, Err(StoreError::NotFound(_))),
+        "{missing:?}"
+    );
 }

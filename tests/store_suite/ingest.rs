@@ -52,6 +52,7 @@ pub async fn message_fields_stored(store: DynStore) {
         sha256: Some("abc".to_owned()),
         filename: None,
         url: None,
+        ..MediaRef::default()
     });
     ingest(&store, vec![IngestItem::Message(image)]).await;
 

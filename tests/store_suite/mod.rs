@@ -2,48 +2,35 @@
 //! declares `#[macro_use] mod store_suite;`, implements `Harness` and runs
 //! every function here through `store_suite_tests!`, on a fresh, empty
 //! store per test.
-//!
-//! The store has no method that inserts outbound messages yet, so status
-//! tests take an `OutboundSeeder` that writes such a row directly in the
-//! backend's own schema.
 
 pub mod admin;
+pub mod conversations;
 pub mod ingest;
+pub mod jobs;
 pub mod keys;
+pub mod media;
+pub mod outbound;
 pub mod reactions;
 pub mod reads;
 pub mod search;
 pub mod statuses;
+pub mod templates;
 
-use async_trait::async_trait;
 use pons::store::{
     Account, AccountId, ConversationRef, ConversationSummary, DynStore, InboundMessage, IngestItem,
-    IngestReport, Message, MessageStatus, NewAccount, NewUser, NewWebhookLog, StatusUpdate,
-    UnixTime, User, WebhookBatch,
+    IngestReport, Message, MessageStatus, NewAccount, NewOutboundMessage, NewUser, NewWebhookLog,
+    SentMessage, StatusUpdate, UnixTime, User, WebhookBatch,
 };
 
 /// A Unix time to build test timestamps on.
 pub const T0: UnixTime = 1_700_000_000;
 /// Seconds a customer-service window stays open after an inbound message.
 pub const WINDOW: i64 = 86_400;
+/// A time after every job that ingestion enqueues with the wall clock.
+pub const LATER: UnixTime = 4_000_000_000;
 
-/// An outbound message row to insert directly.
-pub struct OutboundSeed {
-    pub account_id: AccountId,
-    pub conversation: ConversationSummary,
-    pub wamid: String,
-    pub status: MessageStatus,
-    pub timestamp: UnixTime,
-}
-
-/// Inserts outbound message rows without going through the store.
-#[async_trait]
-pub trait OutboundSeeder: Send + Sync {
-    async fn insert_outbound(&self, seed: OutboundSeed);
-}
-
-/// A fresh store and the backend's way of seeding rows into it.
-pub trait Harness: OutboundSeeder {
+/// A fresh store of one backend.
+pub trait Harness {
     fn store(&self) -> DynStore;
 }
 
@@ -94,14 +81,44 @@ macro_rules! store_suite_tests {
             search::search_input_never_errors,
             statuses::status_deferred_for_unknown_wamid,
             statuses::status_on_inbound_message_ignored,
-        );
-        store_suite_tests!(@seeded $mode $open;
             statuses::status_forward_order,
             statuses::status_read_before_delivered,
             statuses::status_failed_keeps_error,
             statuses::status_failed_after_delivered_ignored,
             statuses::status_played_after_read,
             statuses::status_reverse_order_in_one_batch,
+            admin::account_secrets_found_and_missing,
+            conversations::mark_read_resets_unread,
+            conversations::archive_and_unarchive,
+            outbound::outbound_pending_sent_delivered,
+            outbound::outbound_to_new_contact,
+            outbound::outbound_older_keeps_last_message,
+            outbound::outbound_status_before_sent,
+            outbound::outbound_failed_keeps_meta_error,
+            outbound::outbound_failed_after_delivered_ignored,
+            outbound::outbound_wamid_conflicts,
+            outbound::outbound_adopts_meta_wa_id,
+            outbound::outbound_keeps_wa_id_when_taken,
+            outbound::outbound_rejects_unknown_and_inbound,
+            outbound::outbound_reaction_before_sent,
+            outbound::outbound_last_wamid_only_when_newest,
+            outbound::business_reaction_set_and_clear,
+            outbound::find_message_by_id_and_wamid,
+            templates::templates_sync_replaces,
+            templates::templates_listed_by_name_language,
+            templates::templates_unknown_account_not_found,
+            templates::template_status_enqueues_sync,
+            jobs::jobs_dedupe_while_queued,
+            jobs::jobs_claim_order_and_filters,
+            jobs::jobs_lease_expiry_reclaims,
+            jobs::jobs_retry_then_max_attempts,
+            jobs::jobs_retry_with_queued_twin,
+            jobs::jobs_fail_and_complete,
+            jobs::jobs_expired_last_attempt_not_claimed,
+            jobs::jobs_concurrent_claimers_disjoint,
+            jobs::jobs_invalid_input_rejected,
+            media::media_job_enqueued_once,
+            media::media_stored_and_failed,
         );
     };
     (@open required $open:path) => {
@@ -119,16 +136,6 @@ macro_rules! store_suite_tests {
             async fn $name() {
                 let harness = store_suite_tests!(@open $mode $open);
                 store_suite::$module::$name(store_suite::Harness::store(&harness)).await;
-            }
-        )*
-    };
-    (@seeded $mode:ident $open:path; $($module:ident :: $name:ident),* $(,)?) => {
-        $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() {
-                let harness = store_suite_tests!(@open $mode $open);
-                store_suite::$module::$name(store_suite::Harness::store(&harness), &harness)
-                    .await;
             }
         )*
     };
@@ -273,4 +280,58 @@ pub async fn message(store: &DynStore, account: &Account, wa_id: &str, wamid: &s
         .into_iter()
         .find(|m| m.wamid.as_deref() == Some(wamid))
         .expect("message stored")
+}
+
+/// Builds an outbound text message to `wa_id`.
+pub fn outbound_text(
+    account: &Account,
+    wa_id: &str,
+    timestamp: UnixTime,
+    body: &str,
+) -> NewOutboundMessage {
+    NewOutboundMessage {
+        account_id: account.id.clone(),
+        wa_id: wa_id.to_owned(),
+        kind: "text".to_owned(),
+        text: Some(body.to_owned()),
+        caption: None,
+        media: None,
+        context_wamid: None,
+        content_json: format!("{{\"text\":{{\"body\":{body:?}}}}}"),
+        timestamp,
+    }
+}
+
+/// Stores an outbound text to `wa_id` and records Meta's acceptance of it
+/// as `wamid`, one second later.
+pub async fn send_text(
+    store: &DynStore,
+    account: &Account,
+    wa_id: &str,
+    wamid: &str,
+    timestamp: UnixTime,
+) -> Message {
+    let pending = store
+        .insert_outbound(outbound_text(account, wa_id, timestamp, "reply"))
+        .await
+        .expect("insert outbound");
+    let sent = SentMessage {
+        wamid: wamid.to_owned(),
+        wa_id: Some(wa_id.to_owned()),
+    };
+    store
+        .mark_outbound_sent(&pending.id, sent, timestamp + 1)
+        .await
+        .expect("mark outbound sent")
+}
+
+/// Returns the current status of the message stored as `wamid` on `account`.
+pub async fn status_of(store: &DynStore, account: &AccountId, wamid: &str) -> MessageStatus {
+    store
+        .find_message_by_wamid(std::slice::from_ref(account), wamid)
+        .await
+        .expect("find message by wamid")
+        .expect("message stored")
+        .1
+        .status
 }

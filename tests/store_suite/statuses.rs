@@ -2,16 +2,14 @@
 
 use pons::store::{Account, DynStore, IngestItem, MessageStatus, MetaError};
 
-use super::{
-    OutboundSeed, OutboundSeeder, T0, conversation, ingest, message, status, tenant, text,
-};
+use super::{T0, ingest, message, send_text, status, tenant, text};
 
 const CUSTOMER: &str = "15551270001";
 const OUT: &str = "wamid.OUT";
 
 /// Creates a tenant, a conversation with `CUSTOMER` and an outbound message
 /// `OUT` in status `sent`.
-async fn with_sent_message(store: &DynStore, seeder: &dyn OutboundSeeder, tag: &str) -> Account {
+async fn with_sent_message(store: &DynStore, tag: &str) -> Account {
     let t = tenant(store, tag).await;
     ingest(
         store,
@@ -20,16 +18,7 @@ async fn with_sent_message(store: &DynStore, seeder: &dyn OutboundSeeder, tag: &
         ))],
     )
     .await;
-    let conversation = conversation(store, &t.account, CUSTOMER).await;
-    seeder
-        .insert_outbound(OutboundSeed {
-            account_id: t.account.id.clone(),
-            conversation,
-            wamid: OUT.to_owned(),
-            status: MessageStatus::Sent,
-            timestamp: T0 + 1,
-        })
-        .await;
+    send_text(store, &t.account, CUSTOMER, OUT, T0).await;
     t.account
 }
 
@@ -46,8 +35,8 @@ async fn current(store: &DynStore, account: &Account) -> MessageStatus {
     message(store, account, CUSTOMER, OUT).await.status
 }
 
-pub async fn status_forward_order(store: DynStore, seeder: &dyn OutboundSeeder) {
-    let account = with_sent_message(&store, seeder, "forward").await;
+pub async fn status_forward_order(store: DynStore) {
+    let account = with_sent_message(&store, "forward").await;
     assert_eq!(current(&store, &account).await, MessageStatus::Sent);
     assert_eq!(
         apply(&store, &account, MessageStatus::Delivered, T0 + 2).await,
@@ -66,8 +55,8 @@ pub async fn status_forward_order(store: DynStore, seeder: &dyn OutboundSeeder) 
     );
 }
 
-pub async fn status_read_before_delivered(store: DynStore, seeder: &dyn OutboundSeeder) {
-    let account = with_sent_message(&store, seeder, "readfirst").await;
+pub async fn status_read_before_delivered(store: DynStore) {
+    let account = with_sent_message(&store, "readfirst").await;
     assert_eq!(
         apply(&store, &account, MessageStatus::Read, T0 + 3).await,
         1
@@ -84,8 +73,8 @@ pub async fn status_read_before_delivered(store: DynStore, seeder: &dyn Outbound
     assert_eq!(current(&store, &account).await, MessageStatus::Read);
 }
 
-pub async fn status_failed_keeps_error(store: DynStore, seeder: &dyn OutboundSeeder) {
-    let account = with_sent_message(&store, seeder, "failed").await;
+pub async fn status_failed_keeps_error(store: DynStore) {
+    let account = with_sent_message(&store, "failed").await;
     let error = MetaError {
         code: Some(131047),
         title: Some("Re-engagement message".to_owned()),
@@ -111,8 +100,8 @@ pub async fn status_failed_keeps_error(store: DynStore, seeder: &dyn OutboundSee
     assert_eq!(stored.error, Some(error));
 }
 
-pub async fn status_failed_after_delivered_ignored(store: DynStore, seeder: &dyn OutboundSeeder) {
-    let account = with_sent_message(&store, seeder, "notfailed").await;
+pub async fn status_failed_after_delivered_ignored(store: DynStore) {
+    let account = with_sent_message(&store, "notfailed").await;
     assert_eq!(
         apply(&store, &account, MessageStatus::Delivered, T0 + 2).await,
         1
@@ -137,8 +126,8 @@ pub async fn status_failed_after_delivered_ignored(store: DynStore, seeder: &dyn
     assert_eq!(current(&store, &account).await, MessageStatus::Read);
 }
 
-pub async fn status_played_after_read(store: DynStore, seeder: &dyn OutboundSeeder) {
-    let account = with_sent_message(&store, seeder, "played").await;
+pub async fn status_played_after_read(store: DynStore) {
+    let account = with_sent_message(&store, "played").await;
     assert_eq!(
         apply(&store, &account, MessageStatus::Read, T0 + 2).await,
         1
@@ -155,8 +144,8 @@ pub async fn status_played_after_read(store: DynStore, seeder: &dyn OutboundSeed
     assert_eq!(current(&store, &account).await, MessageStatus::Played);
 }
 
-pub async fn status_reverse_order_in_one_batch(store: DynStore, seeder: &dyn OutboundSeeder) {
-    let account = with_sent_message(&store, seeder, "reverse").await;
+pub async fn status_reverse_order_in_one_batch(store: DynStore) {
+    let account = with_sent_message(&store, "reverse").await;
     let items = [
         MessageStatus::Read,
         MessageStatus::Delivered,

@@ -144,6 +144,26 @@ pub(crate) async fn secrets_where(
     rows.iter().map(rows::account_secrets).collect()
 }
 
+/// Returns an account with its encrypted secrets; `NotFound` when missing.
+pub(crate) async fn account_secrets(
+    pool: &PgPool,
+    account: &AccountId,
+) -> StoreResult<AccountSecrets> {
+    let sql = concat!(
+        "SELECT ",
+        account_columns!(),
+        ", a.access_token_encrypted, a.app_secret_encrypted, a.verify_token \
+         FROM accounts a WHERE a.id = $1"
+    );
+    let row = sqlx::query(sql)
+        .bind(account.as_str())
+        .fetch_optional(pool)
+        .await
+        .map_err(backend)?
+        .ok_or_else(|| StoreError::NotFound(format!("account {account}")))?;
+    rows::account_secrets(&row)
+}
+
 pub(crate) async fn verify_tokens(pool: &PgPool) -> StoreResult<Vec<String>> {
     sqlx::query_scalar("SELECT DISTINCT verify_token FROM accounts ORDER BY verify_token")
         .fetch_all(pool)

@@ -10,6 +10,10 @@ use crate::store::*;
 pub(crate) const MESSAGE_RECEIVED: &str = "message.inbound.received";
 /// Event type of a status that moved a message forward.
 pub(crate) const STATUS_UPDATED: &str = "message.status.updated";
+/// Event type of an outbound message that Meta accepted.
+pub(crate) const OUTBOUND_SENT: &str = "message.outbound.sent";
+/// Event type of an outbound message that could not be sent.
+pub(crate) const OUTBOUND_FAILED: &str = "message.outbound.failed";
 
 /// Formats Unix seconds as ISO 8601 UTC (`2024-05-01T12:00:00Z`). A value
 /// outside chrono's range is written as the plain number.

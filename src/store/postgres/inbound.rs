@@ -5,6 +5,7 @@ use sqlx::PgConnection;
 
 use super::events::{self, iso8601};
 use super::ingest::{ensure_conversation_with, lock_wamid};
+use super::jobs::insert_job;
 use super::status;
 use crate::store::*;
 
@@ -30,6 +31,10 @@ pub(crate) async fn store_message(
     }
     report.messages_inserted += 1;
     touch_conversation(conn, &conversation, message).await?;
+    if downloadable_media_id(message).is_some() {
+        let job = jobs::media_download(&message.account_id, &id, now);
+        insert_job(conn, &job, now).await?;
+    }
     let payload = json!({
         "messageId": id,
         "wamid": message.wamid,
@@ -72,9 +77,9 @@ async fn insert_message(
         "INSERT INTO messages (id, account_id, conversation_id, wamid, direction, type, text, \
          caption, media_id, media_mime_type, media_sha256, media_filename, media_url, \
          context_wamid, content_json, raw_json, status, error_code, error_title, \
-         error_message, error_details, timestamp, created_at) \
+         error_message, error_details, timestamp, created_at, media_status) \
          VALUES ($1, $2, $3, $4, 'inbound', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, \
-         $16, $17, $18, $19, $20, $21, $22) \
+         $16, $17, $18, $19, $20, $21, $22, CASE WHEN $8::text IS NOT NULL THEN 'pending' END) \
          ON CONFLICT (account_id, wamid) DO NOTHING",
     )
     .bind(id.as_str())
@@ -84,7 +89,7 @@ async fn insert_message(
     .bind(&message.kind)
     .bind(&message.text)
     .bind(&message.caption)
-    .bind(media.media_id)
+    .bind(downloadable_media_id(message))
     .bind(media.mime_type)
     .bind(media.sha256)
     .bind(media.filename)
@@ -102,6 +107,12 @@ async fn insert_message(
     .execute(conn)
     .await?;
     Ok(inserted.rows_affected() == 1)
+}
+
+/// Returns the media id to download, ignoring a blank one.
+fn downloadable_media_id(message: &InboundMessage) -> Option<&str> {
+    let media = message.media.as_ref()?;
+    media.media_id.as_deref().filter(|id| !id.trim().is_empty())
 }
 
 /// Builds the conversation list's preview from the text, else the caption,
@@ -149,7 +160,7 @@ async fn touch_conversation(
 
 /// Copies the newest stored reaction to a just-inserted message, for a
 /// reaction that arrived before its target.
-async fn apply_stored_reaction(
+pub(crate) async fn apply_stored_reaction(
     conn: &mut PgConnection,
     message: &status::StoredMessage,
 ) -> Result<(), sqlx::Error> {

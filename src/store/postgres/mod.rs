@@ -5,15 +5,20 @@ mod accounts;
 mod events;
 mod inbound;
 mod ingest;
+mod jobs;
 mod keys;
+mod outbound;
 mod reads;
 mod rows;
+mod sent;
 mod status;
+mod templates;
+mod trait_impl;
+mod updates;
 
 use std::time::Duration;
 
 use anyhow::Context;
-use async_trait::async_trait;
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 
@@ -69,6 +74,15 @@ pub(crate) fn conflict_on_unique(error: sqlx::Error, what: String) -> StoreError
     }
 }
 
+/// Maps a foreign key violation to `NotFound(what)` and any other error as
+/// `conflict_on_unique` does.
+pub(crate) fn not_found_on_foreign_key(error: sqlx::Error, what: String) -> StoreError {
+    match error.as_database_error() {
+        Some(db) if db.is_foreign_key_violation() => StoreError::NotFound(what),
+        _ => conflict_on_unique(error, "row with these values".to_owned()),
+    }
+}
+
 /// Converts a row limit to the type PostgreSQL binds for `LIMIT`.
 pub(crate) fn sql_limit(limit: u32) -> i64 {
     i64::from(limit)
@@ -82,140 +96,4 @@ pub(crate) fn account_ids(accounts: &[AccountId]) -> Vec<&str> {
 /// Returns the current time in Unix seconds.
 pub(crate) fn now() -> UnixTime {
     chrono::Utc::now().timestamp()
-}
-
-#[async_trait]
-impl Store for PostgresStore {
-    async fn create_user(&self, user: NewUser) -> StoreResult<User> {
-        accounts::create_user(&self.pool, user).await
-    }
-
-    async fn find_user_by_email(&self, email: &str) -> StoreResult<Option<User>> {
-        accounts::find_user_by_email(&self.pool, email).await
-    }
-
-    async fn create_account(&self, account: NewAccount) -> StoreResult<Account> {
-        accounts::create_account(&self.pool, account).await
-    }
-
-    async fn list_accounts(&self) -> StoreResult<Vec<Account>> {
-        accounts::list_accounts(&self.pool).await
-    }
-
-    async fn find_account(&self, id_or_phone: &str) -> StoreResult<Option<Account>> {
-        accounts::find_account(&self.pool, id_or_phone).await
-    }
-
-    async fn accounts_by_phone_number_ids(
-        &self,
-        ids: &[String],
-    ) -> StoreResult<Vec<AccountSecrets>> {
-        accounts::secrets_where(&self.pool, accounts::AccountKey::PhoneNumberId, ids).await
-    }
-
-    async fn accounts_by_waba_ids(&self, ids: &[String]) -> StoreResult<Vec<AccountSecrets>> {
-        accounts::secrets_where(&self.pool, accounts::AccountKey::WabaId, ids).await
-    }
-
-    async fn verify_tokens(&self) -> StoreResult<Vec<String>> {
-        accounts::verify_tokens(&self.pool).await
-    }
-
-    async fn set_token_invalid(
-        &self,
-        account: &AccountId,
-        at: Option<UnixTime>,
-    ) -> StoreResult<()> {
-        accounts::set_token_invalid(&self.pool, account, at).await
-    }
-
-    async fn upsert_member(
-        &self,
-        account: &AccountId,
-        user: &UserId,
-        role: Role,
-    ) -> StoreResult<()> {
-        accounts::upsert_member(&self.pool, account, user, role).await
-    }
-
-    async fn remove_member(&self, account: &AccountId, user: &UserId) -> StoreResult<()> {
-        accounts::remove_member(&self.pool, account, user).await
-    }
-
-    async fn reachable_accounts(
-        &self,
-        user: &UserId,
-        only: &[AccountId],
-    ) -> StoreResult<Vec<Account>> {
-        accounts::reachable_accounts(&self.pool, user, only).await
-    }
-
-    async fn create_api_key(&self, key: NewApiKey) -> StoreResult<ApiKey> {
-        keys::create_api_key(&self.pool, key).await
-    }
-
-    async fn find_api_key_by_hash(&self, hash: &[u8; 32]) -> StoreResult<Option<ApiKey>> {
-        keys::find_api_key_by_hash(&self.pool, hash).await
-    }
-
-    async fn list_api_keys(&self) -> StoreResult<Vec<ApiKey>> {
-        keys::list_api_keys(&self.pool).await
-    }
-
-    async fn revoke_api_key(&self, id_or_prefix: &str, at: UnixTime) -> StoreResult<ApiKey> {
-        keys::revoke_api_key(&self.pool, id_or_prefix, at).await
-    }
-
-    async fn touch_api_key(&self, id: &ApiKeyId, at: UnixTime) -> StoreResult<()> {
-        keys::touch_api_key(&self.pool, id, at).await
-    }
-
-    async fn ingest(&self, batch: WebhookBatch) -> StoreResult<IngestReport> {
-        ingest::ingest(&self.pool, &batch).await
-    }
-
-    async fn record_webhook(&self, log: NewWebhookLog) -> StoreResult<()> {
-        ingest::record_webhook(&self.pool, &log).await
-    }
-
-    async fn list_conversations(
-        &self,
-        accounts: &[AccountId],
-        limit: u32,
-    ) -> StoreResult<Vec<ConversationSummary>> {
-        reads::list_conversations(&self.pool, accounts, limit, false).await
-    }
-
-    async fn list_unanswered(
-        &self,
-        accounts: &[AccountId],
-        limit: u32,
-    ) -> StoreResult<Vec<ConversationSummary>> {
-        reads::list_conversations(&self.pool, accounts, limit, true).await
-    }
-
-    async fn find_conversation(
-        &self,
-        accounts: &[AccountId],
-        by: &ConversationRef,
-    ) -> StoreResult<Option<ConversationSummary>> {
-        reads::find_conversation(&self.pool, accounts, by).await
-    }
-
-    async fn conversation_messages(
-        &self,
-        conversation: &ConversationId,
-        limit: u32,
-    ) -> StoreResult<Vec<Message>> {
-        reads::conversation_messages(&self.pool, conversation, limit).await
-    }
-
-    async fn search_messages(
-        &self,
-        accounts: &[AccountId],
-        query: &str,
-        limit: u32,
-    ) -> StoreResult<Vec<SearchHit>> {
-        reads::search_messages(&self.pool, accounts, query, limit).await
-    }
 }

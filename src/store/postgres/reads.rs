@@ -1,7 +1,8 @@
 //! Conversation, message and search reads on PostgreSQL. Every read is
 //! restricted to the accounts the caller passes; none means no rows.
 
-use sqlx::{PgPool, Row};
+use sqlx::postgres::PgRow;
+use sqlx::{PgExecutor, PgPool, Row};
 
 use super::rows::{self, conversation_columns, message_columns};
 use super::{account_ids, backend, sql_limit};
@@ -141,4 +142,53 @@ pub(crate) async fn search_messages(
             })
         })
         .collect()
+}
+
+/// Decodes `message_columns!()` followed by `m.account_id`.
+fn message_with_account(row: &PgRow) -> StoreResult<(AccountId, Message)> {
+    let account = AccountId(row.try_get("account_id").map_err(backend)?);
+    Ok((account, rows::message(row)?))
+}
+
+/// Finds a message by its Pons id, on the pool or inside a transaction.
+pub(crate) async fn find_message(
+    executor: impl PgExecutor<'_>,
+    id: &MessageId,
+) -> StoreResult<Option<(AccountId, Message)>> {
+    let sql = concat!(
+        "SELECT ",
+        message_columns!(),
+        ", m.account_id FROM messages m WHERE m.id = $1"
+    );
+    let row = sqlx::query(sql)
+        .bind(id.as_str())
+        .fetch_optional(executor)
+        .await
+        .map_err(backend)?;
+    row.as_ref().map(message_with_account).transpose()
+}
+
+/// Finds a message of one of `accounts` by wamid, the oldest row when two
+/// accounts store it.
+pub(crate) async fn find_message_by_wamid(
+    pool: &PgPool,
+    accounts: &[AccountId],
+    wamid: &str,
+) -> StoreResult<Option<(AccountId, Message)>> {
+    if accounts.is_empty() {
+        return Ok(None);
+    }
+    let sql = concat!(
+        "SELECT ",
+        message_columns!(),
+        ", m.account_id FROM messages m WHERE m.account_id = ANY($1) AND m.wamid = $2 \
+         ORDER BY m.created_at, m.id LIMIT 1"
+    );
+    let row = sqlx::query(sql)
+        .bind(account_ids(accounts))
+        .bind(wamid)
+        .fetch_optional(pool)
+        .await
+        .map_err(backend)?;
+    row.as_ref().map(message_with_account).transpose()
 }

@@ -95,7 +95,8 @@ macro_rules! message_columns {
         "m.id, m.conversation_id, m.wamid, m.direction, m.type, m.text, m.caption, m.status, \
          m.timestamp, m.context_wamid, m.error_code, m.error_title, m.error_message, \
          m.error_details, m.reaction, m.media_id, m.media_mime_type, m.media_sha256, \
-         m.media_filename, m.media_url"
+         m.media_filename, m.media_url, m.media_status, m.media_size, m.media_error, \
+         m.business_reaction"
     };
 }
 pub(crate) use message_columns;
@@ -115,6 +116,7 @@ pub(crate) fn message(row: &PgRow) -> StoreResult<Message> {
         context_wamid: row.try_get("context_wamid").map_err(backend)?,
         error: meta_error(row)?,
         reaction: row.try_get("reaction").map_err(backend)?,
+        business_reaction: row.try_get("business_reaction").map_err(backend)?,
         media: media(row)?,
     })
 }
@@ -138,11 +140,15 @@ fn media(row: &PgRow) -> StoreResult<Option<MediaRef>> {
         sha256: row.try_get("media_sha256").map_err(backend)?,
         filename: row.try_get("media_filename").map_err(backend)?,
         url: row.try_get("media_url").map_err(backend)?,
+        download_status: row.try_get("media_status").map_err(backend)?,
+        size: row.try_get("media_size").map_err(backend)?,
+        download_error: row.try_get("media_error").map_err(backend)?,
     };
     let empty = media.media_id.is_none()
         && media.mime_type.is_none()
         && media.sha256.is_none()
         && media.filename.is_none()
-        && media.url.is_none();
+        && media.url.is_none()
+        && media.download_status.is_none();
     Ok((!empty).then_some(media))
 }

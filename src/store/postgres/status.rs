@@ -7,6 +7,7 @@ use sqlx::{PgConnection, Row};
 
 use super::events::{self, iso8601};
 use super::ingest::lock_wamid;
+use super::jobs::insert_job;
 use crate::store::*;
 
 /// The parts of a stored message that a status update reads.
@@ -60,7 +61,8 @@ pub(crate) async fn apply_status(
     message.status = update.status;
     let payload = json!({
         "messageId": message.id,
-        "wamid": message.wamid,
+        // An outbound message that failed before Meta accepted it has no wamid.
+        "wamid": Some(&message.wamid).filter(|wamid| !wamid.is_empty()),
         "conversationId": message.conversation_id,
         "status": update.status,
         "recipientId": update.recipient_id,
@@ -208,7 +210,8 @@ pub(crate) async fn apply_pending(
 }
 
 /// Upserts the template for every account on the WhatsApp Business Account
-/// and returns how many rows it wrote.
+/// and enqueues a template sync for each, because the webhook carries no
+/// components. Returns how many rows it wrote.
 pub(crate) async fn store_template(
     conn: &mut PgConnection,
     update: &TemplateStatusUpdate,
@@ -240,6 +243,8 @@ pub(crate) async fn store_template(
         .bind(now)
         .execute(&mut *conn)
         .await?;
+        let job = jobs::template_sync(&AccountId(account.clone()), now);
+        insert_job(conn, &job, now).await?;
         written += 1;
     }
     Ok(written)

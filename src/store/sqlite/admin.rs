@@ -128,6 +128,18 @@ pub(super) fn accounts_with_secrets_by(
     Ok(accounts)
 }
 
+/// Returns an account with its encrypted secrets; `NotFound` when missing.
+pub(super) fn account_secrets(
+    conn: &Connection,
+    account: &AccountId,
+) -> StoreResult<AccountSecrets> {
+    let sql = format!("SELECT {ACCOUNT_SECRET_COLUMNS} FROM accounts a WHERE a.id = ?1");
+    conn.prepare_cached(&sql)?
+        .query_row([account.as_str()], rows::account_secrets)
+        .optional()?
+        .ok_or_else(|| StoreError::NotFound(format!("account {account}")))
+}
+
 /// Column used to look accounts up by a Meta id.
 #[derive(Clone, Copy)]
 pub(super) enum AccountKey {

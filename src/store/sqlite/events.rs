@@ -11,6 +11,10 @@ use crate::store::{AccountId, StoreResult, UnixTime};
 pub(super) const INBOUND_RECEIVED: &str = "message.inbound.received";
 /// Event type stored when a message's delivery status changes.
 pub(super) const STATUS_UPDATED: &str = "message.status.updated";
+/// Event type stored when Meta accepts an outbound message.
+pub(super) const OUTBOUND_SENT: &str = "message.outbound.sent";
+/// Event type stored when an outbound message could not be sent.
+pub(super) const OUTBOUND_FAILED: &str = "message.outbound.failed";
 
 /// Inserts an event whose payload is `payload` serialized as JSON.
 pub(super) fn insert_event(

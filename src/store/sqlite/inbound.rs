@@ -5,7 +5,9 @@ use serde_json::json;
 
 use super::conversations::{WINDOW_SECONDS, ensure_thread, extend_window};
 use super::events::{INBOUND_RECEIVED, insert_event, iso_time};
+use super::jobs::enqueue_job;
 use super::status::{StoredMessage, apply_pending};
+use crate::store::jobs;
 use crate::store::{
     ConversationId, InboundMessage, InboundReaction, IngestReport, MessageId, MessageStatus,
     StoreResult, UnixTime,
@@ -27,6 +29,13 @@ pub(super) fn store_message(
     }
     report.messages_inserted += 1;
     record_in_conversation(conn, &conversation, message)?;
+    if downloadable_media_id(message).is_some() {
+        enqueue_job(
+            conn,
+            &jobs::media_download(&message.account_id, &id, now),
+            now,
+        )?;
+    }
     let payload = json!({
         "messageId": id,
         "wamid": message.wamid,
@@ -63,18 +72,20 @@ fn insert_message(
     now: UnixTime,
 ) -> StoreResult<bool> {
     let media = message.media.clone().unwrap_or_default();
+    let media_id = downloadable_media_id(message);
     let error = message.errors.first().cloned().unwrap_or_default();
     let inserted = conn
         .prepare_cached(
             "INSERT INTO messages (id, account_id, conversation_id, wamid, direction, type, text, \
                  caption, media_id, media_mime_type, media_sha256, media_filename, media_url, \
                  context_wamid, content_json, raw_json, status, status_at, error_code, \
-                 error_title, error_message, error_details, reaction, timestamp, created_at) \
+                 error_title, error_message, error_details, reaction, timestamp, created_at, \
+                 media_status) \
              VALUES (?1, ?2, ?3, ?4, 'inbound', ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, \
                  'received', ?16, ?17, ?18, ?19, ?20, \
                  (SELECT emoji FROM reactions WHERE account_id = ?2 AND target_wamid = ?4 \
                   ORDER BY timestamp DESC LIMIT 1), \
-                 ?16, ?21) \
+                 ?16, ?21, CASE WHEN ?8 IS NOT NULL THEN 'pending' END) \
              ON CONFLICT (account_id, wamid) DO NOTHING",
         )?
         .execute(params![
@@ -85,7 +96,7 @@ fn insert_message(
             message.kind,
             message.text,
             message.caption,
-            media.media_id,
+            media_id,
             media.mime_type,
             media.sha256,
             media.filename,
@@ -101,6 +112,12 @@ fn insert_message(
             now,
         ])?;
     Ok(inserted > 0)
+}
+
+/// Returns the media id to download, ignoring a blank one.
+fn downloadable_media_id(message: &InboundMessage) -> Option<&str> {
+    let media = message.media.as_ref()?;
+    media.media_id.as_deref().filter(|id| !id.trim().is_empty())
 }
 
 /// Counts the message as unread and extends the window. The last-message

@@ -6,11 +6,13 @@ use uuid::Uuid;
 
 use super::conversations::upsert_contact;
 use super::inbound::{store_message, store_reaction};
+use super::jobs::enqueue_job;
 use super::status::ingest_status;
 use super::unix_now;
+use crate::store::jobs;
 use crate::store::{
-    IngestItem, IngestReport, NewWebhookLog, StoreResult, TemplateStatusUpdate, UnixTime,
-    WebhookBatch,
+    AccountId, IngestItem, IngestReport, NewWebhookLog, StoreResult, TemplateStatusUpdate,
+    UnixTime, WebhookBatch,
 };
 
 /// Stores the batch. Any error fails the whole batch, and the writer rolls
@@ -50,8 +52,9 @@ pub(super) fn insert_webhook_log(conn: &Connection, log: &NewWebhookLog) -> Stor
     Ok(())
 }
 
-/// Upserts the template on every account of the WhatsApp Business Account;
-/// returns how many account rows were written.
+/// Upserts the template on every account of the WhatsApp Business Account
+/// and enqueues a template sync for each, because the webhook carries no
+/// components. Returns how many account rows were written.
 fn update_templates(
     conn: &Connection,
     update: &TemplateStatusUpdate,
@@ -83,6 +86,8 @@ fn update_templates(
             update.reason,
             now,
         ])?;
+        let account = AccountId(account.clone());
+        enqueue_job(conn, &jobs::template_sync(&account, now), now)?;
     }
     Ok(accounts.len() as u32)
 }

@@ -8,10 +8,16 @@ use anyhow::{Context, bail};
 use rusqlite::{Connection, TransactionBehavior};
 
 /// Every migration in order; a migration is never edited once released.
-const MIGRATIONS: &[(&str, &str)] = &[(
-    "0001_init",
-    include_str!("../../../migrations/sqlite/0001_init.sql"),
-)];
+const MIGRATIONS: &[(&str, &str)] = &[
+    (
+        "0001_init",
+        include_str!("../../../migrations/sqlite/0001_init.sql"),
+    ),
+    (
+        "0002_outbound_jobs_media",
+        include_str!("../../../migrations/sqlite/0002_outbound_jobs_media.sql"),
+    ),
+];
 
 /// Applies the migrations this database has not seen yet.
 pub(super) fn apply(conn: &mut Connection) -> anyhow::Result<()> {

@@ -3,9 +3,10 @@
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::json_ids;
-use super::rows::{self, CONVERSATION_COLUMNS, MESSAGE_COLUMNS};
+use super::rows::{self, CONVERSATION_COLUMNS, MESSAGE_COLUMN_COUNT, MESSAGE_COLUMNS};
 use crate::store::{
-    AccountId, ConversationId, ConversationRef, ConversationSummary, Message, StoreResult,
+    AccountId, ConversationId, ConversationRef, ConversationSummary, Message, MessageId,
+    StoreResult,
 };
 
 /// Filter of a conversation list.
@@ -86,4 +87,47 @@ pub(super) fn conversation_messages(
         .collect::<rusqlite::Result<_>>()?;
     messages.reverse();
     Ok(messages)
+}
+
+/// Reads `MESSAGE_COLUMNS` followed by `m.account_id`.
+fn message_with_account(row: &rusqlite::Row<'_>) -> rusqlite::Result<(AccountId, Message)> {
+    Ok((
+        AccountId(row.get(MESSAGE_COLUMN_COUNT)?),
+        rows::message(row)?,
+    ))
+}
+
+/// Finds a message by its Pons id.
+pub(super) fn find_message(
+    conn: &Connection,
+    id: &MessageId,
+) -> StoreResult<Option<(AccountId, Message)>> {
+    let sql = format!("SELECT {MESSAGE_COLUMNS}, m.account_id FROM messages m WHERE m.id = ?1");
+    let found = conn
+        .prepare_cached(&sql)?
+        .query_row([id.as_str()], message_with_account)
+        .optional()?;
+    Ok(found)
+}
+
+/// Finds a message of one of `accounts` by wamid, the oldest row when two
+/// accounts store it.
+pub(super) fn find_message_by_wamid(
+    conn: &Connection,
+    accounts: &[AccountId],
+    wamid: &str,
+) -> StoreResult<Option<(AccountId, Message)>> {
+    if accounts.is_empty() {
+        return Ok(None);
+    }
+    let sql = format!(
+        "SELECT {MESSAGE_COLUMNS}, m.account_id FROM messages m \
+         WHERE m.wamid = ?2 AND m.account_id IN (SELECT value FROM json_each(?1)) \
+         ORDER BY m.created_at, m.id LIMIT 1"
+    );
+    let found = conn
+        .prepare_cached(&sql)?
+        .query_row(params![json_ids(accounts)?, wamid], message_with_account)
+        .optional()?;
+    Ok(found)
 }

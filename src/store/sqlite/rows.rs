@@ -27,10 +27,11 @@ pub(super) const CONVERSATION_COLUMNS: &str = "v.id, v.account_id, v.contact_id,
 pub(super) const MESSAGE_COLUMNS: &str = "m.id, m.conversation_id, m.wamid, m.direction, \
      m.type, m.text, m.caption, m.status, m.timestamp, m.context_wamid, m.error_code, \
      m.error_title, m.error_message, m.error_details, m.reaction, m.media_id, \
-     m.media_mime_type, m.media_sha256, m.media_filename, m.media_url";
+     m.media_mime_type, m.media_sha256, m.media_filename, m.media_url, m.media_status, \
+     m.media_size, m.media_error, m.business_reaction";
 
 /// Number of columns in `MESSAGE_COLUMNS`, where extra columns start.
-pub(super) const MESSAGE_COLUMN_COUNT: usize = 20;
+pub(super) const MESSAGE_COLUMN_COUNT: usize = 24;
 
 pub(super) fn account(row: &Row<'_>) -> rusqlite::Result<Account> {
     Ok(Account {
@@ -90,6 +91,7 @@ pub(super) fn message(row: &Row<'_>) -> rusqlite::Result<Message> {
         context_wamid: row.get(9)?,
         error: meta_error(row, 10)?,
         reaction: row.get(14)?,
+        business_reaction: row.get(23)?,
         media: media(row, 15)?,
     })
 }
@@ -113,12 +115,16 @@ fn media(row: &Row<'_>, start: usize) -> rusqlite::Result<Option<MediaRef>> {
         sha256: row.get(start + 2)?,
         filename: row.get(start + 3)?,
         url: row.get(start + 4)?,
+        download_status: row.get(start + 5)?,
+        size: row.get(start + 6)?,
+        download_error: row.get(start + 7)?,
     };
     let empty = media.media_id.is_none()
         && media.mime_type.is_none()
         && media.sha256.is_none()
         && media.filename.is_none()
-        && media.url.is_none();
+        && media.url.is_none()
+        && media.download_status.is_none();
     Ok((!empty).then_some(media))
 }
 

@@ -113,7 +113,8 @@ pub(super) fn apply_status(
     message.status = change.status;
     let payload = json!({
         "messageId": message.id,
-        "wamid": message.wamid,
+        // An outbound message that failed before Meta accepted it has no wamid.
+        "wamid": Some(&message.wamid).filter(|wamid| !wamid.is_empty()),
         "conversationId": message.conversation_id,
         "status": change.status,
         "timestamp": iso_time(change.timestamp),

@@ -8,11 +8,12 @@ use super::admin::{self, AccountKey};
 use super::error::into_backend;
 use super::ingest::{ingest_batch, insert_webhook_log};
 use super::reads::{self, ConversationFilter};
-use super::{keys, search};
+use super::{jobs, keys, outbound, search, sent, templates, unix_now, updates};
 use crate::store::{
     Account, AccountId, AccountSecrets, ApiKey, ApiKeyId, ConversationId, ConversationRef,
-    ConversationSummary, IngestReport, Message, NewAccount, NewApiKey, NewUser, NewWebhookLog,
-    Role, SearchHit, Store, StoreResult, UnixTime, User, UserId, WebhookBatch,
+    ConversationSummary, IngestReport, Job, JobId, Message, MessageId, MetaError, NewAccount,
+    NewApiKey, NewJob, NewOutboundMessage, NewTemplate, NewUser, NewWebhookLog, Role, SearchHit,
+    SentMessage, Store, StoreResult, StoredMedia, Template, UnixTime, User, UserId, WebhookBatch,
 };
 
 #[async_trait]
@@ -213,6 +214,166 @@ impl Store for SqliteStore {
         let (accounts, query) = (accounts.to_vec(), query.to_owned());
         self.readers
             .read(move |conn| search::search_messages(conn, &accounts, &query, limit))
+            .await
+    }
+
+    async fn insert_outbound(&self, message: NewOutboundMessage) -> StoreResult<Message> {
+        self.writer
+            .write(move |tx| outbound::insert_outbound(tx, &message))
+            .await
+    }
+
+    async fn mark_outbound_sent(
+        &self,
+        id: &MessageId,
+        sent: SentMessage,
+        at: UnixTime,
+    ) -> StoreResult<Message> {
+        let id = id.clone();
+        self.writer
+            .write(move |tx| sent::mark_outbound_sent(tx, &id, &sent, at))
+            .await
+    }
+
+    async fn mark_outbound_failed(
+        &self,
+        id: &MessageId,
+        error: MetaError,
+        at: UnixTime,
+    ) -> StoreResult<Message> {
+        let id = id.clone();
+        self.writer
+            .write(move |tx| outbound::mark_outbound_failed(tx, &id, &error, at))
+            .await
+    }
+
+    async fn set_business_reaction(
+        &self,
+        account: &AccountId,
+        target_wamid: &str,
+        emoji: Option<String>,
+    ) -> StoreResult<()> {
+        let (account, target) = (account.clone(), target_wamid.to_owned());
+        self.writer
+            .write(move |tx| {
+                updates::set_business_reaction(tx, &account, &target, emoji.as_deref())
+            })
+            .await
+    }
+
+    async fn mark_conversation_read(&self, conversation: &ConversationId) -> StoreResult<()> {
+        let conversation = conversation.clone();
+        self.writer
+            .write(move |tx| updates::mark_conversation_read(tx, &conversation))
+            .await
+    }
+
+    async fn set_conversation_archived(
+        &self,
+        conversation: &ConversationId,
+        archived_at: Option<UnixTime>,
+    ) -> StoreResult<()> {
+        let conversation = conversation.clone();
+        self.writer
+            .write(move |tx| updates::set_conversation_archived(tx, &conversation, archived_at))
+            .await
+    }
+
+    async fn find_message_by_wamid(
+        &self,
+        accounts: &[AccountId],
+        wamid: &str,
+    ) -> StoreResult<Option<(AccountId, Message)>> {
+        let (accounts, wamid) = (accounts.to_vec(), wamid.to_owned());
+        self.readers
+            .read(move |conn| reads::find_message_by_wamid(conn, &accounts, &wamid))
+            .await
+    }
+
+    async fn find_message(&self, id: &MessageId) -> StoreResult<Option<(AccountId, Message)>> {
+        let id = id.clone();
+        self.readers
+            .read(move |conn| reads::find_message(conn, &id))
+            .await
+    }
+
+    async fn account_secrets(&self, account: &AccountId) -> StoreResult<AccountSecrets> {
+        let account = account.clone();
+        self.readers
+            .read(move |conn| admin::account_secrets(conn, &account))
+            .await
+    }
+
+    async fn sync_templates(
+        &self,
+        account: &AccountId,
+        templates: Vec<NewTemplate>,
+        at: UnixTime,
+    ) -> StoreResult<()> {
+        let account = account.clone();
+        self.writer
+            .write(move |tx| templates::sync_templates(tx, &account, &templates, at))
+            .await
+    }
+
+    async fn list_templates(&self, accounts: &[AccountId]) -> StoreResult<Vec<Template>> {
+        let accounts = accounts.to_vec();
+        self.readers
+            .read(move |conn| templates::list_templates(conn, &accounts))
+            .await
+    }
+
+    async fn enqueue_job(&self, job: NewJob) -> StoreResult<()> {
+        self.writer
+            .write(move |tx| jobs::enqueue_job(tx, &job, unix_now()))
+            .await
+    }
+
+    async fn claim_jobs(
+        &self,
+        kinds: &[&str],
+        now: UnixTime,
+        lease_seconds: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<Job>> {
+        let kinds: Vec<String> = kinds.iter().map(|kind| (*kind).to_owned()).collect();
+        self.writer
+            .write(move |tx| jobs::claim_jobs(tx, &kinds, now, lease_seconds, limit))
+            .await
+    }
+
+    async fn complete_job(&self, id: &JobId, at: UnixTime) -> StoreResult<()> {
+        let id = id.clone();
+        self.writer
+            .write(move |tx| jobs::complete_job(tx, &id, at))
+            .await
+    }
+
+    async fn retry_job(&self, id: &JobId, error: &str, run_at: UnixTime) -> StoreResult<()> {
+        let (id, error) = (id.clone(), error.to_owned());
+        self.writer
+            .write(move |tx| jobs::retry_job(tx, &id, &error, run_at))
+            .await
+    }
+
+    async fn fail_job(&self, id: &JobId, error: &str, at: UnixTime) -> StoreResult<()> {
+        let (id, error) = (id.clone(), error.to_owned());
+        self.writer
+            .write(move |tx| jobs::fail_job(tx, &id, &error, at))
+            .await
+    }
+
+    async fn set_media_stored(&self, message: &MessageId, media: StoredMedia) -> StoreResult<()> {
+        let message = message.clone();
+        self.writer
+            .write(move |tx| updates::set_media_stored(tx, &message, &media))
+            .await
+    }
+
+    async fn set_media_failed(&self, message: &MessageId, error: &str) -> StoreResult<()> {
+        let (message, error) = (message.clone(), error.to_owned());
+        self.writer
+            .write(move |tx| updates::set_media_failed(tx, &message, &error))
             .await
     }
 }

@@ -1,0 +1,252 @@
+//! `Store` for `PostgresStore`: each method calls the function of its
+//! concept module on the pool.
+
+use async_trait::async_trait;
+
+use super::{
+    PostgresStore, accounts, ingest, jobs, keys, outbound, reads, sent, templates, updates,
+};
+use crate::store::*;
+
+#[async_trait]
+impl Store for PostgresStore {
+    async fn create_user(&self, user: NewUser) -> StoreResult<User> {
+        accounts::create_user(&self.pool, user).await
+    }
+
+    async fn find_user_by_email(&self, email: &str) -> StoreResult<Option<User>> {
+        accounts::find_user_by_email(&self.pool, email).await
+    }
+
+    async fn create_account(&self, account: NewAccount) -> StoreResult<Account> {
+        accounts::create_account(&self.pool, account).await
+    }
+
+    async fn list_accounts(&self) -> StoreResult<Vec<Account>> {
+        accounts::list_accounts(&self.pool).await
+    }
+
+    async fn find_account(&self, id_or_phone: &str) -> StoreResult<Option<Account>> {
+        accounts::find_account(&self.pool, id_or_phone).await
+    }
+
+    async fn accounts_by_phone_number_ids(
+        &self,
+        ids: &[String],
+    ) -> StoreResult<Vec<AccountSecrets>> {
+        accounts::secrets_where(&self.pool, accounts::AccountKey::PhoneNumberId, ids).await
+    }
+
+    async fn accounts_by_waba_ids(&self, ids: &[String]) -> StoreResult<Vec<AccountSecrets>> {
+        accounts::secrets_where(&self.pool, accounts::AccountKey::WabaId, ids).await
+    }
+
+    async fn verify_tokens(&self) -> StoreResult<Vec<String>> {
+        accounts::verify_tokens(&self.pool).await
+    }
+
+    async fn set_token_invalid(
+        &self,
+        account: &AccountId,
+        at: Option<UnixTime>,
+    ) -> StoreResult<()> {
+        accounts::set_token_invalid(&self.pool, account, at).await
+    }
+
+    async fn upsert_member(
+        &self,
+        account: &AccountId,
+        user: &UserId,
+        role: Role,
+    ) -> StoreResult<()> {
+        accounts::upsert_member(&self.pool, account, user, role).await
+    }
+
+    async fn remove_member(&self, account: &AccountId, user: &UserId) -> StoreResult<()> {
+        accounts::remove_member(&self.pool, account, user).await
+    }
+
+    async fn reachable_accounts(
+        &self,
+        user: &UserId,
+        only: &[AccountId],
+    ) -> StoreResult<Vec<Account>> {
+        accounts::reachable_accounts(&self.pool, user, only).await
+    }
+
+    async fn create_api_key(&self, key: NewApiKey) -> StoreResult<ApiKey> {
+        keys::create_api_key(&self.pool, key).await
+    }
+
+    async fn find_api_key_by_hash(&self, hash: &[u8; 32]) -> StoreResult<Option<ApiKey>> {
+        keys::find_api_key_by_hash(&self.pool, hash).await
+    }
+
+    async fn list_api_keys(&self) -> StoreResult<Vec<ApiKey>> {
+        keys::list_api_keys(&self.pool).await
+    }
+
+    async fn revoke_api_key(&self, id_or_prefix: &str, at: UnixTime) -> StoreResult<ApiKey> {
+        keys::revoke_api_key(&self.pool, id_or_prefix, at).await
+    }
+
+    async fn touch_api_key(&self, id: &ApiKeyId, at: UnixTime) -> StoreResult<()> {
+        keys::touch_api_key(&self.pool, id, at).await
+    }
+
+    async fn ingest(&self, batch: WebhookBatch) -> StoreResult<IngestReport> {
+        ingest::ingest(&self.pool, &batch).await
+    }
+
+    async fn record_webhook(&self, log: NewWebhookLog) -> StoreResult<()> {
+        ingest::record_webhook(&self.pool, &log).await
+    }
+
+    async fn list_conversations(
+        &self,
+        accounts: &[AccountId],
+        limit: u32,
+    ) -> StoreResult<Vec<ConversationSummary>> {
+        reads::list_conversations(&self.pool, accounts, limit, false).await
+    }
+
+    async fn list_unanswered(
+        &self,
+        accounts: &[AccountId],
+        limit: u32,
+    ) -> StoreResult<Vec<ConversationSummary>> {
+        reads::list_conversations(&self.pool, accounts, limit, true).await
+    }
+
+    async fn find_conversation(
+        &self,
+        accounts: &[AccountId],
+        by: &ConversationRef,
+    ) -> StoreResult<Option<ConversationSummary>> {
+        reads::find_conversation(&self.pool, accounts, by).await
+    }
+
+    async fn conversation_messages(
+        &self,
+        conversation: &ConversationId,
+        limit: u32,
+    ) -> StoreResult<Vec<Message>> {
+        reads::conversation_messages(&self.pool, conversation, limit).await
+    }
+
+    async fn search_messages(
+        &self,
+        accounts: &[AccountId],
+        query: &str,
+        limit: u32,
+    ) -> StoreResult<Vec<SearchHit>> {
+        reads::search_messages(&self.pool, accounts, query, limit).await
+    }
+
+    async fn insert_outbound(&self, message: NewOutboundMessage) -> StoreResult<Message> {
+        outbound::insert_outbound(&self.pool, &message).await
+    }
+
+    async fn mark_outbound_sent(
+        &self,
+        id: &MessageId,
+        sent: SentMessage,
+        at: UnixTime,
+    ) -> StoreResult<Message> {
+        sent::mark_outbound_sent(&self.pool, id, &sent, at).await
+    }
+
+    async fn mark_outbound_failed(
+        &self,
+        id: &MessageId,
+        error: MetaError,
+        at: UnixTime,
+    ) -> StoreResult<Message> {
+        outbound::mark_outbound_failed(&self.pool, id, &error, at).await
+    }
+
+    async fn set_business_reaction(
+        &self,
+        account: &AccountId,
+        target_wamid: &str,
+        emoji: Option<String>,
+    ) -> StoreResult<()> {
+        updates::set_business_reaction(&self.pool, account, target_wamid, emoji.as_deref()).await
+    }
+
+    async fn mark_conversation_read(&self, conversation: &ConversationId) -> StoreResult<()> {
+        updates::mark_conversation_read(&self.pool, conversation).await
+    }
+
+    async fn set_conversation_archived(
+        &self,
+        conversation: &ConversationId,
+        archived_at: Option<UnixTime>,
+    ) -> StoreResult<()> {
+        updates::set_conversation_archived(&self.pool, conversation, archived_at).await
+    }
+
+    async fn find_message_by_wamid(
+        &self,
+        accounts: &[AccountId],
+        wamid: &str,
+    ) -> StoreResult<Option<(AccountId, Message)>> {
+        reads::find_message_by_wamid(&self.pool, accounts, wamid).await
+    }
+
+    async fn find_message(&self, id: &MessageId) -> StoreResult<Option<(AccountId, Message)>> {
+        reads::find_message(&self.pool, id).await
+    }
+
+    async fn account_secrets(&self, account: &AccountId) -> StoreResult<AccountSecrets> {
+        accounts::account_secrets(&self.pool, account).await
+    }
+
+    async fn sync_templates(
+        &self,
+        account: &AccountId,
+        templates: Vec<NewTemplate>,
+        at: UnixTime,
+    ) -> StoreResult<()> {
+        templates::sync_templates(&self.pool, account, &templates, at).await
+    }
+
+    async fn list_templates(&self, accounts: &[AccountId]) -> StoreResult<Vec<Template>> {
+        templates::list_templates(&self.pool, accounts).await
+    }
+
+    async fn enqueue_job(&self, job: NewJob) -> StoreResult<()> {
+        jobs::enqueue_job(&self.pool, &job).await
+    }
+
+    async fn claim_jobs(
+        &self,
+        kinds: &[&str],
+        now: UnixTime,
+        lease_seconds: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<Job>> {
+        jobs::claim_jobs(&self.pool, kinds, now, lease_seconds, limit).await
+    }
+
+    async fn complete_job(&self, id: &JobId, at: UnixTime) -> StoreResult<()> {
+        jobs::complete_job(&self.pool, id, at).await
+    }
+
+    async fn retry_job(&self, id: &JobId, error: &str, run_at: UnixTime) -> StoreResult<()> {
+        jobs::retry_job(&self.pool, id, error, run_at).await
+    }
+
+    async fn fail_job(&self, id: &JobId, error: &str, at: UnixTime) -> StoreResult<()> {
+        let mut conn = self.pool.acquire().await.map_err(super::backend)?;
+        jobs::fail_job(&mut conn, id, error, at).await
+    }
+
+    async fn set_media_stored(&self, message: &MessageId, media: StoredMedia) -> StoreResult<()> {
+        updates::set_media_stored(&self.pool, message, &media).await
+    }
+
+    async fn set_media_failed(&self, message: &MessageId, error: &str) -> StoreResult<()> {
+        updates::set_media_failed(&self.pool, message, error).await
+    }
+}

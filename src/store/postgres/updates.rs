@@ -1,0 +1,97 @@
+//! Single-row updates on PostgreSQL: the business's reactions,
+//! conversation state and the download state of inbound media.
+
+use sqlx::PgPool;
+use sqlx::postgres::PgQueryResult;
+
+use super::backend;
+use crate::store::*;
+
+/// Sets or clears the business's reaction; an empty emoji clears it.
+pub(crate) async fn set_business_reaction(
+    pool: &PgPool,
+    account: &AccountId,
+    target_wamid: &str,
+    emoji: Option<&str>,
+) -> StoreResult<()> {
+    let emoji = emoji.filter(|e| !e.is_empty());
+    let done = sqlx::query(
+        "UPDATE messages SET business_reaction = $3 WHERE account_id = $1 AND wamid = $2",
+    )
+    .bind(account.as_str())
+    .bind(target_wamid)
+    .bind(emoji)
+    .execute(pool)
+    .await;
+    require_changed(done, || format!("message {target_wamid}"))
+}
+
+pub(crate) async fn mark_conversation_read(
+    pool: &PgPool,
+    conversation: &ConversationId,
+) -> StoreResult<()> {
+    let done = sqlx::query("UPDATE conversations SET unread_count = 0 WHERE id = $1")
+        .bind(conversation.as_str())
+        .execute(pool)
+        .await;
+    require_changed(done, || format!("conversation {conversation}"))
+}
+
+pub(crate) async fn set_conversation_archived(
+    pool: &PgPool,
+    conversation: &ConversationId,
+    archived_at: Option<UnixTime>,
+) -> StoreResult<()> {
+    let done = sqlx::query("UPDATE conversations SET archived_at = $2 WHERE id = $1")
+        .bind(conversation.as_str())
+        .bind(archived_at)
+        .execute(pool)
+        .await;
+    require_changed(done, || format!("conversation {conversation}"))
+}
+
+/// Records the stored copy; the sha256 and MIME type of the file replace
+/// the ones the webhook announced.
+pub(crate) async fn set_media_stored(
+    pool: &PgPool,
+    message: &MessageId,
+    media: &StoredMedia,
+) -> StoreResult<()> {
+    let done = sqlx::query(
+        "UPDATE messages SET media_status = 'stored', media_path = $2, media_size = $3, \
+         media_sha256 = $4, media_mime_type = $5, media_error = NULL WHERE id = $1",
+    )
+    .bind(message.as_str())
+    .bind(&media.path)
+    .bind(media.size)
+    .bind(&media.sha256)
+    .bind(&media.mime_type)
+    .execute(pool)
+    .await;
+    require_changed(done, || format!("message {message}"))
+}
+
+pub(crate) async fn set_media_failed(
+    pool: &PgPool,
+    message: &MessageId,
+    error: &str,
+) -> StoreResult<()> {
+    let done =
+        sqlx::query("UPDATE messages SET media_status = 'failed', media_error = $2 WHERE id = $1")
+            .bind(message.as_str())
+            .bind(error)
+            .execute(pool)
+            .await;
+    require_changed(done, || format!("message {message}"))
+}
+
+/// Maps a driver error to `Backend` and an update of no row to `NotFound(what)`.
+fn require_changed(
+    done: Result<PgQueryResult, sqlx::Error>,
+    what: impl FnOnce() -> String,
+) -> StoreResult<()> {
+    if done.map_err(backend)?.rows_affected() == 0 {
+        return Err(StoreError::NotFound(what()));
+    }
+    Ok(())
+}
