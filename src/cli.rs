@@ -87,6 +87,15 @@ pub struct ServeArgs {
     /// [default: https://graph.facebook.com/v25.0]
     #[arg(long, env = "PONS_GRAPH_API_URL", value_name = "URL")]
     pub graph_api_url: Option<String>,
+    /// Seconds one Graph API request may take, from connecting to the last
+    /// byte of the response, before it counts as timed out. [default: 15]
+    #[arg(long, env = "PONS_GRAPH_TIMEOUT_SECONDS", value_name = "SECONDS")]
+    pub graph_timeout_seconds: Option<u64>,
+    /// MCP tool calls each API key may make per minute on one instance;
+    /// further calls get a tool error saying when to retry. 0 disables the
+    /// limit. [default: 120]
+    #[arg(long, env = "PONS_TOOL_RATE_PER_MINUTE", value_name = "CALLS")]
+    pub tool_rate_per_minute: Option<u32>,
     /// Extra Host header values accepted on /api/mcp, comma-separated. The
     /// public URL's host and loopback names are always accepted. [default: none]
     #[arg(

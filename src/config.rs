@@ -17,6 +17,8 @@ pub const DEFAULT_BIND: &str = "127.0.0.1:3000";
 pub const DEFAULT_DATA_DIR: &str = "./pons-data";
 pub const DEFAULT_GRAPH_API_URL: &str = "https://graph.facebook.com/v25.0";
 pub const DEFAULT_WEBHOOK_MAX_BODY_BYTES: usize = 1024 * 1024;
+pub const DEFAULT_GRAPH_TIMEOUT_SECONDS: u64 = 15;
+pub const DEFAULT_TOOL_RATE_PER_MINUTE: u32 = 120;
 
 /// A setting that failed validation.
 #[derive(Debug, thiserror::Error)]
@@ -46,6 +48,8 @@ struct FileSettings {
     database_url: Option<String>,
     encryption_key_file: Option<PathBuf>,
     graph_api_url: Option<String>,
+    graph_timeout_seconds: Option<u64>,
+    tool_rate_per_minute: Option<u32>,
     log_format: Option<String>,
     allowed_hosts: Option<Vec<String>>,
     allowed_origins: Option<Vec<String>>,
@@ -84,6 +88,10 @@ pub struct ServerSettings {
     pub public_url: String,
     /// Graph API base URL with version, without trailing slash.
     pub graph_api_url: String,
+    /// Seconds one Graph API request may take.
+    pub graph_timeout_seconds: u64,
+    /// MCP tool calls per API key and minute; 0 disables the limit.
+    pub tool_rate_per_minute: u32,
     pub allowed_hosts: Vec<String>,
     pub allowed_origins: Vec<String>,
     pub webhook_max_body_bytes: usize,
@@ -160,6 +168,14 @@ impl Settings {
             bind,
             public_url: validate_url("PONS_PUBLIC_URL", &public_url)?,
             graph_api_url: validate_url("PONS_GRAPH_API_URL", &graph_api_url)?,
+            graph_timeout_seconds: serve
+                .graph_timeout_seconds
+                .or(file.graph_timeout_seconds)
+                .unwrap_or(DEFAULT_GRAPH_TIMEOUT_SECONDS),
+            tool_rate_per_minute: serve
+                .tool_rate_per_minute
+                .or(file.tool_rate_per_minute)
+                .unwrap_or(DEFAULT_TOOL_RATE_PER_MINUTE),
             allowed_hosts: serve
                 .allowed_hosts
                 .clone()
@@ -182,6 +198,13 @@ impl Settings {
                 setting: "PONS_WEBHOOK_MAX_BODY_BYTES",
                 value: server.webhook_max_body_bytes.to_string(),
                 fix: "use at least 1024 bytes; Meta's bodies reach 3 MB",
+            });
+        }
+        if !(1..=300).contains(&server.graph_timeout_seconds) {
+            return Err(ConfigError::Invalid {
+                setting: "PONS_GRAPH_TIMEOUT_SECONDS",
+                value: server.graph_timeout_seconds.to_string(),
+                fix: "use 1 to 300 seconds",
             });
         }
         Ok(Settings {
@@ -255,6 +278,18 @@ mod tests {
         assert_eq!(settings.server.public_url, "http://127.0.0.1:3000");
         assert_eq!(settings.database_url, "sqlite://./pons-data/pons.db");
         assert_eq!(settings.server.webhook_max_body_bytes, 1048576);
+        assert_eq!(settings.server.graph_timeout_seconds, 15);
+        assert_eq!(settings.server.tool_rate_per_minute, 120);
+    }
+
+    #[test]
+    fn graph_timeout_must_be_positive() {
+        let serve = ServeArgs {
+            graph_timeout_seconds: Some(0),
+            ..ServeArgs::default()
+        };
+        let err = Settings::load(&common(), &serve).unwrap_err().to_string();
+        assert!(err.contains("PONS_GRAPH_TIMEOUT_SECONDS"), "{err}");
     }
 
     #[test]

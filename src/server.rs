@@ -18,7 +18,8 @@ use crate::store::DynStore;
 use crate::whatsapp::graph::GraphClient;
 
 /// Bound on one Graph API call of a background job, from connecting to the
-/// last body byte. Media downloads of up to 100 MiB need the long bound.
+/// last body byte, unless PONS_GRAPH_TIMEOUT_SECONDS is longer. Media
+/// downloads of up to 100 MiB need more time than the calls of the tools.
 const JOB_GRAPH_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// Opens the database (applying migrations) and the encryption key.
@@ -60,15 +61,15 @@ impl Server {
                 server_settings.public_url = format!("http://{actual}");
             }
         }
+        let timeout = Duration::from_secs(settings.server.graph_timeout_seconds);
+        let graph = graph_client(settings, timeout)?;
         let queue = JobQueue::new(store.clone());
         let media = MediaFiles::new(&settings.data_dir);
-        let graph = GraphClient::new(&settings.server.graph_api_url, JOB_GRAPH_TIMEOUT)
-            .context("cannot build the Graph API client (PONS_GRAPH_API_URL)")?;
         let jobs = JobRuntime::new(
             JobContext {
                 store: store.clone(),
                 secrets: secrets.clone(),
-                graph,
+                graph: graph_client(settings, JOB_GRAPH_TIMEOUT.max(timeout))?,
                 media: media.clone(),
                 settings: settings.server.jobs.clone(),
             },
@@ -77,6 +78,7 @@ impl Server {
         let state = AppState {
             store,
             secrets,
+            graph,
             settings: Arc::new(server_settings),
             jobs: queue,
             media,
@@ -143,6 +145,13 @@ impl Server {
         tracing::info!("pons stopped");
         Ok(())
     }
+}
+
+/// Builds a client of the configured Graph API whose calls may each take
+/// up to `timeout`.
+fn graph_client(settings: &Settings, timeout: Duration) -> anyhow::Result<GraphClient> {
+    GraphClient::new(&settings.server.graph_api_url, timeout)
+        .context("cannot build the Graph API client (PONS_GRAPH_API_URL)")
 }
 
 /// Cancels the token on SIGINT or SIGTERM.

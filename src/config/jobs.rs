@@ -30,6 +30,24 @@ pub struct JobSettings {
     pub shutdown_grace: Duration,
 }
 
+impl Default for JobSettings {
+    /// Two workers polling every 5 s with 10-minute leases, retries after
+    /// 30 s doubling up to an hour, 100 MiB media, hourly template syncs
+    /// and a 10 s shutdown grace.
+    fn default() -> JobSettings {
+        JobSettings {
+            workers: 2,
+            poll_interval: Duration::from_secs(5),
+            lease: Duration::from_secs(600),
+            retry_base_delay: Duration::from_secs(30),
+            retry_max_delay: Duration::from_secs(3600),
+            media_max_bytes: DEFAULT_MEDIA_MAX_BYTES,
+            template_sync_interval: Some(Duration::from_secs(3600)),
+            shutdown_grace: Duration::from_secs(10),
+        }
+    }
+}
+
 /// Merges the job flags over the file's values over the defaults, and
 /// validates them.
 pub(super) fn load(
@@ -37,19 +55,25 @@ pub(super) fn load(
     file: &JobArgs,
     shutdown_grace_seconds: u64,
 ) -> Result<JobSettings, ConfigError> {
-    let workers = args.job_workers.or(file.job_workers).unwrap_or(2);
+    let defaults = JobSettings::default();
+    let workers = args
+        .job_workers
+        .or(file.job_workers)
+        .unwrap_or(defaults.workers);
     let poll = args
         .job_poll_interval_seconds
         .or(file.job_poll_interval_seconds)
-        .unwrap_or(5);
+        .unwrap_or(defaults.poll_interval.as_secs());
     let lease = args
         .job_lease_seconds
         .or(file.job_lease_seconds)
-        .unwrap_or(600);
+        .unwrap_or(defaults.lease.as_secs());
     let sync = args
         .template_sync_interval_seconds
         .or(file.template_sync_interval_seconds)
-        .unwrap_or(3600);
+        .map_or(defaults.template_sync_interval, |seconds| {
+            (seconds > 0).then(|| Duration::from_secs(seconds))
+        });
     let invalid = |setting, value: u64, fix| ConfigError::Invalid {
         setting,
         value: value.to_string(),
@@ -73,7 +97,7 @@ pub(super) fn load(
     let media_max_bytes = args
         .media_max_bytes
         .or(file.media_max_bytes)
-        .unwrap_or(DEFAULT_MEDIA_MAX_BYTES);
+        .unwrap_or(defaults.media_max_bytes);
     if media_max_bytes == 0 {
         let fix = "use a positive number of bytes, for example 104857600 for 100 MiB";
         return Err(invalid("PONS_MEDIA_MAX_BYTES", 0, fix));
@@ -82,11 +106,10 @@ pub(super) fn load(
         workers,
         poll_interval: Duration::from_secs(poll),
         lease: Duration::from_secs(lease),
-        retry_base_delay: Duration::from_secs(30),
-        retry_max_delay: Duration::from_secs(3600),
         media_max_bytes,
-        template_sync_interval: (sync > 0).then(|| Duration::from_secs(sync)),
+        template_sync_interval: sync,
         shutdown_grace: Duration::from_secs(shutdown_grace_seconds),
+        ..defaults
     })
 }
 

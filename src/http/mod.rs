@@ -16,6 +16,8 @@ use crate::crypto::SecretBox;
 use crate::jobs::JobQueue;
 use crate::media_files::MediaFiles;
 use crate::store::DynStore;
+use crate::tools::Sender;
+use crate::whatsapp::graph::GraphClient;
 
 pub use error::ApiError;
 
@@ -24,6 +26,8 @@ pub use error::ApiError;
 pub struct AppState {
     pub store: DynStore,
     pub secrets: SecretBox,
+    /// Client of the Graph API at `settings.graph_api_url`.
+    pub graph: GraphClient,
     pub settings: Arc<ServerSettings>,
     /// Wakes the job workers when ingest enqueued work.
     pub jobs: JobQueue,
@@ -38,7 +42,13 @@ pub fn router(state: AppState) -> Router {
         allowed_hosts: state.settings.allowed_hosts.clone(),
         allowed_origins: state.settings.allowed_origins.clone(),
         max_body_bytes: 4 * 1024 * 1024,
+        tool_rate_per_minute: state.settings.tool_rate_per_minute,
     };
+    let sender = Sender::new(
+        state.store.clone(),
+        state.graph.clone(),
+        state.secrets.clone(),
+    );
     Router::new()
         .merge(health::routes())
         .merge(webhook::routes(state.settings.webhook_max_body_bytes))
@@ -48,7 +58,11 @@ pub fn router(state: AppState) -> Router {
             state.store.clone(),
             &mcp_settings,
         ))
-        .merge(crate::mcp::router(state.store.clone(), mcp_settings))
+        .merge(crate::mcp::router(
+            state.store.clone(),
+            sender,
+            mcp_settings,
+        ))
         .layer(TraceLayer::new_for_http().make_span_with(make_span))
 }
 

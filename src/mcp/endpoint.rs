@@ -16,8 +16,10 @@ use serde_json::json;
 use std::sync::Arc;
 
 use crate::store::DynStore;
+use crate::tools::Sender;
 
 use super::McpSettings;
+use super::rate::ToolRateLimit;
 use super::server::PonsMcp;
 
 type Service = StreamableHttpService<PonsMcp, NeverSessionManager>;
@@ -35,9 +37,17 @@ pub(super) struct Endpoint {
 }
 
 impl Endpoint {
-    pub(super) fn new(store: DynStore, settings: &McpSettings) -> Self {
+    pub(super) fn new(store: DynStore, sender: Sender, settings: &McpSettings) -> Self {
         let tools = PonsMcp::router();
-        let factory = move || Ok(PonsMcp::new(store.clone(), tools.clone()));
+        let rate_limit = ToolRateLimit::new(settings.tool_rate_per_minute).map(Arc::new);
+        let factory = move || {
+            Ok(PonsMcp::new(
+                store.clone(),
+                sender.clone(),
+                rate_limit.clone(),
+                tools.clone(),
+            ))
+        };
         let config = StreamableHttpServerConfig::default()
             .with_legacy_session_mode(false)
             .with_allowed_hosts(allowed_hosts(settings))

@@ -12,7 +12,10 @@ mod auth;
 mod cors;
 mod discovery;
 mod endpoint;
+mod rate;
+mod send_tools;
 mod server;
+mod write_tools;
 
 use std::sync::Arc;
 
@@ -20,6 +23,7 @@ use axum::Router;
 use axum::routing::any;
 
 use crate::store::DynStore;
+use crate::tools::Sender;
 
 pub use server::PonsMcp;
 
@@ -44,6 +48,9 @@ pub struct McpSettings {
     pub allowed_origins: Vec<String>,
     /// Maximum request body in bytes; larger bodies get 413.
     pub max_body_bytes: usize,
+    /// Tool calls each credential may make per minute on this instance,
+    /// as a burst that refills evenly over the minute; 0 disables the limit.
+    pub tool_rate_per_minute: u32,
 }
 
 impl McpSettings {
@@ -67,12 +74,13 @@ impl McpSettings {
 }
 
 /// Builds the router serving `/api/mcp` and the discovery documents under
-/// `/.well-known/`. Unknown `/.well-known/…` paths get a JSON 404; routes
-/// merged in later for other well-known documents take precedence over it.
-pub fn router(store: DynStore, settings: McpSettings) -> Router {
+/// `/.well-known/`. The tools reach Meta through `sender`. Unknown
+/// `/.well-known/…` paths get a JSON 404; routes merged in later for other
+/// well-known documents take precedence over it.
+pub fn router(store: DynStore, sender: Sender, settings: McpSettings) -> Router {
     let settings = Arc::new(settings);
     let auth_state = auth::AuthState::new(store.clone(), settings.clone());
-    let endpoint = endpoint::Endpoint::new(store, &settings);
+    let endpoint = endpoint::Endpoint::new(store, sender, &settings);
 
     let mcp = Router::new()
         .route(MCP_PATH, any(endpoint::handle))

@@ -1,15 +1,19 @@
-//! The MCP server handler: the tools, scope-filtered `tools/list`, and the
-//! mapping of tool outputs and errors to MCP results.
+//! The MCP server handler: the tools, scope-filtered `tools/list`, the
+//! per-credential rate limit, and the mapping of tool outputs and errors to
+//! MCP results. The read tools are declared here, the others in
+//! `write_tools` and `send_tools`.
 //!
 //! The handler is built per request and contains no caller state: the caller's
 //! [`Principal`] arrives in the `http::request::Parts` that rmcp places in
 //! each request's extensions, where the authentication middleware put it.
 
-use rmcp::handler::server::tool::{ToolRouter, schema_for_output};
+use std::sync::Arc;
+
+use rmcp::handler::server::tool::{ToolCallContext, ToolRouter, schema_for_output};
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{
-    CacheScope, CallToolResult, ContentBlock, ListToolsResult, PaginatedRequestParams,
-    ProtocolVersion, ResultType,
+    CacheScope, CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock,
+    ListToolsResult, PaginatedRequestParams, ProtocolVersion, ResultType,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler, tool, tool_handler, tool_router};
@@ -19,32 +23,48 @@ use crate::auth::{Principal, Scopes};
 use crate::store::DynStore;
 use crate::tools::{
     self, GetConversationArgs, GetConversationOutput, ListConversationsArgs,
-    ListConversationsOutput, ListUnansweredArgs, ListUnansweredOutput, SearchMessagesArgs,
-    SearchMessagesOutput, Summary, ToolContext, ToolError,
+    ListConversationsOutput, ListTemplatesArgs, ListTemplatesOutput, ListUnansweredArgs,
+    ListUnansweredOutput, SearchMessagesArgs, SearchMessagesOutput, Sender, Summary, ToolContext,
+    ToolError,
 };
+
+use super::rate::ToolRateLimit;
 
 /// The Pons MCP server for one request.
 #[derive(Clone)]
 pub struct PonsMcp {
     store: DynStore,
+    sender: Sender,
+    rate_limit: Option<Arc<ToolRateLimit>>,
     tool_router: ToolRouter<PonsMcp>,
 }
 
 impl PonsMcp {
     /// Creates the handler; `tool_router` comes from [`PonsMcp::router`],
-    /// built once and cloned per request.
-    pub fn new(store: DynStore, tool_router: ToolRouter<PonsMcp>) -> Self {
-        PonsMcp { store, tool_router }
+    /// built once and cloned per request, and `rate_limit` is shared by
+    /// every request of the instance.
+    pub(super) fn new(
+        store: DynStore,
+        sender: Sender,
+        rate_limit: Option<Arc<ToolRateLimit>>,
+        tool_router: ToolRouter<PonsMcp>,
+    ) -> Self {
+        PonsMcp {
+            store,
+            sender,
+            rate_limit,
+            tool_router,
+        }
     }
 
     /// Builds the router of every tool, before any scope filtering.
     pub fn router() -> ToolRouter<PonsMcp> {
-        Self::tool_router()
+        Self::read_tools() + Self::write_tools() + Self::send_tools()
     }
 }
 
 /// Returns the caller of this request, as the authentication middleware resolved it.
-fn principal(context: &RequestContext<RoleServer>) -> Option<&Principal> {
+pub(super) fn principal(context: &RequestContext<RoleServer>) -> Option<&Principal> {
     context
         .extensions
         .get::<http::request::Parts>()?
@@ -53,8 +73,9 @@ fn principal(context: &RequestContext<RoleServer>) -> Option<&Principal> {
 }
 
 impl PonsMcp {
-    /// Builds the context a tool runs in: this request's caller, the store and the time.
-    fn tool_context<'a>(
+    /// Builds the context a tool runs in: this request's caller, the store,
+    /// the Graph API access and the time.
+    pub(super) fn tool_context<'a>(
         &'a self,
         context: &'a RequestContext<RoleServer>,
     ) -> Result<ToolContext<'a>, ErrorData> {
@@ -68,6 +89,7 @@ impl PonsMcp {
         Ok(ToolContext {
             store: self.store.as_ref(),
             principal,
+            sender: &self.sender,
             now: chrono::Utc::now().timestamp(),
         })
     }
@@ -75,7 +97,7 @@ impl PonsMcp {
 
 /// Turns a tool's outcome into a tool result: structured content with a
 /// summary line, or `isError` text that names the problem and the fix.
-fn respond<T: Serialize + Summary>(
+pub(super) fn respond<T: Serialize + Summary>(
     tool: &'static str,
     outcome: Result<T, ToolError>,
 ) -> Result<CallToolResult, ErrorData> {
@@ -106,7 +128,7 @@ fn structured<T: Serialize + Summary>(output: &T) -> Result<CallToolResult, Erro
     Ok(result)
 }
 
-#[tool_router(vis = "pub(super)")]
+#[tool_router(router = read_tools, vis = "pub(super)")]
 impl PonsMcp {
     #[tool(
         name = "list_conversations",
@@ -215,17 +237,67 @@ impl PonsMcp {
             tools::search_messages(&cx, args).await,
         )
     }
+
+    #[tool(
+        name = "list_templates",
+        title = "List message templates",
+        description = "List the WhatsApp message templates of the account: name, language, \
+                       status, category, id, body text, its variables, and example components \
+                       for send_template. Fetches the list from Meta when none is stored or \
+                       when refresh is true.",
+        output_schema = schema_for_output::<ListTemplatesOutput>(),
+        annotations(
+            title = "List message templates",
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn list_templates(
+        &self,
+        Parameters(args): Parameters<ListTemplatesArgs>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let cx = self.tool_context(&context)?;
+        respond(
+            tools::LIST_TEMPLATES,
+            tools::list_templates(&cx, args).await,
+        )
+    }
 }
 
 #[tool_handler(
     router = self.tool_router,
     name = "pons",
-    instructions = "Pons reads the WhatsApp Business conversations of the accounts this \
-                    credential reaches. Start with list_unanswered or list_conversations, read \
-                    one with get_conversation, or find messages with search_messages. Every tool \
-                    takes an optional `from`: the business number or account id to act on."
+    instructions = "Pons reads and answers the WhatsApp Business conversations of the \
+                    accounts this credential reaches. Start with list_unanswered or \
+                    list_conversations, read one with get_conversation, or find messages with \
+                    search_messages. Reply with send_text or send_media while the customer's \
+                    24-hour window is open, and with send_template (see list_templates) after \
+                    it closed. Every tool takes an optional `from`: the business number or \
+                    account id to act on."
 )]
 impl ServerHandler for PonsMcp {
+    /// Runs a tool unless the caller's credential is over its rate limit,
+    /// which is reported as a tool error saying when to retry.
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        if let (Some(limit), Some(principal)) = (&self.rate_limit, principal(&context))
+            && let Err(wait) = limit.check(&principal.key_id)
+        {
+            tracing::info!(key_id = %principal.key_id, tool = %request.name,
+                "tool call refused by the rate limit");
+            let text = limit.message(wait);
+            return Ok(CallToolResult::error(vec![ContentBlock::text(text)]).into());
+        }
+        let call = ToolCallContext::new(self, request, context);
+        self.tool_router.call(call).await
+    }
+
     /// Lists only the tools the caller's scopes allow. The list differs per
     /// credential, so 2026-07-28 clients get `cacheScope: private`, which
     /// forbids shared caches.

@@ -179,28 +179,49 @@ pub async fn get_conversation(
     require(cx.principal, GET_CONVERSATION)?;
     let accounts = resolve_accounts(cx, args.from.as_deref()).await?;
     let limit = checked_limit("messageLimit", args.message_limit, 50, 200)?;
-    let summary = if let Some(id) = non_blank(args.conversation_id.as_deref()) {
-        let by = ConversationRef::Id(ConversationId(id.to_owned()));
-        match cx.store.find_conversation(&ids(&accounts), &by).await? {
-            Some(found) => found,
-            None => return Err(not_found(cx, &accounts, id).await?),
-        }
-    } else if let Some(phone) = non_blank(args.phone.as_deref()) {
-        find_by_phone(cx, &accounts, phone).await?
-    } else {
-        return Err(ToolError::MissingArgument {
-            tool: GET_CONVERSATION,
-            argument: "conversationId",
-            hint: format!(
-                "pass `conversationId` or the customer's `phone`. {}",
-                recent_choices(cx, &accounts).await?
-            ),
-        });
-    };
+    let conversation_id = args.conversation_id.as_deref();
+    let summary = locate(
+        cx,
+        GET_CONVERSATION,
+        &accounts,
+        conversation_id,
+        args.phone.as_deref(),
+    )
+    .await?;
     let messages = cx.store.conversation_messages(&summary.id, limit).await?;
     Ok(GetConversationOutput {
         conversation: ConversationOut::new(&summary, &accounts, cx.now),
         messages: messages.iter().map(MessageOut::from).collect(),
+    })
+}
+
+/// Finds the conversation a tool names by `conversationId` (preferred) or by
+/// the customer's `phone`, within `accounts`. Neither given is a guided
+/// missing-argument error listing recent conversations.
+pub(super) async fn locate(
+    cx: &ToolContext<'_>,
+    tool: &'static str,
+    accounts: &[Account],
+    conversation_id: Option<&str>,
+    phone: Option<&str>,
+) -> Result<ConversationSummary, ToolError> {
+    if let Some(id) = non_blank(conversation_id) {
+        let by = ConversationRef::Id(ConversationId(id.to_owned()));
+        return match cx.store.find_conversation(&ids(accounts), &by).await? {
+            Some(found) => Ok(found),
+            None => Err(not_found(cx, accounts, id).await?),
+        };
+    }
+    if let Some(phone) = non_blank(phone) {
+        return find_by_phone(cx, accounts, phone).await;
+    }
+    Err(ToolError::MissingArgument {
+        tool,
+        argument: "conversationId",
+        hint: format!(
+            "pass `conversationId` or the customer's `phone`. {}",
+            recent_choices(cx, accounts).await?
+        ),
     })
 }
 
@@ -257,7 +278,10 @@ async fn not_found(
 
 /// Names recent conversations as valid choices, but only to a caller whose
 /// scopes allow reading them.
-async fn recent_choices(cx: &ToolContext<'_>, accounts: &[Account]) -> Result<String, ToolError> {
+pub(super) async fn recent_choices(
+    cx: &ToolContext<'_>,
+    accounts: &[Account],
+) -> Result<String, ToolError> {
     if !cx.principal.scopes.contains(Scope::Read) {
         return Ok(
             "A key with the `read` scope can list conversations with list_conversations."
@@ -283,7 +307,7 @@ async fn recent_choices(cx: &ToolContext<'_>, accounts: &[Account]) -> Result<St
     Ok(format!("Recent conversations: {}.", choices.join("; ")))
 }
 
-fn ids(accounts: &[Account]) -> Vec<AccountId> {
+pub(super) fn ids(accounts: &[Account]) -> Vec<AccountId> {
     accounts.iter().map(|a| a.id.clone()).collect()
 }
 

@@ -60,6 +60,58 @@ pub enum ToolError {
     )]
     AmbiguousConversation { phone: String, accounts: String },
 
+    #[error("message not found: {wamid}; {hint}")]
+    MessageNotFound { wamid: String, hint: String },
+
+    #[error(
+        "the 24-hour customer service window with {phone} {state}, so {tool} cannot send a \
+         free-form message: outside the window WhatsApp only delivers approved templates. Use \
+         send_template instead. {templates}"
+    )]
+    WindowClosed {
+        tool: &'static str,
+        phone: String,
+        /// `closed at <time>` or `was never opened: …`.
+        state: String,
+        templates: String,
+    },
+
+    #[error("template not found: {name}; {hint}")]
+    TemplateNotFound { name: String, hint: String },
+
+    #[error("template {name} ({language}) cannot be sent: {reason}")]
+    TemplateNotSendable {
+        name: String,
+        language: String,
+        reason: String,
+    },
+
+    #[error(
+        "template {name} ({language}) is missing values for {missing}. Pass `components` \
+         with one parameter per variable, for example: {example}"
+    )]
+    MissingVariables {
+        name: String,
+        language: String,
+        missing: String,
+        example: String,
+    },
+
+    /// Meta rejected a Graph API call or could not be reached.
+    #[error("{action} failed: {detail}. {hint}")]
+    Graph {
+        action: &'static str,
+        detail: String,
+        hint: String,
+    },
+
+    #[error(
+        "the stored access token of account {account} cannot be decrypted: it was encrypted \
+         with another encryption key or is corrupt; an account owner must store the access \
+         token again"
+    )]
+    Secret { account: String },
+
     /// The store failed. The text never carries the driver's message, which
     /// goes to the log instead.
     #[error("internal error while reading stored data; try again, and report it if it persists")]

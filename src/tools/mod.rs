@@ -3,23 +3,46 @@
 //! returns a typed, serializable output or a [`ToolError`].
 
 mod accounts;
+mod actions;
 mod conversations;
 mod error;
+mod guide;
+mod media_types;
+mod messages;
 mod output;
+mod reaction;
 mod search;
+mod send;
+mod sender;
+mod template_check;
+mod template_spec;
+mod templates;
+mod window;
 
 pub use accounts::{format_accounts, resolve_accounts};
+pub use actions::{
+    MarkAsReadArgs, MarkAsReadOutput, UpdateConversationArgs, UpdateConversationOutput,
+    mark_as_read, update_conversation,
+};
 pub use conversations::{
     GetConversationArgs, GetConversationOutput, ListConversationsArgs, ListConversationsOutput,
     ListUnansweredArgs, ListUnansweredOutput, get_conversation, list_conversations,
     list_unanswered,
 };
 pub use error::ToolError;
+pub use messages::{SendMediaArgs, SendTextArgs, send_media, send_text};
 pub use output::{
     AccountOut, ContactOut, ConversationOut, LastMessageOut, MessageErrorOut, MessageOut,
     UnansweredOut, WindowOut, format_time,
 };
+pub use reaction::{SendReactionArgs, SendReactionOutput, send_reaction};
 pub use search::{SearchHitOut, SearchMessagesArgs, SearchMessagesOutput, search_messages};
+pub use send::SendOutput;
+pub use sender::{GraphTemplateSync, Sender, TemplateSync, TemplateSyncError};
+pub use templates::{
+    ListTemplatesArgs, ListTemplatesOutput, SendTemplateArgs, TemplateOut, list_templates,
+    send_template,
+};
 
 use crate::auth::{Principal, Scope};
 use crate::store::{Store, UnixTime};
@@ -28,6 +51,13 @@ pub const LIST_CONVERSATIONS: &str = "list_conversations";
 pub const LIST_UNANSWERED: &str = "list_unanswered";
 pub const GET_CONVERSATION: &str = "get_conversation";
 pub const SEARCH_MESSAGES: &str = "search_messages";
+pub const LIST_TEMPLATES: &str = "list_templates";
+pub const MARK_AS_READ: &str = "mark_as_read";
+pub const SEND_REACTION: &str = "send_reaction";
+pub const UPDATE_CONVERSATION: &str = "updateConversation";
+pub const SEND_TEXT: &str = "send_text";
+pub const SEND_MEDIA: &str = "send_media";
+pub const SEND_TEMPLATE: &str = "send_template";
 
 /// The scope each tool requires; the one table both `tools/list` filtering
 /// and the checks inside the tools read.
@@ -36,7 +66,19 @@ const TOOL_SCOPES: &[(&str, Scope)] = &[
     (LIST_UNANSWERED, Scope::Read),
     (GET_CONVERSATION, Scope::Read),
     (SEARCH_MESSAGES, Scope::Read),
+    (LIST_TEMPLATES, Scope::Read),
+    (MARK_AS_READ, Scope::Write),
+    (SEND_REACTION, Scope::Write),
+    (UPDATE_CONVERSATION, Scope::Write),
+    (SEND_TEXT, Scope::Send),
+    (SEND_MEDIA, Scope::Send),
+    (SEND_TEMPLATE, Scope::Send),
 ];
+
+/// Every tool name, in the order of the scope table.
+pub fn tool_names() -> impl Iterator<Item = &'static str> {
+    TOOL_SCOPES.iter().map(|(name, _)| *name)
+}
 
 /// Returns the scope a tool requires, or `None` for a name that is not a tool.
 pub fn required_scope(tool: &str) -> Option<Scope> {
@@ -57,7 +99,10 @@ pub trait Summary {
 pub struct ToolContext<'a> {
     pub store: &'a dyn Store,
     pub principal: &'a Principal,
-    /// The time the call started, used for 24h-window status.
+    /// Graph API access for the tools that call Meta.
+    pub sender: &'a Sender,
+    /// The time the call started: it decides the 24h window and stamps
+    /// what the call stores.
     pub now: UnixTime,
 }
 

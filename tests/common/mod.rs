@@ -1,8 +1,10 @@
 //! Test harness for the MCP endpoint: a real SQLite store in a temporary
-//! directory, the real router on 127.0.0.1 with an OS-chosen port, and a
-//! plain HTTP/1 client.
+//! directory, the real router on 127.0.0.1 with an OS-chosen port, the Meta
+//! stand-in as the Graph API, and a plain HTTP/1 client.
 
 #![allow(dead_code)]
+
+pub mod meta;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -17,21 +19,38 @@ use serde_json::{Value, json};
 use tempfile::TempDir;
 
 use pons::apikey;
+use pons::crypto::SecretBox;
 use pons::mcp::{McpSettings, router};
+use pons::metasim::{MetaSim, MetaSimConfig, StatusPlan};
 use pons::store::sqlite::SqliteStore;
 use pons::store::*;
+use pons::tools::Sender;
+use pons::whatsapp::graph::GraphClient;
+
+/// The encryption key of test servers: 32 zero bytes in base64.
+pub const TEST_KEY: &str = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+
+/// Returns the cipher the test servers encrypt account secrets with.
+pub fn test_secrets() -> SecretBox {
+    SecretBox::from_base64(TEST_KEY, "test key").expect("valid test key")
+}
 
 /// Returns the current time in seconds since the epoch, the server's clock.
 pub fn now() -> UnixTime {
     chrono::Utc::now().timestamp()
 }
 
-/// A running server and its store.
+/// A running server, its store and the Meta stand-in it calls.
 pub struct Server {
     pub addr: SocketAddr,
     pub store: DynStore,
-    client: Client<HttpConnector, Full<Bytes>>,
-    _dir: TempDir,
+    /// The Graph API the server's tools call; it sends no status webhooks
+    /// unless a test asks for them.
+    pub sim: MetaSim,
+    /// The cipher of the server's account secrets.
+    pub secrets: SecretBox,
+    pub(crate) client: Client<HttpConnector, Full<Bytes>>,
+    pub(crate) _dir: TempDir,
 }
 
 /// An HTTP response with its body read.
@@ -82,6 +101,8 @@ impl Server {
         let dir = tempfile::tempdir().expect("temporary directory");
         let store: DynStore =
             Arc::new(SqliteStore::open(&dir.path().join("pons.db")).expect("open SQLite store"));
+        let sim = start_sim(MetaSimConfig::default()).await;
+        let secrets = test_secrets();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -91,9 +112,13 @@ impl Server {
             allowed_hosts: Vec::new(),
             allowed_origins: Vec::new(),
             max_body_bytes: 4 * 1024 * 1024,
+            tool_rate_per_minute: 0,
         };
         adjust(&mut settings);
-        let app = router(store.clone(), settings).merge(extra);
+        let graph = GraphClient::new(&sim.base_url(), std::time::Duration::from_secs(10))
+            .expect("Graph client");
+        let sender = Sender::new(store.clone(), graph, secrets.clone());
+        let app = router(store.clone(), sender, settings).merge(extra);
         tokio::spawn(async move {
             axum::serve(listener, app).await.expect("server runs");
         });
@@ -101,6 +126,8 @@ impl Server {
         Server {
             addr,
             store,
+            sim,
+            secrets,
             client,
             _dir: dir,
         }
@@ -169,6 +196,15 @@ impl Server {
         )
         .await
     }
+}
+
+/// Starts a Meta stand-in that sends status webhooks only on request.
+pub async fn start_sim(config: MetaSimConfig) -> MetaSim {
+    let config = MetaSimConfig {
+        status_plan: StatusPlan::none(),
+        ..config
+    };
+    MetaSim::start(config).await.expect("start Meta stand-in")
 }
 
 /// Joins the text of a tool result's content blocks.

@@ -1,0 +1,221 @@
+//! The write tools `mark_as_read` and `updateConversation`, and the
+//! message lookup they share with `send_reaction`.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::store::{Account, ConversationRef, Direction, Message};
+
+use super::conversations::{ids, locate};
+use super::output::ConversationOut;
+use super::send::describe_graph_error;
+use super::sender::record_invalid_token;
+use super::{
+    MARK_AS_READ, Summary, ToolContext, ToolError, UPDATE_CONVERSATION, guide, non_blank, require,
+    resolve_accounts,
+};
+
+/// Arguments of `mark_as_read`. `waMessageId` is required.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MarkAsReadArgs {
+    /// Sender number (E.164) or account id. Omit it to search every account this key reaches.
+    pub from: Option<String>,
+    /// wamid of the customer's message to mark read. Earlier messages are marked too.
+    pub wa_message_id: Option<String>,
+}
+
+/// Result of `mark_as_read`.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MarkAsReadOutput {
+    pub conversation_id: String,
+    pub wa_message_id: String,
+    /// Whether Meta accepted the read receipt (blue ticks for the customer).
+    pub read_receipt_sent: bool,
+    /// Always 0: the conversation's unread count is cleared either way.
+    pub unread_count: i64,
+    pub warnings: Vec<String>,
+}
+
+impl Summary for MarkAsReadOutput {
+    fn summary(&self) -> String {
+        let mut text = format!(
+            "Conversation {} marked read up to {}.",
+            self.conversation_id, self.wa_message_id
+        );
+        for warning in &self.warnings {
+            text.push_str(" Warning: ");
+            text.push_str(warning);
+        }
+        text
+    }
+}
+
+/// Sends a read receipt and clears the conversation's unread count. A
+/// failed receipt is reported as a warning, and the count is cleared anyway.
+pub async fn mark_as_read(
+    cx: &ToolContext<'_>,
+    args: MarkAsReadArgs,
+) -> Result<MarkAsReadOutput, ToolError> {
+    require(cx.principal, MARK_AS_READ)?;
+    let accounts = resolve_accounts(cx, args.from.as_deref()).await?;
+    let (account, message) =
+        find_message(cx, MARK_AS_READ, &accounts, &args.wa_message_id, true).await?;
+    if message.direction != Direction::Inbound {
+        return Err(ToolError::InvalidArgument {
+            argument: "waMessageId",
+            reason: "read receipts are for the customer's messages, and this one was sent by \
+                     the business"
+                .to_owned(),
+        });
+    }
+    let wamid = message.wamid.clone().unwrap_or_default();
+    let warning = read_receipt(cx, &account, &wamid).await;
+    cx.store
+        .mark_conversation_read(&message.conversation_id)
+        .await?;
+    Ok(MarkAsReadOutput {
+        conversation_id: message.conversation_id.to_string(),
+        wa_message_id: wamid,
+        read_receipt_sent: warning.is_none(),
+        unread_count: 0,
+        warnings: warning.into_iter().collect(),
+    })
+}
+
+/// Sends the read receipt to Meta and returns a warning when it failed.
+async fn read_receipt(cx: &ToolContext<'_>, account: &Account, wamid: &str) -> Option<String> {
+    let token = match cx.sender.access_token(cx.store, account).await {
+        Ok(token) => token,
+        Err(error) => return Some(format!("the read receipt was not sent: {error}")),
+    };
+    let graph = cx.sender.graph();
+    let error = match graph
+        .mark_as_read(&account.phone_number_id, &token, wamid)
+        .await
+    {
+        Ok(()) => return None,
+        Err(error) => error,
+    };
+    tracing::warn!(account_id = %account.id, code = error.code(), %error, "read receipt failed");
+    let mut warning = format!(
+        "the read receipt to Meta failed: {}",
+        describe_graph_error(&error)
+    );
+    if error.is_token_error() {
+        record_invalid_token(cx.store, account, cx.now).await;
+        warning.push_str(&format!(
+            "; Meta rejected the access token of +{}, so an account owner must store a new one",
+            account.phone_number
+        ));
+    }
+    Some(warning)
+}
+
+/// Arguments of `updateConversation`. `archived` is required.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateConversationArgs {
+    /// Sender number (E.164) or account id. Omit it to search every account this key reaches.
+    pub from: Option<String>,
+    /// Conversation id from list_conversations. Takes precedence over `phone`.
+    pub conversation_id: Option<String>,
+    /// The customer's phone number, in any common form.
+    pub phone: Option<String>,
+    /// true archives the conversation, false moves it back to the inbox.
+    pub archived: Option<bool>,
+}
+
+/// Result of `updateConversation`: the conversation after the change.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateConversationOutput {
+    pub conversation: ConversationOut,
+}
+
+impl Summary for UpdateConversationOutput {
+    fn summary(&self) -> String {
+        let state = if self.conversation.archived {
+            "archived"
+        } else {
+            "in the inbox"
+        };
+        format!("Conversation {} is {state}.", self.conversation.id)
+    }
+}
+
+/// Archives or unarchives a conversation.
+pub async fn update_conversation(
+    cx: &ToolContext<'_>,
+    args: UpdateConversationArgs,
+) -> Result<UpdateConversationOutput, ToolError> {
+    require(cx.principal, UPDATE_CONVERSATION)?;
+    let accounts = resolve_accounts(cx, args.from.as_deref()).await?;
+    let summary = locate(
+        cx,
+        UPDATE_CONVERSATION,
+        &accounts,
+        args.conversation_id.as_deref(),
+        args.phone.as_deref(),
+    )
+    .await?;
+    let Some(archived) = args.archived else {
+        return Err(ToolError::MissingArgument {
+            tool: UPDATE_CONVERSATION,
+            argument: "archived",
+            hint: "pass true to archive the conversation or false to unarchive it".to_owned(),
+        });
+    };
+    let at = archived.then_some(cx.now);
+    cx.store.set_conversation_archived(&summary.id, at).await?;
+    let by = ConversationRef::Id(summary.id.clone());
+    let updated = cx
+        .store
+        .find_conversation(&ids(&accounts), &by)
+        .await?
+        .unwrap_or(summary);
+    Ok(UpdateConversationOutput {
+        conversation: ConversationOut::new(&updated, &accounts, cx.now),
+    })
+}
+
+/// Finds a message by wamid in `accounts`, with guided errors.
+pub(super) async fn find_message(
+    cx: &ToolContext<'_>,
+    tool: &'static str,
+    accounts: &[Account],
+    wamid: &Option<String>,
+    inbound_only: bool,
+) -> Result<(Account, Message), ToolError> {
+    let Some(wamid) = non_blank(wamid.as_deref()) else {
+        let choices = guide::recent_messages(cx, accounts, inbound_only).await?;
+        return Err(ToolError::MissingArgument {
+            tool,
+            argument: "waMessageId",
+            hint: format!("pass the wamid of a message (it starts with wamid.). {choices}"),
+        });
+    };
+    let found = cx
+        .store
+        .find_message_by_wamid(&ids(accounts), wamid)
+        .await?;
+    let Some((account_id, message)) = found else {
+        return Err(ToolError::MessageNotFound {
+            wamid: wamid.to_owned(),
+            hint: format!(
+                "no reachable account has it. {}",
+                guide::recent_messages(cx, accounts, inbound_only).await?
+            ),
+        });
+    };
+    let account = accounts
+        .iter()
+        .find(|a| a.id == account_id)
+        .cloned()
+        .ok_or_else(|| ToolError::MessageNotFound {
+            wamid: wamid.to_owned(),
+            hint: "no reachable account has it".to_owned(),
+        })?;
+    Ok((account, message))
+}

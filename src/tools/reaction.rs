@@ -1,0 +1,177 @@
+//! The `send_reaction` tool: the business's emoji reaction to a message,
+//! sent to Meta and recorded on the message.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::store::{Account, ConversationRef, ConversationSummary, Message};
+use crate::whatsapp::graph::SendRequest;
+
+use super::actions::find_message;
+use super::conversations::locate;
+use super::send::graph_failure;
+use super::{SEND_REACTION, Summary, ToolContext, ToolError, require, resolve_accounts};
+
+/// Longest emoji accepted, in characters, because family and flag sequences use several.
+const MAX_EMOJI_CHARS: usize = 16;
+
+/// Arguments of `send_reaction`. `waMessageId` and `emoji` are required.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SendReactionArgs {
+    /// Sender number (E.164) or account id. Omit it to search every account this key reaches.
+    pub from: Option<String>,
+    /// Conversation the message belongs to. Optional, and checked when given.
+    pub conversation_id: Option<String>,
+    /// The customer's phone number. Optional, and checked when given.
+    pub phone: Option<String>,
+    /// wamid of the message to react to.
+    pub wa_message_id: Option<String>,
+    /// One emoji, such as 👍. An empty string removes the reaction.
+    pub emoji: Option<String>,
+}
+
+/// Result of `send_reaction`.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SendReactionOutput {
+    pub conversation_id: String,
+    /// The message reacted to.
+    pub wa_message_id: String,
+    /// The reaction now set, or `null` when it was removed.
+    pub emoji: Option<String>,
+    /// Meta's id of the reaction message.
+    pub wamid: String,
+    pub warnings: Vec<String>,
+}
+
+impl Summary for SendReactionOutput {
+    fn summary(&self) -> String {
+        let mut text = match &self.emoji {
+            Some(emoji) => format!("Reacted {emoji} to {}.", self.wa_message_id),
+            None => format!("Removed the reaction to {}.", self.wa_message_id),
+        };
+        for warning in &self.warnings {
+            text.push_str(" Warning: ");
+            text.push_str(warning);
+        }
+        text
+    }
+}
+
+/// Sends or removes the business's reaction to a message.
+pub async fn send_reaction(
+    cx: &ToolContext<'_>,
+    args: SendReactionArgs,
+) -> Result<SendReactionOutput, ToolError> {
+    require(cx.principal, SEND_REACTION)?;
+    let accounts = resolve_accounts(cx, args.from.as_deref()).await?;
+    let (account, message) =
+        find_message(cx, SEND_REACTION, &accounts, &args.wa_message_id, false).await?;
+    let conversation = conversation_of(cx, &account, &message).await?;
+    if args.conversation_id.is_some() || args.phone.is_some() {
+        let named = locate(
+            cx,
+            SEND_REACTION,
+            &accounts,
+            args.conversation_id.as_deref(),
+            args.phone.as_deref(),
+        )
+        .await?;
+        if named.id != conversation.id {
+            return Err(ToolError::InvalidArgument {
+                argument: "waMessageId",
+                reason: "the message belongs to another conversation than the one named; \
+                         check conversationId or phone"
+                    .to_owned(),
+            });
+        }
+    }
+    let emoji = checked_emoji(args.emoji)?;
+    let to = phone_of(&conversation)?;
+    let target = message.wamid.clone().unwrap_or_default();
+    let request = SendRequest::reaction(&to, &target, emoji.as_deref().unwrap_or(""));
+    let token = cx.sender.access_token(cx.store, &account).await?;
+    let response = match cx
+        .sender
+        .graph()
+        .send_message(&account.phone_number_id, &token, &request)
+        .await
+    {
+        Ok(response) => response,
+        Err(error) => {
+            let note = "The reaction was not changed.";
+            return Err(graph_failure(cx, &account, "sending the reaction", &error, note).await);
+        }
+    };
+    let mut warnings = Vec::new();
+    if let Err(error) = cx
+        .store
+        .set_business_reaction(&account.id, &target, emoji.clone())
+        .await
+    {
+        tracing::error!(account_id = %account.id, %error, "failed to record a sent reaction");
+        warnings.push("Meta accepted the reaction, but Pons failed to record it".to_owned());
+    }
+    Ok(SendReactionOutput {
+        conversation_id: conversation.id.to_string(),
+        wa_message_id: target,
+        emoji,
+        wamid: response.wamid().to_owned(),
+        warnings,
+    })
+}
+
+/// `None` for an empty emoji (removal), else the checked emoji.
+fn checked_emoji(emoji: Option<String>) -> Result<Option<String>, ToolError> {
+    let Some(emoji) = emoji else {
+        return Err(ToolError::MissingArgument {
+            tool: SEND_REACTION,
+            argument: "emoji",
+            hint: "pass one emoji such as \"👍\", or \"\" to remove the reaction".to_owned(),
+        });
+    };
+    let emoji = emoji.trim();
+    if emoji.is_empty() {
+        return Ok(None);
+    }
+    if emoji.is_ascii() || emoji.chars().count() > MAX_EMOJI_CHARS {
+        return Err(ToolError::InvalidArgument {
+            argument: "emoji",
+            reason: format!("{emoji:?} is not a single emoji; pass one such as \"👍\""),
+        });
+    }
+    Ok(Some(emoji.to_owned()))
+}
+
+async fn conversation_of(
+    cx: &ToolContext<'_>,
+    account: &Account,
+    message: &Message,
+) -> Result<ConversationSummary, ToolError> {
+    let by = ConversationRef::Id(message.conversation_id.clone());
+    cx.store
+        .find_conversation(std::slice::from_ref(&account.id), &by)
+        .await?
+        .ok_or_else(|| ToolError::ConversationNotFound {
+            value: message.conversation_id.to_string(),
+            hint: "the message's conversation is gone".to_owned(),
+        })
+}
+
+/// The customer's number with `+`; contacts known only by a business-scoped
+/// user id cannot be sent to by number.
+fn phone_of(conversation: &ConversationSummary) -> Result<String, ToolError> {
+    let wa_id = &conversation.wa_id;
+    if !wa_id.is_empty() && wa_id.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(format!("+{wa_id}"))
+    } else {
+        Err(ToolError::InvalidArgument {
+            argument: "waMessageId",
+            reason: format!(
+                "the customer is known only by the user id {wa_id}, not a phone number, and \
+                 Pons sends by phone number"
+            ),
+        })
+    }
+}

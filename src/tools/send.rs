@@ -1,0 +1,302 @@
+//! The send flow shared by `send_text`, `send_media` and `send_template`:
+//! one account, one recipient, the message stored as `pending`, the Graph
+//! call, then `sent` with Meta's wamid or `failed` with Meta's error.
+
+use schemars::JsonSchema;
+use serde::Serialize;
+
+use crate::phone::PhoneNumber;
+use crate::store::{
+    Account, ConversationRef, ConversationSummary, MediaRef, Message, NewOutboundMessage,
+    SentMessage,
+};
+use crate::whatsapp::graph::{GraphError, RATE_LIMIT_CODES, SendRequest, TRANSIENT_CODES};
+
+use super::sender::record_invalid_token;
+use super::{Summary, ToolContext, ToolError, format_accounts, guide, non_blank, resolve_accounts};
+
+/// Result of `send_text`, `send_media` and `send_template`.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SendOutput {
+    /// Pons's id of the stored message.
+    pub message_id: String,
+    /// Meta's message id, usable as `replyToMessageId` or `waMessageId`.
+    pub wamid: Option<String>,
+    /// `sent` once Meta accepted the message. `delivered` and `read` follow
+    /// from Meta's status updates (see get_conversation).
+    pub status: String,
+    pub conversation_id: String,
+    /// The recipient, E.164 with `+`.
+    pub to: String,
+    /// The business number that sent it, E.164 with `+`.
+    pub from: String,
+    /// Problems that did not stop the send.
+    pub warnings: Vec<String>,
+}
+
+impl Summary for SendOutput {
+    fn summary(&self) -> String {
+        let wamid = self.wamid.as_deref().unwrap_or("no wamid");
+        let mut text = format!(
+            "Message {} from {} to {}: {} ({wamid}).",
+            self.message_id, self.from, self.to, self.status
+        );
+        for warning in &self.warnings {
+            text.push_str(" Warning: ");
+            text.push_str(warning);
+        }
+        text
+    }
+}
+
+/// The account and customer a message goes between.
+pub(super) struct Recipient {
+    pub account: Account,
+    pub phone: PhoneNumber,
+    /// The existing conversation, if the customer ever talked to this account.
+    pub conversation: Option<ConversationSummary>,
+}
+
+/// A validated message with the fields stored beside it.
+pub(super) struct Outgoing {
+    pub request: SendRequest,
+    pub text: Option<String>,
+    pub caption: Option<String>,
+    pub media: Option<MediaRef>,
+    pub context_wamid: Option<String>,
+}
+
+/// Resolves `from` to exactly one account. With several reachable
+/// accounts and no `from`, fails with a guided error listing them.
+pub(super) async fn resolve_one_account(
+    cx: &ToolContext<'_>,
+    tool: &'static str,
+    from: Option<&str>,
+) -> Result<Account, ToolError> {
+    let mut accounts = resolve_accounts(cx, from).await?;
+    if accounts.len() == 1 {
+        return Ok(accounts.remove(0));
+    }
+    Err(ToolError::MissingArgument {
+        tool,
+        argument: "from",
+        hint: format!(
+            "this key reaches {} accounts, so name the one to send from: {}",
+            accounts.len(),
+            format_accounts(&accounts)
+        ),
+    })
+}
+
+/// Resolves the sending account and parses the customer's `phone`, the
+/// only place a send normalises a number.
+pub(super) async fn resolve_recipient(
+    cx: &ToolContext<'_>,
+    tool: &'static str,
+    from: Option<&str>,
+    phone: Option<&str>,
+) -> Result<Recipient, ToolError> {
+    let account = resolve_one_account(cx, tool, from).await?;
+    let Some(phone) = non_blank(phone) else {
+        let choices = guide::recent_contacts(cx, std::slice::from_ref(&account)).await?;
+        return Err(ToolError::MissingArgument {
+            tool,
+            argument: "phone",
+            hint: format!(
+                "pass the customer's number with country code, for example +15550001111. \
+                 {choices}"
+            ),
+        });
+    };
+    let phone = PhoneNumber::parse(phone).map_err(|source| ToolError::InvalidPhone {
+        argument: "phone",
+        source,
+    })?;
+    let by = ConversationRef::Phone(phone.digits().to_owned());
+    let conversation = cx
+        .store
+        .find_conversation(std::slice::from_ref(&account.id), &by)
+        .await?;
+    Ok(Recipient {
+        account,
+        phone,
+        conversation,
+    })
+}
+
+/// Stores the message as `pending`, sends it, and records the outcome.
+/// Nothing is stored when the request fails validation or the token
+/// cannot be decrypted.
+pub(super) async fn deliver(
+    cx: &ToolContext<'_>,
+    recipient: &Recipient,
+    outgoing: Outgoing,
+) -> Result<SendOutput, ToolError> {
+    let account = &recipient.account;
+    outgoing
+        .request
+        .validate()
+        .map_err(|error| ToolError::InvalidArgument {
+            argument: "message",
+            reason: error.to_string(),
+        })?;
+    let token = cx.sender.access_token(cx.store, account).await?;
+    let content_json =
+        serde_json::to_string(&outgoing.request).map_err(|error| ToolError::InvalidArgument {
+            argument: "message",
+            reason: format!("cannot be encoded as JSON: {error}"),
+        })?;
+    let stored = cx
+        .store
+        .insert_outbound(NewOutboundMessage {
+            account_id: account.id.clone(),
+            wa_id: recipient.phone.digits().to_owned(),
+            kind: outgoing.request.kind().to_owned(),
+            text: outgoing.text,
+            caption: outgoing.caption,
+            media: outgoing.media,
+            context_wamid: outgoing.context_wamid,
+            content_json,
+            timestamp: cx.now,
+        })
+        .await?;
+
+    let sent = cx
+        .sender
+        .graph()
+        .send_message(&account.phone_number_id, &token, &outgoing.request)
+        .await;
+    let response = match sent {
+        Ok(response) => response,
+        Err(error) => {
+            if let Err(store_error) = cx
+                .store
+                .mark_outbound_failed(&stored.id, error.to_meta_error(), cx.now)
+                .await
+            {
+                tracing::error!(message_id = %stored.id, error = %store_error,
+                    "failed to record a failed send");
+            }
+            let note = format!("The message is stored as failed (messageId {}).", stored.id);
+            return Err(graph_failure(cx, account, "sending the message", &error, &note).await);
+        }
+    };
+
+    let accepted = SentMessage {
+        wamid: response.wamid().to_owned(),
+        wa_id: response.wa_id().map(str::to_owned),
+    };
+    let wamid = accepted.wamid.clone();
+    let mut output = output(recipient, &stored);
+    output.wamid = Some(wamid.clone());
+    match cx
+        .store
+        .mark_outbound_sent(&stored.id, accepted, cx.now)
+        .await
+    {
+        Ok(message) => output.status = message.status.as_str().to_owned(),
+        Err(error) => {
+            tracing::error!(message_id = %stored.id, %wamid, %error,
+                "Meta accepted a message but recording it failed");
+            output.status = "sent".to_owned();
+            output.warnings.push(
+                "Meta accepted the message, but Pons failed to record that; it may show as \
+                 pending until Meta's status update arrives"
+                    .to_owned(),
+            );
+        }
+    }
+    Ok(output)
+}
+
+fn output(recipient: &Recipient, stored: &Message) -> SendOutput {
+    SendOutput {
+        message_id: stored.id.to_string(),
+        wamid: None,
+        status: stored.status.as_str().to_owned(),
+        conversation_id: stored.conversation_id.to_string(),
+        to: recipient.phone.e164(),
+        from: format!("+{}", recipient.account.phone_number),
+        warnings: Vec::new(),
+    }
+}
+
+/// Turns a failed Graph call into a tool error that names Meta's code,
+/// title and details and says what to do next. A rejected access token is
+/// also recorded on the account. `note` says what became of the message.
+pub(super) async fn graph_failure(
+    cx: &ToolContext<'_>,
+    account: &Account,
+    action: &'static str,
+    error: &GraphError,
+    note: &str,
+) -> ToolError {
+    tracing::warn!(account_id = %account.id, code = error.code(), %error, action,
+        "Graph API call failed");
+    if error.is_token_error() {
+        record_invalid_token(cx.store, account, cx.now).await;
+    }
+    ToolError::Graph {
+        action,
+        detail: describe_graph_error(error),
+        hint: format!("{note} {}", next_step(account, error))
+            .trim()
+            .to_owned(),
+    }
+}
+
+/// Describes the error as Meta's code, title and details where Meta sent them.
+pub(super) fn describe_graph_error(error: &GraphError) -> String {
+    match error.meta() {
+        Some(meta) => {
+            let mut text = format!("Meta returned error {} ({})", meta.code, meta.title());
+            if let Some(details) = meta.details.as_deref().or(meta.user_message.as_deref()) {
+                text.push_str(": ");
+                text.push_str(details);
+            }
+            text
+        }
+        None => error.to_string(),
+    }
+}
+
+/// What the caller should do after `error`.
+fn next_step(account: &Account, error: &GraphError) -> String {
+    if error.is_token_error() {
+        return format!(
+            "Meta rejected the access token of account +{} ({}); an account owner must store \
+             a new access token for it before anything can be sent from this number.",
+            account.phone_number, account.name
+        );
+    }
+    match error {
+        GraphError::Api(meta) if meta.code == 131047 => {
+            "More than 24 hours passed since the customer's last message; send an approved \
+             template with send_template instead."
+                .to_owned()
+        }
+        GraphError::Api(meta) if meta.code == 131026 => {
+            "WhatsApp cannot deliver to this number (not on WhatsApp, an outdated app, or the \
+             customer blocked the business); do not retry."
+                .to_owned()
+        }
+        GraphError::Api(meta) if RATE_LIMIT_CODES.contains(&meta.code) => {
+            "Meta is rate-limiting this number; wait a minute before sending again.".to_owned()
+        }
+        GraphError::Api(meta) if TRANSIENT_CODES.contains(&meta.code) => {
+            "This is a temporary problem at Meta; retry in a few minutes.".to_owned()
+        }
+        GraphError::Connect { .. } => {
+            "Nothing reached Meta; retry when the Graph API is reachable again.".to_owned()
+        }
+        GraphError::Timeout { .. }
+        | GraphError::Connection { .. }
+        | GraphError::UnexpectedResponse { .. } => {
+            "Meta may still have accepted the request, so check get_conversation before \
+             sending again to avoid a duplicate."
+                .to_owned()
+        }
+        _ => "Correct the request as Meta's details say.".to_owned(),
+    }
+}

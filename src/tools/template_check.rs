@@ -1,0 +1,290 @@
+//! Checks the `components` a caller passes to `send_template` against the
+//! template's variables before anything is sent, so that a missing or
+//! misnamed variable is reported by name instead of as Meta's error 132000.
+
+use serde_json::Value;
+
+use crate::whatsapp::graph::{Parameter, ParameterValue, SendComponent};
+
+use super::ToolError;
+use super::template_spec::{Part, Slot, TemplateSpec, Variable};
+
+/// Parses the caller's components. Component, sub-type and parameter types
+/// are accepted in any case (the template list shows `BODY`) and sent in
+/// Meta's lower case.
+pub(super) fn parse_components(values: &[Value]) -> Result<Vec<SendComponent>, ToolError> {
+    values
+        .iter()
+        .enumerate()
+        .map(|(index, value)| {
+            let normalized = normalize(value.clone()).ok_or_else(|| invalid(
+                format!("component {index} must be an object such as {{\"type\": \"body\", \"parameters\": [...]}}"),
+            ))?;
+            serde_json::from_value(normalized)
+                .map_err(|error| invalid(format!("component {index}: {error}")))
+        })
+        .collect()
+}
+
+fn normalize(mut value: Value) -> Option<Value> {
+    let object = value.as_object_mut()?;
+    lower_case(object, "type");
+    lower_case(object, "sub_type");
+    let parameters = object
+        .entry("parameters")
+        .or_insert_with(|| Value::Array(Vec::new()));
+    for parameter in parameters.as_array_mut().into_iter().flatten() {
+        if let Some(parameter) = parameter.as_object_mut() {
+            lower_case(parameter, "type");
+        }
+    }
+    Some(value)
+}
+
+fn lower_case(object: &mut serde_json::Map<String, Value>, key: &str) {
+    if let Some(Value::String(text)) = object.get_mut(key) {
+        *text = text.to_ascii_lowercase();
+    }
+}
+
+/// Checks that `components` fill every variable of `spec`, and returns the
+/// text values by variable name (header and body), for rendering the
+/// stored copy.
+pub(super) fn check_components(
+    spec: &TemplateSpec,
+    components: &[SendComponent],
+    name: &str,
+    language: &str,
+) -> Result<Vec<(String, String)>, ToolError> {
+    let mut missing: Vec<&Variable> = Vec::new();
+    let mut values = Vec::new();
+    for part in [Part::Header, Part::Body] {
+        let supplied: Vec<&Parameter> = components
+            .iter()
+            .filter_map(|c| match (c, &part) {
+                (SendComponent::Header { parameters }, Part::Header)
+                | (SendComponent::Body { parameters }, Part::Body) => Some(parameters),
+                _ => None,
+            })
+            .flatten()
+            .collect();
+        let variables = spec.variables_of(&part);
+        check_part(
+            spec,
+            &part,
+            &variables,
+            &supplied,
+            &mut missing,
+            &mut values,
+        )?;
+    }
+    for variable in &spec.variables {
+        if let Part::Button { index, sub_type } = &variable.part
+            && !button_supplied(components, *index, sub_type, variable)?
+        {
+            missing.push(variable);
+        }
+    }
+    if missing.is_empty() {
+        return Ok(values);
+    }
+    Err(ToolError::MissingVariables {
+        name: name.to_owned(),
+        language: language.to_owned(),
+        missing: missing
+            .iter()
+            .map(|v| v.label())
+            .collect::<Vec<_>>()
+            .join(", "),
+        example: spec.example().to_string(),
+    })
+}
+
+fn check_part<'a>(
+    spec: &TemplateSpec,
+    part: &Part,
+    variables: &[&'a Variable],
+    supplied: &[&Parameter],
+    missing: &mut Vec<&'a Variable>,
+    values: &mut Vec<(String, String)>,
+) -> Result<(), ToolError> {
+    let part_name = if *part == Part::Header {
+        "header"
+    } else {
+        "body"
+    };
+    if variables.is_empty() {
+        if supplied.is_empty() {
+            return Ok(());
+        }
+        return Err(invalid(format!(
+            "the template's {part_name} has no variables; remove the {part_name} component"
+        )));
+    }
+    if let [variable] = variables
+        && let Slot::Media(kind) = &variable.slot
+    {
+        return match supplied {
+            [] => {
+                missing.push(variable);
+                Ok(())
+            }
+            [parameter] if media_kind(parameter) == Some(kind.as_str()) => Ok(()),
+            _ => Err(invalid(format!(
+                "the header needs exactly one {kind} parameter, such as \
+                 {{\"type\": \"{kind}\", \"{kind}\": {{\"link\": \"https://…\"}}}}"
+            ))),
+        };
+    }
+    let names: Vec<&str> = variables
+        .iter()
+        .filter_map(|v| match &v.slot {
+            Slot::Text(name) => Some(name.as_str()),
+            _ => None,
+        })
+        .collect();
+    let filled = if spec.named {
+        named_values(part_name, &names, supplied)?
+    } else {
+        positional_values(part_name, &names, supplied)?
+    };
+    for variable in variables {
+        match &variable.slot {
+            Slot::Text(name) if filled.iter().any(|(key, _)| key == name) => {}
+            _ => missing.push(variable),
+        }
+    }
+    values.extend(filled);
+    Ok(())
+}
+
+fn named_values(
+    part: &str,
+    names: &[&str],
+    supplied: &[&Parameter],
+) -> Result<Vec<(String, String)>, ToolError> {
+    let expected = names.join(", ");
+    let mut values = Vec::new();
+    for (index, parameter) in supplied.iter().enumerate() {
+        let Some(name) = parameter.parameter_name.as_deref() else {
+            return Err(invalid(format!(
+                "{part} parameter {index} has no parameter_name; this template uses named \
+                 variables ({expected}), so give each parameter its name"
+            )));
+        };
+        if !names.contains(&name) {
+            return Err(invalid(format!(
+                "{name:?} is not a {part} variable of this template; its variables are {expected}"
+            )));
+        }
+        values.push((name.to_owned(), text_value(part, name, parameter)?));
+    }
+    Ok(values)
+}
+
+/// Positional parameters fill `{{1}}`, `{{2}}`, … in that order.
+fn positional_values(
+    part: &str,
+    names: &[&str],
+    supplied: &[&Parameter],
+) -> Result<Vec<(String, String)>, ToolError> {
+    let mut ordered: Vec<&str> = names.to_vec();
+    ordered.sort_by_key(|name| name.parse::<u32>().unwrap_or(u32::MAX));
+    if supplied.iter().any(|p| p.parameter_name.is_some()) {
+        return Err(invalid(format!(
+            "this template uses positional variables ({{{{1}}}}, {{{{2}}}}, …); remove \
+             parameter_name from the {part} parameters and give them in order"
+        )));
+    }
+    if supplied.len() > ordered.len() {
+        return Err(invalid(format!(
+            "the template's {part} has {} variable(s) but {} parameters were given",
+            ordered.len(),
+            supplied.len()
+        )));
+    }
+    ordered
+        .iter()
+        .zip(supplied)
+        .map(|(name, parameter)| Ok(((*name).to_owned(), text_value(part, name, parameter)?)))
+        .collect()
+}
+
+/// The text a parameter puts into the message: its text, or the fallback
+/// value of a currency or date.
+fn text_value(part: &str, name: &str, parameter: &Parameter) -> Result<String, ToolError> {
+    let text = match &parameter.value {
+        ParameterValue::Text { text } => text.clone(),
+        ParameterValue::Currency { currency } => currency.fallback_value.clone(),
+        ParameterValue::DateTime { date_time } => date_time.fallback_value.clone(),
+        _ => {
+            return Err(invalid(format!(
+                "{part} variable {{{{{name}}}}} takes a text, currency or date_time parameter"
+            )));
+        }
+    };
+    if text.trim().is_empty() {
+        return Err(invalid(format!("{part} variable {{{{{name}}}}} is empty")));
+    }
+    Ok(text)
+}
+
+fn media_kind(parameter: &Parameter) -> Option<&'static str> {
+    match parameter.value {
+        ParameterValue::Image { .. } => Some("image"),
+        ParameterValue::Video { .. } => Some("video"),
+        ParameterValue::Document { .. } => Some("document"),
+        _ => None,
+    }
+}
+
+/// Tells whether the button at `index` is given with a fitting parameter.
+fn button_supplied(
+    components: &[SendComponent],
+    index: usize,
+    sub_type: &str,
+    variable: &Variable,
+) -> Result<bool, ToolError> {
+    let found = components.iter().find_map(|c| match c {
+        SendComponent::Button {
+            sub_type: given,
+            index: at,
+            parameters,
+        } if at.trim() == index.to_string() => Some((given, parameters)),
+        _ => None,
+    });
+    let Some((given, parameters)) = found else {
+        return Ok(false);
+    };
+    let label = variable.label();
+    if given != sub_type {
+        return Err(invalid(format!(
+            "button {index} has sub_type {sub_type}, not {given}"
+        )));
+    }
+    let fits = match (&variable.slot, parameters.as_slice()) {
+        (Slot::Text(_), [p]) => {
+            matches!(&p.value, ParameterValue::Text { text } if !text.trim().is_empty())
+        }
+        (Slot::CouponCode, [p]) => matches!(p.value, ParameterValue::CouponCode { .. }),
+        _ => false,
+    };
+    if !fits {
+        return Err(invalid(format!(
+            "{label} needs exactly one non-empty {} parameter",
+            if variable.slot == Slot::CouponCode {
+                "coupon_code"
+            } else {
+                "text"
+            }
+        )));
+    }
+    Ok(true)
+}
+
+fn invalid(reason: String) -> ToolError {
+    ToolError::InvalidArgument {
+        argument: "components",
+        reason,
+    }
+}

@@ -1,0 +1,301 @@
+//! What a stored template needs filled in: its variables per component,
+//! read from the components Meta lists (`HEADER`, `BODY`, `BUTTONS`), with
+//! an example of the `components` a send must carry.
+
+use serde_json::{Value, json};
+
+use crate::store::Template;
+use crate::whatsapp::graph::placeholders;
+
+/// The component a variable belongs to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) enum Part {
+    Header,
+    Body,
+    /// A button at `index` of sub-type `url` or `copy_code`.
+    Button {
+        index: usize,
+        sub_type: String,
+    },
+}
+
+/// What fills one variable.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) enum Slot {
+    /// A `{{name}}` variable, filled by a text, currency or date_time parameter.
+    Text(String),
+    /// A media header: `image`, `video` or `document`.
+    Media(String),
+    /// A copy-code button's coupon code.
+    CouponCode,
+}
+
+/// One variable of a template.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct Variable {
+    pub part: Part,
+    pub slot: Slot,
+}
+
+impl Variable {
+    /// Names the variable as a caller writes about it: `body {{1}}`,
+    /// `header image`, `button 0 (url) {{1}}`.
+    pub fn label(&self) -> String {
+        let part = match &self.part {
+            Part::Header => "header".to_owned(),
+            Part::Body => "body".to_owned(),
+            Part::Button { index, sub_type } => format!("button {index} ({sub_type})"),
+        };
+        match &self.slot {
+            Slot::Text(name) => format!("{part} {{{{{name}}}}}"),
+            Slot::Media(kind) => format!("{part} {kind}"),
+            Slot::CouponCode => format!("{part} coupon code"),
+        }
+    }
+}
+
+/// The variables of a stored template.
+#[derive(Clone, Debug, Default)]
+pub(super) struct TemplateSpec {
+    /// Parameters carry `parameter_name` (Meta's `NAMED` format).
+    pub named: bool,
+    pub body_text: Option<String>,
+    pub variables: Vec<Variable>,
+}
+
+impl TemplateSpec {
+    /// Reads the variables from the stored components. Unreadable JSON gives
+    /// a template without variables, and Meta will judge the send.
+    pub fn of(template: &Template) -> TemplateSpec {
+        let components: Vec<Value> = template
+            .components_json
+            .as_deref()
+            .and_then(|text| serde_json::from_str(text).ok())
+            .unwrap_or_default();
+        let named = template
+            .parameter_format
+            .as_deref()
+            .is_some_and(|f| f.eq_ignore_ascii_case("named"));
+        let mut spec = TemplateSpec {
+            named,
+            ..TemplateSpec::default()
+        };
+        for component in &components {
+            let kind = component["type"]
+                .as_str()
+                .unwrap_or("")
+                .to_ascii_uppercase();
+            match kind.as_str() {
+                "HEADER" => spec.read_header(component),
+                "BODY" => {
+                    let text = component["text"].as_str().unwrap_or("");
+                    spec.body_text = Some(text.to_owned());
+                    spec.push_text_variables(Part::Body, text);
+                }
+                "BUTTONS" => spec.read_buttons(component),
+                _ => {}
+            }
+        }
+        // Meta lists the header first, but the order is not guaranteed.
+        spec.variables.sort_by_key(|v| match v.part {
+            Part::Header => 0,
+            Part::Body => 1,
+            Part::Button { index, .. } => 2 + index,
+        });
+        spec
+    }
+
+    fn read_header(&mut self, component: &Value) {
+        let format = component["format"].as_str().unwrap_or("TEXT");
+        match format.to_ascii_uppercase().as_str() {
+            "IMAGE" | "VIDEO" | "DOCUMENT" => self.variables.push(Variable {
+                part: Part::Header,
+                slot: Slot::Media(format.to_ascii_lowercase()),
+            }),
+            _ => {
+                let text = component["text"].as_str().unwrap_or("");
+                self.push_text_variables(Part::Header, text);
+            }
+        }
+    }
+
+    fn read_buttons(&mut self, component: &Value) {
+        let buttons = component["buttons"].as_array().into_iter().flatten();
+        for (index, button) in buttons.enumerate() {
+            let kind = button["type"].as_str().unwrap_or("").to_ascii_uppercase();
+            match kind.as_str() {
+                "URL" => {
+                    let url = button["url"].as_str().unwrap_or("");
+                    let part = Part::Button {
+                        index,
+                        sub_type: "url".to_owned(),
+                    };
+                    self.push_text_variables(part, url);
+                }
+                "COPY_CODE" => self.variables.push(Variable {
+                    part: Part::Button {
+                        index,
+                        sub_type: "copy_code".to_owned(),
+                    },
+                    slot: Slot::CouponCode,
+                }),
+                _ => {}
+            }
+        }
+    }
+
+    fn push_text_variables(&mut self, part: Part, text: &str) {
+        for name in placeholders(text) {
+            self.variables.push(Variable {
+                part: part.clone(),
+                slot: Slot::Text(name),
+            });
+        }
+    }
+
+    /// Returns the variables of one component, in template order.
+    pub fn variables_of(&self, part: &Part) -> Vec<&Variable> {
+        self.variables.iter().filter(|v| &v.part == part).collect()
+    }
+
+    /// Lists the variable labels, for guides and `list_templates`.
+    pub fn labels(&self) -> Vec<String> {
+        self.variables.iter().map(Variable::label).collect()
+    }
+
+    /// Builds a `components` array that fills every variable with a
+    /// placeholder value, in the format a send expects.
+    pub fn example(&self) -> Value {
+        let mut components = Vec::new();
+        for part in [Part::Header, Part::Body] {
+            let variables = self.variables_of(&part);
+            if variables.is_empty() {
+                continue;
+            }
+            let kind = if part == Part::Header {
+                "header"
+            } else {
+                "body"
+            };
+            let parameters: Vec<Value> = variables.iter().map(|v| self.example_of(v)).collect();
+            components.push(json!({"type": kind, "parameters": parameters}));
+        }
+        for variable in &self.variables {
+            if let Part::Button { index, sub_type } = &variable.part {
+                components.push(json!({
+                    "type": "button",
+                    "sub_type": sub_type,
+                    "index": index.to_string(),
+                    "parameters": [self.example_of(variable)],
+                }));
+            }
+        }
+        Value::Array(components)
+    }
+
+    fn example_of(&self, variable: &Variable) -> Value {
+        match &variable.slot {
+            Slot::Text(name) => {
+                let mut parameter = json!({"type": "text", "text": format!("<{name}>")});
+                if self.named && !matches!(variable.part, Part::Button { .. }) {
+                    parameter["parameter_name"] = json!(name);
+                }
+                parameter
+            }
+            Slot::Media(kind) => {
+                json!({"type": kind, kind.as_str(): {"link": format!("https://example.com/{kind}")}})
+            }
+            Slot::CouponCode => json!({"type": "coupon_code", "coupon_code": "<code>"}),
+        }
+    }
+}
+
+/// Replaces each `{{name}}` in `text` with its value from `values`, and
+/// leaves variables without a value as they are.
+pub(super) fn render(text: &str, values: &[(String, String)]) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("{{") {
+        let after = &rest[start + 2..];
+        let Some(end) = after.find("}}") else { break };
+        let name = after[..end].trim();
+        out.push_str(&rest[..start]);
+        match values.iter().find(|(key, _)| key == name) {
+            Some((_, value)) => out.push_str(value),
+            None => out.push_str(&rest[start..start + 2 + end + 2]),
+        }
+        rest = &after[end + 2..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{AccountId, TemplateId};
+
+    fn template(format: &str, components: Value) -> Template {
+        Template {
+            id: TemplateId("t".into()),
+            account_id: AccountId("a".into()),
+            meta_template_id: "1".into(),
+            name: Some("t".into()),
+            language: Some("en_US".into()),
+            status: "APPROVED".into(),
+            category: None,
+            parameter_format: Some(format.into()),
+            components_json: Some(components.to_string()),
+            rejected_reason: None,
+            updated_at: 0,
+        }
+    }
+
+    #[test]
+    fn spec_reads_every_component() {
+        let spec = TemplateSpec::of(&template(
+            "POSITIONAL",
+            json!([
+                {"type": "BODY", "text": "Hi {{1}}, order {{2}}"},
+                {"type": "HEADER", "format": "IMAGE"},
+                {"type": "BUTTONS", "buttons": [
+                    {"type": "QUICK_REPLY", "text": "Stop"},
+                    {"type": "URL", "text": "Track", "url": "https://x.example/{{1}}"}
+                ]}
+            ]),
+        ));
+        assert_eq!(
+            spec.labels(),
+            [
+                "header image",
+                "body {{1}}",
+                "body {{2}}",
+                "button 1 (url) {{1}}"
+            ]
+        );
+        assert_eq!(spec.body_text.as_deref(), Some("Hi {{1}}, order {{2}}"));
+        let example = spec.example();
+        assert_eq!(example[0]["parameters"][0]["type"], "image");
+        assert_eq!(example[1]["parameters"][1]["text"], "<2>");
+        assert_eq!(example[2]["index"], "1");
+    }
+
+    #[test]
+    fn named_example_carries_names() {
+        let spec = TemplateSpec::of(&template(
+            "NAMED",
+            json!([{"type": "BODY", "text": "Hi {{first_name}}"}]),
+        ));
+        assert!(spec.named);
+        assert_eq!(
+            spec.example()[0]["parameters"][0]["parameter_name"],
+            "first_name"
+        );
+    }
+
+    #[test]
+    fn render_fills_known_values() {
+        let values = [("1".to_owned(), "Ana".to_owned())];
+        assert_eq!(render("Hi {{1}}, {{ 2 }}!", &values), "Hi Ana, {{ 2 }}!");
+    }
+}

@@ -1,0 +1,307 @@
+//! `send_template` against the Meta stand-in: named and positional
+//! variables, component types in any case sent in Meta's lower case,
+//! media headers and URL buttons, the on-demand template sync, and every
+//! refusal made before a message reaches Meta.
+
+mod common;
+
+use common::meta::*;
+use common::*;
+use serde_json::{Value, json};
+
+const ALL: &[&str] = &["read", "write", "send"];
+
+/// The bodies of every `POST /messages` the stand-in received.
+fn posts(shop: &Shop) -> Vec<Value> {
+    shop.message_posts()
+        .iter()
+        .map(|r| r.json().expect("JSON body"))
+        .collect()
+}
+
+fn template_syncs(shop: &Shop) -> usize {
+    shop.server
+        .sim
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("/message_templates"))
+        .count()
+}
+
+#[tokio::test]
+async fn named_template_syncs_and_sends_lower_case() {
+    let shop = shop(ALL).await;
+    let result = shop
+        .call(
+            "send_template",
+            json!({
+                "phone": "+49 30 123456",
+                "templateName": "appointment_reminder",
+                "templateLanguage": "en_US",
+                "components": [{"type": "BODY", "parameters": [
+                    {"type": "TEXT", "text": "May 3", "parameter_name": "date"},
+                    {"type": "text", "text": "Hans", "parameter_name": "first_name"}
+                ]}]
+            }),
+        )
+        .await;
+    let output = tool_output(&result);
+    assert_eq!(template_syncs(&shop), 1, "unknown template triggers a sync");
+    assert_eq!(
+        posts(&shop),
+        [json!({
+            "messaging_product": "whatsapp",
+            "recipient_type": "individual",
+            "to": "+4930123456",
+            "type": "template",
+            "template": {
+                "name": "appointment_reminder",
+                "language": {"code": "en_US"},
+                "components": [{"type": "body", "parameters": [
+                    {"type": "text", "text": "May 3", "parameter_name": "date"},
+                    {"type": "text", "text": "Hans", "parameter_name": "first_name"}
+                ]}]
+            }
+        })]
+    );
+    assert_eq!(output["status"], "sent");
+    let stored = shop.messages().await.pop().unwrap();
+    assert_eq!(stored.kind, "template");
+    assert_eq!(
+        stored.text.as_deref(),
+        Some("Hello Hans, see you on May 3."),
+        "the stored copy shows the filled text"
+    );
+
+    let again = shop
+        .call(
+            "send_template",
+            json!({"phone": CUSTOMER, "templateName": "appointment_reminder",
+                   "templateLanguage": "en_US", "components": [{"type": "Body", "parameters": [
+                       {"type": "text", "text": "Jo", "parameter_name": "first_name"},
+                       {"type": "text", "text": "today", "parameter_name": "date"}]}]}),
+        )
+        .await;
+    tool_output(&again);
+    assert_eq!(template_syncs(&shop), 1, "a known template needs no sync");
+    assert_eq!(posts(&shop)[1]["template"]["components"][0]["type"], "body");
+}
+
+#[tokio::test]
+async fn positional_template_with_header_and_button() {
+    let shop = shop(ALL).await;
+    shop.sync_templates().await;
+    let output = tool_output(
+        &shop
+            .call(
+                "send_template",
+                json!({
+                    "phone": CUSTOMER,
+                    "templateName": "receipt",
+                    "templateLanguage": "de",
+                    "components": [
+                        {"type": "HEADER", "parameters": [
+                            {"type": "IMAGE", "image": {"link": "https://cdn.example/r.png"}}]},
+                        {"type": "body", "parameters": [{"type": "text", "text": "Hans"}]},
+                        {"type": "BUTTON", "sub_type": "URL", "index": 0,
+                         "parameters": [{"type": "text", "text": "R-42"}]}
+                    ]
+                }),
+            )
+            .await,
+    );
+    assert_eq!(output["status"], "sent");
+    assert_eq!(
+        posts(&shop)[0]["template"],
+        json!({
+            "name": "receipt",
+            "language": {"code": "de"},
+            "components": [
+                {"type": "header", "parameters": [
+                    {"type": "image", "image": {"link": "https://cdn.example/r.png"}}]},
+                {"type": "body", "parameters": [{"type": "text", "text": "Hans"}]},
+                {"type": "button", "sub_type": "url", "index": "0",
+                 "parameters": [{"type": "text", "text": "R-42"}]}
+            ]
+        })
+    );
+}
+
+#[tokio::test]
+async fn positional_template_fills_in_order() {
+    let shop = shop(ALL).await;
+    shop.sync_templates().await;
+    tool_output(
+        &shop
+            .call(
+                "send_template",
+                json!({"phone": CUSTOMER, "templateName": "order_update",
+                       "templateLanguage": "en_US", "components": [{"type": "body",
+                       "parameters": [{"type": "text", "text": "Hans"},
+                                      {"type": "text", "text": "#42"}]}]}),
+            )
+            .await,
+    );
+    let body = &posts(&shop)[0]["template"]["components"][0];
+    assert_eq!(
+        body,
+        &json!({"type": "body", "parameters": [
+            {"type": "text", "text": "Hans"}, {"type": "text", "text": "#42"}]})
+    );
+    let stored = shop.messages().await.pop().unwrap();
+    assert_eq!(
+        stored.text.as_deref(),
+        Some("Hi Hans, your order #42 has shipped.")
+    );
+}
+
+#[tokio::test]
+async fn missing_variables_named_before_meta() {
+    let shop = shop(ALL).await;
+    shop.sync_templates().await;
+    let cases = [
+        (
+            json!({"phone": CUSTOMER, "templateName": "appointment_reminder",
+                   "templateLanguage": "en_US", "components": [{"type": "body", "parameters": [
+                       {"type": "text", "text": "Hans", "parameter_name": "first_name"}]}]}),
+            vec![
+                "missing values for body {{date}}",
+                "\"parameter_name\":\"date\"",
+            ],
+        ),
+        (
+            json!({"phone": CUSTOMER, "templateName": "order_update",
+                   "templateLanguage": "en_US"}),
+            vec![
+                "missing values for body {{1}}, body {{2}}",
+                "\"type\":\"body\"",
+            ],
+        ),
+        (
+            json!({"phone": CUSTOMER, "templateName": "receipt", "templateLanguage": "de",
+                   "components": [{"type": "body", "parameters": [
+                       {"type": "text", "text": "Hans"}]}]}),
+            vec!["header image, button 0 (url) {{1}}", "\"sub_type\":\"url\""],
+        ),
+    ];
+    for (arguments, expected) in cases {
+        let text = tool_error(&shop.call("send_template", arguments.clone()).await);
+        for fragment in expected {
+            assert!(text.contains(fragment), "{arguments}: {text}");
+        }
+    }
+    assert!(posts(&shop).is_empty(), "nothing reached Meta");
+    assert!(shop.messages().await.is_empty(), "nothing stored");
+}
+
+#[tokio::test]
+async fn wrong_components_are_rejected() {
+    let shop = shop(ALL).await;
+    shop.sync_templates().await;
+    let named = |parameters: Value| {
+        json!({"phone": CUSTOMER, "templateName": "appointment_reminder",
+               "templateLanguage": "en_US",
+               "components": [{"type": "body", "parameters": parameters}]})
+    };
+    let cases = [
+        (
+            named(json!([{"type": "text", "text": "Hans"}, {"type": "text", "text": "x"}])),
+            "has no parameter_name",
+        ),
+        (
+            named(json!([{"type": "text", "text": "Hans", "parameter_name": "name"}])),
+            "\"name\" is not a body variable",
+        ),
+        (
+            json!({"phone": CUSTOMER, "templateName": "order_update", "templateLanguage": "en_US",
+                   "components": [{"type": "body", "parameters": [
+                       {"type": "text", "text": "a"}, {"type": "text", "text": "b"},
+                       {"type": "text", "text": "c"}]}]}),
+            "has 2 variable(s) but 3 parameters",
+        ),
+        (
+            json!({"phone": CUSTOMER, "templateName": "order_update", "templateLanguage": "en_US",
+                   "components": [{"type": "footer"}]}),
+            "unknown variant `footer`",
+        ),
+        (
+            json!({"phone": CUSTOMER, "templateName": "receipt", "templateLanguage": "de",
+                   "components": [{"type": "header", "parameters": [
+                       {"type": "text", "text": "no image"}]}]}),
+            "exactly one image parameter",
+        ),
+    ];
+    for (arguments, expected) in cases {
+        let text = tool_error(&shop.call("send_template", arguments.clone()).await);
+        assert!(text.contains(expected), "{arguments}: {text}");
+    }
+    assert!(posts(&shop).is_empty());
+}
+
+#[tokio::test]
+async fn template_must_exist_be_approved_and_match_language() {
+    let shop = shop(ALL).await;
+    shop.sync_templates().await;
+    let cases = [
+        (
+            json!({"phone": CUSTOMER, "templateName": "weekly_offer", "templateLanguage": "en_US",
+                   "components": [{"type": "body", "parameters": [{"type": "text", "text": "x"}]}]}),
+            vec!["cannot be sent", "PENDING", "only APPROVED"],
+        ),
+        (
+            json!({"phone": CUSTOMER, "templateName": "order_update", "templateLanguage": "en"}),
+            vec![
+                "order_update in language en",
+                "must match exactly",
+                "en_US (APPROVED)",
+            ],
+        ),
+        (
+            json!({"phone": CUSTOMER, "templateName": "order_update"}),
+            vec!["missing argument `templateLanguage`", "en_US"],
+        ),
+        (
+            json!({"phone": CUSTOMER, "templateName": "no_such_template",
+                   "templateLanguage": "en_US"}),
+            vec![
+                "template not found: no_such_template",
+                "order_update (en_US)",
+            ],
+        ),
+    ];
+    for (arguments, expected) in cases {
+        let text = tool_error(&shop.call("send_template", arguments.clone()).await);
+        for fragment in expected {
+            assert!(text.contains(fragment), "{arguments}: {text}");
+        }
+    }
+    assert!(posts(&shop).is_empty());
+    assert!(shop.messages().await.is_empty());
+}
+
+#[tokio::test]
+async fn template_name_guide_follows_scopes() {
+    let shop = shop(ALL).await;
+    shop.sync_templates().await;
+    let text = tool_error(&shop.call("send_template", json!({"phone": CUSTOMER})).await);
+    assert!(text.contains("missing argument `templateName`"), "{text}");
+    assert!(
+        text.contains("appointment_reminder (en_US): variables body {{first_name}}, body {{date}}"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("weekly_offer"),
+        "pending templates are no choice: {text}"
+    );
+
+    let send_only = shop.key(&["send"]).await;
+    let text = tool_error(
+        &shop
+            .server
+            .call_tool(&send_only, "send_template", json!({"phone": CUSTOMER}))
+            .await,
+    );
+    assert!(text.contains("missing argument `templateName`"), "{text}");
+    assert!(!text.contains("order_update"), "{text}");
+    assert!(text.contains("`read` scope"), "{text}");
+}

@@ -1,0 +1,443 @@
+//! The send and write tools over real HTTP against the Meta stand-in: the
+//! exact Graph request each tool makes, what is stored, and status
+//! webhooks moving a sent message on to delivered and read.
+
+mod common;
+
+use common::meta::*;
+use common::*;
+use pons::metasim::SimStatus;
+use pons::store::MessageStatus;
+use serde_json::{Value, json};
+
+const ALL: &[&str] = &["read", "write", "send"];
+
+/// Returns the JSON body of the only `POST /messages` the stand-in received.
+fn only_post(shop: &Shop) -> Value {
+    let posts = shop.message_posts();
+    assert_eq!(posts.len(), 1, "expected one POST: {posts:?}");
+    assert!(posts[0].token_valid, "the account's token was not sent");
+    posts[0].json().expect("JSON body")
+}
+
+#[tokio::test]
+async fn send_text_request_and_record() {
+    let shop = shop(ALL).await;
+    let quoted = shop.inbound("Do you ship to Berlin?").await;
+    let result = shop
+        .call(
+            "send_text",
+            json!({"phone": "+49 30 123456", "text": "Yes: https://shop.example/ship",
+                   "replyToMessageId": quoted}),
+        )
+        .await;
+    let output = tool_output(&result);
+    assert_eq!(
+        only_post(&shop),
+        json!({
+            "messaging_product": "whatsapp",
+            "recipient_type": "individual",
+            "to": "+4930123456",
+            "type": "text",
+            "text": {"body": "Yes: https://shop.example/ship", "preview_url": true},
+            "context": {"message_id": quoted},
+        })
+    );
+    let accepted = shop.server.sim.accepted_messages();
+    assert_eq!(output["wamid"], accepted[0].wamid.as_str());
+    assert_eq!(output["status"], "sent");
+    assert_eq!(output["to"], "+4930123456");
+    assert_eq!(output["from"], "+15550001111");
+    assert_eq!(output["warnings"], json!([]));
+    let conversation = shop.conversation().await.expect("conversation");
+    assert_eq!(output["conversationId"], conversation.id.as_str());
+    assert!(result_text(&result).contains("sent"), "{result}");
+
+    let messages = shop.messages().await;
+    let sent = messages.last().expect("stored message");
+    assert_eq!(sent.id.as_str(), output["messageId"]);
+    assert_eq!(sent.status, MessageStatus::Sent);
+    assert_eq!(sent.wamid.as_deref(), Some(accepted[0].wamid.as_str()));
+    assert_eq!(sent.text.as_deref(), Some("Yes: https://shop.example/ship"));
+    assert_eq!(sent.context_wamid.as_deref(), Some(quoted.as_str()));
+}
+
+#[tokio::test]
+async fn send_text_without_link_has_no_preview() {
+    let shop = shop(ALL).await;
+    shop.inbound("Hello").await;
+    let result = shop
+        .call("send_text", json!({"phone": CUSTOMER, "text": "Hi Hans"}))
+        .await;
+    tool_output(&result);
+    let body = only_post(&shop);
+    assert_eq!(
+        body["text"],
+        json!({"body": "Hi Hans", "preview_url": false})
+    );
+    assert!(body.get("context").is_none(), "{body}");
+}
+
+#[tokio::test]
+async fn send_text_rejects_bad_input() {
+    let shop = shop(ALL).await;
+    shop.inbound("Hello").await;
+    let cases = [
+        (
+            json!({"phone": CUSTOMER, "text": "x".repeat(4097)}),
+            "4097 characters",
+        ),
+        (json!({"phone": CUSTOMER}), "missing argument `text`"),
+        (
+            json!({"phone": CUSTOMER, "text": "  "}),
+            "missing argument `text`",
+        ),
+        (
+            json!({"phone": "+1 555 CALL", "text": "Hi"}),
+            "invalid phone number",
+        ),
+        (
+            json!({"phone": CUSTOMER, "text": "Hi", "replyToMessageId": "wamid.unknown"}),
+            "message not found: wamid.unknown",
+        ),
+    ];
+    for (arguments, expected) in cases {
+        let text = tool_error(&shop.call("send_text", arguments.clone()).await);
+        assert!(text.contains(expected), "{arguments}: {text}");
+    }
+    assert!(shop.message_posts().is_empty());
+    assert_eq!(shop.messages().await.len(), 1, "only the inbound message");
+}
+
+#[tokio::test]
+async fn send_media_request_bodies() {
+    let shop = shop(ALL).await;
+    shop.inbound("Send me the invoice").await;
+    let cases = [
+        (
+            json!({"phone": CUSTOMER, "url": "https://cdn.example/a.jpg",
+                   "mimeType": "IMAGE/JPEG", "caption": "Your parcel"}),
+            json!({"type": "image",
+                   "image": {"link": "https://cdn.example/a.jpg", "caption": "Your parcel"}}),
+        ),
+        (
+            json!({"phone": CUSTOMER, "url": "https://cdn.example/i.pdf",
+                   "mimeType": "application/pdf", "filename": "invoice.pdf",
+                   "caption": "Invoice", "sizeBytes": 2048}),
+            json!({"type": "document",
+                   "document": {"link": "https://cdn.example/i.pdf", "caption": "Invoice",
+                                "filename": "invoice.pdf"}}),
+        ),
+        (
+            json!({"phone": CUSTOMER, "url": "https://cdn.example/v.ogg",
+                   "mimeType": "audio/ogg; codecs=opus"}),
+            json!({"type": "audio", "audio": {"link": "https://cdn.example/v.ogg"}}),
+        ),
+        (
+            json!({"phone": CUSTOMER, "url": "https://cdn.example/c.mp4",
+                   "mimeType": "video/mp4"}),
+            json!({"type": "video", "video": {"link": "https://cdn.example/c.mp4"}}),
+        ),
+    ];
+    for (arguments, expected) in cases {
+        shop.server.sim.clear_requests();
+        let output = tool_output(&shop.call("send_media", arguments.clone()).await);
+        assert_eq!(output["status"], "sent", "{arguments}");
+        let mut body = only_post(&shop);
+        for key in ["messaging_product", "recipient_type", "to"] {
+            body.as_object_mut().unwrap().remove(key);
+        }
+        assert_eq!(body, expected, "{arguments}");
+    }
+    let messages = shop.messages().await;
+    let document = &messages[2];
+    assert_eq!(document.kind, "document");
+    assert_eq!(document.caption.as_deref(), Some("Invoice"));
+    let media = document.media.as_ref().expect("media");
+    assert_eq!(media.url.as_deref(), Some("https://cdn.example/i.pdf"));
+    assert_eq!(media.mime_type.as_deref(), Some("application/pdf"));
+    assert_eq!(media.filename.as_deref(), Some("invoice.pdf"));
+}
+
+#[tokio::test]
+async fn send_media_checks_before_sending() {
+    let shop = shop(ALL).await;
+    shop.inbound("Hello").await;
+    let url = "https://cdn.example/f";
+    let cases = [
+        (
+            json!({"phone": CUSTOMER, "url": url, "mimeType": "image/gif"}),
+            "image/png (png)",
+        ),
+        (
+            json!({"phone": CUSTOMER, "url": url, "mimeType": "image/webp"}),
+            "video up to 16 MB",
+        ),
+        (
+            json!({"phone": CUSTOMER, "url": url, "mimeType": "image/png",
+                   "sizeBytes": 6 * 1024 * 1024}),
+            "more than WhatsApp accepts for image/png (5242880 bytes)",
+        ),
+        (
+            json!({"phone": CUSTOMER, "url": "http://cdn.example/a.png", "mimeType": "image/png"}),
+            "not an https:// URL",
+        ),
+        (
+            json!({"phone": CUSTOMER, "mimeType": "image/png"}),
+            "missing argument `url`",
+        ),
+        (json!({"phone": CUSTOMER, "url": url}), "audio/aac (aac)"),
+        (
+            json!({"phone": CUSTOMER, "url": url, "mimeType": "audio/mpeg", "caption": "Hi"}),
+            "audio messages cannot have a caption",
+        ),
+        (
+            json!({"phone": CUSTOMER, "url": url, "mimeType": "image/png", "filename": "a.png"}),
+            "only documents show a file name",
+        ),
+    ];
+    for (arguments, expected) in cases {
+        let text = tool_error(&shop.call("send_media", arguments.clone()).await);
+        assert!(text.contains(expected), "{arguments}: {text}");
+    }
+    assert!(shop.message_posts().is_empty());
+    assert_eq!(shop.messages().await.len(), 1);
+}
+
+#[tokio::test]
+async fn send_reaction_sets_and_removes() {
+    let shop = shop(ALL).await;
+    let target = shop.inbound("Thanks!").await;
+    let output = tool_output(
+        &shop
+            .call(
+                "send_reaction",
+                json!({"waMessageId": target, "emoji": "👍"}),
+            )
+            .await,
+    );
+    assert_eq!(
+        only_post(&shop),
+        json!({"messaging_product": "whatsapp", "recipient_type": "individual",
+               "to": "+4930123456", "type": "reaction",
+               "reaction": {"message_id": target, "emoji": "👍"}})
+    );
+    assert_eq!(output["emoji"], "👍");
+    assert_eq!(output["waMessageId"], target.as_str());
+    assert!(output["wamid"].as_str().unwrap().starts_with("wamid."));
+    let stored = &shop.messages().await[0];
+    assert_eq!(stored.business_reaction.as_deref(), Some("👍"));
+    assert_eq!(shop.messages().await.len(), 1, "a reaction is no message");
+
+    shop.server.sim.clear_requests();
+    let conversation = shop.conversation().await.unwrap();
+    let removed = tool_output(
+        &shop
+            .call(
+                "send_reaction",
+                json!({"conversationId": conversation.id.as_str(), "waMessageId": target,
+                       "emoji": ""}),
+            )
+            .await,
+    );
+    assert_eq!(only_post(&shop)["reaction"]["emoji"], "");
+    assert!(removed["emoji"].is_null(), "{removed}");
+    assert_eq!(shop.messages().await[0].business_reaction, None);
+
+    for (arguments, expected) in [
+        (
+            json!({"waMessageId": target, "emoji": "ok"}),
+            "not a single emoji",
+        ),
+        (json!({"waMessageId": target}), "missing argument `emoji`"),
+        (
+            json!({"waMessageId": "wamid.nope", "emoji": "👍"}),
+            "message not found",
+        ),
+        (
+            json!({"waMessageId": target, "emoji": "👍", "phone": "+15550009999"}),
+            "conversation not found",
+        ),
+    ] {
+        let text = tool_error(&shop.call("send_reaction", arguments.clone()).await);
+        assert!(text.contains(expected), "{arguments}: {text}");
+    }
+}
+
+#[tokio::test]
+async fn mark_as_read_sends_receipt_and_clears() {
+    let shop = shop(ALL).await;
+    shop.inbound("One").await;
+    let last = shop.inbound("Two").await;
+    assert_eq!(shop.conversation().await.unwrap().unread_count, 2);
+    let output = tool_output(
+        &shop
+            .call("mark_as_read", json!({"waMessageId": last}))
+            .await,
+    );
+    assert_eq!(
+        only_post(&shop),
+        json!({"messaging_product": "whatsapp", "status": "read", "message_id": last})
+    );
+    assert_eq!(shop.server.sim.read_receipts(), std::slice::from_ref(&last));
+    assert_eq!(output["readReceiptSent"], true);
+    assert_eq!(output["unreadCount"], 0);
+    assert_eq!(output["warnings"], json!([]));
+    assert_eq!(shop.conversation().await.unwrap().unread_count, 0);
+
+    let sent = tool_output(
+        &shop
+            .call("send_text", json!({"phone": CUSTOMER, "text": "Hi"}))
+            .await,
+    );
+    let text = tool_error(
+        &shop
+            .call("mark_as_read", json!({"waMessageId": sent["wamid"]}))
+            .await,
+    );
+    assert!(
+        text.contains("read receipts are for the customer's messages"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn update_conversation_archives_without_meta() {
+    let shop = shop(ALL).await;
+    shop.inbound("Bye").await;
+    let id = shop.conversation().await.unwrap().id;
+    let output = tool_output(
+        &shop
+            .call(
+                "updateConversation",
+                json!({"conversationId": id.as_str(), "archived": true}),
+            )
+            .await,
+    );
+    assert_eq!(output["conversation"]["archived"], true);
+    assert!(shop.conversation().await.unwrap().archived);
+    let output = tool_output(
+        &shop
+            .call(
+                "updateConversation",
+                json!({"phone": "+49 30 123456", "archived": false}),
+            )
+            .await,
+    );
+    assert_eq!(output["conversation"]["archived"], false);
+    assert!(!shop.conversation().await.unwrap().archived);
+    let text = tool_error(
+        &shop
+            .call("updateConversation", json!({"conversationId": id.as_str()}))
+            .await,
+    );
+    assert!(text.contains("missing argument `archived`"), "{text}");
+    assert!(shop.server.sim.requests().is_empty(), "no Graph call");
+}
+
+#[tokio::test]
+async fn list_templates_shows_variables() {
+    let shop = shop(ALL).await;
+    let result = shop.call("list_templates", json!({})).await;
+    let output = tool_output(&result);
+    let syncs = shop.server.sim.requests();
+    assert_eq!(syncs.len(), 1, "no stored templates, so one sync");
+    assert!(
+        syncs[0]
+            .path
+            .ends_with("/100000000000001/message_templates")
+    );
+    let templates = output["templates"].as_array().unwrap();
+    assert_eq!(templates.len(), 4, "{output}");
+    let named = templates
+        .iter()
+        .find(|t| t["name"] == "appointment_reminder")
+        .unwrap();
+    assert_eq!(named["id"], "200000000000003");
+    assert_eq!(named["language"], "en_US");
+    assert_eq!(named["status"], "APPROVED");
+    assert_eq!(named["category"], "UTILITY");
+    assert_eq!(named["parameterFormat"], "named");
+    assert_eq!(
+        named["bodyText"],
+        "Hello {{first_name}}, see you on {{date}}."
+    );
+    assert_eq!(
+        named["variables"],
+        json!(["body {{first_name}}", "body {{date}}"])
+    );
+    assert_eq!(
+        named["exampleComponents"][0]["parameters"][0],
+        json!({"type": "text", "text": "<first_name>", "parameter_name": "first_name"})
+    );
+    let receipt = templates.iter().find(|t| t["name"] == "receipt").unwrap();
+    assert_eq!(
+        receipt["variables"],
+        json!(["header image", "body {{1}}", "button 0 (url) {{1}}"])
+    );
+    assert!(result_text(&result).contains("4 template(s)"), "{result}");
+
+    tool_output(&shop.call("list_templates", json!({})).await);
+    assert_eq!(shop.server.sim.requests().len(), 1, "stored list reused");
+}
+
+#[tokio::test]
+async fn statuses_move_message_forward() {
+    let shop = shop(ALL).await;
+    shop.inbound("Hi").await;
+    let output = tool_output(
+        &shop
+            .call("send_text", json!({"phone": CUSTOMER, "text": "Yo"}))
+            .await,
+    );
+    let wamid = output["wamid"].as_str().unwrap().to_owned();
+    for (status, expected) in [
+        (SimStatus::Delivered, MessageStatus::Delivered),
+        (SimStatus::Read, MessageStatus::Read),
+    ] {
+        let delivery = shop.server.sim.send_status(&wamid, status).await.unwrap();
+        assert_eq!(delivery.http_status, Some(200), "{delivery:?}");
+        let stored = shop.messages().await.pop().unwrap();
+        assert_eq!(stored.status, expected);
+    }
+    let conversation = shop.conversation().await.unwrap();
+    let read = tool_output(
+        &shop
+            .call(
+                "get_conversation",
+                json!({"conversationId": conversation.id.as_str()}),
+            )
+            .await,
+    );
+    assert_eq!(read["messages"][1]["status"], "read", "{read}");
+}
+
+#[tokio::test]
+async fn failed_status_webhook_marks_failed() {
+    let shop = shop(ALL).await;
+    shop.inbound("Hi").await;
+    let output = tool_output(
+        &shop
+            .call("send_text", json!({"phone": CUSTOMER, "text": "Yo"}))
+            .await,
+    );
+    let wamid = output["wamid"].as_str().unwrap();
+    shop.server
+        .sim
+        .send_status(wamid, SimStatus::Failed(131047))
+        .await
+        .unwrap();
+    let conversation = shop.conversation().await.unwrap();
+    let read = tool_output(
+        &shop
+            .call(
+                "get_conversation",
+                json!({"conversationId": conversation.id.as_str()}),
+            )
+            .await,
+    );
+    let message = &read["messages"][1];
+    assert_eq!(message["status"], "failed", "{read}");
+    assert_eq!(message["error"]["code"], 131047, "{read}");
+    assert_eq!(message["error"]["title"], "Re-engagement message", "{read}");
+}
