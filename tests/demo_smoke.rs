@@ -73,6 +73,26 @@ impl Demo {
         status.success()
     }
 
+    /// Calls a tool and returns its structured content, failing on a tool error.
+    async fn tool(&self, name: &str, arguments: Value) -> Value {
+        let result = self
+            .rpc("tools/call", json!({"name": name, "arguments": arguments}))
+            .await;
+        assert_ne!(result["isError"], json!(true), "{name} failed: {result}");
+        result["structuredContent"].clone()
+    }
+
+    /// GETs a path of the demo server with the demo's key.
+    async fn get(&self, path: &str) -> reqwest::Response {
+        let base = self.mcp_url.trim_end_matches("/api/mcp");
+        let http = pons::whatsapp::graph::http_client(Duration::from_secs(10)).unwrap();
+        let response = http
+            .get(format!("{base}{path}"))
+            .bearer_auth(&self.key)
+            .send();
+        response.await.expect("HTTP exchange")
+    }
+
     /// Sends a JSON-RPC request to the MCP endpoint and returns its result.
     async fn rpc(&self, method: &str, params: Value) -> Value {
         let http = pons::whatsapp::graph::http_client(Duration::from_secs(10)).unwrap();
@@ -157,6 +177,7 @@ async fn demo_serves_mcp_and_restarts() {
         .expect("conversations")
         .len();
     assert_eq!(conversations, 4, "{listed}");
+    newcomer_session(&demo).await;
     let first_key = demo.key.clone();
     assert!(first_key.starts_with("pons_"));
     assert!(demo.terminate().await, "first run exits with status 0");
@@ -178,4 +199,78 @@ async fn demo_serves_mcp_and_restarts() {
         "the second run reuses the sandbox: {listed}"
     );
     assert!(again.terminate().await, "second run exits with status 0");
+}
+
+/// Reads, searches and replies to the seeded conversations the way a
+/// newcomer's MCP client would.
+async fn newcomer_session(demo: &Demo) {
+    let templates = demo.tool("list_templates", json!({})).await;
+    let names: Vec<&str> = templates["templates"]
+        .as_array()
+        .expect("templates")
+        .iter()
+        .filter_map(|t| t["name"].as_str())
+        .collect();
+    assert!(
+        names.contains(&"order_update"),
+        "templates synced: {templates}"
+    );
+
+    let tom = demo
+        .tool("get_conversation", json!({"phone": "+15550100002"}))
+        .await;
+    let messages = tom["messages"].as_array().expect("messages");
+    let photo = messages
+        .iter()
+        .find(|m| m["type"] == "image")
+        .expect("the seeded photo");
+    let media = demo
+        .get(&format!("/api/media/{}", photo["id"].as_str().unwrap()))
+        .await;
+    assert_eq!(
+        media.status(),
+        200,
+        "the photo was downloaded before the key was printed"
+    );
+    let content_type = media.headers().get("content-type").cloned();
+    assert_eq!(content_type.unwrap(), "image/png");
+    assert!(media.bytes().await.unwrap().starts_with(b"\x89PNG"));
+
+    let found = demo
+        .tool("search_messages", json!({"query": "zipper"}))
+        .await;
+    assert!(
+        !found["hits"].as_array().expect("hits").is_empty(),
+        "{found}"
+    );
+
+    let last = messages.last().expect("a message");
+    let wamid = last["wamid"].as_str().expect("wamid");
+    let reply = json!({"phone": "+15550100002", "text": "Sorry about that! A new jacket is on its way.",
+        "replyToMessageId": wamid});
+    assert!(demo.tool("send_text", reply).await["wamid"].is_string());
+    let reaction = json!({"phone": "+15550100002", "waMessageId": wamid, "emoji": "🙏"});
+    demo.tool("send_reaction", reaction).await;
+    let template = json!({"phone": "+15550100004", "templateName": "order_update",
+        "templateLanguage": "en_US", "components": [{"type": "body", "parameters": [
+            {"type": "text", "text": "Kenji"}, {"type": "text", "text": "#4821"}]}]});
+    assert!(demo.tool("send_template", template).await["wamid"].is_string());
+    let media = json!({"phone": "+15550100003", "url": "https://shop.example/opening-hours.pdf",
+        "mimeType": "application/pdf", "filename": "opening-hours.pdf"});
+    assert!(demo.tool("send_media", media).await["wamid"].is_string());
+    demo.tool("mark_as_read", json!({"waMessageId": wamid}))
+        .await;
+
+    let after = demo
+        .tool("get_conversation", json!({"phone": "+15550100002"}))
+        .await;
+    let outbound: Vec<&Value> = after["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .filter(|m| m["direction"] == "outbound")
+        .collect();
+    assert_eq!(outbound.len(), 1, "{after}");
+    let status = outbound[0]["status"].as_str().unwrap_or_default();
+    assert!(["sent", "delivered", "read"].contains(&status), "{after}");
 }

@@ -135,8 +135,9 @@ impl CustomerInterval {
 }
 
 /// Sends the first conversations, each message after the previous one
-/// was stored.
-pub(super) async fn send_history(sim: &MetaSim) -> anyhow::Result<()> {
+/// was stored, and returns how many of the messages carry media.
+pub(super) async fn send_history(sim: &MetaSim) -> anyhow::Result<usize> {
+    let mut media = 0;
     for line in HISTORY {
         let delivery = match line {
             Line::Text(who, body) => {
@@ -156,12 +157,13 @@ pub(super) async fn send_history(sim: &MetaSim) -> anyhow::Result<()> {
                         Some(caption),
                     )
                     .await?;
+                media += 1;
                 photo.delivery
             }
         };
         check_accepted(&delivery)?;
     }
-    Ok(())
+    Ok(media)
 }
 
 /// Lets a random customer send a random message after each pause, until

@@ -12,15 +12,24 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use std::time::Duration;
+
 use anyhow::Context;
+use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::{CommonArgs, DemoArgs, ServeArgs};
 use crate::config::Settings;
+use crate::jobs::{JobOutcome, JobReport};
 use crate::metasim::{MetaSim, MetaSimConfig};
 use crate::server::{self, Server};
+use crate::store::jobs;
 
 pub use customers::CustomerInterval;
+
+/// Maximum wait for the first template sync and media downloads before the
+/// key is printed anyway.
+const FIRST_JOBS_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Data directory of the demo unless `PONS_DATA_DIR` names another, so it
 /// never mixes with a real installation's data.
@@ -69,6 +78,7 @@ pub async fn run(mut settings: Settings, args: DemoArgs) -> anyhow::Result<()> {
         .context("cannot start the WhatsApp sandbox")?;
     settings.server.graph_api_url = sim.base_url();
     let server = Server::bind(&settings).await?;
+    let mut events = server.job_events();
     let store = server.store().clone();
     let sandbox = seed::sandbox(&store, server.secrets(), sim.config()).await?;
     sim.set_webhook_url(Some(&webhook_url(server.local_addr())));
@@ -77,7 +87,10 @@ pub async fn run(mut settings: Settings, args: DemoArgs) -> anyhow::Result<()> {
 
     let sim = Arc::new(sim);
     let prepared = async {
-        seed::conversations(&store, &sandbox, &sim).await?;
+        let downloads = seed::conversations(&store, &sandbox, &sim).await?;
+        if settings.server.jobs.workers > 0 {
+            wait_for_first_jobs(&mut events, downloads).await;
+        }
         seed::api_key(&store, &sandbox.user).await
     };
     let key = match prepared.await {
@@ -106,6 +119,40 @@ pub async fn run(mut settings: Settings, args: DemoArgs) -> anyhow::Result<()> {
         sim.shutdown().await;
     }
     served
+}
+
+/// Waits until the start-up template sync and `downloads` media downloads
+/// have finished, so the templates and the first photo are there when the
+/// key is printed. Gives up with a warning after `FIRST_JOBS_TIMEOUT`.
+async fn wait_for_first_jobs(events: &mut broadcast::Receiver<JobReport>, downloads: usize) {
+    let mut syncs_left = 1;
+    let mut downloads_left = downloads;
+    let wait = async {
+        while syncs_left + downloads_left > 0 {
+            let report = match events.recv().await {
+                Ok(report) => report,
+                Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(broadcast::error::RecvError::Closed) => return,
+            };
+            if matches!(report.outcome, JobOutcome::Retrying { .. }) {
+                continue;
+            }
+            match report.kind.as_str() {
+                jobs::TEMPLATE_SYNC => syncs_left = syncs_left.saturating_sub(1),
+                jobs::MEDIA_DOWNLOAD => downloads_left = downloads_left.saturating_sub(1),
+                _ => {}
+            }
+        }
+    };
+    if tokio::time::timeout(FIRST_JOBS_TIMEOUT, wait)
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            "the first template sync or media download is still running; \
+             templates or the photo may appear a little later"
+        );
+    }
 }
 
 /// Builds the webhook URL the stand-in posts to: the bound address, with a

@@ -72,14 +72,15 @@ fn new_account(sim: &MetaSimConfig, secrets: &SecretBox, owner: &User) -> NewAcc
     }
 }
 
-/// Sends the first conversations through the stand-in on a new database.
-/// On an existing one, sets in the new stand-in when each customer last
-/// wrote, so its 24-hour window matches the stored one.
+/// Sends the first conversations through the stand-in on a new database,
+/// and returns how many media downloads they started. On an existing one,
+/// sets in the new stand-in when each customer last wrote, so its 24-hour
+/// window matches the stored one.
 pub(super) async fn conversations(
     store: &DynStore,
     sandbox: &Sandbox,
     sim: &MetaSim,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<usize> {
     let accounts = [sandbox.account.id.clone()];
     let existing = store.list_conversations(&accounts, 1000).await?;
     if existing.is_empty() {
@@ -95,7 +96,7 @@ pub(super) async fn conversations(
             sim.set_last_inbound(&conversation.wa_id, seconds_ago.max(0) as u64);
         }
     }
-    Ok(())
+    Ok(0)
 }
 
 /// Creates a key with every scope for the demo user; returns its text.
