@@ -61,8 +61,12 @@ pub struct CommonArgs {
 pub enum Command {
     /// Run the HTTP server: webhook, MCP endpoint, health checks, workers.
     Serve(ServeArgs),
-    /// Run the server against a built-in WhatsApp sandbox, with demo
-    /// customers, and print a ready-to-use API key. No Meta app needed.
+    /// Run the server against a built-in WhatsApp sandbox and print an API key.
+    ///
+    /// No Meta app is needed: a simulated number with demo customers stands
+    /// in for Meta. Data goes to ./pons-demo-data unless --data-dir or
+    /// PONS_DATA_DIR names another directory; the database and the
+    /// encryption key are always files in that directory.
     Demo(DemoArgs),
     /// Manage users.
     #[command(subcommand)]

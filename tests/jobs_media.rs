@@ -94,6 +94,9 @@ async fn media_download_serves_bytes(backend: Backend) {
         Some(&sandbox.key),
     );
     assert_eq!(unknown.await.status(), 404);
+    let send_only = app::create_key(&app.store, &sandbox.user, &["send"]).await;
+    let no_read = app.get(&path, Some(&send_only)).await;
+    assert_eq!(no_read.status(), 403);
 
     app.stop().await;
 }
@@ -147,11 +150,10 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     files
 }
 
-#[tokio::test]
-async fn expired_url_is_resolved_again() {
-    let env = Env::new(Backend::Sqlite, MetaSimConfig::default())
-        .await
-        .unwrap();
+async fn expired_url_is_resolved_again(backend: Backend) {
+    let Some(env) = Env::new(backend, MetaSimConfig::default()).await else {
+        return;
+    };
     let bound = env.bind(env.settings()).await;
     let sandbox = seed_sandbox(&bound.store(), &bound.secrets(), env.sim.config()).await;
     let mut app = bound.run(&env);
@@ -183,6 +185,7 @@ async fn expired_url_is_resolved_again() {
     );
     app.stop().await;
 }
+on_both_backends!(expired_url_is_resolved_again);
 
 async fn checksum_mismatch_fails(backend: Backend) {
     let Some(env) = Env::new(backend, MetaSimConfig::default()).await else {
@@ -222,11 +225,10 @@ async fn checksum_mismatch_fails(backend: Backend) {
 }
 on_both_backends!(checksum_mismatch_fails);
 
-#[tokio::test]
-async fn unknown_media_fails_after_retries() {
-    let env = Env::new(Backend::Sqlite, MetaSimConfig::default())
-        .await
-        .unwrap();
+async fn unknown_media_fails_after_retries(backend: Backend) {
+    let Some(env) = Env::new(backend, MetaSimConfig::default()).await else {
+        return;
+    };
     let mut settings = env.settings();
     settings.server.jobs.retry_base_delay = std::time::Duration::ZERO;
     let bound = env.bind(settings).await;
@@ -261,12 +263,12 @@ async fn unknown_media_fails_after_retries() {
     );
     app.stop().await;
 }
+on_both_backends!(unknown_media_fails_after_retries);
 
-#[tokio::test]
-async fn oversized_media_fails() {
-    let env = Env::new(Backend::Sqlite, MetaSimConfig::default())
-        .await
-        .unwrap();
+async fn oversized_media_fails(backend: Backend) {
+    let Some(env) = Env::new(backend, MetaSimConfig::default()).await else {
+        return;
+    };
     let mut settings = env.settings();
     settings.server.jobs.media_max_bytes = 1000;
     let bound = env.bind(settings).await;
@@ -303,12 +305,12 @@ async fn oversized_media_fails() {
     );
     app.stop().await;
 }
+on_both_backends!(oversized_media_fails);
 
-#[tokio::test]
-async fn rejected_token_marks_account() {
-    let env = Env::new(Backend::Sqlite, MetaSimConfig::default())
-        .await
-        .unwrap();
+async fn rejected_token_marks_account(backend: Backend) {
+    let Some(env) = Env::new(backend, MetaSimConfig::default()).await else {
+        return;
+    };
     let bound = env.bind(env.settings()).await;
     let sandbox = seed_sandbox(&bound.store(), &bound.secrets(), env.sim.config()).await;
     let mut app = bound.run(&env);
@@ -336,6 +338,7 @@ async fn rejected_token_marks_account() {
     assert!(account.token_invalid_at.is_some());
     app.stop().await;
 }
+on_both_backends!(rejected_token_marks_account);
 
 async fn job_survives_restart(backend: Backend) {
     let Some(env) = Env::new(backend, MetaSimConfig::default()).await else {
@@ -375,3 +378,47 @@ async fn job_survives_restart(backend: Backend) {
     app.stop().await;
 }
 on_both_backends!(job_survives_restart);
+
+async fn document_served_as_attachment(backend: Backend) {
+    let Some(env) = Env::new(backend, MetaSimConfig::default()).await else {
+        return;
+    };
+    let bound = env.bind(env.settings()).await;
+    let sandbox = seed_sandbox(&bound.store(), &bound.secrets(), env.sim.config()).await;
+    let mut app = bound.run(&env);
+    let bytes = b"%PDF-1.4 invoice".to_vec();
+    let media_id = env.sim.add_media(bytes.clone(), "application/pdf");
+    let document = serde_json::json!({
+        "filename": "../../Invoice \"March\".pdf",
+        "mime_type": "application/pdf",
+        "sha256": BASE64.encode(Sha256::digest(&bytes)),
+        "id": media_id,
+    });
+    let webhook = app::inbound_media(env.sim.config(), "wamid.DOC1", "document", document);
+
+    app.post_webhook(&env.sim.config().app_secret, &webhook)
+        .await;
+    let report = app.next_report("media_download", false).await;
+
+    assert_eq!(report.outcome, JobOutcome::Completed);
+    let message = message_by_wamid(&app.store, &sandbox.account, "wamid.DOC1").await;
+    let response = app
+        .get(&format!("/api/media/{}", message.id), Some(&sandbox.key))
+        .await;
+    assert_eq!(response.status(), 200);
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_owned())
+    };
+    assert_eq!(header("content-type").as_deref(), Some("application/pdf"));
+    assert_eq!(
+        header("content-disposition").as_deref(),
+        Some("attachment; filename=\"Invoice _March_.pdf\"")
+    );
+    assert_eq!(header("x-content-type-options").as_deref(), Some("nosniff"));
+    assert_eq!(response.bytes().await.unwrap().to_vec(), bytes);
+    app.stop().await;
+}
+on_both_backends!(document_served_as_attachment);

@@ -141,6 +141,8 @@ impl MediaDownload {
         Ok(info)
     }
 
+    // NOTE: the Graph client returns the whole file in memory, so one
+    // download holds up to PONS_MEDIA_MAX_BYTES until it is written out.
     async fn download(
         &self,
         credentials: &Credentials,

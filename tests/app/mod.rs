@@ -315,7 +315,16 @@ pub async fn create_key(store: &DynStore, user: &User, scopes: &[&str]) -> Strin
 /// Builds the webhook of a customer's image, as Meta sends it, announcing
 /// `sha256` (base64) for the media `media_id`.
 pub fn inbound_image(sim: &MetaSimConfig, wamid: &str, media_id: &str, sha256: &str) -> Value {
+    let image = json!({"mime_type": "image/jpeg", "sha256": sha256, "id": media_id});
+    inbound_media(sim, wamid, "image", image)
+}
+
+/// Builds the webhook of a customer's media message of type `kind` whose
+/// type object is `media`.
+pub fn inbound_media(sim: &MetaSimConfig, wamid: &str, kind: &str, media: Value) -> Value {
     let now = chrono::Utc::now().timestamp().to_string();
+    let mut message = json!({"from": "15550102222", "id": wamid, "timestamp": now, "type": kind});
+    message[kind] = media;
     json!({
         "object": "whatsapp_business_account",
         "entry": [{"id": sim.waba_id, "changes": [{"field": "messages", "value": {
@@ -325,10 +334,7 @@ pub fn inbound_image(sim: &MetaSimConfig, wamid: &str, media_id: &str, sha256: &
                 "phone_number_id": sim.phone_number_id,
             },
             "contacts": [{"profile": {"name": "Ana"}, "wa_id": "15550102222"}],
-            "messages": [{
-                "from": "15550102222", "id": wamid, "timestamp": now, "type": "image",
-                "image": {"mime_type": "image/jpeg", "sha256": sha256, "id": media_id},
-            }],
+            "messages": [message],
         }}]}],
     })
 }
