@@ -63,9 +63,9 @@ pub enum Command {
     Serve(ServeArgs),
     /// Run the server against a built-in WhatsApp sandbox and print an API key.
     ///
-    /// No Meta app is needed: a simulated number with demo customers stands
-    /// in for Meta. Data goes to ./pons-demo-data unless --data-dir or
-    /// PONS_DATA_DIR names another directory; the database and the
+    /// No Meta app is needed, because a simulated number with demo customers
+    /// replaces Meta. Data goes to ./pons-demo-data unless --data-dir or
+    /// PONS_DATA_DIR names another directory. The database and the
     /// encryption key are always files in that directory.
     Demo(DemoArgs),
     /// Manage users.
