@@ -15,8 +15,8 @@ use serde_json::json;
 
 const ALL: &[&str] = &["read", "write", "send"];
 
-/// Sends a text that the injected `fault` answers, and returns the tool
-/// error text after checking the message is stored as failed.
+/// Sends a text that fails with the injected `fault`, checks that the
+/// message is stored as failed, and returns the tool error text.
 async fn failed_send(shop: &Shop, fault: Fault) -> String {
     shop.server.sim.inject(FaultTarget::Send, fault);
     let result = shop
@@ -159,12 +159,12 @@ async fn server_error_is_not_retried() {
 #[tokio::test]
 async fn timeout_is_reported() {
     let options = FullOptions {
-        graph_timeout: Duration::from_millis(500),
+        graph_timeout: Duration::from_secs(1),
         ..FullOptions::default()
     };
     let shop = shop_with(options, ALL).await;
     shop.inbound("Hi").await;
-    let text = failed_send(&shop, Fault::Delay(Duration::from_secs(3))).await;
+    let text = failed_send(&shop, Fault::Delay(Duration::from_secs(4))).await;
     assert!(text.contains("timed out"), "{text}");
     assert!(text.contains("check get_conversation before"), "{text}");
     still_sends(&shop).await;

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 const ALL: &[&str] = &["read", "write", "send"];
 
-/// Each tool, the scope it needs, and arguments that succeed.
+/// Lists each tool with the scope it needs and arguments that succeed.
 fn calls(wamid: &str) -> Vec<(&'static str, &'static str, Value)> {
     vec![
         ("list_conversations", "read", json!({})),
@@ -218,6 +218,7 @@ async fn other_tenant_is_not_found() {
         now() - 60,
     )
     .await;
+
     for (tool, arguments) in [
         (
             "send_text",
@@ -239,6 +240,7 @@ async fn other_tenant_is_not_found() {
         assert!(!text.contains("Shop B"), "{tool}: {text}");
         assert!(!text.contains("Brit"), "{tool}: {text}");
     }
+
     let text = tool_error(
         &shop
             .call(
@@ -249,6 +251,7 @@ async fn other_tenant_is_not_found() {
     );
     assert!(text.contains("message not found"), "{text}");
     assert!(!text.contains("zeppelin"), "{text}");
+
     let search = tool_output(
         &shop
             .call("search_messages", json!({"query": "zeppelin"}))

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 const ALL: &[&str] = &["read", "write", "send"];
 
-/// The bodies of every `POST /messages` the stand-in received.
+/// Returns the bodies of every `POST /messages` the stand-in received.
 fn posts(shop: &Shop) -> Vec<Value> {
     shop.message_posts()
         .iter()
@@ -239,7 +239,7 @@ async fn wrong_components_are_rejected() {
 }
 
 #[tokio::test]
-async fn template_must_exist_be_approved_and_match_language() {
+async fn unsendable_templates_are_rejected() {
     let shop = shop(ALL).await;
     shop.sync_templates().await;
     let cases = [

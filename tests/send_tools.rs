@@ -149,6 +149,7 @@ async fn send_media_request_bodies() {
         }
         assert_eq!(body, expected, "{arguments}");
     }
+
     let messages = shop.messages().await;
     let document = &messages[2];
     assert_eq!(document.kind, "document");

@@ -55,6 +55,7 @@ async fn closed_window_refused_without_meta() {
     shop.sync_templates().await;
     shop.server.sim.clear_requests();
     let events = count_events(&shop.server);
+
     let closed_at = pons::tools::format_time(t + DAY).unwrap();
     let media = json!({"phone": CUSTOMER, "url": "https://cdn.example/a.png",
                        "mimeType": "image/png"});
@@ -72,6 +73,7 @@ async fn closed_window_refused_without_meta() {
         assert!(text.contains("appointment_reminder (en_US)"), "{text}");
         assert!(!text.contains("weekly_offer"), "a pending template: {text}");
     }
+
     assert!(shop.server.sim.requests().is_empty(), "no Graph call");
     assert_eq!(shop.messages().await.len(), 1, "nothing stored");
     assert_eq!(count_events(&shop.server), events, "no event");

@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 use crate::store::{Account, ConversationRef, Direction, Message};
 
 use super::conversations::{ids, locate};
+use super::graph_errors::describe_graph_error;
 use super::output::ConversationOut;
-use super::send::describe_graph_error;
 use super::sender::record_invalid_token;
 use super::{
     MARK_AS_READ, Summary, ToolContext, ToolError, UPDATE_CONVERSATION, guide, non_blank, require,

@@ -4,7 +4,7 @@
 //! get the argument's format and the tool that lists the choices.
 
 use crate::auth::Scope;
-use crate::store::{Account, Direction};
+use crate::store::{Account, Direction, Template};
 
 use super::conversations::{ids, recent_choices};
 use super::output::format_time;
@@ -19,6 +19,8 @@ const MESSAGES_PER_CONVERSATION: u32 = 4;
 const MESSAGES_LISTED: usize = 10;
 /// Characters of a message text shown beside its wamid.
 const PREVIEW_CHARS: usize = 40;
+/// Approved templates named at most; list_templates shows the rest.
+const TEMPLATES_LISTED: usize = 20;
 
 fn can_read(cx: &ToolContext<'_>) -> bool {
     cx.principal.scopes.contains(Scope::Read)
@@ -102,9 +104,13 @@ pub(super) async fn approved_templates(
         );
     }
     let templates = cx.store.list_templates(&ids(accounts)).await?;
-    let approved: Vec<String> = templates
+    let approved: Vec<&Template> = templates
         .iter()
         .filter(|t| t.status.eq_ignore_ascii_case("APPROVED"))
+        .collect();
+    let mut listed: Vec<String> = approved
+        .iter()
+        .take(TEMPLATES_LISTED)
         .map(|t| {
             let labels = TemplateSpec::of(t).labels();
             let variables = if labels.is_empty() {
@@ -119,12 +125,16 @@ pub(super) async fn approved_templates(
             )
         })
         .collect();
-    if approved.is_empty() {
+    if listed.is_empty() {
         return Ok(
-            "No approved template is stored for this account; create one in WhatsApp \
-                   Manager, then call list_templates with refresh=true."
+            "No approved template is stored for this account. Create one in WhatsApp \
+             Manager, then call list_templates with refresh=true."
                 .to_owned(),
         );
     }
-    Ok(format!("Approved templates: {}.", approved.join("; ")))
+    if approved.len() > TEMPLATES_LISTED {
+        let more = approved.len() - TEMPLATES_LISTED;
+        listed.push(format!("and {more} more (see list_templates)"));
+    }
+    Ok(format!("Approved templates: {}.", listed.join("; ")))
 }

@@ -26,7 +26,7 @@ const ACCEPTED: &[Accepted] = &[
     accepted("audio/amr", MediaKind::Audio, "amr", 16),
     accepted("audio/mpeg", MediaKind::Audio, "mp3", 16),
     accepted("audio/mp4", MediaKind::Audio, "m4a", 16),
-    accepted("audio/ogg", MediaKind::Audio, "ogg (OPUS)", 16),
+    accepted("audio/ogg", MediaKind::Audio, "ogg with OPUS", 16),
     accepted("application/pdf", MediaKind::Document, "pdf", 100),
     accepted("text/plain", MediaKind::Document, "txt", 100),
     accepted("application/msword", MediaKind::Document, "doc", 100),

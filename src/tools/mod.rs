@@ -6,6 +6,7 @@ mod accounts;
 mod actions;
 mod conversations;
 mod error;
+mod graph_errors;
 mod guide;
 mod media_types;
 mod messages;

@@ -9,7 +9,7 @@ use crate::whatsapp::graph::SendRequest;
 
 use super::actions::find_message;
 use super::conversations::locate;
-use super::send::graph_failure;
+use super::graph_errors::graph_failure;
 use super::{SEND_REACTION, Summary, ToolContext, ToolError, require, resolve_accounts};
 
 /// Longest emoji accepted, in characters, because family and flag sequences use several.

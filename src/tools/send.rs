@@ -10,9 +10,9 @@ use crate::store::{
     Account, ConversationRef, ConversationSummary, MediaRef, Message, NewOutboundMessage,
     SentMessage,
 };
-use crate::whatsapp::graph::{GraphError, RATE_LIMIT_CODES, SendRequest, TRANSIENT_CODES};
+use crate::whatsapp::graph::{SendRequest, SendResponse};
 
-use super::sender::record_invalid_token;
+use super::graph_errors::graph_failure;
 use super::{Summary, ToolContext, ToolError, format_accounts, guide, non_blank, resolve_accounts};
 
 /// Result of `send_text`, `send_media` and `send_template`.
@@ -167,8 +167,8 @@ pub(super) async fn deliver(
         .graph()
         .send_message(&account.phone_number_id, &token, &outgoing.request)
         .await;
-    let response = match sent {
-        Ok(response) => response,
+    match sent {
+        Ok(response) => Ok(record_accepted(cx, recipient, &stored, &response).await),
         Err(error) => {
             if let Err(store_error) = cx
                 .store
@@ -179,16 +179,26 @@ pub(super) async fn deliver(
                     "failed to record a failed send");
             }
             let note = format!("The message is stored as failed (messageId {}).", stored.id);
-            return Err(graph_failure(cx, account, "sending the message", &error, &note).await);
+            Err(graph_failure(cx, account, "sending the message", &error, &note).await)
         }
-    };
+    }
+}
 
+/// Records Meta's acceptance. A store failure here becomes a warning,
+/// because the message has been sent and a tool error would invite a
+/// duplicate.
+async fn record_accepted(
+    cx: &ToolContext<'_>,
+    recipient: &Recipient,
+    stored: &Message,
+    response: &SendResponse,
+) -> SendOutput {
     let accepted = SentMessage {
         wamid: response.wamid().to_owned(),
         wa_id: response.wa_id().map(str::to_owned),
     };
     let wamid = accepted.wamid.clone();
-    let mut output = output(recipient, &stored);
+    let mut output = output(recipient, stored);
     output.wamid = Some(wamid.clone());
     match cx
         .store
@@ -201,13 +211,13 @@ pub(super) async fn deliver(
                 "Meta accepted a message but recording it failed");
             output.status = "sent".to_owned();
             output.warnings.push(
-                "Meta accepted the message, but Pons failed to record that; it may show as \
+                "Meta accepted the message, but Pons failed to record that, so it may show as \
                  pending until Meta's status update arrives"
                     .to_owned(),
             );
         }
     }
-    Ok(output)
+    output
 }
 
 fn output(recipient: &Recipient, stored: &Message) -> SendOutput {
@@ -219,84 +229,5 @@ fn output(recipient: &Recipient, stored: &Message) -> SendOutput {
         to: recipient.phone.e164(),
         from: format!("+{}", recipient.account.phone_number),
         warnings: Vec::new(),
-    }
-}
-
-/// Turns a failed Graph call into a tool error that names Meta's code,
-/// title and details and says what to do next. A rejected access token is
-/// also recorded on the account. `note` says what became of the message.
-pub(super) async fn graph_failure(
-    cx: &ToolContext<'_>,
-    account: &Account,
-    action: &'static str,
-    error: &GraphError,
-    note: &str,
-) -> ToolError {
-    tracing::warn!(account_id = %account.id, code = error.code(), %error, action,
-        "Graph API call failed");
-    if error.is_token_error() {
-        record_invalid_token(cx.store, account, cx.now).await;
-    }
-    ToolError::Graph {
-        action,
-        detail: describe_graph_error(error),
-        hint: format!("{note} {}", next_step(account, error))
-            .trim()
-            .to_owned(),
-    }
-}
-
-/// Describes the error as Meta's code, title and details where Meta sent them.
-pub(super) fn describe_graph_error(error: &GraphError) -> String {
-    match error.meta() {
-        Some(meta) => {
-            let mut text = format!("Meta returned error {} ({})", meta.code, meta.title());
-            if let Some(details) = meta.details.as_deref().or(meta.user_message.as_deref()) {
-                text.push_str(": ");
-                text.push_str(details);
-            }
-            text
-        }
-        None => error.to_string(),
-    }
-}
-
-/// What the caller should do after `error`.
-fn next_step(account: &Account, error: &GraphError) -> String {
-    if error.is_token_error() {
-        return format!(
-            "Meta rejected the access token of account +{} ({}); an account owner must store \
-             a new access token for it before anything can be sent from this number.",
-            account.phone_number, account.name
-        );
-    }
-    match error {
-        GraphError::Api(meta) if meta.code == 131047 => {
-            "More than 24 hours passed since the customer's last message; send an approved \
-             template with send_template instead."
-                .to_owned()
-        }
-        GraphError::Api(meta) if meta.code == 131026 => {
-            "WhatsApp cannot deliver to this number (not on WhatsApp, an outdated app, or the \
-             customer blocked the business); do not retry."
-                .to_owned()
-        }
-        GraphError::Api(meta) if RATE_LIMIT_CODES.contains(&meta.code) => {
-            "Meta is rate-limiting this number; wait a minute before sending again.".to_owned()
-        }
-        GraphError::Api(meta) if TRANSIENT_CODES.contains(&meta.code) => {
-            "This is a temporary problem at Meta; retry in a few minutes.".to_owned()
-        }
-        GraphError::Connect { .. } => {
-            "Nothing reached Meta; retry when the Graph API is reachable again.".to_owned()
-        }
-        GraphError::Timeout { .. }
-        | GraphError::Connection { .. }
-        | GraphError::UnexpectedResponse { .. } => {
-            "Meta may still have accepted the request, so check get_conversation before \
-             sending again to avoid a duplicate."
-                .to_owned()
-        }
-        _ => "Correct the request as Meta's details say.".to_owned(),
     }
 }

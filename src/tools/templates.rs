@@ -10,8 +10,9 @@ use crate::store::{Account, Template};
 use crate::whatsapp::graph::{SendRequest, TemplateLanguage, TemplateMessage};
 
 use super::conversations::{describe_accounts, ids};
+use super::graph_errors::describe_graph_error;
 use super::output::AccountOut;
-use super::send::{Outgoing, SendOutput, deliver, describe_graph_error, resolve_recipient};
+use super::send::{Outgoing, SendOutput, deliver, resolve_recipient};
 use super::sender::TemplateSyncError;
 use super::template_check::{check_components, parse_components};
 use super::template_spec::{TemplateSpec, render};

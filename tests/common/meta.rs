@@ -96,6 +96,7 @@ pub async fn start_full(options: FullOptions) -> Server {
     let graph = GraphClient::new(&sim.base_url(), options.graph_timeout)
         .expect("Graph client")
         .with_retry_policy(options.retry);
+
     let settings = ServerSettings {
         bind: addr,
         public_url: format!("http://{addr}"),
@@ -117,6 +118,7 @@ pub async fn start_full(options: FullOptions) -> Server {
         jobs: JobQueue::new(store.clone()),
         media: MediaFiles::new(dir.path()),
     };
+
     let app = router(state);
     tokio::spawn(async move {
         axum::serve(listener, app).await.expect("server runs");
@@ -210,7 +212,7 @@ impl Shop {
         self.server.call_tool(&self.key, tool, arguments).await
     }
 
-    /// The stored conversation with the customer.
+    /// Reads the stored conversation with the customer.
     pub async fn conversation(&self) -> Option<ConversationSummary> {
         let by = ConversationRef::Phone(CUSTOMER.to_owned());
         self.server
@@ -220,7 +222,7 @@ impl Shop {
             .expect("find conversation")
     }
 
-    /// The stored messages with the customer, oldest first.
+    /// Reads the stored messages with the customer, oldest first.
     pub async fn messages(&self) -> Vec<Message> {
         match self.conversation().await {
             Some(conversation) => self
