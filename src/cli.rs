@@ -1,5 +1,5 @@
-//! The command line: `pons serve`, the administration commands and the
-//! benchmark. Every setting can also come from a `PONS_*` environment
+//! The command line: `pons serve`, `pons demo`, the administration commands
+//! and the benchmark. Every setting can also come from a `PONS_*` environment
 //! variable or the TOML file; flags win over the environment, which wins
 //! over the file.
 
@@ -59,8 +59,15 @@ pub struct CommonArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the HTTP server: webhook, MCP endpoint, health checks.
+    /// Run the HTTP server: webhook, MCP endpoint, health checks, workers.
     Serve(ServeArgs),
+    /// Run the server against a built-in WhatsApp sandbox and print an API key.
+    ///
+    /// No Meta app is needed, because a simulated number with demo customers
+    /// replaces Meta. Data goes to ./pons-demo-data unless --data-dir or
+    /// PONS_DATA_DIR names another directory. The database and the
+    /// encryption key are always files in that directory.
+    Demo(DemoArgs),
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),
@@ -121,6 +128,55 @@ pub struct ServeArgs {
     /// [default: 10]
     #[arg(long, env = "PONS_SHUTDOWN_GRACE_SECONDS", value_name = "SECONDS")]
     pub shutdown_grace_seconds: Option<u64>,
+    #[command(flatten)]
+    pub jobs: JobArgs,
+}
+
+/// Settings of the background workers (media downloads, template syncs).
+#[derive(Clone, Debug, Args, Default)]
+pub struct JobArgs {
+    /// Background workers in this instance; 0 runs none, leaving jobs to
+    /// other instances on the same database. [default: 2]
+    #[arg(long, env = "PONS_JOB_WORKERS", value_name = "COUNT")]
+    pub job_workers: Option<usize>,
+    /// Seconds an idle worker waits before looking for due jobs again; jobs
+    /// enqueued by this instance wake it at once. [default: 5]
+    #[arg(long, env = "PONS_JOB_POLL_INTERVAL_SECONDS", value_name = "SECONDS")]
+    pub job_poll_interval_seconds: Option<u64>,
+    /// Seconds a worker keeps a claimed job; a job still running after this
+    /// is stopped, and a job of a crashed worker is claimed again after it.
+    /// [default: 600]
+    #[arg(long, env = "PONS_JOB_LEASE_SECONDS", value_name = "SECONDS")]
+    pub job_lease_seconds: Option<u64>,
+    /// Largest media file downloaded from Meta, in bytes; larger files are
+    /// marked failed. [default: 104857600 (100 MiB)]
+    #[arg(long, env = "PONS_MEDIA_MAX_BYTES", value_name = "BYTES")]
+    pub media_max_bytes: Option<u64>,
+    /// Seconds between template syncs of every account; 0 disables the
+    /// periodic sync (the sync at start-up and the syncs triggered by
+    /// template status webhooks still run). [default: 3600]
+    #[arg(
+        long,
+        env = "PONS_TEMPLATE_SYNC_INTERVAL_SECONDS",
+        value_name = "SECONDS"
+    )]
+    pub template_sync_interval_seconds: Option<u64>,
+}
+
+#[derive(Debug, Args, Default)]
+pub struct DemoArgs {
+    /// Seconds between messages from demo customers, as MIN-MAX (a random
+    /// pause in that range each time), or 0 for no new messages.
+    /// [default: 30-90]
+    #[arg(
+        long,
+        env = "PONS_DEMO_CUSTOMER_INTERVAL_SECONDS",
+        value_name = "MIN-MAX",
+        value_parser = crate::demo::parse_interval
+    )]
+    pub customer_interval_seconds: Option<crate::demo::CustomerInterval>,
+    #[command(flatten)]
+    pub jobs: JobArgs,
 }
 
 #[derive(Debug, Subcommand)]

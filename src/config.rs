@@ -7,7 +7,11 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::cli::{CommonArgs, ServeArgs};
+use crate::cli::{CommonArgs, JobArgs, ServeArgs};
+
+mod jobs;
+
+pub use jobs::{DEFAULT_MEDIA_MAX_BYTES, JobSettings};
 
 pub const DEFAULT_BIND: &str = "127.0.0.1:3000";
 pub const DEFAULT_DATA_DIR: &str = "./pons-data";
@@ -51,6 +55,11 @@ struct FileSettings {
     allowed_origins: Option<Vec<String>>,
     webhook_max_body_bytes: Option<usize>,
     shutdown_grace_seconds: Option<u64>,
+    job_workers: Option<usize>,
+    job_poll_interval_seconds: Option<u64>,
+    job_lease_seconds: Option<u64>,
+    media_max_bytes: Option<u64>,
+    template_sync_interval_seconds: Option<u64>,
 }
 
 /// Log output format.
@@ -87,6 +96,7 @@ pub struct ServerSettings {
     pub allowed_origins: Vec<String>,
     pub webhook_max_body_bytes: usize,
     pub shutdown_grace_seconds: u64,
+    pub jobs: JobSettings,
 }
 
 impl Settings {
@@ -97,6 +107,18 @@ impl Settings {
             Some(path) => read_file(path)?,
             None => FileSettings::default(),
         };
+        let shutdown_grace_seconds = serve
+            .shutdown_grace_seconds
+            .or(file.shutdown_grace_seconds)
+            .unwrap_or(10);
+        let file_jobs = JobArgs {
+            job_workers: file.job_workers,
+            job_poll_interval_seconds: file.job_poll_interval_seconds,
+            job_lease_seconds: file.job_lease_seconds,
+            media_max_bytes: file.media_max_bytes,
+            template_sync_interval_seconds: file.template_sync_interval_seconds,
+        };
+        let jobs = jobs::load(&serve.jobs, &file_jobs, shutdown_grace_seconds)?;
 
         let data_dir = common
             .data_dir
@@ -168,10 +190,8 @@ impl Settings {
                 .webhook_max_body_bytes
                 .or(file.webhook_max_body_bytes)
                 .unwrap_or(DEFAULT_WEBHOOK_MAX_BODY_BYTES),
-            shutdown_grace_seconds: serve
-                .shutdown_grace_seconds
-                .or(file.shutdown_grace_seconds)
-                .unwrap_or(10),
+            shutdown_grace_seconds,
+            jobs,
         };
         if server.webhook_max_body_bytes < 1024 {
             return Err(ConfigError::Invalid {

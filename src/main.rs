@@ -19,6 +19,11 @@ async fn main() -> std::process::ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
+    if let Command::Demo(args) = cli.command {
+        let settings = pons::demo::settings(cli.common, &args)?;
+        init_tracing(settings.log_format);
+        return pons::demo::run(settings, args).await;
+    }
     let serve_args = match &cli.command {
         Command::Serve(args) => args,
         _ => &ServeArgs::default(),
@@ -45,7 +50,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 Command::Account(c) => admin.account(c).await,
                 Command::Member(c) => admin.member(c).await,
                 Command::Key(c) => admin.key(c).await,
-                Command::Serve(_) | Command::Bench(_) => unreachable!("handled above"),
+                Command::Serve(_) | Command::Bench(_) | Command::Demo(_) => {
+                    unreachable!("handled above")
+                }
             }
         }
     }

@@ -12,8 +12,15 @@ use tokio_util::sync::CancellationToken;
 use crate::config::Settings;
 use crate::crypto::SecretBox;
 use crate::http::{AppState, router};
+use crate::jobs::{JobContext, JobQueue, JobReport, JobRuntime};
+use crate::media_files::MediaFiles;
 use crate::store::DynStore;
 use crate::whatsapp::graph::GraphClient;
+
+/// Bound on one Graph API call of a background job, from connecting to the
+/// last body byte, unless PONS_GRAPH_TIMEOUT_SECONDS is longer. Media
+/// downloads of up to 100 MiB need more time than the calls of the tools.
+const JOB_GRAPH_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// Opens the database (applying migrations) and the encryption key.
 pub async fn open(settings: &Settings) -> anyhow::Result<(DynStore, SecretBox)> {
@@ -34,6 +41,7 @@ pub async fn open(settings: &Settings) -> anyhow::Result<(DynStore, SecretBox)> 
 pub struct Server {
     listener: TcpListener,
     state: AppState,
+    jobs: JobRuntime,
     grace: Duration,
 }
 
@@ -54,20 +62,54 @@ impl Server {
             }
         }
         let timeout = Duration::from_secs(settings.server.graph_timeout_seconds);
-        let graph = GraphClient::new(&settings.server.graph_api_url, timeout)
-            .context("cannot build the Graph API client (PONS_GRAPH_API_URL)")?;
+        let graph = graph_client(settings, timeout)?;
+        let queue = JobQueue::new(store.clone());
+        let media = MediaFiles::new(&settings.data_dir);
+        let jobs = JobRuntime::new(
+            JobContext {
+                store: store.clone(),
+                secrets: secrets.clone(),
+                graph: graph_client(settings, JOB_GRAPH_TIMEOUT.max(timeout))?,
+                media: media.clone(),
+                settings: settings.server.jobs.clone(),
+            },
+            queue.clone(),
+        );
         let state = AppState {
             store,
             secrets,
             graph,
             settings: Arc::new(server_settings),
+            jobs: queue,
+            media,
         };
         let grace = Duration::from_secs(settings.server.shutdown_grace_seconds);
         Ok(Server {
             listener,
             state,
+            jobs,
             grace,
         })
+    }
+
+    /// Returns the store the server uses.
+    pub fn store(&self) -> &DynStore {
+        &self.state.store
+    }
+
+    /// Returns the cipher of account secrets.
+    pub fn secrets(&self) -> &SecretBox {
+        &self.state.secrets
+    }
+
+    /// Returns the queue that enqueues jobs and wakes this server's workers.
+    pub fn job_queue(&self) -> &JobQueue {
+        &self.state.jobs
+    }
+
+    /// Subscribes to the report of every job attempt once the server runs.
+    pub fn job_events(&self) -> tokio::sync::broadcast::Receiver<JobReport> {
+        self.jobs.subscribe()
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -80,11 +122,12 @@ impl Server {
         &self.state.settings.public_url
     }
 
-    /// Serves until `shutdown` is cancelled, then waits up to the grace
-    /// period for open requests.
+    /// Starts the job workers and serves until `shutdown` is cancelled, then
+    /// waits up to the grace period for open requests and running jobs.
     pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let addr = self.local_addr();
         tracing::info!(%addr, public_url = %self.state.settings.public_url, "pons listening");
+        let workers = self.jobs.start(shutdown.clone());
         let app = router(self.state);
         let signal = shutdown.clone();
         let serve = axum::serve(self.listener, app)
@@ -96,9 +139,19 @@ impl Server {
                 tracing::warn!("open requests did not finish within the grace period");
             }
         }
+        if tokio::time::timeout(grace, workers).await.is_err() {
+            tracing::warn!("job workers did not stop within the grace period");
+        }
         tracing::info!("pons stopped");
         Ok(())
     }
+}
+
+/// Builds a client of the configured Graph API whose calls may each take
+/// up to `timeout`.
+fn graph_client(settings: &Settings, timeout: Duration) -> anyhow::Result<GraphClient> {
+    GraphClient::new(&settings.server.graph_api_url, timeout)
+        .context("cannot build the Graph API client (PONS_GRAPH_API_URL)")
 }
 
 /// Cancels the token on SIGINT or SIGTERM.

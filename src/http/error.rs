@@ -3,7 +3,7 @@
 
 use axum::Json;
 use axum::response::{IntoResponse, Response};
-use http::StatusCode;
+use http::{StatusCode, header};
 use serde_json::json;
 
 use crate::ingest::IngestError;
@@ -13,6 +13,17 @@ use crate::ingest::IngestError;
 pub enum ApiError {
     Ingest(IngestError),
     Forbidden(&'static str),
+    /// The thing does not exist or the caller cannot reach it. Both cases
+    /// get the same response, so existence does not leak.
+    NotFound(&'static str),
+    /// The credential lacks the scope the route requires.
+    MissingScope(&'static str),
+    /// The media of a message is still being downloaded.
+    MediaPending,
+    /// The media of a message could not be downloaded, for this reason.
+    MediaFailed(String),
+    /// An unexpected failure; the text is logged, never sent.
+    Internal(String),
 }
 
 impl From<IngestError> for ApiError {
@@ -24,8 +35,8 @@ impl From<IngestError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, message) = match &self {
-            ApiError::Ingest(IngestError::InvalidJson(_)) => {
-                (StatusCode::BAD_REQUEST, self.message())
+            ApiError::Ingest(err @ IngestError::InvalidJson(_)) => {
+                (StatusCode::BAD_REQUEST, err.to_string())
             }
             ApiError::Ingest(IngestError::Signature(err)) => {
                 tracing::warn!(error = %err, "webhook rejected");
@@ -39,16 +50,42 @@ impl IntoResponse for ApiError {
                 )
             }
             ApiError::Forbidden(message) => (StatusCode::FORBIDDEN, (*message).to_owned()),
+            ApiError::NotFound(message) => (StatusCode::NOT_FOUND, (*message).to_owned()),
+            ApiError::MissingScope(scope) => return missing_scope(scope),
+            ApiError::MediaPending => {
+                let message = "media not downloaded yet; try again in a few seconds";
+                let body = Json(json!({ "error": message, "mediaStatus": "pending" }));
+                return (StatusCode::CONFLICT, [(header::RETRY_AFTER, "5")], body).into_response();
+            }
+            ApiError::MediaFailed(reason) => {
+                let message = format!("download failed: {reason}");
+                let body = Json(json!({ "error": message, "mediaStatus": "failed" }));
+                return (StatusCode::NOT_FOUND, body).into_response();
+            }
+            ApiError::Internal(cause) => {
+                tracing::error!(error = %cause, "request failed");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal error; try again later".into(),
+                )
+            }
         };
         (status, Json(json!({ "error": message }))).into_response()
     }
 }
 
-impl ApiError {
-    fn message(&self) -> String {
-        match self {
-            ApiError::Ingest(err) => err.to_string(),
-            ApiError::Forbidden(message) => (*message).to_owned(),
-        }
+/// 403 in the form of RFC 6750 `insufficient_scope`.
+fn missing_scope(scope: &str) -> Response {
+    let challenge = format!("Bearer error=\"insufficient_scope\", scope=\"{scope}\"");
+    let body = Json(json!({
+        "error": "insufficient_scope",
+        "error_description": format!("this API key lacks the {scope} scope; create a key with it"),
+    }));
+    let mut response = (StatusCode::FORBIDDEN, body).into_response();
+    if let Ok(value) = http::HeaderValue::from_str(&challenge) {
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, value);
     }
+    response
 }

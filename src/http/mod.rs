@@ -3,6 +3,7 @@
 
 mod error;
 mod health;
+mod media;
 mod webhook;
 
 use std::sync::Arc;
@@ -12,6 +13,8 @@ use tower_http::trace::TraceLayer;
 
 use crate::config::ServerSettings;
 use crate::crypto::SecretBox;
+use crate::jobs::JobQueue;
+use crate::media_files::MediaFiles;
 use crate::store::DynStore;
 use crate::tools::Sender;
 use crate::whatsapp::graph::GraphClient;
@@ -26,6 +29,10 @@ pub struct AppState {
     /// Client of the Graph API at `settings.graph_api_url`.
     pub graph: GraphClient,
     pub settings: Arc<ServerSettings>,
+    /// Wakes the job workers when ingest enqueued work.
+    pub jobs: JobQueue,
+    /// Downloaded media files.
+    pub media: MediaFiles,
 }
 
 /// Builds the whole application router.
@@ -46,6 +53,11 @@ pub fn router(state: AppState) -> Router {
         .merge(health::routes())
         .merge(webhook::routes(state.settings.webhook_max_body_bytes))
         .with_state(state.clone())
+        .merge(crate::mcp::require_api_key(
+            media::routes().with_state(state.clone()),
+            state.store.clone(),
+            &mcp_settings,
+        ))
         .merge(crate::mcp::router(
             state.store.clone(),
             sender,

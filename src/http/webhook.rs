@@ -70,7 +70,14 @@ async fn deliver(
         received_at: chrono::Utc::now().timestamp(),
     };
     match ingest::receive(&state.store, &state.secrets, delivery).await? {
-        Outcome::Stored(report) => tracing::debug!(?report, "webhook stored"),
+        Outcome::Stored(report) => {
+            tracing::debug!(?report, "webhook stored");
+            // Ingest enqueues media downloads and template syncs in its
+            // transaction; wake the workers instead of waiting for a poll.
+            if report.messages_inserted > 0 || report.templates_updated > 0 {
+                state.jobs.wake();
+            }
+        }
         Outcome::Ignored => {}
     }
     Ok(StatusCode::OK)

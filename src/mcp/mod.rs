@@ -95,3 +95,14 @@ pub fn router(store: DynStore, sender: Sender, settings: McpSettings) -> Router 
         .merge(mcp)
         .layer(cors::layer(&settings.allowed_origins))
 }
+
+/// Puts `routes` behind the API-key authentication of the MCP endpoint:
+/// the same key check, the same 401 challenge, and the caller's
+/// [`crate::auth::Principal`] in the request extensions.
+pub fn require_api_key(routes: Router, store: DynStore, settings: &McpSettings) -> Router {
+    let auth_state = auth::AuthState::new(store, Arc::new(settings.clone()));
+    routes.route_layer(axum::middleware::from_fn_with_state(
+        auth_state,
+        auth::authenticate,
+    ))
+}

@@ -129,6 +129,16 @@ impl MetaSim {
         self.inner().tickets.clear();
     }
 
+    /// Records that `wa_id` last wrote `seconds_ago` seconds ago, as if
+    /// through `send_inbound_*`, so a stand-in started after the customer
+    /// wrote enforces the same 24-hour window as the store.
+    pub fn set_last_inbound(&self, wa_id: &str, seconds_ago: u64) {
+        let now = tokio::time::Instant::now();
+        if let Some(at) = now.checked_sub(std::time::Duration::from_secs(seconds_ago)) {
+            self.inner().last_inbound.insert(wa_id.to_owned(), at);
+        }
+    }
+
     /// Sets or clears the webhook receiver.
     pub fn set_webhook_url(&self, url: Option<&str>) {
         self.inner().webhook_url = url.map(str::to_owned);

@@ -10,8 +10,10 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use serde_json::{Value, json};
 
-use pons::config::ServerSettings;
+use pons::config::{JobSettings, ServerSettings};
 use pons::http::{AppState, router};
+use pons::jobs::JobQueue;
+use pons::media_files::MediaFiles;
 use pons::metasim::{MetaSimConfig, RecordedRequest, SimTemplate};
 use pons::store::sqlite::SqliteStore;
 use pons::store::*;
@@ -105,6 +107,7 @@ pub async fn start_full(options: FullOptions) -> Server {
         allowed_origins: Vec::new(),
         webhook_max_body_bytes: 1024 * 1024,
         shutdown_grace_seconds: 1,
+        jobs: JobSettings::default(),
     };
     let secrets = test_secrets();
     let state = AppState {
@@ -112,6 +115,8 @@ pub async fn start_full(options: FullOptions) -> Server {
         secrets: secrets.clone(),
         graph,
         settings: Arc::new(settings),
+        jobs: JobQueue::new(store.clone()),
+        media: MediaFiles::new(dir.path()),
     };
 
     let app = router(state);

@@ -1,0 +1,119 @@
+//! Seeding of the demo database: the demo user, the sandbox number with
+//! the stand-in's credentials, the first conversations, and a new API key
+//! on every run. An existing demo database is reused as it is.
+
+use anyhow::Context;
+use rand::RngCore;
+
+use super::customers;
+use crate::apikey;
+use crate::crypto::SecretBox;
+use crate::metasim::{MetaSim, MetaSimConfig};
+use crate::store::{Account, DynStore, NewAccount, NewApiKey, NewUser, Role, User};
+
+/// Email of the user the demo creates.
+pub const DEMO_EMAIL: &str = "demo@pons.local";
+/// Name of the sandbox number inside Pons.
+const ACCOUNT_NAME: &str = "Demo Shop";
+/// Seconds a customer's message keeps the 24-hour window open.
+const WINDOW_SECONDS: i64 = 24 * 60 * 60;
+
+/// The demo user and the sandbox account they own.
+pub(super) struct Sandbox {
+    pub user: User,
+    pub account: Account,
+}
+
+/// Finds or creates the demo user and the sandbox account.
+pub(super) async fn sandbox(
+    store: &DynStore,
+    secrets: &SecretBox,
+    sim: &MetaSimConfig,
+) -> anyhow::Result<Sandbox> {
+    let user = match store.find_user_by_email(DEMO_EMAIL).await? {
+        Some(user) => user,
+        None => {
+            let user = NewUser {
+                email: DEMO_EMAIL.to_owned(),
+                password_hash: None,
+            };
+            store
+                .create_user(user)
+                .await
+                .context("cannot create the demo user")?
+        }
+    };
+    let account = match store.find_account(&sim.display_phone_number).await? {
+        Some(account) => account,
+        None => store
+            .create_account(new_account(sim, secrets, &user))
+            .await
+            .context("cannot create the sandbox account")?,
+    };
+    store
+        .upsert_member(&account.id, &user.id, Role::Owner)
+        .await?;
+    Ok(Sandbox { user, account })
+}
+
+fn new_account(sim: &MetaSimConfig, secrets: &SecretBox, owner: &User) -> NewAccount {
+    let mut verify_token = [0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut verify_token);
+    NewAccount {
+        name: ACCOUNT_NAME.to_owned(),
+        waba_id: sim.waba_id.clone(),
+        phone_number_id: sim.phone_number_id.clone(),
+        phone_number: sim.display_phone_number.clone(),
+        display_name: Some(ACCOUNT_NAME.to_owned()),
+        access_token_encrypted: secrets.encrypt(sim.access_token.as_bytes()),
+        app_secret_encrypted: secrets.encrypt(sim.app_secret.as_bytes()),
+        verify_token: hex::encode(verify_token),
+        owner: owner.id.clone(),
+    }
+}
+
+/// Sends the first conversations through the stand-in on a new database,
+/// and returns how many media downloads they started. On an existing one,
+/// sets in the new stand-in when each customer last wrote, so its 24-hour
+/// window matches the stored one.
+pub(super) async fn conversations(
+    store: &DynStore,
+    sandbox: &Sandbox,
+    sim: &MetaSim,
+) -> anyhow::Result<usize> {
+    let accounts = [sandbox.account.id.clone()];
+    let existing = store.list_conversations(&accounts, 1000).await?;
+    if existing.is_empty() {
+        return customers::send_history(sim).await;
+    }
+    let now = chrono::Utc::now().timestamp();
+    for conversation in existing {
+        let Some(expires_at) = conversation.window_expires_at else {
+            continue;
+        };
+        if expires_at > now {
+            let seconds_ago = WINDOW_SECONDS - (expires_at - now);
+            sim.set_last_inbound(&conversation.wa_id, seconds_ago.max(0) as u64);
+        }
+    }
+    Ok(0)
+}
+
+/// Creates a key with every scope for the demo user; returns its text.
+pub(super) async fn api_key(store: &DynStore, user: &User) -> anyhow::Result<String> {
+    let key = apikey::generate();
+    let created = chrono::Utc::now().format("%Y-%m-%d %H:%M:%S");
+    store
+        .create_api_key(NewApiKey {
+            user_id: user.id.clone(),
+            name: format!("pons demo {created}"),
+            key_hash: key.hash,
+            prefix: key.prefix,
+            scopes: vec!["read".into(), "write".into(), "send".into()],
+            expires_at: None,
+            accounts: Vec::new(),
+        })
+        .await
+        .context("cannot create the demo API key")?;
+    Ok(key.text)
+}

@@ -1,0 +1,201 @@
+//! `GET /api/media/{messageId}`: the stored copy of an inbound message's
+//! media, for API keys with `read` on the message's account.
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Extension, Path, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use futures::stream;
+use http::{HeaderValue, header};
+use tokio::io::AsyncReadExt;
+
+use super::{ApiError, AppState};
+use crate::auth::{Principal, Scope};
+use crate::store::{MediaRef, Message, MessageId};
+
+/// Bytes read from the file per body chunk.
+const CHUNK_BYTES: usize = 64 * 1024;
+/// Maximum length of a file name in `Content-Disposition`, in characters.
+const MAX_FILENAME_CHARS: usize = 150;
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/api/media/{message_id}", get(serve_media))
+}
+
+async fn serve_media(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Path(message_id): Path<String>,
+) -> Result<Response, ApiError> {
+    if !principal.scopes.contains(Scope::Read) {
+        return Err(ApiError::MissingScope(Scope::Read.as_str()));
+    }
+    let (message, media) = reachable_media(&state, &principal, MessageId(message_id)).await?;
+    match media.download_status.as_deref() {
+        Some("stored") => {}
+        Some("failed") => {
+            let reason = media.download_error.clone().unwrap_or_default();
+            return Err(ApiError::MediaFailed(reason));
+        }
+        _ => return Err(ApiError::MediaPending),
+    }
+    let sha256 = media.sha256.as_deref().unwrap_or_default();
+    let path = state.media.path_of(sha256).ok_or_else(|| {
+        ApiError::Internal(format!(
+            "message {} has an invalid stored SHA-256",
+            message.id
+        ))
+    })?;
+    let file = tokio::fs::File::open(&path).await.map_err(|error| {
+        ApiError::Internal(format!(
+            "stored media of message {} cannot be opened: {error}",
+            message.id
+        ))
+    })?;
+    let length = file
+        .metadata()
+        .await
+        .map_err(|error| ApiError::Internal(format!("stored media metadata: {error}")))?
+        .len();
+    Ok(file_response(file, length, &message, &media))
+}
+
+/// Finds the message and its media, or `NotFound` when the message does
+/// not exist, belongs to an account the caller cannot reach, or has no
+/// downloadable media.
+async fn reachable_media(
+    state: &AppState,
+    principal: &Principal,
+    id: MessageId,
+) -> Result<(Message, MediaRef), ApiError> {
+    const NOT_FOUND: &str = "no message with downloadable media has this id in your accounts";
+    let store_error = |error| ApiError::Internal(format!("media lookup failed: {error}"));
+    let found = state.store.find_message(&id).await.map_err(store_error)?;
+    let Some((account_id, message)) = found else {
+        return Err(ApiError::NotFound(NOT_FOUND));
+    };
+    let reachable = state
+        .store
+        .reachable_accounts(&principal.user_id, &principal.only_accounts)
+        .await
+        .map_err(store_error)?;
+    if !reachable.iter().any(|account| account.id == account_id) {
+        return Err(ApiError::NotFound(NOT_FOUND));
+    }
+    match message.media.clone() {
+        Some(media) if media.download_status.is_some() => Ok((message, media)),
+        _ => Err(ApiError::NotFound(NOT_FOUND)),
+    }
+}
+
+fn file_response(
+    file: tokio::fs::File,
+    length: u64,
+    message: &Message,
+    media: &MediaRef,
+) -> Response {
+    let content_type = media
+        .mime_type
+        .as_deref()
+        .and_then(|mime| HeaderValue::from_str(mime).ok())
+        .unwrap_or(HeaderValue::from_static("application/octet-stream"));
+    let disposition = content_disposition(message, media);
+    let headers = [
+        (header::CONTENT_TYPE, content_type),
+        (header::CONTENT_LENGTH, HeaderValue::from(length)),
+        (header::CONTENT_DISPOSITION, disposition),
+        (
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("private, max-age=3600"),
+        ),
+        (
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ),
+        // The bytes come from customers: never let a browser run them.
+        (
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'none'; sandbox"),
+        ),
+    ];
+    (headers, Body::from_stream(read_chunks(file))).into_response()
+}
+
+/// Streams the file in chunks instead of reading it whole.
+fn read_chunks(
+    file: tokio::fs::File,
+) -> impl futures::Stream<Item = std::io::Result<Vec<u8>>> + Send {
+    stream::try_unfold(file, |mut file| async move {
+        let mut chunk = vec![0; CHUNK_BYTES];
+        let read = file.read(&mut chunk).await?;
+        if read == 0 {
+            return Ok(None);
+        }
+        chunk.truncate(read);
+        Ok(Some((chunk, file)))
+    })
+}
+
+/// Shows images, audio and video inline; offers everything else, documents
+/// above all, as a download under its sanitised file name.
+fn content_disposition(message: &Message, media: &MediaRef) -> HeaderValue {
+    let mime = media.mime_type.as_deref().unwrap_or_default();
+    let playable = ["image/", "audio/", "video/"]
+        .iter()
+        .any(|prefix| mime.starts_with(prefix));
+    if message.kind != "document" && playable {
+        return HeaderValue::from_static("inline");
+    }
+    let name = media
+        .filename
+        .as_deref()
+        .map(sanitize_filename)
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| format!("{}-{}", message.kind, message.id));
+    HeaderValue::from_str(&format!("attachment; filename=\"{name}\""))
+        .unwrap_or(HeaderValue::from_static("attachment"))
+}
+
+/// Sanitizes a file name for `Content-Disposition`. ASCII letters, digits,
+/// spaces and `._-()` stay, and anything else (quotes, control and
+/// non-ASCII characters) becomes `_`. Directories, leading dots and spaces
+/// are dropped, and the name is cut to `MAX_FILENAME_CHARS`.
+pub(crate) fn sanitize_filename(name: &str) -> String {
+    let base = name.rsplit(['/', '\\']).next().unwrap_or_default();
+    let cleaned: String = base
+        .chars()
+        .map(|c| {
+            let kept = c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | ' ' | '(' | ')');
+            if kept { c } else { '_' }
+        })
+        .collect();
+    cleaned
+        .trim_start_matches(['.', ' '])
+        .trim_end()
+        .chars()
+        .take(MAX_FILENAME_CHARS)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sanitize_filename;
+
+    #[test]
+    fn filenames_are_sanitized() {
+        let cases = [
+            ("invoice 2024.pdf", "invoice 2024.pdf"),
+            ("../../etc/passwd", "passwd"),
+            ("C:\\Users\\x\\report.docx", "report.docx"),
+            ("quote\".pdf", "quote_.pdf"),
+            ("línea\r\nX-Evil: 1.txt", "l_nea__X-Evil_ 1.txt"),
+            ("..hidden", "hidden"),
+            ("", ""),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(sanitize_filename(input), expected, "for {input:?}");
+        }
+        assert_eq!(sanitize_filename(&"a".repeat(400)).len(), 150);
+    }
+}

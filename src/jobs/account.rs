@@ -1,0 +1,77 @@
+//! The account side of a Graph API job: its decrypted access token, and
+//! what a Graph error means for the job and for the account.
+
+use crate::crypto::SecretBox;
+use crate::store::{Account, AccountId, DynStore};
+use crate::whatsapp::graph::{AccessToken, GraphError};
+
+use super::JobError;
+
+/// An account with the token its Graph API calls are made with.
+pub(super) struct Credentials {
+    pub account: Account,
+    pub token: AccessToken,
+}
+
+/// Loads the account and decrypts its access token.
+pub(super) async fn credentials(
+    store: &DynStore,
+    secrets: &SecretBox,
+    account: &AccountId,
+) -> Result<Credentials, JobError> {
+    let stored = store.account_secrets(account).await?;
+    let token = secrets
+        .decrypt(&stored.access_token_encrypted)
+        .ok()
+        .and_then(|plain| AccessToken::from_utf8(&plain))
+        .ok_or_else(|| {
+            JobError::permanent(format!(
+                "the stored access token of account {account} cannot be decrypted; \
+                 is the encryption key the one it was stored with?"
+            ))
+        })?;
+    Ok(Credentials {
+        account: stored.account,
+        token,
+    })
+}
+
+/// Turns a Graph error into a job error. A rejected access token marks the
+/// account, so the operator sees that it needs a new token, and is retried
+/// later because a new token may be stored meanwhile.
+pub(super) async fn graph_failure(
+    store: &DynStore,
+    account: &Account,
+    action: &str,
+    error: GraphError,
+) -> JobError {
+    if error.is_token_error() {
+        let now = chrono::Utc::now().timestamp();
+        match store.set_token_invalid(&account.id, Some(now)).await {
+            Ok(()) => tracing::warn!(account_id = %account.id, code = error.code(),
+                "Meta rejected the access token; account marked as needing a new token"),
+            Err(store_error) => tracing::error!(account_id = %account.id, %store_error,
+                "marking the access token as rejected failed"),
+        }
+        return JobError::transient(format!(
+            "{action} failed because Meta rejected the access token; store a new token: {error}"
+        ));
+    }
+    if error.is_retryable() {
+        JobError::transient(format!("{action} failed: {error}"))
+    } else {
+        JobError::permanent(format!("{action} failed: {error}"))
+    }
+}
+
+/// Clears the rejected-token mark after a call with the token succeeded.
+pub(super) async fn token_works(store: &DynStore, account: &Account) {
+    if account.token_invalid_at.is_none() {
+        return;
+    }
+    match store.set_token_invalid(&account.id, None).await {
+        Ok(()) => tracing::info!(account_id = %account.id, "access token accepted by Meta again"),
+        Err(error) => tracing::warn!(account_id = %account.id, %error,
+            "clearing the rejected-token mark failed"),
+    }
+}

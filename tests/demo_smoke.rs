@@ -1,0 +1,276 @@
+//! `pons demo` as a newcomer runs it: the built binary on a fresh data
+//! directory, read for the URL and key it prints, called over MCP, then
+//! stopped with SIGTERM. A second run on the same directory reuses the
+//! sandbox and prints a new key.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+/// Maximum wait for the demo to print its key; it usually takes about a second.
+const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A running `pons demo` and what it printed.
+struct Demo {
+    child: Child,
+    mcp_url: String,
+    key: String,
+    log: PathBuf,
+}
+
+impl Demo {
+    async fn start(data_dir: &Path, log: PathBuf) -> Demo {
+        let stderr = std::fs::File::create(&log).expect("log file");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_pons"))
+            .arg("demo")
+            .env("PONS_DATA_DIR", data_dir)
+            .env("PONS_BIND", "127.0.0.1:0")
+            .env("PONS_LOG", "info,rmcp=warn")
+            .env_remove("PONS_CONFIG")
+            .env_remove("PONS_DATABASE_URL")
+            .env_remove("PONS_ENCRYPTION_KEY_FILE")
+            .env_remove("PONS_PUBLIC_URL")
+            .stdout(Stdio::piped())
+            .stderr(stderr)
+            .kill_on_drop(true)
+            .spawn()
+            .expect("spawn pons demo");
+        let stdout = child.stdout.take().expect("stdout");
+        let printed = tokio::time::timeout(STARTUP_TIMEOUT, read_banner(stdout)).await;
+        let Ok(Some((mcp_url, key))) = printed else {
+            panic!(
+                "pons demo printed no URL and key; its log:\n{}",
+                read_log(&log)
+            );
+        };
+        Demo {
+            child,
+            mcp_url,
+            key,
+            log,
+        }
+    }
+
+    /// Sends SIGTERM and returns whether the demo exited with status 0.
+    async fn terminate(mut self) -> bool {
+        let pid = self.child.id().expect("demo still running").to_string();
+        let sent = Command::new("kill").args(["-TERM", &pid]).status().await;
+        assert!(sent.expect("run kill").success(), "kill -TERM failed");
+        let status = tokio::time::timeout(Duration::from_secs(30), self.child.wait())
+            .await
+            .unwrap_or_else(|_| panic!("demo did not stop; its log:\n{}", read_log(&self.log)))
+            .expect("wait for demo");
+        if !status.success() {
+            eprintln!(
+                "demo exited with {status}; its log:\n{}",
+                read_log(&self.log)
+            );
+        }
+        status.success()
+    }
+
+    /// Calls a tool and returns its structured content, failing on a tool error.
+    async fn tool(&self, name: &str, arguments: Value) -> Value {
+        let result = self
+            .rpc("tools/call", json!({"name": name, "arguments": arguments}))
+            .await;
+        assert_ne!(result["isError"], json!(true), "{name} failed: {result}");
+        result["structuredContent"].clone()
+    }
+
+    /// GETs a path of the demo server with the demo's key.
+    async fn get(&self, path: &str) -> reqwest::Response {
+        let base = self.mcp_url.trim_end_matches("/api/mcp");
+        let http = pons::whatsapp::graph::http_client(Duration::from_secs(10)).unwrap();
+        let response = http
+            .get(format!("{base}{path}"))
+            .bearer_auth(&self.key)
+            .send();
+        response.await.expect("HTTP exchange")
+    }
+
+    /// Sends a JSON-RPC request to the MCP endpoint and returns its result.
+    async fn rpc(&self, method: &str, params: Value) -> Value {
+        let http = pons::whatsapp::graph::http_client(Duration::from_secs(10)).unwrap();
+        let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+        let response = http
+            .post(&self.mcp_url)
+            .bearer_auth(&self.key)
+            .header("accept", "application/json, text/event-stream")
+            .header("mcp-protocol-version", "2025-11-25")
+            .json(&body)
+            .send()
+            .await
+            .expect("MCP request");
+        assert_eq!(response.status(), 200, "{method}");
+        let text = response.text().await.expect("MCP body");
+        let message = parse_message(&text);
+        assert!(message.get("error").is_none(), "{method} failed: {message}");
+        message["result"].clone()
+    }
+}
+
+/// Reads standard output until the `MCP URL:` and `API key:` lines.
+async fn read_banner(stdout: tokio::process::ChildStdout) -> Option<(String, String)> {
+    let mut lines = BufReader::new(stdout).lines();
+    let (mut url, mut key) = (None, None);
+    while let Some(line) = lines.next_line().await.ok()? {
+        if let Some(value) = line.strip_prefix("MCP URL: ") {
+            url = Some(value.trim().to_owned());
+        }
+        if let Some(value) = line.strip_prefix("API key: ") {
+            key = Some(value.trim().to_owned());
+        }
+        if let (Some(url), Some(key)) = (&url, &key) {
+            // Keep draining the pipe so the demo never blocks on a full one.
+            tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+            return Some((url.clone(), key.clone()));
+        }
+    }
+    None
+}
+
+/// Parses a JSON body or the first `data:` event of an SSE body.
+fn parse_message(text: &str) -> Value {
+    if let Ok(value) = serde_json::from_str(text) {
+        return value;
+    }
+    let data = text
+        .lines()
+        .filter_map(|line| line.strip_prefix("data:"))
+        .map(str::trim)
+        .find(|data| !data.is_empty())
+        .unwrap_or_else(|| panic!("body is neither JSON nor SSE: {text}"));
+    serde_json::from_str(data).expect("SSE data is JSON")
+}
+
+fn read_log(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_default()
+}
+
+#[tokio::test]
+async fn demo_serves_mcp_and_restarts() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let data_dir = dir.path().join("demo-data");
+
+    let demo = Demo::start(&data_dir, dir.path().join("first.log")).await;
+    let tools = demo.rpc("tools/list", json!({})).await;
+    let names: Vec<&str> = tools["tools"]
+        .as_array()
+        .expect("tools")
+        .iter()
+        .filter_map(|tool| tool["name"].as_str())
+        .collect();
+    assert!(names.contains(&"list_conversations"), "{names:?}");
+    let listed = demo
+        .rpc(
+            "tools/call",
+            json!({"name": "list_conversations", "arguments": {}}),
+        )
+        .await;
+    let conversations = listed["structuredContent"]["conversations"]
+        .as_array()
+        .expect("conversations")
+        .len();
+    assert_eq!(conversations, 4, "{listed}");
+    newcomer_session(&demo).await;
+    let first_key = demo.key.clone();
+    assert!(first_key.starts_with("pons_"));
+    assert!(demo.terminate().await, "first run exits with status 0");
+
+    let again = Demo::start(&data_dir, dir.path().join("second.log")).await;
+    assert_ne!(again.key, first_key, "every run prints a new key");
+    let listed = again
+        .rpc(
+            "tools/call",
+            json!({"name": "list_conversations", "arguments": {}}),
+        )
+        .await;
+    let conversations = listed["structuredContent"]["conversations"]
+        .as_array()
+        .expect("conversations")
+        .len();
+    assert_eq!(
+        conversations, 4,
+        "the second run reuses the sandbox: {listed}"
+    );
+    assert!(again.terminate().await, "second run exits with status 0");
+}
+
+/// Reads, searches and replies to the seeded conversations the way a
+/// newcomer's MCP client would.
+async fn newcomer_session(demo: &Demo) {
+    let templates = demo.tool("list_templates", json!({})).await;
+    let names: Vec<&str> = templates["templates"]
+        .as_array()
+        .expect("templates")
+        .iter()
+        .filter_map(|t| t["name"].as_str())
+        .collect();
+    assert!(
+        names.contains(&"order_update"),
+        "templates synced: {templates}"
+    );
+
+    let tom = demo
+        .tool("get_conversation", json!({"phone": "+15550100002"}))
+        .await;
+    let messages = tom["messages"].as_array().expect("messages");
+    let photo = messages
+        .iter()
+        .find(|m| m["type"] == "image")
+        .expect("the seeded photo");
+    let media = demo
+        .get(&format!("/api/media/{}", photo["id"].as_str().unwrap()))
+        .await;
+    assert_eq!(
+        media.status(),
+        200,
+        "the photo was downloaded before the key was printed"
+    );
+    let content_type = media.headers().get("content-type").cloned();
+    assert_eq!(content_type.unwrap(), "image/png");
+    assert!(media.bytes().await.unwrap().starts_with(b"\x89PNG"));
+
+    let found = demo
+        .tool("search_messages", json!({"query": "zipper"}))
+        .await;
+    assert!(
+        !found["hits"].as_array().expect("hits").is_empty(),
+        "{found}"
+    );
+
+    let last = messages.last().expect("a message");
+    let wamid = last["wamid"].as_str().expect("wamid");
+    let reply = json!({"phone": "+15550100002", "text": "Sorry about that! A new jacket is on its way.",
+        "replyToMessageId": wamid});
+    assert!(demo.tool("send_text", reply).await["wamid"].is_string());
+    let reaction = json!({"phone": "+15550100002", "waMessageId": wamid, "emoji": "🙏"});
+    demo.tool("send_reaction", reaction).await;
+    let template = json!({"phone": "+15550100004", "templateName": "order_update",
+        "templateLanguage": "en_US", "components": [{"type": "body", "parameters": [
+            {"type": "text", "text": "Kenji"}, {"type": "text", "text": "#4821"}]}]});
+    assert!(demo.tool("send_template", template).await["wamid"].is_string());
+    let media = json!({"phone": "+15550100003", "url": "https://shop.example/opening-hours.pdf",
+        "mimeType": "application/pdf", "filename": "opening-hours.pdf"});
+    assert!(demo.tool("send_media", media).await["wamid"].is_string());
+    demo.tool("mark_as_read", json!({"waMessageId": wamid}))
+        .await;
+
+    let after = demo
+        .tool("get_conversation", json!({"phone": "+15550100002"}))
+        .await;
+    let outbound: Vec<&Value> = after["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .filter(|m| m["direction"] == "outbound")
+        .collect();
+    assert_eq!(outbound.len(), 1, "{after}");
+    let status = outbound[0]["status"].as_str().unwrap_or_default();
+    assert!(["sent", "delivered", "read"].contains(&status), "{after}");
+}

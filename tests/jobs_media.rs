@@ -1,0 +1,424 @@
+//! The `media_download` job and `GET /api/media/{messageId}` against the
+//! Meta stand-in, on SQLite and (when configured) PostgreSQL.
+
+#[macro_use]
+mod app;
+#[allow(dead_code)]
+mod postgres_harness;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use sha2::{Digest, Sha256};
+
+use app::{Backend, Env, inbound_image, message_by_wamid, seed_other_tenant, seed_sandbox};
+use pons::jobs::JobOutcome;
+use pons::metasim::{Fault, FaultTarget, MetaSimConfig};
+
+/// Builds 2 KiB of bytes standing in for an image, since the stand-in
+/// serves any bytes.
+fn photo(seed: u8) -> Vec<u8> {
+    (0..2048u32).map(|i| (i as u8).wrapping_mul(seed)).collect()
+}
+
+async fn media_download_serves_bytes(backend: Backend) {
+    let Some(env) = Env::new(backend, MetaSimConfig::default()).await else {
+        return;
+    };
+    let bound = env.bind(env.settings()).await;
+    let sandbox = seed_sandbox(&bound.store(), &bound.secrets(), env.sim.config()).await;
+    let other_key = seed_other_tenant(&bound.store(), &bound.secrets()).await;
+    let mut app = bound.run(&env);
+
+    let bytes = photo(7);
+    let sent = env
+        .sim
+        .send_inbound_image(
+            "15550102222",
+            "Ana",
+            bytes.clone(),
+            "image/png",
+            Some("box"),
+        )
+        .await
+        .expect("webhook sent");
+    let report = app.next_report("media_download", false).await;
+    assert_eq!(report.outcome, JobOutcome::Completed);
+    assert_eq!(report.account_id.as_ref(), Some(&sandbox.account.id));
+
+    let message = message_by_wamid(&app.store, &sandbox.account, &sent.delivery.wamid).await;
+    let media = message.media.clone().expect("media");
+    assert_eq!(media.download_status.as_deref(), Some("stored"));
+    assert_eq!(media.size, Some(bytes.len() as i64));
+    let sha256 = hex::encode(Sha256::digest(&bytes));
+    let on_disk = env
+        .data_dir()
+        .join("media")
+        .join(&sha256[..2])
+        .join(&sha256);
+    assert_eq!(std::fs::read(&on_disk).expect("stored file"), bytes);
+
+    let path = format!("/api/media/{}", message.id);
+    let response = app.get(&path, Some(&sandbox.key)).await;
+    assert_eq!(response.status(), 200);
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    assert_eq!(header("content-type").as_deref(), Some("image/png"));
+    assert_eq!(header("content-length"), Some(bytes.len().to_string()));
+    assert!(header("cache-control").is_some_and(|v| v.starts_with("private")));
+    assert_eq!(header("content-disposition").as_deref(), Some("inline"));
+    assert_eq!(response.bytes().await.expect("body").to_vec(), bytes);
+
+    let anonymous = app.get(&path, None).await;
+    assert_eq!(anonymous.status(), 401);
+    let challenge = anonymous
+        .headers()
+        .get("www-authenticate")
+        .expect("challenge");
+    assert!(
+        challenge
+            .to_str()
+            .unwrap()
+            .starts_with("Bearer resource_metadata=")
+    );
+    let wrong_key = app.get(&path, Some("pons_notakey")).await;
+    assert_eq!(wrong_key.status(), 401);
+    let other_tenant = app.get(&path, Some(&other_key)).await;
+    assert_eq!(other_tenant.status(), 404);
+    let unknown = app.get(
+        "/api/media/0190aaaa-0000-7000-8000-000000000000",
+        Some(&sandbox.key),
+    );
+    assert_eq!(unknown.await.status(), 404);
+    let send_only = app::create_key(&app.store, &sandbox.user, &["send"]).await;
+    let no_read = app.get(&path, Some(&send_only)).await;
+    assert_eq!(no_read.status(), 403);
+
+    app.stop().await;
+}
+on_both_backends!(media_download_serves_bytes);
+
+async fn identical_media_is_stored_once(backend: Backend) {
+    let Some(env) = Env::new(backend, MetaSimConfig::default()).await else {
+        return;
+    };
+    let bound = env.bind(env.settings()).await;
+    let sandbox = seed_sandbox(&bound.store(), &bound.secrets(), env.sim.config()).await;
+    let mut app = bound.run(&env);
+
+    let mut wamids = Vec::new();
+    for from in ["15550102222", "15550103333"] {
+        let sent = env
+            .sim
+            .send_inbound_image(from, "Customer", photo(3), "image/jpeg", None)
+            .await
+            .expect("webhook sent");
+        assert_eq!(
+            app.next_report("media_download", false).await.outcome,
+            JobOutcome::Completed
+        );
+        wamids.push(sent.delivery.wamid);
+    }
+
+    for wamid in &wamids {
+        let message = message_by_wamid(&app.store, &sandbox.account, wamid).await;
+        let response = app
+            .get(&format!("/api/media/{}", message.id), Some(&sandbox.key))
+            .await;
+        assert_eq!(response.status(), 200);
+    }
+    let files: Vec<_> = walk(&env.data_dir().join("media"));
+    assert_eq!(files.len(), 1, "{files:?}");
+    app.stop().await;
+}
+on_both_backends!(identical_media_is_stored_once);
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("read media dir") {
+        let path = entry.expect("entry").path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
+
+async fn expired_url_is_resolved_again(backend: Backend) {
+    let Some(env) = Env::new(backend, MetaSimConfig::default()).await else {
+        return;
+    };
+    let bound = env.bind(env.settings()).await;
+    let sandbox = seed_sandbox(&bound.store(), &bound.secrets(), env.sim.config()).await;
+    let mut app = bound.run(&env);
+    env.sim
+        .inject(FaultTarget::MediaDownload, Fault::Http { status: 404 });
+
+    let sent = env
+        .sim
+        .send_inbound_image("15550102222", "Ana", photo(5), "image/jpeg", None)
+        .await
+        .expect("webhook sent");
+    let report = app.next_report("media_download", true).await;
+
+    assert_eq!(report.outcome, JobOutcome::Completed);
+    assert_eq!(report.attempt, 1, "re-resolved within the first attempt");
+    let requests = env.sim.requests();
+    let info_path = format!("/v25.0/{}", sent.media_id);
+    let lookups = requests.iter().filter(|r| r.path == info_path).count();
+    let downloads = requests
+        .iter()
+        .filter(|r| r.path.starts_with("/media-download/"))
+        .count();
+    assert_eq!(lookups, 2);
+    assert_eq!(downloads, 2);
+    let message = message_by_wamid(&app.store, &sandbox.account, &sent.delivery.wamid).await;
+    assert_eq!(
+        message.media.unwrap().download_status.as_deref(),
+        Some("stored")
+    );
+    app.stop().await;
+}
+on_both_backends!(expired_url_is_resolved_again);
+
+async fn checksum_mismatch_fails(backend: Backend) {
+    let Some(env) = Env::new(backend, MetaSimConfig::default()).await else {
+        return;
+    };
+    let bound = env.bind(env.settings()).await;
+    let sandbox = seed_sandbox(&bound.store(), &bound.secrets(), env.sim.config()).await;
+    let mut app = bound.run(&env);
+    let media_id = env.sim.add_media(photo(9), "image/jpeg");
+    let wrong = BASE64.encode(Sha256::digest(b"other bytes"));
+    let webhook = inbound_image(env.sim.config(), "wamid.CHECKSUM1", &media_id, &wrong);
+
+    let status = app
+        .post_webhook(&env.sim.config().app_secret, &webhook)
+        .await;
+    let report = app.next_report("media_download", false).await;
+
+    assert_eq!(status, 200);
+    let JobOutcome::Failed { error } = report.outcome else {
+        panic!("expected a failed job, got {:?}", report.outcome);
+    };
+    assert!(error.contains("SHA-256"), "{error}");
+    assert_eq!(report.attempt, 1, "a checksum mismatch is not retried");
+    let message = message_by_wamid(&app.store, &sandbox.account, "wamid.CHECKSUM1").await;
+    let media = message.media.expect("media");
+    assert_eq!(media.download_status.as_deref(), Some("failed"));
+    assert!(media.download_error.unwrap_or_default().contains("SHA-256"));
+    let response = app
+        .get(&format!("/api/media/{}", message.id), Some(&sandbox.key))
+        .await;
+    assert_eq!(response.status(), 404);
+    let body: serde_json::Value = response.json().await.expect("JSON error");
+    let text = body["error"].as_str().unwrap_or_default();
+    assert!(text.starts_with("download failed: "), "{body}");
+    assert!(!env.data_dir().join("media").exists(), "nothing is stored");
+    app.stop().await;
+}
+on_both_backends!(checksum_mismatch_fails);
+
+async fn unknown_media_fails_after_retries(backend: Backend) {
+    let Some(env) = Env::new(backend, MetaSimConfig::default()).await else {
+        return;
+    };
+    let mut settings = env.settings();
+    settings.server.jobs.retry_base_delay = std::time::Duration::ZERO;
+    let bound = env.bind(settings).await;
+    let sandbox = seed_sandbox(&bound.store(), &bound.secrets(), env.sim.config()).await;
+    let mut app = bound.run(&env);
+    let webhook = inbound_image(env.sim.config(), "wamid.GONE1", "987654321", "AAAA");
+
+    app.post_webhook(&env.sim.config().app_secret, &webhook)
+        .await;
+    let mut retries = 0;
+    let report = loop {
+        let report = app.next_report("media_download", true).await;
+        match report.outcome {
+            JobOutcome::Retrying { .. } => retries += 1,
+            _ => break report,
+        }
+    };
+
+    let JobOutcome::Failed { error } = &report.outcome else {
+        panic!("expected a failed job, got {:?}", report.outcome);
+    };
+    assert!(error.starts_with("gave up after 8 attempts"), "{error}");
+    assert_eq!(retries, 7);
+    let message = message_by_wamid(&app.store, &sandbox.account, "wamid.GONE1").await;
+    let media = message.media.expect("media");
+    assert_eq!(media.download_status.as_deref(), Some("failed"));
+    assert!(
+        media
+            .download_error
+            .unwrap_or_default()
+            .contains("987654321")
+    );
+    app.stop().await;
+}
+on_both_backends!(unknown_media_fails_after_retries);
+
+async fn oversized_media_fails(backend: Backend) {
+    let Some(env) = Env::new(backend, MetaSimConfig::default()).await else {
+        return;
+    };
+    let mut settings = env.settings();
+    settings.server.jobs.media_max_bytes = 1000;
+    let bound = env.bind(settings).await;
+    let sandbox = seed_sandbox(&bound.store(), &bound.secrets(), env.sim.config()).await;
+    let mut app = bound.run(&env);
+
+    let sent = env
+        .sim
+        .send_inbound_image("15550102222", "Ana", photo(2), "image/jpeg", None)
+        .await
+        .expect("webhook sent");
+    let report = app.next_report("media_download", false).await;
+
+    let JobOutcome::Failed { error } = report.outcome else {
+        panic!("expected a failed job, got {:?}", report.outcome);
+    };
+    assert!(
+        error.contains("larger than the limit of 1000 bytes"),
+        "{error}"
+    );
+    let downloads = env.sim.requests();
+    let downloads = downloads
+        .iter()
+        .filter(|r| r.path.starts_with("/media-download/"));
+    assert_eq!(
+        downloads.count(),
+        0,
+        "the announced size stops the download"
+    );
+    let message = message_by_wamid(&app.store, &sandbox.account, &sent.delivery.wamid).await;
+    assert_eq!(
+        message.media.unwrap().download_status.as_deref(),
+        Some("failed")
+    );
+    app.stop().await;
+}
+on_both_backends!(oversized_media_fails);
+
+async fn rejected_token_marks_account(backend: Backend) {
+    let Some(env) = Env::new(backend, MetaSimConfig::default()).await else {
+        return;
+    };
+    let bound = env.bind(env.settings()).await;
+    let sandbox = seed_sandbox(&bound.store(), &bound.secrets(), env.sim.config()).await;
+    let mut app = bound.run(&env);
+    env.sim.inject(FaultTarget::MediaInfo, Fault::graph(190));
+
+    env.sim
+        .send_inbound_image("15550102222", "Ana", photo(4), "image/jpeg", None)
+        .await
+        .expect("webhook sent");
+    let report = app.next_report("media_download", true).await;
+
+    let JobOutcome::Retrying { error, .. } = report.outcome else {
+        panic!(
+            "a rejected token is retried later, got {:?}",
+            report.outcome
+        );
+    };
+    assert!(error.contains("rejected the access token"), "{error}");
+    let account = app
+        .store
+        .find_account(sandbox.account.id.as_str())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(account.token_invalid_at.is_some());
+    app.stop().await;
+}
+on_both_backends!(rejected_token_marks_account);
+
+async fn job_survives_restart(backend: Backend) {
+    let Some(env) = Env::new(backend, MetaSimConfig::default()).await else {
+        return;
+    };
+    let mut settings = env.settings();
+    settings.server.jobs.workers = 0;
+    let bound = env.bind(settings).await;
+    let sandbox = seed_sandbox(&bound.store(), &bound.secrets(), env.sim.config()).await;
+    let app = bound.run(&env);
+    let bytes = photo(11);
+    let sent = env
+        .sim
+        .send_inbound_image("15550102222", "Ana", bytes.clone(), "image/jpeg", None)
+        .await
+        .expect("webhook sent");
+    let message = message_by_wamid(&app.store, &sandbox.account, &sent.delivery.wamid).await;
+    assert_eq!(
+        message.media.unwrap().download_status.as_deref(),
+        Some("pending")
+    );
+    let pending = app
+        .get(&format!("/api/media/{}", message.id), Some(&sandbox.key))
+        .await;
+    assert_eq!(pending.status(), 409);
+    app.stop().await;
+
+    let mut app = env.bind(env.settings()).await.run(&env);
+    let report = app.next_report("media_download", false).await;
+
+    assert_eq!(report.outcome, JobOutcome::Completed);
+    let response = app
+        .get(&format!("/api/media/{}", message.id), Some(&sandbox.key))
+        .await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.bytes().await.unwrap().to_vec(), bytes);
+    app.stop().await;
+}
+on_both_backends!(job_survives_restart);
+
+async fn document_served_as_attachment(backend: Backend) {
+    let Some(env) = Env::new(backend, MetaSimConfig::default()).await else {
+        return;
+    };
+    let bound = env.bind(env.settings()).await;
+    let sandbox = seed_sandbox(&bound.store(), &bound.secrets(), env.sim.config()).await;
+    let mut app = bound.run(&env);
+    let bytes = b"%PDF-1.4 invoice".to_vec();
+    let media_id = env.sim.add_media(bytes.clone(), "application/pdf");
+    let document = serde_json::json!({
+        "filename": "../../Invoice \"March\".pdf",
+        "mime_type": "application/pdf",
+        "sha256": BASE64.encode(Sha256::digest(&bytes)),
+        "id": media_id,
+    });
+    let webhook = app::inbound_media(env.sim.config(), "wamid.DOC1", "document", document);
+
+    app.post_webhook(&env.sim.config().app_secret, &webhook)
+        .await;
+    let report = app.next_report("media_download", false).await;
+
+    assert_eq!(report.outcome, JobOutcome::Completed);
+    let message = message_by_wamid(&app.store, &sandbox.account, "wamid.DOC1").await;
+    let response = app
+        .get(&format!("/api/media/{}", message.id), Some(&sandbox.key))
+        .await;
+    assert_eq!(response.status(), 200);
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_owned())
+    };
+    assert_eq!(header("content-type").as_deref(), Some("application/pdf"));
+    assert_eq!(
+        header("content-disposition").as_deref(),
+        Some("attachment; filename=\"Invoice _March_.pdf\"")
+    );
+    assert_eq!(header("x-content-type-options").as_deref(), Some("nosniff"));
+    assert_eq!(response.bytes().await.unwrap().to_vec(), bytes);
+    app.stop().await;
+}
+on_both_backends!(document_served_as_attachment);

@@ -1,0 +1,156 @@
+//! The `template_sync` job against the Meta stand-in: the sync at start-up
+//! with paging and deletion, and the sync a template status webhook
+//! triggers, on SQLite and (when configured) PostgreSQL.
+
+#[macro_use]
+mod app;
+#[allow(dead_code)]
+mod postgres_harness;
+
+use serde_json::json;
+
+use app::{Backend, Env, seed_sandbox};
+use pons::jobs::JobOutcome;
+use pons::metasim::{MetaSimConfig, SimTemplate};
+use pons::store::NewTemplate;
+
+/// Builds the demo stand-in configuration with two templates per page.
+fn paged_config() -> MetaSimConfig {
+    MetaSimConfig {
+        template_page_size_max: 2,
+        ..MetaSimConfig::demo()
+    }
+}
+
+async fn startup_sync_pages_and_deletes(backend: Backend) {
+    let Some(env) = Env::new(backend, paged_config()).await else {
+        return;
+    };
+    let bound = env.bind(env.settings()).await;
+    let store = bound.store();
+    let sandbox = seed_sandbox(&store, &bound.secrets(), env.sim.config()).await;
+    let stale = NewTemplate {
+        meta_template_id: "299999999999999".into(),
+        name: "retired_offer".into(),
+        language: "en_US".into(),
+        status: "APPROVED".into(),
+        category: Some("MARKETING".into()),
+        parameter_format: None,
+        components_json: "[]".into(),
+        rejected_reason: None,
+    };
+    store
+        .sync_templates(&sandbox.account.id, vec![stale], app::now())
+        .await
+        .expect("seed a template Meta no longer lists");
+    let mut app = bound.run(&env);
+
+    let report = app.next_report("template_sync", false).await;
+
+    assert_eq!(report.outcome, JobOutcome::Completed);
+    let stored = store
+        .list_templates(std::slice::from_ref(&sandbox.account.id))
+        .await
+        .expect("list templates");
+    let mut ids: Vec<&str> = stored.iter().map(|t| t.meta_template_id.as_str()).collect();
+    ids.sort();
+    let expected: Vec<String> = env
+        .sim
+        .config()
+        .templates
+        .iter()
+        .map(|t| t.id.clone())
+        .collect();
+    assert_eq!(
+        ids, expected,
+        "every listed template stored, the stale one deleted"
+    );
+    let order = stored
+        .iter()
+        .find(|t| t.name.as_deref() == Some("order_update"))
+        .expect("order_update stored");
+    assert_eq!(order.status, "APPROVED");
+    let components: serde_json::Value =
+        serde_json::from_str(order.components_json.as_deref().unwrap_or("null")).unwrap();
+    assert_eq!(
+        components[0]["text"],
+        "Hi {{1}}, your order {{2}} has shipped."
+    );
+    let pages = env
+        .sim
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.ends_with("/message_templates"))
+        .collect::<Vec<_>>();
+    assert_eq!(pages.len(), 2, "four templates, two per page");
+    assert!(
+        pages[1]
+            .query
+            .as_deref()
+            .unwrap_or_default()
+            .contains("after=")
+    );
+    app.stop().await;
+}
+on_both_backends!(startup_sync_pages_and_deletes);
+
+async fn status_webhook_triggers_sync(backend: Backend) {
+    let Some(env) = Env::new(backend, MetaSimConfig::demo()).await else {
+        return;
+    };
+    let mut settings = env.settings();
+    settings.server.jobs.template_sync_interval = None;
+    let bound = env.bind(settings).await;
+    let sandbox = seed_sandbox(&bound.store(), &bound.secrets(), env.sim.config()).await;
+    let mut app = bound.run(&env);
+    assert_eq!(
+        app.next_report("template_sync", false).await.outcome,
+        JobOutcome::Completed,
+        "the start-up sync runs even with the periodic sync disabled"
+    );
+    env.sim.add_template(SimTemplate::positional(
+        "200000000000009",
+        "shipping_notice",
+        "en_US",
+        "Your parcel {{1}} is on its way.",
+    ));
+    let webhook = json!({
+        "object": "whatsapp_business_account",
+        "entry": [{"id": env.sim.config().waba_id, "time": app::now(), "changes": [{
+            "field": "message_template_status_update",
+            "value": {
+                "event": "APPROVED",
+                "message_template_id": 200000000000009u64,
+                "message_template_name": "shipping_notice",
+                "message_template_language": "en_US",
+                "reason": "NONE",
+            },
+        }]}],
+    });
+
+    let status = app
+        .post_webhook(&env.sim.config().app_secret, &webhook)
+        .await;
+    let report = app.next_report("template_sync", false).await;
+
+    assert_eq!(status, 200);
+    assert_eq!(report.outcome, JobOutcome::Completed);
+    let stored = app
+        .store
+        .list_templates(std::slice::from_ref(&sandbox.account.id))
+        .await
+        .expect("list templates");
+    let notice = stored
+        .iter()
+        .find(|t| t.meta_template_id == "200000000000009")
+        .expect("new template stored");
+    assert_eq!(notice.name.as_deref(), Some("shipping_notice"));
+    let components = notice.components_json.as_deref().unwrap_or_default();
+    assert!(
+        components.contains("Your parcel {{1}} is on its way."),
+        "{components}"
+    );
+    assert_eq!(stored.len(), env.sim.config().templates.len() + 1);
+    app.stop().await;
+}
+on_both_backends!(status_webhook_triggers_sync);
