@@ -76,6 +76,17 @@ impl Admin {
     async fn add_account(&self, args: AccountAddArgs) -> anyhow::Result<()> {
         let owner = self.user_by_email(&args.owner).await?;
         let phone = PhoneNumber::parse(&args.phone_number)?;
+        if let Some(existing) = self.store.find_account(phone.digits()).await? {
+            bail!(
+                "phone number {phone} is already connected as account {} ({}); one number has \
+                 one phone number id at Meta, so connect it once",
+                existing.id,
+                existing.name
+            );
+        }
+        if args.name.trim().is_empty() {
+            bail!("--name cannot be empty; give the number a name such as \"Shop\"");
+        }
         if args.access_token_file == args.app_secret_file
             && args.access_token_file == Path::new("-")
         {
@@ -251,6 +262,9 @@ impl Admin {
         accounts: &[String],
     ) -> anyhow::Result<()> {
         let user = self.user_by_email(email).await?;
+        if name.trim().is_empty() {
+            bail!("--name cannot be empty; name the key after its client, e.g. \"Claude Desktop\"");
+        }
         let scopes = Scopes::parse(scopes).map_err(|err| anyhow!("invalid --scopes: {err}"))?;
         if scopes.names().is_empty() {
             bail!("--scopes is empty: give at least one of read, write, send");
@@ -258,9 +272,19 @@ impl Admin {
         if expires_in_days == Some(0) {
             bail!("--expires-in-days must be at least 1");
         }
+        let member_of = self.store.reachable_accounts(&user.id, &[]).await?;
         let mut limited = Vec::new();
         for reference in accounts {
-            limited.push(self.account_by_ref(reference).await?.id);
+            let account = self.account_by_ref(reference).await?;
+            if !member_of.iter().any(|a| a.id == account.id) {
+                bail!(
+                    "{email} is not a member of account +{} ({}), so a key limited to it could \
+                     reach nothing; add the member first with `pons member add`",
+                    account.phone_number,
+                    account.name
+                );
+            }
+            limited.push(account.id);
         }
         let key = apikey::generate();
         let expires_at =
@@ -341,10 +365,22 @@ impl Admin {
 
 fn parse_email(email: &str) -> anyhow::Result<String> {
     let email = email.trim();
-    match email.split_once('@') {
-        Some((local, domain)) if !local.is_empty() && domain.contains('.') => Ok(email.to_owned()),
-        _ => bail!("invalid email {email:?}: expected name@example.com"),
+    let valid = match email.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && !domain.contains('@')
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !domain.contains("..")
+                && email.chars().all(|c| !c.is_whitespace() && !c.is_control())
+        }
+        None => false,
+    };
+    if !valid {
+        bail!("invalid email {email:?}: expected name@example.com");
     }
+    Ok(email.to_owned())
 }
 
 /// Reads a secret from a file or, for `-`, from standard input, trimmed.

@@ -52,7 +52,9 @@ pub struct CommonArgs {
     /// [default: http://<bind>]
     #[arg(long, env = "PONS_PUBLIC_URL", global = true, value_name = "URL")]
     pub public_url: Option<String>,
-    /// Log format: `text` or `json`. [default: text]
+    /// Log format: `text` or `json`. The PONS_LOG variable filters what is
+    /// logged, e.g. `pons=debug` (debug logs message text and phone numbers).
+    /// [default: text, filter info,rmcp=warn]
     #[arg(long, env = "PONS_LOG_FORMAT", global = true, value_name = "FORMAT")]
     pub log_format: Option<String>,
 }
@@ -110,9 +112,8 @@ pub struct ServeArgs {
     )]
     pub allowed_hosts: Option<Vec<String>>,
     /// Browser origins allowed to call /api/mcp, comma-separated, e.g.
-    /// `https://app.example.com`. A request from any other Origin gets 403.
-    /// [default: none, which accepts requests without an Origin header only
-    /// from non-browser clients and any Origin]
+    /// `https://app.example.com`. Once set, a request from any other Origin
+    /// gets 403. [default: none, which accepts every Origin]
     #[arg(
         long,
         env = "PONS_ALLOWED_ORIGINS",

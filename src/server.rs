@@ -24,17 +24,43 @@ const JOB_GRAPH_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// Opens the database (applying migrations) and the encryption key.
 pub async fn open(settings: &Settings) -> anyhow::Result<(DynStore, SecretBox)> {
-    std::fs::create_dir_all(&settings.data_dir).with_context(|| {
+    create_private_dir(&settings.data_dir).with_context(|| {
         format!(
             "cannot create data directory {}",
             settings.data_dir.display()
         )
     })?;
-    let secrets = SecretBox::load_or_create(&settings.encryption_key_file)?;
     let store = crate::store::connect(&settings.database_url)
         .await
         .with_context(|| "cannot open the database named by PONS_DATABASE_URL")?;
+    let key_file = &settings.encryption_key_file;
+    if !key_file.exists() {
+        let accounts = store.list_accounts().await?.len();
+        if accounts > 0 {
+            anyhow::bail!(
+                "encryption key file {} is missing, but the database holds {accounts} \
+                 account(s) whose secrets were encrypted with a key; restore that file or point \
+                 PONS_ENCRYPTION_KEY_FILE at it (a new key cannot decrypt them)",
+                key_file.display()
+            );
+        }
+    }
+    let secrets = SecretBox::load_or_create(key_file)?;
     Ok((store, secrets))
+}
+
+/// Creates a directory readable by its owner only (on Unix), because it
+/// holds the database and the encryption key. An existing directory keeps
+/// its permissions.
+fn create_private_dir(path: &std::path::Path) -> std::io::Result<()> {
+    if path.exists() {
+        return Ok(());
+    }
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(path)
 }
 
 /// A server bound to its listener, ready to run.

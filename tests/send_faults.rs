@@ -50,7 +50,7 @@ async fn token_error_marks_account() {
     shop.inbound("Hi").await;
     let text = failed_send(&shop, Fault::graph(190)).await;
     assert!(text.contains("Meta returned error 190"), "{text}");
-    assert!(text.contains("must store a new access token"), "{text}");
+    assert!(text.contains("pons account set-credentials"), "{text}");
     let stored = shop.messages().await.pop().unwrap();
     assert_eq!(stored.error.as_ref().and_then(|e| e.code), Some(190));
     let account = shop

@@ -83,6 +83,7 @@ pub async fn search_messages(
                 .to_owned(),
         });
     };
+    check_query(query)?;
     let limit = checked_limit("limit", args.limit, 20, 100)?;
     let ids: Vec<AccountId> = accounts.iter().map(|a| a.id.clone()).collect();
     let hits = cx.store.search_messages(&ids, query, limit).await?;
@@ -92,6 +93,34 @@ pub async fn search_messages(
         hits: hits.iter().map(|hit| hit_out(hit, &account_out)).collect(),
         accounts: account_out,
     })
+}
+
+/// Longest query accepted, in characters, and most words in it. Search cost
+/// grows with the number of terms, so an unbounded query from one key could
+/// hold the database's read connections for every tenant.
+const MAX_QUERY_CHARS: usize = 256;
+const MAX_QUERY_WORDS: usize = 16;
+
+fn check_query(query: &str) -> Result<(), ToolError> {
+    let chars = query.chars().count();
+    let words = query.split_whitespace().count();
+    if chars > MAX_QUERY_CHARS || words > MAX_QUERY_WORDS {
+        return Err(ToolError::InvalidArgument {
+            argument: "query",
+            reason: format!(
+                "the query has {chars} characters and {words} words; use at most \
+                 {MAX_QUERY_CHARS} characters and {MAX_QUERY_WORDS} words, the few most \
+                 distinctive ones"
+            ),
+        });
+    }
+    if query.contains('\0') {
+        return Err(ToolError::InvalidArgument {
+            argument: "query",
+            reason: "the query contains a NUL character; remove it".to_owned(),
+        });
+    }
+    Ok(())
 }
 
 fn hit_out(hit: &SearchHit, accounts: &[AccountOut]) -> SearchHitOut {

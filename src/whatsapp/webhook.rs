@@ -296,8 +296,11 @@ fn array(value: &Value) -> impl Iterator<Item = &Value> {
 }
 
 /// A scalar as text: strings as they are, numbers and booleans printed.
+/// NUL becomes U+FFFD, because PostgreSQL text cannot hold it and one NUL
+/// would otherwise make Meta's retries of the whole body fail forever.
 fn text_of(value: &Value) -> Option<String> {
     match value {
+        Value::String(s) if s.contains('\0') => Some(s.replace('\0', "\u{fffd}")),
         Value::String(s) => Some(s.clone()),
         Value::Number(n) => Some(n.to_string()),
         Value::Bool(b) => Some(b.to_string()),

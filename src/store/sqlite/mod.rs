@@ -108,6 +108,12 @@ pub fn path_from_url(url: &str) -> anyhow::Result<PathBuf> {
     if path.is_empty() {
         bail!("database URL {url:?} has no file path; use sqlite://PATH or a file path");
     }
+    if path.contains("://") {
+        bail!(
+            "database URL {url:?} has an unsupported scheme; use sqlite://PATH, a file path, \
+             or postgres://USER@HOST/DB"
+        );
+    }
     if path == ":memory:" || path.contains('?') {
         bail!(
             "database URL {url:?} is not supported: use a plain file path, because the \

@@ -87,6 +87,7 @@ fn path_from_url_rejects_unusable() {
         "sqlite::memory:",
         ":memory:",
         "sqlite://pons.db?mode=ro",
+        "mysql://db.example/pons",
     ] {
         assert!(path_from_url(url).is_err(), "{url:?} must be rejected");
     }
