@@ -421,3 +421,29 @@ fn date(at: Option<i64>) -> String {
         .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
         .unwrap_or_else(|| "-".to_owned())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::parse_email;
+
+    #[test]
+    fn parse_email_accepts_plain_addresses() {
+        assert_eq!(parse_email(" ana@example.com ").unwrap(), "ana@example.com");
+        assert!(parse_email("first.last+tag@sub.example.org").is_ok());
+    }
+
+    #[test]
+    fn parse_email_rejects_malformed() {
+        for bad in [
+            "a@@b.c",
+            "a@.",
+            "a@b",
+            "@example.com",
+            "a b@example.com",
+            "a@ex..com",
+            "a\u{1b}[31m@example.com",
+        ] {
+            assert!(parse_email(bad).is_err(), "{bad:?} must be rejected");
+        }
+    }
+}

@@ -279,6 +279,45 @@ async fn search_messages_output() {
 }
 
 #[tokio::test]
+async fn search_query_size_is_capped() {
+    let server = Server::start().await;
+    let tenants = two_tenants(&server.store).await;
+    let key = read_key(&server, &tenants).await;
+
+    let many_words = vec!["order"; 17].join(" ");
+    let result = server
+        .call_tool(&key, "search_messages", json!({"query": many_words}))
+        .await;
+    let text = tool_error(&result);
+    assert!(text.contains("17 words"), "{text}");
+    assert!(
+        text.contains("at most 256 characters and 16 words"),
+        "{text}"
+    );
+
+    let long_word = "o".repeat(257);
+    let text = tool_error(
+        &server
+            .call_tool(&key, "search_messages", json!({"query": long_word}))
+            .await,
+    );
+    assert!(text.contains("257 characters"), "{text}");
+
+    let text = tool_error(
+        &server
+            .call_tool(&key, "search_messages", json!({"query": "or\u{0}der"}))
+            .await,
+    );
+    assert!(text.contains("NUL"), "{text}");
+
+    let at_limit = vec!["order"; 16].join(" ");
+    let result = server
+        .call_tool(&key, "search_messages", json!({"query": at_limit}))
+        .await;
+    tool_output(&result);
+}
+
+#[tokio::test]
 async fn missing_scope_is_tool_error() {
     let server = Server::start().await;
     let tenants = two_tenants(&server.store).await;

@@ -191,3 +191,22 @@ fn template_status_reads_integer_id() {
             .contains("adjacent parameters")
     );
 }
+
+#[test]
+fn nul_in_text_is_replaced() {
+    let account = AccountId("acct".into());
+    let value = serde_json::json!({
+        "contacts": [{"profile": {"name": "A\u{0}B"}, "wa_id": "15550002222"}],
+        "messages": [{"from": "15550002222", "id": "wamid.N", "timestamp": "1750000000",
+                      "type": "text", "text": {"body": "hi\u{0}there"}}]
+    });
+    let items = messages_items(&account, &value, &mut Vec::new());
+    let IngestItem::Contact(contact) = &items[0] else {
+        panic!("not a contact")
+    };
+    assert_eq!(contact.profile_name.as_deref(), Some("A\u{fffd}B"));
+    let IngestItem::Message(message) = &items[1] else {
+        panic!("not a message")
+    };
+    assert_eq!(message.text.as_deref(), Some("hi\u{fffd}there"));
+}
