@@ -156,6 +156,9 @@ impl Server {
         let workers = self.jobs.start(shutdown.clone());
         let app = router(self.state);
         let signal = shutdown.clone();
+        // TODO: axum::serve sets no header or body read timeout, so a client that
+        // sends half a request holds its connection open; until Pons runs its own
+        // hyper accept loop with timeouts, deploy it behind a reverse proxy.
         let serve = axum::serve(self.listener, app)
             .with_graceful_shutdown(async move { signal.cancelled().await });
         let grace = self.grace;
