@@ -293,4 +293,11 @@ pub enum BenchCommand {
     /// Post signed single-message webhooks to a running server and report
     /// acknowledged webhooks per second and latency percentiles.
     Ingest(crate::bench::IngestArgs),
+    /// Fill the configured database with a synthetic corpus for `bench
+    /// tools`: a user, an account, a new key with every scope, and
+    /// messages. Prints the key (or writes it to --key-file).
+    Seed(crate::bench::SeedArgs),
+    /// Call one MCP tool over N keep-alive connections and report calls
+    /// per second, latency percentiles and errors.
+    Tools(crate::bench::ToolsArgs),
 }

@@ -38,6 +38,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Server::bind(&settings).await?.run(shutdown).await
         }
         Command::Bench(BenchCommand::Ingest(args)) => pons::bench::ingest(args).await,
+        Command::Bench(BenchCommand::Tools(args)) => pons::bench::tools(args).await,
+        Command::Bench(BenchCommand::Seed(args)) => {
+            let (store, secrets) = server::open(&settings).await?;
+            pons::bench::seed(store, secrets, args).await
+        }
         command => {
             let (store, secrets) = server::open(&settings).await?;
             let admin = Admin {
