@@ -20,6 +20,11 @@ pub enum PhoneError {
          country code, this has {digits}; include the country code, for example +15550001111"
     )]
     WrongLength { input: String, digits: usize },
+    #[error(
+        "invalid phone number {input:?}: it looks like a national number; write it with its \
+         country code, for example +1 555 010 0002"
+    )]
+    NationalFormat { input: String },
     #[error("invalid phone number {input:?}: a country code never starts with 0; write it as +CC…")]
     LeadingZero { input: String },
 }
@@ -29,6 +34,15 @@ impl PhoneNumber {
     /// leading `+` or international `00` are accepted and dropped.
     pub fn parse(input: &str) -> Result<PhoneNumber, PhoneError> {
         let trimmed = input.trim();
+        if trimmed.starts_with('(') {
+            return Err(PhoneError::NationalFormat {
+                input: input.to_owned(),
+            });
+        }
+        // "+49 (0) 30 …" writes the national trunk prefix in brackets; it is
+        // not dialled after the country code.
+        let without_trunk = trimmed.replace("(0)", "");
+        let trimmed = without_trunk.trim();
         let without_plus = trimmed.strip_prefix('+').unwrap_or(trimmed);
         let mut digits = String::with_capacity(without_plus.len());
         for c in without_plus.chars() {
@@ -94,6 +108,8 @@ mod tests {
             ("+1 (555) 000-1111", "15550001111"),
             ("15550001111", "15550001111"),
             ("1.555.000.1111", "15550001111"),
+            ("+49 (0) 30 1234567", "49301234567"),
+            ("0049 (0)30 1234567", "49301234567"),
         ];
         for (input, expected) in cases {
             assert_eq!(

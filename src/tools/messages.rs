@@ -191,7 +191,10 @@ fn checked_url(url: Option<&str>) -> Result<String, ToolError> {
     };
     let parsed = reqwest::Url::parse(url).ok();
     match parsed {
-        Some(parsed) if parsed.scheme() == "https" && parsed.host().is_some() => Ok(url.to_owned()),
+        // The parsed form lower-cases the scheme and host, as Meta expects.
+        Some(parsed) if parsed.scheme() == "https" && parsed.host().is_some() => {
+            Ok(parsed.to_string())
+        }
         _ => Err(ToolError::InvalidArgument {
             argument: "url",
             reason: format!(
