@@ -95,9 +95,9 @@ pub async fn search_messages(
     })
 }
 
-/// Longest query accepted, in characters, and most words in it. Search cost
-/// grows with the number of terms, so an unbounded query from one key could
-/// hold the database's read connections for every tenant.
+/// Maximum query length in characters and maximum number of words. Search
+/// cost grows with the number of terms, so an unbounded query from one key
+/// could hold the database's read connections for every tenant.
 const MAX_QUERY_CHARS: usize = 256;
 const MAX_QUERY_WORDS: usize = 16;
 
