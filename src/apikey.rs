@@ -20,7 +20,7 @@ pub struct GeneratedKey {
     pub prefix: String,
 }
 
-/// Why a bearer string is not a well-formed Pons key.
+/// Reason a bearer string is not a well-formed Pons key.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum KeyFormatError {
     #[error("API key must start with pons_")]

@@ -12,7 +12,7 @@ use crate::store::{
 use crate::whatsapp::signature::{self, SignatureError};
 use crate::whatsapp::webhook::{self, Payload};
 
-/// What happened to an accepted body.
+/// Result of storing an accepted body.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Outcome {
     Stored(IngestReport),
@@ -20,7 +20,7 @@ pub enum Outcome {
     Ignored,
 }
 
-/// Why a body was not accepted.
+/// Reason a body was rejected or not stored.
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
     #[error("webhook body is not valid JSON: {0}")]

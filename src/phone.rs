@@ -7,7 +7,7 @@ use std::fmt;
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct PhoneNumber(String);
 
-/// Why a string is not a phone number.
+/// Reason a string is not a valid phone number.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum PhoneError {
     #[error(

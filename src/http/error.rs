@@ -8,7 +8,7 @@ use serde_json::json;
 
 use crate::ingest::IngestError;
 
-/// An error answered by a handler.
+/// An error returned by a handler.
 #[derive(Debug)]
 pub enum ApiError {
     Ingest(IngestError),

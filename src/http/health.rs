@@ -17,7 +17,7 @@ async fn healthz() -> &'static str {
     "ok"
 }
 
-/// Ready when the database answers a query.
+/// Returns 200 when the database completes a query, 503 otherwise.
 async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
     match state.store.verify_tokens().await {
         Ok(_) => (StatusCode::OK, "ready"),

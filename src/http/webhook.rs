@@ -57,7 +57,7 @@ async fn handshake(
         .into_response())
 }
 
-/// Stores a signed body; answers 200 only after the transaction commits.
+/// Stores a signed body and returns 200 only after the transaction commits.
 async fn deliver(
     State(state): State<AppState>,
     headers: HeaderMap,

@@ -8,7 +8,7 @@ use sha2::Sha256;
 
 pub const HEADER: &str = "x-hub-signature-256";
 
-/// Why a request's signature was not accepted.
+/// Reason a request's signature was rejected.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum SignatureError {
     #[error("missing X-Hub-Signature-256 header")]
