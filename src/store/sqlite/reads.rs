@@ -18,15 +18,16 @@ pub(super) enum ConversationFilter {
 }
 
 /// Conversations of `accounts`, most recent message first, then by id.
+///
+/// Each account is read on its own: SQLite then walks the
+/// `conversations_recent` index and stops after `limit` rows. A query over
+/// all accounts at once sorted every conversation of every account.
 pub(super) fn list_conversations(
     conn: &Connection,
     accounts: &[AccountId],
     filter: ConversationFilter,
     limit: u32,
 ) -> StoreResult<Vec<ConversationSummary>> {
-    if accounts.is_empty() {
-        return Ok(Vec::new());
-    }
     let condition = match filter {
         ConversationFilter::All => "",
         ConversationFilter::Unanswered => "AND v.last_message_direction = 'inbound'",
@@ -34,41 +35,65 @@ pub(super) fn list_conversations(
     let sql = format!(
         "SELECT {CONVERSATION_COLUMNS} \
          FROM conversations v JOIN contacts c ON c.id = v.contact_id \
-         WHERE v.account_id IN (SELECT value FROM json_each(?1)) {condition} \
+         WHERE v.account_id = ?1 {condition} \
          ORDER BY v.last_message_at DESC NULLS LAST, v.id LIMIT ?2"
     );
-    let conversations = conn
-        .prepare_cached(&sql)?
-        .query_map(params![json_ids(accounts)?, limit], rows::conversation)?
-        .collect::<rusqlite::Result<_>>()?;
+    let mut statement = conn.prepare_cached(&sql)?;
+    let mut conversations = Vec::new();
+    for account in accounts {
+        let rows = statement.query_map(params![account.as_str(), limit], rows::conversation)?;
+        for row in rows {
+            conversations.push(row?);
+        }
+    }
+    if accounts.len() > 1 {
+        conversations.sort_by(most_recent_first);
+        conversations.truncate(limit as usize);
+    }
     Ok(conversations)
+}
+
+/// Orders conversations as the list queries do: most recent message first,
+/// conversations without messages last, then by id.
+fn most_recent_first(a: &ConversationSummary, b: &ConversationSummary) -> std::cmp::Ordering {
+    let recency = match (a.last_message_at, b.last_message_at) {
+        (Some(a), Some(b)) => b.cmp(&a),
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (None, None) => std::cmp::Ordering::Equal,
+    };
+    recency.then_with(|| a.id.as_str().cmp(b.id.as_str()))
 }
 
 /// Finds a conversation of one of `accounts` by id, or by the customer's
 /// number (the most recent one when several accounts talk to that number).
+/// Each account is looked up on its own, through the primary key or the
+/// contacts' `(account_id, wa_id)` index.
 pub(super) fn find_conversation(
     conn: &Connection,
     accounts: &[AccountId],
     by: &ConversationRef,
 ) -> StoreResult<Option<ConversationSummary>> {
-    if accounts.is_empty() {
-        return Ok(None);
-    }
     let (condition, key) = match by {
         ConversationRef::Id(id) => ("v.id = ?2", id.as_str()),
-        ConversationRef::Phone(digits) => ("c.wa_id = ?2", digits.as_str()),
+        ConversationRef::Phone(digits) => ("c.wa_id = ?2 AND c.account_id = ?1", digits.as_str()),
     };
     let sql = format!(
         "SELECT {CONVERSATION_COLUMNS} \
          FROM conversations v JOIN contacts c ON c.id = v.contact_id \
-         WHERE v.account_id IN (SELECT value FROM json_each(?1)) AND {condition} \
-         ORDER BY v.last_message_at DESC NULLS LAST, v.id LIMIT 1"
+         WHERE v.account_id = ?1 AND {condition}"
     );
-    let conversation = conn
-        .prepare_cached(&sql)?
-        .query_row(params![json_ids(accounts)?, key], rows::conversation)
-        .optional()?;
-    Ok(conversation)
+    let mut statement = conn.prepare_cached(&sql)?;
+    let mut found: Vec<ConversationSummary> = Vec::new();
+    for account in accounts {
+        if let Some(conversation) = statement
+            .query_row(params![account.as_str(), key], rows::conversation)
+            .optional()?
+        {
+            found.push(conversation);
+        }
+    }
+    Ok(found.into_iter().min_by(most_recent_first))
 }
 
 /// Returns the newest `limit` messages of the conversation, oldest first.
