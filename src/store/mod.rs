@@ -27,6 +27,12 @@ pub enum StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// Matches a search ranks: the most recent matching messages of the
+/// caller's accounts, at most this many. Ranking every match of a common
+/// word costs a score and a sort per match (hundreds of milliseconds at a
+/// million messages), and an inbox search wants the best of the recent ones.
+pub const SEARCH_RANKED_MATCHES: u32 = 1_000;
+
 /// The whole repository. Every multi-statement write runs in one transaction.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -117,7 +123,8 @@ pub trait Store: Send + Sync + 'static {
         conversation: &ConversationId,
         limit: u32,
     ) -> StoreResult<Vec<Message>>;
-    /// Full-text search over message text in these accounts, best match first.
+    /// Full-text search over message text in these accounts: ranks the
+    /// `SEARCH_RANKED_MATCHES` most recent matches, best match first.
     async fn search_messages(
         &self,
         accounts: &[AccountId],

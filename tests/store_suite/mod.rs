@@ -80,6 +80,7 @@ macro_rules! store_suite_tests {
             reads::empty_accounts_return_nothing,
             search::search_ranks_and_isolates_tenants,
             search::search_input_never_errors,
+            search::search_ranks_only_recent_matches,
             statuses::status_deferred_for_unknown_wamid,
             statuses::status_on_inbound_message_ignored,
             statuses::status_forward_order,

@@ -1,6 +1,6 @@
 //! Full-text search.
 
-use pons::store::{DynStore, IngestItem};
+use pons::store::{DynStore, IngestItem, SEARCH_RANKED_MATCHES};
 
 use super::{T0, ingest, tenant, text};
 
@@ -128,4 +128,54 @@ pub async fn search_input_never_errors(store: DynStore) {
         .await
         .expect("search");
     assert_eq!(quoted.len(), 1, "quotes around a word still find it");
+}
+
+/// Only the most recent `SEARCH_RANKED_MATCHES` matches are ranked: an
+/// older message that would score best is left out once that many newer
+/// messages match, and the ranked ones still come best first.
+pub async fn search_ranks_only_recent_matches(store: DynStore) {
+    let t = tenant(&store, "recent").await;
+    let from = "15551260003";
+    let mut items = vec![IngestItem::Message(text(
+        &t.account,
+        from,
+        "wamid.OLD",
+        T0,
+        "kettle kettle kettle kettle",
+    ))];
+    let newer = SEARCH_RANKED_MATCHES as i64;
+    for i in 0..newer {
+        let body = if i == newer - 1 {
+            "kettle kettle descaled"
+        } else {
+            "the kettle arrived today with a small scratch on the lid"
+        };
+        items.push(IngestItem::Message(text(
+            &t.account,
+            from,
+            &format!("wamid.NEW{i}"),
+            T0 + 1 + i,
+            body,
+        )));
+    }
+    ingest(&store, items).await;
+
+    let ids = [t.account.id.clone()];
+    let hits = store
+        .search_messages(&ids, "kettle", 5)
+        .await
+        .expect("search");
+    let wamids: Vec<_> = hits.iter().filter_map(|h| h.message.wamid.clone()).collect();
+    assert_eq!(hits.len(), 5);
+    assert_eq!(wamids[0], format!("wamid.NEW{}", newer - 1), "best recent match first");
+    assert!(
+        !wamids.contains(&"wamid.OLD".to_owned()),
+        "the oldest match is beyond the ranked window: {wamids:?}"
+    );
+
+    let fewer = store
+        .search_messages(&ids, "descaled", 5)
+        .await
+        .expect("search");
+    assert_eq!(fewer.len(), 1, "a rare word is still found");
 }

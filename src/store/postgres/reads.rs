@@ -100,7 +100,8 @@ pub(crate) async fn conversation_messages(
     rows.iter().map(rows::message).collect()
 }
 
-/// Messages whose text contains every word of `query`, best rank first.
+/// Messages whose text contains every word of `query`: ranks the
+/// `SEARCH_RANKED_MATCHES` most recent matches, best rank first.
 /// `plainto_tsquery` reads the input as plain words, so quotes and
 /// operators in it never cause a syntax error.
 pub(crate) async fn search_messages(
@@ -117,17 +118,19 @@ pub(crate) async fn search_messages(
         message_columns!(),
         ", c.account_id, ct.profile_name, ct.wa_id, \
          ts_rank(m.search, q)::float8 AS rank \
-         FROM messages m \
+         FROM (SELECT m.* FROM messages m, plainto_tsquery('pons_text', $2) AS q \
+               WHERE m.account_id = ANY($1) AND m.search @@ q \
+               ORDER BY m.timestamp DESC, m.id DESC LIMIT $4) AS m \
          JOIN conversations c ON c.id = m.conversation_id \
          JOIN contacts ct ON ct.id = c.contact_id, \
          plainto_tsquery('pons_text', $2) AS q \
-         WHERE m.account_id = ANY($1) AND m.search @@ q \
          ORDER BY rank DESC, m.timestamp DESC, m.id DESC LIMIT $3"
     );
     let rows = sqlx::query(sql)
         .bind(account_ids(accounts))
         .bind(query)
         .bind(sql_limit(limit))
+        .bind(i64::from(SEARCH_RANKED_MATCHES))
         .fetch_all(pool)
         .await
         .map_err(backend)?;

@@ -4,10 +4,13 @@ use rusqlite::{Connection, params};
 
 use super::json_ids;
 use super::rows::{self, MESSAGE_COLUMN_COUNT, MESSAGE_COLUMNS};
-use crate::store::{AccountId, SearchHit, StoreResult};
+use crate::store::{AccountId, SEARCH_RANKED_MATCHES, SearchHit, StoreResult};
 
-/// Searches message text in `accounts`, best match first. `rank` is the
-/// negated bm25 score, so a higher rank is a better match.
+/// Searches message text in `accounts`: ranks the `SEARCH_RANKED_MATCHES`
+/// most recently stored matches (by rowid, which grows with every insert,
+/// so the planner walks the full-text index backwards and stops early) and
+/// returns the best first. `rank` is the negated bm25 score, so a
+/// higher rank is a better match.
 pub(super) fn search_messages(
     conn: &Connection,
     accounts: &[AccountId],
@@ -20,15 +23,22 @@ pub(super) fn search_messages(
     if accounts.is_empty() {
         return Ok(Vec::new());
     }
+    // Only the best `limit` rows are joined with the message, conversation
+    // and contact tables; joining all ranked matches first cost more than
+    // ranking them.
     let sql = format!(
-        "SELECT {MESSAGE_COLUMNS}, m.account_id, c.profile_name, c.wa_id, \
-             -bm25(messages_fts) AS score \
-         FROM messages_fts \
-         JOIN messages m ON m.rowid = messages_fts.rowid \
+        "WITH recent AS ( \
+             SELECT messages_fts.rowid AS rowid, -bm25(messages_fts) AS score \
+             FROM messages_fts JOIN messages m ON m.rowid = messages_fts.rowid \
+             WHERE messages_fts MATCH ?1 AND m.account_id IN (SELECT value FROM json_each(?2)) \
+             ORDER BY messages_fts.rowid DESC LIMIT {SEARCH_RANKED_MATCHES}), \
+         best AS (SELECT rowid, score FROM recent ORDER BY score DESC, rowid DESC LIMIT ?3) \
+         SELECT {MESSAGE_COLUMNS}, m.account_id, c.profile_name, c.wa_id, best.score \
+         FROM best \
+         JOIN messages m ON m.rowid = best.rowid \
          JOIN conversations v ON v.id = m.conversation_id \
          JOIN contacts c ON c.id = v.contact_id \
-         WHERE messages_fts MATCH ?1 AND m.account_id IN (SELECT value FROM json_each(?2)) \
-         ORDER BY score DESC, m.timestamp DESC LIMIT ?3"
+         ORDER BY best.score DESC, best.rowid DESC"
     );
     let hits = conn
         .prepare_cached(&sql)?
