@@ -1,7 +1,7 @@
 //! Output shapes shared by the read tools, and the conversions from store
 //! rows: ISO 8601 UTC times, phone numbers with `+`, and 24h-window status.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SecondsFormat, Utc};
 use schemars::JsonSchema;
 use serde::Serialize;
 
@@ -10,7 +10,7 @@ use crate::store::{Account, ConversationSummary, Message, MetaError, UnixTime};
 /// Formats Unix seconds as ISO 8601 UTC, for example `2025-06-15T10:00:00Z`.
 /// Returns `None` for a time outside chrono's range, which no real row holds.
 pub fn format_time(time: UnixTime) -> Option<String> {
-    DateTime::<Utc>::from_timestamp(time, 0).map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+    DateTime::<Utc>::from_timestamp(time, 0).map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true))
 }
 
 /// `+` and the digits for a WhatsApp id made of digits; `None` for a
