@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Measures MCP `tools/call` on SQLite with 10,000 conversations and
+# 1,000,000 messages: seeds the corpus once with `pons bench seed` (about
+# 1.4 GB; kept in the corpus directory and reused by later runs), starts a
+# release build of `pons serve` on a free loopback port, and runs
+# `pons bench tools` for list_conversations, get_conversation and
+# search_messages at each connection count. Prints one Markdown table per
+# run and the server's peak RSS; copy them into docs/benchmarks.md with the
+# machine and command.
+#
+# Usage: benches/tools.sh [SECONDS] [CONNECTIONS...]
+#   SECONDS      measured seconds per phase [default: 10]
+#   CONNECTIONS  connection counts to run [default: 1 8 32]
+# Environment:
+#   PONS_BENCH_CORPUS  corpus directory [default: $CARGO_TARGET_DIR/bench-corpus]
+set -euo pipefail
+
+seconds=${1:-10}
+shift || true
+connection_counts=("$@")
+[ ${#connection_counts[@]} -gt 0 ] || connection_counts=(1 8 32)
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+target_dir=${CARGO_TARGET_DIR:-$root/target}
+cargo build --release --quiet --manifest-path "$root/Cargo.toml"
+pons="$target_dir/release/pons"
+
+corpus=${PONS_BENCH_CORPUS:-$target_dir/bench-corpus}
+export PONS_DATA_DIR="$corpus/data"
+export PONS_LOG_FORMAT=json
+export PONS_LOG=warn,pons=info
+key_file="$corpus/key"
+
+if [ ! -f "$corpus/seeded" ]; then
+    rm -rf "$corpus"
+    mkdir -p "$corpus"
+    echo "seeding the corpus into $corpus (once; takes a few minutes)" >&2
+    "$pons" bench seed --key-file "$key_file"
+    touch "$corpus/seeded"
+fi
+
+work=$(mktemp -d)
+server_pid=""
+cleanup() {
+    if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+PONS_BIND=127.0.0.1:0 PONS_TOOL_RATE_PER_MINUTE=0 "$pons" serve 2>"$work/server.log" &
+server_pid=$!
+addr=""
+for _ in $(seq 1 200); do
+    addr=$(grep -o '"addr":"[^"]*"' "$work/server.log" | head -1 | cut -d'"' -f4 || true)
+    [ -n "$addr" ] && break
+    if ! kill -0 "$server_pid" 2>/dev/null; then cat "$work/server.log" >&2; exit 1; fi
+    sleep 0.05
+done
+[ -n "$addr" ] || { echo "server did not report its address" >&2; cat "$work/server.log" >&2; exit 1; }
+
+for tool in list_conversations get_conversation search_messages; do
+    for connections in "${connection_counts[@]}"; do
+        "$pons" bench tools --url "http://$addr" --key-file "$key_file" --tool "$tool" \
+            --connections "$connections" --seconds "$seconds" --server-pid "$server_pid"
+        echo
+    done
+done
+
+rss_kb=$(awk '/VmHWM/ {print $2}' "/proc/$server_pid/status")
+echo "server peak RSS: $((rss_kb / 1024)) MiB"
