@@ -119,7 +119,7 @@ def stack(backend_name, tmp_path_factory):
 # The send tools against the Meta stand-in (`pons metasim`): one stand-in
 # and one server per test module and backend, wired both ways.
 
-SEND_OWNER = "sender@example.com"
+SEND_OWNER = metasim.SEND_OWNER
 ALL_SCOPES = "read,write,send"
 # A template with an image header and a URL button, beside the positional,
 # named and pending templates of `pons metasim --demo-templates`.

@@ -29,6 +29,8 @@ APP_SECRET = b"metasim-e2e-app-secret-0000000000"
 WABA_ID = "100000000000001"
 PHONE_NUMBER_ID = "100000000000002"
 DISPLAY_PHONE = "15550001111"
+# The user who owns the account on the stand-in's number.
+SEND_OWNER = "sender@example.com"
 
 # Fault targets the control API accepts.
 SEND = "send"
