@@ -1,7 +1,7 @@
-//! The command line: `pons serve`, `pons demo`, `pons metasim`, the administration commands
-//! and the benchmark. Every setting can also come from a `PONS_*` environment
-//! variable or the TOML file; flags win over the environment, which wins
-//! over the file.
+//! The command line: `pons serve`, `pons demo`, `pons metasim`, the
+//! administration commands and the benchmark. Every setting can also come
+//! from a `PONS_*` environment variable or the TOML file; flags win over
+//! the environment, which wins over the file.
 
 use std::path::PathBuf;
 

@@ -168,7 +168,7 @@ class SendStack:
 
     def inbound(self, customer: str, text: str, name: str = "Hans") -> str:
         """Have `customer` write `text` through a signed webhook from the
-        stand-in, which opens the 24-hour window; return the message's wamid."""
+        stand-in, which opens the 24-hour window, and return the message's wamid."""
         delivery = self.sim.send_inbound_text(customer, name, text)
         assert delivery["http_status"] == 200, f"inbound webhook not accepted: {delivery}"
         return delivery["wamid"]
@@ -181,8 +181,8 @@ def start_send_stack(backend_name: str, directory: Path, extra_env: dict | None 
         "PONS_GRAPH_API_URL": urls.graph_api_url,
         # Every test makes many calls with one key.
         "PONS_TOOL_RATE_PER_MINUTE": "0",
-        # Template syncs run only when a test asks, so recorded requests
-        # contain only what the test caused.
+        # Template syncs run only when a test calls a tool that needs one,
+        # so recorded requests contain only what the test caused.
         "PONS_TEMPLATE_SYNC_INTERVAL_SECONDS": "0",
         **(extra_env or {}),
     }
@@ -225,7 +225,7 @@ def finish_send_stack(running: SendStack) -> None:
 
 @pytest.fixture(scope="module")
 def send_stack_env() -> dict[str, str]:
-    """Extra server settings of `send_stack`; a module overrides this fixture to change them."""
+    """Extra server settings of `send_stack`. A module overrides this fixture to change them."""
     return {}
 
 

@@ -4,7 +4,7 @@ Python MCP SDK with `pons metasim` as Meta. Each tool needs one scope
 updateConversation, send for the three send tools). tools/list shows
 exactly the allowed tools. A rejected call names the missing scope, sends
 nothing to Meta and changes nothing in the store. A key whose user is a
-member of no account sees every tool but reaches no data."""
+member of no account lists every tool but reaches no data."""
 
 from __future__ import annotations
 

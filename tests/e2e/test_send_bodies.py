@@ -1,7 +1,7 @@
 """The exact Graph API request of every tool that calls Meta, made through
-the official Python MCP SDK against `pons metasim`, and what each send
-leaves in the store: a message that goes from pending to sent with Meta's
-wamid, visible at once in the read tools."""
+the official Python MCP SDK against `pons metasim`. Each send leaves a
+message that goes from pending to sent with Meta's wamid and is visible at
+once in the read tools."""
 
 from __future__ import annotations
 
@@ -128,8 +128,8 @@ def test_send_is_pending_until_meta_accepts(send_stack, sim):
         during = conversation_of(send_stack, customer)["messages"][-1]
     finally:
         sending.join(timeout=60)
-    # NOTE: this read must land within HELD_RESPONSE_MS of the post; on a
-    # machine that slow the next check fails with status "sent".
+    # NOTE: the read above must finish within HELD_RESPONSE_MS of the post.
+    # On a machine slower than that, the next check fails with "sent".
     assert during["direction"] == "outbound"
     assert during["status"] == "pending", during
     assert during["wamid"] is None

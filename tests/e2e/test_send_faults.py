@@ -1,7 +1,7 @@
 """Graph API failures injected by `pons metasim`, seen through the Python
-MCP SDK: each becomes a tool error naming Meta's code or the transport
-problem, the message is stored as failed with the error, the server keeps
-serving, and a failed read receipt only adds a warning."""
+MCP SDK. Each becomes a tool error naming Meta's code or the transport
+problem, and the message is stored as failed with the error. The server
+keeps serving, and a failed read receipt only adds a warning."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from support.ids import new_customer
 from support.mcp import structured, tool_error
 
 # The send stack of this module gives up on a Graph request after this
-# many seconds, and the slow-response fault holds the response longer.
+# many seconds, and the slow-response fault delays the response longer.
 GRAPH_TIMEOUT_SECONDS = 2
 SLOW_RESPONSE_MS = 6000
 
@@ -24,8 +24,8 @@ def send_stack_env() -> dict[str, str]:
 
 
 def failed_send(send_stack, customer: str, **fault) -> tuple[str, dict]:
-    """Send a text that meets `fault`; check it is stored as failed and
-    return the tool error text and the stored message."""
+    """Send a text that meets `fault`, check that it is stored as failed,
+    and return the tool error text and the stored message."""
     send_stack.sim.inject(metasim.SEND, **fault)
     text = tool_error(send_stack.call("send_text", {"phone": customer, "text": "Your order"}))
     stored = structured(send_stack.call("get_conversation", {"phone": customer}))["messages"][-1]
@@ -154,7 +154,7 @@ def test_dropped_connection(send_stack, sim, customer):
 
 
 # A read receipt is idempotent, so Pons retries it after a transport
-# failure or a 5xx, up to three attempts in all; Meta's 131009 is final.
+# failure or a 5xx, up to three attempts in all. Meta's 131009 is final.
 RECEIPT_FAULTS = [
     ([{"kind": "graph", "code": 131009}], 1, "131009"),
     ([{"kind": "drop_connection"}] * 3, 3, "connection to the Graph API failed"),

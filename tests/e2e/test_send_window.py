@@ -1,8 +1,8 @@
-"""The 24-hour customer service window through the Python MCP SDK: once
+"""The 24-hour customer service window through the Python MCP SDK. Once
 the customer's last message is older than 24 hours, send_text and
-send_media are rejected before any request reaches Meta, with an error
-that points to send_template and lists the approved templates, while
-send_template still goes out."""
+send_media are rejected before any request reaches Meta. The error points
+to send_template and lists the approved templates, and send_template
+still goes out."""
 
 from __future__ import annotations
 
@@ -51,7 +51,7 @@ def test_closed_window_rejected_without_meta(send_stack, sim, mode):
     customer = new_customer()
     last_inbound = int(time.time()) - DAY - 1
     inbound_at(send_stack, customer, last_inbound)
-    # The error lists the stored templates; store them first so that the
+    # The error lists the stored templates. Store them first, so that the
     # rejected calls below need no template sync either.
     structured(send_stack.call("list_templates", {"refresh": True}))
     sim.clear_requests()

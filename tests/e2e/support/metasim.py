@@ -3,7 +3,7 @@ that plays the Graph API and sends signed webhooks) and a client for its
 control API under /_metasim.
 
 The process prints one JSON line with its URLs once it listens on a free
-loopback port; its log goes to `metasim.log` in the given directory.
+loopback port. Its log goes to `metasim.log` in the given directory.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import httpx2
 
 from .server import START_DEADLINE_SECONDS, STOP_DEADLINE_SECONDS, pons_binary
 
-# The stand-in's test credentials; the account under test is added with them.
+# The stand-in's test credentials, which the account under test is added with.
 ACCESS_TOKEN = "metasim-e2e-access-token"
 APP_SECRET = b"metasim-e2e-app-secret-0000000000"
 WABA_ID = "100000000000001"
@@ -129,7 +129,7 @@ class MetaSimProcess:
     def requests(self) -> list[dict]:
         """Every Graph request received so far, oldest first.
 
-        A JSON body is decoded (`body_is_json` true); any other body is text.
+        A JSON body is decoded (`body_is_json` true), and any other body is text.
         """
         return self._call("GET", "/requests")
 
@@ -143,7 +143,7 @@ class MetaSimProcess:
         ]
 
     def inject(self, target: str, **fault: Any) -> int:
-        """Queue a fault for the next request of `target`; return the queue length.
+        """Queue a fault for the next request of `target` and return the queue length.
 
         `fault` is one of kind="graph" with code (and http_status),
         kind="http" with status, kind="delay" with ms, kind="drop_connection".
@@ -176,7 +176,7 @@ class MetaSimProcess:
     def set_status_plan(
         self, sent_ms: int | None = None, delivered_ms: int | None = None, read_ms: int | None = None
     ) -> None:
-        """Set when status webhooks follow an accepted send; None skips that status."""
+        """Set when status webhooks follow an accepted send. None skips that status."""
         body = {"sent_ms": sent_ms, "delivered_ms": delivered_ms, "read_ms": read_ms}
         self._call("PUT", "/status-plan", body)
 
@@ -195,7 +195,7 @@ class MetaSimProcess:
         return self._call("POST", "/statuses", body)
 
     def send_inbound_text(self, sender: str, profile_name: str, text: str) -> dict:
-        """Send a customer's text as a webhook; the delivery's `wamid` is the message's."""
+        """Send a customer's text as a webhook. The delivery's `wamid` is the new message's."""
         body = {"from": sender, "profile_name": profile_name, "body": text}
         return self._call("POST", "/inbound/text", body)
 
