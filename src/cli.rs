@@ -1,7 +1,7 @@
-//! The command line: `pons serve`, `pons demo`, the administration commands
-//! and the benchmark. Every setting can also come from a `PONS_*` environment
-//! variable or the TOML file; flags win over the environment, which wins
-//! over the file.
+//! The command line: `pons serve`, `pons demo`, `pons metasim`, the
+//! administration commands and the benchmark. Every setting can also come
+//! from a `PONS_*` environment variable or the TOML file; flags win over
+//! the environment, which wins over the file.
 
 use std::path::PathBuf;
 
@@ -85,6 +85,17 @@ pub enum Command {
     /// Measure a running server.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Run only the Meta stand-in, for tests: a fake Graph API and webhook
+    /// sender with a JSON control API under /_metasim.
+    ///
+    /// It listens on --bind (or PONS_BIND) [default: 127.0.0.1:0, a free
+    /// loopback port] and, once listening, prints one JSON line to standard
+    /// output: {"graph_api_url": ..., "origin": ..., "control_url": ...}.
+    /// Point PONS_GRAPH_API_URL of `pons serve` at graph_api_url. Webhooks
+    /// go only to --webhook-url or the URL set through the control API.
+    /// SIGINT or SIGTERM stops it. The credentials are test values that the
+    /// stand-in compares against, not Meta's.
+    Metasim(MetasimArgs),
 }
 
 #[derive(Debug, Args, Default)]
@@ -178,6 +189,40 @@ pub struct DemoArgs {
     pub customer_interval_seconds: Option<crate::demo::CustomerInterval>,
     #[command(flatten)]
     pub jobs: JobArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct MetasimArgs {
+    /// Receiver of status and inbound webhooks, such as
+    /// http://127.0.0.1:3000/api/webhook. [default: none, so no webhooks
+    /// until the control API sets one]
+    #[arg(long, value_name = "URL")]
+    pub webhook_url: Option<String>,
+    /// The only bearer token the stand-in accepts. [default: metasim-access-token]
+    #[arg(long, value_name = "TOKEN")]
+    pub access_token: Option<String>,
+    /// Key of the X-Hub-Signature-256 HMAC on webhooks. [default: metasim-app-secret]
+    #[arg(long, value_name = "SECRET")]
+    pub app_secret: Option<String>,
+    /// WhatsApp Business Account id whose templates are listed.
+    /// [default: 100000000000001]
+    #[arg(long, value_name = "ID")]
+    pub waba_id: Option<String>,
+    /// Phone number id that accepts sends. [default: 100000000000002]
+    #[arg(long, value_name = "ID")]
+    pub phone_number_id: Option<String>,
+    /// The business number's digits, as webhooks carry it. [default: 15550001111]
+    #[arg(long, value_name = "DIGITS")]
+    pub display_phone_number: Option<String>,
+    /// Start with the templates of `pons demo`: approved positional and
+    /// named templates and a pending one.
+    #[arg(long)]
+    pub demo_templates: bool,
+    /// Fail non-template sends with Meta's error 131047 unless the
+    /// recipient wrote in the last 24 hours (through an inbound webhook or
+    /// the control API's last-inbound).
+    #[arg(long)]
+    pub enforce_service_window: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -30,6 +30,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         init_tracing(settings.log_format);
         return pons::demo::run(settings, args).await;
     }
+    if let Command::Metasim(args) = &cli.command {
+        let settings = Settings::load(&cli.common, &ServeArgs::default())?;
+        init_tracing(settings.log_format);
+        let bind = cli
+            .common
+            .bind
+            .as_deref()
+            .unwrap_or(pons::metasim::STANDALONE_BIND);
+        return pons::metasim::run_standalone(bind, args).await;
+    }
     let serve_args = match &cli.command {
         Command::Serve(args) => args,
         _ => &ServeArgs::default(),
@@ -61,7 +71,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 Command::Account(c) => admin.account(c).await,
                 Command::Member(c) => admin.member(c).await,
                 Command::Key(c) => admin.key(c).await,
-                Command::Serve(_) | Command::Bench(_) | Command::Demo(_) => {
+                Command::Serve(_) | Command::Bench(_) | Command::Demo(_) | Command::Metasim(_) => {
                     unreachable!("handled above")
                 }
             }

@@ -1,6 +1,7 @@
 //! `MetaSim`: a running stand-in and the calls tests and the demo make on
 //! it (seeding, faults, records, on-demand webhooks).
 
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use serde_json::json;
@@ -22,7 +23,8 @@ use super::{
 /// A running stand-in. Dropping it stops the server and pending webhooks.
 pub struct MetaSim {
     sim: Arc<Sim>,
-    server: Option<JoinHandle<()>>,
+    /// The accept loop; set once it is spawned and taken when stopping.
+    server: Mutex<Option<JoinHandle<()>>>,
 }
 
 /// An inbound image sent by `send_inbound_image`.
@@ -36,34 +38,38 @@ impl MetaSim {
     /// Binds 127.0.0.1 on a free port and starts serving.
     pub async fn start(config: MetaSimConfig) -> std::io::Result<MetaSim> {
         let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
-        let origin = format!("http://{}", listener.local_addr()?);
-        let http = crate::whatsapp::graph::http_client(config.webhook_timeout)
-            .map_err(std::io::Error::other)?;
-        let inner = Inner {
-            templates: config.templates.clone(),
-            recipients: config
-                .recipients
-                .iter()
-                .map(|r| (r.wa_id.clone(), r.clone()))
-                .collect(),
-            webhook_url: config.webhook_url.clone(),
-            status_plan: config.status_plan.clone(),
-            ..Inner::default()
-        };
-        let sim = Arc::new(Sim {
-            config,
-            origin,
-            inner: Mutex::new(inner),
-            http,
-            shutdown: CancellationToken::new(),
-        });
+        let sim = new_sim(config, &listener)?;
         let router = super::routes::router(sim.clone());
         let server = tokio::spawn(super::server::serve(listener, router, sim.shutdown.clone()));
         tracing::info!(origin = %sim.origin, "Meta stand-in started");
         Ok(MetaSim {
             sim,
-            server: Some(server),
+            server: Mutex::new(Some(server)),
         })
+    }
+
+    /// Binds `addr` and starts serving the Graph routes plus the control
+    /// API under [`super::control::PREFIX`]. Another process drives the
+    /// stand-in through that API as Rust tests drive a `MetaSim`, which is
+    /// what `pons metasim` is for. The served router keeps a reference to
+    /// the handle, so dropping it does not stop the server: call
+    /// [`MetaSim::stop`].
+    pub async fn start_with_control(
+        config: MetaSimConfig,
+        addr: SocketAddr,
+    ) -> std::io::Result<Arc<MetaSim>> {
+        let listener = TcpListener::bind(addr).await?;
+        let sim = new_sim(config, &listener)?;
+        let handle = Arc::new(MetaSim {
+            sim: sim.clone(),
+            server: Mutex::new(None),
+        });
+        let router =
+            super::routes::router(sim.clone()).merge(super::control::router(handle.clone()));
+        let server = tokio::spawn(super::server::serve(listener, router, sim.shutdown.clone()));
+        *handle.server_slot() = Some(server);
+        tracing::info!(origin = %sim.origin, "Meta stand-in started with its control API");
+        Ok(handle)
     }
 
     /// The Graph API base URL with version, such as
@@ -238,17 +244,55 @@ impl MetaSim {
     }
 
     /// Stops the server and waits for its accept loop to end.
-    pub async fn shutdown(mut self) {
+    pub async fn shutdown(self) {
+        self.stop().await;
+    }
+
+    /// Stops the server and pending webhooks, and waits for the accept
+    /// loop to end. Connections still open are closed.
+    pub async fn stop(&self) {
         self.sim.shutdown.cancel();
-        if let Some(server) = self.server.take() {
+        let server = self.server_slot().take();
+        if let Some(server) = server {
             let _ = server.await;
         }
         tracing::info!(origin = %self.sim.origin, "Meta stand-in stopped");
     }
 
+    fn server_slot(&self) -> std::sync::MutexGuard<'_, Option<JoinHandle<()>>> {
+        self.server
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
     fn inner(&self) -> std::sync::MutexGuard<'_, Inner> {
         state::lock(&self.sim.inner)
     }
+}
+
+/// Builds the shared state of a stand-in that listens on `listener`.
+fn new_sim(config: MetaSimConfig, listener: &TcpListener) -> std::io::Result<Arc<Sim>> {
+    let origin = format!("http://{}", listener.local_addr()?);
+    let http = crate::whatsapp::graph::http_client(config.webhook_timeout)
+        .map_err(std::io::Error::other)?;
+    let inner = Inner {
+        templates: config.templates.clone(),
+        recipients: config
+            .recipients
+            .iter()
+            .map(|r| (r.wa_id.clone(), r.clone()))
+            .collect(),
+        webhook_url: config.webhook_url.clone(),
+        status_plan: config.status_plan.clone(),
+        ..Inner::default()
+    };
+    Ok(Arc::new(Sim {
+        config,
+        origin,
+        inner: Mutex::new(inner),
+        http,
+        shutdown: CancellationToken::new(),
+    }))
 }
 
 impl Drop for MetaSim {

@@ -5,6 +5,7 @@
 //! with Meta's error envelopes, records every request, injects faults on
 //! demand, and reports delivery with signed status webhooks.
 
+mod control;
 mod escape;
 mod faults;
 mod handle;
@@ -12,6 +13,7 @@ mod media;
 mod messages;
 mod routes;
 mod server;
+mod standalone;
 mod state;
 mod templates;
 mod validate;
@@ -24,9 +26,11 @@ use std::time::Duration;
 use axum::http::HeaderMap;
 use tokio_util::sync::CancellationToken;
 
+pub use control::PREFIX as CONTROL_PREFIX;
 pub use escape::to_meta_json;
 pub use faults::{Fault, FaultTarget};
 pub use handle::{InboundMedia, MetaSim};
+pub use standalone::{STANDALONE_BIND, run_standalone, standalone_config};
 pub use state::{
     AcceptedMessage, RecordedRequest, SimRecipient, SimTemplate, StatusPlan, WebhookDelivery,
 };

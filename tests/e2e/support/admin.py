@@ -56,10 +56,13 @@ class Admin:
         phone: str,
         app_secret: bytes,
         verify_token: str,
+        access_token: str | None = None,
     ) -> Account:
+        """Add an account; `access_token` defaults to a fake token nobody checks."""
         token_file = self.secrets_dir / f"{phone_number_id}.access-token"
         secret_file = self.secrets_dir / f"{phone_number_id}.app-secret"
-        token_file.write_text(f"EAAG-fake-access-token-{phone_number_id}\n")
+        token = access_token or f"EAAG-fake-access-token-{phone_number_id}"
+        token_file.write_text(token + "\n")
         secret_file.write_bytes(app_secret + b"\n")
         result = self.server.run_cli(
             "account", "add",
@@ -114,3 +117,6 @@ class Admin:
 
     def key_list(self) -> str:
         return self.server.run_cli("key", "list").stdout.decode()
+
+    def account_list(self) -> str:
+        return self.server.run_cli("account", "list").stdout.decode()

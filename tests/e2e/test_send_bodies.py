@@ -1,0 +1,428 @@
+"""The exact Graph API request of every tool that calls Meta, made through
+the official Python MCP SDK against `pons metasim`. Each send leaves a
+message that goes from pending to sent with Meta's wamid and is visible at
+once in the read tools."""
+
+from __future__ import annotations
+
+import threading
+from urllib.parse import urlsplit
+
+import pytest
+
+from support import metasim
+from support.ids import new_customer
+from support.mcp import ERAS, structured
+
+MESSAGES_PATH_SUFFIX = f"/{metasim.PHONE_NUMBER_ID}/messages"
+TEMPLATES_PATH_SUFFIX = f"/{metasim.WABA_ID}/message_templates"
+# Long enough that a read made after the send reached the stand-in finds
+# the message still pending, short enough to keep the suite fast.
+HELD_RESPONSE_MS = 4000
+
+
+def graph_version(send_stack) -> str:
+    return urlsplit(send_stack.sim.urls.graph_api_url).path.strip("/")
+
+
+def only_post(sim) -> dict:
+    """Return the JSON body of the only `POST /messages`, checking method, path and token."""
+    posts = sim.message_posts()
+    assert len(posts) == 1, f"expected one POST /messages, got {posts!r}"
+    post = posts[0]
+    assert post["token_valid"], "the account's access token was not sent"
+    assert post["body_is_json"], f"body is not JSON: {post['body']!r}"
+    return post["body"]
+
+
+def conversation_of(send_stack, customer: str) -> dict:
+    return structured(send_stack.call("get_conversation", {"phone": "+" + customer}))
+
+
+def unanswered_phones(send_stack) -> set[str]:
+    listed = structured(send_stack.call("list_unanswered", {"limit": 100}))
+    return {c["contact"]["waId"] for c in listed["conversations"]}
+
+
+@pytest.mark.parametrize("mode", ERAS)
+def test_send_text_with_reply_and_link(send_stack, sim, mode):
+    customer = new_customer()
+    quoted = send_stack.inbound(customer, "Do you ship to Berlin?")
+    assert customer in unanswered_phones(send_stack)
+    sim.clear_requests()
+
+    text = "Yes: https://shop.example/ship"
+    result = send_stack.call(
+        "send_text",
+        {"phone": f"+{customer}", "text": text, "replyToMessageId": quoted},
+        mode=mode,
+    )
+    output = structured(result)
+
+    posts = sim.message_posts()
+    assert len(posts) == 1, posts
+    assert posts[0]["method"] == "POST"
+    assert posts[0]["path"] == f"/{graph_version(send_stack)}{MESSAGES_PATH_SUFFIX}"
+    assert only_post(sim) == {
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        "to": f"+{customer}",
+        "type": "text",
+        "text": {"body": text, "preview_url": True},
+        "context": {"message_id": quoted},
+    }
+    accepted = sim.accepted_messages()[-1]
+    assert output["wamid"] == accepted["wamid"]
+    assert output["status"] == "sent"
+    assert output["to"] == f"+{customer}"
+    assert output["from"] == f"+{metasim.DISPLAY_PHONE}"
+    assert output["warnings"] == []
+
+    read = conversation_of(send_stack, customer)
+    assert read["conversation"]["id"] == output["conversationId"]
+    assert read["conversation"]["contact"]["waId"] == accepted["wa_id"]
+    sent = read["messages"][-1]
+    assert sent["id"] == output["messageId"]
+    assert sent["direction"] == "outbound"
+    assert sent["status"] == "sent"
+    assert sent["wamid"] == accepted["wamid"]
+    assert sent["text"] == text
+    assert sent["replyToWamid"] == quoted
+
+    listed = structured(send_stack.call("list_conversations", {"limit": 100}))
+    mine = [c for c in listed["conversations"] if c["id"] == output["conversationId"]]
+    assert len(mine) == 1, listed
+    assert mine[0]["lastMessage"]["wamid"] == accepted["wamid"]
+    assert mine[0]["lastMessage"]["direction"] == "outbound"
+    assert customer not in unanswered_phones(send_stack), "a reply answers the conversation"
+
+
+def test_send_text_without_link_has_no_preview(send_stack, sim):
+    customer = new_customer()
+    send_stack.inbound(customer, "Hello")
+    sim.clear_requests()
+    structured(send_stack.call("send_text", {"phone": customer, "text": "Hi Hans"}))
+    body = only_post(sim)
+    assert body["text"] == {"body": "Hi Hans", "preview_url": False}
+    assert "context" not in body, body
+
+
+def test_send_is_pending_until_meta_accepts(send_stack, sim):
+    customer = new_customer()
+    send_stack.inbound(customer, "Anyone there?")
+    sim.clear_requests()
+    sim.inject(metasim.SEND, kind="delay", ms=HELD_RESPONSE_MS)
+    results: list = []
+    sending = threading.Thread(
+        target=lambda: results.append(
+            send_stack.call("send_text", {"phone": customer, "text": "One moment"})
+        )
+    )
+    sending.start()
+    try:
+        # Pons stores the message before it posts to Meta, so once the
+        # stand-in has recorded the post, the message exists as pending.
+        while not sim.message_posts():
+            assert sending.is_alive(), "the send ended before reaching the stand-in"
+            sending.join(timeout=0.05)
+        during = conversation_of(send_stack, customer)["messages"][-1]
+    finally:
+        sending.join(timeout=60)
+    # NOTE: the read above must finish within HELD_RESPONSE_MS of the post.
+    # On a machine slower than that, the next check fails with "sent".
+    assert during["direction"] == "outbound"
+    assert during["status"] == "pending", during
+    assert during["wamid"] is None
+    output = structured(results[0])
+    after = conversation_of(send_stack, customer)["messages"][-1]
+    assert after["id"] == during["id"] == output["messageId"]
+    assert after["status"] == "sent"
+    assert after["wamid"] == sim.accepted_messages()[-1]["wamid"]
+
+
+MEDIA_CASES = [
+    (
+        {"url": "https://cdn.example/a.jpg", "mimeType": "IMAGE/JPEG", "caption": "Your parcel"},
+        {"type": "image", "image": {"link": "https://cdn.example/a.jpg", "caption": "Your parcel"}},
+    ),
+    (
+        {"url": "https://cdn.example/c.mp4", "mimeType": "video/mp4", "caption": "Clip"},
+        {"type": "video", "video": {"link": "https://cdn.example/c.mp4", "caption": "Clip"}},
+    ),
+    (
+        {"url": "https://cdn.example/v.ogg", "mimeType": "audio/ogg; codecs=opus"},
+        {"type": "audio", "audio": {"link": "https://cdn.example/v.ogg"}},
+    ),
+    (
+        {
+            "url": "https://cdn.example/i.pdf",
+            "mimeType": "application/pdf",
+            "filename": "invoice.pdf",
+            "caption": "Invoice",
+        },
+        {
+            "type": "document",
+            "document": {
+                "link": "https://cdn.example/i.pdf",
+                "caption": "Invoice",
+                "filename": "invoice.pdf",
+            },
+        },
+    ),
+]
+
+
+@pytest.mark.parametrize(("arguments", "expected"), MEDIA_CASES, ids=["image", "video", "audio", "document"])
+def test_send_media_type_by_mime(send_stack, sim, arguments, expected):
+    customer = new_customer()
+    send_stack.inbound(customer, "Send me the file")
+    sim.clear_requests()
+    output = structured(send_stack.call("send_media", {"phone": customer, **arguments}))
+    body = only_post(sim)
+    assert body == {
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        "to": f"+{customer}",
+        **expected,
+    }
+    stored = conversation_of(send_stack, customer)["messages"][-1]
+    assert stored["id"] == output["messageId"]
+    assert stored["type"] == expected["type"]
+    assert stored["status"] == "sent"
+    assert stored["wamid"] == sim.accepted_messages()[-1]["wamid"]
+    assert stored["mediaMimeType"] == arguments["mimeType"].split(";")[0].strip().lower()
+    assert stored["caption"] == arguments.get("caption")
+    assert stored["mediaFilename"] == arguments.get("filename")
+
+
+def template_post(sim) -> dict:
+    body = only_post(sim)
+    assert body["type"] == "template", body
+    return body["template"]
+
+
+def test_send_template_positional(send_stack, sim):
+    customer = new_customer()
+    output = structured(
+        send_stack.call(
+            "send_template",
+            {
+                "phone": customer,
+                "templateName": "order_update",
+                "templateLanguage": "en_US",
+                "components": [
+                    {
+                        "type": "BODY",
+                        "parameters": [
+                            {"type": "text", "text": "Hans"},
+                            {"type": "TEXT", "text": "#42"},
+                        ],
+                    }
+                ],
+            },
+        )
+    )
+    assert template_post(sim) == {
+        "name": "order_update",
+        "language": {"code": "en_US"},
+        "components": [
+            {
+                "type": "body",
+                "parameters": [{"type": "text", "text": "Hans"}, {"type": "text", "text": "#42"}],
+            }
+        ],
+    }
+    stored = conversation_of(send_stack, customer)["messages"][-1]
+    assert stored["id"] == output["messageId"]
+    assert stored["type"] == "template"
+    assert stored["status"] == "sent"
+    assert stored["text"] == "Hi Hans, your order #42 has shipped."
+
+
+def test_send_template_named(send_stack, sim):
+    customer = new_customer()
+    structured(
+        send_stack.call(
+            "send_template",
+            {
+                "phone": customer,
+                "templateName": "appointment_reminder",
+                "templateLanguage": "en_US",
+                "components": [
+                    {
+                        "type": "Body",
+                        "parameters": [
+                            {"type": "text", "text": "May 3", "parameter_name": "date"},
+                            {"type": "text", "text": "Hans", "parameter_name": "first_name"},
+                        ],
+                    }
+                ],
+            },
+        )
+    )
+    assert template_post(sim) == {
+        "name": "appointment_reminder",
+        "language": {"code": "en_US"},
+        "components": [
+            {
+                "type": "body",
+                "parameters": [
+                    {"type": "text", "text": "May 3", "parameter_name": "date"},
+                    {"type": "text", "text": "Hans", "parameter_name": "first_name"},
+                ],
+            }
+        ],
+    }
+    stored = conversation_of(send_stack, customer)["messages"][-1]
+    assert stored["text"] == "Hello Hans, see you on May 3."
+
+
+def test_send_template_with_media_header(send_stack, sim):
+    customer = new_customer()
+    structured(
+        send_stack.call(
+            "send_template",
+            {
+                "phone": customer,
+                "templateName": "receipt",
+                "templateLanguage": "de",
+                "components": [
+                    {
+                        "type": "HEADER",
+                        "parameters": [
+                            {"type": "IMAGE", "image": {"link": "https://cdn.example/r.png"}}
+                        ],
+                    },
+                    {"type": "body", "parameters": [{"type": "text", "text": "Hans"}]},
+                    {
+                        "type": "BUTTON",
+                        "sub_type": "URL",
+                        "index": 0,
+                        "parameters": [{"type": "text", "text": "R-42"}],
+                    },
+                ],
+            },
+        )
+    )
+    assert template_post(sim) == {
+        "name": "receipt",
+        "language": {"code": "de"},
+        "components": [
+            {
+                "type": "header",
+                "parameters": [{"type": "image", "image": {"link": "https://cdn.example/r.png"}}],
+            },
+            {"type": "body", "parameters": [{"type": "text", "text": "Hans"}]},
+            {
+                "type": "button",
+                "sub_type": "url",
+                "index": "0",
+                "parameters": [{"type": "text", "text": "R-42"}],
+            },
+        ],
+    }
+
+
+def test_send_reaction_sets_and_removes(send_stack, sim):
+    customer = new_customer()
+    target = send_stack.inbound(customer, "Thanks!")
+    sim.clear_requests()
+    output = structured(send_stack.call("send_reaction", {"waMessageId": target, "emoji": "👍"}))
+    assert only_post(sim) == {
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        "to": f"+{customer}",
+        "type": "reaction",
+        "reaction": {"message_id": target, "emoji": "👍"},
+    }
+    assert output["emoji"] == "👍"
+    assert output["waMessageId"] == target
+    assert output["wamid"] == sim.accepted_messages()[-1]["wamid"]
+    stored = send_stack.db.scalar("SELECT business_reaction FROM messages WHERE wamid = ?", target)
+    assert stored == "👍"
+    messages = conversation_of(send_stack, customer)["messages"]
+    assert len(messages) == 1, "a reaction is no message of its own"
+
+    sim.clear_requests()
+    removed = structured(send_stack.call("send_reaction", {"waMessageId": target, "emoji": ""}))
+    assert only_post(sim)["reaction"] == {"message_id": target, "emoji": ""}
+    assert removed["emoji"] is None
+    stored = send_stack.db.scalar("SELECT business_reaction FROM messages WHERE wamid = ?", target)
+    assert stored is None
+
+
+def test_mark_as_read_clears_unread(send_stack, sim):
+    customer = new_customer()
+    send_stack.inbound(customer, "One")
+    last = send_stack.inbound(customer, "Two")
+    before = conversation_of(send_stack, customer)["conversation"]
+    assert before["unreadCount"] == 2
+    sim.clear_requests()
+    output = structured(send_stack.call("mark_as_read", {"waMessageId": last}))
+    assert only_post(sim) == {"messaging_product": "whatsapp", "status": "read", "message_id": last}
+    assert sim.read_receipts()[-1] == last
+    assert output["readReceiptSent"] is True
+    assert output["unreadCount"] == 0
+    assert output["warnings"] == []
+    assert conversation_of(send_stack, customer)["conversation"]["unreadCount"] == 0
+
+
+def test_list_templates_syncs_on_refresh(send_stack, sim):
+    name = f"pickup_{new_customer()}"
+    sim.add_template(
+        id="200000000000077",
+        name=name,
+        language="de",
+        parameter_format="NAMED",
+        components=[{"type": "BODY", "text": "Hallo {{first_name}}, dein Paket ist da."}],
+    )
+    sim.clear_requests()
+    output = structured(send_stack.call("list_templates", {"refresh": True}))
+    syncs = sim.requests()
+    assert len(syncs) == 1, syncs
+    assert syncs[0]["method"] == "GET"
+    assert syncs[0]["path"] == f"/{graph_version(send_stack)}{TEMPLATES_PATH_SUFFIX}"
+    assert syncs[0]["token_valid"]
+    by_name = {t["name"]: t for t in output["templates"]}
+    assert {"order_update", "appointment_reminder", "receipt", name} <= set(by_name)
+    new = by_name[name]
+    assert new["parameterFormat"] == "named"
+    assert new["status"] == "APPROVED"
+    assert new["variables"] == ["body {{first_name}}"]
+    assert by_name["receipt"]["variables"] == ["header image", "body {{1}}", "button 0 (url) {{1}}"]
+
+    sim.clear_requests()
+    again = structured(send_stack.call("list_templates", {}))
+    assert sim.requests() == [], "the stored list is reused"
+    assert {t["name"] for t in again["templates"]} == set(by_name)
+
+
+def test_update_conversation_archives_without_meta(send_stack, sim):
+    customer = new_customer()
+    send_stack.inbound(customer, "Bye")
+    conversation_id = conversation_of(send_stack, customer)["conversation"]["id"]
+    sim.clear_requests()
+    archived = structured(
+        send_stack.call(
+            "updateConversation", {"conversationId": conversation_id, "archived": True}
+        )
+    )
+    assert archived["conversation"]["archived"] is True
+    assert conversation_of(send_stack, customer)["conversation"]["archived"] is True
+    restored = structured(
+        send_stack.call("updateConversation", {"phone": f"+{customer}", "archived": False})
+    )
+    assert restored["conversation"]["archived"] is False
+    assert conversation_of(send_stack, customer)["conversation"]["archived"] is False
+    assert sim.requests() == [], "archiving never calls Meta"
+
+
+def test_status_webhooks_move_message_on(send_stack, sim):
+    customer = new_customer()
+    send_stack.inbound(customer, "Hi")
+    output = structured(send_stack.call("send_text", {"phone": customer, "text": "Yo"}))
+    for status in ("delivered", "read"):
+        delivery = sim.send_status(output["wamid"], status)
+        assert delivery["http_status"] == 200, delivery
+        stored = conversation_of(send_stack, customer)["messages"][-1]
+        assert stored["status"] == status
