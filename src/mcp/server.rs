@@ -215,9 +215,10 @@ impl PonsMcp {
     #[tool(
         name = "search_messages",
         title = "Search messages",
-        description = "Full-text search over message text and captions: ranks the 1,000 most \
-                       recent matches and returns the best first, with contact, time, text and \
-                       conversation id of each match.",
+        description = "Full-text search over message text and captions for messages that \
+                       contain every word of the query (quotes and operators are searched as \
+                       words). Ranks the 1,000 most recent matches and returns the best first, \
+                       with contact, time, text and conversation id of each match.",
         output_schema = schema_for_output::<SearchMessagesOutput>(),
         annotations(
             title = "Search messages",
