@@ -18,6 +18,7 @@ pub const DEFAULT_DATA_DIR: &str = "./pons-data";
 pub const DEFAULT_GRAPH_API_URL: &str = "https://graph.facebook.com/v25.0";
 pub const DEFAULT_WEBHOOK_MAX_BODY_BYTES: usize = 1024 * 1024;
 pub const DEFAULT_GRAPH_TIMEOUT_SECONDS: u64 = 15;
+pub const DEFAULT_READ_TIMEOUT_SECONDS: u64 = 30;
 pub const DEFAULT_TOOL_RATE_PER_MINUTE: u32 = 120;
 
 /// A setting that failed validation.
@@ -49,6 +50,7 @@ struct FileSettings {
     encryption_key_file: Option<PathBuf>,
     graph_api_url: Option<String>,
     graph_timeout_seconds: Option<u64>,
+    read_timeout_seconds: Option<u64>,
     tool_rate_per_minute: Option<u32>,
     log_format: Option<String>,
     allowed_hosts: Option<Vec<String>>,
@@ -90,6 +92,9 @@ pub struct ServerSettings {
     pub graph_api_url: String,
     /// Seconds one Graph API request may take.
     pub graph_timeout_seconds: u64,
+    /// Seconds a client may take to send its request headers, and to send
+    /// each part of a request body.
+    pub read_timeout_seconds: u64,
     /// MCP tool calls per API key and minute; 0 disables the limit.
     pub tool_rate_per_minute: u32,
     pub allowed_hosts: Vec<String>,
@@ -172,6 +177,10 @@ impl Settings {
                 .graph_timeout_seconds
                 .or(file.graph_timeout_seconds)
                 .unwrap_or(DEFAULT_GRAPH_TIMEOUT_SECONDS),
+            read_timeout_seconds: serve
+                .read_timeout_seconds
+                .or(file.read_timeout_seconds)
+                .unwrap_or(DEFAULT_READ_TIMEOUT_SECONDS),
             tool_rate_per_minute: serve
                 .tool_rate_per_minute
                 .or(file.tool_rate_per_minute)
@@ -205,6 +214,13 @@ impl Settings {
                 setting: "PONS_GRAPH_TIMEOUT_SECONDS",
                 value: server.graph_timeout_seconds.to_string(),
                 fix: "use 1 to 300 seconds",
+            });
+        }
+        if !(1..=3600).contains(&server.read_timeout_seconds) {
+            return Err(ConfigError::Invalid {
+                setting: "PONS_READ_TIMEOUT_SECONDS",
+                value: server.read_timeout_seconds.to_string(),
+                fix: "use 1 to 3600 seconds",
             });
         }
         Ok(Settings {

@@ -154,16 +154,12 @@ impl Server {
         let addr = self.local_addr();
         tracing::info!(%addr, public_url = %self.state.settings.public_url, "pons listening");
         let workers = self.jobs.start(shutdown.clone());
+        let read_timeout = Duration::from_secs(self.state.settings.read_timeout_seconds);
         let app = router(self.state);
-        let signal = shutdown.clone();
-        // TODO: axum::serve sets no header or body read timeout, so a client that
-        // sends half a request holds its connection open; until Pons runs its own
-        // hyper accept loop with timeouts, deploy it behind a reverse proxy.
-        let serve = axum::serve(self.listener, app)
-            .with_graceful_shutdown(async move { signal.cancelled().await });
+        let serve = crate::http::serve(self.listener, app, read_timeout, shutdown.clone());
         let grace = self.grace;
         tokio::select! {
-            result = serve => result.context("server error")?,
+            () = serve => {}
             _ = async { shutdown.cancelled().await; tokio::time::sleep(grace).await } => {
                 tracing::warn!("open requests did not finish within the grace period");
             }

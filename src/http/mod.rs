@@ -4,6 +4,7 @@
 mod error;
 mod health;
 mod media;
+mod serve;
 mod webhook;
 
 use std::sync::Arc;
@@ -20,6 +21,7 @@ use crate::tools::Sender;
 use crate::whatsapp::graph::GraphClient;
 
 pub use error::ApiError;
+pub use serve::serve;
 
 /// State shared by every handler.
 #[derive(Clone)]

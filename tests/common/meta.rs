@@ -102,6 +102,7 @@ pub async fn start_full(options: FullOptions) -> Server {
         public_url: format!("http://{addr}"),
         graph_api_url: sim.base_url(),
         graph_timeout_seconds: options.graph_timeout.as_secs().max(1),
+        read_timeout_seconds: 30,
         tool_rate_per_minute: options.tool_rate_per_minute,
         allowed_hosts: Vec::new(),
         allowed_origins: Vec::new(),

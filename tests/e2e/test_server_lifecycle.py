@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import socket
+
 import httpx2
 
-from conftest import start_stack
+from conftest import finish_stack, start_stack
 
 
 def test_health_endpoints(stack):
@@ -27,3 +29,37 @@ def test_sigterm_stops_with_exit_code_zero(backend_name, tmp_path):
         lambda fields: fields.get("message") == "pons stopped", 5, start_at=log_start
     )
     assert stopped["level"] == "INFO"
+
+
+def read_until_closed(sock: socket.socket) -> bytes:
+    """Return everything the server sends until it closes the connection.
+
+    The socket's own timeout bounds each wait, so a server that never closes
+    fails the test instead of hanging it.
+    """
+    received = b""
+    while chunk := sock.recv(4096):
+        received += chunk
+    return received
+
+
+def test_slow_clients_are_disconnected(backend_name, tmp_path):
+    stack = start_stack(backend_name, tmp_path, {"PONS_READ_TIMEOUT_SECONDS": "1"})
+    try:
+        host, port = stack.server.addr.rsplit(":", 1)
+        with socket.create_connection((host, int(port)), timeout=60) as headers_only:
+            headers_only.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+            assert b"200 OK" not in read_until_closed(headers_only)
+
+        with socket.create_connection((host, int(port)), timeout=60) as half_body:
+            half_body.sendall(
+                b"POST /api/webhook HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                b"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"object\":"
+            )
+            reply = read_until_closed(half_body)
+            assert not reply.startswith(b"HTTP/1.1 200"), reply[:200]
+
+        # The server still serves complete requests.
+        assert httpx2.get(f"{stack.server.url}/healthz", timeout=10).status_code == 200
+    finally:
+        finish_stack(stack)
