@@ -40,23 +40,10 @@ if [ ! -f "$corpus/seeded" ]; then
 fi
 
 work=$(mktemp -d)
-server_pid=""
-cleanup() {
-    if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
-    rm -rf "$work"
-}
+source "$root/benches/server.sh"
 trap cleanup EXIT
 
-PONS_BIND=127.0.0.1:0 PONS_TOOL_RATE_PER_MINUTE=0 "$pons" serve 2>"$work/server.log" &
-server_pid=$!
-addr=""
-for _ in $(seq 1 200); do
-    addr=$(grep -o '"addr":"[^"]*"' "$work/server.log" | head -1 | cut -d'"' -f4 || true)
-    [ -n "$addr" ] && break
-    if ! kill -0 "$server_pid" 2>/dev/null; then cat "$work/server.log" >&2; exit 1; fi
-    sleep 0.05
-done
-[ -n "$addr" ] || { echo "server did not report its address" >&2; cat "$work/server.log" >&2; exit 1; }
+start_server PONS_TOOL_RATE_PER_MINUTE=0
 
 for tool in list_conversations get_conversation search_messages; do
     for connections in "${connection_counts[@]}"; do
@@ -66,5 +53,4 @@ for tool in list_conversations get_conversation search_messages; do
     done
 done
 
-rss_kb=$(awk '/VmHWM/ {print $2}' "/proc/$server_pid/status")
-echo "server peak RSS: $((rss_kb / 1024)) MiB"
+print_peak_rss

@@ -1,0 +1,34 @@
+# Shared by the benchmark scripts, which source it after setting `pons`
+# (the binary) and `work` (a temporary directory).
+
+server_pid=""
+
+# Stops the server, if one runs, and removes the temporary directory.
+cleanup() {
+    if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
+    rm -rf "$work"
+}
+
+# Starts `pons serve` on a free loopback port with the given extra
+# environment (NAME=VALUE words) and sets `addr` once it listens.
+start_server() {
+    env PONS_BIND=127.0.0.1:0 "$@" "$pons" serve 2>"$work/server.log" &
+    server_pid=$!
+    addr=""
+    for _ in $(seq 1 200); do
+        addr=$(grep -o '"addr":"[^"]*"' "$work/server.log" | head -1 | cut -d'"' -f4 || true)
+        [ -n "$addr" ] && return 0
+        if ! kill -0 "$server_pid" 2>/dev/null; then cat "$work/server.log" >&2; exit 1; fi
+        sleep 0.05
+    done
+    echo "server did not report its address" >&2
+    cat "$work/server.log" >&2
+    exit 1
+}
+
+# Prints the server's peak resident memory.
+print_peak_rss() {
+    local rss_kb
+    rss_kb=$(awk '/VmHWM/ {print $2}' "/proc/$server_pid/status")
+    echo "server peak RSS: $((rss_kb / 1024)) MiB"
+}
