@@ -19,6 +19,8 @@ struct Demo {
     child: Child,
     mcp_url: String,
     key: String,
+    /// Standard output up to the banner's last line.
+    banner: String,
     log: PathBuf,
 }
 
@@ -41,16 +43,19 @@ impl Demo {
             .expect("spawn pons demo");
         let stdout = child.stdout.take().expect("stdout");
         let printed = tokio::time::timeout(STARTUP_TIMEOUT, read_banner(stdout)).await;
-        let Ok(Some((mcp_url, key))) = printed else {
+        let Ok(Some(banner)) = printed else {
             panic!(
-                "pons demo printed no URL and key; its log:\n{}",
+                "pons demo printed no complete banner; its log:\n{}",
                 read_log(&log)
             );
         };
+        let mcp_url = banner_value(&banner, "MCP URL: ");
+        let key = banner_value(&banner, "export PONS_API_KEY=");
         Demo {
             child,
             mcp_url,
             key,
+            banner,
             log,
         }
     }
@@ -114,24 +119,31 @@ impl Demo {
     }
 }
 
-/// Reads standard output until the `MCP URL:` and `API key:` lines.
-async fn read_banner(stdout: tokio::process::ChildStdout) -> Option<(String, String)> {
+/// Line that ends the banner.
+const BANNER_END: &str = "Press Ctrl+C to stop.";
+
+/// Reads standard output up to and including the banner's last line.
+async fn read_banner(stdout: tokio::process::ChildStdout) -> Option<String> {
     let mut lines = BufReader::new(stdout).lines();
-    let (mut url, mut key) = (None, None);
+    let mut banner = String::new();
     while let Some(line) = lines.next_line().await.ok()? {
-        if let Some(value) = line.strip_prefix("MCP URL: ") {
-            url = Some(value.trim().to_owned());
-        }
-        if let Some(value) = line.strip_prefix("API key: ") {
-            key = Some(value.trim().to_owned());
-        }
-        if let (Some(url), Some(key)) = (&url, &key) {
+        banner.push_str(&line);
+        banner.push('\n');
+        if line == BANNER_END {
             // Keep draining the pipe so the demo never blocks on a full one.
             tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-            return Some((url.clone(), key.clone()));
+            return Some(banner);
         }
     }
     None
+}
+
+/// Returns the rest of the banner line that starts with `prefix`.
+fn banner_value(banner: &str, prefix: &str) -> String {
+    let line = banner.lines().find_map(|line| line.strip_prefix(prefix));
+    line.unwrap_or_else(|| panic!("no line starting with {prefix:?} in:\n{banner}"))
+        .trim()
+        .to_owned()
 }
 
 /// Parses a JSON body or the first `data:` event of an SSE body.
@@ -180,6 +192,12 @@ async fn demo_serves_mcp_and_restarts() {
     newcomer_session(&demo).await;
     let first_key = demo.key.clone();
     assert!(first_key.starts_with("pons_"));
+    assert_eq!(
+        demo.banner.matches(&first_key).count(),
+        1,
+        "the banner prints the key once:\n{}",
+        demo.banner
+    );
     assert!(demo.terminate().await, "first run exits with status 0");
 
     let again = Demo::start(&data_dir, dir.path().join("second.log")).await;
