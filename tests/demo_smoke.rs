@@ -1,7 +1,7 @@
 //! `pons demo` as a newcomer runs it: the built binary on a fresh data
 //! directory, read for the URL and key it prints, called over MCP, then
 //! stopped with SIGTERM. A second run on the same directory reuses the
-//! sandbox and prints a new key.
+//! sandbox, prints a new key and revokes the first run's key.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -96,6 +96,23 @@ impl Demo {
             .bearer_auth(&self.key)
             .send();
         response.await.expect("HTTP exchange")
+    }
+
+    /// Sends an MCP `initialize` request with `key` and returns the HTTP status.
+    async fn initialize_status(&self, key: &str) -> u16 {
+        let http = pons::whatsapp::graph::http_client(Duration::from_secs(10)).unwrap();
+        let params = json!({"protocolVersion": "2025-11-25", "capabilities": {},
+                            "clientInfo": {"name": "demo-smoke", "version": "1"}});
+        let body = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": params});
+        let response = http
+            .post(&self.mcp_url)
+            .bearer_auth(key)
+            .header("accept", "application/json, text/event-stream")
+            .json(&body)
+            .send()
+            .await
+            .expect("MCP request");
+        response.status().as_u16()
     }
 
     /// Sends a JSON-RPC request to the MCP endpoint and returns its result.
@@ -216,6 +233,12 @@ async fn demo_serves_mcp_and_restarts() {
         conversations, 4,
         "the second run reuses the sandbox: {listed}"
     );
+    assert_eq!(
+        again.initialize_status(&first_key).await,
+        401,
+        "the second run revokes the first run's key"
+    );
+    assert_eq!(again.initialize_status(&again.key).await, 200);
     assert!(again.terminate().await, "second run exits with status 0");
 }
 
