@@ -7,7 +7,13 @@ use std::fmt;
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct PhoneNumber(String);
 
-/// Reason a string is not a valid phone number.
+/// Maximum characters of the rejected input that an error message repeats.
+/// Longer input is cut and ends in `…`, so a huge argument cannot make a
+/// huge error.
+const MAX_ECHOED_CHARS: usize = 32;
+
+/// Reason a string is not a valid phone number. `input` is the rejected
+/// text, cut to [`MAX_ECHOED_CHARS`] characters.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum PhoneError {
     #[error(
@@ -36,7 +42,7 @@ impl PhoneNumber {
         let trimmed = input.trim();
         if trimmed.starts_with('(') {
             return Err(PhoneError::NationalFormat {
-                input: input.to_owned(),
+                input: echoed(input),
             });
         }
         // "+49 (0) 30 …" writes the national trunk prefix in brackets; it is
@@ -51,7 +57,7 @@ impl PhoneNumber {
                 ' ' | '-' | '.' | '(' | ')' | '\u{a0}' => {}
                 bad => {
                     return Err(PhoneError::InvalidCharacter {
-                        input: input.to_owned(),
+                        input: echoed(input),
                         bad,
                     });
                 }
@@ -65,12 +71,12 @@ impl PhoneNumber {
         }
         if digits.starts_with('0') {
             return Err(PhoneError::LeadingZero {
-                input: input.to_owned(),
+                input: echoed(input),
             });
         }
         if !(8..=15).contains(&digits.len()) {
             return Err(PhoneError::WrongLength {
-                input: input.to_owned(),
+                input: echoed(input),
                 digits: digits.len(),
             });
         }
@@ -85,6 +91,15 @@ impl PhoneNumber {
     /// The number with its leading `+`.
     pub fn e164(&self) -> String {
         format!("+{}", self.0)
+    }
+}
+
+/// Returns `input` for an error message, cut to [`MAX_ECHOED_CHARS`]
+/// characters with `…` appended when it is longer.
+fn echoed(input: &str) -> String {
+    match input.char_indices().nth(MAX_ECHOED_CHARS) {
+        Some((end, _)) => format!("{}…", &input[..end]),
+        None => input.to_owned(),
     }
 }
 
@@ -142,6 +157,39 @@ mod tests {
             PhoneNumber::parse(""),
             Err(PhoneError::WrongLength { .. })
         ));
+    }
+
+    #[test]
+    fn error_cuts_long_input() {
+        let huge = "1".repeat(1_000_000);
+        let message = PhoneNumber::parse(&huge).unwrap_err().to_string();
+        let shown = format!("\"{}…\"", "1".repeat(32));
+        assert!(message.contains(&shown), "{message}");
+        assert!(message.len() < 300, "{} bytes", message.len());
+        assert!(message.contains("this has 1000000"), "{message}");
+        assert!(message.contains("include the country code"), "{message}");
+
+        let letters = format!("+1 555 {}", "é".repeat(100));
+        let error = PhoneNumber::parse(&letters).unwrap_err();
+        let expected_input = format!("+1 555 {}…", "é".repeat(25));
+        assert_eq!(
+            error,
+            PhoneError::InvalidCharacter {
+                input: expected_input,
+                bad: 'é'
+            }
+        );
+    }
+
+    #[test]
+    fn error_keeps_short_input_whole() {
+        let input = "+1 555 CALL NOW";
+        let message = PhoneNumber::parse(input).unwrap_err().to_string();
+        assert!(message.contains("\"+1 555 CALL NOW\""), "{message}");
+        assert!(!message.contains('…'), "{message}");
+        let exact = "a".repeat(MAX_ECHOED_CHARS);
+        let message = PhoneNumber::parse(&exact).unwrap_err().to_string();
+        assert!(message.contains(&format!("{exact:?}")), "{message}");
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! `pons demo` as a newcomer runs it: the built binary on a fresh data
 //! directory, read for the URL and key it prints, called over MCP, then
 //! stopped with SIGTERM. A second run on the same directory reuses the
-//! sandbox and prints a new key.
+//! sandbox, prints a new key and revokes the first run's key.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -19,6 +19,8 @@ struct Demo {
     child: Child,
     mcp_url: String,
     key: String,
+    /// Standard output up to the banner's last line.
+    banner: String,
     log: PathBuf,
 }
 
@@ -41,16 +43,19 @@ impl Demo {
             .expect("spawn pons demo");
         let stdout = child.stdout.take().expect("stdout");
         let printed = tokio::time::timeout(STARTUP_TIMEOUT, read_banner(stdout)).await;
-        let Ok(Some((mcp_url, key))) = printed else {
+        let Ok(Some(banner)) = printed else {
             panic!(
-                "pons demo printed no URL and key; its log:\n{}",
+                "pons demo printed no complete banner; its log:\n{}",
                 read_log(&log)
             );
         };
+        let mcp_url = banner_value(&banner, "MCP URL: ");
+        let key = banner_value(&banner, "export PONS_API_KEY=");
         Demo {
             child,
             mcp_url,
             key,
+            banner,
             log,
         }
     }
@@ -93,6 +98,23 @@ impl Demo {
         response.await.expect("HTTP exchange")
     }
 
+    /// Sends an MCP `initialize` request with `key` and returns the HTTP status.
+    async fn initialize_status(&self, key: &str) -> u16 {
+        let http = pons::whatsapp::graph::http_client(Duration::from_secs(10)).unwrap();
+        let params = json!({"protocolVersion": "2025-11-25", "capabilities": {},
+                            "clientInfo": {"name": "demo-smoke", "version": "1"}});
+        let body = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": params});
+        let response = http
+            .post(&self.mcp_url)
+            .bearer_auth(key)
+            .header("accept", "application/json, text/event-stream")
+            .json(&body)
+            .send()
+            .await
+            .expect("MCP request");
+        response.status().as_u16()
+    }
+
     /// Sends a JSON-RPC request to the MCP endpoint and returns its result.
     async fn rpc(&self, method: &str, params: Value) -> Value {
         let http = pons::whatsapp::graph::http_client(Duration::from_secs(10)).unwrap();
@@ -114,24 +136,31 @@ impl Demo {
     }
 }
 
-/// Reads standard output until the `MCP URL:` and `API key:` lines.
-async fn read_banner(stdout: tokio::process::ChildStdout) -> Option<(String, String)> {
+/// Line that ends the banner.
+const BANNER_END: &str = "Press Ctrl+C to stop.";
+
+/// Reads standard output up to and including the banner's last line.
+async fn read_banner(stdout: tokio::process::ChildStdout) -> Option<String> {
     let mut lines = BufReader::new(stdout).lines();
-    let (mut url, mut key) = (None, None);
+    let mut banner = String::new();
     while let Some(line) = lines.next_line().await.ok()? {
-        if let Some(value) = line.strip_prefix("MCP URL: ") {
-            url = Some(value.trim().to_owned());
-        }
-        if let Some(value) = line.strip_prefix("API key: ") {
-            key = Some(value.trim().to_owned());
-        }
-        if let (Some(url), Some(key)) = (&url, &key) {
+        banner.push_str(&line);
+        banner.push('\n');
+        if line == BANNER_END {
             // Keep draining the pipe so the demo never blocks on a full one.
             tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-            return Some((url.clone(), key.clone()));
+            return Some(banner);
         }
     }
     None
+}
+
+/// Returns the rest of the banner line that starts with `prefix`.
+fn banner_value(banner: &str, prefix: &str) -> String {
+    let line = banner.lines().find_map(|line| line.strip_prefix(prefix));
+    line.unwrap_or_else(|| panic!("no line starting with {prefix:?} in:\n{banner}"))
+        .trim()
+        .to_owned()
 }
 
 /// Parses a JSON body or the first `data:` event of an SSE body.
@@ -180,6 +209,12 @@ async fn demo_serves_mcp_and_restarts() {
     newcomer_session(&demo).await;
     let first_key = demo.key.clone();
     assert!(first_key.starts_with("pons_"));
+    assert_eq!(
+        demo.banner.matches(&first_key).count(),
+        1,
+        "the banner prints the key once:\n{}",
+        demo.banner
+    );
     assert!(demo.terminate().await, "first run exits with status 0");
 
     let again = Demo::start(&data_dir, dir.path().join("second.log")).await;
@@ -198,6 +233,12 @@ async fn demo_serves_mcp_and_restarts() {
         conversations, 4,
         "the second run reuses the sandbox: {listed}"
     );
+    assert_eq!(
+        again.initialize_status(&first_key).await,
+        401,
+        "the second run revokes the first run's key"
+    );
+    assert_eq!(again.initialize_status(&again.key).await, 200);
     assert!(again.terminate().await, "second run exits with status 0");
 }
 

@@ -10,7 +10,9 @@ use base64::Engine;
 use serde_json::{Value, json};
 
 use pons::cli::MetasimArgs;
-use pons::metasim::{CONTROL_PREFIX, MetaSim, MetaSimConfig, standalone_config};
+use pons::metasim::{
+    CONTROL_PREFIX, Fault, FaultTarget, MetaSim, MetaSimConfig, standalone_config,
+};
 
 mod receiver;
 use receiver::{next_webhook, verify, webhook_receiver};
@@ -73,6 +75,11 @@ impl Controlled {
 
     /// Sends a text message through the Graph API as Pons would.
     async fn graph_send(&self, to: &str, text: &str) -> (u16, Value) {
+        self.graph_send_via(&self.http, to, text).await
+    }
+
+    /// Sends a text message as `graph_send` does, through `http`.
+    async fn graph_send_via(&self, http: &reqwest::Client, to: &str, text: &str) -> (u16, Value) {
         let url = format!(
             "{}/{}/messages",
             self.sim.base_url(),
@@ -80,7 +87,7 @@ impl Controlled {
         );
         let body = json!({"messaging_product": "whatsapp", "recipient_type": "individual",
                           "to": to, "type": "text", "text": {"body": text}});
-        self.graph(self.http.post(url).json(&body)).await
+        self.graph(http.post(url).json(&body)).await
     }
 
     async fn graph_get(&self, url: &str) -> (u16, Value) {
@@ -224,6 +231,91 @@ async fn delay_and_dropped_connection() {
         .send()
         .await;
     assert!(dropped.is_err(), "the connection closes without a response");
+}
+
+/// Builds a client for a held request. The request waits for the test's
+/// control calls, however slow they are, so its timeout only ends a hung test.
+fn patient_client() -> reqwest::Client {
+    pons::whatsapp::graph::http_client(Duration::from_secs(600)).unwrap()
+}
+
+#[tokio::test]
+async fn hold_keeps_response_until_release() {
+    let sim = Arc::new(Controlled::start(MetaSimConfig::default()).await);
+    let (status, body) = sim.post("/release", json!({})).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["released"], 0, "nothing is held before a send");
+    let (status, body) = sim
+        .post(
+            "/faults",
+            json!({"target": "send", "fault": {"kind": "hold"}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+
+    let mut sending = {
+        let sim = sim.clone();
+        let http = patient_client();
+        tokio::spawn(async move { sim.graph_send_via(&http, CUSTOMER, "held").await })
+    };
+    tokio::select! {
+        () = sim.sim.wait_for_held(1) => {}
+        outcome = &mut sending => {
+            panic!("the send ended before the stand-in held it: {outcome:?}");
+        }
+    }
+    assert_eq!(sim.get("/held").await["held"], 1);
+    assert_eq!(sim.sim.held_requests(), 1, "the handle sees the same state");
+    assert_eq!(sim.get("/requests").await.as_array().unwrap().len(), 1);
+    assert_eq!(
+        sim.get("/accepted-messages").await,
+        json!([]),
+        "a held send is not handled yet"
+    );
+    assert!(!sending.is_finished(), "the client still waits");
+
+    let (status, body) = sim.post("/release", json!({})).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["released"], 1);
+    let (status, body) = sending.await.unwrap();
+    assert_eq!(
+        status, 200,
+        "a released send gets the normal response: {body}"
+    );
+    let accepted = sim.sim.accepted_messages();
+    assert_eq!(accepted.len(), 1);
+    assert_eq!(body["messages"][0]["id"], accepted[0].wamid.as_str());
+    assert_eq!(sim.get("/held").await["held"], 0);
+    assert_eq!(sim.get("/faults").await["pending"], 0);
+
+    let (status, _) = sim.graph_send(CUSTOMER, "next").await;
+    assert_eq!(status, 200, "the hold applies to one request only");
+}
+
+#[tokio::test]
+async fn handle_releases_held_request() {
+    let sim = MetaSim::start(MetaSimConfig::default())
+        .await
+        .expect("stand-in starts");
+    let sim = Arc::new(sim);
+    sim.inject(FaultTarget::Any, Fault::Hold);
+    let http = patient_client();
+    let url = format!("{}/unknown/path", sim.origin());
+    let mut fetching = tokio::spawn(async move { http.get(url).send().await });
+    tokio::select! {
+        () = sim.wait_for_held(1) => {}
+        outcome = &mut fetching => {
+            panic!("the request ended before the stand-in held it: {outcome:?}");
+        }
+    }
+    assert_eq!(sim.release_held(), 1);
+    let response = fetching.await.unwrap().expect("a response after release");
+    assert_eq!(
+        response.status().as_u16(),
+        400,
+        "the normal response follows"
+    );
+    assert_eq!(sim.release_held(), 0, "a release frees each request once");
 }
 
 #[tokio::test]

@@ -1,6 +1,7 @@
 //! Seeding of the demo database: the demo user, the sandbox number with
 //! the stand-in's credentials, the first conversations, and a new API key
-//! on every run. An existing demo database is reused as it is.
+//! on every run that replaces the previous run's key. An existing demo
+//! database is reused as it is.
 
 use anyhow::Context;
 use rand::RngCore;
@@ -15,6 +16,11 @@ use crate::store::{Account, DynStore, NewAccount, NewApiKey, NewUser, Role, User
 pub const DEMO_EMAIL: &str = "demo@pons.local";
 /// Name of the sandbox number inside Pons.
 const ACCOUNT_NAME: &str = "Demo Shop";
+/// Start of the name of every key the demo creates. The creation time in
+/// [`KEY_CREATED_FORMAT`] follows it.
+const KEY_NAME_PREFIX: &str = "pons demo ";
+/// `chrono` format of the creation time in a demo key's name.
+const KEY_CREATED_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
 /// Seconds a customer's message keeps the 24-hour window open.
 const WINDOW_SECONDS: i64 = 24 * 60 * 60;
 
@@ -99,14 +105,16 @@ pub(super) async fn conversations(
     Ok(0)
 }
 
-/// Creates a key with every scope for the demo user; returns its text.
+/// Revokes the demo user's earlier demo keys, then creates a key with every
+/// scope for them and returns its text. Only the latest start's key works.
 pub(super) async fn api_key(store: &DynStore, user: &User) -> anyhow::Result<String> {
+    revoke_demo_keys(store, user).await?;
     let key = apikey::generate();
-    let created = chrono::Utc::now().format("%Y-%m-%d %H:%M:%S");
+    let created = chrono::Utc::now().format(KEY_CREATED_FORMAT);
     store
         .create_api_key(NewApiKey {
             user_id: user.id.clone(),
-            name: format!("pons demo {created}"),
+            name: format!("{KEY_NAME_PREFIX}{created}"),
             key_hash: key.hash,
             prefix: key.prefix,
             scopes: vec!["read".into(), "write".into(), "send".into()],
@@ -116,4 +124,51 @@ pub(super) async fn api_key(store: &DynStore, user: &User) -> anyhow::Result<Str
         .await
         .context("cannot create the demo API key")?;
     Ok(key.text)
+}
+
+/// Revokes the demo user's unrevoked keys that the demo created. Keys
+/// created with `pons key create` keep working unless they carry a demo
+/// key's exact name.
+async fn revoke_demo_keys(store: &DynStore, user: &User) -> anyhow::Result<()> {
+    let now = chrono::Utc::now().timestamp();
+    let keys = store.list_api_keys().await?;
+    let earlier = keys.iter().filter(|key| {
+        key.user_id == user.id && key.revoked_at.is_none() && is_demo_key_name(&key.name)
+    });
+    for key in earlier {
+        store
+            .revoke_api_key(key.id.as_str(), now)
+            .await
+            .with_context(|| format!("cannot revoke the earlier demo API key {}", key.prefix))?;
+        tracing::info!(prefix = %key.prefix, "revoked the earlier demo API key");
+    }
+    Ok(())
+}
+
+/// Tells whether `name` is the name `api_key` gives: the prefix and a
+/// creation time.
+fn is_demo_key_name(name: &str) -> bool {
+    name.strip_prefix(KEY_NAME_PREFIX).is_some_and(|created| {
+        chrono::NaiveDateTime::parse_from_str(created, KEY_CREATED_FORMAT).is_ok()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn demo_key_names_are_recognised() {
+        assert!(is_demo_key_name("pons demo 2025-03-01 12:30:05"));
+        for other in [
+            "pons demo",
+            "pons demo ",
+            "pons demo laptop",
+            "Claude Desktop",
+            "my pons demo 2025-03-01 12:30:05",
+            "pons demo 2025-03-01 12:30:05 copy",
+        ] {
+            assert!(!is_demo_key_name(other), "{other:?}");
+        }
+    }
 }

@@ -22,6 +22,11 @@ pub enum ApiError {
     MediaPending,
     /// The media of a message could not be downloaded, for this reason.
     MediaFailed(String),
+    /// The request body is larger than the limit that
+    /// `PONS_WEBHOOK_MAX_BODY_BYTES` sets.
+    BodyTooLarge {
+        limit_bytes: usize,
+    },
     /// An unexpected failure; the text is logged, never sent.
     Internal(String),
 }
@@ -49,6 +54,13 @@ impl IntoResponse for ApiError {
                     "internal error; the body was not stored".into(),
                 )
             }
+            ApiError::BodyTooLarge { limit_bytes } => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!(
+                    "request body is larger than the limit of {limit_bytes} bytes; raise the \
+                     limit with PONS_WEBHOOK_MAX_BODY_BYTES (or --webhook-max-body-bytes)"
+                ),
+            ),
             ApiError::Forbidden(message) => (StatusCode::FORBIDDEN, (*message).to_owned()),
             ApiError::NotFound(message) => (StatusCode::NOT_FOUND, (*message).to_owned()),
             ApiError::MissingScope(scope) => return missing_scope(scope),

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 
 use axum::Router;
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -58,15 +59,40 @@ async fn handshake(
 }
 
 /// Stores a signed body and returns 200 only after the transaction commits.
+/// A body over the size limit gets 413 and a warning that names the limit.
 async fn deliver(
     State(state): State<AppState>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    match body {
+        Ok(body) => store(&state, &headers, &body).await.into_response(),
+        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            let limit_bytes = state.settings.webhook_max_body_bytes;
+            let content_length = headers
+                .get(header::CONTENT_LENGTH)
+                .and_then(|value| value.to_str().ok());
+            tracing::warn!(
+                limit_bytes,
+                content_length,
+                "webhook body over the size limit rejected with 413; \
+                 raise PONS_WEBHOOK_MAX_BODY_BYTES to accept it"
+            );
+            ApiError::BodyTooLarge { limit_bytes }.into_response()
+        }
+        Err(rejection) => rejection.into_response(),
+    }
+}
+
+async fn store(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: &Bytes,
 ) -> Result<StatusCode, ApiError> {
     let delivery = Delivery {
-        body: &body,
+        body,
         signature: headers.get(signature::HEADER).map(|v| v.as_bytes()),
-        headers_json: loggable_headers(&headers),
+        headers_json: loggable_headers(headers),
         received_at: chrono::Utc::now().timestamp(),
     };
     match ingest::receive(&state.store, &state.secrets, delivery).await? {

@@ -1,9 +1,9 @@
 //! The control API of a stand-in run as its own process (`pons metasim`).
 //! Its JSON endpoints under [`PREFIX`] map one to one onto the methods of
 //! [`MetaSim`]. Tests in another language use them to seed the stand-in,
-//! queue faults, read its records and trigger webhooks. The prefix starts with `_`, so
-//! it cannot clash with Graph API paths, which start with a version or a
-//! numeric id. Control requests are neither recorded nor subject to faults.
+//! queue faults, release held requests, read its records and trigger
+//! webhooks. The prefix starts with `_`, so it cannot clash with Graph API
+//! paths, which start with a version or a numeric id. Control requests are neither recorded nor subject to faults.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -33,6 +33,8 @@ pub(crate) fn router(sim: Handle) -> Router {
     let routes = Router::new()
         .route("/requests", get(list_requests).delete(clear_requests))
         .route("/faults", get(pending_faults).post(inject_fault))
+        .route("/held", get(held_requests))
+        .route("/release", post(release_held))
         .route("/templates", post(add_template))
         .route("/recipients", post(add_recipient))
         .route("/media", post(add_media))
@@ -197,6 +199,8 @@ enum FaultSpec {
     Delay { ms: u64 },
     /// The connection closes without a response.
     DropConnection,
+    /// The normal response once `POST /release` releases the request.
+    Hold,
 }
 
 impl FaultSpec {
@@ -222,6 +226,7 @@ impl FaultSpec {
             },
             FaultSpec::Delay { ms } => Fault::Delay(Duration::from_millis(ms)),
             FaultSpec::DropConnection => Fault::DropConnection,
+            FaultSpec::Hold => Fault::Hold,
         })
     }
 }
@@ -237,6 +242,14 @@ async fn inject_fault(
 
 async fn pending_faults(State(sim): State<Handle>) -> axum::Json<Value> {
     axum::Json(json!({"pending": sim.pending_faults()}))
+}
+
+async fn held_requests(State(sim): State<Handle>) -> axum::Json<Value> {
+    axum::Json(json!({"held": sim.held_requests()}))
+}
+
+async fn release_held(State(sim): State<Handle>) -> axum::Json<Value> {
+    axum::Json(json!({"released": sim.release_held()}))
 }
 
 #[derive(Deserialize)]

@@ -42,6 +42,10 @@ pub enum Fault {
     Delay(Duration),
     /// The connection closes after the request arrived, without a response.
     DropConnection,
+    /// The normal response, sent only once the test releases the request
+    /// with `MetaSim::release_held` or `POST /_metasim/release`. The request
+    /// is recorded and counted as held before any release can miss it.
+    Hold,
 }
 
 impl Fault {

@@ -109,6 +109,32 @@ impl MetaSim {
         self.inner().faults.len()
     }
 
+    /// Counts the requests that a [`Fault::Hold`] is holding and whose
+    /// client still waits for the response.
+    pub fn held_requests(&self) -> usize {
+        self.inner().held_count()
+    }
+
+    /// Waits until at least `count` requests are held. It never returns
+    /// while fewer are, so callers race it against the request they sent.
+    pub async fn wait_for_held(&self, count: usize) {
+        loop {
+            let notified = self.sim.held_changed.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.held_requests() >= count {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    /// Lets every held request go on to its normal response and returns
+    /// how many were released. Requests held later stay held.
+    pub fn release_held(&self) -> usize {
+        self.inner().release_held()
+    }
+
     pub fn add_template(&self, template: SimTemplate) {
         self.inner().templates.push(template);
     }
@@ -292,6 +318,7 @@ fn new_sim(config: MetaSimConfig, listener: &TcpListener) -> std::io::Result<Arc
         inner: Mutex::new(inner),
         http,
         shutdown: CancellationToken::new(),
+        held_changed: tokio::sync::Notify::new(),
     }))
 }
 

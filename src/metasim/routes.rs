@@ -1,5 +1,5 @@
 //! The stand-in's routes, and the layer every request passes first: it is
-//! recorded, and a queued fault may replace or delay its response.
+//! recorded, and a queued fault may replace, delay or hold its response.
 
 use std::sync::Arc;
 
@@ -52,11 +52,18 @@ async fn record_and_inject(State(sim): State<Arc<Sim>>, request: Request, next: 
         body: bytes.to_vec(),
         token_valid: sim.token_valid(&parts.headers),
     };
-    let fault = {
+    // Recording the request and registering a hold under one lock means a
+    // test that has seen the request recorded can release it.
+    let (fault, released) = {
         let mut inner = lock(&sim.inner);
         inner.requests.push(recorded);
-        route.and_then(|route| inner.take_fault(route))
+        let fault = route.and_then(|route| inner.take_fault(route));
+        let released = (fault == Some(Fault::Hold)).then(|| inner.hold_request());
+        (fault, released)
     };
+    if released.is_some() {
+        sim.held_changed.notify_waiters();
+    }
     let kill = parts.extensions.get::<ConnectionKill>().cloned();
     let request = Request::from_parts(parts, Body::from(bytes));
     match fault {
@@ -65,6 +72,15 @@ async fn record_and_inject(State(sim): State<Arc<Sim>>, request: Request, next: 
         Some(Fault::Http { status }) => faults::http_status(status),
         Some(Fault::Delay(delay)) => {
             tokio::time::sleep(delay).await;
+            next.run(request).await
+        }
+        Some(Fault::Hold) => {
+            if let Some(released) = released {
+                tokio::select! {
+                    _ = released => {}
+                    () = sim.shutdown.cancelled() => return faults::http_status(503),
+                }
+            }
             next.run(request).await
         }
         Some(Fault::DropConnection) => match kill {

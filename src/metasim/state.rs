@@ -6,6 +6,7 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use serde_json::{Value, json};
+use tokio::sync::oneshot;
 use tokio::time::Instant;
 
 use super::faults::{Fault, FaultTarget};
@@ -197,6 +198,8 @@ pub(crate) struct Inner {
     pub last_inbound: HashMap<String, Instant>,
     pub requests: Vec<RecordedRequest>,
     pub faults: VecDeque<(FaultTarget, Fault)>,
+    /// One sender per request held by [`Fault::Hold`]; sending releases it.
+    pub held: Vec<oneshot::Sender<()>>,
     pub accepted: Vec<AcceptedMessage>,
     pub read_receipts: Vec<String>,
     pub deliveries: Vec<WebhookDelivery>,
@@ -213,6 +216,28 @@ impl Inner {
             .iter()
             .position(|(target, _)| target.matches(route))?;
         self.faults.remove(index).map(|(_, fault)| fault)
+    }
+
+    /// Registers a held request and returns the receiver that fires when
+    /// the test releases it.
+    pub fn hold_request(&mut self) -> oneshot::Receiver<()> {
+        let (release, released) = oneshot::channel();
+        self.held.push(release);
+        released
+    }
+
+    /// Counts the held requests whose client is still waiting.
+    pub fn held_count(&mut self) -> usize {
+        self.held.retain(|release| !release.is_closed());
+        self.held.len()
+    }
+
+    /// Releases every held request and returns how many were still waiting.
+    pub fn release_held(&mut self) -> usize {
+        self.held
+            .drain(..)
+            .filter_map(|release| release.send(()).ok())
+            .count()
     }
 
     /// Generates a numeric id, unique within this stand-in.

@@ -16,9 +16,14 @@ from support.mcp import ERAS, structured
 
 MESSAGES_PATH_SUFFIX = f"/{metasim.PHONE_NUMBER_ID}/messages"
 TEMPLATES_PATH_SUFFIX = f"/{metasim.WABA_ID}/message_templates"
-# Long enough that a read made after the send reached the stand-in finds
-# the message still pending, short enough to keep the suite fast.
-HELD_RESPONSE_MS = 4000
+
+
+@pytest.fixture(scope="module")
+def send_stack_env() -> dict[str, str]:
+    # A held send waits for the test's reads and release. The maximum Graph
+    # timeout keeps Pons from giving up on it first, so only a hung test
+    # reaches it (pytest-timeout ends each test after 180 s).
+    return {"PONS_GRAPH_TIMEOUT_SECONDS": "300"}
 
 
 def graph_version(send_stack) -> str:
@@ -111,7 +116,8 @@ def test_send_is_pending_until_meta_accepts(send_stack, sim):
     customer = new_customer()
     send_stack.inbound(customer, "Anyone there?")
     sim.clear_requests()
-    sim.inject(metasim.SEND, kind="delay", ms=HELD_RESPONSE_MS)
+    sim.inject(metasim.SEND, kind="hold")
+
     results: list = []
     sending = threading.Thread(
         target=lambda: results.append(
@@ -120,19 +126,25 @@ def test_send_is_pending_until_meta_accepts(send_stack, sim):
     )
     sending.start()
     try:
-        # Pons stores the message before it posts to Meta, so once the
-        # stand-in has recorded the post, the message exists as pending.
-        while not sim.message_posts():
+        # Pons stores the message before it posts to Meta, and the stand-in
+        # holds that post until it is released, so the message is pending
+        # for as long as the reads below take.
+        while sim.held_requests() == 0:
             assert sending.is_alive(), "the send ended before reaching the stand-in"
             sending.join(timeout=0.05)
         during = conversation_of(send_stack, customer)["messages"][-1]
+        accepted_during = sim.accepted_messages()
     finally:
-        sending.join(timeout=60)
-    # NOTE: the read above must finish within HELD_RESPONSE_MS of the post.
-    # On a machine slower than that, the next check fails with "sent".
+        released = sim.release_held()
+        sending.join()
+
+    assert released == 1
     assert during["direction"] == "outbound"
     assert during["status"] == "pending", during
     assert during["wamid"] is None
+    assert all(m["wa_id"] != customer for m in accepted_during), "Meta has not accepted it yet"
+    assert len(results) == 1, "the send raised instead of returning a result"
+
     output = structured(results[0])
     after = conversation_of(send_stack, customer)["messages"][-1]
     assert after["id"] == during["id"] == output["messageId"]

@@ -118,11 +118,24 @@ def test_oversized_body_gets_413(stack):
     filler = "x" * (1024 * 1024)
     body = text_body(account, new_customer(), wamid, filler)
     assert len(body) > 1024 * 1024
+    log_start = len(stack.server.lines)
 
     response = stack.meta.post(body, secret=account.app_secret)
 
     assert response.status_code == 413
+    error = response.json()["error"]
+    assert "limit of 1048576 bytes" in error, error
+    assert "PONS_WEBHOOK_MAX_BODY_BYTES" in error, error
     assert stack.db.count_messages(wamid) == 0
+    # The warning is written before the response, but reaches the log copy
+    # through a reader thread, so the wait only guards against a hang.
+    logged = stack.server.wait_for_log(
+        lambda fields: fields.get("limit_bytes") is not None, 60, start_at=log_start
+    )
+    assert logged.get("level") == "WARN", logged
+    assert logged["limit_bytes"] == 1024 * 1024, logged
+    assert "PONS_WEBHOOK_MAX_BODY_BYTES" in logged.get("message", ""), logged
+    assert "xxxxxxxx" not in str(logged), "the body is never logged"
 
 
 def test_invalid_json_gets_400(stack):

@@ -146,12 +146,22 @@ class MetaSimProcess:
         """Queue a fault for the next request of `target` and return the queue length.
 
         `fault` is one of kind="graph" with code (and http_status),
-        kind="http" with status, kind="delay" with ms, kind="drop_connection".
+        kind="http" with status, kind="delay" with ms, kind="drop_connection",
+        kind="hold" (the normal response once `release_held` is called).
         """
         return self._call("POST", "/faults", {"target": target, "fault": fault})["pending"]
 
     def pending_faults(self) -> int:
         return self._call("GET", "/faults")["pending"]
+
+    def held_requests(self) -> int:
+        """Count the requests that a hold fault keeps waiting. A request counts
+        from the moment it is recorded."""
+        return self._call("GET", "/held")["held"]
+
+    def release_held(self) -> int:
+        """Release every held request to its normal response and return how many."""
+        return self._call("POST", "/release")["released"]
 
     def add_template(self, **template: Any) -> None:
         self._call("POST", "/templates", template)
