@@ -10,9 +10,8 @@
 use std::sync::Arc;
 
 use rmcp::handler::server::tool::{ToolCallContext, ToolRouter, schema_for_output};
-use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{
-    CacheScope, CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock,
+    CacheScope, CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, JsonObject,
     ListToolsResult, PaginatedRequestParams, ProtocolVersion, ResultType,
 };
 use rmcp::service::RequestContext;
@@ -28,6 +27,7 @@ use crate::tools::{
     ToolError,
 };
 
+use super::arguments::{Parameters, argument_error_as_result};
 use super::rate::ToolRateLimit;
 
 /// The Pons MCP server for one request.
@@ -60,6 +60,13 @@ impl PonsMcp {
     /// Builds the router of every tool, before any scope filtering.
     pub fn router() -> ToolRouter<PonsMcp> {
         Self::read_tools() + Self::write_tools() + Self::send_tools()
+    }
+
+    /// Returns the input schema of the tool `name`, if there is one.
+    pub(super) fn input_schema(&self, name: &str) -> Option<Arc<JsonObject>> {
+        self.tool_router
+            .get(name)
+            .map(|tool| tool.input_schema.clone())
     }
 }
 
@@ -281,7 +288,8 @@ impl PonsMcp {
 )]
 impl ServerHandler for PonsMcp {
     /// Runs a tool unless the caller's credential is over its rate limit,
-    /// which is reported as a tool error saying when to retry.
+    /// which is reported as a tool error saying when to retry. Arguments
+    /// that fail to decode are reported as a tool error too.
     async fn call_tool(
         &self,
         request: CallToolRequestParams,
@@ -296,7 +304,10 @@ impl ServerHandler for PonsMcp {
             return Ok(CallToolResult::error(vec![ContentBlock::text(text)]).into());
         }
         let call = ToolCallContext::new(self, request, context);
-        self.tool_router.call(call).await
+        match self.tool_router.call(call).await {
+            Err(error) => argument_error_as_result(error).map(Into::into),
+            outcome => outcome,
+        }
     }
 
     /// Lists only the tools the caller's scopes allow. The list differs per
