@@ -333,6 +333,71 @@ async fn malformed_bodies_get_400() {
 }
 
 #[tokio::test]
+async fn malformed_tool_call_gets_32602() {
+    let server = Server::start().await;
+    let alice = create_user(&server.store, "alice@example.com").await;
+    let (key, _) = create_key(&server.store, &alice, KeyOptions::default()).await;
+    let cases = [
+        (
+            "arguments is an array",
+            json!({"name": "list_conversations", "arguments": [1]}),
+            "params.arguments must be an object",
+        ),
+        (
+            "name is missing",
+            json!({"arguments": {}}),
+            "params.name is missing",
+        ),
+        (
+            "name is a number",
+            json!({"name": 7}),
+            "params.name must be a string",
+        ),
+    ];
+    for (case, params, expected) in cases {
+        let body = json!({"jsonrpc": "2.0", "id": 9, "method": "tools/call", "params": params});
+        let reply = server.post_mcp(Some(&key), &body).await;
+        assert_eq!(reply.status, StatusCode::OK, "{case}: {}", reply.body);
+        let message = reply.json();
+        assert_eq!(message["id"], json!(9), "{case}: {message}");
+        assert_eq!(message["error"]["code"], json!(-32602), "{case}: {message}");
+        let text = message["error"]["message"].as_str().unwrap_or_default();
+        assert!(text.contains(expected), "{case}: {text}");
+    }
+}
+
+#[tokio::test]
+async fn unknown_tool_names_callable_tools() {
+    let server = Server::start().await;
+    let alice = create_user(&server.store, "alice@example.com").await;
+    let (key, _) = create_key(
+        &server.store,
+        &alice,
+        KeyOptions {
+            scopes: &["send"],
+            ..Default::default()
+        },
+    )
+    .await;
+    let body = json!({
+        "jsonrpc": "2.0",
+        "id": 3,
+        "method": "tools/call",
+        "params": {"name": "send_txt", "arguments": {}},
+    });
+    let reply = server.post_mcp(Some(&key), &body).await;
+    let message = reply.json();
+    assert_eq!(message["error"]["code"], json!(-32602), "{message}");
+    let text = message["error"]["message"].as_str().unwrap_or_default();
+    assert!(text.contains(r#"Unknown tool "send_txt""#), "{text}");
+    assert!(
+        text.contains("send_media, send_template, send_text"),
+        "{text}"
+    );
+    assert!(!text.contains("list_conversations"), "{text}");
+}
+
+#[tokio::test]
 async fn oversized_body_gets_413() {
     let server = Server::start_with(|settings| settings.max_body_bytes = 1024).await;
     let alice = create_user(&server.store, "alice@example.com").await;

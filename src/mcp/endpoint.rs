@@ -1,6 +1,6 @@
 //! The `/api/mcp` handler in front of rmcp: 405 for anything but POST,
-//! `Accept` negotiation, the body limit, and JSON-RPC parse errors as HTTP
-//! 400. Without it, rmcp 3.11 returns 406 unless both JSON and SSE are
+//! `Accept` negotiation, the body limit, JSON-RPC parse errors as HTTP
+//! 400, and -32602 for a malformed `tools/call`. Without it, rmcp 3.11 returns 406 unless both JSON and SSE are
 //! accepted, and 415 for an unparsable body.
 
 use axum::body::{Body, Bytes};
@@ -8,11 +8,11 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
-use rmcp::model::ClientJsonRpcMessage;
+use rmcp::model::{CallToolRequestParams, ClientJsonRpcMessage, ClientRequest, JsonRpcMessage};
 use rmcp::transport::streamable_http_server::StreamableHttpServerConfig;
 use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
 use rmcp::transport::streamable_http_server::tower::StreamableHttpService;
-use serde_json::json;
+use serde_json::{Value, json};
 use std::sync::Arc;
 
 use crate::store::DynStore;
@@ -109,7 +109,7 @@ pub(super) async fn handle(State(endpoint): State<Arc<Endpoint>>, request: Reque
         Err(response) => return response,
     };
     if is_json_content(&parts.headers)
-        && let Some(rejection) = json_rpc_rejection(&bytes)
+        && let Some(rejection) = json_rpc_rejection(&bytes, mode)
     {
         return rejection;
     }
@@ -186,9 +186,13 @@ async fn read_body(body: Body, max_bytes: usize) -> Result<Bytes, Response> {
 
 /// Builds the 400 response to a body that is not one MCP JSON-RPC message:
 /// JSON-RPC -32700 when it is not JSON, -32600 otherwise (batches included).
-/// Returns `None` for a valid message.
-fn json_rpc_rejection(bytes: &[u8]) -> Option<Response> {
-    let error = serde_json::from_slice::<ClientJsonRpcMessage>(bytes).err()?;
+/// A `tools/call` with malformed params gets -32602 (see
+/// [`invalid_params_rejection`]). Returns `None` for a valid message.
+fn json_rpc_rejection(bytes: &[u8], mode: ResponseMode) -> Option<Response> {
+    let error = match serde_json::from_slice::<ClientJsonRpcMessage>(bytes) {
+        Ok(message) => return invalid_params_rejection(&message, mode),
+        Err(error) => error,
+    };
     let value = match serde_json::from_slice::<serde_json::Value>(bytes) {
         Ok(value) => value,
         Err(parse) => {
@@ -206,6 +210,94 @@ fn json_rpc_rejection(bytes: &[u8]) -> Option<Response> {
         format!("Invalid Request: the body is not an MCP JSON-RPC 2.0 message ({error})")
     };
     Some(json_error(StatusCode::BAD_REQUEST, -32600, id, message))
+}
+
+/// Builds the -32602 (Invalid params) response to a `tools/call` whose
+/// params lack the shape MCP requires. rmcp 3.11 parses such a request as a
+/// custom method and would return -32601 (Method not found). The HTTP status
+/// is 200, as for the other JSON-RPC errors rmcp returns.
+fn invalid_params_rejection(
+    message: &ClientJsonRpcMessage,
+    mode: ResponseMode,
+) -> Option<Response> {
+    let JsonRpcMessage::Request(request) = message else {
+        return None;
+    };
+    let ClientRequest::CustomRequest(custom) = &request.request else {
+        return None;
+    };
+    if custom.method != TOOLS_CALL {
+        return None;
+    }
+    let problem = tool_call_params_problem(custom.params.as_ref());
+    let body = json!({
+        "jsonrpc": "2.0",
+        "id": request.id,
+        "error": { "code": -32602, "message": format!("Invalid params: {problem}") },
+    });
+    Some(match mode {
+        ResponseMode::Json => (StatusCode::OK, axum::Json(body)).into_response(),
+        ResponseMode::Sse => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "text/event-stream")],
+            format!("event: message\ndata: {body}\n\n"),
+        )
+            .into_response(),
+    })
+}
+
+/// The JSON-RPC method of a tool call.
+const TOOLS_CALL: &str = "tools/call";
+
+/// Explains what is wrong with the params of a `tools/call` and how to fix it.
+fn tool_call_params_problem(params: Option<&Value>) -> String {
+    let Some(Value::Object(params)) = params else {
+        return format!(
+            "tools/call needs params as an object with the tool's name in `name` and its \
+             arguments in `arguments`, got {}",
+            params.map_or("no params", json_kind)
+        );
+    };
+    match params.get("name") {
+        None => {
+            return "params.name is missing; set it to the name of the tool to call, as \
+                    tools/list returns it"
+                .to_owned();
+        }
+        Some(Value::String(_)) => {}
+        Some(other) => {
+            return format!(
+                "params.name must be a string naming the tool, got {}",
+                json_kind(other)
+            );
+        }
+    }
+    match params.get("arguments") {
+        None | Some(Value::Null | Value::Object(_)) => {}
+        Some(other) => {
+            return format!(
+                "params.arguments must be an object that maps argument names to values, \
+                 for example {{\"limit\": 20}}, got {}",
+                json_kind(other)
+            );
+        }
+    }
+    match serde_json::from_value::<CallToolRequestParams>(Value::Object(params.clone())) {
+        Err(error) => format!("params do not match tools/call: {error}"),
+        Ok(_) => "params do not match tools/call".to_owned(),
+    }
+}
+
+/// Names the JSON type of a value, with an article.
+fn json_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
 }
 
 /// Builds an HTTP response whose body is a JSON-RPC error object.
@@ -276,10 +368,31 @@ mod tests {
 
     #[test]
     fn parse_errors_are_distinguished() {
-        assert!(json_rpc_rejection(br#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#).is_none());
-        let not_json = json_rpc_rejection(b"{not json").unwrap();
+        let ping = br#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#;
+        assert!(json_rpc_rejection(ping, ResponseMode::Json).is_none());
+        let not_json = json_rpc_rejection(b"{not json", ResponseMode::Json).unwrap();
         assert_eq!(not_json.status(), StatusCode::BAD_REQUEST);
-        let batch = json_rpc_rejection(br#"[{"jsonrpc":"2.0","id":1,"method":"ping"}]"#).unwrap();
+        let batch = br#"[{"jsonrpc":"2.0","id":1,"method":"ping"}]"#;
+        let batch = json_rpc_rejection(batch, ResponseMode::Json).unwrap();
         assert_eq!(batch.status(), StatusCode::BAD_REQUEST);
+    }
+
+    #[test]
+    fn tool_call_params_problems() {
+        let problem = |params: Value| tool_call_params_problem(Some(&params));
+        let text = problem(json!({"arguments": {}}));
+        assert!(text.starts_with("params.name is missing"), "{text}");
+        let text = problem(json!({"name": 5}));
+        assert!(text.ends_with("got a number"), "{text}");
+        let text = problem(json!({"name": "list_conversations", "arguments": [1]}));
+        assert!(
+            text.starts_with("params.arguments must be an object"),
+            "{text}"
+        );
+        assert!(text.ends_with("got an array"), "{text}");
+        let text = tool_call_params_problem(None);
+        assert!(text.ends_with("got no params"), "{text}");
+        let text = problem(json!([]));
+        assert!(text.ends_with("got an array"), "{text}");
     }
 }
