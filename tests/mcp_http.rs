@@ -517,6 +517,11 @@ async fn unlisted_origin_is_forbidden() {
             )
             .await;
         assert_eq!(reply.status, expected, "{origin}: {}", reply.body);
+        if expected == StatusCode::FORBIDDEN {
+            let text = reply.json()["error_description"].to_string();
+            assert!(text.contains(origin), "{text}");
+            assert!(text.contains("PONS_ALLOWED_ORIGINS"), "{text}");
+        }
     }
 }
 
@@ -541,4 +546,8 @@ async fn foreign_host_is_forbidden() {
         )
         .await;
     assert_eq!(reply.status, StatusCode::FORBIDDEN);
+    let text = reply.json()["error_description"].to_string();
+    assert!(text.contains("evil.example.com"), "{text}");
+    assert!(text.contains("PONS_ALLOWED_HOSTS"), "{text}");
+    assert!(text.contains("PONS_PUBLIC_URL"), "{text}");
 }
