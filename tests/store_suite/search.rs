@@ -165,9 +165,16 @@ pub async fn search_ranks_only_recent_matches(store: DynStore) {
         .search_messages(&ids, "kettle", 5)
         .await
         .expect("search");
-    let wamids: Vec<_> = hits.iter().filter_map(|h| h.message.wamid.clone()).collect();
+    let wamids: Vec<_> = hits
+        .iter()
+        .filter_map(|h| h.message.wamid.clone())
+        .collect();
     assert_eq!(hits.len(), 5);
-    assert_eq!(wamids[0], format!("wamid.NEW{}", newer - 1), "best recent match first");
+    assert_eq!(
+        wamids[0],
+        format!("wamid.NEW{}", newer - 1),
+        "best recent match first"
+    );
     assert!(
         !wamids.contains(&"wamid.OLD".to_owned()),
         "the oldest match is beyond the ranked window: {wamids:?}"
