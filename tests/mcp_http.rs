@@ -364,6 +364,27 @@ async fn malformed_tool_call_gets_32602() {
         let text = message["error"]["message"].as_str().unwrap_or_default();
         assert!(text.contains(expected), "{case}: {text}");
     }
+
+    // A client that accepts only SSE gets the error as an SSE event.
+    let bearer = format!("Bearer {key}");
+    let headers = [
+        ("content-type", "application/json"),
+        ("accept", "text/event-stream"),
+        ("authorization", bearer.as_str()),
+    ];
+    let body = json!({"jsonrpc": "2.0", "id": 4, "method": "tools/call", "params": {}});
+    let reply = server
+        .send(Method::POST, "/api/mcp", &headers, &body.to_string())
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(reply.header("content-type"), Some("text/event-stream"));
+    assert_eq!(
+        reply.json()["error"]["code"],
+        json!(-32602),
+        "{}",
+        reply.body
+    );
+    assert_eq!(reply.json()["id"], json!(4), "{}", reply.body);
 }
 
 #[tokio::test]
