@@ -14,13 +14,55 @@ use crate::crypto::SecretBox;
 use crate::http::{AppState, router};
 use crate::jobs::{JobContext, JobQueue, JobReport, JobRuntime};
 use crate::media_files::MediaFiles;
-use crate::store::DynStore;
+use crate::store::{DynStore, MetaError, UnixTime};
 use crate::whatsapp::graph::GraphClient;
 
 /// Bound on one Graph API call of a background job, from connecting to the
 /// last body byte, unless PONS_GRAPH_TIMEOUT_SECONDS is longer. Media
 /// downloads of up to 100 MiB need more time than the calls of the tools.
 const JOB_GRAPH_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// Time added to the Graph API timeout before a `pending` send counts as
+/// abandoned at start-up. A send stores its message as `pending` before it
+/// calls Meta and records the outcome right after the call. A message still
+/// `pending` without a wamid after the timeout plus this margin therefore
+/// belongs to a process that stopped in between. The margin also covers
+/// other instances on the same database that are still sending.
+const UNCONFIRMED_SEND_MARGIN: Duration = Duration::from_secs(300);
+
+/// Builds the error stored on a send that Pons stopped before Meta confirmed.
+fn unconfirmed_send_error() -> MetaError {
+    MetaError {
+        code: None,
+        title: Some("Send not confirmed".to_owned()),
+        message: Some(
+            "Pons stopped before Meta confirmed this send, so the customer may or may not \
+             have received the message. Check the conversation before sending it again."
+                .to_owned(),
+        ),
+        details: None,
+    }
+}
+
+/// Marks outbound messages left `pending` by a process that stopped during
+/// the send as `failed`, so that they do not stay `pending` forever. A store
+/// error is logged and start-up goes on.
+async fn fail_unconfirmed_sends(store: &DynStore, graph_timeout: Duration, now: UnixTime) {
+    let grace = graph_timeout + UNCONFIRMED_SEND_MARGIN;
+    let sent_before = now - i64::try_from(grace.as_secs()).unwrap_or(i64::MAX);
+    match store
+        .fail_unconfirmed_sends(sent_before, unconfirmed_send_error(), now)
+        .await
+    {
+        Ok(ids) if ids.is_empty() => {}
+        Ok(ids) => tracing::warn!(
+            count = ids.len(),
+            message_ids = %ids.iter().map(ToString::to_string).collect::<Vec<_>>().join(","),
+            "marked sends that Meta never confirmed as failed; the process stopped during them"
+        ),
+        Err(error) => tracing::error!(%error, "failed to mark unconfirmed sends as failed"),
+    }
+}
 
 /// Opens the database (applying migrations) and the encryption key.
 pub async fn open(settings: &Settings) -> anyhow::Result<(DynStore, SecretBox)> {
@@ -88,6 +130,7 @@ impl Server {
             }
         }
         let timeout = Duration::from_secs(settings.server.graph_timeout_seconds);
+        fail_unconfirmed_sends(&store, timeout, chrono::Utc::now().timestamp()).await;
         let graph = graph_client(settings, timeout)?;
         let queue = JobQueue::new(store.clone());
         let media = MediaFiles::new(&settings.data_dir);
@@ -198,4 +241,71 @@ pub fn cancel_on_signal(token: CancellationToken) {
         tracing::info!("shutdown signal received");
         token.cancel();
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{MessageStatus, NewAccount, NewOutboundMessage, NewUser};
+
+    #[tokio::test]
+    async fn start_up_fails_unconfirmed_sends() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let store =
+            crate::store::connect(&format!("sqlite://{}", dir.path().join("p.db").display()))
+                .await
+                .expect("open store");
+        let owner = store
+            .create_user(NewUser {
+                email: "owner@example.com".to_owned(),
+                password_hash: None,
+            })
+            .await
+            .expect("create user");
+        let account = store
+            .create_account(NewAccount {
+                name: "Shop".to_owned(),
+                waba_id: "waba-1".to_owned(),
+                phone_number_id: "pnid-1".to_owned(),
+                phone_number: "15550001111".to_owned(),
+                display_name: None,
+                access_token_encrypted: b"token".to_vec(),
+                app_secret_encrypted: b"secret".to_vec(),
+                verify_token: "verify".to_owned(),
+                owner: owner.id.clone(),
+            })
+            .await
+            .expect("create account");
+        let now: UnixTime = 1_700_000_000;
+        let timeout = Duration::from_secs(15);
+        let grace = 15 + UNCONFIRMED_SEND_MARGIN.as_secs() as i64;
+        let mut ids = Vec::new();
+        for timestamp in [now - grace - 1, now - grace + 1] {
+            let message = store
+                .insert_outbound(NewOutboundMessage {
+                    account_id: account.id.clone(),
+                    wa_id: "15557654321".to_owned(),
+                    kind: "text".to_owned(),
+                    text: Some("hello".to_owned()),
+                    caption: None,
+                    media: None,
+                    context_wamid: None,
+                    content_json: "{}".to_owned(),
+                    timestamp,
+                })
+                .await
+                .expect("insert outbound");
+            ids.push(message.id);
+        }
+
+        fail_unconfirmed_sends(&store, timeout, now).await;
+
+        let (_, old) = store.find_message(&ids[0]).await.unwrap().unwrap();
+        assert_eq!(old.status, MessageStatus::Failed);
+        let error = old.error.expect("error stored");
+        let text = error.message.unwrap_or_default();
+        assert!(text.contains("may or may not have received"), "{text}");
+        let (_, within_grace) = store.find_message(&ids[1]).await.unwrap().unwrap();
+        assert_eq!(within_grace.status, MessageStatus::Pending);
+    }
 }

@@ -333,6 +333,92 @@ async fn malformed_bodies_get_400() {
 }
 
 #[tokio::test]
+async fn malformed_tool_call_gets_32602() {
+    let server = Server::start().await;
+    let alice = create_user(&server.store, "alice@example.com").await;
+    let (key, _) = create_key(&server.store, &alice, KeyOptions::default()).await;
+    let cases = [
+        (
+            "arguments is an array",
+            json!({"name": "list_conversations", "arguments": [1]}),
+            "params.arguments must be an object",
+        ),
+        (
+            "name is missing",
+            json!({"arguments": {}}),
+            "params.name is missing",
+        ),
+        (
+            "name is a number",
+            json!({"name": 7}),
+            "params.name must be a string",
+        ),
+    ];
+    for (case, params, expected) in cases {
+        let body = json!({"jsonrpc": "2.0", "id": 9, "method": "tools/call", "params": params});
+        let reply = server.post_mcp(Some(&key), &body).await;
+        assert_eq!(reply.status, StatusCode::OK, "{case}: {}", reply.body);
+        let message = reply.json();
+        assert_eq!(message["id"], json!(9), "{case}: {message}");
+        assert_eq!(message["error"]["code"], json!(-32602), "{case}: {message}");
+        let text = message["error"]["message"].as_str().unwrap_or_default();
+        assert!(text.contains(expected), "{case}: {text}");
+    }
+
+    // A client that accepts only SSE gets the error as an SSE event.
+    let bearer = format!("Bearer {key}");
+    let headers = [
+        ("content-type", "application/json"),
+        ("accept", "text/event-stream"),
+        ("authorization", bearer.as_str()),
+    ];
+    let body = json!({"jsonrpc": "2.0", "id": 4, "method": "tools/call", "params": {}});
+    let reply = server
+        .send(Method::POST, "/api/mcp", &headers, &body.to_string())
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(reply.header("content-type"), Some("text/event-stream"));
+    assert_eq!(
+        reply.json()["error"]["code"],
+        json!(-32602),
+        "{}",
+        reply.body
+    );
+    assert_eq!(reply.json()["id"], json!(4), "{}", reply.body);
+}
+
+#[tokio::test]
+async fn unknown_tool_names_callable_tools() {
+    let server = Server::start().await;
+    let alice = create_user(&server.store, "alice@example.com").await;
+    let (key, _) = create_key(
+        &server.store,
+        &alice,
+        KeyOptions {
+            scopes: &["send"],
+            ..Default::default()
+        },
+    )
+    .await;
+    let body = json!({
+        "jsonrpc": "2.0",
+        "id": 3,
+        "method": "tools/call",
+        "params": {"name": "send_txt", "arguments": {}},
+    });
+    let reply = server.post_mcp(Some(&key), &body).await;
+    let message = reply.json();
+    assert_eq!(message["error"]["code"], json!(-32602), "{message}");
+    let text = message["error"]["message"].as_str().unwrap_or_default();
+    assert!(text.contains(r#"Unknown tool "send_txt""#), "{text}");
+    assert!(
+        text.contains("send_media, send_template, send_text"),
+        "{text}"
+    );
+    assert!(!text.contains("list_conversations"), "{text}");
+}
+
+#[tokio::test]
 async fn oversized_body_gets_413() {
     let server = Server::start_with(|settings| settings.max_body_bytes = 1024).await;
     let alice = create_user(&server.store, "alice@example.com").await;
@@ -452,6 +538,11 @@ async fn unlisted_origin_is_forbidden() {
             )
             .await;
         assert_eq!(reply.status, expected, "{origin}: {}", reply.body);
+        if expected == StatusCode::FORBIDDEN {
+            let text = reply.json()["error_description"].to_string();
+            assert!(text.contains(origin), "{text}");
+            assert!(text.contains("PONS_ALLOWED_ORIGINS"), "{text}");
+        }
     }
 }
 
@@ -476,4 +567,8 @@ async fn foreign_host_is_forbidden() {
         )
         .await;
     assert_eq!(reply.status, StatusCode::FORBIDDEN);
+    let text = reply.json()["error_description"].to_string();
+    assert!(text.contains("evil.example.com"), "{text}");
+    assert!(text.contains("PONS_ALLOWED_HOSTS"), "{text}");
+    assert!(text.contains("PONS_PUBLIC_URL"), "{text}");
 }

@@ -181,6 +181,32 @@ async fn limit_out_of_range_is_tool_error() {
 }
 
 #[tokio::test]
+async fn wrong_argument_type_names_argument() {
+    let server = Server::start().await;
+    let tenants = two_tenants(&server.store).await;
+    let key = read_key(&server, &tenants).await;
+    let result = server
+        .call_tool(&key, "get_conversation", json!({"messageLimit": "abc"}))
+        .await;
+    let text = tool_error(&result);
+    assert!(
+        text.starts_with("Invalid arguments for get_conversation: "),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"messageLimit must be a whole number between 1 and 200, got "abc"."#),
+        "{text}"
+    );
+    assert!(text.contains("(default 50)"), "{text}");
+
+    let result = server
+        .call_tool(&key, "list_conversations", json!({"limit": "20"}))
+        .await;
+    let text = tool_error(&result);
+    assert!(text.contains("Send it as 20 without quotes."), "{text}");
+}
+
+#[tokio::test]
 async fn get_conversation_by_id_and_phone() {
     let server = Server::start().await;
     let tenants = two_tenants(&server.store).await;

@@ -1,26 +1,30 @@
 //! The `/api/mcp` handler in front of rmcp: 405 for anything but POST,
-//! `Accept` negotiation, the body limit, and JSON-RPC parse errors as HTTP
-//! 400. Without it, rmcp 3.11 returns 406 unless both JSON and SSE are
+//! `Accept` negotiation, the body limit, JSON-RPC parse errors as HTTP
+//! 400, -32602 for a malformed `tools/call`, and a 403 that names the
+//! setting to change for a `Host` or `Origin` that is not allowed.
+//! Without it, rmcp 3.11 returns 406 unless both JSON and SSE are
 //! accepted, and 415 for an unparsable body.
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
+use axum::http::uri::Authority;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
-use rmcp::model::ClientJsonRpcMessage;
+use rmcp::model::{CallToolRequestParams, ClientJsonRpcMessage, ClientRequest, JsonRpcMessage};
 use rmcp::transport::streamable_http_server::StreamableHttpServerConfig;
 use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
 use rmcp::transport::streamable_http_server::tower::StreamableHttpService;
-use serde_json::json;
+use serde_json::{Value, json};
 use std::sync::Arc;
 
 use crate::store::DynStore;
 use crate::tools::Sender;
 
-use super::McpSettings;
+use super::cors::origin_is_allowed;
 use super::rate::ToolRateLimit;
 use super::server::PonsMcp;
+use super::{MCP_PATH, McpSettings};
 
 type Service = StreamableHttpService<PonsMcp, NeverSessionManager>;
 
@@ -34,6 +38,15 @@ pub(super) struct Endpoint {
     json: Service,
     sse: Service,
     max_body_bytes: usize,
+    allowed: AllowedSources,
+}
+
+/// The `Host` and `Origin` allowlists, checked before rmcp checks them so
+/// that a rejection names the value and the setting that allows it.
+struct AllowedSources {
+    hosts: Vec<String>,
+    origins: Vec<String>,
+    public_url: String,
 }
 
 impl Endpoint {
@@ -48,9 +61,10 @@ impl Endpoint {
                 tools.clone(),
             ))
         };
+        let hosts = allowed_hosts(settings);
         let config = StreamableHttpServerConfig::default()
             .with_legacy_session_mode(false)
-            .with_allowed_hosts(allowed_hosts(settings))
+            .with_allowed_hosts(hosts.clone())
             .with_allowed_origins(settings.allowed_origins.clone())
             .with_max_request_body_bytes(settings.max_body_bytes);
         let never = Arc::new(NeverSessionManager::default());
@@ -62,6 +76,11 @@ impl Endpoint {
             ),
             sse: StreamableHttpService::new(factory, never, config.with_json_response(false)),
             max_body_bytes: settings.max_body_bytes,
+            allowed: AllowedSources {
+                hosts,
+                origins: settings.allowed_origins.clone(),
+                public_url: settings.base_url().to_owned(),
+            },
         }
     }
 }
@@ -80,6 +99,78 @@ fn allowed_hosts(settings: &McpSettings) -> Vec<String> {
     }
     hosts.extend(settings.allowed_hosts.iter().cloned());
     hosts
+}
+
+impl AllowedSources {
+    /// Builds the 403 response to a request whose `Host` or `Origin` is not
+    /// allowed, by the rules of rmcp 3.11's own check, which still runs
+    /// afterwards. A missing, non-UTF-8 or malformed `Host` is left to rmcp,
+    /// which returns 400.
+    fn rejection(&self, uri: &axum::http::Uri, headers: &HeaderMap) -> Option<Response> {
+        let host = match headers.get(header::HOST) {
+            Some(value) => value.to_str().ok()?.parse::<Authority>().ok()?,
+            None => uri.authority()?.clone(),
+        };
+        if !host_is_allowed(&host, &self.hosts) {
+            tracing::warn!(host = %host, "rejected MCP request with a Host that is not allowed");
+            let public_host = self
+                .public_url
+                .parse::<axum::http::Uri>()
+                .ok()
+                .and_then(|uri| uri.host().map(str::to_owned))
+                .unwrap_or_default();
+            let message = format!(
+                "Host {:?} is not allowed on {MCP_PATH}. Pons accepts the host of its public \
+                 URL ({public_host:?}, set by PONS_PUBLIC_URL or --public-url), localhost, \
+                 127.0.0.1 and ::1. To accept this host, add it to PONS_ALLOWED_HOSTS \
+                 (--allowed-hosts, comma-separated) or set the public URL to the address \
+                 clients use.",
+                host.as_str()
+            );
+            return Some(forbidden(message));
+        }
+        if self.origins.is_empty() {
+            return None;
+        }
+        let origin = headers.get(header::ORIGIN)?.to_str().ok()?;
+        if origin_is_allowed(origin, &self.origins) {
+            return None;
+        }
+        tracing::warn!(
+            origin,
+            "rejected MCP request from an Origin that is not allowed"
+        );
+        let message = format!(
+            "Origin {origin:?} is not allowed on {MCP_PATH}. To accept requests from this \
+             origin, add it to PONS_ALLOWED_ORIGINS (--allowed-origins, comma-separated, \
+             for example https://app.example.com or http://localhost:*)."
+        );
+        Some(forbidden(message))
+    }
+}
+
+/// Matches a `Host` against allowlist entries the way rmcp 3.11 does: the
+/// host names must be equal ignoring case and brackets, and an entry with a
+/// port matches only that port.
+fn host_is_allowed(host: &Authority, allowed: &[String]) -> bool {
+    let normalize = |name: &str| name.trim_matches(['[', ']']).to_ascii_lowercase();
+    let name = normalize(host.host());
+    allowed.iter().any(|entry| {
+        let entry = entry.trim();
+        if entry.is_empty() {
+            return false;
+        }
+        let (entry_name, entry_port) = match entry.parse::<Authority>() {
+            Ok(authority) => (normalize(authority.host()), authority.port_u16()),
+            Err(_) => (normalize(entry), None),
+        };
+        entry_name == name && entry_port.is_none_or(|port| host.port_u16() == Some(port))
+    })
+}
+
+fn forbidden(message: String) -> Response {
+    let body = json!({ "error": "forbidden", "error_description": message });
+    (StatusCode::FORBIDDEN, axum::Json(body)).into_response()
 }
 
 /// Encoding of the response to one request.
@@ -108,8 +199,11 @@ pub(super) async fn handle(State(endpoint): State<Arc<Endpoint>>, request: Reque
         Ok(bytes) => bytes,
         Err(response) => return response,
     };
+    if let Some(rejection) = endpoint.allowed.rejection(&parts.uri, &parts.headers) {
+        return rejection;
+    }
     if is_json_content(&parts.headers)
-        && let Some(rejection) = json_rpc_rejection(&bytes)
+        && let Some(rejection) = json_rpc_rejection(&bytes, mode)
     {
         return rejection;
     }
@@ -186,9 +280,13 @@ async fn read_body(body: Body, max_bytes: usize) -> Result<Bytes, Response> {
 
 /// Builds the 400 response to a body that is not one MCP JSON-RPC message:
 /// JSON-RPC -32700 when it is not JSON, -32600 otherwise (batches included).
-/// Returns `None` for a valid message.
-fn json_rpc_rejection(bytes: &[u8]) -> Option<Response> {
-    let error = serde_json::from_slice::<ClientJsonRpcMessage>(bytes).err()?;
+/// A `tools/call` with malformed params gets -32602 (see
+/// [`invalid_params_rejection`]). Returns `None` for a valid message.
+fn json_rpc_rejection(bytes: &[u8], mode: ResponseMode) -> Option<Response> {
+    let error = match serde_json::from_slice::<ClientJsonRpcMessage>(bytes) {
+        Ok(message) => return invalid_params_rejection(&message, mode),
+        Err(error) => error,
+    };
     let value = match serde_json::from_slice::<serde_json::Value>(bytes) {
         Ok(value) => value,
         Err(parse) => {
@@ -206,6 +304,94 @@ fn json_rpc_rejection(bytes: &[u8]) -> Option<Response> {
         format!("Invalid Request: the body is not an MCP JSON-RPC 2.0 message ({error})")
     };
     Some(json_error(StatusCode::BAD_REQUEST, -32600, id, message))
+}
+
+/// Builds the -32602 (Invalid params) response to a `tools/call` whose
+/// params lack the shape MCP requires. rmcp 3.11 parses such a request as a
+/// custom method and would return -32601 (Method not found). The HTTP status
+/// is 200, as for the other JSON-RPC errors rmcp returns.
+fn invalid_params_rejection(
+    message: &ClientJsonRpcMessage,
+    mode: ResponseMode,
+) -> Option<Response> {
+    let JsonRpcMessage::Request(request) = message else {
+        return None;
+    };
+    let ClientRequest::CustomRequest(custom) = &request.request else {
+        return None;
+    };
+    if custom.method != TOOLS_CALL {
+        return None;
+    }
+    let problem = tool_call_params_problem(custom.params.as_ref());
+    let body = json!({
+        "jsonrpc": "2.0",
+        "id": request.id,
+        "error": { "code": -32602, "message": format!("Invalid params: {problem}") },
+    });
+    Some(match mode {
+        ResponseMode::Json => (StatusCode::OK, axum::Json(body)).into_response(),
+        ResponseMode::Sse => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "text/event-stream")],
+            format!("event: message\ndata: {body}\n\n"),
+        )
+            .into_response(),
+    })
+}
+
+/// The JSON-RPC method of a tool call.
+const TOOLS_CALL: &str = "tools/call";
+
+/// Explains what is wrong with the params of a `tools/call` and how to fix it.
+fn tool_call_params_problem(params: Option<&Value>) -> String {
+    let Some(Value::Object(params)) = params else {
+        return format!(
+            "tools/call needs params as an object with the tool's name in `name` and its \
+             arguments in `arguments`, got {}",
+            params.map_or("no params", json_kind)
+        );
+    };
+    match params.get("name") {
+        None => {
+            return "params.name is missing; set it to the name of the tool to call, as \
+                    tools/list returns it"
+                .to_owned();
+        }
+        Some(Value::String(_)) => {}
+        Some(other) => {
+            return format!(
+                "params.name must be a string naming the tool, got {}",
+                json_kind(other)
+            );
+        }
+    }
+    match params.get("arguments") {
+        None | Some(Value::Null | Value::Object(_)) => {}
+        Some(other) => {
+            return format!(
+                "params.arguments must be an object that maps argument names to values, \
+                 for example {{\"limit\": 20}}, got {}",
+                json_kind(other)
+            );
+        }
+    }
+    match serde_json::from_value::<CallToolRequestParams>(Value::Object(params.clone())) {
+        Err(error) => format!("params do not match tools/call: {error}"),
+        Ok(_) => "params do not match tools/call".to_owned(),
+    }
+}
+
+/// Names the JSON type of a value, with an article.
+fn json_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
 }
 
 /// Builds an HTTP response whose body is a JSON-RPC error object.
@@ -276,10 +462,48 @@ mod tests {
 
     #[test]
     fn parse_errors_are_distinguished() {
-        assert!(json_rpc_rejection(br#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#).is_none());
-        let not_json = json_rpc_rejection(b"{not json").unwrap();
+        let ping = br#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#;
+        assert!(json_rpc_rejection(ping, ResponseMode::Json).is_none());
+        let not_json = json_rpc_rejection(b"{not json", ResponseMode::Json).unwrap();
         assert_eq!(not_json.status(), StatusCode::BAD_REQUEST);
-        let batch = json_rpc_rejection(br#"[{"jsonrpc":"2.0","id":1,"method":"ping"}]"#).unwrap();
+        let batch = br#"[{"jsonrpc":"2.0","id":1,"method":"ping"}]"#;
+        let batch = json_rpc_rejection(batch, ResponseMode::Json).unwrap();
         assert_eq!(batch.status(), StatusCode::BAD_REQUEST);
+    }
+
+    #[test]
+    fn host_allowlist_matches_like_rmcp() {
+        let allowed = [
+            "pons.example.com".to_owned(),
+            "proxy.internal:8443".to_owned(),
+            "::1".to_owned(),
+        ];
+        let host = |value: &str| value.parse::<Authority>().unwrap();
+        assert!(host_is_allowed(&host("pons.example.com"), &allowed));
+        assert!(host_is_allowed(&host("PONS.example.com:3000"), &allowed));
+        assert!(host_is_allowed(&host("proxy.internal:8443"), &allowed));
+        assert!(!host_is_allowed(&host("proxy.internal:80"), &allowed));
+        assert!(!host_is_allowed(&host("proxy.internal"), &allowed));
+        assert!(host_is_allowed(&host("[::1]:3000"), &allowed));
+        assert!(!host_is_allowed(&host("evil.example.com"), &allowed));
+    }
+
+    #[test]
+    fn tool_call_params_problems() {
+        let problem = |params: Value| tool_call_params_problem(Some(&params));
+        let text = problem(json!({"arguments": {}}));
+        assert!(text.starts_with("params.name is missing"), "{text}");
+        let text = problem(json!({"name": 5}));
+        assert!(text.ends_with("got a number"), "{text}");
+        let text = problem(json!({"name": "list_conversations", "arguments": [1]}));
+        assert!(
+            text.starts_with("params.arguments must be an object"),
+            "{text}"
+        );
+        assert!(text.ends_with("got an array"), "{text}");
+        let text = tool_call_params_problem(None);
+        assert!(text.ends_with("got no params"), "{text}");
+        let text = problem(json!([]));
+        assert!(text.ends_with("got an array"), "{text}");
     }
 }

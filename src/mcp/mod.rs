@@ -8,6 +8,7 @@
 //! endpoint, which answers 405 to anything but POST, checks the body, and
 //! hands it to rmcp's `StreamableHttpService`.
 
+mod arguments;
 mod auth;
 mod cors;
 mod discovery;

@@ -2,13 +2,13 @@
 //! to a customer, so none is idempotent: repeating a call sends again.
 
 use rmcp::handler::server::tool::schema_for_output;
-use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::CallToolResult;
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, tool, tool_router};
 
 use crate::tools::{self, SendMediaArgs, SendOutput, SendTemplateArgs, SendTextArgs};
 
+use super::arguments::Parameters;
 use super::server::{PonsMcp, respond};
 
 #[tool_router(router = send_tools, vis = "pub(super)")]

@@ -10,10 +10,9 @@
 use std::sync::Arc;
 
 use rmcp::handler::server::tool::{ToolCallContext, ToolRouter, schema_for_output};
-use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{
-    CacheScope, CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock,
-    ListToolsResult, PaginatedRequestParams, ProtocolVersion, ResultType,
+    CacheScope, CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, JsonObject,
+    ListToolsResult, PaginatedRequestParams, ProtocolVersion, ResultType, Tool,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler, tool, tool_handler, tool_router};
@@ -28,6 +27,7 @@ use crate::tools::{
     ToolError,
 };
 
+use super::arguments::{Parameters, argument_error_as_result};
 use super::rate::ToolRateLimit;
 
 /// The Pons MCP server for one request.
@@ -61,6 +61,13 @@ impl PonsMcp {
     pub fn router() -> ToolRouter<PonsMcp> {
         Self::read_tools() + Self::write_tools() + Self::send_tools()
     }
+
+    /// Returns the input schema of the tool `name`, if there is one.
+    pub(super) fn input_schema(&self, name: &str) -> Option<Arc<JsonObject>> {
+        self.tool_router
+            .get(name)
+            .map(|tool| tool.input_schema.clone())
+    }
 }
 
 /// Returns the caller of this request, as the authentication middleware resolved it.
@@ -92,6 +99,34 @@ impl PonsMcp {
             sender: &self.sender,
             now: chrono::Utc::now().timestamp(),
         })
+    }
+}
+
+impl PonsMcp {
+    /// Lists the tools the caller's scopes allow, sorted by name.
+    fn callable_tools(&self, context: &RequestContext<RoleServer>) -> Vec<Tool> {
+        let scopes = principal(context).map_or(Scopes::empty(), |p| p.scopes);
+        self.tool_router
+            .list_all()
+            .into_iter()
+            .filter(|tool| tools::required_scope(&tool.name).is_some_and(|s| scopes.contains(s)))
+            .collect()
+    }
+
+    /// Builds the -32602 error for a call to a tool that does not exist,
+    /// naming the tools this caller can call instead.
+    fn unknown_tool(&self, name: &str, context: &RequestContext<RoleServer>) -> ErrorData {
+        let callable: Vec<String> = self
+            .callable_tools(context)
+            .into_iter()
+            .map(|tool| tool.name.into_owned())
+            .collect();
+        let choices = if callable.is_empty() {
+            "This API key has no scope that allows any tool.".to_owned()
+        } else {
+            format!("Tools this API key can call: {}.", callable.join(", "))
+        };
+        ErrorData::invalid_params(format!("Unknown tool {name:?}. {choices}"), None)
     }
 }
 
@@ -282,7 +317,8 @@ impl PonsMcp {
 )]
 impl ServerHandler for PonsMcp {
     /// Runs a tool unless the caller's credential is over its rate limit,
-    /// which is reported as a tool error saying when to retry.
+    /// which is reported as a tool error saying when to retry. Arguments
+    /// that fail to decode are reported as a tool error too.
     async fn call_tool(
         &self,
         request: CallToolRequestParams,
@@ -296,8 +332,14 @@ impl ServerHandler for PonsMcp {
             let text = limit.message(wait);
             return Ok(CallToolResult::error(vec![ContentBlock::text(text)]).into());
         }
+        if self.tool_router.get(&request.name).is_none() {
+            return Err(self.unknown_tool(&request.name, &context));
+        }
         let call = ToolCallContext::new(self, request, context);
-        self.tool_router.call(call).await
+        match self.tool_router.call(call).await {
+            Err(error) => argument_error_as_result(error).map(Into::into),
+            outcome => outcome,
+        }
     }
 
     /// Lists only the tools the caller's scopes allow. The list differs per
@@ -308,13 +350,7 @@ impl ServerHandler for PonsMcp {
         _request: Option<PaginatedRequestParams>,
         context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
-        let scopes = principal(&context).map_or(Scopes::empty(), |p| p.scopes);
-        let tools = self
-            .tool_router
-            .list_all()
-            .into_iter()
-            .filter(|tool| tools::required_scope(&tool.name).is_some_and(|s| scopes.contains(s)))
-            .collect();
+        let tools = self.callable_tools(&context);
         let modern = context
             .protocol_version()
             .is_some_and(|v| v >= ProtocolVersion::V_2026_07_28);

@@ -3,7 +3,6 @@
 //! the same arguments leaves the same state.
 
 use rmcp::handler::server::tool::schema_for_output;
-use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::CallToolResult;
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, tool, tool_router};
@@ -13,6 +12,7 @@ use crate::tools::{
     UpdateConversationArgs, UpdateConversationOutput,
 };
 
+use super::arguments::Parameters;
 use super::server::{PonsMcp, respond};
 
 #[tool_router(router = write_tools, vis = "pub(super)")]

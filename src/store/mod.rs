@@ -166,6 +166,16 @@ pub trait Store: Send + Sync + 'static {
         error: MetaError,
         at: UnixTime,
     ) -> StoreResult<Message>;
+    /// Marks every outbound message that is still `pending`, has no wamid
+    /// and has a timestamp before `sent_before` as `failed` with `error`,
+    /// each as `mark_outbound_failed` does (event included), in one
+    /// transaction. Returns the ids of the messages marked.
+    async fn fail_unconfirmed_sends(
+        &self,
+        sent_before: UnixTime,
+        error: MetaError,
+        at: UnixTime,
+    ) -> StoreResult<Vec<MessageId>>;
     /// Sets (`Some`) or clears (`None`) the business's reaction on a message.
     /// `NotFound` when the account has no message with this wamid.
     async fn set_business_reaction(

@@ -98,6 +98,7 @@ macro_rules! store_suite_tests {
             outbound::outbound_status_before_sent,
             outbound::outbound_failed_keeps_meta_error,
             outbound::outbound_failed_after_delivered_ignored,
+            outbound::unconfirmed_sends_marked_failed,
             outbound::outbound_wamid_conflicts,
             outbound::outbound_adopts_meta_wa_id,
             outbound::outbound_keeps_wa_id_when_taken,

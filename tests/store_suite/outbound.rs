@@ -208,6 +208,45 @@ pub async fn outbound_failed_keeps_meta_error(store: DynStore) {
     assert_eq!(read.1.error, Some(meta_error()));
 }
 
+pub async fn unconfirmed_sends_marked_failed(store: DynStore) {
+    let t = tenant(&store, "out-unconfirmed").await;
+    let stale = store
+        .insert_outbound(outbound_text(&t.account, "15551310010", T0, "stale"))
+        .await
+        .expect("insert stale");
+    let recent = store
+        .insert_outbound(outbound_text(&t.account, "15551310011", T0 + 600, "recent"))
+        .await
+        .expect("insert recent");
+    let confirmed = send_text(&store, &t.account, "15551310012", "wamid.U1", T0).await;
+    let error = MetaError {
+        code: None,
+        title: Some("Send not confirmed".to_owned()),
+        message: Some("Pons stopped before Meta confirmed this send".to_owned()),
+        details: None,
+    };
+
+    let marked = store
+        .fail_unconfirmed_sends(T0 + 300, error.clone(), T0 + 900)
+        .await
+        .expect("fail unconfirmed sends");
+    assert_eq!(marked, vec![stale.id.clone()]);
+
+    let (_, stale_now) = store.find_message(&stale.id).await.unwrap().unwrap();
+    assert_eq!(stale_now.status, MessageStatus::Failed);
+    assert_eq!(stale_now.error, Some(error.clone()));
+    let (_, recent_now) = store.find_message(&recent.id).await.unwrap().unwrap();
+    assert_eq!(recent_now.status, MessageStatus::Pending);
+    let (_, confirmed_now) = store.find_message(&confirmed.id).await.unwrap().unwrap();
+    assert_eq!(confirmed_now.status, MessageStatus::Sent);
+
+    let again = store
+        .fail_unconfirmed_sends(T0 + 300, error, T0 + 901)
+        .await
+        .expect("fail unconfirmed sends again");
+    assert!(again.is_empty(), "{again:?}");
+}
+
 pub async fn outbound_failed_after_delivered_ignored(store: DynStore) {
     let t = tenant(&store, "out-late-fail").await;
     let message = send_text(&store, &t.account, "15551310006", "wamid.D1", T0).await;

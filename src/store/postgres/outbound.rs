@@ -145,7 +145,49 @@ pub(crate) async fn mark_outbound_failed(
     at: UnixTime,
 ) -> StoreResult<Message> {
     let mut tx = pool.begin().await.map_err(backend)?;
-    let mut message = lock_outbound(&mut tx, id).await?;
+    let stored = mark_failed_in(&mut tx, id, error, at).await?;
+    tx.commit().await.map_err(backend)?;
+    Ok(stored)
+}
+
+/// Marks the unconfirmed sends before `sent_before` as failed; see
+/// `Store::fail_unconfirmed_sends`. `SKIP LOCKED` leaves out a message whose
+/// send another instance is recording right now.
+pub(crate) async fn fail_unconfirmed_sends(
+    pool: &PgPool,
+    sent_before: UnixTime,
+    error: &MetaError,
+    at: UnixTime,
+) -> StoreResult<Vec<MessageId>> {
+    let mut tx = pool.begin().await.map_err(backend)?;
+    let rows = sqlx::query(
+        "SELECT id FROM messages \
+         WHERE direction = 'outbound' AND status = 'pending' AND wamid IS NULL \
+             AND timestamp < $1 \
+         ORDER BY timestamp, id FOR UPDATE SKIP LOCKED",
+    )
+    .bind(sent_before)
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(backend)?;
+    let mut ids = Vec::with_capacity(rows.len());
+    for row in rows {
+        let id = MessageId(row.try_get("id").map_err(backend)?);
+        mark_failed_in(&mut tx, &id, error, at).await?;
+        ids.push(id);
+    }
+    tx.commit().await.map_err(backend)?;
+    Ok(ids)
+}
+
+/// Records a failed send inside the transaction `tx`.
+async fn mark_failed_in(
+    tx: &mut PgConnection,
+    id: &MessageId,
+    error: &MetaError,
+    at: UnixTime,
+) -> StoreResult<Message> {
+    let mut message = lock_outbound(tx, id).await?;
     let update = StatusUpdate {
         account_id: message.stored.account_id.clone(),
         wamid: message.stored.wamid.clone(),
@@ -154,7 +196,7 @@ pub(crate) async fn mark_outbound_failed(
         recipient_id: Some(message.contact_wa_id.clone()),
         error: Some(error.clone()),
     };
-    let changed = status::apply_status(&mut tx, &mut message.stored, &update)
+    let changed = status::apply_status(tx, &mut message.stored, &update)
         .await
         .map_err(backend)?;
     if changed {
@@ -168,13 +210,11 @@ pub(crate) async fn mark_outbound_failed(
             "timestamp": iso8601(at),
         });
         let account = &message.stored.account_id;
-        events::insert_event(&mut tx, account, events::OUTBOUND_FAILED, &payload, at)
+        events::insert_event(tx, account, events::OUTBOUND_FAILED, &payload, at)
             .await
             .map_err(backend)?;
     }
-    let stored = stored_message(&mut tx, id).await?;
-    tx.commit().await.map_err(backend)?;
-    Ok(stored)
+    stored_message(tx, id).await
 }
 
 /// Reads back a message written in this transaction.

@@ -180,6 +180,15 @@ impl Store for PostgresStore {
         outbound::mark_outbound_failed(&self.pool, id, &error, at).await
     }
 
+    async fn fail_unconfirmed_sends(
+        &self,
+        sent_before: UnixTime,
+        error: MetaError,
+        at: UnixTime,
+    ) -> StoreResult<Vec<MessageId>> {
+        outbound::fail_unconfirmed_sends(&self.pool, sent_before, &error, at).await
+    }
+
     async fn set_business_reaction(
         &self,
         account: &AccountId,

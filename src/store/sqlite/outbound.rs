@@ -163,6 +163,29 @@ pub(super) fn mark_outbound_failed(
     stored_message(conn, id)
 }
 
+/// Marks the unconfirmed sends before `sent_before` as failed; see
+/// `Store::fail_unconfirmed_sends`.
+pub(super) fn fail_unconfirmed_sends(
+    conn: &Connection,
+    sent_before: UnixTime,
+    error: &MetaError,
+    at: UnixTime,
+) -> StoreResult<Vec<MessageId>> {
+    let ids = conn
+        .prepare_cached(
+            "SELECT id FROM messages \
+             WHERE direction = 'outbound' AND status = 'pending' AND wamid IS NULL \
+                 AND timestamp < ?1 \
+             ORDER BY timestamp, id",
+        )?
+        .query_map([sent_before], |row| row.get(0).map(MessageId))?
+        .collect::<Result<Vec<_>, _>>()?;
+    for id in &ids {
+        mark_outbound_failed(conn, id, error, at)?;
+    }
+    Ok(ids)
+}
+
 /// Reads back a message written in this savepoint.
 pub(super) fn stored_message(conn: &Connection, id: &MessageId) -> StoreResult<Message> {
     find_message(conn, id)?

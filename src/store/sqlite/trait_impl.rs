@@ -266,6 +266,17 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn fail_unconfirmed_sends(
+        &self,
+        sent_before: UnixTime,
+        error: MetaError,
+        at: UnixTime,
+    ) -> StoreResult<Vec<MessageId>> {
+        self.writer
+            .write(move |tx| outbound::fail_unconfirmed_sends(tx, sent_before, &error, at))
+            .await
+    }
+
     async fn set_business_reaction(
         &self,
         account: &AccountId,

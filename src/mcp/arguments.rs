@@ -1,0 +1,449 @@
+//! Tool arguments decoded with the path of the first invalid value, so
+//! that a wrong type or a missing field becomes a tool error (`isError`)
+//! naming the argument, the value received and the type expected. Since
+//! revision 2025-11-25 (SEP-1303), the MCP specification recommends tool
+//! execution errors for input validation failures, so that the model can
+//! correct the call.
+
+use std::borrow::Cow;
+
+use rmcp::ErrorData;
+use rmcp::handler::server::common::FromContextPart;
+use rmcp::handler::server::tool::ToolCallContext;
+use rmcp::model::{CallToolResult, ContentBlock, JsonObject};
+use schemars::JsonSchema;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use serde_path_to_error::Segment;
+
+use super::server::PonsMcp;
+
+/// Key in the `data` of the `ErrorData` that marks an argument error, so
+/// that `call_tool` can turn it into a tool result.
+const ARGUMENT_ERROR_KEY: &str = "invalidArgument";
+/// Characters of a received value quoted in an error message.
+const QUOTED_VALUE_CHARS: usize = 80;
+
+/// The decoded arguments of a tool call. It replaces rmcp's own
+/// `Parameters` and keeps its name, because the `#[tool]` macro of rmcp
+/// 3.11 takes a tool's input schema from the parameter whose type is named
+/// `Parameters`.
+pub(super) struct Parameters<T>(pub T);
+
+impl<T: JsonSchema> JsonSchema for Parameters<T> {
+    fn schema_name() -> Cow<'static, str> {
+        T::schema_name()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        T::json_schema(generator)
+    }
+}
+
+impl<T: DeserializeOwned> FromContextPart<ToolCallContext<'_, PonsMcp>> for Parameters<T> {
+    fn from_context_part(context: &mut ToolCallContext<'_, PonsMcp>) -> Result<Self, ErrorData> {
+        let arguments = Value::Object(context.arguments.take().unwrap_or_default());
+        match serde_path_to_error::deserialize::<_, T>(&arguments) {
+            Ok(value) => Ok(Parameters(value)),
+            Err(error) => {
+                let schema = context.service.input_schema(&context.name);
+                let segments: Vec<Segment> = error.path().iter().cloned().collect();
+                let serde_message = error.inner().to_string();
+                let problem =
+                    describe_problem(&arguments, schema.as_deref(), segments, &serde_message);
+                let message = format!("Invalid arguments for {}: {problem}", context.name);
+                let data = json!({ ARGUMENT_ERROR_KEY: error.path().to_string() });
+                Err(ErrorData::invalid_params(message, Some(data)))
+            }
+        }
+    }
+}
+
+/// Turns an argument error from [`Parameters`] into a tool result with
+/// `isError`, and passes any other error through.
+pub(super) fn argument_error_as_result(error: ErrorData) -> Result<CallToolResult, ErrorData> {
+    let is_argument_error = error
+        .data
+        .as_ref()
+        .is_some_and(|data| data.get(ARGUMENT_ERROR_KEY).is_some());
+    if is_argument_error {
+        Ok(CallToolResult::error(vec![ContentBlock::text(
+            error.message,
+        )]))
+    } else {
+        Err(error)
+    }
+}
+
+/// Explains one decoding error: which argument is wrong, what it must be,
+/// what was received, and the argument's description from the input schema.
+/// `serde_message` is serde_json's text for the error at `segments`.
+fn describe_problem(
+    arguments: &Value,
+    schema: Option<&JsonObject>,
+    mut segments: Vec<Segment>,
+    serde_message: &str,
+) -> String {
+    if let Some(field) = backticked(serde_message, "missing field ") {
+        segments.push(Segment::Map {
+            key: field.to_owned(),
+        });
+        let name = render_path(&segments);
+        let node = schema.and_then(|root| schema_at(root, &segments));
+        return format!("{name} is required but missing.{}", about(&name, node));
+    }
+    if let Some(field) = backticked(serde_message, "unknown field ") {
+        // serde_path_to_error 0.1 already ends the path with the unknown key.
+        let named = matches!(segments.last(), Some(Segment::Map { key }) if key == field);
+        if !named {
+            segments.push(Segment::Map {
+                key: field.to_owned(),
+            });
+        }
+        let expected = serde_message
+            .split_once(", expected ")
+            .map_or(String::new(), |(_, list)| format!(" Expected {list}."));
+        let name = render_path(&segments);
+        return format!("{name} is not an argument of this tool; remove it.{expected}");
+    }
+
+    let name = render_path(&segments);
+    let received = value_at(arguments, &segments);
+    let node = schema.and_then(|root| schema_at(root, &segments));
+    let expected = node
+        .zip(schema)
+        .and_then(|(node, root)| expected_type(root, node))
+        .or_else(|| {
+            serde_message
+                .rsplit_once(", expected ")
+                .map(|(_, expected)| expected.to_owned())
+        });
+    let Some(expected) = expected else {
+        return format!("{name} is invalid: {serde_message}.{}", about(&name, node));
+    };
+    let mut message = format!("{name} must be {expected}");
+    if let Some(received) = received {
+        message.push_str(&format!(", got {}", quote(received)));
+    }
+    message.push('.');
+    if let Some(hint) = received.and_then(|value| unquote_hint(value, node)) {
+        message.push(' ');
+        message.push_str(&hint);
+    }
+    message.push_str(&about(&name, node));
+    message
+}
+
+/// Returns the text between backticks after `prefix` in `message`.
+fn backticked<'m>(message: &'m str, prefix: &str) -> Option<&'m str> {
+    let rest = message.strip_prefix(prefix)?.strip_prefix('`')?;
+    rest.split_once('`').map(|(name, _)| name)
+}
+
+/// Writes a path the way a caller writes it: `components[0].type`, or
+/// `arguments` for the object itself.
+fn render_path(segments: &[Segment]) -> String {
+    let mut rendered = String::new();
+    for segment in segments {
+        match segment {
+            Segment::Map { key } => {
+                if !rendered.is_empty() {
+                    rendered.push('.');
+                }
+                rendered.push_str(key);
+            }
+            Segment::Seq { index } => rendered.push_str(&format!("[{index}]")),
+            Segment::Enum { .. } | Segment::Unknown => {}
+        }
+    }
+    if rendered.is_empty() {
+        "arguments".to_owned()
+    } else {
+        rendered
+    }
+}
+
+/// Finds the received value at `segments`, if the arguments contain one.
+fn value_at<'v>(arguments: &'v Value, segments: &[Segment]) -> Option<&'v Value> {
+    let mut value = arguments;
+    for segment in segments {
+        value = match segment {
+            Segment::Map { key } => value.get(key)?,
+            Segment::Seq { index } => value.get(index)?,
+            Segment::Enum { .. } | Segment::Unknown => value,
+        };
+    }
+    Some(value)
+}
+
+/// Renders a received value as compact JSON, cut after
+/// [`QUOTED_VALUE_CHARS`] characters.
+fn quote(value: &Value) -> String {
+    let text = value.to_string();
+    if text.chars().count() <= QUOTED_VALUE_CHARS {
+        return text;
+    }
+    let cut: String = text.chars().take(QUOTED_VALUE_CHARS).collect();
+    format!("{cut}…")
+}
+
+/// Follows `segments` through the input schema, resolving `$ref` and the
+/// non-null branch of an optional value.
+fn schema_at<'s>(root: &'s JsonObject, segments: &[Segment]) -> Option<&'s JsonObject> {
+    let mut node = resolve(root, root)?;
+    for segment in segments {
+        node = match segment {
+            Segment::Map { key } => node.get("properties")?.get(key)?.as_object()?,
+            Segment::Seq { .. } => node.get("items")?.as_object()?,
+            Segment::Enum { .. } | Segment::Unknown => node,
+        };
+        node = resolve(root, node)?;
+    }
+    Some(node)
+}
+
+/// Resolves a local `$ref`, and an `anyOf`/`oneOf` with exactly one branch
+/// that is not `null` (how schemars writes `Option<T>` of a struct).
+fn resolve<'s>(root: &'s JsonObject, node: &'s JsonObject) -> Option<&'s JsonObject> {
+    if let Some(reference) = node.get("$ref").and_then(Value::as_str) {
+        let mut target = root;
+        for part in reference.strip_prefix("#/")?.split('/') {
+            target = target.get(part)?.as_object()?;
+        }
+        return resolve(root, target);
+    }
+    let branches = node
+        .get("anyOf")
+        .or_else(|| node.get("oneOf"))
+        .and_then(Value::as_array);
+    if let Some(branches) = branches {
+        let mut non_null = branches
+            .iter()
+            .filter_map(Value::as_object)
+            .filter(|branch| branch.get("type").and_then(Value::as_str) != Some("null"));
+        if let (Some(only), None) = (non_null.next(), non_null.next()) {
+            return resolve(root, only);
+        }
+    }
+    Some(node)
+}
+
+/// Describes the values a schema node accepts, for example "a whole number
+/// between 1 and 200" or "one of \"image\", \"video\"". `None` when the
+/// node names no type.
+fn expected_type(root: &JsonObject, node: &JsonObject) -> Option<String> {
+    if let Some(choices) = node.get("enum").and_then(Value::as_array) {
+        let listed: Vec<String> = choices
+            .iter()
+            .filter(|c| !c.is_null())
+            .map(Value::to_string)
+            .collect();
+        return Some(format!("one of {}", listed.join(", ")));
+    }
+    if let Some(constant) = node.get("const") {
+        return Some(constant.to_string());
+    }
+    if let Some(branches) = node
+        .get("anyOf")
+        .or_else(|| node.get("oneOf"))
+        .and_then(Value::as_array)
+    {
+        let described: Vec<String> = branches
+            .iter()
+            .filter_map(Value::as_object)
+            .filter_map(|branch| resolve(root, branch))
+            .filter(|branch| branch.get("type").and_then(Value::as_str) != Some("null"))
+            .filter_map(|branch| expected_type(root, branch))
+            .collect();
+        return (!described.is_empty()).then(|| described.join(" or "));
+    }
+    let types: Vec<&str> = match node.get("type")? {
+        Value::String(single) => vec![single.as_str()],
+        Value::Array(many) => many.iter().filter_map(Value::as_str).collect(),
+        _ => return None,
+    };
+    let described: Vec<String> = types
+        .iter()
+        .filter(|kind| **kind != "null")
+        .map(|kind| match *kind {
+            "integer" => format!("a whole number{}", range(node)),
+            "number" => format!("a number{}", range(node)),
+            "string" => "a string".to_owned(),
+            "boolean" => "true or false".to_owned(),
+            "array" => "an array".to_owned(),
+            "object" => "an object".to_owned(),
+            other => format!("a JSON {other}"),
+        })
+        .collect();
+    (!described.is_empty()).then(|| described.join(" or "))
+}
+
+/// Describes `minimum` and `maximum` of a number schema.
+fn range(node: &JsonObject) -> String {
+    let bound = |key: &str| {
+        node.get(key)
+            .filter(|v| v.is_number())
+            .map(Value::to_string)
+    };
+    match (bound("minimum"), bound("maximum")) {
+        (Some(min), Some(max)) => format!(" between {min} and {max}"),
+        (Some(min), None) => format!(" of at least {min}"),
+        (None, Some(max)) => format!(" of at most {max}"),
+        (None, None) => String::new(),
+    }
+}
+
+/// Suggests dropping the quotes when a number or boolean arrived as a
+/// string, a common mistake of models that write JSON.
+fn unquote_hint(received: &Value, node: Option<&JsonObject>) -> Option<String> {
+    let text = received.as_str()?.trim();
+    let types = node?.get("type")?;
+    let accepts = |kind: &str| match types {
+        Value::String(single) => single == kind,
+        Value::Array(many) => many.iter().any(|t| t == kind),
+        _ => false,
+    };
+    let is_number = text.parse::<f64>().is_ok();
+    let is_boolean = text == "true" || text == "false";
+    if (is_number && (accepts("integer") || accepts("number")))
+        || (is_boolean && accepts("boolean"))
+    {
+        Some(format!("Send it as {text} without quotes."))
+    } else {
+        None
+    }
+}
+
+/// Quotes the argument's description from the input schema, which states
+/// what the argument is for and which values it takes.
+fn about(name: &str, node: Option<&JsonObject>) -> String {
+    node.and_then(|node| node.get("description"))
+        .and_then(Value::as_str)
+        .map(|description| format!(" {name}: {}", description.trim()))
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Args {
+        message_limit: Option<u32>,
+        components: Option<Vec<Component>>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct Component {
+        r#type: String,
+    }
+
+    fn schema() -> JsonObject {
+        let schema = json!({
+            "type": "object",
+            "properties": {
+                "messageLimit": {
+                    "description": "Maximum number of messages, 1 to 200.",
+                    "type": ["integer", "null"],
+                    "format": "uint32",
+                    "minimum": 1,
+                    "maximum": 200
+                },
+                "components": {
+                    "type": ["array", "null"],
+                    "items": { "$ref": "#/$defs/Component" }
+                }
+            },
+            "$defs": {
+                "Component": {
+                    "type": "object",
+                    "properties": {
+                        "type": { "type": "string", "enum": ["header", "body"] }
+                    },
+                    "required": ["type"]
+                }
+            }
+        });
+        schema.as_object().unwrap().clone()
+    }
+
+    /// Decodes `arguments` into `Args` and describes the failure.
+    fn problem(arguments: Value) -> String {
+        let error = serde_path_to_error::deserialize::<_, Args>(&arguments).unwrap_err();
+        let segments = error.path().iter().cloned().collect();
+        describe_problem(
+            &arguments,
+            Some(&schema()),
+            segments,
+            &error.inner().to_string(),
+        )
+    }
+
+    #[test]
+    fn wrong_type_names_argument_and_range() {
+        let text = problem(json!({"messageLimit": "abc"}));
+        assert!(
+            text.starts_with("messageLimit must be a whole number between 1 and 200, got \"abc\"."),
+            "{text}"
+        );
+        assert!(
+            text.contains("messageLimit: Maximum number of messages"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn quoted_number_suggests_unquoting() {
+        let text = problem(json!({"messageLimit": "50"}));
+        assert!(text.contains("Send it as 50 without quotes."), "{text}");
+    }
+
+    #[test]
+    fn nested_value_has_full_path() {
+        let text = problem(json!({"components": [{"type": 7}]}));
+        assert!(
+            text.starts_with("components[0].type must be one of \"header\", \"body\", got 7."),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn missing_field_is_named() {
+        let text = problem(json!({"components": [{}]}));
+        assert!(
+            text.starts_with("components[0].type is required but missing."),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn unknown_field_is_named() {
+        let text = problem(json!({"limit": 5}));
+        assert!(
+            text.starts_with("limit is not an argument of this tool; remove it."),
+            "{text}"
+        );
+        assert!(text.contains("messageLimit"), "{text}");
+    }
+
+    #[test]
+    fn without_schema_uses_serde_expectation() {
+        let arguments = json!({"messageLimit": -1});
+        let error = serde_path_to_error::deserialize::<_, Args>(&arguments).unwrap_err();
+        let segments = error.path().iter().cloned().collect();
+        let text = describe_problem(&arguments, None, segments, &error.inner().to_string());
+        assert_eq!(text, "messageLimit must be u32, got -1.");
+    }
+
+    #[test]
+    fn long_values_are_cut() {
+        let long = "x".repeat(200);
+        let quoted = quote(&Value::String(long));
+        assert_eq!(quoted.chars().count(), QUOTED_VALUE_CHARS + 1);
+        assert!(quoted.ends_with('…'));
+    }
+}
