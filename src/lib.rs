@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod crypto;
 pub mod demo;
+pub mod echo;
 pub mod http;
 pub mod ingest;
 pub mod jobs;

@@ -3,17 +3,16 @@
 
 use std::fmt;
 
+use crate::echo::echoed;
+
 /// An E.164 number stored as its digits, without the leading `+`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct PhoneNumber(String);
 
-/// Maximum characters of the rejected input that an error message repeats.
-/// Longer input is cut and ends in `…`, so a huge argument cannot make a
-/// huge error.
-const MAX_ECHOED_CHARS: usize = 32;
-
 /// Reason a string is not a valid phone number. `input` is the rejected
 /// text, cut to [`MAX_ECHOED_CHARS`] characters.
+///
+/// [`MAX_ECHOED_CHARS`]: crate::echo::MAX_ECHOED_CHARS
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum PhoneError {
     #[error(
@@ -94,15 +93,6 @@ impl PhoneNumber {
     }
 }
 
-/// Returns `input` for an error message, cut to [`MAX_ECHOED_CHARS`]
-/// characters with `…` appended when it is longer.
-fn echoed(input: &str) -> String {
-    match input.char_indices().nth(MAX_ECHOED_CHARS) {
-        Some((end, _)) => format!("{}…", &input[..end]),
-        None => input.to_owned(),
-    }
-}
-
 impl fmt::Display for PhoneNumber {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "+{}", self.0)
@@ -112,6 +102,7 @@ impl fmt::Display for PhoneNumber {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::echo::MAX_ECHOED_CHARS;
 
     #[test]
     fn parse_accepts_typed_forms() {
@@ -163,7 +154,7 @@ mod tests {
     fn error_cuts_long_input() {
         let huge = "1".repeat(1_000_000);
         let message = PhoneNumber::parse(&huge).unwrap_err().to_string();
-        let shown = format!("\"{}…\"", "1".repeat(32));
+        let shown = format!("\"{}…\"", "1".repeat(MAX_ECHOED_CHARS));
         assert!(message.contains(&shown), "{message}");
         assert!(message.len() < 300, "{} bytes", message.len());
         assert!(message.contains("this has 1000000"), "{message}");
@@ -171,7 +162,8 @@ mod tests {
 
         let letters = format!("+1 555 {}", "é".repeat(100));
         let error = PhoneNumber::parse(&letters).unwrap_err();
-        let expected_input = format!("+1 555 {}…", "é".repeat(25));
+        // "+1 555 " is 7 characters; the rest of the echo is accents.
+        let expected_input = format!("+1 555 {}…", "é".repeat(MAX_ECHOED_CHARS - 7));
         assert_eq!(
             error,
             PhoneError::InvalidCharacter {

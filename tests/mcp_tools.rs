@@ -539,3 +539,25 @@ async fn modern_tool_call_without_handshake() {
     assert_eq!(output["hits"][0]["wamid"], "wamid.A2", "{output}");
     assert_eq!(result["resultType"], "complete", "{result}");
 }
+
+#[tokio::test]
+async fn huge_from_and_conversation_id_are_cut_in_errors() {
+    let server = Server::start().await;
+    let tenants = two_tenants(&server.store).await;
+    let key = read_key(&server, &tenants).await;
+    let huge = "x".repeat(100_000);
+
+    let result = server
+        .call_tool(&key, "list_conversations", json!({"from": huge}))
+        .await;
+    let text = tool_error(&result);
+    assert!(text.contains("account not found: xxxx"), "{text}");
+    assert!(text.len() < 1_000, "error is {} bytes", text.len());
+
+    let result = server
+        .call_tool(&key, "get_conversation", json!({"conversationId": huge}))
+        .await;
+    let text = tool_error(&result);
+    assert!(text.contains("conversation not found: xxxx"), "{text}");
+    assert!(!text.contains(&huge), "the whole id was repeated");
+}

@@ -1,5 +1,6 @@
 //! Account resolution for the optional `from` argument that every tool takes.
 
+use crate::echo::echoed;
 use crate::phone::PhoneNumber;
 use crate::store::Account;
 
@@ -38,7 +39,7 @@ pub async fn resolve_accounts(
         return Ok(vec![account.clone()]);
     }
     Err(ToolError::AccountNotFound {
-        value: from.to_owned(),
+        value: echoed(from),
         reachable: format_accounts(&reachable),
     })
 }

@@ -5,6 +5,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::auth::Scope;
+use crate::echo::echoed;
 use crate::phone::PhoneNumber;
 use crate::store::{Account, AccountId, ConversationId, ConversationRef, ConversationSummary};
 
@@ -267,7 +268,7 @@ async fn not_found(
     value: &str,
 ) -> Result<ToolError, ToolError> {
     Ok(ToolError::ConversationNotFound {
-        value: value.to_owned(),
+        value: echoed(value),
         hint: format!(
             "no reachable account has it ({}). {}",
             format_accounts(accounts),
