@@ -108,8 +108,9 @@ pub struct ServeArgs {
     /// byte of the response, before it counts as timed out. [default: 15]
     #[arg(long, env = "PONS_GRAPH_TIMEOUT_SECONDS", value_name = "SECONDS")]
     pub graph_timeout_seconds: Option<u64>,
-    /// Seconds a client may take to send its request headers, and to send
-    /// each part of a request body; slower connections are closed.
+    /// Seconds a client may take to send its request headers, to send each
+    /// part of a request body, or to take the next part of a response;
+    /// slower connections are closed.
     /// [default: 30]
     #[arg(long, env = "PONS_READ_TIMEOUT_SECONDS", value_name = "SECONDS")]
     pub read_timeout_seconds: Option<u64>,

@@ -1,6 +1,7 @@
 //! The accept loop. Each connection is served by hyper with a timer, so a
-//! client that stops sending its request headers is disconnected, and each
-//! request body must keep arriving; axum's own `serve` sets neither limit.
+//! client that stops sending its request headers is disconnected, each
+//! request body must keep arriving, and a client that stops reading its
+//! responses is disconnected too; axum's own `serve` sets none of these.
 
 use std::time::Duration;
 
@@ -9,6 +10,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
+use tokio_io_timeout::TimeoutStream;
 use tokio_util::sync::CancellationToken;
 use tower_http::timeout::RequestBodyTimeoutLayer;
 
@@ -41,8 +43,13 @@ pub async fn serve(
         if let Err(error) = stream.set_nodelay(true) {
             tracing::debug!(%error, "cannot set TCP_NODELAY");
         }
+        // A write that cannot proceed for `read_timeout` fails, and hyper
+        // then closes the connection.
+        let mut stream = TimeoutStream::new(stream);
+        stream.set_write_timeout(Some(read_timeout));
+        let stream = TokioIo::new(Box::pin(stream));
         let service = TowerToHyperService::new(app.clone());
-        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        let connection = graceful.watch(http.serve_connection(stream, service));
         tokio::spawn(async move {
             if let Err(error) = connection.await {
                 tracing::debug!(%error, "connection ended with an error");

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import threading
 
 import httpx2
 
@@ -63,3 +64,47 @@ def test_slow_clients_are_disconnected(backend_name, tmp_path):
         assert httpx2.get(f"{stack.server.url}/healthz", timeout=10).status_code == 200
     finally:
         finish_stack(stack)
+
+
+def test_clients_that_stop_reading_are_disconnected(backend_name, tmp_path):
+    env = {"PONS_READ_TIMEOUT_SECONDS": "1", "PONS_LOG": "info,pons::http::serve=debug"}
+    stack = start_stack(backend_name, tmp_path, env)
+    try:
+        host, port = stack.server.addr.rsplit(":", 1)
+        requests = 200_000
+        pipelined = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" * requests
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.settimeout(60)
+        sock.connect((host, int(port)))
+        with sock:
+            # The server stops reading requests once its writes stall, so
+            # the requests go out from a thread that may block.
+            sender = threading.Thread(target=send_ignoring_reset, args=(sock, pipelined))
+            sender.start()
+            stack.server.wait_for_log(
+                lambda fields: fields.get("message") == "connection ended with an error", 60
+            )
+            answered = read_until_closed_or_reset(sock).count(b"HTTP/1.1 200")
+            sender.join(60)
+        assert answered < requests, "the server wrote every response to a client that stalled"
+        assert httpx2.get(f"{stack.server.url}/healthz", timeout=10).status_code == 200
+    finally:
+        finish_stack(stack)
+
+
+def send_ignoring_reset(sock: socket.socket, data: bytes) -> None:
+    try:
+        sock.sendall(data)
+    except OSError:
+        pass  # The server closed the connection while requests were still going out.
+
+
+def read_until_closed_or_reset(sock: socket.socket) -> bytes:
+    received = b""
+    try:
+        while chunk := sock.recv(65536):
+            received += chunk
+    except ConnectionResetError:
+        pass
+    return received
