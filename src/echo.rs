@@ -7,9 +7,15 @@ pub const MAX_ECHOED_CHARS: usize = 64;
 /// Returns `input` for an error message, cut to [`MAX_ECHOED_CHARS`]
 /// characters with `…` appended when it is longer.
 pub fn echoed(input: &str) -> String {
-    match input.char_indices().nth(MAX_ECHOED_CHARS) {
-        Some((end, _)) => format!("{}…", &input[..end]),
-        None => input.to_owned(),
+    cut(input, MAX_ECHOED_CHARS)
+}
+
+/// Returns `text` cut to `max_chars` characters, with `…` appended when it
+/// is longer: for messages of other libraries that may quote input.
+pub fn cut(text: &str, max_chars: usize) -> String {
+    match text.char_indices().nth(max_chars) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_owned(),
     }
 }
 

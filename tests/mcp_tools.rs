@@ -561,3 +561,58 @@ async fn huge_from_and_conversation_id_are_cut_in_errors() {
     assert!(text.contains("conversation not found: xxxx"), "{text}");
     assert!(!text.contains(&huge), "the whole id was repeated");
 }
+
+#[tokio::test]
+async fn huge_wamid_template_and_url_are_cut_in_errors() {
+    let server = Server::start().await;
+    let tenants = two_tenants(&server.store).await;
+    let options = KeyOptions {
+        scopes: &["read", "write", "send"],
+        ..Default::default()
+    };
+    let (key, _) = create_key(&server.store, &tenants.alice, options).await;
+    let huge = "y".repeat(100_000);
+    let from = tenants.shop_a.id.as_str();
+    // (tool, arguments, whether the error quotes the value)
+    let calls = [
+        (
+            "mark_as_read",
+            json!({"from": from, "waMessageId": huge}),
+            true,
+        ),
+        (
+            "send_template",
+            json!({"from": from, "phone": "+15550101234", "templateName": huge, "templateLanguage": "en_US"}),
+            true,
+        ),
+        (
+            "send_media",
+            json!({"from": from, "phone": "+15550101234", "url": huge, "mimeType": "image/png"}),
+            false,
+        ),
+    ];
+    for (tool, arguments, quoted) in calls {
+        let result = server.call_tool(&key, tool, arguments).await;
+        let text = result.to_string();
+        assert!(!quoted || text.contains("yyyy"), "{tool}: {text}");
+        assert!(text.len() < 5_000, "{tool}: error is {} bytes", text.len());
+    }
+
+    let body = json!({
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "tools/call",
+        "params": {"name": format!("no_such_tool_{huge}"), "arguments": {}},
+    });
+    let reply = server.post_mcp(Some(&key), &body).await;
+    assert!(
+        reply.body.contains("Unknown tool"),
+        "{}",
+        &reply.body[..200]
+    );
+    assert!(
+        reply.body.len() < 5_000,
+        "unknown tool error is {} bytes",
+        reply.body.len()
+    );
+}

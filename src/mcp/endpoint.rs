@@ -18,6 +18,7 @@ use rmcp::transport::streamable_http_server::tower::StreamableHttpService;
 use serde_json::{Value, json};
 use std::sync::Arc;
 
+use crate::echo::echoed;
 use crate::store::DynStore;
 use crate::tools::Sender;
 
@@ -112,7 +113,8 @@ impl AllowedSources {
             None => uri.authority()?.clone(),
         };
         if !host_is_allowed(&host, &self.hosts) {
-            tracing::warn!(host = %host, "rejected MCP request with a Host that is not allowed");
+            let host = echoed(host.as_str());
+            tracing::warn!(%host, "rejected MCP request with a Host that is not allowed");
             let public_host = self
                 .public_url
                 .parse::<axum::http::Uri>()
@@ -120,12 +122,11 @@ impl AllowedSources {
                 .and_then(|uri| uri.host().map(str::to_owned))
                 .unwrap_or_default();
             let message = format!(
-                "Host {:?} is not allowed on {MCP_PATH}. Pons accepts the host of its public \
+                "Host {host:?} is not allowed on {MCP_PATH}. Pons accepts the host of its public \
                  URL ({public_host:?}, set by PONS_PUBLIC_URL or --public-url), localhost, \
                  127.0.0.1 and ::1. To accept this host, add it to PONS_ALLOWED_HOSTS \
                  (--allowed-hosts, comma-separated) or set the public URL to the address \
-                 clients use.",
-                host.as_str()
+                 clients use."
             );
             return Some(forbidden(message));
         }
@@ -136,8 +137,9 @@ impl AllowedSources {
         if origin_is_allowed(origin, &self.origins) {
             return None;
         }
+        let origin = echoed(origin);
         tracing::warn!(
-            origin,
+            %origin,
             "rejected MCP request from an Origin that is not allowed"
         );
         let message = format!(

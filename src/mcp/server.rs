@@ -19,6 +19,7 @@ use rmcp::{ErrorData, RoleServer, ServerHandler, tool, tool_handler, tool_router
 use serde::Serialize;
 
 use crate::auth::{Principal, Scopes};
+use crate::echo::echoed;
 use crate::store::DynStore;
 use crate::tools::{
     self, GetConversationArgs, GetConversationOutput, ListConversationsArgs,
@@ -126,7 +127,7 @@ impl PonsMcp {
         } else {
             format!("Tools this API key can call: {}.", callable.join(", "))
         };
-        ErrorData::invalid_params(format!("Unknown tool {name:?}. {choices}"), None)
+        ErrorData::invalid_params(format!("Unknown tool {:?}. {choices}", echoed(name)), None)
     }
 }
 

@@ -4,6 +4,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::echo::echoed;
 use crate::store::{Account, ConversationRef, Direction, Message};
 
 use super::conversations::{ids, locate};
@@ -202,7 +203,7 @@ pub(super) async fn find_message(
         .await?;
     let Some((account_id, message)) = found else {
         return Err(ToolError::MessageNotFound {
-            wamid: wamid.to_owned(),
+            wamid: echoed(wamid),
             hint: format!(
                 "no reachable account has it. {}",
                 guide::recent_messages(cx, accounts, inbound_only).await?
@@ -214,7 +215,7 @@ pub(super) async fn find_message(
         .find(|a| a.id == account_id)
         .cloned()
         .ok_or_else(|| ToolError::MessageNotFound {
-            wamid: wamid.to_owned(),
+            wamid: echoed(wamid),
             hint: "no reachable account has it".to_owned(),
         })?;
     Ok((account, message))

@@ -4,6 +4,7 @@
 use schemars::JsonSchema;
 use serde::Deserialize;
 
+use crate::echo::echoed;
 use crate::store::MediaRef;
 use crate::whatsapp::graph::{
     MAX_CAPTION_CHARS, MAX_TEXT_CHARS, MediaKind, MediaSource, SendRequest,
@@ -88,7 +89,7 @@ async fn reply_context(
     };
     if !in_conversation {
         return Err(ToolError::MessageNotFound {
-            wamid: wamid.to_owned(),
+            wamid: echoed(wamid),
             hint: format!(
                 "`replyToMessageId` must be the wamid of a message in the conversation with {}. \
                  {}",
@@ -198,8 +199,9 @@ fn checked_url(url: Option<&str>) -> Result<String, ToolError> {
         _ => Err(ToolError::InvalidArgument {
             argument: "url",
             reason: format!(
-                "{url:?} is not an https:// URL; Meta downloads media only from public HTTPS \
-                 addresses"
+                "{:?} is not an https:// URL; Meta downloads media only from public HTTPS \
+                 addresses",
+                echoed(url)
             ),
         }),
     }

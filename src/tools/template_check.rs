@@ -4,10 +4,15 @@
 
 use serde_json::Value;
 
+use crate::echo::cut;
 use crate::whatsapp::graph::{Parameter, ParameterValue, SendComponent};
 
 use super::ToolError;
 use super::template_spec::{Part, Slot, TemplateSpec, Variable};
+
+/// Characters of a decoding error's message kept in a tool error; the
+/// message may quote the caller's value, such as an unknown variant.
+const MAX_SERDE_MESSAGE_CHARS: usize = 200;
 
 /// Parses the caller's components. Component, sub-type and parameter types
 /// are accepted in any case (the template list shows `BODY`) and sent in
@@ -20,8 +25,10 @@ pub(super) fn parse_components(values: &[Value]) -> Result<Vec<SendComponent>, T
             let normalized = normalize(value.clone()).ok_or_else(|| invalid(
                 format!("component {index} must be an object such as {{\"type\": \"body\", \"parameters\": [...]}}"),
             ))?;
-            serde_json::from_value(normalized)
-                .map_err(|error| invalid(format!("component {index}: {error}")))
+            serde_path_to_error::deserialize(normalized).map_err(|error| {
+                let problem = cut(&error.inner().to_string(), MAX_SERDE_MESSAGE_CHARS);
+                invalid(format!("component {index}, at `{}`: {problem}", error.path()))
+            })
         })
         .collect()
 }

@@ -6,6 +6,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::echo::echoed;
 use crate::store::{Account, Template};
 use crate::whatsapp::graph::{SendRequest, TemplateLanguage, TemplateMessage};
 
@@ -237,7 +238,7 @@ async fn find_template(
     let account_only = std::slice::from_ref(account);
     if named.is_empty() {
         return Err(ToolError::TemplateNotFound {
-            name: name.to_owned(),
+            name: echoed(name),
             hint: format!(
                 "account +{} has no template of that name. {}{sync_note}",
                 account.phone_number,
@@ -258,7 +259,7 @@ async fn find_template(
         .find(|t| t.language.as_deref() == Some(language))
     else {
         return Err(ToolError::TemplateNotFound {
-            name: format!("{name} in language {language}"),
+            name: format!("{} in language {}", echoed(name), echoed(language)),
             hint: format!("the language must match exactly. {languages}{sync_note}"),
         });
     };
