@@ -353,6 +353,9 @@ async fn malformed_tool_call_gets_32602() {
             json!({"name": 7}),
             "params.name must be a string",
         ),
+        ("params is an array", json!([]), "got an array"),
+        ("params is a string", json!("x"), "got a string"),
+        ("params is a number", json!(5), "got a number"),
     ];
     for (case, params, expected) in cases {
         let body = json!({"jsonrpc": "2.0", "id": 9, "method": "tools/call", "params": params});

@@ -300,6 +300,14 @@ fn json_rpc_rejection(bytes: &[u8], mode: ResponseMode) -> Option<Response> {
         .get("id")
         .cloned()
         .filter(|id| id.is_string() || id.is_number());
+    // rmcp cannot parse a tools/call whose params are not an object at all.
+    if let Some(id) = &id
+        && value.get("method").and_then(Value::as_str) == Some(TOOLS_CALL)
+        && !value.get("params").is_some_and(Value::is_object)
+    {
+        let problem = tool_call_params_problem(value.get("params"));
+        return Some(invalid_params_response(id.clone(), &problem, mode));
+    }
     let message = if value.is_array() {
         "Invalid Request: JSON-RPC batches are not supported; send one message per POST".to_owned()
     } else {
@@ -326,12 +334,19 @@ fn invalid_params_rejection(
         return None;
     }
     let problem = tool_call_params_problem(custom.params.as_ref());
+    let id = serde_json::to_value(&request.id).unwrap_or(Value::Null);
+    Some(invalid_params_response(id, &problem, mode))
+}
+
+/// Encodes a -32602 (Invalid params) error as the client asked, with HTTP
+/// status 200 as rmcp sends its other JSON-RPC errors.
+fn invalid_params_response(id: Value, problem: &str, mode: ResponseMode) -> Response {
     let body = json!({
         "jsonrpc": "2.0",
-        "id": request.id,
+        "id": id,
         "error": { "code": -32602, "message": format!("Invalid params: {problem}") },
     });
-    Some(match mode {
+    match mode {
         ResponseMode::Json => (StatusCode::OK, axum::Json(body)).into_response(),
         ResponseMode::Sse => (
             StatusCode::OK,
@@ -339,7 +354,7 @@ fn invalid_params_rejection(
             format!("event: message\ndata: {body}\n\n"),
         )
             .into_response(),
-    })
+    }
 }
 
 /// The JSON-RPC method of a tool call.
