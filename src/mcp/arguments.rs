@@ -17,6 +17,7 @@ use serde_json::{Value, json};
 use serde_path_to_error::Segment;
 
 use super::server::PonsMcp;
+use crate::echo::cut;
 
 /// Key in the `data` of the `ErrorData` that marks an argument error, so
 /// that `call_tool` can turn it into a tool result.
@@ -179,12 +180,7 @@ fn value_at<'v>(arguments: &'v Value, segments: &[Segment]) -> Option<&'v Value>
 /// Renders a received value as compact JSON, cut after
 /// [`QUOTED_VALUE_CHARS`] characters.
 fn quote(value: &Value) -> String {
-    let text = value.to_string();
-    if text.chars().count() <= QUOTED_VALUE_CHARS {
-        return text;
-    }
-    let cut: String = text.chars().take(QUOTED_VALUE_CHARS).collect();
-    format!("{cut}…")
+    cut(&value.to_string(), QUOTED_VALUE_CHARS)
 }
 
 /// Follows `segments` through the input schema, resolving `$ref` and the
