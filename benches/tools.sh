@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Measures MCP `tools/call` on SQLite with 10,000 conversations and
-# 1,000,000 messages: seeds the corpus once with `pons bench seed` (about
-# 1.4 GB; kept in the corpus directory and reused by later runs), starts a
-# release build of `pons serve` on a free loopback port, and runs
+# 1,000,000 messages. The first run seeds the corpus with `pons bench seed`
+# (about 1.4 GB, kept in the corpus directory for later runs). Each run
+# starts a release build of `pons serve` on a free loopback port and runs
 # `pons bench tools` for list_conversations, get_conversation and
-# search_messages at each connection count. Prints one Markdown table per
-# run and the server's peak RSS; copy them into docs/benchmarks.md with the
+# search_messages at each connection count. It prints one Markdown table per
+# run and the server's peak RSS. Copy them into docs/benchmarks.md with the
 # machine and command.
 #
 # Usage: benches/tools.sh [SECONDS] [CONNECTIONS...]

@@ -109,8 +109,8 @@ pub struct ServeArgs {
     #[arg(long, env = "PONS_GRAPH_TIMEOUT_SECONDS", value_name = "SECONDS")]
     pub graph_timeout_seconds: Option<u64>,
     /// Seconds a client may take to send its request headers, to send each
-    /// part of a request body, or to take the next part of a response;
-    /// slower connections are closed.
+    /// part of a request body, or to read the next part of a response.
+    /// Pons closes slower connections.
     /// [default: 30]
     #[arg(long, env = "PONS_READ_TIMEOUT_SECONDS", value_name = "SECONDS")]
     pub read_timeout_seconds: Option<u64>,

@@ -541,7 +541,7 @@ async fn modern_tool_call_without_handshake() {
 }
 
 #[tokio::test]
-async fn huge_from_and_conversation_id_are_cut_in_errors() {
+async fn errors_cut_long_from_and_id() {
     let server = Server::start().await;
     let tenants = two_tenants(&server.store).await;
     let key = read_key(&server, &tenants).await;
@@ -563,7 +563,7 @@ async fn huge_from_and_conversation_id_are_cut_in_errors() {
 }
 
 #[tokio::test]
-async fn huge_wamid_template_and_url_are_cut_in_errors() {
+async fn errors_cut_long_wamid_template_url() {
     let server = Server::start().await;
     let tenants = two_tenants(&server.store).await;
     let options = KeyOptions {

@@ -30,9 +30,9 @@ pub(super) fn print(connection: &Connection<'_>) {
 const KEY_VARIABLE: &str = "PONS_API_KEY";
 
 fn render(c: &Connection<'_>) -> String {
-    // Claude Desktop neither expands variables in its configuration file nor
-    // sees a shell's exports, so the key is pasted into the `env` block, which
-    // mcp-remote expands `${PONS_AUTH}` from.
+    // Claude Desktop, as far as we know, expands no variables in its
+    // configuration file and does not inherit a shell's exports. So the key
+    // goes into the `env` block, from which mcp-remote expands `${PONS_AUTH}`.
     let claude_desktop = json!({"mcpServers": {"pons": {
         "command": "npx",
         "args": ["-y", "mcp-remote", c.mcp_url, "--header", "Authorization:${PONS_AUTH}"],

@@ -1,7 +1,7 @@
-//! The accept loop. Each connection is served by hyper with a timer, so a
-//! client that stops sending its request headers is disconnected, each
-//! request body must keep arriving, and a client that stops reading its
-//! responses is disconnected too; axum's own `serve` sets none of these.
+//! The accept loop. Hyper serves each connection with a timer, so the
+//! server closes a connection whose client stops sending request headers,
+//! stops sending a request body, or stops reading responses. axum's own
+//! `serve` sets none of these limits.
 
 use std::time::Duration;
 

@@ -171,6 +171,8 @@ pub(super) fn fail_unconfirmed_sends(
     error: &MetaError,
     at: UnixTime,
 ) -> StoreResult<Vec<MessageId>> {
+    // NOTE: no index covers `status`, so this reads the whole messages table
+    // once per start. PostgreSQL does the same.
     let ids = conn
         .prepare_cached(
             "SELECT id FROM messages \

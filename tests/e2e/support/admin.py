@@ -58,7 +58,7 @@ class Admin:
         verify_token: str,
         access_token: str | None = None,
     ) -> Account:
-        """Add an account; `access_token` defaults to a fake token nobody checks."""
+        """Add an account; `access_token` defaults to a fake token, unused unless a test calls Meta."""
         token_file = self.secrets_dir / f"{phone_number_id}.access-token"
         secret_file = self.secrets_dir / f"{phone_number_id}.app-secret"
         token = access_token or f"EAAG-fake-access-token-{phone_number_id}"
