@@ -14,6 +14,7 @@ mod outbound;
 mod readers;
 mod reads;
 mod rows;
+mod score;
 mod search;
 mod sent;
 mod status;

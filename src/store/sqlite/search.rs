@@ -1,16 +1,17 @@
 //! Full-text search over message text with FTS5.
 
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use super::json_ids;
 use super::rows::{self, MESSAGE_COLUMN_COUNT, MESSAGE_COLUMNS};
+use super::score::Terms;
 use crate::store::{AccountId, SEARCH_RANKED_MATCHES, SearchHit, StoreResult};
 
-/// Searches message text in `accounts`: ranks the `SEARCH_RANKED_MATCHES`
+/// Searches message text in `accounts`: scores the `SEARCH_RANKED_MATCHES`
 /// most recently stored matches (by rowid, which grows with every insert,
-/// so the planner walks the full-text index backwards and stops early) and
-/// returns the best first. `rank` is the negated bm25 score, so a
-/// higher rank is a better match.
+/// so the planner walks the full-text index backwards and stops early) with
+/// [`Terms`] and returns the best first, the newer of two equal scores
+/// first. `rank` is that score: higher is better.
 pub(super) fn search_messages(
     conn: &Connection,
     accounts: &[AccountId],
@@ -20,39 +21,53 @@ pub(super) fn search_messages(
     let Some(fts_query) = fts_query(query) else {
         return Ok(Vec::new());
     };
-    if accounts.is_empty() {
+    if accounts.is_empty() || limit == 0 {
         return Ok(Vec::new());
     }
-    // Only the best `limit` rows are joined with the message, conversation
-    // and contact tables; joining all ranked matches first cost more than
-    // ranking them.
-    let sql = format!(
-        "WITH recent AS ( \
-             SELECT messages_fts.rowid AS rowid, -bm25(messages_fts) AS score \
+    let candidates: Vec<(i64, String)> = conn
+        .prepare_cached(&format!(
+            "SELECT m.rowid, coalesce(m.text, '') \
              FROM messages_fts JOIN messages m ON m.rowid = messages_fts.rowid \
              WHERE messages_fts MATCH ?1 AND m.account_id IN (SELECT value FROM json_each(?2)) \
-             ORDER BY messages_fts.rowid DESC LIMIT {SEARCH_RANKED_MATCHES}), \
-         best AS (SELECT rowid, score FROM recent ORDER BY score DESC, rowid DESC LIMIT ?3) \
-         SELECT {MESSAGE_COLUMNS}, m.account_id, c.profile_name, c.wa_id, best.score \
-         FROM best \
-         JOIN messages m ON m.rowid = best.rowid \
-         JOIN conversations v ON v.id = m.conversation_id \
-         JOIN contacts c ON c.id = v.contact_id \
-         ORDER BY best.score DESC, best.rowid DESC"
-    );
-    let hits = conn
-        .prepare_cached(&sql)?
-        .query_map(params![fts_query, json_ids(accounts)?, limit], |row| {
-            let extra = MESSAGE_COLUMN_COUNT;
-            Ok(SearchHit {
-                message: rows::message(row)?,
-                account_id: AccountId(row.get(extra)?),
-                contact_name: row.get(extra + 1)?,
-                wa_id: row.get(extra + 2)?,
-                rank: row.get(extra + 3)?,
-            })
+             ORDER BY messages_fts.rowid DESC LIMIT {SEARCH_RANKED_MATCHES}"
+        ))?
+        .query_map(params![fts_query, json_ids(accounts)?], |row| {
+            Ok((row.get(0)?, row.get(1)?))
         })?
         .collect::<rusqlite::Result<_>>()?;
+    let texts: Vec<&str> = candidates.iter().map(|(_, text)| text.as_str()).collect();
+    let scores = Terms::parse(query).score_all(&texts);
+    // Candidates come newest first, so a stable sort keeps the newer of
+    // two equal scores first.
+    let mut order: Vec<usize> = (0..candidates.len()).collect();
+    order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
+    order.truncate(limit as usize);
+
+    let mut statement = conn.prepare_cached(&format!(
+        "SELECT {MESSAGE_COLUMNS}, m.account_id, c.profile_name, c.wa_id \
+         FROM messages m \
+         JOIN conversations v ON v.id = m.conversation_id \
+         JOIN contacts c ON c.id = v.contact_id \
+         WHERE m.rowid = ?1"
+    ))?;
+    let mut hits = Vec::with_capacity(order.len());
+    for index in order {
+        let (rowid, _) = candidates[index];
+        let hit = statement
+            .query_row([rowid], |row| {
+                let extra = MESSAGE_COLUMN_COUNT;
+                Ok(SearchHit {
+                    message: rows::message(row)?,
+                    account_id: AccountId(row.get(extra)?),
+                    contact_name: row.get(extra + 1)?,
+                    wa_id: row.get(extra + 2)?,
+                    rank: scores[index],
+                })
+            })
+            .optional()?;
+        // A message deleted since the candidates were read is left out.
+        hits.extend(hit);
+    }
     Ok(hits)
 }
 
