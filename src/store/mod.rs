@@ -123,6 +123,20 @@ pub trait Store: Send + Sync + 'static {
         conversation: &ConversationId,
         limit: u32,
     ) -> StoreResult<Vec<Message>>;
+    /// `find_conversation` and then `conversation_messages` of what it
+    /// found. A backend may read both in one call.
+    async fn read_conversation(
+        &self,
+        accounts: &[AccountId],
+        by: &ConversationRef,
+        limit: u32,
+    ) -> StoreResult<Option<(ConversationSummary, Vec<Message>)>> {
+        let Some(conversation) = self.find_conversation(accounts, by).await? else {
+            return Ok(None);
+        };
+        let messages = self.conversation_messages(&conversation.id, limit).await?;
+        Ok(Some((conversation, messages)))
+    }
     /// Full-text search over message text in these accounts: ranks the
     /// `SEARCH_RANKED_MATCHES` most recent matches, best match first.
     async fn search_messages(

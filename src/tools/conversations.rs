@@ -181,19 +181,43 @@ pub async fn get_conversation(
     let accounts = resolve_accounts(cx, args.from.as_deref()).await?;
     let limit = checked_limit("messageLimit", args.message_limit, 50, 200)?;
     let conversation_id = args.conversation_id.as_deref();
-    let summary = locate(
-        cx,
-        GET_CONVERSATION,
-        &accounts,
-        conversation_id,
-        args.phone.as_deref(),
-    )
-    .await?;
-    let messages = cx.store.conversation_messages(&summary.id, limit).await?;
+    let phone = args.phone.as_deref();
+    let found = match unambiguous_ref(&accounts, conversation_id, phone) {
+        Some(by) => {
+            cx.store
+                .read_conversation(&ids(&accounts), &by, limit)
+                .await?
+        }
+        None => None,
+    };
+    let (summary, messages) = match found {
+        Some(found) => found,
+        // `locate` returns the guided error, or finds which account's
+        // conversation a phone number names.
+        None => {
+            let summary = locate(cx, GET_CONVERSATION, &accounts, conversation_id, phone).await?;
+            let messages = cx.store.conversation_messages(&summary.id, limit).await?;
+            (summary, messages)
+        }
+    };
     Ok(GetConversationOutput {
         conversation: ConversationOut::new(&summary, &accounts, cx.now),
         messages: messages.iter().map(MessageOut::from).collect(),
     })
+}
+
+/// Returns a reference that names at most one conversation: an id, or a
+/// valid phone number when there is one account to look in.
+fn unambiguous_ref(
+    accounts: &[Account],
+    conversation_id: Option<&str>,
+    phone: Option<&str>,
+) -> Option<ConversationRef> {
+    if let Some(id) = non_blank(conversation_id) {
+        return Some(ConversationRef::Id(ConversationId(id.to_owned())));
+    }
+    let phone = PhoneNumber::parse(non_blank(phone)?).ok()?;
+    (accounts.len() == 1).then(|| ConversationRef::Phone(phone.digits().to_owned()))
 }
 
 /// Finds the conversation a tool names by `conversationId` (preferred) or by

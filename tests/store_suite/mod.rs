@@ -77,6 +77,7 @@ macro_rules! store_suite_tests {
             reads::conversations_ordered_and_filtered,
             reads::find_conversation_by_id_and_phone,
             reads::conversation_messages_newest_oldest_first,
+            reads::read_conversation_with_its_messages,
             reads::empty_accounts_return_nothing,
             search::search_ranks_and_isolates_tenants,
             search::search_input_never_errors,

@@ -123,6 +123,44 @@ pub async fn conversation_messages_newest_oldest_first(store: DynStore) {
     assert_eq!(newest, vec![T0 + 3, T0 + 4, T0 + 5]);
 }
 
+pub async fn read_conversation_with_its_messages(store: DynStore) {
+    let t = tenant(&store, "read-whole").await;
+    let other = tenant(&store, "read-other").await;
+    let from = "15551250040";
+    let items = (1..=4)
+        .map(|n| IngestItem::Message(text(&t.account, from, &format!("wamid.R{n}"), T0 + n, "x")))
+        .collect();
+    ingest(&store, items).await;
+    let by_phone = ConversationRef::Phone(from.to_owned());
+
+    let (found, messages) = store
+        .read_conversation(std::slice::from_ref(&t.account.id), &by_phone, 2)
+        .await
+        .expect("read")
+        .expect("the conversation is found by phone");
+    let times: Vec<_> = messages.iter().map(|m| m.timestamp).collect();
+    assert_eq!(
+        times,
+        vec![T0 + 3, T0 + 4],
+        "the newest messages, oldest first"
+    );
+    assert!(messages.iter().all(|m| m.conversation_id == found.id));
+
+    let by_id = ConversationRef::Id(found.id.clone());
+    let again = store
+        .read_conversation(std::slice::from_ref(&t.account.id), &by_id, 10)
+        .await
+        .expect("read")
+        .expect("the conversation is found by id");
+    assert_eq!(again.1.len(), 4);
+
+    let elsewhere = store
+        .read_conversation(std::slice::from_ref(&other.account.id), &by_id, 10)
+        .await
+        .expect("read");
+    assert!(elsewhere.is_none(), "another account does not read it");
+}
+
 pub async fn empty_accounts_return_nothing(store: DynStore) {
     let t = tenant(&store, "empty").await;
     let from = "15551250030";

@@ -224,6 +224,24 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn read_conversation(
+        &self,
+        accounts: &[AccountId],
+        by: &ConversationRef,
+        limit: u32,
+    ) -> StoreResult<Option<(ConversationSummary, Vec<Message>)>> {
+        let (accounts, by) = (accounts.to_vec(), by.clone());
+        self.readers
+            .read(move |conn| {
+                let Some(conversation) = reads::find_conversation(conn, &accounts, &by)? else {
+                    return Ok(None);
+                };
+                let messages = reads::conversation_messages(conn, &conversation.id, limit)?;
+                Ok(Some((conversation, messages)))
+            })
+            .await
+    }
+
     async fn search_messages(
         &self,
         accounts: &[AccountId],
