@@ -207,6 +207,39 @@ async fn wrong_argument_type_names_argument() {
 }
 
 #[tokio::test]
+async fn unknown_argument_is_tool_error() {
+    let server = Server::start().await;
+    let tenants = two_tenants(&server.store).await;
+    let key = read_key(&server, &tenants).await;
+    let result = server
+        .call_tool(&key, "get_conversation", json!({"conversation_id": "abc"}))
+        .await;
+    let text = tool_error(&result);
+    assert!(
+        text.contains("conversation_id is not an argument of this tool; remove it."),
+        "{text}"
+    );
+    assert!(text.contains("`conversationId`"), "{text}");
+    assert!(text.contains("`messageLimit`"), "{text}");
+}
+
+#[tokio::test]
+async fn input_schemas_refuse_other_properties() {
+    let server = Server::start().await;
+    let tenants = two_tenants(&server.store).await;
+    let key = read_key(&server, &tenants).await;
+    let list = server.rpc(&key, "tools/list", json!({})).await;
+    for tool in list["tools"].as_array().expect("tools") {
+        assert_eq!(
+            tool["inputSchema"]["additionalProperties"],
+            json!(false),
+            "{}",
+            tool["name"]
+        );
+    }
+}
+
+#[tokio::test]
 async fn get_conversation_by_id_and_phone() {
     let server = Server::start().await;
     let tenants = two_tenants(&server.store).await;
@@ -352,15 +385,13 @@ async fn missing_scope_is_tool_error() {
         ..Default::default()
     };
     let (key, _) = create_key(&server.store, &tenants.alice, options).await;
-    for tool in [
-        "list_conversations",
-        "list_unanswered",
-        "get_conversation",
-        "search_messages",
+    for (tool, arguments) in [
+        ("list_conversations", json!({})),
+        ("list_unanswered", json!({})),
+        ("get_conversation", json!({"phone": "+49 30 123456"})),
+        ("search_messages", json!({"query": "order"})),
     ] {
-        let result = server
-            .call_tool(&key, tool, json!({"query": "order"}))
-            .await;
+        let result = server.call_tool(&key, tool, arguments).await;
         let text = tool_error(&result);
         assert!(text.contains("lacks the `read` scope"), "{tool}: {text}");
         assert!(text.contains(tool), "{tool}: {text}");

@@ -202,8 +202,11 @@ async fn missing_phone_lists_contacts_only_with_read() {
 async fn missing_wamid_lists_messages_only_with_read() {
     let shop = shop(ALL).await;
     let wamid = shop.inbound("Where is my parcel?").await;
-    for tool in ["mark_as_read", "send_reaction"] {
-        let text = tool_error(&shop.call(tool, json!({"emoji": "👍"})).await);
+    for (tool, arguments) in [
+        ("mark_as_read", json!({})),
+        ("send_reaction", json!({"emoji": "👍"})),
+    ] {
+        let text = tool_error(&shop.call(tool, arguments).await);
         assert!(
             text.contains("missing argument `waMessageId`"),
             "{tool}: {text}"

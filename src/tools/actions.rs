@@ -18,7 +18,7 @@ use super::{
 
 /// Arguments of `mark_as_read`. `waMessageId` is required.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MarkAsReadArgs {
     /// Sender number (E.164) or account id. Omit it to search every account this key reaches.
     pub from: Option<String>,
@@ -116,7 +116,7 @@ async fn read_receipt(cx: &ToolContext<'_>, account: &Account, wamid: &str) -> O
 
 /// Arguments of `updateConversation`. `archived` is required.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UpdateConversationArgs {
     /// Sender number (E.164) or account id. Omit it to search every account this key reaches.
     pub from: Option<String>,

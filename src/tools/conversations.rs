@@ -20,7 +20,7 @@ const CHOICES_LIMIT: u32 = 10;
 
 /// Arguments of `list_conversations`.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ListConversationsArgs {
     /// Sender number (E.164, for example +15550001111) or account id of the
     /// account to read; omit to cover every account this key reaches.
@@ -76,7 +76,7 @@ pub async fn list_conversations(
 
 /// Arguments of `list_unanswered`.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ListUnansweredArgs {
     /// Sender number (E.164, for example +15550001111) or account id of the
     /// account to read; omit to cover every account this key reaches.
@@ -127,7 +127,7 @@ pub async fn list_unanswered(
 
 /// Arguments of `get_conversation`. One of `conversationId` and `phone` is required.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct GetConversationArgs {
     /// Sender number (E.164, for example +15550001111) or account id of the
     /// account to read; omit to search every account this key reaches.

@@ -17,7 +17,7 @@ use super::{SEND_MEDIA, SEND_TEXT, ToolContext, ToolError, guide, non_blank, req
 
 /// Arguments of `send_text`. `phone` and `text` are required.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SendTextArgs {
     /// Sender number (E.164, for example +15550001111) or account id. It may
     /// be omitted when this key reaches one account.
@@ -103,7 +103,7 @@ async fn reply_context(
 
 /// Arguments of `send_media`. `phone`, `url` and `mimeType` are required.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SendMediaArgs {
     /// Sender number (E.164, for example +15550001111) or account id. It may
     /// be omitted when this key reaches one account.

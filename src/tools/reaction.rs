@@ -17,7 +17,7 @@ const MAX_EMOJI_CHARS: usize = 16;
 
 /// Arguments of `send_reaction`. `waMessageId` and `emoji` are required.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SendReactionArgs {
     /// Sender number (E.164) or account id. Omit it to search every account this key reaches.
     pub from: Option<String>,

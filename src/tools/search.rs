@@ -14,7 +14,7 @@ use super::{
 
 /// Arguments of `search_messages`. `query` is required.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SearchMessagesArgs {
     /// Sender number (E.164, for example +15550001111) or account id of the
     /// account to search; omit to search every account this key reaches.

@@ -8,7 +8,7 @@ use crate::echo::cut;
 use crate::whatsapp::graph::{Parameter, ParameterValue, SendComponent};
 
 use super::ToolError;
-use super::template_spec::{Part, Slot, TemplateSpec, Variable};
+use super::template_spec::{Part, Slot, TemplateSpec, Variable, render};
 
 /// Characters of a decoding error's message kept in a tool error; the
 /// message may quote the caller's value, such as an unknown variant.
@@ -54,17 +54,31 @@ fn lower_case(object: &mut serde_json::Map<String, Value>, key: &str) {
     }
 }
 
+/// Maximum length of a header and of a body, in characters, once the
+/// variables are filled in. Meta rejects a longer one with error 132005
+/// ("hydrated text too long"). NOTE: the numbers are those that WhatsApp
+/// providers document; Meta's error reference names only the error.
+const MAX_HEADER_CHARS: usize = 60;
+const MAX_BODY_CHARS: usize = 1024;
+
+/// Text values of a template's variables by name, one list per part,
+/// because a header and a body may both have a `{{1}}`.
+#[derive(Debug, Default)]
+pub(super) struct FilledText {
+    pub header: Vec<(String, String)>,
+    pub body: Vec<(String, String)>,
+}
+
 /// Checks that `components` fill every variable of `spec`, and returns the
-/// text values by variable name (header and body), for rendering the
-/// stored copy.
+/// text values by variable name, for rendering the stored copy.
 pub(super) fn check_components(
     spec: &TemplateSpec,
     components: &[SendComponent],
     name: &str,
     language: &str,
-) -> Result<Vec<(String, String)>, ToolError> {
+) -> Result<FilledText, ToolError> {
     let mut missing: Vec<&Variable> = Vec::new();
-    let mut values = Vec::new();
+    let mut filled = FilledText::default();
     for part in [Part::Header, Part::Body] {
         let supplied: Vec<&Parameter> = components
             .iter()
@@ -76,14 +90,12 @@ pub(super) fn check_components(
             .flatten()
             .collect();
         let variables = spec.variables_of(&part);
-        check_part(
-            spec,
-            &part,
-            &variables,
-            &supplied,
-            &mut missing,
-            &mut values,
-        )?;
+        let values = if part == Part::Header {
+            &mut filled.header
+        } else {
+            &mut filled.body
+        };
+        check_part(spec, &part, &variables, &supplied, &mut missing, values)?;
     }
     for variable in &spec.variables {
         if let Part::Button { index, sub_type } = &variable.part
@@ -93,7 +105,8 @@ pub(super) fn check_components(
         }
     }
     if missing.is_empty() {
-        return Ok(values);
+        check_lengths(spec, &filled)?;
+        return Ok(filled);
     }
     Err(ToolError::MissingVariables {
         name: name.to_owned(),
@@ -105,6 +118,36 @@ pub(super) fn check_components(
             .join(", "),
         example: spec.example().to_string(),
     })
+}
+
+/// Checks the header and body with their variables filled in against
+/// WhatsApp's length limits.
+fn check_lengths(spec: &TemplateSpec, filled: &FilledText) -> Result<(), ToolError> {
+    let parts = [
+        (
+            "header",
+            spec.header_text.as_deref(),
+            &filled.header,
+            MAX_HEADER_CHARS,
+        ),
+        (
+            "body",
+            spec.body_text.as_deref(),
+            &filled.body,
+            MAX_BODY_CHARS,
+        ),
+    ];
+    for (part, text, values, limit) in parts {
+        let Some(text) = text else { continue };
+        let length = render(text, values).chars().count();
+        if length > limit {
+            return Err(invalid(format!(
+                "the template's {part} would be {length} characters long with these values, \
+                 and WhatsApp allows {limit}; shorten the {part} parameters"
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn check_part<'a>(
@@ -293,5 +336,78 @@ fn invalid(reason: String) -> ToolError {
     ToolError::InvalidArgument {
         argument: "components",
         reason,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::store::{AccountId, Template, TemplateId};
+
+    fn spec(components: Value) -> TemplateSpec {
+        TemplateSpec::of(&Template {
+            id: TemplateId("t".into()),
+            account_id: AccountId("a".into()),
+            meta_template_id: "1".into(),
+            name: Some("t".into()),
+            language: Some("en_US".into()),
+            status: "APPROVED".into(),
+            category: None,
+            parameter_format: Some("POSITIONAL".into()),
+            components_json: Some(components.to_string()),
+            rejected_reason: None,
+            updated_at: 0,
+        })
+    }
+
+    fn header_and_body() -> TemplateSpec {
+        spec(json!([
+            {"type": "HEADER", "format": "TEXT", "text": "Order {{1}}"},
+            {"type": "BODY", "text": "Hi {{1}}, your order {{2}} ships today."},
+        ]))
+    }
+
+    fn components(header: &str, name: &str, order: &str) -> Vec<SendComponent> {
+        parse_components(&[
+            json!({"type": "header", "parameters": [{"type": "text", "text": header}]}),
+            json!({"type": "body", "parameters": [
+                {"type": "text", "text": name},
+                {"type": "text", "text": order},
+            ]}),
+        ])
+        .expect("components")
+    }
+
+    #[test]
+    fn header_and_body_values_kept_apart() {
+        let spec = header_and_body();
+        let filled = check_components(&spec, &components("#42", "Ana", "#42"), "t", "en_US")
+            .expect("all variables filled");
+        let body = render(spec.body_text.as_deref().unwrap(), &filled.body);
+        assert_eq!(body, "Hi Ana, your order #42 ships today.");
+        assert_eq!(filled.header, [("1".to_owned(), "#42".to_owned())]);
+    }
+
+    #[test]
+    fn long_body_rejected_with_limit() {
+        let spec = header_and_body();
+        let long_name = "a".repeat(1_000);
+        let error = check_components(&spec, &components("#42", &long_name, "#42"), "t", "en_US")
+            .expect_err("the body is over 1024 characters");
+        let text = error.to_string();
+        assert!(text.contains("body would be 1032 characters"), "{text}");
+        assert!(text.contains("WhatsApp allows 1024"), "{text}");
+    }
+
+    #[test]
+    fn long_header_rejected_with_limit() {
+        let spec = header_and_body();
+        let long_order = "9".repeat(60);
+        let error = check_components(&spec, &components(&long_order, "Ana", "#42"), "t", "en_US")
+            .expect_err("the header is over 60 characters");
+        let text = error.to_string();
+        assert!(text.contains("header would be 66 characters"), "{text}");
     }
 }

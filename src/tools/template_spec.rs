@@ -59,6 +59,8 @@ impl Variable {
 pub(super) struct TemplateSpec {
     /// Parameters carry `parameter_name` (Meta's `NAMED` format).
     pub named: bool,
+    /// Text of a text header, with its variables.
+    pub header_text: Option<String>,
     pub body_text: Option<String>,
     pub variables: Vec<Variable>,
 }
@@ -114,6 +116,7 @@ impl TemplateSpec {
             }),
             _ => {
                 let text = component["text"].as_str().unwrap_or("");
+                self.header_text = Some(text.to_owned());
                 self.push_text_variables(Part::Header, text);
             }
         }

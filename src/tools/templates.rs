@@ -24,7 +24,7 @@ use super::{
 
 /// Arguments of `list_templates`.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ListTemplatesArgs {
     /// Sender number (E.164, for example +15550001111) or account id of the
     /// account to read. Omit it to cover every account this key reaches.
@@ -153,7 +153,7 @@ async fn sync(cx: &ToolContext<'_>, account: &Account) -> Result<(), String> {
 /// Arguments of `send_template`. `phone`, `templateName` and
 /// `templateLanguage` are required; `components` when the template has variables.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SendTemplateArgs {
     /// Sender number (E.164, for example +15550001111) or account id. It may
     /// be omitted when this key reaches one account.
@@ -197,7 +197,7 @@ pub async fn send_template(
     let language = template.language.clone().unwrap_or_default();
     let spec = TemplateSpec::of(&template);
     let components = parse_components(args.components.as_deref().unwrap_or_default())?;
-    let values = check_components(&spec, &components, name, &language)?;
+    let filled = check_components(&spec, &components, name, &language)?;
     let message = TemplateMessage {
         name: name.to_owned(),
         language: TemplateLanguage { code: language },
@@ -205,7 +205,10 @@ pub async fn send_template(
     };
     let outgoing = Outgoing {
         request: SendRequest::template(&recipient.phone.e164(), message),
-        text: spec.body_text.as_deref().map(|body| render(body, &values)),
+        text: spec
+            .body_text
+            .as_deref()
+            .map(|body| render(body, &filled.body)),
         caption: None,
         media: None,
         context_wamid: None,
