@@ -21,7 +21,7 @@ pub struct Cli {
 }
 
 /// Settings every command needs to reach the database.
-#[derive(Debug, Args)]
+#[derive(Debug, Args, Default)]
 pub struct CommonArgs {
     /// TOML configuration file. Its keys are the settings' names in
     /// snake_case (bind, public_url, data_dir, database_url, …). [default: none]
@@ -193,8 +193,10 @@ pub struct DemoArgs {
         value_parser = crate::demo::parse_interval
     )]
     pub customer_interval_seconds: Option<crate::demo::CustomerInterval>,
+    /// The settings of `pons serve`, except the Graph API URL, which is the
+    /// sandbox's.
     #[command(flatten)]
-    pub jobs: JobArgs,
+    pub serve: ServeArgs,
 }
 
 #[derive(Debug, Args)]

@@ -18,7 +18,7 @@ use anyhow::Context;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
-use crate::cli::{CommonArgs, DemoArgs, ServeArgs};
+use crate::cli::{CommonArgs, DemoArgs};
 use crate::config::Settings;
 use crate::jobs::{JobOutcome, JobReport};
 use crate::metasim::{MetaSim, MetaSimConfig};
@@ -52,11 +52,7 @@ pub fn settings(mut common: CommonArgs, args: &DemoArgs) -> anyhow::Result<Setti
     common.data_dir = Some(data_dir.clone());
     let ignored_database = common.database_url.take();
     common.encryption_key_file = None;
-    let serve = ServeArgs {
-        jobs: args.jobs.clone(),
-        ..ServeArgs::default()
-    };
-    let mut settings = Settings::load(&common, &serve)?;
+    let mut settings = Settings::load(&common, &args.serve)?;
     settings.data_dir = data_dir.clone();
     settings.database_url = format!("sqlite://{}", data_dir.join("pons.db").display());
     settings.encryption_key_file = data_dir.join(crate::crypto::KEY_FILE_NAME);
@@ -64,6 +60,9 @@ pub fn settings(mut common: CommonArgs, args: &DemoArgs) -> anyhow::Result<Setti
         eprintln!(
             "note: pons demo ignores PONS_DATABASE_URL and uses SQLite in its data directory"
         );
+    }
+    if args.serve.graph_api_url.is_some() {
+        eprintln!("note: pons demo ignores PONS_GRAPH_API_URL and sends to its built-in sandbox");
     }
     Ok(settings)
 }
@@ -169,6 +168,30 @@ fn webhook_url(addr: SocketAddr) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cli::ServeArgs;
+
+    #[test]
+    fn serve_settings_apply_to_the_demo() {
+        let data_dir = tempfile::tempdir().expect("temporary directory");
+        let common = CommonArgs {
+            data_dir: Some(data_dir.path().to_owned()),
+            ..CommonArgs::default()
+        };
+        let args = DemoArgs {
+            serve: ServeArgs {
+                read_timeout_seconds: Some(7),
+                tool_rate_per_minute: Some(0),
+                webhook_max_body_bytes: Some(4096),
+                ..ServeArgs::default()
+            },
+            ..DemoArgs::default()
+        };
+        let settings = settings(common, &args).expect("valid settings");
+        assert_eq!(settings.server.read_timeout_seconds, 7);
+        assert_eq!(settings.server.tool_rate_per_minute, 0);
+        assert_eq!(settings.server.webhook_max_body_bytes, 4096);
+        assert!(settings.database_url.starts_with("sqlite://"));
+    }
 
     #[test]
     fn webhook_url_uses_loopback_for_wildcards() {
