@@ -27,6 +27,11 @@ pub enum ApiError {
     BodyTooLarge {
         limit_bytes: usize,
     },
+    /// The client paused longer than `PONS_READ_TIMEOUT_SECONDS` while
+    /// sending the request body.
+    BodyTimedOut {
+        seconds: u64,
+    },
     /// An unexpected failure; the text is logged, never sent.
     Internal(String),
 }
@@ -59,6 +64,14 @@ impl IntoResponse for ApiError {
                 format!(
                     "request body is larger than the limit of {limit_bytes} bytes; raise the \
                      limit with PONS_WEBHOOK_MAX_BODY_BYTES (or --webhook-max-body-bytes)"
+                ),
+            ),
+            ApiError::BodyTimedOut { seconds } => (
+                StatusCode::REQUEST_TIMEOUT,
+                format!(
+                    "request body timed out: no data arrived for {seconds} s; send the body \
+                     without pauses, or raise PONS_READ_TIMEOUT_SECONDS (or \
+                     --read-timeout-seconds)"
                 ),
             ),
             ApiError::Forbidden(message) => (StatusCode::FORBIDDEN, (*message).to_owned()),

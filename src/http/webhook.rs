@@ -80,8 +80,30 @@ async fn deliver(
             );
             ApiError::BodyTooLarge { limit_bytes }.into_response()
         }
+        Err(rejection) if timed_out(&rejection) => {
+            let seconds = state.settings.read_timeout_seconds;
+            tracing::warn!(
+                seconds,
+                "webhook body timed out and was rejected with 408; the client paused \
+                 longer than PONS_READ_TIMEOUT_SECONDS"
+            );
+            ApiError::BodyTimedOut { seconds }.into_response()
+        }
         Err(rejection) => rejection.into_response(),
     }
+}
+
+/// Tells whether reading the body failed because the client paused longer
+/// than the read timeout.
+fn timed_out(rejection: &BytesRejection) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(rejection);
+    while let Some(error) = source {
+        if error.is::<tower_http::timeout::TimeoutError>() {
+            return true;
+        }
+        source = error.source();
+    }
+    false
 }
 
 async fn store(
