@@ -27,8 +27,8 @@ pub enum ApiError {
     BodyTooLarge {
         limit_bytes: usize,
     },
-    /// The client paused longer than `PONS_READ_TIMEOUT_SECONDS` while
-    /// sending the request body.
+    /// A request body during which the client paused longer than
+    /// `PONS_READ_TIMEOUT_SECONDS`.
     BodyTimedOut {
         seconds: u64,
     },

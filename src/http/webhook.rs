@@ -93,7 +93,7 @@ async fn deliver(
     }
 }
 
-/// Tells whether reading the body failed because the client paused longer
+/// Returns whether reading the body failed because the client paused longer
 /// than the read timeout.
 fn timed_out(rejection: &BytesRejection) -> bool {
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(rejection);
