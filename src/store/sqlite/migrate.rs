@@ -17,6 +17,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0002_outbound_jobs_media",
         include_str!("../../../migrations/sqlite/0002_outbound_jobs_media.sql"),
     ),
+    (
+        "0003_unconfirmed_sends_index",
+        include_str!("../../../migrations/sqlite/0003_unconfirmed_sends_index.sql"),
+    ),
 ];
 
 /// Applies the migrations this database has not seen yet.

@@ -165,21 +165,21 @@ pub(super) fn mark_outbound_failed(
 
 /// Marks the unconfirmed sends before `sent_before` as failed; see
 /// `Store::fail_unconfirmed_sends`.
+/// Sends still pending without a wamid, sent before `?1`. The partial index
+/// `messages_unconfirmed` contains exactly these rows.
+const UNCONFIRMED_SENDS: &str = "SELECT id FROM messages \
+     WHERE direction = 'outbound' AND status = 'pending' AND wamid IS NULL \
+         AND timestamp < ?1 \
+     ORDER BY timestamp, id";
+
 pub(super) fn fail_unconfirmed_sends(
     conn: &Connection,
     sent_before: UnixTime,
     error: &MetaError,
     at: UnixTime,
 ) -> StoreResult<Vec<MessageId>> {
-    // NOTE: no index covers `status`, so this reads the whole messages table
-    // once per start. PostgreSQL does the same.
     let ids = conn
-        .prepare_cached(
-            "SELECT id FROM messages \
-             WHERE direction = 'outbound' AND status = 'pending' AND wamid IS NULL \
-                 AND timestamp < ?1 \
-             ORDER BY timestamp, id",
-        )?
+        .prepare_cached(UNCONFIRMED_SENDS)?
         .query_map([sent_before], |row| row.get(0).map(MessageId))?
         .collect::<Result<Vec<_>, _>>()?;
     for id in &ids {
@@ -193,4 +193,24 @@ pub(super) fn stored_message(conn: &Connection, id: &MessageId) -> StoreResult<M
     find_message(conn, id)?
         .map(|(_, message)| message)
         .ok_or_else(|| StoreError::Backend(format!("message {id} vanished after its write")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::UNCONFIRMED_SENDS;
+
+    #[test]
+    fn unconfirmed_sends_read_through_partial_index() {
+        let mut conn = rusqlite::Connection::open_in_memory().expect("in-memory database");
+        super::super::migrate::apply(&mut conn).expect("migrations");
+        let plan: Vec<String> = conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {UNCONFIRMED_SENDS}"))
+            .expect("plan")
+            .query_map([0], |row| row.get(3))
+            .expect("plan rows")
+            .collect::<Result<_, _>>()
+            .expect("plan text");
+        let plan = plan.join("; ");
+        assert!(plan.contains("INDEX messages_unconfirmed"), "{plan}");
+    }
 }
