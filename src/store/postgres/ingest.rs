@@ -24,12 +24,20 @@ pub(crate) async fn ingest(pool: &PgPool, batch: &WebhookBatch) -> StoreResult<I
         match ingest_once(pool, batch).await {
             Err(error) if attempt < MAX_ATTEMPTS && is_retryable(&error) => {
                 tracing::warn!(attempt, %error, "retrying webhook batch after a transaction conflict");
-                tokio::time::sleep(Duration::from_millis(10 * u64::from(attempt))).await;
+                tokio::time::sleep(retry_pause(attempt)).await;
                 attempt += 1;
             }
             result => return result.map_err(backend),
         }
     }
+}
+
+/// A random pause of up to 20 ms times `attempt`. Two batches that
+/// deadlocked and waited the same time would meet again, so the pause is
+/// random rather than fixed.
+fn retry_pause(attempt: u32) -> Duration {
+    let most = 20 * u64::from(attempt);
+    Duration::from_millis(rand::Rng::gen_range(&mut rand::thread_rng(), 1..=most))
 }
 
 fn is_retryable(error: &sqlx::Error) -> bool {
@@ -203,4 +211,21 @@ pub(crate) async fn lock_wamid(
         .execute(conn)
         .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::retry_pause;
+
+    #[test]
+    fn retry_pause_grows_with_attempts() {
+        for attempt in 1..=4 {
+            let pause = retry_pause(attempt).as_millis();
+            assert!(pause >= 1, "attempt {attempt}: {pause} ms");
+            assert!(
+                pause <= 20 * u128::from(attempt),
+                "attempt {attempt}: {pause} ms"
+            );
+        }
+    }
 }
