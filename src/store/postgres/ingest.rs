@@ -32,12 +32,12 @@ pub(crate) async fn ingest(pool: &PgPool, batch: &WebhookBatch) -> StoreResult<I
     }
 }
 
-/// A random pause of up to 20 ms times `attempt`. Two batches that
+/// Returns a random pause of up to 20 ms times `attempt`. Two batches that
 /// deadlocked and waited the same time would meet again, so the pause is
 /// random rather than fixed.
 fn retry_pause(attempt: u32) -> Duration {
-    let most = 20 * u64::from(attempt);
-    Duration::from_millis(rand::Rng::gen_range(&mut rand::thread_rng(), 1..=most))
+    let max_ms = 20 * u64::from(attempt);
+    Duration::from_millis(rand::Rng::gen_range(&mut rand::thread_rng(), 1..=max_ms))
 }
 
 fn is_retryable(error: &sqlx::Error) -> bool {
