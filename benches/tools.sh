@@ -13,6 +13,9 @@
 #   CONNECTIONS  connection counts to run [default: 1 8 32]
 # Environment:
 #   PONS_BENCH_CORPUS  corpus directory [default: $CARGO_TARGET_DIR/bench-corpus]
+#   PONS_DATABASE_URL  a postgres:// URL to measure PostgreSQL instead. The
+#                      database must be empty before the first run. The
+#                      corpus directory then keeps only the key files.
 set -euo pipefail
 
 seconds=${1:-10}
@@ -35,7 +38,13 @@ if [ ! -f "$corpus/seeded" ]; then
     rm -rf "$corpus"
     mkdir -p "$corpus"
     echo "seeding the corpus into $corpus (once; takes a few minutes)" >&2
-    "$pons" bench seed --key-file "$key_file"
+    seed_flags=()
+    # Concurrent batches of the same customers wait on each other's row
+    # locks in PostgreSQL, so they are written one at a time there.
+    case "${PONS_DATABASE_URL:-}" in
+        postgres*) seed_flags=(--batches-in-flight 1) ;;
+    esac
+    "$pons" bench seed --key-file "$key_file" "${seed_flags[@]}"
     touch "$corpus/seeded"
 fi
 

@@ -22,9 +22,6 @@ use crate::store::{
     NewApiKey, NewUser, NewWebhookLog, Role, User, WebhookBatch,
 };
 
-/// Batches handed to the store before the first of them has committed, so
-/// that generating the next batch overlaps writing the previous one.
-const BATCHES_IN_FLIGHT: usize = 2;
 /// Share of messages written in a customer's words; the rest read like the
 /// business's replies. Every seeded message is stored as inbound.
 const INBOUND_SHARE: f64 = 0.55;
@@ -44,6 +41,12 @@ pub struct SeedArgs {
     /// Messages per `Store::ingest` call; each call is one transaction.
     #[arg(long, default_value_t = 1_000)]
     pub batch_size: u64,
+    /// Batches handed to the store before the first of them has committed.
+    /// With 2, generating a batch overlaps writing the previous one on
+    /// SQLite. On PostgreSQL concurrent batches of the same customers wait
+    /// on each other's row locks, so 1 is faster there.
+    #[arg(long, default_value_t = 2)]
+    pub batches_in_flight: usize,
     /// Days before now that the oldest message is dated.
     #[arg(long, default_value_t = 365)]
     pub days: u32,
@@ -194,7 +197,7 @@ async fn write_corpus(
             let store = store.clone();
             async move { store.ingest(batch).await }
         })
-        .buffered(BATCHES_IN_FLIGHT);
+        .buffered(args.batches_in_flight.max(1));
     while let Some(report) = reports.try_next().await? {
         total.messages_inserted += report.messages_inserted;
         total.duplicates += report.duplicates;
