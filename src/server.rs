@@ -204,7 +204,12 @@ impl Server {
         tokio::select! {
             () = serve => {}
             _ = async { shutdown.cancelled().await; tokio::time::sleep(grace).await } => {
-                tracing::warn!("open requests did not finish within the grace period");
+                tracing::warn!(
+                    grace_seconds = grace.as_secs(),
+                    "closed the connections still open after the grace period: a request \
+                     still running, or a client that stopped sending its request; \
+                     PONS_SHUTDOWN_GRACE_SECONDS sets the wait"
+                );
             }
         }
         if tokio::time::timeout(grace, workers).await.is_err() {

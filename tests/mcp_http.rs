@@ -391,6 +391,38 @@ async fn malformed_tool_call_gets_32602() {
 }
 
 #[tokio::test]
+async fn malformed_list_and_initialize_get_32602() {
+    let server = Server::start().await;
+    let alice = create_user(&server.store, "alice@example.com").await;
+    let (key, _) = create_key(&server.store, &alice, KeyOptions::default()).await;
+    let cases = [
+        ("tools/list", json!(5), "params do not match tools/list"),
+        ("initialize", json!([]), "params do not match initialize"),
+        (
+            "initialize",
+            json!({"protocolVersion": 7}),
+            "params do not match initialize",
+        ),
+    ];
+    for (method, params, expected) in cases {
+        let body = json!({"jsonrpc": "2.0", "id": 5, "method": method, "params": params});
+        let reply = server.post_mcp(Some(&key), &body).await;
+        let message = reply.json();
+        assert_eq!(
+            message["error"]["code"],
+            json!(-32602),
+            "{method} {params}: {message}"
+        );
+        let text = message["error"]["message"].as_str().unwrap_or_default();
+        assert!(text.contains(expected), "{method} {params}: {text}");
+    }
+
+    let body = json!({"jsonrpc": "2.0", "id": 6, "method": "no/such/method", "params": 5});
+    let message = server.post_mcp(Some(&key), &body).await.json();
+    assert_ne!(message["error"]["code"], json!(-32602), "{message}");
+}
+
+#[tokio::test]
 async fn unknown_tool_names_callable_tools() {
     let server = Server::start().await;
     let alice = create_user(&server.store, "alice@example.com").await;

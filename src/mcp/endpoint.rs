@@ -11,7 +11,10 @@ use axum::http::uri::Authority;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
-use rmcp::model::{CallToolRequestParams, ClientJsonRpcMessage, ClientRequest, JsonRpcMessage};
+use rmcp::model::{
+    CallToolRequestParams, ClientJsonRpcMessage, ClientRequest, InitializeRequestParams,
+    JsonRpcMessage, PaginatedRequestParams,
+};
 use rmcp::transport::streamable_http_server::StreamableHttpServerConfig;
 use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
 use rmcp::transport::streamable_http_server::tower::StreamableHttpService;
@@ -300,12 +303,12 @@ fn json_rpc_rejection(bytes: &[u8], mode: ResponseMode) -> Option<Response> {
         .get("id")
         .cloned()
         .filter(|id| id.is_string() || id.is_number());
-    // rmcp cannot parse a tools/call whose params are not an object at all.
+    // rmcp cannot parse a request whose params are not an object at all.
     if let Some(id) = &id
-        && value.get("method").and_then(Value::as_str) == Some(TOOLS_CALL)
+        && let Some(method) = value.get("method").and_then(Value::as_str)
         && !value.get("params").is_some_and(Value::is_object)
+        && let Some(problem) = params_problem(method, value.get("params"))
     {
-        let problem = tool_call_params_problem(value.get("params"));
         return Some(invalid_params_response(id.clone(), &problem, mode));
     }
     let message = if value.is_array() {
@@ -316,10 +319,11 @@ fn json_rpc_rejection(bytes: &[u8], mode: ResponseMode) -> Option<Response> {
     Some(json_error(StatusCode::BAD_REQUEST, -32600, id, message))
 }
 
-/// Builds the -32602 (Invalid params) response to a `tools/call` whose
-/// params lack the shape MCP requires. rmcp 3.11 parses such a request as a
-/// custom method and would return -32601 (Method not found). The HTTP status
-/// is 200, as for the other JSON-RPC errors rmcp returns.
+/// Builds the -32602 (Invalid params) response to an `initialize`,
+/// `tools/list` or `tools/call` whose params lack the shape MCP requires.
+/// rmcp 3.11 parses such a request as a custom method and would return
+/// -32601 (Method not found). The HTTP status is 200, as for the other
+/// JSON-RPC errors rmcp returns.
 fn invalid_params_rejection(
     message: &ClientJsonRpcMessage,
     mode: ResponseMode,
@@ -330,10 +334,7 @@ fn invalid_params_rejection(
     let ClientRequest::CustomRequest(custom) = &request.request else {
         return None;
     };
-    if custom.method != TOOLS_CALL {
-        return None;
-    }
-    let problem = tool_call_params_problem(custom.params.as_ref());
+    let problem = params_problem(&custom.method, custom.params.as_ref())?;
     let id = serde_json::to_value(&request.id).unwrap_or(Value::Null);
     Some(invalid_params_response(id, &problem, mode))
 }
@@ -359,6 +360,26 @@ fn invalid_params_response(id: Value, problem: &str, mode: ResponseMode) -> Resp
 
 /// The JSON-RPC method of a tool call.
 const TOOLS_CALL: &str = "tools/call";
+
+/// Explains what is wrong with the params of a method this server handles,
+/// or returns `None` for another method, which stays -32601.
+fn params_problem(method: &str, params: Option<&Value>) -> Option<String> {
+    match method {
+        TOOLS_CALL => Some(tool_call_params_problem(params)),
+        "initialize" => Some(shape_problem::<InitializeRequestParams>(method, params)),
+        "tools/list" => Some(shape_problem::<PaginatedRequestParams>(method, params)),
+        _ => None,
+    }
+}
+
+/// Quotes serde's reason why `params` do not decode as `T`.
+fn shape_problem<T: serde::de::DeserializeOwned>(method: &str, params: Option<&Value>) -> String {
+    let value = params.cloned().unwrap_or(Value::Null);
+    match serde_json::from_value::<T>(value) {
+        Err(error) => format!("params do not match {method}: {error}"),
+        Ok(_) => format!("params do not match {method}"),
+    }
+}
 
 /// Explains what is wrong with the params of a `tools/call` and how to fix it.
 fn tool_call_params_problem(params: Option<&Value>) -> String {
