@@ -202,6 +202,18 @@ impl Settings {
             shutdown_grace_seconds,
             jobs,
         };
+        if let Some(entry) = server
+            .allowed_origins
+            .iter()
+            .find(|entry| !crate::mcp::is_origin_entry(entry))
+        {
+            return Err(ConfigError::Invalid {
+                setting: "PONS_ALLOWED_ORIGINS",
+                value: entry.clone(),
+                fix: "list origins as scheme://host or scheme://host:port without a path, such \
+                      as https://app.example.com or http://localhost:* (any port), or null",
+            });
+        }
         if server.webhook_max_body_bytes < 1024 {
             return Err(ConfigError::Invalid {
                 setting: "PONS_WEBHOOK_MAX_BODY_BYTES",

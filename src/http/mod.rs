@@ -21,7 +21,7 @@ use crate::tools::Sender;
 use crate::whatsapp::graph::GraphClient;
 
 pub use error::ApiError;
-pub use serve::serve;
+pub use serve::{body_timed_out, serve};
 
 /// State shared by every handler.
 #[derive(Clone)]

@@ -59,3 +59,16 @@ pub async fn serve(
     drop(listener);
     graceful.shutdown().await;
 }
+
+/// Returns whether reading a request body failed because the client paused
+/// longer than the read timeout, anywhere in the error's source chain.
+pub fn body_timed_out(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut source = Some(error);
+    while let Some(error) = source {
+        if error.is::<tower_http::timeout::TimeoutError>() {
+            return true;
+        }
+        source = error.source();
+    }
+    false
+}

@@ -80,7 +80,7 @@ async fn deliver(
             );
             ApiError::BodyTooLarge { limit_bytes }.into_response()
         }
-        Err(rejection) if timed_out(&rejection) => {
+        Err(rejection) if super::serve::body_timed_out(&rejection) => {
             let seconds = state.settings.read_timeout_seconds;
             tracing::warn!(
                 seconds,
@@ -91,19 +91,6 @@ async fn deliver(
         }
         Err(rejection) => rejection.into_response(),
     }
-}
-
-/// Returns whether reading the body failed because the client paused longer
-/// than the read timeout.
-fn timed_out(rejection: &BytesRejection) -> bool {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(rejection);
-    while let Some(error) = source {
-        if error.is::<tower_http::timeout::TimeoutError>() {
-            return true;
-        }
-        source = error.source();
-    }
-    false
 }
 
 async fn store(

@@ -45,10 +45,11 @@ pub(super) fn layer(allowed_origins: &[String]) -> CorsLayer {
         .max_age(Duration::from_secs(600))
 }
 
-/// Matches an `Origin` against allowlist entries the way rmcp 3.11 does.
-/// Scheme and host must be equal. A `:*` entry matches any port, and so does
-/// an entry without a port. An explicit port matches only that port, where
-/// an origin without a port has its scheme's default. `null` matches `null`.
+/// Matches an `Origin` against allowlist entries. Scheme and host must be
+/// equal (the host ignoring case). A `:*` entry matches any port. An entry
+/// without a port matches only its scheme's default port, as does an
+/// origin without one, because another port is another origin. `null`
+/// matches `null`.
 pub(super) fn origin_is_allowed(origin: &str, allowed: &[String]) -> bool {
     let origin = origin.trim();
     if origin.eq_ignore_ascii_case("null") {
@@ -69,9 +70,42 @@ pub(super) fn origin_is_allowed(origin: &str, allowed: &[String]) -> bool {
         let Some((e_scheme, e_host, e_port)) = split_origin(entry) else {
             return false;
         };
-        let port_matches = any_port || e_port.is_none() || e_port == port;
+        let e_port = e_port.or_else(|| default_port(&e_scheme));
+        let port_matches = any_port || e_port == port;
         e_scheme == scheme && e_host == host && port_matches
     })
+}
+
+/// Returns whether an allowlist entry is `null` or an http(s) origin:
+/// `scheme://host`, optionally with `:port` or `:*`.
+pub(crate) fn is_origin_entry(entry: &str) -> bool {
+    let entry = entry.trim();
+    if entry.eq_ignore_ascii_case("null") {
+        return true;
+    }
+    let base = entry.strip_suffix(":*").unwrap_or(entry);
+    let Ok(uri) = base.parse::<Uri>() else {
+        return false;
+    };
+    let http = uri
+        .scheme_str()
+        .is_some_and(|s| s.eq_ignore_ascii_case("http") || s.eq_ignore_ascii_case("https"));
+    let bare = uri.path_and_query().is_none_or(|p| p.as_str() == "/");
+    http && uri.authority().is_some() && bare
+}
+
+/// Writes an entry without a port with its scheme's default port, so that
+/// rmcp's own check, which lets an entry without a port match any port,
+/// applies the same rule as [`origin_is_allowed`].
+pub(super) fn with_explicit_port(entry: &str) -> String {
+    let trimmed = entry.trim();
+    match split_origin(trimmed) {
+        Some((scheme, _, None)) if !trimmed.ends_with(":*") => match default_port(&scheme) {
+            Some(port) => format!("{}:{port}", trimmed.trim_end_matches('/')),
+            None => trimmed.to_owned(),
+        },
+        _ => trimmed.to_owned(),
+    }
 }
 
 fn split_origin(value: &str) -> Option<(String, String, Option<u16>)> {
@@ -115,8 +149,37 @@ mod tests {
     }
 
     #[test]
-    fn portless_entry_matches_any_port() {
-        let allowed = list(&["http://127.0.0.1"]);
-        assert!(origin_is_allowed("http://127.0.0.1:3000", &allowed));
+    fn portless_entry_matches_default_port() {
+        let allowed = list(&["https://app.example.com"]);
+        assert!(origin_is_allowed("https://app.example.com", &allowed));
+        assert!(origin_is_allowed("https://app.example.com:443", &allowed));
+        assert!(!origin_is_allowed("https://app.example.com:8443", &allowed));
+        assert!(!origin_is_allowed(
+            "http://127.0.0.1:3000",
+            &list(&["http://127.0.0.1"])
+        ));
+    }
+
+    #[test]
+    fn entries_checked_and_given_ports() {
+        assert!(is_origin_entry("https://app.example.com"));
+        assert!(is_origin_entry("http://localhost:*"));
+        assert!(is_origin_entry("null"));
+        assert!(!is_origin_entry("notaurl"));
+        assert!(!is_origin_entry("app.example.com"));
+        assert!(!is_origin_entry("ftp://files.example.com"));
+        assert!(!is_origin_entry("https://app.example.com/inbox"));
+        assert_eq!(
+            with_explicit_port("https://app.example.com"),
+            "https://app.example.com:443"
+        );
+        assert_eq!(
+            with_explicit_port("http://localhost:*"),
+            "http://localhost:*"
+        );
+        assert_eq!(
+            with_explicit_port("http://a.example:8080"),
+            "http://a.example:8080"
+        );
     }
 }

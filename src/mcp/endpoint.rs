@@ -69,7 +69,13 @@ impl Endpoint {
         let config = StreamableHttpServerConfig::default()
             .with_legacy_session_mode(false)
             .with_allowed_hosts(hosts.clone())
-            .with_allowed_origins(settings.allowed_origins.clone())
+            .with_allowed_origins(
+                settings
+                    .allowed_origins
+                    .iter()
+                    .map(|entry| super::cors::with_explicit_port(entry))
+                    .collect::<Vec<_>>(),
+            )
             .with_max_request_body_bytes(settings.max_body_bytes);
         let never = Arc::new(NeverSessionManager::default());
         Endpoint {
@@ -271,6 +277,18 @@ async fn read_body(body: Body, max_bytes: usize) -> Result<Bytes, Response> {
             None,
             format!("request body exceeds {max_bytes} bytes"),
         )),
+        Err(error) if crate::http::body_timed_out(error.as_ref()) => {
+            tracing::warn!("MCP request body timed out and was rejected with 408");
+            Err(json_error(
+                StatusCode::REQUEST_TIMEOUT,
+                -32600,
+                None,
+                "request body timed out: the client paused longer than the read timeout; send \
+                 the body without pauses, or raise PONS_READ_TIMEOUT_SECONDS (or \
+                 --read-timeout-seconds)"
+                    .into(),
+            ))
+        }
         Err(error) => {
             tracing::debug!(%error, "failed to read MCP request body");
             Err(json_error(

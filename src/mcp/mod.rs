@@ -26,6 +26,7 @@ use axum::routing::any;
 use crate::store::DynStore;
 use crate::tools::Sender;
 
+pub(crate) use cors::is_origin_entry;
 pub use server::PonsMcp;
 
 /// The path of the MCP endpoint.

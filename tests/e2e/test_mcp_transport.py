@@ -107,12 +107,14 @@ def test_configured_origins_are_enforced(backend_name, tmp_path):
 
         foreign = post_rpc(url, key, body, headers={"Origin": "https://evil.example.com"})
         listed = post_rpc(url, key, body, headers={"Origin": allowed})
+        other_port = post_rpc(url, key, body, headers={"Origin": "https://app.example.com:8443"})
         no_origin = post_rpc(url, key, body)
     finally:
         finish_stack(stack)
 
     assert foreign.status_code == 403
     assert listed.status_code == 200
+    assert other_port.status_code == 403, "another port is another origin"
     assert no_origin.status_code == 200
 
 

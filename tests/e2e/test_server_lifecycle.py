@@ -61,6 +61,20 @@ def test_slow_clients_are_disconnected(backend_name, tmp_path):
             assert reply.startswith(b"HTTP/1.1 408"), reply[:200]
             assert b"PONS_READ_TIMEOUT_SECONDS" in reply, reply
 
+        stack.admin.user_add("stall@example.com")
+        key = stack.admin.key_create(user="stall@example.com", scopes="read", name="stall").text
+        with socket.create_connection((host, int(port)), timeout=60) as half_call:
+            half_call.sendall(
+                b"POST /api/mcp HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                b"Authorization: Bearer " + key.encode() + b"\r\n"
+                b"Content-Type: application/json\r\n"
+                b"Accept: application/json, text/event-stream\r\n"
+                b"Content-Length: 100\r\n\r\n{\"jsonrpc\":"
+            )
+            reply = read_until_closed(half_call)
+            assert reply.startswith(b"HTTP/1.1 408"), reply[:200]
+            assert b"PONS_READ_TIMEOUT_SECONDS" in reply, reply
+
         # The server still serves complete requests.
         assert httpx2.get(f"{stack.server.url}/healthz", timeout=10).status_code == 200
     finally:
