@@ -369,6 +369,18 @@ async fn search_query_size_is_capped() {
     );
     assert!(text.contains("NUL"), "{text}");
 
+    for no_words in ["🍕", "!!!", "* ..."] {
+        let text = tool_error(
+            &server
+                .call_tool(&key, "search_messages", json!({"query": no_words}))
+                .await,
+        );
+        assert!(
+            text.contains("has no letter or digit"),
+            "{no_words}: {text}"
+        );
+    }
+
     let at_limit = vec!["order"; 16].join(" ");
     let result = server
         .call_tool(&key, "search_messages", json!({"query": at_limit}))

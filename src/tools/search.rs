@@ -114,6 +114,17 @@ fn check_query(query: &str) -> Result<(), ToolError> {
             ),
         });
     }
+    if !query.chars().any(char::is_alphanumeric) {
+        return Err(ToolError::InvalidArgument {
+            argument: "query",
+            reason: format!(
+                "{:?} has no letter or digit to search for; the search index holds words, \
+                 so emoji and punctuation alone match nothing. Add a word, for example \
+                 \"pizza 🍕\"",
+                crate::echo::echoed(query)
+            ),
+        });
+    }
     if query.contains('\0') {
         return Err(ToolError::InvalidArgument {
             argument: "query",

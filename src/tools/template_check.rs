@@ -227,6 +227,11 @@ fn named_values(
                 "{name:?} is not a {part} variable of this template; its variables are {expected}"
             )));
         }
+        if values.iter().any(|(given, _)| given == name) {
+            return Err(invalid(format!(
+                "{part} parameter {name:?} is given twice; give each variable once"
+            )));
+        }
         values.push((name.to_owned(), text_value(part, name, parameter)?));
     }
     Ok(values)
@@ -399,6 +404,27 @@ mod tests {
         let text = error.to_string();
         assert!(text.contains("body would be 1032 characters"), "{text}");
         assert!(text.contains("WhatsApp allows 1024"), "{text}");
+    }
+
+    #[test]
+    fn named_parameter_given_twice_rejected() {
+        let mut spec = spec(json!([
+            {"type": "BODY", "text": "Hi {{name}}, your code is {{code}}."},
+        ]));
+        spec.named = true;
+        let components = parse_components(&[json!({"type": "body", "parameters": [
+            {"type": "text", "parameter_name": "name", "text": "A"},
+            {"type": "text", "parameter_name": "name", "text": "B"},
+            {"type": "text", "parameter_name": "code", "text": "1"},
+        ]})])
+        .expect("components");
+        let error =
+            check_components(&spec, &components, "t", "en_US").expect_err("a variable given twice");
+        let text = error.to_string();
+        assert!(
+            text.contains(r#"body parameter "name" is given twice"#),
+            "{text}"
+        );
     }
 
     #[test]
