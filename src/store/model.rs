@@ -417,6 +417,20 @@ pub struct ConversationSummary {
     pub archived: bool,
 }
 
+impl ConversationSummary {
+    /// Orders conversations as the list queries do: most recent message
+    /// first, conversations without messages last, then by id.
+    pub fn most_recent_first(a: &Self, b: &Self) -> std::cmp::Ordering {
+        let recency = match (a.last_message_at, b.last_message_at) {
+            (Some(a), Some(b)) => b.cmp(&a),
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (None, None) => std::cmp::Ordering::Equal,
+        };
+        recency.then_with(|| a.id.as_str().cmp(b.id.as_str()))
+    }
+}
+
 /// A message row.
 #[derive(Clone, Debug, Serialize)]
 pub struct Message {

@@ -19,22 +19,34 @@ pub(crate) async fn list_conversations(
     if accounts.is_empty() || limit == 0 {
         return Ok(Vec::new());
     }
+    // Each account is read on its own, so that PostgreSQL walks the
+    // `conversations_recent` index in order and stops after `limit` rows.
     let sql = concat!(
         "SELECT ",
         conversation_columns!(),
         " FROM conversations c JOIN contacts ct ON ct.id = c.contact_id \
-         WHERE c.account_id = ANY($1) \
+         WHERE c.account_id = $1 \
          AND (NOT $2 OR c.last_message_direction = 'inbound') \
          ORDER BY c.last_message_at DESC NULLS LAST, c.id LIMIT $3"
     );
-    let rows = sqlx::query(sql)
-        .bind(account_ids(accounts))
-        .bind(unanswered)
-        .bind(sql_limit(limit))
-        .fetch_all(pool)
-        .await
-        .map_err(backend)?;
-    rows.iter().map(rows::conversation).collect()
+    let mut conversations = Vec::new();
+    for account in accounts {
+        let rows = sqlx::query(sql)
+            .bind(account.as_str())
+            .bind(unanswered)
+            .bind(sql_limit(limit))
+            .fetch_all(pool)
+            .await
+            .map_err(backend)?;
+        for row in &rows {
+            conversations.push(rows::conversation(row)?);
+        }
+    }
+    if accounts.len() > 1 {
+        conversations.sort_by(ConversationSummary::most_recent_first);
+        conversations.truncate(limit as usize);
+    }
+    Ok(conversations)
 }
 
 /// Finds a conversation of one of `accounts` by id, or by the customer's

@@ -47,22 +47,10 @@ pub(super) fn list_conversations(
         }
     }
     if accounts.len() > 1 {
-        conversations.sort_by(most_recent_first);
+        conversations.sort_by(ConversationSummary::most_recent_first);
         conversations.truncate(limit as usize);
     }
     Ok(conversations)
-}
-
-/// Orders conversations as the list queries do: most recent message first,
-/// conversations without messages last, then by id.
-fn most_recent_first(a: &ConversationSummary, b: &ConversationSummary) -> std::cmp::Ordering {
-    let recency = match (a.last_message_at, b.last_message_at) {
-        (Some(a), Some(b)) => b.cmp(&a),
-        (Some(_), None) => std::cmp::Ordering::Less,
-        (None, Some(_)) => std::cmp::Ordering::Greater,
-        (None, None) => std::cmp::Ordering::Equal,
-    };
-    recency.then_with(|| a.id.as_str().cmp(b.id.as_str()))
 }
 
 /// Finds a conversation of one of `accounts` by id, or by the customer's
@@ -93,7 +81,9 @@ pub(super) fn find_conversation(
             found.push(conversation);
         }
     }
-    Ok(found.into_iter().min_by(most_recent_first))
+    Ok(found
+        .into_iter()
+        .min_by(ConversationSummary::most_recent_first))
 }
 
 /// Returns the newest `limit` messages of the conversation, oldest first.
