@@ -12,8 +12,8 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use rmcp::model::{
-    CallToolRequestParams, ClientJsonRpcMessage, ClientRequest, InitializeRequestParams,
-    JsonRpcMessage, PaginatedRequestParams,
+    CallToolRequestParams, ClientJsonRpcMessage, ClientRequest, JsonRpcMessage,
+    PaginatedRequestParams,
 };
 use rmcp::transport::streamable_http_server::StreamableHttpServerConfig;
 use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
@@ -337,8 +337,10 @@ fn json_rpc_rejection(bytes: &[u8], mode: ResponseMode) -> Option<Response> {
     Some(json_error(StatusCode::BAD_REQUEST, -32600, id, message))
 }
 
-/// Builds the -32602 (Invalid params) response to an `initialize`,
-/// `tools/list` or `tools/call` whose params lack the shape MCP requires.
+/// Builds the -32602 (Invalid params) response to a `tools/list` or
+/// `tools/call` whose params lack the shape MCP requires. `initialize` is
+/// left to rmcp: revision 2026-07-28 removed it, and a server must then
+/// answer it with 404 and -32601 whatever its params.
 /// rmcp 3.11 parses such a request as a custom method and would return
 /// -32601 (Method not found). The HTTP status is 200, as for the other
 /// JSON-RPC errors rmcp returns.
@@ -384,7 +386,6 @@ const TOOLS_CALL: &str = "tools/call";
 fn params_problem(method: &str, params: Option<&Value>) -> Option<String> {
     match method {
         TOOLS_CALL => Some(tool_call_params_problem(params)),
-        "initialize" => Some(shape_problem::<InitializeRequestParams>(method, params)),
         "tools/list" => Some(shape_problem::<PaginatedRequestParams>(method, params)),
         _ => None,
     }
