@@ -94,9 +94,9 @@ pub(crate) fn is_origin_entry(entry: &str) -> bool {
     http && uri.authority().is_some() && bare
 }
 
-/// Writes an entry without a port with its scheme's default port, so that
-/// rmcp's own check, which lets an entry without a port match any port,
-/// applies the same rule as [`origin_is_allowed`].
+/// Returns the entry with its scheme's default port written out. rmcp's
+/// own check lets an entry without a port match any port, so this makes it
+/// apply the rule of [`origin_is_allowed`].
 pub(super) fn with_explicit_port(entry: &str) -> String {
     let trimmed = entry.trim();
     match split_origin(trimmed) {

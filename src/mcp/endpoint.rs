@@ -339,8 +339,8 @@ fn json_rpc_rejection(bytes: &[u8], mode: ResponseMode) -> Option<Response> {
 
 /// Builds the -32602 (Invalid params) response to a `tools/list` or
 /// `tools/call` whose params lack the shape MCP requires. `initialize` is
-/// left to rmcp: revision 2026-07-28 removed it, and a server must then
-/// answer it with 404 and -32601 whatever its params.
+/// left to rmcp, because revision 2026-07-28 removed it and a server must
+/// then reply to it with 404 and -32601 whatever its params.
 /// rmcp 3.11 parses such a request as a custom method and would return
 /// -32601 (Method not found). The HTTP status is 200, as for the other
 /// JSON-RPC errors rmcp returns.

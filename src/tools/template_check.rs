@@ -349,22 +349,10 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::store::{AccountId, Template, TemplateId};
+    use crate::tools::template_spec::test_template;
 
     fn spec(components: Value) -> TemplateSpec {
-        TemplateSpec::of(&Template {
-            id: TemplateId("t".into()),
-            account_id: AccountId("a".into()),
-            meta_template_id: "1".into(),
-            name: Some("t".into()),
-            language: Some("en_US".into()),
-            status: "APPROVED".into(),
-            category: None,
-            parameter_format: Some("POSITIONAL".into()),
-            components_json: Some(components.to_string()),
-            rejected_reason: None,
-            updated_at: 0,
-        })
+        TemplateSpec::of(&test_template("POSITIONAL", components))
     }
 
     fn header_and_body() -> TemplateSpec {
@@ -408,10 +396,10 @@ mod tests {
 
     #[test]
     fn named_parameter_given_twice_rejected() {
-        let mut spec = spec(json!([
-            {"type": "BODY", "text": "Hi {{name}}, your code is {{code}}."},
-        ]));
-        spec.named = true;
+        let spec = TemplateSpec::of(&test_template(
+            "NAMED",
+            json!([{"type": "BODY", "text": "Hi {{name}}, your code is {{code}}."}]),
+        ));
         let components = parse_components(&[json!({"type": "body", "parameters": [
             {"type": "text", "parameter_name": "name", "text": "A"},
             {"type": "text", "parameter_name": "name", "text": "B"},

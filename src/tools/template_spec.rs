@@ -233,30 +233,33 @@ pub(super) fn render(text: &str, values: &[(String, String)]) -> String {
     out
 }
 
+/// Builds an approved template `t` in `en_US` for tests.
+#[cfg(test)]
+pub(super) fn test_template(format: &str, components: Value) -> Template {
+    use crate::store::{AccountId, TemplateId};
+
+    Template {
+        id: TemplateId("t".into()),
+        account_id: AccountId("a".into()),
+        meta_template_id: "1".into(),
+        name: Some("t".into()),
+        language: Some("en_US".into()),
+        status: "APPROVED".into(),
+        category: None,
+        parameter_format: Some(format.into()),
+        components_json: Some(components.to_string()),
+        rejected_reason: None,
+        updated_at: 0,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{AccountId, TemplateId};
-
-    fn template(format: &str, components: Value) -> Template {
-        Template {
-            id: TemplateId("t".into()),
-            account_id: AccountId("a".into()),
-            meta_template_id: "1".into(),
-            name: Some("t".into()),
-            language: Some("en_US".into()),
-            status: "APPROVED".into(),
-            category: None,
-            parameter_format: Some(format.into()),
-            components_json: Some(components.to_string()),
-            rejected_reason: None,
-            updated_at: 0,
-        }
-    }
 
     #[test]
     fn spec_reads_every_component() {
-        let spec = TemplateSpec::of(&template(
+        let spec = TemplateSpec::of(&test_template(
             "POSITIONAL",
             json!([
                 {"type": "BODY", "text": "Hi {{1}}, order {{2}}"},
@@ -285,7 +288,7 @@ mod tests {
 
     #[test]
     fn named_example_carries_names() {
-        let spec = TemplateSpec::of(&template(
+        let spec = TemplateSpec::of(&test_template(
             "NAMED",
             json!([{"type": "BODY", "text": "Hi {{first_name}}"}]),
         ));

@@ -1,17 +1,19 @@
 //! Full-text search over message text with FTS5.
 
-use rusqlite::{Connection, OptionalExtension, params};
+use std::collections::HashMap;
+
+use rusqlite::{Connection, params};
 
 use super::json_ids;
 use super::rows::{self, MESSAGE_COLUMN_COUNT, MESSAGE_COLUMNS};
 use super::score::Terms;
 use crate::store::{AccountId, SEARCH_RANKED_MATCHES, SearchHit, StoreResult};
 
-/// Searches message text in `accounts`: scores the `SEARCH_RANKED_MATCHES`
-/// most recently stored matches (by rowid, which grows with every insert,
-/// so the planner walks the full-text index backwards and stops early) with
-/// [`Terms`] and returns the best first, the newer of two equal scores
-/// first. `rank` is that score: higher is better.
+/// Searches message text in `accounts` and returns the best matches first.
+/// It scores the `SEARCH_RANKED_MATCHES` most recently stored matches with
+/// [`Terms`]. Rowids grow with every insert, so the planner walks the
+/// full-text index backwards and stops early. Of two equal scores the newer
+/// comes first, and `rank` is the score (higher is better).
 pub(super) fn search_messages(
     conn: &Connection,
     accounts: &[AccountId],
@@ -43,31 +45,40 @@ pub(super) fn search_messages(
     order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
     order.truncate(limit as usize);
 
-    let mut statement = conn.prepare_cached(&format!(
-        "SELECT {MESSAGE_COLUMNS}, m.account_id, c.profile_name, c.wa_id \
-         FROM messages m \
-         JOIN conversations v ON v.id = m.conversation_id \
-         JOIN contacts c ON c.id = v.contact_id \
-         WHERE m.rowid = ?1"
-    ))?;
-    let mut hits = Vec::with_capacity(order.len());
-    for index in order {
-        let (rowid, _) = candidates[index];
-        let hit = statement
-            .query_row([rowid], |row| {
-                let extra = MESSAGE_COLUMN_COUNT;
-                Ok(SearchHit {
-                    message: rows::message(row)?,
-                    account_id: AccountId(row.get(extra)?),
-                    contact_name: row.get(extra + 1)?,
-                    wa_id: row.get(extra + 2)?,
-                    rank: scores[index],
-                })
-            })
-            .optional()?;
-        // A message deleted since the candidates were read is left out.
-        hits.extend(hit);
-    }
+    let best: Vec<String> = order
+        .iter()
+        .map(|&index| candidates[index].0.to_string())
+        .collect();
+    let best = format!("[{}]", best.join(","));
+    let mut found: HashMap<i64, SearchHit> = conn
+        .prepare_cached(&format!(
+            "SELECT {MESSAGE_COLUMNS}, m.account_id, c.profile_name, c.wa_id, m.rowid \
+             FROM messages m \
+             JOIN conversations v ON v.id = m.conversation_id \
+             JOIN contacts c ON c.id = v.contact_id \
+             WHERE m.rowid IN (SELECT value FROM json_each(?1))"
+        ))?
+        .query_map([best], |row| {
+            let extra = MESSAGE_COLUMN_COUNT;
+            let hit = SearchHit {
+                message: rows::message(row)?,
+                account_id: AccountId(row.get(extra)?),
+                contact_name: row.get(extra + 1)?,
+                wa_id: row.get(extra + 2)?,
+                rank: 0.0,
+            };
+            Ok((row.get(extra + 3)?, hit))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    // A message deleted since the candidates were read is left out.
+    let hits = order
+        .into_iter()
+        .filter_map(|index| {
+            let mut hit = found.remove(&candidates[index].0)?;
+            hit.rank = scores[index];
+            Some(hit)
+        })
+        .collect();
     Ok(hits)
 }
 
