@@ -70,6 +70,11 @@ pub async fn search_ranks_and_isolates_tenants(store: DynStore) {
         .await
         .expect("search");
     assert_eq!(all_fox.len(), 3);
+    assert_eq!(
+        all_fox[0].message.wamid.as_deref(),
+        Some("wamid.S2"),
+        "a key that reaches every account ranks like one that does not"
+    );
     let limited = store
         .search_messages(&both, "fox", 1)
         .await

@@ -96,6 +96,7 @@ fn configure_connection(conn: &Connection) -> anyhow::Result<()> {
     // about a fifth of the writer thread's time in `examples/sqlite_ingest`.
     conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
+    score::register(conn)?;
     Ok(())
 }
 

@@ -1,184 +1,225 @@
-//! Ranks search candidates by BM25 over their own text.
+//! `match_score`, an FTS5 ranking function: BM25 without document
+//! frequencies.
 //!
 //! FTS5's `bm25()` counts the messages that contain each query term over
 //! the whole index before it scores the first row: about 10 ms for a common
 //! word at a million messages, paid by every search. Search only ranks the
 //! most recent matches, each of which contains every term, so that count
-//! changes no order for a one-word query and little for a longer one. Here
-//! every term weighs the same, and the term frequency and length
-//! normalisation of BM25 are computed from the candidates' text.
+//! changes no order for a one-word query and little for a longer one.
+//!
+//! Here every term weighs the same. The term frequency comes from the
+//! match's position list and the length normalisation from the index's own
+//! token counts, so scoring a match reads neither the message row nor its
+//! text. Queries call it as `match_score(messages_fts)` beside
+//! `messages_fts MATCH ...`, like FTS5's own `bm25()`.
 
-use unicode_normalization::UnicodeNormalization;
-use unicode_normalization::char::is_combining_mark;
+use std::ffi::{CStr, c_int, c_void};
+use std::ptr;
 
+use anyhow::{Context, bail};
+use rusqlite::Connection;
+use rusqlite::ffi::{
+    Fts5Context, Fts5ExtensionApi, SQLITE_OK, fts5_api, sqlite3_context, sqlite3_int64,
+    sqlite3_result_double, sqlite3_result_error_code, sqlite3_value,
+};
+use rusqlite::types::ToSqlOutput;
+
+/// The name queries call the function by.
+const FUNCTION_NAME: &CStr = c"match_score";
 /// BM25's term-frequency saturation, FTS5's default.
 const K1: f64 = 1.2;
 /// BM25's length normalisation, FTS5's default.
 const B: f64 = 0.75;
 
-/// The words of a search, each as the tokens the index holds for it.
-pub(super) struct Terms(Vec<Vec<String>>);
-
-impl Terms {
-    /// Splits the search text like the quoted FTS5 query built from it:
-    /// one phrase per whitespace-separated word.
-    pub(super) fn parse(query: &str) -> Terms {
-        Terms(
-            query
-                .split_whitespace()
-                .map(|word| {
-                    let folded = Folded::new(word);
-                    folded.tokens().map(str::to_owned).collect::<Vec<_>>()
-                })
-                .filter(|phrase| !phrase.is_empty())
-                .collect(),
+/// Registers `match_score` on `conn`. FTS5 keeps ranking functions per
+/// connection, so every connection that searches needs it.
+pub(super) fn register(conn: &Connection) -> anyhow::Result<()> {
+    let api = fts5_api(conn)?;
+    // SAFETY: `api` is the live FTS5 API of `conn`'s database handle, which
+    // FTS5 keeps for as long as the connection is open. The function has no
+    // user data, so there is nothing to free.
+    let rc = unsafe {
+        let create = (*api)
+            .xCreateFunction
+            .context("FTS5 offers no function registration")?;
+        create(
+            api,
+            FUNCTION_NAME.as_ptr(),
+            ptr::null_mut(),
+            Some(match_score),
+            None,
         )
+    };
+    if rc != SQLITE_OK {
+        bail!("registering the FTS5 function match_score failed with SQLite code {rc}");
     }
+    Ok(())
+}
 
-    /// Scores each text; a higher score is a better match. `texts` are
-    /// messages the index matched, so each contains every phrase at least
-    /// once, and a phrase the tokens here do not find (a tokenizer corner case)
-    /// counts once rather than zero.
-    pub(super) fn score_all(&self, texts: &[&str]) -> Vec<f64> {
-        let documents: Vec<Folded> = texts.iter().map(|text| Folded::new(text)).collect();
-        let total: usize = documents.iter().map(|d| d.spans.len()).sum();
-        let average = (total as f64 / documents.len().max(1) as f64).max(1.0);
-        documents
-            .iter()
-            .map(|document| self.score(document, average))
-            .collect()
+/// Asks SQLite for the FTS5 API of `conn`, the documented way: `SELECT
+/// fts5(?)` with a pointer bound under the type `fts5_api_ptr`.
+fn fts5_api(conn: &Connection) -> anyhow::Result<*mut fts5_api> {
+    let mut api: *mut fts5_api = ptr::null_mut();
+    let out = ToSqlOutput::Pointer((
+        (&raw mut api).cast::<c_void>().cast_const(),
+        c"fts5_api_ptr",
+        None,
+    ));
+    conn.query_row("SELECT fts5(?1)", [out], |_| Ok(()))
+        .context("reading the FTS5 API pointer failed")?;
+    if api.is_null() {
+        bail!("SQLite returned no FTS5 API; build it with FTS5 enabled");
     }
+    Ok(api)
+}
 
-    fn score(&self, document: &Folded, average_length: f64) -> f64 {
-        let length_factor = 1.0 - B + B * document.spans.len() as f64 / average_length;
-        self.0
-            .iter()
-            .map(|phrase| {
-                let frequency = document.occurrences(phrase).max(1) as f64;
-                frequency * (K1 + 1.0) / (frequency + K1 * length_factor)
-            })
-            .sum()
+/// Sets the result of FTS5's call for the current matched row to its score.
+unsafe extern "C" fn match_score(
+    api: *const Fts5ExtensionApi,
+    fts: *mut Fts5Context,
+    ctx: *mut sqlite3_context,
+    _argument_count: c_int,
+    _arguments: *mut *mut sqlite3_value,
+) {
+    // SAFETY: FTS5 passes its API table and the cursor of the current row;
+    // both are valid for the length of this call.
+    match unsafe { score(&*api, fts) } {
+        Ok(score) => unsafe { sqlite3_result_double(ctx, score) },
+        Err(rc) => unsafe { sqlite3_result_error_code(ctx, rc) },
     }
 }
 
-/// A text lower-cased and without diacritics, with the byte ranges of its
-/// tokens: the runs of letters and digits, as the `unicode61` tokenizer
-/// splits them.
-struct Folded {
-    text: String,
-    spans: Vec<(usize, usize)>,
-    /// Start of the token being read, if any.
-    open: Option<usize>,
+/// Scores the current row of `fts`: the sum over the query's phrases of
+/// BM25's saturated term frequency. Returns SQLite's error code on failure.
+///
+/// # Safety
+///
+/// `api` and `fts` must be the arguments FTS5 passed to the current call.
+unsafe fn score(api: &Fts5ExtensionApi, fts: *mut Fts5Context) -> Result<f64, c_int> {
+    let missing = rusqlite::ffi::SQLITE_MISUSE;
+    let phrase_count = api.xPhraseCount.ok_or(missing)?;
+    let inst_count = api.xInstCount.ok_or(missing)?;
+    let inst = api.xInst.ok_or(missing)?;
+    let column_size = api.xColumnSize.ok_or(missing)?;
+
+    // SAFETY (all calls): `fts` is the cursor FTS5 passed in.
+    let phrases = usize::try_from(unsafe { phrase_count(fts) }).unwrap_or(0);
+    let mut frequencies = vec![0u32; phrases];
+    let mut instances: c_int = 0;
+    check(unsafe { inst_count(fts, &mut instances) })?;
+    for index in 0..instances {
+        let (mut phrase, mut column, mut offset): (c_int, c_int, c_int) = (0, 0, 0);
+        check(unsafe { inst(fts, index, &mut phrase, &mut column, &mut offset) })?;
+        if let Some(frequency) = usize::try_from(phrase)
+            .ok()
+            .and_then(|phrase| frequencies.get_mut(phrase))
+        {
+            *frequency += 1;
+        }
+    }
+    let mut length: c_int = 0;
+    check(unsafe { column_size(fts, -1, &mut length) })?;
+    let average = unsafe { average_length(api, fts) }?;
+
+    let length_factor = 1.0 - B + B * f64::from(length) / average;
+    Ok(frequencies
+        .iter()
+        .map(|&frequency| {
+            // Every phrase matched; a count of zero can only come from a
+            // query shape search never builds, and counts as one.
+            let frequency = f64::from(frequency.max(1));
+            frequency * (K1 + 1.0) / (frequency + K1 * length_factor)
+        })
+        .sum())
 }
 
-impl Folded {
-    fn new(text: &str) -> Folded {
-        let mut folded = Folded {
-            text: String::with_capacity(text.len()),
-            spans: Vec::new(),
-            open: None,
-        };
-        if text.is_ascii() {
-            for c in text.chars() {
-                folded.push(c.to_ascii_lowercase());
-            }
-        } else {
-            for c in text.nfd().filter(|c| !is_combining_mark(*c)) {
-                for lower in c.to_lowercase() {
-                    folded.push(lower);
-                }
-            }
-        }
-        folded.end_token();
-        folded
-    }
+/// Returns the average number of tokens per indexed row, at least one.
+/// FTS5 keeps both totals in one record.
+///
+/// # Safety
+///
+/// As for [`score`].
+unsafe fn average_length(api: &Fts5ExtensionApi, fts: *mut Fts5Context) -> Result<f64, c_int> {
+    let missing = rusqlite::ffi::SQLITE_MISUSE;
+    let row_count = api.xRowCount.ok_or(missing)?;
+    let total_size = api.xColumnTotalSize.ok_or(missing)?;
+    let (mut rows, mut tokens): (sqlite3_int64, sqlite3_int64) = (0, 0);
+    // SAFETY: `fts` is the cursor FTS5 passed in.
+    check(unsafe { row_count(fts, &mut rows) })?;
+    check(unsafe { total_size(fts, -1, &mut tokens) })?;
+    Ok((tokens as f64 / rows.max(1) as f64).max(1.0))
+}
 
-    fn push(&mut self, c: char) {
-        if c.is_alphanumeric() {
-            self.open.get_or_insert(self.text.len());
-            self.text.push(c);
-        } else {
-            self.end_token();
-        }
-    }
-
-    fn end_token(&mut self) {
-        if let Some(start) = self.open.take() {
-            self.spans.push((start, self.text.len()));
-        }
-    }
-
-    fn tokens(&self) -> impl Iterator<Item = &str> {
-        self.spans
-            .iter()
-            .map(|&(start, end)| &self.text[start..end])
-    }
-
-    /// Counts where `phrase` starts among the tokens.
-    fn occurrences(&self, phrase: &[String]) -> usize {
-        let n = phrase.len();
-        if n == 0 || self.spans.len() < n {
-            return 0;
-        }
-        (0..=self.spans.len() - n)
-            .filter(|&at| {
-                phrase.iter().enumerate().all(|(i, word)| {
-                    let (start, end) = self.spans[at + i];
-                    &self.text[start..end] == word
-                })
-            })
-            .count()
-    }
+fn check(rc: c_int) -> Result<(), c_int> {
+    if rc == SQLITE_OK { Ok(()) } else { Err(rc) }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{Folded, Terms};
+    use rusqlite::Connection;
 
-    fn tokens(text: &str) -> Vec<String> {
-        Folded::new(text).tokens().map(str::to_owned).collect()
-    }
+    use super::register;
 
-    #[test]
-    fn tokens_fold_case_and_diacritics() {
-        assert_eq!(
-            tokens("Café-Bestellung ORD-42!"),
-            ["cafe", "bestellung", "ord", "42"]
-        );
-        assert_eq!(tokens("plain ascii, TEXT"), ["plain", "ascii", "text"]);
-        assert!(tokens(" -- ").is_empty());
+    /// Indexes `texts` (rowids 1, 2, ...) with the tokenizer messages use
+    /// and returns the score of each row that matches `query`, by rowid.
+    fn scores(texts: &[&str], query: &str) -> Vec<(i64, f64)> {
+        let conn = Connection::open_in_memory().expect("open");
+        register(&conn).expect("register");
+        conn.execute_batch(
+            "CREATE VIRTUAL TABLE t USING fts5 (text, \
+             tokenize = 'unicode61 remove_diacritics 2')",
+        )
+        .expect("create");
+        for text in texts {
+            conn.execute("INSERT INTO t (text) VALUES (?1)", [text])
+                .expect("insert");
+        }
+        conn.prepare("SELECT rowid, match_score(t) FROM t WHERE t MATCH ?1 ORDER BY rowid")
+            .expect("prepare")
+            .query_map([query], |row| Ok((row.get(0)?, row.get(1)?)))
+            .expect("query")
+            .collect::<rusqlite::Result<_>>()
+            .expect("rows")
     }
 
     #[test]
     fn more_occurrences_score_higher() {
-        let terms = Terms::parse("fox");
-        let scores = terms.score_all(&["fox fox fox", "the quick brown fox jumps"]);
-        assert!(scores[0] > scores[1], "{scores:?}");
+        let found = scores(&["fox fox fox", "the quick brown fox jumps"], "fox");
+        assert_eq!(found.len(), 2);
+        assert!(found[0].1 > found[1].1, "{found:?}");
     }
 
     #[test]
     fn shorter_text_scores_higher_for_one_occurrence() {
-        let terms = Terms::parse("kettle");
-        let scores = terms.score_all(&[
-            "the kettle arrived today with a small scratch on the lid",
-            "kettle descaled",
-        ]);
-        assert!(scores[1] > scores[0], "{scores:?}");
+        let found = scores(
+            &[
+                "the kettle arrived today with a small scratch on the lid",
+                "kettle descaled",
+            ],
+            "kettle",
+        );
+        assert!(found[1].1 > found[0].1, "{found:?}");
     }
 
     #[test]
     fn phrase_counts_only_in_order() {
-        let terms = Terms::parse("ORD-42");
-        let scores = terms.score_all(&["ord 42 ord 42", "42 ord"]);
-        assert!(scores[0] > scores[1], "{scores:?}");
+        let found = scores(&["ord 42 ord 42", "42 ord 42"], "\"ord 42\"");
+        assert!(found[0].1 > found[1].1, "{found:?}");
     }
 
     #[test]
     fn every_word_adds_to_the_score() {
-        let terms = Terms::parse("refund points");
-        let scores = terms.score_all(&["refund points refund", "refund points"]);
-        assert!(scores[0] > 0.0);
-        assert!(scores[1] > 0.0);
-        assert!(scores[0] > scores[1], "{scores:?}");
+        let found = scores(&["refund points refund", "refund points"], "refund points");
+        assert!(found[1].1 > 0.0);
+        assert!(found[0].1 > found[1].1, "{found:?}");
+        let one_word = scores(&["refund points refund", "refund points"], "points");
+        assert!(found[1].1 > one_word[1].1, "{found:?} {one_word:?}");
+    }
+
+    #[test]
+    fn folded_case_and_diacritics_count_as_occurrences() {
+        let found = scores(&["Café CAFE cafe", "cafe and tea"], "café");
+        assert_eq!(found.len(), 2);
+        assert!(found[0].1 > found[1].1, "{found:?}");
     }
 }

@@ -6,14 +6,14 @@ use rusqlite::{Connection, params};
 
 use super::json_ids;
 use super::rows::{self, MESSAGE_COLUMN_COUNT, MESSAGE_COLUMNS};
-use super::score::Terms;
 use crate::store::{AccountId, SEARCH_RANKED_MATCHES, SearchHit, StoreResult};
 
 /// Searches message text in `accounts` and returns the best matches first.
 /// It scores the `SEARCH_RANKED_MATCHES` most recently stored matches with
-/// [`Terms`]. Rowids grow with every insert, so the planner walks the
-/// full-text index backwards and stops early. Of two equal scores the newer
-/// comes first, and `rank` is the score (higher is better).
+/// `match_score` (see [`super::score`]). Rowids grow with every insert, so
+/// the planner walks the full-text index backwards and stops early. Of two
+/// equal scores the newer comes first, and `rank` is the score (higher is
+/// better).
 pub(super) fn search_messages(
     conn: &Connection,
     accounts: &[AccountId],
@@ -26,30 +26,33 @@ pub(super) fn search_messages(
     if accounts.is_empty() || limit == 0 {
         return Ok(Vec::new());
     }
-    let candidates: Vec<(i64, String)> = conn
-        .prepare_cached(&format!(
-            "SELECT m.rowid, coalesce(m.text, '') \
+    let accounts = json_ids(accounts)?;
+    let candidates = if reaches_every_account(conn, &accounts)? {
+        // Nothing to filter, so neither message rows nor their text are read.
+        ranked_candidates(
+            conn,
+            "SELECT rowid, match_score(messages_fts) FROM messages_fts \
+             WHERE messages_fts MATCH ?1 ORDER BY rowid DESC",
+            params![fts_query],
+        )?
+    } else {
+        ranked_candidates(
+            conn,
+            "SELECT m.rowid, match_score(messages_fts) \
              FROM messages_fts JOIN messages m ON m.rowid = messages_fts.rowid \
              WHERE messages_fts MATCH ?1 AND m.account_id IN (SELECT value FROM json_each(?2)) \
-             ORDER BY messages_fts.rowid DESC LIMIT {SEARCH_RANKED_MATCHES}"
-        ))?
-        .query_map(params![fts_query, json_ids(accounts)?], |row| {
-            Ok((row.get(0)?, row.get(1)?))
-        })?
-        .collect::<rusqlite::Result<_>>()?;
-    let texts: Vec<&str> = candidates.iter().map(|(_, text)| text.as_str()).collect();
-    let scores = Terms::parse(query).score_all(&texts);
+             ORDER BY messages_fts.rowid DESC",
+            params![fts_query, accounts],
+        )?
+    };
     // Candidates come newest first, so a stable sort keeps the newer of
     // two equal scores first.
-    let mut order: Vec<usize> = (0..candidates.len()).collect();
-    order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
-    order.truncate(limit as usize);
+    let mut best = candidates;
+    best.sort_by(|a, b| b.1.total_cmp(&a.1));
+    best.truncate(limit as usize);
 
-    let best: Vec<String> = order
-        .iter()
-        .map(|&index| candidates[index].0.to_string())
-        .collect();
-    let best = format!("[{}]", best.join(","));
+    let best_rowids: Vec<String> = best.iter().map(|(rowid, _)| rowid.to_string()).collect();
+    let best_rowids = format!("[{}]", best_rowids.join(","));
     let mut found: HashMap<i64, SearchHit> = conn
         .prepare_cached(&format!(
             "SELECT {MESSAGE_COLUMNS}, m.account_id, c.profile_name, c.wa_id, m.rowid \
@@ -58,7 +61,7 @@ pub(super) fn search_messages(
              JOIN contacts c ON c.id = v.contact_id \
              WHERE m.rowid IN (SELECT value FROM json_each(?1))"
         ))?
-        .query_map([best], |row| {
+        .query_map([best_rowids], |row| {
             let extra = MESSAGE_COLUMN_COUNT;
             let hit = SearchHit {
                 message: rows::message(row)?,
@@ -71,15 +74,37 @@ pub(super) fn search_messages(
         })?
         .collect::<rusqlite::Result<_>>()?;
     // A message deleted since the candidates were read is left out.
-    let hits = order
+    let hits = best
         .into_iter()
-        .filter_map(|index| {
-            let mut hit = found.remove(&candidates[index].0)?;
-            hit.rank = scores[index];
+        .filter_map(|(rowid, score)| {
+            let mut hit = found.remove(&rowid)?;
+            hit.rank = score;
             Some(hit)
         })
         .collect();
     Ok(hits)
+}
+
+/// Returns whether the JSON array `accounts` lists every account in the
+/// database. A search for such a key need not check each match's account.
+fn reaches_every_account(conn: &Connection, accounts: &str) -> rusqlite::Result<bool> {
+    conn.prepare_cached(
+        "SELECT NOT EXISTS (SELECT 1 FROM accounts \
+         WHERE id NOT IN (SELECT value FROM json_each(?1)))",
+    )?
+    .query_row([accounts], |row| row.get(0))
+}
+
+/// Runs a candidate query (rowid and score, newest first) with the
+/// `SEARCH_RANKED_MATCHES` limit appended.
+fn ranked_candidates(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> rusqlite::Result<Vec<(i64, f64)>> {
+    conn.prepare_cached(&format!("{sql} LIMIT {SEARCH_RANKED_MATCHES}"))?
+        .query_map(params, |row| Ok((row.get(0)?, row.get(1)?)))?
+        .collect()
 }
 
 /// Indexes the messages waiting in `messages_fts_pending`. The writer
