@@ -16,6 +16,8 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use serde_path_to_error::Segment;
 
+use crate::echo::echoed;
+
 use super::server::PonsMcp;
 use crate::echo::cut;
 
@@ -104,6 +106,23 @@ fn describe_problem(
         let expected = serde_message
             .split_once(", expected ")
             .map_or(String::new(), |(_, list)| format!(" Expected {list}."));
+        if let [_] = segments.as_slice()
+            && let Some(unknown) = unknown_arguments(arguments, schema)
+            && unknown.len() > 1
+        {
+            let mut names: Vec<String> = unknown
+                .iter()
+                .take(MAX_NAMED_UNKNOWN)
+                .map(|key| echoed(key))
+                .collect();
+            if unknown.len() > MAX_NAMED_UNKNOWN {
+                names.push(format!("{} more", unknown.len() - MAX_NAMED_UNKNOWN));
+            }
+            return format!(
+                "{} are not arguments of this tool; remove them.{expected}",
+                names.join(", ")
+            );
+        }
         let name = render_path(&segments);
         return format!("{name} is not an argument of this tool; remove it.{expected}");
     }
@@ -133,6 +152,26 @@ fn describe_problem(
     }
     message.push_str(&about(&name, node));
     message
+}
+
+/// Unknown argument names an error lists before it counts the rest.
+const MAX_NAMED_UNKNOWN: usize = 10;
+
+/// Returns the top-level keys of `arguments` that the input schema does not
+/// list, or `None` without an object or a schema with properties.
+fn unknown_arguments<'a>(
+    arguments: &'a Value,
+    schema: Option<&JsonObject>,
+) -> Option<Vec<&'a str>> {
+    let properties = schema?.get("properties")?.as_object()?;
+    let supplied = arguments.as_object()?;
+    Some(
+        supplied
+            .keys()
+            .filter(|key| !properties.contains_key(key.as_str()))
+            .map(String::as_str)
+            .collect(),
+    )
 }
 
 /// Returns the text between backticks after `prefix` in `message`.
@@ -421,6 +460,16 @@ mod tests {
         let text = problem(json!({"limit": 5}));
         assert!(
             text.starts_with("limit is not an argument of this tool; remove it."),
+            "{text}"
+        );
+        assert!(text.contains("messageLimit"), "{text}");
+    }
+
+    #[test]
+    fn every_unknown_field_is_named() {
+        let text = problem(json!({"limit": 5, "messageLimit": 2, "query": "x"}));
+        assert!(
+            text.starts_with("limit, query are not arguments of this tool; remove them."),
             "{text}"
         );
         assert!(text.contains("messageLimit"), "{text}");

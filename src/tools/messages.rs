@@ -53,6 +53,14 @@ pub async fn send_text(cx: &ToolContext<'_>, args: SendTextArgs) -> Result<SendO
             ),
         });
     }
+    if text.contains('\0') {
+        return Err(ToolError::InvalidArgument {
+            argument: "text",
+            reason: "it contains a NUL character (U+0000), which a message cannot carry; \
+                     remove it"
+                .to_owned(),
+        });
+    }
     let context = reply_context(cx, &recipient, args.reply_to_message_id.as_deref()).await?;
     let preview = text.contains("http://") || text.contains("https://");
     let mut request = SendRequest::text(&recipient.phone.e164(), &text, preview);
@@ -190,20 +198,63 @@ fn checked_url(url: Option<&str>) -> Result<String, ToolError> {
             hint: "pass a public https:// URL that Meta can download the file from".to_owned(),
         });
     };
-    let parsed = reqwest::Url::parse(url).ok();
-    match parsed {
-        // The parsed form lower-cases the scheme and host, as Meta expects.
-        Some(parsed) if parsed.scheme() == "https" && parsed.host().is_some() => {
-            Ok(parsed.to_string())
+    public_https_link(url).map_err(|reason| ToolError::InvalidArgument {
+        argument: "url",
+        reason,
+    })
+}
+
+/// Checks a media link that Meta will download and returns its parsed form,
+/// which lower-cases the scheme and host as Meta expects. The error names
+/// the problem: not an https:// URL, a user name or password in it (which
+/// Meta would receive and keep), or a host only this network can reach
+/// (`localhost`, loopback, private, link-local and unspecified addresses).
+pub(super) fn public_https_link(url: &str) -> Result<String, String> {
+    let parsed = reqwest::Url::parse(url)
+        .ok()
+        .filter(|parsed| parsed.scheme() == "https" && parsed.host().is_some());
+    let Some(parsed) = parsed else {
+        return Err(format!(
+            "{:?} is not an https:// URL; Meta downloads media only from public HTTPS addresses",
+            echoed(url)
+        ));
+    };
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(
+            "the link contains a user name or password, which would be sent to Meta; use a \
+             link that needs no login, such as a signed URL"
+                .to_owned(),
+        );
+    }
+    if is_local(&parsed) {
+        return Err(format!(
+            "{} is a local address that Meta's servers cannot reach; put the file on a public \
+             HTTPS address",
+            echoed(parsed.host_str().unwrap_or_default())
+        ));
+    }
+    Ok(parsed.to_string())
+}
+
+fn is_local(url: &reqwest::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(name)) => {
+            let name = name.trim_end_matches('.');
+            name == "localhost" || name.ends_with(".localhost")
         }
-        _ => Err(ToolError::InvalidArgument {
-            argument: "url",
-            reason: format!(
-                "{:?} is not an https:// URL; Meta downloads media only from public HTTPS \
-                 addresses",
-                echoed(url)
-            ),
-        }),
+        Some(url::Host::Ipv4(address)) => {
+            address.is_loopback()
+                || address.is_private()
+                || address.is_link_local()
+                || address.is_unspecified()
+        }
+        Some(url::Host::Ipv6(address)) => {
+            address.is_loopback()
+                || address.is_unspecified()
+                || address.is_unique_local()
+                || address.is_unicast_link_local()
+        }
+        None => false,
     }
 }
 
@@ -237,4 +288,47 @@ fn check_extras(
         });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::checked_url;
+
+    #[test]
+    fn public_https_link_accepted() {
+        let url = checked_url(Some("HTTPS://Example.com/cat.jpg")).expect("public link");
+        assert_eq!(url, "https://example.com/cat.jpg");
+    }
+
+    #[test]
+    fn link_with_credentials_rejected() {
+        for link in [
+            "https://user:secret@example.com/a.jpg",
+            "https://user@example.com/a.jpg",
+        ] {
+            let error = checked_url(Some(link)).expect_err("credentials in the link");
+            let text = error.to_string();
+            assert!(text.contains("user name or password"), "{text}");
+            assert!(!text.contains("secret"), "{text}");
+        }
+    }
+
+    #[test]
+    fn local_hosts_rejected() {
+        for link in [
+            "https://localhost/a.jpg",
+            "https://printer.localhost./a.jpg",
+            "https://127.0.0.1/a.jpg",
+            "https://10.1.2.3/a.jpg",
+            "https://192.168.0.9/a.jpg",
+            "https://169.254.169.254/a.jpg",
+            "https://0.0.0.0/a.jpg",
+            "https://[::1]/a.jpg",
+            "https://[fd00::1]/a.jpg",
+        ] {
+            let error = checked_url(Some(link)).expect_err(link);
+            let text = error.to_string();
+            assert!(text.contains("local address"), "{link}: {text}");
+        }
+    }
 }

@@ -3,6 +3,7 @@
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use unicode_segmentation::UnicodeSegmentation;
 
 use crate::store::{Account, ConversationRef, ConversationSummary, Message};
 use crate::whatsapp::graph::SendRequest;
@@ -135,7 +136,10 @@ fn checked_emoji(emoji: Option<String>) -> Result<Option<String>, ToolError> {
     if emoji.is_empty() {
         return Ok(None);
     }
-    if emoji.is_ascii() || emoji.chars().count() > MAX_EMOJI_CHARS {
+    if emoji.is_ascii()
+        || emoji.chars().count() > MAX_EMOJI_CHARS
+        || emoji.graphemes(true).nth(1).is_some()
+    {
         return Err(ToolError::InvalidArgument {
             argument: "emoji",
             reason: format!("{emoji:?} is not a single emoji; pass one such as \"👍\""),
@@ -173,5 +177,32 @@ fn phone_of(conversation: &ConversationSummary) -> Result<String, ToolError> {
                  Pons sends by phone number"
             ),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::checked_emoji;
+
+    #[test]
+    fn one_emoji_accepted() {
+        for emoji in ["👍", "👨‍👩‍👧", "🇩🇪", "👍🏽"] {
+            let checked = checked_emoji(Some(emoji.to_owned())).expect("one emoji");
+            assert_eq!(checked.as_deref(), Some(emoji));
+        }
+    }
+
+    #[test]
+    fn two_emoji_rejected() {
+        let error = checked_emoji(Some("👍👍".to_owned())).expect_err("two emoji");
+        assert!(
+            error.to_string().contains("is not a single emoji"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn empty_emoji_removes() {
+        assert_eq!(checked_emoji(Some(" ".to_owned())).expect("removal"), None);
     }
 }

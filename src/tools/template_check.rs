@@ -8,6 +8,7 @@ use crate::echo::cut;
 use crate::whatsapp::graph::{Parameter, ParameterValue, SendComponent};
 
 use super::ToolError;
+use super::messages::public_https_link;
 use super::template_spec::{Part, Slot, TemplateSpec, Variable, render};
 
 /// Characters of a decoding error's message kept in a tool error; the
@@ -61,6 +62,12 @@ fn lower_case(object: &mut serde_json::Map<String, Value>, key: &str) {
 const MAX_HEADER_CHARS: usize = 60;
 const MAX_BODY_CHARS: usize = 1024;
 
+/// More spaces in a row than a template value may contain. NOTE: WhatsApp
+/// providers document that Meta rejects a value with a new line, a tab or
+/// more than four spaces in a row (error 132018), and Meta's own error
+/// reference gives no such list.
+const TOO_MANY_SPACES: &str = "     ";
+
 /// Text values of a template's variables by name, one list per part,
 /// because a header and a body may both have a `{{1}}`.
 #[derive(Debug, Default)]
@@ -97,6 +104,7 @@ pub(super) fn check_components(
         };
         check_part(spec, &part, &variables, &supplied, &mut missing, values)?;
     }
+    check_buttons_exist(spec, components)?;
     for variable in &spec.variables {
         if let Part::Button { index, sub_type } = &variable.part
             && !button_supplied(components, *index, sub_type, variable)?
@@ -118,6 +126,51 @@ pub(super) fn check_components(
             .join(", "),
         example: spec.example().to_string(),
     })
+}
+
+/// Checks that each button component names a button of the template by
+/// its index and sub-type. A template whose stored components could not be
+/// read is left for Meta to judge.
+fn check_buttons_exist(spec: &TemplateSpec, components: &[SendComponent]) -> Result<(), ToolError> {
+    let Some(buttons) = &spec.buttons else {
+        return Ok(());
+    };
+    let listed = if buttons.is_empty() {
+        "the template has no buttons".to_owned()
+    } else {
+        let list: Vec<String> = buttons
+            .iter()
+            .enumerate()
+            .map(|(index, kind)| format!("{index} ({kind})"))
+            .collect();
+        format!("the template's buttons are {}", list.join(", "))
+    };
+    for component in components {
+        let SendComponent::Button {
+            sub_type, index, ..
+        } = component
+        else {
+            continue;
+        };
+        let position = index.trim().parse::<usize>().ok();
+        match position.and_then(|position| buttons.get(position)) {
+            None => {
+                return Err(invalid(format!(
+                    "button {} does not exist: {listed}; remove that button component",
+                    cut(index, MAX_SERDE_MESSAGE_CHARS)
+                )));
+            }
+            Some(kind) if kind != sub_type => {
+                return Err(invalid(format!(
+                    "button {} is a {kind} button, not {}; set its sub_type to {kind}",
+                    index.trim(),
+                    cut(sub_type, MAX_SERDE_MESSAGE_CHARS)
+                )));
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(())
 }
 
 /// Checks the header and body with their variables filled in against
@@ -179,7 +232,14 @@ fn check_part<'a>(
                 missing.push(variable);
                 Ok(())
             }
-            [parameter] if media_kind(parameter) == Some(kind.as_str()) => Ok(()),
+            [parameter] if media_kind(parameter) == Some(kind.as_str()) => {
+                match media_link(parameter) {
+                    Some(link) => public_https_link(link)
+                        .map(drop)
+                        .map_err(|reason| invalid(format!("the header {kind}: {reason}"))),
+                    None => Ok(()),
+                }
+            }
             _ => Err(invalid(format!(
                 "the header needs exactly one {kind} parameter, such as \
                  {{\"type\": \"{kind}\", \"{kind}\": {{\"link\": \"https://…\"}}}}"
@@ -281,6 +341,13 @@ fn text_value(part: &str, name: &str, parameter: &Parameter) -> Result<String, T
     if text.trim().is_empty() {
         return Err(invalid(format!("{part} variable {{{{{name}}}}} is empty")));
     }
+    if text.contains(['\n', '\t']) || text.contains(TOO_MANY_SPACES) {
+        return Err(invalid(format!(
+            "{part} variable {{{{{name}}}}} contains a new line, a tab or more than four \
+             spaces in a row, which WhatsApp rejects in template values; put line breaks \
+             in the template text instead"
+        )));
+    }
     Ok(text)
 }
 
@@ -289,6 +356,16 @@ fn media_kind(parameter: &Parameter) -> Option<&'static str> {
         ParameterValue::Image { .. } => Some("image"),
         ParameterValue::Video { .. } => Some("video"),
         ParameterValue::Document { .. } => Some("document"),
+        _ => None,
+    }
+}
+
+/// Returns the link of a media parameter, if it has one.
+fn media_link(parameter: &Parameter) -> Option<&str> {
+    match &parameter.value {
+        ParameterValue::Image { image: media }
+        | ParameterValue::Video { video: media }
+        | ParameterValue::Document { document: media } => media.link.as_deref(),
         _ => None,
     }
 }
@@ -423,5 +500,100 @@ mod tests {
             .expect_err("the header is over 60 characters");
         let text = error.to_string();
         assert!(text.contains("header would be 66 characters"), "{text}");
+    }
+
+    fn with_buttons() -> TemplateSpec {
+        spec(json!([
+            {"type": "BODY", "text": "Your order ships today."},
+            {"type": "BUTTONS", "buttons": [
+                {"type": "QUICK_REPLY", "text": "Stop"},
+                {"type": "URL", "text": "Track", "url": "https://example.com/t/{{1}}"},
+            ]},
+        ]))
+    }
+
+    fn button(sub_type: &str, index: &str) -> Value {
+        let parameter = if sub_type == "url" {
+            json!({"type": "text", "text": "A1"})
+        } else {
+            json!({"type": "payload", "payload": "stop"})
+        };
+        json!({"type": "button", "sub_type": sub_type, "index": index, "parameters": [parameter]})
+    }
+
+    #[test]
+    fn buttons_of_the_template_accepted() {
+        let spec = with_buttons();
+        let components =
+            parse_components(&[button("quick_reply", "0"), button("url", "1")]).expect("parse");
+        check_components(&spec, &components, "t", "en_US").expect("both buttons exist");
+    }
+
+    #[test]
+    fn unknown_button_index_rejected() {
+        let spec = with_buttons();
+        let components =
+            parse_components(&[button("url", "1"), button("url", "5")]).expect("parse");
+        let error = check_components(&spec, &components, "t", "en_US").expect_err("no button 5");
+        let text = error.to_string();
+        assert!(text.contains("button 5 does not exist"), "{text}");
+        assert!(text.contains("0 (quick_reply), 1 (url)"), "{text}");
+    }
+
+    #[test]
+    fn button_sub_type_mismatch_rejected() {
+        let spec = with_buttons();
+        let components =
+            parse_components(&[button("url", "1"), button("url", "0")]).expect("parse");
+        let error = check_components(&spec, &components, "t", "en_US")
+            .expect_err("button 0 is a quick reply");
+        let text = error.to_string();
+        assert!(
+            text.contains("button 0 is a quick_reply button, not url"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn line_breaks_and_space_runs_rejected() {
+        let spec = header_and_body();
+        for name in ["Ana\nMaria", "Ana\tMaria", "Ana     Maria"] {
+            let error = check_components(&spec, &components("#42", name, "#42"), "t", "en_US")
+                .expect_err("WhatsApp rejects the value");
+            let text = error.to_string();
+            assert!(
+                text.contains("body variable {{1}} contains a new line"),
+                "{text}"
+            );
+        }
+        check_components(
+            &spec,
+            &components("#42", "Ana    Maria", "#42"),
+            "t",
+            "en_US",
+        )
+        .expect("four spaces in a row are allowed");
+    }
+
+    #[test]
+    fn header_media_link_checked() {
+        let spec = spec(json!([
+            {"type": "HEADER", "format": "IMAGE"},
+            {"type": "BODY", "text": "Your receipt."},
+        ]));
+        let header = |link: &str| {
+            parse_components(&[json!({"type": "header", "parameters": [
+                {"type": "image", "image": {"link": link}},
+            ]})])
+            .expect("parse")
+        };
+        check_components(&spec, &header("https://example.com/r.png"), "t", "en_US")
+            .expect("a public https link");
+        for link in ["http://example.com/r.png", "https://127.0.0.1/r.png"] {
+            let error =
+                check_components(&spec, &header(link), "t", "en_US").expect_err("rejected link");
+            let text = error.to_string();
+            assert!(text.contains("the header image: "), "{link}: {text}");
+        }
     }
 }

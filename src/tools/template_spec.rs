@@ -63,26 +63,30 @@ pub(super) struct TemplateSpec {
     pub header_text: Option<String>,
     pub body_text: Option<String>,
     pub variables: Vec<Variable>,
+    /// Sub-type of each button by index, in Meta's lower case (`url`,
+    /// `quick_reply`, ...), or `None` when the stored components could not
+    /// be read.
+    pub buttons: Option<Vec<String>>,
 }
 
 impl TemplateSpec {
     /// Reads the variables from the stored components. Unreadable JSON gives
     /// a template without variables, and Meta will judge the send.
     pub fn of(template: &Template) -> TemplateSpec {
-        let components: Vec<Value> = template
+        let components: Option<Vec<Value>> = template
             .components_json
             .as_deref()
-            .and_then(|text| serde_json::from_str(text).ok())
-            .unwrap_or_default();
+            .and_then(|text| serde_json::from_str(text).ok());
         let named = template
             .parameter_format
             .as_deref()
             .is_some_and(|f| f.eq_ignore_ascii_case("named"));
         let mut spec = TemplateSpec {
             named,
+            buttons: components.as_ref().map(|_| Vec::new()),
             ..TemplateSpec::default()
         };
-        for component in &components {
+        for component in components.iter().flatten() {
             let kind = component["type"]
                 .as_str()
                 .unwrap_or("")
@@ -126,6 +130,9 @@ impl TemplateSpec {
         let buttons = component["buttons"].as_array().into_iter().flatten();
         for (index, button) in buttons.enumerate() {
             let kind = button["type"].as_str().unwrap_or("").to_ascii_uppercase();
+            if let Some(buttons) = &mut self.buttons {
+                buttons.push(kind.to_ascii_lowercase());
+            }
             match kind.as_str() {
                 "URL" => {
                     let url = button["url"].as_str().unwrap_or("");
