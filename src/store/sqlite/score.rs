@@ -134,20 +134,44 @@ unsafe fn score(api: &Fts5ExtensionApi, fts: *mut Fts5Context) -> Result<f64, c_
 }
 
 /// Returns the average number of tokens per indexed row, at least one.
-/// FTS5 keeps both totals in one record.
+/// FTS5 reads both totals from a record of the index on every call, so the
+/// average is computed at the query's first row and kept in the query's
+/// auxiliary data slot for the rest.
 ///
 /// # Safety
 ///
 /// As for [`score`].
 unsafe fn average_length(api: &Fts5ExtensionApi, fts: *mut Fts5Context) -> Result<f64, c_int> {
     let missing = rusqlite::ffi::SQLITE_MISUSE;
+    let get_auxdata = api.xGetAuxdata.ok_or(missing)?;
+    let set_auxdata = api.xSetAuxdata.ok_or(missing)?;
+    // SAFETY: this function is the only one that sets the slot, and it
+    // stores a `Box<f64>`.
+    let kept = unsafe { get_auxdata(fts, 0) }.cast::<f64>();
+    if !kept.is_null() {
+        return Ok(unsafe { *kept });
+    }
+
     let row_count = api.xRowCount.ok_or(missing)?;
     let total_size = api.xColumnTotalSize.ok_or(missing)?;
     let (mut rows, mut tokens): (sqlite3_int64, sqlite3_int64) = (0, 0);
     // SAFETY: `fts` is the cursor FTS5 passed in.
     check(unsafe { row_count(fts, &mut rows) })?;
     check(unsafe { total_size(fts, -1, &mut tokens) })?;
-    Ok((tokens as f64 / rows.max(1) as f64).max(1.0))
+    let average = (tokens as f64 / rows.max(1) as f64).max(1.0);
+
+    let boxed = Box::into_raw(Box::new(average)).cast::<c_void>();
+    // SAFETY: FTS5 frees the box with `free_average` when the query ends,
+    // or at once when it cannot keep it.
+    check(unsafe { set_auxdata(fts, boxed, Some(free_average)) })?;
+    Ok(average)
+}
+
+/// Frees the average that [`average_length`] kept for a query.
+unsafe extern "C" fn free_average(average: *mut c_void) {
+    // SAFETY: FTS5 passes back the pointer `average_length` made with
+    // `Box::into_raw`, once.
+    drop(unsafe { Box::from_raw(average.cast::<f64>()) });
 }
 
 fn check(rc: c_int) -> Result<(), c_int> {
