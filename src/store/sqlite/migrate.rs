@@ -21,6 +21,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0003_unconfirmed_sends_index",
         include_str!("../../../migrations/sqlite/0003_unconfirmed_sends_index.sql"),
     ),
+    (
+        "0004_conversation_messages_order",
+        include_str!("../../../migrations/sqlite/0004_conversation_messages_order.sql"),
+    ),
 ];
 
 /// Applies the migrations this database has not seen yet.

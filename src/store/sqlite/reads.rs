@@ -87,21 +87,26 @@ pub(super) fn find_conversation(
 }
 
 /// Returns the newest `limit` messages of the conversation, oldest first.
+/// Of two messages with the same timestamp, the one stored first comes first.
 pub(super) fn conversation_messages(
     conn: &Connection,
     conversation: &ConversationId,
     limit: u32,
 ) -> StoreResult<Vec<Message>> {
-    let sql = format!(
-        "SELECT {MESSAGE_COLUMNS} FROM messages m WHERE m.conversation_id = ?1 \
-         ORDER BY m.timestamp DESC, m.id DESC LIMIT ?2"
-    );
     let mut messages: Vec<Message> = conn
-        .prepare_cached(&sql)?
+        .prepare_cached(&conversation_messages_sql())?
         .query_map(params![conversation.as_str(), limit], rows::message)?
         .collect::<rusqlite::Result<_>>()?;
     messages.reverse();
     Ok(messages)
+}
+
+/// Returns the query of [`conversation_messages`].
+fn conversation_messages_sql() -> String {
+    format!(
+        "SELECT {MESSAGE_COLUMNS} FROM messages m WHERE m.conversation_id = ?1 \
+         ORDER BY m.timestamp DESC, m.rowid DESC LIMIT ?2"
+    )
 }
 
 /// Reads `MESSAGE_COLUMNS` followed by `m.account_id`.
@@ -145,4 +150,28 @@ pub(super) fn find_message_by_wamid(
         .query_row(params![json_ids(accounts)?, wamid], message_with_account)
         .optional()?;
     Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::conversation_messages_sql;
+
+    #[test]
+    fn conversation_messages_read_in_index_order() {
+        let mut conn = rusqlite::Connection::open_in_memory().expect("in-memory database");
+        super::super::migrate::apply(&mut conn).expect("migrations");
+        let plan: Vec<String> = conn
+            .prepare(&format!(
+                "EXPLAIN QUERY PLAN {}",
+                conversation_messages_sql()
+            ))
+            .expect("plan")
+            .query_map(["c", "50"], |row| row.get(3))
+            .expect("plan rows")
+            .collect::<Result<_, _>>()
+            .expect("plan text");
+        let plan = plan.join("; ");
+        assert!(plan.contains("INDEX messages_conversation"), "{plan}");
+        assert!(!plan.contains("TEMP B-TREE"), "{plan}");
+    }
 }
