@@ -18,6 +18,9 @@ use crate::crypto::SecretBox;
 use crate::phone::PhoneNumber;
 use crate::store::{Account, DynStore, NewAccount, NewApiKey, NewUser, Role, User};
 
+/// Maximum key lifetime `pons key create` accepts, in days (about 100 years).
+const MAX_KEY_DAYS: u32 = 36_500;
+
 /// Store and cipher for one administration command.
 pub struct Admin {
     pub store: DynStore,
@@ -269,8 +272,13 @@ impl Admin {
         if scopes.names().is_empty() {
             bail!("--scopes is empty: give at least one of read, write, send");
         }
-        if expires_in_days == Some(0) {
-            bail!("--expires-in-days must be at least 1");
+        if let Some(days) = expires_in_days
+            && !(1..=MAX_KEY_DAYS).contains(&days)
+        {
+            bail!(
+                "--expires-in-days {days} is out of range: give 1 to {MAX_KEY_DAYS} days, or \
+                 leave it out for a key that does not expire"
+            );
         }
         let member_of = self.store.reachable_accounts(&user.id, &[]).await?;
         let mut limited = Vec::new();

@@ -59,6 +59,15 @@ READ_CALLS = [
 ]
 
 
+def test_key_lifetime_out_of_range_rejected(stack, world):
+    with pytest.raises(AssertionError) as failure:
+        stack.admin.key_create(user=OWNER, scopes="read", name="forever", expires_in_days=4_000_000)
+    message = str(failure.value)
+    assert "--expires-in-days 4000000 is out of range" in message
+    assert "1 to 36500 days" in message
+    assert "forever" not in stack.admin.key_list()
+
+
 @pytest.mark.parametrize("mode", ERAS)
 @pytest.mark.parametrize("tool, arguments", READ_CALLS, ids=[c[0] for c in READ_CALLS])
 def test_send_key_rejected_by_read_tools(stack, world, mode, tool, arguments):
