@@ -62,13 +62,16 @@ pub async fn receive(
     accounts.verify(secrets, delivery.body, &digest)?;
 
     let mut notes = Vec::new();
-    let items = build_items(&payload, &accounts, &mut notes);
+    let items = build_items(&payload, &accounts, delivery.received_at, &mut notes);
     if !accounts.unknown_numbers.is_empty() {
         notes.push(format!(
             "changes for unknown phone number ids {:?} skipped",
             accounts.unknown_numbers
         ));
         tracing::warn!(phone_number_ids = ?accounts.unknown_numbers, "webhook changes for unknown numbers skipped");
+    }
+    if !notes.is_empty() {
+        tracing::warn!(notes = %notes.join("; "), "webhook stored with problems noted in its log entry");
     }
     let log = NewWebhookLog {
         received_at: delivery.received_at,
@@ -191,7 +194,12 @@ impl Accounts {
     }
 }
 
-fn build_items(payload: &Payload, accounts: &Accounts, notes: &mut Vec<String>) -> Vec<IngestItem> {
+fn build_items(
+    payload: &Payload,
+    accounts: &Accounts,
+    received_at: i64,
+    notes: &mut Vec<String>,
+) -> Vec<IngestItem> {
     let mut items = Vec::new();
     for entry in &payload.entry {
         for change in &entry.changes {
@@ -204,6 +212,7 @@ fn build_items(payload: &Payload, accounts: &Accounts, notes: &mut Vec<String>) 
                         items.extend(webhook::messages_items(
                             &account.account.id,
                             &change.value,
+                            received_at,
                             notes,
                         ));
                     }

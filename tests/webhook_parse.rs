@@ -5,6 +5,9 @@ use std::path::Path;
 use pons::store::{AccountId, IngestItem, MessageStatus};
 use pons::whatsapp::webhook::{Payload, messages_items, template_status_item};
 
+/// Unix time the parsed webhooks arrived at.
+const RECEIVED_AT: i64 = 1_760_000_000;
+
 fn fixture(name: &str) -> Vec<u8> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/meta");
     let path = std::fs::read_dir(&dir)
@@ -23,7 +26,12 @@ fn items_of(name: &str) -> Vec<IngestItem> {
     for entry in &payload.entry {
         for change in &entry.changes {
             match change.field.as_str() {
-                "messages" => items.extend(messages_items(&account, &change.value, &mut notes)),
+                "messages" => items.extend(messages_items(
+                    &account,
+                    &change.value,
+                    RECEIVED_AT,
+                    &mut notes,
+                )),
                 "message_template_status_update" => items.extend(template_status_item(
                     entry.id.as_deref().unwrap(),
                     &change.value,
@@ -111,13 +119,45 @@ fn unknown_type_becomes_unsupported() {
         "messages": [{"from": "15550002222", "id": "wamid.X", "timestamp": 1750000000,
                       "type": "hologram", "hologram": {"beam": 3}}]
     });
-    let items = messages_items(&account, &value, &mut Vec::new());
+    let items = messages_items(&account, &value, RECEIVED_AT, &mut Vec::new());
     let IngestItem::Message(message) = &items[0] else {
         panic!("not a message")
     };
     assert_eq!(message.kind, "unsupported");
     assert_eq!(message.timestamp, 1750000000);
     assert!(message.raw_json.contains("hologram"));
+}
+
+#[test]
+fn invalid_timestamps_take_arrival_time() {
+    let account = AccountId("acct".into());
+    for timestamp in [
+        serde_json::json!("soon"),
+        serde_json::json!(-5),
+        serde_json::json!(0),
+        serde_json::Value::Null,
+    ] {
+        let value = serde_json::json!({
+            "messages": [{"from": "15550002222", "id": "wamid.T", "timestamp": timestamp,
+                          "type": "text", "text": {"body": "hi"}}],
+            "statuses": [{"id": "wamid.S", "status": "read", "timestamp": timestamp}]
+        });
+        let mut notes = Vec::new();
+        let items = messages_items(&account, &value, RECEIVED_AT, &mut notes);
+        let IngestItem::Message(message) = &items[0] else {
+            panic!("not a message")
+        };
+        assert_eq!(message.timestamp, RECEIVED_AT, "{timestamp}");
+        let IngestItem::Status(status) = &items[1] else {
+            panic!("not a status")
+        };
+        assert_eq!(status.timestamp, RECEIVED_AT, "{timestamp}");
+        assert_eq!(notes.len(), 2, "{notes:?}");
+        assert!(
+            notes[0].contains("message \"wamid.T\" has no valid timestamp"),
+            "{notes:?}"
+        );
+    }
 }
 
 #[test]
@@ -200,7 +240,7 @@ fn nul_in_text_is_replaced() {
         "messages": [{"from": "15550002222", "id": "wamid.N", "timestamp": "1750000000",
                       "type": "text", "text": {"body": "hi\u{0}there"}}]
     });
-    let items = messages_items(&account, &value, &mut Vec::new());
+    let items = messages_items(&account, &value, RECEIVED_AT, &mut Vec::new());
     let IngestItem::Contact(contact) = &items[0] else {
         panic!("not a contact")
     };

@@ -5,6 +5,8 @@
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::echo::echoed;
+
 use crate::store::{
     AccountId, ContactSeen, InboundMessage, InboundReaction, IngestItem, MediaRef, MessageStatus,
     MetaError, StatusUpdate, TemplateStatusUpdate,
@@ -47,9 +49,12 @@ impl Change {
 /// Turns one `messages` change into ingest items for `account`, in body
 /// order: contacts first, then messages and reactions, then statuses.
 /// Problems that do not stop ingestion (an unknown status) go to `notes`.
+/// A message or status without a valid timestamp gets `received_at`, the
+/// Unix time the webhook arrived, with a note.
 pub fn messages_items(
     account: &AccountId,
     value: &Value,
+    received_at: i64,
     notes: &mut Vec<String>,
 ) -> Vec<IngestItem> {
     let mut items = Vec::new();
@@ -59,13 +64,22 @@ pub fn messages_items(
         }
     }
     for message in array(&value["messages"]) {
-        match message_item(account, message) {
+        let timestamp = checked_timestamp(
+            &message["timestamp"],
+            "message",
+            message,
+            received_at,
+            notes,
+        );
+        match message_item(account, message, timestamp) {
             Some(item) => items.push(item),
             None => notes.push("message without id or sender skipped".to_owned()),
         }
     }
     for status in array(&value["statuses"]) {
-        match status_item(account, status) {
+        let timestamp =
+            checked_timestamp(&status["timestamp"], "status", status, received_at, notes);
+        match status_item(account, status, timestamp) {
             Some(item) => items.push(item),
             None => notes.push(format!(
                 "status {:?} not understood",
@@ -95,10 +109,9 @@ fn contact_item(account: &AccountId, contact: &Value) -> Option<IngestItem> {
     }))
 }
 
-fn message_item(account: &AccountId, message: &Value) -> Option<IngestItem> {
+fn message_item(account: &AccountId, message: &Value, timestamp: i64) -> Option<IngestItem> {
     let wamid = text_of(&message["id"])?;
     let from = text_of(&message["from"]).or_else(|| text_of(&message["from_user_id"]))?;
-    let timestamp = timestamp_of(&message["timestamp"]);
     let kind = text_of(&message["type"]).unwrap_or_else(|| "unsupported".to_owned());
 
     if kind == "reaction" {
@@ -130,7 +143,7 @@ fn message_item(account: &AccountId, message: &Value) -> Option<IngestItem> {
     }))
 }
 
-fn status_item(account: &AccountId, status: &Value) -> Option<IngestItem> {
+fn status_item(account: &AccountId, status: &Value, timestamp: i64) -> Option<IngestItem> {
     let name = text_of(&status["status"])?;
     let parsed = match name.as_str() {
         "sent" => MessageStatus::Sent,
@@ -144,7 +157,7 @@ fn status_item(account: &AccountId, status: &Value) -> Option<IngestItem> {
         account_id: account.clone(),
         wamid: text_of(&status["id"])?,
         status: parsed,
-        timestamp: timestamp_of(&status["timestamp"]),
+        timestamp,
         recipient_id: text_of(&status["recipient_id"])
             .or_else(|| text_of(&status["recipient_user_id"])),
         error: array(&status["errors"]).next().map(meta_error),
@@ -314,11 +327,32 @@ fn non_empty(value: Option<String>) -> Option<String> {
 
 /// Unix seconds from a string or number; 0 when absent or unreadable, so
 /// such an event sorts before every dated one instead of being dropped.
-fn timestamp_of(value: &Value) -> i64 {
+/// Reads a Unix time in seconds, as a number or a string of digits. A
+/// missing, unreadable, zero or negative time gives `None`.
+fn timestamp_of(value: &Value) -> Option<i64> {
     value
         .as_i64()
         .or_else(|| text_of(value)?.trim().parse().ok())
-        .unwrap_or(0)
+        .filter(|seconds| *seconds > 0)
+}
+
+/// Returns the `timestamp` of a message or status, or `received_at` with a
+/// note naming the object's id and the value when it has no valid one.
+fn checked_timestamp(
+    value: &Value,
+    kind: &str,
+    object: &Value,
+    received_at: i64,
+    notes: &mut Vec<String>,
+) -> i64 {
+    timestamp_of(value).unwrap_or_else(|| {
+        notes.push(format!(
+            "{kind} {:?} has no valid timestamp ({}); stored with the time the webhook arrived",
+            echoed(&text_of(&object["id"]).unwrap_or_default()),
+            echoed(&value.to_string())
+        ));
+        received_at
+    })
 }
 
 fn lenient_string<'de, D>(deserializer: D) -> Result<Option<String>, D::Error>
