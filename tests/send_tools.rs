@@ -158,6 +158,14 @@ async fn send_media_request_bodies() {
     assert_eq!(media.url.as_deref(), Some("https://cdn.example/i.pdf"));
     assert_eq!(media.mime_type.as_deref(), Some("application/pdf"));
     assert_eq!(media.filename.as_deref(), Some("invoice.pdf"));
+
+    let found = tool_output(
+        &shop
+            .call("search_messages", json!({"query": "parcel"}))
+            .await,
+    );
+    let hits = found["hits"].as_array().expect("hits");
+    assert_eq!(hits.len(), 1, "the image caption is searchable: {found}");
 }
 
 #[tokio::test]

@@ -177,7 +177,9 @@ pub async fn send_media(
     );
     let outgoing = Outgoing {
         request,
-        text: None,
+        // Stored as the searchable text, like the caption or file name of
+        // a received file.
+        text: caption.or(filename).map(str::to_owned),
         caption: caption.map(str::to_owned),
         media: Some(MediaRef {
             url: Some(url),
