@@ -28,11 +28,11 @@ pub struct CommonArgs {
     #[arg(long, env = "PONS_CONFIG", global = true, value_name = "PATH")]
     pub config: Option<PathBuf>,
     /// Directory for the SQLite database, the encryption key and stored
-    /// media. [default: ./pons-data]
+    /// media. [default: ./pons-data, and ./pons-demo-data for `pons demo`]
     #[arg(long, env = "PONS_DATA_DIR", global = true, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
     /// Database URL: `sqlite://PATH` or `postgres://USER@HOST/DB`.
-    /// [default: sqlite://<data_dir>/pons.db]
+    /// `pons demo` ignores it. [default: sqlite://<data_dir>/pons.db]
     #[arg(long, env = "PONS_DATABASE_URL", global = true, value_name = "URL")]
     pub database_url: Option<String>,
     /// File holding the base64 AES-256 key that encrypts Meta tokens and app
@@ -69,6 +69,7 @@ pub enum Command {
     /// replaces Meta. Data goes to ./pons-demo-data unless --data-dir or
     /// PONS_DATA_DIR names another directory. The database and the
     /// encryption key are always files in that directory.
+    #[command(mut_arg("graph_api_url", |arg| arg.hide(true)))]
     Demo(DemoArgs),
     /// Manage users.
     #[command(subcommand)]
