@@ -97,6 +97,14 @@ async fn send_text_rejects_bad_input() {
             "invalid phone number",
         ),
         (
+            json!({"phone": CUSTOMER, "text": "a\u{7}b\u{1b}[31m"}),
+            "control character U+0007",
+        ),
+        (
+            json!({"phone": CUSTOMER, "text": "nul\u{0}"}),
+            "control character U+0000",
+        ),
+        (
             json!({"phone": CUSTOMER, "text": "Hi", "replyToMessageId": "wamid.unknown"}),
             "message not found: wamid.unknown",
         ),

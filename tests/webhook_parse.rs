@@ -161,6 +161,29 @@ fn invalid_timestamps_take_arrival_time() {
 }
 
 #[test]
+fn future_timestamp_takes_arrival_time() {
+    let account = AccountId("acct".into());
+    let value = serde_json::json!({
+        "messages": [{"from": "15550002222", "id": "wamid.F", "timestamp": RECEIVED_AT + 100_000,
+                      "type": "text", "text": {"body": "from the future"}},
+                     {"from": "15550002222", "id": "wamid.G", "timestamp": RECEIVED_AT + 60,
+                      "type": "text", "text": {"body": "a clock a minute fast"}}]
+    });
+    let mut notes = Vec::new();
+    let items = messages_items(&account, &value, RECEIVED_AT, &mut notes);
+    let timestamps: Vec<i64> = items
+        .iter()
+        .filter_map(|item| match item {
+            IngestItem::Message(message) => Some(message.timestamp),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(timestamps, [RECEIVED_AT, RECEIVED_AT + 60]);
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert!(notes[0].contains("100000 seconds after"), "{notes:?}");
+}
+
+#[test]
 fn username_user_is_keyed_by_user_id() {
     let message = only_message("42_");
     assert_eq!(message.from, "US.10000000000000000001");

@@ -53,12 +53,19 @@ pub async fn send_text(cx: &ToolContext<'_>, args: SendTextArgs) -> Result<SendO
             ),
         });
     }
-    if text.contains('\0') {
+    // Line breaks and tabs are text. Other control characters (NUL, escape,
+    // bell, delete and the C1 controls) have no place in a chat message.
+    if let Some(control) = text
+        .chars()
+        .find(|&c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
         return Err(ToolError::InvalidArgument {
             argument: "text",
-            reason: "it contains a NUL character (U+0000), which a message cannot carry; \
-                     remove it"
-                .to_owned(),
+            reason: format!(
+                "it contains the control character U+{:04X}, which has no place in a chat \
+                 message; remove it",
+                u32::from(control)
+            ),
         });
     }
     let context = reply_context(cx, &recipient, args.reply_to_message_id.as_deref()).await?;
@@ -230,33 +237,91 @@ pub(super) fn public_https_link(url: &str) -> Result<String, String> {
     }
     if is_local(&parsed) {
         return Err(format!(
-            "{} is a local address that Meta's servers cannot reach; put the file on a public \
-             HTTPS address",
+            "{} is a local or reserved address that Meta's servers cannot reach; put the \
+             file on a public HTTPS address",
             echoed(parsed.host_str().unwrap_or_default())
         ));
     }
     Ok(parsed.to_string())
 }
 
+/// Tells whether Meta's servers cannot reach the host of `url`. Such hosts
+/// are names without a dot or under a local-only domain, and addresses that
+/// are not public, also in an IPv6 form of an IPv4 address.
 fn is_local(url: &reqwest::Url) -> bool {
     match url.host() {
         Some(url::Host::Domain(name)) => {
-            let name = name.trim_end_matches('.');
-            name == "localhost" || name.ends_with(".localhost")
+            let name = name.trim_end_matches('.').to_ascii_lowercase();
+            !name.contains('.')
+                || LOCAL_DOMAINS
+                    .iter()
+                    .any(|domain| name == domain[1..] || name.ends_with(domain))
         }
-        Some(url::Host::Ipv4(address)) => {
-            address.is_loopback()
-                || address.is_private()
-                || address.is_link_local()
-                || address.is_unspecified()
-        }
-        Some(url::Host::Ipv6(address)) => {
-            address.is_loopback()
-                || address.is_unspecified()
-                || address.is_unique_local()
-                || address.is_unicast_link_local()
-        }
-        None => false,
+        Some(url::Host::Ipv4(address)) => !is_public_ipv4(address),
+        Some(url::Host::Ipv6(address)) => !is_public_ipv6(address),
+        None => true,
+    }
+}
+
+/// Domains that only a local network resolves: `localhost` (RFC 6761),
+/// mDNS's `local`, `internal` (reserved for private use), the `localdomain`
+/// of many hosts files and `home.arpa` (RFC 8375). Each starts with a dot.
+const LOCAL_DOMAINS: &[&str] = &[
+    ".localhost",
+    ".local",
+    ".internal",
+    ".localdomain",
+    ".home.arpa",
+];
+
+fn is_public_ipv4(address: std::net::Ipv4Addr) -> bool {
+    let [a, b, c, _] = address.octets();
+    !(address.is_unspecified()
+        || address.is_loopback()
+        || address.is_private()
+        || address.is_link_local()
+        || address.is_broadcast()
+        || address.is_multicast()
+        || address.is_documentation()
+        || a == 0
+        // Shared address space for carrier-grade NAT, 100.64.0.0/10.
+        || (a == 100 && (64..128).contains(&b))
+        // IETF protocol assignments, 192.0.0.0/24.
+        || (a == 192 && b == 0 && c == 0)
+        // Benchmarking, 198.18.0.0/15.
+        || (a == 198 && (b == 18 || b == 19))
+        // Reserved, 240.0.0.0/4.
+        || a >= 240)
+}
+
+fn is_public_ipv6(address: std::net::Ipv6Addr) -> bool {
+    if let Some(v4) = embedded_ipv4(address) {
+        return is_public_ipv4(v4);
+    }
+    !(address.is_unspecified()
+        || address.is_loopback()
+        || address.is_multicast()
+        || address.is_unique_local()
+        || address.is_unicast_link_local())
+}
+
+/// Returns the IPv4 address that an IPv4-mapped (`::ffff:0:0/96` and
+/// `::ffff:0:0:0/96`), IPv4-compatible (`::/96`), NAT64 (`64:ff9b::/96`)
+/// or 6to4 (`2002::/16`) address carries.
+fn embedded_ipv4(address: std::net::Ipv6Addr) -> Option<std::net::Ipv4Addr> {
+    let segments = address.segments();
+    let last_two = |high: u16, low: u16| {
+        let [a, b] = high.to_be_bytes();
+        let [c, d] = low.to_be_bytes();
+        std::net::Ipv4Addr::new(a, b, c, d)
+    };
+    match segments {
+        [0, 0, 0, 0, 0, 0xffff, high, low]
+        | [0, 0, 0, 0, 0xffff, 0, high, low]
+        | [0, 0, 0, 0, 0, 0, high, low]
+        | [0x64, 0xff9b, 0, 0, 0, 0, high, low] => Some(last_two(high, low)),
+        [0x2002, high, low, ..] => Some(last_two(high, low)),
+        _ => None,
     }
 }
 
@@ -303,6 +368,19 @@ mod tests {
     }
 
     #[test]
+    fn public_addresses_accepted() {
+        for link in [
+            "https://93.184.215.14/a.jpg",
+            "https://[2606:2800:21f:cb07:6820:80da:af6b:8b2c]/a.jpg",
+            "https://[::ffff:93.184.215.14]/a.jpg",
+            "https://cdn.example.com/a.jpg",
+            "https://locality.example/a.jpg",
+        ] {
+            checked_url(Some(link)).expect(link);
+        }
+    }
+
+    #[test]
     fn link_with_credentials_rejected() {
         for link in [
             "https://user:secret@example.com/a.jpg",
@@ -327,10 +405,27 @@ mod tests {
             "https://0.0.0.0/a.jpg",
             "https://[::1]/a.jpg",
             "https://[fd00::1]/a.jpg",
+            "https://[::ffff:127.0.0.1]/a.jpg",
+            "https://[::ffff:a9fe:a9fe]/a.jpg",
+            "https://[::127.0.0.1]/a.jpg",
+            "https://[::ffff:0:7f00:1]/a.jpg",
+            "https://[64:ff9b::7f00:1]/a.jpg",
+            "https://[2002:7f00:1::]/a.jpg",
+            "https://[ff02::1]/a.jpg",
+            "https://100.64.0.1/a.jpg",
+            "https://224.0.0.1/a.jpg",
+            "https://240.0.0.1/a.jpg",
+            "https://255.255.255.255/a.jpg",
+            "https://198.18.0.1/a.jpg",
+            "https://192.0.0.1/a.jpg",
+            "https://example/a.jpg",
+            "https://localhost.localdomain/a.jpg",
+            "https://metadata.google.internal/a.jpg",
+            "https://printer.LOCAL/a.jpg",
         ] {
             let error = checked_url(Some(link)).expect_err(link);
             let text = error.to_string();
-            assert!(text.contains("local address"), "{link}: {text}");
+            assert!(text.contains("local or reserved address"), "{link}: {text}");
         }
     }
 }

@@ -132,13 +132,14 @@ fn checked_emoji(emoji: Option<String>) -> Result<Option<String>, ToolError> {
             hint: "pass one emoji such as \"👍\", or \"\" to remove the reaction".to_owned(),
         });
     };
-    let emoji = emoji.trim();
     if emoji.is_empty() {
         return Ok(None);
     }
+    let emoji = emoji.trim();
     if emoji.is_ascii()
         || emoji.chars().count() > MAX_EMOJI_CHARS
         || emoji.graphemes(true).nth(1).is_some()
+        || !is_well_formed_emoji(emoji)
     {
         return Err(ToolError::InvalidArgument {
             argument: "emoji",
@@ -146,6 +147,42 @@ fn checked_emoji(emoji: Option<String>) -> Result<Option<String>, ToolError> {
         });
     }
     Ok(Some(emoji.to_owned()))
+}
+
+/// Blocks of combining marks, which attach to the character before them.
+const COMBINING_MARKS: &[std::ops::RangeInclusive<char>] = &[
+    '\u{0300}'..='\u{036f}',
+    '\u{1ab0}'..='\u{1aff}',
+    '\u{1dc0}'..='\u{1dff}',
+    '\u{20d0}'..='\u{20ff}',
+    '\u{fe20}'..='\u{fe2f}',
+];
+
+/// Tells whether one grapheme starts with a base character rather than a
+/// joiner, selector, tag or modifier, does not end with a joiner, has its
+/// flag letters in pairs and no skin tone twice in a row.
+fn is_well_formed_emoji(emoji: &str) -> bool {
+    let is_joiner = |c: char| c == '\u{200d}';
+    let is_modifier = |c: char| ('\u{1f3fb}'..='\u{1f3ff}').contains(&c);
+    let is_flag_letter = |c: char| ('\u{1f1e6}'..='\u{1f1ff}').contains(&c);
+    let is_not_a_base = |c: char| {
+        is_joiner(c)
+            || is_modifier(c)
+            || matches!(c, '\u{fe0e}' | '\u{fe0f}')
+            || ('\u{e0000}'..='\u{e007f}').contains(&c)
+            || COMBINING_MARKS.iter().any(|range| range.contains(&c))
+    };
+    let chars: Vec<char> = emoji.chars().collect();
+    let (Some(&first), Some(&last)) = (chars.first(), chars.last()) else {
+        return false;
+    };
+    let flag_letters = chars.iter().filter(|&&c| is_flag_letter(c)).count();
+    !is_not_a_base(first)
+        && !is_joiner(last)
+        && flag_letters % 2 == 0
+        && !chars
+            .windows(2)
+            .any(|pair| is_modifier(pair[0]) && is_modifier(pair[1]))
 }
 
 async fn conversation_of(
@@ -193,6 +230,28 @@ mod tests {
     }
 
     #[test]
+    fn broken_sequences_rejected() {
+        for emoji in [
+            "\u{200d}",
+            "\u{fe0f}",
+            "\u{e0041}",
+            "🏽",
+            "🇩",
+            "👍\u{200d}",
+            "👍🏽🏽",
+            "\u{20e3}",
+        ] {
+            let error = checked_emoji(Some(emoji.to_owned())).expect_err(emoji);
+            assert!(
+                error.to_string().contains("is not a single emoji"),
+                "{error}"
+            );
+        }
+        let keycap = checked_emoji(Some("1\u{fe0f}\u{20e3}".to_owned())).expect("keycap one");
+        assert_eq!(keycap.as_deref(), Some("1\u{fe0f}\u{20e3}"));
+    }
+
+    #[test]
     fn two_emoji_rejected() {
         let error = checked_emoji(Some("👍👍".to_owned())).expect_err("two emoji");
         assert!(
@@ -203,6 +262,15 @@ mod tests {
 
     #[test]
     fn empty_emoji_removes() {
-        assert_eq!(checked_emoji(Some(" ".to_owned())).expect("removal"), None);
+        assert_eq!(checked_emoji(Some(String::new())).expect("removal"), None);
+    }
+
+    #[test]
+    fn blank_emoji_rejected() {
+        let error = checked_emoji(Some(" ".to_owned())).expect_err("a space");
+        assert!(
+            error.to_string().contains("is not a single emoji"),
+            "{error}"
+        );
     }
 }

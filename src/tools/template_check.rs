@@ -26,12 +26,54 @@ pub(super) fn parse_components(values: &[Value]) -> Result<Vec<SendComponent>, T
             let normalized = normalize(value.clone()).ok_or_else(|| invalid(
                 format!("component {index} must be an object such as {{\"type\": \"body\", \"parameters\": [...]}}"),
             ))?;
-            serde_path_to_error::deserialize(normalized).map_err(|error| {
-                let problem = cut(&error.inner().to_string(), MAX_SERDE_MESSAGE_CHARS);
-                invalid(format!("component {index}, at `{}`: {problem}", error.path()))
-            })
+            let mut component: SendComponent = serde_path_to_error::deserialize(normalized)
+                .map_err(|error| {
+                    let problem = cut(&error.inner().to_string(), MAX_SERDE_MESSAGE_CHARS);
+                    invalid(format!("component {index}, at `{}`: {problem}", error.path()))
+                })?;
+            check_media_links(index, &mut component)?;
+            Ok(component)
         })
         .collect()
+}
+
+/// Checks each media parameter of `component`: a link or an id, not both,
+/// and a link that Meta can download, which is replaced by its parsed form
+/// so that Meta receives the URL that was checked.
+fn check_media_links(index: usize, component: &mut SendComponent) -> Result<(), ToolError> {
+    let parameters = match component {
+        SendComponent::Header { parameters }
+        | SendComponent::Body { parameters }
+        | SendComponent::Button { parameters, .. } => parameters,
+    };
+    for parameter in parameters {
+        let (kind, media) = match &mut parameter.value {
+            ParameterValue::Image { image } => ("image", image),
+            ParameterValue::Video { video } => ("video", video),
+            ParameterValue::Document { document } => ("document", document),
+            _ => continue,
+        };
+        match (&media.link, &media.id) {
+            (Some(_), Some(_)) => {
+                return Err(invalid(format!(
+                    "component {index}: the {kind} has both a link and an id; give one of them"
+                )));
+            }
+            (None, None) => {
+                return Err(invalid(format!(
+                    "component {index}: the {kind} needs a link, such as \
+                     {{\"{kind}\": {{\"link\": \"https://…\"}}}}"
+                )));
+            }
+            (Some(link), None) => {
+                let checked = public_https_link(link)
+                    .map_err(|reason| invalid(format!("the header {kind}: {reason}")))?;
+                media.link = Some(checked);
+            }
+            (None, Some(_)) => {}
+        }
+    }
+    Ok(())
 }
 
 fn normalize(mut value: Value) -> Option<Value> {
@@ -62,11 +104,37 @@ fn lower_case(object: &mut serde_json::Map<String, Value>, key: &str) {
 const MAX_HEADER_CHARS: usize = 60;
 const MAX_BODY_CHARS: usize = 1024;
 
-/// More spaces in a row than a template value may contain. NOTE: WhatsApp
-/// providers document that Meta rejects a value with a new line, a tab or
-/// more than four spaces in a row (error 132018), and Meta's own error
-/// reference gives no such list.
-const TOO_MANY_SPACES: &str = "     ";
+/// Maximum spaces in a row in a template value. NOTE: WhatsApp providers
+/// document that Meta rejects a value with a new line, a tab or more than
+/// four spaces in a row (error 132018), and Meta's own error reference
+/// gives no such list.
+const MAX_SPACES_IN_A_ROW: usize = 4;
+
+/// Checks a template value for what WhatsApp rejects in one: new lines,
+/// tabs and other control characters, line and paragraph separators, and
+/// more than [`MAX_SPACES_IN_A_ROW`] spaces of any width in a row.
+/// `label` names the value in the error.
+fn check_value_characters(label: &str, text: &str) -> Result<(), ToolError> {
+    let breaks = |c: char| c.is_control() || c == '\u{2028}' || c == '\u{2029}';
+    let mut run = 0;
+    let mut too_many_spaces = false;
+    for c in text.chars() {
+        run = if c.is_whitespace() && !breaks(c) {
+            run + 1
+        } else {
+            0
+        };
+        too_many_spaces |= run > MAX_SPACES_IN_A_ROW;
+    }
+    if text.contains(breaks) || too_many_spaces {
+        return Err(invalid(format!(
+            "{label} contains a new line, a tab, another control character or more than \
+             {MAX_SPACES_IN_A_ROW} spaces in a row, which WhatsApp rejects in template values; \
+             put line breaks in the template text instead"
+        )));
+    }
+    Ok(())
+}
 
 /// Text values of a template's variables by name, one list per part,
 /// because a header and a body may both have a `{{1}}`.
@@ -145,6 +213,7 @@ fn check_buttons_exist(spec: &TemplateSpec, components: &[SendComponent]) -> Res
             .collect();
         format!("the template's buttons are {}", list.join(", "))
     };
+    let mut seen = Vec::new();
     for component in components {
         let SendComponent::Button {
             sub_type, index, ..
@@ -153,6 +222,13 @@ fn check_buttons_exist(spec: &TemplateSpec, components: &[SendComponent]) -> Res
             continue;
         };
         let position = index.trim().parse::<usize>().ok();
+        if position.is_some() && seen.contains(&position) {
+            return Err(invalid(format!(
+                "button {} is given twice; give each button once",
+                index.trim()
+            )));
+        }
+        seen.push(position);
         match position.and_then(|position| buttons.get(position)) {
             None => {
                 return Err(invalid(format!(
@@ -232,14 +308,7 @@ fn check_part<'a>(
                 missing.push(variable);
                 Ok(())
             }
-            [parameter] if media_kind(parameter) == Some(kind.as_str()) => {
-                match media_link(parameter) {
-                    Some(link) => public_https_link(link)
-                        .map(drop)
-                        .map_err(|reason| invalid(format!("the header {kind}: {reason}"))),
-                    None => Ok(()),
-                }
-            }
+            [parameter] if media_kind(parameter) == Some(kind.as_str()) => Ok(()),
             _ => Err(invalid(format!(
                 "the header needs exactly one {kind} parameter, such as \
                  {{\"type\": \"{kind}\", \"{kind}\": {{\"link\": \"https://…\"}}}}"
@@ -341,13 +410,7 @@ fn text_value(part: &str, name: &str, parameter: &Parameter) -> Result<String, T
     if text.trim().is_empty() {
         return Err(invalid(format!("{part} variable {{{{{name}}}}} is empty")));
     }
-    if text.contains(['\n', '\t']) || text.contains(TOO_MANY_SPACES) {
-        return Err(invalid(format!(
-            "{part} variable {{{{{name}}}}} contains a new line, a tab or more than four \
-             spaces in a row, which WhatsApp rejects in template values; put line breaks \
-             in the template text instead"
-        )));
-    }
+    check_value_characters(&format!("{part} variable {{{{{name}}}}}"), &text)?;
     Ok(text)
 }
 
@@ -356,16 +419,6 @@ fn media_kind(parameter: &Parameter) -> Option<&'static str> {
         ParameterValue::Image { .. } => Some("image"),
         ParameterValue::Video { .. } => Some("video"),
         ParameterValue::Document { .. } => Some("document"),
-        _ => None,
-    }
-}
-
-/// Returns the link of a media parameter, if it has one.
-fn media_link(parameter: &Parameter) -> Option<&str> {
-    match &parameter.value {
-        ParameterValue::Image { image: media }
-        | ParameterValue::Video { video: media }
-        | ParameterValue::Document { document: media } => media.link.as_deref(),
         _ => None,
     }
 }
@@ -395,9 +448,13 @@ fn button_supplied(
         )));
     }
     let fits = match (&variable.slot, parameters.as_slice()) {
-        (Slot::Text(_), [p]) => {
-            matches!(&p.value, ParameterValue::Text { text } if !text.trim().is_empty())
-        }
+        (Slot::Text(_), [p]) => match &p.value {
+            ParameterValue::Text { text } if !text.trim().is_empty() => {
+                check_value_characters(&label, text)?;
+                true
+            }
+            _ => false,
+        },
         (Slot::CouponCode, [p]) => matches!(p.value, ParameterValue::CouponCode { .. }),
         _ => false,
     };
@@ -541,6 +598,30 @@ mod tests {
     }
 
     #[test]
+    fn button_value_line_break_rejected() {
+        let spec = with_buttons();
+        let components = parse_components(&[json!({"type": "button", "sub_type": "url",
+            "index": "1", "parameters": [{"type": "text", "text": "a\nb"}]})])
+        .expect("parse");
+        let error = check_components(&spec, &components, "t", "en_US").expect_err("new line");
+        let text = error.to_string();
+        assert!(
+            text.contains("button 1 (url) {{1}} contains a new line"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn button_given_twice_rejected() {
+        let spec = with_buttons();
+        let components =
+            parse_components(&[button("url", "1"), button("url", "1")]).expect("parse");
+        let error = check_components(&spec, &components, "t", "en_US").expect_err("twice");
+        let text = error.to_string();
+        assert!(text.contains("button 1 is given twice"), "{text}");
+    }
+
+    #[test]
     fn button_sub_type_mismatch_rejected() {
         let spec = with_buttons();
         let components =
@@ -557,7 +638,17 @@ mod tests {
     #[test]
     fn line_breaks_and_space_runs_rejected() {
         let spec = header_and_body();
-        for name in ["Ana\nMaria", "Ana\tMaria", "Ana     Maria"] {
+        for name in [
+            "Ana\nMaria",
+            "Ana\tMaria",
+            "Ana     Maria",
+            "Ana\u{0}Maria",
+            "Ana\u{b}Maria",
+            "Ana\u{85}Maria",
+            "Ana\u{2028}Maria",
+            "Ana\u{a0}\u{a0}\u{a0}\u{a0}\u{a0}Maria",
+            "Ana\u{3000}\u{3000}\u{3000}\u{3000}\u{3000}Maria",
+        ] {
             let error = check_components(&spec, &components("#42", name, "#42"), "t", "en_US")
                 .expect_err("WhatsApp rejects the value");
             let text = error.to_string();
@@ -581,19 +672,32 @@ mod tests {
             {"type": "HEADER", "format": "IMAGE"},
             {"type": "BODY", "text": "Your receipt."},
         ]));
-        let header = |link: &str| {
+        let header = |image: Value| {
             parse_components(&[json!({"type": "header", "parameters": [
-                {"type": "image", "image": {"link": link}},
+                {"type": "image", "image": image},
             ]})])
-            .expect("parse")
         };
-        check_components(&spec, &header("https://example.com/r.png"), "t", "en_US")
-            .expect("a public https link");
+        let components =
+            header(json!({"link": " HTTPS://Example.com\\@127.0.0.1/r.png\n"})).expect("parse");
+        check_components(&spec, &components, "t", "en_US").expect("a public https link");
+        let SendComponent::Header { parameters } = &components[0] else {
+            panic!("not a header: {components:?}")
+        };
+        let ParameterValue::Image { image } = &parameters[0].value else {
+            panic!("not an image: {parameters:?}")
+        };
+        assert_eq!(
+            image.link.as_deref(),
+            Some("https://example.com/@127.0.0.1/r.png"),
+            "Meta receives the link that was checked"
+        );
         for link in ["http://example.com/r.png", "https://127.0.0.1/r.png"] {
-            let error =
-                check_components(&spec, &header(link), "t", "en_US").expect_err("rejected link");
+            let error = header(json!({"link": link})).expect_err("rejected link");
             let text = error.to_string();
             assert!(text.contains("the header image: "), "{link}: {text}");
         }
+        let both = header(json!({"link": "https://example.com/r.png", "id": "42"}))
+            .expect_err("link and id");
+        assert!(both.to_string().contains("both a link and an id"), "{both}");
     }
 }

@@ -49,8 +49,9 @@ impl Change {
 /// Turns one `messages` change into ingest items for `account`, in body
 /// order: contacts first, then messages and reactions, then statuses.
 /// Problems that do not stop ingestion (an unknown status) go to `notes`.
-/// A message or status without a valid timestamp gets `received_at`, the
-/// Unix time the webhook arrived, with a note.
+/// A message or status without a valid timestamp, or with one well after
+/// `received_at` (the Unix time the webhook arrived), gets `received_at`
+/// and a note.
 pub fn messages_items(
     account: &AccountId,
     value: &Value,
@@ -336,8 +337,15 @@ fn timestamp_of(value: &Value) -> Option<i64> {
         .filter(|seconds| *seconds > 0)
 }
 
+/// Seconds a timestamp may lie ahead of the webhook's arrival, for clocks
+/// that differ a little.
+const MAX_FUTURE_SECONDS: i64 = 300;
+
 /// Returns the `timestamp` of a message or status, or `received_at` with a
-/// note naming the object's id and the value when it has no valid one.
+/// note naming the object's id and the value when it has no valid one or
+/// one more than [`MAX_FUTURE_SECONDS`] after the webhook arrived. A time
+/// in the future would keep the message last in its conversation and move
+/// the reply window's end forward.
 fn checked_timestamp(
     value: &Value,
     kind: &str,
@@ -345,14 +353,28 @@ fn checked_timestamp(
     received_at: i64,
     notes: &mut Vec<String>,
 ) -> i64 {
-    timestamp_of(value).unwrap_or_else(|| {
-        notes.push(format!(
-            "{kind} {:?} has no valid timestamp ({}); stored with the time the webhook arrived",
-            echoed(&text_of(&object["id"]).unwrap_or_default()),
-            echoed(&value.to_string())
-        ));
-        received_at
-    })
+    let id = || echoed(&text_of(&object["id"]).unwrap_or_default());
+    match timestamp_of(value) {
+        Some(seconds) if seconds <= received_at + MAX_FUTURE_SECONDS => seconds,
+        Some(seconds) => {
+            notes.push(format!(
+                "{kind} {:?} has a timestamp {} seconds after the webhook arrived; stored \
+                 with the time the webhook arrived",
+                id(),
+                seconds - received_at
+            ));
+            received_at
+        }
+        None => {
+            notes.push(format!(
+                "{kind} {:?} has no valid timestamp ({}); stored with the time the webhook \
+                 arrived",
+                id(),
+                echoed(&value.to_string())
+            ));
+            received_at
+        }
+    }
 }
 
 fn lenient_string<'de, D>(deserializer: D) -> Result<Option<String>, D::Error>
