@@ -27,6 +27,10 @@ pub(super) fn search_messages(
         return Ok(Vec::new());
     }
     let accounts = json_ids(accounts)?;
+    // The queries share one read transaction. Otherwise an account created
+    // after the check below could have its messages among the candidates.
+    let snapshot = conn.unchecked_transaction()?;
+    let conn = &*snapshot;
     let candidates = if reaches_every_account(conn, &accounts)? {
         // Nothing to filter, so neither message rows nor their text are read.
         ranked_candidates(
@@ -82,6 +86,7 @@ pub(super) fn search_messages(
             Some(hit)
         })
         .collect();
+    snapshot.commit()?;
     Ok(hits)
 }
 
