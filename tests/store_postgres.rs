@@ -247,7 +247,7 @@ async fn connect_again_keeps_data() {
         .expect("find");
     assert!(found.is_some());
     let migrations = harness.count("SELECT count(*) FROM _sqlx_migrations").await;
-    assert_eq!(migrations, 4);
+    assert_eq!(migrations, 5);
 }
 
 #[tokio::test]

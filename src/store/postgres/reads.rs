@@ -116,6 +116,12 @@ pub(crate) async fn conversation_messages(
 /// `SEARCH_RANKED_MATCHES` most recent matches, best rank first.
 /// `plainto_tsquery` reads the input as plain words, so quotes and
 /// operators in it never cause a syntax error.
+///
+/// Each account's recent matches are read apart, so that PostgreSQL can
+/// choose per query between walking the account's messages newest first
+/// (a common word) and the full-text index (a rare one). That choice needs
+/// the query's words when planning, so the statement is not kept prepared:
+/// a plan kept for any words would scan every message for a rare one.
 pub(crate) async fn search_messages(
     pool: &PgPool,
     accounts: &[AccountId],
@@ -130,8 +136,11 @@ pub(crate) async fn search_messages(
         message_columns!(),
         ", c.account_id, ct.profile_name, ct.wa_id, \
          ts_rank(m.search, q)::float8 AS rank \
-         FROM (SELECT m.* FROM messages m, plainto_tsquery('pons_text', $2) AS q \
-               WHERE m.account_id = ANY($1) AND m.search @@ q \
+         FROM (SELECT m.* FROM (SELECT DISTINCT unnest($1::text[]) AS id) AS a \
+               CROSS JOIN LATERAL (SELECT m.* FROM messages m \
+                   WHERE m.account_id = a.id \
+                   AND m.search @@ plainto_tsquery('pons_text', $2) \
+                   ORDER BY m.timestamp DESC, m.id DESC LIMIT $4) AS m \
                ORDER BY m.timestamp DESC, m.id DESC LIMIT $4) AS m \
          JOIN conversations c ON c.id = m.conversation_id \
          JOIN contacts ct ON ct.id = c.contact_id, \
@@ -139,6 +148,7 @@ pub(crate) async fn search_messages(
          ORDER BY rank DESC, m.timestamp DESC, m.id DESC LIMIT $3"
     );
     let rows = sqlx::query(sql)
+        .persistent(false)
         .bind(account_ids(accounts))
         .bind(query)
         .bind(sql_limit(limit))
