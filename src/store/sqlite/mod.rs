@@ -137,5 +137,21 @@ fn json_ids<T: serde::Serialize>(ids: &[T]) -> crate::store::StoreResult<String>
         .map_err(|error| crate::store::StoreError::Backend(format!("encoding ids failed: {error}")))
 }
 
+/// Returns SQLite's query plan for `sql` on an empty, migrated database, its
+/// steps joined by `; `, for tests that check which index a query uses.
+#[cfg(test)]
+fn query_plan(sql: &str, params: impl rusqlite::Params) -> String {
+    let mut conn = Connection::open_in_memory().expect("in-memory database");
+    migrate::apply(&mut conn).expect("migrations");
+    let plan: Vec<String> = conn
+        .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+        .expect("plan")
+        .query_map(params, |row| row.get(3))
+        .expect("plan rows")
+        .collect::<Result<_, _>>()
+        .expect("plan text");
+    plan.join("; ")
+}
+
 #[cfg(test)]
 mod tests;

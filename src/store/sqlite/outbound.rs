@@ -198,19 +198,11 @@ pub(super) fn stored_message(conn: &Connection, id: &MessageId) -> StoreResult<M
 #[cfg(test)]
 mod tests {
     use super::UNCONFIRMED_SENDS;
+    use crate::store::sqlite::query_plan;
 
     #[test]
     fn unconfirmed_sends_read_through_partial_index() {
-        let mut conn = rusqlite::Connection::open_in_memory().expect("in-memory database");
-        super::super::migrate::apply(&mut conn).expect("migrations");
-        let plan: Vec<String> = conn
-            .prepare(&format!("EXPLAIN QUERY PLAN {UNCONFIRMED_SENDS}"))
-            .expect("plan")
-            .query_map([0], |row| row.get(3))
-            .expect("plan rows")
-            .collect::<Result<_, _>>()
-            .expect("plan text");
-        let plan = plan.join("; ");
+        let plan = query_plan(UNCONFIRMED_SENDS, [0]);
         assert!(plan.contains("INDEX messages_unconfirmed"), "{plan}");
     }
 }

@@ -155,22 +155,11 @@ pub(super) fn find_message_by_wamid(
 #[cfg(test)]
 mod tests {
     use super::conversation_messages_sql;
+    use crate::store::sqlite::query_plan;
 
     #[test]
     fn conversation_messages_read_in_index_order() {
-        let mut conn = rusqlite::Connection::open_in_memory().expect("in-memory database");
-        super::super::migrate::apply(&mut conn).expect("migrations");
-        let plan: Vec<String> = conn
-            .prepare(&format!(
-                "EXPLAIN QUERY PLAN {}",
-                conversation_messages_sql()
-            ))
-            .expect("plan")
-            .query_map(["c", "50"], |row| row.get(3))
-            .expect("plan rows")
-            .collect::<Result<_, _>>()
-            .expect("plan text");
-        let plan = plan.join("; ");
+        let plan = query_plan(&conversation_messages_sql(), ["c", "50"]);
         assert!(plan.contains("INDEX messages_conversation"), "{plan}");
         assert!(!plan.contains("TEMP B-TREE"), "{plan}");
     }
