@@ -16,10 +16,8 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use serde_path_to_error::Segment;
 
-use crate::echo::echoed;
-
 use super::server::PonsMcp;
-use crate::echo::cut;
+use crate::echo::{cut, echoed};
 
 /// Key in the `data` of the `ErrorData` that marks an argument error, so
 /// that `call_tool` can turn it into a tool result.

@@ -216,8 +216,8 @@ fn checked_url(url: Option<&str>) -> Result<String, ToolError> {
 /// Checks a media link that Meta will download and returns its parsed form,
 /// which lower-cases the scheme and host as Meta expects. The error names
 /// the problem: not an https:// URL, a user name or password in it (which
-/// Meta would receive and keep), or a host only this network can reach
-/// (`localhost`, loopback, private, link-local and unspecified addresses).
+/// Meta would receive and keep), or a host that Meta cannot reach (see
+/// [`is_local`]).
 pub(super) fn public_https_link(url: &str) -> Result<String, String> {
     let parsed = reqwest::Url::parse(url)
         .ok()

@@ -147,9 +147,9 @@ unsafe fn average_length(api: &Fts5ExtensionApi, fts: *mut Fts5Context) -> Resul
     let set_auxdata = api.xSetAuxdata.ok_or(missing)?;
     // SAFETY: this function is the only one that sets the slot, and it
     // stores a `Box<f64>`.
-    let kept = unsafe { get_auxdata(fts, 0) }.cast::<f64>();
-    if !kept.is_null() {
-        return Ok(unsafe { *kept });
+    let stored = unsafe { get_auxdata(fts, 0) }.cast::<f64>();
+    if !stored.is_null() {
+        return Ok(unsafe { *stored });
     }
 
     let row_count = api.xRowCount.ok_or(missing)?;

@@ -31,7 +31,7 @@ pub(super) fn search_messages(
     // after the check below could have its messages among the candidates.
     let snapshot = conn.unchecked_transaction()?;
     let conn = &*snapshot;
-    let candidates = if reaches_every_account(conn, &accounts)? {
+    let mut best = if reaches_every_account(conn, &accounts)? {
         // Nothing to filter, so neither message rows nor their text are read.
         ranked_candidates(
             conn,
@@ -51,7 +51,6 @@ pub(super) fn search_messages(
     };
     // Candidates come newest first, so a stable sort keeps the newer of
     // two equal scores first.
-    let mut best = candidates;
     best.sort_by(|a, b| b.1.total_cmp(&a.1));
     best.truncate(limit as usize);
 
