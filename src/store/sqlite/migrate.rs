@@ -25,6 +25,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0004_conversation_messages_order",
         include_str!("../../../migrations/sqlite/0004_conversation_messages_order.sql"),
     ),
+    (
+        "0005_search_edits_pending",
+        include_str!("../../../migrations/sqlite/0005_search_edits_pending.sql"),
+    ),
 ];
 
 /// Applies the migrations this database has not seen yet.

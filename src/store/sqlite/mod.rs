@@ -19,6 +19,7 @@ mod search;
 mod sent;
 mod status;
 mod templates;
+mod token_counts;
 mod trait_impl;
 mod updates;
 mod writer;
@@ -32,6 +33,8 @@ use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags};
 
 use readers::ReaderPool;
+use search::SearchIndexer;
+use token_counts::TokenCounts;
 use writer::Writer;
 
 /// Read-only connections kept open for queries.
@@ -46,6 +49,9 @@ const BUSY_TIMEOUT: Duration = Duration::from_millis(5000);
 pub struct SqliteStore {
     writer: Writer,
     readers: Arc<ReaderPool>,
+    /// The token counts search ranks with, for tests to compare with FTS5.
+    #[cfg(test)]
+    counts: Arc<TokenCounts>,
 }
 
 impl SqliteStore {
@@ -61,23 +67,33 @@ impl SqliteStore {
             | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let mut conn = Connection::open_with_flags(path, flags)
             .with_context(|| format!("opening SQLite database {} failed", path.display()))?;
-        configure_connection(&conn)?;
+        let counts = Arc::new(TokenCounts::new());
+        configure_connection(&conn, &counts)?;
         migrate::apply(&mut conn)?;
-        let readers = ReaderPool::open(path, READER_CONNECTIONS)?;
-        let writer = Writer::start(conn, search::index_pending_messages)
+        counts
+            .load(&conn)
+            .context("reading the search index's token counts failed")?;
+        let readers = ReaderPool::open(path, READER_CONNECTIONS, &counts)?;
+        let writer = Writer::start(conn, SearchIndexer::new(Arc::clone(&counts)))
             .context("starting the SQLite writer thread failed")?;
-        Ok(SqliteStore { writer, readers })
+        Ok(SqliteStore {
+            writer,
+            readers,
+            #[cfg(test)]
+            counts,
+        })
     }
 }
 
-/// Sets the pragmas every connection needs. SQLite keeps them per
+/// Sets the pragmas every connection needs and registers the search
+/// ranking function, which reads `counts`. SQLite keeps both per
 /// connection, except `journal_mode`, which is stored in the file.
 ///
 /// Automatic WAL checkpoints stay at SQLite's default of 1000 pages, so the
 /// writer thread checkpoints after a commit that grows the WAL past that.
 /// In `examples/sqlite_ingest` on a 2-core machine this took about 4% of
 /// the writer thread's time, too little to justify a checkpoint thread.
-fn configure_connection(conn: &Connection) -> anyhow::Result<()> {
+fn configure_connection(conn: &Connection, counts: &Arc<TokenCounts>) -> anyhow::Result<()> {
     let mode: String =
         conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))?;
     if !mode.eq_ignore_ascii_case("wal") {
@@ -96,7 +112,7 @@ fn configure_connection(conn: &Connection) -> anyhow::Result<()> {
     // about a fifth of the writer thread's time in `examples/sqlite_ingest`.
     conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
-    score::register(conn)?;
+    score::register(conn, Arc::clone(counts))?;
     Ok(())
 }
 

@@ -11,24 +11,32 @@ use rusqlite::{Connection, OpenFlags};
 use tokio::sync::Semaphore;
 
 use super::configure_connection;
+use super::token_counts::TokenCounts;
 use crate::store::{StoreError, StoreResult};
 
 /// Read-only connections shared by all read methods of the store.
 pub(super) struct ReaderPool {
     path: PathBuf,
+    counts: Arc<TokenCounts>,
     idle: Mutex<Vec<Connection>>,
     permits: Arc<Semaphore>,
 }
 
 impl ReaderPool {
     /// Opens `size` read-only connections to an existing, migrated database.
-    pub(super) fn open(path: &Path, size: usize) -> anyhow::Result<Arc<ReaderPool>> {
+    /// Their search ranking reads token counts from `counts`.
+    pub(super) fn open(
+        path: &Path,
+        size: usize,
+        counts: &Arc<TokenCounts>,
+    ) -> anyhow::Result<Arc<ReaderPool>> {
         let mut idle = Vec::with_capacity(size);
         for _ in 0..size {
-            idle.push(open_reader(path)?);
+            idle.push(open_reader(path, counts)?);
         }
         Ok(Arc::new(ReaderPool {
             path: path.to_owned(),
+            counts: Arc::clone(counts),
             idle: Mutex::new(idle),
             permits: Arc::new(Semaphore::new(size)),
         }))
@@ -67,7 +75,7 @@ impl ReaderPool {
             .pop();
         match connection {
             Some(conn) => Ok(conn),
-            None => open_reader(&self.path)
+            None => open_reader(&self.path, &self.counts)
                 .map_err(|error| StoreError::Backend(format!("opening a reader failed: {error}"))),
         }
     }
@@ -80,9 +88,9 @@ impl ReaderPool {
     }
 }
 
-fn open_reader(path: &Path) -> anyhow::Result<Connection> {
+fn open_reader(path: &Path, counts: &Arc<TokenCounts>) -> anyhow::Result<Connection> {
     let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(path, flags)?;
-    configure_connection(&conn)?;
+    configure_connection(&conn, counts)?;
     Ok(conn)
 }

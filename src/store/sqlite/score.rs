@@ -8,13 +8,15 @@
 //! changes no order for a one-word query and little for a longer one.
 //!
 //! Here every term weighs the same. The term frequency comes from the
-//! match's position list and the length normalisation from the index's own
-//! token counts, so scoring a match reads neither the message row nor its
-//! text. Queries call it as `match_score(messages_fts)` beside
-//! `messages_fts MATCH ...`, like FTS5's own `bm25()`.
+//! match's position list and the length normalisation from the match's
+//! token count, read from [`TokenCounts`] in memory, or from FTS5's own
+//! table when the count is not there. Scoring a match reads neither the
+//! message row nor its text. Queries call it as `match_score(messages_fts)`
+//! beside `messages_fts MATCH ...`, like FTS5's own `bm25()`.
 
 use std::ffi::{CStr, c_int, c_void};
 use std::ptr;
+use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use rusqlite::Connection;
@@ -24,6 +26,8 @@ use rusqlite::ffi::{
 };
 use rusqlite::types::ToSqlOutput;
 
+use super::token_counts::TokenCounts;
+
 /// The name queries call the function by.
 const FUNCTION_NAME: &CStr = c"match_score";
 /// BM25's term-frequency saturation, FTS5's default.
@@ -31,29 +35,41 @@ const K1: f64 = 1.2;
 /// BM25's length normalisation, FTS5's default.
 const B: f64 = 0.75;
 
-/// Registers `match_score` on `conn`. FTS5 keeps ranking functions per
-/// connection, so every connection that searches needs it.
-pub(super) fn register(conn: &Connection) -> anyhow::Result<()> {
+/// Registers `match_score` on `conn`, reading token counts from `counts`.
+/// FTS5 keeps ranking functions per connection, so every connection that
+/// searches needs it.
+pub(super) fn register(conn: &Connection, counts: Arc<TokenCounts>) -> anyhow::Result<()> {
     let api = fts5_api(conn)?;
-    // SAFETY: `api` is the live FTS5 API of `conn`'s database handle, which
-    // FTS5 keeps for as long as the connection is open. The function has no
-    // user data, so there is nothing to free.
+    // SAFETY (both blocks): `api` is the live FTS5 API of `conn`'s database
+    // handle, which FTS5 keeps for as long as the connection is open. FTS5
+    // owns `user_data` once the call succeeds and frees it with
+    // `drop_counts`.
+    let create =
+        unsafe { (*api).xCreateFunction }.context("FTS5 offers no function registration")?;
+    let user_data = Arc::into_raw(counts).cast_mut().cast::<c_void>();
     let rc = unsafe {
-        let create = (*api)
-            .xCreateFunction
-            .context("FTS5 offers no function registration")?;
         create(
             api,
             FUNCTION_NAME.as_ptr(),
-            ptr::null_mut(),
+            user_data,
             Some(match_score),
-            None,
+            Some(drop_counts),
         )
     };
     if rc != SQLITE_OK {
+        // SAFETY: FTS5 did not take `user_data`, so this is its only owner.
+        drop(unsafe { Arc::from_raw(user_data.cast::<TokenCounts>()) });
         bail!("registering the FTS5 function match_score failed with SQLite code {rc}");
     }
     Ok(())
+}
+
+/// Releases the connection's share of the token counts when FTS5 drops
+/// `match_score`, which it does when the connection closes.
+unsafe extern "C" fn drop_counts(user_data: *mut c_void) {
+    // SAFETY: FTS5 passes back the pointer `register` made with
+    // `Arc::into_raw`, once.
+    drop(unsafe { Arc::from_raw(user_data.cast::<TokenCounts>()) });
 }
 
 /// Asks SQLite for the FTS5 API of `conn`, the documented way: `SELECT
@@ -117,11 +133,17 @@ unsafe fn score(api: &Fts5ExtensionApi, fts: *mut Fts5Context) -> Result<f64, c_
             *frequency += 1;
         }
     }
-    let mut length: c_int = 0;
-    check(unsafe { column_size(fts, -1, &mut length) })?;
+    let length = match unsafe { stored_count(api, fts) }? {
+        Some(count) => f64::from(count),
+        None => {
+            let mut length: c_int = 0;
+            check(unsafe { column_size(fts, -1, &mut length) })?;
+            f64::from(length)
+        }
+    };
     let average = unsafe { average_length(api, fts) }?;
 
-    let length_factor = 1.0 - B + B * f64::from(length) / average;
+    let length_factor = 1.0 - B + B * length / average;
     Ok(frequencies
         .iter()
         .map(|&frequency| {
@@ -131,6 +153,25 @@ unsafe fn score(api: &Fts5ExtensionApi, fts: *mut Fts5Context) -> Result<f64, c_
             frequency * (K1 + 1.0) / (frequency + K1 * length_factor)
         })
         .sum())
+}
+
+/// Returns the token count of the current row from the counts registered
+/// with the function, or `None` when they do not hold it.
+///
+/// # Safety
+///
+/// As for [`score`].
+unsafe fn stored_count(
+    api: &Fts5ExtensionApi,
+    fts: *mut Fts5Context,
+) -> Result<Option<u16>, c_int> {
+    let missing = rusqlite::ffi::SQLITE_MISUSE;
+    let user_data = api.xUserData.ok_or(missing)?;
+    let rowid = api.xRowid.ok_or(missing)?;
+    // SAFETY: `fts` is the cursor FTS5 passed in, and the user data is the
+    // `TokenCounts` that `register` gave FTS5, alive until `drop_counts`.
+    let counts = unsafe { &*user_data(fts).cast::<TokenCounts>() };
+    Ok(counts.get(unsafe { rowid(fts) }))
 }
 
 /// Returns the average number of tokens per indexed row, at least one.
@@ -180,15 +221,29 @@ fn check(rc: c_int) -> Result<(), c_int> {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use rusqlite::Connection;
 
     use super::register;
+    use crate::store::sqlite::token_counts::TokenCounts;
 
     /// Indexes `texts` (rowids 1, 2, ...) with the tokenizer messages use
     /// and returns the score of each row that matches `query`, by rowid.
+    /// Token counts come from FTS5's own table.
     fn scores(texts: &[&str], query: &str) -> Vec<(i64, f64)> {
+        scores_with_counts(texts, query, &[])
+    }
+
+    /// As [`scores`], with the token counts `counts` (rowid, count) in
+    /// memory.
+    fn scores_with_counts(texts: &[&str], query: &str, counts: &[(i64, u64)]) -> Vec<(i64, f64)> {
+        let stored = TokenCounts::new();
+        for &(rowid, count) in counts {
+            stored.set(rowid, count);
+        }
         let conn = Connection::open_in_memory().expect("open");
-        register(&conn).expect("register");
+        register(&conn, Arc::new(stored)).expect("register");
         conn.execute_batch(
             "CREATE VIRTUAL TABLE t USING fts5 (text, \
              tokenize = 'unicode61 remove_diacritics 2')",
@@ -245,5 +300,27 @@ mod tests {
         let found = scores(&["Café CAFE cafe", "cafe and tea"], "café");
         assert_eq!(found.len(), 2);
         assert!(found[0].1 > found[1].1, "{found:?}");
+    }
+
+    #[test]
+    fn memory_counts_score_as_index_counts() {
+        let texts = [
+            "kettle",
+            "the kettle arrived with a scratch",
+            "kettle kettle descaled",
+        ];
+        let from_index = scores(&texts, "kettle");
+        let from_memory = scores_with_counts(&texts, "kettle", &[(1, 1), (2, 6), (3, 3)]);
+        assert_eq!(from_index, from_memory);
+    }
+
+    #[test]
+    fn memory_count_overrides_index_count() {
+        let texts = ["kettle", "kettle"];
+        let found = scores_with_counts(&texts, "kettle", &[(1, 40)]);
+        assert!(
+            found[1].1 > found[0].1,
+            "row 1 counted 40 tokens long: {found:?}"
+        );
     }
 }

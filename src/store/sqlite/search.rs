@@ -1,11 +1,14 @@
 //! Full-text search over message text with FTS5.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use rusqlite::{Connection, params};
 
 use super::json_ids;
 use super::rows::{self, MESSAGE_COLUMN_COUNT, MESSAGE_COLUMNS};
+use super::token_counts::{TokenCounts, docsize_count};
+use super::writer::CommitHook;
 use crate::store::{AccountId, SEARCH_RANKED_MATCHES, SearchHit, StoreResult};
 
 /// Searches message text in `accounts` and returns the best matches first.
@@ -111,19 +114,59 @@ fn ranked_candidates(
         .collect()
 }
 
-/// Indexes the messages waiting in `messages_fts_pending`. The writer
-/// calls it once per transaction, right before COMMIT, so FTS5 writes the
-/// new index data once per group instead of at every job's savepoint.
-pub(super) fn index_pending_messages(conn: &Connection) -> rusqlite::Result<()> {
-    conn.prepare_cached(
-        "INSERT INTO messages_fts (rowid, text) \
-         SELECT m.rowid, m.text FROM messages_fts_pending p \
-         JOIN messages m ON m.rowid = p.message_rowid",
-    )?
-    .execute([])?;
-    conn.prepare_cached("DELETE FROM messages_fts_pending")?
+/// The writer's commit hook: indexes the messages waiting in
+/// `messages_fts_pending` once per transaction, right before COMMIT, so FTS5
+/// writes the new index data once per group instead of at every job's
+/// savepoint. It keeps [`TokenCounts`] in step with the index: a message's
+/// count is cleared before the COMMIT that indexes it and stored after.
+pub(super) struct SearchIndexer {
+    counts: Arc<TokenCounts>,
+    /// Rowids indexed by the transaction being committed, with their counts.
+    indexed: Vec<(i64, u64)>,
+}
+
+impl SearchIndexer {
+    pub(super) fn new(counts: Arc<TokenCounts>) -> SearchIndexer {
+        SearchIndexer {
+            counts,
+            indexed: Vec::new(),
+        }
+    }
+}
+
+impl CommitHook for SearchIndexer {
+    fn before_commit(&mut self, conn: &Connection) -> rusqlite::Result<()> {
+        // Counts of a group that did not commit are dropped; their slots
+        // stay cleared.
+        self.indexed.clear();
+        conn.prepare_cached(
+            "INSERT INTO messages_fts (rowid, text) \
+             SELECT m.rowid, m.text FROM messages_fts_pending p \
+             JOIN messages m ON m.rowid = p.message_rowid",
+        )?
         .execute([])?;
-    Ok(())
+        let mut statement = conn.prepare_cached(
+            "SELECT p.message_rowid, d.sz FROM messages_fts_pending p \
+             LEFT JOIN messages_fts_docsize d ON d.id = p.message_rowid",
+        )?;
+        let mut rows = statement.query([])?;
+        while let Some(row) = rows.next()? {
+            let rowid: i64 = row.get(0)?;
+            self.counts.clear(rowid);
+            if let Some(count) = row.get_ref(1)?.as_blob_or_null()?.and_then(docsize_count) {
+                self.indexed.push((rowid, count));
+            }
+        }
+        conn.prepare_cached("DELETE FROM messages_fts_pending")?
+            .execute([])?;
+        Ok(())
+    }
+
+    fn after_commit(&mut self) {
+        for (rowid, count) in self.indexed.drain(..) {
+            self.counts.set(rowid, count);
+        }
+    }
 }
 
 /// Turns free text into an FTS5 query that matches messages containing

@@ -178,3 +178,82 @@ async fn search_index_follows_edits() {
         assert!(found(gone).await.is_empty(), "{gone} must not be found");
     }
 }
+
+/// Returns FTS5's token count of every indexed row, by rowid.
+fn index_token_counts(conn: &rusqlite::Connection) -> rusqlite::Result<Vec<(i64, u64)>> {
+    conn.prepare("SELECT id, sz FROM messages_fts_docsize ORDER BY id")?
+        .query_map([], |row| {
+            let record: Vec<u8> = row.get(1)?;
+            Ok((
+                row.get(0)?,
+                super::token_counts::docsize_count(&record).unwrap_or(0),
+            ))
+        })?
+        .collect()
+}
+
+#[tokio::test]
+async fn token_counts_in_memory_follow_the_index() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("pons.db");
+    let store = SqliteStore::open(&path).expect("open");
+    let account = account(&store).await;
+    let message = |wamid: &str, text: &str| {
+        let IngestItem::Message(mut message) = inbound(&account) else {
+            unreachable!("inbound builds a message");
+        };
+        message.wamid = wamid.to_owned();
+        message.text = Some(text.to_owned());
+        IngestItem::Message(message)
+    };
+    let texts = [
+        ("w1", "one"),
+        ("w2", "two words"),
+        ("w3", "three words here"),
+    ];
+    let messages = texts
+        .iter()
+        .map(|(wamid, text)| message(wamid, text))
+        .collect();
+    store.ingest(batch(messages)).await.expect("ingest");
+    store
+        .writer
+        .write(|tx| {
+            tx.execute(
+                "UPDATE messages SET text = 'now five words long here' WHERE wamid = 'w1'",
+                [],
+            )?;
+            tx.execute("DELETE FROM messages WHERE wamid = 'w2'", [])?;
+            Ok(())
+        })
+        .await
+        .expect("edits");
+
+    let indexed = store
+        .writer
+        .write(|tx| index_token_counts(tx).map_err(Into::into))
+        .await
+        .expect("index counts");
+    assert_eq!(
+        indexed.iter().map(|(_, count)| *count).collect::<Vec<_>>(),
+        [5, 3]
+    );
+    for (rowid, count) in &indexed {
+        assert_eq!(
+            store.counts.get(*rowid).map(u64::from),
+            Some(*count),
+            "rowid {rowid}"
+        );
+    }
+
+    // A store opened later reads the same counts from the index.
+    drop(store);
+    let reopened = SqliteStore::open(&path).expect("reopen");
+    for (rowid, count) in &indexed {
+        assert_eq!(
+            reopened.counts.get(*rowid).map(u64::from),
+            Some(*count),
+            "rowid {rowid}"
+        );
+    }
+}

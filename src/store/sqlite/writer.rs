@@ -3,8 +3,8 @@
 //! One OS thread owns the only read-write connection. Callers send it jobs
 //! over a bounded channel. The thread takes every job already queued (up to
 //! `MAX_GROUP`), opens one `BEGIN IMMEDIATE` transaction, runs each job in
-//! its own savepoint, runs the store's before-commit hook (which indexes
-//! new messages for search) and commits once. A job that fails is rolled
+//! its own savepoint, runs the store's commit hook (which indexes new
+//! messages for search) and commits once. A job that fails is rolled
 //! back to its savepoint and gets its own error while the others proceed.
 //! Replies are sent only after COMMIT, so a caller never sees an
 //! uncommitted write. If the hook fails or the transaction cannot be
@@ -71,8 +71,14 @@ where
     }
 }
 
-/// Work run once per group transaction after its jobs and before COMMIT.
-pub(super) type BeforeCommit = fn(&Connection) -> rusqlite::Result<()>;
+/// Work the writer runs around every group transaction.
+pub(super) trait CommitHook: Send + 'static {
+    /// Runs after the group's jobs and before COMMIT. An error rolls the
+    /// whole group back.
+    fn before_commit(&mut self, conn: &Connection) -> rusqlite::Result<()>;
+    /// Runs once the group is committed, before any job gets its reply.
+    fn after_commit(&mut self);
+}
 
 /// Handle to the writer thread. Dropping every handle stops the thread
 /// once the queued jobs are done.
@@ -82,12 +88,12 @@ pub(super) struct Writer {
 
 impl Writer {
     /// Starts the writer thread, which takes ownership of `conn` and runs
-    /// `before_commit` in every group transaction.
-    pub(super) fn start(conn: Connection, before_commit: BeforeCommit) -> std::io::Result<Writer> {
+    /// `hook` around every group transaction.
+    pub(super) fn start(conn: Connection, hook: impl CommitHook) -> std::io::Result<Writer> {
         let (queue, jobs) = mpsc::channel(QUEUE_CAPACITY);
         thread::Builder::new()
             .name("sqlite-writer".to_owned())
-            .spawn(move || run_loop(conn, before_commit, jobs))?;
+            .spawn(move || run_loop(conn, hook, jobs))?;
         Ok(Writer { queue })
     }
 
@@ -127,7 +133,7 @@ fn writer_stopped() -> StoreError {
 
 fn run_loop(
     mut conn: Connection,
-    before_commit: BeforeCommit,
+    mut hook: impl CommitHook,
     mut jobs: mpsc::Receiver<Box<dyn WriteJob>>,
 ) {
     let mut group: Vec<Box<dyn WriteJob>> = Vec::with_capacity(MAX_GROUP);
@@ -139,18 +145,21 @@ fn run_loop(
                 Err(_) => break,
             }
         }
-        commit_group(&mut conn, before_commit, &mut group);
+        commit_group(&mut conn, &mut hook, &mut group);
     }
 }
 
 /// Runs and commits the group, then replies to (and removes) every job.
 fn commit_group(
     conn: &mut Connection,
-    before_commit: BeforeCommit,
+    hook: &mut impl CommitHook,
     group: &mut Vec<Box<dyn WriteJob>>,
 ) {
-    let group_error = match run_group(conn, before_commit, group) {
-        Ok(()) => None,
+    let group_error = match run_group(conn, hook, group) {
+        Ok(()) => {
+            hook.after_commit();
+            None
+        }
         Err(error) => {
             tracing::error!(%error, jobs = group.len(), "SQLite write transaction failed");
             Some(error.to_string())
@@ -164,14 +173,14 @@ fn commit_group(
 /// Runs every job of the group in one transaction and commits it.
 fn run_group(
     conn: &mut Connection,
-    before_commit: BeforeCommit,
+    hook: &mut impl CommitHook,
     group: &mut [Box<dyn WriteJob>],
 ) -> rusqlite::Result<()> {
     let mut tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     for job in group.iter_mut() {
         run_in_savepoint(&mut tx, job.as_mut())?;
     }
-    before_commit(&tx)?;
+    hook.before_commit(&tx)?;
     // On failure, dropping the transaction rolls it back.
     tx.commit()
 }
@@ -201,7 +210,7 @@ mod tests {
     use rusqlite::Connection;
     use tokio::sync::oneshot;
 
-    use super::{WriteJob, commit_group, new_job};
+    use super::{CommitHook, WriteJob, commit_group, new_job};
     use crate::store::{StoreError, StoreResult};
 
     /// Opens a connection with a table of integers and a table whose foreign key
@@ -209,7 +218,8 @@ mod tests {
     fn test_connection() -> (tempfile::TempDir, Connection) {
         let dir = tempfile::tempdir().expect("tempdir");
         let conn = Connection::open(dir.path().join("writer.db")).expect("open");
-        super::super::configure_connection(&conn).expect("configure");
+        let counts = std::sync::Arc::new(super::super::token_counts::TokenCounts::new());
+        super::super::configure_connection(&conn, &counts).expect("configure");
         conn.execute_batch(
             "CREATE TABLE numbers (n INTEGER PRIMARY KEY);
              CREATE TABLE parents (id INTEGER PRIMARY KEY);
@@ -227,8 +237,18 @@ mod tests {
         }
     }
 
-    fn no_hook(_: &Connection) -> rusqlite::Result<()> {
-        Ok(())
+    /// Counts the groups the writer reported as committed.
+    #[derive(Default)]
+    struct CountCommits(u32);
+
+    impl CommitHook for CountCommits {
+        fn before_commit(&mut self, _: &Connection) -> rusqlite::Result<()> {
+            Ok(())
+        }
+
+        fn after_commit(&mut self) {
+            self.0 += 1;
+        }
     }
 
     fn numbers(conn: &Connection) -> Vec<i64> {
@@ -257,8 +277,10 @@ mod tests {
             });
         let (last, last_answer) = new_job(insert_number(3));
         let mut group: Vec<Box<dyn WriteJob>> = vec![first, failing, last];
-        commit_group(&mut conn, no_hook, &mut group);
+        let mut hook = CountCommits::default();
+        commit_group(&mut conn, &mut hook, &mut group);
 
+        assert_eq!(hook.0, 1, "a failed job does not stop the group's commit");
         assert!(result(first_answer).is_ok());
         assert!(matches!(
             result(failing_answer),
@@ -274,7 +296,7 @@ mod tests {
         let (first, first_answer) = new_job(insert_number(1));
         let (duplicate, duplicate_answer) = new_job(insert_number(1));
         let mut group: Vec<Box<dyn WriteJob>> = vec![first, duplicate];
-        commit_group(&mut conn, no_hook, &mut group);
+        commit_group(&mut conn, &mut CountCommits::default(), &mut group);
 
         assert!(result(first_answer).is_ok());
         assert!(matches!(
@@ -291,7 +313,7 @@ mod tests {
             new_job(|_: &rusqlite::Savepoint<'_>| -> StoreResult<()> { panic!("job bug") });
         let (good, good_answer) = new_job(insert_number(7));
         let mut group: Vec<Box<dyn WriteJob>> = vec![panicking, good];
-        commit_group(&mut conn, no_hook, &mut group);
+        commit_group(&mut conn, &mut CountCommits::default(), &mut group);
 
         assert!(matches!(
             result(panicking_answer),
@@ -311,8 +333,13 @@ mod tests {
             Ok(())
         });
         let mut group: Vec<Box<dyn WriteJob>> = vec![good, orphan];
-        commit_group(&mut conn, no_hook, &mut group);
+        let mut hook = CountCommits::default();
+        commit_group(&mut conn, &mut hook, &mut group);
 
+        assert_eq!(
+            hook.0, 0,
+            "a group that did not commit is not reported as committed"
+        );
         assert!(matches!(result(good_answer), Err(StoreError::Backend(_))));
         assert!(matches!(result(orphan_answer), Err(StoreError::Backend(_))));
         assert!(
@@ -325,7 +352,9 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn writer_thread_commits_concurrent_jobs() {
         let (dir, conn) = test_connection();
-        let writer = std::sync::Arc::new(super::Writer::start(conn, no_hook).expect("start"));
+        let writer = std::sync::Arc::new(
+            super::Writer::start(conn, CountCommits::default()).expect("start"),
+        );
         let tasks: Vec<_> = (0..200)
             .map(|n| {
                 let writer = std::sync::Arc::clone(&writer);
