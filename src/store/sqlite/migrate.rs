@@ -26,8 +26,8 @@ const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../../../migrations/sqlite/0004_conversation_messages_order.sql"),
     ),
     (
-        "0005_search_edits_pending",
-        include_str!("../../../migrations/sqlite/0005_search_edits_pending.sql"),
+        "0005_search_index_newest_first",
+        include_str!("../../../migrations/sqlite/0005_search_index_newest_first.sql"),
     ),
 ];
 
@@ -43,6 +43,9 @@ pub(super) fn apply(conn: &mut Connection) -> anyhow::Result<()> {
     }
     for (index, (name, sql)) in MIGRATIONS.iter().enumerate().skip(current as usize) {
         let version = index as i64 + 1;
+        // Some migrations rebuild an index over every message, which takes
+        // a while on a large database, so the start is logged too.
+        tracing::info!(migration = name, version, "applying database migration");
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute_batch(sql)
             .with_context(|| format!("migration {name} failed"))?;

@@ -120,7 +120,16 @@ unsafe fn score(api: &Fts5ExtensionApi, fts: *mut Fts5Context) -> Result<f64, c_
 
     // SAFETY (all calls): `fts` is the cursor FTS5 passed in.
     let phrases = usize::try_from(unsafe { phrase_count(fts) }).unwrap_or(0);
-    let mut frequencies = vec![0u32; phrases];
+    // FTS5 calls this for every candidate, so a common query's counts live
+    // on the stack; a query with more phrases than that gets a vector.
+    let mut on_stack = [0u32; 16];
+    let mut on_heap = Vec::new();
+    let frequencies = if phrases <= on_stack.len() {
+        &mut on_stack[..phrases]
+    } else {
+        on_heap.resize(phrases, 0);
+        &mut on_heap[..]
+    };
     let mut instances: c_int = 0;
     check(unsafe { inst_count(fts, &mut instances) })?;
     for index in 0..instances {
@@ -171,7 +180,9 @@ unsafe fn stored_count(
     // SAFETY: `fts` is the cursor FTS5 passed in, and the user data is the
     // `TokenCounts` that `register` gave FTS5, alive until `drop_counts`.
     let counts = unsafe { &*user_data(fts).cast::<TokenCounts>() };
-    Ok(counts.get(unsafe { rowid(fts) }))
+    // The index stores each message under its rowid negated.
+    let message_rowid = unsafe { rowid(fts) }.checked_neg();
+    Ok(message_rowid.and_then(|rowid| counts.get(rowid)))
 }
 
 /// Returns the average number of tokens per indexed row, at least one.
@@ -228,9 +239,10 @@ mod tests {
     use super::register;
     use crate::store::sqlite::token_counts::TokenCounts;
 
-    /// Indexes `texts` (rowids 1, 2, ...) with the tokenizer messages use
-    /// and returns the score of each row that matches `query`, by rowid.
-    /// Token counts come from FTS5's own table.
+    /// Indexes `texts` as messages 1, 2, ... (under rowids -1, -2, ... as
+    /// messages are) with the tokenizer messages use and returns the score
+    /// of each message that matches `query`, by message rowid. Token counts
+    /// come from FTS5's own table.
     fn scores(texts: &[&str], query: &str) -> Vec<(i64, f64)> {
         scores_with_counts(texts, query, &[])
     }
@@ -245,15 +257,19 @@ mod tests {
         let conn = Connection::open_in_memory().expect("open");
         register(&conn, Arc::new(stored)).expect("register");
         conn.execute_batch(
-            "CREATE VIRTUAL TABLE t USING fts5 (text, \
+            "CREATE VIRTUAL TABLE t USING fts5 (text, content = '', \
              tokenize = 'unicode61 remove_diacritics 2')",
         )
         .expect("create");
-        for text in texts {
-            conn.execute("INSERT INTO t (text) VALUES (?1)", [text])
-                .expect("insert");
+        for (index, text) in texts.iter().enumerate() {
+            let rowid = -(index as i64 + 1);
+            conn.execute(
+                "INSERT INTO t (rowid, text) VALUES (?1, ?2)",
+                rusqlite::params![rowid, text],
+            )
+            .expect("insert");
         }
-        conn.prepare("SELECT rowid, match_score(t) FROM t WHERE t MATCH ?1 ORDER BY rowid")
+        conn.prepare("SELECT -rowid, match_score(t) FROM t WHERE t MATCH ?1 ORDER BY rowid DESC")
             .expect("prepare")
             .query_map([query], |row| Ok((row.get(0)?, row.get(1)?)))
             .expect("query")
@@ -322,5 +338,16 @@ mod tests {
             found[1].1 > found[0].1,
             "row 1 counted 40 tokens long: {found:?}"
         );
+    }
+
+    #[test]
+    fn query_of_many_words_scores_each_word() {
+        let words: Vec<String> = (1..=20).map(|n| format!("word{n}")).collect();
+        let text = words.join(" ");
+        let all = scores(&[&text], &words.join(" "));
+        let fewer = scores(&[&text], &words[..16].join(" "));
+        assert_eq!(all.len(), 1);
+        assert_eq!(fewer.len(), 1);
+        assert!(all[0].1 > fewer[0].1, "{all:?} {fewer:?}");
     }
 }

@@ -13,10 +13,10 @@ use crate::store::{AccountId, SEARCH_RANKED_MATCHES, SearchHit, StoreResult};
 
 /// Searches message text in `accounts` and returns the best matches first.
 /// It scores the `SEARCH_RANKED_MATCHES` most recently stored matches with
-/// `match_score` (see [`super::score`]). Rowids grow with every insert, so
-/// the planner walks the full-text index backwards and stops early. Of two
-/// equal scores the newer comes first, and `rank` is the score (higher is
-/// better).
+/// `match_score` (see [`super::score`]). Rowids grow with every insert and
+/// the index stores each message under its rowid negated, so the planner
+/// walks the full-text index forwards and stops early. Of two equal scores
+/// the newer comes first, and `rank` is the score (higher is better).
 pub(super) fn search_messages(
     conn: &Connection,
     accounts: &[AccountId],
@@ -38,17 +38,17 @@ pub(super) fn search_messages(
         // Nothing to filter, so neither message rows nor their text are read.
         ranked_candidates(
             conn,
-            "SELECT rowid, match_score(messages_fts) FROM messages_fts \
-             WHERE messages_fts MATCH ?1 ORDER BY rowid DESC",
+            "SELECT -rowid, match_score(messages_fts) FROM messages_fts \
+             WHERE messages_fts MATCH ?1 ORDER BY rowid",
             params![fts_query],
         )?
     } else {
         ranked_candidates(
             conn,
             "SELECT m.rowid, match_score(messages_fts) \
-             FROM messages_fts JOIN messages m ON m.rowid = messages_fts.rowid \
+             FROM messages_fts JOIN messages m ON m.rowid = -messages_fts.rowid \
              WHERE messages_fts MATCH ?1 AND m.account_id IN (SELECT value FROM json_each(?2)) \
-             ORDER BY messages_fts.rowid DESC",
+             ORDER BY messages_fts.rowid",
             params![fts_query, accounts],
         )?
     };
@@ -141,13 +141,13 @@ impl CommitHook for SearchIndexer {
         self.indexed.clear();
         conn.prepare_cached(
             "INSERT INTO messages_fts (rowid, text) \
-             SELECT m.rowid, m.text FROM messages_fts_pending p \
+             SELECT -m.rowid, m.text FROM messages_fts_pending p \
              JOIN messages m ON m.rowid = p.message_rowid",
         )?
         .execute([])?;
         let mut statement = conn.prepare_cached(
             "SELECT p.message_rowid, d.sz FROM messages_fts_pending p \
-             LEFT JOIN messages_fts_docsize d ON d.id = p.message_rowid",
+             LEFT JOIN messages_fts_docsize d ON d.id = -p.message_rowid",
         )?;
         let mut rows = statement.query([])?;
         while let Some(row) = rows.next()? {

@@ -68,7 +68,8 @@ impl TokenCounts {
     /// once, on the writer's connection before the writer starts, so no
     /// commit can change a count while it runs.
     pub(super) fn load(&self, conn: &Connection) -> rusqlite::Result<()> {
-        let mut statement = conn.prepare("SELECT id, sz FROM messages_fts_docsize")?;
+        // The index stores each message under its rowid negated.
+        let mut statement = conn.prepare("SELECT -id, sz FROM messages_fts_docsize")?;
         let mut rows = statement.query([])?;
         while let Some(row) = rows.next()? {
             let rowid: i64 = row.get(0)?;
