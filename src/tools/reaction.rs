@@ -3,6 +3,7 @@
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use unicode_properties::{EmojiStatus, UnicodeEmoji};
 use unicode_segmentation::UnicodeSegmentation;
 
 use crate::store::{Account, ConversationRef, ConversationSummary, Message};
@@ -141,12 +142,30 @@ fn checked_emoji(emoji: Option<String>) -> Result<Option<String>, ToolError> {
         || emoji.graphemes(true).nth(1).is_some()
         || !is_well_formed_emoji(emoji)
     {
-        return Err(ToolError::InvalidArgument {
-            argument: "emoji",
-            reason: format!("{emoji:?} is not a single emoji; pass one such as \"👍\""),
+        return Err(not_an_emoji(emoji));
+    }
+    if !is_shown_as_emoji(emoji) {
+        return Err(if can_take_emoji_selector(emoji) {
+            ToolError::InvalidArgument {
+                argument: "emoji",
+                reason: format!(
+                    "{emoji:?} is not a single emoji but a symbol with text presentation; add \
+                     U+FE0F after it for emoji presentation, as in \"\u{2764}\u{fe0f}\", or \
+                     pass one such as \"👍\""
+                ),
+            }
+        } else {
+            not_an_emoji(emoji)
         });
     }
     Ok(Some(emoji.to_owned()))
+}
+
+fn not_an_emoji(emoji: &str) -> ToolError {
+    ToolError::InvalidArgument {
+        argument: "emoji",
+        reason: format!("{emoji:?} is not a single emoji; pass one such as \"👍\""),
+    }
 }
 
 /// Blocks of combining marks, which attach to the character before them.
@@ -183,6 +202,78 @@ fn is_well_formed_emoji(emoji: &str) -> bool {
         && !chars
             .windows(2)
             .any(|pair| is_modifier(pair[0]) && is_modifier(pair[1]))
+}
+
+/// Variation selector that requests emoji presentation of the character before it.
+const EMOJI_PRESENTATION_SELECTOR: char = '\u{fe0f}';
+/// Variation selector that requests text presentation of the character before it.
+const TEXT_PRESENTATION_SELECTOR: char = '\u{fe0e}';
+/// Combining enclosing keycap, the last character of a keycap sequence such as 1️⃣.
+const COMBINING_KEYCAP: char = '\u{20e3}';
+
+/// Tells whether a well-formed grapheme is displayed as emoji rather than
+/// as text, by the Unicode emoji properties of its characters. Some
+/// character must have Emoji_Presentation, be an Emoji character followed
+/// by U+FE0F, or be an emoji modifier base followed by a skin tone. A digit,
+/// `#` or `*` counts only in a keycap sequence with U+FE0F and U+20E3, and
+/// U+FE0E after a character requests text presentation.
+///
+/// NOTE: emoji newer than the Unicode version of the property tables
+/// (`unicode_properties::UNICODE_VERSION`) are rejected until that crate
+/// is updated.
+fn is_shown_as_emoji(grapheme: &str) -> bool {
+    let chars: Vec<char> = grapheme.chars().collect();
+    (0..chars.len()).any(|i| {
+        let current = chars[i];
+        let next = chars.get(i + 1).copied();
+        if is_keycap_base(current) {
+            return next == Some(EMOJI_PRESENTATION_SELECTOR)
+                && chars.get(i + 2) == Some(&COMBINING_KEYCAP);
+        }
+        match next {
+            Some(TEXT_PRESENTATION_SELECTOR) => false,
+            Some(EMOJI_PRESENTATION_SELECTOR) => current.is_emoji_char(),
+            Some(next) if is_emoji_modifier(next) => is_emoji_modifier_base(current),
+            _ => has_emoji_presentation(current),
+        }
+    })
+}
+
+/// Tells whether the grapheme starts with an Emoji character that U+FE0F
+/// would show as emoji, such as ❤ or ™, so the error can name the fix.
+fn can_take_emoji_selector(grapheme: &str) -> bool {
+    let mut chars = grapheme.chars();
+    let starts_with_emoji = chars
+        .next()
+        .is_some_and(|c| c.is_emoji_char() && !is_keycap_base(c));
+    starts_with_emoji && !chars.any(|c| c == TEXT_PRESENTATION_SELECTOR)
+}
+
+/// Tells whether `c` has Emoji_Presentation. Skin tones have it too but are
+/// left out, because they show as emoji only after a modifier base.
+fn has_emoji_presentation(c: char) -> bool {
+    matches!(
+        c.emoji_status(),
+        EmojiStatus::EmojiPresentation
+            | EmojiStatus::EmojiPresentationAndModifierBase
+            | EmojiStatus::EmojiPresentationAndEmojiComponent
+    )
+}
+
+fn is_emoji_modifier_base(c: char) -> bool {
+    matches!(
+        c.emoji_status(),
+        EmojiStatus::EmojiModifierBase | EmojiStatus::EmojiPresentationAndModifierBase
+    )
+}
+
+/// Tells whether `c` is one of the five skin tone modifiers, U+1F3FB to U+1F3FF.
+fn is_emoji_modifier(c: char) -> bool {
+    c.emoji_status() == EmojiStatus::EmojiPresentationAndModifierAndEmojiComponent
+}
+
+fn is_keycap_base(c: char) -> bool {
+    matches!(c, '0'..='9' | '#' | '*')
 }
 
 async fn conversation_of(
@@ -223,7 +314,24 @@ mod tests {
 
     #[test]
     fn one_emoji_accepted() {
-        for emoji in ["👍", "👨‍👩‍👧", "🇩🇪", "👍🏽", "1\u{fe0f}\u{20e3}"] {
+        for emoji in [
+            "👍",
+            "👨‍👩‍👧",
+            "🇩🇪",
+            "👍🏽",
+            "1\u{fe0f}\u{20e3}",
+            "#\u{fe0f}\u{20e3}",
+            "*\u{fe0f}\u{20e3}",
+            "\u{2764}\u{fe0f}",
+            "\u{263a}\u{fe0f}",
+            "\u{2122}\u{fe0f}",
+            "\u{261d}\u{1f3fd}",
+            "\u{1f3f3}\u{fe0f}\u{200d}\u{1f308}",
+            "\u{2764}\u{fe0f}\u{200d}\u{1f525}",
+            "\u{1f469}\u{1f3fd}\u{200d}\u{1f4bb}",
+            "\u{1f3f4}\u{e0067}\u{e0062}\u{e0073}\u{e0063}\u{e0074}\u{e007f}",
+            "\u{1f9b0}",
+        ] {
             let checked = checked_emoji(Some(emoji.to_owned())).expect("one emoji");
             assert_eq!(checked.as_deref(), Some(emoji));
         }
@@ -242,12 +350,46 @@ mod tests {
             "\u{20e3}",
             "👍👍",
             " ",
+            "\u{e9}",
+            "e\u{301}",
+            "a",
+            "1",
+            "#",
+            "*",
+            "1\u{20e3}",
+            "1\u{fe0f}",
+            "a\u{fe0f}",
+            "a\u{1f3fd}",
+            "\u{1f308}\u{1f3fd}",
+            "\u{263a}",
+            "\u{2764}",
+            "\u{2122}",
+            "\u{a9}",
+            "\u{2764}\u{fe0e}",
+            "👍\u{fe0e}",
+            "\u{3b1}",
+            "\u{4e2d}",
         ] {
             let error = checked_emoji(Some(emoji.to_owned())).expect_err(emoji);
             assert!(
                 error.to_string().contains("is not a single emoji"),
                 "{error}"
             );
+        }
+    }
+
+    #[test]
+    fn text_presentation_gets_selector_hint() {
+        for emoji in ["\u{263a}", "\u{2764}", "\u{2122}"] {
+            let error = checked_emoji(Some(emoji.to_owned())).expect_err(emoji);
+            let message = error.to_string();
+            assert!(message.contains(&format!("{emoji:?}")), "{message}");
+            assert!(message.contains("add U+FE0F after it"), "{message}");
+        }
+        for emoji in ["\u{2764}\u{fe0e}", "1\u{fe0f}", "\u{e9}"] {
+            let error = checked_emoji(Some(emoji.to_owned())).expect_err(emoji);
+            let message = error.to_string();
+            assert!(!message.contains("U+FE0F"), "{message}");
         }
     }
 
