@@ -184,6 +184,65 @@ fn future_timestamp_takes_arrival_time() {
 }
 
 #[test]
+fn non_phone_sender_kept_with_note() {
+    let account = AccountId("acct".into());
+    let long = "x".repeat(100);
+    for from in ["abc", "+15550002222", "123", "0015550002222", long.as_str()] {
+        let value = serde_json::json!({
+            "messages": [{"from": from, "id": "wamid.P", "timestamp": 1750000000,
+                          "type": "text", "text": {"body": "hi"}},
+                         {"from": from, "id": "wamid.R", "timestamp": 1750000001,
+                          "type": "reaction",
+                          "reaction": {"message_id": "wamid.P", "emoji": "👍"}}]
+        });
+        let mut notes = Vec::new();
+        let items = messages_items(&account, &value, RECEIVED_AT, &mut notes);
+        assert_eq!(items.len(), 2, "{from}: {items:?}");
+        let IngestItem::Message(message) = &items[0] else {
+            panic!("{from}: not a message")
+        };
+        assert_eq!(message.from, from);
+        let IngestItem::Reaction(reaction) = &items[1] else {
+            panic!("{from}: not a reaction")
+        };
+        assert_eq!(reaction.from, from);
+        assert_eq!(notes.len(), 2, "{notes:?}");
+        let echoed = pons::echo::echoed(from);
+        assert!(
+            notes[0].contains(&format!("message \"wamid.P\" has a sender {echoed:?}")),
+            "{notes:?}"
+        );
+        assert!(notes[0].contains("not a phone number"), "{notes:?}");
+        assert!(notes[0].contains("expected 8 to 15 digits"), "{notes:?}");
+        assert!(
+            !notes[0].contains(&"x".repeat(65)),
+            "a long sender is cut: {notes:?}"
+        );
+        assert!(
+            notes[1].contains("message \"wamid.R\" has a sender"),
+            "{notes:?}"
+        );
+    }
+}
+
+#[test]
+fn phone_and_user_id_senders_get_no_note() {
+    let account = AccountId("acct".into());
+    let value = serde_json::json!({
+        "messages": [{"from": "15550002222", "id": "wamid.A", "timestamp": 1750000000,
+                      "type": "text", "text": {"body": "hi"}},
+                     {"from": 15550002222_u64, "id": "wamid.B", "timestamp": 1750000000,
+                      "type": "text", "text": {"body": "a number, not a string"}},
+                     {"from_user_id": "US.10000000000000000001", "id": "wamid.C",
+                      "timestamp": 1750000000, "type": "text", "text": {"body": "hi"}}]
+    });
+    let mut notes = Vec::new();
+    let items = messages_items(&account, &value, RECEIVED_AT, &mut notes);
+    assert_eq!(items.len(), 3, "{items:?}");
+    assert!(notes.is_empty(), "{notes:?}");
+}
+
+#[test]
 fn username_user_is_keyed_by_user_id() {
     let message = only_message("42_");
     assert_eq!(message.from, "US.10000000000000000001");

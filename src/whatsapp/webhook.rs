@@ -6,6 +6,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::echo::echoed;
+use crate::phone::PhoneNumber;
 
 use crate::store::{
     AccountId, ContactSeen, InboundMessage, InboundReaction, IngestItem, MediaRef, MessageStatus,
@@ -51,7 +52,8 @@ impl Change {
 /// Problems that do not stop ingestion (an unknown status) go to `notes`.
 /// A message or status without a valid timestamp, or with one well after
 /// `received_at` (the Unix time the webhook arrived), gets `received_at`
-/// and a note.
+/// and a note. A message whose `from` is not a phone number is stored as
+/// sent, with a note.
 pub fn messages_items(
     account: &AccountId,
     value: &Value,
@@ -73,7 +75,10 @@ pub fn messages_items(
             notes,
         );
         match message_item(account, message, timestamp) {
-            Some(item) => items.push(item),
+            Some(item) => {
+                note_sender_without_phone(message, notes);
+                items.push(item);
+            }
             None => notes.push("message without id or sender skipped".to_owned()),
         }
     }
@@ -374,6 +379,25 @@ fn checked_timestamp(
             ));
             received_at
         }
+    }
+}
+
+/// Adds a note naming the message and its `from` when `from` is not a phone
+/// number as Meta sends one, 8 to 15 digits without `+`. Such a sender gives
+/// a conversation with no phone number or a wrong one. A sender known only
+/// by `from_user_id` is expected and gets no note.
+fn note_sender_without_phone(message: &Value, notes: &mut Vec<String>) {
+    let Some(from) = text_of(&message["from"]) else {
+        return;
+    };
+    let is_phone = PhoneNumber::parse(&from).is_ok_and(|phone| phone.digits() == from);
+    if !is_phone {
+        notes.push(format!(
+            "message {:?} has a sender {:?} that is not a phone number (expected 8 to 15 \
+             digits without \"+\", such as \"15550002222\"); stored with that sender",
+            echoed(&text_of(&message["id"]).unwrap_or_default()),
+            echoed(&from)
+        ));
     }
 }
 
