@@ -21,9 +21,7 @@ fn photo(seed: u8) -> Vec<u8> {
 }
 
 async fn media_download_serves_bytes(backend: Backend) {
-    let Some(env) = Env::new(backend, MetaSimConfig::default()).await else {
-        return;
-    };
+    let env = Env::new(backend, MetaSimConfig::default()).await;
     let bound = env.bind(env.settings()).await;
     let sandbox = seed_sandbox(&bound.store(), &bound.secrets(), env.sim.config()).await;
     let other_key = seed_other_tenant(&bound.store(), &bound.secrets()).await;
@@ -103,9 +101,7 @@ async fn media_download_serves_bytes(backend: Backend) {
 on_both_backends!(media_download_serves_bytes);
 
 async fn identical_media_is_stored_once(backend: Backend) {
-    let Some(env) = Env::new(backend, MetaSimConfig::default()).await else {
-        return;
-    };
+    let env = Env::new(backend, MetaSimConfig::default()).await;
     let bound = env.bind(env.settings()).await;
     let sandbox = seed_sandbox(&bound.store(), &bound.secrets(), env.sim.config()).await;
     let mut app = bound.run(&env);
@@ -151,9 +147,7 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 }
 
 async fn expired_url_is_resolved_again(backend: Backend) {
-    let Some(env) = Env::new(backend, MetaSimConfig::default()).await else {
-        return;
-    };
+    let env = Env::new(backend, MetaSimConfig::default()).await;
     let bound = env.bind(env.settings()).await;
     let sandbox = seed_sandbox(&bound.store(), &bound.secrets(), env.sim.config()).await;
     let mut app = bound.run(&env);
@@ -188,9 +182,7 @@ async fn expired_url_is_resolved_again(backend: Backend) {
 on_both_backends!(expired_url_is_resolved_again);
 
 async fn checksum_mismatch_fails(backend: Backend) {
-    let Some(env) = Env::new(backend, MetaSimConfig::default()).await else {
-        return;
-    };
+    let env = Env::new(backend, MetaSimConfig::default()).await;
     let bound = env.bind(env.settings()).await;
     let sandbox = seed_sandbox(&bound.store(), &bound.secrets(), env.sim.config()).await;
     let mut app = bound.run(&env);
@@ -226,9 +218,7 @@ async fn checksum_mismatch_fails(backend: Backend) {
 on_both_backends!(checksum_mismatch_fails);
 
 async fn unknown_media_fails_after_retries(backend: Backend) {
-    let Some(env) = Env::new(backend, MetaSimConfig::default()).await else {
-        return;
-    };
+    let env = Env::new(backend, MetaSimConfig::default()).await;
     let mut settings = env.settings();
     settings.server.jobs.retry_base_delay = std::time::Duration::ZERO;
     let bound = env.bind(settings).await;
@@ -266,9 +256,7 @@ async fn unknown_media_fails_after_retries(backend: Backend) {
 on_both_backends!(unknown_media_fails_after_retries);
 
 async fn oversized_media_fails(backend: Backend) {
-    let Some(env) = Env::new(backend, MetaSimConfig::default()).await else {
-        return;
-    };
+    let env = Env::new(backend, MetaSimConfig::default()).await;
     let mut settings = env.settings();
     settings.server.jobs.media_max_bytes = 1000;
     let bound = env.bind(settings).await;
@@ -308,9 +296,7 @@ async fn oversized_media_fails(backend: Backend) {
 on_both_backends!(oversized_media_fails);
 
 async fn rejected_token_marks_account(backend: Backend) {
-    let Some(env) = Env::new(backend, MetaSimConfig::default()).await else {
-        return;
-    };
+    let env = Env::new(backend, MetaSimConfig::default()).await;
     let bound = env.bind(env.settings()).await;
     let sandbox = seed_sandbox(&bound.store(), &bound.secrets(), env.sim.config()).await;
     let mut app = bound.run(&env);
@@ -341,9 +327,7 @@ async fn rejected_token_marks_account(backend: Backend) {
 on_both_backends!(rejected_token_marks_account);
 
 async fn job_survives_restart(backend: Backend) {
-    let Some(env) = Env::new(backend, MetaSimConfig::default()).await else {
-        return;
-    };
+    let env = Env::new(backend, MetaSimConfig::default()).await;
     let mut settings = env.settings();
     settings.server.jobs.workers = 0;
     let bound = env.bind(settings).await;
@@ -380,9 +364,7 @@ async fn job_survives_restart(backend: Backend) {
 on_both_backends!(job_survives_restart);
 
 async fn document_served_as_attachment(backend: Backend) {
-    let Some(env) = Env::new(backend, MetaSimConfig::default()).await else {
-        return;
-    };
+    let env = Env::new(backend, MetaSimConfig::default()).await;
     let bound = env.bind(env.settings()).await;
     let sandbox = seed_sandbox(&bound.store(), &bound.secrets(), env.sim.config()).await;
     let mut app = bound.run(&env);

@@ -23,9 +23,7 @@ fn paged_config() -> MetaSimConfig {
 }
 
 async fn startup_sync_pages_and_deletes(backend: Backend) {
-    let Some(env) = Env::new(backend, paged_config()).await else {
-        return;
-    };
+    let env = Env::new(backend, paged_config()).await;
     let bound = env.bind(env.settings()).await;
     let store = bound.store();
     let sandbox = seed_sandbox(&store, &bound.secrets(), env.sim.config()).await;
@@ -95,9 +93,7 @@ async fn startup_sync_pages_and_deletes(backend: Backend) {
 on_both_backends!(startup_sync_pages_and_deletes);
 
 async fn status_webhook_triggers_sync(backend: Backend) {
-    let Some(env) = Env::new(backend, MetaSimConfig::demo()).await else {
-        return;
-    };
+    let env = Env::new(backend, MetaSimConfig::demo()).await;
     let mut settings = env.settings();
     settings.server.jobs.template_sync_interval = None;
     let bound = env.bind(settings).await;

@@ -16,19 +16,21 @@ pub struct TestDatabase {
 }
 
 impl TestDatabase {
-    /// Creates and migrates a database with a unique name, or returns
-    /// `None` after printing a notice when `PONS_TEST_DATABASE_URL` is unset.
-    pub async fn create() -> Option<TestDatabase> {
+    /// Creates and migrates a database with a unique name. Panics when
+    /// `PONS_TEST_DATABASE_URL` is unset, so a run without PostgreSQL fails
+    /// instead of passing tests it did not run.
+    pub async fn create() -> TestDatabase {
         let Ok(server_url) = std::env::var(URL_VARIABLE) else {
-            // The test harness names each test's thread after the test.
-            let test = std::thread::current().name().unwrap_or("test").to_owned();
-            println!("{test}: not run on PostgreSQL because {URL_VARIABLE} is not set");
-            return None;
+            panic!(
+                "{URL_VARIABLE} is not set: the PostgreSQL tests need a server where they may \
+                 create databases, such as {URL_VARIABLE}=postgres://postgres@127.0.0.1:5432/test \
+                 (scripts/test uses that one when the variable is unset)"
+            );
         };
         let name = format!("pons_test_{}", uuid::Uuid::new_v4().simple());
-        let mut admin = PgConnection::connect(&server_url)
-            .await
-            .expect("connect to the test PostgreSQL server");
+        let mut admin = PgConnection::connect(&server_url).await.unwrap_or_else(|error| {
+            panic!("connecting to the test PostgreSQL server named by {URL_VARIABLE} failed: {error}")
+        });
         sqlx::query(AssertSqlSafe(format!("CREATE DATABASE {name}")))
             .execute(&mut admin)
             .await
@@ -44,11 +46,11 @@ impl TestDatabase {
                 panic!("connect and migrate the test database: {error:#}");
             }
         };
-        Some(TestDatabase {
+        TestDatabase {
             server_url,
             name,
             store,
-        })
+        }
     }
 
     /// Returns the URL of this test's database.

@@ -35,18 +35,10 @@ pub trait Harness {
 }
 
 /// Generates one `#[tokio::test]` per suite function. `$open` is an async
-/// function that returns a fresh `Harness`. With `optional`, it returns an
-/// `Option` instead, and a test whose `$open` returns `None` ends without
-/// running its suite function (for a backend whose server is not set up).
+/// function that returns a fresh `Harness`.
 macro_rules! store_suite_tests {
     ($open:path) => {
-        store_suite_tests!(@all required $open);
-    };
-    (optional $open:path) => {
-        store_suite_tests!(@all optional $open);
-    };
-    (@all $mode:ident $open:path) => {
-        store_suite_tests!(@store $mode $open;
+        store_suite_tests!(@store $open;
             admin::user_create_and_find,
             admin::user_email_conflict_ignores_case,
             admin::account_create_adds_owner,
@@ -125,20 +117,11 @@ macro_rules! store_suite_tests {
             media::media_stored_and_failed,
         );
     };
-    (@open required $open:path) => {
-        $open().await
-    };
-    (@open optional $open:path) => {
-        match $open().await {
-            Some(harness) => harness,
-            None => return,
-        }
-    };
-    (@store $mode:ident $open:path; $($module:ident :: $name:ident),* $(,)?) => {
+    (@store $open:path; $($module:ident :: $name:ident),* $(,)?) => {
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $name() {
-                let harness = store_suite_tests!(@open $mode $open);
+                let harness = $open().await;
                 store_suite::$module::$name(store_suite::Harness::store(&harness)).await;
             }
         )*

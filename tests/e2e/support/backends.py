@@ -1,9 +1,9 @@
 """Databases behind test servers.
 
-SQLite is the default: Pons creates `pons.db` in the server's data
-directory. PostgreSQL runs when PONS_TEST_DATABASE_URL is set: every server
-gets a fresh, uniquely named database on that PostgreSQL server, dropped
-when the server is done.
+Every test runs on SQLite, where Pons creates `pons.db` in the server's
+data directory, and on PostgreSQL, where every server gets a fresh, uniquely
+named database on the server PONS_TEST_DATABASE_URL names, dropped when the
+server is done. Without that variable the run stops with an error naming it.
 
 The test side opens its own connection to the same database for what no
 tool shows (exact row counts, event rows) and to inject storage failures
@@ -26,11 +26,21 @@ FAILURE_MESSAGE = "storage failure injected by an end-to-end test"
 
 
 def backend_names() -> list[str]:
-    """Return the backends to run: SQLite always, PostgreSQL when configured."""
-    names = ["sqlite"]
-    if os.environ.get(POSTGRES_URL_VARIABLE):
-        names.append("postgres")
-    return names
+    """Return the backends to run: SQLite and PostgreSQL."""
+    return ["sqlite", "postgres"]
+
+
+def postgres_server_url() -> str:
+    """Return the URL of the PostgreSQL server the tests create databases on."""
+    url = os.environ.get(POSTGRES_URL_VARIABLE)
+    if not url:
+        raise RuntimeError(
+            f"{POSTGRES_URL_VARIABLE} is not set: the end-to-end tests also run on "
+            "PostgreSQL and need a server where they may create databases, such as "
+            f"{POSTGRES_URL_VARIABLE}=postgres://postgres@127.0.0.1:5432/test "
+            "(scripts/test uses that one when the variable is unset)"
+        )
+    return url
 
 
 def quote_literal(value: str) -> str:
@@ -172,5 +182,5 @@ def create_backend(name: str, data_dir: Path) -> Backend:
     if name == "sqlite":
         return SqliteBackend(data_dir)
     if name == "postgres":
-        return PostgresBackend(os.environ[POSTGRES_URL_VARIABLE])
+        return PostgresBackend(postgres_server_url())
     raise ValueError(f"unknown backend {name!r}; use sqlite or postgres")
