@@ -10,12 +10,17 @@ cleanup() {
 }
 
 # Starts `pons serve` on a free loopback port with the given extra
-# environment (NAME=VALUE words) and sets `addr` once it listens.
+# environment (NAME=VALUE words) and sets `addr` once it listens. Its Graph
+# API is a closed loopback port, so the template sync at start-up fails at
+# once instead of reaching out to Meta. The first start of a new release
+# may rebuild the search index first (about 20 s per million messages), so
+# the wait is up to two minutes.
 start_server() {
-    env PONS_BIND=127.0.0.1:0 "$@" "$pons" serve 2>"$work/server.log" &
+    env PONS_BIND=127.0.0.1:0 PONS_GRAPH_API_URL=http://127.0.0.1:9/v25.0 "$@" \
+        "$pons" serve 2>"$work/server.log" &
     server_pid=$!
     addr=""
-    for _ in $(seq 1 200); do
+    for _ in $(seq 1 2400); do
         addr=$(grep -o '"addr":"[^"]*"' "$work/server.log" | head -1 | cut -d'"' -f4 || true)
         [ -n "$addr" ] && return 0
         if ! kill -0 "$server_pid" 2>/dev/null; then cat "$work/server.log" >&2; exit 1; fi

@@ -19,9 +19,12 @@ CREATE VIRTUAL TABLE messages_fts USING fts5 (
     content = '',
     tokenize = 'unicode61 remove_diacritics 2'
 );
+-- Newest first, so the index rowids ascend: FTS5 writes its pending data
+-- out as a new segment whenever a rowid is lower than the one before.
 INSERT INTO messages_fts (rowid, text)
     SELECT -rowid, text FROM messages
-    WHERE rowid NOT IN (SELECT message_rowid FROM messages_fts_pending);
+    WHERE rowid NOT IN (SELECT message_rowid FROM messages_fts_pending)
+    ORDER BY rowid DESC;
 CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN
     INSERT INTO messages_fts (messages_fts, rowid, text)
         SELECT 'delete', -old.rowid, old.text

@@ -139,10 +139,14 @@ impl CommitHook for SearchIndexer {
         // Counts of a group that did not commit are dropped; their slots
         // stay cleared.
         self.indexed.clear();
+        // FTS5 writes its pending data out as a new segment whenever a
+        // rowid is lower than the one before, so the rows go in ascending
+        // index order: newest message first.
         conn.prepare_cached(
             "INSERT INTO messages_fts (rowid, text) \
              SELECT -m.rowid, m.text FROM messages_fts_pending p \
-             JOIN messages m ON m.rowid = p.message_rowid",
+             JOIN messages m ON m.rowid = p.message_rowid \
+             ORDER BY p.message_rowid DESC",
         )?
         .execute([])?;
         let mut statement = conn.prepare_cached(
