@@ -12,6 +12,11 @@
 //! and only after the COMMIT it stores the new one. A reader therefore never
 //! sees a count that belongs to another version of the row, whatever its
 //! snapshot: an edited text or a reused rowid goes through the same steps.
+//!
+//! NOTE: only this process's writer keeps the table. Messages that another
+//! process writes to the same database (`pons bench seed` beside a running
+//! server) fall back to FTS5; a text that process edits, or a rowid it
+//! reuses, ranks by the old length here until the server restarts.
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU16, Ordering};
