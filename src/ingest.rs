@@ -70,8 +70,9 @@ pub async fn receive(
         ));
         tracing::warn!(phone_number_ids = ?accounts.unknown_numbers, "webhook changes for unknown numbers skipped");
     }
-    if !notes.is_empty() {
-        tracing::warn!(notes = %notes.join("; "), "webhook stored with problems noted in its log entry");
+    let notes = summarised(&notes);
+    if let Some(notes) = &notes {
+        tracing::warn!(%notes, "webhook stored with problems noted in its log entry");
     }
     let log = NewWebhookLog {
         received_at: delivery.received_at,
@@ -79,7 +80,7 @@ pub async fn receive(
         headers_json: delivery.headers_json,
         body: delivery.body.to_vec(),
         outcome: "processed".to_owned(),
-        detail: (!notes.is_empty()).then(|| notes.join("; ")),
+        detail: notes,
     };
     match store
         .ingest(WebhookBatch {
@@ -228,4 +229,42 @@ fn build_items(
         }
     }
     items
+}
+
+/// Notes kept in a webhook's log entry and its warning. A webhook may carry
+/// thousands of messages, each with its own problem, so the rest are
+/// counted instead of listed.
+const MAX_LISTED_NOTES: usize = 10;
+
+/// Joins the notes of one webhook, at most `MAX_LISTED_NOTES` of them and
+/// a count of the others; `None` when there is none.
+fn summarised(notes: &[String]) -> Option<String> {
+    if notes.is_empty() {
+        return None;
+    }
+    let mut joined = notes[..notes.len().min(MAX_LISTED_NOTES)].join("; ");
+    if notes.len() > MAX_LISTED_NOTES {
+        joined.push_str(&format!("; and {} more", notes.len() - MAX_LISTED_NOTES));
+    }
+    Some(joined)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::summarised;
+
+    #[test]
+    fn notes_listed_up_to_ten() {
+        assert_eq!(summarised(&[]), None);
+        let three: Vec<String> = (1..=3).map(|n| format!("note {n}")).collect();
+        assert_eq!(
+            summarised(&three).as_deref(),
+            Some("note 1; note 2; note 3")
+        );
+        let many: Vec<String> = (1..=3000).map(|n| format!("note {n}")).collect();
+        let joined = summarised(&many).expect("notes");
+        assert!(joined.starts_with("note 1; note 2;"), "{joined}");
+        assert!(joined.contains("note 10; and 2990 more"), "{joined}");
+        assert!(!joined.contains("note 11"), "{joined}");
+    }
 }

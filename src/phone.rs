@@ -82,6 +82,16 @@ impl PhoneNumber {
         Ok(PhoneNumber(digits))
     }
 
+    /// Reads a WhatsApp id (`wa_id`, or a webhook's `from`) as Meta sends
+    /// a phone number: its digits only, with no `+`, `00` or separators.
+    /// `None` for anything else, such as a user name or a number of the
+    /// wrong length.
+    pub fn from_wa_id(wa_id: &str) -> Option<PhoneNumber> {
+        PhoneNumber::parse(wa_id)
+            .ok()
+            .filter(|phone| phone.digits() == wa_id)
+    }
+
     /// The digits without `+`, as stored and as Meta's `wa_id` carries them.
     pub fn digits(&self) -> &str {
         &self.0
@@ -190,5 +200,22 @@ mod tests {
             PhoneNumber::parse("15550001111").unwrap().to_string(),
             "+15550001111"
         );
+    }
+
+    #[test]
+    fn wa_id_only_as_meta_sends_it() {
+        let phone = PhoneNumber::from_wa_id("15550002222").expect("digits of a phone number");
+        assert_eq!(phone.e164(), "+15550002222");
+        for wa_id in [
+            "+15550002222",
+            "0015550002222",
+            "1555 000 2222",
+            "1234567",
+            "1234567890123456",
+            "abc",
+            "",
+        ] {
+            assert!(PhoneNumber::from_wa_id(wa_id).is_none(), "{wa_id:?}");
+        }
     }
 }

@@ -5,6 +5,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use schemars::JsonSchema;
 use serde::Serialize;
 
+use crate::phone::PhoneNumber;
 use crate::store::{Account, ConversationSummary, Message, MetaError, UnixTime};
 
 /// Formats Unix seconds as ISO 8601 UTC, for example `2025-06-15T10:00:00Z`.
@@ -13,11 +14,11 @@ pub fn format_time(time: UnixTime) -> Option<String> {
     DateTime::<Utc>::from_timestamp(time, 0).map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true))
 }
 
-/// `+` and the digits for a WhatsApp id made of digits; `None` for a
-/// business-scoped user id, which is not a phone number.
+/// `+` and the digits for a WhatsApp id that is a phone number as Meta
+/// sends one. `None` for a business-scoped user id or any other id; the
+/// webhook's log entry notes such a sender when it arrives.
 fn phone_of(wa_id: &str) -> Option<String> {
-    let digits = !wa_id.is_empty() && wa_id.bytes().all(|b| b.is_ascii_digit());
-    digits.then(|| format!("+{wa_id}"))
+    PhoneNumber::from_wa_id(wa_id).map(|phone| phone.e164())
 }
 
 /// A WhatsApp business number the caller may act on.

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use unicode_properties::{EmojiStatus, UnicodeEmoji};
 use unicode_segmentation::UnicodeSegmentation;
 
+use crate::echo::echoed;
 use crate::store::{Account, ConversationRef, ConversationSummary, Message};
 use crate::whatsapp::graph::SendRequest;
 
@@ -136,6 +137,15 @@ fn checked_emoji(emoji: Option<String>) -> Result<Option<String>, ToolError> {
     if emoji.is_empty() {
         return Ok(None);
     }
+    if emoji.trim().is_empty() {
+        return Err(ToolError::InvalidArgument {
+            argument: "emoji",
+            reason: format!(
+                "{:?} is blank; pass one emoji such as \"👍\", or \"\" to remove the reaction",
+                echoed(&emoji)
+            ),
+        });
+    }
     let emoji = emoji.trim();
     if emoji.is_ascii()
         || emoji.chars().count() > MAX_EMOJI_CHARS
@@ -179,7 +189,10 @@ const COMBINING_MARKS: &[std::ops::RangeInclusive<char>] = &[
 
 /// Tells whether one grapheme starts with a base character rather than a
 /// joiner, selector, tag or modifier, does not end with a joiner, has its
-/// flag letters in pairs and no skin tone twice in a row.
+/// flag letters in pairs and no skin tone twice in a row. A joiner must be
+/// followed by a base character, tag characters may only follow a black
+/// flag and end with the cancel tag (as in subdivision flags), and the only
+/// combining mark allowed is a keycap's, as in 1️⃣.
 fn is_well_formed_emoji(emoji: &str) -> bool {
     let is_joiner = |c: char| c == '\u{200d}';
     let is_modifier = |c: char| ('\u{1f3fb}'..='\u{1f3ff}').contains(&c);
@@ -196,13 +209,31 @@ fn is_well_formed_emoji(emoji: &str) -> bool {
         return false;
     };
     let flag_letters = chars.iter().filter(|&&c| is_flag_letter(c)).count();
+    let is_tag = |c: char| ('\u{e0000}'..='\u{e007f}').contains(&c);
+    let tags_well_placed =
+        !chars.iter().any(|&c| is_tag(c)) || (first == BLACK_FLAG && last == CANCEL_TAG);
+    let is_keycap = chars.len() == 3
+        && is_keycap_base(chars[0])
+        && chars[1] == EMOJI_PRESENTATION_SELECTOR
+        && chars[2] == COMBINING_KEYCAP;
+    let has_combining_mark = chars
+        .iter()
+        .any(|&c| COMBINING_MARKS.iter().any(|range| range.contains(&c)));
     !is_not_a_base(first)
         && !is_joiner(last)
         && flag_letters % 2 == 0
-        && !chars
-            .windows(2)
-            .any(|pair| is_modifier(pair[0]) && is_modifier(pair[1]))
+        && tags_well_placed
+        && (is_keycap || !has_combining_mark)
+        && !chars.windows(2).any(|pair| {
+            (is_modifier(pair[0]) && is_modifier(pair[1]))
+                || (is_joiner(pair[0]) && is_not_a_base(pair[1]))
+        })
 }
+
+/// The black flag, first character of a subdivision flag such as 🏴󠁧󠁢󠁳󠁣󠁴󠁿.
+const BLACK_FLAG: char = '\u{1f3f4}';
+/// The cancel tag, last character of a subdivision flag.
+const CANCEL_TAG: char = '\u{e007f}';
 
 /// Variation selector that requests emoji presentation of the character before it.
 const EMOJI_PRESENTATION_SELECTOR: char = '\u{fe0f}';
@@ -349,7 +380,6 @@ mod tests {
             "👍🏽🏽",
             "\u{20e3}",
             "👍👍",
-            " ",
             "\u{e9}",
             "e\u{301}",
             "a",
@@ -369,6 +399,12 @@ mod tests {
             "👍\u{fe0e}",
             "\u{3b1}",
             "\u{4e2d}",
+            "\u{1f600}\u{301}",
+            "\u{1f600}\u{20e3}",
+            "\u{1f600}\u{e0041}",
+            "\u{1f600}\u{200d}\u{1f3fd}",
+            "\u{1f600}\u{200d}\u{fe0f}",
+            "1\u{fe0f}\u{20e3}\u{301}",
         ] {
             let error = checked_emoji(Some(emoji.to_owned())).expect_err(emoji);
             assert!(
@@ -390,6 +426,19 @@ mod tests {
             let error = checked_emoji(Some(emoji.to_owned())).expect_err(emoji);
             let message = error.to_string();
             assert!(!message.contains("U+FE0F"), "{message}");
+        }
+    }
+
+    #[test]
+    fn blank_emoji_quoted_as_given() {
+        for emoji in [" ", "\u{a0}", "\t"] {
+            let error = checked_emoji(Some(emoji.to_owned())).expect_err(emoji);
+            let message = error.to_string();
+            assert!(
+                message.contains(&format!("{emoji:?} is blank")),
+                "{message}"
+            );
+            assert!(message.contains("to remove the reaction"), "{message}");
         }
     }
 

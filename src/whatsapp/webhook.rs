@@ -390,8 +390,7 @@ fn note_sender_without_phone(message: &Value, notes: &mut Vec<String>) {
     let Some(from) = text_of(&message["from"]) else {
         return;
     };
-    let is_phone = PhoneNumber::parse(&from).is_ok_and(|phone| phone.digits() == from);
-    if !is_phone {
+    if PhoneNumber::from_wa_id(&from).is_none() {
         notes.push(format!(
             "message {:?} has a sender {:?} that is not a phone number (expected 8 to 15 \
              digits without \"+\", such as \"15550002222\"); stored with that sender",

@@ -3,7 +3,7 @@
 //! `match_score` normalises by each match's length in tokens. FTS5 keeps
 //! that length in its `messages_fts_docsize` table, and reading it there
 //! costs a B-tree lookup per candidate, often a `pread`: about two fifths
-//! of a search's CPU at a million messages. This table holds the same
+//! of a search's CPU at a million messages. This table keeps the same
 //! numbers in memory, two bytes per message, indexed by message rowid.
 //!
 //! A count of zero means "not known here": the score then asks FTS5, so a
@@ -48,13 +48,16 @@ impl TokenCounts {
         (count != 0).then_some(count)
     }
 
-    /// Stores `count` for `rowid`. Counts above `u16::MAX` are stored as
-    /// `u16::MAX`, which changes no ranking among messages that long.
+    /// Stores `count` for `rowid`. A count that does not fit in two bytes
+    /// is not stored, so such a message is ranked by FTS5's own count.
     pub(super) fn set(&self, rowid: i64, count: u64) {
         let Some((chunk, slot)) = position(rowid) else {
             return;
         };
-        let count = u16::try_from(count).unwrap_or(u16::MAX);
+        let Ok(count) = u16::try_from(count) else {
+            self.clear(rowid);
+            return;
+        };
         let chunk =
             self.chunks[chunk].get_or_init(|| (0..CHUNK_LEN).map(|_| AtomicU16::new(0)).collect());
         chunk[slot].store(count, Ordering::Release);
@@ -95,7 +98,7 @@ fn position(rowid: i64) -> Option<(usize, usize)> {
 }
 
 /// Reads the token count of the first (and only) indexed column from an
-/// FTS5 docsize record, which holds one SQLite varint per column. A varint
+/// FTS5 docsize record, made of one SQLite varint per column. A varint
 /// is big-endian with seven bits per byte and the high bit set on every
 /// byte but the last; a ninth byte gives all eight of its bits. Returns
 /// `None` when the record is empty or cut short.
@@ -140,15 +143,22 @@ mod tests {
     }
 
     #[test]
-    fn counts_are_stored_cleared_and_capped() {
+    fn counts_stored_cleared_and_bounded() {
         let counts = TokenCounts::new();
         assert_eq!(counts.get(7), None);
         counts.set(7, 12);
         assert_eq!(counts.get(7), Some(12));
         counts.clear(7);
         assert_eq!(counts.get(7), None);
-        counts.set(CHUNK_LEN as i64 + 3, 100_000);
-        assert_eq!(counts.get(CHUNK_LEN as i64 + 3), Some(u16::MAX));
+        let far = CHUNK_LEN as i64 + 3;
+        counts.set(far, 65_535);
+        assert_eq!(counts.get(far), Some(u16::MAX));
+        counts.set(far, 65_536);
+        assert_eq!(
+            counts.get(far),
+            None,
+            "too long for two bytes: left to FTS5"
+        );
     }
 
     #[test]
