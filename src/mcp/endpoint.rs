@@ -3,7 +3,8 @@
 //! 400, -32602 for a malformed `tools/call`, and a 403 that names the
 //! setting to change for a `Host` or `Origin` that is not allowed.
 //! Without it, rmcp 3.11 returns 406 unless both JSON and SSE are
-//! accepted, and 415 for an unparsable body.
+//! accepted, and 415 for an unparsable body. rmcp's remaining plain-text
+//! client errors are sent as JSON-RPC errors.
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
@@ -223,7 +224,52 @@ pub(super) async fn handle(State(endpoint): State<Arc<Endpoint>>, request: Reque
         ResponseMode::Json => &endpoint.json,
         ResponseMode::Sse => &endpoint.sse,
     };
-    service.handle(request).await.map(Body::new)
+    as_json_rpc_error(service.handle(request).await.map(Body::new)).await
+}
+
+/// Maximum length of a plain-text error body from rmcp that is carried over.
+const MAX_PLAIN_ERROR_BYTES: usize = 4096;
+
+/// Turns a plain-text client error from rmcp (415 for a body that is not
+/// JSON, 400 for an unsupported `MCP-Protocol-Version`, …) into a JSON-RPC
+/// error with the same status and text, so every response a client parses
+/// as JSON-RPC is JSON. Other responses pass unchanged.
+async fn as_json_rpc_error(response: Response) -> Response {
+    let status = response.status();
+    let is_plain_text = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_none_or(|value| {
+            value
+                .trim_start()
+                .to_ascii_lowercase()
+                .starts_with("text/plain")
+        });
+    if !status.is_client_error() || !is_plain_text {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = match Limited::new(body, MAX_PLAIN_ERROR_BYTES).collect().await {
+        Ok(collected) => String::from_utf8_lossy(&collected.to_bytes())
+            .trim()
+            .to_owned(),
+        Err(_) => String::new(),
+    };
+    let message = if text.is_empty() {
+        status
+            .canonical_reason()
+            .unwrap_or("request refused")
+            .to_owned()
+    } else {
+        text
+    };
+    let body = json!({
+        "jsonrpc": "2.0",
+        "id": null,
+        "error": { "code": -32600, "message": message },
+    });
+    (parts.status, axum::Json(body)).into_response()
 }
 
 /// Picks the response encoding from `Accept`; JSON wins when both are

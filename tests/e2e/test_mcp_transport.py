@@ -86,6 +86,34 @@ def test_malformed_json_gets_parse_error(stack, read_key):
     assert response.json()["error"]["code"] == -32700
 
 
+def test_unsupported_protocol_version_gets_json_rpc_error(stack, read_key):
+    response = post_rpc(
+        stack.server.mcp_url,
+        read_key,
+        rpc_body("tools/list", {}),
+        headers={"MCP-Protocol-Version": "1999-01-01"},
+    )
+    assert response.status_code == 400
+    assert response.headers["content-type"].startswith("application/json")
+    error = response.json()["error"]
+    assert error["code"] == -32600
+    assert "1999-01-01" in error["message"], error
+
+
+def test_non_json_content_type_gets_json_rpc_error(stack, read_key):
+    response = post_rpc(
+        stack.server.mcp_url,
+        read_key,
+        rpc_body("tools/list", {}),
+        headers={"Content-Type": "text/plain", "MCP-Protocol-Version": "2025-11-25"},
+    )
+    assert response.status_code == 415
+    assert response.headers["content-type"].startswith("application/json")
+    error = response.json()["error"]
+    assert error["code"] == -32600
+    assert error["message"], error
+
+
 def test_foreign_host_is_rejected(stack, read_key):
     response = post_rpc(
         stack.server.mcp_url,
