@@ -230,10 +230,11 @@ pub(super) async fn handle(State(endpoint): State<Arc<Endpoint>>, request: Reque
 /// Maximum length of a plain-text error body from rmcp that is carried over.
 const MAX_PLAIN_ERROR_BYTES: usize = 4096;
 
-/// Turns a plain-text client error from rmcp (415 for a body that is not
-/// JSON, 400 for an unsupported `MCP-Protocol-Version`, …) into a JSON-RPC
-/// error with the same status and text, so every response a client parses
-/// as JSON-RPC is JSON. Other responses pass unchanged.
+/// Turns a plain-text client error from rmcp into a JSON-RPC error with the
+/// same status and text, so that a client parsing every response as
+/// JSON-RPC gets the reason. rmcp sends such errors with 415 for a body that
+/// is not JSON and 400 for an unsupported `MCP-Protocol-Version`. Other
+/// responses pass unchanged.
 async fn as_json_rpc_error(response: Response) -> Response {
     let status = response.status();
     let is_plain_text = response
@@ -372,6 +373,7 @@ fn json_rpc_rejection(bytes: &[u8], mode: ResponseMode) -> Option<Response> {
         && let Some(method) = value.get("method").and_then(Value::as_str)
         && !value.get("params").is_some_and(Value::is_object)
         && let Some(problem) = params_problem(method, value.get("params"))
+            .or_else(|| params_not_an_object(method, value.get("params")))
     {
         return Some(invalid_params_response(id.clone(), &problem, mode));
     }
@@ -435,6 +437,22 @@ fn params_problem(method: &str, params: Option<&Value>) -> Option<String> {
         "tools/list" => Some(shape_problem::<PaginatedRequestParams>(method, params)),
         _ => None,
     }
+}
+
+/// Explains that the params of any method must be an object when they are
+/// present and something else, such as an array. `initialize` is left to
+/// rmcp, which must reply to it with 404 and -32601 in revision 2026-07-28
+/// whatever its params.
+fn params_not_an_object(method: &str, params: Option<&Value>) -> Option<String> {
+    let params = params.filter(|params| !params.is_object())?;
+    (method != "initialize").then(|| {
+        format!(
+            "params of {} must be an object, got {}; leave them out when the method \
+             takes none",
+            echoed(method),
+            json_kind(params)
+        )
+    })
 }
 
 /// Quotes serde's reason why `params` do not decode as `T`.

@@ -86,6 +86,22 @@ def test_malformed_json_gets_parse_error(stack, read_key):
     assert response.json()["error"]["code"] == -32700
 
 
+@pytest.mark.parametrize("params", [[], [1, 2], "x", 7])
+def test_ping_with_params_not_an_object_gets_invalid_params(stack, read_key, params):
+    body = {"jsonrpc": "2.0", "id": 5, "method": "ping", "params": params}
+    response = post_rpc(
+        stack.server.mcp_url,
+        read_key,
+        body,
+        headers={"MCP-Protocol-Version": "2025-11-25"},
+    )
+    assert response.status_code == 200
+    message = response_message(response)
+    assert message["id"] == 5
+    assert message["error"]["code"] == -32602
+    assert "params of ping must be an object" in message["error"]["message"]
+
+
 def test_unsupported_protocol_version_gets_json_rpc_error(stack, read_key):
     response = post_rpc(
         stack.server.mcp_url,
