@@ -118,19 +118,22 @@ fn check_search_index(conn: &rusqlite::Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// An inbound text message of `account` with this wamid and text.
+fn text_message(account: &AccountId, wamid: &str, text: &str) -> IngestItem {
+    let IngestItem::Message(mut message) = inbound(account) else {
+        unreachable!("inbound builds a message");
+    };
+    message.wamid = wamid.to_owned();
+    message.text = Some(text.to_owned());
+    IngestItem::Message(message)
+}
+
 #[tokio::test]
 async fn search_index_follows_edits() {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = SqliteStore::open(&dir.path().join("pons.db")).expect("open");
     let account = account(&store).await;
-    let message = |wamid: &str, text: &str| {
-        let IngestItem::Message(mut message) = inbound(&account) else {
-            unreachable!("inbound builds a message");
-        };
-        message.wamid = wamid.to_owned();
-        message.text = Some(text.to_owned());
-        IngestItem::Message(message)
-    };
+    let message = |wamid: &str, text: &str| text_message(&account, wamid, text);
     let indexed = vec![message("w1", "alpha"), message("w2", "bravo")];
     store
         .ingest(batch(indexed))
@@ -214,14 +217,7 @@ async fn token_counts_in_memory_follow_the_index() {
     let path = dir.path().join("pons.db");
     let store = SqliteStore::open(&path).expect("open");
     let account = account(&store).await;
-    let message = |wamid: &str, text: &str| {
-        let IngestItem::Message(mut message) = inbound(&account) else {
-            unreachable!("inbound builds a message");
-        };
-        message.wamid = wamid.to_owned();
-        message.text = Some(text.to_owned());
-        IngestItem::Message(message)
-    };
+    let message = |wamid: &str, text: &str| text_message(&account, wamid, text);
     let texts = [
         ("w1", "one"),
         ("w2", "two words"),
