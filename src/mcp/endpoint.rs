@@ -439,13 +439,14 @@ fn params_problem(method: &str, params: Option<&Value>) -> Option<String> {
     }
 }
 
-/// Explains that the params of any method must be an object when they are
-/// present and something else, such as an array. `initialize` is left to
-/// rmcp, which must reply to it with 404 and -32601 in revision 2026-07-28
-/// whatever its params.
+/// Explains that the params of `ping` must be an object when they are
+/// present and something else, such as an array. The tool methods have
+/// their own checks above. Any other method is left to rmcp: an unknown one
+/// must get -32601 (Method not found) whatever its params, and so must
+/// `initialize` in revision 2026-07-28.
 fn params_not_an_object(method: &str, params: Option<&Value>) -> Option<String> {
     let params = params.filter(|params| !params.is_object())?;
-    (method != "initialize").then(|| {
+    (method == "ping").then(|| {
         format!(
             "params of {} must be an object, got {}; leave them out when the method \
              takes none",
