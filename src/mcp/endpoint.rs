@@ -255,7 +255,10 @@ async fn as_json_rpc_error(response: Response) -> Response {
         Ok(collected) => String::from_utf8_lossy(&collected.to_bytes())
             .trim()
             .to_owned(),
-        Err(_) => String::new(),
+        Err(error) => {
+            tracing::warn!(%error, %status, "reading rmcp's plain-text error body failed");
+            String::new()
+        }
     };
     let message = if text.is_empty() {
         status

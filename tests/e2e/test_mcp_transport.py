@@ -87,7 +87,7 @@ def test_malformed_json_gets_parse_error(stack, read_key):
 
 
 @pytest.mark.parametrize("params", [[], [1, 2], "x", 7])
-def test_ping_with_params_not_an_object_gets_invalid_params(stack, read_key, params):
+def test_ping_non_object_params_rejected(stack, read_key, params):
     body = {"jsonrpc": "2.0", "id": 5, "method": "ping", "params": params}
     response = post_rpc(
         stack.server.mcp_url,

@@ -165,7 +165,7 @@ unsafe fn score(api: &Fts5ExtensionApi, fts: *mut Fts5Context) -> Result<f64, c_
 }
 
 /// Returns the token count of the current row from the counts registered
-/// with the function, or `None` when they do not hold it.
+/// with the function, or `None` when they do not contain it.
 ///
 /// # Safety
 ///
@@ -247,7 +247,7 @@ mod tests {
         scores_with_counts(texts, query, &[])
     }
 
-    /// As [`scores`], with the token counts `counts` (rowid, count) in
+    /// Scores as [`scores`] does, with the token counts `counts` (rowid, count) in
     /// memory.
     fn scores_with_counts(texts: &[&str], query: &str, counts: &[(i64, u64)]) -> Vec<(i64, f64)> {
         let stored = TokenCounts::new();

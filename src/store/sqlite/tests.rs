@@ -94,7 +94,7 @@ fn path_from_url_rejects_unusable() {
 }
 
 /// Runs FTS5's integrity check of the index's own structure, and checks
-/// that the index holds every message, under its rowid negated, and
+/// that the index contains every message, under its rowid negated, and
 /// nothing else. Which words each message is found by is left to searches.
 fn check_search_index(conn: &rusqlite::Connection) -> rusqlite::Result<()> {
     conn.execute(
@@ -118,7 +118,7 @@ fn check_search_index(conn: &rusqlite::Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
-/// An inbound text message of `account` with this wamid and text.
+/// Builds an inbound text message of `account` with this wamid and text.
 fn text_message(account: &AccountId, wamid: &str, text: &str) -> IngestItem {
     let IngestItem::Message(mut message) = inbound(account) else {
         unreachable!("inbound builds a message");

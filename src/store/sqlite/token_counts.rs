@@ -6,7 +6,7 @@
 //! of a search's CPU at a million messages. This table keeps the same
 //! numbers in memory, two bytes per message, indexed by message rowid.
 //!
-//! A count of zero means "not known here": the score then asks FTS5, so a
+//! A count of zero means "not known here": the score then reads it from FTS5, so a
 //! missing count costs time, never correctness. The writer keeps it so:
 //! before the COMMIT that indexes a message it clears the message's count,
 //! and only after the COMMIT it stores the new one. A reader therefore never
@@ -99,8 +99,8 @@ fn position(rowid: i64) -> Option<(usize, usize)> {
 
 /// Reads the token count of the first (and only) indexed column from an
 /// FTS5 docsize record, made of one SQLite varint per column. A varint
-/// is big-endian with seven bits per byte and the high bit set on every
-/// byte but the last; a ninth byte gives all eight of its bits. Returns
+/// is big-endian with seven bits per byte, and every byte but the last has
+/// its high bit set. A ninth byte gives all eight of its bits. Returns
 /// `None` when the record is empty or cut short.
 pub(super) fn docsize_count(record: &[u8]) -> Option<u64> {
     let mut value: u64 = 0;
