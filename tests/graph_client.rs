@@ -666,6 +666,12 @@ async fn status_webhooks_signed() {
         assert_eq!(value["statuses"][0]["id"], response.wamid());
         assert_eq!(value["statuses"][0]["status"], expected);
         assert_eq!(value["statuses"][0]["recipient_id"], "15550002222");
+        assert!(
+            value["statuses"][0]
+                .get("biz_opaque_callback_data")
+                .is_none(),
+            "a send without the field gets statuses without it"
+        );
     }
 
     let delivery = sim
@@ -679,6 +685,98 @@ async fn status_webhooks_signed() {
     let status = &payload["entry"][0]["changes"][0]["value"]["statuses"][0];
     assert_eq!(status["status"], "failed");
     assert_eq!(status["errors"][0]["code"], 131026);
+}
+
+#[tokio::test]
+async fn callback_data_echoed_in_status_webhooks() {
+    let (url, mut receiver) = webhook_receiver().await;
+    let config = MetaSimConfig {
+        webhook_url: Some(url),
+        status_plan: StatusPlan {
+            sent: Some(Duration::ZERO),
+            delivered: Some(Duration::from_millis(20)),
+            read: None,
+        },
+        ..MetaSimConfig::default()
+    };
+    let (sim, client, token) = start(config).await;
+    let request = SendRequest::text(TO, "hi", false).with_callback_data("message-42");
+    let response = client
+        .send_message(&phone_number_id(&sim), &token, &request)
+        .await
+        .unwrap();
+    let accepted = &sim.accepted_messages()[0];
+    assert_eq!(accepted.body["biz_opaque_callback_data"], "message-42");
+    assert_eq!(
+        accepted.biz_opaque_callback_data.as_deref(),
+        Some("message-42")
+    );
+
+    let on_demand = sim
+        .send_status(response.wamid(), SimStatus::Read)
+        .await
+        .unwrap();
+    assert_eq!(on_demand.http_status, Some(200));
+    let mut seen = Vec::new();
+    for _ in 0..3 {
+        let (_, body) = next_webhook(&mut receiver).await;
+        let payload: Value = serde_json::from_slice(&body).unwrap();
+        let status = payload["entry"][0]["changes"][0]["value"]["statuses"][0].clone();
+        assert_eq!(status["id"], response.wamid());
+        assert_eq!(status["biz_opaque_callback_data"], "message-42", "{status}");
+        seen.push(status["status"].as_str().unwrap().to_owned());
+    }
+    seen.sort();
+    assert_eq!(seen, ["delivered", "read", "sent"]);
+}
+
+#[tokio::test]
+async fn accepted_then_dropped_send_is_connection_error() {
+    let (sim, client, token) = start(MetaSimConfig::default()).await;
+    sim.inject(FaultTarget::Send, Fault::AcceptThenDrop { hold: false });
+    let request = SendRequest::text(TO, "hi", false).with_callback_data("message-7");
+    let error = client
+        .send_message(&phone_number_id(&sim), &token, &request)
+        .await
+        .unwrap_err();
+    assert!(matches!(error, GraphError::Connection { .. }), "{error}");
+    assert_eq!(
+        message_posts(&sim).len(),
+        1,
+        "a send that may have run is not retried"
+    );
+    let accepted = sim.accepted_messages();
+    assert_eq!(accepted.len(), 1, "the stand-in accepted the send");
+    assert_eq!(
+        accepted[0].biz_opaque_callback_data.as_deref(),
+        Some("message-7")
+    );
+}
+
+#[tokio::test]
+async fn accepted_then_held_send_dropped_on_release() {
+    let (sim, client, token) = start(MetaSimConfig::default()).await;
+    let sim = std::sync::Arc::new(sim);
+    sim.inject(FaultTarget::Send, Fault::AcceptThenDrop { hold: true });
+    let phone_number_id = phone_number_id(&sim);
+    let mut sending = tokio::spawn(async move {
+        let request = SendRequest::text(TO, "hi", false);
+        client
+            .send_message(&phone_number_id, &token, &request)
+            .await
+    });
+    tokio::select! {
+        () = sim.wait_for_held(1) => {}
+        outcome = &mut sending => panic!("the send ended before the stand-in held it: {outcome:?}"),
+    }
+    assert_eq!(
+        sim.accepted_messages().len(),
+        1,
+        "a held request was accepted before it counted as held"
+    );
+    assert_eq!(sim.release_held(), 1);
+    let error = sending.await.unwrap().unwrap_err();
+    assert!(matches!(error, GraphError::Connection { .. }), "{error}");
 }
 
 #[tokio::test]

@@ -124,6 +124,16 @@ async fn rejects_bad_bodies_with_meta_codes() {
             json!({"messaging_product": "whatsapp", "status": "read"}),
             100,
         ),
+        (
+            json!({"messaging_product": "whatsapp", "to": to, "type": "text",
+                   "text": {"body": "hi"}, "biz_opaque_callback_data": "x".repeat(513)}),
+            100,
+        ),
+        (
+            json!({"messaging_product": "whatsapp", "to": to, "type": "text",
+                   "text": {"body": "hi"}, "biz_opaque_callback_data": 42}),
+            100,
+        ),
     ];
     for (body, expected) in cases {
         let (status, answer) = raw.post_message(body.clone()).await;

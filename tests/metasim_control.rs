@@ -233,6 +233,50 @@ async fn delay_and_dropped_connection() {
     assert!(dropped.is_err(), "the connection closes without a response");
 }
 
+#[tokio::test]
+async fn accept_then_drop_after_release() {
+    let sim = Arc::new(Controlled::start(MetaSimConfig::default()).await);
+    let (status, body) = sim
+        .post(
+            "/faults",
+            json!({"target": "send", "fault": {"kind": "accept_then_drop", "hold": true}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+
+    let url = format!("{}/{}/messages", sim.sim.base_url(), "100000000000002");
+    let bearer = format!("Bearer {}", sim.sim.config().access_token);
+    let send = patient_client()
+        .post(url)
+        .header("authorization", bearer)
+        .json(
+            &json!({"messaging_product": "whatsapp", "to": CUSTOMER, "type": "text",
+                      "text": {"body": "x"}, "biz_opaque_callback_data": "message-9"}),
+        )
+        .send();
+    let mut sending = tokio::spawn(send);
+    tokio::select! {
+        () = sim.sim.wait_for_held(1) => {}
+        outcome = &mut sending => {
+            panic!("the send ended before the stand-in held it: {outcome:?}");
+        }
+    }
+    let accepted = sim.get("/accepted-messages").await;
+    assert_eq!(accepted.as_array().unwrap().len(), 1, "{accepted}");
+    assert_eq!(accepted[0]["biz_opaque_callback_data"], "message-9");
+    assert!(!sending.is_finished(), "the client still waits");
+
+    let (status, body) = sim.post("/release", json!({})).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["released"], 1);
+    let outcome = sending.await.unwrap();
+    assert!(
+        outcome.is_err(),
+        "the connection closes without a response: {outcome:?}"
+    );
+    assert_eq!(sim.get("/faults").await["pending"], 0);
+}
+
 /// Builds a client for a held request. The request waits for the test's
 /// control calls, however slow they are, so its timeout only ends a hung test.
 fn patient_client() -> reqwest::Client {

@@ -127,6 +127,7 @@ fn accepted_json(message: &AcceptedMessage) -> Value {
         "to": message.to,
         "wa_id": message.wa_id,
         "kind": message.kind,
+        "biz_opaque_callback_data": message.biz_opaque_callback_data,
         "body": message.body,
     })
 }
@@ -199,6 +200,13 @@ enum FaultSpec {
     Delay { ms: u64 },
     /// The connection closes without a response.
     DropConnection,
+    /// The request is handled (a send is accepted), then the connection
+    /// closes without the response; with `hold`, only once `POST /release`
+    /// releases the request.
+    AcceptThenDrop {
+        #[serde(default)]
+        hold: bool,
+    },
     /// The normal response once `POST /release` releases the request.
     Hold,
 }
@@ -226,6 +234,7 @@ impl FaultSpec {
             },
             FaultSpec::Delay { ms } => Fault::Delay(Duration::from_millis(ms)),
             FaultSpec::DropConnection => Fault::DropConnection,
+            FaultSpec::AcceptThenDrop { hold } => Fault::AcceptThenDrop { hold },
             FaultSpec::Hold => Fault::Hold,
         })
     }

@@ -42,6 +42,14 @@ pub enum Fault {
     Delay(Duration),
     /// The connection closes after the request arrived, without a response.
     DropConnection,
+    /// The request is handled as without a fault, so a send is accepted and
+    /// its status webhooks follow, but the connection then closes without
+    /// the response, as when the connection to Meta breaks after Meta
+    /// executed the request. With `hold`, the connection first stays open
+    /// without a response until the test releases the request, so a client
+    /// with a timeout gives up first. The request counts as held only once
+    /// it has been handled.
+    AcceptThenDrop { hold: bool },
     /// The normal response, sent only once the test releases the request
     /// with `MetaSim::release_held` or `POST /_metasim/release`. The request
     /// is recorded and counted as held before any release can miss it.

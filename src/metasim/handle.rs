@@ -109,8 +109,9 @@ impl MetaSim {
         self.inner().faults.len()
     }
 
-    /// Counts the requests that a [`Fault::Hold`] is holding and whose
-    /// client still waits for the response.
+    /// Counts the requests that a [`Fault::Hold`] or a held
+    /// [`Fault::AcceptThenDrop`] is holding and whose client still waits
+    /// for the response.
     pub fn held_requests(&self) -> usize {
         self.inner().held_count()
     }
@@ -129,8 +130,9 @@ impl MetaSim {
         }
     }
 
-    /// Lets every held request go on to its normal response and returns
-    /// how many were released. Requests held later stay held.
+    /// Lets every held request go on, to its normal response or, for
+    /// [`Fault::AcceptThenDrop`], to the closed connection, and returns how
+    /// many were released. Requests held later stay held.
     pub fn release_held(&self) -> usize {
         self.inner().release_held()
     }
@@ -196,20 +198,21 @@ impl MetaSim {
         self.inner().deliveries.clone()
     }
 
-    /// Sends a status webhook for an accepted message now.
+    /// Sends a status webhook for an accepted message now, echoing the
+    /// send's `biz_opaque_callback_data` as Meta does.
     pub async fn send_status(
         &self,
         wamid: &str,
         status: SimStatus,
     ) -> Result<WebhookDelivery, SimError> {
-        let recipient = self
+        let message = self
             .inner()
             .accepted
             .iter()
             .find(|m| m.wamid == wamid)
-            .map(|m| m.wa_id.clone())
+            .cloned()
             .ok_or_else(|| SimError::UnknownMessage(wamid.to_owned()))?;
-        let payload = webhooks::status_payload(&self.sim, wamid, &recipient, status);
+        let payload = webhooks::status_payload(&self.sim, &message, status);
         let kind = format!("status:{}", status.name());
         webhooks::deliver(&self.sim, kind, wamid, &payload).await
     }

@@ -81,7 +81,15 @@ fn mark_read(sim: &Sim, body: &Value) -> Response {
 }
 
 fn accept(sim: &Arc<Sim>, checked: validate::Checked, body: Value) -> Response {
-    let wamid = new_wamid(&checked.wa_id);
+    let message = AcceptedMessage {
+        wamid: new_wamid(&checked.wa_id),
+        to: checked.to.clone(),
+        wa_id: checked.wa_id.clone(),
+        kind: checked.kind.clone(),
+        biz_opaque_callback_data: checked.biz_opaque_callback_data,
+        body,
+    };
+    let wamid = message.wamid.clone();
     let failure = {
         let mut inner = lock(&sim.inner);
         let recipient = inner.recipients.get(&checked.wa_id).cloned();
@@ -89,13 +97,7 @@ fn accept(sim: &Arc<Sim>, checked: validate::Checked, body: Value) -> Response {
             .last_inbound
             .get(&checked.wa_id)
             .is_some_and(|at| at.elapsed() < SERVICE_WINDOW);
-        inner.accepted.push(AcceptedMessage {
-            wamid: wamid.clone(),
-            to: checked.to.clone(),
-            wa_id: checked.wa_id.clone(),
-            kind: checked.kind.clone(),
-            body,
-        });
+        inner.accepted.push(message.clone());
         match recipient {
             Some(recipient) => recipient.fail_with,
             None if !inner.recipients.is_empty() => Some(131026),
@@ -106,13 +108,7 @@ fn accept(sim: &Arc<Sim>, checked: validate::Checked, body: Value) -> Response {
             (needs_window && !window_open).then_some(131047)
         })
     };
-    webhooks::schedule_statuses(
-        sim.clone(),
-        wamid.clone(),
-        checked.wa_id.clone(),
-        &checked.kind,
-        failure,
-    );
+    webhooks::schedule_statuses(sim.clone(), message, failure);
     Json(json!({
         "messaging_product": "whatsapp",
         "contacts": [{"input": checked.to, "wa_id": checked.wa_id}],

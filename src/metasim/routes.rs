@@ -83,13 +83,43 @@ async fn record_and_inject(State(sim): State<Arc<Sim>>, request: Request, next: 
             }
             next.run(request).await
         }
-        Some(Fault::DropConnection) => match kill {
-            Some(ConnectionKill(notify)) => {
-                notify.notify_one();
-                std::future::pending::<Response>().await
-            }
-            None => faults::http_status(500).into_response(),
-        },
+        Some(Fault::DropConnection) => drop_connection(kill).await,
+        Some(Fault::AcceptThenDrop { hold }) => {
+            accept_then_drop(&sim, next.run(request).await, hold, kill).await
+        }
+    }
+}
+
+/// Discards the response of a handled request, waits for the test's
+/// release when `hold` is set, then closes the connection.
+async fn accept_then_drop(
+    sim: &Sim,
+    handled: Response,
+    hold: bool,
+    kill: Option<ConnectionKill>,
+) -> Response {
+    drop(handled);
+    if hold {
+        let released = lock(&sim.inner).hold_request();
+        sim.held_changed.notify_waiters();
+        tokio::select! {
+            _ = released => {}
+            () = sim.shutdown.cancelled() => {}
+        }
+    }
+    drop_connection(kill).await
+}
+
+/// Closes the request's connection without a response. Without the
+/// connection handle, which only the stand-in's own accept loop adds, it
+/// returns a bare 500 instead.
+async fn drop_connection(kill: Option<ConnectionKill>) -> Response {
+    match kill {
+        Some(ConnectionKill(notify)) => {
+            notify.notify_one();
+            std::future::pending::<Response>().await
+        }
+        None => faults::http_status(500).into_response(),
     }
 }
 

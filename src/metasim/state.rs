@@ -157,6 +157,9 @@ pub struct AcceptedMessage {
     /// `to` reduced to digits.
     pub wa_id: String,
     pub kind: String,
+    /// The request's `biz_opaque_callback_data`, echoed in every status
+    /// webhook of the message.
+    pub biz_opaque_callback_data: Option<String>,
     /// The whole request body.
     pub body: Value,
 }

@@ -47,7 +47,13 @@ pub(crate) struct Checked {
     pub to: String,
     pub wa_id: String,
     pub kind: String,
+    /// `biz_opaque_callback_data`, echoed in the message's status webhooks.
+    pub biz_opaque_callback_data: Option<String>,
 }
+
+/// Maximum length of `biz_opaque_callback_data`. Meta documents 512; the
+/// stand-in counts bytes, the stricter reading for non-ASCII text.
+const MAX_CALLBACK_DATA_BYTES: usize = 512;
 
 /// Checks a send body (everything but `messaging_product`, already checked).
 pub(crate) fn message(inner: &Inner, body: &Value) -> Result<Checked, Reject> {
@@ -83,6 +89,7 @@ pub(crate) fn message(inner: &Inner, body: &Value) -> Result<Checked, Reject> {
     }
 
     check_context(body, &kind)?;
+    let biz_opaque_callback_data = callback_data(body)?;
     match kind.as_str() {
         "text" => text(object)?,
         "image" | "video" | "document" | "audio" | "sticker" => media(inner, &kind, object)?,
@@ -90,7 +97,27 @@ pub(crate) fn message(inner: &Inner, body: &Value) -> Result<Checked, Reject> {
         "template" => super::validate_template::template(inner, object)?,
         _ => {}
     }
-    Ok(Checked { to, wa_id, kind })
+    Ok(Checked {
+        to,
+        wa_id,
+        kind,
+        biz_opaque_callback_data,
+    })
+}
+
+fn callback_data(body: &Value) -> Result<Option<String>, Reject> {
+    match &body["biz_opaque_callback_data"] {
+        Value::Null => Ok(None),
+        Value::String(data) if data.len() <= MAX_CALLBACK_DATA_BYTES => Ok(Some(data.clone())),
+        Value::String(_) => reject(
+            100,
+            format!(
+                "Param biz_opaque_callback_data must be at most {MAX_CALLBACK_DATA_BYTES} \
+                 characters long."
+            ),
+        ),
+        _ => reject(100, "Param biz_opaque_callback_data must be a string."),
+    }
 }
 
 fn check_context(body: &Value, kind: &str) -> Result<(), Reject> {

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use super::escape::to_meta_json;
 use super::faults::{details_of, title_of};
-use super::state::{WebhookDelivery, lock};
+use super::state::{AcceptedMessage, WebhookDelivery, lock};
 use super::{Sim, SimError, unix_now};
 use crate::whatsapp::signature;
 
@@ -59,13 +59,18 @@ fn notification(sim: &Sim, value: Value) -> Value {
     })
 }
 
-pub(crate) fn status_payload(sim: &Sim, wamid: &str, recipient: &str, status: SimStatus) -> Value {
+/// Builds the notification of one status of `message`. Like Meta, it
+/// echoes the send's `biz_opaque_callback_data` when the send had one.
+pub(crate) fn status_payload(sim: &Sim, message: &AcceptedMessage, status: SimStatus) -> Value {
     let mut entry = json!({
-        "id": wamid,
+        "id": message.wamid,
         "status": status.name(),
         "timestamp": unix_now().to_string(),
-        "recipient_id": recipient,
+        "recipient_id": message.wa_id,
     });
+    if let Some(data) = &message.biz_opaque_callback_data {
+        entry["biz_opaque_callback_data"] = json!(data);
+    }
     if let SimStatus::Failed(code) = status {
         entry["errors"] = json!([{
             "code": code,
@@ -146,13 +151,7 @@ pub(crate) async fn deliver(
 /// Sends the status webhooks of an accepted message in the background,
 /// following the configured plan: `failed` alone when `failure` is set,
 /// `sent` alone for reactions, else `sent`, `delivered` and `read`.
-pub(crate) fn schedule_statuses(
-    sim: Arc<Sim>,
-    wamid: String,
-    recipient: String,
-    kind: &str,
-    failure: Option<i64>,
-) {
+pub(crate) fn schedule_statuses(sim: Arc<Sim>, message: AcceptedMessage, failure: Option<i64>) {
     let (plan, has_url) = {
         let inner = lock(&sim.inner);
         (inner.status_plan.clone(), inner.webhook_url.is_some())
@@ -162,7 +161,7 @@ pub(crate) fn schedule_statuses(
     }
     let steps: Vec<(Option<Duration>, SimStatus)> = match failure {
         Some(code) => vec![(plan.sent.or(Some(Duration::ZERO)), SimStatus::Failed(code))],
-        None if kind == "reaction" => vec![(plan.sent, SimStatus::Sent)],
+        None if message.kind == "reaction" => vec![(plan.sent, SimStatus::Sent)],
         None => vec![
             (plan.sent, SimStatus::Sent),
             (plan.delivered, SimStatus::Delivered),
@@ -176,10 +175,11 @@ pub(crate) fn schedule_statuses(
             for (delay, status) in steps {
                 let Some(delay) = delay else { continue };
                 tokio::time::sleep_until(start + delay).await;
-                let payload = status_payload(&sim, &wamid, &recipient, status);
+                let payload = status_payload(&sim, &message, status);
                 let kind = format!("status:{}", status.name());
-                if let Err(error) = deliver(&sim, kind, &wamid, &payload).await {
-                    tracing::warn!(%error, wamid, "Meta stand-in could not send a status webhook");
+                if let Err(error) = deliver(&sim, kind, &message.wamid, &payload).await {
+                    tracing::warn!(%error, wamid = message.wamid,
+                        "Meta stand-in could not send a status webhook");
                 }
             }
         };

@@ -9,6 +9,8 @@ use super::template::TemplateMessage;
 pub const MAX_TEXT_CHARS: usize = 4096;
 /// Maximum length of a media caption, in characters.
 pub const MAX_CAPTION_CHARS: usize = 1024;
+/// Maximum length of `biz_opaque_callback_data`, in bytes.
+pub const MAX_CALLBACK_DATA_BYTES: usize = 512;
 
 /// One outbound message. Build it with the constructors and `reply_to`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -23,6 +25,9 @@ pub struct SendRequest {
     pub content: MessageContent,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub context: Option<ReplyContext>,
+    /// A string Meta echoes in every status webhook of the message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub biz_opaque_callback_data: Option<String>,
 }
 
 /// The type-specific part: `"type":"<t>","<t>":{…}`.
@@ -119,6 +124,7 @@ impl SendRequest {
             to: to.to_owned(),
             content,
             context: None,
+            biz_opaque_callback_data: None,
         }
     }
 
@@ -176,6 +182,13 @@ impl SendRequest {
         self
     }
 
+    /// Sets `biz_opaque_callback_data`, which Meta returns in the status
+    /// webhooks of the message even when the send's own response is lost.
+    pub fn with_callback_data(mut self, data: &str) -> SendRequest {
+        self.biz_opaque_callback_data = Some(data.to_owned());
+        self
+    }
+
     /// Returns the wire name of the message type.
     pub fn kind(&self) -> &'static str {
         match &self.content {
@@ -196,6 +209,14 @@ impl SendRequest {
         let invalid = |text: String| Err(GraphError::InvalidRequest(text));
         if self.to.trim().is_empty() {
             return invalid("the recipient `to` is empty".into());
+        }
+        if let Some(data) = &self.biz_opaque_callback_data
+            && data.len() > MAX_CALLBACK_DATA_BYTES
+        {
+            return invalid(format!(
+                "biz_opaque_callback_data has {} bytes; the maximum is {MAX_CALLBACK_DATA_BYTES}",
+                data.len()
+            ));
         }
         match &self.content {
             MessageContent::Text { text } => {
@@ -303,5 +324,23 @@ mod tests {
                 .validate()
                 .is_ok()
         );
+    }
+
+    #[test]
+    fn callback_data_serialized_and_limited() {
+        let plain = serde_json::to_value(SendRequest::text("+1555", "hi", false)).unwrap();
+        assert!(plain.get("biz_opaque_callback_data").is_none(), "{plain}");
+
+        let tracked = SendRequest::text("+1555", "hi", false).with_callback_data("msg-1");
+        let json = serde_json::to_value(&tracked).unwrap();
+        assert_eq!(json["biz_opaque_callback_data"], "msg-1");
+        assert!(tracked.validate().is_ok());
+
+        let longest = "x".repeat(MAX_CALLBACK_DATA_BYTES);
+        let at_limit = SendRequest::text("+1555", "hi", false).with_callback_data(&longest);
+        assert!(at_limit.validate().is_ok());
+        let too_long = format!("{longest}x");
+        let over = SendRequest::text("+1555", "hi", false).with_callback_data(&too_long);
+        assert!(over.validate().is_err());
     }
 }

@@ -147,7 +147,10 @@ class MetaSimProcess:
 
         `fault` is one of kind="graph" with code (and http_status),
         kind="http" with status, kind="delay" with ms, kind="drop_connection",
-        kind="hold" (the normal response once `release_held` is called).
+        kind="hold" (the normal response once `release_held` is called),
+        kind="accept_then_drop" (the send is accepted, then the connection
+        closes without a response; with hold=True only once `release_held`
+        is called, so a client with a timeout gives up first).
         """
         return self._call("POST", "/faults", {"target": target, "fault": fault})["pending"]
 
@@ -200,7 +203,10 @@ class MetaSimProcess:
         return self._call("GET", "/webhook-deliveries")
 
     def send_status(self, wamid: str, status: str, error_code: int | None = None) -> dict:
-        """Send a status webhook for an accepted message and return the delivery."""
+        """Send a status webhook for an accepted message and return the delivery.
+
+        Like Meta, the webhook echoes the send's `biz_opaque_callback_data`.
+        """
         body = {"wamid": wamid, "status": status, "error_code": error_code}
         return self._call("POST", "/statuses", body)
 
