@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::crypto::SecretBox;
 use crate::store::{
     AccountId, AccountSecrets, DynStore, IngestItem, IngestReport, NewWebhookLog, StoreError,
-    WebhookBatch,
+    WebhookBatch, summarise_notes,
 };
 use crate::whatsapp::signature::{self, SignatureError};
 use crate::whatsapp::webhook::{self, Payload};
@@ -70,7 +70,7 @@ pub async fn receive(
         ));
         tracing::warn!(phone_number_ids = ?accounts.unknown_numbers, "webhook changes for unknown numbers skipped");
     }
-    let notes = summarised(&notes);
+    let notes = summarise_notes(&notes);
     if let Some(notes) = &notes {
         tracing::warn!(%notes, "webhook stored with problems noted in its log entry");
     }
@@ -89,7 +89,18 @@ pub async fn receive(
         })
         .await
     {
-        Ok(report) => Ok(Outcome::Stored(report)),
+        Ok(report) => {
+            if report.statuses_reconciled > 0 {
+                tracing::info!(
+                    count = report.statuses_reconciled,
+                    "status webhooks gave their wamid to sends whose response was lost"
+                );
+            }
+            if let Some(notes) = summarise_notes(&report.notes) {
+                tracing::warn!(%notes, "webhook stored with problems noted in its log entry");
+            }
+            Ok(Outcome::Stored(report))
+        }
         Err(err) => {
             let failed = NewWebhookLog {
                 outcome: "failed".to_owned(),
@@ -229,42 +240,4 @@ fn build_items(
         }
     }
     items
-}
-
-/// Notes kept in a webhook's log entry and its warning. A webhook may carry
-/// thousands of messages, each with its own problem, so the rest are
-/// counted instead of listed.
-const MAX_LISTED_NOTES: usize = 10;
-
-/// Joins the notes of one webhook, at most `MAX_LISTED_NOTES` of them and
-/// a count of the others; `None` when there is none.
-fn summarised(notes: &[String]) -> Option<String> {
-    if notes.is_empty() {
-        return None;
-    }
-    let mut joined = notes[..notes.len().min(MAX_LISTED_NOTES)].join("; ");
-    if notes.len() > MAX_LISTED_NOTES {
-        joined.push_str(&format!("; and {} more", notes.len() - MAX_LISTED_NOTES));
-    }
-    Some(joined)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::summarised;
-
-    #[test]
-    fn notes_listed_up_to_ten() {
-        assert_eq!(summarised(&[]), None);
-        let three: Vec<String> = (1..=3).map(|n| format!("note {n}")).collect();
-        assert_eq!(
-            summarised(&three).as_deref(),
-            Some("note 1; note 2; note 3")
-        );
-        let many: Vec<String> = (1..=3000).map(|n| format!("note {n}")).collect();
-        let joined = summarised(&many).expect("notes");
-        assert!(joined.starts_with("note 1; note 2;"), "{joined}");
-        assert!(joined.contains("note 10; and 2990 more"), "{joined}");
-        assert!(!joined.contains("note 11"), "{joined}");
-    }
 }

@@ -427,3 +427,33 @@ async fn two_pools_claim_disjoint() {
     assert_eq!(all.len(), JOBS, "every job claimed");
     assert_eq!(distinct.len(), JOBS, "no job claimed twice");
 }
+
+#[tokio::test]
+async fn unmatched_callback_data_noted_in_log() {
+    let harness = harness!();
+    let store = &harness.store;
+    let t = tenant(store, "callback-note").await;
+    let mut unknown = status(&t.account, "wamid.N1", MessageStatus::Sent, T0);
+    unknown.biz_opaque_callback_data = Some("no-such-message".to_owned());
+    let mut log = webhook_log(Some(&t.account.id));
+    log.detail = Some("earlier note".to_owned());
+    let report = store
+        .ingest(WebhookBatch {
+            log,
+            items: vec![IngestItem::Status(unknown)],
+        })
+        .await
+        .expect("ingest");
+    assert_eq!(report.statuses_deferred, 1);
+
+    let detail: String = sqlx::query_scalar("SELECT detail FROM webhook_log")
+        .fetch_one(harness.pool())
+        .await
+        .expect("one log row");
+    assert!(detail.starts_with("earlier note; "), "{detail}");
+    assert!(detail.contains("wamid.N1"), "{detail}");
+    assert!(
+        detail.contains("no outbound message has the id \"no-such-message\""),
+        "{detail}"
+    );
+}

@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 
 use pons::store::{DynStore, IngestItem, MessageStatus, MetaError, NewJob, TemplateStatusUpdate};
 use rusqlite::{Connection, OptionalExtension};
-use store_suite::{Harness, T0, batch, ingest, outbound_text, send_text, status, tenant, text};
+use store_suite::{
+    Harness, T0, batch, ingest, outbound_text, send_text, status, tenant, text, webhook_log,
+};
 use tempfile::TempDir;
 
 /// A store on `pons.db` in a directory that is removed on drop.
@@ -303,4 +305,34 @@ async fn expired_last_attempt_marked_failed() {
     assert_eq!(state, "failed");
     assert!(error.is_some_and(|e| e.contains("lease")));
     assert_eq!(attempts, 1);
+}
+
+#[tokio::test]
+async fn unmatched_callback_data_noted_in_log() {
+    let harness = open_sqlite().await;
+    let store = &harness.store;
+    let t = tenant(store, "callback-note").await;
+    let mut unknown = status(&t.account, "wamid.N1", MessageStatus::Sent, T0);
+    unknown.biz_opaque_callback_data = Some("no-such-message".to_owned());
+    let mut log = webhook_log(Some(&t.account.id));
+    log.detail = Some("earlier note".to_owned());
+    let report = store
+        .ingest(pons::store::WebhookBatch {
+            log,
+            items: vec![IngestItem::Status(unknown)],
+        })
+        .await
+        .expect("ingest");
+    assert_eq!(report.statuses_deferred, 1);
+
+    let conn = connection(&harness.path);
+    let detail: String = conn
+        .query_row("SELECT detail FROM webhook_log", [], |row| row.get(0))
+        .expect("one log row");
+    assert!(detail.starts_with("earlier note; "), "{detail}");
+    assert!(detail.contains("wamid.N1"), "{detail}");
+    assert!(
+        detail.contains("no outbound message has the id \"no-such-message\""),
+        "{detail}"
+    );
 }

@@ -332,3 +332,41 @@ fn nul_in_text_is_replaced() {
     };
     assert_eq!(message.text.as_deref(), Some("hi\u{fffd}there"));
 }
+
+#[test]
+fn status_keeps_callback_data() {
+    let value = serde_json::json!({
+        "messaging_product": "whatsapp",
+        "metadata": {"display_phone_number": "15550001111", "phone_number_id": "100000000000002"},
+        "statuses": [
+            {
+                "id": "wamid.A",
+                "status": "delivered",
+                "timestamp": "1750002000",
+                "recipient_id": "15550002222",
+                "biz_opaque_callback_data": "0199a0b2-0000-7000-8000-000000000001"
+            },
+            {
+                "id": "wamid.B",
+                "status": "sent",
+                "timestamp": "1750002000",
+                "recipient_id": "15550002222",
+                "biz_opaque_callback_data": ""
+            }
+        ]
+    });
+    let mut notes = Vec::new();
+    let items = messages_items(&AccountId("acct".into()), &value, RECEIVED_AT, &mut notes);
+    assert!(notes.is_empty(), "{notes:?}");
+    let callback_data: Vec<Option<&str>> = items
+        .iter()
+        .map(|item| match item {
+            IngestItem::Status(status) => status.biz_opaque_callback_data.as_deref(),
+            other => panic!("not a status: {other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        callback_data,
+        vec![Some("0199a0b2-0000-7000-8000-000000000001"), None]
+    );
+}

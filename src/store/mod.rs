@@ -3,13 +3,16 @@
 pub mod jobs;
 pub mod model;
 pub mod postgres;
+pub mod reconcile;
 pub mod sqlite;
+pub mod webhook_notes;
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 
 pub use model::*;
+pub use webhook_notes::summarise_notes;
 
 /// Errors a backend reports. Backends map their driver errors into these;
 /// callers turn them into HTTP or tool errors in one place each.
@@ -94,7 +97,10 @@ pub trait Store: Send + Sync + 'static {
 
     /// Stores a verified webhook and its log row in one transaction. A
     /// wamid already stored for the account is counted as a duplicate and
-    /// changes nothing.
+    /// changes nothing. A status for an unknown wamid is applied to the
+    /// outbound message its `biz_opaque_callback_data` names when
+    /// `reconcile::check_target` allows it, and kept until its message is
+    /// stored otherwise. The log row's detail gets the notes of the report.
     async fn ingest(&self, batch: WebhookBatch) -> StoreResult<IngestReport>;
     /// Stores a log row alone, for bodies that were ignored or failed.
     async fn record_webhook(&self, log: NewWebhookLog) -> StoreResult<()>;
@@ -171,8 +177,10 @@ pub trait Store: Send + Sync + 'static {
         at: UnixTime,
     ) -> StoreResult<Message>;
     /// Records a failed send with Meta's error and emits
-    /// `message.outbound.failed`. Only a `pending` or `sent` message becomes
-    /// `failed`; any other is returned unchanged, without an event. Errors
+    /// `message.outbound.failed`. Only a `pending` message without a wamid
+    /// becomes `failed`. Any other is returned unchanged, without an event:
+    /// a message with a wamid was accepted by Meta, even when a status
+    /// webhook attached that wamid before the send's call failed. Errors
     /// as for `mark_outbound_sent`.
     async fn mark_outbound_failed(
         &self,

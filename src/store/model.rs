@@ -339,6 +339,10 @@ pub struct StatusUpdate {
     pub timestamp: UnixTime,
     pub recipient_id: Option<String>,
     pub error: Option<MetaError>,
+    /// The string the send set and Meta echoes. For a message Pons sent it
+    /// is the message's id, which finds the message when its wamid is not
+    /// stored (see `store::reconcile`).
+    pub biz_opaque_callback_data: Option<String>,
 }
 
 /// A template status change from a `message_template_status_update` webhook.
@@ -394,8 +398,14 @@ pub struct IngestReport {
     pub duplicates: u32,
     pub statuses_applied: u32,
     pub statuses_deferred: u32,
+    /// Statuses whose wamid was attached to the outbound message their
+    /// `biz_opaque_callback_data` names; also counted in `statuses_applied`.
+    pub statuses_reconciled: u32,
     pub reactions: u32,
     pub templates_updated: u32,
+    /// Problems the store met but did not fail the batch for, also
+    /// written to the batch's log row.
+    pub notes: Vec<String>,
 }
 
 /// A conversation as the read tools show it.

@@ -167,6 +167,7 @@ fn status_item(account: &AccountId, status: &Value, timestamp: i64) -> Option<In
         recipient_id: text_of(&status["recipient_id"])
             .or_else(|| text_of(&status["recipient_user_id"])),
         error: array(&status["errors"]).next().map(meta_error),
+        biz_opaque_callback_data: non_empty(text_of(&status["biz_opaque_callback_data"])),
     }))
 }
 

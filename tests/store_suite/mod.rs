@@ -12,6 +12,7 @@ pub mod media;
 pub mod outbound;
 pub mod reactions;
 pub mod reads;
+pub mod reconcile;
 pub mod search;
 pub mod statuses;
 pub mod templates;
@@ -82,6 +83,10 @@ macro_rules! store_suite_tests {
             statuses::status_failed_after_delivered_ignored,
             statuses::status_played_after_read,
             statuses::status_reverse_order_in_one_batch,
+            reconcile::reconcile_failed_send_by_callback,
+            reconcile::reconcile_pending_send_then_response,
+            reconcile::reconcile_failed_status_keeps_meta_error,
+            reconcile::reconcile_mismatch_ignored,
             admin::account_secrets_found_and_missing,
             conversations::mark_read_resets_unread,
             conversations::archive_and_unarchive,
@@ -236,6 +241,7 @@ pub fn status(
         timestamp,
         recipient_id: Some("15550001111".to_owned()),
         error: None,
+        biz_opaque_callback_data: None,
     }
 }
 

@@ -52,14 +52,14 @@ pub(crate) async fn store_message(
         message.timestamp,
     )
     .await?;
-    let stored = status::StoredMessage {
+    let mut stored = status::StoredMessage {
         id,
         account_id: message.account_id.clone(),
         conversation_id: conversation,
         wamid: message.wamid.clone(),
         status: MessageStatus::Received,
     };
-    status::apply_pending(conn, &stored).await?;
+    status::apply_pending(conn, &mut stored).await?;
     apply_stored_reaction(conn, &stored).await
 }
 

@@ -1,5 +1,5 @@
-//! Webhook ingestion on PostgreSQL: one transaction per batch, the log row
-//! first, then every item in the order the body gave it.
+//! Webhook ingestion on PostgreSQL: one transaction per batch, every item
+//! in the order the body gave it, then the log row with the items' notes.
 
 use std::time::Duration;
 
@@ -49,7 +49,6 @@ fn is_retryable(error: &sqlx::Error) -> bool {
 
 async fn ingest_once(pool: &PgPool, batch: &WebhookBatch) -> Result<IngestReport, sqlx::Error> {
     let mut tx = pool.begin().await?;
-    insert_log(&mut tx, &batch.log).await?;
     let now = now();
     let mut report = IngestReport::default();
     for item in &batch.items {
@@ -72,6 +71,7 @@ async fn ingest_once(pool: &PgPool, batch: &WebhookBatch) -> Result<IngestReport
             }
         }
     }
+    insert_log(&mut tx, &batch.log.with_notes(&report.notes)).await?;
     tx.commit().await?;
     Ok(report)
 }

@@ -9,6 +9,7 @@ mod jobs;
 mod keys;
 mod outbound;
 mod reads;
+mod reconcile;
 mod rows;
 mod sent;
 mod status;

@@ -97,7 +97,22 @@ pub(crate) async fn lock_outbound(
     conn: &mut PgConnection,
     id: &MessageId,
 ) -> StoreResult<Outbound> {
-    let row = sqlx::query(
+    match lock_message(conn, id).await.map_err(backend)? {
+        None => Err(StoreError::NotFound(format!("message {id}"))),
+        Some((direction, _)) if direction != Direction::Outbound => Err(StoreError::Invalid(
+            format!("message {id} is {}, not outbound", direction.as_str()),
+        )),
+        Some((_, message)) => Ok(message),
+    }
+}
+
+/// Reads and locks a message of either direction with its contact, in the
+/// shape of an outbound one; `None` when missing.
+pub(crate) async fn lock_message(
+    conn: &mut PgConnection,
+    id: &MessageId,
+) -> Result<Option<(Direction, Outbound)>, sqlx::Error> {
+    let Some(row) = sqlx::query(
         "SELECT m.account_id, m.conversation_id, m.wamid, m.direction, m.status, \
          ct.id AS contact_id, ct.wa_id, m.type, m.text, m.timestamp \
          FROM messages m JOIN conversations c ON c.id = m.conversation_id \
@@ -105,36 +120,34 @@ pub(crate) async fn lock_outbound(
     )
     .bind(id.as_str())
     .fetch_optional(conn)
-    .await
-    .map_err(backend)?
-    .ok_or_else(|| StoreError::NotFound(format!("message {id}")))?;
-    let direction: String = row.try_get("direction").map_err(backend)?;
-    if direction != Direction::Outbound.as_str() {
-        return Err(StoreError::Invalid(format!(
-            "message {id} is {direction}, not outbound"
-        )));
-    }
-    let wamid: Option<String> = row.try_get("wamid").map_err(backend)?;
-    let status: String = row.try_get("status").map_err(backend)?;
-    Ok(Outbound {
+    .await?
+    else {
+        return Ok(None);
+    };
+    let direction: String = row.try_get("direction")?;
+    let direction = Direction::parse(&direction).ok_or_else(|| {
+        sqlx::Error::Decode(
+            format!("column direction contains an invalid value {direction:?}").into(),
+        )
+    })?;
+    let wamid: Option<String> = row.try_get("wamid")?;
+    let status: String = row.try_get("status")?;
+    let message = Outbound {
         stored: StoredMessage {
             id: id.clone(),
-            account_id: AccountId(row.try_get("account_id").map_err(backend)?),
-            conversation_id: ConversationId(row.try_get("conversation_id").map_err(backend)?),
+            account_id: AccountId(row.try_get("account_id")?),
+            conversation_id: ConversationId(row.try_get("conversation_id")?),
             wamid: wamid.clone().unwrap_or_default(),
-            status: MessageStatus::parse(&status).ok_or_else(|| {
-                StoreError::Backend(format!(
-                    "column status contains an invalid value {status:?}"
-                ))
-            })?,
+            status: status::decode_status(&status)?,
         },
         wamid,
-        contact_id: row.try_get("contact_id").map_err(backend)?,
-        contact_wa_id: row.try_get("wa_id").map_err(backend)?,
-        kind: row.try_get("type").map_err(backend)?,
-        text: row.try_get("text").map_err(backend)?,
-        timestamp: row.try_get("timestamp").map_err(backend)?,
-    })
+        contact_id: row.try_get("contact_id")?,
+        contact_wa_id: row.try_get("wa_id")?,
+        kind: row.try_get("type")?,
+        text: row.try_get("text")?,
+        timestamp: row.try_get("timestamp")?,
+    };
+    Ok(Some((direction, message)))
 }
 
 /// Records a failed send; see `Store::mark_outbound_failed`.
@@ -188,6 +201,11 @@ async fn mark_failed_in(
     at: UnixTime,
 ) -> StoreResult<Message> {
     let mut message = lock_outbound(tx, id).await?;
+    // Meta accepted a message with a wamid, which a status webhook can
+    // attach while the send's own response is still outstanding.
+    if message.wamid.is_some() {
+        return stored_message(tx, id).await;
+    }
     let update = StatusUpdate {
         account_id: message.stored.account_id.clone(),
         wamid: message.stored.wamid.clone(),
@@ -195,6 +213,7 @@ async fn mark_failed_in(
         timestamp: at,
         recipient_id: Some(message.contact_wa_id.clone()),
         error: Some(error.clone()),
+        biz_opaque_callback_data: None,
     };
     let changed = status::apply_status(tx, &mut message.stored, &update)
         .await

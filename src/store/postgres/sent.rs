@@ -46,18 +46,30 @@ pub(crate) async fn mark_outbound_sent(
         None => {}
     }
 
-    sqlx::query("UPDATE messages SET wamid = $2 WHERE id = $1")
-        .bind(id.as_str())
-        .bind(&sent.wamid)
-        .execute(&mut *tx)
+    attach_wamid(&mut tx, &mut message, sent, at)
         .await
         .map_err(|e| conflict_on_unique(e, format!("message with wamid {}", sent.wamid)))?;
-    message.stored.wamid = sent.wamid.clone();
-
-    record_sent(&mut tx, &mut message, sent, at).await?;
     let stored = stored_message(&mut tx, id).await?;
     tx.commit().await.map_err(backend)?;
     Ok(stored)
+}
+
+/// Stores Meta's wamid on a locked outbound message that has none and
+/// records it as sent. The caller holds the lock of the wamid.
+pub(crate) async fn attach_wamid(
+    conn: &mut PgConnection,
+    message: &mut Outbound,
+    sent: &SentMessage,
+    at: UnixTime,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE messages SET wamid = $2 WHERE id = $1")
+        .bind(message.stored.id.as_str())
+        .bind(&sent.wamid)
+        .execute(&mut *conn)
+        .await?;
+    message.stored.wamid = sent.wamid.clone();
+    message.wamid = Some(sent.wamid.clone());
+    record_sent(conn, message, sent, at).await
 }
 
 /// Applies `sent`, stores the event, then the statuses and the reaction
@@ -67,7 +79,7 @@ async fn record_sent(
     message: &mut Outbound,
     sent: &SentMessage,
     at: UnixTime,
-) -> StoreResult<()> {
+) -> Result<(), sqlx::Error> {
     let to = adopt_wa_id(conn, message, sent.wa_id.as_deref(), at).await?;
     let update = StatusUpdate {
         account_id: message.stored.account_id.clone(),
@@ -76,10 +88,9 @@ async fn record_sent(
         timestamp: at,
         recipient_id: Some(to.clone()),
         error: None,
+        biz_opaque_callback_data: None,
     };
-    status::apply_status(conn, &mut message.stored, &update)
-        .await
-        .map_err(backend)?;
+    status::apply_status(conn, &mut message.stored, &update).await?;
     let payload = json!({
         "messageId": message.stored.id,
         "wamid": sent.wamid,
@@ -90,16 +101,10 @@ async fn record_sent(
         "timestamp": iso8601(at),
     });
     let account = &message.stored.account_id;
-    events::insert_event(conn, account, events::OUTBOUND_SENT, &payload, at)
-        .await
-        .map_err(backend)?;
-    status::apply_pending(conn, &message.stored)
-        .await
-        .map_err(backend)?;
-    apply_stored_reaction(conn, &message.stored)
-        .await
-        .map_err(backend)?;
-    set_last_wamid(conn, message).await.map_err(backend)
+    events::insert_event(conn, account, events::OUTBOUND_SENT, &payload, at).await?;
+    status::apply_pending(conn, &mut message.stored).await?;
+    apply_stored_reaction(conn, &message.stored).await?;
+    set_last_wamid(conn, message).await
 }
 
 /// Gives the contact Meta's wa_id when it differs and no other contact of
@@ -110,7 +115,7 @@ async fn adopt_wa_id(
     message: &Outbound,
     reported: Option<&str>,
     at: UnixTime,
-) -> StoreResult<String> {
+) -> Result<String, sqlx::Error> {
     let Some(reported) = reported.filter(|w| !w.trim().is_empty() && *w != message.contact_wa_id)
     else {
         return Ok(message.contact_wa_id.clone());
@@ -118,7 +123,7 @@ async fn adopt_wa_id(
 
     // A contact with this wa_id inserted by a concurrent webhook fails the
     // update with a unique violation, so it runs in a savepoint.
-    let mut savepoint = conn.begin().await.map_err(backend)?;
+    let mut savepoint = conn.begin().await?;
     let changed = sqlx::query(
         "UPDATE contacts SET wa_id = $2, updated_at = $3 WHERE id = $1 \
          AND NOT EXISTS (SELECT 1 FROM contacts WHERE account_id = $4 AND wa_id = $2)",
@@ -132,11 +137,11 @@ async fn adopt_wa_id(
 
     match changed {
         Ok(done) if done.rows_affected() > 0 => {
-            savepoint.commit().await.map_err(backend)?;
+            savepoint.commit().await?;
             Ok(reported.to_owned())
         }
         Ok(_) => {
-            savepoint.commit().await.map_err(backend)?;
+            savepoint.commit().await?;
             Ok(message.contact_wa_id.clone())
         }
         Err(error)
@@ -144,10 +149,10 @@ async fn adopt_wa_id(
                 .as_database_error()
                 .is_some_and(|e| e.is_unique_violation()) =>
         {
-            savepoint.rollback().await.map_err(backend)?;
+            savepoint.rollback().await?;
             Ok(message.contact_wa_id.clone())
         }
-        Err(error) => Err(backend(error)),
+        Err(error) => Err(error),
     }
 }
 

@@ -8,6 +8,7 @@ use sqlx::{PgConnection, Row};
 use super::events::{self, iso8601};
 use super::ingest::lock_wamid;
 use super::jobs::insert_job;
+use super::reconcile::reconcile_status;
 use crate::store::*;
 
 /// The parts of a stored message that a status update reads.
@@ -20,7 +21,7 @@ pub(crate) struct StoredMessage {
     pub status: MessageStatus,
 }
 
-fn decode_status(text: &str) -> Result<MessageStatus, sqlx::Error> {
+pub(crate) fn decode_status(text: &str) -> Result<MessageStatus, sqlx::Error> {
     MessageStatus::parse(text).ok_or_else(|| {
         sqlx::Error::Decode(format!("column status contains an invalid value {text:?}").into())
     })
@@ -80,8 +81,10 @@ pub(crate) async fn apply_status(
     Ok(true)
 }
 
-/// Applies a status to its message, or keeps it as pending until the
-/// message is stored.
+/// Applies a status to its message. A status for an unknown wamid goes to
+/// the message its `biz_opaque_callback_data` names when that message may
+/// take the wamid, and is otherwise kept as pending until its message is
+/// stored.
 pub(crate) async fn store_status(
     conn: &mut PgConnection,
     update: &StatusUpdate,
@@ -111,6 +114,7 @@ pub(crate) async fn store_status(
                 report.statuses_applied += 1;
             }
         }
+        None if reconcile_status(conn, update, report).await? => {}
         None => {
             defer_status(conn, update, now).await?;
             report.statuses_deferred += 1;
@@ -169,6 +173,7 @@ fn pending_update(
         timestamp: row.try_get("timestamp")?,
         recipient_id: row.try_get("recipient_id")?,
         error: (error != MetaError::default()).then_some(error),
+        biz_opaque_callback_data: None,
     })
 }
 
@@ -176,7 +181,7 @@ fn pending_update(
 /// been stored, then deletes them. The caller holds the wamid lock.
 pub(crate) async fn apply_pending(
     conn: &mut PgConnection,
-    message: &StoredMessage,
+    message: &mut StoredMessage,
 ) -> Result<(), sqlx::Error> {
     let rows = sqlx::query(
         "DELETE FROM pending_statuses WHERE account_id = $1 AND wamid = $2 \
@@ -202,9 +207,8 @@ pub(crate) async fn apply_pending(
         })
         .collect::<Result<Vec<_>, sqlx::Error>>()?;
     updates.sort_by(|a, b| a.0.cmp(&b.0));
-    let mut message = message.clone();
     for (_, update) in &updates {
-        apply_status(conn, &mut message, update).await?;
+        apply_status(conn, message, update).await?;
     }
     Ok(())
 }

@@ -15,11 +15,10 @@ use crate::store::{
     UnixTime, WebhookBatch,
 };
 
-/// Stores the batch. Any error fails the whole batch, and the writer rolls
-/// back its savepoint.
+/// Stores the batch, and then its log row with the notes the items left.
+/// Any error fails the whole batch, and the writer rolls back its savepoint.
 pub(super) fn ingest_batch(conn: &Connection, batch: &WebhookBatch) -> StoreResult<IngestReport> {
     let now = unix_now();
-    insert_webhook_log(conn, &batch.log)?;
     let mut report = IngestReport::default();
     for item in &batch.items {
         match item {
@@ -32,6 +31,7 @@ pub(super) fn ingest_batch(conn: &Connection, batch: &WebhookBatch) -> StoreResu
             }
         }
     }
+    insert_webhook_log(conn, &batch.log.with_notes(&report.notes))?;
     Ok(report)
 }
 

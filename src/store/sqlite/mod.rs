@@ -13,6 +13,7 @@ mod migrate;
 mod outbound;
 mod readers;
 mod reads;
+mod reconcile;
 mod rows;
 mod score;
 mod search;

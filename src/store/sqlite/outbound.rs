@@ -136,6 +136,11 @@ pub(super) fn mark_outbound_failed(
     at: UnixTime,
 ) -> StoreResult<Message> {
     let mut message = read_outbound(conn, id)?;
+    // Meta accepted a message with a wamid, which a status webhook can
+    // attach while the send's own response is still outstanding.
+    if message.wamid.is_some() {
+        return stored_message(conn, id);
+    }
     let change = StatusChange {
         status: MessageStatus::Failed,
         timestamp: at,

@@ -32,7 +32,21 @@ pub(super) fn mark_outbound_sent(
         }
         None => {}
     }
+    attach_wamid(conn, &mut message, sent, at)?;
+    stored_message(conn, id)
+}
 
+/// Stores Meta's wamid on an outbound message that has none and records it
+/// as sent: status `sent` through the status rule, the contact's new wa_id,
+/// the `message.outbound.sent` event, and the statuses and reaction that
+/// arrived before the wamid was known.
+pub(super) fn attach_wamid(
+    conn: &Connection,
+    message: &mut Outbound,
+    sent: &SentMessage,
+    at: UnixTime,
+) -> StoreResult<()> {
+    let id = message.stored.id.clone();
     conn.prepare_cached("UPDATE messages SET wamid = ?2 WHERE id = ?1")?
         .execute([id.as_str(), &sent.wamid])
         .map_err(conflict_on_unique(format!(
@@ -40,8 +54,9 @@ pub(super) fn mark_outbound_sent(
             sent.wamid
         )))?;
     message.stored.wamid = sent.wamid.clone();
+    message.wamid = Some(sent.wamid.clone());
 
-    let to = adopt_wa_id(conn, &message, sent.wa_id.as_deref(), at)?;
+    let to = adopt_wa_id(conn, message, sent.wa_id.as_deref(), at)?;
     let change = StatusChange {
         status: MessageStatus::Sent,
         timestamp: at,
@@ -70,8 +85,7 @@ pub(super) fn mark_outbound_sent(
     // A status webhook can be stored before Meta's HTTP response arrives.
     apply_pending(conn, &mut message.stored)?;
     apply_stored_reaction(conn, &message.stored)?;
-    set_last_wamid(conn, &message)?;
-    stored_message(conn, id)
+    set_last_wamid(conn, message)
 }
 
 /// Gives the contact Meta's wa_id when it differs and no other contact of

@@ -5,6 +5,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::json;
 
 use super::events::{STATUS_UPDATED, insert_event, iso_time};
+use super::reconcile::reconcile_status;
 use super::rows::{meta_error, parse_status};
 use crate::store::{
     AccountId, ConversationId, IngestReport, MessageId, MessageStatus, MetaError, StatusUpdate,
@@ -28,8 +29,10 @@ pub(super) struct StatusChange {
     pub error: Option<MetaError>,
 }
 
-/// Applies a status from a webhook, or keeps it in `pending_statuses` when
-/// its message is not stored yet.
+/// Applies a status from a webhook. A status for an unknown wamid goes to
+/// the message its `biz_opaque_callback_data` names when that message may
+/// take the wamid, and is otherwise kept in `pending_statuses` until its
+/// message is stored.
 pub(super) fn ingest_status(
     conn: &Connection,
     update: &StatusUpdate,
@@ -48,6 +51,7 @@ pub(super) fn ingest_status(
                 report.statuses_applied += 1;
             }
         }
+        None if reconcile_status(conn, update, report)? => {}
         None => {
             defer_status(conn, update, now)?;
             report.statuses_deferred += 1;
