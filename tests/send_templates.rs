@@ -61,7 +61,8 @@ async fn named_template_syncs_and_sends_lower_case() {
                     {"type": "text", "text": "May 3", "parameter_name": "date"},
                     {"type": "text", "text": "Hans", "parameter_name": "first_name"}
                 ]}]
-            }
+            },
+            "biz_opaque_callback_data": output["messageId"],
         })]
     );
     assert_eq!(output["status"], "sent");

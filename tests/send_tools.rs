@@ -41,6 +41,7 @@ async fn send_text_request_and_record() {
             "type": "text",
             "text": {"body": "Yes: https://shop.example/ship", "preview_url": true},
             "context": {"message_id": quoted},
+            "biz_opaque_callback_data": output["messageId"],
         })
     );
     let accepted = shop.server.sim.accepted_messages();
@@ -152,6 +153,15 @@ async fn send_media_request_bodies() {
         let output = tool_output(&shop.call("send_media", arguments.clone()).await);
         assert_eq!(output["status"], "sent", "{arguments}");
         let mut body = only_post(&shop);
+        let callback_data = body
+            .as_object_mut()
+            .unwrap()
+            .remove("biz_opaque_callback_data");
+        assert_eq!(
+            callback_data.as_ref(),
+            Some(&output["messageId"]),
+            "{arguments}"
+        );
         for key in ["messaging_product", "recipient_type", "to"] {
             body.as_object_mut().unwrap().remove(key);
         }

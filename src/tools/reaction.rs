@@ -95,6 +95,9 @@ pub async fn send_reaction(
     let target = message.wamid.clone().unwrap_or_default();
     let request = SendRequest::reaction(&to, &target, emoji.as_deref().unwrap_or(""));
     let token = cx.sender.access_token(cx.store, &account).await?;
+    // TODO: a reaction is no stored message, so its request carries no
+    // biz_opaque_callback_data, and a reaction whose response is lost stays
+    // unrecorded even when Meta applied it.
     let response = match cx
         .sender
         .graph()

@@ -10,7 +10,7 @@ use crate::store::{
     Account, ConversationRef, ConversationSummary, MediaRef, Message, NewOutboundMessage,
     SentMessage,
 };
-use crate::whatsapp::graph::{SendRequest, SendResponse};
+use crate::whatsapp::graph::{GraphError, SendRequest, SendResponse};
 
 use super::graph_errors::graph_failure;
 use super::{Summary, ToolContext, ToolError, format_accounts, guide, non_blank, resolve_accounts};
@@ -162,26 +162,55 @@ pub(super) async fn deliver(
         })
         .await?;
 
+    // Meta echoes the message id in every status webhook of the message,
+    // so the store can attach the wamid to it even when the response to
+    // this call is lost.
+    let request = outgoing.request.with_callback_data(stored.id.as_str());
     let sent = cx
         .sender
         .graph()
-        .send_message(&account.phone_number_id, &token, &outgoing.request)
+        .send_message(&account.phone_number_id, &token, &request)
         .await;
     match sent {
         Ok(response) => Ok(record_accepted(cx, recipient, &stored, &response).await),
-        Err(error) => {
-            if let Err(store_error) = cx
-                .store
-                .mark_outbound_failed(&stored.id, error.to_meta_error(), cx.now)
-                .await
-            {
-                tracing::error!(message_id = %stored.id, error = %store_error,
-                    "failed to record a failed send");
-            }
-            let note = format!("The message is stored as failed (messageId {}).", stored.id);
-            Err(graph_failure(cx, account, "sending the message", &error, &note).await)
+        Err(error) => record_failed(cx, recipient, &stored, &error).await,
+    }
+}
+
+/// Records a failed send. When a status webhook has already attached
+/// Meta's wamid, the store keeps the message as Meta reported it and the
+/// send counts as done, with a warning about the lost response.
+async fn record_failed(
+    cx: &ToolContext<'_>,
+    recipient: &Recipient,
+    stored: &Message,
+    error: &GraphError,
+) -> Result<SendOutput, ToolError> {
+    let account = &recipient.account;
+    match cx
+        .store
+        .mark_outbound_failed(&stored.id, error.to_meta_error(), cx.now)
+        .await
+    {
+        Ok(message) if message.wamid.is_some() => {
+            tracing::warn!(message_id = %stored.id, wamid = message.wamid.as_deref(), %error,
+                "send failed after Meta's status webhook confirmed the message");
+            let mut output = output(recipient, &message);
+            output.wamid = message.wamid.clone();
+            output.warnings.push(format!(
+                "the response from Meta was lost ({error}), but Meta's status update \
+                 already confirmed the message, so do not send it again"
+            ));
+            return Ok(output);
+        }
+        Ok(_) => {}
+        Err(store_error) => {
+            tracing::error!(message_id = %stored.id, error = %store_error,
+                "failed to record a failed send");
         }
     }
+    let note = format!("The message is stored as failed (messageId {}).", stored.id);
+    Err(graph_failure(cx, account, "sending the message", error, &note).await)
 }
 
 /// Records Meta's acceptance. A store failure here becomes a warning,

@@ -75,6 +75,7 @@ def test_send_text_with_reply_and_link(send_stack, sim, mode):
         "type": "text",
         "text": {"body": text, "preview_url": True},
         "context": {"message_id": quoted},
+        "biz_opaque_callback_data": output["messageId"],
     }
     accepted = sim.accepted_messages()[-1]
     assert output["wamid"] == accepted["wamid"]
@@ -195,6 +196,7 @@ def test_send_media_type_by_mime(send_stack, sim, arguments, expected):
         "messaging_product": "whatsapp",
         "recipient_type": "individual",
         "to": f"+{customer}",
+        "biz_opaque_callback_data": output["messageId"],
         **expected,
     }
     stored = conversation_of(send_stack, customer)["messages"][-1]
@@ -207,9 +209,10 @@ def test_send_media_type_by_mime(send_stack, sim, arguments, expected):
     assert stored["mediaFilename"] == arguments.get("filename")
 
 
-def template_post(sim) -> dict:
+def template_post(sim, output: dict) -> dict:
     body = only_post(sim)
     assert body["type"] == "template", body
+    assert body["biz_opaque_callback_data"] == output["messageId"], body
     return body["template"]
 
 
@@ -234,7 +237,7 @@ def test_send_template_positional(send_stack, sim):
             },
         )
     )
-    assert template_post(sim) == {
+    assert template_post(sim, output) == {
         "name": "order_update",
         "language": {"code": "en_US"},
         "components": [
@@ -253,7 +256,7 @@ def test_send_template_positional(send_stack, sim):
 
 def test_send_template_named(send_stack, sim):
     customer = new_customer()
-    structured(
+    output = structured(
         send_stack.call(
             "send_template",
             {
@@ -272,7 +275,7 @@ def test_send_template_named(send_stack, sim):
             },
         )
     )
-    assert template_post(sim) == {
+    assert template_post(sim, output) == {
         "name": "appointment_reminder",
         "language": {"code": "en_US"},
         "components": [
@@ -291,7 +294,7 @@ def test_send_template_named(send_stack, sim):
 
 def test_send_template_with_media_header(send_stack, sim):
     customer = new_customer()
-    structured(
+    output = structured(
         send_stack.call(
             "send_template",
             {
@@ -316,7 +319,7 @@ def test_send_template_with_media_header(send_stack, sim):
             },
         )
     )
-    assert template_post(sim) == {
+    assert template_post(sim, output) == {
         "name": "receipt",
         "language": {"code": "de"},
         "components": [

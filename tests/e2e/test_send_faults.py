@@ -1,15 +1,18 @@
 """Graph API failures injected by `pons metasim`, seen through the Python
 MCP SDK. Each becomes a tool error naming Meta's code or the transport
 problem, and the message is stored as failed with the error. The server
-keeps serving, and a failed read receipt only adds a warning."""
+keeps serving, and a failed read receipt only adds a warning. When the
+stand-in accepted a send before its response was lost, the status webhook
+that echoes the send's `biz_opaque_callback_data` gives the message its
+wamid and Meta's status."""
 
 from __future__ import annotations
 
 import httpx2
 import pytest
 
-from support import metasim
-from support.ids import new_customer
+from support import meta, metasim
+from support.ids import new_customer, new_wamid
 from support.mcp import structured, tool_error
 
 # The send stack of this module gives up on a Graph request after this
@@ -151,6 +154,77 @@ def test_dropped_connection(send_stack, sim, customer):
     assert "connection to the Graph API failed" in text, text
     assert stored_error(send_stack, stored["id"])[0] == "failed"
     assert_still_serving(send_stack, customer)
+
+
+LOST_RESPONSES = [
+    # (fault, text of the tool error)
+    ({"kind": "accept_then_drop"}, "connection to the Graph API failed"),
+    # The stand-in keeps the accepted send without a response until Pons
+    # gives up after GRAPH_TIMEOUT_SECONDS.
+    ({"kind": "accept_then_drop", "hold": True}, "timed out"),
+]
+
+
+@pytest.mark.parametrize(("fault", "reason"), LOST_RESPONSES, ids=["dropped", "timed-out"])
+def test_status_webhook_after_lost_response(send_stack, sim, customer, fault, reason):
+    try:
+        text, stored = failed_send(send_stack, customer, **fault)
+    finally:
+        sim.release_held()
+    assert reason in text, text
+    accepted = sim.accepted_messages()[-1]
+    assert accepted["wa_id"] == customer, "the stand-in accepted the send"
+    assert accepted["body"]["biz_opaque_callback_data"] == stored["id"]
+    assert accepted["biz_opaque_callback_data"] == stored["id"]
+
+    for status in ("sent", "delivered"):
+        delivery = sim.send_status(accepted["wamid"], status)
+        assert delivery["http_status"] == 200, delivery
+        echoed = delivery["body"]["entry"][0]["changes"][0]["value"]["statuses"][0]
+        assert echoed["biz_opaque_callback_data"] == stored["id"]
+        now = structured(send_stack.call("get_conversation", {"phone": customer}))["messages"][-1]
+        assert now["id"] == stored["id"]
+        assert now["status"] == status
+        assert now["wamid"] == accepted["wamid"]
+        assert now["error"] is None, now
+    assert len(sim.message_posts()) == 1, "the send is not retried"
+
+
+def test_failed_status_after_lost_response(send_stack, sim, customer):
+    _, stored = failed_send(send_stack, customer, kind="accept_then_drop")
+    wamid = sim.accepted_messages()[-1]["wamid"]
+    delivery = sim.send_status(wamid, "failed", error_code=131026)
+    assert delivery["http_status"] == 200, delivery
+    now = structured(send_stack.call("get_conversation", {"phone": customer}))["messages"][-1]
+    assert now["id"] == stored["id"]
+    assert now["status"] == "failed"
+    assert now["wamid"] == wamid
+    assert now["error"]["code"] == 131026, "Meta's error replaces the transport error"
+
+
+def test_unmatched_callback_data_only_noted(send_stack, sim, customer):
+    sent = structured(send_stack.call("send_text", {"phone": customer, "text": "Your order"}))
+    stray = new_wamid()
+    entry = meta.status(stray, "delivered", 1750100000, customer)
+    entry["biz_opaque_callback_data"] = sent["messageId"]
+    change = meta.messages_change(
+        phone_number_id=metasim.PHONE_NUMBER_ID,
+        display_phone=metasim.DISPLAY_PHONE,
+        statuses=[entry],
+    )
+    body = meta.encode(meta.envelope((metasim.WABA_ID, [change])))
+    response = send_stack.stack.meta.post(body, secret=metasim.APP_SECRET)
+    assert response.status_code == 200, response.text
+
+    details = send_stack.db.query(
+        "SELECT detail FROM webhook_log WHERE detail LIKE ?", f"%{stray}%"
+    )
+    assert len(details) == 1, details
+    assert f"already has the wamid {sent['wamid']}" in details[0][0], details
+    now = structured(send_stack.call("get_conversation", {"phone": customer}))["messages"][-1]
+    assert now["id"] == sent["messageId"]
+    assert now["wamid"] == sent["wamid"], "the stored wamid stays"
+    assert now["status"] == "sent"
 
 
 # A read receipt is idempotent, so Pons retries it after a transport
