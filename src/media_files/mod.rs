@@ -1,14 +1,21 @@
 //! Downloaded media on disk, content-addressed: a file lives at
 //! `<data_dir>/media/<first two hex digits>/<sha256>`, so identical content
-//! is stored once and a stored file never changes.
+//! is stored once and a stored file never changes. A download in progress
+//! is a [`PartialFile`] under `<data_dir>/media/partial/`.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
+mod partial;
+mod stale;
 
-use sha2::{Digest, Sha256};
+use std::path::PathBuf;
+
+pub use partial::PartialFile;
 
 /// Directory below the data directory that contains media files.
 const MEDIA_DIR: &str = "media";
+/// Directory below [`MEDIA_DIR`] that contains downloads in progress. Its
+/// name is not two hex digits, so it never clashes with a stored file's
+/// directory.
+const PARTIAL_DIR: &str = "partial";
 
 /// The media directory of one data directory. Cheap to clone.
 #[derive(Clone, Debug)]
@@ -16,7 +23,7 @@ pub struct MediaFiles {
     data_dir: PathBuf,
 }
 
-/// A file written by [`MediaFiles::store`].
+/// A file stored by [`PartialFile::persist`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoredFile {
     /// Path relative to the data directory, with `/` separators.
@@ -33,13 +40,19 @@ impl MediaFiles {
         }
     }
 
-    /// Writes `bytes` under their SHA-256 unless a file of that hash and
-    /// size is already there. The bytes go to a temporary file in the same
-    /// directory first and are renamed into place, so a reader never sees
-    /// a partial file.
-    pub async fn store(&self, bytes: Vec<u8>) -> std::io::Result<StoredFile> {
-        let data_dir = self.data_dir.clone();
-        tokio::task::spawn_blocking(move || store_blocking(&data_dir, &bytes))
+    /// Creates an empty temporary file for a download of at most
+    /// `max_bytes`. The file is deleted when the returned value is dropped
+    /// without [`PartialFile::persist`].
+    pub fn create_partial(&self, max_bytes: u64) -> std::io::Result<PartialFile> {
+        PartialFile::create(&self.data_dir, max_bytes)
+    }
+
+    /// Deletes the temporary files of downloads that no process is writing
+    /// any more, such as those of a process that crashed, and returns how
+    /// many it deleted.
+    pub async fn remove_stale_partials(&self) -> std::io::Result<usize> {
+        let directory = self.partial_dir();
+        tokio::task::spawn_blocking(move || stale::remove_unlocked_files(&directory))
             .await
             .map_err(std::io::Error::other)?
     }
@@ -49,6 +62,10 @@ impl MediaFiles {
     /// can point outside the media directory).
     pub fn path_of(&self, sha256: &str) -> Option<PathBuf> {
         relative_path(sha256).map(|relative| self.data_dir.join(relative))
+    }
+
+    fn partial_dir(&self) -> PathBuf {
+        self.data_dir.join(MEDIA_DIR).join(PARTIAL_DIR)
     }
 }
 
@@ -61,59 +78,9 @@ pub fn relative_path(sha256: &str) -> Option<String> {
     valid.then(|| format!("{MEDIA_DIR}/{}/{sha256}", &sha256[..2]))
 }
 
-fn store_blocking(data_dir: &Path, bytes: &[u8]) -> std::io::Result<StoredFile> {
-    let sha256 = hex::encode(Sha256::digest(bytes));
-    let relative = relative_path(&sha256).expect("hex digest is a valid name");
-    let target = data_dir.join(&relative);
-    let size = bytes.len() as u64;
-    let stored = StoredFile {
-        relative_path: relative,
-        sha256,
-        size,
-    };
-    if std::fs::metadata(&target).is_ok_and(|meta| meta.is_file() && meta.len() == size) {
-        return Ok(stored);
-    }
-    let directory = target.parent().expect("media path has a parent");
-    std::fs::create_dir_all(directory)?;
-    let temporary = directory.join(format!(".{}.tmp", uuid::Uuid::new_v4().simple()));
-    let written = write_new(&temporary, bytes).and_then(|()| std::fs::rename(&temporary, &target));
-    if written.is_err() {
-        let _ = std::fs::remove_file(&temporary);
-    }
-    written.map(|()| stored)
-}
-
-fn write_new(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(path)?;
-    file.write_all(bytes)?;
-    file.sync_all()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[tokio::test]
-    async fn store_is_content_addressed() {
-        let dir = tempfile::tempdir().unwrap();
-        let files = MediaFiles::new(dir.path());
-        let first = files.store(b"picture".to_vec()).await.unwrap();
-        let second = files.store(b"picture".to_vec()).await.unwrap();
-        assert_eq!(first, second);
-        assert_eq!(first.sha256, hex::encode(Sha256::digest(b"picture")));
-        assert_eq!(
-            first.relative_path,
-            format!("media/{}/{}", &first.sha256[..2], first.sha256)
-        );
-        let path = files.path_of(&first.sha256).unwrap();
-        assert_eq!(std::fs::read(&path).unwrap(), b"picture");
-        let entries = std::fs::read_dir(path.parent().unwrap()).unwrap().count();
-        assert_eq!(entries, 1, "no temporary file is left behind");
-    }
 
     #[test]
     fn path_rejects_non_hashes() {
