@@ -254,10 +254,10 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
     ) -> StoreResult<Vec<Job>>;
     /// Extends the lease of a running job to `now + lease_seconds`, but only
-    /// while the claim that counted attempt `attempt` holds the job. Returns
+    /// while the claim that counted attempt `attempt` owns the job. Returns
     /// `false`, and changes nothing, when the job is finished, queued again
-    /// or claimed again since, so the caller no longer holds it. A claim is
-    /// told apart by its attempt because every claim counts one.
+    /// or claimed again since, so the caller no longer owns it. The attempt
+    /// identifies a claim because every claim counts one.
     /// `Invalid` when `lease_seconds` is not positive.
     async fn extend_job_lease(
         &self,
