@@ -162,9 +162,10 @@ pub struct JobArgs {
     /// enqueued by this instance wake it at once. [default: 5]
     #[arg(long, env = "PONS_JOB_POLL_INTERVAL_SECONDS", value_name = "SECONDS")]
     pub job_poll_interval_seconds: Option<u64>,
-    /// Seconds a worker keeps a claimed job; a job still running after this
-    /// is stopped, and a job of a crashed worker is claimed again after it.
-    /// [default: 600]
+    /// Seconds a worker keeps a claimed job without renewing the lease.
+    /// While a job runs, its worker renews the lease every third of this
+    /// time, so another worker claims the job only after its worker
+    /// crashed. [default: 600]
     #[arg(long, env = "PONS_JOB_LEASE_SECONDS", value_name = "SECONDS")]
     pub job_lease_seconds: Option<u64>,
     /// Largest media file downloaded from Meta, in bytes; larger files are

@@ -134,6 +134,7 @@ impl Server {
         let graph = graph_client(settings, timeout)?;
         let queue = JobQueue::new(store.clone());
         let media = MediaFiles::new(&settings.data_dir);
+        remove_stale_partials(&media).await;
         let jobs = JobRuntime::new(
             JobContext {
                 store: store.clone(),
@@ -217,6 +218,20 @@ impl Server {
         }
         tracing::info!("pons stopped");
         Ok(())
+    }
+}
+
+/// Deletes the temporary files of media downloads that a crashed or killed
+/// process left behind. A failure is logged and start-up goes on.
+async fn remove_stale_partials(media: &MediaFiles) {
+    match media.remove_stale_partials().await {
+        Ok(0) => {}
+        Ok(count) => tracing::info!(
+            count,
+            "deleted temporary files of interrupted media downloads"
+        ),
+        Err(error) => tracing::warn!(%error,
+            "deleting temporary files of interrupted media downloads failed"),
     }
 }
 

@@ -6,12 +6,14 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
+use pons::media_files::{MediaFiles, PartialFile};
 use pons::metasim::{
     Fault, FaultTarget, MetaSim, MetaSimConfig, RecordedRequest, SimStatus, SimTemplate, StatusPlan,
 };
 use pons::whatsapp::graph::{
     AccessToken, Currency, GraphClient, GraphError, MediaKind, MediaLink, MediaSource, Parameter,
     ParameterValue, RetryPolicy, SendComponent, SendRequest, TemplateMessage,
+    sha256_digest_matches,
 };
 
 mod receiver;
@@ -39,6 +41,13 @@ async fn start(config: MetaSimConfig) -> (MetaSim, GraphClient, AccessToken) {
         .with_retry_policy(fast_retries());
     let token = AccessToken::new(sim.config().access_token.clone());
     (sim, client, token)
+}
+
+/// Creates a temporary media file of at most `max_bytes` for a download.
+fn partial_file(dir: &tempfile::TempDir, max_bytes: u64) -> PartialFile {
+    MediaFiles::new(dir.path())
+        .create_partial(max_bytes)
+        .expect("temporary media file")
 }
 
 fn phone_number_id(sim: &MetaSim) -> String {
@@ -560,33 +569,47 @@ async fn media_timeout_retried() {
 #[tokio::test]
 async fn media_download_with_token() {
     let (sim, client, token) = start(MetaSimConfig::default()).await;
+    let dir = tempfile::tempdir().unwrap();
     let bytes = b"\x89PNG\r\n\x1a\nfake image".to_vec();
     let media_id = sim.add_media(bytes.clone(), "image/png");
     let info = client.media_info(&media_id, &token).await.unwrap();
     assert_eq!(info.file_size, Some(bytes.len() as u64));
     assert_eq!(info.mime_type.as_deref(), Some("image/png"));
+    let mut partial = partial_file(&dir, 1024);
     let media = client
-        .download_media(&info.url, &token, 1024)
+        .download_media(&info.url, &token, &mut partial)
         .await
         .expect("downloaded");
-    assert_eq!(media.bytes, bytes);
+    assert_eq!(media.size, bytes.len() as u64);
     assert_eq!(media.content_type.as_deref(), Some("image/png"));
-    media
-        .verify_sha256(info.sha256.as_deref().unwrap())
-        .expect("checksum matches");
+    assert!(
+        sha256_digest_matches(&partial.sha256(), info.sha256.as_deref().unwrap()),
+        "checksum matches"
+    );
+    let stored = partial.persist().await.unwrap();
+    assert_eq!(
+        std::fs::read(dir.path().join(stored.relative_path)).unwrap(),
+        bytes
+    );
     let download = sim.requests().pop().unwrap();
     assert!(download.token_valid, "token sent to the download URL");
 
+    let mut small = partial_file(&dir, 4);
     let error = client
-        .download_media(&info.url, &token, 4)
+        .download_media(&info.url, &token, &mut small)
         .await
         .unwrap_err();
     assert!(
         matches!(error, GraphError::MediaTooLarge { max_bytes: 4 }),
         "{error}"
     );
+    assert_eq!(small.size(), 0, "the Content-Length stops the download");
     let error = client
-        .download_media(&info.url, &AccessToken::new("wrong"), 1024)
+        .download_media(
+            &info.url,
+            &AccessToken::new("wrong"),
+            &mut partial_file(&dir, 1024),
+        )
         .await
         .unwrap_err();
     assert!(error.is_token_error(), "{error}");
@@ -595,11 +618,12 @@ async fn media_download_with_token() {
 #[tokio::test]
 async fn expired_media_url_not_found() {
     let (sim, client, token) = start(MetaSimConfig::default()).await;
+    let dir = tempfile::tempdir().unwrap();
     let media_id = sim.add_media(b"voice".to_vec(), "audio/ogg");
     let info = client.media_info(&media_id, &token).await.unwrap();
     sim.expire_media_urls();
     let error = client
-        .download_media(&info.url, &token, 1024)
+        .download_media(&info.url, &token, &mut partial_file(&dir, 1024))
         .await
         .unwrap_err();
     assert!(matches!(error, GraphError::MediaUrlNotFound), "{error}");
@@ -613,7 +637,7 @@ async fn expired_media_url_not_found() {
     let media_id = short_lived.add_media(b"voice".to_vec(), "audio/ogg");
     let info = client.media_info(&media_id, &token).await.unwrap();
     let error = client
-        .download_media(&info.url, &token, 1024)
+        .download_media(&info.url, &token, &mut partial_file(&dir, 1024))
         .await
         .unwrap_err();
     assert!(matches!(error, GraphError::MediaUrlNotFound), "{error}");
@@ -626,8 +650,13 @@ async fn expired_media_url_not_found() {
 #[tokio::test]
 async fn media_url_must_not_leak_token() {
     let (_sim, client, token) = start(MetaSimConfig::default()).await;
+    let dir = tempfile::tempdir().unwrap();
     let error = client
-        .download_media("http://127.0.0.2:9/media", &token, 1024)
+        .download_media(
+            "http://127.0.0.2:9/media",
+            &token,
+            &mut partial_file(&dir, 1024),
+        )
         .await
         .unwrap_err();
     assert!(matches!(error, GraphError::InvalidRequest(_)), "{error}");
@@ -809,12 +838,23 @@ async fn inbound_image_signed_and_downloadable() {
     assert_eq!(message["id"], sent.delivery.wamid);
     assert_eq!(message["image"]["id"], sent.media_id);
     let info = client.media_info(&sent.media_id, &token).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut partial = partial_file(&dir, 1 << 20);
     let media = client
-        .download_media(&info.url, &token, 1 << 20)
+        .download_media(&info.url, &token, &mut partial)
         .await
         .unwrap();
-    assert_eq!(media.bytes, image);
-    media
-        .verify_sha256(message["image"]["sha256"].as_str().unwrap())
-        .expect("base64 checksum from the webhook matches");
+    assert_eq!(media.size, image.len() as u64);
+    assert!(
+        sha256_digest_matches(
+            &partial.sha256(),
+            message["image"]["sha256"].as_str().unwrap()
+        ),
+        "base64 checksum from the webhook matches"
+    );
+    let stored = partial.persist().await.unwrap();
+    assert_eq!(
+        std::fs::read(dir.path().join(stored.relative_path)).unwrap(),
+        image
+    );
 }

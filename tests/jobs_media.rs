@@ -212,7 +212,11 @@ async fn checksum_mismatch_fails(backend: Backend) {
     let body: serde_json::Value = response.json().await.expect("JSON error");
     let text = body["error"].as_str().unwrap_or_default();
     assert!(text.starts_with("download failed: "), "{body}");
-    assert!(!env.data_dir().join("media").exists(), "nothing is stored");
+    let files = walk(&env.data_dir().join("media"));
+    assert!(
+        files.is_empty(),
+        "nothing is stored or left behind: {files:?}"
+    );
     app.stop().await;
 }
 on_both_backends!(checksum_mismatch_fails);
@@ -294,6 +298,101 @@ async fn oversized_media_fails(backend: Backend) {
     app.stop().await;
 }
 on_both_backends!(oversized_media_fails);
+
+async fn streamed_oversized_media_fails(backend: Backend) {
+    let env = Env::new(backend, MetaSimConfig::default()).await;
+    let mut settings = env.settings();
+    settings.server.jobs.media_max_bytes = 1000;
+    let bound = env.bind(settings).await;
+    let sandbox = seed_sandbox(&bound.store(), &bound.secrets(), env.sim.config()).await;
+    let mut app = bound.run(&env);
+    let bytes = photo(6);
+    let media_id = env
+        .sim
+        .add_media_of_unknown_size(bytes.clone(), "image/jpeg");
+    let sha256 = BASE64.encode(Sha256::digest(&bytes));
+    let webhook = inbound_image(env.sim.config(), "wamid.STREAMED1", &media_id, &sha256);
+
+    app.post_webhook(&env.sim.config().app_secret, &webhook)
+        .await;
+    let report = app.next_report("media_download", false).await;
+
+    let JobOutcome::Failed { error } = report.outcome else {
+        panic!("expected a failed job, got {:?}", report.outcome);
+    };
+    assert!(
+        error.contains("larger than the limit of 1000 bytes"),
+        "{error}"
+    );
+    let requests = env.sim.requests();
+    let downloads = requests
+        .iter()
+        .filter(|r| r.path.starts_with("/media-download/"))
+        .count();
+    assert_eq!(
+        downloads, 1,
+        "the limit stops the download once, while it streams"
+    );
+    let files = walk(&env.data_dir().join("media"));
+    assert!(files.is_empty(), "the temporary file is deleted: {files:?}");
+    let message = message_by_wamid(&app.store, &sandbox.account, "wamid.STREAMED1").await;
+    assert_eq!(
+        message.media.unwrap().download_status.as_deref(),
+        Some("failed")
+    );
+    app.stop().await;
+}
+on_both_backends!(streamed_oversized_media_fails);
+
+async fn streamed_media_of_unknown_size_stored(backend: Backend) {
+    let env = Env::new(backend, MetaSimConfig::default()).await;
+    let bound = env.bind(env.settings()).await;
+    let sandbox = seed_sandbox(&bound.store(), &bound.secrets(), env.sim.config()).await;
+    let mut app = bound.run(&env);
+    // Several of the stand-in's 16 KiB chunks.
+    let bytes: Vec<u8> = (0..100_000u32).map(|i| (i % 253) as u8).collect();
+    let media_id = env
+        .sim
+        .add_media_of_unknown_size(bytes.clone(), "video/mp4");
+    let sha256 = BASE64.encode(Sha256::digest(&bytes));
+    let video = serde_json::json!({"mime_type": "video/mp4", "sha256": sha256, "id": media_id});
+    let webhook = app::inbound_media(env.sim.config(), "wamid.VIDEO1", "video", video);
+
+    app.post_webhook(&env.sim.config().app_secret, &webhook)
+        .await;
+    let report = app.next_report("media_download", false).await;
+
+    assert_eq!(report.outcome, JobOutcome::Completed);
+    let message = message_by_wamid(&app.store, &sandbox.account, "wamid.VIDEO1").await;
+    let response = app
+        .get(&format!("/api/media/{}", message.id), Some(&sandbox.key))
+        .await;
+    assert_eq!(response.status(), 200);
+    let length = response.headers().get("content-length").cloned();
+    assert_eq!(length.unwrap().to_str().unwrap(), bytes.len().to_string());
+    assert_eq!(response.bytes().await.unwrap().to_vec(), bytes);
+    let files = walk(&env.data_dir().join("media"));
+    assert_eq!(files.len(), 1, "only the stored file: {files:?}");
+    app.stop().await;
+}
+on_both_backends!(streamed_media_of_unknown_size_stored);
+
+#[tokio::test]
+async fn stale_partial_files_removed_at_start() {
+    let env = Env::new(Backend::Sqlite, MetaSimConfig::default()).await;
+    let partial_dir = env.data_dir().join("media").join("partial");
+    std::fs::create_dir_all(&partial_dir).unwrap();
+    let stale = partial_dir.join("0123456789abcdef0123456789abcdef.part");
+    std::fs::write(&stale, b"left by a killed process").unwrap();
+
+    let bound = env.bind(env.settings()).await;
+
+    assert!(
+        !stale.exists(),
+        "start-up deleted the unlocked temporary file"
+    );
+    bound.run(&env).stop().await;
+}
 
 async fn rejected_token_marks_account(backend: Backend) {
     let env = Env::new(backend, MetaSimConfig::default()).await;

@@ -9,6 +9,13 @@ use crate::cli::JobArgs;
 /// Meta rejects inbound files over 100 MB, so larger downloads cannot occur.
 pub const DEFAULT_MEDIA_MAX_BYTES: u64 = 100 * 1024 * 1024;
 
+/// Upper bound of one job attempt, in seconds. The longest job is a media
+/// download: two download requests of up to three HTTP attempts, each
+/// bounded by the job client's timeout of 300 s (unless
+/// PONS_GRAPH_TIMEOUT_SECONDS is longer), 30 minutes in all. The rest of
+/// the hour is for the metadata requests and the pauses between retries.
+const MAX_RUN_SECONDS: u64 = 3600;
+
 /// Settings of the background workers.
 #[derive(Clone, Debug)]
 pub struct JobSettings {
@@ -16,8 +23,12 @@ pub struct JobSettings {
     pub workers: usize,
     /// Pause of an idle worker between looks for due jobs.
     pub poll_interval: Duration,
-    /// How long a claimed job belongs to its worker.
+    /// How long a claimed job belongs to its worker unless the worker
+    /// renews the lease, which it does every third of it while the job runs.
     pub lease: Duration,
+    /// How long one attempt at a job may run before it is stopped and
+    /// retried, however often its lease was renewed.
+    pub max_run_time: Duration,
     /// Pause before the first retry of a failed job, doubled per attempt.
     pub retry_base_delay: Duration,
     /// Upper bound of the pause between retries.
@@ -31,14 +42,15 @@ pub struct JobSettings {
 }
 
 impl Default for JobSettings {
-    /// Two workers polling every 5 s with 10-minute leases, retries after
-    /// 30 s doubling up to an hour, 100 MiB media, hourly template syncs
-    /// and a 10 s shutdown grace.
+    /// Two workers polling every 5 s with 10-minute leases, attempts of at
+    /// most an hour, retries after 30 s doubling up to an hour, 100 MiB
+    /// media, hourly template syncs and a 10 s shutdown grace.
     fn default() -> JobSettings {
         JobSettings {
             workers: 2,
             poll_interval: Duration::from_secs(5),
             lease: Duration::from_secs(600),
+            max_run_time: Duration::from_secs(MAX_RUN_SECONDS),
             retry_base_delay: Duration::from_secs(30),
             retry_max_delay: Duration::from_secs(3600),
             media_max_bytes: DEFAULT_MEDIA_MAX_BYTES,
@@ -91,7 +103,7 @@ pub(super) fn load(
         return Err(invalid("PONS_JOB_POLL_INTERVAL_SECONDS", poll, fix));
     }
     if !(60..=86_400).contains(&lease) {
-        let fix = "use 60 to 86400 seconds; a lease must outlast the longest download";
+        let fix = "use 60 to 86400 seconds";
         return Err(invalid("PONS_JOB_LEASE_SECONDS", lease, fix));
     }
     let media_max_bytes = args

@@ -3,7 +3,9 @@
 //!
 //! Meta's download URLs expire after about five minutes, so every attempt
 //! requests a fresh one from `GET /{media-id}`, and requests another when
-//! the download returns 401 or 404.
+//! the download returns 401 or 404. The body goes straight to a temporary
+//! file, which is renamed into place once its SHA-256 matches and deleted
+//! on any failure.
 
 use async_trait::async_trait;
 use serde::Deserialize;
@@ -11,9 +13,10 @@ use serde::Deserialize;
 use super::account::{self, Credentials};
 use super::worker::Handler;
 use super::{JobContext, JobError};
+use crate::media_files::PartialFile;
 use crate::store::jobs::MEDIA_DOWNLOAD;
 use crate::store::{Job, MediaRef, Message, MessageId, StoreError, StoredMedia};
-use crate::whatsapp::graph::{DownloadedMedia, GraphError, MediaInfo, sha256_matches};
+use crate::whatsapp::graph::{DownloadedMedia, GraphError, MediaInfo, sha256_digest_matches};
 
 /// Payload of a `media_download` job.
 #[derive(Deserialize)]
@@ -58,9 +61,17 @@ impl Handler for MediaDownload {
             ));
         };
         let credentials = account::credentials(store, &self.context.secrets, &account_id).await?;
-        let (info, downloaded) = self.fetch(&credentials, media_id).await?;
+        let max_bytes = self.context.settings.media_max_bytes;
+        let mut partial = self
+            .context
+            .media
+            .create_partial(max_bytes)
+            .map_err(|error| {
+                JobError::transient(format!("creating a temporary media file failed: {error}"))
+            })?;
+        let (info, downloaded) = self.fetch(&credentials, media_id, &mut partial).await?;
         account::token_works(store, &credentials.account).await;
-        self.keep(&message, &media, info, downloaded).await
+        self.keep(&message, &media, info, downloaded, partial).await
     }
 
     async fn give_up(&self, job: &Job, reason: &str) -> Result<(), StoreError> {
@@ -89,18 +100,19 @@ impl MediaDownload {
         &self,
         credentials: &Credentials,
         media_id: &str,
+        partial: &mut PartialFile,
     ) -> Result<(MediaInfo, DownloadedMedia), JobError> {
         let info = self.resolve(credentials, media_id).await?;
-        let result = match self.download(credentials, &info).await {
+        let result = match self.download(credentials, &info, partial).await {
             Err(error) if is_expired_url(&error) => {
                 tracing::info!(account_id = %credentials.account.id, media_id, %error,
                     "media URL refused; resolving a new one");
                 let info = self.resolve(credentials, media_id).await?;
-                self.download(credentials, &info)
+                self.download(credentials, &info, partial)
                     .await
-                    .map(|bytes| (info, bytes))
+                    .map(|downloaded| (info, downloaded))
             }
-            other => other.map(|bytes| (info, bytes)),
+            other => other.map(|downloaded| (info, downloaded)),
         };
         match result {
             Ok(fetched) => Ok(fetched),
@@ -141,17 +153,15 @@ impl MediaDownload {
         Ok(info)
     }
 
-    // NOTE: the Graph client returns the whole file in memory, so one
-    // download holds up to PONS_MEDIA_MAX_BYTES until it is written out.
     async fn download(
         &self,
         credentials: &Credentials,
         info: &MediaInfo,
+        partial: &mut PartialFile,
     ) -> Result<DownloadedMedia, GraphError> {
-        let max = self.context.settings.media_max_bytes;
         self.context
             .graph
-            .download_media(&info.url, &credentials.token, max)
+            .download_media(&info.url, &credentials.token, partial)
             .await
     }
 
@@ -161,6 +171,9 @@ impl MediaDownload {
             GraphError::MediaUrlNotFound => JobError::transient(
                 "the media download URL was rejected twice in one attempt (HTTP 401 or 404)",
             ),
+            GraphError::MediaWrite(reason) => {
+                JobError::transient(format!("writing the media file failed: {reason}"))
+            }
             other => {
                 let store = &self.context.store;
                 account::graph_failure(store, &credentials.account, "downloading the media", other)
@@ -169,18 +182,20 @@ impl MediaDownload {
         }
     }
 
-    /// Checks the bytes against every SHA-256 Meta announced, writes the
-    /// file and records it on the message.
+    /// Checks the file against every SHA-256 Meta announced, moves it to
+    /// its content-addressed path and records it on the message.
     async fn keep(
         &self,
         message: &Message,
         media: &MediaRef,
         info: MediaInfo,
         downloaded: DownloadedMedia,
+        partial: PartialFile,
     ) -> Result<(), JobError> {
         let announced = [info.sha256.as_deref(), media.sha256.as_deref()];
+        let digest = partial.sha256();
         for expected in announced.into_iter().flatten() {
-            if !sha256_matches(&downloaded.bytes, expected) {
+            if !sha256_digest_matches(&digest, expected) {
                 return Err(JobError::permanent(
                     "the downloaded media does not match the SHA-256 checksum Meta announced",
                 ));
@@ -197,14 +212,9 @@ impl MediaDownload {
         .find(|mime| !mime.trim().is_empty())
         .unwrap_or_else(|| FALLBACK_MIME_TYPE.to_owned());
 
-        let file = self
-            .context
-            .media
-            .store(downloaded.bytes)
-            .await
-            .map_err(|error| {
-                JobError::transient(format!("writing the media file failed: {error}"))
-            })?;
+        let file = partial.persist().await.map_err(|error| {
+            JobError::transient(format!("writing the media file failed: {error}"))
+        })?;
         let size = i64::try_from(file.size).unwrap_or(i64::MAX);
         let stored = StoredMedia {
             path: file.relative_path,

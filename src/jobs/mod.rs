@@ -1,11 +1,12 @@
 //! Background work: a pool of supervised workers that claim rows of the
-//! jobs table (media downloads, template syncs), run them with a lease, and
-//! complete, retry or fail each one. Work survives a restart because every
-//! job is a row. A worker that dies leaves its job to be claimed again
-//! when the lease runs out.
+//! jobs table (media downloads, template syncs), run them with a lease
+//! that they renew while they run, and complete, retry or fail each one.
+//! Work survives a restart because every job is a row. A worker that dies
+//! leaves its job to be claimed again when the lease runs out.
 
 mod account;
 mod error;
+mod lease;
 mod media;
 mod queue;
 mod retry;

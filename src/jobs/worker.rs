@@ -1,17 +1,17 @@
 //! The worker pool: each worker claims one due job at a time, runs it
-//! under a timeout shorter than its lease, and records the outcome. The
-//! supervisor restarts a worker that died and stops them all on shutdown.
+//! while renewing its lease, stops it after the maximum run time, and
+//! records the outcome. The supervisor restarts a worker that died and
+//! stops them all on shutdown.
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use tokio::sync::broadcast;
-use tokio::task::JoinSet;
+use tokio::task::{JoinHandle, JoinSet};
 use tokio_util::sync::CancellationToken;
 
-use super::{JobError, JobOutcome, JobQueue, JobReport, backoff_delay};
+use super::{JobError, JobOutcome, JobQueue, JobReport, backoff_delay, lease};
 use crate::config::JobSettings;
 use crate::store::{DynStore, Job, StoreError};
 
@@ -38,9 +38,15 @@ pub(super) struct Pool {
     pub events: broadcast::Sender<JobReport>,
 }
 
-/// Time kept free between a job's timeout and the end of its lease, so the
-/// outcome is recorded before another worker may claim the job.
-const LEASE_MARGIN: Duration = Duration::from_secs(10);
+/// The end of one attempt at a job.
+enum Attempt {
+    /// The handler returned, failed, or was stopped by the maximum run time
+    /// or the shutdown.
+    Ended(Result<(), JobError>),
+    /// Another claim took the job, so this worker must not record an
+    /// outcome.
+    ClaimLost,
+}
 
 impl Pool {
     /// Runs the workers until `shutdown` is cancelled, restarting any that
@@ -117,24 +123,46 @@ impl Pool {
                 .await;
             return;
         };
-        let result = self.attempt(handler.clone(), &job, shutdown).await;
-        self.finish(&job, result, Some(handler.as_ref())).await;
+        match self.attempt(handler.clone(), &job, shutdown).await {
+            Attempt::Ended(result) => self.finish(&job, result, Some(handler.as_ref())).await,
+            Attempt::ClaimLost => {
+                tracing::warn!(job_id = %job.id, kind = %job.kind, account_id = account_of(&job),
+                    attempt = job.attempts,
+                    "job stopped: its lease ran out and another claim took it");
+            }
+        }
     }
 
     /// Runs the handler in its own task, so that a panic fails only this
-    /// job. The task is stopped after the lease timeout, and after the grace
-    /// period once the server shuts down.
+    /// job, and renews the job's lease meanwhile. The task is stopped after
+    /// the maximum run time, after the grace period once the server shuts
+    /// down, and at once when another claim took the job.
     async fn attempt(
         &self,
         handler: Arc<dyn Handler>,
         job: &Job,
         shutdown: &CancellationToken,
-    ) -> Result<(), JobError> {
-        let timeout = self.settings.lease.saturating_sub(LEASE_MARGIN);
+    ) -> Attempt {
         let owned = job.clone();
-        let mut task = tokio::spawn(async move { handler.run(&owned).await });
+        let task = tokio::spawn(async move { handler.run(&owned).await });
+        let abort = task.abort_handle();
+        tokio::select! {
+            result = self.await_task(task, shutdown) => Attempt::Ended(result),
+            () = lease::renew_while_claimed(&self.store, job, self.settings.lease) => {
+                abort.abort();
+                Attempt::ClaimLost
+            }
+        }
+    }
+
+    async fn await_task(
+        &self,
+        mut task: JoinHandle<Result<(), JobError>>,
+        shutdown: &CancellationToken,
+    ) -> Result<(), JobError> {
+        let max_run_time = self.settings.max_run_time;
         let joined = tokio::select! {
-            joined = tokio::time::timeout(timeout, &mut task) => joined,
+            joined = tokio::time::timeout(max_run_time, &mut task) => joined,
             _ = shutdown.cancelled() => {
                 tokio::time::timeout(self.settings.shutdown_grace, &mut task).await
             }
@@ -150,7 +178,7 @@ impl Pool {
                 let reason = if shutdown.is_cancelled() {
                     "interrupted by server shutdown".to_owned()
                 } else {
-                    format!("timed out after {} seconds", timeout.as_secs())
+                    format!("timed out after {} seconds", max_run_time.as_secs())
                 };
                 Err(JobError::Transient(reason))
             }
@@ -230,3 +258,6 @@ impl Pool {
 fn account_of(job: &Job) -> Option<&str> {
     job.account_id.as_ref().map(|id| id.as_str())
 }
+
+#[cfg(test)]
+mod tests;

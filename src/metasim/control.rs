@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{FromRequest, Request, State};
+use axum::extract::{DefaultBodyLimit, FromRequest, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
@@ -26,6 +26,10 @@ use super::{
 
 /// Path prefix of every control endpoint.
 pub const PREFIX: &str = "/_metasim";
+
+/// Largest control request body: a 100 MB file, the largest media Meta
+/// accepts, in base64 with room for the JSON around it.
+const MAX_CONTROL_BODY_BYTES: usize = 140 * 1024 * 1024;
 
 type Handle = Arc<MetaSim>;
 
@@ -48,6 +52,7 @@ pub(crate) fn router(sim: Handle) -> Router {
         .route("/statuses", post(send_status))
         .route("/inbound/text", post(send_inbound_text))
         .route("/inbound/image", post(send_inbound_image))
+        .layer(DefaultBodyLimit::max(MAX_CONTROL_BODY_BYTES))
         .with_state(sim);
     Router::new().nest(PREFIX, routes)
 }
@@ -346,6 +351,10 @@ struct MediaRequest {
     /// The file's bytes in standard base64.
     data_base64: String,
     mime_type: String,
+    /// Leaves out `file_size` and `Content-Length`; see
+    /// [`MetaSim::add_media_of_unknown_size`].
+    #[serde(default)]
+    size_unknown: bool,
 }
 
 async fn add_media(
@@ -353,7 +362,11 @@ async fn add_media(
     Body(request): Body<MediaRequest>,
 ) -> Result<axum::Json<Value>, ControlError> {
     let bytes = decode_base64("data_base64", &request.data_base64)?;
-    let id = sim.add_media(bytes, &request.mime_type);
+    let id = if request.size_unknown {
+        sim.add_media_of_unknown_size(bytes, &request.mime_type)
+    } else {
+        sim.add_media(bytes, &request.mime_type)
+    };
     Ok(axum::Json(json!({"id": id})))
 }
 

@@ -148,11 +148,24 @@ impl MetaSim {
 
     /// Stores a media file and returns its new media id.
     pub fn add_media(&self, bytes: Vec<u8>, mime_type: &str) -> String {
+        self.insert_media(bytes, mime_type, false)
+    }
+
+    /// Stores a media file whose size the stand-in never states: its
+    /// metadata has no `file_size` and its download is chunked without a
+    /// `Content-Length`, so a client must enforce its size limit while it
+    /// reads. Returns the new media id.
+    pub fn add_media_of_unknown_size(&self, bytes: Vec<u8>, mime_type: &str) -> String {
+        self.insert_media(bytes, mime_type, true)
+    }
+
+    fn insert_media(&self, bytes: Vec<u8>, mime_type: &str, size_unknown: bool) -> String {
         let mut inner = self.inner();
         let id = inner.next_numeric_id();
         let media = Media {
             bytes,
             mime_type: mime_type.to_owned(),
+            size_unknown,
         };
         inner.media.insert(id.clone(), media);
         id

@@ -2,10 +2,11 @@
 //! on the stand-in that expires, and the download URL serves the bytes to
 //! requests that carry the access token.
 
+use std::convert::Infallible;
 use std::sync::Arc;
 
 use axum::Json;
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -17,6 +18,9 @@ use tokio::time::Instant;
 use super::routes::reject_request;
 use super::state::{Inner, Ticket, lock};
 use super::{Sim, faults};
+
+/// Size of the chunks of a download sent without `Content-Length`.
+const STREAMED_CHUNK_BYTES: usize = 16 * 1024;
 
 pub(crate) async fn info(
     State(sim): State<Arc<Sim>>,
@@ -32,17 +36,19 @@ pub(crate) async fn info(
     };
     let mime_type = media.mime_type.clone();
     let sha256 = hex::encode(Sha256::digest(&media.bytes));
-    let file_size = media.bytes.len().to_string();
+    let file_size = (!media.size_unknown).then(|| media.bytes.len().to_string());
     let url = download_url(&sim, &mut inner, &id);
-    Json(json!({
+    let mut metadata = json!({
         "messaging_product": "whatsapp",
         "url": url,
         "mime_type": mime_type,
         "sha256": sha256,
-        "file_size": file_size,
         "id": id,
-    }))
-    .into_response()
+    });
+    if let Some(file_size) = file_size {
+        metadata["file_size"] = json!(file_size);
+    }
+    Json(metadata).into_response()
 }
 
 pub(crate) async fn download(
@@ -59,14 +65,25 @@ pub(crate) async fn download(
         .get(&ticket)
         .filter(|ticket| Instant::now() < ticket.expires_at)
         .and_then(|ticket| inner.media.get(&ticket.media_id));
-    match media {
-        Some(media) => (
-            [(header::CONTENT_TYPE, media.mime_type.clone())],
-            Body::from(media.bytes.clone()),
-        )
-            .into_response(),
-        None => StatusCode::NOT_FOUND.into_response(),
-    }
+    let Some(media) = media else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let body = if media.size_unknown {
+        chunked_body(&media.bytes)
+    } else {
+        Body::from(media.bytes.clone())
+    };
+    ([(header::CONTENT_TYPE, media.mime_type.clone())], body).into_response()
+}
+
+/// Builds a body of unknown length, which hyper sends with chunked
+/// transfer encoding.
+fn chunked_body(bytes: &[u8]) -> Body {
+    let chunks: Vec<Result<Bytes, Infallible>> = bytes
+        .chunks(STREAMED_CHUNK_BYTES)
+        .map(|chunk| Ok(Bytes::copy_from_slice(chunk)))
+        .collect();
+    Body::from_stream(futures::stream::iter(chunks))
 }
 
 /// Issues a download URL for `media_id` that expires after the configured

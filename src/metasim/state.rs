@@ -184,6 +184,9 @@ pub struct WebhookDelivery {
 pub(crate) struct Media {
     pub bytes: Vec<u8>,
     pub mime_type: String,
+    /// Whether the metadata leaves out `file_size` and the download is
+    /// sent without `Content-Length`.
+    pub size_unknown: bool,
 }
 
 pub(crate) struct Ticket {

@@ -261,6 +261,19 @@ pub trait Store: Send + Sync + 'static {
         lease_seconds: i64,
         limit: u32,
     ) -> StoreResult<Vec<Job>>;
+    /// Extends the lease of a running job to `now + lease_seconds`, but only
+    /// while the claim that counted attempt `attempt` owns the job. Returns
+    /// `false`, and changes nothing, when the job is finished, queued again
+    /// or claimed again since, so the caller no longer owns it. The attempt
+    /// identifies a claim because every claim counts one.
+    /// `Invalid` when `lease_seconds` is not positive.
+    async fn extend_job_lease(
+        &self,
+        id: &JobId,
+        attempt: u32,
+        now: UnixTime,
+        lease_seconds: i64,
+    ) -> StoreResult<bool>;
     /// Marks a job done. `NotFound` for an unknown job, as for the next two.
     async fn complete_job(&self, id: &JobId, at: UnixTime) -> StoreResult<()>;
     /// Puts a job back in the queue to run at `run_at`, keeping the error.

@@ -119,6 +119,52 @@ pub async fn jobs_lease_expiry_reclaims(store: DynStore) {
     assert_eq!(again[0].attempts, 2);
 }
 
+pub async fn jobs_lease_extended_while_claimed(store: DynStore) {
+    enqueue(&store, job("long", T0, None)).await;
+    let first = claim(&store, T0, 10).await;
+    let id = first[0].id.clone();
+
+    let extended = store.extend_job_lease(&id, 1, T0 + 20, LEASE).await;
+    assert!(extended.expect("extend"), "the first claim holds the job");
+    assert!(
+        claim(&store, T0 + 20 + LEASE, 10).await.is_empty(),
+        "the lease runs from the extension"
+    );
+
+    let second_at = T0 + 21 + LEASE;
+    let second = claim(&store, second_at, 10).await;
+    assert_eq!(second.len(), 1, "the extended lease ran out");
+    assert_eq!(second[0].attempts, 2);
+    let stale = store.extend_job_lease(&id, 1, second_at + 5, LEASE).await;
+    assert!(
+        !stale.expect("extend"),
+        "a claim taken over by another claim is not extended"
+    );
+    let third = claim(&store, second_at + LEASE + 1, 10).await;
+    assert_eq!(
+        third.len(),
+        1,
+        "the rejected extension left the lease alone"
+    );
+    assert_eq!(third[0].attempts, 3);
+
+    store
+        .complete_job(&id, second_at + LEASE + 2)
+        .await
+        .expect("complete");
+    let finished = store.extend_job_lease(&id, 3, second_at + LEASE + 3, LEASE);
+    assert!(
+        !finished.await.expect("extend"),
+        "a finished job is not extended"
+    );
+    let unknown = store
+        .extend_job_lease(&JobId::generate(), 1, T0, LEASE)
+        .await;
+    assert!(!unknown.expect("extend"), "an unknown job is not extended");
+    let result = store.extend_job_lease(&id, 3, T0, 0).await;
+    assert!(matches!(result, Err(StoreError::Invalid(_))), "{result:?}");
+}
+
 pub async fn jobs_retry_then_max_attempts(store: DynStore) {
     let mut twice = job("twice", T0, None);
     twice.max_attempts = 2;

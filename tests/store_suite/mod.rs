@@ -112,6 +112,7 @@ macro_rules! store_suite_tests {
             jobs::jobs_dedupe_while_queued,
             jobs::jobs_claim_order_and_filters,
             jobs::jobs_lease_expiry_reclaims,
+            jobs::jobs_lease_extended_while_claimed,
             jobs::jobs_retry_then_max_attempts,
             jobs::jobs_retry_with_queued_twin,
             jobs::jobs_fail_and_complete,

@@ -131,6 +131,30 @@ fn job(row: &PgRow) -> StoreResult<Job> {
     })
 }
 
+/// Extends a running job's lease for the claim of `attempt`; see
+/// `Store::extend_job_lease`.
+pub(crate) async fn extend_job_lease(
+    pool: &PgPool,
+    id: &JobId,
+    attempt: u32,
+    now: UnixTime,
+    lease_seconds: i64,
+) -> StoreResult<bool> {
+    validate_lease(lease_seconds)?;
+    let extended = sqlx::query(
+        "UPDATE jobs SET locked_until = $3, updated_at = $4 \
+         WHERE id = $1 AND state = 'running' AND attempts = $2",
+    )
+    .bind(id.as_str())
+    .bind(i64::from(attempt))
+    .bind(now.saturating_add(lease_seconds))
+    .bind(now)
+    .execute(pool)
+    .await
+    .map_err(backend)?;
+    Ok(extended.rows_affected() == 1)
+}
+
 pub(crate) async fn complete_job(pool: &PgPool, id: &JobId, at: UnixTime) -> StoreResult<()> {
     let done = sqlx::query(
         "UPDATE jobs SET state = 'done', locked_until = NULL, updated_at = $2 WHERE id = $1",

@@ -253,6 +253,16 @@ impl Store for PostgresStore {
         jobs::claim_jobs(&self.pool, kinds, now, lease_seconds, limit).await
     }
 
+    async fn extend_job_lease(
+        &self,
+        id: &JobId,
+        attempt: u32,
+        now: UnixTime,
+        lease_seconds: i64,
+    ) -> StoreResult<bool> {
+        jobs::extend_job_lease(&self.pool, id, attempt, now, lease_seconds).await
+    }
+
     async fn complete_job(&self, id: &JobId, at: UnixTime) -> StoreResult<()> {
         jobs::complete_job(&self.pool, id, at).await
     }

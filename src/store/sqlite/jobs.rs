@@ -90,6 +90,30 @@ fn job(row: &Row<'_>) -> rusqlite::Result<Job> {
     })
 }
 
+/// Extends a running job's lease for the claim of `attempt`; see
+/// `Store::extend_job_lease`.
+pub(super) fn extend_job_lease(
+    conn: &Connection,
+    id: &JobId,
+    attempt: u32,
+    now: UnixTime,
+    lease_seconds: i64,
+) -> StoreResult<bool> {
+    validate_lease(lease_seconds)?;
+    let changed = conn
+        .prepare_cached(
+            "UPDATE jobs SET locked_until = ?3, updated_at = ?4 \
+             WHERE id = ?1 AND state = 'running' AND attempts = ?2",
+        )?
+        .execute(params![
+            id.as_str(),
+            attempt,
+            now.saturating_add(lease_seconds),
+            now
+        ])?;
+    Ok(changed == 1)
+}
+
 pub(super) fn complete_job(conn: &Connection, id: &JobId, at: UnixTime) -> StoreResult<()> {
     let changed = conn
         .prepare_cached(

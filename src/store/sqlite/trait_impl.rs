@@ -390,6 +390,19 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn extend_job_lease(
+        &self,
+        id: &JobId,
+        attempt: u32,
+        now: UnixTime,
+        lease_seconds: i64,
+    ) -> StoreResult<bool> {
+        let id = id.clone();
+        self.writer
+            .write(move |tx| jobs::extend_job_lease(tx, &id, attempt, now, lease_seconds))
+            .await
+    }
+
     async fn complete_job(&self, id: &JobId, at: UnixTime) -> StoreResult<()> {
         let id = id.clone();
         self.writer

@@ -58,9 +58,9 @@ pub enum GraphError {
     /// The media is larger than the caller's limit.
     #[error("media exceeds the limit of {max_bytes} bytes")]
     MediaTooLarge { max_bytes: u64 },
-    /// The downloaded bytes do not match the SHA-256 Meta announced.
-    #[error("downloaded media does not match its SHA-256 checksum")]
-    ChecksumMismatch,
+    /// Writing the downloaded media to its destination failed.
+    #[error("writing the downloaded media failed: {0}")]
+    MediaWrite(String),
     /// The request was rejected before sending because it is malformed.
     #[error("invalid Graph API request: {0}")]
     InvalidRequest(String),

@@ -1,12 +1,10 @@
-//! Media metadata (`GET /{media-id}`) and downloaded media bytes.
+//! Media metadata (`GET /{media-id}`), the result of a download, and the
+//! check of a download against the SHA-256 Meta announced.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
-
-use super::GraphError;
 
 /// Metadata from `GET /{media-id}`. The `url` is valid for about five
 /// minutes and must be fetched with the access token.
@@ -26,33 +24,22 @@ pub struct MediaInfo {
     pub messaging_product: Option<String>,
 }
 
-/// A downloaded media file.
+/// A media download written to a [`DownloadSink`](super::DownloadSink).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DownloadedMedia {
-    pub bytes: Vec<u8>,
     /// The response's `Content-Type`, which is the media's MIME type.
     pub content_type: Option<String>,
+    /// Bytes written to the sink.
+    pub size: u64,
 }
 
-impl DownloadedMedia {
-    /// Checks the bytes against an announced SHA-256.
-    pub fn verify_sha256(&self, expected: &str) -> Result<(), GraphError> {
-        if sha256_matches(&self.bytes, expected) {
-            Ok(())
-        } else {
-            Err(GraphError::ChecksumMismatch)
-        }
-    }
-}
-
-/// Tells whether `bytes` hash to `expected`, given as 64 hex digits (either
-/// case) or as base64, the two forms Meta uses.
-pub fn sha256_matches(bytes: &[u8], expected: &str) -> bool {
-    let digest = Sha256::digest(bytes);
+/// Tells whether a SHA-256 `digest` equals `expected`, given as 64 hex
+/// digits (either case) or as base64, the two forms Meta uses.
+pub fn sha256_digest_matches(digest: &[u8; 32], expected: &str) -> bool {
     let expected = expected.trim();
     let mut decoded = [0u8; 32];
     if expected.len() == 64 && hex::decode_to_slice(expected, &mut decoded).is_ok() {
-        return decoded[..] == digest[..];
+        return decoded == *digest;
     }
     match BASE64.decode(expected) {
         Ok(raw) => raw[..] == digest[..],
@@ -80,6 +67,8 @@ fn optional_size<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<u6
 
 #[cfg(test)]
 mod tests {
+    use sha2::{Digest, Sha256};
+
     use super::*;
 
     #[test]
@@ -94,14 +83,16 @@ mod tests {
 
     #[test]
     fn sha256_hex_and_base64() {
-        let digest = Sha256::digest(b"media");
-        assert!(sha256_matches(b"media", &hex::encode(digest)));
-        assert!(sha256_matches(
-            b"media",
+        let digest: [u8; 32] = Sha256::digest(b"media").into();
+        let other: [u8; 32] = Sha256::digest(b"other").into();
+        assert!(sha256_digest_matches(&digest, &hex::encode(digest)));
+        assert!(sha256_digest_matches(
+            &digest,
             &hex::encode(digest).to_uppercase()
         ));
-        assert!(sha256_matches(b"media", &BASE64.encode(digest)));
-        assert!(!sha256_matches(b"other", &BASE64.encode(digest)));
-        assert!(!sha256_matches(b"media", "not a hash"));
+        assert!(sha256_digest_matches(&digest, &BASE64.encode(digest)));
+        assert!(!sha256_digest_matches(&other, &BASE64.encode(digest)));
+        assert!(!sha256_digest_matches(&other, &hex::encode(digest)));
+        assert!(!sha256_digest_matches(&digest, "not a hash"));
     }
 }

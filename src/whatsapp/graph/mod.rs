@@ -16,10 +16,11 @@ mod token;
 mod transport;
 
 pub use client::{DEFAULT_TEMPLATE_PAGE_SIZE, GraphClient};
+pub use download::DownloadSink;
 pub use error::{
     GraphError, MetaApiError, PAIR_RATE_LIMIT_CODE, RATE_LIMIT_CODES, TRANSIENT_CODES,
 };
-pub use media::{DownloadedMedia, MediaInfo, sha256_matches};
+pub use media::{DownloadedMedia, MediaInfo, sha256_digest_matches};
 pub use response::{SendContact, SendResponse, SentMessage};
 pub use retry::{Idempotency, RetryPolicy};
 pub use send::{

@@ -106,21 +106,35 @@ where
             Ok(value) => return Ok(value),
             Err(error) => error,
         };
-        if attempt >= policy.max_attempts || !policy.should_retry(&error, idempotency) {
-            return Err(error);
-        }
-        let delay = policy.delay(attempt, &error);
-        tracing::warn!(
-            operation,
-            attempt,
-            code = error.code(),
-            delay_ms = delay.as_millis() as u64,
-            error = %error,
-            "Graph API call failed; retrying"
-        );
-        tokio::time::sleep(delay).await;
+        pause_before_retry(policy, operation, idempotency, attempt, error).await?;
         attempt += 1;
     }
+}
+
+/// Returns `error` when failed attempt number `attempt` (1 for the first)
+/// must not be retried. Otherwise logs the failure, sleeps the policy's
+/// delay and returns `Ok`, so the caller makes the next attempt.
+pub(crate) async fn pause_before_retry(
+    policy: &RetryPolicy,
+    operation: &'static str,
+    idempotency: Idempotency,
+    attempt: u32,
+    error: GraphError,
+) -> Result<(), GraphError> {
+    if attempt >= policy.max_attempts || !policy.should_retry(&error, idempotency) {
+        return Err(error);
+    }
+    let delay = policy.delay(attempt, &error);
+    tracing::warn!(
+        operation,
+        attempt,
+        code = error.code(),
+        delay_ms = delay.as_millis() as u64,
+        error = %error,
+        "Graph API call failed; retrying"
+    );
+    tokio::time::sleep(delay).await;
+    Ok(())
 }
 
 #[cfg(test)]

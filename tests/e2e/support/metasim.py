@@ -173,8 +173,14 @@ class MetaSimProcess:
         body = {"wa_id": wa_id, "profile_name": profile_name, "fail_with": fail_with}
         self._call("POST", "/recipients", body)
 
-    def add_media(self, data: bytes, mime_type: str) -> str:
-        body = {"data_base64": base64.b64encode(data).decode(), "mime_type": mime_type}
+    def add_media(self, data: bytes, mime_type: str, size_unknown: bool = False) -> str:
+        """Store a media file and return its id. With `size_unknown` the
+        metadata has no file_size and the download has no Content-Length."""
+        body = {
+            "data_base64": base64.b64encode(data).decode(),
+            "mime_type": mime_type,
+            "size_unknown": size_unknown,
+        }
         return self._call("POST", "/media", body)["id"]
 
     def expire_media_urls(self) -> None:

@@ -1,0 +1,126 @@
+"""Inbound media through a real `pons serve`: the `media_download` job
+fetches the file from the Meta stand-in and streams it to disk, and
+`GET /api/media/{messageId}` serves it. A file over PONS_MEDIA_MAX_BYTES
+fails for good and leaves no file behind, whether Meta announces its size
+or the limit stops the download while it streams."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import time
+
+import httpx2
+import pytest
+
+from support import meta, metasim
+from support.ids import new_customer, new_wamid
+
+MAX_BYTES = 300_000
+JOB_DEADLINE_SECONDS = 60
+
+
+@pytest.fixture(scope="module")
+def send_stack_env() -> dict[str, str]:
+    return {"PONS_MEDIA_MAX_BYTES": str(MAX_BYTES)}
+
+
+def file_bytes(size: int, seed: int) -> bytes:
+    return bytes((i * seed) % 251 for i in range(size))
+
+
+def post_image(send_stack, media_id: str, data: bytes) -> str:
+    """Post a signed webhook of a customer's image with `media_id`; return its wamid."""
+    customer = new_customer()
+    wamid = new_wamid()
+    image = {
+        "mime_type": "image/jpeg",
+        "sha256": base64.b64encode(hashlib.sha256(data).digest()).decode(),
+        "id": media_id,
+    }
+    message = {
+        "from": customer,
+        "id": wamid,
+        "timestamp": str(int(time.time())),
+        "type": "image",
+        "image": image,
+    }
+    change = meta.messages_change(
+        phone_number_id=metasim.PHONE_NUMBER_ID,
+        display_phone=metasim.DISPLAY_PHONE,
+        contacts=[meta.contact(customer, "Ana")],
+        messages=[message],
+    )
+    body = meta.encode(meta.envelope((metasim.WABA_ID, [change])))
+    response = send_stack.stack.meta.post(body, secret=metasim.APP_SECRET)
+    assert response.status_code == 200, response.text
+    return wamid
+
+
+def media_job_outcome(send_stack, start_at: int) -> dict:
+    """Wait for the log line that ends a media_download job."""
+    ends = {"job completed", "job failed for good", "job failed; will retry"}
+    return send_stack.server.wait_for_log(
+        lambda f: f.get("kind") == "media_download" and f.get("message") in ends,
+        JOB_DEADLINE_SECONDS,
+        start_at,
+    )
+
+
+def media_row(send_stack, wamid: str) -> tuple:
+    rows = send_stack.db.query(
+        "SELECT id, media_status, media_size, media_error FROM messages WHERE wamid = ?", wamid
+    )
+    assert len(rows) == 1, rows
+    return rows[0]
+
+
+def media_files(send_stack) -> list[str]:
+    media = send_stack.server.data_dir / "media"
+    return sorted(str(path.relative_to(media)) for path in media.rglob("*") if path.is_file())
+
+
+@pytest.mark.parametrize("size_unknown", [False, True], ids=["announced", "streamed"])
+def test_media_download_served(send_stack, sim, size_unknown):
+    data = file_bytes(200_000, 7 if size_unknown else 11)
+    media_id = sim.add_media(data, "image/jpeg", size_unknown=size_unknown)
+    start_at = len(send_stack.server.lines)
+
+    wamid = post_image(send_stack, media_id, data)
+    outcome = media_job_outcome(send_stack, start_at)
+
+    assert outcome["message"] == "job completed", send_stack.server.log_tail()
+    message_id, status, size, error = media_row(send_stack, wamid)
+    assert (status, size, error) == ("stored", len(data), None)
+    sha256 = hashlib.sha256(data).hexdigest()
+    assert f"{sha256[:2]}/{sha256}" in media_files(send_stack)
+    assert not any(name.startswith("partial/") for name in media_files(send_stack))
+    response = httpx2.get(
+        f"{send_stack.server.url}/api/media/{message_id}",
+        headers={"Authorization": f"Bearer {send_stack.key.text}"},
+        timeout=30,
+    )
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "image/jpeg"
+    assert response.headers["content-length"] == str(len(data))
+    assert response.content == data
+
+
+@pytest.mark.parametrize("size_unknown", [False, True], ids=["announced", "streamed"])
+def test_media_over_limit_fails(send_stack, sim, size_unknown):
+    data = file_bytes(MAX_BYTES + 1, 13 if size_unknown else 17)
+    media_id = sim.add_media(data, "image/jpeg", size_unknown=size_unknown)
+    before = media_files(send_stack)
+    start_at = len(send_stack.server.lines)
+
+    wamid = post_image(send_stack, media_id, data)
+    outcome = media_job_outcome(send_stack, start_at)
+
+    assert outcome["message"] == "job failed for good", send_stack.server.log_tail()
+    assert f"larger than the limit of {MAX_BYTES} bytes" in outcome["error"]
+    _, status, size, error = media_row(send_stack, wamid)
+    assert (status, size) == ("failed", None)
+    assert f"larger than the limit of {MAX_BYTES} bytes" in error
+    downloads = [r for r in sim.requests() if r["path"].startswith("/media-download/")]
+    assert len(downloads) == (1 if size_unknown else 0), "an announced size stops the job first"
+    assert media_files(send_stack) == before, "no file is stored or left behind"
