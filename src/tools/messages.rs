@@ -93,7 +93,6 @@ async fn reply_context(
     let Some(wamid) = non_blank(wamid) else {
         return Ok(None);
     };
-    let account = std::slice::from_ref(&recipient.account);
     let found = cx
         .store
         .find_message_by_wamid(std::slice::from_ref(&recipient.account.id), wamid)
@@ -103,13 +102,16 @@ async fn reply_context(
         _ => false,
     };
     if !in_conversation {
+        let choices = match &recipient.conversation {
+            Some(conversation) => guide::conversation_messages(cx, conversation).await?,
+            None => "The customer has no conversation with this account yet.".to_owned(),
+        };
         return Err(ToolError::MessageNotFound {
             wamid: echoed(wamid),
             hint: format!(
                 "`replyToMessageId` must be the wamid of a message in the conversation with {}. \
-                 {}",
+                 {choices}",
                 recipient.phone.e164(),
-                guide::recent_messages(cx, account, false).await?
             ),
         });
     }
