@@ -119,6 +119,57 @@ async fn send_text_rejects_bad_input() {
 }
 
 #[tokio::test]
+async fn reply_hint_names_recipient_messages() {
+    let shop = shop(ALL).await;
+    let recipient_wamid = shop.inbound("Where is my parcel?").await;
+    let other_wamid = shop
+        .server
+        .sim
+        .send_inbound_text("4930999888", "Greta", "Do you sell gift cards?")
+        .await
+        .expect("inbound webhook")
+        .wamid;
+    let text = tool_error(
+        &shop
+            .call(
+                "send_text",
+                json!({"phone": CUSTOMER, "text": "Hi", "replyToMessageId": other_wamid}),
+            )
+            .await,
+    );
+    assert!(text.contains("conversation with +4930123456"), "{text}");
+    assert!(
+        text.contains(&recipient_wamid),
+        "the recipient's message is named: {text}"
+    );
+    assert!(
+        !text.contains("Greta"),
+        "another conversation's message is named: {text}"
+    );
+    assert!(shop.message_posts().is_empty());
+}
+
+#[tokio::test]
+async fn mark_as_read_hint_skips_replies() {
+    let shop = shop(ALL).await;
+    let question = shop.inbound("Is the shop open today?").await;
+    for reply in ["Yes", "until 6 pm", "on Saturday too", "see you"] {
+        tool_output(
+            &shop
+                .call("send_text", json!({"phone": CUSTOMER, "text": reply}))
+                .await,
+        );
+    }
+    let text = tool_error(&shop.call("mark_as_read", json!({})).await);
+    assert!(text.contains("missing argument `waMessageId`"), "{text}");
+    assert!(
+        text.contains(&question),
+        "the customer's message is named: {text}"
+    );
+    assert!(!text.contains("no messages"), "{text}");
+}
+
+#[tokio::test]
 async fn send_media_request_bodies() {
     let shop = shop(ALL).await;
     shop.inbound("Send me the invoice").await;

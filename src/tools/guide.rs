@@ -4,7 +4,7 @@
 //! get the argument's format and the tool that lists the choices.
 
 use crate::auth::Scope;
-use crate::store::{Account, Direction, Template};
+use crate::store::{Account, ConversationSummary, Direction, Template};
 
 use super::conversations::{ids, recent_choices};
 use super::output::format_time;
@@ -13,14 +13,20 @@ use super::{ToolContext, ToolError};
 
 /// Conversations searched for recent messages.
 const CONVERSATIONS_SEARCHED: u32 = 5;
-/// Messages read per conversation.
-const MESSAGES_PER_CONVERSATION: u32 = 4;
+/// Messages named per conversation.
+const MESSAGES_PER_CONVERSATION: usize = 4;
+/// Newest messages read per conversation to find the ones to name.
+const MESSAGES_SCANNED: u32 = 50;
 /// Messages named at most.
 const MESSAGES_LISTED: usize = 10;
 /// Characters of a message text shown beside its wamid.
 const PREVIEW_CHARS: usize = 40;
 /// Approved templates named at most; list_templates shows the rest.
 const TEMPLATES_LISTED: usize = 20;
+
+/// The hint for a key that may not read the choices.
+const READ_SCOPE_HINT: &str =
+    "A key with the `read` scope can look wamids up with get_conversation or list_unanswered.";
 
 fn can_read(cx: &ToolContext<'_>) -> bool {
     cx.principal.scopes.contains(Scope::Read)
@@ -42,30 +48,66 @@ pub(super) async fn recent_messages(
     inbound_only: bool,
 ) -> Result<String, ToolError> {
     if !can_read(cx) {
-        return Ok(
-            "A key with the `read` scope can look wamids up with get_conversation or \
-                   list_unanswered."
-                .to_owned(),
-        );
+        return Ok(READ_SCOPE_HINT.to_owned());
     }
     let conversations = cx
         .store
         .list_conversations(&ids(accounts), CONVERSATIONS_SEARCHED)
         .await?;
+    let lines = message_lines(cx, &conversations, inbound_only).await?;
+    if !lines.is_empty() {
+        return Ok(format!("Recent messages: {}.", lines.join("; ")));
+    }
+    Ok(if inbound_only && !conversations.is_empty() {
+        format!(
+            "The newest {MESSAGES_SCANNED} messages of the {CONVERSATIONS_SEARCHED} most recent \
+             conversations contain no customer message; list_unanswered names the customers' \
+             latest messages with their wamids."
+        )
+    } else {
+        "These accounts have no messages to choose from yet.".to_owned()
+    })
+}
+
+/// Names the newest messages of one conversation with their wamids, for
+/// an argument that must name a message of that conversation.
+pub(super) async fn conversation_messages(
+    cx: &ToolContext<'_>,
+    conversation: &ConversationSummary,
+) -> Result<String, ToolError> {
+    if !can_read(cx) {
+        return Ok(READ_SCOPE_HINT.to_owned());
+    }
+    let lines = message_lines(cx, std::slice::from_ref(conversation), false).await?;
+    if lines.is_empty() {
+        return Ok("The conversation has no messages with a wamid yet.".to_owned());
+    }
+    Ok(format!("Recent messages: {}.", lines.join("; ")))
+}
+
+/// Describes up to `MESSAGES_PER_CONVERSATION` messages with a wamid of
+/// each conversation, newest first, at most `MESSAGES_LISTED` in all.
+async fn message_lines(
+    cx: &ToolContext<'_>,
+    conversations: &[ConversationSummary],
+    inbound_only: bool,
+) -> Result<Vec<String>, ToolError> {
     let mut lines = Vec::new();
-    for conversation in &conversations {
+    for conversation in conversations {
+        // More messages are read than named, because the newest ones may
+        // all be the business's replies or sends without a wamid.
         let messages = cx
             .store
-            .conversation_messages(&conversation.id, MESSAGES_PER_CONVERSATION)
+            .conversation_messages(&conversation.id, MESSAGES_SCANNED)
             .await?;
         let who = conversation.contact_name.as_deref().unwrap_or("(no name)");
-        for message in messages.iter().rev() {
-            let Some(wamid) = &message.wamid else {
-                continue;
-            };
-            if inbound_only && message.direction != Direction::Inbound {
-                continue;
-            }
+        let named = messages
+            .iter()
+            .rev()
+            .filter(|message| !inbound_only || message.direction == Direction::Inbound)
+            .filter_map(|message| Some((message.wamid.as_ref()?, message)))
+            .take(MESSAGES_PER_CONVERSATION);
+        for (wamid, message) in named {
             let text = message
                 .text
                 .as_deref()
@@ -86,10 +128,7 @@ pub(super) async fn recent_messages(
         }
     }
     lines.truncate(MESSAGES_LISTED);
-    if lines.is_empty() {
-        return Ok("These accounts have no messages to choose from yet.".to_owned());
-    }
-    Ok(format!("Recent messages: {}.", lines.join("; ")))
+    Ok(lines)
 }
 
 /// Names the approved templates of `accounts` with their variables.

@@ -53,21 +53,7 @@ pub async fn send_text(cx: &ToolContext<'_>, args: SendTextArgs) -> Result<SendO
             ),
         });
     }
-    // Line breaks and tabs are text. Other control characters (NUL, escape,
-    // bell, delete and the C1 controls) have no place in a chat message.
-    if let Some(control) = text
-        .chars()
-        .find(|&c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
-    {
-        return Err(ToolError::InvalidArgument {
-            argument: "text",
-            reason: format!(
-                "it contains the control character U+{:04X}, which has no place in a chat \
-                 message; remove it",
-                u32::from(control)
-            ),
-        });
-    }
+    reject_control_characters("text", &text, "a chat message", true)?;
     let context = reply_context(cx, &recipient, args.reply_to_message_id.as_deref()).await?;
     let preview = text.contains("http://") || text.contains("https://");
     let mut request = SendRequest::text(&recipient.phone.e164(), &text, preview);
@@ -93,7 +79,6 @@ async fn reply_context(
     let Some(wamid) = non_blank(wamid) else {
         return Ok(None);
     };
-    let account = std::slice::from_ref(&recipient.account);
     let found = cx
         .store
         .find_message_by_wamid(std::slice::from_ref(&recipient.account.id), wamid)
@@ -103,13 +88,16 @@ async fn reply_context(
         _ => false,
     };
     if !in_conversation {
+        let choices = match &recipient.conversation {
+            Some(conversation) => guide::conversation_messages(cx, conversation).await?,
+            None => "The customer has no conversation with this account yet.".to_owned(),
+        };
         return Err(ToolError::MessageNotFound {
             wamid: echoed(wamid),
             hint: format!(
                 "`replyToMessageId` must be the wamid of a message in the conversation with {}. \
-                 {}",
+                 {choices}",
                 recipient.phone.e164(),
-                guide::recent_messages(cx, account, false).await?
             ),
         });
     }
@@ -337,13 +325,21 @@ fn check_extras(
             reason: "audio messages cannot have a caption; send the text with send_text".to_owned(),
         });
     }
-    if let Some(caption) = caption
-        && caption.chars().count() > MAX_CAPTION_CHARS
-    {
-        return Err(ToolError::InvalidArgument {
-            argument: "caption",
-            reason: format!("it is longer than {MAX_CAPTION_CHARS} characters"),
-        });
+    if let Some(caption) = caption {
+        let chars = caption.chars().count();
+        if chars > MAX_CAPTION_CHARS {
+            return Err(ToolError::InvalidArgument {
+                argument: "caption",
+                reason: format!(
+                    "it has {chars} characters and WhatsApp allows {MAX_CAPTION_CHARS}; shorten \
+                     it or send the rest with send_text"
+                ),
+            });
+        }
+        reject_control_characters("caption", caption, "a caption", true)?;
+    }
+    if let Some(filename) = filename {
+        reject_control_characters("filename", filename, "a file name", false)?;
     }
     if filename.is_some() && kind != MediaKind::Document {
         return Err(ToolError::InvalidArgument {
@@ -357,9 +353,32 @@ fn check_extras(
     Ok(())
 }
 
+/// Rejects control characters in `value`: NUL, escape, bell, delete, the
+/// C1 controls, and line breaks and tabs unless `line_breaks` allows them.
+/// PostgreSQL text cannot store NUL, and none of them belongs in `place`.
+fn reject_control_characters(
+    argument: &'static str,
+    value: &str,
+    place: &str,
+    line_breaks: bool,
+) -> Result<(), ToolError> {
+    let allowed = |c: char| line_breaks && matches!(c, '\n' | '\r' | '\t');
+    let Some(control) = value.chars().find(|&c| c.is_control() && !allowed(c)) else {
+        return Ok(());
+    };
+    Err(ToolError::InvalidArgument {
+        argument,
+        reason: format!(
+            "it contains the control character U+{:04X}, which has no place in {place}; \
+             remove it",
+            u32::from(control)
+        ),
+    })
+}
+
 #[cfg(test)]
 mod tests {
-    use super::checked_url;
+    use super::{MediaKind, ToolError, check_extras, checked_url};
 
     #[test]
     fn public_https_link_accepted() {
@@ -426,6 +445,48 @@ mod tests {
             let error = checked_url(Some(link)).expect_err(link);
             let text = error.to_string();
             assert!(text.contains("local or reserved address"), "{link}: {text}");
+        }
+    }
+
+    #[test]
+    fn check_extras_control_characters() {
+        let document = MediaKind::Document;
+        assert!(check_extras(document, Some("Line one\nline two"), Some("a.pdf")).is_ok());
+        let cases = [
+            (
+                Some("cap\0tion"),
+                None,
+                "invalid argument `caption`",
+                "U+0000",
+            ),
+            (
+                Some("bell\u{7}"),
+                None,
+                "invalid argument `caption`",
+                "U+0007",
+            ),
+            (
+                None,
+                Some("a\0b.pdf"),
+                "invalid argument `filename`",
+                "U+0000",
+            ),
+            (
+                None,
+                Some("a\nb.pdf"),
+                "invalid argument `filename`",
+                "U+000A",
+            ),
+        ];
+        for (caption, filename, argument, character) in cases {
+            let error = check_extras(document, caption, filename).expect_err(argument);
+            assert!(
+                matches!(error, ToolError::InvalidArgument { .. }),
+                "{error}"
+            );
+            let text = error.to_string();
+            assert!(text.contains(argument), "{text}");
+            assert!(text.contains(character), "{text}");
         }
     }
 }

@@ -12,7 +12,7 @@ import pytest
 
 from support import metasim
 from support.ids import new_customer
-from support.mcp import ERAS, structured
+from support.mcp import ERAS, structured, tool_error
 
 MESSAGES_PATH_SUFFIX = f"/{metasim.PHONE_NUMBER_ID}/messages"
 TEMPLATES_PATH_SUFFIX = f"/{metasim.WABA_ID}/message_templates"
@@ -207,6 +207,38 @@ def test_send_media_type_by_mime(send_stack, sim, arguments, expected):
     assert stored["mediaMimeType"] == arguments["mimeType"].split(";")[0].strip().lower()
     assert stored["caption"] == arguments.get("caption")
     assert stored["mediaFilename"] == arguments.get("filename")
+
+
+# PostgreSQL text cannot hold NUL, so these must be rejected before the
+# message is stored, with the same error on both backends.
+MEDIA_CONTROL_CASES = [
+    ({"caption": "Invoice\u0000"}, "`caption`", "U+0000"),
+    ({"filename": "invoice\u0000.pdf"}, "`filename`", "U+0000"),
+    ({"filename": "invoice\n.pdf"}, "`filename`", "U+000A"),
+]
+
+
+@pytest.mark.parametrize(
+    ("extra", "argument", "character"),
+    MEDIA_CONTROL_CASES,
+    ids=["caption-nul", "filename-nul", "filename-newline"],
+)
+def test_send_media_control_characters_rejected(send_stack, sim, extra, argument, character):
+    customer = new_customer()
+    send_stack.inbound(customer, "Send me the invoice")
+    sim.clear_requests()
+    arguments = {
+        "phone": customer,
+        "url": "https://cdn.example/i.pdf",
+        "mimeType": "application/pdf",
+        **extra,
+    }
+    text = tool_error(send_stack.call("send_media", arguments))
+    assert f"invalid argument {argument}" in text, text
+    assert character in text, text
+    assert sim.message_posts() == []
+    messages = conversation_of(send_stack, customer)["messages"]
+    assert [m["direction"] for m in messages] == ["inbound"]
 
 
 def template_post(sim, output: dict) -> dict:

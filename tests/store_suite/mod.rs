@@ -72,6 +72,7 @@ macro_rules! store_suite_tests {
             reads::conversation_messages_newest_oldest_first,
             reads::read_conversation_with_its_messages,
             reads::empty_accounts_return_nothing,
+            reads::lookups_with_nul_find_nothing,
             search::search_ranks_and_isolates_tenants,
             search::search_input_never_errors,
             search::search_ranks_only_recent_matches,

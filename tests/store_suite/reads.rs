@@ -1,6 +1,8 @@
 //! Conversation lists, lookups and message history.
 
-use pons::store::{AccountId, ContactSeen, ConversationId, ConversationRef, DynStore, IngestItem};
+use pons::store::{
+    AccountId, ContactSeen, ConversationId, ConversationRef, DynStore, IngestItem, MessageId,
+};
 
 use super::{T0, conversation, ingest, tenant, text};
 
@@ -199,4 +201,46 @@ pub async fn empty_accounts_return_nothing(store: DynStore) {
             .expect("search")
             .is_empty()
     );
+}
+
+/// PostgreSQL text cannot hold NUL, so no stored id or wamid contains one.
+/// A lookup with one comes from a caller's argument and finds nothing on
+/// both backends, instead of failing on PostgreSQL.
+pub async fn lookups_with_nul_find_nothing(store: DynStore) {
+    let t = tenant(&store, "nul").await;
+    ingest(
+        &store,
+        vec![IngestItem::Message(text(
+            &t.account,
+            "15551250040",
+            "wamid.N1",
+            T0,
+            "word",
+        ))],
+    )
+    .await;
+    let ids = std::slice::from_ref(&t.account.id);
+
+    let by_wamid = store
+        .find_message_by_wamid(ids, "wamid.N1\0")
+        .await
+        .expect("find by wamid");
+    assert!(by_wamid.is_none());
+    let by_id = store
+        .find_message(&MessageId("message\0".to_owned()))
+        .await
+        .expect("find by id");
+    assert!(by_id.is_none());
+    let by_conversation_id = ConversationRef::Id(ConversationId("conversation\0".to_owned()));
+    let conversation = store
+        .find_conversation(ids, &by_conversation_id)
+        .await
+        .expect("find conversation by id");
+    assert!(conversation.is_none());
+    let by_phone = ConversationRef::Phone("15551250040\0".to_owned());
+    let conversation = store
+        .find_conversation(ids, &by_phone)
+        .await
+        .expect("find conversation by phone");
+    assert!(conversation.is_none());
 }

@@ -80,6 +80,9 @@ pub(crate) async fn find_conversation(
             wa_id.as_str(),
         ),
     };
+    if has_nul(key) {
+        return Ok(None);
+    }
     let row = sqlx::query(sql)
         .bind(account_ids(accounts))
         .bind(key)
@@ -169,6 +172,13 @@ pub(crate) async fn search_messages(
         .collect()
 }
 
+/// Tells whether a lookup key contains NUL. PostgreSQL text cannot hold
+/// NUL, so no stored id or wamid has one, and binding such a key fails the
+/// query. Lookups return `None` for it, as SQLite does.
+fn has_nul(key: &str) -> bool {
+    key.contains('\0')
+}
+
 /// Decodes `message_columns!()` followed by `m.account_id`.
 fn message_with_account(row: &PgRow) -> StoreResult<(AccountId, Message)> {
     let account = AccountId(row.try_get("account_id").map_err(backend)?);
@@ -180,6 +190,9 @@ pub(crate) async fn find_message(
     executor: impl PgExecutor<'_>,
     id: &MessageId,
 ) -> StoreResult<Option<(AccountId, Message)>> {
+    if has_nul(id.as_str()) {
+        return Ok(None);
+    }
     let sql = concat!(
         "SELECT ",
         message_columns!(),
@@ -200,7 +213,7 @@ pub(crate) async fn find_message_by_wamid(
     accounts: &[AccountId],
     wamid: &str,
 ) -> StoreResult<Option<(AccountId, Message)>> {
-    if accounts.is_empty() {
+    if accounts.is_empty() || has_nul(wamid) {
         return Ok(None);
     }
     let sql = concat!(
