@@ -6,6 +6,7 @@ mod conversations;
 mod error;
 mod events;
 mod inbound;
+mod index_merge;
 mod ingest;
 mod jobs;
 mod keys;
@@ -75,8 +76,12 @@ impl SqliteStore {
             .load(&conn)
             .context("reading the search index's token counts failed")?;
         let readers = ReaderPool::open(path, READER_CONNECTIONS, &counts)?;
-        let writer = Writer::start(conn, SearchIndexer::new(Arc::clone(&counts)))
-            .context("starting the SQLite writer thread failed")?;
+        let writes = index_merge::IndexWrites::default();
+        let indexer = SearchIndexer::new(Arc::clone(&counts), writes.clone());
+        let writer =
+            Writer::start(conn, indexer).context("starting the SQLite writer thread failed")?;
+        index_merge::start(writer.downgrade(), writes)
+            .context("starting the search index merge thread failed")?;
         Ok(SqliteStore {
             writer,
             readers,

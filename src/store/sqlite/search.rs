@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use rusqlite::{Connection, params};
 
+use super::index_merge::IndexWrites;
 use super::json_ids;
 use super::rows::{self, MESSAGE_COLUMN_COUNT, MESSAGE_COLUMNS};
 use super::token_counts::{TokenCounts, docsize_count};
@@ -121,14 +122,16 @@ fn ranked_candidates(
 /// count is cleared before the COMMIT that indexes it and stored after.
 pub(super) struct SearchIndexer {
     counts: Arc<TokenCounts>,
+    writes: IndexWrites,
     /// Rowids indexed by the transaction being committed, with their counts.
     indexed: Vec<(i64, u64)>,
 }
 
 impl SearchIndexer {
-    pub(super) fn new(counts: Arc<TokenCounts>) -> SearchIndexer {
+    pub(super) fn new(counts: Arc<TokenCounts>, writes: IndexWrites) -> SearchIndexer {
         SearchIndexer {
             counts,
+            writes,
             indexed: Vec::new(),
         }
     }
@@ -167,6 +170,9 @@ impl CommitHook for SearchIndexer {
     }
 
     fn after_commit(&mut self) {
+        if !self.indexed.is_empty() {
+            self.writes.record();
+        }
         for (rowid, count) in self.indexed.drain(..) {
             self.counts.set(rowid, count);
         }

@@ -269,3 +269,72 @@ async fn token_counts_in_memory_follow_the_index() {
         );
     }
 }
+
+#[tokio::test]
+async fn index_merge_keeps_matches() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = SqliteStore::open(&dir.path().join("pons.db")).expect("open");
+    let account = account(&store).await;
+    // Each webhook is a transaction of its own and adds a segment.
+    for index in 0..12 {
+        let wamid = format!("w{index}");
+        let text = format!("order ORD-{index} shipped");
+        store
+            .ingest(batch(vec![text_message(&account, &wamid, &text)]))
+            .await
+            .expect("ingest");
+    }
+    async fn segment_pages(store: &SqliteStore) -> Vec<u64> {
+        store
+            .writer
+            .write(|tx| {
+                Ok(super::index_merge::read_segments(tx)?
+                    .expect("structure record")
+                    .page_counts())
+            })
+            .await
+            .expect("segments")
+    }
+    let before = segment_pages(&store).await;
+    assert!(
+        before.len() > 1,
+        "twelve writes leave one segment: {before:?}"
+    );
+
+    let mut steps = 0;
+    while store
+        .writer
+        .write(|tx| super::index_merge::merge_step(tx))
+        .await
+        .expect("merge step")
+    {
+        steps += 1;
+        assert!(steps < 100, "the merge must end");
+    }
+    let after = segment_pages(&store).await;
+    assert_eq!(after.len(), 1, "merged from {before:?}");
+    // Nothing further is due.
+    assert!(
+        !store
+            .writer
+            .write(|tx| super::index_merge::merge_step(tx))
+            .await
+            .expect("merge step")
+    );
+
+    let ids = [account];
+    let hits = store
+        .search_messages(&ids, "order", 20)
+        .await
+        .expect("search");
+    assert_eq!(hits.len(), 12);
+    let code = store
+        .search_messages(&ids, "ORD-7", 20)
+        .await
+        .expect("search");
+    let wamids: Vec<_> = code
+        .into_iter()
+        .filter_map(|hit| hit.message.wamid)
+        .collect();
+    assert_eq!(wamids, vec!["w7".to_owned()]);
+}

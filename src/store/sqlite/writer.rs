@@ -110,6 +110,38 @@ impl Writer {
         }
         answer.await.unwrap_or_else(|_| Err(writer_stopped()))
     }
+
+    /// Runs `work` like [`Writer::write`], from a thread outside the async
+    /// runtime, blocking it until the transaction has committed.
+    pub(super) fn blocking_write<T, F>(&self, work: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Savepoint<'_>) -> StoreResult<T> + Send + 'static,
+    {
+        let (job, answer) = new_job(work);
+        if self.queue.blocking_send(job).is_err() {
+            return Err(writer_stopped());
+        }
+        answer
+            .blocking_recv()
+            .unwrap_or_else(|_| Err(writer_stopped()))
+    }
+
+    /// Returns a handle that does not keep the writer thread running.
+    pub(super) fn downgrade(&self) -> WeakWriter {
+        WeakWriter(self.queue.downgrade())
+    }
+}
+
+/// A handle to the writer thread that lets it stop once every [`Writer`]
+/// is dropped.
+pub(super) struct WeakWriter(mpsc::WeakSender<Box<dyn WriteJob>>);
+
+impl WeakWriter {
+    /// Returns a writer handle, or `None` once the writer has stopped.
+    pub(super) fn upgrade(&self) -> Option<Writer> {
+        self.0.upgrade().map(|queue| Writer { queue })
+    }
 }
 
 /// Wraps `work` as a job and returns the receiver of its result.
