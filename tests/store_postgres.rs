@@ -11,10 +11,10 @@ use std::sync::Arc;
 
 use pons::store::postgres::PostgresStore;
 use pons::store::{
-    ContactSeen, DynStore, IngestItem, MessageStatus, MetaError, NewJob, TemplateStatusUpdate,
-    WebhookBatch,
+    AccountId, ContactSeen, DynStore, IngestItem, MessageStatus, MetaError, NewJob,
+    TemplateStatusUpdate, WebhookBatch,
 };
-use postgres_harness::TestDatabase;
+use postgres_harness::{EmptyDatabase, TestDatabase};
 use sqlx::{Connection, PgConnection, PgPool};
 use store_suite::{
     Harness, T0, batch, ingest, outbound_text, send_text, status, tenant, text, webhook_log,
@@ -230,6 +230,191 @@ async fn search_folds_case_and_diacritics() {
     }
 }
 
+/// PostgreSQL's unaccent folds `ß` to `ss`, so each spelling finds the
+/// other, unlike on SQLite (see the README's limitations).
+#[tokio::test]
+async fn search_folds_eszett_to_ss() {
+    let harness = harness!();
+    let store = &harness.store;
+    let t = tenant(store, "eszett-folded").await;
+    let from = "15551280011";
+    let items = vec![
+        IngestItem::Message(text(&t.account, from, "wamid.E1", T0, "Hauptstraße 5")),
+        IngestItem::Message(text(&t.account, from, "wamid.E2", T0 + 1, "Hauptstrasse 7")),
+    ];
+    ingest(store, items).await;
+
+    let accounts = [t.account.id.clone()];
+    for query in ["Hauptstraße", "hauptstrasse"] {
+        let hits = store
+            .search_messages(&accounts, query, 10)
+            .await
+            .expect("search");
+        assert_eq!(hits.len(), 2, "search for {query:?}");
+    }
+}
+
+/// The last migration that indexed messages with the default text search
+/// parser, which keeps `ORD-123456` and e-mail addresses whole.
+const BEFORE_SEARCH_SPLITS_PUNCTUATION: i64 = 5;
+
+/// Messages stored before the migration that splits words at punctuation
+/// are indexed again by it, so their codes and addresses are found.
+#[tokio::test]
+async fn search_migration_reindexes_messages() {
+    let database = EmptyDatabase::create().await;
+    let pool = PgPool::connect(&database.url()).await.expect("connect");
+    sqlx::migrate!("migrations/postgres")
+        .run_to(BEFORE_SEARCH_SPLITS_PUNCTUATION, &pool)
+        .await
+        .expect("migrate to the schema before the search change");
+    let account = "0190d5a0-0000-7000-8000-000000000001";
+    let setup = [
+        "INSERT INTO accounts (id, name, waba_id, phone_number_id, phone_number, \
+         access_token_encrypted, app_secret_encrypted, verify_token, created_at) \
+         VALUES ($1, 'Shop', 'waba-1', 'pnid-1', \
+         '15550001111', '\\x00', '\\x00', 'verify', 0)",
+        "INSERT INTO contacts (id, account_id, wa_id, created_at, updated_at) \
+         VALUES ('contact-1', $1, '15551280012', 0, 0)",
+        "INSERT INTO conversations (id, account_id, contact_id, created_at) \
+         VALUES ('conversation-1', $1, 'contact-1', 0)",
+        "INSERT INTO messages (id, account_id, conversation_id, wamid, direction, type, text, \
+         status, timestamp, created_at) \
+         SELECT 'message-' || n, $1, 'conversation-1', \
+         'wamid.M' || n, 'inbound', 'text', body, 'received', n, n \
+         FROM (VALUES (1, 'Your order ORD-123456 has shipped'), \
+                      (2, 'Write to sales@example.com'), \
+                      (3, 'Reference 123456'), \
+                      (4, NULL)) AS m (n, body)",
+    ];
+    for statement in setup {
+        sqlx::query(statement)
+            .bind(account)
+            .execute(&pool)
+            .await
+            .unwrap_or_else(|error| panic!("{statement}: {error}"));
+    }
+    // The old index finds the code only whole: the bare number misses it.
+    let old_matches: Vec<String> = sqlx::query_scalar(
+        "SELECT wamid FROM messages WHERE search @@ plainto_tsquery('pons_text', '123456') \
+         ORDER BY wamid",
+    )
+    .fetch_all(&pool)
+    .await
+    .expect("search the old index");
+    assert_eq!(old_matches, ["wamid.M3"]);
+    pool.close().await;
+
+    let store = PostgresStore::connect(&database.url())
+        .await
+        .expect("connect and apply the search migration");
+    let pool = store.pool().clone();
+    let store: DynStore = Arc::new(store);
+    let accounts = [AccountId(account.to_owned())];
+    let cases: [(&str, &[&str]); 5] = [
+        ("123456", &["wamid.M1", "wamid.M3"]),
+        ("ORD 123456", &["wamid.M1"]),
+        ("ORD-123456", &["wamid.M1"]),
+        ("example.com", &["wamid.M2"]),
+        ("sales@example.com", &["wamid.M2"]),
+    ];
+    for (query, expected) in cases {
+        let hits = store
+            .search_messages(&accounts, query, 10)
+            .await
+            .expect("search");
+        let mut wamids: Vec<String> = hits.into_iter().filter_map(|h| h.message.wamid).collect();
+        wamids.sort();
+        assert_eq!(wamids, expected, "search for {query:?}");
+    }
+    let indexed: i64 = sqlx::query_scalar("SELECT count(*) FROM messages WHERE search IS NOT NULL")
+        .fetch_one(&pool)
+        .await
+        .expect("count indexed messages");
+    assert_eq!(
+        indexed, 4,
+        "every message, the one without text too, has a vector"
+    );
+    let analyzed: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM pg_stats WHERE tablename = 'messages' AND attname = 'search'",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("read column statistics");
+    assert_eq!(analyzed, 1, "the migration analyzes the new column");
+}
+
+/// The search condition compares the column with a constant tsquery that
+/// PostgreSQL computes while planning, so a rare code is looked up in the
+/// GIN index and a common word is not.
+#[tokio::test]
+async fn search_rare_code_uses_gin_index() {
+    let harness = harness!();
+    let store = &harness.store;
+    let t = tenant(store, "gin").await;
+    let message = text(
+        &t.account,
+        "15551280013",
+        "wamid.G1",
+        T0,
+        "Your order ORD-123456",
+    );
+    ingest(store, vec![IngestItem::Message(message)]).await;
+    // Many messages of one account without the code, copied from the
+    // first. With 5,000 copies PostgreSQL 15 reads the whole table instead.
+    sqlx::query(
+        "INSERT INTO messages (id, account_id, conversation_id, direction, type, text, status, \
+         timestamp, created_at) \
+         SELECT 'filler-' || n, account_id, conversation_id, direction, type, \
+         'order ' || (200000 + n) || ' is packed and ready', status, timestamp - n, created_at \
+         FROM messages, generate_series(1, 50000) AS n",
+    )
+    .execute(harness.pool())
+    .await
+    .expect("copy messages");
+    sqlx::query("ANALYZE messages")
+        .execute(harness.pool())
+        .await
+        .expect("analyze");
+
+    let plan = |terms: &'static str| {
+        let explain = format!(
+            "EXPLAIN SELECT m.id FROM messages m WHERE m.account_id = '{}' \
+             AND m.search @@ pons_search_query(ARRAY[{terms}]) \
+             ORDER BY m.timestamp DESC, m.id DESC LIMIT 1000",
+            t.account.id
+        );
+        let pool = harness.pool().clone();
+        async move {
+            let lines: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(explain))
+                .fetch_all(&pool)
+                .await
+                .expect("explain");
+            lines.join("\n")
+        }
+    };
+    let rare = plan("'ORD-123456'").await;
+    assert!(
+        rare.contains("Bitmap Index Scan on messages_search"),
+        "{rare}"
+    );
+    assert!(
+        rare.contains("'''ord'' <-> ''123456'''::tsquery"),
+        "the query is a constant when planned: {rare}"
+    );
+    // A word in every message is cheaper to find by walking the account's
+    // messages newest first. The planner chooses that from the tsquery that
+    // the same function returns for the word.
+    let common = plan("'order'").await;
+    assert!(common.contains("messages_account_recent"), "{common}");
+
+    let hits = store
+        .search_messages(std::slice::from_ref(&t.account.id), "ORD-123456", 10)
+        .await
+        .expect("search");
+    assert_eq!(hits.len(), 1);
+}
+
 #[tokio::test]
 async fn connect_again_keeps_data() {
     let harness = harness!();
@@ -244,7 +429,7 @@ async fn connect_again_keeps_data() {
         .expect("find");
     assert!(found.is_some());
     let migrations = harness.count("SELECT count(*) FROM _sqlx_migrations").await;
-    assert_eq!(migrations, 5);
+    assert_eq!(migrations, 6);
 }
 
 #[tokio::test]

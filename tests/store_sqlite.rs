@@ -212,6 +212,35 @@ async fn failed_batch_leaves_no_rows() {
     assert_eq!(indexed, None);
 }
 
+/// FTS5's unicode61 tokenizer keeps `ß` as a letter of its own, so `ß`
+/// and `ss` do not find each other, unlike on PostgreSQL (see the README's
+/// limitations).
+#[tokio::test]
+async fn search_keeps_eszett_apart_from_ss() {
+    let harness = open_sqlite().await;
+    let store = &harness.store;
+    let t = tenant(store, "eszett-apart").await;
+    let from = "15551280011";
+    let items = vec![
+        IngestItem::Message(text(&t.account, from, "wamid.E1", T0, "Hauptstraße 5")),
+        IngestItem::Message(text(&t.account, from, "wamid.E2", T0 + 1, "Hauptstrasse 7")),
+    ];
+    ingest(store, items).await;
+
+    let accounts = [t.account.id.clone()];
+    for (query, expected) in [("Hauptstraße", "wamid.E1"), ("hauptstrasse", "wamid.E2")] {
+        let hits = store
+            .search_messages(&accounts, query, 10)
+            .await
+            .expect("search");
+        let wamids: Vec<_> = hits
+            .iter()
+            .filter_map(|h| h.message.wamid.as_deref())
+            .collect();
+        assert_eq!(wamids, [expected], "search for {query:?}");
+    }
+}
+
 #[tokio::test]
 async fn outbound_events_stored() {
     let harness = open_sqlite().await;

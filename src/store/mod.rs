@@ -36,6 +36,20 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// million messages), and an inbox search wants the best of the recent ones.
 pub const SEARCH_RANKED_MATCHES: u32 = 1_000;
 
+/// Splits a search query into the terms both backends match: runs of
+/// characters other than whitespace and NUL that contain a letter or digit.
+/// A message matches when it contains every term, and the words of one term
+/// (`ORD-123456` has two) next to each other in that order. Terms of
+/// punctuation alone are dropped because the tokenizers yield no word for
+/// them. NUL separates terms because neither backend accepts it in a query:
+/// FTS5 reads its query as a C string, and PostgreSQL text cannot hold it.
+pub(crate) fn search_terms(query: &str) -> Vec<&str> {
+    query
+        .split(|c: char| c.is_whitespace() || c == '\0')
+        .filter(|term| term.chars().any(char::is_alphanumeric))
+        .collect()
+}
+
 /// The whole repository. Every multi-statement write runs in one transaction.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -319,4 +333,23 @@ pub async fn connect(url: &str) -> anyhow::Result<DynStore> {
 
 async fn connect_postgres(url: &str) -> anyhow::Result<DynStore> {
     Ok(Arc::new(postgres::PostgresStore::connect(url).await?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::search_terms;
+
+    #[test]
+    fn search_terms_split_at_whitespace_and_nul() {
+        assert_eq!(
+            search_terms(" ORD-123456\tsales@example.com\0pie "),
+            ["ORD-123456", "sales@example.com", "pie"]
+        );
+    }
+
+    #[test]
+    fn search_terms_drop_punctuation_only() {
+        assert_eq!(search_terms("- * ( ) \"\" apple*"), ["apple*"]);
+        assert!(search_terms("\0 \u{3000}").is_empty());
+    }
 }

@@ -1,6 +1,6 @@
 //! A fresh PostgreSQL database per test: created on the server named by
-//! `PONS_TEST_DATABASE_URL`, migrated by `PostgresStore::connect`, and
-//! dropped when the test ends, passed or not.
+//! `PONS_TEST_DATABASE_URL`, migrated by `PostgresStore::connect` (or left
+//! empty), and dropped when the test ends, passed or not.
 
 use pons::store::postgres::PostgresStore;
 use sqlx::{AssertSqlSafe, Connection, PgConnection};
@@ -8,10 +8,10 @@ use sqlx::{AssertSqlSafe, Connection, PgConnection};
 /// Environment variable naming the server the tests create databases on.
 pub const URL_VARIABLE: &str = "PONS_TEST_DATABASE_URL";
 
-/// A database that exists for one test and is dropped with this value.
+/// A migrated database that exists for one test and is dropped with this
+/// value.
 pub struct TestDatabase {
-    server_url: String,
-    name: String,
+    database: EmptyDatabase,
     pub store: PostgresStore,
 }
 
@@ -20,6 +20,31 @@ impl TestDatabase {
     /// `PONS_TEST_DATABASE_URL` is unset, so a run without PostgreSQL fails
     /// instead of passing tests it did not run.
     pub async fn create() -> TestDatabase {
+        let database = EmptyDatabase::create().await;
+        // A failed connect or migration drops the database while unwinding.
+        let store = PostgresStore::connect(&database.url())
+            .await
+            .unwrap_or_else(|error| panic!("connect and migrate the test database: {error:#}"));
+        TestDatabase { database, store }
+    }
+
+    /// Returns the URL of this test's database.
+    pub fn url(&self) -> String {
+        self.database.url()
+    }
+}
+
+/// A database without tables that exists for one test and is dropped with
+/// this value, for tests that run migrations themselves.
+pub struct EmptyDatabase {
+    server_url: String,
+    name: String,
+}
+
+impl EmptyDatabase {
+    /// Creates a database with a unique name. Panics when
+    /// `PONS_TEST_DATABASE_URL` is unset.
+    pub async fn create() -> EmptyDatabase {
         let Ok(server_url) = std::env::var(URL_VARIABLE) else {
             panic!(
                 "{URL_VARIABLE} is not set: the PostgreSQL tests need a server where they may \
@@ -36,30 +61,16 @@ impl TestDatabase {
             .await
             .expect("create the test database");
         admin.close().await.expect("close the admin connection");
-        // No guard exists yet, so a failed connect or migration drops the
-        // database itself before panicking.
-        let url = database_url(&server_url, &name);
-        let store = match PostgresStore::connect(&url).await {
-            Ok(store) => store,
-            Err(error) => {
-                drop_database(server_url, name);
-                panic!("connect and migrate the test database: {error:#}");
-            }
-        };
-        TestDatabase {
-            server_url,
-            name,
-            store,
-        }
+        EmptyDatabase { server_url, name }
     }
 
-    /// Returns the URL of this test's database.
+    /// Returns the URL of this database.
     pub fn url(&self) -> String {
         database_url(&self.server_url, &self.name)
     }
 }
 
-impl Drop for TestDatabase {
+impl Drop for EmptyDatabase {
     fn drop(&mut self) {
         drop_database(self.server_url.clone(), self.name.clone());
     }

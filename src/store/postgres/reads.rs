@@ -115,10 +115,12 @@ pub(crate) async fn conversation_messages(
     rows.iter().map(rows::message).collect()
 }
 
-/// Messages whose text contains every word of `query`: ranks the
-/// `SEARCH_RANKED_MATCHES` most recent matches, best rank first.
-/// `plainto_tsquery` reads the input as plain words, so quotes and
-/// operators in it never cause a syntax error.
+/// Messages whose text contains every term of `query` (see
+/// [`search_terms`]): ranks the `SEARCH_RANKED_MATCHES` most recent
+/// matches, best rank first. The terms go to PostgreSQL as an array, and
+/// the SQL function `pons_search_query` turns them into a tsquery with the
+/// same word splitting as the search column, so quotes and operators in
+/// them never cause a syntax error.
 ///
 /// Each account's recent matches are read apart, so that PostgreSQL can
 /// choose per query between walking the account's messages newest first
@@ -131,7 +133,8 @@ pub(crate) async fn search_messages(
     query: &str,
     limit: u32,
 ) -> StoreResult<Vec<SearchHit>> {
-    if accounts.is_empty() || limit == 0 {
+    let terms = search_terms(query);
+    if accounts.is_empty() || limit == 0 || terms.is_empty() {
         return Ok(Vec::new());
     }
     let sql = concat!(
@@ -142,18 +145,18 @@ pub(crate) async fn search_messages(
          FROM (SELECT m.* FROM (SELECT DISTINCT unnest($1::text[]) AS id) AS a \
                CROSS JOIN LATERAL (SELECT m.* FROM messages m \
                    WHERE m.account_id = a.id \
-                   AND m.search @@ plainto_tsquery('pons_text', $2) \
+                   AND m.search @@ pons_search_query($2::text[]) \
                    ORDER BY m.timestamp DESC, m.id DESC LIMIT $4) AS m \
                ORDER BY m.timestamp DESC, m.id DESC LIMIT $4) AS m \
          JOIN conversations c ON c.id = m.conversation_id \
          JOIN contacts ct ON ct.id = c.contact_id, \
-         plainto_tsquery('pons_text', $2) AS q \
+         pons_search_query($2::text[]) AS q \
          ORDER BY rank DESC, m.timestamp DESC, m.id DESC LIMIT $3"
     );
     let rows = sqlx::query(sql)
         .persistent(false)
         .bind(account_ids(accounts))
-        .bind(query)
+        .bind(terms)
         .bind(sql_limit(limit))
         .bind(i64::from(SEARCH_RANKED_MATCHES))
         .fetch_all(pool)

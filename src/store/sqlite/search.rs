@@ -10,7 +10,7 @@ use super::json_ids;
 use super::rows::{self, MESSAGE_COLUMN_COUNT, MESSAGE_COLUMNS};
 use super::token_counts::{TokenCounts, docsize_count};
 use super::writer::CommitHook;
-use crate::store::{AccountId, SEARCH_RANKED_MATCHES, SearchHit, StoreResult};
+use crate::store::{AccountId, SEARCH_RANKED_MATCHES, SearchHit, StoreResult, search_terms};
 
 /// Searches message text in `accounts` and returns the best matches first.
 /// It scores the `SEARCH_RANKED_MATCHES` most recently stored matches with
@@ -180,15 +180,13 @@ impl CommitHook for SearchIndexer {
 }
 
 /// Turns free text into an FTS5 query that matches messages containing
-/// every term. Each whitespace-separated term becomes a quoted string, so
-/// quotes, `*`, `-`, `NEAR`, `OR` and column filters in the input are
-/// searched as text and never parsed as FTS5 syntax. Terms without a letter
-/// or digit are dropped because the tokenizer yields nothing for them.
-/// Returns `None` when no term is left.
+/// every term of [`search_terms`]. Each term becomes a quoted string (an
+/// FTS5 phrase), so quotes, `*`, `-`, `NEAR`, `OR` and column filters in the
+/// input are searched as text and never parsed as FTS5 syntax. Returns
+/// `None` when no term is left.
 fn fts_query(text: &str) -> Option<String> {
-    let terms: Vec<String> = text
-        .split_whitespace()
-        .filter(|term| term.chars().any(char::is_alphanumeric))
+    let terms: Vec<String> = search_terms(text)
+        .into_iter()
         .map(|term| format!("\"{}\"", term.replace('"', "\"\"")))
         .collect();
     (!terms.is_empty()).then(|| terms.join(" "))
