@@ -15,6 +15,7 @@ use crate::auth::Scopes;
 use crate::cli::{AccountAddArgs, AccountCommand, KeyCommand, MemberCommand, UserCommand};
 use crate::config::Settings;
 use crate::crypto::SecretBox;
+use crate::echo::echoed;
 use crate::phone::PhoneNumber;
 use crate::store::{Account, DynStore, NewAccount, NewApiKey, NewUser, Role, User};
 
@@ -354,7 +355,8 @@ impl Admin {
 
     async fn user_by_email(&self, email: &str) -> anyhow::Result<User> {
         self.store.find_user_by_email(email).await?.ok_or_else(|| {
-            anyhow!("user {email:?} not found; create it with `pons user add {email}`")
+            let email = echoed(email);
+            anyhow!("user \"{email}\" not found; create it with `pons user add {email}`")
         })
     }
 
@@ -366,7 +368,10 @@ impl Admin {
             (None, Err(_)) => None,
         };
         found.ok_or_else(|| {
-            anyhow!("account {reference:?} not found; `pons account list` shows ids and numbers")
+            anyhow!(
+                "account \"{}\" not found; `pons account list` shows ids and numbers",
+                echoed(reference)
+            )
         })
     }
 }

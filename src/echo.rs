@@ -1,22 +1,61 @@
-//! User input that an error message repeats, cut to a bounded length, so
-//! that a huge argument cannot make a huge error.
+//! The rule for repeating user input in an error message. The input is cut
+//! to a bounded length, so that a huge argument cannot make a huge error.
+//! Characters a reader cannot see are written as escapes, so that a NUL or
+//! a line break in an id shows up instead of breaking the message.
 
 /// Maximum characters of rejected input that an error message repeats.
 pub const MAX_ECHOED_CHARS: usize = 64;
 
 /// Returns `input` for an error message, cut to [`MAX_ECHOED_CHARS`]
-/// characters with `…` appended when it is longer.
+/// characters and escaped as [`cut`] describes. Quote it as `"{}"`, not
+/// `{:?}`, which would escape the escapes again.
 pub fn echoed(input: &str) -> String {
     cut(input, MAX_ECHOED_CHARS)
 }
 
 /// Returns `text` cut to `max_chars` characters, with `…` appended when it
-/// is longer: for messages of other libraries that may quote input.
+/// is longer, for messages of other libraries that may quote input. Control
+/// characters, whitespace other than the space, and invisible format
+/// characters such as direction overrides become Rust escapes (`\0`, `\n`,
+/// `\u{202e}`).
 pub fn cut(text: &str, max_chars: usize) -> String {
-    match text.char_indices().nth(max_chars) {
-        Some((end, _)) => format!("{}…", &text[..end]),
-        None => text.to_owned(),
+    let (kept, more) = match text.char_indices().nth(max_chars) {
+        Some((end, _)) => (&text[..end], true),
+        None => (text, false),
+    };
+    let mut out = String::with_capacity(kept.len() + 3);
+    for c in kept.chars() {
+        if is_invisible(c) {
+            out.extend(c.escape_debug());
+        } else {
+            out.push(c);
+        }
     }
+    if more {
+        out.push('…');
+    }
+    out
+}
+
+/// Tells whether `c` shows as nothing, or as a plain space, in a message.
+/// Zero-width joiners stay as they are, because emoji sequences and
+/// several scripts need them.
+fn is_invisible(c: char) -> bool {
+    let blank = (c.is_control() || c.is_whitespace()) && c != ' ';
+    blank
+        || matches!(
+            c,
+            '\u{ad}'
+                | '\u{61c}'
+                | '\u{180e}'
+                | '\u{200b}'
+                | '\u{200e}'
+                | '\u{200f}'
+                | '\u{202a}'..='\u{202e}'
+                | '\u{2060}'..='\u{2064}'
+                | '\u{2066}'..='\u{2069}'
+                | '\u{feff}'
+        )
 }
 
 #[cfg(test)]
@@ -28,5 +67,44 @@ mod tests {
         let long = "é".repeat(MAX_ECHOED_CHARS + 5);
         assert_eq!(echoed(&long), format!("{}…", "é".repeat(MAX_ECHOED_CHARS)));
         assert_eq!(echoed("short"), "short");
+    }
+
+    #[test]
+    fn invisible_characters_are_escaped() {
+        let cases = [
+            ("a\0b", r"a\0b"),
+            ("line\nbreak\ttab", r"line\nbreak\ttab"),
+            ("no\u{a0}break", r"no\u{a0}break"),
+            ("sep\u{2028}", r"sep\u{2028}"),
+            ("\u{202e}txt.exe", r"\u{202e}txt.exe"),
+            ("zero\u{200b}width", r"zero\u{200b}width"),
+            ("bell\u{7}", r"bell\u{7}"),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(echoed(input), expected, "{input:?}");
+        }
+    }
+
+    #[test]
+    fn visible_text_is_kept() {
+        for input in [
+            "plain words",
+            "wamid.HBgL\\x",
+            "\u{1f468}\u{200d}\u{1f469}\u{200d}\u{1f467}",
+            "\u{2764}\u{fe0f}",
+            "Ünïcödé 中文 नमस्ते",
+            "\"quoted\"",
+        ] {
+            assert_eq!(echoed(input), input);
+        }
+    }
+
+    #[test]
+    fn cut_counts_characters_before_escaping() {
+        let input = "\0".repeat(MAX_ECHOED_CHARS + 1);
+        assert_eq!(
+            echoed(&input),
+            format!("{}…", r"\0".repeat(MAX_ECHOED_CHARS))
+        );
     }
 }

@@ -659,3 +659,53 @@ async fn errors_cut_long_wamid_template_url() {
         reply.body.len()
     );
 }
+
+#[tokio::test]
+async fn not_found_errors_escape_nul() {
+    let server = Server::start().await;
+    let tenants = two_tenants(&server.store).await;
+    let options = KeyOptions {
+        scopes: &["read", "write", "send"],
+        ..Default::default()
+    };
+    let (key, _) = create_key(&server.store, &tenants.alice, options).await;
+    let from = tenants.shop_a.id.as_str();
+    let calls = [
+        (
+            "list_conversations",
+            json!({"from": "acc\u{0}x"}),
+            r"account not found: acc\0x",
+        ),
+        (
+            "get_conversation",
+            json!({"conversationId": "conv\u{0}x"}),
+            r"conversation not found: conv\0x",
+        ),
+        (
+            "mark_as_read",
+            json!({"from": from, "waMessageId": "wamid.\u{0}x"}),
+            r"message not found: wamid.\0x",
+        ),
+        (
+            "send_template",
+            json!({"from": from, "phone": "+15550101234", "templateName": "t\u{0}x",
+                   "templateLanguage": "en_US"}),
+            r"template not found: t\0x",
+        ),
+        (
+            "list_conversations",
+            json!({"from": from, "line\nbreak": 1}),
+            r"line\nbreak is not an argument of this tool",
+        ),
+    ];
+    for (tool, arguments, expected) in calls {
+        let result = server.call_tool(&key, tool, arguments).await;
+        let text = tool_error(&result);
+        assert!(
+            text.contains(expected),
+            "{tool}: {expected:?} not in {text:?}"
+        );
+        assert!(!text.contains('\0'), "{tool}: raw NUL in {text:?}");
+        assert!(!text.contains('\n'), "{tool}: raw line break in {text:?}");
+    }
+}

@@ -223,7 +223,7 @@ async fn wrong_components_are_rejected() {
         (
             json!({"phone": CUSTOMER, "templateName": "order_update", "templateLanguage": "en_US",
                    "components": [{"type": "footer"}]}),
-            "unknown variant `footer`",
+            r#"`components[0].type` is "footer", which is not a component type"#,
         ),
         (
             json!({"phone": CUSTOMER, "templateName": "receipt", "templateLanguage": "de",
@@ -237,6 +237,53 @@ async fn wrong_components_are_rejected() {
         assert!(text.contains(expected), "{arguments}: {text}");
     }
     assert!(posts(&shop).is_empty());
+}
+
+#[tokio::test]
+async fn component_errors_name_path_and_key() {
+    let shop = shop(ALL).await;
+    shop.sync_templates().await;
+    let order_update = |components: Value| {
+        json!({"phone": CUSTOMER, "templateName": "order_update", "templateLanguage": "en_US",
+               "components": components})
+    };
+    let cases = [
+        (
+            order_update(json!([{"type": "body", "extra": "x", "parameters": [
+                {"type": "text", "text": "Hans"}, {"type": "text", "text": "#42"}]}])),
+            vec![
+                r#"`components[0]` has the unknown key "extra""#,
+                "a body component takes the keys type and parameters",
+            ],
+        ),
+        (
+            order_update(json!([
+                {"type": "body", "parameters": [{"type": "text", "text": "Hans"}]},
+                {"type": "body", "parameters": [{"type": "text", "text": 42}]},
+            ])),
+            vec!["`components[1].parameters[0].text` must be a string, not an integer"],
+        ),
+        (
+            json!({"phone": CUSTOMER, "templateName": "receipt", "templateLanguage": "de",
+            "components": [
+                {"type": "header", "parameters": [
+                    {"type": "image", "image": {"link": "https://cdn.example/r.png"}}]},
+                {"type": "body", "parameters": [
+                    {"type": "image", "image": {"link": "http://cdn.example/r.png"}}]},
+            ]}),
+            vec!["the image in the body component (`components[1].parameters[0]`)"],
+        ),
+    ];
+    for (arguments, expected) in cases {
+        let text = tool_error(&shop.call("send_template", arguments.clone()).await);
+        for fragment in expected {
+            assert!(text.contains(fragment), "{fragment:?} not in {text}");
+        }
+        assert!(!text.contains("at `.`"), "{text}");
+        assert!(!text.contains("header image"), "{text}");
+    }
+    assert!(posts(&shop).is_empty(), "nothing reached Meta");
+    assert!(shop.messages().await.is_empty(), "nothing stored");
 }
 
 #[tokio::test]

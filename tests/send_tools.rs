@@ -283,6 +283,43 @@ async fn send_media_checks_before_sending() {
 }
 
 #[tokio::test]
+async fn send_media_rejects_long_url_and_filename() {
+    let shop = shop(ALL).await;
+    shop.inbound("Hello").await;
+    let base = "https://cdn.example/";
+    let long_url = format!("{base}{}", "u".repeat(5_000 - base.len()));
+    let long_name = "n".repeat(10_000);
+    let cases = [
+        (
+            json!({"phone": CUSTOMER, "url": long_url, "mimeType": "application/pdf"}),
+            [
+                "invalid argument `url`",
+                "5000 characters long",
+                "at most 2048 characters",
+            ],
+        ),
+        (
+            json!({"phone": CUSTOMER, "url": "https://cdn.example/f.pdf",
+                   "mimeType": "application/pdf", "filename": long_name}),
+            [
+                "invalid argument `filename`",
+                "10000 characters long",
+                "at most 240 characters",
+            ],
+        ),
+    ];
+    for (arguments, expected) in cases {
+        let text = tool_error(&shop.call("send_media", arguments).await);
+        for part in expected {
+            assert!(text.contains(part), "{part:?} not in {text}");
+        }
+        assert!(text.len() < 1_000, "the error is {} bytes", text.len());
+    }
+    assert!(shop.message_posts().is_empty());
+    assert_eq!(shop.messages().await.len(), 1, "only the inbound message");
+}
+
+#[tokio::test]
 async fn send_reaction_sets_and_removes() {
     let shop = shop(ALL).await;
     let target = shop.inbound("Thanks!").await;

@@ -188,7 +188,7 @@ fn render_path(segments: &[Segment]) -> String {
                 if !rendered.is_empty() {
                     rendered.push('.');
                 }
-                rendered.push_str(key);
+                rendered.push_str(&echoed(key));
             }
             Segment::Seq { index } => rendered.push_str(&format!("[{index}]")),
             Segment::Enum { .. } | Segment::Unknown => {}

@@ -132,7 +132,7 @@ impl AllowedSources {
                 .and_then(|uri| uri.host().map(str::to_owned))
                 .unwrap_or_default();
             let message = format!(
-                "Host {host:?} is not allowed on {MCP_PATH}. Pons accepts the host of its public \
+                "Host \"{host}\" is not allowed on {MCP_PATH}. Pons accepts the host of its public \
                  URL ({public_host:?}, set by PONS_PUBLIC_URL or --public-url), localhost, \
                  127.0.0.1 and ::1. To accept this host, add it to PONS_ALLOWED_HOSTS \
                  (--allowed-hosts, comma-separated) or set the public URL to the address \
@@ -153,7 +153,7 @@ impl AllowedSources {
             "rejected MCP request from an Origin that is not allowed"
         );
         let message = format!(
-            "Origin {origin:?} is not allowed on {MCP_PATH}. To accept requests from this \
+            "Origin \"{origin}\" is not allowed on {MCP_PATH}. To accept requests from this \
              origin, add it to PONS_ALLOWED_ORIGINS (--allowed-origins, comma-separated, \
              for example https://app.example.com or http://localhost:*)."
         );

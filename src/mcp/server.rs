@@ -127,7 +127,10 @@ impl PonsMcp {
         } else {
             format!("Tools this API key can call: {}.", callable.join(", "))
         };
-        ErrorData::invalid_params(format!("Unknown tool {:?}. {choices}", echoed(name)), None)
+        ErrorData::invalid_params(
+            format!("Unknown tool \"{}\". {choices}", echoed(name)),
+            None,
+        )
     }
 }
 

@@ -41,7 +41,7 @@ pub fn check_target(
     let Some(target) = target else {
         return Err(note(
             update,
-            &format!("no outbound message has the id {:?}", echoed(named)),
+            &format!("no outbound message has the id \"{}\"", echoed(named)),
         ));
     };
     let id = target.id;

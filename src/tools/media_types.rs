@@ -2,6 +2,7 @@
 //! messages, with their size limits, after the supported-types table of
 //! Meta's Cloud API media documentation.
 
+use crate::echo::echoed;
 use crate::whatsapp::graph::MediaKind;
 
 const MB: u64 = 1024 * 1024;
@@ -100,7 +101,8 @@ pub(super) fn media_type(mime_type: &str) -> Result<MediaType, String> {
             max_bytes: found.max_bytes,
         }),
         None => Err(format!(
-            "{mime_type:?} is not a type WhatsApp accepts; use one of {}",
+            "\"{}\" is not a type WhatsApp accepts; use one of {}",
+            echoed(mime_type),
             accepted_list()
         )),
     }

@@ -104,6 +104,15 @@ async fn reply_context(
     Ok(Some(wamid.to_owned()))
 }
 
+/// Maximum length of a media link, in characters. NOTE: Meta's reference
+/// for media messages gives no maximum, so this limit is an assumption.
+pub(super) const MAX_LINK_CHARS: usize = 2048;
+
+/// Maximum length of a document's file name, in characters. NOTE: Meta's
+/// reference for document messages gives no maximum for `filename`, so
+/// this limit is an assumption.
+pub(super) const MAX_FILENAME_CHARS: usize = 240;
+
 /// Arguments of `send_media`. `phone`, `url` and `mimeType` are required.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -113,14 +122,15 @@ pub struct SendMediaArgs {
     pub from: Option<String>,
     /// The customer's phone number with country code, in any common form.
     pub phone: Option<String>,
-    /// Public https:// URL Meta downloads the file from.
+    /// Public https:// URL Meta downloads the file from, at most 2048 characters.
     pub url: Option<String>,
     /// MIME type of the file, which picks the message type: image/jpeg or
     /// image/png (5 MB), video/mp4 or video/3gpp (16 MB), audio/aac,
     /// audio/amr, audio/mpeg, audio/mp4 or audio/ogg (16 MB), or a PDF, text
     /// or Office document (100 MB).
     pub mime_type: Option<String>,
-    /// File name shown for a document. Only documents take one.
+    /// File name shown for a document, at most 240 characters. Only
+    /// documents take one.
     pub filename: Option<String>,
     /// Caption under an image, video or document, at most 1024 characters.
     pub caption: Option<String>,
@@ -203,19 +213,23 @@ fn checked_url(url: Option<&str>) -> Result<String, ToolError> {
 
 /// Checks a media link that Meta will download and returns its parsed form,
 /// which lower-cases the scheme and host as Meta expects. The error names
-/// the problem: not an https:// URL, a user name or password in it (which
-/// Meta would receive and keep), or a host that Meta cannot reach (see
-/// [`is_local`]).
+/// the problem: longer than [`MAX_LINK_CHARS`], not an https:// URL, a user
+/// name or password in it (which Meta would receive and keep), or a host
+/// that Meta cannot reach (see [`is_local`]).
 pub(super) fn public_https_link(url: &str) -> Result<String, String> {
+    check_link_length(url.chars().count(), "")?;
     let parsed = reqwest::Url::parse(url)
         .ok()
         .filter(|parsed| parsed.scheme() == "https" && parsed.host().is_some());
     let Some(parsed) = parsed else {
         return Err(format!(
-            "{:?} is not an https:// URL; Meta downloads media only from public HTTPS addresses",
+            "\"{}\" is not an https:// URL; Meta downloads media only from public HTTPS \
+             addresses",
             echoed(url)
         ));
     };
+    // Percent-encoding makes a link with spaces or non-ASCII letters longer.
+    check_link_length(parsed.as_str().len(), " once percent-encoded")?;
     if !parsed.username().is_empty() || parsed.password().is_some() {
         return Err(
             "the link contains a user name or password, which would be sent to Meta; use a \
@@ -231,6 +245,30 @@ pub(super) fn public_https_link(url: &str) -> Result<String, String> {
         ));
     }
     Ok(parsed.to_string())
+}
+
+fn check_link_length(length: usize, form: &str) -> Result<(), String> {
+    if length > MAX_LINK_CHARS {
+        return Err(format!(
+            "the URL is {length} characters long{form}, and Pons accepts links of at most \
+             {MAX_LINK_CHARS} characters; use a shorter link"
+        ));
+    }
+    Ok(())
+}
+
+/// Checks a document's file name: at most [`MAX_FILENAME_CHARS`] characters
+/// and no control characters. Returns the reason on failure, without the
+/// argument's name.
+pub(super) fn check_filename(filename: &str) -> Result<(), String> {
+    let length = filename.chars().count();
+    if length > MAX_FILENAME_CHARS {
+        return Err(format!(
+            "it is {length} characters long, and Pons accepts file names of at most \
+             {MAX_FILENAME_CHARS} characters; shorten it"
+        ));
+    }
+    control_character_reason(filename, "a file name", false)
 }
 
 /// Tells whether Meta's servers cannot reach the host of `url`. Such hosts
@@ -339,7 +377,10 @@ fn check_extras(
         reject_control_characters("caption", caption, "a caption", true)?;
     }
     if let Some(filename) = filename {
-        reject_control_characters("filename", filename, "a file name", false)?;
+        check_filename(filename).map_err(|reason| ToolError::InvalidArgument {
+            argument: "filename",
+            reason,
+        })?;
     }
     if filename.is_some() && kind != MediaKind::Document {
         return Err(ToolError::InvalidArgument {
@@ -362,23 +403,24 @@ fn reject_control_characters(
     place: &str,
     line_breaks: bool,
 ) -> Result<(), ToolError> {
+    control_character_reason(value, place, line_breaks)
+        .map_err(|reason| ToolError::InvalidArgument { argument, reason })
+}
+
+fn control_character_reason(value: &str, place: &str, line_breaks: bool) -> Result<(), String> {
     let allowed = |c: char| line_breaks && matches!(c, '\n' | '\r' | '\t');
     let Some(control) = value.chars().find(|&c| c.is_control() && !allowed(c)) else {
         return Ok(());
     };
-    Err(ToolError::InvalidArgument {
-        argument,
-        reason: format!(
-            "it contains the control character U+{:04X}, which has no place in {place}; \
-             remove it",
-            u32::from(control)
-        ),
-    })
+    Err(format!(
+        "it contains the control character U+{:04X}, which has no place in {place}; remove it",
+        u32::from(control)
+    ))
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{MediaKind, ToolError, check_extras, checked_url};
+    use super::{MAX_LINK_CHARS, MediaKind, ToolError, check_extras, checked_url};
 
     #[test]
     fn public_https_link_accepted() {
@@ -488,5 +530,40 @@ mod tests {
             assert!(text.contains(argument), "{text}");
             assert!(text.contains(character), "{text}");
         }
+    }
+
+    #[test]
+    fn long_url_rejected_with_limit() {
+        let path = "a".repeat(5_000 - "https://example.com/".len());
+        let url = format!("https://example.com/{path}");
+        let error = checked_url(Some(&url)).expect_err("a 5000-character URL");
+        let text = error.to_string();
+        assert!(text.contains("invalid argument `url`"), "{text}");
+        assert!(text.contains("5000 characters long"), "{text}");
+        assert!(text.contains("at most 2048 characters"), "{text}");
+
+        let at_limit = format!(
+            "https://example.com/{}",
+            "a".repeat(MAX_LINK_CHARS - "https://example.com/".len())
+        );
+        checked_url(Some(&at_limit)).expect("a URL of exactly the limit");
+
+        let spaces = format!("https://example.com/{}", " x".repeat(1_000));
+        let error = checked_url(Some(&spaces)).expect_err("longer once percent-encoded");
+        let text = error.to_string();
+        assert!(text.contains("once percent-encoded"), "{text}");
+    }
+
+    #[test]
+    fn long_filename_rejected_with_limit() {
+        let document = MediaKind::Document;
+        let at_limit = format!("{}.pdf", "f".repeat(236));
+        check_extras(document, None, Some(&at_limit)).expect("240 characters");
+        let long = "f".repeat(10_000);
+        let error = check_extras(document, None, Some(&long)).expect_err("10,000 characters");
+        let text = error.to_string();
+        assert!(text.contains("invalid argument `filename`"), "{text}");
+        assert!(text.contains("10000 characters long"), "{text}");
+        assert!(text.contains("at most 240 characters"), "{text}");
     }
 }

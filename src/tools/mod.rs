@@ -16,6 +16,7 @@ mod search;
 mod send;
 mod sender;
 mod template_check;
+mod template_shape;
 mod template_spec;
 mod templates;
 mod window;

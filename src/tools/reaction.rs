@@ -144,7 +144,7 @@ fn checked_emoji(emoji: Option<String>) -> Result<Option<String>, ToolError> {
         return Err(ToolError::InvalidArgument {
             argument: "emoji",
             reason: format!(
-                "{:?} is blank; pass one emoji such as \"👍\", or \"\" to remove the reaction",
+                "\"{}\" is blank; pass one emoji such as \"👍\", or \"\" to remove the reaction",
                 echoed(&emoji)
             ),
         });
@@ -162,9 +162,10 @@ fn checked_emoji(emoji: Option<String>) -> Result<Option<String>, ToolError> {
             ToolError::InvalidArgument {
                 argument: "emoji",
                 reason: format!(
-                    "{emoji:?} is not a single emoji but a symbol with text presentation; add \
+                    "\"{}\" is not a single emoji but a symbol with text presentation; add \
                      U+FE0F after it for emoji presentation, as in \"\u{2764}\u{fe0f}\", or \
-                     pass one such as \"👍\""
+                     pass one such as \"👍\"",
+                    echoed(emoji)
                 ),
             }
         } else {
@@ -177,7 +178,10 @@ fn checked_emoji(emoji: Option<String>) -> Result<Option<String>, ToolError> {
 fn not_an_emoji(emoji: &str) -> ToolError {
     ToolError::InvalidArgument {
         argument: "emoji",
-        reason: format!("{emoji:?} is not a single emoji; pass one such as \"👍\""),
+        reason: format!(
+            "\"{}\" is not a single emoji; pass one such as \"👍\"",
+            echoed(emoji)
+        ),
     }
 }
 

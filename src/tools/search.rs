@@ -118,7 +118,7 @@ fn check_query(query: &str) -> Result<(), ToolError> {
         return Err(ToolError::InvalidArgument {
             argument: "query",
             reason: format!(
-                "{:?} has no letter or digit to search for; the search index holds words, \
+                "\"{}\" has no letter or digit to search for; the search index holds words, \
                  so emoji and punctuation alone match nothing. Add a word, for example \
                  \"pizza 🍕\"",
                 crate::echo::echoed(query)

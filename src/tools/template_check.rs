@@ -4,11 +4,12 @@
 
 use serde_json::Value;
 
-use crate::echo::cut;
+use crate::echo::{cut, echoed};
 use crate::whatsapp::graph::{Parameter, ParameterValue, SendComponent};
 
 use super::ToolError;
-use super::messages::public_https_link;
+use super::messages::{check_filename, public_https_link};
+use super::template_shape::check_component_shape;
 use super::template_spec::{Part, Slot, TemplateSpec, Variable, render};
 
 /// Characters of a decoding error's message kept in a tool error; the
@@ -17,19 +18,21 @@ const MAX_SERDE_MESSAGE_CHARS: usize = 200;
 
 /// Parses the caller's components. Component, sub-type and parameter types
 /// are accepted in any case (the template list shows `BODY`) and sent in
-/// Meta's lower case.
+/// Meta's lower case. Unknown keys and values of the wrong JSON type are
+/// rejected by [`check_component_shape`] with their path.
 pub(super) fn parse_components(values: &[Value]) -> Result<Vec<SendComponent>, ToolError> {
     values
         .iter()
         .enumerate()
         .map(|(index, value)| {
-            let normalized = normalize(value.clone()).ok_or_else(|| invalid(
-                format!("component {index} must be an object such as {{\"type\": \"body\", \"parameters\": [...]}}"),
-            ))?;
+            let normalized = normalize(value.clone());
+            check_component_shape(index, &normalized)?;
             let mut component: SendComponent = serde_path_to_error::deserialize(normalized)
                 .map_err(|error| {
+                    // The shape check leaves little for serde to reject, and
+                    // serde's path is `.` inside the tagged types.
                     let problem = cut(&error.inner().to_string(), MAX_SERDE_MESSAGE_CHARS);
-                    invalid(format!("component {index}, at `{}`: {problem}", error.path()))
+                    invalid(format!("`components[{index}]`: {problem}"))
                 })?;
             check_media_links(index, &mut component)?;
             Ok(component)
@@ -38,46 +41,61 @@ pub(super) fn parse_components(values: &[Value]) -> Result<Vec<SendComponent>, T
 }
 
 /// Checks each media parameter of `component`: a link or an id, not both,
-/// and a link that Meta can download, which is replaced by its parsed form
-/// so that Meta receives the URL that was checked.
+/// a link that Meta can download, which is replaced by its parsed form so
+/// that Meta receives the URL that was checked, and a document's file name.
+/// Errors name the parameter's path and its component.
 fn check_media_links(index: usize, component: &mut SendComponent) -> Result<(), ToolError> {
-    let parameters = match component {
-        SendComponent::Header { parameters }
-        | SendComponent::Body { parameters }
-        | SendComponent::Button { parameters, .. } => parameters,
+    let (part, parameters) = match component {
+        SendComponent::Header { parameters } => ("header".to_owned(), parameters),
+        SendComponent::Body { parameters } => ("body".to_owned(), parameters),
+        SendComponent::Button {
+            index: button,
+            parameters,
+            ..
+        } => (format!("button {}", echoed(button)), parameters),
     };
-    for parameter in parameters {
+    for (position, parameter) in parameters.iter_mut().enumerate() {
         let (kind, media) = match &mut parameter.value {
             ParameterValue::Image { image } => ("image", image),
             ParameterValue::Video { video } => ("video", video),
             ParameterValue::Document { document } => ("document", document),
             _ => continue,
         };
+        let path = format!("components[{index}].parameters[{position}]");
+        let place = format!("the {kind} in the {part} component (`{path}`)");
         match (&media.link, &media.id) {
             (Some(_), Some(_)) => {
                 return Err(invalid(format!(
-                    "component {index}: the {kind} has both a link and an id; give one of them"
+                    "{place} has both a link and an id; give one of them"
                 )));
             }
             (None, None) => {
                 return Err(invalid(format!(
-                    "component {index}: the {kind} needs a link, such as \
+                    "{place} needs a link, such as \
                      {{\"{kind}\": {{\"link\": \"https://…\"}}}}"
                 )));
             }
             (Some(link), None) => {
                 let checked = public_https_link(link)
-                    .map_err(|reason| invalid(format!("the header {kind}: {reason}")))?;
+                    .map_err(|reason| invalid(format!("the link of {place}: {reason}")))?;
                 media.link = Some(checked);
             }
             (None, Some(_)) => {}
+        }
+        if let Some(filename) = &media.filename {
+            check_filename(filename)
+                .map_err(|reason| invalid(format!("the file name of {place}: {reason}")))?;
         }
     }
     Ok(())
 }
 
-fn normalize(mut value: Value) -> Option<Value> {
-    let object = value.as_object_mut()?;
+/// Lower-cases the types of a component object and adds an empty
+/// `parameters`. Other values are returned unchanged.
+fn normalize(mut value: Value) -> Value {
+    let Some(object) = value.as_object_mut() else {
+        return value;
+    };
     lower_case(object, "type");
     lower_case(object, "sub_type");
     let parameters = object
@@ -88,7 +106,7 @@ fn normalize(mut value: Value) -> Option<Value> {
             lower_case(parameter, "type");
         }
     }
-    Some(value)
+    value
 }
 
 fn lower_case(object: &mut serde_json::Map<String, Value>, key: &str) {
@@ -185,8 +203,8 @@ pub(super) fn check_components(
         return Ok(filled);
     }
     Err(ToolError::MissingVariables {
-        name: name.to_owned(),
-        language: language.to_owned(),
+        name: echoed(name),
+        language: echoed(language),
         missing: missing
             .iter()
             .map(|v| v.label())
@@ -225,7 +243,7 @@ fn check_buttons_exist(spec: &TemplateSpec, components: &[SendComponent]) -> Res
         if position.is_some() && seen.contains(&position) {
             return Err(invalid(format!(
                 "button {} is given twice; give each button once",
-                index.trim()
+                echoed(index.trim())
             )));
         }
         seen.push(position);
@@ -233,14 +251,14 @@ fn check_buttons_exist(spec: &TemplateSpec, components: &[SendComponent]) -> Res
             None => {
                 return Err(invalid(format!(
                     "button {} does not exist: {listed}; remove that button component",
-                    cut(index, MAX_SERDE_MESSAGE_CHARS)
+                    echoed(index)
                 )));
             }
             Some(kind) if kind != sub_type => {
                 return Err(invalid(format!(
                     "button {} is a {kind} button, not {}; set its sub_type to {kind}",
-                    index.trim(),
-                    cut(sub_type, MAX_SERDE_MESSAGE_CHARS)
+                    echoed(index.trim()),
+                    echoed(sub_type)
                 )));
             }
             Some(_) => {}
@@ -353,12 +371,14 @@ fn named_values(
         };
         if !names.contains(&name) {
             return Err(invalid(format!(
-                "{name:?} is not a {part} variable of this template; its variables are {expected}"
+                "\"{}\" is not a {part} variable of this template; its variables are {expected}",
+                echoed(name)
             )));
         }
         if values.iter().any(|(given, _)| given == name) {
             return Err(invalid(format!(
-                "{part} parameter {name:?} is given twice; give each variable once"
+                "{part} parameter \"{}\" is given twice; give each variable once",
+                echoed(name)
             )));
         }
         values.push((name.to_owned(), text_value(part, name, parameter)?));
@@ -674,10 +694,95 @@ mod tests {
         for link in ["http://example.com/r.png", "https://127.0.0.1/r.png"] {
             let error = header(json!({"link": link})).expect_err("rejected link");
             let text = error.to_string();
-            assert!(text.contains("the header image: "), "{link}: {text}");
+            assert!(
+                text.contains(
+                    "the link of the image in the header component (`components[0].parameters[0]`): "
+                ),
+                "{link}: {text}"
+            );
         }
         let both = header(json!({"link": "https://example.com/r.png", "id": "42"}))
             .expect_err("link and id");
         assert!(both.to_string().contains("both a link and an id"), "{both}");
+    }
+
+    #[test]
+    fn media_error_names_its_component() {
+        let components = [
+            json!({"type": "header", "parameters": [{"type": "text", "text": "Order"}]}),
+            json!({"type": "body", "parameters": [
+                {"type": "text", "text": "Ana"},
+                {"type": "image", "image": {"link": "http://example.com/r.png"}},
+            ]}),
+        ];
+        let error = parse_components(&components).expect_err("an http link");
+        let text = error.to_string();
+        assert!(
+            text.contains("the image in the body component (`components[1].parameters[1]`)"),
+            "{text}"
+        );
+        assert!(!text.contains("header"), "{text}");
+
+        let button = json!({"type": "button", "sub_type": "url", "index": "0", "parameters": [
+            {"type": "video", "video": {"link": "https://example.com/v.mp4", "id": "1"}},
+        ]});
+        let error = parse_components(&[button]).expect_err("a link and an id");
+        let text = error.to_string();
+        assert!(
+            text.contains(
+                "the video in the button 0 component (`components[0].parameters[0]`) has both"
+            ),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn unknown_key_rejected_before_decoding() {
+        let error = parse_components(&[json!({"type": "BODY", "extra": 1, "parameters": [
+            {"type": "TEXT", "text": "Ana"},
+        ]})])
+        .expect_err("an unknown key");
+        let text = error.to_string();
+        assert!(
+            text.contains(
+                r#"invalid argument `components`: `components[0]` has the unknown key "extra""#
+            ),
+            "{text}"
+        );
+        assert!(text.contains("type and parameters"), "{text}");
+    }
+
+    #[test]
+    fn wrong_type_named_by_path_and_type() {
+        let error = parse_components(&[
+            json!({"type": "header", "parameters": [{"type": "text", "text": "Order"}]}),
+            json!({"type": "body", "parameters": [{"type": "text", "text": ["Ana"]}]}),
+        ])
+        .expect_err("an array as text");
+        let text = error.to_string();
+        assert!(
+            text.contains("`components[1].parameters[0].text` must be a string, not an array"),
+            "{text}"
+        );
+        assert!(!text.contains("at `.`"), "{text}");
+    }
+
+    #[test]
+    fn header_document_file_name_checked() {
+        let document = |filename: &str| {
+            parse_components(&[json!({"type": "header", "parameters": [
+                {"type": "document", "document":
+                    {"link": "https://example.com/r.pdf", "filename": filename}},
+            ]})])
+        };
+        document("receipt.pdf").expect("a short file name");
+        let long = format!("{}.pdf", "r".repeat(300));
+        let text = document(&long).expect_err("a long file name").to_string();
+        assert!(
+            text.contains("the file name of the document in the header component"),
+            "{text}"
+        );
+        assert!(text.contains("304 characters long"), "{text}");
+        assert!(text.contains("at most 240 characters"), "{text}");
     }
 }

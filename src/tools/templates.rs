@@ -268,8 +268,8 @@ async fn find_template(
     };
     if !template.status.eq_ignore_ascii_case("APPROVED") {
         return Err(ToolError::TemplateNotSendable {
-            name: name.to_owned(),
-            language: language.to_owned(),
+            name: echoed(name),
+            language: echoed(language),
             reason: format!(
                 "its status is {}; only APPROVED templates can be sent",
                 template.status

@@ -88,8 +88,8 @@ pub fn messages_items(
         match status_item(account, status, timestamp) {
             Some(item) => items.push(item),
             None => notes.push(format!(
-                "status {:?} not understood",
-                text_of(&status["status"]).unwrap_or_default()
+                "status \"{}\" not understood",
+                echoed(&text_of(&status["status"]).unwrap_or_default())
             )),
         }
     }
@@ -364,7 +364,7 @@ fn checked_timestamp(
         Some(seconds) if seconds <= received_at + MAX_FUTURE_SECONDS => seconds,
         Some(seconds) => {
             notes.push(format!(
-                "{kind} {:?} has a timestamp {} seconds after the webhook arrived; stored \
+                "{kind} \"{}\" has a timestamp {} seconds after the webhook arrived; stored \
                  with the time the webhook arrived",
                 id(),
                 seconds - received_at
@@ -373,7 +373,7 @@ fn checked_timestamp(
         }
         None => {
             notes.push(format!(
-                "{kind} {:?} has no valid timestamp ({}); stored with the time the webhook \
+                "{kind} \"{}\" has no valid timestamp ({}); stored with the time the webhook \
                  arrived",
                 id(),
                 echoed(&value.to_string())
@@ -393,7 +393,7 @@ fn note_sender_without_phone(message: &Value, notes: &mut Vec<String>) {
     };
     if PhoneNumber::from_wa_id(&from).is_none() {
         notes.push(format!(
-            "message {:?} has a sender {:?} that is not a phone number (expected 8 to 15 \
+            "message \"{}\" has a sender \"{}\" that is not a phone number (expected 8 to 15 \
              digits without \"+\", such as \"15550002222\"); stored with that sender",
             echoed(&text_of(&message["id"]).unwrap_or_default()),
             echoed(&from)

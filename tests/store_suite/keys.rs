@@ -147,6 +147,19 @@ pub async fn api_key_revoke_by_id_and_prefix(store: DynStore) {
         .expect_err("unknown key");
     assert!(matches!(error, StoreError::NotFound(_)), "{error:?}");
 
+    // `pons key revoke` repeats the prefix it was given: escaped and cut.
+    let typed = format!("pons_\u{1b}[31m\n{}", "Z".repeat(200));
+    let error = store
+        .revoke_api_key(&typed, 400)
+        .await
+        .expect_err("unknown key with control characters");
+    let text = error.to_string();
+    assert!(matches!(error, StoreError::NotFound(_)), "{error:?}");
+    assert!(text.contains(r#"API key "pons_\u{1b}[31m\nZZZ"#), "{text}");
+    assert!(!text.contains('\u{1b}'), "{text:?}");
+    assert!(!text.contains('\n'), "{text:?}");
+    assert!(text.len() < 200, "{text}");
+
     let found = store
         .find_api_key_by_hash(&[6; 32])
         .await

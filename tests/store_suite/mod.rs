@@ -91,6 +91,7 @@ macro_rules! store_suite_tests {
             reconcile::reconcile_pending_send_then_response,
             reconcile::reconcile_failed_status_keeps_meta_error,
             reconcile::reconcile_mismatch_ignored,
+            reconcile::reconcile_rejected_status_applies_later,
             admin::account_secrets_found_and_missing,
             conversations::mark_read_resets_unread,
             conversations::archive_and_unarchive,

@@ -298,3 +298,56 @@ pub async fn reconcile_mismatch_ignored(store: DynStore) {
     let failed_now = stored(&store, &failed.id).await;
     assert_eq!(failed_now.error, Some(timeout_error()));
 }
+
+pub async fn reconcile_rejected_status_applies_later(store: DynStore) {
+    let t = tenant(&store, "rec-later").await;
+    let failed = timed_out_send(&store, &t.account, T0).await;
+    let later = pending_send(&store, &t.account, T0 + 50).await;
+
+    // The callback data names a send to another customer, so the status is
+    // rejected for that send and kept under its wamid.
+    let mut delivered = echoed_status(
+        &t.account,
+        "wamid.LATER",
+        MessageStatus::Delivered,
+        T0 + 60,
+        Some(failed.id.as_str()),
+    );
+    delivered.recipient_id = Some("15551409999".to_owned());
+    let report = ingest(&store, vec![IngestItem::Status(delivered)]).await;
+    assert_eq!(report.statuses_reconciled, 0);
+    assert_eq!(report.statuses_applied, 0);
+    assert_eq!(report.statuses_deferred, 1);
+    assert_eq!(report.notes.len(), 1, "{:?}", report.notes);
+    assert!(
+        report.notes[0].contains("the status is kept until a message with that wamid is stored"),
+        "{:?}",
+        report.notes
+    );
+    let failed_now = stored(&store, &failed.id).await;
+    assert_eq!(failed_now.status, MessageStatus::Failed);
+    assert_eq!(failed_now.wamid, None);
+
+    // Another send gets that wamid from Meta's response: the kept status
+    // applies to it.
+    let accepted = SentMessage {
+        wamid: "wamid.LATER".to_owned(),
+        wa_id: Some(CUSTOMER.to_owned()),
+    };
+    let marked = store
+        .mark_outbound_sent(&later.id, accepted, T0 + 55)
+        .await
+        .expect("mark sent");
+    assert_eq!(marked.wamid.as_deref(), Some("wamid.LATER"));
+    assert_eq!(
+        marked.status,
+        MessageStatus::Delivered,
+        "the kept status applied"
+    );
+    let failed_now = stored(&store, &failed.id).await;
+    assert_eq!(
+        failed_now.status,
+        MessageStatus::Failed,
+        "the named send is unchanged"
+    );
+}

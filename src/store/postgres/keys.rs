@@ -6,6 +6,7 @@ use sqlx::{PgConnection, PgPool, Row};
 
 use super::accounts::{require_account, require_user};
 use super::{backend, conflict_on_unique, now};
+use crate::echo::echoed;
 use crate::store::*;
 
 /// Key columns (alias `k`) with the owner's email and the limited accounts
@@ -148,11 +149,15 @@ pub(crate) async fn revoke_api_key(
     .await
     .map_err(backend)?;
     let id = match matches.as_slice() {
-        [] => return Err(StoreError::NotFound(format!("API key {id_or_prefix}"))),
+        [] => {
+            let key = echoed(id_or_prefix);
+            return Err(StoreError::NotFound(format!("API key \"{key}\"")));
+        }
         [id] => ApiKeyId(id.clone()),
         _ => {
             return Err(StoreError::Conflict(format!(
-                "more than one API key with prefix {id_or_prefix}"
+                "more than one API key with prefix \"{}\"",
+                echoed(id_or_prefix)
             )));
         }
     };

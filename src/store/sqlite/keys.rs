@@ -6,6 +6,7 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 use super::admin::{require_account, require_user};
 use super::error::conflict_on_unique;
 use super::unix_now;
+use crate::echo::echoed;
 use crate::store::{
     AccountId, ApiKey, ApiKeyId, NewApiKey, StoreError, StoreResult, UnixTime, UserId,
 };
@@ -90,11 +91,15 @@ pub(super) fn revoke_api_key(
         .query_map([id_or_prefix], |row| row.get(0))?
         .collect::<rusqlite::Result<_>>()?;
     let id = match matches.as_slice() {
-        [] => return Err(StoreError::NotFound(format!("API key {id_or_prefix}"))),
+        [] => {
+            let key = echoed(id_or_prefix);
+            return Err(StoreError::NotFound(format!("API key \"{key}\"")));
+        }
         [id] => ApiKeyId(id.clone()),
         _ => {
             return Err(StoreError::Conflict(format!(
-                "more than one API key with prefix {id_or_prefix}"
+                "more than one API key with prefix \"{}\"",
+                echoed(id_or_prefix)
             )));
         }
     };
