@@ -145,6 +145,13 @@ async fn list_conversations_output() {
     assert_eq!(conversation["lastMessage"]["direction"], "inbound");
     assert_eq!(conversation["lastMessage"]["wamid"], "wamid.A2");
     assert_eq!(conversation["archived"], false);
+
+    // Clients that ignore structuredContent read the same JSON as text.
+    let content = result["content"].as_array().expect("content");
+    assert_eq!(content.len(), 2, "{result}");
+    let text = content[1]["text"].as_str().expect("JSON text block");
+    let parsed: Value = serde_json::from_str(text).expect("text block is JSON");
+    assert_eq!(parsed, output);
 }
 
 #[tokio::test]

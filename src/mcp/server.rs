@@ -154,16 +154,23 @@ pub(super) fn respond<T: Serialize + Summary>(
 }
 
 /// Builds a success result: the summary line, then the JSON itself as text for
-/// clients that ignore `structuredContent`.
+/// clients that ignore `structuredContent`. The text is serialized from the
+/// output directly, with its fields in declaration order, which is cheaper
+/// than printing the `Value` tree.
 fn structured<T: Serialize + Summary>(output: &T) -> Result<CallToolResult, ErrorData> {
-    let value = serde_json::to_value(output).map_err(|error| {
+    let serialized = serde_json::to_string(output).and_then(|text| {
+        let value = serde_json::to_value(output)?;
+        Ok((text, value))
+    });
+    let (text, value) = serialized.map_err(|error| {
         tracing::error!(%error, "failed to serialize tool output");
         ErrorData::internal_error("failed to serialize tool output", None)
     })?;
-    let mut result = CallToolResult::structured(value);
-    result
-        .content
-        .insert(0, ContentBlock::text(output.summary()));
+    let mut result = CallToolResult::success(vec![
+        ContentBlock::text(output.summary()),
+        ContentBlock::text(text),
+    ]);
+    result.structured_content = Some(value);
     Ok(result)
 }
 
