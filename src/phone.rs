@@ -16,21 +16,23 @@ pub struct PhoneNumber(String);
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum PhoneError {
     #[error(
-        "invalid phone number {input:?}: it contains {bad:?}; use digits with an optional \
+        "invalid phone number \"{input}\": it contains {bad:?}; use digits with an optional \
          leading + or 00, for example +15550001111"
     )]
     InvalidCharacter { input: String, bad: char },
     #[error(
-        "invalid phone number {input:?}: E.164 numbers have 8 to 15 digits including the \
+        "invalid phone number \"{input}\": E.164 numbers have 8 to 15 digits including the \
          country code, this has {digits}; include the country code, for example +15550001111"
     )]
     WrongLength { input: String, digits: usize },
     #[error(
-        "invalid phone number {input:?}: it looks like a national number; write it with its \
+        "invalid phone number \"{input}\": it looks like a national number; write it with its \
          country code, for example +1 555 010 0002"
     )]
     NationalFormat { input: String },
-    #[error("invalid phone number {input:?}: a country code never starts with 0; write it as +CC…")]
+    #[error(
+        "invalid phone number \"{input}\": a country code never starts with 0; write it as +CC…"
+    )]
     LeadingZero { input: String },
 }
 
@@ -191,7 +193,29 @@ mod tests {
         assert!(!message.contains('…'), "{message}");
         let exact = "a".repeat(MAX_ECHOED_CHARS);
         let message = PhoneNumber::parse(&exact).unwrap_err().to_string();
-        assert!(message.contains(&format!("{exact:?}")), "{message}");
+        assert!(message.contains(&format!("\"{exact}\"")), "{message}");
+    }
+
+    #[test]
+    fn error_escapes_input_once() {
+        let cases = [
+            ("a\0b", r#""a\0b""#),
+            ("line\nbreak", r#""line\nbreak""#),
+            ("\u{202e}1555", r#""\u{202e}1555""#),
+            ("zw\u{200d}j", "\"zw\u{200d}j\""),
+            (r"back\slash", r#""back\slash""#),
+        ];
+        for (input, shown) in cases {
+            let message = PhoneNumber::parse(input).unwrap_err().to_string();
+            assert!(message.contains(shown), "{input:?}: {message}");
+        }
+        let message = PhoneNumber::parse("(0)").unwrap_err().to_string();
+        assert!(
+            message.starts_with("invalid phone number \"(0)\""),
+            "{message}"
+        );
+        let message = PhoneNumber::parse("0\n301234567").unwrap_err().to_string();
+        assert!(message.contains(r#""0\n301234567""#), "{message}");
     }
 
     #[test]
