@@ -15,21 +15,29 @@ pub fn echoed(input: &str) -> String {
 
 /// Returns `text` cut to `max_chars` characters, with `…` appended when it
 /// is longer, for messages of other libraries that may quote input. Control
-/// characters, whitespace other than the space, and invisible format
-/// characters such as direction overrides become Rust escapes (`\0`, `\n`,
-/// `\u{202e}`).
+/// characters, whitespace other than the space, invisible format characters
+/// such as direction overrides, and fillers become Rust escapes (`\0`,
+/// `\n`, `\u{202e}`).
 pub fn cut(text: &str, max_chars: usize) -> String {
     let (kept, more) = match text.char_indices().nth(max_chars) {
         Some((end, _)) => (&text[..end], true),
         None => (text, false),
     };
     let mut out = String::with_capacity(kept.len() + 3);
+    // Tag characters are kept only where they spell a subdivision flag:
+    // after U+1F3F4 (waving black flag) or another tag character.
+    let mut in_flag = false;
     for c in kept.chars() {
-        if is_invisible(c) {
+        let tag = is_tag(c);
+        if c.is_control() {
+            // `\0`, `\n` and `\t` read better than their code points.
             out.extend(c.escape_debug());
+        } else if is_invisible(c) || (tag && !in_flag) {
+            out.extend(c.escape_unicode());
         } else {
             out.push(c);
         }
+        in_flag = c == FLAG_BASE || (tag && in_flag);
     }
     if more {
         out.push('…');
@@ -47,15 +55,31 @@ fn is_invisible(c: char) -> bool {
             c,
             '\u{ad}'
                 | '\u{61c}'
+                | '\u{115f}'
+                | '\u{1160}'
                 | '\u{180e}'
                 | '\u{200b}'
                 | '\u{200e}'
                 | '\u{200f}'
                 | '\u{202a}'..='\u{202e}'
                 | '\u{2060}'..='\u{2064}'
-                | '\u{2066}'..='\u{2069}'
+                | '\u{2066}'..='\u{206f}'
+                | '\u{3164}'
                 | '\u{feff}'
+                | '\u{ffa0}'
+                | '\u{fff9}'..='\u{fffb}'
+                | '\u{e0001}'
         )
+}
+
+/// The waving black flag, which tag characters follow in a subdivision
+/// flag such as England's.
+const FLAG_BASE: char = '\u{1f3f4}';
+
+/// Tells whether `c` is a tag character (U+E0020 to U+E007F), which shows
+/// as nothing outside a subdivision flag.
+fn is_tag(c: char) -> bool {
+    matches!(c, '\u{e0020}'..='\u{e007f}')
 }
 
 #[cfg(test)]
@@ -79,6 +103,12 @@ mod tests {
             ("\u{202e}txt.exe", r"\u{202e}txt.exe"),
             ("zero\u{200b}width", r"zero\u{200b}width"),
             ("bell\u{7}", r"bell\u{7}"),
+            ("\u{206a}old", r"\u{206a}old"),
+            ("\u{e0041}tag", r"\u{e0041}tag"),
+            ("\u{e0001}\u{e0065}n", r"\u{e0001}\u{e0065}n"),
+            ("\u{115f}fill", r"\u{115f}fill"),
+            ("\u{3164}hangul", r"\u{3164}hangul"),
+            ("note\u{fff9}", r"note\u{fff9}"),
         ];
         for (input, expected) in cases {
             assert_eq!(echoed(input), expected, "{input:?}");
@@ -92,6 +122,8 @@ mod tests {
             "wamid.HBgL\\x",
             "\u{1f468}\u{200d}\u{1f469}\u{200d}\u{1f467}",
             "\u{2764}\u{fe0f}",
+            // England's flag: the flag base, tags for "gbeng", cancel tag.
+            "\u{1f3f4}\u{e0067}\u{e0062}\u{e0065}\u{e006e}\u{e0067}\u{e007f}",
             "Ünïcödé 中文 नमस्ते",
             "\"quoted\"",
         ] {
