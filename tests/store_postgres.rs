@@ -258,6 +258,26 @@ async fn search_folds_eszett_to_ss() {
 /// parser, which keeps `ORD-123456` and e-mail addresses whole.
 const BEFORE_SEARCH_SPLITS_PUNCTUATION: i64 = 5;
 
+/// The migrations leave an empty messages table unanalyzed. Analyzed empty,
+/// PostgreSQL plans for an empty table until the next ANALYZE, and without
+/// autovacuum each webhook then read every stored message.
+#[tokio::test]
+async fn new_database_not_analyzed_empty() {
+    let database = EmptyDatabase::create().await;
+    let store = PostgresStore::connect(&database.url())
+        .await
+        .expect("connect and migrate");
+    let row_estimate: f32 =
+        sqlx::query_scalar("SELECT reltuples FROM pg_class WHERE relname = 'messages'")
+            .fetch_one(store.pool())
+            .await
+            .expect("read the row estimate");
+    assert!(
+        row_estimate < 0.0,
+        "messages must be unanalyzed (-1), not analyzed empty: {row_estimate}"
+    );
+}
+
 /// Messages stored before the migration that splits words at punctuation
 /// are indexed again by it, so their codes and addresses are found.
 #[tokio::test]
