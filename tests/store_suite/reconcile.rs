@@ -101,8 +101,8 @@ pub async fn reconcile_failed_send_by_callback(store: DynStore) {
         now.error, None,
         "the timeout is no longer the message's state"
     );
-    let shown = conversation(&store, &t.account, CUSTOMER).await;
-    assert_eq!(shown.last_message_wamid.as_deref(), Some("wamid.LOST"));
+    let listed = conversation(&store, &t.account, CUSTOMER).await;
+    assert_eq!(listed.last_message_wamid.as_deref(), Some("wamid.LOST"));
     let by_wamid = store
         .find_message_by_wamid(std::slice::from_ref(&t.account.id), "wamid.LOST")
         .await
