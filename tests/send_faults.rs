@@ -245,3 +245,63 @@ async fn template_sync_failure_is_explained() {
     assert!(text.contains("error 10"), "{text}");
     assert!(shop.message_posts().is_empty());
 }
+
+#[tokio::test]
+async fn reaction_lost_response_retried() {
+    let shop = shop(ALL).await;
+    let wamid = shop.inbound("Hi").await;
+    shop.server
+        .sim
+        .inject(FaultTarget::Send, Fault::AcceptThenDrop { hold: false });
+    let output = tool_output(
+        &shop
+            .call(
+                "send_reaction",
+                json!({"waMessageId": wamid, "emoji": "👍"}),
+            )
+            .await,
+    );
+    assert_eq!(output["emoji"], "👍");
+    assert_eq!(
+        shop.message_posts().len(),
+        2,
+        "the lost response, then the repeat"
+    );
+    let accepted = shop.server.sim.accepted_messages();
+    assert_eq!(accepted.len(), 2, "Meta executed both");
+    assert_eq!(output["wamid"], accepted[1].wamid.as_str());
+    assert_eq!(
+        shop.messages().await[0].business_reaction.as_deref(),
+        Some("👍")
+    );
+}
+
+#[tokio::test]
+async fn reaction_all_responses_lost() {
+    let shop = shop(ALL).await;
+    let wamid = shop.inbound("Hi").await;
+    for _ in 0..3 {
+        shop.server
+            .sim
+            .inject(FaultTarget::Send, Fault::AcceptThenDrop { hold: false });
+    }
+    let text = tool_error(
+        &shop
+            .call(
+                "send_reaction",
+                json!({"waMessageId": wamid, "emoji": "👍"}),
+            )
+            .await,
+    );
+    assert!(
+        text.contains("Meta may have applied the reaction"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Sending the same request again is safe"),
+        "{text}"
+    );
+    assert!(!text.contains("not changed"), "{text}");
+    assert_eq!(shop.message_posts().len(), 3, "three attempts");
+    assert_eq!(shop.messages().await[0].business_reaction, None);
+}

@@ -7,6 +7,16 @@ use crate::whatsapp::graph::{GraphError, RATE_LIMIT_CODES, TRANSIENT_CODES};
 use super::sender::record_invalid_token;
 use super::{ToolContext, ToolError};
 
+/// The effect of sending a failed request again after Meta executed the
+/// first one.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Repeat {
+    /// Deliver a second message.
+    Duplicates,
+    /// Leave everything as the first one left it, as for a reaction.
+    Harmless,
+}
+
 /// Turns a failed Graph call into a tool error that names Meta's code,
 /// title and details and says what to do next. A rejected access token is
 /// also recorded on the account. `note` says what became of the message.
@@ -16,6 +26,7 @@ pub(super) async fn graph_failure(
     action: &'static str,
     error: &GraphError,
     note: &str,
+    repeat: Repeat,
 ) -> ToolError {
     tracing::warn!(account_id = %account.id, code = error.code(), %error, action,
         "Graph API call failed");
@@ -25,7 +36,7 @@ pub(super) async fn graph_failure(
     ToolError::Graph {
         action,
         detail: describe_graph_error(error),
-        hint: format!("{note} {}", next_step(account, error))
+        hint: format!("{note} {}", next_step(account, error, repeat))
             .trim()
             .to_owned(),
     }
@@ -47,7 +58,7 @@ pub(super) fn describe_graph_error(error: &GraphError) -> String {
 }
 
 /// What the caller should do after `error`.
-fn next_step(account: &Account, error: &GraphError) -> String {
+fn next_step(account: &Account, error: &GraphError, repeat: Repeat) -> String {
     if error.is_token_error() {
         return format!(
             "Meta rejected the access token of account +{} ({}); an operator must store a new \
@@ -76,11 +87,19 @@ fn next_step(account: &Account, error: &GraphError) -> String {
         GraphError::Connect { .. } => {
             "Nothing reached Meta; retry when the Graph API is reachable again.".to_owned()
         }
-        GraphError::Timeout { .. }
-        | GraphError::Connection { .. }
-        | GraphError::UnexpectedResponse { .. } => {
+        _ if error.may_have_executed() && repeat == Repeat::Harmless => {
+            "Sending the same request again is safe: it leaves things as Meta's first \
+             execution did."
+                .to_owned()
+        }
+        _ if error.may_have_executed() => {
             "Meta may still have accepted the request, so check get_conversation before \
              sending again to avoid a duplicate."
+                .to_owned()
+        }
+        GraphError::UnexpectedResponse { .. } => {
+            "The Graph API is refusing requests for now (HTTP 429); wait a minute before \
+             sending again."
                 .to_owned()
         }
         _ => "Correct the request as Meta's details say.".to_owned(),

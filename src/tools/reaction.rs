@@ -12,7 +12,7 @@ use crate::whatsapp::graph::SendRequest;
 
 use super::actions::find_message;
 use super::conversations::locate;
-use super::graph_errors::graph_failure;
+use super::graph_errors::{Repeat, graph_failure};
 use super::{SEND_REACTION, Summary, ToolContext, ToolError, require, resolve_accounts};
 
 /// Longest emoji accepted, in characters, because family and flag sequences use several.
@@ -95,9 +95,11 @@ pub async fn send_reaction(
     let target = message.wamid.clone().unwrap_or_default();
     let request = SendRequest::reaction(&to, &target, emoji.as_deref().unwrap_or(""));
     let token = cx.sender.access_token(cx.store, &account).await?;
-    // TODO: a reaction is no stored message, so its request carries no
-    // biz_opaque_callback_data, and a reaction whose response is lost stays
-    // unrecorded even when Meta applied it.
+    // A lost response is retried by the Graph client, since a repeat sets
+    // the same reaction. TODO: a reaction is no stored message, so its
+    // request carries no biz_opaque_callback_data. A reaction whose every
+    // attempt lost its response stays unrecorded even when Meta applied it,
+    // and the tool error tells the caller.
     let response = match cx
         .sender
         .graph()
@@ -106,8 +108,14 @@ pub async fn send_reaction(
     {
         Ok(response) => response,
         Err(error) => {
-            let note = "The reaction was not changed.";
-            return Err(graph_failure(cx, &account, "sending the reaction", &error, note).await);
+            let note = if error.may_have_executed() {
+                "Meta may have applied the reaction, but Pons could not confirm it and did not \
+                 record it."
+            } else {
+                "The reaction was not changed."
+            };
+            let action = "sending the reaction";
+            return Err(graph_failure(cx, &account, action, &error, note, Repeat::Harmless).await);
         }
     };
     let mut warnings = Vec::new();

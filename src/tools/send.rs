@@ -12,7 +12,7 @@ use crate::store::{
 };
 use crate::whatsapp::graph::{GraphError, SendRequest, SendResponse};
 
-use super::graph_errors::graph_failure;
+use super::graph_errors::{Repeat, graph_failure};
 use super::{Summary, ToolContext, ToolError, format_accounts, guide, non_blank, resolve_accounts};
 
 /// Result of `send_text`, `send_media` and `send_template`.
@@ -210,7 +210,15 @@ async fn record_failed(
         }
     }
     let note = format!("The message is stored as failed (messageId {}).", stored.id);
-    Err(graph_failure(cx, account, "sending the message", error, &note).await)
+    Err(graph_failure(
+        cx,
+        account,
+        "sending the message",
+        error,
+        &note,
+        Repeat::Duplicates,
+    )
+    .await)
 }
 
 /// Records Meta's acceptance. A store failure here becomes a warning,

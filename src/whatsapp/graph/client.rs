@@ -71,10 +71,12 @@ impl GraphClient {
         self.base_url.as_str().trim_end_matches('/')
     }
 
-    /// Sends a message from the number `phone_number_id`. The call is
+    /// Sends a message from the number `phone_number_id`. A message is
     /// retried only on errors that prove Meta did not execute it (rate
     /// limits, refused connections). After a timeout, a lost connection or
-    /// a 5xx the message may exist, so the error is returned instead.
+    /// a 5xx the message may exist, so the error is returned instead. A
+    /// reaction, which a repeat leaves as it was, is also retried after
+    /// those.
     pub async fn send_message(
         &self,
         phone_number_id: &str,
@@ -85,7 +87,7 @@ impl GraphClient {
         let url = self.endpoint(&[phone_number_id, "messages"])?;
         let operation = "send message";
         let response: SendResponse =
-            with_retries(&self.retry, operation, Idempotency::NotIdempotent, || {
+            with_retries(&self.retry, operation, request.idempotency(), || {
                 self.call_json(operation, Method::POST, url.clone(), token, Some(request))
             })
             .await?;

@@ -116,6 +116,17 @@ impl GraphError {
         }
     }
 
+    /// Tells whether Meta may have executed the request without a response
+    /// that shows it: a timeout, a connection that broke after the request
+    /// was sent, or a response that is not Meta's (other than 429).
+    pub fn may_have_executed(&self) -> bool {
+        match self {
+            GraphError::Timeout { .. } | GraphError::Connection { .. } => true,
+            GraphError::UnexpectedResponse { status, .. } => *status != 429,
+            _ => false,
+        }
+    }
+
     /// Tells whether this is the per-recipient pair rate limit (131056),
     /// which calls for a longer pause than other limits.
     pub fn is_pair_rate_limit(&self) -> bool {
@@ -346,5 +357,28 @@ mod tests {
         assert!(!error(10, 500).is_retryable());
         assert!(!error(131047, 400).is_retryable());
         assert!(error(131056, 400).is_pair_rate_limit());
+        assert!(!error(131000, 500).may_have_executed());
+    }
+
+    #[test]
+    fn lost_responses_may_have_executed() {
+        let operation = "send message";
+        let unexpected = |status| GraphError::UnexpectedResponse {
+            operation,
+            status,
+            detail: String::new(),
+        };
+        assert!(GraphError::Timeout { operation }.may_have_executed());
+        let reason = String::new();
+        assert!(
+            GraphError::Connection {
+                operation,
+                reason: reason.clone()
+            }
+            .may_have_executed()
+        );
+        assert!(!GraphError::Connect { operation, reason }.may_have_executed());
+        assert!(unexpected(502).may_have_executed());
+        assert!(!unexpected(429).may_have_executed());
     }
 }

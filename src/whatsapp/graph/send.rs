@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::GraphError;
+use super::retry::Idempotency;
 use super::template::TemplateMessage;
 
 /// Maximum length of a text body, in characters.
@@ -203,6 +204,16 @@ impl SendRequest {
         }
     }
 
+    /// Tells whether repeating the request is harmless. A reaction sets the
+    /// business's one reaction to a message, so a repeat sets the same
+    /// emoji again. Every other message would be delivered twice.
+    pub fn idempotency(&self) -> Idempotency {
+        match &self.content {
+            MessageContent::Reaction { .. } => Idempotency::Idempotent,
+            _ => Idempotency::NotIdempotent,
+        }
+    }
+
     /// Checks the rules Meta would reject the request for, so that a bad
     /// request fails before it is sent.
     pub fn validate(&self) -> Result<(), GraphError> {
@@ -280,6 +291,14 @@ fn validate_media(body: &MediaBody, caption: bool, filename: bool) -> Result<(),
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_reactions_may_be_repeated() {
+        let reaction = SendRequest::reaction("15550001111", "wamid.A", "👍");
+        assert_eq!(reaction.idempotency(), Idempotency::Idempotent);
+        let text = SendRequest::text("15550001111", "Hi", false);
+        assert_eq!(text.idempotency(), Idempotency::NotIdempotent);
+    }
 
     #[test]
     fn media_kind_from_mime() {
