@@ -53,19 +53,32 @@ async fn token_error_marks_account() {
     assert!(text.contains("pons account set-credentials"), "{text}");
     let stored = shop.messages().await.pop().unwrap();
     assert_eq!(stored.error.as_ref().and_then(|e| e.code), Some(190));
-    let account = shop
-        .server
-        .store
-        .find_account(shop.account.id.as_str())
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(account.token_invalid_at.is_some(), "token marked invalid");
+    assert!(
+        token_invalid_at(&shop).await.is_some(),
+        "token marked invalid"
+    );
     assert_eq!(
         shop.message_posts().len(),
         1,
         "a token error is not retried"
     );
+    still_sends(&shop).await;
+    assert_eq!(
+        token_invalid_at(&shop).await,
+        None,
+        "an accepted send clears the mark"
+    );
+}
+
+/// Returns when Meta last rejected the shop account's access token.
+async fn token_invalid_at(shop: &Shop) -> Option<i64> {
+    shop.server
+        .store
+        .find_account(shop.account.id.as_str())
+        .await
+        .unwrap()
+        .unwrap()
+        .token_invalid_at
 }
 
 #[tokio::test]
@@ -219,6 +232,7 @@ async fn failed_reaction_changes_nothing() {
     );
     assert!(text.contains("sending the reaction failed"), "{text}");
     assert!(text.contains("error 131009"), "{text}");
+    assert!(!text.contains(".."), "{text}");
     assert_eq!(shop.messages().await[0].business_reaction, None);
 }
 
@@ -304,4 +318,33 @@ async fn reaction_all_responses_lost() {
     assert!(!text.contains("not changed"), "{text}");
     assert_eq!(shop.message_posts().len(), 3, "three attempts");
     assert_eq!(shop.messages().await[0].business_reaction, None);
+}
+
+#[tokio::test]
+async fn reaction_refused_after_lost_response() {
+    let shop = shop(ALL).await;
+    let wamid = shop.inbound("Hi").await;
+    let sim = &shop.server.sim;
+    sim.inject(FaultTarget::Send, Fault::AcceptThenDrop { hold: false });
+    sim.inject(FaultTarget::Send, Fault::graph(100));
+    let text = tool_error(
+        &shop
+            .call(
+                "send_reaction",
+                json!({"waMessageId": wamid, "emoji": "👍"}),
+            )
+            .await,
+    );
+    assert!(text.contains("error 100"), "{text}");
+    assert!(
+        text.contains("Meta may have applied the reaction"),
+        "{text}"
+    );
+    assert!(!text.contains("not changed"), "{text}");
+    assert_eq!(shop.message_posts().len(), 2);
+    assert_eq!(
+        sim.accepted_messages().len(),
+        1,
+        "the first attempt was applied"
+    );
 }

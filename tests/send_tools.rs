@@ -343,9 +343,19 @@ async fn send_reaction_sets_and_removes() {
     let stored = &shop.messages().await[0];
     assert_eq!(stored.business_reaction.as_deref(), Some("👍"));
     assert_eq!(shop.messages().await.len(), 1, "a reaction is no message");
+    let conversation = shop.conversation().await.unwrap();
+    let read = tool_output(
+        &shop
+            .call(
+                "get_conversation",
+                json!({"conversationId": conversation.id.as_str()}),
+            )
+            .await,
+    );
+    assert_eq!(read["messages"][0]["businessReaction"], "👍", "{read}");
+    assert!(read["messages"][0]["reaction"].is_null(), "{read}");
 
     shop.server.sim.clear_requests();
-    let conversation = shop.conversation().await.unwrap();
     let removed = tool_output(
         &shop
             .call(

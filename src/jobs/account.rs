@@ -2,7 +2,7 @@
 //! what a Graph error means for the job and for the account.
 
 use crate::crypto::SecretBox;
-use crate::store::{Account, AccountId, DynStore};
+use crate::store::{Account, AccountId, DynStore, Store};
 use crate::whatsapp::graph::{AccessToken, GraphError};
 
 use super::JobError;
@@ -65,7 +65,7 @@ pub(super) async fn graph_failure(
 }
 
 /// Clears the rejected-token mark after a call with the token succeeded.
-pub(super) async fn token_works(store: &DynStore, account: &Account) {
+pub(crate) async fn token_works(store: &dyn Store, account: &Account) {
     if account.token_invalid_at.is_none() {
         return;
     }

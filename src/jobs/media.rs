@@ -70,7 +70,7 @@ impl Handler for MediaDownload {
                 JobError::transient(format!("creating a temporary media file failed: {error}"))
             })?;
         let (info, downloaded) = self.fetch(&credentials, media_id, &mut partial).await?;
-        account::token_works(store, &credentials.account).await;
+        account::token_works(store.as_ref(), &credentials.account).await;
         self.keep(&message, &media, info, downloaded, partial).await
     }
 

@@ -27,6 +27,7 @@ use crate::media_files::MediaFiles;
 use crate::store::{AccountId, DynStore, JobId, UnixTime};
 use crate::whatsapp::graph::GraphClient;
 
+pub(crate) use account::token_works;
 pub use error::JobError;
 pub use queue::JobQueue;
 pub use retry::backoff_delay;

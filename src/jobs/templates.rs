@@ -58,7 +58,7 @@ impl Handler for TemplateSync {
                 );
             }
         };
-        account::token_works(store, &credentials.account).await;
+        account::token_works(store.as_ref(), &credentials.account).await;
 
         let count = templates.len();
         let rows = templates.into_iter().map(new_template).collect();

@@ -5,6 +5,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::echo::echoed;
+use crate::jobs::token_works;
 use crate::store::{Account, ConversationRef, Direction, Message};
 
 use super::conversations::{ids, locate};
@@ -96,7 +97,10 @@ async fn read_receipt(cx: &ToolContext<'_>, account: &Account, wamid: &str) -> O
         .mark_as_read(&account.phone_number_id, &token, wamid)
         .await
     {
-        Ok(()) => return None,
+        Ok(()) => {
+            token_works(cx.store, account).await;
+            return None;
+        }
         Err(error) => error,
     };
     tracing::warn!(account_id = %account.id, code = error.code(), %error, "read receipt failed");

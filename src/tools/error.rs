@@ -98,7 +98,7 @@ pub enum ToolError {
     },
 
     /// Meta rejected a Graph API call or could not be reached.
-    #[error("{action} failed: {detail}. {hint}")]
+    #[error("{action} failed: {}. {hint}", .detail.trim_end_matches('.'))]
     Graph {
         action: &'static str,
         detail: String,

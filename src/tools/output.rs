@@ -222,6 +222,8 @@ pub struct MessageOut {
     pub error: Option<MessageErrorOut>,
     /// The customer's current reaction emoji to this message.
     pub reaction: Option<String>,
+    /// The business's current reaction emoji to this message, set with send_reaction.
+    pub business_reaction: Option<String>,
     /// The wamid of the message this one replies to.
     pub reply_to_wamid: Option<String>,
     pub media_mime_type: Option<String>,
@@ -242,6 +244,7 @@ impl From<&Message> for MessageOut {
             status: message.status.as_str().to_owned(),
             error: message.error.as_ref().map(MessageErrorOut::from),
             reaction: message.reaction.clone(),
+            business_reaction: message.business_reaction.clone(),
             reply_to_wamid: message.context_wamid.clone(),
             media_mime_type: media.and_then(|m| m.mime_type.clone()),
             media_filename: media.and_then(|m| m.filename.clone()),

@@ -7,6 +7,7 @@ use unicode_properties::{EmojiStatus, UnicodeEmoji};
 use unicode_segmentation::UnicodeSegmentation;
 
 use crate::echo::echoed;
+use crate::jobs::token_works;
 use crate::store::{Account, ConversationRef, ConversationSummary, Message};
 use crate::whatsapp::graph::SendRequest;
 
@@ -84,9 +85,11 @@ pub async fn send_reaction(
         if named.id != conversation.id {
             return Err(ToolError::InvalidArgument {
                 argument: "waMessageId",
-                reason: "the message belongs to another conversation than the one named; \
-                         check conversationId or phone"
-                    .to_owned(),
+                reason: format!(
+                    "the message belongs to conversation {}, not to the named conversation {}; \
+                     check conversationId or phone",
+                    conversation.id, named.id
+                ),
             });
         }
     }
@@ -97,16 +100,20 @@ pub async fn send_reaction(
     let token = cx.sender.access_token(cx.store, &account).await?;
     // A lost response is retried by the Graph client, since a repeat sets
     // the same reaction. TODO: a reaction is no stored message, so its
-    // request carries no biz_opaque_callback_data. A reaction whose every
-    // attempt lost its response stays unrecorded even when Meta applied it,
-    // and the tool error tells the caller.
+    // request carries no biz_opaque_callback_data. A reaction that no
+    // attempt confirmed stays unrecorded even when Meta applied it, and the
+    // tool error informs the caller. Two concurrent reactions to one message
+    // may be recorded in another order than Meta applied them.
     let response = match cx
         .sender
         .graph()
         .send_message(&account.phone_number_id, &token, &request)
         .await
     {
-        Ok(response) => response,
+        Ok(response) => {
+            token_works(cx.store, &account).await;
+            response
+        }
         Err(error) => {
             let note = if error.may_have_executed() {
                 "Meta may have applied the reaction, but Pons could not confirm it and did not \

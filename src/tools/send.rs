@@ -5,6 +5,7 @@
 use schemars::JsonSchema;
 use serde::Serialize;
 
+use crate::jobs::token_works;
 use crate::phone::PhoneNumber;
 use crate::store::{
     Account, ConversationRef, ConversationSummary, MediaRef, Message, NewOutboundMessage,
@@ -172,7 +173,10 @@ pub(super) async fn deliver(
         .send_message(&account.phone_number_id, &token, &request)
         .await;
     match sent {
-        Ok(response) => Ok(record_accepted(cx, recipient, &stored, &response).await),
+        Ok(response) => {
+            token_works(cx.store, &recipient.account).await;
+            Ok(record_accepted(cx, recipient, &stored, &response).await)
+        }
         Err(error) => record_failed(cx, recipient, &stored, &error).await,
     }
 }

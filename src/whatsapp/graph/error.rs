@@ -61,6 +61,11 @@ pub enum GraphError {
     /// Writing the downloaded media to its destination failed.
     #[error("writing the downloaded media failed: {0}")]
     MediaWrite(String),
+    /// The last attempt of an idempotent call failed with the inner error
+    /// after an earlier attempt lost its response, so Meta may still have
+    /// executed the call.
+    #[error("{0} (an earlier attempt lost its response, so Meta may have executed the call)")]
+    AfterLostResponse(Box<GraphError>),
     /// The request was rejected before sending because it is malformed.
     #[error("invalid Graph API request: {0}")]
     InvalidRequest(String),
@@ -74,6 +79,7 @@ impl GraphError {
     pub fn meta(&self) -> Option<&MetaApiError> {
         match self {
             GraphError::Api(error) => Some(error.as_ref()),
+            GraphError::AfterLostResponse(last) => last.meta(),
             _ => None,
         }
     }
@@ -94,6 +100,7 @@ impl GraphError {
     pub fn is_retryable(&self) -> bool {
         match self {
             GraphError::Api(error) => error.is_retryable(),
+            GraphError::AfterLostResponse(last) => last.is_retryable(),
             GraphError::Timeout { .. }
             | GraphError::Connect { .. }
             | GraphError::Connection { .. } => true,
@@ -121,7 +128,9 @@ impl GraphError {
     /// was sent, or a response that is not Meta's (other than 429).
     pub fn may_have_executed(&self) -> bool {
         match self {
-            GraphError::Timeout { .. } | GraphError::Connection { .. } => true,
+            GraphError::Timeout { .. }
+            | GraphError::Connection { .. }
+            | GraphError::AfterLostResponse(_) => true,
             GraphError::UnexpectedResponse { status, .. } => *status != 429,
             _ => false,
         }
@@ -137,6 +146,7 @@ impl GraphError {
     pub fn to_meta_error(&self) -> MetaError {
         match self {
             GraphError::Api(error) => error.to_meta_error(),
+            GraphError::AfterLostResponse(last) if last.meta().is_some() => last.to_meta_error(),
             other => MetaError {
                 code: None,
                 title: None,

@@ -89,7 +89,9 @@ fn scale(delay: Duration, factor: u32) -> Duration {
 }
 
 /// Runs `call` until it succeeds, fails in a way that must not be retried,
-/// or the attempts run out; returns the last error then.
+/// or the attempts run out; returns the last error then. When an earlier
+/// attempt lost its response and the last error does not show that, the
+/// error is wrapped in [`GraphError::AfterLostResponse`].
 pub(crate) async fn with_retries<T, F, Fut>(
     policy: &RetryPolicy,
     operation: &'static str,
@@ -101,12 +103,20 @@ where
     Fut: Future<Output = Result<T, GraphError>>,
 {
     let mut attempt = 1;
+    let mut lost_before = false;
     loop {
         let error = match call().await {
             Ok(value) => return Ok(value),
             Err(error) => error,
         };
-        pause_before_retry(policy, operation, idempotency, attempt, error).await?;
+        let lost = error.may_have_executed();
+        match pause_before_retry(policy, operation, idempotency, attempt, error).await {
+            Ok(()) => lost_before |= lost,
+            Err(last) if lost_before && !last.may_have_executed() => {
+                return Err(GraphError::AfterLostResponse(Box::new(last)));
+            }
+            Err(last) => return Err(last),
+        }
         attempt += 1;
     }
 }
@@ -166,5 +176,46 @@ mod tests {
             reason: "connection refused".into(),
         };
         assert!(policy.should_retry(&refused, Idempotency::NotIdempotent));
+    }
+
+    /// Runs an idempotent call whose attempts fail with `errors` in order.
+    async fn last_error(errors: Vec<GraphError>) -> GraphError {
+        let policy = RetryPolicy {
+            max_attempts: u32::try_from(errors.len()).unwrap(),
+            base_delay: Duration::ZERO,
+            max_delay: Duration::ZERO,
+            ..RetryPolicy::default()
+        };
+        let mut errors = errors.into_iter();
+        let result: Result<(), GraphError> =
+            with_retries(&policy, "test", Idempotency::Idempotent, || {
+                let error = errors.next().expect("an error per attempt");
+                async move { Err(error) }
+            })
+            .await;
+        result.expect_err("every attempt failed")
+    }
+
+    fn refused_connection() -> GraphError {
+        GraphError::Connect {
+            operation: "test",
+            reason: "connection refused".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn earlier_lost_response_is_kept() {
+        let error = last_error(vec![timeout(), refused_connection()]).await;
+        assert!(error.may_have_executed(), "{error}");
+        assert!(
+            matches!(&error, GraphError::AfterLostResponse(last) if matches!(**last, GraphError::Connect { .. })),
+            "{error}"
+        );
+    }
+
+    #[tokio::test]
+    async fn refusals_alone_stay_unwrapped() {
+        let error = last_error(vec![refused_connection(), refused_connection()]).await;
+        assert!(matches!(error, GraphError::Connect { .. }), "{error}");
     }
 }
