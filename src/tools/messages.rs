@@ -217,17 +217,33 @@ fn checked_url(url: Option<&str>) -> Result<String, ToolError> {
 /// name or password in it (which Meta would receive and keep), or a host
 /// that Meta cannot reach (see [`is_local`]).
 pub(super) fn public_https_link(url: &str) -> Result<String, String> {
+    // Spaces and line breaks around a pasted link are dropped. URL parsing
+    // would also drop other control characters at the ends and tabs and
+    // line breaks inside, so the link sent would differ from the one given.
+    let url = url.trim();
     check_link_length(url.chars().count(), "")?;
-    let parsed = reqwest::Url::parse(url)
-        .ok()
-        .filter(|parsed| parsed.scheme() == "https" && parsed.host().is_some());
-    let Some(parsed) = parsed else {
+    if url.chars().any(char::is_control) {
+        return Err(format!(
+            "\"{}\" contains control characters; pass the link alone",
+            echoed(url)
+        ));
+    }
+    let parsed = match reqwest::Url::parse(url) {
+        Ok(parsed) => parsed,
+        Err(error) => {
+            return Err(format!(
+                "\"{}\" is not a valid URL ({error}); pass a public https:// link",
+                echoed(url)
+            ));
+        }
+    };
+    if parsed.scheme() != "https" || parsed.host().is_none() {
         return Err(format!(
             "\"{}\" is not an https:// URL; Meta downloads media only from public HTTPS \
              addresses",
             echoed(url)
         ));
-    };
+    }
     // Percent-encoding makes a link with spaces or non-ASCII letters longer.
     check_link_length(parsed.as_str().len(), " once percent-encoded")?;
     if !parsed.username().is_empty() || parsed.password().is_some() {
@@ -439,6 +455,26 @@ mod tests {
         ] {
             checked_url(Some(link)).expect(link);
         }
+    }
+
+    #[test]
+    fn link_with_control_characters_rejected() {
+        for link in [
+            "https://example.com/a.jpg\u{0}",
+            "https://example.com/\ta.jpg",
+        ] {
+            let text = checked_url(Some(link)).expect_err(link).to_string();
+            assert!(text.contains("control characters"), "{text}");
+        }
+    }
+
+    #[test]
+    fn unparsable_link_named_invalid() {
+        let text = checked_url(Some("https://exa mple.com/a.jpg"))
+            .expect_err("space in the host")
+            .to_string();
+        assert!(text.contains("is not a valid URL"), "{text}");
+        assert!(!text.contains("is not an https:// URL"), "{text}");
     }
 
     #[test]
