@@ -54,7 +54,7 @@ pub struct CommonArgs {
     pub public_url: Option<String>,
     /// Log format: `text` or `json`. The PONS_LOG variable filters what is
     /// logged, e.g. `pons=debug` (debug logs message text and phone numbers).
-    /// [default: text, filter info,rmcp=warn]
+    /// [default: text, filter info,rmcp=warn,sqlx::postgres::notice=warn]
     #[arg(long, env = "PONS_LOG_FORMAT", global = true, value_name = "FORMAT")]
     pub log_format: Option<String>,
 }

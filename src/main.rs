@@ -79,9 +79,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+/// The log filter when PONS_LOG is unset. PostgreSQL's notices (such as
+/// "relation already exists, skipping" at every migration check) are kept
+/// out unless they are warnings or errors.
+const DEFAULT_LOG_FILTER: &str = "info,rmcp=warn,sqlx::postgres::notice=warn";
+
 fn init_tracing(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("PONS_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,rmcp=warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(DEFAULT_LOG_FILTER));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
