@@ -337,6 +337,42 @@ async fn hold_keeps_response_until_release() {
 }
 
 #[tokio::test]
+async fn accept_then_hold_accepts_first() {
+    let sim = Arc::new(Controlled::start(MetaSimConfig::default()).await);
+    let (status, body) = sim
+        .post(
+            "/faults",
+            json!({"target": "send", "fault": {"kind": "accept_then_hold"}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+
+    let mut sending = {
+        let sim = sim.clone();
+        let http = patient_client();
+        tokio::spawn(async move { sim.graph_send_via(&http, CUSTOMER, "applied").await })
+    };
+    for _ in 0..2_000 {
+        if !sim.sim.accepted_messages().is_empty() || sending.is_finished() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    let accepted = sim.sim.accepted_messages();
+    assert_eq!(accepted.len(), 1, "the send is handled before the release");
+    assert_eq!(sim.sim.held_requests(), 1);
+    assert!(!sending.is_finished(), "the response waits for the release");
+
+    let (status, body) = sim.post("/release", json!({})).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["released"], 1);
+    let (status, body) = (&mut sending).await.unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["messages"][0]["id"], accepted[0].wamid.as_str());
+    assert_eq!(sim.sim.accepted_messages().len(), 1, "handled once");
+}
+
+#[tokio::test]
 async fn handle_releases_held_request() {
     let sim = MetaSim::start(MetaSimConfig::default())
         .await

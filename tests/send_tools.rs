@@ -6,7 +6,9 @@ mod common;
 
 use common::meta::*;
 use common::*;
-use pons::metasim::SimStatus;
+use std::time::Duration;
+
+use pons::metasim::{Fault, FaultTarget, MetaSim, SimStatus};
 use pons::store::MessageStatus;
 use serde_json::{Value, json};
 
@@ -565,4 +567,60 @@ async fn failed_status_webhook_marks_failed() {
     assert_eq!(message["status"], "failed", "{read}");
     assert_eq!(message["error"]["code"], 131047, "{read}");
     assert_eq!(message["error"]["title"], "Re-engagement message", "{read}");
+}
+
+#[tokio::test]
+async fn reactions_to_one_message_stored_in_order() {
+    let shop = shop(ALL).await;
+    let target = shop.inbound("Thanks!").await;
+    let sim = &shop.server.sim;
+    sim.inject(FaultTarget::Send, Fault::AcceptThenHold);
+    let first = shop.call(
+        "send_reaction",
+        json!({"waMessageId": target, "emoji": "👍"}),
+    );
+    tokio::pin!(first);
+    tokio::select! {
+        () = accepted_count(sim, 1) => {}
+        result = &mut first => panic!("the first reaction ended before Meta accepted it: {result}"),
+    }
+
+    // Meta has applied 👍 and keeps its response back. A second reaction
+    // sent now must not be stored before the first one is.
+    let second = shop.call(
+        "send_reaction",
+        json!({"waMessageId": target, "emoji": "❤️"}),
+    );
+    tokio::pin!(second);
+
+    let early = tokio::time::timeout(Duration::from_millis(300), &mut second)
+        .await
+        .ok();
+    sim.release_held();
+    tool_output(&first.await);
+    let second = match early {
+        Some(result) => result,
+        None => second.await,
+    };
+    tool_output(&second);
+
+    let accepted = sim.accepted_messages();
+    assert_eq!(accepted.len(), 2);
+    assert_eq!(accepted[1].body["reaction"]["emoji"], "❤️");
+    assert_eq!(
+        shop.messages().await[0].business_reaction.as_deref(),
+        Some("❤️"),
+        "the stored reaction is the one Meta applied last"
+    );
+}
+
+/// Waits until the stand-in has accepted `count` messages.
+async fn accepted_count(sim: &MetaSim, count: usize) {
+    for _ in 0..2_000 {
+        if sim.accepted_messages().len() >= count {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    panic!("the stand-in did not accept {count} messages");
 }

@@ -214,6 +214,9 @@ enum FaultSpec {
     },
     /// The normal response once `POST /release` releases the request.
     Hold,
+    /// The request is handled (a send is accepted), and its response is
+    /// sent once `POST /release` releases the request.
+    AcceptThenHold,
 }
 
 impl FaultSpec {
@@ -241,6 +244,7 @@ impl FaultSpec {
             FaultSpec::DropConnection => Fault::DropConnection,
             FaultSpec::AcceptThenDrop { hold } => Fault::AcceptThenDrop { hold },
             FaultSpec::Hold => Fault::Hold,
+            FaultSpec::AcceptThenHold => Fault::AcceptThenHold,
         })
     }
 }

@@ -54,6 +54,10 @@ pub enum Fault {
     /// with `MetaSim::release_held` or `POST /_metasim/release`. The request
     /// is recorded and counted as held before any release can miss it.
     Hold,
+    /// As [`Fault::Hold`], but the request is handled first (a send is
+    /// accepted) and only its response waits for the release, as when
+    /// Meta's response is slow to arrive.
+    AcceptThenHold,
 }
 
 impl Fault {

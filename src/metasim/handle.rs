@@ -109,9 +109,9 @@ impl MetaSim {
         self.inner().faults.len()
     }
 
-    /// Counts the requests that a [`Fault::Hold`] or a held
-    /// [`Fault::AcceptThenDrop`] is holding and whose client still waits
-    /// for the response.
+    /// Counts the requests that a [`Fault::Hold`], a
+    /// [`Fault::AcceptThenHold`] or a held [`Fault::AcceptThenDrop`] is
+    /// holding and whose client still waits for the response.
     pub fn held_requests(&self) -> usize {
         self.inner().held_count()
     }

@@ -160,8 +160,8 @@ pub(crate) struct Sim {
     /// Client for webhook POSTs.
     pub http: reqwest::Client,
     pub shutdown: CancellationToken,
-    /// Notified each time a request starts being held by [`Fault::Hold`]
-    /// or a held [`Fault::AcceptThenDrop`].
+    /// Notified each time a request starts being held by [`Fault::Hold`],
+    /// [`Fault::AcceptThenHold`] or a held [`Fault::AcceptThenDrop`].
     pub held_changed: tokio::sync::Notify,
 }
 

@@ -58,7 +58,8 @@ async fn record_and_inject(State(sim): State<Arc<Sim>>, request: Request, next: 
         let mut inner = lock(&sim.inner);
         inner.requests.push(recorded);
         let fault = route.and_then(|route| inner.take_fault(route));
-        let released = (fault == Some(Fault::Hold)).then(|| inner.hold_request());
+        let waits_for_release = matches!(fault, Some(Fault::Hold | Fault::AcceptThenHold));
+        let released = waits_for_release.then(|| inner.hold_request());
         (fault, released)
     };
     if released.is_some() {
@@ -82,6 +83,16 @@ async fn record_and_inject(State(sim): State<Arc<Sim>>, request: Request, next: 
                 }
             }
             next.run(request).await
+        }
+        Some(Fault::AcceptThenHold) => {
+            let response = next.run(request).await;
+            if let Some(released) = released {
+                tokio::select! {
+                    _ = released => {}
+                    () = sim.shutdown.cancelled() => return faults::http_status(503),
+                }
+            }
+            response
         }
         Some(Fault::DropConnection) => drop_connection(kill).await,
         Some(Fault::AcceptThenDrop { hold }) => {

@@ -204,7 +204,8 @@ pub(crate) struct Inner {
     pub last_inbound: HashMap<String, Instant>,
     pub requests: Vec<RecordedRequest>,
     pub faults: VecDeque<(FaultTarget, Fault)>,
-    /// One sender per request held by [`Fault::Hold`]; sending releases it.
+    /// One sender per request held by [`Fault::Hold`] or
+    /// [`Fault::AcceptThenHold`]; sending releases it.
     pub held: Vec<oneshot::Sender<()>>,
     pub accepted: Vec<AcceptedMessage>,
     pub read_receipts: Vec<String>,

@@ -12,6 +12,7 @@ mod media_types;
 mod messages;
 mod output;
 mod reaction;
+mod reaction_locks;
 mod search;
 mod send;
 mod sender;

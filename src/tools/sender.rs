@@ -11,6 +11,7 @@ use crate::store::{Account, AccountId, DynStore, NewTemplate, Store, StoreError}
 use crate::whatsapp::graph::{self, AccessToken, GraphClient, GraphError};
 
 use super::ToolError;
+use super::reaction_locks::ReactionLocks;
 
 /// Failure of a template sync.
 #[derive(Debug, thiserror::Error)]
@@ -39,6 +40,7 @@ pub struct Sender {
     graph: GraphClient,
     secrets: SecretBox,
     templates: Arc<dyn TemplateSync>,
+    reaction_locks: Arc<ReactionLocks>,
 }
 
 impl Sender {
@@ -54,6 +56,7 @@ impl Sender {
             graph,
             secrets,
             templates,
+            reaction_locks: Arc::default(),
         }
     }
 
@@ -69,6 +72,10 @@ impl Sender {
 
     pub fn template_sync(&self) -> &dyn TemplateSync {
         self.templates.as_ref()
+    }
+
+    pub(super) fn reaction_locks(&self) -> &ReactionLocks {
+        &self.reaction_locks
     }
 
     /// Decrypts the access token of `account`.
