@@ -106,12 +106,25 @@ fn describe(error: &reqwest::Error) -> String {
 
 fn snippet(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(body);
-    let text: String = text
-        .chars()
-        .take(SNIPPET_CHARS)
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    if text.trim().is_empty() {
+    // A proxy's error page is HTML, whose tags are left out.
+    let html = text.trim_start().starts_with('<');
+    let mut plain = String::new();
+    let mut in_tag = false;
+    for c in text.chars() {
+        match c {
+            '<' if html => in_tag = true,
+            '>' if in_tag => {
+                in_tag = false;
+                plain.push(' ');
+            }
+            _ if in_tag => {}
+            _ if c.is_control() || c.is_whitespace() => plain.push(' '),
+            _ => plain.push(c),
+        }
+    }
+    let words: Vec<&str> = plain.split_whitespace().collect();
+    let text: String = words.join(" ").chars().take(SNIPPET_CHARS).collect();
+    if text.is_empty() {
         "empty body".to_owned()
     } else {
         text
@@ -139,4 +152,23 @@ pub fn http_client(timeout: Duration) -> Result<reqwest::Client, GraphError> {
         .user_agent(concat!("pons/", env!("CARGO_PKG_VERSION")))
         .build()
         .map_err(|e| failed(&e.without_url()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::snippet;
+
+    #[test]
+    fn snippet_of_html_keeps_text() {
+        let page = b"<html><body>\n<h1>429 Too Many Requests</h1>\n<p>Slow down.</p></body></html>";
+        assert_eq!(snippet(page), "429 Too Many Requests Slow down.");
+    }
+
+    #[test]
+    fn snippet_of_plain_text_unchanged() {
+        assert_eq!(snippet(b"upstream timed out"), "upstream timed out");
+        assert_eq!(snippet(b" \r\n "), "empty body");
+        assert_eq!(snippet(b"a\x00b"), "a b");
+        assert_eq!(snippet(b"limit < 10 > 5"), "limit < 10 > 5");
+    }
 }
