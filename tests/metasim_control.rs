@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use base64::Engine;
 use serde_json::{Value, json};
+use tokio::task::JoinHandle;
 
 use pons::cli::MetasimArgs;
 use pons::metasim::{
@@ -71,6 +72,22 @@ impl Controlled {
 
     async fn put(&self, path: &str, body: Value) -> (u16, Value) {
         self.control(reqwest::Method::PUT, path, Some(body)).await
+    }
+
+    /// Queues `fault` for the next send and checks the stand-in took it.
+    async fn inject_send_fault(&self, fault: Value) {
+        let (status, body) = self
+            .post("/faults", json!({"target": "send", "fault": fault}))
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+
+    /// Starts sending `text` to the customer on a client without timeout,
+    /// for a fault that keeps the response back.
+    fn send_in_background(self: &Arc<Self>, text: &'static str) -> JoinHandle<(u16, Value)> {
+        let sim = Arc::clone(self);
+        let http = patient_client();
+        tokio::spawn(async move { sim.graph_send_via(&http, CUSTOMER, text).await })
     }
 
     /// Sends a text message through the Graph API as Pons would.
@@ -236,13 +253,8 @@ async fn delay_and_dropped_connection() {
 #[tokio::test]
 async fn accept_then_drop_after_release() {
     let sim = Arc::new(Controlled::start(MetaSimConfig::default()).await);
-    let (status, body) = sim
-        .post(
-            "/faults",
-            json!({"target": "send", "fault": {"kind": "accept_then_drop", "hold": true}}),
-        )
+    sim.inject_send_fault(json!({"kind": "accept_then_drop", "hold": true}))
         .await;
-    assert_eq!(status, 200, "{body}");
 
     let url = format!("{}/{}/messages", sim.sim.base_url(), "100000000000002");
     let bearer = format!("Bearer {}", sim.sim.config().access_token);
@@ -289,19 +301,9 @@ async fn hold_keeps_response_until_release() {
     let (status, body) = sim.post("/release", json!({})).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["released"], 0, "nothing is held before a send");
-    let (status, body) = sim
-        .post(
-            "/faults",
-            json!({"target": "send", "fault": {"kind": "hold"}}),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
+    sim.inject_send_fault(json!({"kind": "hold"})).await;
 
-    let mut sending = {
-        let sim = sim.clone();
-        let http = patient_client();
-        tokio::spawn(async move { sim.graph_send_via(&http, CUSTOMER, "held").await })
-    };
+    let mut sending = sim.send_in_background("held");
     tokio::select! {
         () = sim.sim.wait_for_held(1) => {}
         outcome = &mut sending => {
@@ -339,24 +341,15 @@ async fn hold_keeps_response_until_release() {
 #[tokio::test]
 async fn accept_then_hold_accepts_first() {
     let sim = Arc::new(Controlled::start(MetaSimConfig::default()).await);
-    let (status, body) = sim
-        .post(
-            "/faults",
-            json!({"target": "send", "fault": {"kind": "accept_then_hold"}}),
-        )
+    sim.inject_send_fault(json!({"kind": "accept_then_hold"}))
         .await;
-    assert_eq!(status, 200, "{body}");
 
-    let mut sending = {
-        let sim = sim.clone();
-        let http = patient_client();
-        tokio::spawn(async move { sim.graph_send_via(&http, CUSTOMER, "applied").await })
-    };
+    let mut sending = sim.send_in_background("applied");
     for _ in 0..2_000 {
         if !sim.sim.accepted_messages().is_empty() || sending.is_finished() {
             break;
         }
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let accepted = sim.sim.accepted_messages();
     assert_eq!(accepted.len(), 1, "the send is handled before the release");

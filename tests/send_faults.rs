@@ -11,7 +11,7 @@ use common::meta::*;
 use common::*;
 use pons::metasim::{Fault, FaultTarget};
 use pons::store::MessageStatus;
-use serde_json::json;
+use serde_json::{Value, json};
 
 const ALL: &[&str] = &["read", "write", "send"];
 
@@ -222,14 +222,7 @@ async fn failed_reaction_changes_nothing() {
     shop.server
         .sim
         .inject(FaultTarget::Send, Fault::graph(131009));
-    let text = tool_error(
-        &shop
-            .call(
-                "send_reaction",
-                json!({"waMessageId": wamid, "emoji": "👍"}),
-            )
-            .await,
-    );
+    let text = tool_error(&thumbs_up(&shop, &wamid).await);
     assert!(text.contains("sending the reaction failed"), "{text}");
     assert!(text.contains("error 131009"), "{text}");
     assert!(!text.contains(".."), "{text}");
@@ -267,14 +260,7 @@ async fn reaction_lost_response_retried() {
     shop.server
         .sim
         .inject(FaultTarget::Send, Fault::AcceptThenDrop { hold: false });
-    let output = tool_output(
-        &shop
-            .call(
-                "send_reaction",
-                json!({"waMessageId": wamid, "emoji": "👍"}),
-            )
-            .await,
-    );
+    let output = tool_output(&thumbs_up(&shop, &wamid).await);
     assert_eq!(output["emoji"], "👍");
     assert_eq!(
         shop.message_posts().len(),
@@ -299,14 +285,7 @@ async fn reaction_all_responses_lost() {
             .sim
             .inject(FaultTarget::Send, Fault::AcceptThenDrop { hold: false });
     }
-    let text = tool_error(
-        &shop
-            .call(
-                "send_reaction",
-                json!({"waMessageId": wamid, "emoji": "👍"}),
-            )
-            .await,
-    );
+    let text = tool_error(&thumbs_up(&shop, &wamid).await);
     assert!(
         text.contains("Meta may have applied the reaction"),
         "{text}"
@@ -327,14 +306,7 @@ async fn reaction_refused_after_lost_response() {
     let sim = &shop.server.sim;
     sim.inject(FaultTarget::Send, Fault::AcceptThenDrop { hold: false });
     sim.inject(FaultTarget::Send, Fault::graph(100));
-    let text = tool_error(
-        &shop
-            .call(
-                "send_reaction",
-                json!({"waMessageId": wamid, "emoji": "👍"}),
-            )
-            .await,
-    );
+    let text = tool_error(&thumbs_up(&shop, &wamid).await);
     assert!(text.contains("error 100"), "{text}");
     assert!(
         text.contains("Meta may have applied the reaction"),
@@ -347,4 +319,13 @@ async fn reaction_refused_after_lost_response() {
         1,
         "the first attempt was applied"
     );
+}
+
+/// Reacts 👍 to the message `wamid` and returns the tool result.
+async fn thumbs_up(shop: &Shop, wamid: &str) -> Value {
+    shop.call(
+        "send_reaction",
+        json!({"waMessageId": wamid, "emoji": "👍"}),
+    )
+    .await
 }

@@ -345,19 +345,12 @@ async fn send_reaction_sets_and_removes() {
     let stored = &shop.messages().await[0];
     assert_eq!(stored.business_reaction.as_deref(), Some("👍"));
     assert_eq!(shop.messages().await.len(), 1, "a reaction is no message");
-    let conversation = shop.conversation().await.unwrap();
-    let read = tool_output(
-        &shop
-            .call(
-                "get_conversation",
-                json!({"conversationId": conversation.id.as_str()}),
-            )
-            .await,
-    );
+    let read = shop.read_conversation().await;
     assert_eq!(read["messages"][0]["businessReaction"], "👍", "{read}");
     assert!(read["messages"][0]["reaction"].is_null(), "{read}");
 
     shop.server.sim.clear_requests();
+    let conversation = shop.conversation().await.unwrap();
     let removed = tool_output(
         &shop
             .call(
@@ -527,15 +520,7 @@ async fn statuses_move_message_forward() {
         let stored = shop.messages().await.pop().unwrap();
         assert_eq!(stored.status, expected);
     }
-    let conversation = shop.conversation().await.unwrap();
-    let read = tool_output(
-        &shop
-            .call(
-                "get_conversation",
-                json!({"conversationId": conversation.id.as_str()}),
-            )
-            .await,
-    );
+    let read = shop.read_conversation().await;
     assert_eq!(read["messages"][1]["status"], "read", "{read}");
 }
 
@@ -554,15 +539,7 @@ async fn failed_status_webhook_marks_failed() {
         .send_status(wamid, SimStatus::Failed(131047))
         .await
         .unwrap();
-    let conversation = shop.conversation().await.unwrap();
-    let read = tool_output(
-        &shop
-            .call(
-                "get_conversation",
-                json!({"conversationId": conversation.id.as_str()}),
-            )
-            .await,
-    );
+    let read = shop.read_conversation().await;
     let message = &read["messages"][1];
     assert_eq!(message["status"], "failed", "{read}");
     assert_eq!(message["error"]["code"], 131047, "{read}");

@@ -213,6 +213,14 @@ impl Shop {
         self.server.call_tool(&self.key, tool, arguments).await
     }
 
+    /// Reads the conversation with the customer through get_conversation
+    /// and returns the tool's output.
+    pub async fn read_conversation(&self) -> Value {
+        let conversation = self.conversation().await.expect("a stored conversation");
+        let arguments = json!({"conversationId": conversation.id.as_str()});
+        tool_output(&self.call("get_conversation", arguments).await)
+    }
+
     /// Reads the stored conversation with the customer.
     pub async fn conversation(&self) -> Option<ConversationSummary> {
         let by = ConversationRef::Phone(CUSTOMER.to_owned());
