@@ -9,7 +9,7 @@ use crate::whatsapp::graph::{Parameter, ParameterValue, SendComponent};
 
 use super::ToolError;
 use super::messages::{check_filename, public_https_link};
-use super::template_shape::check_component_shape;
+use super::template_shape::{check_component_shape, invalid};
 use super::template_spec::{Part, Slot, TemplateSpec, Variable, render};
 
 /// Characters of a decoding error's message kept in a tool error; the
@@ -484,13 +484,6 @@ fn button_supplied(
         )));
     }
     Ok(true)
-}
-
-fn invalid(reason: String) -> ToolError {
-    ToolError::InvalidArgument {
-        argument: "components",
-        reason,
-    }
 }
 
 #[cfg(test)]

@@ -261,7 +261,8 @@ fn join(items: &[&str], last: &str) -> String {
     }
 }
 
-fn invalid(reason: String) -> ToolError {
+/// Rejects the `components` argument of send_template with `reason`.
+pub(super) fn invalid(reason: String) -> ToolError {
     ToolError::InvalidArgument {
         argument: "components",
         reason,
