@@ -74,7 +74,7 @@ impl Controlled {
         self.control(reqwest::Method::PUT, path, Some(body)).await
     }
 
-    /// Queues `fault` for the next send and checks the stand-in took it.
+    /// Queues `fault` for the next send and checks that the stand-in accepted it.
     async fn inject_send_fault(&self, fault: Value) {
         let (status, body) = self
             .post("/faults", json!({"target": "send", "fault": fault}))

@@ -558,7 +558,7 @@ async fn reactions_to_one_message_stored_in_order() {
     );
     tokio::pin!(first);
     tokio::select! {
-        () = accepted_count(sim, 1) => {}
+        () = wait_for_accepted(sim, 1) => {}
         result = &mut first => panic!("the first reaction ended before Meta accepted it: {result}"),
     }
 
@@ -592,7 +592,7 @@ async fn reactions_to_one_message_stored_in_order() {
 }
 
 /// Waits until the stand-in has accepted `count` messages.
-async fn accepted_count(sim: &MetaSim, count: usize) {
+async fn wait_for_accepted(sim: &MetaSim, count: usize) {
     for _ in 0..2_000 {
         if sim.accepted_messages().len() >= count {
             return;

@@ -11,9 +11,9 @@ use super::{ToolContext, ToolError};
 /// first one.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(super) enum Repeat {
-    /// Deliver a second message.
+    /// A second copy of the message reaches the customer.
     Duplicates,
-    /// Leave everything as the first one left it, as for a reaction.
+    /// No change beyond the first execution's, as for a reaction.
     Harmless,
 }
 
@@ -88,8 +88,8 @@ fn next_step(account: &Account, error: &GraphError, repeat: Repeat) -> String {
             "Nothing reached Meta; retry when the Graph API is reachable again.".to_owned()
         }
         _ if error.may_have_executed() && repeat == Repeat::Harmless => {
-            "Sending the same request again is safe: it leaves things as Meta's first \
-             execution did."
+            "Sending the same request again is safe, because repeating it has the same \
+             effect as sending it once."
                 .to_owned()
         }
         _ if error.may_have_executed() => {

@@ -462,6 +462,7 @@ mod tests {
         for link in [
             "https://example.com/a.jpg\u{0}",
             "https://example.com/\ta.jpg",
+            "https://example.com/a\u{7f}.jpg",
         ] {
             let text = checked_url(Some(link)).expect_err(link).to_string();
             assert!(text.contains("control characters"), "{text}");

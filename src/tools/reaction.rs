@@ -98,14 +98,14 @@ pub async fn send_reaction(
     let target = message.wamid.clone().unwrap_or_default();
     let request = SendRequest::reaction(&to, &target, emoji.as_deref().unwrap_or(""));
     let token = cx.sender.access_token(cx.store, &account).await?;
-    // Held until the reaction is recorded, so that of the reactions this
-    // process sends to one message, the stored one is the one Meta got last.
+    // The lock is kept until the reaction is recorded, so the stored reaction
+    // is the one Meta received last from this process.
     let _in_order = cx.sender.reaction_locks().lock(&account.id, &target).await;
-    // A lost response is retried by the Graph client, since a repeat sets
-    // the same reaction. TODO: a reaction is no stored message, so its
-    // request carries no biz_opaque_callback_data. A reaction that no
-    // attempt confirmed stays unrecorded even when Meta applied it, and the
-    // tool error informs the caller.
+    // The Graph client retries a lost response, because a repeat sets the
+    // same reaction.
+    // TODO: a reaction is no stored message and carries no
+    // biz_opaque_callback_data, so one that no attempt confirmed stays
+    // unrecorded even when Meta applied it. The tool error says so.
     let response = match cx
         .sender
         .graph()

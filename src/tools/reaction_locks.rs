@@ -19,7 +19,7 @@ pub(super) struct ReactionLocks {
 
 impl ReactionLocks {
     /// Waits until no other reaction to message `wamid` of `account` is
-    /// being sent, and holds that place until the guard is dropped.
+    /// being sent, and keeps the message locked until the guard is dropped.
     pub(super) async fn lock(&self, account: &AccountId, wamid: &str) -> OwnedMutexGuard<()> {
         let lock = {
             let mut in_flight = self
@@ -27,7 +27,7 @@ impl ReactionLocks {
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner);
             // Entries whose last guard and waiter are gone are dropped here,
-            // so the map holds only messages with reactions in flight.
+            // so the map contains only messages with reactions in flight.
             in_flight.retain(|_, lock| lock.strong_count() > 0);
             let key = (account.clone(), wamid.to_owned());
             match in_flight.get(&key).and_then(Weak::upgrade) {

@@ -75,8 +75,8 @@ impl GraphClient {
     /// retried only on errors that prove Meta did not execute it (rate
     /// limits, refused connections). After a timeout, a lost connection or
     /// a 5xx the message may exist, so the error is returned instead. A
-    /// reaction, which a repeat leaves as it was, is also retried after
-    /// those.
+    /// reaction is retried after those too, because a repeat sets the same
+    /// reaction.
     pub async fn send_message(
         &self,
         phone_number_id: &str,
