@@ -92,6 +92,10 @@ pub struct PhaseResult {
     /// Server CPU time (user and system) per passed request, in
     /// milliseconds, when a server process was given.
     pub server_cpu_ms: Option<f64>,
+    /// CPU time of this load generator per passed request, in
+    /// milliseconds. It shares the machine with the server, so the two
+    /// together bound the calls per second.
+    pub generator_cpu_ms: Option<f64>,
 }
 
 /// Builds request number `sequence` of connection `worker`.
@@ -125,9 +129,7 @@ where
     let (make, check) = (Arc::new(make), Arc::new(check));
     let warm_until = Instant::now() + config.warmup;
     let stop_at = warm_until + config.measured;
-    let cpu = config
-        .server_pid
-        .map(|pid| tokio::spawn(server_cpu_between(pid, warm_until, stop_at)));
+    let cpu = tokio::spawn(cpu_between(config.server_pid, warm_until, stop_at));
     let mut tasks = Vec::new();
     for worker in 0..config.connections {
         let (target, make, check) = (target.clone(), make.clone(), check.clone());
@@ -143,10 +145,7 @@ where
         latencies.extend(worker_latencies);
         errors += worker_errors;
     }
-    let cpu_seconds = match cpu {
-        Some(task) => Some(task.await??),
-        None => None,
-    };
+    let (server_seconds, generator_seconds) = cpu.await??;
     latencies.sort_unstable();
     let requests = latencies.len() as u64;
     Ok(PhaseResult {
@@ -156,10 +155,14 @@ where
         p50_ms: percentile_ms(&latencies, 0.50),
         p95_ms: percentile_ms(&latencies, 0.95),
         p99_ms: percentile_ms(&latencies, 0.99),
-        server_cpu_ms: cpu_seconds
-            .filter(|_| requests > 0)
-            .map(|s| s * 1000.0 / requests as f64),
+        server_cpu_ms: server_seconds.and_then(|s| per_request_ms(s, requests)),
+        generator_cpu_ms: per_request_ms(generator_seconds, requests),
     })
+}
+
+/// Spreads `seconds` of CPU time over `requests`, in milliseconds each.
+fn per_request_ms(seconds: f64, requests: u64) -> Option<f64> {
+    (requests > 0).then(|| seconds * 1000.0 / requests as f64)
 }
 
 /// Returns the nearest-rank percentile of sorted microsecond latencies, in ms.
@@ -212,14 +215,23 @@ async fn drive_connection(
 // NOTE: an architecture with another USER_HZ would scale the CPU figures.
 const CLOCK_TICKS_PER_SECOND: f64 = 100.0;
 
-/// Sleeps until `from`, then returns the CPU seconds process `pid` used
-/// between `from` and `until`.
-async fn server_cpu_between(pid: u32, from: Instant, until: Instant) -> anyhow::Result<f64> {
+/// Sleeps until `from`, then returns the CPU seconds that the server
+/// `server` (when given) and this process used between `from` and `until`.
+async fn cpu_between(
+    server: Option<u32>,
+    from: Instant,
+    until: Instant,
+) -> anyhow::Result<(Option<f64>, f64)> {
+    let own = std::process::id();
     tokio::time::sleep_until(from.into()).await;
-    let start = process_cpu_ticks(pid)?;
+    let server_start = server.map(process_cpu_ticks).transpose()?;
+    let own_start = process_cpu_ticks(own)?;
     tokio::time::sleep_until(until.into()).await;
-    let end = process_cpu_ticks(pid)?;
-    Ok(end.saturating_sub(start) as f64 / CLOCK_TICKS_PER_SECOND)
+    let server_end = server.map(process_cpu_ticks).transpose()?;
+    let own_end = process_cpu_ticks(own)?;
+    let seconds = |start: u64, end: u64| end.saturating_sub(start) as f64 / CLOCK_TICKS_PER_SECOND;
+    let server_seconds = server_start.zip(server_end).map(|(s, e)| seconds(s, e));
+    Ok((server_seconds, seconds(own_start, own_end)))
 }
 
 /// Reads user plus system time of a process, its exited threads included,

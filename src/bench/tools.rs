@@ -122,18 +122,23 @@ pub async fn tools(args: ToolsArgs) -> anyhow::Result<()> {
 
 fn print_header() {
     println!(
-        "| call | connections | calls/s | p50 ms | p95 ms | p99 ms | errors | server CPU ms/call |"
+        "| call | connections | calls/s | p50 ms | p95 ms | p99 ms | errors | server CPU ms/call \
+         | load generator CPU ms/call |"
     );
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
 }
 
 fn print_row(name: &str, connections: usize, r: &PhaseResult) {
-    let cpu = r
-        .server_cpu_ms
-        .map_or_else(|| "-".to_owned(), |ms| format!("{ms:.3}"));
+    let cell = |value: Option<f64>| value.map_or_else(|| "-".to_owned(), |ms| format!("{ms:.3}"));
     println!(
-        "| {name} | {connections} | {:.0} | {:.2} | {:.2} | {:.2} | {} | {cpu} |",
-        r.per_second, r.p50_ms, r.p95_ms, r.p99_ms, r.errors
+        "| {name} | {connections} | {:.0} | {:.2} | {:.2} | {:.2} | {} | {} | {} |",
+        r.per_second,
+        r.p50_ms,
+        r.p95_ms,
+        r.p99_ms,
+        r.errors,
+        cell(r.server_cpu_ms),
+        cell(r.generator_cpu_ms)
     );
 }
 
