@@ -21,8 +21,9 @@ impl PonsMcp {
         name = "mark_as_read",
         title = "Mark as read",
         description = "Mark a customer's message (and the earlier ones) as read: sends the read \
-                       receipt to WhatsApp and clears the conversation's unread count. A failed \
-                       receipt is reported as a warning; the count is cleared anyway.",
+                       receipt to WhatsApp and leaves only the newer messages in the \
+                       conversation's unread count. A failed receipt is reported as a warning, \
+                       and the count is lowered anyway.",
         output_schema = schema_for_output::<MarkAsReadOutput>(),
         annotations(
             title = "Mark as read",

@@ -220,9 +220,12 @@ pub trait Store: Send + Sync + 'static {
         target_wamid: &str,
         emoji: Option<String>,
     ) -> StoreResult<()>;
-    /// Sets the conversation's unread count to zero. `NotFound` for an
-    /// unknown conversation, as for the next method.
-    async fn mark_conversation_read(&self, conversation: &ConversationId) -> StoreResult<()>;
+    /// Marks the customer's messages up to `message` read, as a read
+    /// receipt for it does: the conversation's unread count becomes the
+    /// number of inbound messages after it (in conversation order), unless
+    /// it is lower already. Returns the new count; `NotFound` for an
+    /// unknown message.
+    async fn mark_read_up_to(&self, message: &MessageId) -> StoreResult<u32>;
     /// Archives (`Some(time)`) or unarchives (`None`) a conversation.
     async fn set_conversation_archived(
         &self,

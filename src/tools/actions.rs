@@ -35,16 +35,17 @@ pub struct MarkAsReadOutput {
     pub wa_message_id: String,
     /// Whether Meta accepted the read receipt (blue ticks for the customer).
     pub read_receipt_sent: bool,
-    /// Always 0: the conversation's unread count is cleared either way.
-    pub unread_count: i64,
+    /// The customer's messages after this one that stay unread, whether
+    /// or not the receipt reached Meta.
+    pub unread_count: u32,
     pub warnings: Vec<String>,
 }
 
 impl Summary for MarkAsReadOutput {
     fn summary(&self) -> String {
         let mut text = format!(
-            "Conversation {} marked read up to {}.",
-            self.conversation_id, self.wa_message_id
+            "Conversation {} marked read up to {}; {} newer message(s) unread.",
+            self.conversation_id, self.wa_message_id, self.unread_count
         );
         for warning in &self.warnings {
             text.push_str(" Warning: ");
@@ -54,8 +55,9 @@ impl Summary for MarkAsReadOutput {
     }
 }
 
-/// Sends a read receipt and clears the conversation's unread count. A
-/// failed receipt is reported as a warning, and the count is cleared anyway.
+/// Sends a read receipt for a message and marks it and the earlier messages
+/// read, so the unread count keeps only the newer ones. A failed receipt
+/// is reported as a warning, and the count is lowered anyway.
 pub async fn mark_as_read(
     cx: &ToolContext<'_>,
     args: MarkAsReadArgs,
@@ -74,14 +76,12 @@ pub async fn mark_as_read(
     }
     let wamid = message.wamid.clone().unwrap_or_default();
     let warning = read_receipt(cx, &account, &wamid).await;
-    cx.store
-        .mark_conversation_read(&message.conversation_id)
-        .await?;
+    let unread_count = cx.store.mark_read_up_to(&message.id).await?;
     Ok(MarkAsReadOutput {
         conversation_id: message.conversation_id.to_string(),
         wa_message_id: wamid,
         read_receipt_sent: warning.is_none(),
-        unread_count: 0,
+        unread_count,
         warnings: warning.into_iter().collect(),
     })
 }

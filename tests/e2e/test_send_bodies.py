@@ -414,6 +414,18 @@ def test_mark_as_read_clears_unread(send_stack, sim):
     assert conversation_of(send_stack, customer)["conversation"]["unreadCount"] == 0
 
 
+def test_mark_as_read_older_keeps_unread(send_stack, sim):
+    customer = new_customer()
+    first = send_stack.inbound(customer, "One")
+    send_stack.inbound(customer, "Two")
+    send_stack.inbound(customer, "Three")
+    sim.clear_requests()
+    output = structured(send_stack.call("mark_as_read", {"waMessageId": first}))
+    assert only_post(sim)["message_id"] == first
+    assert output["unreadCount"] == 2
+    assert conversation_of(send_stack, customer)["conversation"]["unreadCount"] == 2
+
+
 def test_list_templates_syncs_on_refresh(send_stack, sim):
     name = f"pickup_{new_customer()}"
     sim.add_template(

@@ -1,8 +1,18 @@
 //! Conversation state set by the business: read and archived.
 
-use pons::store::{ConversationId, DynStore, IngestItem, StoreError};
+use pons::store::{AccountId, ConversationId, DynStore, IngestItem, MessageId, StoreError};
 
 use super::{T0, conversation, ingest, tenant, text};
+
+/// Returns the Pons id of the account's message with this wamid.
+async fn message_id(store: &DynStore, account: &AccountId, wamid: &str) -> MessageId {
+    let (_, message) = store
+        .find_message_by_wamid(std::slice::from_ref(account), wamid)
+        .await
+        .expect("find message")
+        .expect("message stored");
+    message.id
+}
 
 pub async fn mark_read_resets_unread(store: DynStore) {
     let t = tenant(&store, "read").await;
@@ -18,10 +28,9 @@ pub async fn mark_read_resets_unread(store: DynStore) {
     let before = conversation(&store, &t.account, from).await;
     assert_eq!(before.unread_count, 2);
 
-    store
-        .mark_conversation_read(&before.id)
-        .await
-        .expect("mark read");
+    let last = message_id(&store, &t.account.id, "wamid.U2").await;
+    let unread = store.mark_read_up_to(&last).await.expect("mark read");
+    assert_eq!(unread, 0);
     let after = conversation(&store, &t.account, from).await;
     assert_eq!(after.unread_count, 0);
     assert_eq!(after.window_expires_at, before.window_expires_at);
@@ -41,13 +50,42 @@ pub async fn mark_read_resets_unread(store: DynStore) {
     .await;
     assert_eq!(conversation(&store, &t.account, from).await.unread_count, 1);
 
-    let missing = store
-        .mark_conversation_read(&ConversationId::generate())
-        .await;
+    let missing = store.mark_read_up_to(&MessageId::generate()).await;
     assert!(
         matches!(missing, Err(StoreError::NotFound(_))),
         "{missing:?}"
     );
+}
+
+pub async fn mark_read_keeps_newer_unread(store: DynStore) {
+    let t = tenant(&store, "read-older").await;
+    let from = "15551300003";
+    ingest(
+        &store,
+        vec![
+            IngestItem::Message(text(&t.account, from, "wamid.R1", T0, "one")),
+            IngestItem::Message(text(&t.account, from, "wamid.R2", T0 + 1, "two")),
+            IngestItem::Message(text(&t.account, from, "wamid.R3", T0 + 1, "three")),
+            IngestItem::Message(text(&t.account, from, "wamid.R4", T0 + 2, "four")),
+        ],
+    )
+    .await;
+    assert_eq!(conversation(&store, &t.account, from).await.unread_count, 4);
+
+    // R3 has R2's timestamp but was stored after it, so it stays unread.
+    let second = message_id(&store, &t.account.id, "wamid.R2").await;
+    let unread = store.mark_read_up_to(&second).await.expect("mark R2 read");
+    assert_eq!(unread, 2);
+    assert_eq!(conversation(&store, &t.account, from).await.unread_count, 2);
+
+    // An older message read later does not raise the count again.
+    let first = message_id(&store, &t.account.id, "wamid.R1").await;
+    let unread = store.mark_read_up_to(&first).await.expect("mark R1 read");
+    assert_eq!(unread, 2);
+
+    let newest = message_id(&store, &t.account.id, "wamid.R4").await;
+    let unread = store.mark_read_up_to(&newest).await.expect("mark R4 read");
+    assert_eq!(unread, 0);
 }
 
 pub async fn archive_and_unarchive(store: DynStore) {

@@ -94,6 +94,7 @@ macro_rules! store_suite_tests {
             reconcile::reconcile_rejected_status_applies_later,
             admin::account_secrets_found_and_missing,
             conversations::mark_read_resets_unread,
+            conversations::mark_read_keeps_newer_unread,
             conversations::archive_and_unarchive,
             outbound::outbound_pending_sent_delivered,
             outbound::outbound_to_new_contact,

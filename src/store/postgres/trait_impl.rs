@@ -198,8 +198,8 @@ impl Store for PostgresStore {
         updates::set_business_reaction(&self.pool, account, target_wamid, emoji.as_deref()).await
     }
 
-    async fn mark_conversation_read(&self, conversation: &ConversationId) -> StoreResult<()> {
-        updates::mark_conversation_read(&self.pool, conversation).await
+    async fn mark_read_up_to(&self, message: &MessageId) -> StoreResult<u32> {
+        updates::mark_read_up_to(&self.pool, message).await
     }
 
     async fn set_conversation_archived(

@@ -26,15 +26,28 @@ pub(crate) async fn set_business_reaction(
     require_changed(done, || format!("message {target_wamid}"))
 }
 
-pub(crate) async fn mark_conversation_read(
-    pool: &PgPool,
-    conversation: &ConversationId,
-) -> StoreResult<()> {
-    let done = sqlx::query("UPDATE conversations SET unread_count = 0 WHERE id = $1")
-        .bind(conversation.as_str())
-        .execute(pool)
-        .await;
-    require_changed(done, || format!("conversation {conversation}"))
+/// Lowers the unread count of `message`'s conversation to the inbound
+/// messages after it, ordered by time and then by id, and returns the
+/// count.
+pub(crate) async fn mark_read_up_to(pool: &PgPool, message: &MessageId) -> StoreResult<u32> {
+    if message.as_str().contains('\0') {
+        return Err(StoreError::NotFound(format!("message {message}")));
+    }
+    let count: Option<i64> = sqlx::query_scalar(
+        "UPDATE conversations SET unread_count = LEAST(unread_count, ( \
+             SELECT count(*) FROM messages r JOIN messages n \
+                 ON n.conversation_id = r.conversation_id \
+             WHERE r.id = $1 AND n.direction = 'inbound' \
+             AND (n.timestamp, n.id) > (r.timestamp, r.id))) \
+         WHERE id = (SELECT conversation_id FROM messages WHERE id = $1) \
+         RETURNING unread_count",
+    )
+    .bind(message.as_str())
+    .fetch_optional(pool)
+    .await
+    .map_err(backend)?;
+    let count = count.ok_or_else(|| StoreError::NotFound(format!("message {message}")))?;
+    Ok(u32::try_from(count).unwrap_or(0))
 }
 
 pub(crate) async fn set_conversation_archived(

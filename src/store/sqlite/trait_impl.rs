@@ -309,10 +309,10 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn mark_conversation_read(&self, conversation: &ConversationId) -> StoreResult<()> {
-        let conversation = conversation.clone();
+    async fn mark_read_up_to(&self, message: &MessageId) -> StoreResult<u32> {
+        let message = message.clone();
         self.writer
-            .write(move |tx| updates::mark_conversation_read(tx, &conversation))
+            .write(move |tx| updates::mark_read_up_to(tx, &message))
             .await
     }
 

@@ -1,7 +1,7 @@
 //! Single-row updates: the business's reactions, conversation state and
 //! the download state of inbound media.
 
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::store::{
     AccountId, ConversationId, MessageId, StoreError, StoreResult, StoredMedia, UnixTime,
@@ -23,14 +23,24 @@ pub(super) fn set_business_reaction(
     require_changed(changed, || format!("message {target_wamid}"))
 }
 
-pub(super) fn mark_conversation_read(
-    conn: &Connection,
-    conversation: &ConversationId,
-) -> StoreResult<()> {
-    let changed = conn
-        .prepare_cached("UPDATE conversations SET unread_count = 0 WHERE id = ?1")?
-        .execute([conversation.as_str()])?;
-    require_changed(changed, || format!("conversation {conversation}"))
+/// Lowers the unread count of `message`'s conversation to the inbound
+/// messages after it, ordered by time and then by storage order, and
+/// returns the count.
+pub(super) fn mark_read_up_to(conn: &Connection, message: &MessageId) -> StoreResult<u32> {
+    let count: Option<u32> = conn
+        .prepare_cached(
+            "UPDATE conversations SET unread_count = min(unread_count, ( \
+                 SELECT count(*) FROM messages r JOIN messages n \
+                     ON n.conversation_id = r.conversation_id \
+                 WHERE r.id = ?1 AND n.direction = 'inbound' \
+                 AND n.timestamp >= r.timestamp \
+                 AND (n.timestamp > r.timestamp OR n.rowid > r.rowid))) \
+             WHERE id = (SELECT conversation_id FROM messages WHERE id = ?1) \
+             RETURNING unread_count",
+        )?
+        .query_row([message.as_str()], |row| row.get(0))
+        .optional()?;
+    count.ok_or_else(|| StoreError::NotFound(format!("message {message}")))
 }
 
 pub(super) fn set_conversation_archived(
