@@ -21,7 +21,7 @@ const MAX_SERDE_MESSAGE_CHARS: usize = 200;
 /// Meta's lower case. Unknown keys and values of the wrong JSON type are
 /// rejected by [`check_component_shape`] with their path.
 pub(super) fn parse_components(values: &[Value]) -> Result<Vec<SendComponent>, ToolError> {
-    values
+    let components = values
         .iter()
         .enumerate()
         .map(|(index, value)| {
@@ -37,7 +37,33 @@ pub(super) fn parse_components(values: &[Value]) -> Result<Vec<SendComponent>, T
             check_media_links(index, &mut component)?;
             Ok(component)
         })
-        .collect()
+        .collect::<Result<Vec<_>, ToolError>>()?;
+    check_single_header_and_body(&components)?;
+    Ok(components)
+}
+
+/// Rejects a second header or body component: a template has one of each,
+/// and Meta's send request carries each once, with all its parameters.
+fn check_single_header_and_body(components: &[SendComponent]) -> Result<(), ToolError> {
+    for part in ["header", "body"] {
+        let mut positions = components
+            .iter()
+            .enumerate()
+            .filter(|(_, component)| match component {
+                SendComponent::Header { .. } => part == "header",
+                SendComponent::Body { .. } => part == "body",
+                _ => false,
+            })
+            .map(|(index, _)| index);
+        if let (Some(first), Some(second)) = (positions.next(), positions.next()) {
+            return Err(invalid(format!(
+                "`components[{second}]` is a second {part} component after \
+                 `components[{first}]`; send one {part} component with all the {part}'s \
+                 parameters in order"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Checks each media parameter of `component`: a link or an id, not both,
@@ -657,6 +683,21 @@ mod tests {
             "en_US",
         )
         .expect("four spaces in a row are allowed");
+    }
+
+    #[test]
+    fn second_header_or_body_rejected() {
+        for part in ["body", "header"] {
+            let component = json!({"type": part, "parameters": [{"type": "text", "text": "a"}]});
+            let error = parse_components(&[component.clone(), json!({"type": "button", "sub_type": "url", "index": "0", "parameters": [{"type": "text", "text": "x"}]}), component])
+                .expect_err("second component");
+            let message = error.to_string();
+            assert!(message.contains("`components[2]` is a second"), "{message}");
+            assert!(
+                message.contains(&format!("{part} component after `components[0]`")),
+                "{message}"
+            );
+        }
     }
 
     #[test]
