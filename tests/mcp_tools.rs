@@ -433,6 +433,10 @@ async fn other_tenant_account_is_not_found() {
             "{text}"
         );
         assert!(text.contains("+15550001111 Shop A"), "{text}");
+        assert!(
+            text.contains("omit it to use every reachable account"),
+            "{text}"
+        );
         assert!(!text.contains("Shop B"), "{text}");
         assert!(!text.contains("Brit"), "{text}");
     }

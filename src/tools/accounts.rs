@@ -4,6 +4,7 @@ use crate::echo::echoed;
 use crate::phone::PhoneNumber;
 use crate::store::Account;
 
+use super::error::{OMIT_FROM_FOR_EVERY_ACCOUNT, OMIT_FROM_FOR_THE_ONLY_ACCOUNT};
 use super::{ToolContext, ToolError, non_blank};
 
 /// Resolves the accounts a call acts on. The reachable set is read from the
@@ -38,9 +39,15 @@ pub async fn resolve_accounts(
     {
         return Ok(vec![account.clone()]);
     }
+    let omit_hint = if reachable.len() == 1 {
+        OMIT_FROM_FOR_THE_ONLY_ACCOUNT
+    } else {
+        OMIT_FROM_FOR_EVERY_ACCOUNT
+    };
     Err(ToolError::AccountNotFound {
         value: echoed(from),
         reachable: format_accounts(&reachable),
+        omit_hint,
     })
 }
 

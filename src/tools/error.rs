@@ -5,6 +5,12 @@ use crate::phone::PhoneError;
 use crate::store::StoreError;
 
 /// Failure of a tool call. The `Display` text is returned to the caller.
+/// End of [`ToolError::AccountNotFound`] when `from` may be omitted and
+/// the key reaches several accounts.
+pub const OMIT_FROM_FOR_EVERY_ACCOUNT: &str = ", or omit it to use every reachable account";
+/// End of [`ToolError::AccountNotFound`] when the key reaches one account.
+pub const OMIT_FROM_FOR_THE_ONLY_ACCOUNT: &str = ", or omit it to use the only reachable account";
+
 #[derive(Debug, thiserror::Error)]
 pub enum ToolError {
     #[error(
@@ -21,9 +27,15 @@ pub enum ToolError {
 
     #[error(
         "account not found: {value}; reachable accounts: {reachable}. Pass `from` as one of \
-         these numbers or account ids, or omit it to use every reachable account"
+         these numbers or account ids{omit_hint}"
     )]
-    AccountNotFound { value: String, reachable: String },
+    AccountNotFound {
+        value: String,
+        reachable: String,
+        /// Either [`OMIT_FROM_FOR_EVERY_ACCOUNT`], [`OMIT_FROM_FOR_THE_ONLY_ACCOUNT`]
+        /// or empty for a tool that needs one of several accounts.
+        omit_hint: &'static str,
+    },
 
     #[error(
         "this API key reaches no WhatsApp account: its user is not a member of any account, or \

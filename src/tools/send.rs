@@ -13,6 +13,7 @@ use crate::store::{
 };
 use crate::whatsapp::graph::{GraphError, SendRequest, SendResponse};
 
+use super::error::OMIT_FROM_FOR_EVERY_ACCOUNT;
 use super::graph_errors::{Repeat, graph_failure};
 use super::{Summary, ToolContext, ToolError, format_accounts, guide, non_blank, resolve_accounts};
 
@@ -75,7 +76,21 @@ pub(super) async fn resolve_one_account(
     tool: &'static str,
     from: Option<&str>,
 ) -> Result<Account, ToolError> {
-    let mut accounts = resolve_accounts(cx, from).await?;
+    let mut accounts = match resolve_accounts(cx, from).await {
+        // Omitting `from` selects several accounts, and a send needs one.
+        Err(ToolError::AccountNotFound {
+            value,
+            reachable,
+            omit_hint: OMIT_FROM_FOR_EVERY_ACCOUNT,
+        }) => {
+            return Err(ToolError::AccountNotFound {
+                value,
+                reachable,
+                omit_hint: "",
+            });
+        }
+        outcome => outcome?,
+    };
     if accounts.len() == 1 {
         return Ok(accounts.remove(0));
     }

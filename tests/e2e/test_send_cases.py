@@ -297,6 +297,7 @@ def test_c14_other_account_not_found(send_stack, sim):
     ]:
         text = tool_error(send_stack.call(tool, arguments, key=key))
         assert "account not found" in text, f"{tool}: {text}"
+        assert "omit it to use the only reachable account" in text, f"{tool}: {text}"
         assert "Zeppelin Shop" not in text, f"{tool}: {text}"
         assert "zeppelin" not in text.lower(), f"{tool}: {text}"
 
@@ -307,3 +308,14 @@ def test_c14_other_account_not_found(send_stack, sim):
     owner_key = admin.key_create(user=other_owner, scopes="read", name="c14-owner-b")
     found = structured(send_stack.call("search_messages", {"query": "zeppelin"}, key=owner_key))
     assert len(found["hits"]) == 1, "B's owner finds the message the member cannot"
+
+    # With two accounts, only tools that act on several accept `from` omitted.
+    admin.member_add(account=other.id, user=member, role="member")
+    unknown = {"from": "+15550001234", "phone": customer, "text": "Hi"}
+    text = tool_error(send_stack.call("send_text", unknown, key=key))
+    assert "account not found: +15550001234" in text, text
+    assert "omit it" not in text, text
+    text = tool_error(send_stack.call("list_conversations", {"from": "+15550001234"}, key=key))
+    assert "omit it to use every reachable account" in text, text
+    text = tool_error(send_stack.call("send_text", {"phone": customer, "text": "Hi"}, key=key))
+    assert "reaches 2 accounts" in text, text
