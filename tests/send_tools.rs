@@ -259,6 +259,10 @@ async fn send_media_checks_before_sending() {
             "more than WhatsApp accepts for image/png (5242880 bytes)",
         ),
         (
+            json!({"phone": CUSTOMER, "url": url, "mimeType": "image/png", "sizeBytes": 0}),
+            "0 bytes is an empty file",
+        ),
+        (
             json!({"phone": CUSTOMER, "url": "http://cdn.example/a.png", "mimeType": "image/png"}),
             "not an https:// URL",
         ),

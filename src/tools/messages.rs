@@ -159,6 +159,14 @@ pub async fn send_media(
         argument: "mimeType",
         reason,
     })?;
+    if args.size_bytes == Some(0) {
+        return Err(ToolError::InvalidArgument {
+            argument: "sizeBytes",
+            reason: "0 bytes is an empty file, which WhatsApp cannot deliver; pass the file's \
+                     size, or leave sizeBytes out when it is not known"
+                .to_owned(),
+        });
+    }
     if let Some(size) = args.size_bytes
         && size > media.max_bytes
     {

@@ -108,7 +108,7 @@ fn check_query(query: &str) -> Result<(), ToolError> {
         return Err(ToolError::InvalidArgument {
             argument: "query",
             reason: format!(
-                "the query has {chars} characters and {words} words; use at most \
+                "the query has {chars} characters and {words} word(s); use at most \
                  {MAX_QUERY_CHARS} characters and {MAX_QUERY_WORDS} words, the few most \
                  distinctive ones"
             ),

@@ -98,7 +98,8 @@ fn check_media_links(index: usize, component: &mut SendComponent) -> Result<(), 
             (None, None) => {
                 return Err(invalid(format!(
                     "{place} needs a link, such as \
-                     {{\"{kind}\": {{\"link\": \"https://…\"}}}}"
+                     {{\"{kind}\": {{\"link\": \"https://…\"}}}}, or the id of media \
+                     uploaded to Meta"
                 )));
             }
             (Some(link), None) => {

@@ -129,7 +129,12 @@ pub(super) fn check_component_shape(index: usize, component: &Value) -> Result<(
     } else {
         HEADER_OR_BODY
     };
-    check_object(&path, object, &format!("a {kind} component"), fields)?;
+    check_object(
+        &path,
+        object,
+        &format!("{} component", with_article(kind)),
+        fields,
+    )?;
     let parameters = object["parameters"].as_array().into_iter().flatten();
     for (position, parameter) in parameters.enumerate() {
         check_parameter(&format!("{path}.parameters[{position}]"), parameter)?;
@@ -156,7 +161,22 @@ fn check_parameter(path: &str, parameter: &Value) -> Result<(), ToolError> {
         required(kind, value_kind),
         optional("parameter_name", Kind::String),
     ];
-    check_object(path, object, &format!("a {kind} parameter"), &fields)
+    check_object(
+        path,
+        object,
+        &format!("{} parameter", with_article(kind)),
+        &fields,
+    )
+}
+
+/// Puts "a" or "an" before a lower-case type name, as in "an image".
+fn with_article(kind: &str) -> String {
+    let article = if kind.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    };
+    format!("{article} {kind}")
 }
 
 /// Returns the `type` of the object at `path`, one of `allowed`.
@@ -436,6 +456,15 @@ mod tests {
             let text = error_of(0, component);
             assert!(text.contains(expected), "{expected:?} not in {text}");
         }
+    }
+
+    #[test]
+    fn image_parameter_takes_an() {
+        let error = error_of(
+            0,
+            json!({"type": "header", "parameters": [{"type": "image"}]}),
+        );
+        assert!(error.contains("an image parameter needs it"), "{error}");
     }
 
     #[test]
