@@ -53,7 +53,7 @@ pub struct CommonArgs {
     #[arg(long, env = "PONS_PUBLIC_URL", global = true, value_name = "URL")]
     pub public_url: Option<String>,
     /// Log format: `text` or `json`. The PONS_LOG variable filters what is
-    /// logged, e.g. `pons=debug` (debug logs message text and phone numbers).
+    /// logged, e.g. `pons=debug` (debug logs message text, phone numbers and tool arguments).
     /// [default: text, filter info,rmcp=warn,sqlx::postgres::notice=warn]
     #[arg(long, env = "PONS_LOG_FORMAT", global = true, value_name = "FORMAT")]
     pub log_format: Option<String>,

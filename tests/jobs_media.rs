@@ -95,6 +95,12 @@ async fn media_download_serves_bytes(backend: Backend) {
     let send_only = app::create_key(&app.store, &sandbox.user, &["send"]).await;
     let no_read = app.get(&path, Some(&send_only)).await;
     assert_eq!(no_read.status(), 403);
+    let loner = app::create_user(&app.store, "loner@example.com").await;
+    let no_account_key = app::create_key(&app.store, &loner, &["read"]).await;
+    let no_account = app.get(&path, Some(&no_account_key)).await;
+    assert_eq!(no_account.status(), 403);
+    let reason = no_account.text().await.expect("body");
+    assert!(reason.contains("reaches no WhatsApp account"), "{reason}");
 
     app.stop().await;
 }

@@ -13,6 +13,7 @@ use tokio::io::AsyncReadExt;
 use super::{ApiError, AppState};
 use crate::auth::{Principal, Scope};
 use crate::store::{MediaRef, Message, MessageId};
+use crate::tools::NO_ACCOUNTS;
 
 /// Bytes read from the file per body chunk.
 const CHUNK_BYTES: usize = 64 * 1024;
@@ -61,9 +62,9 @@ async fn serve_media(
     Ok(file_response(file, length, &message, &media))
 }
 
-/// Finds the message and its media, or `NotFound` when the message does
-/// not exist, belongs to an account the caller cannot reach, or has no
-/// downloadable media.
+/// Finds the message and its media. `Forbidden` when the caller reaches no
+/// account, and `NotFound` when the message does not exist, belongs to an
+/// account the caller cannot reach, or has no downloadable media.
 async fn reachable_media(
     state: &AppState,
     principal: &Principal,
@@ -71,15 +72,18 @@ async fn reachable_media(
 ) -> Result<(Message, MediaRef), ApiError> {
     const NOT_FOUND: &str = "no message with downloadable media has this id in your accounts";
     let store_error = |error| ApiError::Internal(format!("media lookup failed: {error}"));
-    let found = state.store.find_message(&id).await.map_err(store_error)?;
-    let Some((account_id, message)) = found else {
-        return Err(ApiError::NotFound(NOT_FOUND));
-    };
     let reachable = state
         .store
         .reachable_accounts(&principal.user_id, &principal.only_accounts)
         .await
         .map_err(store_error)?;
+    if reachable.is_empty() {
+        return Err(ApiError::Forbidden(NO_ACCOUNTS));
+    }
+    let found = state.store.find_message(&id).await.map_err(store_error)?;
+    let Some((account_id, message)) = found else {
+        return Err(ApiError::NotFound(NOT_FOUND));
+    };
     if !reachable.iter().any(|account| account.id == account_id) {
         return Err(ApiError::NotFound(NOT_FOUND));
     }

@@ -5,6 +5,11 @@ use crate::phone::PhoneError;
 use crate::store::StoreError;
 
 /// Failure of a tool call. The `Display` text is returned to the caller.
+/// Text of [`ToolError::NoAccounts`], also sent by the media download route.
+pub const NO_ACCOUNTS: &str = "this API key reaches no WhatsApp account: its user is not a member \
+                               of any account, or not of the accounts the key is limited to; ask \
+                               an account owner to add the user";
+
 /// End of [`ToolError::AccountNotFound`] when `from` may be omitted and
 /// the key reaches several accounts.
 pub const OMIT_FROM_FOR_EVERY_ACCOUNT: &str = ", or omit it to use every reachable account";
@@ -37,10 +42,7 @@ pub enum ToolError {
         omit_hint: &'static str,
     },
 
-    #[error(
-        "this API key reaches no WhatsApp account: its user is not a member of any account, or \
-         not of the accounts the key is limited to; ask an account owner to add the user"
-    )]
+    #[error("{}", NO_ACCOUNTS)]
     NoAccounts,
 
     #[error("missing argument `{argument}` for {tool}: {hint}")]

@@ -32,7 +32,7 @@ pub use conversations::{
     ListUnansweredArgs, ListUnansweredOutput, get_conversation, list_conversations,
     list_unanswered,
 };
-pub use error::ToolError;
+pub use error::{NO_ACCOUNTS, ToolError};
 pub use messages::{SendMediaArgs, SendTextArgs, send_media, send_text};
 pub use output::{
     AccountOut, ContactOut, ConversationOut, LastMessageOut, MessageErrorOut, MessageOut,
