@@ -355,7 +355,7 @@ async fn search_query_size_is_capped() {
         .call_tool(&key, "search_messages", json!({"query": many_words}))
         .await;
     let text = tool_error(&result);
-    assert!(text.contains("17 words"), "{text}");
+    assert!(text.contains("17 word(s)"), "{text}");
     assert!(
         text.contains("at most 256 characters and 16 words"),
         "{text}"
