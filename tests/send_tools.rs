@@ -495,6 +495,8 @@ async fn list_templates_shows_variables() {
         receipt["variables"],
         json!(["header image", "body {{1}}", "button 0 (url) {{1}}"])
     );
+    assert_eq!(receipt["header"], json!({"format": "IMAGE"}));
+    assert!(named.get("header").is_none(), "no header: {named}");
     assert!(result_text(&result).contains("4 template(s)"), "{result}");
 
     tool_output(&shop.call("list_templates", json!({})).await);

@@ -421,7 +421,10 @@ def test_list_templates_syncs_on_refresh(send_stack, sim):
         name=name,
         language="de",
         parameter_format="NAMED",
-        components=[{"type": "BODY", "text": "Hallo {{first_name}}, dein Paket ist da."}],
+        components=[
+            {"type": "HEADER", "format": "TEXT", "text": "Paket {{parcel}}"},
+            {"type": "BODY", "text": "Hallo {{first_name}}, dein Paket ist da."},
+        ],
     )
     sim.clear_requests()
     output = structured(send_stack.call("list_templates", {"refresh": True}))
@@ -435,8 +438,11 @@ def test_list_templates_syncs_on_refresh(send_stack, sim):
     new = by_name[name]
     assert new["parameterFormat"] == "named"
     assert new["status"] == "APPROVED"
-    assert new["variables"] == ["body {{first_name}}"]
+    assert new["header"] == {"format": "TEXT", "text": "Paket {{parcel}}"}
+    assert new["variables"] == ["header {{parcel}}", "body {{first_name}}"]
     assert by_name["receipt"]["variables"] == ["header image", "body {{1}}", "button 0 (url) {{1}}"]
+    assert by_name["receipt"]["header"] == {"format": "IMAGE"}
+    assert "header" not in by_name["order_update"], "a template without header has no `header`"
 
     sim.clear_requests()
     again = structured(send_stack.call("list_templates", {}))
