@@ -436,6 +436,16 @@ async fn update_conversation_archives_without_meta() {
     );
     assert_eq!(output["conversation"]["archived"], true);
     assert!(shop.conversation().await.unwrap().archived);
+    let unanswered = tool_output(&shop.call("list_unanswered", json!({})).await);
+    assert_eq!(
+        unanswered["conversations"][0]["archived"], true,
+        "{unanswered}"
+    );
+    shop.inbound("One more thing").await;
+    assert!(
+        shop.conversation().await.unwrap().archived,
+        "a new message leaves it archived"
+    );
     let output = tool_output(
         &shop
             .call(

@@ -207,8 +207,8 @@ impl PonsMcp {
         name = "list_unanswered",
         title = "List unanswered conversations",
         description = "List conversations whose last message came from the customer: contact, \
-                       time waiting, 24h window status, and the last inbound text or type with \
-                       its wamid.",
+                       time waiting, 24h window status, archived flag, and the last inbound text \
+                       or type with its wamid.",
         output_schema = schema_for_output::<ListUnansweredOutput>(),
         annotations(
             title = "List unanswered conversations",

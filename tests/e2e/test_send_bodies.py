@@ -462,6 +462,12 @@ def test_update_conversation_archives_without_meta(send_stack, sim):
     )
     assert archived["conversation"]["archived"] is True
     assert conversation_of(send_stack, customer)["conversation"]["archived"] is True
+    listed = structured(send_stack.call("list_unanswered", {"limit": 100}))["conversations"]
+    assert [c["archived"] for c in listed if c["contact"]["waId"] == customer] == [True]
+    send_stack.inbound(customer, "One more thing")
+    assert conversation_of(send_stack, customer)["conversation"]["archived"] is True, (
+        "a new message leaves the conversation archived"
+    )
     restored = structured(
         send_stack.call("updateConversation", {"phone": f"+{customer}", "archived": False})
     )
