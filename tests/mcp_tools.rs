@@ -170,6 +170,7 @@ async fn list_unanswered_output() {
     assert_eq!(row["text"], "It was due yesterday");
     assert_eq!(row["type"], "text");
     assert_eq!(row["wamid"], "wamid.A2");
+    assert_eq!(row["archived"], false);
     let waiting = row["waitingSeconds"].as_i64().unwrap();
     assert!((3600..3700).contains(&waiting), "{waiting}");
     assert!(row["receivedAt"].as_str().unwrap().ends_with('Z'));

@@ -440,6 +440,16 @@ async fn update_conversation_archives_without_meta() {
     );
     assert_eq!(output["conversation"]["archived"], true);
     assert!(shop.conversation().await.unwrap().archived);
+    let unanswered = tool_output(&shop.call("list_unanswered", json!({})).await);
+    assert_eq!(
+        unanswered["conversations"][0]["archived"], true,
+        "{unanswered}"
+    );
+    shop.inbound("One more thing").await;
+    assert!(
+        shop.conversation().await.unwrap().archived,
+        "a new message leaves it archived"
+    );
     let output = tool_output(
         &shop
             .call(
@@ -499,6 +509,8 @@ async fn list_templates_shows_variables() {
         receipt["variables"],
         json!(["header image", "body {{1}}", "button 0 (url) {{1}}"])
     );
+    assert_eq!(receipt["header"], json!({"format": "IMAGE"}));
+    assert!(named.get("header").is_none(), "no header: {named}");
     assert!(result_text(&result).contains("4 template(s)"), "{result}");
 
     tool_output(&shop.call("list_templates", json!({})).await);

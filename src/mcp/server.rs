@@ -207,8 +207,8 @@ impl PonsMcp {
         name = "list_unanswered",
         title = "List unanswered conversations",
         description = "List conversations whose last message came from the customer: contact, \
-                       time waiting, 24h window status, and the last inbound text or type with \
-                       its wamid.",
+                       time waiting, 24h window status, archived flag, and the last inbound text \
+                       or type with its wamid.",
         output_schema = schema_for_output::<ListUnansweredOutput>(),
         annotations(
             title = "List unanswered conversations",
@@ -290,9 +290,9 @@ impl PonsMcp {
         name = "list_templates",
         title = "List message templates",
         description = "List the WhatsApp message templates of the account: name, language, \
-                       status, category, id, body text, its variables, and example components \
-                       for send_template. Fetches the list from Meta when none is stored or \
-                       when refresh is true.",
+                       status, category, id, header format and text, body text, its variables, \
+                       and example components for send_template. Fetches the list from Meta \
+                       when none is stored or when refresh is true.",
         output_schema = schema_for_output::<ListTemplatesOutput>(),
         annotations(
             title = "List message templates",

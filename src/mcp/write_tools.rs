@@ -69,7 +69,10 @@ impl PonsMcp {
         name = "updateConversation",
         title = "Archive or unarchive a conversation",
         description = "Archive a conversation (archived: true) or move it back to the inbox \
-                       (archived: false). Name it by conversationId or by the customer's phone.",
+                       (archived: false). Name it by conversationId or by the customer's phone. \
+                       Archiving only sets the archived flag that list_conversations, \
+                       list_unanswered and get_conversation show: archived conversations stay \
+                       listed, and new messages do not unarchive them. Meta is not called.",
         output_schema = schema_for_output::<UpdateConversationOutput>(),
         annotations(
             title = "Archive or unarchive a conversation",

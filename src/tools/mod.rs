@@ -43,8 +43,8 @@ pub use search::{SearchHitOut, SearchMessagesArgs, SearchMessagesOutput, search_
 pub use send::SendOutput;
 pub use sender::{GraphTemplateSync, Sender, TemplateSync, TemplateSyncError};
 pub use templates::{
-    ListTemplatesArgs, ListTemplatesOutput, SendTemplateArgs, TemplateOut, list_templates,
-    send_template,
+    HeaderOut, ListTemplatesArgs, ListTemplatesOutput, SendTemplateArgs, TemplateOut,
+    list_templates, send_template,
 };
 
 use crate::auth::{Principal, Scope};

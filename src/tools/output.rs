@@ -159,6 +159,8 @@ pub struct UnansweredOut {
     pub kind: Option<String>,
     /// Meta's id of the last inbound message, usable for read receipts and reactions.
     pub wamid: Option<String>,
+    /// Set with updateConversation. Archived conversations are listed too.
+    pub archived: bool,
 }
 
 impl UnansweredOut {
@@ -178,6 +180,7 @@ impl UnansweredOut {
             text: last.preview.or_else(|| last.kind.clone()),
             kind: last.kind,
             wamid: last.wamid,
+            archived: conversation.archived,
         }
     }
 }

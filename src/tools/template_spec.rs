@@ -59,6 +59,9 @@ impl Variable {
 pub(super) struct TemplateSpec {
     /// Parameters carry `parameter_name` (Meta's `NAMED` format).
     pub named: bool,
+    /// Format of the header in upper case as Meta lists it (`TEXT`,
+    /// `IMAGE`, `VIDEO`, `DOCUMENT`, `LOCATION`), or `None` without a header.
+    pub header_format: Option<String>,
     /// Text of a text header, with its variables.
     pub header_text: Option<String>,
     pub body_text: Option<String>,
@@ -113,6 +116,7 @@ impl TemplateSpec {
 
     fn read_header(&mut self, component: &Value) {
         let format = component["format"].as_str().unwrap_or("TEXT");
+        self.header_format = Some(format.to_ascii_uppercase());
         match format.to_ascii_uppercase().as_str() {
             "IMAGE" | "VIDEO" | "DOCUMENT" => self.variables.push(Variable {
                 part: Part::Header,
@@ -287,6 +291,8 @@ mod tests {
             ]
         );
         assert_eq!(spec.body_text.as_deref(), Some("Hi {{1}}, order {{2}}"));
+        assert_eq!(spec.header_format.as_deref(), Some("IMAGE"));
+        assert_eq!(spec.header_text, None);
         let example = spec.example();
         assert_eq!(example[0]["parameters"][0]["type"], "image");
         assert_eq!(example[1]["parameters"][1]["text"], "<2>");

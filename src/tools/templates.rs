@@ -50,11 +50,39 @@ pub struct TemplateOut {
     pub category: Option<String>,
     /// `named` (parameters carry `parameter_name`) or `positional`.
     pub parameter_format: String,
+    /// The header that `header …` variables fill. Absent when the template has none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub header: Option<HeaderOut>,
     pub body_text: Option<String>,
     /// Every variable to fill, such as `body {{1}}` or `header image`.
     pub variables: Vec<String>,
     /// A `components` value for send_template that fills every variable.
     pub example_components: Value,
+}
+
+/// The header of a template.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct HeaderOut {
+    /// `TEXT`, `IMAGE`, `VIDEO`, `DOCUMENT` or `LOCATION`, as Meta lists it.
+    pub format: String,
+    /// The text of a `TEXT` header, with its `{{…}}` variables. Absent for
+    /// the other formats.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+}
+
+impl HeaderOut {
+    /// Builds the header of `spec`, or `None` when the template has none.
+    fn of(spec: &TemplateSpec) -> Option<HeaderOut> {
+        let format = spec.header_format.clone()?;
+        let text = if format == "TEXT" {
+            spec.header_text.clone()
+        } else {
+            None
+        };
+        Some(HeaderOut { format, text })
+    }
 }
 
 impl TemplateOut {
@@ -68,6 +96,7 @@ impl TemplateOut {
             status: template.status.clone(),
             category: template.category.clone(),
             parameter_format: if spec.named { "named" } else { "positional" }.to_owned(),
+            header: HeaderOut::of(&spec),
             body_text: spec.body_text.clone(),
             variables: spec.labels(),
             example_components: spec.example(),
@@ -311,4 +340,49 @@ fn languages_of(cx: &ToolContext<'_>, named: &[Template]) -> String {
         })
         .collect();
     format!("It exists in: {}.", languages.join(", "))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::tools::template_spec::test_template;
+
+    fn output(components: Value) -> Value {
+        let template = test_template("POSITIONAL", components);
+        serde_json::to_value(TemplateOut::new(&template)).unwrap()
+    }
+
+    #[test]
+    fn text_header_shows_format_and_text() {
+        let out = output(json!([
+            {"type": "HEADER", "format": "TEXT", "text": "Order {{1}}"},
+            {"type": "BODY", "text": "Hi {{1}}"},
+        ]));
+        assert_eq!(
+            out["header"],
+            json!({"format": "TEXT", "text": "Order {{1}}"})
+        );
+        assert_eq!(out["variables"], json!(["header {{1}}", "body {{1}}"]));
+    }
+
+    #[test]
+    fn media_and_location_headers_show_format_only() {
+        for format in ["IMAGE", "VIDEO", "DOCUMENT", "LOCATION"] {
+            let out = output(json!([
+                {"type": "HEADER", "format": format},
+                {"type": "BODY", "text": "Hi"},
+            ]));
+            assert_eq!(out["header"], json!({"format": format}), "{out}");
+        }
+    }
+
+    #[test]
+    fn header_is_omitted_without_one() {
+        let out = output(json!([{"type": "BODY", "text": "Hi {{1}}"}]));
+        let fields = out.as_object().unwrap();
+        assert!(!fields.contains_key("header"), "{out}");
+        assert_eq!(out["bodyText"], "Hi {{1}}");
+    }
 }

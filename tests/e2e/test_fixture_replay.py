@@ -150,6 +150,7 @@ def test_list_unanswered(replayed, mode):
     for conversation in unanswered:
         assert conversation["wamid"], conversation
         assert conversation["text"], "the last inbound text, or its type when it has none"
+        assert conversation["archived"] is False
 
 
 @pytest.mark.parametrize("mode", ERAS)

@@ -433,7 +433,10 @@ def test_list_templates_syncs_on_refresh(send_stack, sim):
         name=name,
         language="de",
         parameter_format="NAMED",
-        components=[{"type": "BODY", "text": "Hallo {{first_name}}, dein Paket ist da."}],
+        components=[
+            {"type": "HEADER", "format": "TEXT", "text": "Paket {{parcel}}"},
+            {"type": "BODY", "text": "Hallo {{first_name}}, dein Paket ist da."},
+        ],
     )
     sim.clear_requests()
     output = structured(send_stack.call("list_templates", {"refresh": True}))
@@ -447,8 +450,11 @@ def test_list_templates_syncs_on_refresh(send_stack, sim):
     new = by_name[name]
     assert new["parameterFormat"] == "named"
     assert new["status"] == "APPROVED"
-    assert new["variables"] == ["body {{first_name}}"]
+    assert new["header"] == {"format": "TEXT", "text": "Paket {{parcel}}"}
+    assert new["variables"] == ["header {{parcel}}", "body {{first_name}}"]
     assert by_name["receipt"]["variables"] == ["header image", "body {{1}}", "button 0 (url) {{1}}"]
+    assert by_name["receipt"]["header"] == {"format": "IMAGE"}
+    assert "header" not in by_name["order_update"], "a template without header has no `header`"
 
     sim.clear_requests()
     again = structured(send_stack.call("list_templates", {}))
@@ -468,6 +474,12 @@ def test_update_conversation_archives_without_meta(send_stack, sim):
     )
     assert archived["conversation"]["archived"] is True
     assert conversation_of(send_stack, customer)["conversation"]["archived"] is True
+    listed = structured(send_stack.call("list_unanswered", {"limit": 100}))["conversations"]
+    assert [c["archived"] for c in listed if c["contact"]["waId"] == customer] == [True]
+    send_stack.inbound(customer, "One more thing")
+    assert conversation_of(send_stack, customer)["conversation"]["archived"] is True, (
+        "a new message leaves the conversation archived"
+    )
     restored = structured(
         send_stack.call("updateConversation", {"phone": f"+{customer}", "archived": False})
     )
