@@ -418,6 +418,19 @@ async fn malformed_tools_list_gets_32602() {
 }
 
 #[tokio::test]
+async fn unknown_method_named_in_32601() {
+    let server = Server::start().await;
+    let alice = create_user(&server.store, "alice@example.com").await;
+    let (key, _) = create_key(&server.store, &alice, KeyOptions::default()).await;
+    let body = json!({"jsonrpc": "2.0", "id": 7, "method": "foo/bar", "params": {}});
+    let message = server.post_mcp(Some(&key), &body).await.json();
+    assert_eq!(message["error"]["code"], json!(-32601), "{message}");
+    let text = message["error"]["message"].as_str().unwrap_or_default();
+    assert!(text.contains("Method not found: foo/bar"), "{text}");
+    assert!(text.contains("tools/call"), "{text}");
+}
+
+#[tokio::test]
 async fn unknown_tool_names_callable_tools() {
     let server = Server::start().await;
     let alice = create_user(&server.store, "alice@example.com").await;

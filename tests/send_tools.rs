@@ -141,6 +141,10 @@ async fn reply_hint_names_recipient_messages() {
     );
     assert!(text.contains("conversation with +4930123456"), "{text}");
     assert!(
+        text.contains("is a message of another conversation"),
+        "{text}"
+    );
+    assert!(
         text.contains(&recipient_wamid),
         "the recipient's message is named: {text}"
     );

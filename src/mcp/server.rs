@@ -11,8 +11,9 @@ use std::sync::Arc;
 
 use rmcp::handler::server::tool::{ToolCallContext, ToolRouter, schema_for_output};
 use rmcp::model::{
-    CacheScope, CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, JsonObject,
-    ListToolsResult, PaginatedRequestParams, ProtocolVersion, ResultType, Tool,
+    CacheScope, CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock,
+    CustomRequest, CustomResult, ErrorCode, JsonObject, ListToolsResult, PaginatedRequestParams,
+    ProtocolVersion, ResultType, Tool,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler, tool, tool_handler, tool_router};
@@ -351,6 +352,20 @@ impl ServerHandler for PonsMcp {
             Err(error) => argument_error_as_result(error).map(Into::into),
             outcome => outcome,
         }
+    }
+
+    /// Rejects a method rmcp does not know with -32601, naming the method
+    /// and the ones this server offers (rmcp's own message is the method alone).
+    async fn on_custom_request(
+        &self,
+        request: CustomRequest,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<CustomResult, ErrorData> {
+        let message = format!(
+            "Method not found: {}; this server offers tools/list, tools/call and ping",
+            echoed(&request.method)
+        );
+        Err(ErrorData::new(ErrorCode::METHOD_NOT_FOUND, message, None))
     }
 
     /// Lists only the tools the caller's scopes allow. The list differs per

@@ -92,13 +92,23 @@ async fn reply_context(
             Some(conversation) => guide::conversation_messages(cx, conversation).await?,
             None => "The customer has no conversation with this account yet.".to_owned(),
         };
+        let rule = format!(
+            "`replyToMessageId` must be the wamid of a message in the conversation with {}. \
+             {choices}",
+            recipient.phone.e164(),
+        );
+        if found.is_some() {
+            return Err(ToolError::InvalidArgument {
+                argument: "replyToMessageId",
+                reason: format!(
+                    "{} is a message of another conversation of this account; {rule}",
+                    echoed(wamid)
+                ),
+            });
+        }
         return Err(ToolError::MessageNotFound {
             wamid: echoed(wamid),
-            hint: format!(
-                "`replyToMessageId` must be the wamid of a message in the conversation with {}. \
-                 {choices}",
-                recipient.phone.e164(),
-            ),
+            hint: rule,
         });
     }
     Ok(Some(wamid.to_owned()))
