@@ -188,26 +188,26 @@ impl Admin {
             eprintln!("no accounts yet; add one with `pons account add`");
             return Ok(());
         }
-        println!(
-            "{:<38} {:<16} {:<18} {:<18} {:<12} NAME",
-            "ID", "PHONE", "PHONE NUMBER ID", "WABA ID", "TOKEN"
-        );
-        for a in accounts {
-            let token = if a.token_invalid_at.is_some() {
-                "needs-new"
-            } else {
-                "ok"
-            };
-            println!(
-                "{:<38} {:<16} {:<18} {:<18} {:<12} {}",
-                a.id,
-                format!("+{}", a.phone_number),
-                a.phone_number_id,
-                a.waba_id,
-                token,
-                a.name
-            );
-        }
+        let rows = accounts
+            .into_iter()
+            .map(|a| {
+                let token = if a.token_invalid_at.is_some() {
+                    "needs-new"
+                } else {
+                    "ok"
+                };
+                vec![
+                    a.id.to_string(),
+                    format!("+{}", a.phone_number),
+                    a.phone_number_id,
+                    a.waba_id,
+                    token.to_owned(),
+                    a.name,
+                ]
+            })
+            .collect::<Vec<_>>();
+        let headers = ["ID", "PHONE", "PHONE NUMBER ID", "WABA ID", "TOKEN", "NAME"];
+        print!("{}", aligned(&headers, &rows));
         Ok(())
     }
 
@@ -322,34 +322,45 @@ impl Admin {
 
     async fn list_keys(&self) -> anyhow::Result<()> {
         let keys = self.store.list_api_keys().await?;
-        println!(
-            "{:<13} {:<20} {:<24} {:<16} {:<10} {:<17} {:<17} {:<17} STATE",
-            "PREFIX", "NAME", "USER", "SCOPES", "ACCOUNTS", "CREATED", "LAST USED", "EXPIRES"
-        );
         let now = Utc::now().timestamp();
-        for k in keys {
-            let state = match (k.revoked_at, k.expires_at) {
-                (Some(_), _) => "revoked",
-                (None, Some(at)) if at <= now => "expired",
-                _ => "active",
-            };
-            let accounts = if k.accounts.is_empty() {
-                "all".to_owned()
-            } else {
-                k.accounts.len().to_string()
-            };
-            println!(
-                "{:<13} {:<20} {:<24} {:<16} {:<10} {:<17} {:<17} {:<17} {state}",
-                k.prefix,
-                k.name,
-                k.user_email,
-                k.scopes.join(","),
-                accounts,
-                date(Some(k.created_at)),
-                date(k.last_used_at),
-                date(k.expires_at),
-            );
-        }
+        let rows = keys
+            .into_iter()
+            .map(|k| {
+                let state = match (k.revoked_at, k.expires_at) {
+                    (Some(_), _) => "revoked",
+                    (None, Some(at)) if at <= now => "expired",
+                    _ => "active",
+                };
+                let accounts = if k.accounts.is_empty() {
+                    "all".to_owned()
+                } else {
+                    k.accounts.len().to_string()
+                };
+                vec![
+                    k.prefix,
+                    k.name,
+                    k.user_email,
+                    k.scopes.join(","),
+                    accounts,
+                    date(Some(k.created_at)),
+                    date(k.last_used_at),
+                    date(k.expires_at),
+                    state.to_owned(),
+                ]
+            })
+            .collect::<Vec<_>>();
+        let headers = [
+            "PREFIX",
+            "NAME",
+            "USER",
+            "SCOPES",
+            "ACCOUNTS",
+            "CREATED",
+            "LAST USED",
+            "EXPIRES",
+            "STATE",
+        ];
+        print!("{}", aligned(&headers, &rows));
         Ok(())
     }
 
@@ -429,6 +440,35 @@ fn random_token() -> String {
     hex::encode(bytes)
 }
 
+/// Lays out a table with each column as wide as its widest cell and two
+/// spaces between columns, one line per row after the header line.
+fn aligned(headers: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let last = cells.len().saturating_sub(1);
+        let mut text = String::new();
+        for (index, (cell, width)) in cells.into_iter().zip(&widths).enumerate() {
+            text.push_str(cell);
+            if index < last {
+                let padding = width - cell.chars().count() + 2;
+                text.extend(std::iter::repeat_n(' ', padding));
+            }
+        }
+        text.push('\n');
+        text
+    };
+    let mut table = line(headers.to_vec());
+    for row in rows {
+        table.push_str(&line(row.iter().map(String::as_str).collect()));
+    }
+    table
+}
+
 fn date(at: Option<i64>) -> String {
     at.and_then(|t| DateTime::<Utc>::from_timestamp(t, 0))
         .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
@@ -437,7 +477,24 @@ fn date(at: Option<i64>) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_email;
+    use super::{aligned, parse_email};
+
+    #[test]
+    fn aligned_columns_fit_widest_cell() {
+        let rows = vec![
+            vec![
+                "a".to_owned(),
+                "pons demo 2026-12-05 12:58:27".to_owned(),
+                "x".to_owned(),
+            ],
+            vec!["bb".to_owned(), "short".to_owned(), "y".to_owned()],
+        ];
+        let table = aligned(&["ID", "NAME", "STATE"], &rows);
+        let lines: Vec<&str> = table.lines().collect();
+        assert_eq!(lines[0], "ID  NAME                           STATE");
+        assert_eq!(lines[1], "a   pons demo 2026-12-05 12:58:27  x");
+        assert_eq!(lines[2], "bb  short                          y");
+    }
 
     #[test]
     fn parse_email_accepts_plain_addresses() {
