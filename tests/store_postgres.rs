@@ -435,6 +435,184 @@ async fn search_rare_code_uses_gin_index() {
     assert_eq!(hits.len(), 1);
 }
 
+/// A search that joins each of the 1,000 most recent matches to its
+/// conversation and contact before ranking, as search once did. The
+/// store's search must return the same hits in the same order.
+const SEARCH_WHOLE_ROWS: &str = "SELECT m.id, ts_rank(m.search, q)::float8 AS rank \
+     FROM (SELECT m.* FROM (SELECT DISTINCT unnest($1::text[]) AS id) AS a \
+           CROSS JOIN LATERAL (SELECT m.* FROM messages m \
+               WHERE m.account_id = a.id \
+               AND m.search @@ pons_search_query($2::text[]) \
+               ORDER BY m.timestamp DESC, m.id DESC LIMIT 1000) AS m \
+           ORDER BY m.timestamp DESC, m.id DESC LIMIT 1000) AS m \
+     JOIN conversations c ON c.id = m.conversation_id \
+     JOIN contacts ct ON ct.id = c.contact_id, \
+     pons_search_query($2::text[]) AS q \
+     ORDER BY rank DESC, m.timestamp DESC, m.id DESC LIMIT $3";
+
+/// Copies the one message of `account` into `count` messages numbered
+/// from 1 as `n`, with the text and timestamp that the SQL expressions
+/// compute from `n`.
+async fn copy_messages(
+    pool: &PgPool,
+    account: &AccountId,
+    count: i32,
+    text: &str,
+    timestamp: &str,
+) {
+    let sql = format!(
+        "INSERT INTO messages (id, account_id, conversation_id, direction, type, text, status, \
+         timestamp, created_at) \
+         SELECT m.id || '-' || n, m.account_id, m.conversation_id, m.direction, m.type, {text}, \
+         m.status, {timestamp}, m.created_at \
+         FROM messages m, generate_series(1, $2) AS n WHERE m.account_id = $1"
+    );
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(account.as_str())
+        .bind(count)
+        .execute(pool)
+        .await
+        .expect("copy messages");
+}
+
+/// Search ranks matches before reading their rows in full. It returns the
+/// hits, ranks and order of `SEARCH_WHOLE_ROWS` for words with more and
+/// fewer than 1,000 matches, for many messages that share a timestamp,
+/// for far-off timestamps and for several accounts at once.
+#[tokio::test]
+async fn search_matches_whole_row_ranking() {
+    let harness = harness!();
+    let store = &harness.store;
+    let pool = harness.pool();
+    let mut accounts = Vec::new();
+    for (tag, from) in [
+        ("rank-a", "15551280020"),
+        ("rank-b", "15551280021"),
+        ("rank-c", "15551280022"),
+        ("rank-d", "15551280023"),
+    ] {
+        let t = tenant(store, tag).await;
+        let first = text(
+            &t.account,
+            from,
+            &format!("wamid.{tag}"),
+            T0,
+            "alpha opening",
+        );
+        ingest(store, vec![IngestItem::Message(first)]).await;
+        accounts.push(t.account.id);
+    }
+    // Seven messages share each timestamp. `alpha` is in every third
+    // message and twice in some. `beta` is dense in the older two thirds
+    // and sparse after them. `gamma` is in two of every five messages, and
+    // `delta` in four.
+    copy_messages(
+        pool,
+        &accounts[0],
+        3_000,
+        "concat_ws(' ', CASE WHEN n % 3 = 0 THEN 'alpha' END, \
+         CASE WHEN n % 37 = 0 THEN 'alpha beta' END, \
+         CASE WHEN (n < 2000 AND n % 2 = 0) OR n % 50 = 0 THEN 'beta' END, \
+         CASE WHEN n % 5 < 2 THEN 'gamma' END, \
+         CASE WHEN n % 701 = 0 THEN 'delta delta' END, \
+         repeat('word ', n % 4), 'filler')",
+        &format!("{T0}::bigint + 1 + (n / 7) * 600"),
+    )
+    .await;
+    // A later and shorter history, every second message with `alpha`.
+    copy_messages(
+        pool,
+        &accounts[1],
+        600,
+        "concat_ws(' ', CASE WHEN n % 2 = 0 THEN 'alpha' END, \
+         CASE WHEN n % 3 = 0 THEN 'gamma gamma' END, 'filler')",
+        &format!("{T0}::bigint + 1500000 + n * 60"),
+    )
+    .await;
+    // Two messages far from the others in time.
+    copy_messages(
+        pool,
+        &accounts[2],
+        1_500,
+        "concat_ws(' ', CASE WHEN n % 2 = 0 THEN 'alpha' END, \
+         CASE WHEN n % 3 = 0 THEN 'beta' END, CASE WHEN n % 11 = 0 THEN 'alpha' END, 'filler')",
+        &format!(
+            "CASE n WHEN 1 THEN {T0}::bigint - 1000000000 WHEN 2 THEN {T0}::bigint + 1000000000 \
+             ELSE {T0}::bigint + n * 1000 END"
+        ),
+    )
+    .await;
+    // A hundred messages a second, so the 1,000th match shares its
+    // timestamp with others.
+    copy_messages(
+        pool,
+        &accounts[3],
+        3_000,
+        "concat_ws(' ', CASE WHEN n % 3 = 0 THEN 'alpha' END, \
+         CASE WHEN n % 4 = 0 THEN 'beta beta' END, 'filler')",
+        &format!("{T0}::bigint + n / 100"),
+    )
+    .await;
+    sqlx::query("ANALYZE messages")
+        .execute(pool)
+        .await
+        .expect("analyze");
+
+    let (a, b, c, d) = (&accounts[0], &accounts[1], &accounts[2], &accounts[3]);
+    let account_sets: [Vec<AccountId>; 8] = [
+        vec![a.clone()],
+        vec![b.clone()],
+        vec![c.clone()],
+        vec![d.clone()],
+        vec![d.clone(), a.clone()],
+        vec![a.clone(), b.clone()],
+        vec![c.clone(), a.clone(), b.clone()],
+        vec![c.clone(), c.clone()],
+    ];
+    let queries = [
+        "alpha",
+        "beta",
+        "gamma",
+        "delta",
+        "alpha gamma",
+        "beta alpha",
+        "filler",
+        "absent",
+    ];
+    let mut full_rankings = 0;
+    for set in &account_sets {
+        for query in queries {
+            for limit in [1_000_u32, 7] {
+                let hits = store
+                    .search_messages(set, query, limit)
+                    .await
+                    .expect("search");
+                let found: Vec<(String, f64)> = hits
+                    .iter()
+                    .map(|hit| (hit.message.id.as_str().to_owned(), hit.rank))
+                    .collect();
+                let ids: Vec<&str> = set.iter().map(AccountId::as_str).collect();
+                let terms: Vec<&str> = query.split(' ').collect();
+                let expected: Vec<(String, f64)> = sqlx::query_as(SEARCH_WHOLE_ROWS)
+                    .bind(&ids)
+                    .bind(&terms)
+                    .bind(i64::from(limit))
+                    .fetch_all(pool)
+                    .await
+                    .expect("search with whole rows");
+                assert_eq!(
+                    found, expected,
+                    "search for {query:?} in {set:?}, limit {limit}"
+                );
+                if found.len() == 1_000 {
+                    full_rankings += 1;
+                }
+            }
+        }
+    }
+    assert!(full_rankings >= 4, "some searches rank 1,000 matches");
+}
+
 #[tokio::test]
 async fn connect_again_keeps_data() {
     let harness = harness!();

@@ -127,6 +127,12 @@ pub(crate) async fn conversation_messages(
 /// (a common word) and the full-text index (a rare one). That choice needs
 /// the query's words when planning, so the statement is not kept prepared:
 /// a plan kept for any words would scan every message for a rare one.
+///
+/// The matches are sorted and ranked on their id, timestamp and search
+/// column alone. Only the best `limit` rows are then read in full and
+/// joined to their conversation and contact. On a corpus of a million
+/// messages this took a product name with 12,000 matches from 66 to 44 ms,
+/// and a word with 2,800 matches from 28 to 8 ms (`EXPLAIN ANALYZE`).
 pub(crate) async fn search_messages(
     pool: &PgPool,
     accounts: &[AccountId],
@@ -140,18 +146,20 @@ pub(crate) async fn search_messages(
     let sql = concat!(
         "SELECT ",
         message_columns!(),
-        ", c.account_id, ct.profile_name, ct.wa_id, \
-         ts_rank(m.search, q)::float8 AS rank \
-         FROM (SELECT m.* FROM (SELECT DISTINCT unnest($1::text[]) AS id) AS a \
-               CROSS JOIN LATERAL (SELECT m.* FROM messages m \
-                   WHERE m.account_id = a.id \
-                   AND m.search @@ pons_search_query($2::text[]) \
-                   ORDER BY m.timestamp DESC, m.id DESC LIMIT $4) AS m \
-               ORDER BY m.timestamp DESC, m.id DESC LIMIT $4) AS m \
+        ", c.account_id, ct.profile_name, ct.wa_id, r.rank \
+         FROM (SELECT r.id, r.timestamp, ts_rank(r.search, pons_search_query($2::text[]))::float8 AS rank \
+               FROM (SELECT m.id, m.timestamp, m.search \
+                     FROM (SELECT DISTINCT unnest($1::text[]) AS id) AS a \
+                     CROSS JOIN LATERAL (SELECT m.id, m.timestamp, m.search FROM messages m \
+                         WHERE m.account_id = a.id \
+                         AND m.search @@ pons_search_query($2::text[]) \
+                         ORDER BY m.timestamp DESC, m.id DESC LIMIT $4) AS m \
+                     ORDER BY m.timestamp DESC, m.id DESC LIMIT $4) AS r \
+               ORDER BY rank DESC, r.timestamp DESC, r.id DESC LIMIT $3) AS r \
+         JOIN messages m ON m.id = r.id \
          JOIN conversations c ON c.id = m.conversation_id \
-         JOIN contacts ct ON ct.id = c.contact_id, \
-         pons_search_query($2::text[]) AS q \
-         ORDER BY rank DESC, m.timestamp DESC, m.id DESC LIMIT $3"
+         JOIN contacts ct ON ct.id = c.contact_id \
+         ORDER BY r.rank DESC, r.timestamp DESC, r.id DESC"
     );
     let rows = sqlx::query(sql)
         .persistent(false)
