@@ -4,7 +4,6 @@ use crate::echo::echoed;
 use crate::phone::PhoneNumber;
 use crate::store::Account;
 
-use super::error::{OMIT_FROM_FOR_EVERY_ACCOUNT, OMIT_FROM_FOR_THE_ONLY_ACCOUNT};
 use super::{ToolContext, ToolError, non_blank};
 
 /// Resolves the accounts a call acts on. The reachable set is read from the
@@ -18,6 +17,33 @@ use super::{ToolContext, ToolError, non_blank};
 pub async fn resolve_accounts(
     cx: &ToolContext<'_>,
     from: Option<&str>,
+) -> Result<Vec<Account>, ToolError> {
+    resolve(cx, from, Omitted::EveryAccount).await
+}
+
+/// Resolves `from` like [`resolve_accounts`] for a tool that acts on one
+/// account, whose error for an unknown `from` suggests omitting it only
+/// when the key reaches a single account.
+pub(super) async fn resolve_accounts_for_one(
+    cx: &ToolContext<'_>,
+    from: Option<&str>,
+) -> Result<Vec<Account>, ToolError> {
+    resolve(cx, from, Omitted::OnlyWithOneAccount).await
+}
+
+/// Effect of omitting `from` for the calling tool.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Omitted {
+    /// The tool acts on every reachable account.
+    EveryAccount,
+    /// The tool needs one account, so omitting works with one reachable account only.
+    OnlyWithOneAccount,
+}
+
+async fn resolve(
+    cx: &ToolContext<'_>,
+    from: Option<&str>,
+    omitted: Omitted,
 ) -> Result<Vec<Account>, ToolError> {
     let principal = cx.principal;
     let reachable = cx
@@ -40,9 +66,11 @@ pub async fn resolve_accounts(
         return Ok(vec![account.clone()]);
     }
     let omit_hint = if reachable.len() == 1 {
-        OMIT_FROM_FOR_THE_ONLY_ACCOUNT
+        ", or omit it to use the only reachable account"
+    } else if omitted == Omitted::EveryAccount {
+        ", or omit it to use every reachable account"
     } else {
-        OMIT_FROM_FOR_EVERY_ACCOUNT
+        ""
     };
     Err(ToolError::AccountNotFound {
         value: echoed(from),

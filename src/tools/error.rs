@@ -4,18 +4,12 @@
 use crate::phone::PhoneError;
 use crate::store::StoreError;
 
-/// Failure of a tool call. The `Display` text is returned to the caller.
 /// Text of [`ToolError::NoAccounts`], also sent by the media download route.
 pub const NO_ACCOUNTS: &str = "this API key reaches no WhatsApp account: its user is not a member \
                                of any account, or not of the accounts the key is limited to; ask \
                                an account owner to add the user";
 
-/// End of [`ToolError::AccountNotFound`] when `from` may be omitted and
-/// the key reaches several accounts.
-pub const OMIT_FROM_FOR_EVERY_ACCOUNT: &str = ", or omit it to use every reachable account";
-/// End of [`ToolError::AccountNotFound`] when the key reaches one account.
-pub const OMIT_FROM_FOR_THE_ONLY_ACCOUNT: &str = ", or omit it to use the only reachable account";
-
+/// Failure of a tool call. The `Display` text is returned to the caller.
 #[derive(Debug, thiserror::Error)]
 pub enum ToolError {
     #[error(
@@ -37,8 +31,8 @@ pub enum ToolError {
     AccountNotFound {
         value: String,
         reachable: String,
-        /// Either [`OMIT_FROM_FOR_EVERY_ACCOUNT`], [`OMIT_FROM_FOR_THE_ONLY_ACCOUNT`]
-        /// or empty for a tool that needs one of several accounts.
+        /// Effect of omitting `from` for this tool, or empty when the tool
+        /// needs one account and the key reaches several.
         omit_hint: &'static str,
     },
 

@@ -13,9 +13,9 @@ use crate::store::{
 };
 use crate::whatsapp::graph::{GraphError, SendRequest, SendResponse};
 
-use super::error::OMIT_FROM_FOR_EVERY_ACCOUNT;
+use super::accounts::resolve_accounts_for_one;
 use super::graph_errors::{Repeat, graph_failure};
-use super::{Summary, ToolContext, ToolError, format_accounts, guide, non_blank, resolve_accounts};
+use super::{Summary, ToolContext, ToolError, format_accounts, guide, non_blank};
 
 /// Result of `send_text`, `send_media` and `send_template`.
 #[derive(Debug, Serialize, JsonSchema)]
@@ -76,21 +76,7 @@ pub(super) async fn resolve_one_account(
     tool: &'static str,
     from: Option<&str>,
 ) -> Result<Account, ToolError> {
-    let mut accounts = match resolve_accounts(cx, from).await {
-        // Omitting `from` selects several accounts, and a send needs one.
-        Err(ToolError::AccountNotFound {
-            value,
-            reachable,
-            omit_hint: OMIT_FROM_FOR_EVERY_ACCOUNT,
-        }) => {
-            return Err(ToolError::AccountNotFound {
-                value,
-                reachable,
-                omit_hint: "",
-            });
-        }
-        outcome => outcome?,
-    };
+    let mut accounts = resolve_accounts_for_one(cx, from).await?;
     if accounts.len() == 1 {
         return Ok(accounts.remove(0));
     }
