@@ -225,7 +225,7 @@ pub trait Store: Send + Sync + 'static {
     /// number of inbound messages after it (in conversation order), unless
     /// it is lower already. Returns the new count; `NotFound` for an
     /// unknown message.
-    async fn mark_read_up_to(&self, message: &MessageId) -> StoreResult<u32>;
+    async fn mark_read_up_to(&self, message: &MessageId) -> StoreResult<i64>;
     /// Archives (`Some(time)`) or unarchives (`None`) a conversation.
     async fn set_conversation_archived(
         &self,

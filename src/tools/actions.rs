@@ -37,7 +37,7 @@ pub struct MarkAsReadOutput {
     pub read_receipt_sent: bool,
     /// The customer's messages after this one that stay unread, whether
     /// or not the receipt reached Meta.
-    pub unread_count: u32,
+    pub unread_count: i64,
     pub warnings: Vec<String>,
 }
 

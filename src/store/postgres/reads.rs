@@ -130,9 +130,8 @@ pub(crate) async fn conversation_messages(
 ///
 /// The matches are sorted and ranked on their id, timestamp and search
 /// column alone. Only the best `limit` rows are then read in full and
-/// joined to their conversation and contact. On a corpus of a million
-/// messages this took a product name with 12,000 matches from 66 to 44 ms,
-/// and a word with 2,800 matches from 28 to 8 ms (`EXPLAIN ANALYZE`).
+/// joined to their conversation and contact, so the sort carries narrow
+/// rows (docs/benchmarks.md has the timings).
 pub(crate) async fn search_messages(
     pool: &PgPool,
     accounts: &[AccountId],
@@ -186,7 +185,7 @@ pub(crate) async fn search_messages(
 /// Tells whether a lookup key contains NUL. PostgreSQL text cannot hold
 /// NUL, so no stored id or wamid has one, and binding such a key fails the
 /// query. Lookups return `None` for it, as SQLite does.
-fn has_nul(key: &str) -> bool {
+pub(super) fn has_nul(key: &str) -> bool {
     key.contains('\0')
 }
 

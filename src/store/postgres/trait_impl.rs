@@ -198,7 +198,7 @@ impl Store for PostgresStore {
         updates::set_business_reaction(&self.pool, account, target_wamid, emoji.as_deref()).await
     }
 
-    async fn mark_read_up_to(&self, message: &MessageId) -> StoreResult<u32> {
+    async fn mark_read_up_to(&self, message: &MessageId) -> StoreResult<i64> {
         updates::mark_read_up_to(&self.pool, message).await
     }
 

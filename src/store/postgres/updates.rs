@@ -5,6 +5,7 @@ use sqlx::PgPool;
 use sqlx::postgres::PgQueryResult;
 
 use super::backend;
+use super::reads::has_nul;
 use crate::store::*;
 
 /// Sets or clears the business's reaction; an empty emoji clears it.
@@ -29,8 +30,8 @@ pub(crate) async fn set_business_reaction(
 /// Lowers the unread count of `message`'s conversation to the inbound
 /// messages after it, ordered by time and then by id, and returns the
 /// count.
-pub(crate) async fn mark_read_up_to(pool: &PgPool, message: &MessageId) -> StoreResult<u32> {
-    if message.as_str().contains('\0') {
+pub(crate) async fn mark_read_up_to(pool: &PgPool, message: &MessageId) -> StoreResult<i64> {
+    if has_nul(message.as_str()) {
         return Err(StoreError::NotFound(format!("message {message}")));
     }
     let count: Option<i64> = sqlx::query_scalar(
@@ -46,8 +47,7 @@ pub(crate) async fn mark_read_up_to(pool: &PgPool, message: &MessageId) -> Store
     .fetch_optional(pool)
     .await
     .map_err(backend)?;
-    let count = count.ok_or_else(|| StoreError::NotFound(format!("message {message}")))?;
-    Ok(u32::try_from(count).unwrap_or(0))
+    count.ok_or_else(|| StoreError::NotFound(format!("message {message}")))
 }
 
 pub(crate) async fn set_conversation_archived(

@@ -309,7 +309,7 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn mark_read_up_to(&self, message: &MessageId) -> StoreResult<u32> {
+    async fn mark_read_up_to(&self, message: &MessageId) -> StoreResult<i64> {
         let message = message.clone();
         self.writer
             .write(move |tx| updates::mark_read_up_to(tx, &message))

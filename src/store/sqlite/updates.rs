@@ -26,8 +26,8 @@ pub(super) fn set_business_reaction(
 /// Lowers the unread count of `message`'s conversation to the inbound
 /// messages after it, ordered by time and then by storage order, and
 /// returns the count.
-pub(super) fn mark_read_up_to(conn: &Connection, message: &MessageId) -> StoreResult<u32> {
-    let count: Option<u32> = conn
+pub(super) fn mark_read_up_to(conn: &Connection, message: &MessageId) -> StoreResult<i64> {
+    let count: Option<i64> = conn
         .prepare_cached(
             "UPDATE conversations SET unread_count = min(unread_count, ( \
                  SELECT count(*) FROM messages r JOIN messages n \
