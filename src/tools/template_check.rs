@@ -45,23 +45,21 @@ pub(super) fn parse_components(values: &[Value]) -> Result<Vec<SendComponent>, T
 /// Rejects a second header or body component: a template has one of each,
 /// and Meta's send request carries each once, with all its parameters.
 fn check_single_header_and_body(components: &[SendComponent]) -> Result<(), ToolError> {
-    for part in ["header", "body"] {
-        let mut positions = components
-            .iter()
-            .enumerate()
-            .filter(|(_, component)| match component {
-                SendComponent::Header { .. } => part == "header",
-                SendComponent::Body { .. } => part == "body",
-                _ => false,
-            })
-            .map(|(index, _)| index);
-        if let (Some(first), Some(second)) = (positions.next(), positions.next()) {
+    let (mut header, mut body) = (None, None);
+    for (index, component) in components.iter().enumerate() {
+        let (part, seen) = match component {
+            SendComponent::Header { .. } => ("header", &mut header),
+            SendComponent::Body { .. } => ("body", &mut body),
+            _ => continue,
+        };
+        if let Some(first) = *seen {
             return Err(invalid(format!(
-                "`components[{second}]` is a second {part} component after \
+                "`components[{index}]` is a second {part} component after \
                  `components[{first}]`; send one {part} component with all the {part}'s \
                  parameters in order"
             )));
         }
+        *seen = Some(index);
     }
     Ok(())
 }

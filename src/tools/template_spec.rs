@@ -115,9 +115,11 @@ impl TemplateSpec {
     }
 
     fn read_header(&mut self, component: &Value) {
-        let format = component["format"].as_str().unwrap_or("TEXT");
-        self.header_format = Some(format.to_ascii_uppercase());
-        match format.to_ascii_uppercase().as_str() {
+        let format = component["format"]
+            .as_str()
+            .unwrap_or("TEXT")
+            .to_ascii_uppercase();
+        match format.as_str() {
             "IMAGE" | "VIDEO" | "DOCUMENT" => self.variables.push(Variable {
                 part: Part::Header,
                 slot: Slot::Media(format.to_ascii_lowercase()),
@@ -128,6 +130,7 @@ impl TemplateSpec {
                 self.push_text_variables(Part::Header, text);
             }
         }
+        self.header_format = Some(format);
     }
 
     fn read_buttons(&mut self, component: &Value) {
