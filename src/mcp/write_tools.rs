@@ -22,8 +22,9 @@ impl PonsMcp {
         title = "Mark as read",
         description = "Mark a customer's message (and the earlier ones) as read: sends the read \
                        receipt to WhatsApp and leaves only the newer messages in the \
-                       conversation's unread count. A failed receipt is reported as a warning, \
-                       and the count is lowered anyway.",
+                       conversation's unread count. Once WhatsApp accepts the receipt, those \
+                       messages' status becomes `read`. A failed receipt is reported as a \
+                       warning, and the count is lowered anyway.",
         output_schema = schema_for_output::<MarkAsReadOutput>(),
         annotations(
             title = "Mark as read",

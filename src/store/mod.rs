@@ -223,9 +223,15 @@ pub trait Store: Send + Sync + 'static {
     /// Marks the customer's messages up to `message` read, as a read
     /// receipt for it does: the conversation's unread count becomes the
     /// number of inbound messages after it (in conversation order), unless
-    /// it is lower already. Returns the new count; `NotFound` for an
-    /// unknown message.
-    async fn mark_read_up_to(&self, message: &MessageId) -> StoreResult<i64>;
+    /// it is lower already. When Meta accepted the receipt
+    /// (`receipt_accepted`), those inbound messages also move from
+    /// `received` to `read`, as the customer now sees them. Returns the new
+    /// count; `NotFound` for an unknown message.
+    async fn mark_read_up_to(
+        &self,
+        message: &MessageId,
+        receipt_accepted: bool,
+    ) -> StoreResult<i64>;
     /// Archives (`Some(time)`) or unarchives (`None`) a conversation.
     async fn set_conversation_archived(
         &self,

@@ -57,7 +57,8 @@ impl Summary for MarkAsReadOutput {
 
 /// Sends a read receipt for a message and marks it and the earlier messages
 /// read, so the unread count keeps only the newer ones. A failed receipt
-/// is reported as a warning, and the count is lowered anyway.
+/// is reported as a warning, and the count is lowered anyway; only an
+/// accepted one sets those messages' status to `read`.
 pub async fn mark_as_read(
     cx: &ToolContext<'_>,
     args: MarkAsReadArgs,
@@ -76,7 +77,10 @@ pub async fn mark_as_read(
     }
     let wamid = message.wamid.clone().unwrap_or_default();
     let warning = read_receipt(cx, &account, &wamid).await;
-    let unread_count = cx.store.mark_read_up_to(&message.id).await?;
+    let unread_count = cx
+        .store
+        .mark_read_up_to(&message.id, warning.is_none())
+        .await?;
     Ok(MarkAsReadOutput {
         conversation_id: message.conversation_id.to_string(),
         wa_message_id: wamid,

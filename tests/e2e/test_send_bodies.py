@@ -411,7 +411,9 @@ def test_mark_as_read_clears_unread(send_stack, sim):
     assert output["readReceiptSent"] is True
     assert output["unreadCount"] == 0
     assert output["warnings"] == []
-    assert conversation_of(send_stack, customer)["conversation"]["unreadCount"] == 0
+    after = conversation_of(send_stack, customer)
+    assert after["conversation"]["unreadCount"] == 0
+    assert [m["status"] for m in after["messages"]] == ["read", "read"]
 
 
 def test_mark_as_read_older_keeps_unread(send_stack, sim):
@@ -423,7 +425,10 @@ def test_mark_as_read_older_keeps_unread(send_stack, sim):
     output = structured(send_stack.call("mark_as_read", {"waMessageId": first}))
     assert only_post(sim)["message_id"] == first
     assert output["unreadCount"] == 2
-    assert conversation_of(send_stack, customer)["conversation"]["unreadCount"] == 2
+    after = conversation_of(send_stack, customer)
+    assert after["conversation"]["unreadCount"] == 2
+    statuses = [m["status"] for m in after["messages"]]
+    assert statuses == ["read", "received", "received"], "only the marked message was read"
 
 
 def test_list_templates_syncs_on_refresh(send_stack, sim):

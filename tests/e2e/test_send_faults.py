@@ -254,6 +254,7 @@ def test_failed_read_receipt_only_warns(send_stack, sim, faults, attempts, reaso
     assert output["unreadCount"] == 0
     conversation = structured(send_stack.call("get_conversation", {"phone": number}))
     assert conversation["conversation"]["unreadCount"] == 0
+    assert conversation["messages"][-1]["status"] == "received", "the customer saw no receipt"
     assert wamid not in sim.read_receipts(), "the stand-in accepted no receipt"
     sent = structured(send_stack.call("send_text", {"phone": number, "text": "Right away"}))
     assert sent["status"] == "sent", "a failed receipt does not hold up the reply"

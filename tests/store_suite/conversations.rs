@@ -1,6 +1,8 @@
 //! Conversation state set by the business: read and archived.
 
-use pons::store::{AccountId, ConversationId, DynStore, IngestItem, MessageId, StoreError};
+use pons::store::{
+    AccountId, ConversationId, DynStore, IngestItem, MessageId, MessageStatus, StoreError,
+};
 
 use super::{T0, conversation, ingest, tenant, text};
 
@@ -12,6 +14,20 @@ async fn message_id(store: &DynStore, account: &AccountId, wamid: &str) -> Messa
         .expect("find message")
         .expect("message stored");
     message.id
+}
+
+/// Returns the status of each of the account's messages with these wamids.
+async fn statuses(store: &DynStore, account: &AccountId, wamids: &[&str]) -> Vec<MessageStatus> {
+    let mut found = Vec::new();
+    for wamid in wamids {
+        let (_, message) = store
+            .find_message_by_wamid(std::slice::from_ref(account), wamid)
+            .await
+            .expect("find message")
+            .expect("message stored");
+        found.push(message.status);
+    }
+    found
 }
 
 pub async fn mark_read_resets_unread(store: DynStore) {
@@ -29,8 +45,12 @@ pub async fn mark_read_resets_unread(store: DynStore) {
     assert_eq!(before.unread_count, 2);
 
     let last = message_id(&store, &t.account.id, "wamid.U2").await;
-    let unread = store.mark_read_up_to(&last).await.expect("mark read");
+    let unread = store.mark_read_up_to(&last, true).await.expect("mark read");
     assert_eq!(unread, 0);
+    assert_eq!(
+        statuses(&store, &t.account.id, &["wamid.U1", "wamid.U2"]).await,
+        [MessageStatus::Read, MessageStatus::Read]
+    );
     let after = conversation(&store, &t.account, from).await;
     assert_eq!(after.unread_count, 0);
     assert_eq!(after.window_expires_at, before.window_expires_at);
@@ -50,7 +70,7 @@ pub async fn mark_read_resets_unread(store: DynStore) {
     .await;
     assert_eq!(conversation(&store, &t.account, from).await.unread_count, 1);
 
-    let missing = store.mark_read_up_to(&MessageId::generate()).await;
+    let missing = store.mark_read_up_to(&MessageId::generate(), true).await;
     assert!(
         matches!(missing, Err(StoreError::NotFound(_))),
         "{missing:?}"
@@ -74,18 +94,39 @@ pub async fn mark_read_keeps_newer_unread(store: DynStore) {
 
     // R3 has R2's timestamp but was stored after it, so it stays unread.
     let second = message_id(&store, &t.account.id, "wamid.R2").await;
-    let unread = store.mark_read_up_to(&second).await.expect("mark R2 read");
+    let unread = store
+        .mark_read_up_to(&second, true)
+        .await
+        .expect("mark R2 read");
     assert_eq!(unread, 2);
     assert_eq!(conversation(&store, &t.account, from).await.unread_count, 2);
+    let all = ["wamid.R1", "wamid.R2", "wamid.R3", "wamid.R4"];
+    let (read, received) = (MessageStatus::Read, MessageStatus::Received);
+    assert_eq!(
+        statuses(&store, &t.account.id, &all).await,
+        [read, read, received, received]
+    );
 
     // An older message read later does not raise the count again.
     let first = message_id(&store, &t.account.id, "wamid.R1").await;
-    let unread = store.mark_read_up_to(&first).await.expect("mark R1 read");
+    let unread = store
+        .mark_read_up_to(&first, true)
+        .await
+        .expect("mark R1 read");
     assert_eq!(unread, 2);
 
+    // A receipt Meta did not accept clears the count but leaves the
+    // customer's messages unread on their side.
     let newest = message_id(&store, &t.account.id, "wamid.R4").await;
-    let unread = store.mark_read_up_to(&newest).await.expect("mark R4 read");
+    let unread = store
+        .mark_read_up_to(&newest, false)
+        .await
+        .expect("mark R4 read");
     assert_eq!(unread, 0);
+    assert_eq!(
+        statuses(&store, &t.account.id, &all).await,
+        [read, read, received, received]
+    );
 }
 
 pub async fn archive_and_unarchive(store: DynStore) {

@@ -198,8 +198,12 @@ impl Store for PostgresStore {
         updates::set_business_reaction(&self.pool, account, target_wamid, emoji.as_deref()).await
     }
 
-    async fn mark_read_up_to(&self, message: &MessageId) -> StoreResult<i64> {
-        updates::mark_read_up_to(&self.pool, message).await
+    async fn mark_read_up_to(
+        &self,
+        message: &MessageId,
+        receipt_accepted: bool,
+    ) -> StoreResult<i64> {
+        updates::mark_read_up_to(&self.pool, message, receipt_accepted).await
     }
 
     async fn set_conversation_archived(

@@ -30,12 +30,22 @@ pub(crate) async fn set_business_reaction(
 /// Lowers the unread count of `message`'s conversation to the inbound
 /// messages after it, ordered by time and then by id, and returns the
 /// count.
-pub(crate) async fn mark_read_up_to(pool: &PgPool, message: &MessageId) -> StoreResult<i64> {
+pub(crate) async fn mark_read_up_to(
+    pool: &PgPool,
+    message: &MessageId,
+    receipt_accepted: bool,
+) -> StoreResult<i64> {
     if has_nul(message.as_str()) {
         return Err(StoreError::NotFound(format!("message {message}")));
     }
+    // Both updates see the same snapshot and change different tables.
     let count: Option<i64> = sqlx::query_scalar(
-        "UPDATE conversations SET unread_count = LEAST(unread_count, ( \
+        "WITH seen AS ( \
+             UPDATE messages n SET status = 'read' FROM messages r \
+             WHERE $2 AND r.id = $1 AND n.conversation_id = r.conversation_id \
+             AND n.direction = 'inbound' AND n.status = 'received' \
+             AND (n.timestamp, n.id) <= (r.timestamp, r.id)) \
+         UPDATE conversations SET unread_count = LEAST(unread_count, ( \
              SELECT count(*) FROM messages r JOIN messages n \
                  ON n.conversation_id = r.conversation_id \
              WHERE r.id = $1 AND n.direction = 'inbound' \
@@ -44,6 +54,7 @@ pub(crate) async fn mark_read_up_to(pool: &PgPool, message: &MessageId) -> Store
          RETURNING unread_count",
     )
     .bind(message.as_str())
+    .bind(receipt_accepted)
     .fetch_optional(pool)
     .await
     .map_err(backend)?;

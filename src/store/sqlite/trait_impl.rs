@@ -309,10 +309,14 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn mark_read_up_to(&self, message: &MessageId) -> StoreResult<i64> {
+    async fn mark_read_up_to(
+        &self,
+        message: &MessageId,
+        receipt_accepted: bool,
+    ) -> StoreResult<i64> {
         let message = message.clone();
         self.writer
-            .write(move |tx| updates::mark_read_up_to(tx, &message))
+            .write(move |tx| updates::mark_read_up_to(tx, &message, receipt_accepted))
             .await
     }
 

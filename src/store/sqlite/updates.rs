@@ -26,7 +26,11 @@ pub(super) fn set_business_reaction(
 /// Lowers the unread count of `message`'s conversation to the inbound
 /// messages after it, ordered by time and then by storage order, and
 /// returns the count.
-pub(super) fn mark_read_up_to(conn: &Connection, message: &MessageId) -> StoreResult<i64> {
+pub(super) fn mark_read_up_to(
+    conn: &Connection,
+    message: &MessageId,
+    receipt_accepted: bool,
+) -> StoreResult<i64> {
     let count: Option<i64> = conn
         .prepare_cached(
             "UPDATE conversations SET unread_count = min(unread_count, ( \
@@ -40,7 +44,20 @@ pub(super) fn mark_read_up_to(conn: &Connection, message: &MessageId) -> StoreRe
         )?
         .query_row([message.as_str()], |row| row.get(0))
         .optional()?;
-    count.ok_or_else(|| StoreError::NotFound(format!("message {message}")))
+    let count = count.ok_or_else(|| StoreError::NotFound(format!("message {message}")))?;
+    if receipt_accepted {
+        conn.prepare_cached(
+            "UPDATE messages SET status = 'read' \
+             WHERE rowid IN ( \
+                 SELECT n.rowid FROM messages r JOIN messages n \
+                     ON n.conversation_id = r.conversation_id \
+                 WHERE r.id = ?1 AND n.direction = 'inbound' AND n.status = 'received' \
+                 AND n.timestamp <= r.timestamp \
+                 AND (n.timestamp < r.timestamp OR n.rowid <= r.rowid))",
+        )?
+        .execute([message.as_str()])?;
+    }
+    Ok(count)
 }
 
 pub(super) fn set_conversation_archived(
