@@ -20,7 +20,7 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// Settings every command needs to reach the database.
+/// Settings every command needs to reach the database and to log.
 #[derive(Debug, Args, Default)]
 pub struct CommonArgs {
     /// TOML configuration file. Its keys are the settings' names in
@@ -44,14 +44,6 @@ pub struct CommonArgs {
         value_name = "PATH"
     )]
     pub encryption_key_file: Option<PathBuf>,
-    /// Address and port to listen on. [default: 127.0.0.1:3000]
-    #[arg(long, env = "PONS_BIND", global = true, value_name = "ADDR:PORT")]
-    pub bind: Option<String>,
-    /// Public base URL of this server, as Meta and MCP clients reach it (no
-    /// trailing slash). Used in the webhook URL and OAuth metadata.
-    /// [default: http://<bind>]
-    #[arg(long, env = "PONS_PUBLIC_URL", global = true, value_name = "URL")]
-    pub public_url: Option<String>,
     /// Log format: `text` or `json`. The PONS_LOG variable filters what is
     /// logged, e.g. `pons=debug` (debug logs message text, phone numbers and tool arguments).
     /// [default: text, filter info,rmcp=warn,sqlx::postgres::notice=warn]
@@ -89,8 +81,8 @@ pub enum Command {
     /// Run only the Meta stand-in, for tests: a fake Graph API and webhook
     /// sender with a JSON control API under /_metasim.
     ///
-    /// It listens on --bind (or PONS_BIND) [default: 127.0.0.1:0, a free
-    /// loopback port] and, once listening, prints one JSON line to standard
+    /// It listens on --bind [default: 127.0.0.1:0, a free loopback port]
+    /// and, once listening, prints one JSON line to standard
     /// output: {"graph_api_url": ..., "origin": ..., "control_url": ...}.
     /// Point PONS_GRAPH_API_URL of `pons serve` at graph_api_url. Webhooks
     /// go only to --webhook-url or the URL set through the control API.
@@ -99,8 +91,17 @@ pub enum Command {
     Metasim(MetasimArgs),
 }
 
+/// Settings of the server, which `pons demo` shares.
 #[derive(Debug, Args, Default)]
 pub struct ServeArgs {
+    /// Address and port to listen on. [default: 127.0.0.1:3000]
+    #[arg(long, env = "PONS_BIND", value_name = "ADDR:PORT")]
+    pub bind: Option<String>,
+    /// Public base URL of this server, as Meta and MCP clients reach it (no
+    /// trailing slash). Used in the webhook URL and OAuth metadata.
+    /// [default: http://<bind>]
+    #[arg(long, env = "PONS_PUBLIC_URL", value_name = "URL")]
+    pub public_url: Option<String>,
     /// Base URL of Meta's Graph API, version included.
     /// [default: https://graph.facebook.com/v25.0]
     #[arg(long, env = "PONS_GRAPH_API_URL", value_name = "URL")]
@@ -203,6 +204,10 @@ pub struct DemoArgs {
 
 #[derive(Debug, Args)]
 pub struct MetasimArgs {
+    /// Address and port to listen on. [default: 127.0.0.1:0, a free
+    /// loopback port]
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub bind: Option<String>,
     /// Receiver of status and inbound webhooks, such as
     /// http://127.0.0.1:3000/api/webhook. [default: none, so no webhooks
     /// until the control API sets one]

@@ -148,7 +148,7 @@ impl Settings {
                 .unwrap_or_else(|| "text".into()),
         )?;
 
-        let bind_text = common
+        let bind_text = serve
             .bind
             .clone()
             .or(file.bind)
@@ -158,7 +158,7 @@ impl Settings {
             value: bind_text.clone(),
             fix: "use ADDRESS:PORT, for example 127.0.0.1:3000 or 0.0.0.0:8080",
         })?;
-        let public_url = common
+        let public_url = serve
             .public_url
             .clone()
             .or(file.public_url)
@@ -293,8 +293,6 @@ mod tests {
             data_dir: None,
             database_url: None,
             encryption_key_file: None,
-            bind: None,
-            public_url: None,
             log_format: None,
         }
     }
@@ -331,26 +329,29 @@ mod tests {
         .unwrap();
         let mut args = common();
         args.config = Some(path);
-        args.bind = Some("127.0.0.1:5000".into());
-        let settings = Settings::load(&args, &ServeArgs::default()).unwrap();
+        let serve = ServeArgs {
+            bind: Some("127.0.0.1:5000".into()),
+            ..ServeArgs::default()
+        };
+        let settings = Settings::load(&args, &serve).unwrap();
         assert_eq!(settings.server.bind.port(), 5000);
         assert_eq!(settings.server.public_url, "https://a.example");
     }
 
     #[test]
     fn invalid_values_name_the_setting() {
-        let mut args = common();
-        args.bind = Some("localhost".into());
-        let err = Settings::load(&args, &ServeArgs::default())
-            .unwrap_err()
-            .to_string();
+        let serve = ServeArgs {
+            bind: Some("localhost".into()),
+            ..ServeArgs::default()
+        };
+        let err = Settings::load(&common(), &serve).unwrap_err().to_string();
         assert!(err.contains("PONS_BIND"), "{err}");
 
-        let mut args = common();
-        args.public_url = Some("pons.example".into());
-        let err = Settings::load(&args, &ServeArgs::default())
-            .unwrap_err()
-            .to_string();
+        let serve = ServeArgs {
+            public_url: Some("pons.example".into()),
+            ..ServeArgs::default()
+        };
+        let err = Settings::load(&common(), &serve).unwrap_err().to_string();
         assert!(err.contains("PONS_PUBLIC_URL"), "{err}");
     }
 

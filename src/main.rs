@@ -33,8 +33,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     if let Command::Metasim(args) = &cli.command {
         let settings = Settings::load(&cli.common, &ServeArgs::default())?;
         init_tracing(settings.log_format);
-        let bind = cli
-            .common
+        let bind = args
             .bind
             .as_deref()
             .unwrap_or(pons::metasim::STANDALONE_BIND);

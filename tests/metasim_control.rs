@@ -654,6 +654,7 @@ async fn bad_control_requests_name_the_field() {
 #[test]
 fn command_line_overrides_test_values() {
     let args = MetasimArgs {
+        bind: None,
         webhook_url: Some("http://127.0.0.1:9/api/webhook".to_owned()),
         access_token: Some("token-2".to_owned()),
         app_secret: None,

@@ -137,8 +137,6 @@ mod tests {
             data_dir: None,
             database_url: None,
             encryption_key_file: None,
-            bind: None,
-            public_url: None,
             log_format: None,
         }
     }

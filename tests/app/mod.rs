@@ -97,11 +97,10 @@ impl Env {
             data_dir: Some(self.dir.path().to_path_buf()),
             database_url: self.database.as_ref().map(TestDatabase::url),
             encryption_key_file: None,
-            bind: Some("127.0.0.1:0".into()),
-            public_url: None,
             log_format: None,
         };
         let serve = ServeArgs {
+            bind: Some("127.0.0.1:0".into()),
             graph_api_url: Some(self.sim.base_url()),
             ..ServeArgs::default()
         };
