@@ -10,11 +10,13 @@ mod index_merge;
 mod ingest;
 mod jobs;
 mod keys;
+mod message_accounts;
 mod migrate;
 mod outbound;
 mod readers;
 mod reads;
 mod reconcile;
+mod rowid_slots;
 mod rows;
 mod score;
 mod search;
@@ -34,6 +36,7 @@ use anyhow::{Context, bail};
 use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags};
 
+use message_accounts::MessageAccounts;
 use readers::ReaderPool;
 use search::SearchIndexer;
 use token_counts::TokenCounts;
@@ -51,6 +54,9 @@ const BUSY_TIMEOUT: Duration = Duration::from_millis(5000);
 pub struct SqliteStore {
     writer: Writer,
     readers: Arc<ReaderPool>,
+    /// The account of each indexed message, for searches limited to some
+    /// accounts.
+    message_accounts: Arc<MessageAccounts>,
     /// The token counts search ranks with, for tests to compare with FTS5.
     #[cfg(test)]
     counts: Arc<TokenCounts>,
@@ -75,9 +81,17 @@ impl SqliteStore {
         counts
             .load(&conn)
             .context("reading the search index's token counts failed")?;
+        let message_accounts = Arc::new(MessageAccounts::new());
+        message_accounts
+            .load(&conn)
+            .context("reading the accounts of stored messages failed")?;
         let readers = ReaderPool::open(path, READER_CONNECTIONS, &counts)?;
         let writes = index_merge::IndexWrites::default();
-        let indexer = SearchIndexer::new(Arc::clone(&counts), writes.clone());
+        let indexer = SearchIndexer::new(
+            Arc::clone(&counts),
+            Arc::clone(&message_accounts),
+            writes.clone(),
+        );
         let writer =
             Writer::start(conn, indexer).context("starting the SQLite writer thread failed")?;
         index_merge::start(writer.downgrade(), writes)
@@ -85,6 +99,7 @@ impl SqliteStore {
         Ok(SqliteStore {
             writer,
             readers,
+            message_accounts,
             #[cfg(test)]
             counts,
         })

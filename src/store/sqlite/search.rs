@@ -3,34 +3,38 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use super::index_merge::IndexWrites;
 use super::json_ids;
+use super::message_accounts::MessageAccounts;
 use super::rows::{self, MESSAGE_COLUMN_COUNT, MESSAGE_COLUMNS};
 use super::token_counts::{TokenCounts, docsize_count};
 use super::writer::CommitHook;
 use crate::store::{AccountId, SEARCH_RANKED_MATCHES, SearchHit, StoreResult, search_terms};
 
-/// Searches message text in `accounts` and returns the best matches first.
+/// Searches message text in `reachable` and returns the best matches first.
 /// It scores the `SEARCH_RANKED_MATCHES` most recently stored matches with
 /// `match_score` (see [`super::score`]). Rowids grow with every insert and
 /// the index stores each message under its rowid negated, so the planner
 /// walks the full-text index forwards and stops early. Of two equal scores
 /// the newer comes first, and `rank` is the score (higher is better).
+/// When `reachable` is not every account, the account of each match is
+/// read from `message_accounts`.
 pub(super) fn search_messages(
     conn: &Connection,
-    accounts: &[AccountId],
+    message_accounts: &MessageAccounts,
+    reachable: &[AccountId],
     query: &str,
     limit: u32,
 ) -> StoreResult<Vec<SearchHit>> {
     let Some(fts_query) = fts_query(query) else {
         return Ok(Vec::new());
     };
-    if accounts.is_empty() || limit == 0 {
+    if reachable.is_empty() || limit == 0 {
         return Ok(Vec::new());
     }
-    let accounts = json_ids(accounts)?;
+    let accounts = json_ids(reachable)?;
     // The queries share one read transaction. Otherwise an account created
     // after the check below could have its messages among the candidates.
     let snapshot = conn.unchecked_transaction()?;
@@ -44,14 +48,7 @@ pub(super) fn search_messages(
             params![fts_query],
         )?
     } else {
-        ranked_candidates(
-            conn,
-            "SELECT m.rowid, match_score(messages_fts) \
-             FROM messages_fts JOIN messages m ON m.rowid = -messages_fts.rowid \
-             WHERE messages_fts MATCH ?1 AND m.account_id IN (SELECT value FROM json_each(?2)) \
-             ORDER BY messages_fts.rowid",
-            params![fts_query, accounts],
-        )?
+        candidates_of_accounts(conn, message_accounts, &fts_query, &accounts)?
     };
     // Candidates come newest first, so a stable sort keeps the newer of
     // two equal scores first.
@@ -80,11 +77,21 @@ pub(super) fn search_messages(
             Ok((row.get(extra + 3)?, hit))
         })?
         .collect::<rusqlite::Result<_>>()?;
-    // A message deleted since the candidates were read is left out.
+    // A message deleted since the candidates were read is left out, and so
+    // is a message of another account, which only a wrong entry in
+    // `message_accounts` could have let through.
     let hits = best
         .into_iter()
         .filter_map(|(rowid, score)| {
             let mut hit = found.remove(&rowid)?;
+            if !reachable.contains(&hit.account_id) {
+                tracing::error!(
+                    rowid,
+                    account_id = %hit.account_id,
+                    "search candidate of an account the key does not reach was dropped"
+                );
+                return None;
+            }
             hit.rank = score;
             Some(hit)
         })
@@ -103,6 +110,48 @@ fn reaches_every_account(conn: &Connection, accounts: &str) -> rusqlite::Result<
     .query_row([accounts], |row| row.get(0))
 }
 
+/// Returns the `SEARCH_RANKED_MATCHES` newest matches (rowid and score,
+/// newest first) in the accounts of the JSON array `accounts`. The account
+/// of each match comes from `message_accounts`, or from the message row
+/// when that does not know it.
+fn candidates_of_accounts(
+    conn: &Connection,
+    message_accounts: &MessageAccounts,
+    fts_query: &str,
+    accounts: &str,
+) -> rusqlite::Result<Vec<(i64, f64)>> {
+    let account_rowids: Vec<i64> = conn
+        .prepare_cached("SELECT rowid FROM accounts WHERE id IN (SELECT value FROM json_each(?1))")?
+        .query_map([accounts], |row| row.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut stored_account = conn.prepare_cached(
+        "SELECT a.rowid FROM messages m JOIN accounts a ON a.id = m.account_id \
+         WHERE m.rowid = ?1",
+    )?;
+    let mut matches = conn.prepare_cached(
+        "SELECT -rowid, match_score(messages_fts) FROM messages_fts \
+         WHERE messages_fts MATCH ?1 ORDER BY rowid",
+    )?;
+    let mut rows = matches.query([fts_query])?;
+    let mut candidates = Vec::new();
+    while candidates.len() < SEARCH_RANKED_MATCHES as usize {
+        let Some(row) = rows.next()? else {
+            break;
+        };
+        let rowid: i64 = row.get(0)?;
+        let account = match message_accounts.get(rowid) {
+            Some(account) => Some(account),
+            None => stored_account
+                .query_row([rowid], |row| row.get(0))
+                .optional()?,
+        };
+        if account.is_some_and(|account| account_rowids.contains(&account)) {
+            candidates.push((rowid, row.get(1)?));
+        }
+    }
+    Ok(candidates)
+}
+
 /// Runs a candidate query (rowid and score, newest first) with the
 /// `SEARCH_RANKED_MATCHES` limit appended.
 fn ranked_candidates(
@@ -118,19 +167,34 @@ fn ranked_candidates(
 /// The writer's commit hook: indexes the messages waiting in
 /// `messages_fts_pending` once per transaction, right before COMMIT, so FTS5
 /// writes the new index data once per group instead of at every job's
-/// savepoint. It keeps [`TokenCounts`] in step with the index: a message's
-/// count is cleared before the COMMIT that indexes it and stored after.
+/// savepoint. It keeps [`TokenCounts`] and [`MessageAccounts`] in step with
+/// the index: a message's entries are cleared before the COMMIT that
+/// indexes it and stored after.
 pub(super) struct SearchIndexer {
     counts: Arc<TokenCounts>,
+    accounts: Arc<MessageAccounts>,
     writes: IndexWrites,
-    /// Rowids indexed by the transaction being committed, with their counts.
-    indexed: Vec<(i64, u64)>,
+    /// Rowids indexed by the transaction being committed, with their token
+    /// counts and account rowids.
+    indexed: Vec<Indexed>,
+}
+
+/// A message indexed by the transaction being committed.
+struct Indexed {
+    rowid: i64,
+    count: Option<u64>,
+    account: Option<i64>,
 }
 
 impl SearchIndexer {
-    pub(super) fn new(counts: Arc<TokenCounts>, writes: IndexWrites) -> SearchIndexer {
+    pub(super) fn new(
+        counts: Arc<TokenCounts>,
+        accounts: Arc<MessageAccounts>,
+        writes: IndexWrites,
+    ) -> SearchIndexer {
         SearchIndexer {
             counts,
+            accounts,
             writes,
             indexed: Vec::new(),
         }
@@ -153,16 +217,21 @@ impl CommitHook for SearchIndexer {
         )?
         .execute([])?;
         let mut statement = conn.prepare_cached(
-            "SELECT p.message_rowid, d.sz FROM messages_fts_pending p \
-             LEFT JOIN messages_fts_docsize d ON d.id = -p.message_rowid",
+            "SELECT p.message_rowid, d.sz, a.rowid FROM messages_fts_pending p \
+             LEFT JOIN messages_fts_docsize d ON d.id = -p.message_rowid \
+             LEFT JOIN messages m ON m.rowid = p.message_rowid \
+             LEFT JOIN accounts a ON a.id = m.account_id",
         )?;
         let mut rows = statement.query([])?;
         while let Some(row) = rows.next()? {
             let rowid: i64 = row.get(0)?;
             self.counts.clear(rowid);
-            if let Some(count) = row.get_ref(1)?.as_blob_or_null()?.and_then(docsize_count) {
-                self.indexed.push((rowid, count));
-            }
+            self.accounts.clear(rowid);
+            self.indexed.push(Indexed {
+                rowid,
+                count: row.get_ref(1)?.as_blob_or_null()?.and_then(docsize_count),
+                account: row.get(2)?,
+            });
         }
         conn.prepare_cached("DELETE FROM messages_fts_pending")?
             .execute([])?;
@@ -173,8 +242,13 @@ impl CommitHook for SearchIndexer {
         if !self.indexed.is_empty() {
             self.writes.record();
         }
-        for (rowid, count) in self.indexed.drain(..) {
-            self.counts.set(rowid, count);
+        for indexed in self.indexed.drain(..) {
+            if let Some(count) = indexed.count {
+                self.counts.set(indexed.rowid, count);
+            }
+            if let Some(account) = indexed.account {
+                self.accounts.set(indexed.rowid, account);
+            }
         }
     }
 }

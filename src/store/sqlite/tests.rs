@@ -23,19 +23,24 @@ fn batch(items: Vec<IngestItem>) -> WebhookBatch {
 }
 
 async fn account(store: &SqliteStore) -> AccountId {
+    account_numbered(store, 0).await
+}
+
+/// Creates account `number`, with its own owner, Meta ids and phone number.
+async fn account_numbered(store: &SqliteStore, number: u8) -> AccountId {
     let owner = store
         .create_user(NewUser {
-            email: "owner@example.com".to_owned(),
+            email: format!("owner{number}@example.com"),
             password_hash: None,
         })
         .await
         .expect("user");
     let account = store
         .create_account(NewAccount {
-            name: "Shop".to_owned(),
-            waba_id: "waba".to_owned(),
-            phone_number_id: "pnid".to_owned(),
-            phone_number: "15550000000".to_owned(),
+            name: format!("Shop {number}"),
+            waba_id: format!("waba{number}"),
+            phone_number_id: format!("pnid{number}"),
+            phone_number: format!("1555000000{number}"),
             display_name: None,
             access_token_encrypted: vec![1],
             app_secret_encrypted: vec![2],
@@ -267,6 +272,74 @@ async fn token_counts_in_memory_follow_the_index() {
             Some(*count),
             "rowid {rowid}"
         );
+    }
+}
+
+/// Returns the wamids that a search for "parcel" by a key limited to
+/// `account` finds.
+async fn parcels_found(store: &SqliteStore, account: &AccountId) -> Vec<String> {
+    store
+        .search_messages(std::slice::from_ref(account), "parcel", 10)
+        .await
+        .expect("search")
+        .into_iter()
+        .map(|hit| hit.message.wamid.unwrap_or_default())
+        .collect()
+}
+
+/// Returns the rowid of each message and of its account, by wamid.
+fn message_account_rowids(
+    conn: &rusqlite::Connection,
+) -> rusqlite::Result<std::collections::HashMap<String, (i64, i64)>> {
+    conn.prepare(
+        "SELECT m.wamid, m.rowid, a.rowid FROM messages m JOIN accounts a ON a.id = m.account_id",
+    )?
+    .query_map([], |row| Ok((row.get(0)?, (row.get(1)?, row.get(2)?))))?
+    .collect()
+}
+
+#[tokio::test]
+async fn limited_search_uses_message_accounts() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("pons.db");
+    let store = SqliteStore::open(&path).expect("open");
+    let first = account_numbered(&store, 1).await;
+    let second = account_numbered(&store, 2).await;
+    store
+        .ingest(batch(vec![
+            text_message(&first, "w1", "parcel one"),
+            text_message(&second, "w2", "parcel two"),
+        ]))
+        .await
+        .expect("ingest");
+    let stored = store
+        .writer
+        .write(|tx| message_account_rowids(tx).map_err(Into::into))
+        .await
+        .expect("account rowids");
+    let (w1, first_rowid) = stored["w1"];
+    let (w2, _) = stored["w2"];
+    for (rowid, account) in stored.values() {
+        assert_eq!(store.message_accounts.get(*rowid), Some(*account));
+    }
+
+    assert_eq!(parcels_found(&store, &first).await, ["w1"]);
+    assert_eq!(parcels_found(&store, &second).await, ["w2"]);
+
+    // A message whose account is not known here is read from its row.
+    store.message_accounts.clear(w1);
+    assert_eq!(parcels_found(&store, &first).await, ["w1"]);
+
+    // A wrong entry hides nothing of the key's own account and never shows
+    // a message of another account.
+    store.message_accounts.set(w2, first_rowid);
+    assert_eq!(parcels_found(&store, &first).await, ["w1"]);
+
+    // A store opened later reads every message's account.
+    drop(store);
+    let reopened = SqliteStore::open(&path).expect("reopen");
+    for (rowid, account) in stored.values() {
+        assert_eq!(reopened.message_accounts.get(*rowid), Some(*account));
     }
 }
 

@@ -18,58 +18,36 @@
 //! server) fall back to FTS5; a text that process edits, or a rowid it
 //! reuses, ranks by the old length here until the server restarts.
 
-use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU16, Ordering};
-
 use rusqlite::Connection;
 
-/// Counts per chunk; a chunk is allocated when its first count is stored.
-const CHUNK_LEN: usize = 1 << 16;
-/// Chunks in the table, so rowids below 2^28 (268 million) are covered.
-/// Larger rowids are never stored and always read from FTS5.
-const CHUNKS: usize = 1 << 12;
+use super::rowid_slots::RowidSlots;
 
 /// Token counts by message rowid, shared by the writer and every reader.
 pub(super) struct TokenCounts {
-    chunks: Box<[OnceLock<Box<[AtomicU16]>>]>,
+    slots: RowidSlots,
 }
 
 impl TokenCounts {
     pub(super) fn new() -> TokenCounts {
         TokenCounts {
-            chunks: (0..CHUNKS).map(|_| OnceLock::new()).collect(),
+            slots: RowidSlots::new(),
         }
     }
 
     /// Returns the stored count of `rowid`, or `None` when it is not known.
     pub(super) fn get(&self, rowid: i64) -> Option<u16> {
-        let (chunk, slot) = position(rowid)?;
-        let count = self.chunks[chunk].get()?[slot].load(Ordering::Acquire);
-        (count != 0).then_some(count)
+        self.slots.get(rowid)
     }
 
     /// Stores `count` for `rowid`. A count that does not fit in two bytes
     /// is not stored, so such a message is ranked by FTS5's own count.
     pub(super) fn set(&self, rowid: i64, count: u64) {
-        let Some((chunk, slot)) = position(rowid) else {
-            return;
-        };
-        let Ok(count) = u16::try_from(count) else {
-            self.clear(rowid);
-            return;
-        };
-        let chunk =
-            self.chunks[chunk].get_or_init(|| (0..CHUNK_LEN).map(|_| AtomicU16::new(0)).collect());
-        chunk[slot].store(count, Ordering::Release);
+        self.slots.set(rowid, count);
     }
 
     /// Forgets the count of `rowid`, so readers ask FTS5 until it is set again.
     pub(super) fn clear(&self, rowid: i64) {
-        if let Some((chunk, slot)) = position(rowid)
-            && let Some(chunk) = self.chunks[chunk].get()
-        {
-            chunk[slot].store(0, Ordering::SeqCst);
-        }
+        self.slots.clear(rowid);
     }
 
     /// Loads every count from FTS5's `messages_fts_docsize` table. Call it
@@ -87,14 +65,6 @@ impl TokenCounts {
         }
         Ok(())
     }
-}
-
-/// Splits `rowid` into its chunk and the slot inside it; `None` when the
-/// table does not cover it.
-fn position(rowid: i64) -> Option<(usize, usize)> {
-    let rowid = usize::try_from(rowid).ok()?;
-    let chunk = rowid / CHUNK_LEN;
-    (chunk < CHUNKS).then_some((chunk, rowid % CHUNK_LEN))
 }
 
 /// Reads the token count of the first (and only) indexed column from an
@@ -118,7 +88,7 @@ pub(super) fn docsize_count(record: &[u8]) -> Option<u64> {
 
 #[cfg(test)]
 mod tests {
-    use super::{CHUNK_LEN, CHUNKS, TokenCounts, docsize_count};
+    use super::docsize_count;
 
     #[test]
     fn docsize_count_reads_sqlite_varints() {
@@ -140,34 +110,5 @@ mod tests {
         );
         assert_eq!(docsize_count(&[]), None);
         assert_eq!(docsize_count(&[0x81]), None);
-    }
-
-    #[test]
-    fn counts_stored_cleared_and_bounded() {
-        let counts = TokenCounts::new();
-        assert_eq!(counts.get(7), None);
-        counts.set(7, 12);
-        assert_eq!(counts.get(7), Some(12));
-        counts.clear(7);
-        assert_eq!(counts.get(7), None);
-        let far = CHUNK_LEN as i64 + 3;
-        counts.set(far, 65_535);
-        assert_eq!(counts.get(far), Some(u16::MAX));
-        counts.set(far, 65_536);
-        assert_eq!(
-            counts.get(far),
-            None,
-            "too long for two bytes: left to FTS5"
-        );
-    }
-
-    #[test]
-    fn rowids_outside_the_table_are_never_known() {
-        let counts = TokenCounts::new();
-        for rowid in [-1, (CHUNK_LEN * CHUNKS) as i64, i64::MAX] {
-            counts.set(rowid, 5);
-            assert_eq!(counts.get(rowid), None, "rowid {rowid}");
-            counts.clear(rowid);
-        }
     }
 }

@@ -1,6 +1,8 @@
 //! `Store` for `SqliteStore`: writes go to the writer thread, reads to the
 //! reader pool.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 
 use super::SqliteStore;
@@ -249,8 +251,11 @@ impl Store for SqliteStore {
         limit: u32,
     ) -> StoreResult<Vec<SearchHit>> {
         let (accounts, query) = (accounts.to_vec(), query.to_owned());
+        let message_accounts = Arc::clone(&self.message_accounts);
         self.readers
-            .read(move |conn| search::search_messages(conn, &accounts, &query, limit))
+            .read(move |conn| {
+                search::search_messages(conn, &message_accounts, &accounts, &query, limit)
+            })
             .await
     }
 
