@@ -244,6 +244,7 @@ pub struct MetasimArgs {
 pub enum UserCommand {
     /// Create a user.
     Add {
+        /// The user's email address, which names the user in other commands.
         email: String,
         /// Read a password from standard input (first line) for dashboard sign-in.
         #[arg(long)]
@@ -311,6 +312,7 @@ pub enum MemberCommand {
         /// The account's phone number or id.
         #[arg(long, value_name = "PHONE|ID")]
         account: String,
+        /// Email of the user (see `pons user add`).
         #[arg(long, value_name = "EMAIL")]
         user: String,
         /// owner, admin or member.
@@ -323,6 +325,8 @@ pub enum MemberCommand {
 pub enum KeyCommand {
     /// Create an API key. The key is printed once, alone on its own line.
     Create {
+        /// Email of the user the key acts for (see `pons user add`); the
+        /// key reaches only that user's accounts.
         #[arg(long, value_name = "EMAIL")]
         user: String,
         /// A name to recognise the key by, e.g. "Claude Desktop".
@@ -343,6 +347,7 @@ pub enum KeyCommand {
     List,
     /// Revoke a key by its display prefix or id; it stops working at once.
     Revoke {
+        /// The key's prefix as `pons key list` shows it, or its id.
         #[arg(value_name = "PREFIX|ID")]
         key: String,
     },
