@@ -24,11 +24,10 @@ pub const DEFAULT_TOOL_RATE_PER_MINUTE: u32 = 120;
 /// A setting that failed validation.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read configuration file {path}: {source}")]
-    Read {
-        path: String,
-        source: std::io::Error,
-    },
+    /// The I/O error is part of the message and not a `source()`, so that
+    /// a report of the whole error chain names it once.
+    #[error("cannot read configuration file {path}: {error}")]
+    Read { path: String, error: std::io::Error },
     #[error("invalid configuration file {path}: {message}")]
     Parse { path: String, message: String },
     #[error("invalid {setting} {value:?}: {fix}")]
@@ -246,9 +245,9 @@ impl Settings {
 }
 
 fn read_file(path: &Path) -> Result<FileSettings, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+    let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Read {
         path: path.display().to_string(),
-        source,
+        error,
     })?;
     toml::from_str(&text).map_err(|err| ConfigError::Parse {
         path: path.display().to_string(),
@@ -316,6 +315,18 @@ mod tests {
         };
         let err = Settings::load(&common(), &serve).unwrap_err().to_string();
         assert!(err.contains("PONS_GRAPH_TIMEOUT_SECONDS"), "{err}");
+    }
+
+    #[test]
+    fn unreadable_file_names_cause_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("missing.toml");
+        let cause = std::fs::read_to_string(&missing).unwrap_err().to_string();
+        let err = anyhow::Error::from(read_file(&missing).unwrap_err());
+        // main prints the whole chain with `{:#}`.
+        let report = format!("{err:#}");
+        assert!(report.contains("missing.toml"), "{report}");
+        assert_eq!(report.matches(cause.as_str()).count(), 1, "{report}");
     }
 
     #[test]

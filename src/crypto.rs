@@ -19,11 +19,10 @@ pub const KEY_FILE_NAME: &str = "encryption.key";
 /// Errors from loading a key or from decrypting.
 #[derive(Debug, thiserror::Error)]
 pub enum CryptoError {
-    #[error("cannot read or create the encryption key file {path}: {source}")]
-    KeyFile {
-        path: String,
-        source: std::io::Error,
-    },
+    /// The I/O error is part of the message and not a `source()`, so that
+    /// a report of the whole error chain names it once.
+    #[error("cannot read or create the encryption key file {path}: {error}")]
+    KeyFile { path: String, error: std::io::Error },
     #[error(
         "invalid encryption key in {origin}: expected 32 bytes encoded as base64 \
          (generate one with `openssl rand -base64 32`)"
@@ -70,9 +69,9 @@ impl SecretBox {
     /// Reads the key file, creating it with a new random key (mode 0600)
     /// when it does not exist yet.
     pub fn load_or_create(path: &Path) -> Result<SecretBox, CryptoError> {
-        let io_error = |source| CryptoError::KeyFile {
+        let io_error = |error| CryptoError::KeyFile {
             path: path.display().to_string(),
-            source,
+            error,
         };
         match std::fs::read_to_string(path) {
             Ok(text) => SecretBox::from_base64(&text, &path.display().to_string()),
@@ -141,6 +140,20 @@ mod tests {
 
         let reloaded = SecretBox::load_or_create(&path).unwrap();
         assert_eq!(reloaded.decrypt(&sealed).unwrap().as_slice(), b"app-secret");
+    }
+
+    #[test]
+    fn unwritable_key_file_names_cause_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let not_a_dir = dir.path().join("file");
+        std::fs::write(&not_a_dir, b"").unwrap();
+        let path = not_a_dir.join(KEY_FILE_NAME);
+        let cause = std::fs::read_to_string(&path).unwrap_err().to_string();
+        let err = SecretBox::load_or_create(&path).unwrap_err();
+        // main prints the whole chain with `{:#}`.
+        let report = format!("{:#}", anyhow::Error::from(err));
+        assert!(report.contains(KEY_FILE_NAME), "{report}");
+        assert_eq!(report.matches(cause.as_str()).count(), 1, "{report}");
     }
 
     #[test]
