@@ -84,13 +84,55 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 const DEFAULT_LOG_FILTER: &str = "info,rmcp=warn,sqlx::postgres::notice=warn";
 
 fn init_tracing(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("PONS_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(DEFAULT_LOG_FILTER));
+    let (filter, invalid) = log_filter(std::env::var("PONS_LOG").ok().as_deref());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
+    }
+    if let Some(warning) = invalid {
+        tracing::warn!("{warning}");
+    }
+}
+
+/// Parses PONS_LOG, falling back to [`DEFAULT_LOG_FILTER`] when it is unset
+/// or invalid. An invalid value also returns the warning to log once the
+/// subscriber runs.
+fn log_filter(value: Option<&str>) -> (tracing_subscriber::EnvFilter, Option<String>) {
+    let default = || tracing_subscriber::EnvFilter::new(DEFAULT_LOG_FILTER);
+    let Some(value) = value else {
+        return (default(), None);
+    };
+    match tracing_subscriber::EnvFilter::try_new(value) {
+        Ok(filter) => (filter, None),
+        Err(err) => {
+            let warning = format!(
+                "invalid PONS_LOG \"{}\" ignored ({err}); logging with the default filter \
+                 {DEFAULT_LOG_FILTER}. Use directives such as info,pons=debug",
+                pons::echo::echoed(value)
+            );
+            (default(), Some(warning))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_filter_reports_invalid_value() {
+        let (_, warning) = log_filter(Some("info,pons=["));
+        let warning = warning.expect("a warning for an invalid filter");
+        assert!(warning.contains("\"info,pons=[\""), "{warning}");
+        assert!(warning.contains(DEFAULT_LOG_FILTER), "{warning}");
+    }
+
+    #[test]
+    fn log_filter_accepts_valid_or_unset() {
+        assert!(log_filter(Some("info,pons=debug")).1.is_none());
+        assert!(log_filter(None).1.is_none());
     }
 }
