@@ -17,7 +17,7 @@ use crate::config::Settings;
 use crate::crypto::SecretBox;
 use crate::echo::echoed;
 use crate::phone::PhoneNumber;
-use crate::store::{Account, DynStore, NewAccount, NewApiKey, NewUser, Role, User};
+use crate::store::{Account, DynStore, NewAccount, NewApiKey, NewUser, Role, StoreError, User};
 
 /// Maximum key lifetime `pons key create` accepts, in days (about 100 years).
 const MAX_KEY_DAYS: u32 = 36_500;
@@ -91,6 +91,7 @@ impl Admin {
         if args.name.trim().is_empty() {
             bail!("--name cannot be empty; give the number a name such as \"Shop\"");
         }
+        reject_control_characters(&args.name, "Shop")?;
         if args.access_token_file == args.app_secret_file
             && args.access_token_file == Path::new("-")
         {
@@ -246,15 +247,42 @@ impl Admin {
                     .await
             }
             KeyCommand::List => self.list_keys().await,
-            KeyCommand::Revoke { key } => {
-                let revoked = self
-                    .store
-                    .revoke_api_key(&key, Utc::now().timestamp())
-                    .await?;
-                eprintln!("revoked key {} ({})", revoked.prefix, revoked.name);
-                Ok(())
-            }
+            KeyCommand::Revoke { key } => self.revoke_key(&key).await,
         }
+    }
+
+    /// Revokes the key named by its display prefix, its id or its whole text.
+    async fn revoke_key(&self, reference: &str) -> anyhow::Result<()> {
+        let id_or_prefix = if apikey::check_format(reference).is_ok() {
+            // A whole key is looked up by its hash, as authentication does,
+            // and errors do not repeat it because it is a secret.
+            match self
+                .store
+                .find_api_key_by_hash(&apikey::hash(reference))
+                .await?
+            {
+                Some(row) => row.id.as_str().to_owned(),
+                None => bail!(
+                    "no stored API key matches the key given; `pons key list` shows the \
+                     prefixes of the stored keys"
+                ),
+            }
+        } else {
+            reference.to_owned()
+        };
+        let revoked = match self
+            .store
+            .revoke_api_key(&id_or_prefix, Utc::now().timestamp())
+            .await
+        {
+            Ok(revoked) => revoked,
+            Err(StoreError::NotFound(what)) => bail!(
+                "{what} not found; pass a PREFIX shown by `pons key list`, a key id or the whole key"
+            ),
+            Err(err) => return Err(err.into()),
+        };
+        eprintln!("revoked key {} ({})", revoked.prefix, revoked.name);
+        Ok(())
     }
 
     async fn create_key(
@@ -269,6 +297,7 @@ impl Admin {
         if name.trim().is_empty() {
             bail!("--name cannot be empty; name the key after its client, e.g. \"Claude Desktop\"");
         }
+        reject_control_characters(&name, "Claude Desktop")?;
         let scopes = Scopes::parse(scopes).map_err(|err| anyhow!("invalid --scopes: {err}"))?;
         if scopes.names().is_empty() {
             bail!("--scopes is empty: give at least one of read, write, send");
@@ -432,6 +461,20 @@ fn read_stdin_line() -> std::io::Result<Zeroizing<String>> {
     Ok(Zeroizing::new(
         line.trim_end_matches(['\r', '\n']).to_owned(),
     ))
+}
+
+/// Rejects a `--name` with control characters, which would break the
+/// tables of `pons key list` and `pons account list` or send escape
+/// sequences to the terminal that shows them.
+fn reject_control_characters(name: &str, example: &str) -> anyhow::Result<()> {
+    if name.chars().any(char::is_control) {
+        bail!(
+            "--name \"{}\" contains a control character such as a line break or tab; use \
+             plain text such as \"{example}\"",
+            echoed(name)
+        );
+    }
+    Ok(())
 }
 
 fn random_token() -> String {

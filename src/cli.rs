@@ -345,10 +345,11 @@ pub enum KeyCommand {
     },
     /// List API keys without their secret part.
     List,
-    /// Revoke a key by its display prefix or id; it stops working at once.
+    /// Revoke a key by its display prefix, its id or its whole text; it stops working at once.
     Revoke {
-        /// The key's prefix as `pons key list` shows it, or its id.
-        #[arg(value_name = "PREFIX|ID")]
+        /// The key's prefix as `pons key list` shows it, its id, or the
+        /// whole key.
+        #[arg(value_name = "PREFIX|ID|KEY")]
         key: String,
     },
 }
