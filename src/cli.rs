@@ -141,7 +141,7 @@ pub struct ServeArgs {
     )]
     pub allowed_origins: Option<Vec<String>>,
     /// Largest webhook body accepted, in bytes; larger bodies get 413.
-    /// [default: 1048576]
+    /// Meta sends bodies of up to 3 MB. [default: 4194304]
     #[arg(long, env = "PONS_WEBHOOK_MAX_BODY_BYTES", value_name = "BYTES")]
     pub webhook_max_body_bytes: Option<usize>,
     /// Seconds to wait for open requests to finish after SIGINT or SIGTERM.

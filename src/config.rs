@@ -16,7 +16,9 @@ pub use jobs::{DEFAULT_MEDIA_MAX_BYTES, JobSettings};
 pub const DEFAULT_BIND: &str = "127.0.0.1:3000";
 pub const DEFAULT_DATA_DIR: &str = "./pons-data";
 pub const DEFAULT_GRAPH_API_URL: &str = "https://graph.facebook.com/v25.0";
-pub const DEFAULT_WEBHOOK_MAX_BODY_BYTES: usize = 1024 * 1024;
+/// Meta documents webhook bodies of up to 3 MB; the default leaves room
+/// above that.
+pub const DEFAULT_WEBHOOK_MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 pub const DEFAULT_GRAPH_TIMEOUT_SECONDS: u64 = 15;
 pub const DEFAULT_READ_TIMEOUT_SECONDS: u64 = 30;
 pub const DEFAULT_TOOL_RATE_PER_MINUTE: u32 = 120;
@@ -217,7 +219,8 @@ impl Settings {
             return Err(ConfigError::Invalid {
                 setting: "PONS_WEBHOOK_MAX_BODY_BYTES",
                 value: server.webhook_max_body_bytes.to_string(),
-                fix: "use at least 1024 bytes; Meta's bodies reach 3 MB",
+                fix: "use at least 1024 bytes, and more than 3 MB (Meta's largest webhook \
+                      bodies) unless a proxy in front of Pons limits them already",
             });
         }
         if !(1..=300).contains(&server.graph_timeout_seconds) {
@@ -302,7 +305,7 @@ mod tests {
         assert_eq!(settings.server.bind.to_string(), DEFAULT_BIND);
         assert_eq!(settings.server.public_url, "http://127.0.0.1:3000");
         assert_eq!(settings.database_url, "sqlite://./pons-data/pons.db");
-        assert_eq!(settings.server.webhook_max_body_bytes, 1048576);
+        assert_eq!(settings.server.webhook_max_body_bytes, 4_194_304);
         assert_eq!(settings.server.graph_timeout_seconds, 15);
         assert_eq!(settings.server.tool_rate_per_minute, 120);
     }

@@ -110,21 +110,35 @@ def test_bad_signature_header_is_rejected(stack, case):
     assert httpx2.get(f"{stack.server.url}/healthz", timeout=10).status_code == 200
 
 
+def test_three_megabyte_body_is_stored(stack):
+    account = stack.accounts["A"]
+    wamid = new_wamid()
+    # Meta documents webhook bodies of up to 3 MB.
+    filler = "x" * 3_000_000
+    body = text_body(account, new_customer(), wamid, filler)
+    assert len(body) > 3_000_000
+
+    response = stack.meta.post(body, secret=account.app_secret)
+
+    assert response.status_code == 200, response.text
+    assert stack.db.count_messages(wamid) == 1
+
+
 def test_oversized_body_gets_413(stack):
     account = stack.accounts["A"]
     wamid = new_wamid()
-    # The default limit is 1048576 bytes; this body is a valid, signed
+    # The default limit is 4194304 bytes; this body is a valid, signed
     # message just over it.
-    filler = "x" * (1024 * 1024)
+    filler = "x" * (4 * 1024 * 1024)
     body = text_body(account, new_customer(), wamid, filler)
-    assert len(body) > 1024 * 1024
+    assert len(body) > 4 * 1024 * 1024
     log_start = len(stack.server.lines)
 
     response = stack.meta.post(body, secret=account.app_secret)
 
     assert response.status_code == 413
     error = response.json()["error"]
-    assert "limit of 1048576 bytes" in error, error
+    assert "limit of 4194304 bytes" in error, error
     assert "PONS_WEBHOOK_MAX_BODY_BYTES" in error, error
     assert stack.db.count_messages(wamid) == 0
     # The warning is written before the response, but reaches the log copy
@@ -133,7 +147,7 @@ def test_oversized_body_gets_413(stack):
         lambda fields: fields.get("limit_bytes") is not None, 60, start_at=log_start
     )
     assert logged.get("level") == "WARN", logged
-    assert logged["limit_bytes"] == 1024 * 1024, logged
+    assert logged["limit_bytes"] == 4 * 1024 * 1024, logged
     assert "PONS_WEBHOOK_MAX_BODY_BYTES" in logged.get("message", ""), logged
     assert "xxxxxxxx" not in str(logged), "the body is never logged"
 
