@@ -213,15 +213,26 @@ impl Admin {
     }
 
     pub async fn member(&self, command: MemberCommand) -> anyhow::Result<()> {
-        let MemberCommand::Add {
-            account,
-            user,
-            role,
-        } = command;
-        let role = Role::parse(&role)
+        match command {
+            MemberCommand::Add {
+                account,
+                user,
+                role,
+            } => self.add_member(&account, &user, &role).await,
+            MemberCommand::Remove { account, user } => self.remove_member(&account, &user).await,
+            MemberCommand::List { account } => self.list_members(&account).await,
+        }
+    }
+
+    async fn add_member(&self, account: &str, email: &str, role: &str) -> anyhow::Result<()> {
+        let role = Role::parse(role)
             .ok_or_else(|| anyhow!("invalid --role {role:?}: use owner, admin or member"))?;
-        let account = self.account_by_ref(&account).await?;
-        let user = self.user_by_email(&user).await?;
+        let account = self.account_by_ref(account).await?;
+        let user = self.user_by_email(email).await?;
+        if role != Role::Owner {
+            self.keep_an_owner(&account, &user, "change the role of")
+                .await?;
+        }
         self.store
             .upsert_member(&account.id, &user.id, role)
             .await?;
@@ -231,6 +242,68 @@ impl Admin {
             role.as_str(),
             account.phone_number
         );
+        Ok(())
+    }
+
+    async fn remove_member(&self, account: &str, email: &str) -> anyhow::Result<()> {
+        let account = self.account_by_ref(account).await?;
+        let user = self.user_by_email(email).await?;
+        self.keep_an_owner(&account, &user, "remove").await?;
+        match self.store.remove_member(&account.id, &user.id).await {
+            Ok(()) => {}
+            Err(StoreError::NotFound(_)) => bail!(
+                "{} is not a member of +{}; `pons member list --account +{}` shows its members",
+                user.email,
+                account.phone_number,
+                account.phone_number
+            ),
+            Err(err) => return Err(err.into()),
+        }
+        eprintln!(
+            "{} no longer has access to +{}",
+            user.email, account.phone_number
+        );
+        Ok(())
+    }
+
+    /// Fails when `user` is the account's only owner, so that `action`
+    /// would leave it without one.
+    async fn keep_an_owner(
+        &self,
+        account: &Account,
+        user: &User,
+        action: &str,
+    ) -> anyhow::Result<()> {
+        let members = self.store.list_members(&account.id).await?;
+        let owners: Vec<_> = members.iter().filter(|m| m.role == Role::Owner).collect();
+        if let [only] = owners.as_slice()
+            && only.user.id == user.id
+        {
+            bail!(
+                "cannot {action} {}: they are the only owner of +{}; make another member owner \
+                 first with `pons member add --account +{} --user EMAIL --role owner`",
+                user.email,
+                account.phone_number,
+                account.phone_number
+            );
+        }
+        Ok(())
+    }
+
+    async fn list_members(&self, account: &str) -> anyhow::Result<()> {
+        let account = self.account_by_ref(account).await?;
+        let members = self.store.list_members(&account.id).await?;
+        let rows = members
+            .into_iter()
+            .map(|m| {
+                vec![
+                    m.user.email,
+                    m.role.as_str().to_owned(),
+                    date(Some(m.since)),
+                ]
+            })
+            .collect::<Vec<_>>();
+        print!("{}", aligned(&["EMAIL", "ROLE", "SINCE"], &rows));
         Ok(())
     }
 

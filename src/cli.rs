@@ -308,6 +308,10 @@ pub struct AccountAddArgs {
 #[derive(Debug, Subcommand)]
 pub enum MemberCommand {
     /// Give a user access to an account, or change their role.
+    ///
+    /// Every role reaches the account through the user's API keys. The
+    /// role records who runs the number: an account keeps at least one
+    /// owner.
     Add {
         /// The account's phone number or id.
         #[arg(long, value_name = "PHONE|ID")]
@@ -318,6 +322,22 @@ pub enum MemberCommand {
         /// owner, admin or member.
         #[arg(long, value_name = "ROLE")]
         role: String,
+    },
+    /// Take a user's access to an account away; their keys stop reaching
+    /// it at the next request. The last owner cannot be removed.
+    Remove {
+        /// The account's phone number or id.
+        #[arg(long, value_name = "PHONE|ID")]
+        account: String,
+        /// Email of the user.
+        #[arg(long, value_name = "EMAIL")]
+        user: String,
+    },
+    /// List the users who may use an account, with their roles.
+    List {
+        /// The account's phone number or id.
+        #[arg(long, value_name = "PHONE|ID")]
+        account: String,
     },
 }
 

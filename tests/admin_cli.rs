@@ -160,3 +160,147 @@ fn account_name_with_control_character_rejected() {
     let listed = stdout(&pons(dir.path(), &["account", "list"]));
     assert!(listed.is_empty(), "{listed}");
 }
+
+/// Creates users you@example.com and them@example.com and the account
+/// +15550001111, owned by you@example.com.
+fn shop_with_two_users(data_dir: &Path) {
+    for email in ["you@example.com", "them@example.com"] {
+        let added = pons(data_dir, &["user", "add", email]);
+        assert!(added.status.success(), "user add: {}", stderr(&added));
+    }
+    let token = data_dir.join("token.txt");
+    let secret = data_dir.join("app-secret.txt");
+    std::fs::write(&token, "token").unwrap();
+    std::fs::write(&secret, "secret").unwrap();
+    let added = pons(
+        data_dir,
+        &[
+            "account",
+            "add",
+            "--owner",
+            "you@example.com",
+            "--name",
+            "Shop",
+            "--waba-id",
+            "100000000000001",
+            "--phone-number-id",
+            "100000000000002",
+            "--phone-number",
+            "+15550001111",
+            "--access-token-file",
+            token.to_str().unwrap(),
+            "--app-secret-file",
+            secret.to_str().unwrap(),
+        ],
+    );
+    assert!(added.status.success(), "account add: {}", stderr(&added));
+}
+
+/// Runs `pons member ACTION --account +15550001111 ARGS`.
+fn member(data_dir: &Path, action: &str, args: &[&str]) -> Output {
+    let mut all = vec!["member", action, "--account", "+15550001111"];
+    all.extend_from_slice(args);
+    pons(data_dir, &all)
+}
+
+/// Returns each member's email and role as `member list` prints them.
+fn members(data_dir: &Path) -> Vec<(String, String)> {
+    let listed = member(data_dir, "list", &[]);
+    assert!(listed.status.success(), "member list: {}", stderr(&listed));
+    stdout(&listed)
+        .lines()
+        .skip(1)
+        .map(|line| {
+            let cells: Vec<&str> = line.split_whitespace().collect();
+            (cells[0].to_owned(), cells[1].to_owned())
+        })
+        .collect()
+}
+
+fn pair(email: &str, role: &str) -> (String, String) {
+    (email.to_owned(), role.to_owned())
+}
+
+#[test]
+fn member_add_list_and_remove() {
+    let dir = tempfile::tempdir().unwrap();
+    shop_with_two_users(dir.path());
+    assert_eq!(members(dir.path()), [pair("you@example.com", "owner")]);
+
+    let added = member(
+        dir.path(),
+        "add",
+        &["--user", "them@example.com", "--role", "member"],
+    );
+    assert!(added.status.success(), "member add: {}", stderr(&added));
+    assert_eq!(
+        members(dir.path()),
+        [
+            pair("you@example.com", "owner"),
+            pair("them@example.com", "member")
+        ]
+    );
+
+    let removed = member(dir.path(), "remove", &["--user", "them@example.com"]);
+    assert!(
+        removed.status.success(),
+        "member remove: {}",
+        stderr(&removed)
+    );
+    assert_eq!(members(dir.path()), [pair("you@example.com", "owner")]);
+
+    let again = member(dir.path(), "remove", &["--user", "them@example.com"]);
+    assert!(!again.status.success());
+    assert!(
+        stderr(&again).contains("them@example.com is not a member of +15550001111"),
+        "{}",
+        stderr(&again)
+    );
+}
+
+#[test]
+fn only_owner_stays_owner() {
+    let dir = tempfile::tempdir().unwrap();
+    shop_with_two_users(dir.path());
+
+    let demoted = member(
+        dir.path(),
+        "add",
+        &["--user", "you@example.com", "--role", "member"],
+    );
+    assert!(!demoted.status.success());
+    assert!(
+        stderr(&demoted).contains("only owner of +15550001111"),
+        "{}",
+        stderr(&demoted)
+    );
+    let removed = member(dir.path(), "remove", &["--user", "you@example.com"]);
+    assert!(!removed.status.success());
+    assert!(
+        stderr(&removed).contains("only owner of +15550001111"),
+        "{}",
+        stderr(&removed)
+    );
+    assert_eq!(members(dir.path()), [pair("you@example.com", "owner")]);
+
+    // With a second owner the first may step down.
+    let promoted = member(
+        dir.path(),
+        "add",
+        &["--user", "them@example.com", "--role", "owner"],
+    );
+    assert!(promoted.status.success(), "{}", stderr(&promoted));
+    let stepped_down = member(
+        dir.path(),
+        "add",
+        &["--user", "you@example.com", "--role", "admin"],
+    );
+    assert!(stepped_down.status.success(), "{}", stderr(&stepped_down));
+    assert_eq!(
+        members(dir.path()),
+        [
+            pair("them@example.com", "owner"),
+            pair("you@example.com", "admin")
+        ]
+    );
+}

@@ -93,6 +93,8 @@ pub trait Store: Send + Sync + 'static {
         role: Role,
     ) -> StoreResult<()>;
     async fn remove_member(&self, account: &AccountId, user: &UserId) -> StoreResult<()>;
+    /// The account's members, owners first, then by email.
+    async fn list_members(&self, account: &AccountId) -> StoreResult<Vec<Member>>;
     /// Accounts the user is a member of, narrowed to `only` when it is not empty.
     async fn reachable_accounts(
         &self,

@@ -92,6 +92,15 @@ impl Role {
     }
 }
 
+/// A user's membership of an account.
+#[derive(Clone, Debug)]
+pub struct Member {
+    pub user: User,
+    pub role: Role,
+    /// When the membership was created.
+    pub since: UnixTime,
+}
+
 /// An account to insert. Secrets arrive already encrypted.
 #[derive(Clone, Debug)]
 pub struct NewAccount {

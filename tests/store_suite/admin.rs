@@ -238,12 +238,29 @@ pub async fn member_upsert_and_remove(store: DynStore) {
         .await
         .expect("change role");
     assert_eq!(reachable(store.clone(), member.id.clone()).await, 1);
+    let listed: Vec<(String, Role)> = store
+        .list_members(&t.account.id)
+        .await
+        .expect("list members")
+        .into_iter()
+        .map(|m| (m.user.email, m.role))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            (t.owner.email.clone(), Role::Owner),
+            ("member@example.com".to_owned(), Role::Admin)
+        ],
+        "owners first"
+    );
 
     store
         .remove_member(&t.account.id, &member.id)
         .await
         .expect("remove member");
     assert_eq!(reachable(store.clone(), member.id.clone()).await, 0);
+    let listed = store.list_members(&t.account.id).await.expect("list");
+    assert_eq!(listed.len(), 1, "only the owner is left");
     let error = store
         .remove_member(&t.account.id, &member.id)
         .await

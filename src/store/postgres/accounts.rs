@@ -275,6 +275,34 @@ pub(crate) async fn upsert_member(
     tx.commit().await.map_err(backend)
 }
 
+pub(crate) async fn list_members(pool: &PgPool, account: &AccountId) -> StoreResult<Vec<Member>> {
+    let rows = sqlx::query(
+        "SELECT u.id, u.email, u.created_at AS user_created_at, m.role, m.created_at \
+         FROM account_members m JOIN users u ON u.id = m.user_id \
+         WHERE m.account_id = $1 \
+         ORDER BY CASE m.role WHEN 'owner' THEN 0 WHEN 'admin' THEN 1 ELSE 2 END, lower(u.email)",
+    )
+    .bind(account.as_str())
+    .fetch_all(pool)
+    .await
+    .map_err(backend)?;
+    rows.iter()
+        .map(|row| {
+            let role: String = row.try_get("role").map_err(backend)?;
+            Ok(Member {
+                user: User {
+                    id: UserId(row.try_get("id").map_err(backend)?),
+                    email: row.try_get("email").map_err(backend)?,
+                    created_at: row.try_get("user_created_at").map_err(backend)?,
+                },
+                role: Role::parse(&role)
+                    .ok_or_else(|| StoreError::Backend(format!("unknown role {role:?}")))?,
+                since: row.try_get("created_at").map_err(backend)?,
+            })
+        })
+        .collect()
+}
+
 pub(crate) async fn remove_member(
     pool: &PgPool,
     account: &AccountId,

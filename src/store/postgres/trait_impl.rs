@@ -81,6 +81,10 @@ impl Store for PostgresStore {
         accounts::remove_member(&self.pool, account, user).await
     }
 
+    async fn list_members(&self, account: &AccountId) -> StoreResult<Vec<Member>> {
+        accounts::list_members(&self.pool, account).await
+    }
+
     async fn reachable_accounts(
         &self,
         user: &UserId,

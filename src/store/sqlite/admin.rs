@@ -2,11 +2,11 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::error::conflict_on_unique;
+use super::error::{conflict_on_unique, unexpected};
 use super::rows::{self, ACCOUNT_COLUMNS, ACCOUNT_SECRET_COLUMNS};
 use super::{json_ids, unix_now};
 use crate::store::{
-    Account, AccountId, AccountSecrets, NewAccount, NewUser, Role, StoreError, StoreResult,
+    Account, AccountId, AccountSecrets, Member, NewAccount, NewUser, Role, StoreError, StoreResult,
     UnixTime, User, UserId,
 };
 
@@ -226,6 +226,30 @@ pub(super) fn remove_member(
         )));
     }
     Ok(())
+}
+
+pub(super) fn list_members(conn: &Connection, account: &AccountId) -> StoreResult<Vec<Member>> {
+    let members = conn
+        .prepare_cached(
+            "SELECT u.id, u.email, u.created_at, m.role, m.created_at \
+             FROM account_members m JOIN users u ON u.id = m.user_id \
+             WHERE m.account_id = ?1 \
+             ORDER BY CASE m.role WHEN 'owner' THEN 0 WHEN 'admin' THEN 1 ELSE 2 END, lower(u.email)",
+        )?
+        .query_map([account.as_str()], |row| {
+            let role: String = row.get(3)?;
+            Ok(Member {
+                user: User {
+                    id: UserId(row.get(0)?),
+                    email: row.get(1)?,
+                    created_at: row.get(2)?,
+                },
+                role: Role::parse(&role).ok_or_else(|| unexpected("role", 3, role.clone()))?,
+                since: row.get(4)?,
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(members)
 }
 
 /// Accounts the user is a member of, narrowed to `only` when it is not empty.

@@ -13,9 +13,10 @@ use super::reads::{self, ConversationFilter};
 use super::{jobs, keys, outbound, search, sent, templates, unix_now, updates};
 use crate::store::{
     Account, AccountId, AccountSecrets, ApiKey, ApiKeyId, ConversationId, ConversationRef,
-    ConversationSummary, IngestReport, Job, JobId, Message, MessageId, MetaError, NewAccount,
-    NewApiKey, NewJob, NewOutboundMessage, NewTemplate, NewUser, NewWebhookLog, Role, SearchHit,
-    SentMessage, Store, StoreResult, StoredMedia, Template, UnixTime, User, UserId, WebhookBatch,
+    ConversationSummary, IngestReport, Job, JobId, Member, Message, MessageId, MetaError,
+    NewAccount, NewApiKey, NewJob, NewOutboundMessage, NewTemplate, NewUser, NewWebhookLog, Role,
+    SearchHit, SentMessage, Store, StoreResult, StoredMedia, Template, UnixTime, User, UserId,
+    WebhookBatch,
 };
 
 #[async_trait]
@@ -119,6 +120,13 @@ impl Store for SqliteStore {
         let (account, user) = (account.clone(), user.clone());
         self.writer
             .write(move |tx| admin::remove_member(tx, &account, &user))
+            .await
+    }
+
+    async fn list_members(&self, account: &AccountId) -> StoreResult<Vec<Member>> {
+        let account = account.clone();
+        self.readers
+            .read(move |conn| admin::list_members(conn, &account))
             .await
     }
 
