@@ -59,7 +59,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             pons::bench::seed(store, secrets, args).await
         }
         command => {
+            let new_database = missing_sqlite_file(&settings.database_url);
             let (store, secrets) = server::open(&settings).await?;
+            if let Some(path) = new_database {
+                eprintln!(
+                    "note: no database was at {}, so a new, empty one was created; to manage \
+                     an existing installation, set PONS_DATA_DIR (or --data-dir) to its data \
+                     directory",
+                    path.display()
+                );
+            }
             let admin = Admin {
                 store,
                 secrets,
@@ -76,6 +85,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
     }
+}
+
+/// Returns the SQLite file that `database_url` names when it does not
+/// exist yet; `None` for PostgreSQL or an existing file.
+fn missing_sqlite_file(database_url: &str) -> Option<std::path::PathBuf> {
+    if database_url.starts_with("postgres://") || database_url.starts_with("postgresql://") {
+        return None;
+    }
+    let path = pons::store::sqlite::path_from_url(database_url).ok()?;
+    (!path.exists()).then_some(path)
 }
 
 /// The log filter when PONS_LOG is unset. PostgreSQL's notices (such as

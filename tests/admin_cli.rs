@@ -304,3 +304,22 @@ fn only_owner_stays_owner() {
         ]
     );
 }
+
+#[test]
+fn first_admin_command_notes_new_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let note = "a new, empty one was created";
+
+    let first = pons(dir.path(), &["key", "list"]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    assert!(stderr(&first).contains(note), "{}", stderr(&first));
+    assert!(
+        stderr(&first).contains("PONS_DATA_DIR"),
+        "{}",
+        stderr(&first)
+    );
+
+    let second = pons(dir.path(), &["key", "list"]);
+    assert!(second.status.success(), "{}", stderr(&second));
+    assert!(!stderr(&second).contains(note), "{}", stderr(&second));
+}
