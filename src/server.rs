@@ -119,7 +119,13 @@ impl Server {
         let (store, secrets) = open(settings).await?;
         let listener = TcpListener::bind(settings.server.bind)
             .await
-            .with_context(|| format!("cannot listen on {} (PONS_BIND)", settings.server.bind))?;
+            .with_context(|| {
+                format!(
+                    "cannot listen on {}, the address that --bind, PONS_BIND or the \
+                     configuration file sets",
+                    settings.server.bind
+                )
+            })?;
         let mut server_settings = settings.server.clone();
         if server_settings.bind.port() == 0 {
             // The public URL defaulted to the unbound address; point it at the real port.
