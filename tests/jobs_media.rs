@@ -407,7 +407,8 @@ async fn rejected_token_marks_account(backend: Backend) {
     let mut app = bound.run(&env);
     env.sim.inject(FaultTarget::MediaInfo, Fault::graph(190));
 
-    env.sim
+    let sent = env
+        .sim
         .send_inbound_image("15550102222", "Ana", photo(4), "image/jpeg", None)
         .await
         .expect("webhook sent");
@@ -427,6 +428,24 @@ async fn rejected_token_marks_account(backend: Backend) {
         .unwrap()
         .unwrap();
     assert!(account.token_invalid_at.is_some());
+
+    // The media route says why the download waits instead of "a few seconds".
+    let message = message_by_wamid(&app.store, &sandbox.account, &sent.delivery.wamid).await;
+    let pending = app
+        .get(&format!("/api/media/{}", message.id), Some(&sandbox.key))
+        .await;
+    assert_eq!(pending.status(), 409);
+    assert!(pending.headers().get("retry-after").is_none());
+    let body: serde_json::Value = pending.json().await.unwrap();
+    let error = body["error"].as_str().unwrap();
+    assert!(
+        error.contains(&format!(
+            "rejected the access token of +{}",
+            account.phone_number
+        )),
+        "{error}"
+    );
+    assert!(error.contains("pons account set-credentials"), "{error}");
     app.stop().await;
 }
 on_both_backends!(rejected_token_marks_account);

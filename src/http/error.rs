@@ -18,8 +18,12 @@ pub enum ApiError {
     NotFound(&'static str),
     /// The credential lacks the scope the route requires.
     MissingScope(&'static str),
-    /// The media of a message is still being downloaded.
-    MediaPending,
+    /// The media of a message is still being downloaded. `rejected_token`
+    /// is the account's phone number when Meta rejected its access token,
+    /// so the download waits for a new one.
+    MediaPending {
+        rejected_token: Option<String>,
+    },
     /// The media of a message could not be downloaded, for this reason.
     MediaFailed(String),
     /// The request body is larger than the limit that
@@ -77,7 +81,20 @@ impl IntoResponse for ApiError {
             ApiError::Forbidden(message) => (StatusCode::FORBIDDEN, (*message).to_owned()),
             ApiError::NotFound(message) => (StatusCode::NOT_FOUND, (*message).to_owned()),
             ApiError::MissingScope(scope) => return missing_scope(scope),
-            ApiError::MediaPending => {
+            ApiError::MediaPending {
+                rejected_token: Some(phone_number),
+            } => {
+                let message = format!(
+                    "media not downloaded yet: Meta rejected the access token of +{phone_number}, \
+                     so the download waits until an account owner stores a new one with `pons \
+                     account set-credentials`"
+                );
+                let body = Json(json!({ "error": message, "mediaStatus": "pending" }));
+                return (StatusCode::CONFLICT, body).into_response();
+            }
+            ApiError::MediaPending {
+                rejected_token: None,
+            } => {
                 let message = "media not downloaded yet; try again in a few seconds";
                 let body = Json(json!({ "error": message, "mediaStatus": "pending" }));
                 return (StatusCode::CONFLICT, [(header::RETRY_AFTER, "5")], body).into_response();

@@ -12,7 +12,7 @@ use tokio::io::AsyncReadExt;
 
 use super::{ApiError, AppState};
 use crate::auth::{Principal, Scope};
-use crate::store::{MediaRef, Message, MessageId};
+use crate::store::{Account, MediaRef, Message, MessageId};
 use crate::tools::NO_ACCOUNTS;
 
 /// Bytes read from the file per body chunk.
@@ -32,14 +32,21 @@ async fn serve_media(
     if !principal.scopes.contains(Scope::Read) {
         return Err(ApiError::MissingScope(Scope::Read.as_str()));
     }
-    let (message, media) = reachable_media(&state, &principal, MessageId(message_id)).await?;
+    let (account, message, media) =
+        reachable_media(&state, &principal, MessageId(message_id)).await?;
     match media.download_status.as_deref() {
         Some("stored") => {}
         Some("failed") => {
             let reason = media.download_error.clone().unwrap_or_default();
             return Err(ApiError::MediaFailed(reason));
         }
-        _ => return Err(ApiError::MediaPending),
+        _ => {
+            let rejected_token = account
+                .token_invalid_at
+                .is_some()
+                .then_some(account.phone_number);
+            return Err(ApiError::MediaPending { rejected_token });
+        }
     }
     let sha256 = media.sha256.as_deref().unwrap_or_default();
     let path = state.media.path_of(sha256).ok_or_else(|| {
@@ -62,14 +69,15 @@ async fn serve_media(
     Ok(file_response(file, length, &message, &media))
 }
 
-/// Finds the message and its media. `Forbidden` when the caller reaches no
-/// account, and `NotFound` when the message does not exist, belongs to an
-/// account the caller cannot reach, or has no downloadable media.
+/// Finds the message, its account and its media. `Forbidden` when the
+/// caller reaches no account, and `NotFound` when the message does not
+/// exist, belongs to an account the caller cannot reach, or has no
+/// downloadable media.
 async fn reachable_media(
     state: &AppState,
     principal: &Principal,
     id: MessageId,
-) -> Result<(Message, MediaRef), ApiError> {
+) -> Result<(Account, Message, MediaRef), ApiError> {
     const NOT_FOUND: &str = "no message with downloadable media has this id in your accounts";
     let store_error = |error| ApiError::Internal(format!("media lookup failed: {error}"));
     let reachable = state
@@ -84,11 +92,14 @@ async fn reachable_media(
     let Some((account_id, message)) = found else {
         return Err(ApiError::NotFound(NOT_FOUND));
     };
-    if !reachable.iter().any(|account| account.id == account_id) {
+    let Some(account) = reachable
+        .into_iter()
+        .find(|account| account.id == account_id)
+    else {
         return Err(ApiError::NotFound(NOT_FOUND));
-    }
+    };
     match message.media.clone() {
-        Some(media) if media.download_status.is_some() => Ok((message, media)),
+        Some(media) if media.download_status.is_some() => Ok((account, message, media)),
         _ => Err(ApiError::NotFound(NOT_FOUND)),
     }
 }
