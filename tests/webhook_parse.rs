@@ -226,6 +226,38 @@ fn non_phone_sender_kept_with_note() {
 }
 
 #[test]
+fn blank_id_or_sender_skipped_with_note() {
+    let account = AccountId("acct".into());
+    for (id, from) in [("", "15550002222"), ("  ", "15550002222"), ("wamid.B", "")] {
+        let value = serde_json::json!({
+            "messages": [{"from": from, "id": id, "timestamp": 1750000000,
+                          "type": "text", "text": {"body": "hi"}}],
+            "statuses": [{"id": id, "status": "sent", "timestamp": 1750000000,
+                          "recipient_id": "15550002222"}]
+        });
+        let mut notes = Vec::new();
+        let items = messages_items(&account, &value, RECEIVED_AT, &mut notes);
+        let messages = items
+            .iter()
+            .filter(|item| matches!(item, IngestItem::Message(_)))
+            .count();
+        assert_eq!(messages, 0, "id {id:?}, from {from:?}: {items:?}");
+        assert!(
+            notes
+                .iter()
+                .any(|note| note == "message without id or sender skipped"),
+            "{notes:?}"
+        );
+        if id.trim().is_empty() {
+            assert!(
+                items.is_empty(),
+                "a status without id is skipped: {items:?}"
+            );
+        }
+    }
+}
+
+#[test]
 fn phone_and_user_id_senders_get_no_note() {
     let account = AccountId("acct".into());
     let value = serde_json::json!({

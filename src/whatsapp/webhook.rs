@@ -105,8 +105,8 @@ pub fn messages_items(
 }
 
 fn contact_item(account: &AccountId, contact: &Value) -> Option<IngestItem> {
-    let user_id = text_of(&contact["user_id"]);
-    let wa_id = text_of(&contact["wa_id"]).or_else(|| user_id.clone())?;
+    let user_id = non_empty(text_of(&contact["user_id"]));
+    let wa_id = non_empty(text_of(&contact["wa_id"])).or_else(|| user_id.clone())?;
     Some(IngestItem::Contact(ContactSeen {
         account_id: account.clone(),
         wa_id,
@@ -116,8 +116,11 @@ fn contact_item(account: &AccountId, contact: &Value) -> Option<IngestItem> {
 }
 
 fn message_item(account: &AccountId, message: &Value, timestamp: i64) -> Option<IngestItem> {
-    let wamid = text_of(&message["id"])?;
-    let from = text_of(&message["from"]).or_else(|| text_of(&message["from_user_id"]))?;
+    // A blank id or sender names nothing: replies could not quote such a
+    // message, and a second one would be taken for a duplicate.
+    let wamid = non_empty(text_of(&message["id"]))?;
+    let from = non_empty(text_of(&message["from"]))
+        .or_else(|| non_empty(text_of(&message["from_user_id"])))?;
     let kind = text_of(&message["type"]).unwrap_or_else(|| "unsupported".to_owned());
 
     if kind == "reaction" {
@@ -161,7 +164,7 @@ fn status_item(account: &AccountId, status: &Value, timestamp: i64) -> Option<In
     };
     Some(IngestItem::Status(StatusUpdate {
         account_id: account.clone(),
-        wamid: text_of(&status["id"])?,
+        wamid: non_empty(text_of(&status["id"]))?,
         status: parsed,
         timestamp,
         recipient_id: text_of(&status["recipient_id"])
