@@ -39,9 +39,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             .unwrap_or(pons::metasim::STANDALONE_BIND);
         return pons::metasim::run_standalone(bind, args).await;
     }
+    // The admin commands take no server flags, but `account add` prints the
+    // webhook URL, which PONS_PUBLIC_URL (or PONS_BIND) sets.
+    let admin_args = ServeArgs {
+        bind: std::env::var("PONS_BIND").ok(),
+        public_url: std::env::var("PONS_PUBLIC_URL").ok(),
+        ..ServeArgs::default()
+    };
     let serve_args = match &cli.command {
         Command::Serve(args) => args,
-        _ => &ServeArgs::default(),
+        _ => &admin_args,
     };
     let settings = Settings::load(&cli.common, serve_args)?;
     init_tracing(settings.log_format);

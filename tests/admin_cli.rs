@@ -323,3 +323,42 @@ fn first_admin_command_notes_new_database() {
     assert!(second.status.success(), "{}", stderr(&second));
     assert!(!stderr(&second).contains(note), "{}", stderr(&second));
 }
+
+#[test]
+fn account_add_prints_public_webhook_url() {
+    let dir = tempfile::tempdir().unwrap();
+    let token = dir.path().join("token.txt");
+    std::fs::write(&token, "token").unwrap();
+    let added = pons(dir.path(), &["user", "add", "you@example.com"]);
+    assert!(added.status.success(), "{}", stderr(&added));
+
+    let account = Command::new(env!("CARGO_BIN_EXE_pons"))
+        .args([
+            "account",
+            "add",
+            "--owner",
+            "you@example.com",
+            "--name",
+            "Shop",
+        ])
+        .args([
+            "--waba-id",
+            "100000000000001",
+            "--phone-number-id",
+            "100000000000002",
+        ])
+        .args(["--phone-number", "+15550001111"])
+        .args(["--access-token-file", token.to_str().unwrap()])
+        .args(["--app-secret-file", token.to_str().unwrap()])
+        .env("PONS_DATA_DIR", dir.path())
+        .env("PONS_LOG", "warn")
+        .env("PONS_PUBLIC_URL", "https://pons.example.com")
+        .output()
+        .expect("run pons");
+    assert!(account.status.success(), "{}", stderr(&account));
+    let printed = format!("{}{}", stdout(&account), stderr(&account));
+    assert!(
+        printed.contains("https://pons.example.com/api/webhook"),
+        "{printed}"
+    );
+}
