@@ -326,6 +326,15 @@ impl Admin {
 
     /// Revokes the key named by its display prefix, its id or its whole text.
     async fn revoke_key(&self, reference: &str) -> anyhow::Result<()> {
+        // Text pasted from a terminal often carries spaces or a line break.
+        let reference = reference.trim();
+        if apikey::check_format(reference).is_err() && looks_like_whole_key(reference) {
+            // Most of a key is still a secret, so the error does not repeat it.
+            bail!(
+                "the key given is not a valid API key (mistyped or cut short); pass the \
+                 whole key as `pons key create` printed it, or a PREFIX shown by `pons key list`"
+            );
+        }
         let id_or_prefix = if apikey::check_format(reference).is_ok() {
             // A whole key is looked up by its hash, as authentication does,
             // and errors do not repeat it because it is a secret.
@@ -534,6 +543,12 @@ fn read_stdin_line() -> std::io::Result<Zeroizing<String>> {
     Ok(Zeroizing::new(
         line.trim_end_matches(['\r', '\n']).to_owned(),
     ))
+}
+
+/// Returns whether `reference` is longer than a display prefix and starts
+/// like a key, so it is more of a key's text than `pons key list` shows.
+fn looks_like_whole_key(reference: &str) -> bool {
+    reference.len() > apikey::DISPLAY_PREFIX_LEN && reference.starts_with(apikey::KEY_PREFIX)
 }
 
 /// Rejects a `--name` with control characters, which would break the

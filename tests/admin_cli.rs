@@ -85,6 +85,38 @@ fn key_revoke_unknown_key_hides_it() {
 }
 
 #[test]
+fn key_revoke_mistyped_key_hides_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = user_with_key(dir.path());
+    let mut mistyped = key[..key.len() - 1].to_owned();
+    mistyped.push(if key.ends_with('A') { 'B' } else { 'A' });
+
+    for reference in [mistyped.as_str(), &key[..key.len() - 1]] {
+        let revoked = pons(dir.path(), &["key", "revoke", reference]);
+        let message = stderr(&revoked);
+        assert!(!revoked.status.success(), "{reference} accepted");
+        assert!(message.contains("not a valid API key"), "{message}");
+        assert!(!message.contains(&key[..key.len() - 1]), "{message}");
+    }
+    let listed = stdout(&pons(dir.path(), &["key", "list"]));
+    assert!(
+        !listed.contains("revoked"),
+        "the key stays active: {listed}"
+    );
+}
+
+#[test]
+fn key_revoke_trims_pasted_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = user_with_key(dir.path());
+    let pasted = format!(" {key}\n");
+
+    let revoked = pons(dir.path(), &["key", "revoke", &pasted]);
+    assert!(revoked.status.success(), "key revoke: {}", stderr(&revoked));
+    assert!(!stderr(&revoked).contains(&key), "{}", stderr(&revoked));
+}
+
+#[test]
 fn key_revoke_unknown_prefix_names_fix() {
     let dir = tempfile::tempdir().unwrap();
     user_with_key(dir.path());
