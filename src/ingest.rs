@@ -9,6 +9,7 @@ use crate::store::{
     AccountId, AccountSecrets, DynStore, IngestItem, IngestReport, NewWebhookLog, StoreError,
     WebhookBatch, summarise_notes,
 };
+use crate::whatsapp::routing::Routing;
 use crate::whatsapp::signature::{self, SignatureError};
 use crate::whatsapp::webhook::{self, Payload};
 
@@ -49,9 +50,10 @@ pub async fn receive(
     delivery: Delivery<'_>,
 ) -> Result<Outcome, IngestError> {
     let digest = signature::parse_header(delivery.signature)?;
-    let payload: Payload = serde_json::from_slice(delivery.body)
-        .map_err(|err| IngestError::InvalidJson(err.to_string()))?;
-    let accounts = Accounts::load(store, &payload).await?;
+    let invalid_json = |err: serde_json::Error| IngestError::InvalidJson(err.to_string());
+    // Only the account ids are read before the signature is checked.
+    let routing = Routing::read(delivery.body).map_err(invalid_json)?;
+    let accounts = Accounts::load(store, routing).await?;
     if accounts.is_empty() {
         tracing::warn!(
             phone_number_ids = ?accounts.unknown_numbers,
@@ -60,6 +62,7 @@ pub async fn receive(
         return Ok(Outcome::Ignored);
     }
     accounts.verify(secrets, delivery.body, &digest)?;
+    let payload: Payload = serde_json::from_slice(delivery.body).map_err(invalid_json)?;
 
     let mut notes = Vec::new();
     let items = build_items(&payload, &accounts, delivery.received_at, &mut notes);
@@ -123,18 +126,11 @@ struct Accounts {
 }
 
 impl Accounts {
-    async fn load(store: &DynStore, payload: &Payload) -> Result<Accounts, StoreError> {
-        let mut numbers = BTreeSet::new();
-        let mut wabas = BTreeSet::new();
-        for entry in &payload.entry {
-            for change in &entry.changes {
-                if change.field == "messages" {
-                    numbers.extend(change.phone_number_id());
-                } else if let Some(id) = &entry.id {
-                    wabas.insert(id.clone());
-                }
-            }
-        }
+    async fn load(store: &DynStore, routing: Routing) -> Result<Accounts, StoreError> {
+        let Routing {
+            phone_number_ids: numbers,
+            waba_ids: wabas,
+        } = routing;
 
         let numbers: Vec<String> = numbers.into_iter().collect();
         let by_number: BTreeMap<String, AccountSecrets> = if numbers.is_empty() {

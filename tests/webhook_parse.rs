@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use pons::store::{AccountId, IngestItem, MessageStatus};
+use pons::whatsapp::routing::Routing;
 use pons::whatsapp::webhook::{Payload, messages_items, template_status_item};
 
 /// Unix time the parsed webhooks arrived at.
@@ -401,4 +402,85 @@ fn status_keeps_callback_data() {
         callback_data,
         vec![Some("0199a0b2-0000-7000-8000-000000000001"), None]
     );
+}
+
+/// The account ids of a body as the full parse gives them: phone number ids
+/// of `messages` changes and WABA ids of entries with other changes.
+fn ids_from_payload(payload: &Payload) -> Routing {
+    let mut routing = Routing::default();
+    for entry in &payload.entry {
+        for change in &entry.changes {
+            if change.field == "messages" {
+                routing.phone_number_ids.extend(change.phone_number_id());
+            } else if let Some(id) = &entry.id {
+                routing.waba_ids.insert(id.clone());
+            }
+        }
+    }
+    routing
+}
+
+#[test]
+fn routing_reads_the_ids_the_full_parse_reads() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/meta");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "json") {
+            continue;
+        }
+        let body = std::fs::read(&path).unwrap();
+        let payload: Payload = serde_json::from_slice(&body).unwrap();
+        let routing = Routing::read(&body).unwrap();
+        assert_eq!(routing, ids_from_payload(&payload), "{}", path.display());
+        checked += 1;
+    }
+    assert!(checked > 10, "only {checked} fixtures read");
+}
+
+#[test]
+fn routing_takes_numbers_and_odd_shapes() {
+    let body = br#"{
+        "object": "whatsapp_business_account",
+        "entry": [
+            {"changes": [{"value": {"metadata": {"phone_number_id": 100000000000002},
+                                    "messages": [{"id": "x", "big": [0, 0, 0, {"a": []}]}]},
+                          "field": "messages"}],
+             "id": "1"},
+            {"id": 200, "changes": [{"field": "message_template_status_update",
+                                     "value": {"event": "APPROVED"}}]},
+            {"id": "3", "changes": [{"field": "messages", "value": "not an object"},
+                                    {"field": "messages", "value": {"metadata": [1]}},
+                                    {"field": "messages",
+                                     "value": {"metadata": {"phone_number_id": {"n": 1}}}}]}
+        ]
+    }"#;
+    let routing = Routing::read(body).unwrap();
+    assert_eq!(
+        routing.phone_number_ids.into_iter().collect::<Vec<_>>(),
+        ["100000000000002"]
+    );
+    assert_eq!(routing.waba_ids.into_iter().collect::<Vec<_>>(), ["200"]);
+
+    let payload: Payload = serde_json::from_slice(body).unwrap();
+    assert_eq!(Routing::read(body).unwrap(), ids_from_payload(&payload));
+}
+
+#[test]
+fn routing_rejects_invalid_json() {
+    for body in [&b"{"[..], b"{\"entry\": []} x", b"", b"{\"entry\": [}"] {
+        assert!(
+            Routing::read(body).is_err(),
+            "{}",
+            String::from_utf8_lossy(body)
+        );
+    }
+    for body in [&b"{}"[..], b"{\"entry\": 5}", b"{\"entry\": {\"id\": 1}}"] {
+        assert_eq!(
+            Routing::read(body).unwrap(),
+            Routing::default(),
+            "{}",
+            String::from_utf8_lossy(body)
+        );
+    }
 }

@@ -2,5 +2,6 @@
 //! Graph API client.
 
 pub mod graph;
+pub mod routing;
 pub mod signature;
 pub mod webhook;
