@@ -229,13 +229,13 @@ impl Admin {
             .ok_or_else(|| anyhow!("invalid --role {role:?}: use owner, admin or member"))?;
         let account = self.account_by_ref(account).await?;
         let user = self.user_by_email(email).await?;
-        if role != Role::Owner {
-            self.keep_an_owner(&account, &user, "change the role of")
-                .await?;
+        match self.store.upsert_member(&account.id, &user.id, role).await {
+            Ok(()) => {}
+            Err(StoreError::Invalid(_)) => {
+                return Err(Self::only_owner(&account, &user, "change the role of"));
+            }
+            Err(err) => return Err(err.into()),
         }
-        self.store
-            .upsert_member(&account.id, &user.id, role)
-            .await?;
         eprintln!(
             "{} is now {} of +{}",
             user.email,
@@ -248,9 +248,9 @@ impl Admin {
     async fn remove_member(&self, account: &str, email: &str) -> anyhow::Result<()> {
         let account = self.account_by_ref(account).await?;
         let user = self.user_by_email(email).await?;
-        self.keep_an_owner(&account, &user, "remove").await?;
         match self.store.remove_member(&account.id, &user.id).await {
             Ok(()) => {}
+            Err(StoreError::Invalid(_)) => return Err(Self::only_owner(&account, &user, "remove")),
             Err(StoreError::NotFound(_)) => bail!(
                 "{} is not a member of +{}; `pons member list --account +{}` shows its members",
                 user.email,
@@ -266,28 +266,15 @@ impl Admin {
         Ok(())
     }
 
-    /// Fails when `user` is the account's only owner, so that `action`
-    /// would leave it without one.
-    async fn keep_an_owner(
-        &self,
-        account: &Account,
-        user: &User,
-        action: &str,
-    ) -> anyhow::Result<()> {
-        let members = self.store.list_members(&account.id).await?;
-        let owners: Vec<_> = members.iter().filter(|m| m.role == Role::Owner).collect();
-        if let [only] = owners.as_slice()
-            && only.user.id == user.id
-        {
-            bail!(
-                "cannot {action} {}: they are the only owner of +{}; make another member owner \
-                 first with `pons member add --account +{} --user EMAIL --role owner`",
-                user.email,
-                account.phone_number,
-                account.phone_number
-            );
-        }
-        Ok(())
+    /// Explains the store's refusal to leave `account` without an owner.
+    fn only_owner(account: &Account, user: &User, action: &str) -> anyhow::Error {
+        anyhow!(
+            "cannot {action} {}: they are the only owner of +{}; make another member owner \
+             first with `pons member add --account +{} --user EMAIL --role owner`",
+            user.email,
+            account.phone_number,
+            account.phone_number
+        )
     }
 
     async fn list_members(&self, account: &str) -> anyhow::Result<()> {

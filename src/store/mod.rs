@@ -30,6 +30,23 @@ pub enum StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// Checks the rule that an account keeps an owner: removing `user` from the
+/// owners `owners` of `account`, or giving them another role, must leave
+/// one. Both backends call it inside the transaction that changes the
+/// membership, with the owners read there.
+pub(crate) fn keep_an_owner(
+    account: &AccountId,
+    owners: &[UserId],
+    user: &UserId,
+) -> StoreResult<()> {
+    if owners == std::slice::from_ref(user) {
+        return Err(StoreError::Invalid(format!(
+            "user {user} is the only owner of account {account}; make another member owner first"
+        )));
+    }
+    Ok(())
+}
+
 /// Matches a search ranks: the most recent matching messages of the
 /// caller's accounts, at most this many. Ranking every match of a common
 /// word costs a score and a sort per match (hundreds of milliseconds at a
@@ -85,13 +102,15 @@ pub trait Store: Send + Sync + 'static {
         app_secret_encrypted: Option<Vec<u8>>,
     ) -> StoreResult<()>;
 
-    /// Adds a member or changes the role of an existing one.
+    /// Adds a member or changes the role of an existing one. `Invalid` when
+    /// that would leave the account without an owner.
     async fn upsert_member(
         &self,
         account: &AccountId,
         user: &UserId,
         role: Role,
     ) -> StoreResult<()>;
+    /// Removes a member. `Invalid` when they are the account's only owner.
     async fn remove_member(&self, account: &AccountId, user: &UserId) -> StoreResult<()>;
     /// The account's members, owners first, then by email.
     async fn list_members(&self, account: &AccountId) -> StoreResult<Vec<Member>>;

@@ -268,6 +268,46 @@ pub async fn member_upsert_and_remove(store: DynStore) {
     assert!(matches!(error, StoreError::NotFound(_)), "{error:?}");
 }
 
+pub async fn member_changes_keep_an_owner(store: DynStore) {
+    let t = tenant(&store, "owners").await;
+    let demoted = store
+        .upsert_member(&t.account.id, &t.owner.id, Role::Admin)
+        .await;
+    assert!(matches!(demoted, Err(StoreError::Invalid(_))), "{demoted:?}");
+    let removed = store.remove_member(&t.account.id, &t.owner.id).await;
+    assert!(matches!(removed, Err(StoreError::Invalid(_))), "{removed:?}");
+
+    let second = store
+        .create_user(NewUser {
+            email: "second-owner@example.com".to_owned(),
+            password_hash: None,
+        })
+        .await
+        .expect("create second owner");
+    store
+        .upsert_member(&t.account.id, &second.id, Role::Owner)
+        .await
+        .expect("second owner");
+    // Both owners removed at once: one removal must fail.
+    let (first, other) = tokio::join!(
+        store.remove_member(&t.account.id, &t.owner.id),
+        store.remove_member(&t.account.id, &second.id)
+    );
+    assert_eq!(
+        usize::from(first.is_ok()) + usize::from(other.is_ok()),
+        1,
+        "{first:?} {other:?}"
+    );
+    let owners = store
+        .list_members(&t.account.id)
+        .await
+        .expect("list")
+        .into_iter()
+        .filter(|m| m.role == Role::Owner)
+        .count();
+    assert_eq!(owners, 1);
+}
+
 pub async fn member_unknown_account_not_found(store: DynStore) {
     let t = tenant(&store, "known").await;
     let unknown_account = pons::store::AccountId::generate();

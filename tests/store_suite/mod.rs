@@ -49,6 +49,7 @@ macro_rules! store_suite_tests {
             admin::token_invalid_set_and_clear,
             admin::account_secrets_replaced,
             admin::member_upsert_and_remove,
+            admin::member_changes_keep_an_owner,
             admin::member_unknown_account_not_found,
             admin::reachable_accounts_narrowed,
             keys::api_key_create_and_find,

@@ -271,8 +271,26 @@ pub(crate) async fn upsert_member(
     role: Role,
 ) -> StoreResult<()> {
     let mut tx = pool.begin().await.map_err(backend)?;
+    if role != Role::Owner {
+        keep_an_owner(account, &locked_owners(&mut tx, account).await?, user)?;
+    }
     insert_member(&mut tx, account, user, role).await?;
     tx.commit().await.map_err(backend)
+}
+
+/// Returns the owners of `account` and locks their membership rows until
+/// the transaction ends. Two concurrent removals of two owners then run
+/// one after the other, and the second finds one owner left.
+async fn locked_owners(conn: &mut PgConnection, account: &AccountId) -> StoreResult<Vec<UserId>> {
+    let owners: Vec<String> = sqlx::query_scalar(
+        "SELECT user_id FROM account_members WHERE account_id = $1 AND role = 'owner' \
+         FOR UPDATE",
+    )
+    .bind(account.as_str())
+    .fetch_all(conn)
+    .await
+    .map_err(backend)?;
+    Ok(owners.into_iter().map(UserId).collect())
 }
 
 pub(crate) async fn list_members(pool: &PgPool, account: &AccountId) -> StoreResult<Vec<Member>> {
@@ -308,10 +326,12 @@ pub(crate) async fn remove_member(
     account: &AccountId,
     user: &UserId,
 ) -> StoreResult<()> {
+    let mut tx = pool.begin().await.map_err(backend)?;
+    keep_an_owner(account, &locked_owners(&mut tx, account).await?, user)?;
     let done = sqlx::query("DELETE FROM account_members WHERE account_id = $1 AND user_id = $2")
         .bind(account.as_str())
         .bind(user.as_str())
-        .execute(pool)
+        .execute(&mut *tx)
         .await
         .map_err(backend)?;
     if done.rows_affected() == 0 {
@@ -319,7 +339,7 @@ pub(crate) async fn remove_member(
             "membership of user {user} in account {account}"
         )));
     }
-    Ok(())
+    tx.commit().await.map_err(backend)
 }
 
 /// Accounts the user is a member of, intersected with `only` when it is not empty.

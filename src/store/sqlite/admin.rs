@@ -5,6 +5,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use super::error::{conflict_on_unique, unexpected};
 use super::rows::{self, ACCOUNT_COLUMNS, ACCOUNT_SECRET_COLUMNS};
 use super::{json_ids, unix_now};
+use crate::store::keep_an_owner;
 use crate::store::{
     Account, AccountId, AccountSecrets, Member, NewAccount, NewUser, Role, StoreError, StoreResult,
     UnixTime, User, UserId,
@@ -198,6 +199,9 @@ pub(super) fn upsert_member(
 ) -> StoreResult<()> {
     require_account(conn, account)?;
     require_user(conn, user)?;
+    if role != Role::Owner {
+        keep_an_owner(account, &owners(conn, account)?, user)?;
+    }
     conn.prepare_cached(
         "INSERT INTO account_members (account_id, user_id, role, created_at) \
          VALUES (?1, ?2, ?3, ?4) \
@@ -217,6 +221,7 @@ pub(super) fn remove_member(
     account: &AccountId,
     user: &UserId,
 ) -> StoreResult<()> {
+    keep_an_owner(account, &owners(conn, account)?, user)?;
     let removed = conn
         .prepare_cached("DELETE FROM account_members WHERE account_id = ?1 AND user_id = ?2")?
         .execute([account.as_str(), user.as_str()])?;
@@ -226,6 +231,18 @@ pub(super) fn remove_member(
         )));
     }
     Ok(())
+}
+
+/// Returns the owners of `account`. The writer runs one transaction at a
+/// time, so they cannot change before the caller's change commits.
+fn owners(conn: &Connection, account: &AccountId) -> StoreResult<Vec<UserId>> {
+    let owners = conn
+        .prepare_cached(
+            "SELECT user_id FROM account_members WHERE account_id = ?1 AND role = 'owner'",
+        )?
+        .query_map([account.as_str()], |row| Ok(UserId(row.get(0)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(owners)
 }
 
 pub(super) fn list_members(conn: &Connection, account: &AccountId) -> StoreResult<Vec<Member>> {
