@@ -15,7 +15,7 @@ use crate::auth::Scopes;
 use crate::cli::{AccountAddArgs, AccountCommand, KeyCommand, MemberCommand, UserCommand};
 use crate::config::Settings;
 use crate::crypto::SecretBox;
-use crate::echo::echoed;
+use crate::echo::{echoed, is_invisible};
 use crate::phone::PhoneNumber;
 use crate::store::{Account, DynStore, NewAccount, NewApiKey, NewUser, Role, StoreError, User};
 
@@ -542,10 +542,10 @@ fn looks_like_whole_key(reference: &str) -> bool {
 /// tables of `pons key list` and `pons account list` or send escape
 /// sequences to the terminal that shows them.
 fn reject_control_characters(name: &str, example: &str) -> anyhow::Result<()> {
-    if name.chars().any(char::is_control) {
+    if name.chars().any(is_invisible) {
         bail!(
-            "--name \"{}\" contains a control character such as a line break or tab; use \
-             plain text such as \"{example}\"",
+            "--name \"{}\" contains an invisible or control character such as a line break, \
+             tab or direction override; use plain text such as \"{example}\"",
             echoed(name)
         );
     }

@@ -45,10 +45,11 @@ pub fn cut(text: &str, max_chars: usize) -> String {
     out
 }
 
-/// Tells whether `c` shows as nothing, or as a plain space, in a message.
-/// Zero-width joiners stay as they are, because emoji sequences and
-/// several scripts need them.
-fn is_invisible(c: char) -> bool {
+/// Tells whether `c` shows as nothing, or as a plain space, in a message,
+/// or changes how the text around it shows (direction overrides, line
+/// separators). Zero-width joiners are not counted, because emoji
+/// sequences and several scripts need them.
+pub fn is_invisible(c: char) -> bool {
     let blank = (c.is_control() || c.is_whitespace()) && c != ' ';
     blank
         || matches!(

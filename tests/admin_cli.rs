@@ -133,7 +133,13 @@ fn key_name_with_control_character_rejected() {
     let dir = tempfile::tempdir().unwrap();
     user_with_key(dir.path());
 
-    for name in ["two\nlines", "red \u{1b}[31m", "tab\there"] {
+    for name in [
+        "two\nlines",
+        "red \u{1b}[31m",
+        "tab\there",
+        "Desk\u{202e}top",
+        "line\u{2028}separator",
+    ] {
         let created = pons(
             dir.path(),
             &[

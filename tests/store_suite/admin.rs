@@ -273,9 +273,15 @@ pub async fn member_changes_keep_an_owner(store: DynStore) {
     let demoted = store
         .upsert_member(&t.account.id, &t.owner.id, Role::Admin)
         .await;
-    assert!(matches!(demoted, Err(StoreError::Invalid(_))), "{demoted:?}");
+    assert!(
+        matches!(demoted, Err(StoreError::Invalid(_))),
+        "{demoted:?}"
+    );
     let removed = store.remove_member(&t.account.id, &t.owner.id).await;
-    assert!(matches!(removed, Err(StoreError::Invalid(_))), "{removed:?}");
+    assert!(
+        matches!(removed, Err(StoreError::Invalid(_))),
+        "{removed:?}"
+    );
 
     let second = store
         .create_user(NewUser {
