@@ -57,7 +57,9 @@ impl MessageAccounts {
     /// connection before the writer starts. `CROSS JOIN` keeps SQLite's
     /// join order, so each conversation's messages come from their index
     /// (0.13 s for a million messages) instead of one conversation lookup
-    /// per message (0.42 s).
+    /// per message (0.42 s). A message's account is its conversation's:
+    /// the store writes both from the same account id, and the hit check
+    /// in search reads the message's own column.
     pub(super) fn load(&self, conn: &Connection) -> rusqlite::Result<()> {
         let mut statement = conn.prepare(
             "SELECT m.rowid, a.rowid FROM accounts a \
