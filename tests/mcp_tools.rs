@@ -4,6 +4,7 @@
 mod common;
 
 use common::*;
+use pons::store::Role;
 use serde_json::{Value, json};
 
 async fn read_key(server: &Server, tenants: &Tenants) -> String {
@@ -525,6 +526,14 @@ async fn limited_key_reaches_one_account() {
 async fn removed_member_loses_access_at_once() {
     let server = Server::start().await;
     let tenants = two_tenants(&server.store).await;
+    // Bob owns Alice's accounts too, because an account keeps an owner.
+    for account in [&tenants.shop_a.id, &tenants.shop_c.id] {
+        server
+            .store
+            .upsert_member(account, &tenants.bob.id, Role::Owner)
+            .await
+            .expect("second owner");
+    }
     let key = read_key(&server, &tenants).await;
     let before = tool_output(
         &server
