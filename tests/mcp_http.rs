@@ -535,6 +535,12 @@ async fn preflight_needs_no_credentials() {
     ] {
         assert!(allowed.contains(name), "{name} missing from {allowed}");
     }
+    let methods = reply.header("access-control-allow-methods").unwrap_or("");
+    assert!(methods.contains("POST"), "{methods}");
+    assert!(
+        !methods.contains("DELETE"),
+        "stateless, no session to end: {methods}"
+    );
 
     let reply = server
         .send(

@@ -36,7 +36,9 @@ pub(super) fn layer(allowed_origins: &[String]) -> CorsLayer {
     };
     CorsLayer::new()
         .allow_origin(origins)
-        .allow_methods([Method::GET, Method::POST, Method::DELETE, Method::OPTIONS])
+        // GET is for the discovery documents; /api/mcp is stateless, so no
+        // DELETE ends a session there.
+        .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
         .allow_headers(ALLOWED_HEADERS.map(HeaderName::from_static))
         .expose_headers([
             header::WWW_AUTHENTICATE,
