@@ -94,7 +94,7 @@ pub async fn open(settings: &Settings) -> anyhow::Result<(DynStore, SecretBox)> 
 /// Creates a directory readable by its owner only (on Unix), because it
 /// holds the database and the encryption key. An existing directory keeps
 /// its permissions.
-fn create_private_dir(path: &std::path::Path) -> std::io::Result<()> {
+pub(crate) fn create_private_dir(path: &std::path::Path) -> std::io::Result<()> {
     if path.exists() {
         return Ok(());
     }

@@ -1,7 +1,8 @@
 //! `pons demo` as a newcomer runs it: the built binary on a fresh data
 //! directory, read for the URL and key it prints, called over MCP, then
 //! stopped with SIGTERM. A second run on the same directory reuses the
-//! sandbox, prints a new key and revokes the first run's key.
+//! sandbox, prints a new key and revokes the first run's key; one started
+//! while the first runs is refused.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -209,6 +210,27 @@ async fn demo_serves_mcp_and_restarts() {
     newcomer_session(&demo).await;
     let first_key = demo.key.clone();
     assert!(first_key.starts_with("pons_"));
+
+    // A second demo on the same directory while the first runs is refused
+    // and leaves the first one's key working.
+    let log = dir.path().join("refused.log");
+    let refused = std::process::Command::new(env!("CARGO_BIN_EXE_pons"))
+        .arg("demo")
+        .env("PONS_DATA_DIR", &data_dir)
+        .env("PONS_BIND", "127.0.0.1:0")
+        .env("PONS_LOG", "warn")
+        .env_remove("PONS_CONFIG")
+        .stderr(std::fs::File::create(&log).expect("log file"))
+        .stdout(Stdio::null())
+        .status()
+        .expect("run a second pons demo");
+    let message = read_log(&log);
+    assert!(!refused.success(), "{message}");
+    assert!(
+        message.contains("another pons demo is running with the data directory"),
+        "{message}"
+    );
+    assert_eq!(demo.initialize_status(&first_key).await, 200);
     assert_eq!(
         demo.banner.matches(&first_key).count(),
         1,

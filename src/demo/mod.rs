@@ -9,12 +9,12 @@ mod customers;
 mod seed;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use std::time::Duration;
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
@@ -67,8 +67,35 @@ pub fn settings(mut common: CommonArgs, args: &DemoArgs) -> anyhow::Result<Setti
     Ok(settings)
 }
 
+/// File in the data directory that a running demo keeps locked.
+const LOCK_FILE_NAME: &str = "demo.lock";
+
+/// Locks the demo's data directory for as long as the returned file stays
+/// open; the lock goes with the process, however it ends. A second demo on
+/// the same directory would revoke the first one's key and answer the
+/// sandbox's webhooks in its place, so it is refused.
+fn lock_data_dir(data_dir: &Path) -> anyhow::Result<std::fs::File> {
+    server::create_private_dir(data_dir)
+        .with_context(|| format!("cannot create data directory {}", data_dir.display()))?;
+    let path = data_dir.join(LOCK_FILE_NAME);
+    let file = std::fs::File::create(&path)
+        .with_context(|| format!("cannot create the demo lock file {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => bail!(
+            "another pons demo is running with the data directory {}; stop it first, or give \
+             this one another directory with --data-dir or PONS_DATA_DIR",
+            data_dir.display()
+        ),
+        Err(std::fs::TryLockError::Error(error)) => {
+            Err(error).with_context(|| format!("cannot lock {}", path.display()))
+        }
+    }
+}
+
 /// Runs the demo until SIGINT or SIGTERM.
 pub async fn run(mut settings: Settings, args: DemoArgs) -> anyhow::Result<()> {
+    let _lock = lock_data_dir(&settings.data_dir)?;
     let shutdown = CancellationToken::new();
     server::cancel_on_signal(shutdown.clone());
 
