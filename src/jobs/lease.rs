@@ -29,3 +29,24 @@ pub(super) async fn renew_while_claimed(store: &DynStore, job: &Job, lease: Dura
         }
     }
 }
+
+/// Tells whether this worker still holds `job`'s claim, and extends the
+/// lease by `lease` so that it keeps the claim while it records the
+/// outcome. A worker that stalled past its lease (a paused process, say)
+/// may find that another claim took the job, and then records nothing. A
+/// store error counts as still held, so the outcome is recorded.
+pub(super) async fn still_claimed(store: &DynStore, job: &Job, lease: Duration) -> bool {
+    let lease_seconds = i64::try_from(lease.as_secs()).unwrap_or(i64::MAX);
+    let now = chrono::Utc::now().timestamp();
+    match store
+        .extend_job_lease(&job.id, job.attempts, now, lease_seconds)
+        .await
+    {
+        Ok(held) => held,
+        Err(error) => {
+            tracing::warn!(job_id = %job.id, kind = %job.kind, %error,
+                "checking the job's claim failed; recording its outcome anyway");
+            true
+        }
+    }
+}

@@ -124,8 +124,12 @@ impl Pool {
             return;
         };
         match self.attempt(handler.clone(), &job, shutdown).await {
-            Attempt::Ended(result) => self.finish(&job, result, Some(handler.as_ref())).await,
-            Attempt::ClaimLost => {
+            Attempt::Ended(result)
+                if lease::still_claimed(&self.store, &job, self.settings.lease).await =>
+            {
+                self.finish(&job, result, Some(handler.as_ref())).await;
+            }
+            Attempt::Ended(_) | Attempt::ClaimLost => {
                 tracing::warn!(job_id = %job.id, kind = %job.kind, account_id = account_of(&job),
                     attempt = job.attempts,
                     "job stopped: its lease ran out and another claim took it");

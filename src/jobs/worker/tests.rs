@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use tokio::sync::broadcast::error::TryRecvError;
-use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::sync::{Notify, broadcast, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use super::{Handler, Pool};
@@ -25,6 +25,8 @@ const LEASE: Duration = Duration::from_secs(60);
 enum Work {
     Sleep(Duration),
     Hang,
+    /// Finishes once the test notifies it.
+    Gate(Arc<Notify>),
 }
 
 /// A handler that reports each start with a receiver that fails once the
@@ -46,6 +48,7 @@ impl Handler for TestHandler {
         match self.work {
             Work::Sleep(duration) => tokio::time::sleep(duration).await,
             Work::Hang => std::future::pending::<()>().await,
+            Work::Gate(ref gate) => gate.notified().await,
         }
         Ok(())
     }
@@ -178,4 +181,44 @@ async fn lost_claim_stops_job() {
     );
     let extended = store.extend_job_lease(&id, 2, later, 60).await;
     assert!(extended.unwrap(), "the second claim still owns the job");
+}
+
+/// Runs on the real clock, like `lost_claim_stops_job`. The job finishes
+/// after another claim took it but before a renewal noticed, as when the
+/// worker's process was paused past its lease.
+#[tokio::test]
+async fn job_finished_after_lost_claim_records_nothing() {
+    let gate = Arc::new(Notify::new());
+    let Setup {
+        _dir,
+        store,
+        pool,
+        mut reports,
+        mut starts,
+    } = setup(Work::Gate(gate.clone()), LEASE, Duration::from_secs(3600));
+    let job = claimed_job(&store, LEASE).await;
+    let id = job.id.clone();
+    let worker = tokio::spawn(async move {
+        pool.execute(job, &CancellationToken::new()).await;
+        pool
+    });
+    let _running = starts.recv().await.expect("the job started");
+
+    let later = chrono::Utc::now().timestamp() + 3600;
+    let second_claim = store.claim_jobs(&[KIND], later, 60, 1).await;
+    assert_eq!(second_claim.unwrap()[0].attempts, 2);
+    gate.notify_one();
+    let ended = tokio::time::timeout(Duration::from_secs(30), worker).await;
+    let _pool = ended.expect("the worker finished").unwrap();
+
+    let report = reports.try_recv();
+    assert!(
+        matches!(report, Err(TryRecvError::Empty)),
+        "the first worker recorded no outcome: {report:?}"
+    );
+    let extended = store.extend_job_lease(&id, 2, later, 60).await;
+    assert!(
+        extended.unwrap(),
+        "the job still runs under the second claim"
+    );
 }
