@@ -528,3 +528,48 @@ async fn document_served_as_attachment(backend: Backend) {
     app.stop().await;
 }
 on_both_backends!(document_served_as_attachment);
+
+/// Another server on the same database may have downloaded the file into
+/// its own media directory; this one says what is missing.
+async fn missing_file_named_in_error(backend: Backend) {
+    let env = Env::new(backend, MetaSimConfig::default()).await;
+    let bound = env.bind(env.settings()).await;
+    let sandbox = seed_sandbox(&bound.store(), &bound.secrets(), env.sim.config()).await;
+    let mut app = bound.run(&env);
+    let sent = env
+        .sim
+        .send_inbound_image("15550102222", "Ana", photo(12), "image/jpeg", None)
+        .await
+        .expect("webhook sent");
+    let report = app.next_report("media_download", false).await;
+    assert_eq!(report.outcome, JobOutcome::Completed);
+    let media_dir = env.data_dir().join("media");
+    let mut removed = 0;
+    let mut dirs = vec![media_dir.clone()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else {
+                std::fs::remove_file(&path).unwrap();
+                removed += 1;
+            }
+        }
+    }
+    assert_eq!(removed, 1, "one stored file in {}", media_dir.display());
+
+    let message = message_by_wamid(&app.store, &sandbox.account, &sent.delivery.wamid).await;
+    let response = app
+        .get(&format!("/api/media/{}", message.id), Some(&sandbox.key))
+        .await;
+    assert_eq!(response.status(), 500);
+    let body: serde_json::Value = response.json().await.unwrap();
+    let error = body["error"].as_str().unwrap();
+    assert!(
+        error.contains("not in this server's media directory"),
+        "{error}"
+    );
+    app.stop().await;
+}
+on_both_backends!(missing_file_named_in_error);

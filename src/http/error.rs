@@ -24,6 +24,9 @@ pub enum ApiError {
     MediaPending {
         rejected_token: Option<String>,
     },
+    /// The media of a message was stored, but its file is not in this
+    /// server's media directory.
+    MediaFileMissing,
     /// The media of a message could not be downloaded, for this reason.
     MediaFailed(String),
     /// The request body is larger than the limit that
@@ -99,6 +102,13 @@ impl IntoResponse for ApiError {
                 let body = Json(json!({ "error": message, "mediaStatus": "pending" }));
                 return (StatusCode::CONFLICT, [(header::RETRY_AFTER, "5")], body).into_response();
             }
+            ApiError::MediaFileMissing => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the stored copy of this media is not in this server's media directory; \
+                 servers that share a database must share the media directory of their data \
+                 directory"
+                    .to_owned(),
+            ),
             ApiError::MediaFailed(reason) => {
                 let message = format!("download failed: {reason}");
                 let body = Json(json!({ "error": message, "mediaStatus": "failed" }));

@@ -55,12 +55,20 @@ async fn serve_media(
             message.id
         ))
     })?;
-    let file = tokio::fs::File::open(&path).await.map_err(|error| {
-        ApiError::Internal(format!(
-            "stored media of message {} cannot be opened: {error}",
-            message.id
-        ))
-    })?;
+    let file = match tokio::fs::File::open(&path).await {
+        Ok(file) => file,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            tracing::error!(message_id = %message.id, path = %path.display(),
+                "stored media file is missing from this server's media directory");
+            return Err(ApiError::MediaFileMissing);
+        }
+        Err(error) => {
+            return Err(ApiError::Internal(format!(
+                "stored media of message {} cannot be opened: {error}",
+                message.id
+            )));
+        }
+    };
     let length = file
         .metadata()
         .await
