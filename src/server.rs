@@ -44,9 +44,30 @@ fn unconfirmed_send_error() -> MetaError {
     }
 }
 
+/// How often a running server looks for sends that another instance left
+/// `pending` when it stopped during them.
+const UNCONFIRMED_SEND_SWEEP: Duration = Duration::from_secs(60);
+
+/// Runs [`fail_unconfirmed_sends`] every [`UNCONFIRMED_SEND_SWEEP`] until
+/// `shutdown`, because an instance on the same database may stop during a
+/// send while this one keeps running.
+async fn sweep_unconfirmed_sends(
+    store: DynStore,
+    graph_timeout: Duration,
+    shutdown: CancellationToken,
+) {
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(UNCONFIRMED_SEND_SWEEP) => {}
+        }
+        fail_unconfirmed_sends(&store, graph_timeout, chrono::Utc::now().timestamp()).await;
+    }
+}
+
 /// Marks outbound messages left `pending` by a process that stopped during
 /// the send as `failed`, so that they do not stay `pending` forever. A store
-/// error is logged and start-up goes on.
+/// error is logged and the server goes on.
 async fn fail_unconfirmed_sends(store: &DynStore, graph_timeout: Duration, now: UnixTime) {
     let grace = graph_timeout + UNCONFIRMED_SEND_MARGIN;
     let sent_before = now - i64::try_from(grace.as_secs()).unwrap_or(i64::MAX);
@@ -204,6 +225,12 @@ impl Server {
         let addr = self.local_addr();
         tracing::info!(%addr, public_url = %self.state.settings.public_url, "pons listening");
         let workers = self.jobs.start(shutdown.clone());
+        let graph_timeout = Duration::from_secs(self.state.settings.graph_timeout_seconds);
+        tokio::spawn(sweep_unconfirmed_sends(
+            self.state.store.clone(),
+            graph_timeout,
+            shutdown.clone(),
+        ));
         let read_timeout = Duration::from_secs(self.state.settings.read_timeout_seconds);
         let app = router(self.state);
         let serve = crate::http::serve(self.listener, app, read_timeout, shutdown.clone());
@@ -274,9 +301,12 @@ mod tests {
     use super::*;
     use crate::store::{MessageStatus, NewAccount, NewOutboundMessage, NewUser};
 
-    #[tokio::test]
-    async fn start_up_fails_unconfirmed_sends() {
-        let dir = tempfile::tempdir().expect("temporary directory");
+    /// Opens a SQLite store in `dir` with one account and a `pending` send at
+    /// each of `timestamps`, and returns the store and the sends' ids.
+    async fn store_with_pending_sends(
+        dir: &tempfile::TempDir,
+        timestamps: &[UnixTime],
+    ) -> (DynStore, Vec<crate::store::MessageId>) {
         let store =
             crate::store::connect(&format!("sqlite://{}", dir.path().join("p.db").display()))
                 .await
@@ -302,11 +332,8 @@ mod tests {
             })
             .await
             .expect("create account");
-        let now: UnixTime = 1_700_000_000;
-        let timeout = Duration::from_secs(15);
-        let grace = 15 + UNCONFIRMED_SEND_MARGIN.as_secs() as i64;
         let mut ids = Vec::new();
-        for timestamp in [now - grace - 1, now - grace + 1] {
+        for &timestamp in timestamps {
             let message = store
                 .insert_outbound(NewOutboundMessage {
                     account_id: account.id.clone(),
@@ -323,6 +350,17 @@ mod tests {
                 .expect("insert outbound");
             ids.push(message.id);
         }
+        (store, ids)
+    }
+
+    #[tokio::test]
+    async fn start_up_fails_unconfirmed_sends() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let now: UnixTime = 1_700_000_000;
+        let timeout = Duration::from_secs(15);
+        let grace = 15 + UNCONFIRMED_SEND_MARGIN.as_secs() as i64;
+        let (store, ids) =
+            store_with_pending_sends(&dir, &[now - grace - 1, now - grace + 1]).await;
 
         fail_unconfirmed_sends(&store, timeout, now).await;
 
@@ -333,5 +371,34 @@ mod tests {
         assert!(text.contains("may or may not have received"), "{text}");
         let (_, within_grace) = store.find_message(&ids[1]).await.unwrap().unwrap();
         assert_eq!(within_grace.status, MessageStatus::Pending);
+    }
+
+    /// Runs under tokio's paused clock, which skips the sweep's minute of
+    /// waiting; the send's age is measured on the real clock.
+    #[tokio::test(start_paused = true)]
+    async fn running_server_fails_unconfirmed_sends() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let timeout = Duration::from_secs(15);
+        let grace = 15 + UNCONFIRMED_SEND_MARGIN.as_secs() as i64;
+        let old = chrono::Utc::now().timestamp() - grace - 60;
+        let (store, ids) = store_with_pending_sends(&dir, &[old]).await;
+        let shutdown = CancellationToken::new();
+        let sweep = tokio::spawn(sweep_unconfirmed_sends(
+            store.clone(),
+            timeout,
+            shutdown.clone(),
+        ));
+
+        let mut status = MessageStatus::Pending;
+        for _ in 0..100 {
+            tokio::time::sleep(UNCONFIRMED_SEND_SWEEP).await;
+            status = store.find_message(&ids[0]).await.unwrap().unwrap().1.status;
+            if status == MessageStatus::Failed {
+                break;
+            }
+        }
+        assert_eq!(status, MessageStatus::Failed);
+        shutdown.cancel();
+        sweep.await.expect("the sweep stops at shutdown");
     }
 }
