@@ -49,13 +49,27 @@ struct Changes<'a>(&'a mut Routing);
 /// One change: its `field` and the phone number id of its `value`.
 struct Change;
 
-/// A change's `value`, of which only `metadata.phone_number_id` is read.
-struct ChangeValue;
+/// One member of an object, read with `seed`; every other member is
+/// skipped. A value that is not an object gives `None`, as indexing a
+/// `serde_json::Value` does. `value.metadata.phone_number_id` is a
+/// `Member` in a `Member`.
+#[derive(Clone, Copy)]
+struct Member<S> {
+    name: &'static str,
+    seed: S,
+}
 
-/// The `metadata` object of a change's value.
-struct Metadata;
+/// The phone number id in a change's `value`.
+const PHONE_NUMBER_ID: Member<Member<Scalar>> = Member {
+    name: "metadata",
+    seed: Member {
+        name: "phone_number_id",
+        seed: Scalar,
+    },
+};
 
 /// A string or a number as text; anything else is skipped and gives `None`.
+#[derive(Clone, Copy)]
 struct Scalar;
 
 /// Implements `DeserializeSeed` for a seed that is its own visitor and
@@ -80,19 +94,12 @@ seed_by_any!(Entries<'_>, ());
 seed_by_any!(Entry<'_>, ());
 seed_by_any!(Changes<'_>, bool);
 seed_by_any!(Change, (Option<String>, Option<String>));
-seed_by_any!(ChangeValue, Option<String>);
-seed_by_any!(Metadata, Option<String>);
 seed_by_any!(Scalar, Option<String>);
 
-/// Makes a visitor take any JSON value that is not an object, skip it and
-/// return `$none`, as indexing a `serde_json::Value` that is not an object
-/// gives nothing.
-macro_rules! skip_non_objects {
+/// Makes a visitor take any JSON scalar (string, number, boolean or null),
+/// skip it and return `$none`.
+macro_rules! skip_scalars {
     ($none:expr) => {
-        fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
-            IgnoredAny.visit_seq(seq).map(|_| $none)
-        }
-
         fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
             Ok($none)
         }
@@ -161,33 +168,11 @@ impl<'de> Visitor<'de> for Entries<'_> {
         Ok(())
     }
 
-    /// Anything but an array names no account.
+    // Anything but an array names no account.
+    skip_scalars!(());
+
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
         IgnoredAny.visit_map(map).map(|_| ())
-    }
-
-    fn visit_str<E>(self, _: &str) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_unit<E>(self) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
-        Ok(())
     }
 }
 
@@ -255,7 +240,7 @@ impl<'de> Visitor<'de> for Change {
                 Ok(true)
             }
             "value" => {
-                phone_number_id = map.next_value_seed(ChangeValue)?;
+                phone_number_id = map.next_value_seed(PHONE_NUMBER_ID)?;
                 Ok(true)
             }
             _ => Ok(false),
@@ -264,47 +249,43 @@ impl<'de> Visitor<'de> for Change {
     }
 }
 
-impl<'de> Visitor<'de> for ChangeValue {
+impl<'de, S> DeserializeSeed<'de> for Member<S>
+where
+    S: DeserializeSeed<'de, Value = Option<String>> + Copy,
+{
     type Value = Option<String>;
 
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a change value")
-    }
-
-    skip_non_objects!(None);
-
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Option<String>, A::Error> {
-        let mut phone_number_id = None;
-        each_key(map, |key, map| match key {
-            "metadata" => {
-                phone_number_id = map.next_value_seed(Metadata)?;
-                Ok(true)
-            }
-            _ => Ok(false),
-        })?;
-        Ok(phone_number_id)
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_any(self)
     }
 }
 
-impl<'de> Visitor<'de> for Metadata {
+impl<'de, S> Visitor<'de> for Member<S>
+where
+    S: DeserializeSeed<'de, Value = Option<String>> + Copy,
+{
     type Value = Option<String>;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a metadata object")
+        write!(f, "an object with a member {:?}", self.name)
     }
 
-    skip_non_objects!(None);
+    skip_scalars!(None);
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Option<String>, A::Error> {
+        IgnoredAny.visit_seq(seq).map(|_| None)
+    }
 
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Option<String>, A::Error> {
-        let mut phone_number_id = None;
-        each_key(map, |key, map| match key {
-            "phone_number_id" => {
-                phone_number_id = map.next_value_seed(Scalar)?;
-                Ok(true)
+        let mut found = None;
+        each_key(map, |key, map| {
+            if key != self.name {
+                return Ok(false);
             }
-            _ => Ok(false),
+            found = map.next_value_seed(self.seed)?;
+            Ok(true)
         })?;
-        Ok(phone_number_id)
+        Ok(found)
     }
 }
 
