@@ -97,7 +97,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 /// Returns the SQLite file that `database_url` names when it does not
 /// exist yet; `None` for PostgreSQL or an existing file.
 fn missing_sqlite_file(database_url: &str) -> Option<std::path::PathBuf> {
-    if database_url.starts_with("postgres://") || database_url.starts_with("postgresql://") {
+    if pons::store::is_postgres_url(database_url) {
         return None;
     }
     let path = pons::store::sqlite::path_from_url(database_url).ok()?;

@@ -352,8 +352,13 @@ pub(crate) fn message_preview(text: Option<&str>, caption: Option<&str>, kind: &
 /// opens PostgreSQL and applies its migrations. `sqlite://PATH`,
 /// `sqlite:PATH` or a bare file path opens SQLite, creating the file when
 /// missing.
+/// Tells whether a database URL names PostgreSQL; any other URL is SQLite.
+pub fn is_postgres_url(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
+}
+
 pub async fn connect(url: &str) -> anyhow::Result<DynStore> {
-    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+    if is_postgres_url(url) {
         return connect_postgres(url).await;
     }
     let path = sqlite::path_from_url(url)?;
