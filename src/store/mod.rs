@@ -348,15 +348,15 @@ pub(crate) fn message_preview(text: Option<&str>, caption: Option<&str>, kind: &
         .map_or_else(|| format!("[{kind}]"), str::to_owned)
 }
 
-/// Opens the store a database URL names. `postgres://` or `postgresql://`
-/// opens PostgreSQL and applies its migrations. `sqlite://PATH`,
-/// `sqlite:PATH` or a bare file path opens SQLite, creating the file when
-/// missing.
 /// Tells whether a database URL names PostgreSQL; any other URL is SQLite.
 pub fn is_postgres_url(url: &str) -> bool {
     url.starts_with("postgres://") || url.starts_with("postgresql://")
 }
 
+/// Opens the store a database URL names. `postgres://` or `postgresql://`
+/// opens PostgreSQL and applies its migrations. `sqlite://PATH`,
+/// `sqlite:PATH` or a bare file path opens SQLite, creating the file when
+/// missing.
 pub async fn connect(url: &str) -> anyhow::Result<DynStore> {
     if is_postgres_url(url) {
         return connect_postgres(url).await;
