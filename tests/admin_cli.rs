@@ -6,6 +6,11 @@ use std::process::{Command, Output};
 
 /// Runs `pons ARGS` on `data_dir` with no other `PONS_*` setting.
 fn pons(data_dir: &Path, args: &[&str]) -> Output {
+    pons_with_env(data_dir, args, &[])
+}
+
+/// Runs `pons ARGS` on `data_dir` with the `PONS_*` settings `env` only.
+fn pons_with_env(data_dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_pons"));
     for (name, _) in std::env::vars_os() {
         if name.to_string_lossy().starts_with("PONS_") {
@@ -16,6 +21,7 @@ fn pons(data_dir: &Path, args: &[&str]) -> Output {
         .args(args)
         .env("PONS_DATA_DIR", data_dir)
         .env("PONS_LOG", "warn")
+        .envs(env.iter().copied())
         .output()
         .expect("run pons")
 }
@@ -206,11 +212,18 @@ fn shop_with_two_users(data_dir: &Path) {
         let added = pons(data_dir, &["user", "add", email]);
         assert!(added.status.success(), "user add: {}", stderr(&added));
     }
+    let added = add_shop(data_dir, &[]);
+    assert!(added.status.success(), "account add: {}", stderr(&added));
+}
+
+/// Runs `pons account add` for +15550001111, owned by you@example.com, with
+/// the `PONS_*` settings `env`.
+fn add_shop(data_dir: &Path, env: &[(&str, &str)]) -> Output {
     let token = data_dir.join("token.txt");
     let secret = data_dir.join("app-secret.txt");
     std::fs::write(&token, "token").unwrap();
     std::fs::write(&secret, "secret").unwrap();
-    let added = pons(
+    pons_with_env(
         data_dir,
         &[
             "account",
@@ -230,8 +243,8 @@ fn shop_with_two_users(data_dir: &Path) {
             "--app-secret-file",
             secret.to_str().unwrap(),
         ],
-    );
-    assert!(added.status.success(), "account add: {}", stderr(&added));
+        env,
+    )
 }
 
 /// Runs `pons member ACTION --account +15550001111 ARGS`.
@@ -365,34 +378,14 @@ fn first_admin_command_notes_new_database() {
 #[test]
 fn account_add_prints_public_webhook_url() {
     let dir = tempfile::tempdir().unwrap();
-    let token = dir.path().join("token.txt");
-    std::fs::write(&token, "token").unwrap();
     let added = pons(dir.path(), &["user", "add", "you@example.com"]);
     assert!(added.status.success(), "{}", stderr(&added));
 
-    let account = Command::new(env!("CARGO_BIN_EXE_pons"))
-        .args([
-            "account",
-            "add",
-            "--owner",
-            "you@example.com",
-            "--name",
-            "Shop",
-        ])
-        .args([
-            "--waba-id",
-            "100000000000001",
-            "--phone-number-id",
-            "100000000000002",
-        ])
-        .args(["--phone-number", "+15550001111"])
-        .args(["--access-token-file", token.to_str().unwrap()])
-        .args(["--app-secret-file", token.to_str().unwrap()])
-        .env("PONS_DATA_DIR", dir.path())
-        .env("PONS_LOG", "warn")
-        .env("PONS_PUBLIC_URL", "https://pons.example.com")
-        .output()
-        .expect("run pons");
+    let account = add_shop(
+        dir.path(),
+        &[("PONS_PUBLIC_URL", "https://pons.example.com")],
+    );
+
     assert!(account.status.success(), "{}", stderr(&account));
     let printed = format!("{}{}", stdout(&account), stderr(&account));
     assert!(
