@@ -91,7 +91,7 @@ impl Admin {
         if args.name.trim().is_empty() {
             bail!("--name cannot be empty; give the number a name such as \"Shop\"");
         }
-        reject_control_characters(&args.name, "Shop")?;
+        reject_invisible_characters(&args.name, "Shop")?;
         if args.access_token_file == args.app_secret_file
             && args.access_token_file == Path::new("-")
         {
@@ -366,7 +366,7 @@ impl Admin {
         if name.trim().is_empty() {
             bail!("--name cannot be empty; name the key after its client, e.g. \"Claude Desktop\"");
         }
-        reject_control_characters(&name, "Claude Desktop")?;
+        reject_invisible_characters(&name, "Claude Desktop")?;
         let scopes = Scopes::parse(scopes).map_err(|err| anyhow!("invalid --scopes: {err}"))?;
         if scopes.names().is_empty() {
             bail!("--scopes is empty: give at least one of read, write, send");
@@ -538,10 +538,10 @@ fn looks_like_whole_key(reference: &str) -> bool {
     reference.len() > apikey::DISPLAY_PREFIX_LEN && reference.starts_with(apikey::KEY_PREFIX)
 }
 
-/// Rejects a `--name` with control characters, which would break the
-/// tables of `pons key list` and `pons account list` or send escape
-/// sequences to the terminal that shows them.
-fn reject_control_characters(name: &str, example: &str) -> anyhow::Result<()> {
+/// Rejects a `--name` with control or invisible characters, which would
+/// break the tables of `pons key list` and `pons account list`, reverse
+/// their text, or send escape sequences to the terminal that shows them.
+fn reject_invisible_characters(name: &str, example: &str) -> anyhow::Result<()> {
     if name.chars().any(is_invisible) {
         bail!(
             "--name \"{}\" contains an invisible or control character such as a line break, \

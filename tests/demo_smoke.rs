@@ -213,8 +213,8 @@ async fn demo_serves_mcp_and_restarts() {
 
     // A second demo on the same directory while the first runs is refused
     // and leaves the first one's key working.
-    let log = dir.path().join("refused.log");
-    let refused = std::process::Command::new(env!("CARGO_BIN_EXE_pons"))
+    let log = dir.path().join("second-at-once.log");
+    let second = std::process::Command::new(env!("CARGO_BIN_EXE_pons"))
         .arg("demo")
         .env("PONS_DATA_DIR", &data_dir)
         .env("PONS_BIND", "127.0.0.1:0")
@@ -225,7 +225,7 @@ async fn demo_serves_mcp_and_restarts() {
         .status()
         .expect("run a second pons demo");
     let message = read_log(&log);
-    assert!(!refused.success(), "{message}");
+    assert!(!second.success(), "{message}");
     assert!(
         message.contains("another pons demo is running with the data directory"),
         "{message}"

@@ -429,7 +429,7 @@ async fn rejected_token_marks_account(backend: Backend) {
         .unwrap();
     assert!(account.token_invalid_at.is_some());
 
-    // The media route says why the download waits instead of "a few seconds".
+    // The media route names the rejected token instead of "a few seconds".
     let message = message_by_wamid(&app.store, &sandbox.account, &sent.delivery.wamid).await;
     let pending = app
         .get(&format!("/api/media/{}", message.id), Some(&sandbox.key))
@@ -530,7 +530,8 @@ async fn document_served_as_attachment(backend: Backend) {
 on_both_backends!(document_served_as_attachment);
 
 /// Another server on the same database may have downloaded the file into
-/// its own media directory; this one says what is missing.
+/// its own media directory. This server's error names the missing file's
+/// cause.
 async fn missing_file_named_in_error(backend: Backend) {
     let env = Env::new(backend, MetaSimConfig::default()).await;
     let bound = env.bind(env.settings()).await;

@@ -404,8 +404,9 @@ fn status_keeps_callback_data() {
     );
 }
 
-/// The account ids of a body as the full parse gives them: phone number ids
-/// of `messages` changes and WABA ids of entries with other changes.
+/// Returns the account ids of a body as the full parse reads them: phone
+/// number ids of `messages` changes and WABA ids of entries with other
+/// changes.
 fn ids_from_payload(payload: &Payload) -> Routing {
     let mut routing = Routing::default();
     for entry in &payload.entry {

@@ -71,9 +71,10 @@ pub fn settings(mut common: CommonArgs, args: &DemoArgs) -> anyhow::Result<Setti
 const LOCK_FILE_NAME: &str = "demo.lock";
 
 /// Locks the demo's data directory for as long as the returned file stays
-/// open; the lock goes with the process, however it ends. A second demo on
-/// the same directory would revoke the first one's key and answer the
-/// sandbox's webhooks in its place, so it is refused.
+/// open. The operating system releases the lock when the process ends,
+/// however it ends. A second demo on the same directory would revoke the
+/// first one's key and receive the sandbox's webhooks in its place, so it
+/// fails with an error instead.
 fn lock_data_dir(data_dir: &Path) -> anyhow::Result<std::fs::File> {
     server::create_private_dir(data_dir)
         .with_context(|| format!("cannot create data directory {}", data_dir.display()))?;

@@ -112,7 +112,7 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<()>;
     /// Removes a member. `Invalid` when they are the account's only owner.
     async fn remove_member(&self, account: &AccountId, user: &UserId) -> StoreResult<()>;
-    /// The account's members, owners first, then by email.
+    /// Returns the account's members, owners first, then by email.
     async fn list_members(&self, account: &AccountId) -> StoreResult<Vec<Member>>;
     /// Accounts the user is a member of, narrowed to `only` when it is not empty.
     async fn reachable_accounts(
@@ -246,8 +246,8 @@ pub trait Store: Send + Sync + 'static {
     /// number of inbound messages after it (in conversation order), unless
     /// it is lower already. When Meta accepted the receipt
     /// (`receipt_accepted`), those inbound messages also move from
-    /// `received` to `read`, as the customer now sees them. Returns the new
-    /// count; `NotFound` for an unknown message.
+    /// `received` to `read`, because the customer's app now shows them read.
+    /// Returns the new count; `NotFound` for an unknown message.
     async fn mark_read_up_to(
         &self,
         message: &MessageId,

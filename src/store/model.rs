@@ -201,9 +201,9 @@ impl Direction {
 /// Delivery status of a message. Statuses only move forward along
 /// `Pending < Sent < Delivered < Read < Played`; `Failed` replaces only
 /// `Pending` or `Sent`, and nothing replaces `Failed`. `Received` marks
-/// inbound messages; it becomes `Read` once Meta accepts a read receipt for
-/// the message or a later one of its conversation, and status webhooks
-/// never change it.
+/// inbound messages. It becomes `Read` once Meta accepts a read receipt for
+/// the message or a later one of its conversation. Status webhooks never
+/// change it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum MessageStatus {

@@ -48,7 +48,7 @@ impl MessageAccounts {
         }
     }
 
-    /// Forgets the account of message `rowid`.
+    /// Clears the account of message `rowid`.
     pub(super) fn clear(&self, rowid: i64) {
         self.slots.clear(rowid);
     }

@@ -29,8 +29,8 @@ impl RowidSlots {
         (value != 0).then_some(value)
     }
 
-    /// Stores `value` for `rowid`; a value that does not fit in two bytes
-    /// (or zero) forgets the slot instead.
+    /// Stores `value` for `rowid`. A value that does not fit in two bytes,
+    /// or zero, clears the slot instead.
     pub(super) fn set(&self, rowid: i64, value: u64) {
         let Some((chunk, slot)) = position(rowid) else {
             return;

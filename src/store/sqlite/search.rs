@@ -113,7 +113,7 @@ fn reaches_every_account(conn: &Connection, accounts: &str) -> rusqlite::Result<
 /// Returns the `SEARCH_RANKED_MATCHES` newest matches (rowid and score,
 /// newest first) in the accounts of the JSON array `accounts`. The account
 /// of each match comes from `message_accounts`, or from the message row
-/// when that does not know it.
+/// when `message_accounts` has no entry for it.
 fn candidates_of_accounts(
     conn: &Connection,
     message_accounts: &MessageAccounts,
