@@ -65,6 +65,25 @@ impl ReaderPool {
             .unwrap_or_else(|error| Err(StoreError::Backend(format!("read task failed: {error}"))))
     }
 
+    /// Runs `work` on an idle connection on the calling task's thread,
+    /// waiting for one to be free when all are busy. For lookups of one
+    /// row by key in a small table, which take a few microseconds: handing
+    /// them to a blocking thread and back costs more than the query.
+    pub(super) async fn lookup<T, F>(&self, work: F) -> StoreResult<T>
+    where
+        F: FnOnce(&Connection) -> StoreResult<T>,
+    {
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| StoreError::Backend("SQLite reader pool is closed".to_owned()))?;
+        let conn = self.take()?;
+        let result = work(&conn);
+        self.put(conn);
+        result
+    }
+
     /// Takes an idle connection. A connection lost to a panicking read is
     /// replaced by a new one, so the pool keeps its size.
     fn take(&self) -> StoreResult<Connection> {

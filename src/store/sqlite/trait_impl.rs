@@ -135,9 +135,8 @@ impl Store for SqliteStore {
         user: &UserId,
         only: &[AccountId],
     ) -> StoreResult<Vec<Account>> {
-        let (user, only) = (user.clone(), only.to_vec());
         self.readers
-            .read(move |conn| admin::reachable_accounts(conn, &user, &only))
+            .lookup(|conn| admin::reachable_accounts(conn, user, only))
             .await
     }
 
@@ -148,9 +147,8 @@ impl Store for SqliteStore {
     }
 
     async fn find_api_key_by_hash(&self, hash: &[u8; 32]) -> StoreResult<Option<ApiKey>> {
-        let hash = *hash;
         self.readers
-            .read(move |conn| keys::find_by_hash(conn, &hash))
+            .lookup(|conn| keys::find_by_hash(conn, hash))
             .await
     }
 
