@@ -52,7 +52,7 @@ impl ReaderPool {
         let permit = Arc::clone(&self.permits)
             .acquire_owned()
             .await
-            .map_err(|_| StoreError::Backend("SQLite reader pool is closed".to_owned()))?;
+            .map_err(|_| pool_closed())?;
         let pool = Arc::clone(self);
         let task = tokio::task::spawn_blocking(move || {
             let conn = pool.take()?;
@@ -66,9 +66,9 @@ impl ReaderPool {
     }
 
     /// Runs `work` on an idle connection on the calling task's thread,
-    /// waiting for one to be free when all are busy. For lookups of one
-    /// row by key in a small table, which take a few microseconds: handing
-    /// them to a blocking thread and back costs more than the query.
+    /// waiting for one to be free when all are busy. It is meant for
+    /// lookups of a few rows by key in small tables, because handing such a
+    /// query to a blocking thread and back costs more CPU than the query.
     pub(super) async fn lookup<T, F>(&self, work: F) -> StoreResult<T>
     where
         F: FnOnce(&Connection) -> StoreResult<T>,
@@ -77,7 +77,7 @@ impl ReaderPool {
             .permits
             .acquire()
             .await
-            .map_err(|_| StoreError::Backend("SQLite reader pool is closed".to_owned()))?;
+            .map_err(|_| pool_closed())?;
         let conn = self.take()?;
         let result = work(&conn);
         self.put(conn);
@@ -112,4 +112,9 @@ fn open_reader(path: &Path, counts: &Arc<TokenCounts>) -> anyhow::Result<Connect
     let conn = Connection::open_with_flags(path, flags)?;
     configure_connection(&conn, counts)?;
     Ok(conn)
+}
+
+/// Returns the error of a read that finds the pool closed.
+fn pool_closed() -> StoreError {
+    StoreError::Backend("SQLite reader pool is closed".to_owned())
 }
