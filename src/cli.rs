@@ -144,6 +144,12 @@ pub struct ServeArgs {
     /// Meta sends bodies of up to 3 MB. [default: 4194304]
     #[arg(long, env = "PONS_WEBHOOK_MAX_BODY_BYTES", value_name = "BYTES")]
     pub webhook_max_body_bytes: Option<usize>,
+    /// Webhook body bytes that all requests together may be sending or
+    /// having processed at once. A body that would go over it gets 503
+    /// with Retry-After and is not read, and Meta sends it again later.
+    /// Must be at least --webhook-max-body-bytes. [default: 67108864 (64 MiB)]
+    #[arg(long, env = "PONS_WEBHOOK_MAX_IN_FLIGHT_BYTES", value_name = "BYTES")]
+    pub webhook_max_in_flight_bytes: Option<usize>,
     /// Seconds to wait for open requests to finish after SIGINT or SIGTERM.
     /// [default: 10]
     #[arg(long, env = "PONS_SHUTDOWN_GRACE_SECONDS", value_name = "SECONDS")]

@@ -19,6 +19,8 @@ pub const DEFAULT_GRAPH_API_URL: &str = "https://graph.facebook.com/v25.0";
 /// Meta documents webhook bodies of up to 3 MB; the default leaves room
 /// above that.
 pub const DEFAULT_WEBHOOK_MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+/// Room for sixteen bodies of the default maximum size at once.
+pub const DEFAULT_WEBHOOK_MAX_IN_FLIGHT_BYTES: usize = 64 * 1024 * 1024;
 pub const DEFAULT_GRAPH_TIMEOUT_SECONDS: u64 = 15;
 pub const DEFAULT_READ_TIMEOUT_SECONDS: u64 = 30;
 pub const DEFAULT_TOOL_RATE_PER_MINUTE: u32 = 120;
@@ -57,6 +59,7 @@ struct FileSettings {
     allowed_hosts: Option<Vec<String>>,
     allowed_origins: Option<Vec<String>>,
     webhook_max_body_bytes: Option<usize>,
+    webhook_max_in_flight_bytes: Option<usize>,
     shutdown_grace_seconds: Option<u64>,
     job_workers: Option<usize>,
     job_poll_interval_seconds: Option<u64>,
@@ -101,6 +104,9 @@ pub struct ServerSettings {
     pub allowed_hosts: Vec<String>,
     pub allowed_origins: Vec<String>,
     pub webhook_max_body_bytes: usize,
+    /// Webhook body bytes that may be received or processed at once, in
+    /// all requests together.
+    pub webhook_max_in_flight_bytes: usize,
     pub shutdown_grace_seconds: u64,
     pub jobs: JobSettings,
 }
@@ -200,6 +206,10 @@ impl Settings {
                 .webhook_max_body_bytes
                 .or(file.webhook_max_body_bytes)
                 .unwrap_or(DEFAULT_WEBHOOK_MAX_BODY_BYTES),
+            webhook_max_in_flight_bytes: serve
+                .webhook_max_in_flight_bytes
+                .or(file.webhook_max_in_flight_bytes)
+                .unwrap_or(DEFAULT_WEBHOOK_MAX_IN_FLIGHT_BYTES),
             shutdown_grace_seconds,
             jobs,
         };
@@ -221,6 +231,19 @@ impl Settings {
                 value: server.webhook_max_body_bytes.to_string(),
                 fix: "use at least 1024 bytes, and more than 3 MB (Meta's largest webhook \
                       bodies) unless a proxy in front of Pons limits them already",
+            });
+        }
+        // The in-flight bytes are counted in KiB permits of a semaphore,
+        // which takes at most u32::MAX of them at once.
+        let max_in_flight_bytes = u64::from(u32::MAX) * 1024;
+        if server.webhook_max_in_flight_bytes < server.webhook_max_body_bytes
+            || server.webhook_max_in_flight_bytes as u64 > max_in_flight_bytes
+        {
+            return Err(ConfigError::Invalid {
+                setting: "PONS_WEBHOOK_MAX_IN_FLIGHT_BYTES",
+                value: server.webhook_max_in_flight_bytes.to_string(),
+                fix: "use at least PONS_WEBHOOK_MAX_BODY_BYTES (4194304 unless set), so that a \
+                      body of the largest accepted size fits, and at most 4 TiB",
             });
         }
         if !(1..=300).contains(&server.graph_timeout_seconds) {
@@ -306,6 +329,7 @@ mod tests {
         assert_eq!(settings.server.public_url, "http://127.0.0.1:3000");
         assert_eq!(settings.database_url, "sqlite://./pons-data/pons.db");
         assert_eq!(settings.server.webhook_max_body_bytes, 4_194_304);
+        assert_eq!(settings.server.webhook_max_in_flight_bytes, 67_108_864);
         assert_eq!(settings.server.graph_timeout_seconds, 15);
         assert_eq!(settings.server.tool_rate_per_minute, 120);
     }
@@ -318,6 +342,37 @@ mod tests {
         };
         let err = Settings::load(&common(), &serve).unwrap_err().to_string();
         assert!(err.contains("PONS_GRAPH_TIMEOUT_SECONDS"), "{err}");
+    }
+
+    #[test]
+    fn in_flight_bytes_must_hold_one_body() {
+        let serve = ServeArgs {
+            webhook_max_body_bytes: Some(8192),
+            webhook_max_in_flight_bytes: Some(4096),
+            ..ServeArgs::default()
+        };
+        let err = Settings::load(&common(), &serve).unwrap_err().to_string();
+        assert!(err.contains("PONS_WEBHOOK_MAX_IN_FLIGHT_BYTES"), "{err}");
+        assert!(err.contains("\"4096\""), "{err}");
+
+        let serve = ServeArgs {
+            webhook_max_body_bytes: Some(8192),
+            webhook_max_in_flight_bytes: Some(8192),
+            ..ServeArgs::default()
+        };
+        let settings = Settings::load(&common(), &serve).unwrap();
+        assert_eq!(settings.server.webhook_max_in_flight_bytes, 8192);
+    }
+
+    #[test]
+    fn in_flight_bytes_come_from_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pons.toml");
+        std::fs::write(&path, "webhook_max_in_flight_bytes = 16777216\n").unwrap();
+        let mut args = common();
+        args.config = Some(path);
+        let settings = Settings::load(&args, &ServeArgs::default()).unwrap();
+        assert_eq!(settings.server.webhook_max_in_flight_bytes, 16_777_216);
     }
 
     #[test]

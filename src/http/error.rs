@@ -34,6 +34,13 @@ pub enum ApiError {
     BodyTooLarge {
         limit_bytes: usize,
     },
+    /// The webhook bodies in flight leave too little of the limit that
+    /// `PONS_WEBHOOK_MAX_IN_FLIGHT_BYTES` sets for this body.
+    InFlightLimit {
+        limit_bytes: usize,
+    },
+    /// Receiving the request body failed, for this reason.
+    BodyUnreadable(String),
     /// A request body during which the client paused longer than
     /// `PONS_READ_TIMEOUT_SECONDS`.
     BodyTimedOut {
@@ -72,6 +79,20 @@ impl IntoResponse for ApiError {
                     "request body is larger than the limit of {limit_bytes} bytes; raise the \
                      limit with PONS_WEBHOOK_MAX_BODY_BYTES (or --webhook-max-body-bytes)"
                 ),
+            ),
+            ApiError::InFlightLimit { limit_bytes } => {
+                let message = format!(
+                    "webhook bodies in flight would exceed the limit of {limit_bytes} bytes, \
+                     so this body was not read; send it again later, or raise the limit with \
+                     PONS_WEBHOOK_MAX_IN_FLIGHT_BYTES (or --webhook-max-in-flight-bytes)"
+                );
+                let body = Json(json!({ "error": message }));
+                let retry_after = [(header::RETRY_AFTER, IN_FLIGHT_RETRY_AFTER_SECONDS)];
+                return (StatusCode::SERVICE_UNAVAILABLE, retry_after, body).into_response();
+            }
+            ApiError::BodyUnreadable(cause) => (
+                StatusCode::BAD_REQUEST,
+                format!("failed to read the request body: {cause}"),
             ),
             ApiError::BodyTimedOut { seconds } => (
                 StatusCode::REQUEST_TIMEOUT,
@@ -125,6 +146,11 @@ impl IntoResponse for ApiError {
         (status, Json(json!({ "error": message }))).into_response()
     }
 }
+
+/// Seconds a client rejected by the in-flight limit is asked to wait. A
+/// webhook body of a few MB is stored in well under a second, so room is
+/// usually free again by then.
+const IN_FLIGHT_RETRY_AFTER_SECONDS: &str = "5";
 
 /// 403 in the form of RFC 6750 `insufficient_scope`.
 fn missing_scope(scope: &str) -> Response {

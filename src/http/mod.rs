@@ -1,6 +1,7 @@
 //! The HTTP surface: routes, shared state and the one place where errors
 //! become responses.
 
+mod body_budget;
 mod error;
 mod health;
 mod media;
@@ -53,7 +54,7 @@ pub fn router(state: AppState) -> Router {
     );
     Router::new()
         .merge(health::routes())
-        .merge(webhook::routes(state.settings.webhook_max_body_bytes))
+        .merge(webhook::routes(state.settings.webhook_max_in_flight_bytes))
         .with_state(state.clone())
         .merge(crate::mcp::require_api_key(
             media::routes().with_state(state.clone()),

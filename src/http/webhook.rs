@@ -2,23 +2,25 @@
 
 use std::collections::HashMap;
 
-use axum::Router;
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, Query, State};
+use axum::extract::{Query, Request, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use http::{HeaderMap, StatusCode, header};
+use axum::{Extension, Router};
+use http::{HeaderMap, HeaderValue, StatusCode, header};
 use subtle::ConstantTimeEq;
 
+use super::body_budget::{BodyBudget, ReadError, read_body};
 use super::{ApiError, AppState};
 use crate::ingest::{self, Delivery, Outcome};
 use crate::whatsapp::signature;
 
-pub fn routes(max_body_bytes: usize) -> Router<AppState> {
+/// Routes of `/api/webhook`. All POST requests of this router share one
+/// limit of `max_in_flight_bytes`.
+pub fn routes(max_in_flight_bytes: usize) -> Router<AppState> {
     Router::new()
         .route("/api/webhook", get(handshake).post(deliver))
-        .layer(DefaultBodyLimit::max(max_body_bytes))
+        .layer(Extension(BodyBudget::new(max_in_flight_bytes)))
 }
 
 /// Echoes `hub.challenge` when `hub.verify_token` matches an account's token.
@@ -59,37 +61,73 @@ async fn handshake(
 }
 
 /// Stores a signed body and returns 200 only after the transaction commits.
-/// A body over the size limit gets 413 and a warning that names the limit.
+/// The body's bytes stay reserved in `budget` until then. A body over the
+/// size limit gets 413, and a body that does not fit in the in-flight
+/// limit gets 503; both get a warning that names the limit.
 async fn deliver(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    Extension(budget): Extension<BodyBudget>,
+    request: Request,
 ) -> Response {
-    match body {
-        Ok(body) => store(&state, &headers, &body).await.into_response(),
-        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+    let (parts, body) = request.into_parts();
+    let max_bytes = state.settings.webhook_max_body_bytes;
+    match read_body(&parts.headers, body, max_bytes, &budget).await {
+        Ok((body, reservation)) => {
+            let response = store(&state, &parts.headers, &body).await.into_response();
+            drop(reservation);
+            response
+        }
+        Err(error) => {
+            // The rest of the body stays unread, so the connection cannot
+            // carry another request. The header tells the client so.
+            let mut response = reject(&state, &budget, error).into_response();
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            response
+        }
+    }
+}
+
+/// Logs why a body was not read and returns the error to respond with.
+fn reject(state: &AppState, budget: &BodyBudget, error: ReadError) -> ApiError {
+    match error {
+        ReadError::TooLarge { declared_bytes } => {
             let limit_bytes = state.settings.webhook_max_body_bytes;
-            let content_length = headers
-                .get(header::CONTENT_LENGTH)
-                .and_then(|value| value.to_str().ok());
             tracing::warn!(
                 limit_bytes,
-                content_length,
+                content_length = declared_bytes,
                 "webhook body over the size limit rejected with 413; \
                  raise PONS_WEBHOOK_MAX_BODY_BYTES to accept it"
             );
-            ApiError::BodyTooLarge { limit_bytes }.into_response()
+            ApiError::BodyTooLarge { limit_bytes }
         }
-        Err(rejection) if super::serve::body_timed_out(&rejection) => {
+        ReadError::OverBudget { needed_bytes } => {
+            let limit_bytes = budget.limit_bytes();
+            tracing::warn!(
+                limit_bytes,
+                needed_bytes,
+                available_bytes = budget.available_bytes(),
+                rejected_count = budget.rejected_count(),
+                "webhook body rejected with 503 because the webhook bodies in flight would \
+                 exceed PONS_WEBHOOK_MAX_IN_FLIGHT_BYTES; Meta sends it again later, and \
+                 raising the setting lets more bodies in at once"
+            );
+            ApiError::InFlightLimit { limit_bytes }
+        }
+        ReadError::Body(error) if super::serve::body_timed_out(&error) => {
             let seconds = state.settings.read_timeout_seconds;
             tracing::warn!(
                 seconds,
                 "webhook body timed out and was rejected with 408; the client paused \
                  longer than PONS_READ_TIMEOUT_SECONDS"
             );
-            ApiError::BodyTimedOut { seconds }.into_response()
+            ApiError::BodyTimedOut { seconds }
         }
-        Err(rejection) => rejection.into_response(),
+        ReadError::Body(error) => {
+            tracing::warn!(%error, "reading a webhook body failed; rejected with 400");
+            ApiError::BodyUnreadable(error.to_string())
+        }
     }
 }
 

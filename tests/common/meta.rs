@@ -10,7 +10,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use serde_json::{Value, json};
 
-use pons::config::{JobSettings, ServerSettings};
+use pons::config::{DEFAULT_WEBHOOK_MAX_IN_FLIGHT_BYTES, JobSettings, ServerSettings};
 use pons::http::{AppState, router};
 use pons::jobs::JobQueue;
 use pons::media_files::MediaFiles;
@@ -107,6 +107,7 @@ pub async fn start_full(options: FullOptions) -> Server {
         allowed_hosts: Vec::new(),
         allowed_origins: Vec::new(),
         webhook_max_body_bytes: 1024 * 1024,
+        webhook_max_in_flight_bytes: DEFAULT_WEBHOOK_MAX_IN_FLIGHT_BYTES,
         shutdown_grace_seconds: 1,
         jobs: JobSettings::default(),
     };

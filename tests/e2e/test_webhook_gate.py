@@ -1,13 +1,17 @@
 """The webhook's gate: the subscription handshake, the signature over the
-raw body, and the body size limit."""
+raw body, the body size limit and the limit on body bytes in flight."""
 
 from __future__ import annotations
+
+import json
+import socket
 
 import httpx2
 import pytest
 
+from conftest import finish_stack, start_stack
 from support.ids import new_customer, new_wamid
-from support.meta import FIXTURES, fixture_bytes, sign, text_body
+from support.meta import FIXTURES, SIGNATURE_HEADER, fixture_bytes, sign, text_body
 
 SIGNED_BODY = "signature/sig_text_unicode.body_as_sent.json"
 REENCODED_BODY = "signature/sig_text_unicode.body_reencoded_utf8.json"
@@ -137,6 +141,8 @@ def test_oversized_body_gets_413(stack):
     response = stack.meta.post(body, secret=account.app_secret)
 
     assert response.status_code == 413
+    # The server did not read the body, so it closes the connection.
+    assert response.headers.get("connection") == "close", response.headers
     error = response.json()["error"]
     assert "limit of 4194304 bytes" in error, error
     assert "PONS_WEBHOOK_MAX_BODY_BYTES" in error, error
@@ -157,3 +163,91 @@ def test_invalid_json_gets_400(stack):
     body = b'{"object":"whatsapp_business_account","entry":['
     response = stack.meta.post(body, secret=account.app_secret)
     assert response.status_code == 400
+
+
+def read_response(sock: socket.socket) -> tuple[int, dict[str, str], bytes]:
+    """Read one response from a raw connection: status, headers and the
+    body its Content-Length announces."""
+    received = b""
+    while b"\r\n\r\n" not in received:
+        chunk = sock.recv(65536)
+        assert chunk, f"connection closed before a response head: {received[:200]!r}"
+        received += chunk
+    head, body = received.split(b"\r\n\r\n", 1)
+    status_line, *lines = head.decode("ascii").split("\r\n")
+    headers = {}
+    for line in lines:
+        name, value = line.split(":", 1)
+        headers[name.strip().lower()] = value.strip()
+    length = int(headers.get("content-length", "0"))
+    while len(body) < length:
+        chunk = sock.recv(65536)
+        assert chunk, "connection closed inside a response body"
+        body += chunk
+    return int(status_line.split(" ")[1]), headers, body
+
+
+def send_head(address: str, body: bytes, secret: bytes) -> socket.socket:
+    """Open a connection and send the head of a signed webhook POST of
+    `body` that waits for the server's 100 Continue before the body."""
+    host, port = address.rsplit(":", 1)
+    sock = socket.create_connection((host, int(port)), timeout=60)
+    sock.sendall(
+        b"POST /api/webhook HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        b"Content-Type: application/json\r\n"
+        + f"{SIGNATURE_HEADER}: {sign(secret, body)}\r\n".encode()
+        + f"Content-Length: {len(body)}\r\nExpect: 100-continue\r\n\r\n".encode()
+    )
+    return sock
+
+
+def test_body_over_in_flight_limit_gets_503(backend_name, tmp_path):
+    limit = 1024 * 1024
+    env = {
+        "PONS_WEBHOOK_MAX_BODY_BYTES": str(limit),
+        "PONS_WEBHOOK_MAX_IN_FLIGHT_BYTES": str(limit),
+    }
+    stack = start_stack(backend_name, tmp_path, env)
+    try:
+        stack.add_standard_accounts()
+        account = stack.accounts["A"]
+        in_flight_wamid, retried_wamid = new_wamid(), new_wamid()
+        # Two bodies of 600,000 bytes cannot be in flight together.
+        in_flight_body = text_body(account, new_customer(), in_flight_wamid, "h" * 600_000)
+        retried_body = text_body(account, new_customer(), retried_wamid, "r" * 600_000)
+
+        # The server requests a body with 100 Continue once it has reserved its bytes.
+        with send_head(stack.server.addr, in_flight_body, account.app_secret) as in_flight:
+            status, _, _ = read_response(in_flight)
+            assert status == 100
+
+            log_start = len(stack.server.lines)
+            with send_head(stack.server.addr, retried_body, account.app_secret) as rejected:
+                status, headers, body = read_response(rejected)
+            assert status == 503, body
+            assert headers.get("retry-after") == "5", headers
+            assert headers.get("connection") == "close", headers
+            error = json.loads(body)["error"]
+            assert f"limit of {limit} bytes" in error, error
+            assert "PONS_WEBHOOK_MAX_IN_FLIGHT_BYTES" in error, error
+            assert stack.db.count_messages(retried_wamid) == 0
+            logged = stack.server.wait_for_log(
+                lambda fields: fields.get("needed_bytes") is not None, 60, start_at=log_start
+            )
+            assert logged.get("level") == "WARN", logged
+            assert logged["limit_bytes"] == limit, logged
+            assert logged["needed_bytes"] == len(retried_body), logged
+            assert "PONS_WEBHOOK_MAX_IN_FLIGHT_BYTES" in logged.get("message", ""), logged
+            assert "rrrrrrrr" not in str(logged), "the body is never logged"
+
+            in_flight.sendall(in_flight_body)
+            status, _, body = read_response(in_flight)
+            assert status == 200, body
+        assert stack.db.count_messages(in_flight_wamid) == 1
+
+        # Meta sends a webhook again when it got no 200; the room is free by then.
+        response = stack.meta.post(retried_body, secret=account.app_secret)
+        assert response.status_code == 200, response.text
+        assert stack.db.count_messages(retried_wamid) == 1
+    finally:
+        finish_stack(stack)
