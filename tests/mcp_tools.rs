@@ -186,7 +186,31 @@ async fn limit_out_of_range_is_tool_error() {
         .call_tool(&key, "list_conversations", json!({"limit": 500}))
         .await;
     let text = tool_error(&result);
-    assert!(text.contains("use 1 to 200"), "{text}");
+    assert!(
+        text.starts_with(
+            "invalid argument `limit`: must be a whole number between 1 and 200, got 500."
+        ),
+        "{text}"
+    );
+}
+
+/// A limit outside the range and a limit of the wrong type fail in
+/// different checks but read the same.
+#[tokio::test]
+async fn limit_errors_read_alike() {
+    let server = Server::start().await;
+    let tenants = two_tenants(&server.store).await;
+    let key = read_key(&server, &tenants).await;
+    for limit in [json!(0), json!(-1), json!(101)] {
+        let arguments = json!({"query": "hello", "limit": limit});
+        let result = server.call_tool(&key, "search_messages", arguments).await;
+        let text = tool_error(&result);
+        let expected = format!(
+            "invalid argument `limit`: must be a whole number between 1 and 100, got {limit}. \
+             limit: Maximum number of matches, 1 to 100 (default 20)."
+        );
+        assert_eq!(text, expected);
+    }
 }
 
 #[tokio::test]
@@ -199,11 +223,11 @@ async fn wrong_argument_type_names_argument() {
         .await;
     let text = tool_error(&result);
     assert!(
-        text.starts_with("Invalid arguments for get_conversation: "),
+        text.starts_with("invalid argument `messageLimit`: "),
         "{text}"
     );
     assert!(
-        text.contains(r#"messageLimit must be a whole number between 1 and 200, got "abc"."#),
+        text.contains(r#"`messageLimit`: must be a whole number between 1 and 200, got "abc"."#),
         "{text}"
     );
     assert!(text.contains("(default 50)"), "{text}");
@@ -225,7 +249,9 @@ async fn unknown_argument_is_tool_error() {
         .await;
     let text = tool_error(&result);
     assert!(
-        text.contains("conversation_id is not an argument of this tool; remove it."),
+        text.contains(
+            "invalid argument `conversation_id`: not an argument of this tool; remove it."
+        ),
         "{text}"
     );
     assert!(text.contains("`conversationId`"), "{text}");
@@ -716,7 +742,7 @@ async fn not_found_errors_escape_nul() {
         (
             "list_conversations",
             json!({"from": from, "line\nbreak": 1}),
-            r"line\nbreak is not an argument of this tool",
+            r"invalid argument `line\nbreak`: not an argument of this tool",
         ),
     ];
     for (tool, arguments, expected) in calls {

@@ -1,6 +1,7 @@
 //! Tool arguments decoded with the path of the first invalid value, so
-//! that a wrong type or a missing field becomes a tool error (`isError`)
-//! naming the argument, the value received and the type expected. Since
+//! that a wrong type, a number outside the input schema's range or a
+//! missing field becomes a tool error (`isError`) naming the argument, the
+//! value received and the type or range expected. Since
 //! revision 2025-11-25 (SEP-1303), the MCP specification recommends tool
 //! execution errors for input validation failures, so that the model can
 //! correct the call.
@@ -18,6 +19,7 @@ use serde_path_to_error::Segment;
 
 use super::server::PonsMcp;
 use crate::echo::{cut, echoed};
+use crate::tools::{invalid_arguments_message, missing_argument_message};
 
 /// Key in the `data` of the `ErrorData` that marks an argument error, so
 /// that `call_tool` can turn it into a tool result.
@@ -42,21 +44,35 @@ impl<T: JsonSchema> JsonSchema for Parameters<T> {
 }
 
 impl<T: DeserializeOwned> FromContextPart<ToolCallContext<'_, PonsMcp>> for Parameters<T> {
+    /// Decodes the arguments, then checks every number against the
+    /// `minimum` and `maximum` of the input schema, which serde does not
+    /// see. Both failures get the same form of message.
     fn from_context_part(context: &mut ToolCallContext<'_, PonsMcp>) -> Result<Self, ErrorData> {
         let arguments = Value::Object(context.arguments.take().unwrap_or_default());
-        match serde_path_to_error::deserialize::<_, T>(&arguments) {
-            Ok(value) => Ok(Parameters(value)),
-            Err(error) => {
-                let schema = context.service.input_schema(&context.name);
-                let segments: Vec<Segment> = error.path().iter().cloned().collect();
-                let serde_message = error.inner().to_string();
-                let problem =
-                    describe_problem(&arguments, schema.as_deref(), segments, &serde_message);
-                let message = format!("Invalid arguments for {}: {problem}", context.name);
-                let data = json!({ ARGUMENT_ERROR_KEY: error.path().to_string() });
-                Err(ErrorData::invalid_params(message, Some(data)))
-            }
-        }
+        let schema = context.service.input_schema(&context.name);
+        let (segments, serde_message) = match serde_path_to_error::deserialize::<_, T>(&arguments) {
+            Ok(value) => match schema
+                .as_deref()
+                .and_then(|root| out_of_range(root, &arguments))
+            {
+                None => return Ok(Parameters(value)),
+                Some(segments) => (segments, "out of range".to_owned()),
+            },
+            Err(error) => (
+                error.path().iter().cloned().collect(),
+                error.inner().to_string(),
+            ),
+        };
+        let path = render_path(&segments);
+        let message = describe_problem(
+            &context.name,
+            &arguments,
+            schema.as_deref(),
+            segments,
+            &serde_message,
+        );
+        let data = json!({ ARGUMENT_ERROR_KEY: path });
+        Err(ErrorData::invalid_params(message, Some(data)))
     }
 }
 
@@ -76,10 +92,12 @@ pub(super) fn argument_error_as_result(error: ErrorData) -> Result<CallToolResul
     }
 }
 
-/// Explains one decoding error: which argument is wrong, what it must be,
-/// what was received, and the argument's description from the input schema.
-/// `serde_message` is serde_json's text for the error at `segments`.
+/// Explains the invalid argument of `tool` at `segments`: which argument
+/// is wrong, what it must be, what was received, and the argument's
+/// description from the input schema. `serde_message` is serde_json's text
+/// for the error at `segments`.
 fn describe_problem(
+    tool: &str,
     arguments: &Value,
     schema: Option<&JsonObject>,
     mut segments: Vec<Segment>,
@@ -91,7 +109,12 @@ fn describe_problem(
         });
         let name = render_path(&segments);
         let node = schema.and_then(|root| schema_at(root, &segments));
-        return format!("{name} is required but missing.{}", about(&name, node));
+        let expected = node
+            .zip(schema)
+            .and_then(|(node, root)| expected_type(root, node))
+            .unwrap_or_else(|| "a value".to_owned());
+        let hint = format!("pass {expected}.{}", about(&name, node));
+        return missing_argument_message(&name, tool, &hint);
     }
     if let Some(field) = backticked(serde_message, "unknown field ") {
         // serde_path_to_error 0.1 already ends the path with the unknown key.
@@ -108,21 +131,21 @@ fn describe_problem(
             && let Some(unknown) = unknown_arguments(arguments, schema)
             && unknown.len() > 1
         {
-            let mut names: Vec<String> = unknown
+            let names: Vec<String> = unknown
                 .iter()
                 .take(MAX_NAMED_UNKNOWN)
                 .map(|key| echoed(key))
                 .collect();
-            if unknown.len() > MAX_NAMED_UNKNOWN {
-                names.push(format!("{} more", unknown.len() - MAX_NAMED_UNKNOWN));
-            }
-            return format!(
-                "{} are not arguments of this tool; remove them.{expected}",
-                names.join(", ")
-            );
+            let unlisted = match unknown.len().saturating_sub(MAX_NAMED_UNKNOWN) {
+                0 => String::new(),
+                count => format!(", and neither are {count} others"),
+            };
+            let reason = format!("not arguments of this tool{unlisted}; remove them.{expected}");
+            return invalid_arguments_message(&names, &reason);
         }
         let name = render_path(&segments);
-        return format!("{name} is not an argument of this tool; remove it.{expected}");
+        let reason = format!("not an argument of this tool; remove it.{expected}");
+        return invalid_arguments_message(&[name], &reason);
     }
 
     let name = render_path(&segments);
@@ -137,19 +160,80 @@ fn describe_problem(
                 .map(|(_, expected)| expected.to_owned())
         });
     let Some(expected) = expected else {
-        return format!("{name} is invalid: {serde_message}.{}", about(&name, node));
+        let reason = format!("{serde_message}.{}", about(&name, node));
+        return invalid_arguments_message(&[&name], &reason);
     };
-    let mut message = format!("{name} must be {expected}");
+    let mut reason = format!("must be {expected}");
     if let Some(received) = received {
-        message.push_str(&format!(", got {}", quote(received)));
+        reason.push_str(&format!(", got {}", quote(received)));
     }
-    message.push('.');
+    reason.push('.');
     if let Some(hint) = received.and_then(|value| unquote_hint(value, node)) {
-        message.push(' ');
-        message.push_str(&hint);
+        reason.push(' ');
+        reason.push_str(&hint);
     }
-    message.push_str(&about(&name, node));
-    message
+    reason.push_str(&about(&name, node));
+    invalid_arguments_message(&[&name], &reason)
+}
+
+/// Returns the path of the first number in `arguments` that lies outside
+/// the `minimum` or `maximum` of its node in the input schema `root`.
+fn out_of_range(root: &JsonObject, arguments: &Value) -> Option<Vec<Segment>> {
+    let mut path = Vec::new();
+    find_out_of_range(root, root, arguments, &mut path).then_some(path)
+}
+
+/// Walks `value` along its schema `node`, leaving in `path` the path of the
+/// first number outside its node's bounds. Returns whether it found one.
+fn find_out_of_range(
+    root: &JsonObject,
+    node: &JsonObject,
+    value: &Value,
+    path: &mut Vec<Segment>,
+) -> bool {
+    let Some(node) = resolve(root, node) else {
+        return false;
+    };
+    match value {
+        Value::Number(number) => {
+            let Some(number) = number.as_f64() else {
+                return false;
+            };
+            let bound = |key: &str| node.get(key).and_then(Value::as_f64);
+            bound("minimum").is_some_and(|minimum| number < minimum)
+                || bound("maximum").is_some_and(|maximum| number > maximum)
+        }
+        Value::Object(fields) => {
+            let Some(properties) = node.get("properties").and_then(Value::as_object) else {
+                return false;
+            };
+            for (key, field) in fields {
+                let Some(child) = properties.get(key).and_then(Value::as_object) else {
+                    continue;
+                };
+                path.push(Segment::Map { key: key.clone() });
+                if find_out_of_range(root, child, field, path) {
+                    return true;
+                }
+                path.pop();
+            }
+            false
+        }
+        Value::Array(items) => {
+            let Some(child) = node.get("items").and_then(Value::as_object) else {
+                return false;
+            };
+            for (index, item) in items.iter().enumerate() {
+                path.push(Segment::Seq { index });
+                if find_out_of_range(root, child, item, path) {
+                    return true;
+                }
+                path.pop();
+            }
+            false
+        }
+        _ => false,
+    }
 }
 
 /// Unknown argument names an error lists before it counts the rest.
@@ -409,6 +493,7 @@ mod tests {
         let error = serde_path_to_error::deserialize::<_, Args>(&arguments).unwrap_err();
         let segments = error.path().iter().cloned().collect();
         describe_problem(
+            "test_tool",
             &arguments,
             Some(&schema()),
             segments,
@@ -416,17 +501,82 @@ mod tests {
         )
     }
 
+    /// Describes the number of `arguments` outside its schema's range,
+    /// which decode into `Args` without error.
+    fn range_problem(arguments: Value) -> String {
+        serde_path_to_error::deserialize::<_, Args>(&arguments).expect("arguments decode");
+        let segments = out_of_range(&schema(), &arguments).expect("a number out of range");
+        describe_problem(
+            "test_tool",
+            &arguments,
+            Some(&schema()),
+            segments,
+            "out of range",
+        )
+    }
+
     #[test]
     fn wrong_type_names_argument_and_range() {
         let text = problem(json!({"messageLimit": "abc"}));
         assert!(
-            text.starts_with("messageLimit must be a whole number between 1 and 200, got \"abc\"."),
+            text.starts_with(
+                "invalid argument `messageLimit`: must be a whole number between 1 and 200, \
+                 got \"abc\"."
+            ),
             "{text}"
         );
         assert!(
             text.contains("messageLimit: Maximum number of messages"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn out_of_range_reads_like_wrong_type() {
+        for (value, received) in [(json!(0), "0"), (json!(201), "201")] {
+            let text = range_problem(json!({ "messageLimit": value }));
+            let expected = format!(
+                "invalid argument `messageLimit`: must be a whole number between 1 and 200, \
+                 got {received}. messageLimit: Maximum number of messages, 1 to 200."
+            );
+            assert_eq!(text, expected);
+        }
+        let negative = problem(json!({"messageLimit": -1}));
+        assert!(
+            negative.starts_with(
+                "invalid argument `messageLimit`: must be a whole number between 1 and 200, \
+                 got -1."
+            ),
+            "{negative}"
+        );
+    }
+
+    #[test]
+    fn numbers_in_range_pass() {
+        let arguments = json!({"messageLimit": 200, "components": [{"type": "body"}]});
+        assert!(out_of_range(&schema(), &arguments).is_none());
+        assert!(out_of_range(&schema(), &json!({"messageLimit": 1})).is_none());
+        assert!(out_of_range(&schema(), &json!({})).is_none());
+    }
+
+    #[test]
+    fn nested_number_out_of_range_has_path() {
+        let root = json!({
+            "type": "object",
+            "properties": {
+                "items": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {"count": {"type": "integer", "minimum": 1}}
+                    }
+                }
+            }
+        });
+        let root = root.as_object().unwrap();
+        let arguments = json!({"items": [{"count": 3}, {"count": 0}]});
+        let segments = out_of_range(root, &arguments).expect("a number out of range");
+        assert_eq!(render_path(&segments), "items[1].count");
     }
 
     #[test]
@@ -439,7 +589,10 @@ mod tests {
     fn nested_value_has_full_path() {
         let text = problem(json!({"components": [{"type": 7}]}));
         assert!(
-            text.starts_with("components[0].type must be one of \"header\", \"body\", got 7."),
+            text.starts_with(
+                "invalid argument `components[0].type`: must be one of \"header\", \"body\", \
+                 got 7."
+            ),
             "{text}"
         );
     }
@@ -447,9 +600,10 @@ mod tests {
     #[test]
     fn missing_field_is_named() {
         let text = problem(json!({"components": [{}]}));
-        assert!(
-            text.starts_with("components[0].type is required but missing."),
-            "{text}"
+        assert_eq!(
+            text,
+            "missing argument `components[0].type` for test_tool: pass one of \"header\", \
+             \"body\"."
         );
     }
 
@@ -457,7 +611,7 @@ mod tests {
     fn unknown_field_is_named() {
         let text = problem(json!({"limit": 5}));
         assert!(
-            text.starts_with("limit is not an argument of this tool; remove it."),
+            text.starts_with("invalid argument `limit`: not an argument of this tool; remove it."),
             "{text}"
         );
         assert!(text.contains("messageLimit"), "{text}");
@@ -467,10 +621,29 @@ mod tests {
     fn every_unknown_field_is_named() {
         let text = problem(json!({"limit": 5, "messageLimit": 2, "query": "x"}));
         assert!(
-            text.starts_with("limit, query are not arguments of this tool; remove them."),
+            text.starts_with(
+                "invalid arguments `limit`, `query`: not arguments of this tool; remove them."
+            ),
             "{text}"
         );
         assert!(text.contains("messageLimit"), "{text}");
+    }
+
+    #[test]
+    fn unknown_fields_beyond_ten_are_counted() {
+        let arguments: serde_json::Map<String, Value> = (0..12)
+            .map(|index| (format!("extra{index:02}"), json!(1)))
+            .collect();
+        let text = problem(Value::Object(arguments));
+        assert!(
+            text.starts_with("invalid arguments `extra00`, `extra01`,"),
+            "{text}"
+        );
+        assert!(
+            text.contains("`extra09`: not arguments of this tool, and neither are 2 others;"),
+            "{text}"
+        );
+        assert!(!text.contains("`extra10`"), "{text}");
     }
 
     #[test]
@@ -478,8 +651,17 @@ mod tests {
         let arguments = json!({"messageLimit": -1});
         let error = serde_path_to_error::deserialize::<_, Args>(&arguments).unwrap_err();
         let segments = error.path().iter().cloned().collect();
-        let text = describe_problem(&arguments, None, segments, &error.inner().to_string());
-        assert_eq!(text, "messageLimit must be u32, got -1.");
+        let text = describe_problem(
+            "test_tool",
+            &arguments,
+            None,
+            segments,
+            &error.inner().to_string(),
+        );
+        assert_eq!(
+            text,
+            "invalid argument `messageLimit`: must be u32, got -1."
+        );
     }
 
     #[test]

@@ -12,7 +12,7 @@ use crate::store::{Account, AccountId, ConversationId, ConversationRef, Conversa
 use super::output::{AccountOut, ConversationOut, MessageOut, UnansweredOut};
 use super::{
     GET_CONVERSATION, LIST_CONVERSATIONS, LIST_UNANSWERED, Summary, ToolContext, ToolError,
-    checked_limit, format_accounts, non_blank, require, resolve_accounts,
+    format_accounts, limit_or_default, non_blank, require, resolve_accounts,
 };
 
 /// Conversations listed as choices in a guided error.
@@ -63,7 +63,7 @@ pub async fn list_conversations(
 ) -> Result<ListConversationsOutput, ToolError> {
     require(cx.principal, LIST_CONVERSATIONS)?;
     let accounts = resolve_accounts(cx, args.from.as_deref()).await?;
-    let limit = checked_limit("limit", args.limit, 50, 200)?;
+    let limit = limit_or_default(args.limit, 50, 200);
     let rows = cx.store.list_conversations(&ids(&accounts), limit).await?;
     Ok(ListConversationsOutput {
         conversations: rows
@@ -114,7 +114,7 @@ pub async fn list_unanswered(
 ) -> Result<ListUnansweredOutput, ToolError> {
     require(cx.principal, LIST_UNANSWERED)?;
     let accounts = resolve_accounts(cx, args.from.as_deref()).await?;
-    let limit = checked_limit("limit", args.limit, 20, 200)?;
+    let limit = limit_or_default(args.limit, 20, 200);
     let rows = cx.store.list_unanswered(&ids(&accounts), limit).await?;
     Ok(ListUnansweredOutput {
         conversations: rows
@@ -179,7 +179,7 @@ pub async fn get_conversation(
 ) -> Result<GetConversationOutput, ToolError> {
     require(cx.principal, GET_CONVERSATION)?;
     let accounts = resolve_accounts(cx, args.from.as_deref()).await?;
-    let limit = checked_limit("messageLimit", args.message_limit, 50, 200)?;
+    let limit = limit_or_default(args.message_limit, 50, 200);
     let conversation_id = args.conversation_id.as_deref();
     let phone = args.phone.as_deref();
     let found = match unambiguous_ref(&accounts, conversation_id, phone) {

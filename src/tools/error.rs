@@ -1,6 +1,8 @@
 //! Tool errors: each message names the problem and how to fix it, because
 //! an MCP client shows it to a model that must decide what to call next.
 
+use std::fmt::Display;
+
 use crate::phone::PhoneError;
 use crate::store::StoreError;
 
@@ -39,20 +41,20 @@ pub enum ToolError {
     #[error("{}", NO_ACCOUNTS)]
     NoAccounts,
 
-    #[error("missing argument `{argument}` for {tool}: {hint}")]
+    #[error("{}", missing_argument_message(.argument, .tool, .hint))]
     MissingArgument {
         tool: &'static str,
         argument: &'static str,
         hint: String,
     },
 
-    #[error("invalid argument `{argument}`: {reason}")]
+    #[error("{}", invalid_arguments_message(&[.argument], .reason))]
     InvalidArgument {
         argument: &'static str,
         reason: String,
     },
 
-    #[error("invalid argument `{argument}`: {source}")]
+    #[error("{}", invalid_arguments_message(&[.argument], .source))]
     InvalidPhone {
         argument: &'static str,
         #[source]
@@ -124,6 +126,26 @@ pub enum ToolError {
     /// goes to the log instead.
     #[error("internal error while reading stored data; try again, and report it if it persists")]
     Store(#[from] StoreError),
+}
+
+/// Formats the error of invalid arguments, such as "invalid argument
+/// `limit`: …". The tools' own checks and the decoding of arguments both
+/// use it, so an invalid argument reads the same whichever check rejected
+/// it. Each name is an argument's path as a caller writes it, such as
+/// `components[0].type`.
+pub fn invalid_arguments_message(names: &[impl AsRef<str>], reason: &dyn Display) -> String {
+    let plural = if names.len() > 1 { "s" } else { "" };
+    let quoted: Vec<String> = names
+        .iter()
+        .map(|name| format!("`{}`", name.as_ref()))
+        .collect();
+    format!("invalid argument{plural} {}: {reason}", quoted.join(", "))
+}
+
+/// Formats the error of a missing argument, for the tools' own checks and
+/// the decoding of arguments alike.
+pub fn missing_argument_message(name: &str, tool: &str, hint: &str) -> String {
+    format!("missing argument `{name}` for {tool}: {hint}")
 }
 
 impl ToolError {

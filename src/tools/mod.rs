@@ -32,7 +32,7 @@ pub use conversations::{
     ListUnansweredArgs, ListUnansweredOutput, get_conversation, list_conversations,
     list_unanswered,
 };
-pub use error::{NO_ACCOUNTS, ToolError};
+pub use error::{NO_ACCOUNTS, ToolError, invalid_arguments_message, missing_argument_message};
 pub use messages::{SendMediaArgs, SendTextArgs, send_media, send_text};
 pub use output::{
     AccountOut, ContactOut, ConversationOut, LastMessageOut, MessageErrorOut, MessageOut,
@@ -127,23 +127,11 @@ pub fn require(principal: &Principal, tool: &'static str) -> Result<(), ToolErro
     }
 }
 
-/// Applies a default to an optional `limit`-style argument and checks it
-/// lies in `1..=max`.
-fn checked_limit(
-    argument: &'static str,
-    value: Option<u32>,
-    default: u32,
-    max: u32,
-) -> Result<u32, ToolError> {
-    let limit = value.unwrap_or(default);
-    if (1..=max).contains(&limit) {
-        Ok(limit)
-    } else {
-        Err(ToolError::InvalidArgument {
-            argument,
-            reason: format!("{limit} is out of range; use 1 to {max} (default {default})"),
-        })
-    }
+/// Applies the default of an optional `limit`-style argument. Before a
+/// tool runs, the MCP layer rejects values outside the range of the tool's
+/// input schema. The clamp keeps other callers within `1..=max`.
+fn limit_or_default(value: Option<u32>, default: u32, max: u32) -> u32 {
+    value.unwrap_or(default).clamp(1, max)
 }
 
 /// Returns `None` for an absent or blank string argument, so that clients
@@ -187,13 +175,10 @@ mod tests {
     }
 
     #[test]
-    fn checked_limit_bounds() {
-        assert_eq!(checked_limit("limit", None, 50, 200).unwrap(), 50);
-        assert_eq!(checked_limit("limit", Some(200), 50, 200).unwrap(), 200);
-        let error = checked_limit("limit", Some(0), 50, 200)
-            .unwrap_err()
-            .to_string();
-        assert!(error.contains("use 1 to 200"), "{error}");
-        assert!(checked_limit("limit", Some(201), 50, 200).is_err());
+    fn limit_or_default_bounds() {
+        assert_eq!(limit_or_default(None, 50, 200), 50);
+        assert_eq!(limit_or_default(Some(200), 50, 200), 200);
+        assert_eq!(limit_or_default(Some(0), 50, 200), 1);
+        assert_eq!(limit_or_default(Some(201), 50, 200), 200);
     }
 }

@@ -8,7 +8,7 @@ use crate::store::{AccountId, SearchHit};
 use super::conversations::describe_accounts;
 use super::output::{AccountOut, ContactOut, format_time};
 use super::{
-    SEARCH_MESSAGES, Summary, ToolContext, ToolError, checked_limit, non_blank, require,
+    SEARCH_MESSAGES, Summary, ToolContext, ToolError, limit_or_default, non_blank, require,
     resolve_accounts,
 };
 
@@ -84,7 +84,7 @@ pub async fn search_messages(
         });
     };
     check_query(query)?;
-    let limit = checked_limit("limit", args.limit, 20, 100)?;
+    let limit = limit_or_default(args.limit, 20, 100);
     let ids: Vec<AccountId> = accounts.iter().map(|a| a.id.clone()).collect();
     let hits = cx.store.search_messages(&ids, query, limit).await?;
     let account_out: Vec<AccountOut> = accounts.iter().map(AccountOut::from).collect();
