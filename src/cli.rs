@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Arg, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -18,6 +18,36 @@ pub struct Cli {
     pub common: CommonArgs,
     #[command(subcommand)]
     pub command: Command,
+}
+
+impl Cli {
+    /// Parses the process's arguments with [`command`], like
+    /// [`Parser::parse`]. Prints help, the version or an error and exits
+    /// when the arguments request help or the version, or are invalid.
+    pub fn parse_args() -> Cli {
+        let mut command = command();
+        let mut matches = command.get_matches_mut();
+        Cli::from_arg_matches_mut(&mut matches)
+            .unwrap_or_else(|error| error.format(&mut command).exit())
+    }
+}
+
+/// Global options that `pons metasim` ignores. It logs in the format
+/// that --log-format sets and keeps no data.
+const IGNORED_BY_METASIM: [&str; 4] = ["config", "data_dir", "database_url", "encryption_key_file"];
+
+/// Builds the command line of [`Cli`]. `metasim` gets hidden copies of
+/// the global options it ignores. Clap adds a global option only to
+/// subcommands without an option of that id, so its help lists only the
+/// options it uses, while the copies still accept what scripts pass.
+pub fn command() -> clap::Command {
+    let command = Cli::command();
+    let hidden: Vec<Arg> = command
+        .get_arguments()
+        .filter(|arg| IGNORED_BY_METASIM.contains(&arg.get_id().as_str()))
+        .map(|arg| arg.clone().global(false).hide(true))
+        .collect();
+    command.mut_subcommand("metasim", |metasim| metasim.args(hidden))
 }
 
 /// Settings every command needs to reach the database and to log.
@@ -392,4 +422,115 @@ pub enum BenchCommand {
     /// Call one MCP tool over N keep-alive connections and report calls
     /// per second, latency percentiles and errors.
     Tools(crate::bench::ToolsArgs),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Returns the help text that `args` print.
+    fn help(args: &[&str]) -> String {
+        let error = command().try_get_matches_from(args).unwrap_err();
+        assert_eq!(
+            error.kind(),
+            clap::error::ErrorKind::DisplayHelp,
+            "{args:?}"
+        );
+        error.render().to_string()
+    }
+
+    /// Parses `args` as `pons` does.
+    fn parse(args: &[&str]) -> Cli {
+        let matches = command()
+            .try_get_matches_from(args)
+            .expect("valid arguments");
+        Cli::from_arg_matches(&matches).expect("arguments match Cli")
+    }
+
+    const GLOBAL_OPTIONS: [&str; 5] = [
+        "--config",
+        "--data-dir",
+        "--database-url",
+        "--encryption-key-file",
+        "--log-format",
+    ];
+
+    #[test]
+    fn command_definition_is_valid() {
+        command().debug_assert();
+    }
+
+    #[test]
+    fn metasim_help_lists_only_its_options() {
+        let text = help(&["pons", "metasim", "--help"]);
+        for used in [
+            "--log-format",
+            "--bind",
+            "--webhook-url",
+            "--demo-templates",
+        ] {
+            assert!(text.contains(used), "{used} missing from:\n{text}");
+        }
+        for ignored in [
+            "--config",
+            "--data-dir",
+            "--database-url",
+            "--encryption-key-file",
+        ] {
+            assert!(!text.contains(ignored), "{ignored} listed in:\n{text}");
+        }
+    }
+
+    #[test]
+    fn other_help_keeps_global_options() {
+        let commands: [&[&str]; 5] = [
+            &["pons", "--help"],
+            &["pons", "serve", "--help"],
+            &["pons", "demo", "--help"],
+            &["pons", "key", "create", "--help"],
+            &["pons", "bench", "seed", "--help"],
+        ];
+        for args in commands {
+            let text = help(args);
+            for option in GLOBAL_OPTIONS {
+                assert!(
+                    text.contains(option),
+                    "{option} missing from {args:?}:\n{text}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn global_options_parse_before_and_after() {
+        let cases: [&[&str]; 6] = [
+            &["pons", "--data-dir", "d", "serve"],
+            &["pons", "serve", "--data-dir", "d"],
+            &["pons", "--data-dir", "d", "key", "list"],
+            &["pons", "key", "list", "--data-dir", "d"],
+            &["pons", "--data-dir", "d", "metasim"],
+            &["pons", "metasim", "--data-dir", "d"],
+        ];
+        for args in cases {
+            let cli = parse(args);
+            assert_eq!(cli.common.data_dir, Some(PathBuf::from("d")), "{args:?}");
+        }
+    }
+
+    #[test]
+    fn metasim_takes_log_format() {
+        let cli = parse(&[
+            "pons",
+            "metasim",
+            "--log-format",
+            "json",
+            "--bind",
+            "127.0.0.1:0",
+        ]);
+        assert_eq!(cli.common.log_format.as_deref(), Some("json"));
+        let Command::Metasim(args) = cli.command else {
+            panic!("parsed as another command: {:?}", cli.command);
+        };
+        assert_eq!(args.bind.as_deref(), Some("127.0.0.1:0"));
+    }
 }

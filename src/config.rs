@@ -281,6 +281,12 @@ fn read_file(path: &Path) -> Result<FileSettings, ConfigError> {
     })
 }
 
+/// Returns the log format that --log-format or PONS_LOG_FORMAT sets,
+/// without reading the configuration file, for `pons metasim`.
+pub fn log_format(common: &CommonArgs) -> Result<LogFormat, ConfigError> {
+    parse_log_format(common.log_format.clone().unwrap_or_else(|| "text".into()))
+}
+
 fn parse_log_format(value: String) -> Result<LogFormat, ConfigError> {
     match value.as_str() {
         "text" => Ok(LogFormat::Text),

@@ -1,4 +1,3 @@
-use clap::Parser;
 use tokio_util::sync::CancellationToken;
 
 use pons::admin::Admin;
@@ -14,7 +13,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_args();
     match run(cli).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(err) => {
@@ -31,8 +30,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         return pons::demo::run(settings, args).await;
     }
     if let Command::Metasim(args) = &cli.command {
-        let settings = Settings::load(&cli.common, &ServeArgs::default())?;
-        init_tracing(settings.log_format);
+        init_tracing(pons::config::log_format(&cli.common)?);
         let bind = args
             .bind
             .as_deref()
