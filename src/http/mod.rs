@@ -9,8 +9,11 @@ mod serve;
 mod webhook;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
+use http::StatusCode;
+use tower_http::classify::ServerErrorsFailureClass;
 use tower_http::trace::TraceLayer;
 
 use crate::config::ServerSettings;
@@ -66,7 +69,30 @@ pub fn router(state: AppState) -> Router {
             sender,
             mcp_settings,
         ))
-        .layer(TraceLayer::new_for_http().make_span_with(make_span))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(make_span)
+                .on_failure(log_failure),
+        )
+}
+
+/// Logs a request that failed with a server error, as tower-http does by
+/// default, except a 503. Pons returns 503 only for a webhook rejected at
+/// its in-flight limit and for a failed `/readyz` check, and both handlers
+/// log a warning of their own.
+fn log_failure(class: ServerErrorsFailureClass, latency: Duration, _span: &tracing::Span) {
+    let latency_ms = latency.as_millis();
+    match class {
+        ServerErrorsFailureClass::StatusCode(StatusCode::SERVICE_UNAVAILABLE) => {
+            tracing::debug!(latency_ms, "response failed with 503");
+        }
+        ServerErrorsFailureClass::StatusCode(status) => {
+            tracing::error!(latency_ms, %status, "response failed");
+        }
+        ServerErrorsFailureClass::Error(error) => {
+            tracing::error!(latency_ms, %error, "response failed");
+        }
+    }
 }
 
 fn make_span(request: &http::Request<axum::body::Body>) -> tracing::Span {

@@ -12,6 +12,7 @@ import pytest
 from conftest import finish_stack, start_stack
 from support.ids import new_customer, new_wamid
 from support.meta import FIXTURES, SIGNATURE_HEADER, fixture_bytes, sign, text_body
+from support.server import log_fields
 
 SIGNED_BODY = "signature/sig_text_unicode.body_as_sent.json"
 REENCODED_BODY = "signature/sig_text_unicode.body_reencoded_utf8.json"
@@ -249,5 +250,14 @@ def test_body_over_in_flight_limit_gets_503(backend_name, tmp_path):
         response = stack.meta.post(retried_body, secret=account.app_secret)
         assert response.status_code == 200, response.text
         assert stack.db.count_messages(retried_wamid) == 1
+
+        # The warning is the only line about the rejection: a deliberate 503
+        # is not logged again as a failed response.
+        errors = [
+            fields
+            for fields in map(log_fields, stack.server.lines[log_start:])
+            if fields is not None and fields.get("level") == "ERROR"
+        ]
+        assert errors == [], errors
     finally:
         finish_stack(stack)
