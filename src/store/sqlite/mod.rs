@@ -140,6 +140,14 @@ fn configure_connection(conn: &Connection, counts: &Arc<TokenCounts>) -> anyhow:
 /// Returns the file path in a `sqlite://PATH` or `sqlite:PATH` URL, or
 /// `url` itself when it has no `sqlite:` scheme.
 pub fn path_from_url(url: &str) -> anyhow::Result<PathBuf> {
+    // A PostgreSQL URL with a typo, such as `postgres//user:password@host`,
+    // would otherwise become a directory named after its password.
+    if mistyped_postgres_url(url) {
+        bail!(
+            "database URL starts with \"postgres\" but is not a PostgreSQL URL; write it as \
+             postgres://USER:PASSWORD@HOST/DB, with \"://\" after the scheme"
+        );
+    }
     let path = url
         .strip_prefix("sqlite://")
         .or_else(|| url.strip_prefix("sqlite:"))
@@ -149,8 +157,9 @@ pub fn path_from_url(url: &str) -> anyhow::Result<PathBuf> {
     }
     if path.contains("://") {
         bail!(
-            "database URL {url:?} has an unsupported scheme; use sqlite://PATH, a file path, \
-             or postgres://USER@HOST/DB"
+            "database URL {:?} has an unsupported scheme; use sqlite://PATH, a file path, \
+             or postgres://USER@HOST/DB",
+            without_credentials(url)
         );
     }
     if path == ":memory:" || path.contains('?') {
@@ -160,6 +169,30 @@ pub fn path_from_url(url: &str) -> anyhow::Result<PathBuf> {
         );
     }
     Ok(PathBuf::from(path))
+}
+
+/// Tells whether `url` is a PostgreSQL URL with a mistyped `://`, such as
+/// `postgres:/db`, `postgresql:db` or `postgres//db`.
+fn mistyped_postgres_url(url: &str) -> bool {
+    let lower = url.to_ascii_lowercase();
+    ["postgresql", "postgres"].iter().any(|scheme| {
+        lower
+            .strip_prefix(scheme)
+            .is_some_and(|rest| rest.starts_with(':') || rest.starts_with("//"))
+    })
+}
+
+/// Returns `url` with the user and password of a `scheme://user:password@host`
+/// URL replaced by `***`, for error messages and logs.
+pub fn without_credentials(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{scheme}://***{}", &rest[at..]),
+        None => url.to_owned(),
+    }
 }
 
 /// Returns the current time in Unix seconds.

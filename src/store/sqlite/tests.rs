@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use super::{SqliteStore, path_from_url};
+use super::{SqliteStore, path_from_url, without_credentials};
 use crate::store::{
     AccountId, InboundMessage, IngestItem, NewAccount, NewUser, NewWebhookLog, Store, WebhookBatch,
 };
@@ -77,6 +77,8 @@ fn path_from_url_accepts_paths() {
         ("sqlite:pons.db", "pons.db"),
         ("/tmp/pons.db", "/tmp/pons.db"),
         ("pons.db", "pons.db"),
+        ("postgres.db", "postgres.db"),
+        ("postgres/pons.db", "postgres/pons.db"),
     ];
     for (url, path) in cases {
         let parsed = path_from_url(url).expect(url);
@@ -93,8 +95,35 @@ fn path_from_url_rejects_unusable() {
         ":memory:",
         "sqlite://pons.db?mode=ro",
         "mysql://db.example/pons",
+        "postgres//pons:secret@127.0.0.1/pons",
+        "postgres:/pons@127.0.0.1/pons",
+        "PostgreSQL:pons@db/pons",
     ] {
         assert!(path_from_url(url).is_err(), "{url:?} must be rejected");
+    }
+}
+
+#[test]
+fn url_errors_hide_the_password() {
+    for url in [
+        "postgres//pons:secret@127.0.0.1/pons",
+        "mysql://pons:secret@db.example/pons",
+    ] {
+        let error = path_from_url(url).unwrap_err().to_string();
+        assert!(!error.contains("secret"), "{error}");
+    }
+}
+
+#[test]
+fn without_credentials_cases() {
+    let cases = [
+        ("postgres://pons:secret@db:5432/pons", "postgres://***@db:5432/pons"),
+        ("mysql://pons@db/pons", "mysql://***@db/pons"),
+        ("postgres://db/pons?user=a@b", "postgres://db/pons?user=a@b"),
+        ("/data/a@b/pons.db", "/data/a@b/pons.db"),
+    ];
+    for (url, shown) in cases {
+        assert_eq!(without_credentials(url), shown, "{url}");
     }
 }
 
