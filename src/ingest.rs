@@ -32,6 +32,14 @@ pub enum IngestError {
     Secret(AccountId),
     #[error("storing the webhook failed: {0}")]
     Store(#[from] StoreError),
+    /// The database contains no account at all, which points to a server
+    /// started on the wrong data directory or database.
+    #[error(
+        "the database holds no WhatsApp account, so the webhook was not stored; add the \
+         account with `pons account add`, or point PONS_DATA_DIR (or PONS_DATABASE_URL) at \
+         the database that holds it"
+    )]
+    NoAccounts,
 }
 
 /// A webhook request as received.
@@ -55,6 +63,9 @@ pub async fn receive(
     let routing = Routing::read(delivery.body).map_err(invalid_json)?;
     let accounts = Accounts::load(store, routing).await?;
     if accounts.is_empty() {
+        if store.list_accounts().await?.is_empty() {
+            return Err(IngestError::NoAccounts);
+        }
         tracing::warn!(
             phone_number_ids = ?accounts.unknown_numbers,
             "webhook for no known account acknowledged and ignored"

@@ -55,7 +55,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(_) => {
             let shutdown = CancellationToken::new();
             server::cancel_on_signal(shutdown.clone());
-            Server::bind(&settings).await?.run(shutdown).await
+            let new_database = missing_sqlite_file(&settings.database_url);
+            let server = Server::bind(&settings).await?;
+            log_database(&settings, new_database.as_deref());
+            server.run(shutdown).await
         }
         Command::Bench(BenchCommand::Ingest(args)) => pons::bench::ingest(args).await,
         Command::Bench(BenchCommand::Tools(args)) => pons::bench::tools(args).await,
@@ -68,9 +71,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let (store, secrets) = server::open(&settings).await?;
             if let Some(path) = new_database {
                 eprintln!(
-                    "note: no database was at {}, so a new, empty one was created; to manage \
-                     an existing installation, set PONS_DATA_DIR (or --data-dir) to its data \
-                     directory",
+                    "note: no database was at {} (or the file was empty), so a new, empty one was \
+                     created; to manage an existing installation, set PONS_DATA_DIR (or \
+                     --data-dir) to its data directory",
                     path.display()
                 );
             }
@@ -93,13 +96,31 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 /// Returns the SQLite file that `database_url` names when it does not
-/// exist yet; `None` for PostgreSQL or an existing file.
+/// exist yet or is empty, so that opening it creates a new database; `None`
+/// for PostgreSQL or a file with content.
 fn missing_sqlite_file(database_url: &str) -> Option<std::path::PathBuf> {
     if pons::store::is_postgres_url(database_url) {
         return None;
     }
     let path = pons::store::sqlite::path_from_url(database_url).ok()?;
-    (!path.exists()).then_some(path)
+    let empty = std::fs::metadata(&path).map_or(true, |metadata| metadata.len() == 0);
+    empty.then_some(path)
+}
+
+/// Logs the data directory and database the server uses, and warns when
+/// it created the database at `new_database` at this start. Otherwise a
+/// server on a mistyped or unmounted data directory looks like a new one.
+fn log_database(settings: &Settings, new_database: Option<&std::path::Path>) {
+    let database = pons::store::sqlite::without_credentials(&settings.database_url);
+    tracing::info!(data_dir = %settings.data_dir.display(), %database, "database opened");
+    if let Some(path) = new_database {
+        tracing::warn!(
+            path = %path.display(),
+            "created a new, empty database; if this server has data, stop it and set \
+             PONS_DATA_DIR (or --data-dir, or data_dir in the configuration file) to its data \
+             directory. Webhooks get 503 until an account is added, so Meta sends them again."
+        );
+    }
 }
 
 /// The log filter when PONS_LOG is unset. PostgreSQL's notices (such as

@@ -66,6 +66,16 @@ impl IntoResponse for ApiError {
                 tracing::warn!(error = %err, "webhook rejected");
                 (StatusCode::UNAUTHORIZED, err.to_string())
             }
+            ApiError::Ingest(err @ IngestError::NoAccounts) => {
+                tracing::warn!(
+                    "webhook rejected with 503 because the database holds no account; Meta \
+                     sends it again later, so add the account or point the server at the \
+                     database that holds it"
+                );
+                let retry_after = [(header::RETRY_AFTER, NO_ACCOUNTS_RETRY_AFTER_SECONDS)];
+                let body = Json(json!({ "error": err.to_string() }));
+                return (StatusCode::SERVICE_UNAVAILABLE, retry_after, body).into_response();
+            }
             ApiError::Ingest(err @ (IngestError::Secret(_) | IngestError::Store(_))) => {
                 tracing::error!(error = %err, "webhook not stored; Meta will retry");
                 (
@@ -151,6 +161,10 @@ impl IntoResponse for ApiError {
 /// webhook body of a few MB is stored in well under a second, so room is
 /// usually free again by then.
 const IN_FLIGHT_RETRY_AFTER_SECONDS: &str = "5";
+
+/// Seconds a webhook for a server without accounts is asked to wait. An
+/// operator needs minutes to add the account or fix the data directory.
+const NO_ACCOUNTS_RETRY_AFTER_SECONDS: &str = "60";
 
 /// 403 in the form of RFC 6750 `insufficient_scope`.
 fn missing_scope(scope: &str) -> Response {

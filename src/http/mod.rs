@@ -77,9 +77,9 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Logs a request that failed with a server error, as tower-http does by
-/// default, except a 503. Pons returns 503 only for a webhook rejected at
-/// its in-flight limit and for a failed `/readyz` check, and both handlers
-/// log a warning of their own.
+/// default, except a 503. Pons returns 503 only for a webhook it turns
+/// away (at its in-flight limit, or while the database holds no account)
+/// and for a failed `/readyz` check, and each of these logs a warning.
 fn log_failure(class: ServerErrorsFailureClass, latency: Duration, _span: &tracing::Span) {
     let latency_ms = latency.as_millis();
     match class {

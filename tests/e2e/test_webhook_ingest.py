@@ -5,10 +5,11 @@ one callback URL."""
 from __future__ import annotations
 
 import uuid
+from types import SimpleNamespace
 
 import pytest
 
-from conftest import OWNER
+from conftest import ACCOUNT_A, OWNER, finish_stack, start_stack
 from support.ids import new_customer, new_wamid
 from support.mcp import call_tool, structured
 from support.meta import (
@@ -280,6 +281,40 @@ def test_unknown_number_is_acknowledged(stack):
         lambda fields: unknown["phone_number_id"] in str(fields), 10, start_at=log_start
     )
     assert logged.get("level") == "WARN"
+
+
+def test_server_without_accounts_gets_retried(backend_name, tmp_path):
+    stack = start_stack(backend_name, tmp_path)
+    try:
+        if backend_name == "sqlite":
+            created = stack.server.wait_for_log(
+                lambda fields: "created a new, empty database" in str(fields), 10
+            )
+            assert created.get("level") == "WARN", created
+        account = SimpleNamespace(**ACCOUNT_A)
+        customer, wamid = new_customer(), new_wamid()
+        body = text_body(account, customer, wamid, "Sent before the account was added")
+        log_start = len(stack.server.lines)
+
+        response = stack.meta.post(body, secret=ACCOUNT_A["app_secret"])
+
+        # A server on an empty database was most likely started on the wrong
+        # data directory, so Meta must send the body again instead of losing it.
+        assert response.status_code == 503, response.text
+        assert response.headers.get("retry-after") == "60", response.headers
+        assert "pons account add" in response.json()["error"], response.text
+        assert "PONS_DATA_DIR" in response.json()["error"], response.text
+        logged = stack.server.wait_for_log(
+            lambda fields: "holds no account" in str(fields), 10, start_at=log_start
+        )
+        assert logged.get("level") == "WARN", logged
+
+        stack.add_standard_accounts()
+        response = stack.meta.post(body, secret=ACCOUNT_A["app_secret"])
+        assert response.status_code == 200, response.text
+        assert stack.db.count_messages(wamid) == 1
+    finally:
+        finish_stack(stack)
 
 
 def test_b_with_a_secret_rejected(stack):
