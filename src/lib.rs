@@ -17,6 +17,7 @@ pub mod mcp;
 pub mod media_files;
 pub mod metasim;
 pub mod phone;
+pub mod private_fs;
 pub mod server;
 pub mod store;
 pub mod tools;

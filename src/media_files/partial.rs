@@ -153,11 +153,8 @@ impl DownloadSink for PartialFile {
 /// releases the lock when the file is closed or the process exits, however
 /// it exits.
 fn open_locked(directory: &Path, path: &Path) -> io::Result<std::fs::File> {
-    std::fs::create_dir_all(directory)?;
-    let file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(path)?;
+    crate::private_fs::create_dir_all(directory)?;
+    let file = crate::private_fs::create_new_file(path)?;
     if let Err(error) = file.try_lock() {
         // Only a file system without locks gets here. The download works,
         // but a start-up while it runs cannot detect that it is in use.
@@ -169,7 +166,7 @@ fn open_locked(directory: &Path, path: &Path) -> io::Result<std::fs::File> {
 
 fn rename_into_place(source: &Path, target: &Path) -> io::Result<()> {
     let directory = target.parent().expect("a media path has a parent");
-    std::fs::create_dir_all(directory)?;
+    crate::private_fs::create_dir_all(directory)?;
     std::fs::rename(source, target)
 }
 

@@ -67,8 +67,20 @@ impl SqliteStore {
     /// database at `path`, applies pending migrations and starts the writer.
     pub fn open(path: &Path) -> anyhow::Result<SqliteStore> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent)
+            crate::private_fs::create_dir_all(parent)
                 .with_context(|| format!("creating directory {} failed", parent.display()))?;
+        }
+        // SQLite gives the -wal and -shm files the mode of the database file.
+        // Another process may create the file first, which is fine.
+        if !path.exists() {
+            match crate::private_fs::create_new_file(path) {
+                Err(error) if error.kind() != std::io::ErrorKind::AlreadyExists => {
+                    return Err(error).with_context(|| {
+                        format!("creating SQLite database {} failed", path.display())
+                    });
+                }
+                _ => {}
+            }
         }
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE

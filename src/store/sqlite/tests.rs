@@ -440,3 +440,19 @@ async fn index_merge_keeps_matches() {
         .collect();
     assert_eq!(wamids, vec!["w7".to_owned()]);
 }
+
+#[cfg(unix)]
+#[test]
+fn new_database_files_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let directory = tempfile::tempdir().unwrap();
+    let path = directory.path().join("pons.db");
+    let _store = SqliteStore::open(&path).unwrap();
+
+    for name in ["pons.db", "pons.db-wal", "pons.db-shm"] {
+        let file = directory.path().join(name);
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{name}");
+    }
+}

@@ -1,0 +1,68 @@
+//! Files and directories readable by their owner only, whatever the umask.
+//! The data directory contains customer messages, media and the encryption
+//! key, and it often lives in a directory that others can list. Only files
+//! and directories that Pons creates get these modes; existing ones keep
+//! theirs.
+
+use std::fs::{DirBuilder, File, OpenOptions};
+use std::io;
+use std::path::Path;
+
+/// Mode of the directories Pons creates.
+#[cfg(unix)]
+const DIRECTORY_MODE: u32 = 0o700;
+/// Mode of the files Pons creates.
+#[cfg(unix)]
+const FILE_MODE: u32 = 0o600;
+
+/// Creates `path` and its missing parents, each readable by its owner only.
+pub fn create_dir_all(path: &Path) -> io::Result<()> {
+    let mut builder = DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, DIRECTORY_MODE);
+    builder.create(path)
+}
+
+/// Creates the file `path`, which must not exist, for writing, readable by
+/// its owner only.
+pub fn create_new_file(path: &Path) -> io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, FILE_MODE);
+    options.open(path)
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::{create_dir_all, create_new_file};
+
+    fn mode(path: &std::path::Path) -> u32 {
+        std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+    }
+
+    #[test]
+    fn created_paths_are_private() {
+        let root = tempfile::tempdir().unwrap();
+        let directory = root.path().join("a/b");
+        create_dir_all(&directory).unwrap();
+        create_new_file(&directory.join("file")).unwrap();
+
+        assert_eq!(mode(&root.path().join("a")), 0o700);
+        assert_eq!(mode(&directory), 0o700);
+        assert_eq!(mode(&directory.join("file")), 0o600);
+    }
+
+    #[test]
+    fn existing_file_is_an_error() {
+        let root = tempfile::tempdir().unwrap();
+        let path = root.path().join("file");
+        create_new_file(&path).unwrap();
+
+        let error = create_new_file(&path).unwrap_err();
+        assert_eq!(error.kind(), std::io::ErrorKind::AlreadyExists);
+    }
+}
