@@ -304,14 +304,25 @@ fn validate_url(setting: &'static str, value: &str) -> Result<String, ConfigErro
     let parsed = http::Uri::try_from(value)
         .ok()
         .filter(|uri| matches!(uri.scheme_str(), Some("http" | "https")) && uri.host().is_some());
-    match parsed {
-        Some(_) => Ok(value.trim_end_matches('/').to_owned()),
-        None => Err(ConfigError::Invalid {
+    let Some(uri) = parsed else {
+        return Err(ConfigError::Invalid {
             setting,
             value: value.to_owned(),
             fix: "use an absolute http:// or https:// URL, for example https://pons.example.com",
-        }),
+        });
+    };
+    // Pons appends paths such as /api/webhook to this URL and prints the
+    // result, so it can carry neither a query nor credentials.
+    let has_credentials = uri.authority().is_some_and(|a| a.as_str().contains('@'));
+    if has_credentials || value.contains(['?', '#']) {
+        return Err(ConfigError::Invalid {
+            setting,
+            value: crate::echo::without_credentials(value),
+            fix: "use the scheme, host, optional port and optional path only, without a user, \
+                  password, query or fragment, for example https://pons.example.com",
+        });
     }
+    Ok(value.trim_end_matches('/').to_owned())
 }
 
 #[cfg(test)]
@@ -428,6 +439,24 @@ mod tests {
         };
         let err = Settings::load(&common(), &serve).unwrap_err().to_string();
         assert!(err.contains("PONS_PUBLIC_URL"), "{err}");
+    }
+
+    #[test]
+    fn public_url_extras_are_rejected() {
+        for url in [
+            "https://pons.example.com?x=1",
+            "https://pons.example.com/#top",
+            "https://user:secret@pons.example.com",
+        ] {
+            let serve = ServeArgs {
+                public_url: Some(url.into()),
+                ..ServeArgs::default()
+            };
+            let err = Settings::load(&common(), &serve).unwrap_err().to_string();
+            assert!(err.contains("PONS_PUBLIC_URL"), "{err}");
+            assert!(err.contains("without a user"), "{err}");
+            assert!(!err.contains("secret"), "{err}");
+        }
     }
 
     #[test]
