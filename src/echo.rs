@@ -83,9 +83,35 @@ fn is_tag(c: char) -> bool {
     matches!(c, '\u{e0020}'..='\u{e007f}')
 }
 
+/// Returns `url` with the user and password of a `scheme://user:password@host`
+/// URL replaced by `***`, for error messages and logs.
+pub fn without_credentials(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{scheme}://***{}", &rest[at..]),
+        None => url.to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn without_credentials_cases() {
+        let cases = [
+            ("postgres://pons:secret@db:5432/pons", "postgres://***@db:5432/pons"),
+            ("mysql://pons@db/pons", "mysql://***@db/pons"),
+            ("postgres://db/pons?user=a@b", "postgres://db/pons?user=a@b"),
+            ("/data/a@b/pons.db", "/data/a@b/pons.db"),
+        ];
+        for (url, shown) in cases {
+            assert_eq!(without_credentials(url), shown, "{url}");
+        }
+    }
 
     #[test]
     fn long_input_is_cut_on_a_character_boundary() {

@@ -111,7 +111,7 @@ fn missing_sqlite_file(database_url: &str) -> Option<std::path::PathBuf> {
 /// it created the database at `new_database` at this start. Otherwise a
 /// server on a mistyped or unmounted data directory looks like a new one.
 fn log_database(settings: &Settings, new_database: Option<&std::path::Path>) {
-    let database = pons::store::sqlite::without_credentials(&settings.database_url);
+    let database = pons::echo::without_credentials(&settings.database_url);
     tracing::info!(data_dir = %settings.data_dir.display(), %database, "database opened");
     if let Some(path) = new_database {
         tracing::warn!(

@@ -87,6 +87,7 @@ impl SqliteStore {
             | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let mut conn = Connection::open_with_flags(path, flags)
             .with_context(|| format!("opening SQLite database {} failed", path.display()))?;
+        reject_read_only(&conn, path)?;
         let counts = Arc::new(TokenCounts::new());
         configure_connection(&conn, &counts)?;
         migrate::apply(&mut conn)?;
@@ -149,6 +150,20 @@ fn configure_connection(conn: &Connection, counts: &Arc<TokenCounts>) -> anyhow:
     Ok(())
 }
 
+/// Fails when `conn` cannot write its database. SQLite opens a file that
+/// the process may not write read-only, and every write would then fail
+/// while reads and `/readyz` still work.
+fn reject_read_only(conn: &Connection, path: &Path) -> anyhow::Result<()> {
+    if conn.is_readonly(rusqlite::MAIN_DB)? {
+        bail!(
+            "SQLite database {} is read-only for the user that runs Pons; make it and its \
+             directory writable by that user (chmod u+w, or chown)",
+            path.display()
+        );
+    }
+    Ok(())
+}
+
 /// Returns the file path in a `sqlite://PATH` or `sqlite:PATH` URL, or
 /// `url` itself when it has no `sqlite:` scheme.
 pub fn path_from_url(url: &str) -> anyhow::Result<PathBuf> {
@@ -171,7 +186,7 @@ pub fn path_from_url(url: &str) -> anyhow::Result<PathBuf> {
         bail!(
             "database URL {:?} has an unsupported scheme; use sqlite://PATH, a file path, \
              or postgres://USER@HOST/DB",
-            without_credentials(url)
+            crate::echo::without_credentials(url)
         );
     }
     if path == ":memory:" || path.contains('?') {
@@ -192,19 +207,6 @@ fn mistyped_postgres_url(url: &str) -> bool {
             .strip_prefix(scheme)
             .is_some_and(|rest| rest.starts_with(':') || rest.starts_with("//"))
     })
-}
-
-/// Returns `url` with the user and password of a `scheme://user:password@host`
-/// URL replaced by `***`, for error messages and logs.
-pub fn without_credentials(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    match rest[..authority_end].rfind('@') {
-        Some(at) => format!("{scheme}://***{}", &rest[at..]),
-        None => url.to_owned(),
-    }
 }
 
 /// Returns the current time in Unix seconds.
