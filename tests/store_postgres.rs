@@ -840,3 +840,35 @@ async fn unmatched_callback_data_noted_in_log() {
         "{detail}"
     );
 }
+
+#[tokio::test]
+async fn unreachable_server_is_named() {
+    // Nothing listens on port 1 of the loopback address.
+    let error = PostgresStore::connect("postgres://pons:secret@127.0.0.1:1/pons")
+        .await
+        .unwrap_err();
+    let message = format!("{error:#}");
+
+    assert!(message.contains("127.0.0.1:1"), "{message}");
+    assert!(message.contains("\"pons\""), "{message}");
+    assert!(message.to_lowercase().contains("refused"), "{message}");
+    assert!(!message.contains("secret"), "{message}");
+}
+
+#[tokio::test]
+async fn newer_schema_is_rejected() {
+    let database = TestDatabase::create().await;
+    sqlx::query(
+        "INSERT INTO _sqlx_migrations \
+         (version, description, success, checksum, execution_time) \
+         VALUES (999, 'from a newer release', TRUE, '\\x00'::bytea, 0)",
+    )
+    .execute(database.store.pool())
+    .await
+    .unwrap();
+
+    let error = PostgresStore::connect(&database.url()).await.unwrap_err();
+    let message = format!("{error:#}");
+    assert!(message.contains("schema version 999 is newer"), "{message}");
+    assert!(message.contains("run a newer Pons release"), "{message}");
+}

@@ -17,11 +17,13 @@ mod templates;
 mod trait_impl;
 mod updates;
 
+use std::str::FromStr;
 use std::time::Duration;
 
 use anyhow::Context;
-use sqlx::PgPool;
-use sqlx::postgres::PgPoolOptions;
+use sqlx::migrate::MigrateError;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{ConnectOptions, Connection, PgPool};
 
 use super::*;
 
@@ -43,16 +45,39 @@ pub struct PostgresStore {
 impl PostgresStore {
     /// Opens a connection pool on `url` and applies pending migrations.
     pub async fn connect(url: &str) -> anyhow::Result<PostgresStore> {
+        // The URL is never repeated in an error, because it may carry a
+        // password.
+        let options = PgConnectOptions::from_str(url)
+            .map_err(|error| anyhow::anyhow!("invalid PostgreSQL URL: {error}"))?;
+        let server = format!(
+            "PostgreSQL at {}:{}, database {:?}",
+            options.get_host(),
+            options.get_port(),
+            options.get_database().unwrap_or_default()
+        );
+        // One connection first: the pool reports only its timeout, not why
+        // the connections failed (refused, unknown role, missing database).
+        options
+            .connect()
+            .await
+            .with_context(|| format!("failed to connect to {server}"))?
+            .close()
+            .await
+            .ok();
         let pool = PgPoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
             .acquire_timeout(ACQUIRE_TIMEOUT)
-            .connect(url)
+            .connect_with(options)
             .await
-            .context("failed to connect to PostgreSQL")?;
-        MIGRATOR
-            .run(&pool)
-            .await
-            .context("failed to apply the PostgreSQL migrations")?;
+            .with_context(|| format!("failed to connect to {server}"))?;
+        MIGRATOR.run(&pool).await.map_err(|error| match error {
+            MigrateError::VersionMissing(version) => anyhow::anyhow!(
+                "database schema version {version} is newer than this build supports \
+                 ({}); run a newer Pons release",
+                MIGRATOR.iter().map(|m| m.version).max().unwrap_or_default()
+            ),
+            error => anyhow::Error::new(error).context("failed to apply the PostgreSQL migrations"),
+        })?;
         Ok(PostgresStore { pool })
     }
 
