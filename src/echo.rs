@@ -103,7 +103,10 @@ mod tests {
     #[test]
     fn without_credentials_cases() {
         let cases = [
-            ("postgres://pons:secret@db:5432/pons", "postgres://***@db:5432/pons"),
+            (
+                "postgres://pons:secret@db:5432/pons",
+                "postgres://***@db:5432/pons",
+            ),
             ("mysql://pons@db/pons", "mysql://***@db/pons"),
             ("postgres://db/pons?user=a@b", "postgres://db/pons?user=a@b"),
             ("/data/a@b/pons.db", "/data/a@b/pons.db"),

@@ -130,8 +130,11 @@ const DEFAULT_LOG_FILTER: &str = "info,rmcp=warn,sqlx::postgres::notice=warn";
 
 fn init_tracing(format: LogFormat) {
     let (filter, invalid) = log_filter(std::env::var("PONS_LOG").ok().as_deref());
+    // Colour codes only help a terminal; in journald or a log file they are
+    // noise.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),

@@ -223,7 +223,12 @@ impl Server {
     /// waits up to the grace period for open requests and running jobs.
     pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let addr = self.local_addr();
-        tracing::info!(%addr, public_url = %self.state.settings.public_url, "pons listening");
+        tracing::info!(
+            %addr,
+            public_url = %self.state.settings.public_url,
+            version = env!("CARGO_PKG_VERSION"),
+            "pons listening"
+        );
         let workers = self.jobs.start(shutdown.clone());
         let graph_timeout = Duration::from_secs(self.state.settings.graph_timeout_seconds);
         tokio::spawn(sweep_unconfirmed_sends(
@@ -275,18 +280,30 @@ fn graph_client(settings: &Settings, timeout: Duration) -> anyhow::Result<GraphC
         .context("cannot build the Graph API client (PONS_GRAPH_API_URL)")
 }
 
-/// Cancels the token on SIGINT or SIGTERM.
+/// Cancels the token on SIGINT or SIGTERM. SIGHUP is logged and ignored.
 pub fn cancel_on_signal(token: CancellationToken) {
     tokio::spawn(async move {
         let ctrl_c = tokio::signal::ctrl_c();
         #[cfg(unix)]
+        tokio::pin!(ctrl_c);
+        #[cfg(unix)]
         {
+            use tokio::signal::unix::{SignalKind, signal};
             let mut term =
-                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-                    .expect("SIGTERM handler can be installed");
-            tokio::select! {
-                _ = ctrl_c => {}
-                _ = term.recv() => {}
+                signal(SignalKind::terminate()).expect("SIGTERM handler can be installed");
+            // Pons reads its configuration only at start. Without a handler,
+            // SIGHUP, which many operators send to reload a service, would end
+            // the process at once.
+            let mut hangup = signal(SignalKind::hangup()).expect("SIGHUP handler can be installed");
+            loop {
+                tokio::select! {
+                    _ = &mut ctrl_c => break,
+                    _ = term.recv() => break,
+                    _ = hangup.recv() => tracing::warn!(
+                        "SIGHUP received and ignored: Pons reads its configuration only at \
+                         start, so restart it to apply changes"
+                    ),
+                }
             }
         }
         #[cfg(not(unix))]

@@ -1,7 +1,8 @@
-"""Health endpoints and a clean stop on SIGTERM."""
+"""Health endpoints, a clean stop on SIGTERM, and SIGHUP ignored."""
 
 from __future__ import annotations
 
+import signal
 import socket
 import threading
 
@@ -30,6 +31,25 @@ def test_sigterm_stops_with_exit_code_zero(backend_name, tmp_path):
         lambda fields: fields.get("message") == "pons stopped", 5, start_at=log_start
     )
     assert stopped["level"] == "INFO"
+
+
+def test_sighup_is_logged_and_ignored(backend_name, tmp_path):
+    stack = start_stack(backend_name, tmp_path)
+    try:
+        log_start = len(stack.server.lines)
+        stack.server.process.send_signal(signal.SIGHUP)
+
+        ignored = stack.server.wait_for_log(
+            lambda fields: "SIGHUP" in str(fields), 10, start_at=log_start
+        )
+        assert ignored["level"] == "WARN", ignored
+        assert "restart" in ignored["fields"]["message"], ignored
+        assert httpx2.get(f"{stack.server.url}/healthz", timeout=10).status_code == 200
+        code = stack.stop()
+    finally:
+        stack.backend.drop()
+
+    assert code == 0, stack.server.log_tail()
 
 
 def read_until_closed(sock: socket.socket) -> bytes:

@@ -73,11 +73,7 @@ impl ReaderPool {
     where
         F: FnOnce(&Connection) -> StoreResult<T>,
     {
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(|_| pool_closed())?;
+        let _permit = self.permits.acquire().await.map_err(|_| pool_closed())?;
         let conn = self.take()?;
         let result = work(&conn);
         self.put(conn);

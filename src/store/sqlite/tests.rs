@@ -114,7 +114,6 @@ fn url_errors_hide_the_password() {
     }
 }
 
-
 /// Runs FTS5's integrity check of the index's own structure, and checks
 /// that the index contains every message, under its rowid negated, and
 /// nothing else. Which words each message is found by is left to searches.
@@ -451,11 +450,9 @@ fn read_only_database_is_rejected() {
     let path = directory.path().join("pons.db");
     drop(SqliteStore::open(&path).unwrap());
     // SQLite opens a file that the process may not write this way.
-    let read_only = rusqlite::Connection::open_with_flags(
-        &path,
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-    )
-    .unwrap();
+    let read_only =
+        rusqlite::Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .unwrap();
     let writable = rusqlite::Connection::open(&path).unwrap();
 
     let error = reject_read_only(&read_only, &path).unwrap_err().to_string();
