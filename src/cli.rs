@@ -181,7 +181,7 @@ pub struct ServeArgs {
     #[arg(long, env = "PONS_WEBHOOK_MAX_IN_FLIGHT_BYTES", value_name = "BYTES")]
     pub webhook_max_in_flight_bytes: Option<usize>,
     /// Seconds to wait for open requests to finish after SIGINT or SIGTERM.
-    /// [default: 10]
+    /// [default: 20, the Graph API timeout's default and 5 seconds]
     #[arg(long, env = "PONS_SHUTDOWN_GRACE_SECONDS", value_name = "SECONDS")]
     pub shutdown_grace_seconds: Option<u64>,
     #[command(flatten)]

@@ -22,6 +22,9 @@ pub const DEFAULT_WEBHOOK_MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 /// Room for sixteen bodies of the default maximum size at once.
 pub const DEFAULT_WEBHOOK_MAX_IN_FLIGHT_BYTES: usize = 64 * 1024 * 1024;
 pub const DEFAULT_GRAPH_TIMEOUT_SECONDS: u64 = 15;
+/// Default seconds open requests get to finish after SIGINT or SIGTERM,
+/// long enough for a send that waits the whole default Graph API timeout.
+pub const DEFAULT_SHUTDOWN_GRACE_SECONDS: u64 = DEFAULT_GRAPH_TIMEOUT_SECONDS + 5;
 pub const DEFAULT_READ_TIMEOUT_SECONDS: u64 = 30;
 pub const DEFAULT_TOOL_RATE_PER_MINUTE: u32 = 120;
 
@@ -122,7 +125,7 @@ impl Settings {
         let shutdown_grace_seconds = serve
             .shutdown_grace_seconds
             .or(file.shutdown_grace_seconds)
-            .unwrap_or(10);
+            .unwrap_or(DEFAULT_SHUTDOWN_GRACE_SECONDS);
         let file_jobs = JobArgs {
             job_workers: file.job_workers,
             job_poll_interval_seconds: file.job_poll_interval_seconds,

@@ -55,7 +55,7 @@ impl Default for JobSettings {
             retry_max_delay: Duration::from_secs(3600),
             media_max_bytes: DEFAULT_MEDIA_MAX_BYTES,
             template_sync_interval: Some(Duration::from_secs(3600)),
-            shutdown_grace: Duration::from_secs(10),
+            shutdown_grace: Duration::from_secs(super::DEFAULT_SHUTDOWN_GRACE_SECONDS),
         }
     }
 }
