@@ -424,9 +424,78 @@ pub enum BenchCommand {
     Tools(crate::bench::ToolsArgs),
 }
 
+/// Environment variables that Pons reads besides those of its options.
+const OTHER_VARIABLES: [&str; 1] = ["PONS_LOG"];
+/// Variables with the `PONS_` prefix that the test and benchmark scripts
+/// and the printed MCP client configuration use. They are no settings.
+const TOOL_VARIABLES: [&str; 4] = [
+    "PONS_API_KEY",
+    "PONS_BENCH_CORPUS",
+    "PONS_BIN",
+    "PONS_TEST_DATABASE_URL",
+];
+
+/// Returns, for each environment variable in `names` that starts with
+/// `PONS_` but is no Pons setting, the setting whose name is one or two
+/// typos away, if any. Pons ignores such a variable, which silently leaves
+/// the setting at its default, such as a new data directory.
+pub fn mistyped_variables(names: impl Iterator<Item = String>) -> Vec<(String, String)> {
+    let known = known_variables();
+    names
+        .filter(|name| name.starts_with("PONS_") && !known.contains(name))
+        .filter(|name| !TOOL_VARIABLES.contains(&name.as_str()))
+        .filter_map(|name| {
+            let (distance, closest) = known
+                .iter()
+                .map(|known| (strsim::levenshtein(&name, known), known))
+                .min()?;
+            (distance <= 2).then(|| (name, closest.clone()))
+        })
+        .collect()
+}
+
+/// Returns the names of every environment variable that Pons reads.
+fn known_variables() -> Vec<String> {
+    fn collect(command: &clap::Command, names: &mut Vec<String>) {
+        for arg in command.get_arguments() {
+            if let Some(name) = arg.get_env().and_then(|name| name.to_str()) {
+                names.push(name.to_owned());
+            }
+        }
+        for subcommand in command.get_subcommands() {
+            collect(subcommand, names);
+        }
+    }
+    let mut names: Vec<String> = OTHER_VARIABLES
+        .iter()
+        .map(|name| name.to_string())
+        .collect();
+    collect(&command(), &mut names);
+    names.sort_unstable();
+    names.dedup();
+    names
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mistyped_variables_are_found() {
+        let names = [
+            "PONS_DATADIR",
+            "PONS_DATA_DIR",
+            "PONS_LOG",
+            "PONS_API_KEY",
+            "HOME",
+        ];
+        let found = mistyped_variables(names.iter().map(|name| name.to_string()));
+
+        assert_eq!(
+            found,
+            vec![("PONS_DATADIR".to_owned(), "PONS_DATA_DIR".to_owned())]
+        );
+    }
 
     /// Returns the help text that `args` print.
     fn help(args: &[&str]) -> String {

@@ -140,6 +140,15 @@ fn init_tracing(format: LogFormat) {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
     }
+    for (name, setting) in pons::cli::mistyped_variables(
+        std::env::vars_os().filter_map(|(name, _)| name.into_string().ok()),
+    ) {
+        tracing::warn!(
+            variable = %name,
+            "environment variable {name} is not a Pons setting and is ignored; did you mean \
+             {setting}?"
+        );
+    }
     if let Some(warning) = invalid {
         tracing::warn!("{warning}");
     }
