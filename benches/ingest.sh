@@ -17,9 +17,7 @@ work=$(mktemp -d)
 source "$root/benches/server.sh"
 trap cleanup EXIT
 
-export PONS_DATA_DIR="$work/data"
-export PONS_LOG_FORMAT=json
-export PONS_LOG=warn,pons=info
+use_new_data_dir
 printf 'bench-token' > "$work/token"
 printf 'bench-app-secret' > "$work/secret"
 

@@ -37,3 +37,11 @@ print_peak_rss() {
     rss_kb=$(awk '/VmHWM/ {print $2}' "/proc/$server_pid/status")
     echo "server peak RSS: $((rss_kb / 1024)) MiB"
 }
+
+# Points the server at a new data directory in the temporary directory,
+# with JSON logs of warnings and of Pons's own info lines.
+use_new_data_dir() {
+    export PONS_DATA_DIR="$work/data"
+    export PONS_LOG_FORMAT=json
+    export PONS_LOG=warn,pons=info
+}

@@ -4,11 +4,10 @@
 # opens CONNECTIONS connections that each POST an unsigned body of BYTES
 # bytes. Every connection sends its head with `Expect: 100-continue` and,
 # once the server requests the body with 100 Continue, all of it but the
-# last byte. When all
-# connections are that far and the server's RSS has stopped growing (the
-# same for half a second), the script reads it, sends the last bytes and
-# reads the responses (401 for an unsigned body the server
-# read, 503 for one it rejected before reading). Prints the RSS before the
+# last byte. When all connections are that far and the server's RSS has
+# stopped growing (the same for half a second), the script reads it, sends
+# the last bytes and reads the responses (401 for an unsigned body the
+# server read, 503 for one it rejected before reading). Prints the RSS before the
 # load, with every accepted body in flight, and at the peak, and the count
 # of each response status.
 #
@@ -32,9 +31,7 @@ work=$(mktemp -d)
 source "$root/benches/server.sh"
 trap cleanup EXIT
 
-export PONS_DATA_DIR="$work/data"
-export PONS_LOG_FORMAT=json
-export PONS_LOG=warn,pons=info
+use_new_data_dir
 export PONS_WEBHOOK_MAX_BODY_BYTES=${PONS_WEBHOOK_MAX_BODY_BYTES:-$body_bytes}
 
 start_server
