@@ -2,7 +2,8 @@
 //! directory, read for the URL and key it prints, called over MCP, then
 //! stopped with SIGTERM. A second run on the same directory reuses the
 //! sandbox, prints a new key and revokes the first run's key; one started
-//! while the first runs is refused.
+//! while the first runs is refused. A data directory with accounts that
+//! the demo did not create is rejected and left unchanged.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -336,4 +337,117 @@ async fn newcomer_session(demo: &Demo) {
     assert_eq!(outbound.len(), 1, "{after}");
     let status = outbound[0]["status"].as_str().unwrap_or_default();
     assert!(["sent", "delivered", "read"].contains(&status), "{after}");
+}
+
+/// Runs `pons ARGS` on `data_dir` with no other `PONS_*` setting and
+/// returns the output, failing unless it exits with status 0.
+fn admin(data_dir: &Path, args: &[&str]) -> std::process::Output {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_pons"));
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("PONS_") {
+            command.env_remove(name);
+        }
+    }
+    let output = command
+        .args(args)
+        .env("PONS_DATA_DIR", data_dir)
+        .env("PONS_LOG", "warn")
+        .output()
+        .expect("run pons");
+    let message = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "pons {args:?}: {message}");
+    output
+}
+
+/// Returns the bytes of the database file and its write-ahead log.
+fn database_bytes(data_dir: &Path) -> (Vec<u8>, Option<Vec<u8>>) {
+    let database = std::fs::read(data_dir.join("pons.db")).expect("read pons.db");
+    let wal = std::fs::read(data_dir.join("pons.db-wal")).ok();
+    (database, wal)
+}
+
+#[tokio::test]
+async fn demo_rejects_real_data_directory() {
+    // The first account has numbers of its own. The second has the
+    // sandbox's numbers, as an installation tried out against
+    // `pons metasim` has, but a name of its own.
+    let cases = [
+        ("Real", "200000000000001", "200000000000002", "+15552223333"),
+        ("Shop", "100000000000001", "100000000000002", "+15550001111"),
+    ];
+    for (name, waba_id, phone_number_id, phone_number) in cases {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let data_dir = dir.path().join("prod");
+        let token = dir.path().join("token.txt");
+        let secret = dir.path().join("app-secret.txt");
+        std::fs::write(&token, "token").unwrap();
+        std::fs::write(&secret, "secret").unwrap();
+        admin(&data_dir, &["user", "add", "real@example.com"]);
+        admin(
+            &data_dir,
+            &[
+                "account",
+                "add",
+                "--owner",
+                "real@example.com",
+                "--name",
+                name,
+                "--waba-id",
+                waba_id,
+                "--phone-number-id",
+                phone_number_id,
+                "--phone-number",
+                phone_number,
+                "--access-token-file",
+                token.to_str().unwrap(),
+                "--app-secret-file",
+                secret.to_str().unwrap(),
+            ],
+        );
+        let before = database_bytes(&data_dir);
+
+        let demo = Command::new(env!("CARGO_BIN_EXE_pons"))
+            .arg("demo")
+            .env("PONS_DATA_DIR", &data_dir)
+            .env("PONS_BIND", "127.0.0.1:0")
+            .env("PONS_LOG", "warn")
+            .env_remove("PONS_CONFIG")
+            .env_remove("PONS_DATABASE_URL")
+            .env_remove("PONS_ENCRYPTION_KEY_FILE")
+            .stdin(Stdio::null())
+            .kill_on_drop(true)
+            .output();
+        let demo = tokio::time::timeout(STARTUP_TIMEOUT, demo)
+            .await
+            .unwrap_or_else(|_| panic!("{name}: pons demo started on a real data directory"))
+            .expect("run pons demo");
+        let message = String::from_utf8_lossy(&demo.stderr);
+
+        assert!(!demo.status.success(), "{name}: {message}");
+        assert!(
+            message.contains(&format!("data directory {}", data_dir.display())),
+            "{name}: {message}"
+        );
+        assert!(
+            message.contains("contains a Pons database with 1 account(s)"),
+            "{name}: {message}"
+        );
+        assert!(
+            message.contains(&format!("\"{name}\"")),
+            "{name}: {message}"
+        );
+        assert!(message.contains("unset PONS_DATA_DIR"), "{name}: {message}");
+        assert!(message.contains("--data-dir"), "{name}: {message}");
+        assert!(
+            before == database_bytes(&data_dir),
+            "{name}: the demo changed the database"
+        );
+        assert!(
+            !data_dir.join("demo.lock").exists(),
+            "{name}: the demo created its lock file"
+        );
+        let accounts = admin(&data_dir, &["account", "list"]);
+        let accounts = String::from_utf8_lossy(&accounts.stdout);
+        assert!(!accounts.contains("Demo Shop"), "{name}: {accounts}");
+    }
 }

@@ -31,9 +31,14 @@ pub use customers::CustomerInterval;
 /// key is printed anyway.
 const FIRST_JOBS_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Data directory of the demo unless `PONS_DATA_DIR` names another, so it
-/// never mixes with a real installation's data.
+/// Data directory of the demo unless `PONS_DATA_DIR` or `--data-dir` names
+/// another. [`run`] rejects a directory whose database contains accounts
+/// that the demo did not create, so it never mixes with a real
+/// installation's data.
 pub const DEMO_DATA_DIR: &str = "./pons-demo-data";
+
+/// File name of the demo's SQLite database inside its data directory.
+const DATABASE_FILE_NAME: &str = "pons.db";
 
 /// Parses `--customer-interval-seconds`: `MIN-MAX`, one number, or `0`.
 pub fn parse_interval(text: &str) -> Result<CustomerInterval, String> {
@@ -54,7 +59,7 @@ pub fn settings(mut common: CommonArgs, args: &DemoArgs) -> anyhow::Result<Setti
     common.encryption_key_file = None;
     let mut settings = Settings::load(&common, &args.serve)?;
     settings.data_dir = data_dir.clone();
-    settings.database_url = format!("sqlite://{}", data_dir.join("pons.db").display());
+    settings.database_url = format!("sqlite://{}", data_dir.join(DATABASE_FILE_NAME).display());
     settings.encryption_key_file = data_dir.join(crate::crypto::KEY_FILE_NAME);
     if ignored_database.is_some() {
         eprintln!(
@@ -96,11 +101,13 @@ fn lock_data_dir(data_dir: &Path) -> anyhow::Result<std::fs::File> {
 
 /// Runs the demo until SIGINT or SIGTERM.
 pub async fn run(mut settings: Settings, args: DemoArgs) -> anyhow::Result<()> {
+    let sim_config = MetaSimConfig::demo();
+    seed::reject_foreign_database(&settings.data_dir, &sim_config)?;
     let _lock = lock_data_dir(&settings.data_dir)?;
     let shutdown = CancellationToken::new();
     server::cancel_on_signal(shutdown.clone());
 
-    let sim = MetaSim::start(MetaSimConfig::demo())
+    let sim = MetaSim::start(sim_config)
         .await
         .context("cannot start the WhatsApp sandbox")?;
     settings.server.graph_api_url = sim.base_url();

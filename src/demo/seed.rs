@@ -3,8 +3,11 @@
 //! on every run that replaces the previous run's key. An existing demo
 //! database is reused as it is.
 
-use anyhow::Context;
+use std::path::Path;
+
+use anyhow::{Context, bail};
 use rand::RngCore;
+use rusqlite::{Connection, OpenFlags, OptionalExtension};
 
 use super::customers;
 use crate::apikey;
@@ -60,6 +63,67 @@ pub(super) async fn sandbox(
         .upsert_member(&account.id, &user.id, Role::Owner)
         .await?;
     Ok(Sandbox { user, account })
+}
+
+/// Rejects a data directory whose database contains an account that the
+/// demo did not create, because the demo would add its user, key and
+/// messages to that database and run its accounts' jobs against the
+/// sandbox. The database is opened read-only and not migrated, so a
+/// rejected directory stays as it was. A missing database, or one without
+/// an `accounts` table, passes.
+pub(super) fn reject_foreign_database(data_dir: &Path, sim: &MetaSimConfig) -> anyhow::Result<()> {
+    let path = data_dir.join(super::DATABASE_FILE_NAME);
+    if !path.exists() {
+        return Ok(());
+    }
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let foreign = Connection::open_with_flags(&path, flags)
+        .and_then(|conn| foreign_account(&conn, sim))
+        .with_context(|| {
+            format!(
+                "cannot read the database {} to check that it belongs to pons demo",
+                path.display()
+            )
+        })?;
+    if let Some((count, name, phone_number)) = foreign {
+        bail!(
+            "data directory {} contains a Pons database with {count} account(s) that pons demo \
+             did not create (such as \"{name}\", +{phone_number}), and the demo never uses a \
+             real data directory; unset PONS_DATA_DIR, or pass --data-dir with a new directory",
+            data_dir.display()
+        );
+    }
+    Ok(())
+}
+
+/// Returns how many accounts other than the sandbox account of [`sandbox`]
+/// the database contains, with the oldest one's name and number.
+fn foreign_account(
+    conn: &Connection,
+    sim: &MetaSimConfig,
+) -> rusqlite::Result<Option<(i64, String, String)>> {
+    let has_accounts: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'accounts')",
+        [],
+        |row| row.get(0),
+    )?;
+    if !has_accounts {
+        return Ok(None);
+    }
+    let sql = "SELECT count(*) OVER (), name, phone_number FROM accounts \
+               WHERE NOT (phone_number_id = ?1 AND waba_id = ?2 AND phone_number = ?3 \
+               AND name = ?4) \
+               ORDER BY created_at, id LIMIT 1";
+    let params = rusqlite::params![
+        sim.phone_number_id,
+        sim.waba_id,
+        sim.display_phone_number,
+        ACCOUNT_NAME
+    ];
+    conn.query_row(sql, params, |row| {
+        Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+    })
+    .optional()
 }
 
 fn new_account(sim: &MetaSimConfig, secrets: &SecretBox, owner: &User) -> NewAccount {
