@@ -470,12 +470,7 @@ impl Admin {
     }
 
     async fn account_by_ref(&self, reference: &str) -> anyhow::Result<Account> {
-        let by_id = self.store.find_account(reference).await?;
-        let found = match (by_id, PhoneNumber::parse(reference)) {
-            (Some(account), _) => Some(account),
-            (None, Ok(phone)) => self.store.find_account(phone.digits()).await?,
-            (None, Err(_)) => None,
-        };
+        let found = find_account_by_ref(&self.store, reference).await?;
         found.ok_or_else(|| {
             anyhow!(
                 "account \"{}\" not found; `pons account list` shows ids and numbers",
@@ -483,6 +478,21 @@ impl Admin {
             )
         })
     }
+}
+
+/// Finds the account that `reference` names by id or by phone number in
+/// any format that [`PhoneNumber::parse`] accepts.
+pub(crate) async fn find_account_by_ref(
+    store: &DynStore,
+    reference: &str,
+) -> anyhow::Result<Option<Account>> {
+    let by_id = store.find_account(reference).await?;
+    let found = match (by_id, PhoneNumber::parse(reference)) {
+        (Some(account), _) => Some(account),
+        (None, Ok(phone)) => store.find_account(phone.digits()).await?,
+        (None, Err(_)) => None,
+    };
+    Ok(found)
 }
 
 fn parse_email(email: &str) -> anyhow::Result<String> {

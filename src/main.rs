@@ -1,7 +1,7 @@
 use tokio_util::sync::CancellationToken;
 
 use pons::admin::Admin;
-use pons::cli::{BenchCommand, Cli, Command, ServeArgs};
+use pons::cli::{AccountCommand, BenchCommand, Cli, Command, ServeArgs};
 use pons::config::{LogFormat, Settings};
 use pons::server::{self, Server};
 
@@ -68,7 +68,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         command => {
             let new_database = missing_sqlite_file(&settings.database_url);
-            let (store, secrets) = server::open(&settings).await?;
+            let (store, secrets) = match &command {
+                // Replacing both secrets is how an account whose key is lost
+                // is recovered, so that account is left out of the key check.
+                Command::Account(AccountCommand::SetCredentials {
+                    account,
+                    access_token_file: Some(_),
+                    app_secret_file: Some(_),
+                }) => server::open_replacing_secrets(&settings, account).await?,
+                _ => server::open(&settings).await?,
+            };
             if let Some(path) = new_database {
                 eprintln!(
                     "note: no database was at {} (or the file was empty), so a new, empty one was \

@@ -85,8 +85,29 @@ async fn fail_unconfirmed_sends(store: &DynStore, graph_timeout: Duration, now: 
     }
 }
 
-/// Opens the database (applying migrations) and the encryption key.
+/// Opens the database (applying migrations) and the encryption key, and
+/// rejects a key that cannot decrypt every account's stored secrets.
 pub async fn open(settings: &Settings) -> anyhow::Result<(DynStore, SecretBox)> {
+    open_checking_key(settings, None).await
+}
+
+/// Like [`open`], but leaves out of the key check the account `account`
+/// (phone number or id), whose access token and app secret are both about
+/// to be replaced. `pons account set-credentials` uses it, so that the
+/// credentials of an account whose key is lost can be stored again with a
+/// new key. NOTE: with a wrong key it moves that account to the wrong key,
+/// and [`open`] then rejects the right key, naming that account.
+pub async fn open_replacing_secrets(
+    settings: &Settings,
+    account: &str,
+) -> anyhow::Result<(DynStore, SecretBox)> {
+    open_checking_key(settings, Some(account)).await
+}
+
+async fn open_checking_key(
+    settings: &Settings,
+    replaced_account: Option<&str>,
+) -> anyhow::Result<(DynStore, SecretBox)> {
     create_private_dir(&settings.data_dir).with_context(|| {
         format!(
             "cannot create data directory {}",
@@ -109,7 +130,64 @@ pub async fn open(settings: &Settings) -> anyhow::Result<(DynStore, SecretBox)> 
         }
     }
     let secrets = SecretBox::load_or_create(key_file)?;
+    let replaced = match replaced_account {
+        Some(reference) => crate::admin::find_account_by_ref(&store, reference)
+            .await?
+            .map(|account| account.id),
+        None => None,
+    };
+    reject_wrong_key(&store, &secrets, key_file, replaced.as_ref()).await?;
     Ok((store, secrets))
+}
+
+/// Rejects an encryption key that cannot decrypt the access token or app
+/// secret of some account other than `replaced`. Without this check a
+/// server with the wrong key reports ready and then fails every webhook
+/// and send, and admin commands store new secrets under a second key.
+/// It reads all accounts in two queries and decrypts two short secrets per
+/// account.
+async fn reject_wrong_key(
+    store: &DynStore,
+    secrets: &SecretBox,
+    key_file: &std::path::Path,
+    replaced: Option<&crate::store::AccountId>,
+) -> anyhow::Result<()> {
+    let phone_number_ids: Vec<String> = store
+        .list_accounts()
+        .await?
+        .into_iter()
+        .map(|account| account.phone_number_id)
+        .collect();
+    let stored = store
+        .accounts_by_phone_number_ids(&phone_number_ids)
+        .await?;
+    let checked = stored
+        .iter()
+        .filter(|stored| Some(&stored.account.id) != replaced);
+    for stored in checked {
+        let secret = if secrets.decrypt(&stored.access_token_encrypted).is_err() {
+            "access token"
+        } else if secrets.decrypt(&stored.app_secret_encrypted).is_err() {
+            "app secret"
+        } else {
+            continue;
+        };
+        let account = &stored.account;
+        anyhow::bail!(
+            "encryption key file {} cannot decrypt the {secret} of account \"{}\" (+{}, id {}), \
+             so it is not the key the account's secrets were stored with; restore the key file \
+             that was in use when the account was added, or point PONS_ENCRYPTION_KEY_FILE at \
+             it. If that key is lost, store the account's credentials again with \
+             `pons account set-credentials --account +{} --access-token-file PATH \
+             --app-secret-file PATH`",
+            key_file.display(),
+            account.name,
+            account.phone_number,
+            account.id,
+            account.phone_number,
+        );
+    }
+    Ok(())
 }
 
 /// Creates a directory readable by its owner only (on Unix), because it

@@ -1,8 +1,15 @@
 //! The administration commands as an operator types them: the built binary
-//! on a fresh SQLite data directory, judged by exit status and output.
+//! on a fresh data directory (its SQLite database, or a PostgreSQL one
+//! where a test names it), judged by exit status and output.
+
+mod postgres_harness;
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
 
 /// Runs `pons ARGS` on `data_dir` with no other `PONS_*` setting.
 fn pons(data_dir: &Path, args: &[&str]) -> Output {
@@ -392,4 +399,161 @@ fn account_add_prints_public_webhook_url() {
         printed.contains("https://pons.example.com/api/webhook"),
         "{printed}"
     );
+}
+
+/// Returns a valid encryption key that differs from the one a data
+/// directory creates.
+fn other_key() -> String {
+    BASE64.encode([7u8; 32])
+}
+
+/// Adds the shop with the data directory's own key, then replaces the key
+/// file with [`other_key`] and keeps the original as `original.key`.
+fn shop_under_replaced_key(data_dir: &Path, env: &[(&str, &str)]) {
+    let added = pons_with_env(data_dir, &["user", "add", "you@example.com"], env);
+    assert!(added.status.success(), "user add: {}", stderr(&added));
+    let added = add_shop(data_dir, env);
+    assert!(added.status.success(), "account add: {}", stderr(&added));
+    let key_file = data_dir.join("encryption.key");
+    std::fs::rename(&key_file, data_dir.join("original.key")).unwrap();
+    std::fs::write(&key_file, other_key()).unwrap();
+}
+
+/// Checks that admin commands reject the replaced key with an error that
+/// names the key file and the account, and accept the original key again.
+fn assert_wrong_key_rejected(data_dir: &Path, env: &[(&str, &str)]) {
+    shop_under_replaced_key(data_dir, env);
+    let key_file = data_dir.join("encryption.key");
+
+    let listed = pons_with_env(data_dir, &["account", "list"], env);
+    let message = stderr(&listed);
+    assert!(!listed.status.success(), "{message}");
+    assert!(
+        message.contains(&format!("encryption key file {}", key_file.display())),
+        "{message}"
+    );
+    assert!(message.contains("\"Shop\" (+15550001111"), "{message}");
+    assert!(message.contains("restore the key file"), "{message}");
+    assert!(
+        message.contains("pons account set-credentials"),
+        "{message}"
+    );
+    assert!(!message.contains(&other_key()), "{message}");
+
+    // One new secret under the other key would leave the account needing
+    // both keys.
+    let secret = data_dir.join("new-app-secret.txt");
+    std::fs::write(&secret, "new-secret").unwrap();
+    let args = [
+        "account",
+        "set-credentials",
+        "--account",
+        "+15550001111",
+        "--app-secret-file",
+        secret.to_str().unwrap(),
+    ];
+    let mixed = pons_with_env(data_dir, &args, env);
+    assert!(!mixed.status.success(), "{}", stderr(&mixed));
+    assert!(
+        stderr(&mixed).contains("cannot decrypt the access token"),
+        "{}",
+        stderr(&mixed)
+    );
+
+    std::fs::rename(data_dir.join("original.key"), &key_file).unwrap();
+    let restored = pons_with_env(data_dir, &["account", "list"], env);
+    assert!(restored.status.success(), "{}", stderr(&restored));
+    assert!(stdout(&restored).contains("Shop"), "{}", stdout(&restored));
+}
+
+#[test]
+fn wrong_key_rejected_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    assert_wrong_key_rejected(dir.path(), &[]);
+}
+
+#[tokio::test]
+async fn wrong_key_rejected_on_postgres() {
+    let database = postgres_harness::TestDatabase::create().await;
+    let url = database.url();
+    let dir = tempfile::tempdir().unwrap();
+    assert_wrong_key_rejected(dir.path(), &[("PONS_DATABASE_URL", &url)]);
+
+    let accounts = pons::store::Store::list_accounts(&database.store)
+        .await
+        .expect("list accounts");
+    let numbers: Vec<&str> = accounts.iter().map(|a| a.phone_number.as_str()).collect();
+    assert_eq!(numbers, ["15550001111"], "the shop is stored on PostgreSQL");
+}
+
+#[test]
+fn serve_rejects_wrong_key() {
+    let dir = tempfile::tempdir().unwrap();
+    shop_under_replaced_key(dir.path(), &[]);
+    let log = dir.path().join("serve.log");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_pons"));
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("PONS_") {
+            command.env_remove(name);
+        }
+    }
+    let mut serve = command
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .env("PONS_DATA_DIR", dir.path())
+        .env("PONS_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .expect("run pons serve");
+
+    // Fails the test instead of hanging when the server starts.
+    let mut status = None;
+    for _ in 0..600 {
+        status = serve.try_wait().expect("wait for pons serve");
+        if status.is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    if status.is_none() {
+        serve.kill().expect("stop pons serve");
+        serve.wait().expect("wait for pons serve");
+    }
+    let message = std::fs::read_to_string(&log).unwrap();
+
+    let status = status.unwrap_or_else(|| panic!("pons serve started: {message}"));
+    assert!(!status.success(), "{message}");
+    assert!(
+        message.contains("cannot decrypt the access token"),
+        "{message}"
+    );
+    assert!(message.contains("\"Shop\""), "{message}");
+}
+
+#[test]
+fn set_credentials_recovers_lost_key() {
+    let dir = tempfile::tempdir().unwrap();
+    shop_under_replaced_key(dir.path(), &[]);
+    let token = dir.path().join("new-token.txt");
+    let secret = dir.path().join("new-app-secret.txt");
+    std::fs::write(&token, "new-token").unwrap();
+    std::fs::write(&secret, "new-secret").unwrap();
+
+    let replaced = pons(
+        dir.path(),
+        &[
+            "account",
+            "set-credentials",
+            "--account",
+            "+15550001111",
+            "--access-token-file",
+            token.to_str().unwrap(),
+            "--app-secret-file",
+            secret.to_str().unwrap(),
+        ],
+    );
+
+    assert!(replaced.status.success(), "{}", stderr(&replaced));
+    let listed = pons(dir.path(), &["account", "list"]);
+    assert!(listed.status.success(), "{}", stderr(&listed));
 }
