@@ -77,7 +77,7 @@ impl SecretBox {
             Ok(text) => SecretBox::from_base64(&text, &path.display().to_string()),
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
                 if let Some(parent) = path.parent() {
-                    std::fs::create_dir_all(parent).map_err(io_error)?;
+                    crate::private_fs::create_dir_all(parent).map_err(io_error)?;
                 }
                 let key = Aes256Gcm::generate_key(OsRng);
                 let text = Zeroizing::new(BASE64.encode(key));

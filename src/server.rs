@@ -108,7 +108,7 @@ async fn open_checking_key(
     settings: &Settings,
     replaced_account: Option<&str>,
 ) -> anyhow::Result<(DynStore, SecretBox)> {
-    create_private_dir(&settings.data_dir).with_context(|| {
+    crate::private_fs::create_dir_all(&settings.data_dir).with_context(|| {
         format!(
             "cannot create data directory {}",
             settings.data_dir.display()
@@ -188,20 +188,6 @@ async fn reject_wrong_key(
         );
     }
     Ok(())
-}
-
-/// Creates a directory readable by its owner only (on Unix), because it
-/// holds the database and the encryption key. An existing directory keeps
-/// its permissions.
-pub(crate) fn create_private_dir(path: &std::path::Path) -> std::io::Result<()> {
-    if path.exists() {
-        return Ok(());
-    }
-    let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(path)
 }
 
 /// A server bound to its listener, ready to run.

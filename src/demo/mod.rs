@@ -81,7 +81,7 @@ const LOCK_FILE_NAME: &str = "demo.lock";
 /// first one's key and receive the sandbox's webhooks in its place, so it
 /// fails with an error instead.
 fn lock_data_dir(data_dir: &Path) -> anyhow::Result<std::fs::File> {
-    server::create_private_dir(data_dir)
+    crate::private_fs::create_dir_all(data_dir)
         .with_context(|| format!("cannot create data directory {}", data_dir.display()))?;
     let path = data_dir.join(LOCK_FILE_NAME);
     let file = std::fs::File::create(&path)
