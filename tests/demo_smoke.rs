@@ -359,10 +359,15 @@ fn admin(data_dir: &Path, args: &[&str]) -> std::process::Output {
     output
 }
 
-/// Returns the bytes of the database file and its write-ahead log.
+/// Returns the bytes of the database file and its write-ahead log. An
+/// empty log counts as none: a read-only connection to a database whose
+/// writer deleted the log at close creates an empty one, which holds no
+/// data.
 fn database_bytes(data_dir: &Path) -> (Vec<u8>, Option<Vec<u8>>) {
     let database = std::fs::read(data_dir.join("pons.db")).expect("read pons.db");
-    let wal = std::fs::read(data_dir.join("pons.db-wal")).ok();
+    let wal = std::fs::read(data_dir.join("pons.db-wal"))
+        .ok()
+        .filter(|wal| !wal.is_empty());
     (database, wal)
 }
 
