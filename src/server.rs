@@ -116,7 +116,13 @@ async fn open_checking_key(
     })?;
     let store = crate::store::connect(&settings.database_url)
         .await
-        .with_context(|| "cannot open the database named by PONS_DATABASE_URL")?;
+        .with_context(|| {
+            format!(
+                "cannot open the database {} (set by --database-url, PONS_DATABASE_URL or \
+                 database_url in the configuration file, or else in the data directory)",
+                crate::echo::without_credentials(&settings.database_url)
+            )
+        })?;
     let key_file = &settings.encryption_key_file;
     if !key_file.exists() {
         let accounts = store.list_accounts().await?.len();

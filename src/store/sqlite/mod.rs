@@ -85,8 +85,21 @@ impl SqliteStore {
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let mut conn = Connection::open_with_flags(path, flags)
-            .with_context(|| format!("opening SQLite database {} failed", path.display()))?;
+        let mut conn = Connection::open_with_flags(path, flags).map_err(|error| {
+            // SQLite reports a file or folder that it may not open as code 14
+            // and no more.
+            let hint = match error.sqlite_error_code() {
+                Some(rusqlite::ErrorCode::CannotOpen) => {
+                    "; check that the folder exists and that the user that runs Pons may read \
+                     and write it and the file"
+                }
+                _ => "",
+            };
+            anyhow::Error::new(error).context(format!(
+                "opening SQLite database {} failed{hint}",
+                path.display()
+            ))
+        })?;
         reject_read_only(&conn, path)?;
         let counts = Arc::new(TokenCounts::new());
         configure_connection(&conn, &counts)?;

@@ -460,3 +460,14 @@ fn read_only_database_is_rejected() {
     assert!(error.contains("pons.db"), "{error}");
     assert!(reject_read_only(&writable, &path).is_ok());
 }
+
+#[test]
+fn unopenable_file_gets_a_hint() {
+    // SQLite cannot open a folder as its database file.
+    let directory = tempfile::tempdir().unwrap();
+
+    let error = SqliteStore::open(directory.path()).err().expect("a folder is rejected");
+    let message = format!("{error:#}");
+    assert!(message.contains("opening SQLite database"), "{message}");
+    assert!(message.contains("may read and write"), "{message}");
+}
