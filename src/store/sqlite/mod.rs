@@ -102,15 +102,18 @@ impl SqliteStore {
         })?;
         reject_read_only(&conn, path)?;
         let counts = Arc::new(TokenCounts::new());
-        configure_connection(&conn, &counts)?;
-        migrate::apply(&mut conn)?;
-        counts
-            .load(&conn)
-            .context("reading the search index's token counts failed")?;
         let message_accounts = Arc::new(MessageAccounts::new());
-        message_accounts
-            .load(&conn)
-            .context("reading the accounts of stored messages failed")?;
+        let prepared = (|| {
+            configure_connection(&conn, &counts)?;
+            migrate::apply(&mut conn)?;
+            counts
+                .load(&conn)
+                .context("reading the search index's token counts failed")?;
+            message_accounts
+                .load(&conn)
+                .context("reading the accounts of stored messages failed")
+        })();
+        prepared.map_err(|error| with_damage_hint(error, path))?;
         let readers = ReaderPool::open(path, READER_CONNECTIONS, &counts)?;
         let writes = index_merge::IndexWrites::default();
         let indexer = SearchIndexer::new(
@@ -161,6 +164,30 @@ fn configure_connection(conn: &Connection, counts: &Arc<TokenCounts>) -> anyhow:
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
     score::register(conn, Arc::clone(counts))?;
     Ok(())
+}
+
+/// Adds what to do to an error that says the database file is damaged or
+/// is no SQLite database, which SQLite reports without the file's path.
+fn with_damage_hint(error: anyhow::Error, path: &Path) -> anyhow::Error {
+    let damaged = error.chain().any(|cause| {
+        cause
+            .downcast_ref::<rusqlite::Error>()
+            .and_then(rusqlite::Error::sqlite_error_code)
+            .is_some_and(|code| {
+                matches!(
+                    code,
+                    rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase
+                )
+            })
+    });
+    if !damaged {
+        return error;
+    }
+    error.context(format!(
+        "SQLite database {} is damaged or is no SQLite database; restore it from a backup, \
+         or move it away to start with a new, empty database",
+        path.display()
+    ))
 }
 
 /// Fails when `conn` cannot write its database. SQLite opens a file that

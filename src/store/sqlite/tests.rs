@@ -466,8 +466,44 @@ fn unopenable_file_gets_a_hint() {
     // SQLite cannot open a folder as its database file.
     let directory = tempfile::tempdir().unwrap();
 
-    let error = SqliteStore::open(directory.path()).err().expect("a folder is rejected");
+    let error = SqliteStore::open(directory.path())
+        .err()
+        .expect("a folder is rejected");
     let message = format!("{error:#}");
     assert!(message.contains("opening SQLite database"), "{message}");
     assert!(message.contains("may read and write"), "{message}");
+}
+
+#[test]
+fn damaged_database_gets_a_hint() {
+    let directory = tempfile::tempdir().unwrap();
+    let path = directory.path().join("pons.db");
+    drop(SqliteStore::open(&path).unwrap());
+    // Moves every page from the write-ahead log into the file.
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
+        .unwrap();
+    let whole = std::fs::read(&path).unwrap();
+    let garbage = vec![0x5a; 8192];
+    // A file cut after its first pages, and a file that is no SQLite file.
+    for (case, bytes) in [
+        ("truncated", &whole[..whole.len() / 2]),
+        ("foreign", &garbage[..]),
+    ] {
+        let _ = std::fs::remove_file(directory.path().join("pons.db-wal"));
+        let _ = std::fs::remove_file(directory.path().join("pons.db-shm"));
+        std::fs::write(&path, bytes).unwrap();
+
+        let error = SqliteStore::open(&path)
+            .err()
+            .expect("a damaged file is rejected");
+        let message = format!("{error:#}");
+        assert!(message.contains("is damaged"), "{case}: {message}");
+        assert!(
+            message.contains("restore it from a backup"),
+            "{case}: {message}"
+        );
+        assert!(message.contains("pons.db"), "{case}: {message}");
+    }
 }
