@@ -4,10 +4,10 @@
 # opens CONNECTIONS connections that each POST an unsigned body of BYTES
 # bytes. Every connection sends its head with `Expect: 100-continue` and,
 # once the server requests the body with 100 Continue, all of it but the
-# last byte. When all connections are that far and the server's RSS has
-# stopped growing (the same for half a second), the script reads it, sends
-# the last bytes and reads the responses (401 for an unsigned body the
-# server read, 503 for one it rejected before reading). Prints the RSS before the
+# last byte. The script waits until all connections are that far and the
+# server's RSS has been the same for half a second, and reads the RSS. Then
+# it sends the last bytes and reads the responses: 401 for an unsigned body
+# the server read, 503 for one it rejected before reading. Prints the RSS before the
 # load, with every accepted body in flight, and at the peak, and the count
 # of each response status.
 #

@@ -360,9 +360,8 @@ fn admin(data_dir: &Path, args: &[&str]) -> std::process::Output {
 }
 
 /// Returns the bytes of the database file and its write-ahead log. An
-/// empty log counts as none: a read-only connection to a database whose
-/// writer deleted the log at close creates an empty one, which holds no
-/// data.
+/// empty log counts as none, because a read-only connection creates an
+/// empty one when the writer deleted the log at close.
 fn database_bytes(data_dir: &Path) -> (Vec<u8>, Option<Vec<u8>>) {
     let database = std::fs::read(data_dir.join("pons.db")).expect("read pons.db");
     let wal = std::fs::read(data_dir.join("pons.db-wal"))

@@ -78,7 +78,7 @@ pub fn router(state: AppState) -> Router {
 
 /// Logs a request that failed with a server error, as tower-http does by
 /// default, except a 503. Pons returns 503 only for a webhook it turns
-/// away (at its in-flight limit, or while the database holds no account)
+/// away (at its in-flight limit, or while the database contains no account)
 /// and for a failed `/readyz` check, and each of these logs a warning.
 fn log_failure(class: ServerErrorsFailureClass, latency: Duration, _span: &tracing::Span) {
     let latency_ms = latency.as_millis();

@@ -79,7 +79,7 @@ async fn deliver(
         }
         Err(error) => {
             // The rest of the body stays unread, so the connection cannot
-            // carry another request. The header tells the client so.
+            // carry another request. The header asks the client to close it.
             let mut response = reject(&state, &budget, error).into_response();
             response
                 .headers_mut()

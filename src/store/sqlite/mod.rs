@@ -166,8 +166,8 @@ fn configure_connection(conn: &Connection, counts: &Arc<TokenCounts>) -> anyhow:
     Ok(())
 }
 
-/// Adds what to do to an error that says the database file is damaged or
-/// is no SQLite database, which SQLite reports without the file's path.
+/// Adds the file's path and the fix to an error that reports a damaged file
+/// or a file that is no SQLite database. SQLite's own message names neither.
 fn with_damage_hint(error: anyhow::Error, path: &Path) -> anyhow::Error {
     let damaged = error.chain().any(|cause| {
         cause
