@@ -278,6 +278,80 @@ async fn new_database_not_analyzed_empty() {
     );
 }
 
+/// A database whose schema contains another application's tables is left
+/// alone, with an error that names the tables and the fix.
+#[tokio::test]
+async fn foreign_tables_are_not_migrated() {
+    let database = EmptyDatabase::create().await;
+    let pool = PgPool::connect(&database.url()).await.expect("connect");
+    sqlx::query("CREATE TABLE invoices (id integer PRIMARY KEY)")
+        .execute(&pool)
+        .await
+        .expect("create a foreign table");
+
+    let error = PostgresStore::connect(&database.url())
+        .await
+        .err()
+        .expect("a foreign schema is rejected");
+    let message = format!("{error:#}");
+    assert!(
+        message.contains("contains tables that Pons did not create (invoices)"),
+        "{message}"
+    );
+    assert!(message.contains("PONS_DATABASE_URL"), "{message}");
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT table_name::text FROM information_schema.tables \
+         WHERE table_schema = current_schema() ORDER BY table_name",
+    )
+    .fetch_all(&pool)
+    .await
+    .expect("list tables");
+    assert_eq!(tables, ["invoices"], "nothing was added");
+    pool.close().await;
+}
+
+/// A migration record that sqlx wrote for another application is rejected.
+#[tokio::test]
+async fn foreign_migration_record_is_rejected() {
+    let database = EmptyDatabase::create().await;
+    let pool = PgPool::connect(&database.url()).await.expect("connect");
+    for statement in [
+        "CREATE TABLE _sqlx_migrations (version bigint PRIMARY KEY, description text NOT NULL, \
+         installed_on timestamptz NOT NULL DEFAULT now(), success boolean NOT NULL, \
+         checksum bytea NOT NULL, execution_time bigint NOT NULL)",
+        "INSERT INTO _sqlx_migrations VALUES (1, 'create invoices', now(), true, '\\x00', 1)",
+        "CREATE TABLE invoices (id integer PRIMARY KEY)",
+    ] {
+        sqlx::query(statement)
+            .execute(&pool)
+            .await
+            .unwrap_or_else(|error| panic!("{statement}: {error}"));
+    }
+    pool.close().await;
+
+    let error = PostgresStore::connect(&database.url())
+        .await
+        .err()
+        .expect("a foreign migration record is rejected");
+    let message = format!("{error:#}");
+    assert!(
+        message.contains("migrations of another application"),
+        "{message}"
+    );
+    assert!(message.contains("\"create invoices\""), "{message}");
+
+    // Pons's own database opens again after its migrations ran.
+    let own = EmptyDatabase::create().await;
+    drop(
+        PostgresStore::connect(&own.url())
+            .await
+            .expect("first start"),
+    );
+    PostgresStore::connect(&own.url())
+        .await
+        .expect("a second start accepts Pons's own tables");
+}
+
 /// Messages stored before the migration that splits words at punctuation
 /// are indexed again by it, so their codes and addresses are found.
 #[tokio::test]

@@ -70,6 +70,7 @@ impl PostgresStore {
             .connect_with(options)
             .await
             .with_context(|| format!("failed to connect to {server}"))?;
+        reject_foreign(&pool, &server).await?;
         MIGRATOR.run(&pool).await.map_err(|error| match error {
             MigrateError::VersionMissing(version) => anyhow::anyhow!(
                 "database schema version {version} is newer than this build supports \
@@ -85,6 +86,65 @@ impl PostgresStore {
     pub fn pool(&self) -> &PgPool {
         &self.pool
     }
+}
+
+/// The table in which sqlx records the applied migrations.
+const MIGRATIONS_TABLE: &str = "_sqlx_migrations";
+
+/// How many of a foreign schema's tables an error names.
+const TABLES_NAMED: usize = 5;
+
+/// Fails when the current schema of the database belongs to another
+/// application: it contains tables but no record of Pons's first migration.
+/// Migrating it would add Pons's tables beside the other application's,
+/// and the migration record could be mistaken for its own. `server`
+/// names the database in the error.
+async fn reject_foreign(pool: &PgPool, server: &str) -> anyhow::Result<()> {
+    let fix = "Pons needs a database of its own: create one (for example `createdb pons`) and \
+               point --database-url or PONS_DATABASE_URL at it";
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT table_name::text FROM information_schema.tables \
+         WHERE table_schema = current_schema() ORDER BY table_name",
+    )
+    .fetch_all(pool)
+    .await
+    .with_context(|| format!("failed to list the tables of {server}"))?;
+    if tables.iter().any(|table| table == MIGRATIONS_TABLE) {
+        let first = MIGRATOR
+            .iter()
+            .next()
+            .context("this build has no PostgreSQL migrations")?;
+        let recorded: Option<String> =
+            sqlx::query_scalar("SELECT description FROM _sqlx_migrations WHERE version = $1")
+                .bind(first.version)
+                .fetch_optional(pool)
+                .await
+                .with_context(|| format!("failed to read the migrations recorded in {server}"))?;
+        match recorded {
+            Some(description) if description == first.description => return Ok(()),
+            Some(description) => anyhow::bail!(
+                "{server} records migrations of another application (version {} is \
+                 {description:?}, not Pons's {:?}); {fix}",
+                first.version,
+                first.description
+            ),
+            // Another instance may be applying the first migration right now.
+            None => {}
+        }
+    }
+    let others: Vec<&str> = tables
+        .iter()
+        .map(String::as_str)
+        .filter(|table| *table != MIGRATIONS_TABLE)
+        .collect();
+    if others.is_empty() {
+        return Ok(());
+    }
+    let mut named = others[..others.len().min(TABLES_NAMED)].join(", ");
+    if others.len() > TABLES_NAMED {
+        named.push_str(&format!(" and {} more", others.len() - TABLES_NAMED));
+    }
+    anyhow::bail!("{server} contains tables that Pons did not create ({named}); {fix}")
 }
 
 /// Maps any driver error to `Backend`.

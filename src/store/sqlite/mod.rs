@@ -104,6 +104,7 @@ impl SqliteStore {
         let counts = Arc::new(TokenCounts::new());
         let message_accounts = Arc::new(MessageAccounts::new());
         let prepared = (|| {
+            migrate::reject_foreign(&conn, path)?;
             configure_connection(&conn, &counts)?;
             migrate::apply(&mut conn)?;
             counts
