@@ -37,12 +37,24 @@ pub enum ConfigError {
     Read { path: String, error: std::io::Error },
     #[error("invalid configuration file {path}: {message}")]
     Parse { path: String, message: String },
-    #[error("invalid {setting} {value:?}: {fix}")]
+    /// `setting` is the environment variable's name. Any of three sources
+    /// may have set the value, so the message names the flag and the
+    /// configuration key too.
+    #[error("invalid value {value:?} of {}: {fix}", setting_sources(setting))]
     Invalid {
         setting: &'static str,
         value: String,
         fix: &'static str,
     },
+}
+
+/// Names every way to set the setting whose environment variable is
+/// `variable`: `PONS_BIND` is also `--bind` and `bind` in the file.
+fn setting_sources(variable: &str) -> String {
+    let name = variable.strip_prefix("PONS_").unwrap_or(variable);
+    let key = name.to_ascii_lowercase();
+    let flag = key.replace('_', "-");
+    format!("--{flag}, {variable} or `{key}` in the configuration file")
 }
 
 /// Keys accepted in the TOML file; all optional.
@@ -331,6 +343,56 @@ fn validate_url(setting: &'static str, value: &str) -> Result<String, ConfigErro
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Errors name a setting's flag and file key by its variable's name,
+    /// which holds only while every flag of a file setting is named after
+    /// its variable.
+    #[test]
+    fn setting_sources_match_the_flags() {
+        use clap::CommandFactory;
+
+        /// Returns whether the configuration file accepts the key `key`.
+        fn file_has(key: &str) -> bool {
+            let error = toml::from_str::<FileSettings>(&format!("{key} = true"))
+                .err()
+                .expect("no file setting is a boolean");
+            !error.to_string().contains("unknown field")
+        }
+
+        fn check(command: &clap::Command, checked: &mut usize) {
+            for arg in command.get_arguments() {
+                let (Some(variable), Some(long)) = (arg.get_env(), arg.get_long()) else {
+                    continue;
+                };
+                let variable = variable.to_str().expect("variable names are ASCII");
+                let key = variable.trim_start_matches("PONS_").to_ascii_lowercase();
+                if !file_has(&key) {
+                    continue;
+                }
+                let expected = format!("--{long}, {variable} or ");
+                assert!(
+                    setting_sources(variable).starts_with(&expected),
+                    "{variable}: {}",
+                    setting_sources(variable)
+                );
+                *checked += 1;
+            }
+            for subcommand in command.get_subcommands() {
+                check(subcommand, checked);
+            }
+        }
+        let mut checked = 0;
+        check(&crate::cli::Cli::command(), &mut checked);
+        assert!(
+            checked >= 20,
+            "only {checked} flags of file settings were found"
+        );
+        assert_eq!(
+            setting_sources("PONS_WEBHOOK_MAX_BODY_BYTES"),
+            "--webhook-max-body-bytes, PONS_WEBHOOK_MAX_BODY_BYTES or \
+             `webhook_max_body_bytes` in the configuration file"
+        );
+    }
 
     fn common() -> CommonArgs {
         CommonArgs {
