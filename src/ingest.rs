@@ -122,7 +122,9 @@ pub async fn receive(
                 ..log
             };
             if let Err(log_err) = store.record_webhook(failed).await {
-                tracing::error!(error = %log_err, "recording a failed webhook also failed");
+                // The caller logs the first error, which almost always has
+                // the same cause (a full disk, a lost database).
+                tracing::debug!(error = %log_err, "recording a failed webhook also failed");
             }
             Err(err.into())
         }

@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Settings;
 use crate::crypto::SecretBox;
-use crate::http::{AppState, router};
+use crate::http::{AppState, WriteFailures, router};
 use crate::jobs::{JobContext, JobQueue, JobReport, JobRuntime};
 use crate::media_files::MediaFiles;
 use crate::store::{DynStore, MetaError, UnixTime};
@@ -249,6 +249,7 @@ impl Server {
             settings: Arc::new(server_settings),
             jobs: queue,
             media,
+            write_failures: WriteFailures::default(),
         };
         let grace = Duration::from_secs(settings.server.shutdown_grace_seconds);
         Ok(Server {

@@ -46,6 +46,9 @@ pub enum ApiError {
     BodyTimedOut {
         seconds: u64,
     },
+    /// The database failed to store a webhook; the cause was logged where
+    /// it happened.
+    NotStored,
     /// An unexpected failure; the text is logged, never sent.
     Internal(String),
 }
@@ -82,6 +85,13 @@ impl IntoResponse for ApiError {
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "internal error; the body was not stored".into(),
                 )
+            }
+            ApiError::NotStored => {
+                let retry_after = [(header::RETRY_AFTER, NOT_STORED_RETRY_AFTER_SECONDS)];
+                let body = Json(json!({
+                    "error": "the database did not store the webhook; send it again later"
+                }));
+                return (StatusCode::SERVICE_UNAVAILABLE, retry_after, body).into_response();
             }
             ApiError::BodyTooLarge { limit_bytes } => (
                 StatusCode::PAYLOAD_TOO_LARGE,
@@ -165,6 +175,10 @@ const IN_FLIGHT_RETRY_AFTER_SECONDS: &str = "5";
 /// Seconds a webhook for a server without accounts is asked to wait. An
 /// operator needs minutes to add the account or fix the data directory.
 const NO_ACCOUNTS_RETRY_AFTER_SECONDS: &str = "60";
+
+/// Seconds a webhook the database failed to store is asked to wait. A full
+/// disk or a lost database takes an operator a while to fix.
+const NOT_STORED_RETRY_AFTER_SECONDS: &str = "30";
 
 /// 403 in the form of RFC 6750 `insufficient_scope`.
 fn missing_scope(scope: &str) -> Response {

@@ -17,8 +17,18 @@ async fn healthz() -> &'static str {
     "ok"
 }
 
-/// Returns 200 when the database completes a query, 503 otherwise.
+/// Returns 200 when the database completes a query and stored the last
+/// webhook (or failed to less recently than `NOT_READY_FOR`), 503
+/// otherwise. A full disk still answers queries, so a failed webhook is
+/// the sign of it.
 async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
+    if state.write_failures.recent().is_some() {
+        // The failure was logged where it happened.
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "database failed to store a webhook",
+        );
+    }
     match state.store.verify_tokens().await {
         Ok(_) => (StatusCode::OK, "ready"),
         Err(err) => {

@@ -7,6 +7,7 @@ mod health;
 mod media;
 mod serve;
 mod webhook;
+mod write_failures;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,6 +27,7 @@ use crate::whatsapp::graph::GraphClient;
 
 pub use error::ApiError;
 pub use serve::{body_timed_out, serve};
+pub use write_failures::WriteFailures;
 
 /// State shared by every handler.
 #[derive(Clone)]
@@ -39,6 +41,8 @@ pub struct AppState {
     pub jobs: JobQueue,
     /// Downloaded media files.
     pub media: MediaFiles,
+    /// Webhooks the database failed to store, for the log and `/readyz`.
+    pub write_failures: WriteFailures,
 }
 
 /// Builds the whole application router.

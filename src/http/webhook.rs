@@ -12,7 +12,7 @@ use subtle::ConstantTimeEq;
 
 use super::body_budget::{BodyBudget, ReadError, read_body};
 use super::{ApiError, AppState};
-use crate::ingest::{self, Delivery, Outcome};
+use crate::ingest::{self, Delivery, IngestError, Outcome};
 use crate::whatsapp::signature;
 
 /// Routes of `/api/webhook`. All POST requests of this router share one
@@ -142,8 +142,17 @@ async fn store(
         headers_json: loggable_headers(headers),
         received_at: chrono::Utc::now().timestamp(),
     };
-    match ingest::receive(&state.store, &state.secrets, delivery).await? {
+    let outcome = match ingest::receive(&state.store, &state.secrets, delivery).await {
+        Ok(outcome) => outcome,
+        Err(IngestError::Store(error)) => {
+            state.write_failures.failed(&error);
+            return Err(ApiError::NotStored);
+        }
+        Err(error) => return Err(error.into()),
+    };
+    match outcome {
         Outcome::Stored(report) => {
+            state.write_failures.stored();
             tracing::debug!(?report, "webhook stored");
             // Ingest enqueues media downloads and template syncs in its
             // transaction; wake the workers instead of waiting for a poll.

@@ -11,7 +11,7 @@ use hyper_util::rt::TokioExecutor;
 use serde_json::{Value, json};
 
 use pons::config::{DEFAULT_WEBHOOK_MAX_IN_FLIGHT_BYTES, JobSettings, ServerSettings};
-use pons::http::{AppState, router};
+use pons::http::{AppState, WriteFailures, router};
 use pons::jobs::JobQueue;
 use pons::media_files::MediaFiles;
 use pons::metasim::{MetaSimConfig, RecordedRequest, SimTemplate};
@@ -119,6 +119,7 @@ pub async fn start_full(options: FullOptions) -> Server {
         settings: Arc::new(settings),
         jobs: JobQueue::new(store.clone()),
         media: MediaFiles::new(dir.path()),
+        write_failures: WriteFailures::default(),
     };
 
     let app = router(state);

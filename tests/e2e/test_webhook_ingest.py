@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 from types import SimpleNamespace
 
+import httpx2
 import pytest
 
 from conftest import ACCOUNT_A, OWNER, finish_stack, start_stack
@@ -22,6 +23,7 @@ from support.meta import (
     text_body,
     text_message,
 )
+from support.server import log_fields
 
 INBOUND_EVENT = "message.inbound.received"
 
@@ -220,18 +222,35 @@ def test_failed_storage_is_not_acknowledged(stack, read_key):
     )
     body = encode(envelope((account.waba_id, [change])))
 
+    server = stack.server
+    log_start = len(server.lines)
     stack.db.fail_inserts_of(second)
     try:
-        failed = stack.meta.post(body, secret=account.app_secret)
+        failures = [stack.meta.post(body, secret=account.app_secret) for _ in range(3)]
+        readiness = httpx2.get(f"{server.url}/readyz", timeout=10)
     finally:
         stack.db.stop_failing_inserts()
-    assert not 200 <= failed.status_code < 300, "a body that was not stored must not get 2xx"
-    assert failed.status_code == 500
-    assert "injected" not in failed.text, "a 5xx must not carry internal error text"
+    for failed in failures:
+        assert not 200 <= failed.status_code < 300, "a body that was not stored must not get 2xx"
+        assert failed.status_code == 503
+        assert failed.headers["retry-after"] == "30"
+        assert "injected" not in failed.text, "a 5xx must not carry internal error text"
     assert stack.db.count_messages(first) == 0, "the batch must roll back as a whole"
+    # The database still runs queries, so only the failed write shows that
+    # webhooks are lost.
+    assert readiness.status_code == 503, readiness.text
+    # Three failures in a row make one error line, not one per webhook.
+    server.wait_for_log(lambda f: f.get("message", "").startswith("webhook not stored"), 10, log_start)
+    with server.changed:
+        lines = [log_fields(line) for line in server.lines[log_start:]]
+    errors = [f for f in lines if f is not None and f.get("level") == "ERROR"]
+    assert len(errors) == 1, errors
+    assert "injected" in errors[0]["error"], errors[0]
 
     retried = stack.meta.post(body, secret=account.app_secret)
     assert retried.status_code == 200, retried.text
+    assert httpx2.get(f"{server.url}/readyz", timeout=10).status_code == 200
+    server.wait_for_log(lambda f: f.get("message") == "webhooks are stored again", 10, log_start)
     assert stack.db.count_messages(first) == 1
     assert stack.db.count_messages(second) == 1
     assert inbound_events(stack, first) == 1

@@ -18,11 +18,15 @@ impl From<rusqlite::Error> for StoreError {
             Some(ffi::SQLITE_CONSTRAINT_FOREIGNKEY) => {
                 StoreError::NotFound("referenced row".to_owned())
             }
-            Some(_) => StoreError::Conflict("row with these values".to_owned()),
+            Some(ffi::SQLITE_CONSTRAINT_UNIQUE | ffi::SQLITE_CONSTRAINT_PRIMARYKEY) => {
+                StoreError::Conflict("row with these values".to_owned())
+            }
             None if matches!(error, rusqlite::Error::QueryReturnedNoRows) => {
                 StoreError::NotFound("row".to_owned())
             }
-            None => StoreError::Backend(error.to_string()),
+            // A CHECK, NOT NULL or trigger failure keeps SQLite's text,
+            // which names the constraint; "already exists" would mislead.
+            _ => StoreError::Backend(error.to_string()),
         }
     }
 }
