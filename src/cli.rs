@@ -90,7 +90,9 @@ pub enum Command {
     /// No Meta app is needed, because a simulated number with demo customers
     /// replaces Meta. Data goes to ./pons-demo-data unless --data-dir or
     /// PONS_DATA_DIR names another directory. The database and the
-    /// encryption key are always files in that directory.
+    /// encryption key are always files in that directory. The demo rejects a
+    /// directory that a running `pons serve` uses or that contains a
+    /// server's data.
     #[command(mut_arg("graph_api_url", |arg| arg.hide(true)))]
     Demo(DemoArgs),
     /// Manage users.

@@ -8,6 +8,7 @@ pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod crypto;
+pub mod data_dir_lock;
 pub mod demo;
 pub mod echo;
 pub mod http;

@@ -53,6 +53,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 
     match cli.command {
         Command::Serve(_) => {
+            // Held until the server stops. `pons demo` takes the exclusive
+            // lock and starts its server without this one.
+            let _lock = pons::data_dir_lock::lock_for_server(&settings.data_dir)?;
             let shutdown = CancellationToken::new();
             server::cancel_on_signal(shutdown.clone());
             let new_database = missing_sqlite_file(&settings.database_url);

@@ -34,11 +34,21 @@ pub fn create_new_file(path: &Path) -> io::Result<File> {
     options.open(path)
 }
 
+/// Opens the file `path` for writing, creating it readable by its owner
+/// only when it is missing. An existing file keeps its content and mode.
+pub fn open_or_create_file(path: &Path) -> io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.write(true).create(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, FILE_MODE);
+    options.open(path)
+}
+
 #[cfg(all(test, unix))]
 mod tests {
     use std::os::unix::fs::PermissionsExt;
 
-    use super::{create_dir_all, create_new_file};
+    use super::{create_dir_all, create_new_file, open_or_create_file};
 
     fn mode(path: &std::path::Path) -> u32 {
         std::fs::metadata(path).unwrap().permissions().mode() & 0o777
@@ -64,5 +74,20 @@ mod tests {
 
         let error = create_new_file(&path).unwrap_err();
         assert_eq!(error.kind(), std::io::ErrorKind::AlreadyExists);
+    }
+
+    #[test]
+    fn open_or_create_keeps_existing_file() {
+        let root = tempfile::tempdir().unwrap();
+        let path = root.path().join("file");
+        std::fs::write(&path, "content").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+
+        open_or_create_file(&path).unwrap();
+        open_or_create_file(&root.path().join("new")).unwrap();
+
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "content");
+        assert_eq!(mode(&path), 0o640);
+        assert_eq!(mode(&root.path().join("new")), 0o600);
     }
 }

@@ -3,7 +3,9 @@
 //! stopped with SIGTERM. A second run on the same directory reuses the
 //! sandbox, prints a new key and revokes the first run's key; one started
 //! while the first runs is refused. A data directory with accounts that
-//! the demo did not create is rejected and left unchanged.
+//! the demo did not create, or with an encryption key but no database, is
+//! rejected and left unchanged. A demo and a `pons serve` never run on one
+//! data directory at once, while two servers can.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -447,11 +449,257 @@ async fn demo_rejects_real_data_directory() {
             "{name}: the demo changed the database"
         );
         assert!(
-            !data_dir.join("demo.lock").exists(),
+            !data_dir.join("pons.lock").exists(),
             "{name}: the demo created its lock file"
         );
         let accounts = admin(&data_dir, &["account", "list"]);
         let accounts = String::from_utf8_lossy(&accounts.stdout);
         assert!(!accounts.contains("Demo Shop"), "{name}: {accounts}");
     }
+}
+
+/// A running `pons serve` and the address it listens on.
+struct Serve {
+    child: Child,
+    addr: String,
+    /// Standard error so far, one JSON log line per entry.
+    log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl Serve {
+    /// Starts `pons serve` on `data_dir` with the settings of `env`, and
+    /// waits until it listens and `/readyz` returns 200.
+    async fn start(data_dir: &Path, env: &[(&str, &str)]) -> Serve {
+        let mut child = pons_command(data_dir)
+            .arg("serve")
+            .env("PONS_BIND", "127.0.0.1:0")
+            .env("PONS_LOG", "info")
+            .env("PONS_LOG_FORMAT", "json")
+            .envs(env.iter().copied())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("spawn pons serve");
+        let stderr = child.stderr.take().expect("stderr");
+        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (listening, addr) = tokio::sync::oneshot::channel();
+        tokio::spawn(read_server_log(stderr, log.clone(), listening));
+        let addr = tokio::time::timeout(STARTUP_TIMEOUT, addr).await;
+        let Ok(Ok(addr)) = addr else {
+            panic!(
+                "pons serve did not listen; its log:\n{}",
+                log.lock().unwrap().join("\n")
+            );
+        };
+        let serve = Serve { child, addr, log };
+        assert_eq!(serve.readyz().await, 200, "/readyz after start");
+        serve
+    }
+
+    /// Returns the status of `GET /readyz`.
+    async fn readyz(&self) -> u16 {
+        let http = pons::whatsapp::graph::http_client(Duration::from_secs(10)).unwrap();
+        let response = http.get(format!("http://{}/readyz", self.addr)).send();
+        response.await.expect("HTTP exchange").status().as_u16()
+    }
+
+    /// Sends SIGTERM and returns whether the server exited with status 0.
+    async fn terminate(mut self) -> bool {
+        let pid = self.child.id().expect("server still running").to_string();
+        let sent = Command::new("kill").args(["-TERM", &pid]).status().await;
+        assert!(sent.expect("run kill").success(), "kill -TERM failed");
+        let status = tokio::time::timeout(Duration::from_secs(30), self.child.wait())
+            .await
+            .expect("server stops within 30 seconds")
+            .expect("wait for pons serve");
+        if !status.success() {
+            let log = self.log.lock().unwrap().join("\n");
+            eprintln!("pons serve exited with {status}; its log:\n{log}");
+        }
+        status.success()
+    }
+}
+
+/// Collects the server's log lines into `log` and sends the address of its
+/// "pons listening" line to `listening`.
+async fn read_server_log(
+    stderr: tokio::process::ChildStderr,
+    log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    listening: tokio::sync::oneshot::Sender<String>,
+) {
+    let mut listening = Some(listening);
+    let mut lines = BufReader::new(stderr).lines();
+    while let Ok(Some(line)) = lines.next_line().await {
+        let record: Option<Value> = serde_json::from_str(&line).ok();
+        let fields = record.as_ref().map(|record| &record["fields"]);
+        if let Some(fields) = fields.filter(|fields| fields["message"] == "pons listening") {
+            let addr = fields["addr"].as_str().unwrap_or_default().to_owned();
+            if let Some(sender) = listening.take() {
+                let _ = sender.send(addr);
+            }
+        }
+        log.lock().unwrap().push(line);
+    }
+}
+
+/// Builds a `pons` command on `data_dir` with no other `PONS_*` setting.
+fn pons_command(data_dir: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_pons"));
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("PONS_") {
+            command.env_remove(name);
+        }
+    }
+    command.env("PONS_DATA_DIR", data_dir);
+    command
+}
+
+/// Runs `pons COMMAND` on `data_dir`, which must fail within the start-up
+/// timeout, and returns its standard error.
+async fn rejected_start(command: &str, data_dir: &Path) -> String {
+    let run = pons_command(data_dir)
+        .arg(command)
+        .env("PONS_BIND", "127.0.0.1:0")
+        .env("PONS_LOG", "warn")
+        .stdin(Stdio::null())
+        .kill_on_drop(true)
+        .output();
+    let output = tokio::time::timeout(STARTUP_TIMEOUT, run)
+        .await
+        .unwrap_or_else(|_| panic!("pons {command} started on {}", data_dir.display()))
+        .expect("run pons");
+    let message = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(!output.status.success(), "pons {command}: {message}");
+    message
+}
+
+/// Returns every path under `dir` with the content of each file, sorted.
+fn directory_snapshot(dir: &Path) -> Vec<(PathBuf, Option<Vec<u8>>)> {
+    let mut snapshot = Vec::new();
+    let mut pending = vec![dir.to_owned()];
+    while let Some(directory) = pending.pop() {
+        for entry in std::fs::read_dir(&directory).expect("read directory") {
+            let path = entry.expect("directory entry").path();
+            if path.is_dir() {
+                pending.push(path.clone());
+                snapshot.push((path, None));
+            } else {
+                let content = std::fs::read(&path).expect("read file");
+                snapshot.push((path, Some(content)));
+            }
+        }
+    }
+    snapshot.sort();
+    snapshot
+}
+
+#[tokio::test]
+async fn demo_rejects_key_without_database() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let data_dir = dir.path().join("prod");
+    let database_url = format!("sqlite://{}", dir.path().join("elsewhere.db").display());
+    let elsewhere = [("PONS_DATABASE_URL", database_url.as_str())];
+    let key_file = data_dir.join("encryption.key");
+
+    // First an admin command, then a server that has stopped, create the
+    // key in the data directory and the database elsewhere. The server
+    // also leaves its lock file behind.
+    let created = pons_command(&data_dir)
+        .args(["user", "add", "real@example.com"])
+        .envs(elsewhere)
+        .output()
+        .await
+        .expect("run pons user add");
+    let stderr = String::from_utf8_lossy(&created.stderr);
+    assert!(created.status.success(), "pons user add: {stderr}");
+    assert!(key_file.exists(), "pons user add created no key file");
+    for case in ["after an admin command", "after a server"] {
+        if case == "after a server" {
+            let serve = Serve::start(&data_dir, &elsewhere).await;
+            assert!(serve.terminate().await, "the server exits with status 0");
+            assert!(data_dir.join("pons.lock").exists(), "no lock file");
+        }
+        let before = directory_snapshot(&data_dir);
+
+        let message = rejected_start("demo", &data_dir).await;
+
+        let directory = format!("data directory {}", data_dir.display());
+        assert!(message.contains(&directory), "{case}: {message}");
+        let key = format!("encryption key file {}", key_file.display());
+        assert!(message.contains(&key), "{case}: {message}");
+        assert!(message.contains("no database pons.db"), "{case}: {message}");
+        assert!(
+            message.contains("--data-dir or PONS_DATA_DIR"),
+            "{case}: {message}"
+        );
+        assert!(
+            before == directory_snapshot(&data_dir),
+            "{case}: the demo changed the data directory"
+        );
+        assert!(
+            !data_dir.join("pons.db").exists(),
+            "{case}: pons.db created"
+        );
+    }
+}
+
+#[tokio::test]
+async fn demo_rejects_directory_of_running_server() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let data_dir = dir.path().join("prod");
+    let serve = Serve::start(&data_dir, &[]).await;
+
+    let message = rejected_start("demo", &data_dir).await;
+
+    let in_use = format!(
+        "a `pons serve` is using the data directory {}",
+        data_dir.display()
+    );
+    assert!(message.contains(&in_use), "{message}");
+    assert!(message.contains("--data-dir or PONS_DATA_DIR"), "{message}");
+    assert_eq!(serve.readyz().await, 200, "the server still runs");
+    assert!(serve.terminate().await, "the server exits with status 0");
+    let accounts = admin(&data_dir, &["account", "list"]);
+    let accounts = String::from_utf8_lossy(&accounts.stdout);
+    assert!(!accounts.contains("Demo Shop"), "{accounts}");
+}
+
+#[tokio::test]
+async fn server_rejects_directory_of_running_demo() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let data_dir = dir.path().join("demo-data");
+    let demo = Demo::start(&data_dir, dir.path().join("demo.log")).await;
+
+    let message = rejected_start("serve", &data_dir).await;
+
+    let in_use = format!(
+        "a `pons demo` is using the data directory {}",
+        data_dir.display()
+    );
+    assert!(message.contains(&in_use), "{message}");
+    assert!(message.contains("--data-dir or PONS_DATA_DIR"), "{message}");
+    assert_eq!(demo.initialize_status(&demo.key).await, 200);
+    assert!(demo.terminate().await, "the demo exits with status 0");
+}
+
+#[tokio::test]
+async fn two_servers_share_a_directory() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let data_dir = dir.path().join("prod");
+
+    let first = Serve::start(&data_dir, &[]).await;
+    let second = Serve::start(&data_dir, &[]).await;
+
+    assert_ne!(first.addr, second.addr);
+    assert_eq!(first.readyz().await, 200, "the first server still runs");
+    assert_eq!(second.readyz().await, 200, "the second server runs");
+    assert!(
+        first.terminate().await,
+        "the first server exits with status 0"
+    );
+    assert!(
+        second.terminate().await,
+        "the second server exits with status 0"
+    );
 }

@@ -20,6 +20,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::cli::{CommonArgs, DemoArgs};
 use crate::config::Settings;
+use crate::data_dir_lock::{self, DataDirLock};
 use crate::jobs::{JobOutcome, JobReport};
 use crate::metasim::{MetaSim, MetaSimConfig};
 use crate::server::{self, Server};
@@ -33,8 +34,9 @@ const FIRST_JOBS_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Data directory of the demo unless `PONS_DATA_DIR` or `--data-dir` names
 /// another. [`run`] rejects a directory whose database contains accounts
-/// that the demo did not create, so it never mixes with a real
-/// installation's data.
+/// that the demo did not create, one with an encryption key but no
+/// database, and one that a running `pons serve` uses, so it never mixes
+/// with a real installation's data.
 pub const DEMO_DATA_DIR: &str = "./pons-demo-data";
 
 /// File name of the demo's SQLite database inside its data directory.
@@ -72,38 +74,62 @@ pub fn settings(mut common: CommonArgs, args: &DemoArgs) -> anyhow::Result<Setti
     Ok(settings)
 }
 
-/// File in the data directory that a running demo keeps locked.
-const LOCK_FILE_NAME: &str = "demo.lock";
-
-/// Locks the demo's data directory for as long as the returned file stays
-/// open. The operating system releases the lock when the process ends,
-/// however it ends. A second demo on the same directory would revoke the
-/// first one's key and receive the sandbox's webhooks in its place, so it
-/// fails with an error instead.
-fn lock_data_dir(data_dir: &Path) -> anyhow::Result<std::fs::File> {
-    crate::private_fs::create_dir_all(data_dir)
-        .with_context(|| format!("cannot create data directory {}", data_dir.display()))?;
-    let path = data_dir.join(LOCK_FILE_NAME);
-    let file = std::fs::File::create(&path)
-        .with_context(|| format!("cannot create the demo lock file {}", path.display()))?;
-    match file.try_lock() {
-        Ok(()) => Ok(file),
-        Err(std::fs::TryLockError::WouldBlock) => bail!(
-            "another pons demo is running with the data directory {}; stop it first, or give \
-             this one another directory with --data-dir or PONS_DATA_DIR",
-            data_dir.display()
-        ),
-        Err(std::fs::TryLockError::Error(error)) => {
-            Err(error).with_context(|| format!("cannot lock {}", path.display()))
-        }
+/// Rejects a data directory that is not the demo's own, and locks it for
+/// as long as the returned lock lives. The lock fails while a `pons serve`
+/// or another demo uses the directory. A second demo would revoke the first
+/// one's key and receive the sandbox's webhooks in its place, and a server
+/// would run its accounts' jobs next to the sandbox's. Unless the directory
+/// already has a lock file, the checks run before the demo creates one, so
+/// a rejected directory stays unchanged.
+fn claim_data_dir(data_dir: &Path, sim: &MetaSimConfig) -> anyhow::Result<DataDirLock> {
+    // A directory that a server or demo ever used has a lock file. Locking
+    // it first reports a running one as such, whatever the directory contains.
+    if let Some(lock) = data_dir_lock::lock_existing_for_demo(data_dir)? {
+        reject_server_directory(data_dir, sim)?;
+        return Ok(lock);
     }
+    reject_server_directory(data_dir, sim)?;
+    let lock = data_dir_lock::lock_for_demo(data_dir)?;
+    // A server may have started and stopped between the checks and the lock.
+    reject_server_directory(data_dir, sim)?;
+    Ok(lock)
+}
+
+/// Rejects a data directory that belongs to a Pons server.
+fn reject_server_directory(data_dir: &Path, sim: &MetaSimConfig) -> anyhow::Result<()> {
+    reject_key_without_database(data_dir)?;
+    seed::reject_foreign_database(data_dir, sim)
+}
+
+/// Rejects a data directory that contains an encryption key file but no
+/// database, or an empty one. The demo writes its database before its key,
+/// so such a directory belongs to a server whose database is elsewhere
+/// (PostgreSQL) or was lost, and the demo would store its sandbox
+/// secrets under that server's key.
+fn reject_key_without_database(data_dir: &Path) -> anyhow::Result<()> {
+    let key_file = data_dir.join(crate::crypto::KEY_FILE_NAME);
+    if std::fs::symlink_metadata(&key_file).is_err() {
+        return Ok(());
+    }
+    let database = data_dir.join(DATABASE_FILE_NAME);
+    if std::fs::metadata(&database).is_ok_and(|metadata| metadata.len() > 0) {
+        return Ok(());
+    }
+    bail!(
+        "data directory {} contains the encryption key file {} but no database {}, so it is \
+         the data directory of a Pons server whose database is elsewhere (PONS_DATABASE_URL) \
+         or was lost. The demo never uses a server's key; give the demo its own directory with \
+         --data-dir or PONS_DATA_DIR",
+        data_dir.display(),
+        key_file.display(),
+        DATABASE_FILE_NAME
+    )
 }
 
 /// Runs the demo until SIGINT or SIGTERM.
 pub async fn run(mut settings: Settings, args: DemoArgs) -> anyhow::Result<()> {
     let sim_config = MetaSimConfig::demo();
-    seed::reject_foreign_database(&settings.data_dir, &sim_config)?;
-    let _lock = lock_data_dir(&settings.data_dir)?;
+    let _lock = claim_data_dir(&settings.data_dir, &sim_config)?;
     let shutdown = CancellationToken::new();
     server::cancel_on_signal(shutdown.clone());
 
@@ -226,6 +252,51 @@ mod tests {
         assert_eq!(settings.server.tool_rate_per_minute, 0);
         assert_eq!(settings.server.webhook_max_body_bytes, 4096);
         assert!(settings.database_url.starts_with("sqlite://"));
+    }
+
+    #[test]
+    fn key_without_database_is_rejected() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let key_file = dir.path().join(crate::crypto::KEY_FILE_NAME);
+        std::fs::write(&key_file, "key").unwrap();
+
+        let missing = format!("{:#}", reject_key_without_database(dir.path()).unwrap_err());
+        std::fs::write(dir.path().join(DATABASE_FILE_NAME), "").unwrap();
+        let empty = format!("{:#}", reject_key_without_database(dir.path()).unwrap_err());
+
+        for message in [missing, empty] {
+            let directory = format!("data directory {}", dir.path().display());
+            assert!(message.contains(&directory), "{message}");
+            let key = format!("key file {}", key_file.display());
+            assert!(message.contains(&key), "{message}");
+            assert!(message.contains("--data-dir or PONS_DATA_DIR"), "{message}");
+        }
+    }
+
+    #[test]
+    fn key_with_database_or_no_key_passes() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let data_dir = dir.path().join("data");
+
+        assert!(
+            reject_key_without_database(&data_dir).is_ok(),
+            "missing directory"
+        );
+        std::fs::create_dir(&data_dir).unwrap();
+        assert!(
+            reject_key_without_database(&data_dir).is_ok(),
+            "empty directory"
+        );
+        std::fs::write(data_dir.join(DATABASE_FILE_NAME), "SQLite format 3").unwrap();
+        assert!(
+            reject_key_without_database(&data_dir).is_ok(),
+            "database only"
+        );
+        std::fs::write(data_dir.join(crate::crypto::KEY_FILE_NAME), "key").unwrap();
+        assert!(
+            reject_key_without_database(&data_dir).is_ok(),
+            "database and key"
+        );
     }
 
     #[test]
