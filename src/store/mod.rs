@@ -102,8 +102,8 @@ pub trait Store: Send + Sync + 'static {
         app_secret_encrypted: Option<Vec<u8>>,
     ) -> StoreResult<()>;
 
-    /// The encryption key verifier: a value encrypted with the key of the
-    /// account secrets, or `None` before one is stored.
+    /// Returns the encryption key verifier, a value encrypted with the key
+    /// of the account secrets, or `None` before one is stored.
     async fn key_verifier(&self) -> StoreResult<Option<Vec<u8>>>;
     /// Stores `sealed` as the key verifier unless one is stored already, and
     /// then keeps that one. Of concurrent calls, the first to commit wins,
