@@ -12,7 +12,9 @@ use zeroize::Zeroizing;
 
 use crate::apikey;
 use crate::auth::Scopes;
-use crate::cli::{AccountAddArgs, AccountCommand, KeyCommand, MemberCommand, UserCommand};
+use crate::cli::{
+    AccountAddArgs, AccountCommand, EncryptionKeyCommand, KeyCommand, MemberCommand, UserCommand,
+};
 use crate::config::Settings;
 use crate::crypto::SecretBox;
 use crate::echo::{echoed, is_invisible};
@@ -173,6 +175,7 @@ impl Admin {
         };
         let token = seal(access_token_file, "--access-token-file")?;
         let secret = seal(app_secret_file, "--app-secret-file")?;
+        let replaced_both = token.is_some() && secret.is_some();
         self.store
             .update_account_secrets(&account.id, token, secret)
             .await?;
@@ -180,7 +183,43 @@ impl Admin {
             "updated credentials of +{} ({})",
             account.phone_number, account.name
         );
+        // Replacing both secrets skipped the key verifier check, because
+        // this is how an account under a lost key is recovered. With the
+        // account now under this key, the verifier follows it when no other
+        // account is under another key.
+        if replaced_both {
+            self.adopt_key().await?;
+        }
         Ok(())
+    }
+
+    pub async fn encryption_key(&self, command: EncryptionKeyCommand) -> anyhow::Result<()> {
+        match command {
+            EncryptionKeyCommand::Adopt => {
+                if !self.adopt_key().await? {
+                    eprintln!(
+                        "encryption key file {} is already this database's key; nothing changed",
+                        self.settings.encryption_key_file.display()
+                    );
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Makes the configured key the database's key, and prints a note when
+    /// that replaced the key verifier. Returns whether it did.
+    async fn adopt_key(&self) -> anyhow::Result<bool> {
+        let key_file = &self.settings.encryption_key_file;
+        let adopted = crate::key_check::adopt_key(&self.store, &self.secrets, key_file).await?;
+        if adopted {
+            eprintln!(
+                "encryption key file {} is now this database's key; every Pons instance and \
+                 administration command on this database must use it",
+                key_file.display()
+            );
+        }
+        Ok(adopted)
     }
 
     async fn list_accounts(&self) -> anyhow::Result<()> {

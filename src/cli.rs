@@ -107,6 +107,9 @@ pub enum Command {
     /// Manage API keys for MCP clients.
     #[command(subcommand)]
     Key(KeyCommand),
+    /// Manage the key that encrypts Meta access tokens and app secrets.
+    #[command(subcommand)]
+    EncryptionKey(EncryptionKeyCommand),
     /// Measure a running server.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -410,6 +413,23 @@ pub enum KeyCommand {
         #[arg(value_name = "PREFIX|ID|KEY")]
         key: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EncryptionKeyCommand {
+    /// Make the configured key file the database's encryption key, in place
+    /// of a lost key.
+    ///
+    /// The first time a key is used with a database, Pons stores a value
+    /// encrypted with it, and from then on rejects every other key. This
+    /// command makes the key in --encryption-key-file or
+    /// PONS_ENCRYPTION_KEY_FILE [default: <data_dir>/encryption.key, created
+    /// when missing] the database's key. It fails unless every account's
+    /// access token and app secret decrypt with that key, so store the
+    /// credentials of accounts under the lost key again first with `pons
+    /// account set-credentials`. Every Pons instance and administration
+    /// command on the database must use this key file afterwards.
+    Adopt,
 }
 
 #[derive(Debug, Subcommand)]

@@ -14,6 +14,7 @@ pub mod echo;
 pub mod http;
 pub mod ingest;
 pub mod jobs;
+pub mod key_check;
 pub mod mcp;
 pub mod media_files;
 pub mod metasim;

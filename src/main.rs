@@ -1,7 +1,7 @@
 use tokio_util::sync::CancellationToken;
 
 use pons::admin::Admin;
-use pons::cli::{AccountCommand, BenchCommand, Cli, Command, ServeArgs};
+use pons::cli::{AccountCommand, BenchCommand, Cli, Command, EncryptionKeyCommand, ServeArgs};
 use pons::config::{LogFormat, Settings};
 use pons::server::{self, Server};
 
@@ -73,12 +73,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let new_database = missing_sqlite_file(&settings.database_url);
             let (store, secrets) = match &command {
                 // Replacing both secrets is how an account whose key is lost
-                // is recovered, so that account is left out of the key check.
+                // is recovered, so that account and the key verifier are left
+                // out of the key check.
                 Command::Account(AccountCommand::SetCredentials {
                     account,
                     access_token_file: Some(_),
                     app_secret_file: Some(_),
                 }) => server::open_replacing_secrets(&settings, account).await?,
+                Command::EncryptionKey(EncryptionKeyCommand::Adopt) => {
+                    server::open_adopting_key(&settings).await?
+                }
                 _ => server::open(&settings).await?,
             };
             if let Some(path) = new_database {
@@ -99,6 +103,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 Command::Account(c) => admin.account(c).await,
                 Command::Member(c) => admin.member(c).await,
                 Command::Key(c) => admin.key(c).await,
+                Command::EncryptionKey(c) => admin.encryption_key(c).await,
                 Command::Serve(_) | Command::Bench(_) | Command::Demo(_) | Command::Metasim(_) => {
                     unreachable!("handled above")
                 }

@@ -86,27 +86,49 @@ async fn fail_unconfirmed_sends(store: &DynStore, graph_timeout: Duration, now: 
 }
 
 /// Opens the database (applying migrations) and the encryption key, and
-/// rejects a key that cannot decrypt every account's stored secrets.
+/// rejects a key that cannot decrypt every account's stored secrets or the
+/// database's key verifier. The first time a key is used with a database,
+/// it stores the verifier (see [`crate::key_check`]).
 pub async fn open(settings: &Settings) -> anyhow::Result<(DynStore, SecretBox)> {
-    open_checking_key(settings, None).await
+    open_checking_key(settings, KeyUse::Check).await
 }
 
 /// Like [`open`], but leaves out of the key check the account `account`
 /// (phone number or id), whose access token and app secret are both about
-/// to be replaced. `pons account set-credentials` uses it, so that the
-/// credentials of an account whose key is lost can be stored again with a
-/// new key. NOTE: with a wrong key it moves that account to the wrong key,
-/// and [`open`] then rejects the right key, naming that account.
+/// to be replaced, and the key verifier. `pons account set-credentials`
+/// uses it, so that the credentials of an account whose key is lost can be
+/// stored again with a new key, and then runs [`crate::key_check::adopt_key`].
+/// NOTE: with a wrong key it moves that account to the wrong key, and when
+/// no other account exists, the verifier too. [`open`] then rejects the
+/// right key.
 pub async fn open_replacing_secrets(
     settings: &Settings,
     account: &str,
 ) -> anyhow::Result<(DynStore, SecretBox)> {
-    open_checking_key(settings, Some(account)).await
+    open_checking_key(settings, KeyUse::ReplacingSecrets(account)).await
+}
+
+/// Opens the database and the encryption key, creating the key file when
+/// it is missing and no account exists, without checking the key. `pons
+/// encryption-key adopt` uses it and then checks the key itself.
+pub async fn open_adopting_key(settings: &Settings) -> anyhow::Result<(DynStore, SecretBox)> {
+    open_checking_key(settings, KeyUse::Adopting).await
+}
+
+/// The checks that [`open_checking_key`] runs on the key.
+#[derive(Clone, Copy)]
+enum KeyUse<'a> {
+    /// Every account's secrets and the key verifier.
+    Check,
+    /// The secrets of every account but this one (phone number or id).
+    ReplacingSecrets(&'a str),
+    /// Nothing, because the caller runs [`crate::key_check::adopt_key`].
+    Adopting,
 }
 
 async fn open_checking_key(
     settings: &Settings,
-    replaced_account: Option<&str>,
+    key_use: KeyUse<'_>,
 ) -> anyhow::Result<(DynStore, SecretBox)> {
     crate::private_fs::create_dir_all(&settings.data_dir).with_context(|| {
         format!(
@@ -125,72 +147,46 @@ async fn open_checking_key(
         })?;
     let key_file = &settings.encryption_key_file;
     if !key_file.exists() {
-        let accounts = store.list_accounts().await?.len();
-        if accounts > 0 {
-            anyhow::bail!(
-                "encryption key file {} is missing, but the database holds {accounts} \
-                 account(s) whose secrets were encrypted with a key; restore that file or point \
-                 PONS_ENCRYPTION_KEY_FILE at it (a new key cannot decrypt them)",
-                key_file.display()
-            );
-        }
+        reject_missing_key_file(&store, key_file, key_use).await?;
     }
     let secrets = SecretBox::load_or_create(key_file)?;
-    let replaced = match replaced_account {
-        Some(reference) => crate::admin::find_account_by_ref(&store, reference)
+    let replaced = match key_use {
+        KeyUse::Check => None,
+        KeyUse::ReplacingSecrets(reference) => crate::admin::find_account_by_ref(&store, reference)
             .await?
             .map(|account| account.id),
-        None => None,
+        KeyUse::Adopting => return Ok((store, secrets)),
     };
-    reject_wrong_key(&store, &secrets, key_file, replaced.as_ref()).await?;
+    crate::key_check::check_key(&store, &secrets, key_file, replaced.as_ref()).await?;
     Ok((store, secrets))
 }
 
-/// Rejects an encryption key that cannot decrypt the access token or app
-/// secret of some account other than `replaced`. Without this check a
-/// server with the wrong key reports ready and then fails every webhook
-/// and send, and admin commands store new secrets under a second key.
-/// It reads all accounts in two queries and decrypts two short secrets per
-/// account.
-async fn reject_wrong_key(
+/// Rejects a missing key file, before a new key is created in its place,
+/// when the database stores secrets or a key verifier made with a key.
+/// `pons encryption-key adopt` may replace a lost key while no account
+/// exists, so for it only accounts count.
+async fn reject_missing_key_file(
     store: &DynStore,
-    secrets: &SecretBox,
     key_file: &std::path::Path,
-    replaced: Option<&crate::store::AccountId>,
+    key_use: KeyUse<'_>,
 ) -> anyhow::Result<()> {
-    let phone_number_ids: Vec<String> = store
-        .list_accounts()
-        .await?
-        .into_iter()
-        .map(|account| account.phone_number_id)
-        .collect();
-    let stored = store
-        .accounts_by_phone_number_ids(&phone_number_ids)
-        .await?;
-    let checked = stored
-        .iter()
-        .filter(|stored| Some(&stored.account.id) != replaced);
-    for stored in checked {
-        let secret = if secrets.decrypt(&stored.access_token_encrypted).is_err() {
-            "access token"
-        } else if secrets.decrypt(&stored.app_secret_encrypted).is_err() {
-            "app secret"
-        } else {
-            continue;
-        };
-        let account = &stored.account;
+    let accounts = store.list_accounts().await?.len();
+    if accounts > 0 {
         anyhow::bail!(
-            "encryption key file {} cannot decrypt the {secret} of account \"{}\" (+{}, id {}), \
-             so it is not the key the account's secrets were stored with; restore the key file \
-             that was in use when the account was added, or point PONS_ENCRYPTION_KEY_FILE at \
-             it. If that key is lost, store the account's credentials again with \
-             `pons account set-credentials --account +{} --access-token-file PATH \
-             --app-secret-file PATH`",
-            key_file.display(),
-            account.name,
-            account.phone_number,
-            account.id,
-            account.phone_number,
+            "encryption key file {} is missing, but the database holds {accounts} \
+             account(s) whose secrets were encrypted with a key; restore that file or point \
+             PONS_ENCRYPTION_KEY_FILE at it (a new key cannot decrypt them)",
+            key_file.display()
+        );
+    }
+    if !matches!(key_use, KeyUse::Adopting) && store.key_verifier().await?.is_some() {
+        anyhow::bail!(
+            "encryption key file {} is missing, but the database stores a key verifier, so a key \
+             was used with it before; restore that file or point PONS_ENCRYPTION_KEY_FILE at it. \
+             If that key is lost, `pons encryption-key adopt` creates a new key file and makes it \
+             the database's key; every Pons instance on this database must then use the new key \
+             file",
+            key_file.display()
         );
     }
     Ok(())

@@ -486,11 +486,11 @@ async fn wrong_key_rejected_on_postgres() {
     assert_eq!(numbers, ["15550001111"], "the shop is stored on PostgreSQL");
 }
 
-#[test]
-fn serve_rejects_wrong_key() {
-    let dir = tempfile::tempdir().unwrap();
-    shop_under_replaced_key(dir.path(), &[]);
-    let log = dir.path().join("serve.log");
+/// Runs `pons serve` on `data_dir` with the `PONS_*` settings `env` and
+/// returns its exit status and standard error once it has stopped. Fails
+/// the test instead of hanging when the server starts.
+fn serve_until_exit(data_dir: &Path, env: &[(&str, &str)]) -> (std::process::ExitStatus, String) {
+    let log = data_dir.join("serve.log");
     let mut command = Command::new(env!("CARGO_BIN_EXE_pons"));
     for (name, _) in std::env::vars_os() {
         if name.to_string_lossy().starts_with("PONS_") {
@@ -499,14 +499,14 @@ fn serve_rejects_wrong_key() {
     }
     let mut serve = command
         .args(["serve", "--bind", "127.0.0.1:0"])
-        .env("PONS_DATA_DIR", dir.path())
+        .env("PONS_DATA_DIR", data_dir)
         .env("PONS_LOG", "warn")
+        .envs(env.iter().copied())
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(&log).unwrap())
         .spawn()
         .expect("run pons serve");
 
-    // Fails the test instead of hanging when the server starts.
     let mut status = None;
     for _ in 0..600 {
         status = serve.try_wait().expect("wait for pons serve");
@@ -520,8 +520,17 @@ fn serve_rejects_wrong_key() {
         serve.wait().expect("wait for pons serve");
     }
     let message = std::fs::read_to_string(&log).unwrap();
-
     let status = status.unwrap_or_else(|| panic!("pons serve started: {message}"));
+    (status, message)
+}
+
+#[test]
+fn serve_rejects_wrong_key() {
+    let dir = tempfile::tempdir().unwrap();
+    shop_under_replaced_key(dir.path(), &[]);
+
+    let (status, message) = serve_until_exit(dir.path(), &[]);
+
     assert!(!status.success(), "{message}");
     assert!(
         message.contains("cannot decrypt the access token"),
@@ -554,6 +563,174 @@ fn set_credentials_recovers_lost_key() {
     );
 
     assert!(replaced.status.success(), "{}", stderr(&replaced));
+    assert!(
+        stderr(&replaced).contains("is now this database's key"),
+        "{}",
+        stderr(&replaced)
+    );
     let listed = pons(dir.path(), &["account", "list"]);
     assert!(listed.status.success(), "{}", stderr(&listed));
+
+    let key_file = dir.path().join("encryption.key");
+    std::fs::rename(dir.path().join("original.key"), &key_file).unwrap();
+    let lost = pons(dir.path(), &["key", "list"]);
+    assert!(
+        !lost.status.success(),
+        "the lost key is rejected once found"
+    );
+}
+
+/// Checks the error of a key that cannot decrypt the key verifier.
+fn assert_verifier_rejection(output: &Output, key_file: &Path) {
+    let message = stderr(output);
+    assert!(!output.status.success(), "{message}");
+    assert!(
+        message.contains(&format!("encryption key file {}", key_file.display())),
+        "{message}"
+    );
+    assert!(
+        message.contains("cannot decrypt the database's key verifier"),
+        "{message}"
+    );
+    assert!(message.contains("restore the key file"), "{message}");
+    assert!(message.contains("PONS_ENCRYPTION_KEY_FILE"), "{message}");
+    assert!(message.contains("pons encryption-key adopt"), "{message}");
+    assert!(!message.contains(&other_key()), "{message}");
+}
+
+/// Uses a database with no account with its own key, then with another
+/// key and with a missing key file, which are rejected before anything is
+/// stored, and then with its own key again.
+fn assert_other_key_rejected_without_accounts(data_dir: &Path, env: &[(&str, &str)]) {
+    let first = pons_with_env(data_dir, &["key", "list"], env);
+    assert!(first.status.success(), "{}", stderr(&first));
+    let key_file = data_dir.join("encryption.key");
+    let original = std::fs::read_to_string(&key_file).unwrap();
+    std::fs::write(&key_file, other_key()).unwrap();
+
+    let listed = pons_with_env(data_dir, &["key", "list"], env);
+    assert_verifier_rejection(&listed, &key_file);
+    let added = pons_with_env(data_dir, &["user", "add", "you@example.com"], env);
+    assert_verifier_rejection(&added, &key_file);
+
+    let missing = data_dir.join("missing.key");
+    let missing_text = missing.to_str().unwrap();
+    let mut missing_env = env.to_vec();
+    missing_env.push(("PONS_ENCRYPTION_KEY_FILE", missing_text));
+    let without_file = pons_with_env(data_dir, &["key", "list"], &missing_env);
+    let message = stderr(&without_file);
+    assert!(!without_file.status.success(), "{message}");
+    assert!(
+        message.contains(&format!("encryption key file {missing_text} is missing")),
+        "{message}"
+    );
+    assert!(message.contains("restore that file"), "{message}");
+    assert!(!missing.exists(), "no new key file is created");
+
+    std::fs::write(&key_file, original).unwrap();
+    let added = pons_with_env(data_dir, &["user", "add", "you@example.com"], env);
+    assert!(
+        added.status.success(),
+        "the rejected `user add` stored nothing: {}",
+        stderr(&added)
+    );
+}
+
+#[test]
+fn other_key_rejected_without_accounts_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    assert_other_key_rejected_without_accounts(dir.path(), &[]);
+}
+
+#[tokio::test]
+async fn other_key_rejected_without_accounts_on_postgres() {
+    let database = postgres_harness::TestDatabase::create().await;
+    let url = database.url();
+    let dir = tempfile::tempdir().unwrap();
+    assert_other_key_rejected_without_accounts(dir.path(), &[("PONS_DATABASE_URL", &url)]);
+
+    let user = pons::store::Store::find_user_by_email(&database.store, "you@example.com")
+        .await
+        .expect("find user");
+    assert!(user.is_some(), "the user is stored on PostgreSQL");
+}
+
+#[test]
+fn serve_rejects_other_key_without_accounts() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = pons(dir.path(), &["key", "list"]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    let other = dir.path().join("other.key");
+    std::fs::write(&other, other_key()).unwrap();
+
+    let env = [("PONS_ENCRYPTION_KEY_FILE", other.to_str().unwrap())];
+    let (status, message) = serve_until_exit(dir.path(), &env);
+
+    assert!(!status.success(), "{message}");
+    assert!(
+        message.contains(&format!(
+            "encryption key file {} cannot decrypt the database's key verifier",
+            other.display()
+        )),
+        "{message}"
+    );
+    assert!(message.contains("restore the key file"), "{message}");
+    assert!(message.contains("PONS_ENCRYPTION_KEY_FILE"), "{message}");
+}
+
+#[test]
+fn encryption_key_adopt_replaces_lost_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = pons(dir.path(), &["key", "list"]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    let key_file = dir.path().join("encryption.key");
+    std::fs::rename(&key_file, dir.path().join("lost.key")).unwrap();
+
+    let adopted = pons(dir.path(), &["encryption-key", "adopt"]);
+    assert!(adopted.status.success(), "{}", stderr(&adopted));
+    assert!(
+        stderr(&adopted).contains(&format!(
+            "encryption key file {} is now this database's key",
+            key_file.display()
+        )),
+        "{}",
+        stderr(&adopted)
+    );
+    assert!(key_file.exists(), "a new key file is created");
+    let listed = pons(dir.path(), &["key", "list"]);
+    assert!(listed.status.success(), "{}", stderr(&listed));
+    let again = pons(dir.path(), &["encryption-key", "adopt"]);
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert!(
+        stderr(&again).contains("already this database's key"),
+        "{}",
+        stderr(&again)
+    );
+
+    std::fs::rename(dir.path().join("lost.key"), &key_file).unwrap();
+    let lost = pons(dir.path(), &["key", "list"]);
+    assert_verifier_rejection(&lost, &key_file);
+}
+
+#[test]
+fn encryption_key_adopt_needs_every_account() {
+    let dir = tempfile::tempdir().unwrap();
+    shop_under_replaced_key(dir.path(), &[]);
+
+    let adopted = pons(dir.path(), &["encryption-key", "adopt"]);
+
+    let message = stderr(&adopted);
+    assert!(!adopted.status.success(), "{message}");
+    assert!(message.contains("\"Shop\" (+15550001111"), "{message}");
+    assert!(
+        message.contains("pons account set-credentials"),
+        "{message}"
+    );
+    std::fs::rename(
+        dir.path().join("original.key"),
+        dir.path().join("encryption.key"),
+    )
+    .unwrap();
+    let restored = pons(dir.path(), &["account", "list"]);
+    assert!(restored.status.success(), "{}", stderr(&restored));
 }

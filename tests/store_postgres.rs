@@ -701,7 +701,7 @@ async fn connect_again_keeps_data() {
         .expect("find");
     assert!(found.is_some());
     let migrations = harness.count("SELECT count(*) FROM _sqlx_migrations").await;
-    assert_eq!(migrations, 6);
+    assert_eq!(migrations, 7);
 }
 
 #[tokio::test]
@@ -883,6 +883,52 @@ async fn two_pools_claim_disjoint() {
     let distinct: std::collections::HashSet<_> = all.iter().collect();
     assert_eq!(all.len(), JOBS, "every job claimed");
     assert_eq!(distinct.len(), JOBS, "no job claimed twice");
+}
+
+/// Two instances that start at once on one database with different keys:
+/// one stores its key verifier and the other is rejected, whichever runs
+/// first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_pools_store_one_key_verifier() {
+    use base64::Engine;
+    let harness = harness!();
+    let second: DynStore = Arc::new(
+        PostgresStore::connect(&harness.database.url())
+            .await
+            .expect("second store"),
+    );
+    let key = |byte: u8| {
+        let text = base64::engine::general_purpose::STANDARD.encode([byte; 32]);
+        pons::crypto::SecretBox::from_base64(&text, "test key").expect("valid key")
+    };
+    let (first_key, second_key) = (key(1), key(2));
+    let key_file = std::path::Path::new("encryption.key");
+
+    let (first, second) = tokio::join!(
+        pons::key_check::check_key(&harness.store, &first_key, key_file, None),
+        pons::key_check::check_key(&second, &second_key, key_file, None),
+    );
+
+    assert!(
+        first.is_ok() != second.is_ok(),
+        "exactly one key wins: {first:?} {second:?}"
+    );
+    let winner = if first.is_ok() {
+        &first_key
+    } else {
+        &second_key
+    };
+    let rows = harness
+        .count("SELECT count(*) FROM encryption_key_verifier")
+        .await;
+    assert_eq!(rows, 1);
+    let sealed = harness
+        .store
+        .key_verifier()
+        .await
+        .expect("read verifier")
+        .expect("verifier stored");
+    assert!(pons::key_check::opens_verifier(winner, &sealed));
 }
 
 #[tokio::test]

@@ -102,6 +102,18 @@ pub trait Store: Send + Sync + 'static {
         app_secret_encrypted: Option<Vec<u8>>,
     ) -> StoreResult<()>;
 
+    /// Returns the encryption key verifier, a value encrypted with the key
+    /// of the account secrets, or `None` before one is stored.
+    async fn key_verifier(&self) -> StoreResult<Option<Vec<u8>>>;
+    /// Stores `sealed` as the key verifier unless one is stored already, and
+    /// then keeps that one. Of concurrent calls, the first to commit wins,
+    /// so callers read the verifier back to learn which one is stored.
+    async fn insert_key_verifier(&self, sealed: Vec<u8>) -> StoreResult<()>;
+    /// Replaces the key verifier with `sealed` if the stored one is still
+    /// `previous`. Returns `false`, and changes nothing, when another
+    /// verifier or none is stored.
+    async fn replace_key_verifier(&self, previous: Vec<u8>, sealed: Vec<u8>) -> StoreResult<bool>;
+
     /// Adds a member or changes the role of an existing one. `Invalid` when
     /// that would leave the account without an owner.
     async fn upsert_member(

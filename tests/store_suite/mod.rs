@@ -7,6 +7,7 @@ pub mod admin;
 pub mod conversations;
 pub mod ingest;
 pub mod jobs;
+pub mod key_verifier;
 pub mod keys;
 pub mod media;
 pub mod outbound;
@@ -52,6 +53,16 @@ macro_rules! store_suite_tests {
             admin::member_changes_keep_an_owner,
             admin::member_unknown_account_not_found,
             admin::reachable_accounts_narrowed,
+            key_verifier::key_verifier_insert_keeps_first,
+            key_verifier::key_verifier_written_on_first_use,
+            key_verifier::key_verifier_same_key_accepted,
+            key_verifier::key_verifier_other_key_rejected,
+            key_verifier::key_verifier_adopted_for_old_database,
+            key_verifier::key_verifier_concurrent_first_use,
+            key_verifier::key_verifier_adopt_replaces_lost_key,
+            key_verifier::key_verifier_adopt_needs_every_account,
+            key_verifier::key_verifier_follows_replaced_secrets,
+            key_verifier::key_verifier_kept_for_other_accounts,
             keys::api_key_create_and_find,
             keys::api_key_conflicts_and_unknowns,
             keys::api_key_revoke_by_id_and_prefix,

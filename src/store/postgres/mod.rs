@@ -6,6 +6,7 @@ mod events;
 mod inbound;
 mod ingest;
 mod jobs;
+mod key_verifier;
 mod keys;
 mod outbound;
 mod reads;

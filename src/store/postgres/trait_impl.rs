@@ -4,7 +4,8 @@
 use async_trait::async_trait;
 
 use super::{
-    PostgresStore, accounts, ingest, jobs, keys, outbound, reads, sent, templates, updates,
+    PostgresStore, accounts, ingest, jobs, key_verifier, keys, outbound, reads, sent, templates,
+    updates,
 };
 use crate::store::*;
 
@@ -66,6 +67,18 @@ impl Store for PostgresStore {
             app_secret_encrypted.as_deref(),
         )
         .await
+    }
+
+    async fn key_verifier(&self) -> StoreResult<Option<Vec<u8>>> {
+        key_verifier::key_verifier(&self.pool).await
+    }
+
+    async fn insert_key_verifier(&self, sealed: Vec<u8>) -> StoreResult<()> {
+        key_verifier::insert_key_verifier(&self.pool, &sealed).await
+    }
+
+    async fn replace_key_verifier(&self, previous: Vec<u8>, sealed: Vec<u8>) -> StoreResult<bool> {
+        key_verifier::replace_key_verifier(&self.pool, &previous, &sealed).await
     }
 
     async fn upsert_member(

@@ -44,6 +44,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0005_search_index_newest_first",
         include_str!("../../../migrations/sqlite/0005_search_index_newest_first.sql"),
     ),
+    (
+        "0006_encryption_key_verifier",
+        include_str!("../../../migrations/sqlite/0006_encryption_key_verifier.sql"),
+    ),
 ];
 
 /// Applies the migrations this database has not seen yet.

@@ -9,6 +9,7 @@ mod inbound;
 mod index_merge;
 mod ingest;
 mod jobs;
+mod key_verifier;
 mod keys;
 mod message_accounts;
 mod migrate;

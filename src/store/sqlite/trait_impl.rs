@@ -10,7 +10,7 @@ use super::admin::{self, AccountKey};
 use super::error::into_backend;
 use super::ingest::{ingest_batch, insert_webhook_log};
 use super::reads::{self, ConversationFilter};
-use super::{jobs, keys, outbound, search, sent, templates, unix_now, updates};
+use super::{jobs, key_verifier, keys, outbound, search, sent, templates, unix_now, updates};
 use crate::store::{
     Account, AccountId, AccountSecrets, ApiKey, ApiKeyId, ConversationId, ConversationRef,
     ConversationSummary, IngestReport, Job, JobId, Member, Message, MessageId, MetaError,
@@ -101,6 +101,22 @@ impl Store for SqliteStore {
                     app_secret_encrypted.as_deref(),
                 )
             })
+            .await
+    }
+
+    async fn key_verifier(&self) -> StoreResult<Option<Vec<u8>>> {
+        self.readers.read(key_verifier::key_verifier).await
+    }
+
+    async fn insert_key_verifier(&self, sealed: Vec<u8>) -> StoreResult<()> {
+        self.writer
+            .write(move |tx| key_verifier::insert_key_verifier(tx, &sealed))
+            .await
+    }
+
+    async fn replace_key_verifier(&self, previous: Vec<u8>, sealed: Vec<u8>) -> StoreResult<bool> {
+        self.writer
+            .write(move |tx| key_verifier::replace_key_verifier(tx, &previous, &sealed))
             .await
     }
 
