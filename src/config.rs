@@ -354,8 +354,7 @@ mod tests {
         /// Returns whether the configuration file accepts the key `key`.
         fn file_has(key: &str) -> bool {
             let error = toml::from_str::<FileSettings>(&format!("{key} = true"))
-                .err()
-                .expect("no file setting is a boolean");
+                .expect_err("no file setting is a boolean");
             !error.to_string().contains("unknown field")
         }
 
