@@ -291,8 +291,7 @@ async fn foreign_tables_are_not_migrated() {
 
     let error = PostgresStore::connect(&database.url())
         .await
-        .err()
-        .expect("a foreign schema is rejected");
+        .expect_err("a foreign schema is rejected");
     let message = format!("{error:#}");
     assert!(
         message.contains("contains tables that Pons did not create (invoices)"),
@@ -331,8 +330,7 @@ async fn foreign_migration_record_is_rejected() {
 
     let error = PostgresStore::connect(&database.url())
         .await
-        .err()
-        .expect("a foreign migration record is rejected");
+        .expect_err("a foreign migration record is rejected");
     let message = format!("{error:#}");
     assert!(
         message.contains("migrations of another application"),
