@@ -44,7 +44,7 @@ pub enum IngestError {
 
 /// A webhook request as received.
 pub struct Delivery<'a> {
-    pub body: &'a [u8],
+    pub body: &'a bytes::Bytes,
     pub signature: Option<&'a [u8]>,
     /// Request headers worth keeping in the log, as a JSON object.
     pub headers_json: String,
@@ -92,7 +92,7 @@ pub async fn receive(
         received_at: delivery.received_at,
         account_id: accounts.single_account(),
         headers_json: delivery.headers_json,
-        body: delivery.body.to_vec(),
+        body: delivery.body.clone(),
         outcome: "processed".to_owned(),
         detail: notes,
     };

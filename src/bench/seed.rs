@@ -276,7 +276,9 @@ impl Generator {
                 received_at: chrono::Utc::now().timestamp(),
                 account_id: Some(self.account.id.clone()),
                 headers_json: "{}".to_owned(),
-                body: format!("{{\"seeded_messages\":[{first},{end}]}}").into_bytes(),
+                body: format!("{{\"seeded_messages\":[{first},{end}]}}")
+                    .into_bytes()
+                    .into(),
                 outcome: "processed".to_owned(),
                 detail: Some("written by pons bench seed".to_owned()),
             },

@@ -389,7 +389,9 @@ pub struct NewWebhookLog {
     /// The single account the body concerned, when there was exactly one.
     pub account_id: Option<AccountId>,
     pub headers_json: String,
-    pub body: Vec<u8>,
+    /// The body as received. It shares the request's buffer, so a large
+    /// body is not copied for the log.
+    pub body: bytes::Bytes,
     /// `processed`, `ignored`, `failed`, …
     pub outcome: String,
     pub detail: Option<String>,

@@ -44,7 +44,7 @@ mod tests {
             received_at: 1,
             account_id: None,
             headers_json: "{}".to_owned(),
-            body: Vec::new(),
+            body: bytes::Bytes::new(),
             outcome: "processed".to_owned(),
             detail: detail.map(str::to_owned),
         }

@@ -329,7 +329,7 @@ pub async fn ingest_text(
             received_at: timestamp,
             account_id: Some(account.id.clone()),
             headers_json: "{}".to_owned(),
-            body: raw.clone().into_bytes(),
+            body: raw.clone().into_bytes().into(),
             outcome: "processed".to_owned(),
             detail: None,
         },

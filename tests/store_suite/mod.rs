@@ -203,7 +203,7 @@ pub fn webhook_log(account: Option<&AccountId>) -> NewWebhookLog {
         received_at: T0,
         account_id: account.cloned(),
         headers_json: "{}".to_owned(),
-        body: b"{\"object\":\"whatsapp_business_account\"}".to_vec(),
+        body: bytes::Bytes::from_static(b"{\"object\":\"whatsapp_business_account\"}"),
         outcome: "processed".to_owned(),
         detail: None,
     }

@@ -91,7 +91,7 @@ async fn insert_log(conn: &mut PgConnection, log: &NewWebhookLog) -> Result<(), 
     .bind(log.received_at)
     .bind(log.account_id.as_ref().map(AccountId::as_str))
     .bind(&log.headers_json)
-    .bind(&log.body)
+    .bind(&log.body[..])
     .bind(&log.outcome)
     .bind(&log.detail)
     .execute(conn)

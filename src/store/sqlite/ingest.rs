@@ -45,7 +45,7 @@ pub(super) fn insert_webhook_log(conn: &Connection, log: &NewWebhookLog) -> Stor
         log.received_at,
         log.account_id.as_ref().map(|id| id.as_str()),
         log.headers_json,
-        log.body,
+        &log.body[..],
         log.outcome,
         log.detail,
     ])?;

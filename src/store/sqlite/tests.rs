@@ -14,7 +14,7 @@ fn batch(items: Vec<IngestItem>) -> WebhookBatch {
             received_at: 1,
             account_id: None,
             headers_json: "{}".to_owned(),
-            body: Vec::new(),
+            body: bytes::Bytes::new(),
             outcome: "processed".to_owned(),
             detail: None,
         },
