@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::crypto::SecretBox;
+use crate::ingest_gate::ParseGate;
 use crate::store::{
     AccountId, AccountSecrets, DynStore, IngestItem, IngestReport, NewWebhookLog, StoreError,
     WebhookBatch, summarise_notes,
@@ -55,6 +56,7 @@ pub struct Delivery<'a> {
 pub async fn receive(
     store: &DynStore,
     secrets: &SecretBox,
+    gate: &ParseGate,
     delivery: Delivery<'_>,
 ) -> Result<Outcome, IngestError> {
     let digest = signature::parse_header(delivery.signature)?;
@@ -73,6 +75,8 @@ pub async fn receive(
         return Ok(Outcome::Ignored);
     }
     accounts.verify(secrets, delivery.body, &digest)?;
+    // Held until the batch is stored, since its items live until then.
+    let _parsing = gate.enter(delivery.body.len()).await;
     let payload: Payload = serde_json::from_slice(delivery.body).map_err(invalid_json)?;
 
     let mut notes = Vec::new();

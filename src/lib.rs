@@ -13,6 +13,7 @@ pub mod demo;
 pub mod echo;
 pub mod http;
 pub mod ingest;
+pub mod ingest_gate;
 pub mod jobs;
 pub mod key_check;
 pub mod mcp;

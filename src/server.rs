@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::Settings;
 use crate::crypto::SecretBox;
 use crate::http::{AppState, WriteFailures, router};
+use crate::ingest_gate::ParseGate;
 use crate::jobs::{JobContext, JobQueue, JobReport, JobRuntime};
 use crate::media_files::MediaFiles;
 use crate::store::{DynStore, MetaError, UnixTime};
@@ -246,6 +247,7 @@ impl Server {
             jobs: queue,
             media,
             write_failures: WriteFailures::default(),
+            parse_gate: ParseGate::default(),
         };
         let grace = Duration::from_secs(settings.server.shutdown_grace_seconds);
         Ok(Server {

@@ -19,6 +19,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::config::ServerSettings;
 use crate::crypto::SecretBox;
+use crate::ingest_gate::ParseGate;
 use crate::jobs::JobQueue;
 use crate::media_files::MediaFiles;
 use crate::store::DynStore;
@@ -43,6 +44,8 @@ pub struct AppState {
     pub media: MediaFiles,
     /// Webhooks the database failed to store, for the log and `/readyz`.
     pub write_failures: WriteFailures,
+    /// Lets large webhook bodies be parsed and stored one at a time.
+    pub parse_gate: ParseGate,
 }
 
 /// Builds the whole application router.

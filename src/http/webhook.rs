@@ -142,14 +142,15 @@ async fn store(
         headers_json: loggable_headers(headers),
         received_at: chrono::Utc::now().timestamp(),
     };
-    let outcome = match ingest::receive(&state.store, &state.secrets, delivery).await {
-        Ok(outcome) => outcome,
-        Err(IngestError::Store(error)) => {
-            state.write_failures.failed(&error);
-            return Err(ApiError::NotStored);
-        }
-        Err(error) => return Err(error.into()),
-    };
+    let outcome =
+        match ingest::receive(&state.store, &state.secrets, &state.parse_gate, delivery).await {
+            Ok(outcome) => outcome,
+            Err(IngestError::Store(error)) => {
+                state.write_failures.failed(&error);
+                return Err(ApiError::NotStored);
+            }
+            Err(error) => return Err(error.into()),
+        };
     match outcome {
         Outcome::Stored(report) => {
             state.write_failures.stored();

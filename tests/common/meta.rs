@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 
 use pons::config::{DEFAULT_WEBHOOK_MAX_IN_FLIGHT_BYTES, JobSettings, ServerSettings};
 use pons::http::{AppState, WriteFailures, router};
+use pons::ingest_gate::ParseGate;
 use pons::jobs::JobQueue;
 use pons::media_files::MediaFiles;
 use pons::metasim::{MetaSimConfig, RecordedRequest, SimTemplate};
@@ -120,6 +121,7 @@ pub async fn start_full(options: FullOptions) -> Server {
         jobs: JobQueue::new(store.clone()),
         media: MediaFiles::new(dir.path()),
         write_failures: WriteFailures::default(),
+        parse_gate: ParseGate::default(),
     };
 
     let app = router(state);
