@@ -96,7 +96,7 @@ fn webhook(account: &pons::store::AccountId, n: usize) -> WebhookBatch {
             received_at: 1_700_000_000 + n as i64,
             account_id: Some(account.clone()),
             headers_json: "{\"content-type\":\"application/json\"}".to_owned(),
-            body: body.into_bytes(),
+            body: body.into_bytes().into(),
             outcome: "processed".to_owned(),
             detail: None,
         },
