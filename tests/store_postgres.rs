@@ -206,6 +206,76 @@ async fn failed_batch_leaves_no_rows() {
     }
 }
 
+/// Connections opened while the database was read-only are replaced once
+/// it accepts writes again, instead of failing every write until the pool
+/// retires them.
+#[tokio::test]
+async fn writes_resume_after_read_only_database() {
+    let harness = harness!();
+    let store = &harness.store;
+    let t = tenant(store, "readonly").await;
+    let message =
+        |wamid: &str| IngestItem::Message(text(&t.account, "15551280004", wamid, T0, "hello"));
+    ingest(store, vec![message("wamid.RO1")]).await;
+
+    let mut admin = PgConnection::connect(&harness.database.url())
+        .await
+        .expect("connect the admin session");
+    let name: String = sqlx::query_scalar("SELECT current_database()::text")
+        .fetch_one(&mut admin)
+        .await
+        .expect("read the database name");
+    let alter = |setting: &str| format!("ALTER DATABASE \"{name}\" {setting}");
+    sqlx::query(sqlx::AssertSqlSafe(alter(
+        "SET default_transaction_read_only = on",
+    )))
+    .execute(&mut admin)
+    .await
+    .expect("make the database read-only");
+    // The pool's sessions end, and the ones it opens next are read-only.
+    sqlx::query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    .execute(&mut admin)
+    .await
+    .expect("end the pool's sessions");
+
+    let mut errors = Vec::new();
+    for attempt in 0..5 {
+        let wamid = format!("wamid.RO-failed-{attempt}");
+        let error = store
+            .ingest(batch(vec![message(&wamid)]))
+            .await
+            .expect_err("a read-only database rejects the batch");
+        let read_only = error.to_string().contains("read-only");
+        errors.push(error.to_string());
+        if read_only {
+            break;
+        }
+    }
+    assert!(
+        errors
+            .last()
+            .is_some_and(|error| error.contains("read-only")),
+        "{errors:?}"
+    );
+
+    sqlx::query(sqlx::AssertSqlSafe(alter(
+        "RESET default_transaction_read_only",
+    )))
+    .execute(&mut admin)
+    .await
+    .expect("make the database writable");
+    // The pool hands out its idle connections in turn, so as many batches
+    // as it has connections meet every one opened while read-only.
+    for index in 0..harness.pool().size().max(1) {
+        let wamid = format!("wamid.RO-stored-{index}");
+        let stored = store.ingest(batch(vec![message(&wamid)])).await;
+        assert!(stored.is_ok(), "batch {index}: {stored:?}");
+    }
+}
+
 #[tokio::test]
 async fn search_folds_case_and_diacritics() {
     let harness = harness!();

@@ -9,6 +9,7 @@ mod jobs;
 mod key_verifier;
 mod keys;
 mod outbound;
+mod read_only;
 mod reads;
 mod reconcile;
 mod rows;
@@ -68,6 +69,9 @@ impl PostgresStore {
         let pool = PgPoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
             .acquire_timeout(ACQUIRE_TIMEOUT)
+            .before_acquire(|_connection, metadata| {
+                Box::pin(async move { Ok(read_only::may_reuse(metadata.age)) })
+            })
             .connect_with(options)
             .await
             .with_context(|| format!("failed to connect to {server}"))?;
@@ -150,6 +154,7 @@ async fn reject_foreign(pool: &PgPool, server: &str) -> anyhow::Result<()> {
 
 /// Maps any driver error to `Backend`.
 pub(crate) fn backend(error: sqlx::Error) -> StoreError {
+    read_only::note(&error);
     StoreError::Backend(error.to_string())
 }
 
