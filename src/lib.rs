@@ -16,6 +16,7 @@ pub mod ingest;
 pub mod ingest_gate;
 pub mod jobs;
 pub mod key_check;
+pub mod log_throttle;
 pub mod mcp;
 pub mod media_files;
 pub mod metasim;

@@ -4,7 +4,7 @@
 //! A full disk or a lost database fails every webhook in the same way.
 //! Meta retries each one, so a line per failure would flood the log
 //! without saying more than the first. `/readyz` returns 503 for a while
-//! after a failure, so that a monitor or a load balancer sees it, and
+//! after a failure, so that a monitor or a load balancer detects it, and
 //! 200 again once a webhook was stored or that time has passed.
 
 use std::sync::{Arc, Mutex, PoisonError};
@@ -12,30 +12,43 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use crate::log_throttle::LogThrottle;
 use crate::store::StoreError;
 
-/// How often a failure is logged while failures go on.
+/// How often a failure, and a recovery, is logged while they go on.
 const LOG_INTERVAL: Duration = Duration::from_secs(60);
 
 /// How long after a failure `/readyz` returns 503.
 pub const NOT_READY_FOR: Duration = Duration::from_secs(30);
 
 /// Failures to store webhooks, shared by every request.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct WriteFailures {
     inner: Arc<Mutex<Failures>>,
 }
 
-#[derive(Default)]
+impl Default for WriteFailures {
+    fn default() -> WriteFailures {
+        WriteFailures {
+            inner: Arc::new(Mutex::new(Failures {
+                last_failure: None,
+                since_stored: 0,
+                failure_lines: LogThrottle::new(LOG_INTERVAL),
+                recovery_lines: LogThrottle::new(LOG_INTERVAL),
+            })),
+        }
+    }
+}
+
 struct Failures {
     /// When the last webhook failed to be stored, if none was stored since.
     last_failure: Option<Instant>,
-    /// When a failure was last logged.
-    last_logged: Option<Instant>,
-    /// Failures since the last logged one.
-    unlogged: u64,
     /// Failures since the last webhook that was stored.
     since_stored: u64,
+    /// Limits of the failure and the recovery lines. A database that fails
+    /// and recovers in turn logs each once a minute, not at every change.
+    failure_lines: LogThrottle,
+    recovery_lines: LogThrottle,
 }
 
 impl WriteFailures {
@@ -46,23 +59,17 @@ impl WriteFailures {
         let mut failures = self.lock();
         failures.last_failure = Some(now);
         failures.since_stored += 1;
-        let due = failures
-            .last_logged
-            .is_none_or(|logged| now.duration_since(logged) >= LOG_INTERVAL);
-        if !due {
-            failures.unlogged += 1;
-            tracing::debug!(%error, "webhook not stored; Meta will retry");
-            return;
-        }
-        let similar_before = std::mem::take(&mut failures.unlogged);
-        failures.last_logged = Some(now);
+        let due = failures.failure_lines.due(now.into_std());
         drop(failures);
-        tracing::error!(
-            %error,
-            similar_before,
-            "webhook not stored and answered 503; Meta will retry. Failures like this are \
-             logged once a minute, and /readyz returns 503 until a webhook is stored"
-        );
+        match due {
+            Some(similar_before) => tracing::error!(
+                %error,
+                similar_before,
+                "webhook not stored and answered 503; Meta will retry. Failures like this are \
+                 logged once a minute, and /readyz returns 503 until a webhook is stored"
+            ),
+            None => tracing::debug!(%error, "webhook not stored; Meta will retry"),
+        }
     }
 
     /// Records that a webhook was stored, which ends a run of failures.
@@ -72,10 +79,12 @@ impl WriteFailures {
             return;
         }
         let failed = std::mem::take(&mut failures.since_stored);
-        failures.unlogged = 0;
-        failures.last_logged = None;
+        let due = failures.recovery_lines.due(Instant::now().into_std());
         drop(failures);
-        tracing::info!(failed, "webhooks are stored again");
+        match due {
+            Some(_) => tracing::info!(failed, "webhooks are stored again"),
+            None => tracing::debug!(failed, "webhooks are stored again"),
+        }
     }
 
     /// Returns how long ago a webhook failed to be stored, when that was
@@ -100,23 +109,40 @@ mod tests {
         StoreError::Backend("database or disk is full".into())
     }
 
+    /// Returns whether the next failure line would be logged.
+    fn failure_line_due(failures: &WriteFailures) -> bool {
+        failures
+            .lock()
+            .failure_lines
+            .is_due(Instant::now().into_std())
+    }
+
     #[tokio::test(start_paused = true)]
     async fn failures_are_logged_once_a_minute() {
         let failures = WriteFailures::default();
+        assert!(failure_line_due(&failures));
         failures.failed(&full());
-        assert_eq!(failures.lock().unlogged, 0);
+        assert!(!failure_line_due(&failures));
         failures.failed(&full());
-        failures.failed(&full());
-        assert_eq!(failures.lock().unlogged, 2);
 
         tokio::time::advance(LOG_INTERVAL).await;
-        failures.failed(&full());
-        assert_eq!(
-            failures.lock().unlogged,
-            0,
+        assert!(
+            failure_line_due(&failures),
             "a minute later the next one is logged"
         );
-        assert_eq!(failures.lock().since_stored, 4);
+        assert_eq!(failures.lock().since_stored, 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn recovery_keeps_the_failure_limit() {
+        let failures = WriteFailures::default();
+        failures.failed(&full());
+        failures.stored();
+        assert_eq!(failures.lock().since_stored, 0);
+        assert!(
+            !failure_line_due(&failures),
+            "a database that fails again right after a stored webhook is not logged again"
+        );
     }
 
     #[tokio::test(start_paused = true)]
@@ -138,9 +164,5 @@ mod tests {
             None,
             "ready again once a webhook is stored"
         );
-        assert_eq!(failures.lock().since_stored, 0);
-        // After a stored webhook, the next failure is logged at once.
-        failures.failed(&full());
-        assert_eq!(failures.lock().unlogged, 0);
     }
 }

@@ -12,16 +12,20 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::thread;
+use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, Savepoint, Transaction, TransactionBehavior};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::log_throttle::LogThrottle;
 use crate::store::{StoreError, StoreResult};
 
 /// Maximum number of jobs committed together in one transaction.
 const MAX_GROUP: usize = 256;
 /// Jobs that may wait in the queue before senders are held back.
 const QUEUE_CAPACITY: usize = 4096;
+/// How often a failed write transaction is logged while failures go on.
+const FAILURE_LOG_INTERVAL: Duration = Duration::from_secs(60);
 
 /// Work for the writer thread, type-erased over its result type.
 trait WriteJob: Send {
@@ -169,6 +173,9 @@ fn run_loop(
     mut jobs: mpsc::Receiver<Box<dyn WriteJob>>,
 ) {
     let mut group: Vec<Box<dyn WriteJob>> = Vec::with_capacity(MAX_GROUP);
+    // Every job's caller reports the error too. A full disk fails every
+    // group in the same way, so the writer's own line comes once a minute.
+    let mut failures = LogThrottle::new(FAILURE_LOG_INTERVAL);
     while let Some(first) = jobs.blocking_recv() {
         group.push(first);
         while group.len() < MAX_GROUP {
@@ -177,7 +184,7 @@ fn run_loop(
                 Err(_) => break,
             }
         }
-        commit_group(&mut conn, &mut hook, &mut group);
+        commit_group(&mut conn, &mut hook, &mut group, &mut failures);
     }
 }
 
@@ -186,6 +193,7 @@ fn commit_group(
     conn: &mut Connection,
     hook: &mut impl CommitHook,
     group: &mut Vec<Box<dyn WriteJob>>,
+    failures: &mut LogThrottle,
 ) {
     let group_error = match run_group(conn, hook, group) {
         Ok(()) => {
@@ -193,7 +201,17 @@ fn commit_group(
             None
         }
         Err(error) => {
-            tracing::error!(%error, jobs = group.len(), "SQLite write transaction failed");
+            match failures.due(Instant::now()) {
+                Some(similar_before) => tracing::error!(
+                    %error,
+                    jobs = group.len(),
+                    similar_before,
+                    "SQLite write transaction failed; further failures are logged once a minute"
+                ),
+                None => {
+                    tracing::debug!(%error, jobs = group.len(), "SQLite write transaction failed")
+                }
+            }
             Some(error.to_string())
         }
     };
@@ -242,8 +260,13 @@ mod tests {
     use rusqlite::Connection;
     use tokio::sync::oneshot;
 
-    use super::{CommitHook, WriteJob, commit_group, new_job};
+    use super::{CommitHook, FAILURE_LOG_INTERVAL, WriteJob, commit_group, new_job};
+    use crate::log_throttle::LogThrottle;
     use crate::store::{StoreError, StoreResult};
+
+    fn throttle() -> LogThrottle {
+        LogThrottle::new(FAILURE_LOG_INTERVAL)
+    }
 
     /// Opens a connection with a table of integers and a table whose foreign key
     /// is checked only at COMMIT.
@@ -310,7 +333,7 @@ mod tests {
         let (last, last_answer) = new_job(insert_number(3));
         let mut group: Vec<Box<dyn WriteJob>> = vec![first, failing, last];
         let mut hook = CountCommits::default();
-        commit_group(&mut conn, &mut hook, &mut group);
+        commit_group(&mut conn, &mut hook, &mut group, &mut throttle());
 
         assert_eq!(hook.0, 1, "a failed job does not stop the group's commit");
         assert!(result(first_answer).is_ok());
@@ -328,7 +351,12 @@ mod tests {
         let (first, first_answer) = new_job(insert_number(1));
         let (duplicate, duplicate_answer) = new_job(insert_number(1));
         let mut group: Vec<Box<dyn WriteJob>> = vec![first, duplicate];
-        commit_group(&mut conn, &mut CountCommits::default(), &mut group);
+        commit_group(
+            &mut conn,
+            &mut CountCommits::default(),
+            &mut group,
+            &mut throttle(),
+        );
 
         assert!(result(first_answer).is_ok());
         assert!(matches!(
@@ -345,7 +373,12 @@ mod tests {
             new_job(|_: &rusqlite::Savepoint<'_>| -> StoreResult<()> { panic!("job bug") });
         let (good, good_answer) = new_job(insert_number(7));
         let mut group: Vec<Box<dyn WriteJob>> = vec![panicking, good];
-        commit_group(&mut conn, &mut CountCommits::default(), &mut group);
+        commit_group(
+            &mut conn,
+            &mut CountCommits::default(),
+            &mut group,
+            &mut throttle(),
+        );
 
         assert!(matches!(
             result(panicking_answer),
@@ -366,7 +399,7 @@ mod tests {
         });
         let mut group: Vec<Box<dyn WriteJob>> = vec![good, orphan];
         let mut hook = CountCommits::default();
-        commit_group(&mut conn, &mut hook, &mut group);
+        commit_group(&mut conn, &mut hook, &mut group, &mut throttle());
 
         assert_eq!(
             hook.0, 0,
