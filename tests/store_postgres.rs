@@ -364,7 +364,8 @@ async fn foreign_tables_are_not_migrated() {
         .expect_err("a foreign schema is rejected");
     let message = format!("{error:#}");
     assert!(
-        message.contains("contains tables that Pons did not create (invoices)"),
+        message
+            .contains("tables or views that Pons did not create (invoices) in schema \"public\""),
         "{message}"
     );
     assert!(message.contains("PONS_DATABASE_URL"), "{message}");
@@ -379,34 +380,69 @@ async fn foreign_tables_are_not_migrated() {
     pool.close().await;
 }
 
-/// A migration record that sqlx wrote for another application is rejected.
-#[tokio::test]
-async fn foreign_migration_record_is_rejected() {
+/// Creates a database whose sqlx migration table has one row, as another
+/// application's sqlx writes it, and returns the error of opening it.
+async fn connect_with_migration_record(version: i64, description: &str) -> String {
     let database = EmptyDatabase::create().await;
     let pool = PgPool::connect(&database.url()).await.expect("connect");
-    for statement in [
+    sqlx::query(
         "CREATE TABLE _sqlx_migrations (version bigint PRIMARY KEY, description text NOT NULL, \
          installed_on timestamptz NOT NULL DEFAULT now(), success boolean NOT NULL, \
          checksum bytea NOT NULL, execution_time bigint NOT NULL)",
-        "INSERT INTO _sqlx_migrations VALUES (1, 'create invoices', now(), true, '\\x00', 1)",
-        "CREATE TABLE invoices (id integer PRIMARY KEY)",
-    ] {
-        sqlx::query(statement)
-            .execute(&pool)
-            .await
-            .unwrap_or_else(|error| panic!("{statement}: {error}"));
-    }
+    )
+    .execute(&pool)
+    .await
+    .expect("create the migration table");
+    sqlx::query("INSERT INTO _sqlx_migrations VALUES ($1, $2, now(), true, '\\x00', 1)")
+        .bind(version)
+        .bind(description)
+        .execute(&pool)
+        .await
+        .expect("record a migration");
     pool.close().await;
 
     let error = PostgresStore::connect(&database.url())
         .await
         .expect_err("a foreign migration record is rejected");
-    let message = format!("{error:#}");
-    assert!(
-        message.contains("migrations of another application"),
-        "{message}"
-    );
-    assert!(message.contains("\"create invoices\""), "{message}");
+    format!("{error:#}")
+}
+
+/// Views that an extension adds to the schema belong to the database, not
+/// to another application.
+#[tokio::test]
+async fn extension_views_are_accepted() {
+    let database = EmptyDatabase::create().await;
+    let pool = PgPool::connect(&database.url()).await.expect("connect");
+    sqlx::query("CREATE EXTENSION pg_stat_statements")
+        .execute(&pool)
+        .await
+        .expect("create an extension with views");
+    pool.close().await;
+
+    PostgresStore::connect(&database.url())
+        .await
+        .expect("a schema with extension views is migrated");
+}
+
+/// A migration record that sqlx wrote for another application is rejected,
+/// whatever its versions, even without other tables.
+#[tokio::test]
+async fn foreign_migration_record_is_rejected() {
+    for (version, description) in [
+        (1, "create invoices"),
+        (20200101000000, "init"),
+        (1, "init"),
+    ] {
+        let message = connect_with_migration_record(version, description).await;
+        assert!(
+            message.contains("migrations of another application"),
+            "{version} {description}: {message}"
+        );
+        assert!(
+            message.contains(&format!("version {version}, \"{description}\"")),
+            "{version} {description}: {message}"
+        );
+    }
 
     // Pons's own database opens again after its migrations ran.
     let own = EmptyDatabase::create().await;

@@ -107,9 +107,15 @@ const TABLES_NAMED: usize = 5;
 async fn reject_foreign(pool: &PgPool, server: &str) -> anyhow::Result<()> {
     let fix = "Pons needs a database of its own: create one (for example `createdb pons`) and \
                point --database-url or PONS_DATABASE_URL at it";
+    // Tables and views of the schema that Pons would migrate, without those
+    // of extensions such as pg_stat_statements.
     let tables: Vec<String> = sqlx::query_scalar(
-        "SELECT table_name::text FROM information_schema.tables \
-         WHERE table_schema = current_schema() ORDER BY table_name",
+        "SELECT c.relname::text FROM pg_class c \
+         JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p', 'v', 'm', 'f') \
+         AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass \
+                         AND d.objid = c.oid AND d.deptype = 'e') \
+         ORDER BY 1",
     )
     .fetch_all(pool)
     .await
@@ -119,22 +125,30 @@ async fn reject_foreign(pool: &PgPool, server: &str) -> anyhow::Result<()> {
             .iter()
             .next()
             .context("this build has no PostgreSQL migrations")?;
-        let recorded: Option<String> =
-            sqlx::query_scalar("SELECT description FROM _sqlx_migrations WHERE version = $1")
-                .bind(first.version)
-                .fetch_optional(pool)
-                .await
-                .with_context(|| format!("failed to read the migrations recorded in {server}"))?;
-        match recorded {
-            Some(description) if description == first.description => return Ok(()),
-            Some(description) => anyhow::bail!(
-                "{server} records migrations of another application (version {} is \
-                 {description:?}, not Pons's {:?}); {fix}",
+        let recorded: Vec<(i64, String, Vec<u8>)> = sqlx::query_as(
+            "SELECT version, description, checksum FROM _sqlx_migrations ORDER BY version",
+        )
+        .fetch_all(pool)
+        .await
+        .with_context(|| format!("failed to read the migrations recorded in {server}"))?;
+        // sqlx records a migration in the transaction that applies it, so
+        // Pons's record always starts with its first migration. An empty
+        // record may belong to an instance applying that migration now.
+        match recorded.first() {
+            None => {}
+            Some((version, description, checksum))
+                if *version == first.version
+                    && *description == first.description
+                    && checksum[..] == first.checksum[..] =>
+            {
+                return Ok(());
+            }
+            Some((version, description, _)) => anyhow::bail!(
+                "{server} records migrations of another application (its first is version \
+                 {version}, {description:?}, not Pons's version {}, {:?}); {fix}",
                 first.version,
                 first.description
             ),
-            // Another instance may be applying the first migration right now.
-            None => {}
         }
     }
     let others: Vec<&str> = tables
@@ -149,7 +163,18 @@ async fn reject_foreign(pool: &PgPool, server: &str) -> anyhow::Result<()> {
     if others.len() > TABLES_NAMED {
         named.push_str(&format!(" and {} more", others.len() - TABLES_NAMED));
     }
-    anyhow::bail!("{server} contains tables that Pons did not create ({named}); {fix}")
+    anyhow::bail!(
+        "{server} contains tables or views that Pons did not create ({named}) in schema \
+         {:?}; {fix}",
+        current_schema(pool).await.unwrap_or_default()
+    )
+}
+
+/// Returns the schema that unqualified names refer to.
+async fn current_schema(pool: &PgPool) -> Result<String, sqlx::Error> {
+    sqlx::query_scalar("SELECT current_schema()::text")
+        .fetch_one(pool)
+        .await
 }
 
 /// Maps any driver error to `Backend`.

@@ -112,6 +112,12 @@ pub(super) fn reject_foreign(conn: &Connection, path: &Path) -> anyhow::Result<(
         .all(|table| tables.iter().any(|name| name == table));
     match (version, tables.is_empty()) {
         (0, true) => return Ok(()),
+        (0, false) if own_schema => bail!(
+            "SQLite database {} has Pons's tables but no schema version, as a copy made with \
+             `.dump` has; restore a copy made with `sqlite3 pons.db \".backup FILE\"` or \
+             `VACUUM INTO`, which keep it",
+            path.display()
+        ),
         (0, false) => {}
         (_, _) if own_schema => return Ok(()),
         (_, true) => bail!(
@@ -227,6 +233,21 @@ mod tests {
             .expect("set id");
         let error = foreign_error(&conn);
         assert!(error.contains("0x12345678"), "{error}");
+    }
+
+    #[test]
+    fn dumped_copy_gets_a_restore_hint() {
+        // `.dump` keeps the tables but neither the version nor the id.
+        let mut conn = Connection::open_in_memory().expect("open");
+        apply(&mut conn).expect("apply");
+        conn.pragma_update(None, "user_version", 0)
+            .expect("clear version");
+        conn.pragma_update(None, "application_id", 0)
+            .expect("clear id");
+
+        let error = foreign_error(&conn);
+        assert!(error.contains("no schema version"), "{error}");
+        assert!(error.contains(".backup"), "{error}");
     }
 
     #[test]
