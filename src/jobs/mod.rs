@@ -105,13 +105,13 @@ impl JobRuntime {
             self.context.settings.template_sync_interval,
             shutdown.clone(),
         ));
-        let pool = worker::Pool {
-            store: self.context.store.clone(),
-            queue: self.queue,
-            handlers: Arc::new(handlers),
-            settings: self.context.settings.clone(),
-            events: self.events,
-        };
+        let pool = worker::Pool::new(
+            self.context.store.clone(),
+            self.queue,
+            handlers,
+            self.context.settings.clone(),
+            self.events,
+        );
         tokio::spawn(async move {
             pool.supervise(shutdown).await;
             if let Err(error) = schedule.await {

@@ -4,7 +4,8 @@
 //! stops them all on shutdown.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use tokio::sync::broadcast;
@@ -13,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::{JobError, JobOutcome, JobQueue, JobReport, backoff_delay, lease};
 use crate::config::JobSettings;
+use crate::log_throttle::LogThrottle;
 use crate::store::{DynStore, Job, StoreError};
 
 /// Runs the jobs of one kind.
@@ -36,7 +38,13 @@ pub(super) struct Pool {
     pub handlers: Arc<HashMap<&'static str, Arc<dyn Handler>>>,
     pub settings: JobSettings,
     pub events: broadcast::Sender<JobReport>,
+    /// Failed claims of all workers. While the database is down every
+    /// worker fails at each poll, so the warning comes once a minute.
+    pub claim_failures: Mutex<LogThrottle>,
 }
+
+/// How often failed claims are logged while they go on.
+const CLAIM_FAILURE_LOG_INTERVAL: Duration = Duration::from_secs(60);
 
 /// The end of one attempt at a job.
 enum Attempt {
@@ -49,6 +57,23 @@ enum Attempt {
 }
 
 impl Pool {
+    pub fn new(
+        store: DynStore,
+        queue: JobQueue,
+        handlers: HashMap<&'static str, Arc<dyn Handler>>,
+        settings: JobSettings,
+        events: broadcast::Sender<JobReport>,
+    ) -> Pool {
+        Pool {
+            store,
+            queue,
+            handlers: Arc::new(handlers),
+            settings,
+            events,
+            claim_failures: Mutex::new(LogThrottle::new(CLAIM_FAILURE_LOG_INTERVAL)),
+        }
+    }
+
     /// Runs the workers until `shutdown` is cancelled, restarting any that
     /// panics.
     pub async fn supervise(self, shutdown: CancellationToken) {
@@ -103,7 +128,22 @@ impl Pool {
                     continue;
                 }
                 Ok(_) => {}
-                Err(error) => tracing::warn!(worker = number, %error, "claiming jobs failed"),
+                Err(error) => {
+                    let due = self
+                        .claim_failures
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .due(Instant::now());
+                    match due {
+                        Some(similar_before) => tracing::warn!(
+                            worker = number,
+                            %error,
+                            similar_before,
+                            "claiming jobs failed; further failures are logged once a minute"
+                        ),
+                        None => tracing::debug!(worker = number, %error, "claiming jobs failed"),
+                    }
+                }
             }
             tokio::select! {
                 _ = shutdown.cancelled() => {}

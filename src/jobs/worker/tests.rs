@@ -80,13 +80,13 @@ fn setup(work: Work, lease: Duration, max_run_time: Duration) -> Setup {
         max_run_time,
         ..JobSettings::default()
     };
-    let pool = Pool {
-        store: store.clone(),
-        queue: JobQueue::new(store.clone()),
-        handlers: Arc::new(HashMap::from([(KIND, handler)])),
+    let pool = Pool::new(
+        store.clone(),
+        JobQueue::new(store.clone()),
+        HashMap::from([(KIND, handler)]),
         settings,
         events,
-    };
+    );
     Setup {
         _dir: dir,
         store,
