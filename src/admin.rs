@@ -176,6 +176,21 @@ impl Admin {
         let token = seal(access_token_file, "--access-token-file")?;
         let secret = seal(app_secret_file, "--app-secret-file")?;
         let replaced_both = token.is_some() && secret.is_some();
+        // Replacing both secrets may move the key verifier to this key (see
+        // below), and a running server would keep the old one. Held until
+        // the verifier is moved.
+        // NOTE: servers on other machines that share a PostgreSQL database
+        // hold no lock here and go undetected.
+        let _key_change_lock = if replaced_both
+            && !crate::key_check::is_database_key(&self.store, &self.secrets).await?
+        {
+            Some(crate::data_dir_lock::lock_for_key_change(
+                &self.settings.data_dir,
+                "pons account set-credentials",
+            )?)
+        } else {
+            None
+        };
         self.store
             .update_account_secrets(&account.id, token, secret)
             .await?;

@@ -3,9 +3,19 @@
 //! shared lock on it, so several servers can share one data directory (one
 //! SQLite file, or one PostgreSQL database and the media folder). A demo
 //! takes an exclusive lock, which fails while any server or another demo
-//! holds the directory. Locks are `flock`-style advisory locks on the open
-//! file, so the operating system releases them when the process ends,
-//! however it ends. The admin commands take no lock.
+//! holds the directory. `pons encryption-key adopt`, and `pons account
+//! set-credentials` when it moves the key verifier, take the exclusive lock
+//! too, so they fail while a server runs with the old key. Locks are
+//! `flock`-style advisory locks on the open file, so the operating system
+//! releases them when the process ends, however it ends. The other admin
+//! commands take no lock.
+//!
+//! A lock file that cannot be opened or locked stops the command with an
+//! error instead of turning the exclusion off.
+//!
+//! NOTE: the lock only covers processes on this machine that use this data
+//! directory. Servers on other machines that share a PostgreSQL database go
+//! undetected.
 
 use std::fs::{File, TryLockError};
 use std::io;
@@ -25,35 +35,20 @@ pub struct DataDirLock {
 
 /// Takes the shared lock of a `pons serve` on `data_dir`, creating the
 /// directory and the lock file when they are missing. Fails when a
-/// `pons demo` has the directory locked.
-///
-/// NOTE: when the lock file cannot be created or the file system does not
-/// support locks, this logs a warning and returns `Ok(None)`. The server
-/// still starts, but a demo started on the same directory goes undetected.
-pub fn lock_for_server(data_dir: &Path) -> anyhow::Result<Option<DataDirLock>> {
+/// `pons demo` or a command that changes the encryption key has the
+/// directory locked, and when the lock file cannot be opened or locked.
+pub fn lock_for_server(data_dir: &Path) -> anyhow::Result<DataDirLock> {
     let path = lock_path(data_dir);
-    let file = match open_or_create(data_dir, &path) {
-        Ok(file) => file,
-        Err(error) => {
-            tracing::warn!(path = %path.display(), %error,
-                "cannot create the lock file of the data directory; starting without it, so a \
-                 pons demo on this directory is not detected");
-            return Ok(None);
-        }
-    };
+    let file = open_or_create(data_dir, &path)?;
     match file.try_lock_shared() {
-        Ok(()) => Ok(Some(DataDirLock { _file: file })),
+        Ok(()) => Ok(DataDirLock { _file: file }),
         Err(TryLockError::WouldBlock) => bail!(
-            "a `pons demo` is using the data directory {}; stop the demo, or give this server \
-             its own directory with --data-dir or PONS_DATA_DIR",
+            "a `pons demo` is using the data directory {}, or an admin command is changing the \
+             encryption key there; stop the demo or wait for the command to finish, or give this \
+             server its own directory with --data-dir or PONS_DATA_DIR",
             data_dir.display()
         ),
-        Err(TryLockError::Error(error)) => {
-            tracing::warn!(path = %path.display(), %error,
-                "locking the data directory failed; starting without the lock, so a pons demo \
-                 on this directory is not detected");
-            Ok(None)
-        }
+        Err(TryLockError::Error(error)) => Err(lock_failed(&path, error)),
     }
 }
 
@@ -62,8 +57,7 @@ pub fn lock_for_server(data_dir: &Path) -> anyhow::Result<Option<DataDirLock>> {
 /// `pons serve` or another `pons demo` has the directory locked.
 pub fn lock_for_demo(data_dir: &Path) -> anyhow::Result<DataDirLock> {
     let path = lock_path(data_dir);
-    let file = open_or_create(data_dir, &path)
-        .with_context(|| format!("cannot create the lock file {}", path.display()))?;
+    let file = open_or_create(data_dir, &path)?;
     lock_exclusive(data_dir, &path, file)
 }
 
@@ -72,15 +66,31 @@ pub fn lock_for_demo(data_dir: &Path) -> anyhow::Result<DataDirLock> {
 /// there is no lock file.
 pub fn lock_existing_for_demo(data_dir: &Path) -> anyhow::Result<Option<DataDirLock>> {
     let path = lock_path(data_dir);
-    let file = match File::open(&path) {
-        Ok(file) => file,
-        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(error) => {
-            return Err(error)
-                .with_context(|| format!("cannot open the lock file {}", path.display()));
-        }
-    };
+    let metadata = std::fs::metadata(&path);
+    if matches!(metadata, Err(error) if error.kind() == io::ErrorKind::NotFound) {
+        return Ok(None);
+    }
+    let file = open_existing(&path)?;
     lock_exclusive(data_dir, &path, file).map(Some)
+}
+
+/// Takes the exclusive lock for a command that changes which encryption
+/// key the database accepts, creating the directory and the lock file when
+/// they are missing. Fails while a `pons serve` or `pons demo` has the
+/// directory locked, because a running server keeps the key it started with.
+pub fn lock_for_key_change(data_dir: &Path, command: &str) -> anyhow::Result<DataDirLock> {
+    let path = lock_path(data_dir);
+    let file = open_or_create(data_dir, &path)?;
+    match file.try_lock() {
+        Ok(()) => Ok(DataDirLock { _file: file }),
+        Err(TryLockError::WouldBlock) => bail!(
+            "a `pons serve` or `pons demo` is using the data directory {}, and it would keep \
+             the old encryption key while `{command}` changes the key the database accepts; \
+             stop every server and demo on this directory first, then run `{command}` again",
+            data_dir.display()
+        ),
+        Err(TryLockError::Error(error)) => Err(lock_failed(&path, error)),
+    }
 }
 
 fn lock_path(data_dir: &Path) -> PathBuf {
@@ -88,22 +98,103 @@ fn lock_path(data_dir: &Path) -> PathBuf {
 }
 
 /// Opens the lock file, creating it and `data_dir` readable by their owner
-/// only when they are missing. It never truncates or writes the file.
-fn open_or_create(data_dir: &Path, path: &Path) -> io::Result<File> {
-    crate::private_fs::create_dir_all(data_dir)?;
-    crate::private_fs::open_or_create_file(path)
+/// only when they are missing. It never truncates or writes the file. An
+/// existing file that this user cannot write is opened read-only, which is
+/// enough for `flock`.
+fn open_or_create(data_dir: &Path, path: &Path) -> anyhow::Result<File> {
+    crate::private_fs::create_dir_all(data_dir)
+        .with_context(|| format!("cannot create the data directory {}", data_dir.display()))?;
+    reject_irregular_file(path)?;
+    read_only_unless_writable(path, crate::private_fs::open_or_create_file(path))
+}
+
+/// Returns the file of a successful `writable` open of `path`. When that
+/// open failed because the file or its file system is read-only, opens the
+/// existing file read-only instead.
+fn read_only_unless_writable(path: &Path, writable: io::Result<File>) -> anyhow::Result<File> {
+    match writable {
+        Ok(file) => checked_lock_file(path, file),
+        Err(error)
+            if matches!(
+                error.kind(),
+                io::ErrorKind::PermissionDenied | io::ErrorKind::ReadOnlyFilesystem
+            ) && path.exists() =>
+        {
+            open_existing(path)
+        }
+        Err(error) => Err(open_failed(path, error)),
+    }
+}
+
+/// Opens the existing lock file read-only.
+fn open_existing(path: &Path) -> anyhow::Result<File> {
+    reject_irregular_file(path)?;
+    let file = File::open(path).map_err(|error| open_failed(path, error))?;
+    checked_lock_file(path, file)
+}
+
+/// Rejects a lock file path that exists but is not a regular file, such
+/// as a directory, before it is opened. Opening a FIFO would block.
+fn reject_irregular_file(path: &Path) -> anyhow::Result<()> {
+    match std::fs::metadata(path) {
+        Ok(metadata) if !metadata.is_file() => Err(not_a_file(path, &metadata)),
+        _ => Ok(()),
+    }
+}
+
+/// Checks that the opened lock file is a regular file, in case the path
+/// was replaced between the check and the open.
+fn checked_lock_file(path: &Path, file: File) -> anyhow::Result<File> {
+    let metadata = file.metadata().map_err(|error| open_failed(path, error))?;
+    if !metadata.is_file() {
+        return Err(not_a_file(path, &metadata));
+    }
+    Ok(file)
+}
+
+fn not_a_file(path: &Path, metadata: &std::fs::Metadata) -> anyhow::Error {
+    let kind = if metadata.is_dir() {
+        "a directory"
+    } else {
+        "not a regular file"
+    };
+    anyhow::anyhow!(
+        "the lock file {} is {kind}, so it cannot keep `pons serve` and `pons demo` apart; \
+         stop any Pons process on this data directory, remove {} and start again (Pons creates \
+         the lock file as an empty regular file)",
+        path.display(),
+        path.display()
+    )
+}
+
+fn open_failed(path: &Path, error: io::Error) -> anyhow::Error {
+    anyhow::anyhow!(
+        "cannot open or create the lock file {}: {error}; give the user that runs Pons read \
+         access to it and write access to its directory, or remove the file so Pons creates it \
+         again",
+        path.display()
+    )
+}
+
+fn lock_failed(path: &Path, error: io::Error) -> anyhow::Error {
+    anyhow::anyhow!(
+        "cannot lock the lock file {}: {error}; without the lock a `pons serve` and a `pons \
+         demo` could use this data directory at once. Put the data directory on a local file \
+         system that supports flock, or replace the file with an empty regular file that the \
+         user that runs Pons can read",
+        path.display()
+    )
 }
 
 fn lock_exclusive(data_dir: &Path, path: &Path, file: File) -> anyhow::Result<DataDirLock> {
     match file.try_lock() {
         Ok(()) => return Ok(DataDirLock { _file: file }),
         Err(TryLockError::WouldBlock) => {}
-        Err(TryLockError::Error(error)) => {
-            return Err(error).with_context(|| format!("cannot lock {}", path.display()));
-        }
+        Err(TryLockError::Error(error)) => return Err(lock_failed(path, error)),
     }
-    // Only demos take the exclusive lock. When a shared lock is still free,
-    // the holders are servers.
+    // Only demos and commands that change the encryption key take the
+    // exclusive lock. When a shared lock is still free, the holders are
+    // servers.
     if file.try_lock_shared().is_ok() {
         bail!(
             "a `pons serve` is using the data directory {}, and the demo never runs on a \
@@ -113,8 +204,9 @@ fn lock_exclusive(data_dir: &Path, path: &Path, file: File) -> anyhow::Result<Da
         );
     }
     bail!(
-        "another pons demo is running with the data directory {}; stop it first, or give this \
-         one another directory with --data-dir or PONS_DATA_DIR",
+        "another pons demo is running with the data directory {}, or an admin command is \
+         changing the encryption key there; stop the demo first, or give this one another \
+         directory with --data-dir or PONS_DATA_DIR",
         data_dir.display()
     )
 }
@@ -135,8 +227,9 @@ mod tests {
         let first = lock_for_server(dir.path()).unwrap();
         let second = lock_for_server(dir.path()).unwrap();
 
-        assert!(first.is_some());
-        assert!(second.is_some());
+        assert!(lock_for_demo(dir.path()).is_err());
+
+        drop((first, second));
     }
 
     #[test]
@@ -162,6 +255,7 @@ mod tests {
         let text = message(lock_for_server(dir.path()).unwrap_err());
 
         assert!(text.contains("a `pons demo` is using"), "{text}");
+        assert!(text.contains("changing the encryption key"), "{text}");
         assert!(text.contains(&dir.path().display().to_string()), "{text}");
         assert!(text.contains("--data-dir or PONS_DATA_DIR"), "{text}");
     }
@@ -185,7 +279,7 @@ mod tests {
         let demo = lock_for_demo(dir.path()).unwrap();
         drop(demo);
 
-        assert!(lock_for_server(dir.path()).unwrap().is_some());
+        assert!(lock_for_server(dir.path()).is_ok());
     }
 
     #[test]
@@ -210,5 +304,94 @@ mod tests {
 
         let metadata = std::fs::metadata(data_dir.join(LOCK_FILE_NAME)).unwrap();
         assert_eq!(metadata.permissions().mode() & 0o777, 0o600);
+    }
+
+    #[test]
+    fn key_change_rejects_a_used_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let server = lock_for_server(dir.path()).unwrap();
+
+        let with_server = message(lock_for_key_change(dir.path(), "pons x").unwrap_err());
+        drop(server);
+        let demo = lock_for_demo(dir.path()).unwrap();
+        let with_demo = message(lock_for_key_change(dir.path(), "pons x").unwrap_err());
+        drop(demo);
+
+        for text in [with_server, with_demo] {
+            assert!(
+                text.contains("`pons serve` or `pons demo` is using"),
+                "{text}"
+            );
+            assert!(text.contains(&dir.path().display().to_string()), "{text}");
+            assert!(text.contains("stop every server and demo"), "{text}");
+            assert!(text.contains("run `pons x` again"), "{text}");
+        }
+        let key_change = lock_for_key_change(dir.path(), "pons x").unwrap();
+        assert!(
+            lock_for_server(dir.path()).is_err(),
+            "server during key change"
+        );
+        drop(key_change);
+        assert!(
+            lock_for_server(dir.path()).is_ok(),
+            "server after key change"
+        );
+    }
+
+    #[test]
+    fn directory_as_lock_file_is_rejected() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(LOCK_FILE_NAME);
+        std::fs::create_dir(&path).unwrap();
+
+        let results = [
+            ("serve", lock_for_server(dir.path()).map(drop)),
+            ("demo", lock_for_demo(dir.path()).map(drop)),
+            ("existing", lock_existing_for_demo(dir.path()).map(drop)),
+            ("adopt", lock_for_key_change(dir.path(), "pons x").map(drop)),
+        ];
+
+        for (name, result) in results {
+            let text = message(result.expect_err(name));
+            let expected = format!("the lock file {} is a directory", path.display());
+            assert!(text.contains(&expected), "{name}: {text}");
+            assert!(text.contains("remove"), "{name}: {text}");
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn read_only_lock_file_still_locks() {
+        use std::os::unix::fs::PermissionsExt;
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(LOCK_FILE_NAME);
+        std::fs::write(&path, "").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o400)).unwrap();
+
+        let denied = io::Error::from(io::ErrorKind::PermissionDenied);
+        let read_only = read_only_unless_writable(&path, Err(denied)).unwrap();
+        read_only.try_lock_shared().unwrap();
+        let beside_fallback = message(lock_for_demo(dir.path()).unwrap_err());
+        drop(read_only);
+        let _server = lock_for_server(dir.path()).unwrap();
+        let beside_server = message(lock_for_demo(dir.path()).unwrap_err());
+
+        for text in [beside_fallback, beside_server] {
+            assert!(text.contains("a `pons serve` is using"), "{text}");
+        }
+    }
+
+    #[test]
+    fn read_only_fallback_needs_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(LOCK_FILE_NAME);
+        let denied = io::Error::from(io::ErrorKind::PermissionDenied);
+
+        let text = message(read_only_unless_writable(&path, Err(denied)).unwrap_err());
+
+        let expected = format!("cannot open or create the lock file {}", path.display());
+        assert!(text.contains(&expected), "{text}");
+        assert!(text.contains("read access"), "{text}");
     }
 }

@@ -55,6 +55,17 @@ pub async fn check_key(
     }
 }
 
+/// Tells whether the database stores a key verifier made with `secrets`,
+/// so that [`adopt_key`] would change nothing.
+pub async fn is_database_key(store: &DynStore, secrets: &SecretBox) -> anyhow::Result<bool> {
+    let stored = store.key_verifier().await?;
+    Ok(is_verifier_of(secrets, stored.as_deref()))
+}
+
+fn is_verifier_of(secrets: &SecretBox, stored: Option<&[u8]>) -> bool {
+    stored.is_some_and(|sealed| opens_verifier(secrets, sealed))
+}
+
 /// Makes the key in `key_file` the database's key: stores its verifier in
 /// place of one made with another key. Fails, changing nothing, unless
 /// every account's secrets decrypt with the key. Returns `false` when the
@@ -63,17 +74,16 @@ pub async fn check_key(
 /// `pons account set-credentials` runs it after it has replaced both
 /// secrets of an account, and `pons encryption-key adopt` runs it on its
 /// own. With no accounts left under another key, replacing the verifier
-/// loses no secret.
+/// loses no secret. Both commands first take the data directory's
+/// exclusive lock when the verifier would change, because a running server
+/// keeps the key it started with.
 pub async fn adopt_key(
     store: &DynStore,
     secrets: &SecretBox,
     key_file: &Path,
 ) -> anyhow::Result<bool> {
     let stored = store.key_verifier().await?;
-    if stored
-        .as_deref()
-        .is_some_and(|sealed| opens_verifier(secrets, sealed))
-    {
+    if is_verifier_of(secrets, stored.as_deref()) {
         return Ok(false);
     }
     reject_wrong_key(store, secrets, key_file, None).await?;

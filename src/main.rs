@@ -54,7 +54,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(_) => {
             // Held until the server stops. `pons demo` takes the exclusive
-            // lock and starts its server without this one.
+            // lock and starts its server without this one. A lock file that
+            // cannot be opened or locked stops the server here.
             let _lock = pons::data_dir_lock::lock_for_server(&settings.data_dir)?;
             let shutdown = CancellationToken::new();
             server::cancel_on_signal(shutdown.clone());
@@ -70,6 +71,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             pons::bench::seed(store, secrets, args).await
         }
         command => {
+            // Held until the command ends, so no `pons serve` or `pons demo`
+            // runs with the old key meanwhile.
+            // NOTE: servers on other machines that share a PostgreSQL
+            // database hold no lock here and go undetected.
+            let _key_change_lock = match &command {
+                Command::EncryptionKey(EncryptionKeyCommand::Adopt) => {
+                    Some(pons::data_dir_lock::lock_for_key_change(
+                        &settings.data_dir,
+                        "pons encryption-key adopt",
+                    )?)
+                }
+                _ => None,
+            };
             let new_database = missing_sqlite_file(&settings.database_url);
             let (store, secrets) = match &command {
                 // Replacing both secrets is how an account whose key is lost

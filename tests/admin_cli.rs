@@ -734,3 +734,108 @@ fn encryption_key_adopt_needs_every_account() {
     let restored = pons(dir.path(), &["account", "list"]);
     assert!(restored.status.success(), "{}", stderr(&restored));
 }
+
+/// Checks the error of a command that would change the database's key
+/// while a server or demo has the data directory locked.
+fn assert_key_change_rejected(output: &Output, data_dir: &Path, command: &str) {
+    let message = stderr(output);
+    assert!(!output.status.success(), "{message}");
+    let directory = format!("is using the data directory {}", data_dir.display());
+    assert!(message.contains(&directory), "{message}");
+    assert!(
+        message.contains("stop every server and demo on this directory first"),
+        "{message}"
+    );
+    assert!(
+        message.contains(&format!("run `{command}` again")),
+        "{message}"
+    );
+}
+
+#[test]
+fn encryption_key_adopt_waits_for_stopped_servers() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = pons(dir.path(), &["key", "list"]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    std::fs::rename(
+        dir.path().join("encryption.key"),
+        dir.path().join("lost.key"),
+    )
+    .unwrap();
+
+    // The lock of a running `pons serve`, then the one of `pons demo`.
+    let server = pons::data_dir_lock::lock_for_server(dir.path()).unwrap();
+    let beside_server = pons(dir.path(), &["encryption-key", "adopt"]);
+    drop(server);
+    let demo = pons::data_dir_lock::lock_for_demo(dir.path()).unwrap();
+    let beside_demo = pons(dir.path(), &["encryption-key", "adopt"]);
+    drop(demo);
+
+    for output in [&beside_server, &beside_demo] {
+        assert_key_change_rejected(output, dir.path(), "pons encryption-key adopt");
+    }
+    assert!(
+        !dir.path().join("encryption.key").exists(),
+        "a rejected adopt created a key file"
+    );
+    let adopted = pons(dir.path(), &["encryption-key", "adopt"]);
+    assert!(adopted.status.success(), "{}", stderr(&adopted));
+    let _server = pons::data_dir_lock::lock_for_server(dir.path()).unwrap();
+    let listed = pons(dir.path(), &["key", "list"]);
+    assert!(listed.status.success(), "adopt released its lock");
+}
+
+#[test]
+fn set_credentials_moving_key_waits_for_stopped_servers() {
+    let dir = tempfile::tempdir().unwrap();
+    shop_under_replaced_key(dir.path(), &[]);
+    let token = dir.path().join("new-token.txt");
+    let secret = dir.path().join("new-app-secret.txt");
+    std::fs::write(&token, "new-token").unwrap();
+    std::fs::write(&secret, "new-secret").unwrap();
+    let args = [
+        "account",
+        "set-credentials",
+        "--account",
+        "+15550001111",
+        "--access-token-file",
+        token.to_str().unwrap(),
+        "--app-secret-file",
+        secret.to_str().unwrap(),
+    ];
+
+    let server = pons::data_dir_lock::lock_for_server(dir.path()).unwrap();
+    let moving = pons(dir.path(), &args);
+    drop(server);
+
+    assert_key_change_rejected(&moving, dir.path(), "pons account set-credentials");
+    let key_file = dir.path().join("encryption.key");
+    std::fs::rename(&key_file, dir.path().join("other.key")).unwrap();
+    std::fs::rename(dir.path().join("original.key"), &key_file).unwrap();
+    let listed = pons(dir.path(), &["account", "list"]);
+    assert!(
+        listed.status.success(),
+        "the rejected command changed the secrets: {}",
+        stderr(&listed)
+    );
+
+    // With the database's own key, new credentials move no key, so a
+    // running server does not stop them.
+    let _server = pons::data_dir_lock::lock_for_server(dir.path()).unwrap();
+    let same_key = pons(dir.path(), &args);
+    assert!(same_key.status.success(), "{}", stderr(&same_key));
+}
+
+#[test]
+fn serve_rejects_directory_as_lock_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let lock_file = dir.path().join("pons.lock");
+    std::fs::create_dir(&lock_file).unwrap();
+
+    let (status, message) = serve_until_exit(dir.path(), &[]);
+
+    assert!(!status.success(), "{message}");
+    let expected = format!("the lock file {} is a directory", lock_file.display());
+    assert!(message.contains(&expected), "{message}");
+    assert!(message.contains("remove"), "{message}");
+}

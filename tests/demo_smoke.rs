@@ -2,9 +2,9 @@
 //! directory, read for the URL and key it prints, called over MCP, then
 //! stopped with SIGTERM. A second run on the same directory reuses the
 //! sandbox, prints a new key and revokes the first run's key; one started
-//! while the first runs is refused. A data directory with accounts that
-//! the demo did not create, or with an encryption key but no database, is
-//! rejected and left unchanged. A demo and a `pons serve` never run on one
+//! while the first runs is refused. A data directory with accounts, users
+//! or API keys that the demo did not create, or with an encryption key or
+//! media files but no database, is rejected and left unchanged. A demo and a `pons serve` never run on one
 //! data directory at once, while two servers can.
 
 use std::path::{Path, PathBuf};
@@ -241,6 +241,12 @@ async fn demo_serves_mcp_and_restarts() {
         demo.banner
     );
     assert!(demo.terminate().await, "first run exits with status 0");
+    // The second run must accept the first one's user, key and photo.
+    let media = directory_snapshot(&data_dir.join("media"));
+    assert!(
+        media.iter().any(|(_, content)| content.is_some()),
+        "the first run stored no media file: {media:?}"
+    );
 
     let again = Demo::start(&data_dir, dir.path().join("second.log")).await;
     assert_ne!(again.key, first_key, "every run prints a new key");
@@ -701,5 +707,77 @@ async fn two_servers_share_a_directory() {
     assert!(
         second.terminate().await,
         "the second server exits with status 0"
+    );
+}
+
+#[tokio::test]
+async fn demo_rejects_database_without_accounts() {
+    for case in ["user", "user and key"] {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let data_dir = dir.path().join("prod");
+        admin(&data_dir, &["user", "add", "real@example.com"]);
+        if case == "user and key" {
+            let args = [
+                "key",
+                "create",
+                "--user",
+                "real@example.com",
+                "--name",
+                "laptop",
+                "--scopes",
+                "read",
+            ];
+            admin(&data_dir, &args);
+        }
+        let before = database_bytes(&data_dir);
+
+        let message = rejected_start("demo", &data_dir).await;
+
+        let directory = format!("data directory {}", data_dir.display());
+        assert!(message.contains(&directory), "{case}: {message}");
+        let keys = if case == "user" { 0 } else { 1 };
+        let counts = format!("1 user(s) and {keys} API key(s) that pons demo did not create");
+        assert!(message.contains(&counts), "{case}: {message}");
+        assert!(
+            message.contains("\"real@example.com\""),
+            "{case}: {message}"
+        );
+        assert!(
+            message.contains("--data-dir or PONS_DATA_DIR"),
+            "{case}: {message}"
+        );
+        assert!(
+            before == database_bytes(&data_dir),
+            "{case}: the demo changed the database"
+        );
+        assert!(
+            !data_dir.join("pons.lock").exists(),
+            "{case}: the demo created its lock file"
+        );
+    }
+}
+
+#[tokio::test]
+async fn demo_rejects_media_without_database() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let data_dir = dir.path().join("prod");
+    // The media folder of a server whose database is in PostgreSQL and
+    // whose key file is elsewhere.
+    let stored = data_dir.join("media").join("ab");
+    std::fs::create_dir_all(&stored).unwrap();
+    std::fs::write(stored.join("ab12"), "photo").unwrap();
+    let before = directory_snapshot(&data_dir);
+
+    let message = rejected_start("demo", &data_dir).await;
+
+    let directory = format!("data directory {}", data_dir.display());
+    assert!(message.contains(&directory), "{message}");
+    let media = format!("media folder {}", data_dir.join("media").display());
+    assert!(message.contains(&media), "{message}");
+    assert!(message.contains("no database pons.db"), "{message}");
+    assert!(message.contains("--data-dir or PONS_DATA_DIR"), "{message}");
+    assert!(
+        before == directory_snapshot(&data_dir),
+        "the demo changed the data directory"
     );
 }

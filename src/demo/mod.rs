@@ -33,10 +33,11 @@ pub use customers::CustomerInterval;
 const FIRST_JOBS_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Data directory of the demo unless `PONS_DATA_DIR` or `--data-dir` names
-/// another. [`run`] rejects a directory whose database contains accounts
-/// that the demo did not create, one with an encryption key but no
-/// database, and one that a running `pons serve` uses, so it never mixes
-/// with a real installation's data.
+/// another. [`run`] rejects a directory whose database contains accounts,
+/// users or API keys that the demo did not create. It also rejects one
+/// with an encryption key or media files but no database, and one that a
+/// running `pons serve` uses, so it never mixes with a real installation's
+/// data.
 pub const DEMO_DATA_DIR: &str = "./pons-demo-data";
 
 /// File name of the demo's SQLite database inside its data directory.
@@ -98,7 +99,41 @@ fn claim_data_dir(data_dir: &Path, sim: &MetaSimConfig) -> anyhow::Result<DataDi
 /// Rejects a data directory that belongs to a Pons server.
 fn reject_server_directory(data_dir: &Path, sim: &MetaSimConfig) -> anyhow::Result<()> {
     reject_key_without_database(data_dir)?;
+    reject_media_without_database(data_dir)?;
     seed::reject_foreign_database(data_dir, sim)
+}
+
+/// Tells whether `data_dir` contains a database file with content.
+fn has_database(data_dir: &Path) -> bool {
+    let database = data_dir.join(DATABASE_FILE_NAME);
+    std::fs::metadata(&database).is_ok_and(|metadata| metadata.len() > 0)
+}
+
+/// Rejects a data directory whose media folder contains a file, at any
+/// depth, while the directory has no database or an empty one. The demo creates its
+/// database before it stores any media, so such a directory belongs to a
+/// server whose database is elsewhere (PostgreSQL) or was lost.
+fn reject_media_without_database(data_dir: &Path) -> anyhow::Result<()> {
+    let media = data_dir.join(crate::media_files::MEDIA_DIR);
+    let has_files = contains_file(&media).with_context(|| {
+        format!(
+            "cannot read the media folder {} to check that the data directory belongs to pons \
+             demo",
+            media.display()
+        )
+    })?;
+    if !has_files || has_database(data_dir) {
+        return Ok(());
+    }
+    bail!(
+        "data directory {} contains the media folder {} with files but no database {}, so it \
+         is the data directory of a Pons server whose database is elsewhere \
+         (PONS_DATABASE_URL) or was lost. The demo never uses a server's data; give the demo \
+         its own directory with --data-dir or PONS_DATA_DIR",
+        data_dir.display(),
+        media.display(),
+        DATABASE_FILE_NAME
+    )
 }
 
 /// Rejects a data directory that contains an encryption key file but no
@@ -111,8 +146,7 @@ fn reject_key_without_database(data_dir: &Path) -> anyhow::Result<()> {
     if std::fs::symlink_metadata(&key_file).is_err() {
         return Ok(());
     }
-    let database = data_dir.join(DATABASE_FILE_NAME);
-    if std::fs::metadata(&database).is_ok_and(|metadata| metadata.len() > 0) {
+    if has_database(data_dir) {
         return Ok(());
     }
     bail!(
@@ -124,6 +158,28 @@ fn reject_key_without_database(data_dir: &Path) -> anyhow::Result<()> {
         key_file.display(),
         DATABASE_FILE_NAME
     )
+}
+
+/// Tells whether the folder `dir` or a folder below it contains anything
+/// but folders. A missing folder contains nothing.
+fn contains_file(dir: &Path) -> std::io::Result<bool> {
+    let mut pending = vec![dir.to_owned()];
+    while let Some(folder) = pending.pop() {
+        let entries = match std::fs::read_dir(&folder) {
+            Ok(entries) => entries,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(error) => return Err(error),
+        };
+        for entry in entries {
+            let entry = entry?;
+            if entry.file_type()?.is_dir() {
+                pending.push(entry.path());
+            } else {
+                return Ok(true);
+            }
+        }
+    }
+    Ok(false)
 }
 
 /// Runs the demo until SIGINT or SIGTERM.
@@ -296,6 +352,54 @@ mod tests {
         assert!(
             reject_key_without_database(&data_dir).is_ok(),
             "database and key"
+        );
+    }
+
+    #[test]
+    fn media_without_database_is_rejected() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let stored = dir.path().join("media").join("ab");
+        std::fs::create_dir_all(&stored).unwrap();
+        std::fs::write(stored.join("ab12"), "photo").unwrap();
+
+        let missing = format!(
+            "{:#}",
+            reject_media_without_database(dir.path()).unwrap_err()
+        );
+        std::fs::write(dir.path().join(DATABASE_FILE_NAME), "").unwrap();
+        let empty = format!(
+            "{:#}",
+            reject_media_without_database(dir.path()).unwrap_err()
+        );
+
+        for message in [missing, empty] {
+            let directory = format!("data directory {}", dir.path().display());
+            assert!(message.contains(&directory), "{message}");
+            let media = format!("media folder {}", dir.path().join("media").display());
+            assert!(message.contains(&media), "{message}");
+            assert!(message.contains("--data-dir or PONS_DATA_DIR"), "{message}");
+        }
+    }
+
+    #[test]
+    fn media_folders_or_database_pass() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let data_dir = dir.path();
+
+        assert!(
+            reject_media_without_database(data_dir).is_ok(),
+            "no media folder"
+        );
+        std::fs::create_dir_all(data_dir.join("media").join("partial")).unwrap();
+        assert!(
+            reject_media_without_database(data_dir).is_ok(),
+            "empty folders only"
+        );
+        std::fs::write(data_dir.join("media").join("partial").join("x"), "").unwrap();
+        std::fs::write(data_dir.join(DATABASE_FILE_NAME), "SQLite format 3").unwrap();
+        assert!(
+            reject_media_without_database(data_dir).is_ok(),
+            "media and database"
         );
     }
 

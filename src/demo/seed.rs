@@ -12,6 +12,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use super::customers;
 use crate::apikey;
 use crate::crypto::SecretBox;
+use crate::echo::echoed;
 use crate::metasim::{MetaSim, MetaSimConfig};
 use crate::store::{Account, DynStore, NewAccount, NewApiKey, NewUser, Role, User};
 
@@ -65,32 +66,47 @@ pub(super) async fn sandbox(
     Ok(Sandbox { user, account })
 }
 
-/// Rejects a data directory whose database contains an account that the
-/// demo did not create, because the demo would add its user, key and
-/// messages to that database and run its accounts' jobs against the
-/// sandbox. The database is opened read-only and not migrated, so a
-/// rejected directory stays as it was. A missing database, or one without
-/// an `accounts` table, passes.
+/// Rejects a data directory whose database contains an account, a user or
+/// an API key that the demo did not create. The demo would add its user, a
+/// key with every scope and its messages to that database, and run its
+/// accounts' jobs against the sandbox. The database is opened read-only
+/// and not migrated, so a rejected directory stays as it was. A missing
+/// database, or one without the tables, passes.
 pub(super) fn reject_foreign_database(data_dir: &Path, sim: &MetaSimConfig) -> anyhow::Result<()> {
     let path = data_dir.join(super::DATABASE_FILE_NAME);
     if !path.exists() {
         return Ok(());
     }
     let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let foreign = Connection::open_with_flags(&path, flags)
-        .and_then(|conn| foreign_account(&conn, sim))
+    let (account, users) = Connection::open_with_flags(&path, flags)
+        .and_then(|conn| Ok((foreign_account(&conn, sim)?, foreign_users(&conn)?)))
         .with_context(|| {
             format!(
                 "cannot read the database {} to check that it belongs to pons demo",
                 path.display()
             )
         })?;
-    if let Some((count, name, phone_number)) = foreign {
+    if let Some((count, name, phone_number)) = account {
         bail!(
             "data directory {} contains a Pons database with {count} account(s) that pons demo \
              did not create (such as \"{name}\", +{phone_number}), and the demo never uses a \
              real data directory; unset PONS_DATA_DIR, or pass --data-dir with a new directory",
             data_dir.display()
+        );
+    }
+    if let Some(users) = users {
+        let example = match &users.example {
+            Some(email) => format!("the user \"{}\"", echoed(email)),
+            None => "API keys of a deleted user".to_owned(),
+        };
+        bail!(
+            "data directory {} contains a Pons database with {} user(s) and {} API key(s) that \
+             pons demo did not create (such as {example}), so it belongs to a Pons server, and \
+             the demo never uses a server's data; give the demo its own directory with \
+             --data-dir or PONS_DATA_DIR",
+            data_dir.display(),
+            users.users,
+            users.keys,
         );
     }
     Ok(())
@@ -124,6 +140,56 @@ fn foreign_account(
         Ok((row.get(0)?, row.get(1)?, row.get(2)?))
     })
     .optional()
+}
+
+/// Users and API keys in a database that the demo did not create.
+struct ForeignUsers {
+    users: i64,
+    keys: i64,
+    /// Email of the oldest such user, if any.
+    example: Option<String>,
+}
+
+/// Counts the users other than [`DEMO_EMAIL`] and the API keys of those
+/// users. Returns `None` when there are none, or when the `users` or
+/// `api_keys` table is missing.
+fn foreign_users(conn: &Connection) -> rusqlite::Result<Option<ForeignUsers>> {
+    let has_tables: bool = conn.query_row(
+        "SELECT count(*) = 2 FROM sqlite_master WHERE type = 'table' \
+         AND name IN ('users', 'api_keys')",
+        [],
+        |row| row.get(0),
+    )?;
+    if !has_tables {
+        return Ok(None);
+    }
+    let users: i64 = conn.query_row(
+        "SELECT count(*) FROM users WHERE lower(email) <> lower(?1)",
+        [DEMO_EMAIL],
+        |row| row.get(0),
+    )?;
+    let keys: i64 = conn.query_row(
+        "SELECT count(*) FROM api_keys WHERE user_id NOT IN \
+         (SELECT id FROM users WHERE lower(email) = lower(?1))",
+        [DEMO_EMAIL],
+        |row| row.get(0),
+    )?;
+    if users == 0 && keys == 0 {
+        return Ok(None);
+    }
+    let example = conn
+        .query_row(
+            "SELECT email FROM users WHERE lower(email) <> lower(?1) \
+             ORDER BY created_at, id LIMIT 1",
+            [DEMO_EMAIL],
+            |row| row.get(0),
+        )
+        .optional()?;
+    Ok(Some(ForeignUsers {
+        users,
+        keys,
+        example,
+    }))
 }
 
 fn new_account(sim: &MetaSimConfig, secrets: &SecretBox, owner: &User) -> NewAccount {

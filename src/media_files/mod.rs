@@ -11,7 +11,7 @@ use std::path::PathBuf;
 pub use partial::PartialFile;
 
 /// Directory below the data directory that contains media files.
-const MEDIA_DIR: &str = "media";
+pub(crate) const MEDIA_DIR: &str = "media";
 /// Directory below [`MEDIA_DIR`] that contains downloads in progress. Its
 /// name is not two hex digits, so it never clashes with a stored file's
 /// directory.
