@@ -27,11 +27,23 @@ const MAX_KEY_DAYS: u32 = 36_500;
 /// Store and cipher for one administration command.
 pub struct Admin {
     pub store: DynStore,
-    pub secrets: SecretBox,
+    /// `None` for a command that stores no secret, run while the key file
+    /// is missing and the database contains no account and no key verifier.
+    pub secrets: Option<SecretBox>,
     pub settings: Settings,
 }
 
 impl Admin {
+    /// Returns the cipher of a command that stores secrets.
+    fn secrets(&self) -> anyhow::Result<&SecretBox> {
+        self.secrets.as_ref().ok_or_else(|| {
+            anyhow!(
+                "this command was opened without the encryption key, but it stores secrets; \
+                 this is a bug in Pons"
+            )
+        })
+    }
+
     pub async fn user(&self, command: UserCommand) -> anyhow::Result<()> {
         let UserCommand::Add {
             email,
@@ -72,6 +84,7 @@ impl Admin {
                 account,
                 access_token_file,
                 app_secret_file,
+                key_lost: _,
             } => {
                 self.set_credentials(&account, access_token_file, app_secret_file)
                     .await
@@ -101,6 +114,7 @@ impl Admin {
                 "--access-token-file and --app-secret-file cannot both read standard input; put one in a file"
             );
         }
+        let secrets = self.secrets()?;
         let access_token = read_secret(&args.access_token_file, "--access-token-file")?;
         let app_secret = read_secret(&args.app_secret_file, "--app-secret-file")?;
         for (flag, value) in [
@@ -127,8 +141,8 @@ impl Admin {
                 phone_number_id: args.phone_number_id,
                 phone_number: phone.digits().to_owned(),
                 display_name: args.display_name,
-                access_token_encrypted: self.secrets.encrypt(access_token.as_bytes()),
-                app_secret_encrypted: self.secrets.encrypt(app_secret.as_bytes()),
+                access_token_encrypted: secrets.encrypt(access_token.as_bytes()),
+                app_secret_encrypted: secrets.encrypt(app_secret.as_bytes()),
                 verify_token: verify_token.clone(),
                 owner: owner.id,
             })
@@ -165,11 +179,10 @@ impl Admin {
                  put one in a file"
             );
         }
+        let secrets = self.secrets()?;
         let seal = |path: Option<PathBuf>, flag: &str| -> anyhow::Result<Option<Vec<u8>>> {
             match path {
-                Some(path) => Ok(Some(
-                    self.secrets.encrypt(read_secret(&path, flag)?.as_bytes()),
-                )),
+                Some(path) => Ok(Some(secrets.encrypt(read_secret(&path, flag)?.as_bytes()))),
                 None => Ok(None),
             }
         };
@@ -181,16 +194,15 @@ impl Admin {
         // the verifier is moved.
         // NOTE: servers on other machines that share a PostgreSQL database
         // hold no lock here and go undetected.
-        let _key_change_lock = if replaced_both
-            && !crate::key_check::is_database_key(&self.store, &self.secrets).await?
-        {
-            Some(crate::data_dir_lock::lock_for_key_change(
-                &self.settings.data_dir,
-                "pons account set-credentials",
-            )?)
-        } else {
-            None
-        };
+        let _key_change_lock =
+            if replaced_both && !crate::key_check::is_database_key(&self.store, secrets).await? {
+                Some(crate::data_dir_lock::lock_for_key_change(
+                    &self.settings.data_dir,
+                    "pons account set-credentials",
+                )?)
+            } else {
+                None
+            };
         self.store
             .update_account_secrets(&account.id, token, secret)
             .await?;
@@ -200,11 +212,36 @@ impl Admin {
         );
         // Replacing both secrets skipped the key verifier check, because
         // this is how an account under a lost key is recovered. With the
-        // account now under this key, the verifier follows it when no other
-        // account is under another key.
+        // account now under this key, the verifier follows it once no other
+        // account is under another key, which `--key-lost` allows.
         if replaced_both {
-            self.adopt_key().await?;
+            self.adopt_key_or_list_remaining(secrets).await?;
         }
+        Ok(())
+    }
+
+    /// Makes the configured key the database's key when every account's
+    /// secrets decrypt with it. Otherwise it prints the accounts still
+    /// under another key and the command that stores each one again, and
+    /// leaves the key verifier as it is.
+    async fn adopt_key_or_list_remaining(&self, secrets: &SecretBox) -> anyhow::Result<()> {
+        let key_file = &self.settings.encryption_key_file;
+        let remaining = crate::key_check::undecryptable_accounts(&self.store, secrets).await?;
+        if remaining.is_empty() {
+            self.adopt_key().await?;
+            return Ok(());
+        }
+        let accounts: Vec<&Account> = remaining.iter().map(|u| &u.account).collect();
+        eprintln!(
+            "{} account(s) still have secrets that encryption key file {} cannot decrypt: {}. \
+             `pons serve` and the other commands reject this key until each of them has its \
+             credentials stored again with `pons account set-credentials --account PHONE \
+             --key-lost --access-token-file PATH --app-secret-file PATH`; the last of these \
+             commands makes this key the database's key",
+            accounts.len(),
+            key_file.display(),
+            crate::key_check::describe_all(accounts.iter().copied())
+        );
         Ok(())
     }
 
@@ -226,7 +263,7 @@ impl Admin {
     /// that replaced the key verifier. Returns whether it did.
     async fn adopt_key(&self) -> anyhow::Result<bool> {
         let key_file = &self.settings.encryption_key_file;
-        let adopted = crate::key_check::adopt_key(&self.store, &self.secrets, key_file).await?;
+        let adopted = crate::key_check::adopt_key(&self.store, self.secrets()?, key_file).await?;
         if adopted {
             eprintln!(
                 "encryption key file {} is now this database's key; every Pons instance and \

@@ -66,6 +66,18 @@ impl SecretBox {
         })
     }
 
+    /// Reads the key file, or returns `None` when it does not exist.
+    pub fn load(path: &Path) -> Result<Option<SecretBox>, CryptoError> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => SecretBox::from_base64(&text, &path.display().to_string()).map(Some),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(error) => Err(CryptoError::KeyFile {
+                path: path.display().to_string(),
+                error,
+            }),
+        }
+    }
+
     /// Reads the key file, creating it with a new random key (mode 0600)
     /// when it does not exist yet.
     pub fn load_or_create(path: &Path) -> Result<SecretBox, CryptoError> {
@@ -154,6 +166,19 @@ mod tests {
         let report = format!("{:#}", anyhow::Error::from(err));
         assert!(report.contains(KEY_FILE_NAME), "{report}");
         assert_eq!(report.matches(cause.as_str()).count(), 1, "{report}");
+    }
+
+    #[test]
+    fn load_creates_no_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(KEY_FILE_NAME);
+        assert!(SecretBox::load(&path).unwrap().is_none());
+        assert!(!path.exists());
+
+        let created = SecretBox::load_or_create(&path).unwrap();
+        let sealed = created.encrypt(b"app-secret");
+        let loaded = SecretBox::load(&path).unwrap().expect("key file exists");
+        assert_eq!(loaded.decrypt(&sealed).unwrap().as_slice(), b"app-secret");
     }
 
     #[test]

@@ -7,10 +7,10 @@
 
 use std::path::Path;
 
-use anyhow::bail;
+use anyhow::{anyhow, bail};
 
 use crate::crypto::SecretBox;
-use crate::store::{AccountId, DynStore};
+use crate::store::{Account, AccountId, DynStore};
 
 /// Plaintext of the key verifier. AES-GCM encrypts it with a random nonce,
 /// so the stored verifier reveals nothing about the key.
@@ -28,30 +28,76 @@ pub fn opens_verifier(secrets: &SecretBox, sealed: &[u8]) -> bool {
         .is_ok_and(|label| label.as_slice() == VERIFIER_LABEL)
 }
 
+/// The checks that [`check_key`] runs and the data it stores, chosen by
+/// what a command does with the key.
+#[derive(Clone, Copy, Debug)]
+pub enum KeyCheck<'a> {
+    /// For commands that encrypt or decrypt secrets: every account's
+    /// secrets and the key verifier, which is stored when none is stored
+    /// yet.
+    Full,
+    /// For commands that store no secret: every account's secrets and a
+    /// stored key verifier. It stores nothing, so that such a command does
+    /// not bind a new database to whatever key file it happened to find.
+    NoSecrets,
+    /// For `pons account set-credentials` with both secrets: leaves out
+    /// `account`, whose secrets are about to be replaced, and the key
+    /// verifier, because the account may be under a lost key. With
+    /// `key_lost`, other accounts under another key are allowed too, so
+    /// that the accounts under a lost key can be stored again one by one.
+    Replacing {
+        account: &'a AccountId,
+        key_lost: bool,
+    },
+}
+
+/// An account whose access token or app secret a key cannot decrypt.
+#[derive(Clone, Debug)]
+pub struct Undecryptable {
+    pub account: Account,
+    /// "access token" or "app secret", the first one that failed.
+    pub secret: &'static str,
+}
+
 /// Checks the key in `key_file` against the database before a command
-/// uses it, and stores the key verifier when none is stored yet.
+/// uses it, as `check` selects, and for [`KeyCheck::Full`] stores the key
+/// verifier when none is stored yet.
 ///
-/// It rejects a key that cannot decrypt the secrets of an account other
-/// than `replaced`, or that cannot decrypt the stored verifier. A database
-/// without a verifier (a new one, or one from a release without verifiers)
-/// gets one once every account's secrets decrypt. The verifier is not
-/// checked or stored when `replaced` is given, because that account's
-/// secrets may still be under a lost key. The caller runs [`adopt_key`]
-/// after it has replaced them.
+/// It rejects a key that cannot decrypt the secrets of an account, or that
+/// cannot decrypt the stored verifier. A database without a verifier (a
+/// new one, or one from a release without verifiers) gets one once every
+/// account's secrets decrypt. After replacing an account's secrets, the
+/// caller runs [`adopt_key`] when [`undecryptable_accounts`] is empty.
 pub async fn check_key(
     store: &DynStore,
     secrets: &SecretBox,
     key_file: &Path,
-    replaced: Option<&AccountId>,
+    check: KeyCheck<'_>,
 ) -> anyhow::Result<()> {
-    reject_wrong_key(store, secrets, key_file, replaced).await?;
-    if replaced.is_some() {
-        return Ok(());
+    let undecryptable = undecryptable_accounts(store, secrets).await?;
+    match check {
+        KeyCheck::Full | KeyCheck::NoSecrets => {
+            if !undecryptable.is_empty() {
+                return Err(wrong_key(key_file, &undecryptable));
+            }
+        }
+        KeyCheck::Replacing { account, key_lost } => {
+            let others: Vec<&Undecryptable> = undecryptable
+                .iter()
+                .filter(|stored| &stored.account.id != account)
+                .collect();
+            if others.is_empty() || key_lost {
+                return Ok(());
+            }
+            let replaced = store.find_account(account.as_str()).await?;
+            return Err(others_under_other_key(key_file, replaced.as_ref(), &others));
+        }
     }
-    match store.key_verifier().await? {
-        Some(sealed) if opens_verifier(secrets, &sealed) => Ok(()),
-        Some(_) => Err(verifier_mismatch(key_file)),
-        None => insert_verifier(store, secrets, key_file).await,
+    match (store.key_verifier().await?, check) {
+        (Some(sealed), _) if opens_verifier(secrets, &sealed) => Ok(()),
+        (Some(_), _) => Err(verifier_mismatch(key_file)),
+        (None, KeyCheck::Full) => insert_verifier(store, secrets, key_file).await,
+        (None, _) => Ok(()),
     }
 }
 
@@ -86,7 +132,10 @@ pub async fn adopt_key(
     if is_verifier_of(secrets, stored.as_deref()) {
         return Ok(false);
     }
-    reject_wrong_key(store, secrets, key_file, None).await?;
+    let undecryptable = undecryptable_accounts(store, secrets).await?;
+    if !undecryptable.is_empty() {
+        return Err(wrong_key(key_file, &undecryptable));
+    }
     let Some(previous) = stored else {
         insert_verifier(store, secrets, key_file).await?;
         return Ok(true);
@@ -130,18 +179,15 @@ async fn insert_verifier(
     }
 }
 
-/// Rejects an encryption key that cannot decrypt the access token or app
-/// secret of some account other than `replaced`. Without this check a
-/// server with the wrong key reports ready and then fails every webhook
-/// and send, and admin commands store new secrets under a second key.
-/// It reads all accounts in two queries and decrypts two short secrets per
-/// account.
-async fn reject_wrong_key(
+/// Returns the accounts whose access token or app secret `secrets` cannot
+/// decrypt, in the order of `list_accounts`. Without this check a server
+/// with the wrong key reports ready and then fails every webhook and send,
+/// and admin commands store new secrets under a second key. It reads all
+/// accounts in two queries and decrypts two short secrets per account.
+pub async fn undecryptable_accounts(
     store: &DynStore,
     secrets: &SecretBox,
-    key_file: &std::path::Path,
-    replaced: Option<&crate::store::AccountId>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Vec<Undecryptable>> {
     let phone_number_ids: Vec<String> = store
         .list_accounts()
         .await?
@@ -151,10 +197,8 @@ async fn reject_wrong_key(
     let stored = store
         .accounts_by_phone_number_ids(&phone_number_ids)
         .await?;
-    let checked = stored
-        .iter()
-        .filter(|stored| Some(&stored.account.id) != replaced);
-    for stored in checked {
+    let mut undecryptable = Vec::new();
+    for stored in stored {
         let secret = if secrets.decrypt(&stored.access_token_encrypted).is_err() {
             "access token"
         } else if secrets.decrypt(&stored.app_secret_encrypted).is_err() {
@@ -162,22 +206,110 @@ async fn reject_wrong_key(
         } else {
             continue;
         };
-        let account = &stored.account;
-        anyhow::bail!(
-            "encryption key file {} cannot decrypt the {secret} of account \"{}\" (+{}, id {}), \
-             so it is not the key the account's secrets were stored with; restore the key file \
-             that was in use when the account was added, or point PONS_ENCRYPTION_KEY_FILE at \
-             it. If that key is lost, store the account's credentials again with \
-             `pons account set-credentials --account +{} --access-token-file PATH \
-             --app-secret-file PATH`",
-            key_file.display(),
-            account.name,
-            account.phone_number,
-            account.id,
-            account.phone_number,
-        );
+        undecryptable.push(Undecryptable {
+            account: stored.account,
+            secret,
+        });
     }
-    Ok(())
+    Ok(undecryptable)
+}
+
+/// Names an account as errors show it: `"Shop" (+15550001111, id ID)`.
+fn describe(account: &Account) -> String {
+    format!(
+        "\"{}\" (+{}, id {})",
+        account.name, account.phone_number, account.id
+    )
+}
+
+/// Lists `accounts` for an error, each as [`describe`] names it.
+pub(crate) fn describe_all<'a>(accounts: impl IntoIterator<Item = &'a Account>) -> String {
+    accounts
+        .into_iter()
+        .map(describe)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Tells how to store again the credentials of `accounts`, whose key is
+/// lost, for the end of an error. One account needs no `--key-lost`,
+/// because no other account is left under the lost key.
+pub(crate) fn recovery_steps(accounts: &[&Account]) -> String {
+    match accounts {
+        [account] => format!(
+            "store the account's credentials again with `pons account set-credentials \
+             --account +{} --access-token-file PATH --app-secret-file PATH`, which stores them \
+             under the configured key file, creating it when it is missing, and makes that key \
+             the database's key",
+            account.phone_number
+        ),
+        _ => format!(
+            "store the credentials of each of these accounts again, one command per account: \
+             `pons account set-credentials --account PHONE --key-lost --access-token-file PATH \
+             --app-secret-file PATH` with PHONE {}. The first command creates the configured \
+             key file when it is missing, and the last one makes that key the database's key",
+            phone_list(accounts)
+        ),
+    }
+}
+
+/// Lists the phone numbers of `accounts`: `+1555…, +1555…`.
+fn phone_list(accounts: &[&Account]) -> String {
+    accounts
+        .iter()
+        .map(|account| format!("+{}", account.phone_number))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Builds the error for a key that cannot decrypt the secrets of the
+/// accounts in `undecryptable`, which must not be empty.
+fn wrong_key(key_file: &Path, undecryptable: &[Undecryptable]) -> anyhow::Error {
+    let accounts: Vec<&Account> = undecryptable.iter().map(|u| &u.account).collect();
+    let failed = undecryptable
+        .iter()
+        .map(|u| format!("the {} of account {}", u.secret, describe(&u.account)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let (whose, when) = if accounts.len() == 1 {
+        ("the account's", "the account was")
+    } else {
+        ("these accounts'", "they were")
+    };
+    anyhow!(
+        "encryption key file {} cannot decrypt {failed}, so it is not the key {whose} secrets \
+         were stored with; restore the key file that was in use when {when} added, or point \
+         PONS_ENCRYPTION_KEY_FILE at it. If that key is lost, {}",
+        key_file.display(),
+        recovery_steps(&accounts)
+    )
+}
+
+/// Builds the error for replacing the secrets of `replaced` without
+/// `--key-lost` while the accounts in `others` are under another key.
+fn others_under_other_key(
+    key_file: &Path,
+    replaced: Option<&Account>,
+    others: &[&Undecryptable],
+) -> anyhow::Error {
+    let accounts: Vec<&Account> = others.iter().map(|u| &u.account).collect();
+    let this = replaced.map_or_else(
+        || "this account".to_owned(),
+        |account| format!("+{}", account.phone_number),
+    );
+    anyhow!(
+        "encryption key file {} cannot decrypt the secrets of {} other account(s): {}. Storing \
+         the credentials of {this} under it would leave the database with accounts under two \
+         keys. If the key of those accounts still exists, restore it or point \
+         PONS_ENCRYPTION_KEY_FILE at it and run this command again. If that key is lost, add \
+         --key-lost to this command, then store the credentials of the other accounts again \
+         the same way, one command per account: `pons account set-credentials --account PHONE \
+         --key-lost --access-token-file PATH --app-secret-file PATH` with PHONE {}",
+        key_file.display(),
+        accounts.len(),
+        describe_all(accounts.iter().copied()),
+        phone_list(&accounts)
+    )
 }
 
 /// Builds the error for a key that cannot decrypt the stored verifier.

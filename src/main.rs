@@ -3,7 +3,7 @@ use tokio_util::sync::CancellationToken;
 use pons::admin::Admin;
 use pons::cli::{AccountCommand, BenchCommand, Cli, Command, EncryptionKeyCommand, ServeArgs};
 use pons::config::{LogFormat, Settings};
-use pons::server::{self, Server};
+use pons::server::{self, KeyUse, Server};
 
 /// mimalloc instead of the system allocator: a tool call allocates and frees
 /// thousands of small strings and JSON nodes, and glibc's malloc took about
@@ -85,20 +85,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 _ => None,
             };
             let new_database = missing_sqlite_file(&settings.database_url);
-            let (store, secrets) = match &command {
-                // Replacing both secrets is how an account whose key is lost
-                // is recovered, so that account and the key verifier are left
-                // out of the key check.
-                Command::Account(AccountCommand::SetCredentials {
-                    account,
-                    access_token_file: Some(_),
-                    app_secret_file: Some(_),
-                }) => server::open_replacing_secrets(&settings, account).await?,
-                Command::EncryptionKey(EncryptionKeyCommand::Adopt) => {
-                    server::open_adopting_key(&settings).await?
-                }
-                _ => server::open(&settings).await?,
-            };
+            let (store, secrets) = server::open_for(&settings, key_use(&command)).await?;
             if let Some(path) = new_database {
                 eprintln!(
                     "note: no database was at {} (or the file was empty), so a new, empty one was \
@@ -122,6 +109,38 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     unreachable!("handled above")
                 }
             }
+        }
+    }
+}
+
+/// Returns how an administration command uses the encryption key. Only the
+/// commands that store secrets may create a key file or store the key
+/// verifier, so that a command that stores no secret, run with the wrong
+/// data directory, does not bind a new database to a stray key.
+fn key_use(command: &Command) -> KeyUse<'_> {
+    match command {
+        // Replacing both secrets is how an account whose key is lost is
+        // recovered, so that account and the key verifier are left out of
+        // the key check.
+        Command::Account(AccountCommand::SetCredentials {
+            account,
+            access_token_file: Some(_),
+            app_secret_file: Some(_),
+            key_lost,
+        }) => KeyUse::ReplacingSecrets {
+            account,
+            key_lost: *key_lost,
+        },
+        Command::Account(AccountCommand::Add(_) | AccountCommand::SetCredentials { .. }) => {
+            KeyUse::Secrets
+        }
+        Command::EncryptionKey(EncryptionKeyCommand::Adopt) => KeyUse::Adopting,
+        Command::Account(AccountCommand::List)
+        | Command::User(_)
+        | Command::Member(_)
+        | Command::Key(_) => KeyUse::NoSecrets,
+        Command::Serve(_) | Command::Bench(_) | Command::Demo(_) | Command::Metasim(_) => {
+            KeyUse::Secrets
         }
     }
 }

@@ -14,8 +14,9 @@ use crate::crypto::SecretBox;
 use crate::http::{AppState, WriteFailures, router};
 use crate::ingest_gate::ParseGate;
 use crate::jobs::{JobContext, JobQueue, JobReport, JobRuntime};
+use crate::key_check::KeyCheck;
 use crate::media_files::MediaFiles;
-use crate::store::{DynStore, MetaError, UnixTime};
+use crate::store::{Account, DynStore, MetaError, UnixTime};
 use crate::whatsapp::graph::GraphClient;
 
 /// Bound on one Graph API call of a background job, from connecting to the
@@ -91,52 +92,58 @@ async fn fail_unconfirmed_sends(store: &DynStore, graph_timeout: Duration, now: 
 /// database's key verifier. The first time a key is used with a database,
 /// it stores the verifier (see [`crate::key_check`]).
 pub async fn open(settings: &Settings) -> anyhow::Result<(DynStore, SecretBox)> {
-    open_checking_key(settings, KeyUse::Check).await
+    let (store, secrets) = open_for(settings, KeyUse::Secrets).await?;
+    let secrets = secrets.expect("KeyUse::Secrets always loads or creates a key");
+    Ok((store, secrets))
 }
 
-/// Like [`open`], but leaves out of the key check the account `account`
-/// (phone number or id), whose access token and app secret are both about
-/// to be replaced, and the key verifier. `pons account set-credentials`
-/// uses it, so that the credentials of an account whose key is lost can be
-/// stored again with a new key, and then runs [`crate::key_check::adopt_key`].
-/// NOTE: with a wrong key it moves that account to the wrong key, and when
-/// no other account exists, the verifier too. [`open`] then rejects the
-/// right key.
-pub async fn open_replacing_secrets(
-    settings: &Settings,
-    account: &str,
-) -> anyhow::Result<(DynStore, SecretBox)> {
-    open_checking_key(settings, KeyUse::ReplacingSecrets(account)).await
-}
-
-/// Opens the database and the encryption key, creating the key file when
-/// it is missing and no account exists, without checking the key. `pons
-/// encryption-key adopt` uses it and then checks the key itself.
-pub async fn open_adopting_key(settings: &Settings) -> anyhow::Result<(DynStore, SecretBox)> {
-    open_checking_key(settings, KeyUse::Adopting).await
-}
-
-/// The checks that [`open_checking_key`] runs on the key.
-#[derive(Clone, Copy)]
-enum KeyUse<'a> {
-    /// Every account's secrets and the key verifier.
-    Check,
-    /// The secrets of every account but this one (phone number or id).
-    ReplacingSecrets(&'a str),
-    /// Nothing, because the caller runs [`crate::key_check::adopt_key`].
+/// The use a command makes of the encryption key, which decides how
+/// [`open_for`] loads and checks it.
+#[derive(Clone, Copy, Debug)]
+pub enum KeyUse<'a> {
+    /// The command encrypts or decrypts secrets (`serve`, `account add`,
+    /// `account set-credentials` with one secret). The key file is created
+    /// when it is missing and the database contains no account and no key
+    /// verifier, and the verifier is stored when none is stored yet.
+    Secrets,
+    /// The command stores no secret (the list commands, users, members and
+    /// API keys). It neither creates a key file nor stores a verifier, and
+    /// runs without a key when the database contains no account and no
+    /// verifier.
+    NoSecrets,
+    /// `pons account set-credentials` with both secrets of `account`
+    /// (phone number or id). The key check leaves out that account and the
+    /// key verifier, and with `key_lost` also the other accounts under
+    /// another key. The key file is created when it is missing and no
+    /// other account is left under the lost key, or with `key_lost`. The
+    /// caller then runs [`crate::key_check::adopt_key`] once no account is
+    /// left under another key.
+    /// NOTE: with a wrong key it moves that account to the wrong key, and
+    /// when no other account exists, the verifier too. [`open`] then
+    /// rejects the right key until the account is stored again with it.
+    ReplacingSecrets { account: &'a str, key_lost: bool },
+    /// `pons encryption-key adopt`: the key file is created when it is
+    /// missing and no account exists, and the caller checks the key with
+    /// [`crate::key_check::adopt_key`].
     Adopting,
 }
 
-async fn open_checking_key(
+/// Opens the database and the encryption key for a command that uses the
+/// key as `key_use` describes. The key is `None` only for
+/// [`KeyUse::NoSecrets`] when the key file is missing and the database
+/// contains no account and no key verifier.
+pub async fn open_for(
     settings: &Settings,
     key_use: KeyUse<'_>,
-) -> anyhow::Result<(DynStore, SecretBox)> {
-    crate::private_fs::create_dir_all(&settings.data_dir).with_context(|| {
-        format!(
-            "cannot create data directory {}",
-            settings.data_dir.display()
-        )
-    })?;
+) -> anyhow::Result<(DynStore, Option<SecretBox>)> {
+    if !matches!(key_use, KeyUse::NoSecrets) {
+        crate::private_fs::create_dir_all(&settings.data_dir).with_context(|| {
+            format!(
+                "cannot create data directory {}",
+                settings.data_dir.display()
+            )
+        })?;
+    }
     let store = crate::store::connect(&settings.database_url)
         .await
         .with_context(|| {
@@ -147,37 +154,95 @@ async fn open_checking_key(
             )
         })?;
     let key_file = &settings.encryption_key_file;
-    if !key_file.exists() {
-        reject_missing_key_file(&store, key_file, key_use).await?;
-    }
-    let secrets = SecretBox::load_or_create(key_file)?;
     let replaced = match key_use {
-        KeyUse::Check => None,
-        KeyUse::ReplacingSecrets(reference) => crate::admin::find_account_by_ref(&store, reference)
-            .await?
-            .map(|account| account.id),
-        KeyUse::Adopting => return Ok((store, secrets)),
+        KeyUse::ReplacingSecrets { account, .. } => {
+            let found = crate::admin::find_account_by_ref(&store, account).await?;
+            let found = found.ok_or_else(|| {
+                anyhow::anyhow!(
+                    "account \"{}\" not found; `pons account list` shows ids and numbers",
+                    crate::echo::echoed(account)
+                )
+            })?;
+            Some(found)
+        }
+        _ => None,
     };
-    crate::key_check::check_key(&store, &secrets, key_file, replaced.as_ref()).await?;
-    Ok((store, secrets))
+    let secrets = match SecretBox::load(key_file)? {
+        Some(secrets) => secrets,
+        None => {
+            reject_missing_key_file(&store, key_file, key_use, replaced.as_ref()).await?;
+            if matches!(key_use, KeyUse::NoSecrets) {
+                return Ok((store, None));
+            }
+            let created = SecretBox::load_or_create(key_file)?;
+            tracing::info!(key_file = %key_file.display(), "created a new encryption key file");
+            created
+        }
+    };
+    let check = match (key_use, &replaced) {
+        (KeyUse::Secrets, _) => KeyCheck::Full,
+        (KeyUse::NoSecrets, _) => KeyCheck::NoSecrets,
+        (KeyUse::ReplacingSecrets { key_lost, .. }, Some(account)) => KeyCheck::Replacing {
+            account: &account.id,
+            key_lost,
+        },
+        (KeyUse::ReplacingSecrets { .. }, None) => unreachable!("the account was found above"),
+        (KeyUse::Adopting, _) => return Ok((store, Some(secrets))),
+    };
+    crate::key_check::check_key(&store, &secrets, key_file, check).await?;
+    Ok((store, Some(secrets)))
 }
 
 /// Rejects a missing key file, before a new key is created in its place,
-/// when the database stores secrets or a key verifier made with a key.
-/// `pons encryption-key adopt` may replace a lost key while no account
-/// exists, so for it only accounts count.
+/// when the database stores secrets or a key verifier made with a key,
+/// with an error that names the way out. `pons account set-credentials`
+/// with both secrets may replace a lost key for `replaced` when no other
+/// account exists, or for one account at a time with `--key-lost`. `pons
+/// encryption-key adopt` may replace a lost key while no account exists.
 async fn reject_missing_key_file(
     store: &DynStore,
     key_file: &std::path::Path,
     key_use: KeyUse<'_>,
+    replaced: Option<&Account>,
 ) -> anyhow::Result<()> {
-    let accounts = store.list_accounts().await?.len();
-    if accounts > 0 {
+    let accounts = store.list_accounts().await?;
+    if let (KeyUse::ReplacingSecrets { key_lost, .. }, Some(replaced)) = (key_use, replaced) {
+        let others: Vec<&Account> = accounts.iter().filter(|a| a.id != replaced.id).collect();
+        if others.is_empty() || key_lost {
+            return Ok(());
+        }
         anyhow::bail!(
-            "encryption key file {} is missing, but the database holds {accounts} \
-             account(s) whose secrets were encrypted with a key; restore that file or point \
-             PONS_ENCRYPTION_KEY_FILE at it (a new key cannot decrypt them)",
-            key_file.display()
+            "encryption key file {} is missing, and besides +{} the database holds {} \
+             account(s) whose secrets were encrypted with a key: {}. Restore that file or point \
+             PONS_ENCRYPTION_KEY_FILE at it and run this command again. If that key is lost, \
+             add --key-lost to this command, which creates a new key file and stores the \
+             credentials of +{} under it, then store the credentials of the other accounts \
+             again the same way, one command per account: `pons account set-credentials \
+             --account PHONE --key-lost --access-token-file PATH --app-secret-file PATH` with \
+             PHONE {}",
+            key_file.display(),
+            replaced.phone_number,
+            others.len(),
+            crate::key_check::describe_all(others.iter().copied()),
+            replaced.phone_number,
+            others
+                .iter()
+                .map(|account| format!("+{}", account.phone_number))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    if !accounts.is_empty() {
+        let listed: Vec<&Account> = accounts.iter().collect();
+        anyhow::bail!(
+            "encryption key file {} is missing, but the database holds {} account(s) whose \
+             secrets were encrypted with a key: {}; restore that file or point \
+             PONS_ENCRYPTION_KEY_FILE at it (a new key cannot decrypt them). If that key is \
+             lost, {}",
+            key_file.display(),
+            accounts.len(),
+            crate::key_check::describe_all(listed.iter().copied()),
+            crate::key_check::recovery_steps(&listed)
         );
     }
     if !matches!(key_use, KeyUse::Adopting) && store.key_verifier().await?.is_some() {

@@ -226,6 +226,18 @@ fn shop_with_two_users(data_dir: &Path) {
 /// Runs `pons account add` for +15550001111, owned by you@example.com, with
 /// the `PONS_*` settings `env`.
 fn add_shop(data_dir: &Path, env: &[(&str, &str)]) -> Output {
+    add_account(data_dir, env, "Shop", "+15550001111", "100000000000002")
+}
+
+/// Runs `pons account add` for the number `phone` named `name`, owned by
+/// you@example.com, with the `PONS_*` settings `env`.
+fn add_account(
+    data_dir: &Path,
+    env: &[(&str, &str)],
+    name: &str,
+    phone: &str,
+    phone_number_id: &str,
+) -> Output {
     let token = data_dir.join("token.txt");
     let secret = data_dir.join("app-secret.txt");
     std::fs::write(&token, "token").unwrap();
@@ -238,13 +250,13 @@ fn add_shop(data_dir: &Path, env: &[(&str, &str)]) -> Output {
             "--owner",
             "you@example.com",
             "--name",
-            "Shop",
+            name,
             "--waba-id",
             "100000000000001",
             "--phone-number-id",
-            "100000000000002",
+            phone_number_id,
             "--phone-number",
-            "+15550001111",
+            phone,
             "--access-token-file",
             token.to_str().unwrap(),
             "--app-secret-file",
@@ -602,7 +614,7 @@ fn assert_verifier_rejection(output: &Output, key_file: &Path) {
 /// key and with a missing key file, which are rejected before anything is
 /// stored, and then with its own key again.
 fn assert_other_key_rejected_without_accounts(data_dir: &Path, env: &[(&str, &str)]) {
-    let first = pons_with_env(data_dir, &["key", "list"], env);
+    let first = pons_with_env(data_dir, &["encryption-key", "adopt"], env);
     assert!(first.status.success(), "{}", stderr(&first));
     let key_file = data_dir.join("encryption.key");
     let original = std::fs::read_to_string(&key_file).unwrap();
@@ -658,7 +670,7 @@ async fn other_key_rejected_without_accounts_on_postgres() {
 #[test]
 fn serve_rejects_other_key_without_accounts() {
     let dir = tempfile::tempdir().unwrap();
-    let first = pons(dir.path(), &["key", "list"]);
+    let first = pons(dir.path(), &["encryption-key", "adopt"]);
     assert!(first.status.success(), "{}", stderr(&first));
     let other = dir.path().join("other.key");
     std::fs::write(&other, other_key()).unwrap();
@@ -681,7 +693,7 @@ fn serve_rejects_other_key_without_accounts() {
 #[test]
 fn encryption_key_adopt_replaces_lost_key() {
     let dir = tempfile::tempdir().unwrap();
-    let first = pons(dir.path(), &["key", "list"]);
+    let first = pons(dir.path(), &["encryption-key", "adopt"]);
     assert!(first.status.success(), "{}", stderr(&first));
     let key_file = dir.path().join("encryption.key");
     std::fs::rename(&key_file, dir.path().join("lost.key")).unwrap();
@@ -735,6 +747,318 @@ fn encryption_key_adopt_needs_every_account() {
     assert!(restored.status.success(), "{}", stderr(&restored));
 }
 
+/// Runs `pons account set-credentials --account PHONE` with both secrets
+/// and the further arguments `extra`, with the `PONS_*` settings `env`.
+fn set_credentials(data_dir: &Path, env: &[(&str, &str)], phone: &str, extra: &[&str]) -> Output {
+    let token = data_dir.join("new-token.txt");
+    let secret = data_dir.join("new-app-secret.txt");
+    std::fs::write(&token, "new-token").unwrap();
+    std::fs::write(&secret, "new-secret").unwrap();
+    let mut args = vec![
+        "account",
+        "set-credentials",
+        "--account",
+        phone,
+        "--access-token-file",
+        token.to_str().unwrap(),
+        "--app-secret-file",
+        secret.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    pons_with_env(data_dir, &args, env)
+}
+
+#[test]
+fn lost_key_file_one_account_recovered() {
+    let dir = tempfile::tempdir().unwrap();
+    let added = pons(dir.path(), &["user", "add", "you@example.com"]);
+    assert!(added.status.success(), "{}", stderr(&added));
+    let added = add_shop(dir.path(), &[]);
+    assert!(added.status.success(), "{}", stderr(&added));
+    let key_file = dir.path().join("encryption.key");
+    std::fs::rename(&key_file, dir.path().join("lost.key")).unwrap();
+
+    let listed = pons(dir.path(), &["account", "list"]);
+    let message = stderr(&listed);
+    assert!(!listed.status.success(), "{message}");
+    assert!(
+        message.contains(&format!(
+            "encryption key file {} is missing",
+            key_file.display()
+        )),
+        "{message}"
+    );
+    assert!(message.contains("\"Shop\" (+15550001111"), "{message}");
+    assert!(
+        message.contains(
+            "`pons account set-credentials --account +15550001111 --access-token-file PATH \
+             --app-secret-file PATH`"
+        ),
+        "{message}"
+    );
+    assert!(!message.contains("--key-lost"), "{message}");
+    assert!(!key_file.exists(), "a rejected command creates no key file");
+
+    let replaced = set_credentials(dir.path(), &[], "+15550001111", &[]);
+    assert!(replaced.status.success(), "{}", stderr(&replaced));
+    assert!(
+        stderr(&replaced).contains("is now this database's key"),
+        "{}",
+        stderr(&replaced)
+    );
+    assert!(key_file.exists(), "a new key file is created");
+    let listed = pons(dir.path(), &["account", "list"]);
+    assert!(listed.status.success(), "{}", stderr(&listed));
+    assert!(stdout(&listed).contains("Shop"), "{}", stdout(&listed));
+
+    std::fs::rename(dir.path().join("lost.key"), &key_file).unwrap();
+    let lost = pons(dir.path(), &["key", "list"]);
+    assert!(
+        !lost.status.success(),
+        "the lost key is rejected once found"
+    );
+}
+
+#[test]
+fn set_credentials_unknown_account_creates_no_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let added = pons(dir.path(), &["user", "add", "you@example.com"]);
+    assert!(added.status.success(), "{}", stderr(&added));
+    let added = add_shop(dir.path(), &[]);
+    assert!(added.status.success(), "{}", stderr(&added));
+    let key_file = dir.path().join("encryption.key");
+    std::fs::remove_file(&key_file).unwrap();
+
+    let replaced = set_credentials(dir.path(), &[], "+15559999999", &["--key-lost"]);
+
+    let message = stderr(&replaced);
+    assert!(!replaced.status.success(), "{message}");
+    assert!(
+        message.contains("account \"+15559999999\" not found"),
+        "{message}"
+    );
+    assert!(!key_file.exists(), "no key file for an unknown account");
+}
+
+#[test]
+fn key_lost_needs_both_secret_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let token = dir.path().join("token.txt");
+    std::fs::write(&token, "token").unwrap();
+
+    let replaced = pons(
+        dir.path(),
+        &[
+            "account",
+            "set-credentials",
+            "--account",
+            "+15550001111",
+            "--access-token-file",
+            token.to_str().unwrap(),
+            "--key-lost",
+        ],
+    );
+
+    let message = stderr(&replaced);
+    assert!(!replaced.status.success(), "{message}");
+    assert!(message.contains("--app-secret-file"), "{message}");
+}
+
+/// Adds the shop and a second account, the cafe (+15550002222), then moves
+/// the key file away as if it were lost, and stores both accounts' secrets
+/// again one by one with `--key-lost`.
+fn assert_lost_key_recovered_one_by_one(data_dir: &Path, env: &[(&str, &str)]) {
+    let added = pons_with_env(data_dir, &["user", "add", "you@example.com"], env);
+    assert!(added.status.success(), "{}", stderr(&added));
+    let added = add_shop(data_dir, env);
+    assert!(added.status.success(), "{}", stderr(&added));
+    let added = add_account(data_dir, env, "Cafe", "+15550002222", "100000000000003");
+    assert!(added.status.success(), "{}", stderr(&added));
+    let key_file = data_dir.join("encryption.key");
+    let lost_key = data_dir.join("lost.key");
+    std::fs::rename(&key_file, &lost_key).unwrap();
+
+    let listed = pons_with_env(data_dir, &["account", "list"], env);
+    let message = stderr(&listed);
+    assert!(!listed.status.success(), "{message}");
+    assert!(message.contains("is missing"), "{message}");
+    assert!(
+        message.contains("--key-lost --access-token-file PATH --app-secret-file PATH"),
+        "{message}"
+    );
+    assert!(message.contains("+15550001111, +15550002222"), "{message}");
+
+    let without_flag = set_credentials(data_dir, env, "+15550001111", &[]);
+    let message = stderr(&without_flag);
+    assert!(!without_flag.status.success(), "{message}");
+    assert!(message.contains("is missing"), "{message}");
+    assert!(
+        message.contains("add --key-lost to this command"),
+        "{message}"
+    );
+    assert!(message.contains("\"Cafe\" (+15550002222"), "{message}");
+    assert!(!key_file.exists(), "a rejected command creates no key file");
+
+    let first = set_credentials(data_dir, env, "+15550001111", &["--key-lost"]);
+    let message = stderr(&first);
+    assert!(first.status.success(), "{message}");
+    assert!(key_file.exists(), "the first command creates a key file");
+    assert!(
+        message.contains("1 account(s) still have secrets"),
+        "{message}"
+    );
+    assert!(message.contains("\"Cafe\" (+15550002222"), "{message}");
+    assert!(!message.contains("is now this database's key"), "{message}");
+
+    let listed = pons_with_env(data_dir, &["account", "list"], env);
+    let message = stderr(&listed);
+    assert!(!listed.status.success(), "{message}");
+    assert!(
+        message.contains("cannot decrypt the access token of account \"Cafe\""),
+        "{message}"
+    );
+    assert!(!message.contains("\"Shop\""), "{message}");
+    assert!(
+        message.contains("pons account set-credentials --account +15550002222"),
+        "{message}"
+    );
+
+    let last = set_credentials(data_dir, env, "+15550002222", &["--key-lost"]);
+    assert!(last.status.success(), "{}", stderr(&last));
+    assert!(
+        stderr(&last).contains("is now this database's key"),
+        "{}",
+        stderr(&last)
+    );
+    let listed = pons_with_env(data_dir, &["account", "list"], env);
+    assert!(listed.status.success(), "{}", stderr(&listed));
+    assert!(stdout(&listed).contains("Shop"), "{}", stdout(&listed));
+    assert!(stdout(&listed).contains("Cafe"), "{}", stdout(&listed));
+
+    let mut lost_env = env.to_vec();
+    lost_env.push(("PONS_ENCRYPTION_KEY_FILE", lost_key.to_str().unwrap()));
+    let lost = pons_with_env(data_dir, &["key", "list"], &lost_env);
+    assert!(
+        !lost.status.success(),
+        "the lost key is rejected once found"
+    );
+}
+
+#[test]
+fn lost_key_two_accounts_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    assert_lost_key_recovered_one_by_one(dir.path(), &[]);
+}
+
+#[tokio::test]
+async fn lost_key_two_accounts_on_postgres() {
+    let database = postgres_harness::TestDatabase::create().await;
+    let url = database.url();
+    let dir = tempfile::tempdir().unwrap();
+    assert_lost_key_recovered_one_by_one(dir.path(), &[("PONS_DATABASE_URL", &url)]);
+
+    let accounts = pons::store::Store::list_accounts(&database.store)
+        .await
+        .expect("list accounts");
+    assert_eq!(accounts.len(), 2, "both accounts are stored on PostgreSQL");
+}
+
+#[test]
+fn serve_lists_accounts_under_lost_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let added = pons(dir.path(), &["user", "add", "you@example.com"]);
+    assert!(added.status.success(), "{}", stderr(&added));
+    let added = add_shop(dir.path(), &[]);
+    assert!(added.status.success(), "{}", stderr(&added));
+    let added = add_account(dir.path(), &[], "Cafe", "+15550002222", "100000000000003");
+    assert!(added.status.success(), "{}", stderr(&added));
+    std::fs::remove_file(dir.path().join("encryption.key")).unwrap();
+    let first = set_credentials(dir.path(), &[], "+15550001111", &["--key-lost"]);
+    assert!(first.status.success(), "{}", stderr(&first));
+
+    let (status, message) = serve_until_exit(dir.path(), &[]);
+
+    assert!(!status.success(), "{message}");
+    assert!(message.contains("\"Cafe\" (+15550002222"), "{message}");
+    assert!(!message.contains("\"Shop\""), "{message}");
+    assert!(
+        message.contains("pons account set-credentials --account +15550002222"),
+        "{message}"
+    );
+}
+
+/// Runs the commands that store no secret on a new database, with a data
+/// directory that does not exist, and checks that they neither create a
+/// key file nor store a key verifier.
+fn assert_no_secret_commands_create_no_key(data_dir: &Path, env: &[(&str, &str)]) {
+    let commands: [&[&str]; 4] = [
+        &["account", "list"],
+        &["key", "list"],
+        &["user", "add", "you@example.com"],
+        &[
+            "key",
+            "create",
+            "--user",
+            "you@example.com",
+            "--name",
+            "laptop",
+            "--scopes",
+            "read",
+        ],
+    ];
+    for args in commands {
+        let output = pons_with_env(data_dir, args, env);
+        assert!(output.status.success(), "{args:?}: {}", stderr(&output));
+    }
+    assert!(
+        !data_dir.join("encryption.key").exists(),
+        "no key file is created"
+    );
+}
+
+#[tokio::test]
+async fn no_secret_commands_store_no_key_on_postgres() {
+    let database = postgres_harness::TestDatabase::create().await;
+    let url = database.url();
+    let env = [("PONS_DATABASE_URL", url.as_str())];
+    let dir = tempfile::tempdir().unwrap();
+    let stray = dir.path().join("elsewhere").join("pons-data");
+
+    assert_no_secret_commands_create_no_key(&stray, &env);
+
+    assert!(!stray.exists(), "no data directory is created");
+    let verifier = pons::store::Store::key_verifier(&database.store)
+        .await
+        .expect("read verifier");
+    assert_eq!(verifier, None, "no key verifier is stored");
+
+    let server = dir.path().join("server");
+    std::fs::create_dir(&server).unwrap();
+    let added = add_shop(&server, &env);
+    assert!(
+        added.status.success(),
+        "the server's key is accepted: {}",
+        stderr(&added)
+    );
+    let listed = pons_with_env(&stray, &["account", "list"], &env);
+    let message = stderr(&listed);
+    assert!(!listed.status.success(), "{message}");
+    assert!(message.contains("is missing"), "{message}");
+    assert!(!stray.exists(), "no data directory is created");
+}
+
+#[tokio::test]
+async fn no_secret_commands_store_no_key_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+
+    assert_no_secret_commands_create_no_key(dir.path(), &[]);
+
+    let url = format!("sqlite://{}", dir.path().join("pons.db").display());
+    let store = pons::store::connect(&url).await.expect("open store");
+    let verifier = store.key_verifier().await.expect("read verifier");
+    assert_eq!(verifier, None, "no key verifier is stored");
+}
+
 /// Checks the error of a command that would change the database's key
 /// while a server or demo has the data directory locked.
 fn assert_key_change_rejected(output: &Output, data_dir: &Path, command: &str) {
@@ -755,7 +1079,7 @@ fn assert_key_change_rejected(output: &Output, data_dir: &Path, command: &str) {
 #[test]
 fn encryption_key_adopt_waits_for_stopped_servers() {
     let dir = tempfile::tempdir().unwrap();
-    let first = pons(dir.path(), &["key", "list"]);
+    let first = pons(dir.path(), &["encryption-key", "adopt"]);
     assert!(first.status.success(), "{}", stderr(&first));
     std::fs::rename(
         dir.path().join("encryption.key"),

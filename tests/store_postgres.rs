@@ -1007,10 +1007,11 @@ async fn two_pools_store_one_key_verifier() {
     };
     let (first_key, second_key) = (key(1), key(2));
     let key_file = std::path::Path::new("encryption.key");
+    use pons::key_check::KeyCheck;
 
     let (first, second) = tokio::join!(
-        pons::key_check::check_key(&harness.store, &first_key, key_file, None),
-        pons::key_check::check_key(&second, &second_key, key_file, None),
+        pons::key_check::check_key(&harness.store, &first_key, key_file, KeyCheck::Full),
+        pons::key_check::check_key(&second, &second_key, key_file, KeyCheck::Full),
     );
 
     assert!(

@@ -6,7 +6,7 @@ use std::path::Path;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use pons::crypto::SecretBox;
-use pons::key_check::{adopt_key, check_key, opens_verifier};
+use pons::key_check::{KeyCheck, adopt_key, check_key, opens_verifier, undecryptable_accounts};
 use pons::store::{AccountId, DynStore, NewUser};
 
 use super::new_account;
@@ -20,7 +20,7 @@ fn key(byte: u8) -> SecretBox {
 }
 
 async fn check(store: &DynStore, secrets: &SecretBox) -> anyhow::Result<()> {
-    check_key(store, secrets, Path::new(KEY_FILE), None).await
+    check_key(store, secrets, Path::new(KEY_FILE), KeyCheck::Full).await
 }
 
 async fn stored_verifier(store: &DynStore) -> Option<Vec<u8>> {
@@ -216,7 +216,11 @@ pub async fn key_verifier_follows_replaced_secrets(store: DynStore) {
     check(&store, &lost).await.expect("first use");
     let stored = stored_verifier(&store).await;
 
-    check_key(&store, &new, Path::new(KEY_FILE), Some(&only))
+    let replacing = KeyCheck::Replacing {
+        account: &only,
+        key_lost: false,
+    };
+    check_key(&store, &new, Path::new(KEY_FILE), replacing)
         .await
         .expect("the replaced account and the verifier are left out");
     assert_eq!(stored_verifier(&store).await, stored, "verifier unchanged");
@@ -245,11 +249,136 @@ pub async fn key_verifier_kept_for_other_accounts(store: DynStore) {
     check(&store, &first).await.expect("first use");
     let stored = stored_verifier(&store).await;
 
-    let error = check_key(&store, &other, Path::new(KEY_FILE), Some(&replaced))
+    let replacing = KeyCheck::Replacing {
+        account: &replaced,
+        key_lost: false,
+    };
+    let error = check_key(&store, &other, Path::new(KEY_FILE), replacing)
         .await
         .expect_err("another account is under the first key");
 
     let message = format!("{error:#}");
     assert!(message.contains("Account other"), "{message}");
+    assert!(message.contains("--key-lost"), "{message}");
     assert_eq!(stored_verifier(&store).await, stored, "verifier unchanged");
+}
+
+/// Checks a key with [`KeyCheck::NoSecrets`], as the commands that store
+/// no secret do.
+async fn check_no_secrets(store: &DynStore, secrets: &SecretBox) -> anyhow::Result<()> {
+    check_key(store, secrets, Path::new(KEY_FILE), KeyCheck::NoSecrets).await
+}
+
+pub async fn key_verifier_not_stored_without_secrets(store: DynStore) {
+    check_no_secrets(&store, &key(1))
+        .await
+        .expect("any key on a new database");
+    assert_eq!(
+        stored_verifier(&store).await,
+        None,
+        "a command that stores no secret stores no verifier"
+    );
+
+    check(&store, &key(2)).await.expect("first key that stores");
+    let error = check_no_secrets(&store, &key(1))
+        .await
+        .expect_err("a key other than the stored verifier's");
+    assert_verifier_rejection(&error);
+    check_no_secrets(&store, &key(2))
+        .await
+        .expect("the verifier's key");
+}
+
+pub async fn key_verifier_no_secrets_checks_accounts(store: DynStore) {
+    account_under(&store, &key(1), "kept").await;
+
+    let error = check_no_secrets(&store, &key(2))
+        .await
+        .expect_err("a key that cannot decrypt the account");
+
+    let message = format!("{error:#}");
+    assert!(message.contains("Account kept"), "{message}");
+    check_no_secrets(&store, &key(1))
+        .await
+        .expect("the account's key");
+    assert_eq!(stored_verifier(&store).await, None, "no verifier stored");
+}
+
+/// Replaces both secrets of `account` with ones encrypted with `secrets`.
+async fn store_again(store: &DynStore, secrets: &SecretBox, account: &AccountId) {
+    store
+        .update_account_secrets(
+            account,
+            Some(secrets.encrypt(b"new-token")),
+            Some(secrets.encrypt(b"new-secret")),
+        )
+        .await
+        .expect("replace secrets");
+}
+
+/// Returns the names of the accounts that `secrets` cannot decrypt.
+async fn undecryptable_names(store: &DynStore, secrets: &SecretBox) -> Vec<String> {
+    let mut names: Vec<String> = undecryptable_accounts(store, secrets)
+        .await
+        .expect("read accounts")
+        .into_iter()
+        .map(|undecryptable| undecryptable.account.name)
+        .collect();
+    names.sort();
+    names
+}
+
+pub async fn key_verifier_key_lost_one_by_one(store: DynStore) {
+    let (lost, new) = (key(1), key(2));
+    let first = account_under(&store, &lost, "first").await;
+    let second = account_under(&store, &lost, "second").await;
+    let third = account_under(&store, &lost, "third").await;
+    check(&store, &lost).await.expect("first use");
+    let stored = stored_verifier(&store).await;
+    let file = Path::new(KEY_FILE);
+    let replacing = |account, key_lost| KeyCheck::Replacing { account, key_lost };
+
+    let error = check_key(&store, &new, file, replacing(&first, false))
+        .await
+        .expect_err("other accounts are under the lost key");
+    let message = format!("{error:#}");
+    assert!(message.contains("Account second"), "{message}");
+    assert!(message.contains("Account third"), "{message}");
+    assert!(message.contains("--key-lost"), "{message}");
+
+    check_key(&store, &new, file, replacing(&first, true))
+        .await
+        .expect("--key-lost allows the other accounts under the lost key");
+    store_again(&store, &new, &first).await;
+    assert_eq!(
+        undecryptable_names(&store, &new).await,
+        ["Account second", "Account third"]
+    );
+    let error = check(&store, &new)
+        .await
+        .expect_err("two accounts are still under the lost key");
+    let message = format!("{error:#}");
+    assert!(message.contains("Account second"), "{message}");
+    assert!(message.contains("Account third"), "{message}");
+    assert!(message.contains("--key-lost"), "{message}");
+    assert!(
+        adopt_key(&store, &new, file).await.is_err(),
+        "the verifier stays while accounts are under the lost key"
+    );
+    assert_eq!(stored_verifier(&store).await, stored, "verifier unchanged");
+
+    check_key(&store, &new, file, replacing(&second, true))
+        .await
+        .expect("second account with --key-lost");
+    store_again(&store, &new, &second).await;
+    check_key(&store, &new, file, replacing(&third, false))
+        .await
+        .expect("the last account needs no --key-lost");
+    store_again(&store, &new, &third).await;
+    assert!(undecryptable_names(&store, &new).await.is_empty());
+    assert_eq!(stored_verifier(&store).await, stored, "verifier unchanged");
+
+    assert!(adopt_key(&store, &new, file).await.expect("adopt"));
+    check(&store, &new).await.expect("new key accepted");
+    assert!(check(&store, &lost).await.is_err(), "lost key rejected");
 }
