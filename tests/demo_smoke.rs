@@ -608,18 +608,24 @@ async fn demo_rejects_key_without_database() {
     let elsewhere = [("PONS_DATABASE_URL", database_url.as_str())];
     let key_file = data_dir.join("encryption.key");
 
-    // First an admin command, then a server that has stopped, create the
-    // key in the data directory and the database elsewhere. The server
-    // also leaves its lock file behind.
+    // First an admin command that stores the key, then a server that has
+    // stopped, create the key in the data directory and the database
+    // elsewhere. Both leave the lock file behind.
     let created = pons_command(&data_dir)
-        .args(["user", "add", "real@example.com"])
+        .args(["encryption-key", "adopt"])
         .envs(elsewhere)
         .output()
         .await
-        .expect("run pons user add");
+        .expect("run pons encryption-key adopt");
     let stderr = String::from_utf8_lossy(&created.stderr);
-    assert!(created.status.success(), "pons user add: {stderr}");
-    assert!(key_file.exists(), "pons user add created no key file");
+    assert!(
+        created.status.success(),
+        "pons encryption-key adopt: {stderr}"
+    );
+    assert!(
+        key_file.exists(),
+        "pons encryption-key adopt created no key file"
+    );
     for case in ["after an admin command", "after a server"] {
         if case == "after a server" {
             let serve = Serve::start(&data_dir, &elsewhere).await;
