@@ -276,6 +276,44 @@ async fn writes_resume_after_read_only_database() {
     }
 }
 
+/// A batch of more statuses than PostgreSQL's lock table has room for
+/// (64 locks per connection by default) is stored whole.
+#[tokio::test]
+async fn batch_of_many_statuses_is_stored() {
+    let harness = harness!();
+    let store = &harness.store;
+    let t = tenant(store, "manystatuses").await;
+    let max_connections: i64 =
+        sqlx::query_scalar("SELECT current_setting('max_connections')::bigint")
+            .fetch_one(harness.pool())
+            .await
+            .expect("read max_connections");
+    let locks_per_transaction: i64 =
+        sqlx::query_scalar("SELECT current_setting('max_locks_per_transaction')::bigint")
+            .fetch_one(harness.pool())
+            .await
+            .expect("read max_locks_per_transaction");
+    // Four times the lock table's nominal size: PostgreSQL lends a lock
+    // table spare shared memory, so a little more than its size still fits.
+    let count = max_connections * locks_per_transaction * 4;
+    let items = (0..count)
+        .map(|index| {
+            IngestItem::Status(status(
+                &t.account,
+                &format!("wamid.MANY{index:08}"),
+                MessageStatus::Delivered,
+                T0,
+            ))
+        })
+        .collect();
+
+    let stored = store.ingest(batch(items)).await;
+
+    assert!(stored.is_ok(), "{stored:?}");
+    let pending = harness.count("SELECT count(*) FROM pending_statuses").await;
+    assert_eq!(pending, count);
+}
+
 #[tokio::test]
 async fn search_folds_case_and_diacritics() {
     let harness = harness!();

@@ -49,6 +49,7 @@ fn is_retryable(error: &sqlx::Error) -> bool {
 
 async fn ingest_once(pool: &PgPool, batch: &WebhookBatch) -> Result<IngestReport, sqlx::Error> {
     let mut tx = pool.begin().await?;
+    lock_batch_wamids(&mut tx, batch).await?;
     let now = now();
     let mut report = IngestReport::default();
     for item in &batch.items {
@@ -197,6 +198,14 @@ async fn ensure_conversation(
     Ok(ConversationId(id))
 }
 
+/// Advisory lock slots that the wamids share. PostgreSQL keeps every lock
+/// that a transaction holds in a lock table with room for 64 per connection
+/// by default (`max_locks_per_transaction`), so a batch of thousands of
+/// statuses failed with "out of shared memory" when each wamid had a lock
+/// of its own. Wamids in one slot wait for each other, which only costs
+/// unrelated webhooks a short wait.
+const WAMID_LOCK_SLOTS: i64 = 256;
+
 /// Serializes every transaction that touches one wamid of one account, so
 /// a status that races with its message is either applied to it or seen
 /// as pending by it. The lock is released at commit or rollback.
@@ -205,11 +214,52 @@ pub(crate) async fn lock_wamid(
     account: &AccountId,
     wamid: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1 || '/' || $2, 0))")
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1 || '/' || $2, 0) & $3)")
         .bind(account.as_str())
         .bind(wamid)
+        .bind(WAMID_LOCK_SLOTS - 1)
         .execute(conn)
         .await?;
+    Ok(())
+}
+
+/// Takes the wamid locks of every item of `batch` at once, in slot order,
+/// so that two batches never wait for each other's slots in opposite
+/// orders. The items then lock their wamids again, which costs no further
+/// lock.
+async fn lock_batch_wamids(
+    conn: &mut PgConnection,
+    batch: &WebhookBatch,
+) -> Result<(), sqlx::Error> {
+    let (accounts, wamids): (Vec<&str>, Vec<&str>) = batch
+        .items
+        .iter()
+        .filter_map(|item| match item {
+            IngestItem::Message(message) => Some((message.account_id.as_str(), &message.wamid)),
+            IngestItem::Reaction(reaction) => {
+                Some((reaction.account_id.as_str(), &reaction.target_wamid))
+            }
+            IngestItem::Status(update) => Some((update.account_id.as_str(), &update.wamid)),
+            IngestItem::Contact(_) | IngestItem::TemplateStatus(_) => None,
+        })
+        .map(|(account, wamid)| (account, wamid.as_str()))
+        .unzip();
+    if accounts.is_empty() {
+        return Ok(());
+    }
+    // PostgreSQL calls a volatile function in the select list after the
+    // sort, so the locks are taken in slot order.
+    sqlx::query(
+        "SELECT pg_advisory_xact_lock(slot) FROM \
+         (SELECT DISTINCT hashtextextended(a || '/' || w, 0) & $3 AS slot \
+          FROM unnest($1::text[], $2::text[]) AS t (a, w)) AS slots \
+         ORDER BY slot",
+    )
+    .bind(&accounts)
+    .bind(&wamids)
+    .bind(WAMID_LOCK_SLOTS - 1)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
