@@ -312,11 +312,11 @@ pub enum AccountCommand {
         /// File holding the new Meta app secret; `-` reads standard input.
         #[arg(long, value_name = "PATH")]
         app_secret_file: Option<PathBuf>,
-        /// The key the other accounts' secrets were stored with is lost:
-        /// store this account's credentials under the configured key file
-        /// (created when missing) even while other accounts are still under
-        /// the lost key. Needs both secret files. Run it once per account;
-        /// the last one makes the configured key the database's key.
+        /// The database's key is lost: store this account's credentials
+        /// under the configured key file (created when missing), even while
+        /// other accounts are still under the lost key. Needs both secret
+        /// files. Run it once per account; the last one makes the
+        /// configured key the database's key.
         #[arg(long, requires_all = ["access_token_file", "app_secret_file"])]
         key_lost: bool,
     },

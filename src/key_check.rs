@@ -82,15 +82,25 @@ pub async fn check_key(
             }
         }
         KeyCheck::Replacing { account, key_lost } => {
+            if key_lost {
+                return Ok(());
+            }
             let others: Vec<&Undecryptable> = undecryptable
                 .iter()
                 .filter(|stored| &stored.account.id != account)
                 .collect();
-            if others.is_empty() || key_lost {
-                return Ok(());
-            }
             let replaced = store.find_account(account.as_str()).await?;
-            return Err(others_under_other_key(key_file, replaced.as_ref(), &others));
+            if !others.is_empty() {
+                return Err(others_under_other_key(key_file, replaced.as_ref(), &others));
+            }
+            // Without --key-lost, a key file of another database (a wrong
+            // data directory or key path) must not become this one's key.
+            return match store.key_verifier().await? {
+                Some(sealed) if !opens_verifier(secrets, &sealed) => {
+                    Err(not_database_key(key_file, replaced.as_ref()))
+                }
+                _ => Ok(()),
+            };
         }
     }
     match (store.key_verifier().await?, check) {
@@ -238,9 +248,9 @@ pub(crate) fn recovery_steps(accounts: &[&Account]) -> String {
     match accounts {
         [account] => format!(
             "store the account's credentials again with `pons account set-credentials \
-             --account +{} --access-token-file PATH --app-secret-file PATH`, which stores them \
-             under the configured key file, creating it when it is missing, and makes that key \
-             the database's key",
+             --account +{} --key-lost --access-token-file PATH --app-secret-file PATH`, which \
+             stores them under the configured key file, creating it when it is missing, and \
+             makes that key the database's key",
             account.phone_number
         ),
         _ => format!(
@@ -309,6 +319,20 @@ fn others_under_other_key(
         accounts.len(),
         describe_all(accounts.iter().copied()),
         phone_list(&accounts)
+    )
+}
+
+/// Builds the error for replacing the secrets of `replaced` under a key
+/// that is not the database's, without `--key-lost`.
+fn not_database_key(key_file: &Path, replaced: Option<&Account>) -> anyhow::Error {
+    let phone = replaced.map_or_else(|| "PHONE".to_owned(), |a| format!("+{}", a.phone_number));
+    anyhow!(
+        "encryption key file {} is not this database's key, so the credentials were not \
+         stored. Check --data-dir (PONS_DATA_DIR) and PONS_ENCRYPTION_KEY_FILE: every command \
+         must use the key file of the server. If the database's key is lost, run \
+         `pons account set-credentials --account {phone} --key-lost --access-token-file PATH \
+         --app-secret-file PATH`, which makes this key the database's key",
+        key_file.display()
     )
 }
 

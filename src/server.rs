@@ -207,9 +207,21 @@ async fn reject_missing_key_file(
 ) -> anyhow::Result<()> {
     let accounts = store.list_accounts().await?;
     if let (KeyUse::ReplacingSecrets { key_lost, .. }, Some(replaced)) = (key_use, replaced) {
-        let others: Vec<&Account> = accounts.iter().filter(|a| a.id != replaced.id).collect();
-        if others.is_empty() || key_lost {
+        if key_lost {
             return Ok(());
+        }
+        let others: Vec<&Account> = accounts.iter().filter(|a| a.id != replaced.id).collect();
+        if others.is_empty() {
+            // A missing key file may as well be a wrong data directory.
+            anyhow::bail!(
+                "encryption key file {} is missing, and the secrets of +{} were encrypted with a \
+                 key. Check --data-dir (PONS_DATA_DIR) and PONS_ENCRYPTION_KEY_FILE: every \
+                 command must use the key file of the server. If that key is lost, add \
+                 --key-lost to this command, which creates a new key file, stores the \
+                 credentials under it and makes it the database's key",
+                key_file.display(),
+                replaced.phone_number
+            );
         }
         anyhow::bail!(
             "encryption key file {} is missing, and besides +{} the database holds {} \

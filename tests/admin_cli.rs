@@ -560,20 +560,29 @@ fn set_credentials_recovers_lost_key() {
     std::fs::write(&token, "new-token").unwrap();
     std::fs::write(&secret, "new-secret").unwrap();
 
+    let args = [
+        "account",
+        "set-credentials",
+        "--account",
+        "+15550001111",
+        "--access-token-file",
+        token.to_str().unwrap(),
+        "--app-secret-file",
+        secret.to_str().unwrap(),
+    ];
+
+    // Without --key-lost, a key that is not the database's may be the key
+    // file of another data directory, so nothing is stored.
+    let rejected = pons(dir.path(), &args);
+    let message = stderr(&rejected);
+    assert!(!rejected.status.success(), "{message}");
+    assert!(message.contains("is not this database's key"), "{message}");
+    assert!(message.contains("--key-lost"), "{message}");
+
     let replaced = pons(
         dir.path(),
-        &[
-            "account",
-            "set-credentials",
-            "--account",
-            "+15550001111",
-            "--access-token-file",
-            token.to_str().unwrap(),
-            "--app-secret-file",
-            secret.to_str().unwrap(),
-        ],
+        &[&args[..4], &["--key-lost"], &args[4..]].concat(),
     );
-
     assert!(replaced.status.success(), "{}", stderr(&replaced));
     assert!(
         stderr(&replaced).contains("is now this database's key"),
@@ -791,15 +800,23 @@ fn lost_key_file_one_account_recovered() {
     assert!(message.contains("\"Shop\" (+15550001111"), "{message}");
     assert!(
         message.contains(
-            "`pons account set-credentials --account +15550001111 --access-token-file PATH \
-             --app-secret-file PATH`"
+            "`pons account set-credentials --account +15550001111 --key-lost \
+             --access-token-file PATH --app-secret-file PATH`"
         ),
         "{message}"
     );
-    assert!(!message.contains("--key-lost"), "{message}");
     assert!(!key_file.exists(), "a rejected command creates no key file");
 
-    let replaced = set_credentials(dir.path(), &[], "+15550001111", &[]);
+    // A missing key file may be a wrong data directory, so creating a new
+    // one takes --key-lost.
+    let rejected = set_credentials(dir.path(), &[], "+15550001111", &[]);
+    let message = stderr(&rejected);
+    assert!(!rejected.status.success(), "{message}");
+    assert!(message.contains("is missing"), "{message}");
+    assert!(message.contains("add --key-lost"), "{message}");
+    assert!(!key_file.exists(), "a rejected command creates no key file");
+
+    let replaced = set_credentials(dir.path(), &[], "+15550001111", &["--key-lost"]);
     assert!(replaced.status.success(), "{}", stderr(&replaced));
     assert!(
         stderr(&replaced).contains("is now this database's key"),
@@ -1122,6 +1139,7 @@ fn set_credentials_moving_key_waits_for_stopped_servers() {
         "set-credentials",
         "--account",
         "+15550001111",
+        "--key-lost",
         "--access-token-file",
         token.to_str().unwrap(),
         "--app-secret-file",

@@ -216,9 +216,19 @@ pub async fn key_verifier_follows_replaced_secrets(store: DynStore) {
     check(&store, &lost).await.expect("first use");
     let stored = stored_verifier(&store).await;
 
-    let replacing = KeyCheck::Replacing {
+    let without_flag = KeyCheck::Replacing {
         account: &only,
         key_lost: false,
+    };
+    let error = check_key(&store, &new, Path::new(KEY_FILE), without_flag)
+        .await
+        .expect_err("a key that is not the database's needs --key-lost");
+    let message = format!("{error:#}");
+    assert!(message.contains("is not this database's key"), "{message}");
+    assert!(message.contains("--key-lost"), "{message}");
+    let replacing = KeyCheck::Replacing {
+        account: &only,
+        key_lost: true,
     };
     check_key(&store, &new, Path::new(KEY_FILE), replacing)
         .await
@@ -373,7 +383,10 @@ pub async fn key_verifier_key_lost_one_by_one(store: DynStore) {
     store_again(&store, &new, &second).await;
     check_key(&store, &new, file, replacing(&third, false))
         .await
-        .expect("the last account needs no --key-lost");
+        .expect_err("the last account needs --key-lost too, as the key is not the database's");
+    check_key(&store, &new, file, replacing(&third, true))
+        .await
+        .expect("the last account with --key-lost");
     store_again(&store, &new, &third).await;
     assert!(undecryptable_names(&store, &new).await.is_empty());
     assert_eq!(stored_verifier(&store).await, stored, "verifier unchanged");
