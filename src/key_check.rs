@@ -41,10 +41,11 @@ pub enum KeyCheck<'a> {
     /// not bind a new database to whatever key file it happened to find.
     NoSecrets,
     /// For `pons account set-credentials` with both secrets: leaves out
-    /// `account`, whose secrets are about to be replaced, and the key
-    /// verifier, because the account may be under a lost key. With
-    /// `key_lost`, other accounts under another key are allowed too, so
-    /// that the accounts under a lost key can be stored again one by one.
+    /// `account`, whose secrets are about to be replaced. Without
+    /// `key_lost` the key must still be the database's (its verifier). With
+    /// `key_lost`, the verifier and other accounts under another key are
+    /// left out too, so that the accounts under a lost key can be stored
+    /// again one by one.
     Replacing {
         account: &'a AccountId,
         key_lost: bool,

@@ -112,15 +112,15 @@ pub enum KeyUse<'a> {
     /// verifier.
     NoSecrets,
     /// `pons account set-credentials` with both secrets of `account`
-    /// (phone number or id). The key check leaves out that account and the
-    /// key verifier, and with `key_lost` also the other accounts under
-    /// another key. The key file is created when it is missing and no
-    /// other account is left under the lost key, or with `key_lost`. The
-    /// caller then runs [`crate::key_check::adopt_key`] once no account is
-    /// left under another key.
-    /// NOTE: with a wrong key it moves that account to the wrong key, and
-    /// when no other account exists, the verifier too. [`open`] then
-    /// rejects the right key until the account is stored again with it.
+    /// (phone number or id). The key check leaves out that account, and
+    /// with `key_lost` also the key verifier and the other accounts under
+    /// another key. The key file is created when it is missing only with
+    /// `key_lost`. The caller then runs [`crate::key_check::adopt_key`]
+    /// once no account is left under another key.
+    /// NOTE: with `key_lost` and a wrong key it moves that account to the
+    /// wrong key, and when no other account exists, the verifier too.
+    /// [`open`] then rejects the right key until the account is stored
+    /// again with it.
     ReplacingSecrets { account: &'a str, key_lost: bool },
     /// `pons encryption-key adopt`: the key file is created when it is
     /// missing and no account exists, and the caller checks the key with
