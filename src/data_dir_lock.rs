@@ -85,8 +85,9 @@ pub fn lock_for_key_change(data_dir: &Path, command: &str) -> anyhow::Result<Dat
         Ok(()) => Ok(DataDirLock { _file: file }),
         Err(TryLockError::WouldBlock) => bail!(
             "a `pons serve` or `pons demo` is using the data directory {}, and it would keep \
-             the old encryption key while `{command}` changes the key the database accepts; \
-             stop every server and demo on this directory first, then run `{command}` again",
+             the old encryption key while `{command}` changes the key the database accepts (or \
+             another command that changes the key is running); stop every server and demo on \
+             this directory first, then run `{command}` again",
             data_dir.display()
         ),
         Err(TryLockError::Error(error)) => Err(lock_failed(&path, error)),
