@@ -149,6 +149,13 @@ async fn store(
                 state.write_failures.failed(&error);
                 return Err(ApiError::NotStored);
             }
+            // The server's key cannot decrypt the account's app secret.
+            // Every webhook of that account meets this until an operator
+            // fixes the key, so it counts as a failure to store.
+            Err(error @ IngestError::Secret(_)) => {
+                state.write_failures.failed(&error);
+                return Err(ApiError::NotStored);
+            }
             Err(error) => return Err(error.into()),
         };
     match outcome {

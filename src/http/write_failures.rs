@@ -13,7 +13,6 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::log_throttle::LogThrottle;
-use crate::store::StoreError;
 
 /// How often a failure, and a recovery, is logged while they go on.
 const LOG_INTERVAL: Duration = Duration::from_secs(60);
@@ -54,7 +53,7 @@ struct Failures {
 impl WriteFailures {
     /// Records that storing a webhook failed with `error`, and logs it
     /// unless a failure was logged less than a minute ago.
-    pub fn failed(&self, error: &StoreError) {
+    pub fn failed(&self, error: &dyn std::fmt::Display) {
         let now = Instant::now();
         let mut failures = self.lock();
         failures.last_failure = Some(now);
@@ -104,6 +103,7 @@ impl WriteFailures {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::StoreError;
 
     fn full() -> StoreError {
         StoreError::Backend("database or disk is full".into())

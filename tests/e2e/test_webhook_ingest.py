@@ -258,6 +258,35 @@ def test_failed_storage_is_not_acknowledged(stack, read_key):
     assert conversation(stack, read_key, customer)["conversation"]["unreadCount"] == 2
 
 
+def test_undecryptable_app_secret_gets_retried(stack, read_key):
+    account = stack.accounts["A"]
+    customer = new_customer()
+    wamid = new_wamid()
+    body = text_body(account, customer, wamid, "Signed, but the secret is unreadable", 1750650000)
+    server = stack.server
+    original = stack.db.scalar("SELECT app_secret_encrypted FROM accounts WHERE id = ?", account.id)
+    # A secret stored under another key reads as garbage to this server.
+    stack.db.execute(
+        "UPDATE accounts SET app_secret_encrypted = ? WHERE id = ?", b"\x00" * 40, account.id
+    )
+    try:
+        failed = stack.meta.post(body, secret=account.app_secret)
+        readiness = httpx2.get(f"{server.url}/readyz", timeout=10)
+    finally:
+        stack.db.execute(
+            "UPDATE accounts SET app_secret_encrypted = ? WHERE id = ?", bytes(original), account.id
+        )
+
+    assert failed.status_code == 503, failed.text
+    assert failed.headers["retry-after"] == "30"
+    assert readiness.status_code == 503, readiness.text
+    assert stack.db.count_messages(wamid) == 0
+    retried = stack.meta.post(body, secret=account.app_secret)
+    assert retried.status_code == 200, retried.text
+    assert stack.db.count_messages(wamid) == 1
+    assert httpx2.get(f"{server.url}/readyz", timeout=10).status_code == 200
+
+
 def test_number_b_lands_only_in_b(stack, read_key, a_only_key):
     account_b = stack.accounts["B"]
     customer = new_customer()
