@@ -386,6 +386,23 @@ async fn new_database_not_analyzed_empty() {
     );
 }
 
+/// A database that does not exist on a running server gets the command
+/// that creates it.
+#[tokio::test]
+async fn missing_database_gets_createdb_hint() {
+    let server_url = std::env::var(postgres_harness::URL_VARIABLE).expect("test server URL");
+    let name = format!("pons_missing_{}", uuid::Uuid::new_v4().simple());
+    let url = postgres_harness::database_url(&server_url, &name);
+
+    let error = PostgresStore::connect(&url)
+        .await
+        .expect_err("a missing database is rejected");
+
+    let message = format!("{error:#}");
+    assert!(message.contains("createdb -h "), "{message}");
+    assert!(message.contains(&name), "{message}");
+}
+
 /// A database whose schema contains another application's tables is left
 /// alone, with an error that names the tables and the fix.
 #[tokio::test]

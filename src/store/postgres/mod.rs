@@ -59,13 +59,27 @@ impl PostgresStore {
         );
         // One connection first: the pool reports only its timeout, not why
         // the connections failed (refused, unknown role, missing database).
-        options
-            .connect()
-            .await
-            .with_context(|| format!("failed to connect to {server}"))?
-            .close()
-            .await
-            .ok();
+        let first = options.connect().await.map_err(|error| {
+            // SQLSTATE invalid_catalog_name: the server runs, the database
+            // does not exist.
+            let missing_database = error
+                .as_database_error()
+                .and_then(|error| error.code())
+                .is_some_and(|code| code == "3D000");
+            let hint = if missing_database {
+                format!(
+                    "; create it with `createdb -h {} -p {} {}`, or fix the database name in the \
+                     URL",
+                    options.get_host(),
+                    options.get_port(),
+                    options.get_database().unwrap_or_default()
+                )
+            } else {
+                String::new()
+            };
+            anyhow::Error::new(error).context(format!("failed to connect to {server}{hint}"))
+        })?;
+        first.close().await.ok();
         let pool = PgPoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
             .acquire_timeout(ACQUIRE_TIMEOUT)
