@@ -18,9 +18,9 @@ async fn healthz() -> &'static str {
 }
 
 /// Returns 200 when the database completes a query and stored the last
-/// webhook (or failed to less recently than `NOT_READY_FOR`), 503
-/// otherwise. A full disk still answers queries, so a failed webhook is
-/// the sign of it.
+/// webhook (or failed to longer ago than `NOT_READY_FOR`), and 503
+/// otherwise. A full disk still lets queries run, so only a failed webhook
+/// shows it.
 async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
     if state.write_failures.recent().is_some() {
         // The failure was logged where it happened.

@@ -134,6 +134,7 @@ async fn reject_foreign(pool: &PgPool, server: &str) -> anyhow::Result<()> {
     .fetch_all(pool)
     .await
     .with_context(|| format!("failed to list the tables of {server}"))?;
+
     if tables.iter().any(|table| table == MIGRATIONS_TABLE) {
         let first = MIGRATOR
             .iter()
@@ -165,6 +166,7 @@ async fn reject_foreign(pool: &PgPool, server: &str) -> anyhow::Result<()> {
             ),
         }
     }
+
     let others: Vec<&str> = tables
         .iter()
         .map(String::as_str)
