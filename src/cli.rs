@@ -7,6 +7,10 @@ use std::path::PathBuf;
 
 use clap::{Arg, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
+mod setting_number;
+
+use setting_number::SettingNumber;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "pons",
@@ -143,18 +147,24 @@ pub struct ServeArgs {
     pub graph_api_url: Option<String>,
     /// Seconds one Graph API request may take, from connecting to the last
     /// byte of the response, before it counts as timed out. [default: 15]
-    #[arg(long, env = "PONS_GRAPH_TIMEOUT_SECONDS", value_name = "SECONDS")]
+    #[arg(long, env = "PONS_GRAPH_TIMEOUT_SECONDS", value_name = "SECONDS",
+        value_parser = SettingNumber::<u64>::new()
+    )]
     pub graph_timeout_seconds: Option<u64>,
     /// Seconds a client may take to send its request headers, to send each
     /// part of a request body, or to read the next part of a response.
     /// Pons closes slower connections.
     /// [default: 30]
-    #[arg(long, env = "PONS_READ_TIMEOUT_SECONDS", value_name = "SECONDS")]
+    #[arg(long, env = "PONS_READ_TIMEOUT_SECONDS", value_name = "SECONDS",
+        value_parser = SettingNumber::<u64>::new()
+    )]
     pub read_timeout_seconds: Option<u64>,
     /// MCP tool calls each API key may make per minute on one instance;
     /// further calls get a tool error saying when to retry. 0 disables the
     /// limit. [default: 120]
-    #[arg(long, env = "PONS_TOOL_RATE_PER_MINUTE", value_name = "CALLS")]
+    #[arg(long, env = "PONS_TOOL_RATE_PER_MINUTE", value_name = "CALLS",
+        value_parser = SettingNumber::<u32>::new()
+    )]
     pub tool_rate_per_minute: Option<u32>,
     /// Extra Host header values accepted on /api/mcp, comma-separated. The
     /// public URL's host and loopback names are always accepted. [default: none]
@@ -177,17 +187,23 @@ pub struct ServeArgs {
     pub allowed_origins: Option<Vec<String>>,
     /// Largest webhook body accepted, in bytes; larger bodies get 413.
     /// Meta sends bodies of up to 3 MB. [default: 4194304]
-    #[arg(long, env = "PONS_WEBHOOK_MAX_BODY_BYTES", value_name = "BYTES")]
+    #[arg(long, env = "PONS_WEBHOOK_MAX_BODY_BYTES", value_name = "BYTES",
+        value_parser = SettingNumber::<usize>::new()
+    )]
     pub webhook_max_body_bytes: Option<usize>,
     /// Webhook body bytes that all requests together may be sending or
     /// having processed at once. A body that would go over it gets 503
     /// with Retry-After and is not read, and Meta sends it again later.
     /// Must be at least --webhook-max-body-bytes. [default: 67108864 (64 MiB)]
-    #[arg(long, env = "PONS_WEBHOOK_MAX_IN_FLIGHT_BYTES", value_name = "BYTES")]
+    #[arg(long, env = "PONS_WEBHOOK_MAX_IN_FLIGHT_BYTES", value_name = "BYTES",
+        value_parser = SettingNumber::<usize>::new()
+    )]
     pub webhook_max_in_flight_bytes: Option<usize>,
     /// Seconds to wait for open requests to finish after SIGINT or SIGTERM.
     /// [default: 20, the Graph API timeout's default and 5 seconds]
-    #[arg(long, env = "PONS_SHUTDOWN_GRACE_SECONDS", value_name = "SECONDS")]
+    #[arg(long, env = "PONS_SHUTDOWN_GRACE_SECONDS", value_name = "SECONDS",
+        value_parser = SettingNumber::<u64>::new()
+    )]
     pub shutdown_grace_seconds: Option<u64>,
     #[command(flatten)]
     pub jobs: JobArgs,
@@ -198,21 +214,29 @@ pub struct ServeArgs {
 pub struct JobArgs {
     /// Background workers in this instance; 0 runs none, leaving jobs to
     /// other instances on the same database. [default: 2]
-    #[arg(long, env = "PONS_JOB_WORKERS", value_name = "COUNT")]
+    #[arg(long, env = "PONS_JOB_WORKERS", value_name = "COUNT",
+        value_parser = SettingNumber::<usize>::new()
+    )]
     pub job_workers: Option<usize>,
     /// Seconds an idle worker waits before looking for due jobs again; jobs
     /// enqueued by this instance wake it at once. [default: 5]
-    #[arg(long, env = "PONS_JOB_POLL_INTERVAL_SECONDS", value_name = "SECONDS")]
+    #[arg(long, env = "PONS_JOB_POLL_INTERVAL_SECONDS", value_name = "SECONDS",
+        value_parser = SettingNumber::<u64>::new()
+    )]
     pub job_poll_interval_seconds: Option<u64>,
     /// Seconds a worker keeps a claimed job without renewing the lease.
     /// While a job runs, its worker renews the lease every third of this
     /// time, so another worker claims the job only after its worker
     /// crashed. [default: 600]
-    #[arg(long, env = "PONS_JOB_LEASE_SECONDS", value_name = "SECONDS")]
+    #[arg(long, env = "PONS_JOB_LEASE_SECONDS", value_name = "SECONDS",
+        value_parser = SettingNumber::<u64>::new()
+    )]
     pub job_lease_seconds: Option<u64>,
     /// Largest media file downloaded from Meta, in bytes; larger files are
     /// marked failed. [default: 104857600 (100 MiB)]
-    #[arg(long, env = "PONS_MEDIA_MAX_BYTES", value_name = "BYTES")]
+    #[arg(long, env = "PONS_MEDIA_MAX_BYTES", value_name = "BYTES",
+        value_parser = SettingNumber::<u64>::new()
+    )]
     pub media_max_bytes: Option<u64>,
     /// Seconds between template syncs of every account; 0 disables the
     /// periodic sync (the sync at start-up and the syncs triggered by
@@ -220,7 +244,8 @@ pub struct JobArgs {
     #[arg(
         long,
         env = "PONS_TEMPLATE_SYNC_INTERVAL_SECONDS",
-        value_name = "SECONDS"
+        value_name = "SECONDS",
+        value_parser = SettingNumber::<u64>::new()
     )]
     pub template_sync_interval_seconds: Option<u64>,
 }

@@ -1,6 +1,8 @@
 //! Typed configuration, layered: defaults, then the TOML file, then `PONS_*`
 //! environment variables and flags (clap merges those two, flags first).
-//! Everything is validated here once, with errors that name the setting.
+//! Everything is validated here, with errors that name the setting. The
+//! command line parser also checks numbers, so that its errors name the
+//! flag or the variable that the value came from.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -10,8 +12,10 @@ use serde::Deserialize;
 use crate::cli::{CommonArgs, JobArgs, ServeArgs};
 
 mod jobs;
+mod numbers;
 
 pub use jobs::{DEFAULT_MEDIA_MAX_BYTES, JobSettings};
+pub use numbers::{NumberRange, ValueOrigin};
 
 pub const DEFAULT_BIND: &str = "127.0.0.1:3000";
 pub const DEFAULT_DATA_DIR: &str = "./pons-data";
@@ -46,15 +50,37 @@ pub enum ConfigError {
         value: String,
         fix: &'static str,
     },
+    /// A number outside its setting's range, named like [`Self::Invalid`].
+    #[error(
+        "invalid value {value:?} of {}: use {accepted}",
+        setting_sources(setting)
+    )]
+    OutOfRange {
+        setting: &'static str,
+        value: String,
+        accepted: String,
+    },
 }
 
 /// Names every way to set the setting whose environment variable is
 /// `variable`: `PONS_BIND` is also `--bind` and `bind` in the file.
 fn setting_sources(variable: &str) -> String {
-    let name = variable.strip_prefix("PONS_").unwrap_or(variable);
-    let key = name.to_ascii_lowercase();
-    let flag = key.replace('_', "-");
+    let key = setting_key(variable);
+    let flag = setting_flag(variable);
     format!("--{flag}, {variable} or `{key}` in the configuration file")
+}
+
+/// Returns the configuration file key of the setting whose environment
+/// variable is `variable`: `bind` for `PONS_BIND`.
+fn setting_key(variable: &str) -> String {
+    let name = variable.strip_prefix("PONS_").unwrap_or(variable);
+    name.to_ascii_lowercase()
+}
+
+/// Returns the flag, without its leading `--`, of the setting whose
+/// environment variable is `variable`: `bind` for `PONS_BIND`.
+fn setting_flag(variable: &str) -> String {
+    setting_key(variable).replace('_', "-")
 }
 
 /// Keys accepted in the TOML file; all optional.
@@ -240,41 +266,7 @@ impl Settings {
                       as https://app.example.com or http://localhost:* (any port), or null",
             });
         }
-        if server.webhook_max_body_bytes < 1024 {
-            return Err(ConfigError::Invalid {
-                setting: "PONS_WEBHOOK_MAX_BODY_BYTES",
-                value: server.webhook_max_body_bytes.to_string(),
-                fix: "use at least 1024 bytes, and more than 3 MB (Meta's largest webhook \
-                      bodies) unless a proxy in front of Pons limits them already",
-            });
-        }
-        // The in-flight bytes are counted in KiB permits of a semaphore,
-        // which takes at most u32::MAX of them at once.
-        let max_in_flight_bytes = u64::from(u32::MAX) * 1024;
-        if server.webhook_max_in_flight_bytes < server.webhook_max_body_bytes
-            || server.webhook_max_in_flight_bytes as u64 > max_in_flight_bytes
-        {
-            return Err(ConfigError::Invalid {
-                setting: "PONS_WEBHOOK_MAX_IN_FLIGHT_BYTES",
-                value: server.webhook_max_in_flight_bytes.to_string(),
-                fix: "use at least PONS_WEBHOOK_MAX_BODY_BYTES (4194304 unless set), so that a \
-                      body of the largest accepted size fits, and at most 4 TiB",
-            });
-        }
-        if !(1..=300).contains(&server.graph_timeout_seconds) {
-            return Err(ConfigError::Invalid {
-                setting: "PONS_GRAPH_TIMEOUT_SECONDS",
-                value: server.graph_timeout_seconds.to_string(),
-                fix: "use 1 to 300 seconds",
-            });
-        }
-        if !(1..=3600).contains(&server.read_timeout_seconds) {
-            return Err(ConfigError::Invalid {
-                setting: "PONS_READ_TIMEOUT_SECONDS",
-                value: server.read_timeout_seconds.to_string(),
-                fix: "use 1 to 3600 seconds",
-            });
-        }
+        server.check_numbers()?;
         Ok(Settings {
             data_dir,
             database_url,
@@ -282,6 +274,36 @@ impl Settings {
             log_format,
             server,
         })
+    }
+}
+
+impl ServerSettings {
+    /// Checks the numbers against their ranges, and that one webhook body
+    /// of the largest accepted size fits into the in-flight bytes.
+    fn check_numbers(&self) -> Result<(), ConfigError> {
+        numbers::check(
+            "PONS_WEBHOOK_MAX_BODY_BYTES",
+            self.webhook_max_body_bytes as u64,
+        )?;
+        numbers::check(
+            "PONS_WEBHOOK_MAX_IN_FLIGHT_BYTES",
+            self.webhook_max_in_flight_bytes as u64,
+        )?;
+        if self.webhook_max_in_flight_bytes < self.webhook_max_body_bytes {
+            return Err(ConfigError::Invalid {
+                setting: "PONS_WEBHOOK_MAX_IN_FLIGHT_BYTES",
+                value: self.webhook_max_in_flight_bytes.to_string(),
+                fix: "use at least PONS_WEBHOOK_MAX_BODY_BYTES (4194304 unless set), so that a \
+                      body of the largest accepted size fits",
+            });
+        }
+        numbers::check("PONS_GRAPH_TIMEOUT_SECONDS", self.graph_timeout_seconds)?;
+        numbers::check("PONS_READ_TIMEOUT_SECONDS", self.read_timeout_seconds)?;
+        numbers::check(
+            "PONS_TOOL_RATE_PER_MINUTE",
+            u64::from(self.tool_rate_per_minute),
+        )?;
+        numbers::check("PONS_SHUTDOWN_GRACE_SECONDS", self.shutdown_grace_seconds)
     }
 }
 

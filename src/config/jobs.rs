@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::ConfigError;
+use super::{ConfigError, numbers};
 use crate::cli::JobArgs;
 
 /// Meta rejects inbound files over 100 MB, so larger downloads cannot occur.
@@ -86,34 +86,14 @@ pub(super) fn load(
         .map_or(defaults.template_sync_interval, |seconds| {
             (seconds > 0).then(|| Duration::from_secs(seconds))
         });
-    let invalid = |setting, value: u64, fix| ConfigError::Invalid {
-        setting,
-        value: value.to_string(),
-        fix,
-    };
-    if workers > 64 {
-        return Err(invalid(
-            "PONS_JOB_WORKERS",
-            workers as u64,
-            "use 0 to 64 workers",
-        ));
-    }
-    if !(1..=3600).contains(&poll) {
-        let fix = "use 1 to 3600 seconds";
-        return Err(invalid("PONS_JOB_POLL_INTERVAL_SECONDS", poll, fix));
-    }
-    if !(60..=86_400).contains(&lease) {
-        let fix = "use 60 to 86400 seconds";
-        return Err(invalid("PONS_JOB_LEASE_SECONDS", lease, fix));
-    }
+    numbers::check("PONS_JOB_WORKERS", workers as u64)?;
+    numbers::check("PONS_JOB_POLL_INTERVAL_SECONDS", poll)?;
+    numbers::check("PONS_JOB_LEASE_SECONDS", lease)?;
     let media_max_bytes = args
         .media_max_bytes
         .or(file.media_max_bytes)
         .unwrap_or(defaults.media_max_bytes);
-    if media_max_bytes == 0 {
-        let fix = "use a positive number of bytes, for example 104857600 for 100 MiB";
-        return Err(invalid("PONS_MEDIA_MAX_BYTES", 0, fix));
-    }
+    numbers::check("PONS_MEDIA_MAX_BYTES", media_max_bytes)?;
     Ok(JobSettings {
         workers,
         poll_interval: Duration::from_secs(poll),

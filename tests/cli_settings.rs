@@ -1,0 +1,74 @@
+//! How the built binary reports settings that it rejects, from flags,
+//! `PONS_*` variables and the configuration file.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+/// Runs `pons ARGS` on `data_dir` with the `PONS_*` settings `env` only.
+fn pons_with_env(data_dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_pons"));
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("PONS_") {
+            command.env_remove(name);
+        }
+    }
+    command
+        .args(args)
+        .env("PONS_DATA_DIR", data_dir)
+        .env("PONS_LOG", "warn")
+        .envs(env.iter().copied())
+        .output()
+        .expect("run pons")
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn malformed_variable_number_names_variable() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = [("PONS_GRAPH_TIMEOUT_SECONDS", "80x")];
+    let output = pons_with_env(dir.path(), &["serve"], &env);
+
+    let message = stderr(&output);
+    assert!(!output.status.success(), "{message}");
+    assert!(message.contains("\"80x\""), "{message}");
+    assert!(
+        message.contains("environment variable PONS_GRAPH_TIMEOUT_SECONDS"),
+        "{message}"
+    );
+    assert!(message.contains("from 1 to 300"), "{message}");
+    assert!(message.contains("unset it"), "{message}");
+}
+
+#[test]
+fn out_of_range_variable_names_range() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = [("PONS_TOOL_RATE_PER_MINUTE", "99999999999")];
+    let output = pons_with_env(dir.path(), &["serve"], &env);
+
+    let message = stderr(&output);
+    assert!(!output.status.success(), "{message}");
+    assert!(message.contains("\"99999999999\""), "{message}");
+    assert!(
+        message.contains("environment variable PONS_TOOL_RATE_PER_MINUTE"),
+        "{message}"
+    );
+    assert!(message.contains("from 0 to 4294967295"), "{message}");
+}
+
+#[test]
+fn malformed_flag_number_names_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = pons_with_env(dir.path(), &["serve", "--job-lease-seconds", "10m"], &[]);
+
+    let message = stderr(&output);
+    assert!(!output.status.success(), "{message}");
+    assert!(
+        message.contains("\"10m\" of --job-lease-seconds"),
+        "{message}"
+    );
+    assert!(message.contains("from 60 to 86400"), "{message}");
+    assert!(!message.contains("PONS_JOB_LEASE_SECONDS"), "{message}");
+}
