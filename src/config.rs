@@ -5,12 +5,12 @@
 //! flag or the variable that the value came from.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-
-use serde::Deserialize;
+use std::path::PathBuf;
 
 use crate::cli::{CommonArgs, JobArgs, ServeArgs};
+use file::FileSettings;
 
+mod file;
 mod jobs;
 mod numbers;
 
@@ -41,6 +41,15 @@ pub enum ConfigError {
     Read { path: String, error: std::io::Error },
     #[error("invalid configuration file {path}: {message}")]
     Parse { path: String, message: String },
+    /// A key of the configuration file whose value has the wrong type or
+    /// is out of range. `value` is written as TOML.
+    #[error("invalid value {value} of `{key}` in the configuration file {path}: use {accepted}")]
+    FileValue {
+        path: String,
+        key: String,
+        value: String,
+        accepted: String,
+    },
     /// `setting` is the environment variable's name. Any of three sources
     /// may have set the value, so the message names the flag and the
     /// configuration key too.
@@ -81,32 +90,6 @@ fn setting_key(variable: &str) -> String {
 /// environment variable is `variable`: `bind` for `PONS_BIND`.
 fn setting_flag(variable: &str) -> String {
     setting_key(variable).replace('_', "-")
-}
-
-/// Keys accepted in the TOML file; all optional.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileSettings {
-    bind: Option<String>,
-    public_url: Option<String>,
-    data_dir: Option<PathBuf>,
-    database_url: Option<String>,
-    encryption_key_file: Option<PathBuf>,
-    graph_api_url: Option<String>,
-    graph_timeout_seconds: Option<u64>,
-    read_timeout_seconds: Option<u64>,
-    tool_rate_per_minute: Option<u32>,
-    log_format: Option<String>,
-    allowed_hosts: Option<Vec<String>>,
-    allowed_origins: Option<Vec<String>>,
-    webhook_max_body_bytes: Option<usize>,
-    webhook_max_in_flight_bytes: Option<usize>,
-    shutdown_grace_seconds: Option<u64>,
-    job_workers: Option<usize>,
-    job_poll_interval_seconds: Option<u64>,
-    job_lease_seconds: Option<u64>,
-    media_max_bytes: Option<u64>,
-    template_sync_interval_seconds: Option<u64>,
 }
 
 /// Log output format.
@@ -157,7 +140,7 @@ impl Settings {
     /// over the defaults, and validates the result.
     pub fn load(common: &CommonArgs, serve: &ServeArgs) -> Result<Settings, ConfigError> {
         let file = match &common.config {
-            Some(path) => read_file(path)?,
+            Some(path) => file::read(path)?,
             None => FileSettings::default(),
         };
         let shutdown_grace_seconds = serve
@@ -305,17 +288,6 @@ impl ServerSettings {
         )?;
         numbers::check("PONS_SHUTDOWN_GRACE_SECONDS", self.shutdown_grace_seconds)
     }
-}
-
-fn read_file(path: &Path) -> Result<FileSettings, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Read {
-        path: path.display().to_string(),
-        error,
-    })?;
-    toml::from_str(&text).map_err(|err| ConfigError::Parse {
-        path: path.display().to_string(),
-        message: err.to_string(),
-    })
 }
 
 /// Returns the log format that --log-format or PONS_LOG_FORMAT sets,
@@ -483,7 +455,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let missing = dir.path().join("missing.toml");
         let cause = std::fs::read_to_string(&missing).unwrap_err().to_string();
-        let err = anyhow::Error::from(read_file(&missing).unwrap_err());
+        let err = anyhow::Error::from(file::read(&missing).unwrap_err());
         // main prints the whole chain with `{:#}`.
         let report = format!("{err:#}");
         assert!(report.contains("missing.toml"), "{report}");

@@ -72,3 +72,21 @@ fn malformed_flag_number_names_flag() {
     assert!(message.contains("from 60 to 86400"), "{message}");
     assert!(!message.contains("PONS_JOB_LEASE_SECONDS"), "{message}");
 }
+
+#[test]
+fn file_type_error_names_key_and_range() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("pons.toml");
+    std::fs::write(&config, "read_timeout_seconds = \"30s\"\n").unwrap();
+    let config_text = config.to_str().unwrap();
+    let output = pons_with_env(dir.path(), &["--config", config_text, "serve"], &[]);
+
+    let message = stderr(&output);
+    assert!(!output.status.success(), "{message}");
+    assert!(
+        message.contains("invalid value \"30s\" of `read_timeout_seconds`"),
+        "{message}"
+    );
+    assert!(message.contains(config_text), "{message}");
+    assert!(message.contains("from 1 to 3600"), "{message}");
+}

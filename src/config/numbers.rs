@@ -1,8 +1,9 @@
 //! Accepted ranges of the numeric settings. The command line parser checks
-//! flags and `PONS_*` variables against them, so that its errors name the
-//! value's source, and [`super::Settings::load`] checks the merged values.
+//! flags and `PONS_*` variables against them, reading the configuration
+//! file checks its keys, so that both errors name the value's source, and
+//! [`super::Settings::load`] checks the merged values.
 
-use super::{ConfigError, setting_flag};
+use super::{ConfigError, setting_flag, setting_key};
 
 /// Largest webhook byte limit. The in-flight bytes are counted in KiB
 /// permits of a semaphore, which takes at most `u32::MAX` of them at once.
@@ -118,6 +119,14 @@ impl NumberRange {
         NUMBER_RANGES
             .iter()
             .find(|range| range.variable == variable)
+    }
+
+    /// Returns the range of the setting whose configuration file key is
+    /// `key`.
+    pub(super) fn of_key(key: &str) -> Option<&'static NumberRange> {
+        NUMBER_RANGES
+            .iter()
+            .find(|range| setting_key(range.variable) == key)
     }
 
     /// Describes the accepted values, such as "a whole number of seconds

@@ -1,0 +1,210 @@
+//! The TOML configuration file: its keys, and errors that name the file,
+//! the key, the value and the accepted values of a key with the wrong type
+//! or a number out of range.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use serde_path_to_error::Segment;
+
+use super::{ConfigError, NumberRange};
+
+/// Keys accepted in the TOML file, all optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct FileSettings {
+    pub(super) bind: Option<String>,
+    pub(super) public_url: Option<String>,
+    pub(super) data_dir: Option<PathBuf>,
+    pub(super) database_url: Option<String>,
+    pub(super) encryption_key_file: Option<PathBuf>,
+    pub(super) graph_api_url: Option<String>,
+    pub(super) graph_timeout_seconds: Option<u64>,
+    pub(super) read_timeout_seconds: Option<u64>,
+    pub(super) tool_rate_per_minute: Option<u32>,
+    pub(super) log_format: Option<String>,
+    pub(super) allowed_hosts: Option<Vec<String>>,
+    pub(super) allowed_origins: Option<Vec<String>>,
+    pub(super) webhook_max_body_bytes: Option<usize>,
+    pub(super) webhook_max_in_flight_bytes: Option<usize>,
+    pub(super) shutdown_grace_seconds: Option<u64>,
+    pub(super) job_workers: Option<usize>,
+    pub(super) job_poll_interval_seconds: Option<u64>,
+    pub(super) job_lease_seconds: Option<u64>,
+    pub(super) media_max_bytes: Option<u64>,
+    pub(super) template_sync_interval_seconds: Option<u64>,
+}
+
+/// Reads and checks the configuration file at `path`.
+pub(super) fn read(path: &Path) -> Result<FileSettings, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Read {
+        path: path.display().to_string(),
+        error,
+    })?;
+    let table: toml::Table = text
+        .parse()
+        .map_err(|err: toml::de::Error| ConfigError::Parse {
+            path: path.display().to_string(),
+            message: err.to_string(),
+        })?;
+    for (key, value) in &table {
+        if let Some(range) = NumberRange::of_key(key) {
+            check_number(path, key, value, range)?;
+        }
+    }
+    serde_path_to_error::deserialize(toml::Value::Table(table.clone())).map_err(|err| {
+        let key = match err.path().iter().next() {
+            Some(Segment::Map { key }) => key.clone(),
+            _ => String::new(),
+        };
+        match (table.get(&key), accepted_form(&key)) {
+            (Some(value), Some(accepted)) => ConfigError::FileValue {
+                path: path.display().to_string(),
+                key,
+                value: crate::echo::echoed(&value.to_string()),
+                accepted: accepted.to_owned(),
+            },
+            // An unknown key, whose message lists the known ones.
+            _ => ConfigError::Parse {
+                path: path.display().to_string(),
+                message: err.into_inner().to_string(),
+            },
+        }
+    })
+}
+
+/// Checks that the value of the numeric key `key` is an integer in `range`.
+fn check_number(
+    path: &Path,
+    key: &str,
+    value: &toml::Value,
+    range: &NumberRange,
+) -> Result<(), ConfigError> {
+    let number = value
+        .as_integer()
+        .and_then(|number| u64::try_from(number).ok());
+    if number.is_some_and(|number| range.contains(number)) {
+        return Ok(());
+    }
+    Err(ConfigError::FileValue {
+        path: path.display().to_string(),
+        key: key.to_owned(),
+        value: crate::echo::echoed(&value.to_string()),
+        accepted: range.accepted(),
+    })
+}
+
+/// Describes the accepted values of the key `key`, or returns `None` for
+/// a numeric or unknown key.
+fn accepted_form(key: &str) -> Option<&'static str> {
+    let form = match key {
+        "bind" => "a string ADDRESS:PORT, such as \"127.0.0.1:3000\"",
+        "public_url" | "graph_api_url" => {
+            "a string with an http:// or https:// URL, such as \"https://pons.example.com\""
+        }
+        "data_dir" | "encryption_key_file" => "a string with a path",
+        "database_url" => "a string sqlite://PATH or postgres://USER@HOST/DB",
+        "log_format" => "the string \"text\" or \"json\"",
+        "allowed_hosts" => "an array of strings, such as [\"pons.internal:8443\"]",
+        "allowed_origins" => "an array of strings, such as [\"https://app.example.com\"]",
+        _ => return None,
+    };
+    Some(form)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Reads a configuration file with the content `text` and returns the
+    /// error message.
+    fn rejection(text: &str) -> String {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pons.toml");
+        std::fs::write(&path, text).unwrap();
+        let message = read(&path).unwrap_err().to_string();
+        let file = format!("configuration file {}", path.display());
+        assert!(message.contains(&file), "{message}");
+        message
+    }
+
+    #[test]
+    fn string_for_number_names_range() {
+        let message = rejection("graph_timeout_seconds = \"15\"\n");
+        assert!(
+            message.contains("invalid value \"15\" of `graph_timeout_seconds`"),
+            "{message}"
+        );
+        assert!(message.contains("from 1 to 300"), "{message}");
+    }
+
+    #[test]
+    fn number_out_of_range_names_range() {
+        for (text, value, accepted) in [
+            ("job_workers = 65\n", "65", "from 0 to 64"),
+            ("tool_rate_per_minute = -1\n", "-1", "from 0 to 4294967295"),
+            (
+                "tool_rate_per_minute = 4294967296\n",
+                "4294967296",
+                "from 0 to 4294967295",
+            ),
+            ("job_lease_seconds = 1.5\n", "1.5", "from 60 to 86400"),
+        ] {
+            let message = rejection(text);
+            assert!(
+                message.contains(&format!("invalid value {value} of")),
+                "{message}"
+            );
+            assert!(message.contains(accepted), "{message}");
+        }
+    }
+
+    #[test]
+    fn wrong_type_names_form() {
+        let message = rejection("allowed_hosts = \"pons.internal\"\n");
+        assert!(
+            message.contains("invalid value \"pons.internal\" of `allowed_hosts`"),
+            "{message}"
+        );
+        assert!(message.contains("an array of strings"), "{message}");
+
+        let message = rejection("bind = 3000\n");
+        assert!(
+            message.contains("invalid value 3000 of `bind`"),
+            "{message}"
+        );
+        assert!(message.contains("ADDRESS:PORT"), "{message}");
+    }
+
+    #[test]
+    fn every_key_has_a_form() {
+        let keys = [
+            "bind",
+            "public_url",
+            "data_dir",
+            "database_url",
+            "encryption_key_file",
+            "graph_api_url",
+            "graph_timeout_seconds",
+            "read_timeout_seconds",
+            "tool_rate_per_minute",
+            "log_format",
+            "allowed_hosts",
+            "allowed_origins",
+            "webhook_max_body_bytes",
+            "webhook_max_in_flight_bytes",
+            "shutdown_grace_seconds",
+            "job_workers",
+            "job_poll_interval_seconds",
+            "job_lease_seconds",
+            "media_max_bytes",
+            "template_sync_interval_seconds",
+        ];
+        for key in keys {
+            let known = accepted_form(key).is_some() || NumberRange::of_key(key).is_some();
+            assert!(known, "{key} has no accepted form");
+            let message = rejection(&format!("{key} = {{ }}\n"));
+            assert!(message.contains(&format!("`{key}`")), "{message}");
+        }
+    }
+}
