@@ -166,8 +166,10 @@ pub struct ServeArgs {
         value_parser = SettingNumber::<u32>::new()
     )]
     pub tool_rate_per_minute: Option<u32>,
-    /// Extra Host header values accepted on /api/mcp, comma-separated. The
-    /// public URL's host and loopback names are always accepted. [default: none]
+    /// Extra Host header values accepted on /api/mcp, comma-separated: host
+    /// names or IP addresses, each optionally with :PORT, such as
+    /// proxy.internal:8443 or [2001:db8::1]:3000. The public URL's host and
+    /// loopback names are always accepted. [default: none]
     #[arg(
         long,
         env = "PONS_ALLOWED_HOSTS",

@@ -238,6 +238,20 @@ impl Settings {
             jobs,
         };
         if let Some(entry) = server
+            .allowed_hosts
+            .iter()
+            .find(|entry| !crate::mcp::is_host_entry(entry))
+        {
+            return Err(ConfigError::Invalid {
+                setting: "PONS_ALLOWED_HOSTS",
+                value: entry.clone(),
+                fix: "list host names or IP addresses, each optionally with :PORT, such as \
+                      pons.example.com, proxy.internal:8443, 192.0.2.10 or [2001:db8::1]:3000 \
+                      (an IPv6 address with a port in brackets). Pons compares Host headers \
+                      with the entries for equality, so URLs and wildcards never match",
+            });
+        }
+        if let Some(entry) = server
             .allowed_origins
             .iter()
             .find(|entry| !crate::mcp::is_origin_entry(entry))
@@ -515,6 +529,31 @@ mod tests {
             assert!(err.contains("without a user"), "{err}");
             assert!(!err.contains("secret"), "{err}");
         }
+    }
+
+    #[test]
+    fn allowed_hosts_are_checked() {
+        for entry in [
+            "*.example.com",
+            "https://pons.example.com",
+            "pons.example.com:0",
+        ] {
+            let serve = ServeArgs {
+                allowed_hosts: Some(vec!["pons.internal:8443".into(), entry.into()]),
+                ..ServeArgs::default()
+            };
+            let err = Settings::load(&common(), &serve).unwrap_err().to_string();
+            assert!(err.contains("PONS_ALLOWED_HOSTS"), "{err}");
+            assert!(err.contains(&format!("{entry:?}")), "{err}");
+            assert!(err.contains("host names or IP addresses"), "{err}");
+        }
+
+        let serve = ServeArgs {
+            allowed_hosts: Some(vec!["pons.internal:8443".into(), "[::1]:3000".into()]),
+            ..ServeArgs::default()
+        };
+        let settings = Settings::load(&common(), &serve).unwrap();
+        assert_eq!(settings.server.allowed_hosts.len(), 2);
     }
 
     #[test]

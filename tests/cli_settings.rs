@@ -90,3 +90,27 @@ fn file_type_error_names_key_and_range() {
     assert!(message.contains(config_text), "{message}");
     assert!(message.contains("from 1 to 3600"), "{message}");
 }
+
+#[test]
+fn invalid_allowed_host_names_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    // The database URL is invalid too, so that a server that accepted the
+    // hosts would stop at once instead of serving.
+    let env = [
+        (
+            "PONS_ALLOWED_HOSTS",
+            "pons.internal,https://pons.example.com",
+        ),
+        ("PONS_DATABASE_URL", "sqlite://"),
+    ];
+    let output = pons_with_env(dir.path(), &["serve"], &env);
+
+    let message = stderr(&output);
+    assert!(!output.status.success(), "{message}");
+    assert!(
+        message.contains("\"https://pons.example.com\""),
+        "{message}"
+    );
+    assert!(message.contains("PONS_ALLOWED_HOSTS"), "{message}");
+    assert!(message.contains("host names or IP addresses"), "{message}");
+}

@@ -13,6 +13,7 @@ mod auth;
 mod cors;
 mod discovery;
 mod endpoint;
+mod host_entry;
 mod rate;
 mod send_tools;
 mod server;
@@ -27,6 +28,7 @@ use crate::store::DynStore;
 use crate::tools::Sender;
 
 pub(crate) use cors::is_origin_entry;
+pub(crate) use host_entry::is_host_entry;
 pub use server::PonsMcp;
 
 /// The path of the MCP endpoint.
