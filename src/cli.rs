@@ -58,7 +58,9 @@ pub fn command() -> clap::Command {
 #[derive(Debug, Args, Default)]
 pub struct CommonArgs {
     /// TOML configuration file. Its keys are the settings' names in
-    /// snake_case (bind, public_url, data_dir, database_url, …). [default: none]
+    /// snake_case (bind, public_url, data_dir, database_url, …). Relative
+    /// paths in it are resolved against the file's folder, and those of
+    /// flags and variables against the working directory. [default: none]
     #[arg(long, env = "PONS_CONFIG", global = true, value_name = "PATH")]
     pub config: Option<PathBuf>,
     /// Directory for the SQLite database, the encryption key and stored

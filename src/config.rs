@@ -477,6 +477,29 @@ mod tests {
     }
 
     #[test]
+    fn file_paths_resolve_against_file_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pons.toml");
+        std::fs::write(&path, "data_dir = \"data\"\n").unwrap();
+        let mut args = common();
+        args.config = Some(path);
+
+        let settings = Settings::load(&args, &ServeArgs::default()).unwrap();
+        assert_eq!(settings.data_dir, dir.path().join("data"));
+        let database = format!("sqlite://{}", dir.path().join("data/pons.db").display());
+        assert_eq!(settings.database_url, database);
+        assert_eq!(
+            settings.encryption_key_file,
+            dir.path().join("data").join(crate::crypto::KEY_FILE_NAME)
+        );
+
+        // A flag or variable stays relative to the working directory.
+        args.data_dir = Some(PathBuf::from("flag-data"));
+        let settings = Settings::load(&args, &ServeArgs::default()).unwrap();
+        assert_eq!(settings.data_dir, PathBuf::from("flag-data"));
+    }
+
+    #[test]
     fn flags_win_over_file() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("pons.toml");

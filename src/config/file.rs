@@ -1,6 +1,7 @@
-//! The TOML configuration file: its keys, and errors that name the file,
-//! the key, the value and the accepted values of a key with the wrong type
-//! or a number out of range.
+//! The TOML configuration file and its keys. A key with the wrong type or
+//! a number out of range gets an error that names the file, the key, the
+//! value and the accepted values. Relative paths in the file are resolved
+//! against the file's folder.
 
 use std::path::{Path, PathBuf};
 
@@ -52,25 +53,55 @@ pub(super) fn read(path: &Path) -> Result<FileSettings, ConfigError> {
             check_number(path, key, value, range)?;
         }
     }
-    serde_path_to_error::deserialize(toml::Value::Table(table.clone())).map_err(|err| {
-        let key = match err.path().iter().next() {
-            Some(Segment::Map { key }) => key.clone(),
-            _ => String::new(),
-        };
-        match (table.get(&key), accepted_form(&key)) {
-            (Some(value), Some(accepted)) => ConfigError::FileValue {
-                path: path.display().to_string(),
-                key,
-                value: crate::echo::echoed(&value.to_string()),
-                accepted: accepted.to_owned(),
-            },
-            // An unknown key, whose message lists the known ones.
-            _ => ConfigError::Parse {
-                path: path.display().to_string(),
-                message: err.into_inner().to_string(),
-            },
+    let mut settings: FileSettings =
+        serde_path_to_error::deserialize(toml::Value::Table(table.clone())).map_err(|err| {
+            let key = match err.path().iter().next() {
+                Some(Segment::Map { key }) => key.clone(),
+                _ => String::new(),
+            };
+            match (table.get(&key), accepted_form(&key)) {
+                (Some(value), Some(accepted)) => ConfigError::FileValue {
+                    path: path.display().to_string(),
+                    key,
+                    value: crate::echo::echoed(&value.to_string()),
+                    accepted: accepted.to_owned(),
+                },
+                // An unknown key, whose message lists the known ones.
+                _ => ConfigError::Parse {
+                    path: path.display().to_string(),
+                    message: err.into_inner().to_string(),
+                },
+            }
+        })?;
+    settings.resolve_paths(path.parent().unwrap_or(Path::new("")));
+    Ok(settings)
+}
+
+impl FileSettings {
+    /// Resolves the relative paths of the file against `folder`, the
+    /// file's folder, so that the file means the same from any working
+    /// directory. The path of a `sqlite:` database URL counts as a path.
+    fn resolve_paths(&mut self, folder: &Path) {
+        if let Some(data_dir) = &mut self.data_dir {
+            *data_dir = folder.join(&*data_dir);
         }
-    })
+        if let Some(key_file) = &mut self.encryption_key_file {
+            *key_file = folder.join(&*key_file);
+        }
+        let Some(url) = &mut self.database_url else {
+            return;
+        };
+        if crate::store::is_postgres_url(url) {
+            return;
+        }
+        // An invalid URL is left as written, for the error when the
+        // database is opened.
+        if let Ok(database) = crate::store::sqlite::path_from_url(url)
+            && database.is_relative()
+        {
+            *url = format!("sqlite://{}", folder.join(database).display());
+        }
+    }
 }
 
 /// Checks that the value of the numeric key `key` is an integer in `range`.
@@ -174,6 +205,48 @@ mod tests {
             "{message}"
         );
         assert!(message.contains("ADDRESS:PORT"), "{message}");
+    }
+
+    #[test]
+    fn relative_paths_follow_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let folder = dir.path().join("etc");
+        std::fs::create_dir(&folder).unwrap();
+        let path = folder.join("pons.toml");
+        let text = "data_dir = \"data\"\n\
+                    encryption_key_file = \"keys/encryption.key\"\n\
+                    database_url = \"sqlite://db/pons.db\"\n";
+        std::fs::write(&path, text).unwrap();
+
+        let settings = read(&path).unwrap();
+        assert_eq!(settings.data_dir, Some(folder.join("data")));
+        assert_eq!(
+            settings.encryption_key_file,
+            Some(folder.join("keys/encryption.key"))
+        );
+        let database = format!("sqlite://{}", folder.join("db/pons.db").display());
+        assert_eq!(settings.database_url, Some(database));
+    }
+
+    #[test]
+    fn absolute_paths_stay() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pons.toml");
+        let text = "data_dir = \"/var/lib/pons\"\n\
+                    encryption_key_file = \"/etc/pons/encryption.key\"\n\
+                    database_url = \"postgres://pons@db.internal/pons\"\n";
+        std::fs::write(&path, text).unwrap();
+
+        let settings = read(&path).unwrap();
+        assert_eq!(settings.data_dir, Some(PathBuf::from("/var/lib/pons")));
+        assert_eq!(
+            settings.encryption_key_file,
+            Some(PathBuf::from("/etc/pons/encryption.key"))
+        );
+        assert_eq!(
+            settings.database_url.as_deref(),
+            Some("postgres://pons@db.internal/pons")
+        );
     }
 
     #[test]
