@@ -72,7 +72,8 @@ pub struct CommonArgs {
     #[arg(long, env = "PONS_DATABASE_URL", global = true, value_name = "URL")]
     pub database_url: Option<String>,
     /// File holding the base64 AES-256 key that encrypts Meta tokens and app
-    /// secrets at rest. [default: <data_dir>/encryption.key, created on first start]
+    /// secrets at rest. `pons demo` ignores it and uses its own key in its
+    /// data directory. [default: <data_dir>/encryption.key, created on first start]
     #[arg(
         long,
         env = "PONS_ENCRYPTION_KEY_FILE",

@@ -114,3 +114,37 @@ fn invalid_allowed_host_names_entry() {
     assert!(message.contains("PONS_ALLOWED_HOSTS"), "{message}");
     assert!(message.contains("host names or IP addresses"), "{message}");
 }
+
+#[test]
+fn demo_notes_ignored_key_file() {
+    let other = tempfile::tempdir().unwrap();
+    let configured_key = other.path().join("server.key");
+    let configured_text = configured_key.to_str().unwrap();
+    let config = other.path().join("pons.toml");
+    std::fs::write(
+        &config,
+        format!("encryption_key_file = \"{configured_text}\"\n"),
+    )
+    .unwrap();
+    let from_variable = vec![("PONS_ENCRYPTION_KEY_FILE", configured_text)];
+    let from_file = vec![("PONS_CONFIG", config.to_str().unwrap())];
+
+    for env in [from_variable, from_file] {
+        let dir = tempfile::tempdir().unwrap();
+        // A key file without a database makes the demo stop after its
+        // notes, because such a directory belongs to a server.
+        let own_key = dir.path().join("encryption.key");
+        std::fs::write(&own_key, "key").unwrap();
+        let output = pons_with_env(dir.path(), &["demo"], &env);
+
+        let message = stderr(&output);
+        assert!(!output.status.success(), "{message}");
+        let note = message
+            .lines()
+            .find(|line| line.starts_with("note: pons demo ignores the encryption key file"))
+            .unwrap_or_else(|| panic!("no note about the key file for {env:?} in:\n{message}"));
+        assert!(note.contains(configured_text), "{note}");
+        assert!(note.contains("PONS_ENCRYPTION_KEY_FILE"), "{note}");
+        assert!(note.contains(own_key.to_str().unwrap()), "{note}");
+    }
+}

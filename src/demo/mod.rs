@@ -59,11 +59,20 @@ pub fn settings(mut common: CommonArgs, args: &DemoArgs) -> anyhow::Result<Setti
         .unwrap_or_else(|| PathBuf::from(DEMO_DATA_DIR));
     common.data_dir = Some(data_dir.clone());
     let ignored_database = common.database_url.take();
-    common.encryption_key_file = None;
+    let ignored_key_file = common.encryption_key_file.take();
     let mut settings = Settings::load(&common, &args.serve)?;
     settings.data_dir = data_dir.clone();
     settings.database_url = format!("sqlite://{}", data_dir.join(DATABASE_FILE_NAME).display());
-    settings.encryption_key_file = data_dir.join(crate::crypto::KEY_FILE_NAME);
+    let own_key_file = data_dir.join(crate::crypto::KEY_FILE_NAME);
+    // Without a flag or variable, the loaded key file differs from the
+    // demo's own only when the configuration file sets one.
+    let ignored_key_file = ignored_key_file.or_else(|| {
+        (settings.encryption_key_file != own_key_file).then(|| settings.encryption_key_file.clone())
+    });
+    if let Some(note) = ignored_key_file_note(ignored_key_file.as_deref(), &own_key_file) {
+        eprintln!("{note}");
+    }
+    settings.encryption_key_file = own_key_file;
     if ignored_database.is_some() {
         eprintln!(
             "note: pons demo ignores PONS_DATABASE_URL and uses SQLite in its data directory"
@@ -73,6 +82,20 @@ pub fn settings(mut common: CommonArgs, args: &DemoArgs) -> anyhow::Result<Setti
         eprintln!("note: pons demo ignores PONS_GRAPH_API_URL and sends to its built-in sandbox");
     }
     Ok(settings)
+}
+
+/// Returns the note that the demo ignores the configured key file
+/// `configured` and uses `own`, or `None` when no other key file is
+/// configured.
+fn ignored_key_file_note(configured: Option<&Path>, own: &Path) -> Option<String> {
+    let configured = configured.filter(|configured| *configured != own)?;
+    Some(format!(
+        "note: pons demo ignores the encryption key file {} (set by --encryption-key-file, \
+         PONS_ENCRYPTION_KEY_FILE or encryption_key_file in the configuration file) and uses \
+         its own key {} in its data directory",
+        configured.display(),
+        own.display()
+    ))
 }
 
 /// Rejects a data directory that is not the demo's own, and locks it for
@@ -308,6 +331,20 @@ mod tests {
         assert_eq!(settings.server.tool_rate_per_minute, 0);
         assert_eq!(settings.server.webhook_max_body_bytes, 4096);
         assert!(settings.database_url.starts_with("sqlite://"));
+    }
+
+    #[test]
+    fn ignored_key_file_is_noted() {
+        let own = Path::new("pons-demo-data/encryption.key");
+        let note = ignored_key_file_note(Some(Path::new("/etc/pons/encryption.key")), own)
+            .expect("a note for another key file");
+        assert!(note.contains("ignores"), "{note}");
+        assert!(note.contains("/etc/pons/encryption.key"), "{note}");
+        assert!(note.contains("PONS_ENCRYPTION_KEY_FILE"), "{note}");
+        assert!(note.contains("pons-demo-data/encryption.key"), "{note}");
+
+        assert_eq!(ignored_key_file_note(None, own), None);
+        assert_eq!(ignored_key_file_note(Some(own), own), None);
     }
 
     #[test]
