@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use common::meta::*;
 use common::*;
-use pons::metasim::{Fault, FaultTarget};
+use pons::metasim::{Fault, FaultTarget, SimStatus};
 use pons::store::MessageStatus;
 use serde_json::{Value, json};
 
@@ -318,6 +318,54 @@ async fn reaction_refused_after_lost_response() {
         sim.accepted_messages().len(),
         1,
         "the first attempt was applied"
+    );
+    assert!(
+        text.contains("records it when Meta's status webhook confirms it"),
+        "{text}"
+    );
+    assert_eq!(shop.messages().await[0].business_reaction, None);
+
+    // Meta's `sent` status echoes the reaction's callback data, which
+    // confirms the reaction that no response did.
+    let accepted = sim.accepted_messages().pop().expect("accepted reaction");
+    assert!(
+        accepted
+            .biz_opaque_callback_data
+            .as_deref()
+            .is_some_and(|data| data.starts_with("pons-reaction:")),
+        "{:?}",
+        accepted.biz_opaque_callback_data
+    );
+    let delivery = sim
+        .send_status(&accepted.wamid, SimStatus::Sent)
+        .await
+        .expect("status webhook");
+    assert_eq!(delivery.http_status, Some(200));
+    assert_eq!(
+        shop.messages().await[0].business_reaction.as_deref(),
+        Some("👍")
+    );
+}
+
+#[tokio::test]
+async fn refused_reaction_keeps_the_previous_one() {
+    let shop = shop(ALL).await;
+    let wamid = shop.inbound("Hi").await;
+    tool_output(&thumbs_up(&shop, &wamid).await);
+    let sim = &shop.server.sim;
+    sim.inject(FaultTarget::Send, Fault::graph(100));
+    let text = tool_error(
+        &shop
+            .call(
+                "send_reaction",
+                json!({"waMessageId": wamid, "emoji": "🎉"}),
+            )
+            .await,
+    );
+    assert!(text.contains("not changed"), "{text}");
+    assert_eq!(
+        shop.messages().await[0].business_reaction.as_deref(),
+        Some("👍")
     );
 }
 

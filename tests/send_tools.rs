@@ -341,8 +341,19 @@ async fn send_reaction_sets_and_removes() {
             )
             .await,
     );
+    let mut post = only_post(&shop);
+    let callback = post
+        .as_object_mut()
+        .and_then(|body| body.remove("biz_opaque_callback_data"));
+    assert!(
+        callback
+            .as_ref()
+            .and_then(Value::as_str)
+            .is_some_and(|data| data.starts_with("pons-reaction:")),
+        "{callback:?}"
+    );
     assert_eq!(
-        only_post(&shop),
+        post,
         json!({"messaging_product": "whatsapp", "recipient_type": "individual",
                "to": "+4930123456", "type": "reaction",
                "reaction": {"message_id": target, "emoji": "👍"}})

@@ -860,7 +860,7 @@ async fn connect_again_keeps_data() {
         .expect("find");
     assert!(found.is_some());
     let migrations = harness.count("SELECT count(*) FROM _sqlx_migrations").await;
-    assert_eq!(migrations, 7);
+    assert_eq!(migrations, 8);
 }
 
 #[tokio::test]

@@ -65,7 +65,7 @@ async fn open_configures_wal_and_schema() {
     let version: i64 = conn
         .pragma_query_value(None, "user_version", |row| row.get(0))
         .expect("user version");
-    assert_eq!(version, 6);
+    assert_eq!(version, 7);
 
     // Opening the same file again applies no migration and keeps the data.
     let t = tenant(&harness.store, "reopen").await;

@@ -1,5 +1,6 @@
 //! The repository interface and its two backends, SQLite and PostgreSQL.
 
+pub mod business_reactions;
 pub mod jobs;
 pub mod model;
 pub mod postgres;
@@ -245,13 +246,31 @@ pub trait Store: Send + Sync + 'static {
         error: MetaError,
         at: UnixTime,
     ) -> StoreResult<Vec<MessageId>>;
-    /// Sets (`Some`) or clears (`None`) the business's reaction on a message.
-    /// `NotFound` when the account has no message with this wamid.
-    async fn set_business_reaction(
+    /// Keeps the business's reaction to the message `target_wamid` (`None`
+    /// removes it) as pending before it is sent, and returns its number,
+    /// which the send carries (see [`business_reactions`]). Forgets
+    /// pending reactions begun more than `PENDING_REACTION_SECONDS` before
+    /// `now`. `NotFound` when the account has no message with this wamid.
+    async fn begin_business_reaction(
         &self,
         account: &AccountId,
         target_wamid: &str,
         emoji: Option<String>,
+        now: UnixTime,
+    ) -> StoreResult<business_reactions::PendingReactionId>;
+    /// Sets the pending reaction `id` on its message, because Meta accepted
+    /// it, and forgets it and the reactions to that message begun before
+    /// it. Returns `false` and changes nothing when `id` is no longer
+    /// pending: it was applied or forgotten already, or a later reaction
+    /// was applied. `NotFound` when its message is gone.
+    async fn apply_business_reaction(
+        &self,
+        id: business_reactions::PendingReactionId,
+    ) -> StoreResult<bool>;
+    /// Forgets the pending reaction `id`, which Meta did not apply.
+    async fn forget_business_reaction(
+        &self,
+        id: business_reactions::PendingReactionId,
     ) -> StoreResult<()>;
     /// Marks the customer's messages up to `message` read, as a read
     /// receipt for it does: the conversation's unread count becomes the

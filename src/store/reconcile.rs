@@ -5,6 +5,7 @@
 //! timeout, or a connection that broke after Meta accepted the request)
 //! still gets its wamid and status. Both backends apply this rule.
 
+use super::business_reactions::is_reaction_callback;
 use super::{AccountId, MessageId, MessageStatus, StatusUpdate};
 
 /// The stored outbound message that a status's callback data names, as the
@@ -19,13 +20,13 @@ pub struct CallbackTarget<'a> {
 }
 
 /// Returns the message id that the status's callback data names, if it
-/// carries any.
+/// carries any. Callback data of a reaction names no message.
 pub fn named_message(update: &StatusUpdate) -> Option<MessageId> {
     update
         .biz_opaque_callback_data
         .as_deref()
         .map(str::trim)
-        .filter(|data| !data.is_empty())
+        .filter(|data| !data.is_empty() && !is_reaction_callback(data))
         .map(|data| MessageId(data.to_owned()))
 }
 
@@ -119,6 +120,7 @@ mod tests {
     fn named_message_needs_text() {
         assert_eq!(named_message(&update(None)), None);
         assert_eq!(named_message(&update(Some("  "))), None);
+        assert_eq!(named_message(&update(Some("pons-reaction:7"))), None);
         assert_eq!(
             named_message(&update(Some("msg-1"))),
             Some(MessageId("msg-1".to_owned()))

@@ -8,6 +8,7 @@ use unicode_segmentation::UnicodeSegmentation;
 
 use crate::echo::echoed;
 use crate::jobs::token_works;
+use crate::store::business_reactions::{PendingReactionId, callback_data};
 use crate::store::{Account, ConversationRef, ConversationSummary, Message};
 use crate::whatsapp::graph::SendRequest;
 
@@ -96,16 +97,24 @@ pub async fn send_reaction(
     let emoji = checked_emoji(args.emoji)?;
     let to = phone_of(&conversation)?;
     let target = message.wamid.clone().unwrap_or_default();
-    let request = SendRequest::reaction(&to, &target, emoji.as_deref().unwrap_or(""));
     let token = cx.sender.access_token(cx.store, &account).await?;
     // The lock is kept until the reaction is recorded, so the stored reaction
-    // is the one Meta received last from this process.
+    // is the one Meta received last from this process. Across processes the
+    // order of the pending reactions decides.
     let _in_order = cx.sender.reaction_locks().lock(&account.id, &target).await;
+    let pending = cx
+        .store
+        .begin_business_reaction(
+            &account.id,
+            &target,
+            emoji.clone(),
+            chrono::Utc::now().timestamp(),
+        )
+        .await?;
+    let request = SendRequest::reaction(&to, &target, emoji.as_deref().unwrap_or(""))
+        .with_callback_data(&callback_data(pending));
     // The Graph client retries a lost response, because a repeat sets the
     // same reaction.
-    // TODO: a reaction is no stored message and carries no
-    // biz_opaque_callback_data, so one that no attempt confirmed stays
-    // unrecorded even when Meta applied it. The tool error says so.
     let response = match cx
         .sender
         .graph()
@@ -118,9 +127,10 @@ pub async fn send_reaction(
         }
         Err(error) => {
             let note = if error.may_have_executed() {
-                "Meta may have applied the reaction, but Pons could not confirm it and did not \
-                 record it."
+                "Meta may have applied the reaction; Pons records it when Meta's status \
+                 webhook confirms it."
             } else {
+                forget_rejected(cx, &account, pending).await;
                 "The reaction was not changed."
             };
             let action = "sending the reaction";
@@ -128,13 +138,16 @@ pub async fn send_reaction(
         }
     };
     let mut warnings = Vec::new();
-    if let Err(error) = cx
-        .store
-        .set_business_reaction(&account.id, &target, emoji.clone())
-        .await
-    {
-        tracing::error!(account_id = %account.id, %error, "failed to record a sent reaction");
-        warnings.push("Meta accepted the reaction, but Pons failed to record it".to_owned());
+    match cx.store.apply_business_reaction(pending).await {
+        Ok(true) => {}
+        Ok(false) => warnings.push(
+            "a newer reaction to this message was confirmed first, so the message shows that one"
+                .to_owned(),
+        ),
+        Err(error) => {
+            tracing::error!(account_id = %account.id, %error, "failed to record a sent reaction");
+            warnings.push("Meta accepted the reaction, but Pons failed to record it".to_owned());
+        }
     }
     Ok(SendReactionOutput {
         conversation_id: conversation.id.to_string(),
@@ -143,6 +156,14 @@ pub async fn send_reaction(
         wamid: response.wamid().to_owned(),
         warnings,
     })
+}
+
+/// Forgets a pending reaction that Meta rejected. If that fails, the
+/// reaction stays pending until it expires, because no status confirms it.
+async fn forget_rejected(cx: &ToolContext<'_>, account: &Account, pending: PendingReactionId) {
+    if let Err(error) = cx.store.forget_business_reaction(pending).await {
+        tracing::warn!(account_id = %account.id, %error, "failed to delete a rejected pending reaction");
+    }
 }
 
 /// `None` for an empty emoji (removal), else the checked emoji.

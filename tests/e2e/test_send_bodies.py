@@ -375,7 +375,11 @@ def test_send_reaction_sets_and_removes(send_stack, sim):
     target = send_stack.inbound(customer, "Thanks!")
     sim.clear_requests()
     output = structured(send_stack.call("send_reaction", {"waMessageId": target, "emoji": "👍"}))
-    assert only_post(sim) == {
+    post = only_post(sim)
+    # The callback data names the pending reaction, so that Meta's status
+    # webhook can confirm it when the response is lost.
+    assert post.pop("biz_opaque_callback_data").startswith("pons-reaction:")
+    assert post == {
         "messaging_product": "whatsapp",
         "recipient_type": "individual",
         "to": f"+{customer}",

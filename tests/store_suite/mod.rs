@@ -4,6 +4,7 @@
 //! store per test.
 
 pub mod admin;
+pub mod business_reactions;
 pub mod conversations;
 pub mod ingest;
 pub mod jobs;
@@ -124,7 +125,13 @@ macro_rules! store_suite_tests {
             outbound::outbound_rejects_unknown_and_inbound,
             outbound::outbound_reaction_before_sent,
             outbound::outbound_last_wamid_only_when_newest,
-            outbound::business_reaction_set_and_clear,
+            business_reactions::reaction_set_and_cleared,
+            business_reactions::reaction_unknown_message_refused,
+            business_reactions::older_reaction_never_overwrites_newer,
+            business_reactions::reaction_confirmed_by_status,
+            business_reactions::reaction_refused_by_status_forgotten,
+            business_reactions::reaction_status_of_other_account_ignored,
+            business_reactions::stale_pending_reactions_forgotten,
             outbound::find_message_by_id_and_wamid,
             templates::templates_sync_replaces,
             templates::templates_listed_by_name_language,

@@ -475,53 +475,6 @@ pub async fn outbound_last_wamid_only_when_newest(store: DynStore) {
     assert_eq!(shown.last_message_direction, Some(Direction::Inbound));
 }
 
-pub async fn business_reaction_set_and_clear(store: DynStore) {
-    let t = tenant(&store, "biz-react").await;
-    let other = tenant(&store, "biz-react-other").await;
-    let from = "15551310011";
-    ingest(
-        &store,
-        vec![IngestItem::Message(text(
-            &t.account, from, "wamid.B1", T0, "hi",
-        ))],
-    )
-    .await;
-    let ids = std::slice::from_ref(&t.account.id);
-    let reaction = |found: Option<(AccountId, pons::store::Message)>| {
-        found.expect("stored").1.business_reaction
-    };
-
-    store
-        .set_business_reaction(&t.account.id, "wamid.B1", Some("❤️".to_owned()))
-        .await
-        .expect("set reaction");
-    let found = store
-        .find_message_by_wamid(ids, "wamid.B1")
-        .await
-        .expect("find");
-    assert_eq!(reaction(found).as_deref(), Some("❤️"));
-
-    store
-        .set_business_reaction(&t.account.id, "wamid.B1", None)
-        .await
-        .expect("clear reaction");
-    let found = store
-        .find_message_by_wamid(ids, "wamid.B1")
-        .await
-        .expect("find");
-    assert_eq!(reaction(found), None);
-
-    for (account, wamid) in [
-        (&t.account.id, "wamid.NONE"),
-        (&other.account.id, "wamid.B1"),
-    ] {
-        let result = store
-            .set_business_reaction(account, wamid, Some("👍".to_owned()))
-            .await;
-        assert!(matches!(result, Err(StoreError::NotFound(_))), "{result:?}");
-    }
-}
-
 pub async fn find_message_by_id_and_wamid(store: DynStore) {
     let a = tenant(&store, "find-msg-a").await;
     let b = tenant(&store, "find-msg-b").await;

@@ -5,6 +5,7 @@ use serde_json::json;
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Row};
 
+use super::business_reactions;
 use super::events::{self, iso8601};
 use super::ingest::lock_wamid;
 use super::jobs::insert_job;
@@ -114,6 +115,7 @@ pub(crate) async fn store_status(
                 report.statuses_applied += 1;
             }
         }
+        None if business_reactions::settle_from_status(conn, update, report).await? => {}
         None if reconcile_status(conn, update, report).await? => {}
         None => {
             defer_status(conn, update, now).await?;

@@ -206,13 +206,32 @@ impl Store for PostgresStore {
         outbound::fail_unconfirmed_sends(&self.pool, sent_before, &error, at).await
     }
 
-    async fn set_business_reaction(
+    async fn begin_business_reaction(
         &self,
         account: &AccountId,
         target_wamid: &str,
         emoji: Option<String>,
+        now: UnixTime,
+    ) -> StoreResult<business_reactions::PendingReactionId> {
+        super::business_reactions::begin(&self.pool, account, target_wamid, emoji.as_deref(), now)
+            .await
+    }
+
+    async fn apply_business_reaction(
+        &self,
+        id: business_reactions::PendingReactionId,
+    ) -> StoreResult<bool> {
+        super::business_reactions::apply_alone(&self.pool, id).await
+    }
+
+    async fn forget_business_reaction(
+        &self,
+        id: business_reactions::PendingReactionId,
     ) -> StoreResult<()> {
-        updates::set_business_reaction(&self.pool, account, target_wamid, emoji.as_deref()).await
+        let mut conn = self.pool.acquire().await.map_err(super::backend)?;
+        super::business_reactions::forget(&mut conn, id)
+            .await
+            .map_err(super::backend)
     }
 
     async fn mark_read_up_to(

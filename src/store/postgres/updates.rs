@@ -1,5 +1,5 @@
-//! Single-row updates on PostgreSQL: the business's reactions,
-//! conversation state and the download state of inbound media.
+//! Single-row updates on PostgreSQL: conversation state and the download
+//! state of inbound media.
 
 use sqlx::PgPool;
 use sqlx::postgres::PgQueryResult;
@@ -7,25 +7,6 @@ use sqlx::postgres::PgQueryResult;
 use super::backend;
 use super::reads::has_nul;
 use crate::store::*;
-
-/// Sets or clears the business's reaction; an empty emoji clears it.
-pub(crate) async fn set_business_reaction(
-    pool: &PgPool,
-    account: &AccountId,
-    target_wamid: &str,
-    emoji: Option<&str>,
-) -> StoreResult<()> {
-    let emoji = emoji.filter(|e| !e.is_empty());
-    let done = sqlx::query(
-        "UPDATE messages SET business_reaction = $3 WHERE account_id = $1 AND wamid = $2",
-    )
-    .bind(account.as_str())
-    .bind(target_wamid)
-    .bind(emoji)
-    .execute(pool)
-    .await;
-    require_changed(done, || format!("message {target_wamid}"))
-}
 
 /// Lowers the unread count of `message`'s conversation to the inbound
 /// messages after it, ordered by time and then by id, and returns the

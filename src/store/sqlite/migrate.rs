@@ -48,6 +48,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0006_encryption_key_verifier",
         include_str!("../../../migrations/sqlite/0006_encryption_key_verifier.sql"),
     ),
+    (
+        "0007_pending_reactions",
+        include_str!("../../../migrations/sqlite/0007_pending_reactions.sql"),
+    ),
 ];
 
 /// Applies the migrations this database has not seen yet.

@@ -2,6 +2,7 @@
 //! pool of read-only connections, over a single database file in WAL mode.
 
 mod admin;
+mod business_reactions;
 mod conversations;
 mod error;
 mod events;

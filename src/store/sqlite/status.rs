@@ -4,6 +4,7 @@
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::json;
 
+use super::business_reactions;
 use super::events::{STATUS_UPDATED, insert_event, iso_time};
 use super::reconcile::reconcile_status;
 use super::rows::{meta_error, parse_status};
@@ -51,6 +52,7 @@ pub(super) fn ingest_status(
                 report.statuses_applied += 1;
             }
         }
+        None if business_reactions::settle_from_status(conn, update, report)? => {}
         None if reconcile_status(conn, update, report)? => {}
         None => {
             defer_status(conn, update, now)?;

@@ -10,7 +10,11 @@ use super::admin::{self, AccountKey};
 use super::error::into_backend;
 use super::ingest::{ingest_batch, insert_webhook_log};
 use super::reads::{self, ConversationFilter};
-use super::{jobs, key_verifier, keys, outbound, search, sent, templates, unix_now, updates};
+use super::{
+    business_reactions, jobs, key_verifier, keys, outbound, search, sent, templates, unix_now,
+    updates,
+};
+use crate::store::business_reactions::PendingReactionId;
 use crate::store::{
     Account, AccountId, AccountSecrets, ApiKey, ApiKeyId, ConversationId, ConversationRef,
     ConversationSummary, IngestReport, Job, JobId, Member, Message, MessageId, MetaError,
@@ -322,17 +326,30 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn set_business_reaction(
+    async fn begin_business_reaction(
         &self,
         account: &AccountId,
         target_wamid: &str,
         emoji: Option<String>,
-    ) -> StoreResult<()> {
+        now: UnixTime,
+    ) -> StoreResult<PendingReactionId> {
         let (account, target) = (account.clone(), target_wamid.to_owned());
         self.writer
             .write(move |tx| {
-                updates::set_business_reaction(tx, &account, &target, emoji.as_deref())
+                business_reactions::begin(tx, &account, &target, emoji.as_deref(), now)
             })
+            .await
+    }
+
+    async fn apply_business_reaction(&self, id: PendingReactionId) -> StoreResult<bool> {
+        self.writer
+            .write(move |tx| business_reactions::apply(tx, id))
+            .await
+    }
+
+    async fn forget_business_reaction(&self, id: PendingReactionId) -> StoreResult<()> {
+        self.writer
+            .write(move |tx| business_reactions::forget(tx, id))
             .await
     }
 
