@@ -1,8 +1,8 @@
 //! The limit on webhook body bytes in flight, through the real server on
 //! SQLite. The tests speak HTTP/1.1 over raw TCP, because a body held
-//! half-sent is what takes room from the limit, and `Expect: 100-continue`
-//! shows when the server has reserved a body's bytes, because it sends 100
-//! Continue only after the reservation.
+//! half-sent is what takes room from the limit. A body takes room as its
+//! bytes arrive, so a client that announces a large body and stalls holds
+//! only what it sent.
 
 mod app;
 #[allow(dead_code)]
@@ -90,9 +90,18 @@ async fn send_head(addr: std::net::SocketAddr, headers: &[(&str, String)]) -> Tc
     stream
 }
 
+/// Returns a signature header of the right form that matches no body.
+fn wrong_signature() -> (&'static str, String) {
+    (signature::HEADER, format!("sha256={}", "0".repeat(64)))
+}
+
 /// Sends a head that announces `length` bytes and waits for the server's
-/// 100 Continue, which it sends once it has reserved them.
-async fn reserve(addr: std::net::SocketAddr, length: usize, extra: &[(&str, String)]) -> TcpStream {
+/// 100 Continue, which it sends when it starts to read the body.
+async fn announce(
+    addr: std::net::SocketAddr,
+    length: usize,
+    extra: &[(&str, String)],
+) -> TcpStream {
     let mut headers = vec![
         ("Content-Length", length.to_string()),
         ("Expect", "100-continue".to_owned()),
@@ -102,6 +111,31 @@ async fn reserve(addr: std::net::SocketAddr, length: usize, extra: &[(&str, Stri
     let interim = read_response(&mut stream).await;
     assert_eq!(interim.status, 100, "{}", interim.head);
     stream
+}
+
+/// Announces bodies of `length` bytes until the server rejects one for
+/// lack of room, which it does once it has read the bytes another request
+/// sent, and returns that response. Each announced body that still fits is
+/// abandoned before it is sent.
+async fn first_rejection(addr: std::net::SocketAddr, length: usize) -> Response {
+    for _ in 0..500 {
+        let mut stream = send_head(
+            addr,
+            &[
+                ("Content-Length", length.to_string()),
+                ("Expect", "100-continue".to_owned()),
+                wrong_signature(),
+            ],
+        )
+        .await;
+        let response = read_response(&mut stream).await;
+        if response.status != 100 {
+            return response;
+        }
+        drop(stream);
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("a body of {length} bytes was never rejected for lack of room");
 }
 
 /// Checks the 503 of a body rejected for lack of room.
@@ -149,7 +183,7 @@ async fn body_over_remaining_room_gets_503() {
         env.sim.config().app_secret.as_bytes(),
         in_flight_body.as_bytes(),
     );
-    let mut in_flight = reserve(
+    let mut in_flight = announce(
         app.addr,
         in_flight_body.len(),
         &[
@@ -158,30 +192,35 @@ async fn body_over_remaining_room_gets_503() {
         ],
     )
     .await;
+    let (sent, last) = in_flight_body.as_bytes().split_at(in_flight_body.len() - 1);
+    in_flight
+        .write_all(sent)
+        .await
+        .expect("send all but one byte");
     let room = LIMIT_BYTES - reserved_bytes(in_flight_body.len());
     assert!(room > 1024, "room {room}");
     assert!(room < 30_000, "room {room}");
 
-    // A declared length over the room is rejected before its body is sent.
-    let mut declared = send_head(
+    // A declared length over the room is rejected before its body is sent,
+    // once the server has read the bytes in flight.
+    assert_in_flight_rejection(&first_rejection(app.addr, 30_000).await);
+
+    // A chunked body is rejected once its bytes exceed the room by one.
+    let mut chunked = send_head(
         app.addr,
         &[
-            ("Content-Length", "30000".to_owned()),
-            ("Expect", "100-continue".to_owned()),
+            ("Transfer-Encoding", "chunked".to_owned()),
+            wrong_signature(),
         ],
     )
     .await;
-    assert_in_flight_rejection(&read_response(&mut declared).await);
-
-    // A chunked body is rejected once its bytes exceed the room by one.
-    let mut chunked = send_head(app.addr, &[("Transfer-Encoding", "chunked".to_owned())]).await;
     let mut chunk = format!("{:x}\r\n", room + 1).into_bytes();
     chunk.resize(chunk.len() + room + 1, b'y');
     chunked.write_all(&chunk).await.expect("send chunk");
     assert_in_flight_rejection(&read_response(&mut chunked).await);
 
     in_flight
-        .write_all(in_flight_body.as_bytes())
+        .write_all(last)
         .await
         .expect("send the rest of the body");
     let stored = read_response(&mut in_flight).await;
@@ -189,14 +228,74 @@ async fn body_over_remaining_room_gets_503() {
     let message = message_by_wamid(&app.store, &sandbox.account, "wamid.in-flight").await;
     assert_eq!(message.text.as_deref().map(str::len), Some(40_000));
 
-    // The whole limit is free again: a body of the full limit is reserved.
-    // It carries no signature, so it is read and then rejected with 401.
-    let mut full = reserve(app.addr, LIMIT_BYTES, &[]).await;
+    // The whole limit is free again: a body of the full limit is read. It
+    // is no JSON, so it is then rejected with 400.
+    let mut full = announce(app.addr, LIMIT_BYTES, &[wrong_signature()]).await;
     full.write_all(&vec![b'z'; LIMIT_BYTES])
         .await
         .expect("send full body");
-    let unsigned = read_response(&mut full).await;
-    assert_eq!(unsigned.status, 401, "{}{}", unsigned.head, unsigned.body);
+    let read = read_response(&mut full).await;
+    assert_eq!(read.status, 400, "{}{}", read.head, read.body);
+    assert!(read.body.contains("JSON"), "{}", read.body);
 
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stalled_announced_bodies_leave_room() {
+    let env = Env::new(Backend::Sqlite, MetaSimConfig::default()).await;
+    let mut settings = env.settings();
+    settings.server.webhook_max_body_bytes = LIMIT_BYTES;
+    settings.server.webhook_max_in_flight_bytes = LIMIT_BYTES;
+    let bound = env.bind(settings).await;
+    let sandbox = seed_sandbox(&bound.store(), &bound.secrets(), env.sim.config()).await;
+    let app = bound.run(&env);
+
+    // Two clients announce bodies of nearly the whole limit and send 1 KiB
+    // each.
+    let mut stalled = Vec::new();
+    for _ in 0..2 {
+        let mut stream = announce(app.addr, LIMIT_BYTES - 2048, &[wrong_signature()]).await;
+        stream.write_all(&[b'{'; 1024]).await.expect("send 1 KiB");
+        stalled.push(stream);
+    }
+
+    // A signed webhook still fits, because they hold only what they sent.
+    let body = inbound_media(
+        env.sim.config(),
+        "wamid.beside-stalled",
+        "text",
+        json!({"body": "hello"}),
+    )
+    .to_string();
+    let signed = signature::sign(env.sim.config().app_secret.as_bytes(), body.as_bytes());
+    let mut webhook = send_head(
+        app.addr,
+        &[
+            ("Content-Type", "application/json".to_owned()),
+            ("Content-Length", body.len().to_string()),
+            (signature::HEADER, signed),
+        ],
+    )
+    .await;
+    webhook.write_all(body.as_bytes()).await.expect("send body");
+    let stored = read_response(&mut webhook).await;
+    assert_eq!(stored.status, 200, "{}{}", stored.head, stored.body);
+    let message = message_by_wamid(&app.store, &sandbox.account, "wamid.beside-stalled").await;
+    assert_eq!(message.text.as_deref(), Some("hello"));
+
+    // A request without a signature header is rejected before its body.
+    let mut unsigned = send_head(
+        app.addr,
+        &[
+            ("Content-Length", LIMIT_BYTES.to_string()),
+            ("Expect", "100-continue".to_owned()),
+        ],
+    )
+    .await;
+    let rejected = read_response(&mut unsigned).await;
+    assert_eq!(rejected.status, 401, "{}{}", rejected.head, rejected.body);
+
+    drop(stalled);
     app.stop().await;
 }

@@ -1,12 +1,13 @@
 //! The limit on webhook body bytes in flight: bytes that all requests
 //! together are sending or having processed at once. Each body reserves
-//! its size from a semaphore before its bytes are read, so a burst of
-//! large bodies cannot buffer more body bytes than the limit. A
-//! reservation is returned when it is dropped: after the response, on
+//! its bytes from a semaphore as they arrive, before they are buffered, so
+//! a burst of large bodies cannot buffer more body bytes than the limit.
+//! A reservation is returned when it is dropped: after the response, on
 //! every error, and when the request's task is cancelled or panics.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use http::{HeaderMap, header};
@@ -120,26 +121,42 @@ pub enum ReadError {
     /// Receiving the body failed: the client paused longer than the read
     /// timeout, closed the connection, or sent a malformed chunk.
     Body(axum::Error),
+    /// The whole body did not arrive within the deadline.
+    TimedOut,
 }
 
-/// Reads a whole body of at most `max_bytes` within `budget`, and returns
-/// it with the reservation that covers it. The caller keeps the
-/// reservation until it is done with the body.
+/// Reads a whole body of at most `max_bytes` within `budget` and within
+/// `deadline`, and returns it with the reservation that covers it. The
+/// caller keeps the reservation until it is done with the body.
 ///
-/// A body with a Content-Length (and no Transfer-Encoding) reserves that
-/// length before its first byte is read. The header is read rather than
-/// the body's size hint, because tower-http 0.6's request body timeout
-/// drops the hint. A body without one reserves its buffer before the buffer
-/// grows, so the buffer never exceeds the reservation. Either way, a body
-/// that does not fit is rejected at once and not read further.
+/// Bytes are reserved as they arrive: the reservation grows before the
+/// buffer does, so the buffer never exceeds it. A client that announces a
+/// large body and sends it slowly therefore takes only the room of what it
+/// has sent, and the deadline bounds how long it keeps that room. A body
+/// whose
+/// Content-Length (read from the header, because tower-http 0.6's request
+/// body timeout drops the size hint) is over `max_bytes`, or over the room
+/// left at its start, is rejected before it is read.
 pub async fn read_body(
+    headers: &HeaderMap,
+    body: Body,
+    max_bytes: usize,
+    budget: &BodyBudget,
+    deadline: Duration,
+) -> Result<(Bytes, BodyReservation), ReadError> {
+    tokio::time::timeout(deadline, read_within(headers, body, max_bytes, budget))
+        .await
+        .unwrap_or(Err(ReadError::TimedOut))
+}
+
+async fn read_within(
     headers: &HeaderMap,
     body: Body,
     max_bytes: usize,
     budget: &BodyBudget,
 ) -> Result<(Bytes, BodyReservation), ReadError> {
     let declared = declared_length(headers);
-    let initial = match declared {
+    let expected = match declared {
         Some(length) => match usize::try_from(length) {
             Ok(length) if length <= max_bytes => length,
             _ => {
@@ -148,12 +165,13 @@ pub async fn read_body(
                 });
             }
         },
-        None => 0,
+        None => max_bytes,
     };
-    let mut reservation = budget
-        .try_reserve(initial)
-        .ok_or_else(|| budget.reject(initial))?;
-    let mut buffer: Vec<u8> = Vec::with_capacity(initial);
+    if declared.is_some() && expected > budget.available_bytes() {
+        return Err(budget.reject(expected));
+    }
+    let mut reservation = budget.try_reserve(0).ok_or_else(|| budget.reject(0))?;
+    let mut buffer: Vec<u8> = Vec::new();
     let mut body = body;
     while let Some(frame) = body.frame().await {
         let Ok(data) = frame.map_err(ReadError::Body)?.into_data() else {
@@ -167,7 +185,8 @@ pub async fn read_body(
             });
         }
         if length > buffer.capacity() {
-            let capacity = grow_within(&mut reservation, buffer.capacity(), length, max_bytes)
+            let limit = expected.max(length);
+            let capacity = grow_within(&mut reservation, buffer.capacity(), length, limit)
                 .ok_or_else(|| budget.reject(length))?;
             buffer.reserve_exact(capacity - buffer.len());
         }
@@ -213,8 +232,12 @@ fn grow_within(
 mod tests {
     use super::*;
 
+    use futures::StreamExt;
     use http_body_util::StreamBody;
     use hyper::body::Frame;
+
+    /// A deadline no test body comes near.
+    const DEADLINE: Duration = Duration::from_secs(3600);
 
     /// Returns the headers of a body of `length` bytes.
     fn content_length(length: usize) -> HeaderMap {
@@ -276,21 +299,32 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn declared_length_is_reserved_up_front() {
+    async fn declared_length_reserved_as_it_arrives() {
         let budget = BodyBudget::new(8 * 1024);
         let headers = content_length(5000);
-        let (bytes, reservation) =
-            read_body(&headers, Body::from(vec![7u8; 5000]), 8 * 1024, &budget)
-                .await
-                .expect("body fits");
+        let (bytes, reservation) = read_body(
+            &headers,
+            Body::from(vec![7u8; 5000]),
+            8 * 1024,
+            &budget,
+            DEADLINE,
+        )
+        .await
+        .expect("body fits");
         assert_eq!(bytes.len(), 5000);
         assert_eq!(reservation.bytes(), 5 * 1024);
         assert_eq!(budget.available_bytes(), 3 * 1024);
 
         let headers = content_length(4000);
-        let error = read_body(&headers, Body::from(vec![7u8; 4000]), 8 * 1024, &budget)
-            .await
-            .unwrap_err();
+        let error = read_body(
+            &headers,
+            Body::from(vec![7u8; 4000]),
+            8 * 1024,
+            &budget,
+            DEADLINE,
+        )
+        .await
+        .unwrap_err();
         assert!(
             matches!(error, ReadError::OverBudget { needed_bytes: 4000 }),
             "{error:?}"
@@ -304,9 +338,15 @@ mod tests {
     async fn declared_length_over_maximum_is_too_large() {
         let budget = BodyBudget::new(64 * 1024);
         let headers = content_length(2000);
-        let error = read_body(&headers, Body::from(vec![7u8; 2000]), 1024, &budget)
-            .await
-            .unwrap_err();
+        let error = read_body(
+            &headers,
+            Body::from(vec![7u8; 2000]),
+            1024,
+            &budget,
+            DEADLINE,
+        )
+        .await
+        .unwrap_err();
         assert!(
             matches!(
                 error,
@@ -323,7 +363,7 @@ mod tests {
     async fn chunked_body_grows_reservation() {
         let budget = BodyBudget::new(16 * 1024);
         let body = chunked(&[&[1u8; 1000], &[2u8; 3000], &[3u8; 500]]);
-        let (bytes, reservation) = read_body(&HeaderMap::new(), body, 16 * 1024, &budget)
+        let (bytes, reservation) = read_body(&HeaderMap::new(), body, 16 * 1024, &budget, DEADLINE)
             .await
             .expect("body fits");
         assert_eq!(bytes.len(), 4500);
@@ -339,7 +379,7 @@ mod tests {
         let budget = BodyBudget::new(8 * 1024);
         let other = budget.try_reserve(5 * 1024).expect("fits");
         let body = chunked(&[&[1u8; 2000], &[2u8; 2000]]);
-        let error = read_body(&HeaderMap::new(), body, 8 * 1024, &budget)
+        let error = read_body(&HeaderMap::new(), body, 8 * 1024, &budget, DEADLINE)
             .await
             .unwrap_err();
         assert!(
@@ -355,7 +395,7 @@ mod tests {
     async fn chunked_body_over_maximum_is_too_large() {
         let budget = BodyBudget::new(64 * 1024);
         let body = chunked(&[&[1u8; 1000], &[2u8; 1000]]);
-        let error = read_body(&HeaderMap::new(), body, 1500, &budget)
+        let error = read_body(&HeaderMap::new(), body, 1500, &budget, DEADLINE)
             .await
             .unwrap_err();
         assert!(
@@ -367,6 +407,60 @@ mod tests {
             ),
             "{error:?}"
         );
+        assert_eq!(budget.available_bytes(), 64 * 1024);
+    }
+
+    /// Builds a body that sends `chunk` and then nothing more, as a client
+    /// that stalls after its first bytes does.
+    fn stalled_after(chunk: &[u8]) -> Body {
+        let first = futures::stream::iter([Ok::<_, std::io::Error>(Frame::data(
+            Bytes::copy_from_slice(chunk),
+        ))]);
+        Body::new(StreamBody::new(first.chain(futures::stream::pending())))
+    }
+
+    #[tokio::test]
+    async fn stalled_body_holds_only_its_bytes() {
+        let budget = BodyBudget::new(64 * 1024);
+        let headers = content_length(60 * 1024);
+        let reading = read_body(
+            &headers,
+            stalled_after(&[1u8; 1000]),
+            64 * 1024,
+            &budget,
+            DEADLINE,
+        );
+        tokio::pin!(reading);
+        assert!(futures::poll!(reading.as_mut()).is_pending());
+        assert!(
+            budget.available_bytes() >= 62 * 1024,
+            "a body that announced 60 KiB and sent 1,000 bytes holds {} bytes",
+            64 * 1024 - budget.available_bytes()
+        );
+        let small = read_body(
+            &content_length(2000),
+            Body::from(vec![2u8; 2000]),
+            64 * 1024,
+            &budget,
+            DEADLINE,
+        )
+        .await;
+        assert!(small.is_ok(), "{:?}", small.err());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn body_not_done_by_deadline_times_out() {
+        let budget = BodyBudget::new(64 * 1024);
+        let error = read_body(
+            &content_length(4000),
+            stalled_after(&[1u8; 1000]),
+            64 * 1024,
+            &budget,
+            Duration::from_secs(30),
+        )
+        .await
+        .unwrap_err();
+        assert!(matches!(error, ReadError::TimedOut), "{error:?}");
         assert_eq!(budget.available_bytes(), 64 * 1024);
     }
 }

@@ -46,6 +46,10 @@ pub enum ApiError {
     BodyTimedOut {
         seconds: u64,
     },
+    /// A webhook body did not arrive in full within `seconds`.
+    BodyTooSlow {
+        seconds: u64,
+    },
     /// The database failed to store a webhook; the cause was logged where
     /// it happened.
     NotStored,
@@ -119,6 +123,14 @@ impl IntoResponse for ApiError {
                 format!(
                     "request body timed out: no data arrived for {seconds} s; send the body \
                      without pauses, or raise PONS_READ_TIMEOUT_SECONDS (or \
+                     --read-timeout-seconds)"
+                ),
+            ),
+            ApiError::BodyTooSlow { seconds } => (
+                StatusCode::REQUEST_TIMEOUT,
+                format!(
+                    "request body timed out: the whole webhook body must arrive within \
+                     {seconds} s; send it faster, or raise PONS_READ_TIMEOUT_SECONDS (or \
                      --read-timeout-seconds)"
                 ),
             ),

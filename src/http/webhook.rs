@@ -1,6 +1,7 @@
 //! `/api/webhook`: Meta's subscription handshake (GET) and event delivery (POST).
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::{Query, Request, State};
@@ -70,23 +71,35 @@ async fn deliver(
     request: Request,
 ) -> Response {
     let (parts, body) = request.into_parts();
+    // Meta signs every delivery, so a request without a well-formed
+    // signature header is rejected before its body takes room.
+    if let Err(error) = signature::parse_header(
+        parts
+            .headers
+            .get(signature::HEADER)
+            .map(HeaderValue::as_bytes),
+    ) {
+        return closing(ApiError::Ingest(IngestError::Signature(error)).into_response());
+    }
     let max_bytes = state.settings.webhook_max_body_bytes;
-    match read_body(&parts.headers, body, max_bytes, &budget).await {
+    let deadline = Duration::from_secs(state.settings.read_timeout_seconds);
+    match read_body(&parts.headers, body, max_bytes, &budget, deadline).await {
         Ok((body, reservation)) => {
             let response = store(&state, &parts.headers, &body).await.into_response();
             drop(reservation);
             response
         }
-        Err(error) => {
-            // The rest of the body stays unread, so the connection cannot
-            // carry another request. The header asks the client to close it.
-            let mut response = reject(&state, &budget, error).into_response();
-            response
-                .headers_mut()
-                .insert(header::CONNECTION, HeaderValue::from_static("close"));
-            response
-        }
+        Err(error) => closing(reject(&state, &budget, error).into_response()),
     }
+}
+
+/// Adds `Connection: close` to the response to a request whose body stays
+/// unread, because the connection cannot carry another request.
+fn closing(mut response: Response) -> Response {
+    response
+        .headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    response
 }
 
 /// Logs why a body was not read and returns the error to respond with.
@@ -123,6 +136,15 @@ fn reject(state: &AppState, budget: &BodyBudget, error: ReadError) -> ApiError {
                  longer than PONS_READ_TIMEOUT_SECONDS"
             );
             ApiError::BodyTimedOut { seconds }
+        }
+        ReadError::TimedOut => {
+            let seconds = state.settings.read_timeout_seconds;
+            tracing::warn!(
+                seconds,
+                "webhook body did not arrive in full within PONS_READ_TIMEOUT_SECONDS and was \
+                 rejected with 408"
+            );
+            ApiError::BodyTooSlow { seconds }
         }
         ReadError::Body(error) => {
             tracing::warn!(%error, "reading a webhook body failed; rejected with 400");
