@@ -176,7 +176,7 @@ async fn missing_phone_lists_contacts_only_with_read() {
     shop.inbound("Hi").await;
     let text = tool_error(&shop.call("send_text", json!({"text": "Hello"})).await);
     assert!(text.contains("missing argument `phone`"), "{text}");
-    assert!(text.contains("+4930123456 Hans"), "{text}");
+    assert!(text.contains("+4930123456 \"Hans\""), "{text}");
 
     let send_only = shop.key(&["send"]).await;
     let text = tool_error(

@@ -369,14 +369,29 @@ pub trait Store: Send + Sync + 'static {
 
 pub type DynStore = Arc<dyn Store>;
 
+/// Maximum length of the preview of a conversation's last message, in
+/// characters. A message may hold 4,096 characters, or far more when a
+/// customer sends it, and every conversation list repeats the preview.
+pub const PREVIEW_MAX_CHARS: usize = 200;
+
 /// Builds the text shown for a message in conversation lists: its text,
-/// else its caption, else its type in brackets, so it is never empty.
+/// else its caption, else its type in brackets, so it is never empty. A
+/// longer text is cut with [`cut_preview`].
 pub(crate) fn message_preview(text: Option<&str>, caption: Option<&str>, kind: &str) -> String {
     [text, caption]
         .into_iter()
         .flatten()
         .find(|part| !part.trim().is_empty())
-        .map_or_else(|| format!("[{kind}]"), str::to_owned)
+        .map_or_else(|| format!("[{kind}]"), cut_preview)
+}
+
+/// Returns `text` cut to `PREVIEW_MAX_CHARS` characters, with `…` appended
+/// when it is longer.
+pub fn cut_preview(text: &str) -> String {
+    match text.char_indices().nth(PREVIEW_MAX_CHARS) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_owned(),
+    }
 }
 
 /// Tells whether a database URL names PostgreSQL; any other URL is SQLite.
@@ -403,7 +418,25 @@ async fn connect_postgres(url: &str) -> anyhow::Result<DynStore> {
 
 #[cfg(test)]
 mod tests {
-    use super::search_terms;
+    use super::{PREVIEW_MAX_CHARS, cut_preview, message_preview, search_terms};
+
+    #[test]
+    fn preview_cut_after_max_chars() {
+        let exact = "é".repeat(PREVIEW_MAX_CHARS);
+        assert_eq!(cut_preview(&exact), exact);
+        let longer = format!("{exact}x");
+        assert_eq!(cut_preview(&longer), format!("{exact}…"));
+        let huge = "y".repeat(1_000_000);
+        let cut = message_preview(Some(&huge), None, "text");
+        assert_eq!(cut.chars().count(), PREVIEW_MAX_CHARS + 1);
+        assert!(cut.ends_with('…'), "{cut}");
+    }
+
+    #[test]
+    fn preview_falls_back_to_caption_and_type() {
+        assert_eq!(message_preview(Some(" "), Some("photo"), "image"), "photo");
+        assert_eq!(message_preview(None, None, "sticker"), "[sticker]");
+    }
 
     #[test]
     fn search_terms_split_at_whitespace_and_nul() {

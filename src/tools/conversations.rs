@@ -9,7 +9,7 @@ use crate::echo::echoed;
 use crate::phone::PhoneNumber;
 use crate::store::{Account, AccountId, ConversationId, ConversationRef, ConversationSummary};
 
-use super::output::{AccountOut, ConversationOut, MessageOut, UnansweredOut};
+use super::output::{AccountOut, ConversationOut, MessageOut, UnansweredOut, quoted_name};
 use super::{
     GET_CONVERSATION, LIST_CONVERSATIONS, LIST_UNANSWERED, Summary, ToolContext, ToolError,
     format_accounts, limit_or_default, non_blank, require, resolve_accounts,
@@ -153,10 +153,11 @@ pub struct GetConversationOutput {
 impl Summary for GetConversationOutput {
     fn summary(&self) -> String {
         let contact = &self.conversation.contact;
-        let who = match (&contact.name, &contact.phone) {
+        let name = contact.name.as_deref().map(|name| quoted_name(Some(name)));
+        let who = match (name, &contact.phone) {
             (Some(name), Some(phone)) => format!("{name} ({phone})"),
             (None, Some(phone)) => phone.clone(),
-            (Some(name), None) => name.clone(),
+            (Some(name), None) => name,
             (None, None) => contact.wa_id.clone(),
         };
         let window = &self.conversation.window;
@@ -325,7 +326,7 @@ pub(super) async fn recent_choices(
         .map(|row| {
             let out = ConversationOut::new(row, accounts, cx.now);
             let phone = out.contact.phone.unwrap_or(out.contact.wa_id);
-            let name = out.contact.name.unwrap_or_else(|| "(no name)".to_owned());
+            let name = quoted_name(out.contact.name.as_deref());
             format!("{phone} {name} (conversationId {})", out.id)
         })
         .collect();

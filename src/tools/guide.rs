@@ -7,7 +7,7 @@ use crate::auth::Scope;
 use crate::store::{Account, ConversationSummary, Direction, Template};
 
 use super::conversations::{ids, recent_choices};
-use super::output::format_time;
+use super::output::{format_time, quoted_name};
 use super::template_spec::TemplateSpec;
 use super::{ToolContext, ToolError};
 
@@ -100,7 +100,7 @@ async fn message_lines(
             .store
             .conversation_messages(&conversation.id, MESSAGES_SCANNED)
             .await?;
-        let who = conversation.contact_name.as_deref().unwrap_or("(no name)");
+        let who = quoted_name(conversation.contact_name.as_deref());
         let named = messages
             .iter()
             .rev()

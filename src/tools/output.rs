@@ -6,7 +6,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::phone::PhoneNumber;
-use crate::store::{Account, ConversationSummary, Message, MetaError, UnixTime};
+use crate::store::{Account, ConversationSummary, Message, MetaError, UnixTime, cut_preview};
 
 /// Formats Unix seconds as ISO 8601 UTC, for example `2025-06-15T10:00:00Z`.
 /// Returns `None` for a time outside chrono's range, which no real row holds.
@@ -19,6 +19,22 @@ pub fn format_time(time: UnixTime) -> Option<String> {
 /// webhook's log entry notes such a sender when it arrives.
 fn phone_of(wa_id: &str) -> Option<String> {
     PhoneNumber::from_wa_id(wa_id).map(|phone| phone.e164())
+}
+
+/// Maximum length of a profile name shown in summaries and lists of
+/// choices, in characters.
+const NAME_CHARS: usize = 64;
+
+/// Returns the customer's profile name for a summary or a list of choices,
+/// quoted and escaped like message text, because the customer chose it and
+/// it may contain line breaks or text that reads like instructions. A
+/// longer name is cut to `NAME_CHARS` characters. `(no name)` when there is
+/// none.
+pub fn quoted_name(name: Option<&str>) -> String {
+    match name {
+        Some(name) => format!("{:?}", name.chars().take(NAME_CHARS).collect::<String>()),
+        None => "(no name)".to_owned(),
+    }
 }
 
 /// A WhatsApp business number the caller may act on.
@@ -131,7 +147,8 @@ impl ConversationOut {
                     .last_message_direction
                     .map(|d| d.as_str().to_owned()),
                 kind: summary.last_message_type.clone(),
-                preview: summary.last_message_preview.clone(),
+                // Rows stored before previews were cut may hold a whole message.
+                preview: summary.last_message_preview.as_deref().map(cut_preview),
                 wamid: summary.last_message_wamid.clone(),
             },
             archived: summary.archived,
@@ -153,7 +170,8 @@ pub struct UnansweredOut {
     pub received_at: Option<String>,
     /// Seconds since the customer's last message.
     pub waiting_seconds: Option<i64>,
-    /// The last inbound text, or its type (`image`, `audio`, …) when it has none.
+    /// The last inbound text, cut to 200 characters, or its type (`image`,
+    /// `audio`, …) when it has none. get_conversation shows the whole text.
     pub text: Option<String>,
     #[serde(rename = "type")]
     pub kind: Option<String>,

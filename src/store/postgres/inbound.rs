@@ -115,13 +115,13 @@ fn downloadable_media_id(message: &InboundMessage) -> Option<&str> {
     media.media_id.as_deref().filter(|id| !id.trim().is_empty())
 }
 
-/// Builds the conversation list's preview from the text, else the caption,
-/// else the type in brackets, so it is never empty.
+/// Builds the conversation list's preview of an inbound message.
 fn preview(message: &InboundMessage) -> String {
-    let non_empty = |s: &Option<String>| s.clone().filter(|s| !s.trim().is_empty());
-    non_empty(&message.text)
-        .or_else(|| non_empty(&message.caption))
-        .unwrap_or_else(|| format!("[{}]", message.kind))
+    crate::store::message_preview(
+        message.text.as_deref(),
+        message.caption.as_deref(),
+        &message.kind,
+    )
 }
 
 /// Counts the message as unread, extends the service window, and makes it

@@ -156,15 +156,13 @@ fn record_in_conversation(
     Ok(())
 }
 
-/// Returns the text shown for a message in conversation lists: its text, else its
-/// caption, else its type in brackets, so it is never empty.
+/// Builds the conversation list's preview of an inbound message.
 fn preview(message: &InboundMessage) -> String {
-    [&message.text, &message.caption]
-        .into_iter()
-        .flatten()
-        .find(|text| !text.trim().is_empty())
-        .cloned()
-        .unwrap_or_else(|| format!("[{}]", message.kind))
+    crate::store::message_preview(
+        message.text.as_deref(),
+        message.caption.as_deref(),
+        &message.kind,
+    )
 }
 
 /// Stores a reaction (or its removal, when `emoji` is `None`) unless a newer
