@@ -53,6 +53,16 @@ pub async fn send_text(cx: &ToolContext<'_>, args: SendTextArgs) -> Result<SendO
             ),
         });
     }
+    if !has_visible_character(&text) {
+        return Err(ToolError::InvalidArgument {
+            argument: "text",
+            reason: format!(
+                "\"{}\" has no visible character, only spaces or invisible characters such as \
+                 U+200B, so the customer would see an empty message; write the message text",
+                echoed(&text)
+            ),
+        });
+    }
     reject_control_characters("text", &text, "a chat message", true)?;
     let context = reply_context(cx, &recipient, args.reply_to_message_id.as_deref()).await?;
     let preview = text.contains("http://") || text.contains("https://");
@@ -291,9 +301,9 @@ fn check_link_length(length: usize, form: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Checks a document's file name: at most [`MAX_FILENAME_CHARS`] characters
-/// and no control characters. Returns the reason on failure, without the
-/// argument's name.
+/// Checks a document's file name: at most [`MAX_FILENAME_CHARS`] characters,
+/// no control characters and no direction controls. Returns the reason on
+/// failure, without the argument's name.
 pub(super) fn check_filename(filename: &str) -> Result<(), String> {
     let length = filename.chars().count();
     if length > MAX_FILENAME_CHARS {
@@ -302,7 +312,32 @@ pub(super) fn check_filename(filename: &str) -> Result<(), String> {
              {MAX_FILENAME_CHARS} characters; shorten it"
         ));
     }
+    if let Some(control) = filename.chars().find(|&c| is_direction_control(c)) {
+        return Err(format!(
+            "it contains the direction control U+{:04X}, which makes a file name show in \
+             another order than it is stored (\"x\\u{{202e}}gpj.exe\" shows as \"xexe.jpg\"); \
+             remove it",
+            u32::from(control)
+        ));
+    }
     control_character_reason(filename, "a file name", false)
+}
+
+/// Tells whether `c` changes the direction in which the text around it
+/// shows: the bidirectional marks, embeddings, overrides and isolates.
+fn is_direction_control(c: char) -> bool {
+    matches!(
+        c,
+        '\u{61c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
+    )
+}
+
+/// Tells whether `text` has a character that shows: not whitespace, not an
+/// invisible format character and not a zero-width joiner or non-joiner.
+fn has_visible_character(text: &str) -> bool {
+    text.chars().any(|c| {
+        !c.is_whitespace() && !crate::echo::is_invisible(c) && !matches!(c, '\u{200c}' | '\u{200d}')
+    })
 }
 
 /// Tells whether Meta's servers cannot reach the host of `url`. Such hosts
@@ -323,15 +358,19 @@ fn is_local(url: &reqwest::Url) -> bool {
     }
 }
 
-/// Domains that only a local network resolves: `localhost` (RFC 6761),
-/// mDNS's `local`, `internal` (reserved for private use), the `localdomain`
-/// of many hosts files and `home.arpa` (RFC 8375). Each starts with a dot.
+/// Domains that the public DNS never resolves: `localhost`, `test` and
+/// `invalid` (RFC 6761), mDNS's `local`, `internal` (reserved for private
+/// use), the `localdomain` of many hosts files, `home.arpa` (RFC 8375) and
+/// Tor's `onion` (RFC 7686). Each starts with a dot.
 const LOCAL_DOMAINS: &[&str] = &[
     ".localhost",
     ".local",
     ".internal",
     ".localdomain",
     ".home.arpa",
+    ".test",
+    ".invalid",
+    ".onion",
 ];
 
 fn is_public_ipv4(address: std::net::Ipv4Addr) -> bool {
@@ -454,7 +493,9 @@ fn control_character_reason(value: &str, place: &str, line_breaks: bool) -> Resu
 
 #[cfg(test)]
 mod tests {
-    use super::{MAX_LINK_CHARS, MediaKind, ToolError, check_extras, checked_url};
+    use super::{
+        MAX_LINK_CHARS, MediaKind, ToolError, check_extras, checked_url, has_visible_character,
+    };
 
     #[test]
     fn public_https_link_accepted() {
@@ -536,6 +577,9 @@ mod tests {
             "https://192.0.0.1/a.jpg",
             "https://example/a.jpg",
             "https://localhost.localdomain/a.jpg",
+            "https://cdn.test/a.jpg",
+            "https://files.invalid/a.jpg",
+            "https://abcdefghijklmnop.onion/a.jpg",
             "https://metadata.google.internal/a.jpg",
             "https://printer.LOCAL/a.jpg",
         ] {
@@ -607,6 +651,27 @@ mod tests {
         let error = checked_url(Some(&spaces)).expect_err("longer once percent-encoded");
         let text = error.to_string();
         assert!(text.contains("once percent-encoded"), "{text}");
+    }
+
+    #[test]
+    fn filename_with_direction_control_rejected() {
+        let document = MediaKind::Document;
+        let error = check_extras(document, None, Some("x\u{202e}gpj.exe"))
+            .expect_err("right-to-left override");
+        let text = error.to_string();
+        assert!(text.contains("invalid argument `filename`"), "{text}");
+        assert!(text.contains("U+202E"), "{text}");
+        check_extras(document, None, Some("تقرير.pdf")).expect("right-to-left letters");
+    }
+
+    #[test]
+    fn invisible_text_has_no_visible_character() {
+        for text in ["\u{200b}", " \u{200b}\u{feff} ", "\u{200d}", "\u{3164}"] {
+            assert!(!has_visible_character(text), "{text:?}");
+        }
+        for text in ["ok", "👍", "\u{200b}a", "👨\u{200d}👩"] {
+            assert!(has_visible_character(text), "{text:?}");
+        }
     }
 
     #[test]
