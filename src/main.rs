@@ -85,7 +85,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 _ => None,
             };
             let new_database = missing_sqlite_file(&settings.database_url);
-            let (store, secrets) = server::open_for(&settings, key_use(&command)).await?;
+            let (store, key) = server::open_for(&settings, key_use(&command)).await?;
             if let Some(path) = new_database {
                 eprintln!(
                     "note: no database was at {} (or the file was empty), so a new, empty one was \
@@ -94,9 +94,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     path.display()
                 );
             }
-            let admin = Admin {
+            let mut admin = Admin {
                 store,
-                secrets,
+                key,
                 settings,
             };
             match command {

@@ -33,6 +33,40 @@ fn pons_with_env(data_dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output
         .expect("run pons")
 }
 
+/// Creates the SQLite database of `data_dir` as `pons serve` does at its
+/// first start, because the commands that store no secret need one. The
+/// store creates it in a scratch folder and `VACUUM INTO` copies it,
+/// because the store's threads keep their file open.
+fn create_database(data_dir: &Path) {
+    let scratch = tempfile::tempdir().unwrap();
+    let source = scratch.path().join("pons.db");
+    let url = format!("sqlite://{}", source.display());
+    // A thread of its own, so that async tests can call it too.
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("tokio runtime");
+        runtime.block_on(async {
+            drop(pons::store::connect(&url).await.expect("create database"));
+        });
+    })
+    .join()
+    .expect("create database");
+    std::fs::create_dir_all(data_dir).unwrap();
+    let target = data_dir.join("pons.db");
+    let conn = rusqlite::Connection::open(&source).expect("open the new database");
+    conn.execute("VACUUM INTO ?1", [target.to_str().expect("UTF-8 path")])
+        .expect("copy the new database");
+}
+
+/// Returns a new temporary data directory with an empty database.
+fn data_dir_with_database() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    create_database(dir.path());
+    dir
+}
+
 fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
@@ -855,6 +889,84 @@ fn set_credentials_unknown_account_creates_no_key() {
         "{message}"
     );
     assert!(!key_file.exists(), "no key file for an unknown account");
+}
+
+#[test]
+fn rejected_key_lost_leaves_no_key_file() {
+    let dir = data_dir_with_database();
+    let added = pons(dir.path(), &["user", "add", "you@example.com"]);
+    assert!(added.status.success(), "{}", stderr(&added));
+    let added = add_shop(dir.path(), &[]);
+    assert!(added.status.success(), "{}", stderr(&added));
+    let key_file = dir.path().join("encryption.key");
+    std::fs::remove_file(&key_file).unwrap();
+    let token = dir.path().join("new-token.txt");
+    let empty = dir.path().join("empty-app-secret.txt");
+    std::fs::write(&token, "new-token").unwrap();
+    std::fs::write(&empty, " \n").unwrap();
+    let args = [
+        "account",
+        "set-credentials",
+        "--account",
+        "+15550001111",
+        "--key-lost",
+        "--access-token-file",
+        token.to_str().unwrap(),
+        "--app-secret-file",
+        empty.to_str().unwrap(),
+    ];
+
+    let empty_secret = pons(dir.path(), &args);
+    let message = stderr(&empty_secret);
+    assert!(!empty_secret.status.success(), "{message}");
+    assert!(message.contains("is empty"), "{message}");
+    assert!(!key_file.exists(), "an empty app secret left a key file");
+
+    let server = pons::data_dir_lock::lock_for_server(dir.path()).unwrap();
+    let beside_server = set_credentials(dir.path(), &[], "+15550001111", &["--key-lost"]);
+    drop(server);
+    assert_key_change_rejected(&beside_server, dir.path(), "pons account set-credentials");
+    assert!(!key_file.exists(), "a running server left a key file");
+
+    let replaced = set_credentials(dir.path(), &[], "+15550001111", &["--key-lost"]);
+    assert!(replaced.status.success(), "{}", stderr(&replaced));
+    assert!(
+        stderr(&replaced).contains("is now this database's key"),
+        "{}",
+        stderr(&replaced)
+    );
+    let listed = pons(dir.path(), &["account", "list"]);
+    assert!(listed.status.success(), "{}", stderr(&listed));
+}
+
+#[test]
+fn rejected_account_add_creates_no_key() {
+    let dir = data_dir_with_database();
+    let key_file = dir.path().join("encryption.key");
+
+    let unknown_owner = add_shop(dir.path(), &[]);
+    let message = stderr(&unknown_owner);
+    assert!(!unknown_owner.status.success(), "{message}");
+    assert!(
+        message.contains("user \"you@example.com\" not found"),
+        "{message}"
+    );
+    assert!(!key_file.exists(), "an unknown owner left a key file");
+
+    let added = pons(dir.path(), &["user", "add", "you@example.com"]);
+    assert!(added.status.success(), "{}", stderr(&added));
+    let added = add_account(dir.path(), &[], "Shop", "+15550001111", "not-digits");
+    let message = stderr(&added);
+    assert!(!added.status.success(), "{message}");
+    assert!(message.contains("invalid --phone-number-id"), "{message}");
+    assert!(!key_file.exists(), "an invalid id left a key file");
+
+    let added = add_shop(dir.path(), &[]);
+    assert!(added.status.success(), "{}", stderr(&added));
+    assert!(
+        key_file.exists(),
+        "a successful command creates the key file"
+    );
 }
 
 #[test]
