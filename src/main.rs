@@ -131,9 +131,8 @@ fn key_use(command: &Command) -> KeyUse<'_> {
             account,
             key_lost: *key_lost,
         },
-        Command::Account(AccountCommand::Add(_) | AccountCommand::SetCredentials { .. }) => {
-            KeyUse::Secrets
-        }
+        Command::Account(AccountCommand::Add(_)) => KeyUse::Secrets,
+        Command::Account(AccountCommand::SetCredentials { .. }) => KeyUse::UpdatingSecret,
         Command::EncryptionKey(EncryptionKeyCommand::Adopt) => KeyUse::Adopting,
         Command::Account(AccountCommand::List)
         | Command::User(_)

@@ -106,21 +106,26 @@ pub async fn open(settings: &Settings) -> anyhow::Result<(DynStore, SecretBox)> 
 /// [`open_for`] loads and checks it.
 #[derive(Clone, Copy, Debug)]
 pub enum KeyUse<'a> {
-    /// The command encrypts or decrypts secrets (`serve`, `account add`,
-    /// `account set-credentials` with one secret). The key file may be
-    /// created when it is missing and the database contains no account and
-    /// no key verifier, and the verifier is stored when none is stored yet.
+    /// The command encrypts or decrypts secrets and may store the first
+    /// data (`serve`, `account add`). It creates the database when it is
+    /// missing. The key file may be created when it is missing and the
+    /// database contains no account and no key verifier, and the verifier
+    /// is stored when none is stored yet.
     Secrets,
+    /// `pons account set-credentials` with one secret: like
+    /// [`KeyUse::Secrets`], but the account must exist, so it never
+    /// creates the database.
+    UpdatingSecret,
     /// The command stores no secret (the list commands, users, members and
-    /// API keys). It neither creates a key file nor stores a verifier, and
-    /// runs without a key when the database contains no account and no
-    /// verifier.
+    /// API keys). It creates neither the database nor a key file, stores no
+    /// verifier, and runs without a key when the database contains no
+    /// account and no verifier.
     NoSecrets,
     /// `pons account set-credentials` with both secrets of `account`
     /// (phone number or id). The key check leaves out that account, and
     /// with `key_lost` also the key verifier and the other accounts under
     /// another key. The key file may be created when it is missing only
-    /// with `key_lost`. The caller then runs
+    /// with `key_lost`, and the database never. The caller then runs
     /// [`crate::key_check::adopt_key`] once no account is left under
     /// another key.
     /// NOTE: with `key_lost` and a wrong key it moves that account to the
@@ -128,10 +133,20 @@ pub enum KeyUse<'a> {
     /// [`open`] then rejects the right key until the account is stored
     /// again with it.
     ReplacingSecrets { account: &'a str, key_lost: bool },
-    /// `pons encryption-key adopt`: the key file may be created when it is
-    /// missing and no account exists, and the caller checks the key with
+    /// `pons encryption-key adopt`: it creates the database when it is
+    /// missing, the key file may be created when it is missing and no
+    /// account exists, and the caller checks the key with
     /// [`crate::key_check::adopt_key`].
     Adopting,
+}
+
+impl KeyUse<'_> {
+    /// Tells whether the command may create a missing database. Only the
+    /// commands that can store the first data do, so that a command run
+    /// with a wrong data directory or database URL creates nothing there.
+    pub fn creates_database(self) -> bool {
+        matches!(self, KeyUse::Secrets | KeyUse::Adopting)
+    }
 }
 
 /// The encryption key of a command, as [`open_for`] leaves it.
@@ -195,20 +210,24 @@ impl NewKey {
 }
 
 /// Opens the database and the encryption key for a command that uses the
-/// key as `key_use` describes. The key is [`CommandKey::Absent`] only for
+/// key as `key_use` describes. A command that does not create the database
+/// fails when the SQLite database file is missing or empty, and creates no
+/// file or folder. The key is [`CommandKey::Absent`] only for
 /// [`KeyUse::NoSecrets`] when the key file is missing and the database
 /// contains no account and no key verifier.
 pub async fn open_for(
     settings: &Settings,
     key_use: KeyUse<'_>,
 ) -> anyhow::Result<(DynStore, CommandKey)> {
-    if !matches!(key_use, KeyUse::NoSecrets) {
+    if key_use.creates_database() {
         crate::private_fs::create_dir_all(&settings.data_dir).with_context(|| {
             format!(
                 "cannot create data directory {}",
                 settings.data_dir.display()
             )
         })?;
+    } else {
+        reject_missing_database(&settings.database_url)?;
     }
     let store = crate::store::connect(&settings.database_url)
         .await
@@ -234,7 +253,7 @@ pub async fn open_for(
         _ => None,
     };
     let check = match (key_use, &replaced) {
-        (KeyUse::Secrets, _) => NewKeyCheck::Full,
+        (KeyUse::Secrets | KeyUse::UpdatingSecret, _) => NewKeyCheck::Full,
         (KeyUse::NoSecrets, _) => NewKeyCheck::Full,
         (KeyUse::ReplacingSecrets { key_lost, .. }, Some(account)) => NewKeyCheck::Replacing {
             account: account.id.clone(),
@@ -265,6 +284,30 @@ pub async fn open_for(
     };
     crate::key_check::check_key(&store, &secrets, key_file, check).await?;
     Ok((store, CommandKey::Checked(Box::new(secrets))))
+}
+
+/// Rejects a SQLite database URL whose file is missing or empty, for a
+/// command that must not create a database. Such a command run from
+/// another folder, or with a mistyped setting, would otherwise create an
+/// empty database there.
+/// NOTE: the file is checked before it is opened, so a file removed in
+/// between is still created.
+fn reject_missing_database(database_url: &str) -> anyhow::Result<()> {
+    if crate::store::is_postgres_url(database_url) {
+        return Ok(());
+    }
+    let path = crate::store::sqlite::path_from_url(database_url)?;
+    let has_content = std::fs::metadata(&path).is_ok_and(|metadata| metadata.len() > 0);
+    if has_content {
+        return Ok(());
+    }
+    anyhow::bail!(
+        "no Pons database at {}, and this command does not create one. Point the command at \
+         the installation's database with --data-dir (PONS_DATA_DIR), --database-url \
+         (PONS_DATABASE_URL) or data_dir or database_url in the configuration file (--config). \
+         A new installation gets its database from `pons serve`",
+        path.display()
+    )
 }
 
 /// Rejects a missing key file, before a new key is created in its place,

@@ -367,6 +367,22 @@ fn admin(data_dir: &Path, args: &[&str]) -> std::process::Output {
     output
 }
 
+/// Creates the SQLite database of `data_dir` as `pons serve` does at its
+/// first start, because the admin commands that store no secret need one.
+/// The store creates it in a scratch folder and `VACUUM INTO` copies it,
+/// because the store's threads keep their file open and may still write it.
+async fn create_database(data_dir: &Path) {
+    let scratch = tempfile::tempdir().expect("temporary directory");
+    let source = scratch.path().join("pons.db");
+    let url = format!("sqlite://{}", source.display());
+    drop(pons::store::connect(&url).await.expect("create database"));
+    std::fs::create_dir_all(data_dir).expect("create the data directory");
+    let target = data_dir.join("pons.db");
+    let conn = rusqlite::Connection::open(&source).expect("open the new database");
+    conn.execute("VACUUM INTO ?1", [target.to_str().expect("UTF-8 path")])
+        .expect("copy the new database");
+}
+
 /// Returns the bytes of the database file and its write-ahead log. An
 /// empty log counts as none, because a read-only connection creates an
 /// empty one when the writer deleted the log at close.
@@ -394,6 +410,7 @@ async fn demo_rejects_real_data_directory() {
         let secret = dir.path().join("app-secret.txt");
         std::fs::write(&token, "token").unwrap();
         std::fs::write(&secret, "secret").unwrap();
+        create_database(&data_dir).await;
         admin(&data_dir, &["user", "add", "real@example.com"]);
         admin(
             &data_dir,
@@ -721,6 +738,7 @@ async fn demo_rejects_database_without_accounts() {
     for case in ["user", "user and key"] {
         let dir = tempfile::tempdir().expect("temporary directory");
         let data_dir = dir.path().join("prod");
+        create_database(&data_dir).await;
         admin(&data_dir, &["user", "add", "real@example.com"]);
         if case == "user and key" {
             let args = [
