@@ -19,6 +19,7 @@ use crate::config::Settings;
 use crate::crypto::SecretBox;
 use crate::echo::{echoed, is_invisible};
 use crate::phone::PhoneNumber;
+use crate::server::CommandKey;
 use crate::store::{Account, DynStore, NewAccount, NewApiKey, NewUser, Role, StoreError, User};
 
 /// Maximum key lifetime `pons key create` accepts, in days (about 100 years).
@@ -27,21 +28,38 @@ const MAX_KEY_DAYS: u32 = 36_500;
 /// Store and cipher for one administration command.
 pub struct Admin {
     pub store: DynStore,
-    /// `None` for a command that stores no secret, run while the key file
-    /// is missing and the database contains no account and no key verifier.
-    pub secrets: Option<SecretBox>,
+    /// The key as [`crate::server::open_for`] left it. A missing key file
+    /// is created by the first call of [`Admin::secrets`], which a command
+    /// makes once its own checks have passed.
+    pub key: CommandKey,
     pub settings: Settings,
 }
 
 impl Admin {
-    /// Returns the cipher of a command that stores secrets.
-    fn secrets(&self) -> anyhow::Result<&SecretBox> {
-        self.secrets.as_ref().ok_or_else(|| {
-            anyhow!(
+    /// Returns the cipher of a command that stores secrets, creating the
+    /// key file first when it is missing.
+    async fn secrets(&mut self) -> anyhow::Result<SecretBox> {
+        let secrets = match std::mem::replace(&mut self.key, CommandKey::Absent) {
+            CommandKey::Checked(secrets) => *secrets,
+            CommandKey::Missing(new_key) => new_key.create(&self.store).await?,
+            CommandKey::Absent => bail!(
                 "this command was opened without the encryption key, but it stores secrets; \
                  this is a bug in Pons"
-            )
-        })
+            ),
+        };
+        self.key = CommandKey::Checked(Box::new(secrets.clone()));
+        Ok(secrets)
+    }
+
+    /// Tells whether the command's key is the database's key. A key that
+    /// is still to be created is not.
+    async fn has_database_key(&self) -> anyhow::Result<bool> {
+        match &self.key {
+            CommandKey::Checked(secrets) => {
+                crate::key_check::is_database_key(&self.store, secrets).await
+            }
+            CommandKey::Missing(_) | CommandKey::Absent => Ok(false),
+        }
     }
 
     pub async fn user(&self, command: UserCommand) -> anyhow::Result<()> {
@@ -76,7 +94,7 @@ impl Admin {
         Ok(())
     }
 
-    pub async fn account(&self, command: AccountCommand) -> anyhow::Result<()> {
+    pub async fn account(&mut self, command: AccountCommand) -> anyhow::Result<()> {
         match command {
             AccountCommand::Add(args) => self.add_account(*args).await,
             AccountCommand::List => self.list_accounts().await,
@@ -92,7 +110,7 @@ impl Admin {
         }
     }
 
-    async fn add_account(&self, args: AccountAddArgs) -> anyhow::Result<()> {
+    async fn add_account(&mut self, args: AccountAddArgs) -> anyhow::Result<()> {
         let owner = self.user_by_email(&args.owner).await?;
         let phone = PhoneNumber::parse(&args.phone_number)?;
         if let Some(existing) = self.store.find_account(phone.digits()).await? {
@@ -114,7 +132,6 @@ impl Admin {
                 "--access-token-file and --app-secret-file cannot both read standard input; put one in a file"
             );
         }
-        let secrets = self.secrets()?;
         let access_token = read_secret(&args.access_token_file, "--access-token-file")?;
         let app_secret = read_secret(&args.app_secret_file, "--app-secret-file")?;
         for (flag, value) in [
@@ -132,6 +149,9 @@ impl Admin {
             Some(token) => token,
             None => random_token(),
         };
+        // Every check that can fail ran above, so a rejected command leaves
+        // no new key file behind.
+        let secrets = self.secrets().await?;
 
         let account = self
             .store
@@ -161,7 +181,7 @@ impl Admin {
     }
 
     async fn set_credentials(
-        &self,
+        &mut self,
         reference: &str,
         access_token_file: Option<PathBuf>,
         app_secret_file: Option<PathBuf>,
@@ -179,30 +199,29 @@ impl Admin {
                  put one in a file"
             );
         }
-        let secrets = self.secrets()?;
-        let seal = |path: Option<PathBuf>, flag: &str| -> anyhow::Result<Option<Vec<u8>>> {
-            match path {
-                Some(path) => Ok(Some(secrets.encrypt(read_secret(&path, flag)?.as_bytes()))),
-                None => Ok(None),
-            }
+        let read = |path: Option<PathBuf>, flag: &str| -> anyhow::Result<_> {
+            path.map(|path| read_secret(&path, flag)).transpose()
         };
-        let token = seal(access_token_file, "--access-token-file")?;
-        let secret = seal(app_secret_file, "--app-secret-file")?;
+        let token = read(access_token_file, "--access-token-file")?;
+        let secret = read(app_secret_file, "--app-secret-file")?;
         let replaced_both = token.is_some() && secret.is_some();
         // Replacing both secrets may move the key verifier to this key (see
         // below), and a running server would keep the old one. Held until
-        // the verifier is moved.
+        // the verifier is moved. It is taken before a missing key file is
+        // created, so that a rejected command leaves no new key file.
         // NOTE: servers on other machines that share a PostgreSQL database
         // hold no lock here and go undetected.
-        let _key_change_lock =
-            if replaced_both && !crate::key_check::is_database_key(&self.store, secrets).await? {
-                Some(crate::data_dir_lock::lock_for_key_change(
-                    &self.settings.data_dir,
-                    "pons account set-credentials",
-                )?)
-            } else {
-                None
-            };
+        let _key_change_lock = if replaced_both && !self.has_database_key().await? {
+            Some(crate::data_dir_lock::lock_for_key_change(
+                &self.settings.data_dir,
+                "pons account set-credentials",
+            )?)
+        } else {
+            None
+        };
+        let secrets = self.secrets().await?;
+        let token = token.map(|token| secrets.encrypt(token.as_bytes()));
+        let secret = secret.map(|secret| secrets.encrypt(secret.as_bytes()));
         self.store
             .update_account_secrets(&account.id, token, secret)
             .await?;
@@ -215,7 +234,7 @@ impl Admin {
         // account now under this key, the verifier follows it once no other
         // account is under another key, which `--key-lost` allows.
         if replaced_both {
-            self.adopt_key_or_list_remaining(secrets).await?;
+            self.adopt_key_or_list_remaining(&secrets).await?;
         }
         Ok(())
     }
@@ -224,7 +243,7 @@ impl Admin {
     /// secrets decrypt with it. Otherwise it prints the accounts still
     /// under another key and the command that stores each one again, and
     /// leaves the key verifier as it is.
-    async fn adopt_key_or_list_remaining(&self, secrets: &SecretBox) -> anyhow::Result<()> {
+    async fn adopt_key_or_list_remaining(&mut self, secrets: &SecretBox) -> anyhow::Result<()> {
         let key_file = &self.settings.encryption_key_file;
         let remaining = crate::key_check::undecryptable_accounts(&self.store, secrets).await?;
         if remaining.is_empty() {
@@ -245,7 +264,7 @@ impl Admin {
         Ok(())
     }
 
-    pub async fn encryption_key(&self, command: EncryptionKeyCommand) -> anyhow::Result<()> {
+    pub async fn encryption_key(&mut self, command: EncryptionKeyCommand) -> anyhow::Result<()> {
         match command {
             EncryptionKeyCommand::Adopt => {
                 if !self.adopt_key().await? {
@@ -261,9 +280,10 @@ impl Admin {
 
     /// Makes the configured key the database's key, and prints a note when
     /// that replaced the key verifier. Returns whether it did.
-    async fn adopt_key(&self) -> anyhow::Result<bool> {
+    async fn adopt_key(&mut self) -> anyhow::Result<bool> {
+        let secrets = self.secrets().await?;
         let key_file = &self.settings.encryption_key_file;
-        let adopted = crate::key_check::adopt_key(&self.store, self.secrets()?, key_file).await?;
+        let adopted = crate::key_check::adopt_key(&self.store, &secrets, key_file).await?;
         if adopted {
             eprintln!(
                 "encryption key file {} is now this database's key; every Pons instance and \

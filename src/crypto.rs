@@ -28,6 +28,14 @@ pub enum CryptoError {
          (generate one with `openssl rand -base64 32`)"
     )]
     InvalidKey { origin: String },
+    #[error(
+        "encryption key file {path} is a symbolic link to {target}, which does not exist. \
+         Restore the key file at {target}. If that key is lost, remove the link so that Pons \
+         creates a new key file at {path}, then store the credentials of every account again \
+         as \"Recover from a lost encryption key\" in the README describes, because a new \
+         key cannot decrypt the access tokens and app secrets stored under the old one"
+    )]
+    DanglingLink { path: String, target: String },
     #[error("stored secret cannot be decrypted: it was encrypted with another key or is corrupt")]
     Decrypt,
 }
@@ -66,11 +74,15 @@ impl SecretBox {
         })
     }
 
-    /// Reads the key file, or returns `None` when it does not exist.
+    /// Reads the key file, or returns `None` when it does not exist. A
+    /// symbolic link to a missing file is an error, not a missing key file.
     pub fn load(path: &Path) -> Result<Option<SecretBox>, CryptoError> {
         match std::fs::read_to_string(path) {
             Ok(text) => SecretBox::from_base64(&text, &path.display().to_string()).map(Some),
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+                reject_dangling_link(path)?;
+                Ok(None)
+            }
             Err(error) => Err(CryptoError::KeyFile {
                 path: path.display().to_string(),
                 error,
@@ -87,17 +99,26 @@ impl SecretBox {
         };
         match std::fs::read_to_string(path) {
             Ok(text) => SecretBox::from_base64(&text, &path.display().to_string()),
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
-                if let Some(parent) = path.parent() {
-                    crate::private_fs::create_dir_all(parent).map_err(io_error)?;
-                }
-                let key = Aes256Gcm::generate_key(OsRng);
-                let text = Zeroizing::new(BASE64.encode(key));
-                write_private(path, text.as_bytes()).map_err(io_error)?;
-                SecretBox::from_base64(&text, &path.display().to_string())
-            }
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => SecretBox::create(path),
             Err(err) => Err(io_error(err)),
         }
+    }
+
+    /// Creates the key file with a new random key (mode 0600), and its
+    /// parent folders when they are missing. Fails when the path exists.
+    pub fn create(path: &Path) -> Result<SecretBox, CryptoError> {
+        let io_error = |error| CryptoError::KeyFile {
+            path: path.display().to_string(),
+            error,
+        };
+        reject_dangling_link(path)?;
+        if let Some(parent) = path.parent() {
+            crate::private_fs::create_dir_all(parent).map_err(io_error)?;
+        }
+        let key = Aes256Gcm::generate_key(OsRng);
+        let text = Zeroizing::new(BASE64.encode(key));
+        write_private(path, text.as_bytes()).map_err(io_error)?;
+        SecretBox::from_base64(&text, &path.display().to_string())
     }
 
     pub fn encrypt(&self, plaintext: &[u8]) -> Vec<u8> {
@@ -122,6 +143,26 @@ impl SecretBox {
             .map(Zeroizing::new)
             .map_err(|_| CryptoError::Decrypt)
     }
+}
+
+/// Rejects a key file path that is a symbolic link to a missing file.
+/// Reading such a path reports a missing file, but creating the key there
+/// fails with "File exists", which names neither the link nor its target.
+fn reject_dangling_link(path: &Path) -> Result<(), CryptoError> {
+    let Ok(metadata) = std::fs::symlink_metadata(path) else {
+        return Ok(());
+    };
+    if !metadata.file_type().is_symlink() {
+        return Ok(());
+    }
+    let target = std::fs::read_link(path).map_or_else(
+        |error| format!("an unreadable target ({error})"),
+        |target| target.display().to_string(),
+    );
+    Err(CryptoError::DanglingLink {
+        path: path.display().to_string(),
+        target,
+    })
 }
 
 fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
@@ -179,6 +220,31 @@ mod tests {
         let sealed = created.encrypt(b"app-secret");
         let loaded = SecretBox::load(&path).unwrap().expect("key file exists");
         assert_eq!(loaded.decrypt(&sealed).unwrap().as_slice(), b"app-secret");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn dangling_link_names_target() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(KEY_FILE_NAME);
+        let target = dir.path().join("backup").join("encryption.key");
+        std::os::unix::fs::symlink(&target, &path).unwrap();
+
+        let loaded = SecretBox::load(&path).unwrap_err().to_string();
+        let created = SecretBox::load_or_create(&path).unwrap_err().to_string();
+
+        for message in [loaded, created] {
+            let link = format!(
+                "encryption key file {} is a symbolic link to {}, which does not exist",
+                path.display(),
+                target.display()
+            );
+            assert!(message.contains(&link), "{message}");
+            assert!(message.contains("Restore the key file"), "{message}");
+            assert!(message.contains("remove the link"), "{message}");
+            assert!(message.contains("cannot decrypt"), "{message}");
+        }
+        assert!(!target.exists(), "no key file is created at the target");
     }
 
     #[test]

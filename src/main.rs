@@ -85,7 +85,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 _ => None,
             };
             let new_database = missing_sqlite_file(&settings.database_url);
-            let (store, secrets) = server::open_for(&settings, key_use(&command)).await?;
+            let (store, key) = server::open_for(&settings, key_use(&command)).await?;
             if let Some(path) = new_database {
                 eprintln!(
                     "note: no database was at {} (or the file was empty), so a new, empty one was \
@@ -94,9 +94,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     path.display()
                 );
             }
-            let admin = Admin {
+            let mut admin = Admin {
                 store,
-                secrets,
+                key,
                 settings,
             };
             match command {
@@ -131,9 +131,8 @@ fn key_use(command: &Command) -> KeyUse<'_> {
             account,
             key_lost: *key_lost,
         },
-        Command::Account(AccountCommand::Add(_) | AccountCommand::SetCredentials { .. }) => {
-            KeyUse::Secrets
-        }
+        Command::Account(AccountCommand::Add(_)) => KeyUse::Secrets,
+        Command::Account(AccountCommand::SetCredentials { .. }) => KeyUse::UpdatingSecret,
         Command::EncryptionKey(EncryptionKeyCommand::Adopt) => KeyUse::Adopting,
         Command::Account(AccountCommand::List)
         | Command::User(_)

@@ -2,6 +2,7 @@
 //! shutdown signal, then let open requests finish.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,7 +17,7 @@ use crate::ingest_gate::ParseGate;
 use crate::jobs::{JobContext, JobQueue, JobReport, JobRuntime};
 use crate::key_check::KeyCheck;
 use crate::media_files::MediaFiles;
-use crate::store::{Account, DynStore, MetaError, UnixTime};
+use crate::store::{Account, AccountId, DynStore, MetaError, UnixTime};
 use crate::whatsapp::graph::GraphClient;
 
 /// Bound on one Graph API call of a background job, from connecting to the
@@ -92,8 +93,12 @@ async fn fail_unconfirmed_sends(store: &DynStore, graph_timeout: Duration, now: 
 /// database's key verifier. The first time a key is used with a database,
 /// it stores the verifier (see [`crate::key_check`]).
 pub async fn open(settings: &Settings) -> anyhow::Result<(DynStore, SecretBox)> {
-    let (store, secrets) = open_for(settings, KeyUse::Secrets).await?;
-    let secrets = secrets.expect("KeyUse::Secrets always loads or creates a key");
+    let (store, key) = open_for(settings, KeyUse::Secrets).await?;
+    let secrets = match key {
+        CommandKey::Checked(secrets) => *secrets,
+        CommandKey::Missing(new_key) => new_key.create(&store).await?,
+        CommandKey::Absent => unreachable!("KeyUse::Secrets always loads or may create a key"),
+    };
     Ok((store, secrets))
 }
 
@@ -101,48 +106,128 @@ pub async fn open(settings: &Settings) -> anyhow::Result<(DynStore, SecretBox)> 
 /// [`open_for`] loads and checks it.
 #[derive(Clone, Copy, Debug)]
 pub enum KeyUse<'a> {
-    /// The command encrypts or decrypts secrets (`serve`, `account add`,
-    /// `account set-credentials` with one secret). The key file is created
-    /// when it is missing and the database contains no account and no key
-    /// verifier, and the verifier is stored when none is stored yet.
+    /// The command encrypts or decrypts secrets and may store the first
+    /// data (`serve`, `account add`). It creates the database when it is
+    /// missing. The key file may be created when it is missing and the
+    /// database contains no account and no key verifier, and the verifier
+    /// is stored when none is stored yet.
     Secrets,
+    /// `pons account set-credentials` with one secret: like
+    /// [`KeyUse::Secrets`], but the account must exist, so it never
+    /// creates the database.
+    UpdatingSecret,
     /// The command stores no secret (the list commands, users, members and
-    /// API keys). It neither creates a key file nor stores a verifier, and
-    /// runs without a key when the database contains no account and no
-    /// verifier.
+    /// API keys). It creates neither the database nor a key file, stores no
+    /// verifier, and runs without a key when the database contains no
+    /// account and no verifier.
     NoSecrets,
     /// `pons account set-credentials` with both secrets of `account`
     /// (phone number or id). The key check leaves out that account, and
     /// with `key_lost` also the key verifier and the other accounts under
-    /// another key. The key file is created when it is missing only with
-    /// `key_lost`. The caller then runs [`crate::key_check::adopt_key`]
-    /// once no account is left under another key.
+    /// another key. The key file may be created when it is missing only
+    /// with `key_lost`, and the database never. The caller then runs
+    /// [`crate::key_check::adopt_key`] once no account is left under
+    /// another key.
     /// NOTE: with `key_lost` and a wrong key it moves that account to the
     /// wrong key, and when no other account exists, the verifier too.
     /// [`open`] then rejects the right key until the account is stored
     /// again with it.
     ReplacingSecrets { account: &'a str, key_lost: bool },
-    /// `pons encryption-key adopt`: the key file is created when it is
-    /// missing and no account exists, and the caller checks the key with
+    /// `pons encryption-key adopt`: it creates the database when it is
+    /// missing, the key file may be created when it is missing and no
+    /// account exists, and the caller checks the key with
     /// [`crate::key_check::adopt_key`].
     Adopting,
 }
 
+impl KeyUse<'_> {
+    /// Tells whether the command may create a missing database. Only the
+    /// commands that can store the first data do, so that a command run
+    /// with a wrong data directory or database URL creates nothing there.
+    pub fn creates_database(self) -> bool {
+        matches!(self, KeyUse::Secrets | KeyUse::Adopting)
+    }
+}
+
+/// The encryption key of a command, as [`open_for`] leaves it.
+#[derive(Debug)]
+pub enum CommandKey {
+    /// Loaded from the key file and checked against the database. Boxed
+    /// because the cipher's key schedule is about a kilobyte.
+    Checked(Box<SecretBox>),
+    /// The key file is missing and the command may create it. The command
+    /// runs its own checks first, so that a command that fails leaves no
+    /// new key file behind.
+    Missing(NewKey),
+    /// The key file is missing, and the command stores no secret.
+    Absent,
+}
+
+/// A key file that a command may create, and the check the new key gets.
+#[derive(Debug)]
+pub struct NewKey {
+    key_file: PathBuf,
+    check: NewKeyCheck,
+}
+
+/// The [`KeyCheck`] that a new key gets, owning the replaced account's id.
+#[derive(Debug)]
+enum NewKeyCheck {
+    Full,
+    Replacing {
+        account: AccountId,
+        key_lost: bool,
+    },
+    /// `pons encryption-key adopt` checks the key itself.
+    Adopting,
+}
+
+impl NewKey {
+    /// Creates the key file with a new random key and checks the key
+    /// against the database. When the check fails, it removes the key file
+    /// again, because nothing was stored under the key yet.
+    pub async fn create(self, store: &DynStore) -> anyhow::Result<SecretBox> {
+        let key_file = &self.key_file;
+        let secrets = SecretBox::create(key_file)?;
+        tracing::info!(key_file = %key_file.display(), "created a new encryption key file");
+        let check = match &self.check {
+            NewKeyCheck::Full => KeyCheck::Full,
+            NewKeyCheck::Replacing { account, key_lost } => KeyCheck::Replacing {
+                account,
+                key_lost: *key_lost,
+            },
+            NewKeyCheck::Adopting => return Ok(secrets),
+        };
+        if let Err(error) = crate::key_check::check_key(store, &secrets, key_file, check).await {
+            if let Err(removal) = std::fs::remove_file(key_file) {
+                tracing::warn!(key_file = %key_file.display(), error = %removal,
+                    "removing the new encryption key file after a failed key check failed");
+            }
+            return Err(error);
+        }
+        Ok(secrets)
+    }
+}
+
 /// Opens the database and the encryption key for a command that uses the
-/// key as `key_use` describes. The key is `None` only for
+/// key as `key_use` describes. A command that does not create the database
+/// fails when the SQLite database file is missing or empty, and creates no
+/// file or folder. The key is [`CommandKey::Absent`] only for
 /// [`KeyUse::NoSecrets`] when the key file is missing and the database
 /// contains no account and no key verifier.
 pub async fn open_for(
     settings: &Settings,
     key_use: KeyUse<'_>,
-) -> anyhow::Result<(DynStore, Option<SecretBox>)> {
-    if !matches!(key_use, KeyUse::NoSecrets) {
+) -> anyhow::Result<(DynStore, CommandKey)> {
+    if key_use.creates_database() {
         crate::private_fs::create_dir_all(&settings.data_dir).with_context(|| {
             format!(
                 "cannot create data directory {}",
                 settings.data_dir.display()
             )
         })?;
+    } else {
+        reject_missing_database(&settings.database_url)?;
     }
     let store = crate::store::connect(&settings.database_url)
         .await
@@ -167,30 +252,62 @@ pub async fn open_for(
         }
         _ => None,
     };
-    let secrets = match SecretBox::load(key_file)? {
-        Some(secrets) => secrets,
-        None => {
-            reject_missing_key_file(&store, key_file, key_use, replaced.as_ref()).await?;
-            if matches!(key_use, KeyUse::NoSecrets) {
-                return Ok((store, None));
-            }
-            let created = SecretBox::load_or_create(key_file)?;
-            tracing::info!(key_file = %key_file.display(), "created a new encryption key file");
-            created
-        }
-    };
     let check = match (key_use, &replaced) {
-        (KeyUse::Secrets, _) => KeyCheck::Full,
-        (KeyUse::NoSecrets, _) => KeyCheck::NoSecrets,
-        (KeyUse::ReplacingSecrets { key_lost, .. }, Some(account)) => KeyCheck::Replacing {
-            account: &account.id,
+        (KeyUse::Secrets | KeyUse::UpdatingSecret, _) => NewKeyCheck::Full,
+        (KeyUse::NoSecrets, _) => NewKeyCheck::Full,
+        (KeyUse::ReplacingSecrets { key_lost, .. }, Some(account)) => NewKeyCheck::Replacing {
+            account: account.id.clone(),
             key_lost,
         },
         (KeyUse::ReplacingSecrets { .. }, None) => unreachable!("the account was found above"),
-        (KeyUse::Adopting, _) => return Ok((store, Some(secrets))),
+        (KeyUse::Adopting, _) => NewKeyCheck::Adopting,
+    };
+    let Some(secrets) = SecretBox::load(key_file)? else {
+        reject_missing_key_file(&store, key_file, key_use, replaced.as_ref()).await?;
+        if matches!(key_use, KeyUse::NoSecrets) {
+            return Ok((store, CommandKey::Absent));
+        }
+        let new_key = NewKey {
+            key_file: key_file.clone(),
+            check,
+        };
+        return Ok((store, CommandKey::Missing(new_key)));
+    };
+    let check = match (key_use, &check) {
+        (KeyUse::NoSecrets, _) => KeyCheck::NoSecrets,
+        (_, NewKeyCheck::Full) => KeyCheck::Full,
+        (_, NewKeyCheck::Replacing { account, key_lost }) => KeyCheck::Replacing {
+            account,
+            key_lost: *key_lost,
+        },
+        (_, NewKeyCheck::Adopting) => return Ok((store, CommandKey::Checked(Box::new(secrets)))),
     };
     crate::key_check::check_key(&store, &secrets, key_file, check).await?;
-    Ok((store, Some(secrets)))
+    Ok((store, CommandKey::Checked(Box::new(secrets))))
+}
+
+/// Rejects a SQLite database URL whose file is missing or empty, for a
+/// command that must not create a database. Such a command run from
+/// another folder, or with a mistyped setting, would otherwise create an
+/// empty database there.
+/// NOTE: the file is checked before it is opened, so a file removed in
+/// between is still created.
+fn reject_missing_database(database_url: &str) -> anyhow::Result<()> {
+    if crate::store::is_postgres_url(database_url) {
+        return Ok(());
+    }
+    let path = crate::store::sqlite::path_from_url(database_url)?;
+    let has_content = std::fs::metadata(&path).is_ok_and(|metadata| metadata.len() > 0);
+    if has_content {
+        return Ok(());
+    }
+    anyhow::bail!(
+        "no Pons database at {}, and this command does not create one. Point the command at \
+         the installation's database with --data-dir (PONS_DATA_DIR), --database-url \
+         (PONS_DATABASE_URL) or data_dir or database_url in the configuration file (--config). \
+         A new installation gets its database from `pons serve`",
+        path.display()
+    )
 }
 
 /// Rejects a missing key file, before a new key is created in its place,

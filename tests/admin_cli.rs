@@ -33,6 +33,40 @@ fn pons_with_env(data_dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output
         .expect("run pons")
 }
 
+/// Creates the SQLite database of `data_dir` as `pons serve` does at its
+/// first start, because the commands that store no secret need one. The
+/// store creates it in a scratch folder and `VACUUM INTO` copies it,
+/// because the store's threads keep their file open.
+fn create_database(data_dir: &Path) {
+    let scratch = tempfile::tempdir().unwrap();
+    let source = scratch.path().join("pons.db");
+    let url = format!("sqlite://{}", source.display());
+    // A thread of its own, so that async tests can call it too.
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("tokio runtime");
+        runtime.block_on(async {
+            drop(pons::store::connect(&url).await.expect("create database"));
+        });
+    })
+    .join()
+    .expect("create database");
+    std::fs::create_dir_all(data_dir).unwrap();
+    let target = data_dir.join("pons.db");
+    let conn = rusqlite::Connection::open(&source).expect("open the new database");
+    conn.execute("VACUUM INTO ?1", [target.to_str().expect("UTF-8 path")])
+        .expect("copy the new database");
+}
+
+/// Returns a new temporary data directory with an empty database.
+fn data_dir_with_database() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    create_database(dir.path());
+    dir
+}
+
 fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
@@ -64,7 +98,7 @@ fn user_with_key(data_dir: &Path) -> String {
 
 #[test]
 fn key_revoke_accepts_whole_key() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = data_dir_with_database();
     let key = user_with_key(dir.path());
     let prefix = &key[..pons::apikey::DISPLAY_PREFIX_LEN];
 
@@ -86,7 +120,7 @@ fn key_revoke_accepts_whole_key() {
 
 #[test]
 fn key_revoke_unknown_key_hides_it() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = data_dir_with_database();
     user_with_key(dir.path());
     let unknown = pons::apikey::generate().text;
 
@@ -99,7 +133,7 @@ fn key_revoke_unknown_key_hides_it() {
 
 #[test]
 fn key_revoke_mistyped_key_hides_it() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = data_dir_with_database();
     let key = user_with_key(dir.path());
     let mut mistyped = key[..key.len() - 1].to_owned();
     mistyped.push(if key.ends_with('A') { 'B' } else { 'A' });
@@ -120,7 +154,7 @@ fn key_revoke_mistyped_key_hides_it() {
 
 #[test]
 fn key_revoke_trims_pasted_key() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = data_dir_with_database();
     let key = user_with_key(dir.path());
     let pasted = format!(" {key}\n");
 
@@ -131,7 +165,7 @@ fn key_revoke_trims_pasted_key() {
 
 #[test]
 fn key_revoke_unknown_prefix_names_fix() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = data_dir_with_database();
     user_with_key(dir.path());
 
     let revoked = pons(dir.path(), &["key", "revoke", "pons_missing"]);
@@ -143,7 +177,7 @@ fn key_revoke_unknown_prefix_names_fix() {
 
 #[test]
 fn key_name_with_control_character_rejected() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = data_dir_with_database();
     user_with_key(dir.path());
 
     for name in [
@@ -177,7 +211,7 @@ fn key_name_with_control_character_rejected() {
 
 #[test]
 fn account_name_with_control_character_rejected() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = data_dir_with_database();
     user_with_key(dir.path());
     let token = dir.path().join("token.txt");
     let secret = dir.path().join("app-secret.txt");
@@ -293,7 +327,7 @@ fn pair(email: &str, role: &str) -> (String, String) {
 
 #[test]
 fn member_add_list_and_remove() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = data_dir_with_database();
     shop_with_two_users(dir.path());
     assert_eq!(members(dir.path()), [pair("you@example.com", "owner")]);
 
@@ -330,7 +364,7 @@ fn member_add_list_and_remove() {
 
 #[test]
 fn only_owner_stays_owner() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = data_dir_with_database();
     shop_with_two_users(dir.path());
 
     let demoted = member(
@@ -380,7 +414,7 @@ fn first_admin_command_notes_new_database() {
     let dir = tempfile::tempdir().unwrap();
     let note = "a new, empty one was created";
 
-    let first = pons(dir.path(), &["key", "list"]);
+    let first = pons(dir.path(), &["encryption-key", "adopt"]);
     assert!(first.status.success(), "{}", stderr(&first));
     assert!(stderr(&first).contains(note), "{}", stderr(&first));
     assert!(
@@ -394,9 +428,97 @@ fn first_admin_command_notes_new_database() {
     assert!(!stderr(&second).contains(note), "{}", stderr(&second));
 }
 
+/// Runs `pons ARGS` in the folder `cwd` with no `PONS_*` setting at all,
+/// as an operator does from an unrelated folder.
+fn pons_in_folder(cwd: &Path, args: &[&str]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_pons"));
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("PONS_") {
+            command.env_remove(name);
+        }
+    }
+    command
+        .args(args)
+        .current_dir(cwd)
+        .env("PONS_LOG", "warn")
+        .output()
+        .expect("run pons")
+}
+
+#[test]
+fn no_secret_commands_need_a_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let commands: [&[&str]; 5] = [
+        &["account", "list"],
+        &["key", "list"],
+        &["user", "add", "you@example.com"],
+        &["member", "list", "--account", "+15550001111"],
+        &["key", "revoke", "pons_abc"],
+    ];
+    for args in commands {
+        let output = pons_in_folder(dir.path(), args);
+
+        let message = stderr(&output);
+        assert!(!output.status.success(), "{args:?}: {message}");
+        assert!(
+            message.contains("no Pons database at ./pons-data/pons.db"),
+            "{args:?}: {message}"
+        );
+        for setting in [
+            "--data-dir (PONS_DATA_DIR)",
+            "--database-url (PONS_DATABASE_URL)",
+            "configuration file",
+        ] {
+            assert!(message.contains(setting), "{args:?}: {message}");
+        }
+        let created: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert!(created.is_empty(), "{args:?} created {created:?}");
+    }
+}
+
+#[test]
+fn set_credentials_needs_a_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("pons-data");
+    let token = dir.path().join("token.txt");
+    std::fs::write(&token, "token").unwrap();
+
+    let replaced = pons(
+        &data_dir,
+        &[
+            "account",
+            "set-credentials",
+            "--account",
+            "+15550001111",
+            "--access-token-file",
+            token.to_str().unwrap(),
+        ],
+    );
+
+    let message = stderr(&replaced);
+    assert!(!replaced.status.success(), "{message}");
+    assert!(message.contains("no Pons database at"), "{message}");
+    assert!(!data_dir.exists(), "no data directory is created");
+}
+
+#[test]
+fn empty_database_file_is_no_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("pons.db");
+    std::fs::write(&database, "").unwrap();
+
+    let listed = pons(dir.path(), &["account", "list"]);
+
+    let message = stderr(&listed);
+    assert!(!listed.status.success(), "{message}");
+    let expected = format!("no Pons database at {}", database.display());
+    assert!(message.contains(&expected), "{message}");
+    assert_eq!(std::fs::metadata(&database).unwrap().len(), 0);
+}
+
 #[test]
 fn account_add_prints_public_webhook_url() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = data_dir_with_database();
     let added = pons(dir.path(), &["user", "add", "you@example.com"]);
     assert!(added.status.success(), "{}", stderr(&added));
 
@@ -480,7 +602,7 @@ fn assert_wrong_key_rejected(data_dir: &Path, env: &[(&str, &str)]) {
 
 #[test]
 fn wrong_key_rejected_on_sqlite() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = data_dir_with_database();
     assert_wrong_key_rejected(dir.path(), &[]);
 }
 
@@ -538,7 +660,7 @@ fn serve_until_exit(data_dir: &Path, env: &[(&str, &str)]) -> (std::process::Exi
 
 #[test]
 fn serve_rejects_wrong_key() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = data_dir_with_database();
     shop_under_replaced_key(dir.path(), &[]);
 
     let (status, message) = serve_until_exit(dir.path(), &[]);
@@ -553,7 +675,7 @@ fn serve_rejects_wrong_key() {
 
 #[test]
 fn set_credentials_recovers_lost_key() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = data_dir_with_database();
     shop_under_replaced_key(dir.path(), &[]);
     let token = dir.path().join("new-token.txt");
     let secret = dir.path().join("new-app-secret.txt");
@@ -735,7 +857,7 @@ fn encryption_key_adopt_replaces_lost_key() {
 
 #[test]
 fn encryption_key_adopt_needs_every_account() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = data_dir_with_database();
     shop_under_replaced_key(dir.path(), &[]);
 
     let adopted = pons(dir.path(), &["encryption-key", "adopt"]);
@@ -779,7 +901,7 @@ fn set_credentials(data_dir: &Path, env: &[(&str, &str)], phone: &str, extra: &[
 
 #[test]
 fn lost_key_file_one_account_recovered() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = data_dir_with_database();
     let added = pons(dir.path(), &["user", "add", "you@example.com"]);
     assert!(added.status.success(), "{}", stderr(&added));
     let added = add_shop(dir.path(), &[]);
@@ -838,7 +960,7 @@ fn lost_key_file_one_account_recovered() {
 
 #[test]
 fn set_credentials_unknown_account_creates_no_key() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = data_dir_with_database();
     let added = pons(dir.path(), &["user", "add", "you@example.com"]);
     assert!(added.status.success(), "{}", stderr(&added));
     let added = add_shop(dir.path(), &[]);
@@ -855,6 +977,84 @@ fn set_credentials_unknown_account_creates_no_key() {
         "{message}"
     );
     assert!(!key_file.exists(), "no key file for an unknown account");
+}
+
+#[test]
+fn rejected_key_lost_leaves_no_key_file() {
+    let dir = data_dir_with_database();
+    let added = pons(dir.path(), &["user", "add", "you@example.com"]);
+    assert!(added.status.success(), "{}", stderr(&added));
+    let added = add_shop(dir.path(), &[]);
+    assert!(added.status.success(), "{}", stderr(&added));
+    let key_file = dir.path().join("encryption.key");
+    std::fs::remove_file(&key_file).unwrap();
+    let token = dir.path().join("new-token.txt");
+    let empty = dir.path().join("empty-app-secret.txt");
+    std::fs::write(&token, "new-token").unwrap();
+    std::fs::write(&empty, " \n").unwrap();
+    let args = [
+        "account",
+        "set-credentials",
+        "--account",
+        "+15550001111",
+        "--key-lost",
+        "--access-token-file",
+        token.to_str().unwrap(),
+        "--app-secret-file",
+        empty.to_str().unwrap(),
+    ];
+
+    let empty_secret = pons(dir.path(), &args);
+    let message = stderr(&empty_secret);
+    assert!(!empty_secret.status.success(), "{message}");
+    assert!(message.contains("is empty"), "{message}");
+    assert!(!key_file.exists(), "an empty app secret left a key file");
+
+    let server = pons::data_dir_lock::lock_for_server(dir.path()).unwrap();
+    let beside_server = set_credentials(dir.path(), &[], "+15550001111", &["--key-lost"]);
+    drop(server);
+    assert_key_change_rejected(&beside_server, dir.path(), "pons account set-credentials");
+    assert!(!key_file.exists(), "a running server left a key file");
+
+    let replaced = set_credentials(dir.path(), &[], "+15550001111", &["--key-lost"]);
+    assert!(replaced.status.success(), "{}", stderr(&replaced));
+    assert!(
+        stderr(&replaced).contains("is now this database's key"),
+        "{}",
+        stderr(&replaced)
+    );
+    let listed = pons(dir.path(), &["account", "list"]);
+    assert!(listed.status.success(), "{}", stderr(&listed));
+}
+
+#[test]
+fn rejected_account_add_creates_no_key() {
+    let dir = data_dir_with_database();
+    let key_file = dir.path().join("encryption.key");
+
+    let unknown_owner = add_shop(dir.path(), &[]);
+    let message = stderr(&unknown_owner);
+    assert!(!unknown_owner.status.success(), "{message}");
+    assert!(
+        message.contains("user \"you@example.com\" not found"),
+        "{message}"
+    );
+    assert!(!key_file.exists(), "an unknown owner left a key file");
+
+    let added = pons(dir.path(), &["user", "add", "you@example.com"]);
+    assert!(added.status.success(), "{}", stderr(&added));
+    let added = add_account(dir.path(), &[], "Shop", "+15550001111", "not-digits");
+    let message = stderr(&added);
+    assert!(!added.status.success(), "{message}");
+    assert!(message.contains("invalid --phone-number-id"), "{message}");
+    assert!(!key_file.exists(), "an invalid id left a key file");
+
+    let added = add_shop(dir.path(), &[]);
+    assert!(added.status.success(), "{}", stderr(&added));
+    assert!(
+        key_file.exists(),
+        "a successful command creates the key file"
+    );
 }
 
 #[test]
@@ -963,7 +1163,7 @@ fn assert_lost_key_recovered_one_by_one(data_dir: &Path, env: &[(&str, &str)]) {
 
 #[test]
 fn lost_key_two_accounts_on_sqlite() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = data_dir_with_database();
     assert_lost_key_recovered_one_by_one(dir.path(), &[]);
 }
 
@@ -982,7 +1182,7 @@ async fn lost_key_two_accounts_on_postgres() {
 
 #[test]
 fn serve_lists_accounts_under_lost_key() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = data_dir_with_database();
     let added = pons(dir.path(), &["user", "add", "you@example.com"]);
     assert!(added.status.success(), "{}", stderr(&added));
     let added = add_shop(dir.path(), &[]);
@@ -1066,7 +1266,7 @@ async fn no_secret_commands_store_no_key_on_postgres() {
 
 #[tokio::test]
 async fn no_secret_commands_store_no_key_on_sqlite() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = data_dir_with_database();
 
     assert_no_secret_commands_create_no_key(dir.path(), &[]);
 
@@ -1128,7 +1328,7 @@ fn encryption_key_adopt_waits_for_stopped_servers() {
 
 #[test]
 fn set_credentials_moving_key_waits_for_stopped_servers() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = data_dir_with_database();
     shop_under_replaced_key(dir.path(), &[]);
     let token = dir.path().join("new-token.txt");
     let secret = dir.path().join("new-app-secret.txt");

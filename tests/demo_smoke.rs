@@ -3,8 +3,9 @@
 //! stopped with SIGTERM. A second run on the same directory reuses the
 //! sandbox, prints a new key and revokes the first run's key; one started
 //! while the first runs is refused. A data directory with accounts, users
-//! or API keys that the demo did not create, or with an encryption key or
-//! media files but no database, is rejected and left unchanged. A demo and a `pons serve` never run on one
+//! or API keys that the demo did not create, with an encryption key or
+//! media files but no database, or with an encryption key beside a database
+//! without accounts or the demo user, is rejected and left unchanged. A demo and a `pons serve` never run on one
 //! data directory at once, while two servers can.
 
 use std::path::{Path, PathBuf};
@@ -367,6 +368,22 @@ fn admin(data_dir: &Path, args: &[&str]) -> std::process::Output {
     output
 }
 
+/// Creates the SQLite database of `data_dir` as `pons serve` does at its
+/// first start, because the admin commands that store no secret need one.
+/// The store creates it in a scratch folder and `VACUUM INTO` copies it,
+/// because the store's threads keep their file open and may still write it.
+async fn create_database(data_dir: &Path) {
+    let scratch = tempfile::tempdir().expect("temporary directory");
+    let source = scratch.path().join("pons.db");
+    let url = format!("sqlite://{}", source.display());
+    drop(pons::store::connect(&url).await.expect("create database"));
+    std::fs::create_dir_all(data_dir).expect("create the data directory");
+    let target = data_dir.join("pons.db");
+    let conn = rusqlite::Connection::open(&source).expect("open the new database");
+    conn.execute("VACUUM INTO ?1", [target.to_str().expect("UTF-8 path")])
+        .expect("copy the new database");
+}
+
 /// Returns the bytes of the database file and its write-ahead log. An
 /// empty log counts as none, because a read-only connection creates an
 /// empty one when the writer deleted the log at close.
@@ -394,6 +411,7 @@ async fn demo_rejects_real_data_directory() {
         let secret = dir.path().join("app-secret.txt");
         std::fs::write(&token, "token").unwrap();
         std::fs::write(&secret, "secret").unwrap();
+        create_database(&data_dir).await;
         admin(&data_dir, &["user", "add", "real@example.com"]);
         admin(
             &data_dir,
@@ -721,6 +739,7 @@ async fn demo_rejects_database_without_accounts() {
     for case in ["user", "user and key"] {
         let dir = tempfile::tempdir().expect("temporary directory");
         let data_dir = dir.path().join("prod");
+        create_database(&data_dir).await;
         admin(&data_dir, &["user", "add", "real@example.com"]);
         if case == "user and key" {
             let args = [
@@ -761,6 +780,39 @@ async fn demo_rejects_database_without_accounts() {
             "{case}: the demo created its lock file"
         );
     }
+}
+
+#[tokio::test]
+async fn demo_rejects_key_beside_empty_database() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let data_dir = dir.path().join("prod");
+    let key_file = data_dir.join("encryption.key");
+    // A key file beside a database without accounts or users, as a server
+    // on PostgreSQL has once some command created a SQLite database in its
+    // data directory.
+    let created = pons_command(&data_dir)
+        .args(["encryption-key", "adopt"])
+        .output()
+        .await
+        .expect("run pons encryption-key adopt");
+    let stderr = String::from_utf8_lossy(&created.stderr);
+    assert!(created.status.success(), "{stderr}");
+    let key = std::fs::read(&key_file).expect("read the key file");
+    let before = database_bytes(&data_dir);
+
+    let message = rejected_start("demo", &data_dir).await;
+
+    let directory = format!("data directory {}", data_dir.display());
+    assert!(message.contains(&directory), "{message}");
+    let named = format!("encryption key file {}", key_file.display());
+    assert!(message.contains(&named), "{message}");
+    assert!(message.contains("no account and no demo user"), "{message}");
+    assert!(message.contains("--data-dir or PONS_DATA_DIR"), "{message}");
+    assert!(
+        before == database_bytes(&data_dir),
+        "the demo changed the database"
+    );
+    assert_eq!(std::fs::read(&key_file).unwrap(), key, "the key changed");
 }
 
 #[tokio::test]

@@ -35,9 +35,10 @@ const FIRST_JOBS_TIMEOUT: Duration = Duration::from_secs(30);
 /// Data directory of the demo unless `PONS_DATA_DIR` or `--data-dir` names
 /// another. [`run`] rejects a directory whose database contains accounts,
 /// users or API keys that the demo did not create. It also rejects one
-/// with an encryption key or media files but no database, and one that a
-/// running `pons serve` uses, so it never mixes with a real installation's
-/// data.
+/// with an encryption key or media files but no database, one with an
+/// encryption key beside a database without an account or the demo user,
+/// and one that a running `pons serve` uses, so it never mixes with a real
+/// installation's data.
 pub const DEMO_DATA_DIR: &str = "./pons-demo-data";
 
 /// File name of the demo's SQLite database inside its data directory.
@@ -216,6 +217,7 @@ pub async fn run(mut settings: Settings, args: DemoArgs) -> anyhow::Result<()> {
         .await
         .context("cannot start the WhatsApp sandbox")?;
     settings.server.graph_api_url = sim.base_url();
+    seed::mark_database(&settings.database_url).await?;
     let server = Server::bind(&settings).await?;
     let mut events = server.job_events();
     let store = server.store().clone();
@@ -389,6 +391,37 @@ mod tests {
         assert!(
             reject_key_without_database(&data_dir).is_ok(),
             "database and key"
+        );
+    }
+
+    #[tokio::test]
+    async fn key_beside_unmarked_database_is_rejected() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let database = dir.path().join(DATABASE_FILE_NAME);
+        let url = format!("sqlite://{}", database.display());
+        drop(crate::store::connect(&url).await.expect("create database"));
+        let key_file = dir.path().join(crate::crypto::KEY_FILE_NAME);
+        std::fs::write(&key_file, "key").unwrap();
+        let sim = MetaSimConfig::demo();
+
+        let message = format!(
+            "{:#}",
+            reject_server_directory(dir.path(), &sim).unwrap_err()
+        );
+
+        let directory = format!("data directory {}", dir.path().display());
+        assert!(message.contains(&directory), "{message}");
+        let key = format!("key file {}", key_file.display());
+        assert!(message.contains(&key), "{message}");
+        assert!(message.contains("no account and no demo user"), "{message}");
+        assert!(message.contains("--data-dir or PONS_DATA_DIR"), "{message}");
+
+        seed::mark_database(&url)
+            .await
+            .expect("store the demo user");
+        assert!(
+            reject_server_directory(dir.path(), &sim).is_ok(),
+            "a database with the demo user belongs to the demo"
         );
     }
 

@@ -34,25 +34,38 @@ pub(super) struct Sandbox {
     pub account: Account,
 }
 
+/// Finds or creates the demo user.
+async fn demo_user(store: &DynStore) -> anyhow::Result<User> {
+    if let Some(user) = store.find_user_by_email(DEMO_EMAIL).await? {
+        return Ok(user);
+    }
+    let user = NewUser {
+        email: DEMO_EMAIL.to_owned(),
+        password_hash: None,
+    };
+    store
+        .create_user(user)
+        .await
+        .context("cannot create the demo user")
+}
+
+/// Creates the database at `database_url` with the demo user in it,
+/// before the server creates the encryption key. The demo user marks the
+/// database as the demo's, so that [`reject_foreign_database`] accepts the
+/// key file of a demo that stopped before it created the sandbox account.
+pub(super) async fn mark_database(database_url: &str) -> anyhow::Result<()> {
+    let store = crate::store::connect(database_url).await?;
+    demo_user(&store).await?;
+    Ok(())
+}
+
 /// Finds or creates the demo user and the sandbox account.
 pub(super) async fn sandbox(
     store: &DynStore,
     secrets: &SecretBox,
     sim: &MetaSimConfig,
 ) -> anyhow::Result<Sandbox> {
-    let user = match store.find_user_by_email(DEMO_EMAIL).await? {
-        Some(user) => user,
-        None => {
-            let user = NewUser {
-                email: DEMO_EMAIL.to_owned(),
-                password_hash: None,
-            };
-            store
-                .create_user(user)
-                .await
-                .context("cannot create the demo user")?
-        }
-    };
+    let user = demo_user(store).await?;
     let account = match store.find_account(&sim.display_phone_number).await? {
         Some(account) => account,
         None => store
@@ -69,17 +82,23 @@ pub(super) async fn sandbox(
 /// Rejects a data directory whose database contains an account, a user or
 /// an API key that the demo did not create. The demo would add its user, a
 /// key with every scope and its messages to that database, and run its
-/// accounts' jobs against the sandbox. The database is opened read-only
-/// and not migrated, so a rejected directory stays as it was. A missing
-/// database, or one without the tables, passes.
+/// accounts' jobs against the sandbox. It also rejects an encryption key
+/// file next to a database without an account and without the demo user,
+/// which [`mark_database`] stores before the demo's key exists. The
+/// database is opened read-only and not migrated, so a rejected directory
+/// stays as it was. A missing database, or one without the tables and
+/// without a key file next to it, passes.
 pub(super) fn reject_foreign_database(data_dir: &Path, sim: &MetaSimConfig) -> anyhow::Result<()> {
     let path = data_dir.join(super::DATABASE_FILE_NAME);
     if !path.exists() {
         return Ok(());
     }
     let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let (account, users) = Connection::open_with_flags(&path, flags)
-        .and_then(|conn| Ok((foreign_account(&conn, sim)?, foreign_users(&conn)?)))
+    let (account, users, marked) = Connection::open_with_flags(&path, flags)
+        .and_then(|conn| {
+            let account = foreign_account(&conn, sim)?;
+            Ok((account, foreign_users(&conn)?, is_marked(&conn)?))
+        })
         .with_context(|| {
             format!(
                 "cannot read the database {} to check that it belongs to pons demo",
@@ -109,7 +128,39 @@ pub(super) fn reject_foreign_database(data_dir: &Path, sim: &MetaSimConfig) -> a
             users.keys,
         );
     }
+    let key_file = data_dir.join(crate::crypto::KEY_FILE_NAME);
+    if !marked && std::fs::symlink_metadata(&key_file).is_ok() {
+        bail!(
+            "data directory {} contains the encryption key file {} and a database {} with no \
+             account and no demo user, so the key belongs to a Pons server whose data is \
+             elsewhere (PONS_DATABASE_URL). The demo never uses a server's key; give the demo \
+             its own directory with --data-dir or PONS_DATA_DIR",
+            data_dir.display(),
+            key_file.display(),
+            path.display()
+        );
+    }
     Ok(())
+}
+
+/// Tells whether the database contains an account or the demo user, each
+/// of which only the demo stores once [`reject_foreign_database`] passed.
+fn is_marked(conn: &Connection) -> rusqlite::Result<bool> {
+    let has_tables: bool = conn.query_row(
+        "SELECT count(*) = 2 FROM sqlite_master WHERE type = 'table' \
+         AND name IN ('accounts', 'users')",
+        [],
+        |row| row.get(0),
+    )?;
+    if !has_tables {
+        return Ok(false);
+    }
+    conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM accounts) \
+         OR EXISTS (SELECT 1 FROM users WHERE lower(email) = lower(?1))",
+        [DEMO_EMAIL],
+        |row| row.get(0),
+    )
 }
 
 /// Returns how many accounts other than the sandbox account of [`sandbox`]

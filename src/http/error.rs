@@ -7,11 +7,20 @@ use http::{StatusCode, header};
 use serde_json::json;
 
 use crate::ingest::IngestError;
+use crate::whatsapp::signature::SignatureError;
 
-/// An error returned by a handler.
+/// An error returned by a handler. A webhook that the database failed to
+/// store, or whose account's app secret the key cannot decrypt, is
+/// [`ApiError::NotStored`]: the webhook handler records it in
+/// [`super::WriteFailures`] first.
 #[derive(Debug)]
 pub enum ApiError {
-    Ingest(IngestError),
+    /// The webhook body is not valid JSON, for this reason.
+    InvalidJson(String),
+    /// The webhook's signature header is missing or does not match.
+    Signature(SignatureError),
+    /// A webhook arrived while the database holds no account.
+    NoAccounts,
     Forbidden(&'static str),
     /// The thing does not exist or the caller cannot reach it. Both cases
     /// get the same response, so existence does not leak.
@@ -57,38 +66,26 @@ pub enum ApiError {
     Internal(String),
 }
 
-impl From<IngestError> for ApiError {
-    fn from(err: IngestError) -> ApiError {
-        ApiError::Ingest(err)
-    }
-}
-
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, message) = match &self {
-            ApiError::Ingest(err @ IngestError::InvalidJson(_)) => {
-                (StatusCode::BAD_REQUEST, err.to_string())
-            }
-            ApiError::Ingest(IngestError::Signature(err)) => {
+            ApiError::InvalidJson(cause) => (
+                StatusCode::BAD_REQUEST,
+                IngestError::InvalidJson(cause.clone()).to_string(),
+            ),
+            ApiError::Signature(err) => {
                 tracing::warn!(error = %err, "webhook rejected");
                 (StatusCode::UNAUTHORIZED, err.to_string())
             }
-            ApiError::Ingest(err @ IngestError::NoAccounts) => {
+            ApiError::NoAccounts => {
                 tracing::warn!(
                     "webhook rejected with 503 because the database holds no account; Meta \
                      sends it again later, so add the account or point the server at the \
                      database that holds it"
                 );
                 let retry_after = [(header::RETRY_AFTER, NO_ACCOUNTS_RETRY_AFTER_SECONDS)];
-                let body = Json(json!({ "error": err.to_string() }));
+                let body = Json(json!({ "error": IngestError::NoAccounts.to_string() }));
                 return (StatusCode::SERVICE_UNAVAILABLE, retry_after, body).into_response();
-            }
-            ApiError::Ingest(err @ (IngestError::Secret(_) | IngestError::Store(_))) => {
-                tracing::error!(error = %err, "webhook not stored; Meta will retry");
-                (
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal error; the body was not stored".into(),
-                )
             }
             ApiError::NotStored => {
                 let retry_after = [(header::RETRY_AFTER, NOT_STORED_RETRY_AFTER_SECONDS)];

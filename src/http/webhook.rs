@@ -39,11 +39,10 @@ async fn handshake(
         return Err(ApiError::Forbidden("hub.mode must be subscribe"));
     }
 
-    let tokens = state
-        .store
-        .verify_tokens()
-        .await
-        .map_err(|err| ApiError::Ingest(ingest::IngestError::Store(err)))?;
+    let tokens =
+        state.store.verify_tokens().await.map_err(|err| {
+            ApiError::Internal(format!("reading the verify tokens failed: {err}"))
+        })?;
     let matched = tokens.iter().fold(false, |found, known| {
         found | bool::from(known.as_bytes().ct_eq(token.as_bytes()))
     });
@@ -178,7 +177,9 @@ async fn store(
                 state.write_failures.failed(&error);
                 return Err(ApiError::NotStored);
             }
-            Err(error) => return Err(error.into()),
+            Err(IngestError::InvalidJson(cause)) => return Err(ApiError::InvalidJson(cause)),
+            Err(IngestError::Signature(error)) => return Err(ApiError::Signature(error)),
+            Err(IngestError::NoAccounts) => return Err(ApiError::NoAccounts),
         };
     match outcome {
         Outcome::Stored(report) => {
