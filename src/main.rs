@@ -1,7 +1,9 @@
 use tokio_util::sync::CancellationToken;
 
 use pons::admin::Admin;
-use pons::cli::{AccountCommand, BenchCommand, Cli, Command, EncryptionKeyCommand, ServeArgs};
+use pons::cli::{
+    AccountCommand, BenchCommand, Cli, Command, EncryptionKeyCommand, ServeArgs, UserCommand,
+};
 use pons::config::{LogFormat, Settings};
 use pons::server::{self, KeyUse, Server};
 
@@ -134,10 +136,15 @@ fn key_use(command: &Command) -> KeyUse<'_> {
         Command::Account(AccountCommand::Add(_)) => KeyUse::Secrets,
         Command::Account(AccountCommand::SetCredentials { .. }) => KeyUse::UpdatingSecret,
         Command::EncryptionKey(EncryptionKeyCommand::Adopt) => KeyUse::Adopting,
-        Command::Account(AccountCommand::List)
-        | Command::User(_)
-        | Command::Member(_)
-        | Command::Key(_) => KeyUse::NoSecrets,
+        // The first command of a new install creates its database.
+        Command::User(UserCommand::Add { .. }) => KeyUse::NoSecrets {
+            creates_database: true,
+        },
+        Command::Account(AccountCommand::List) | Command::Member(_) | Command::Key(_) => {
+            KeyUse::NoSecrets {
+                creates_database: false,
+            }
+        }
         Command::Serve(_) | Command::Bench(_) | Command::Demo(_) | Command::Metasim(_) => {
             KeyUse::Secrets
         }

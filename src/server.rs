@@ -117,10 +117,11 @@ pub enum KeyUse<'a> {
     /// creates the database.
     UpdatingSecret,
     /// The command stores no secret (the list commands, users, members and
-    /// API keys). It creates neither the database nor a key file, stores no
-    /// verifier, and runs without a key when the database contains no
-    /// account and no verifier.
-    NoSecrets,
+    /// API keys). It creates no key file, stores no verifier, and runs
+    /// without a key when the database contains no account and no verifier.
+    /// It creates the database only with `creates_database`, which `pons
+    /// user add` sets because a new install starts with it.
+    NoSecrets { creates_database: bool },
     /// `pons account set-credentials` with both secrets of `account`
     /// (phone number or id). The key check leaves out that account, and
     /// with `key_lost` also the key verifier and the other accounts under
@@ -145,7 +146,14 @@ impl KeyUse<'_> {
     /// commands that can store the first data do, so that a command run
     /// with a wrong data directory or database URL creates nothing there.
     pub fn creates_database(self) -> bool {
-        matches!(self, KeyUse::Secrets | KeyUse::Adopting)
+        matches!(
+            self,
+            KeyUse::Secrets
+                | KeyUse::Adopting
+                | KeyUse::NoSecrets {
+                    creates_database: true
+                }
+        )
     }
 }
 
@@ -219,14 +227,18 @@ pub async fn open_for(
     settings: &Settings,
     key_use: KeyUse<'_>,
 ) -> anyhow::Result<(DynStore, CommandKey)> {
-    if key_use.creates_database() {
+    // A command that stores no secret needs the data directory only for a
+    // SQLite database in it.
+    let needs_data_dir = !matches!(key_use, KeyUse::NoSecrets { .. })
+        || !crate::store::is_postgres_url(&settings.database_url);
+    if key_use.creates_database() && needs_data_dir {
         crate::private_fs::create_dir_all(&settings.data_dir).with_context(|| {
             format!(
                 "cannot create data directory {}",
                 settings.data_dir.display()
             )
         })?;
-    } else {
+    } else if !key_use.creates_database() {
         reject_missing_database(&settings.database_url)?;
     }
     let store = crate::store::connect(&settings.database_url)
@@ -254,7 +266,7 @@ pub async fn open_for(
     };
     let check = match (key_use, &replaced) {
         (KeyUse::Secrets | KeyUse::UpdatingSecret, _) => NewKeyCheck::Full,
-        (KeyUse::NoSecrets, _) => NewKeyCheck::Full,
+        (KeyUse::NoSecrets { .. }, _) => NewKeyCheck::Full,
         (KeyUse::ReplacingSecrets { key_lost, .. }, Some(account)) => NewKeyCheck::Replacing {
             account: account.id.clone(),
             key_lost,
@@ -264,7 +276,7 @@ pub async fn open_for(
     };
     let Some(secrets) = SecretBox::load(key_file)? else {
         reject_missing_key_file(&store, key_file, key_use, replaced.as_ref()).await?;
-        if matches!(key_use, KeyUse::NoSecrets) {
+        if matches!(key_use, KeyUse::NoSecrets { .. }) {
             return Ok((store, CommandKey::Absent));
         }
         let new_key = NewKey {
@@ -274,7 +286,7 @@ pub async fn open_for(
         return Ok((store, CommandKey::Missing(new_key)));
     };
     let check = match (key_use, &check) {
-        (KeyUse::NoSecrets, _) => KeyCheck::NoSecrets,
+        (KeyUse::NoSecrets { .. }, _) => KeyCheck::NoSecrets,
         (_, NewKeyCheck::Full) => KeyCheck::Full,
         (_, NewKeyCheck::Replacing { account, key_lost }) => KeyCheck::Replacing {
             account,

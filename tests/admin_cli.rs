@@ -448,10 +448,9 @@ fn pons_in_folder(cwd: &Path, args: &[&str]) -> Output {
 #[test]
 fn no_secret_commands_need_a_database() {
     let dir = tempfile::tempdir().unwrap();
-    let commands: [&[&str]; 5] = [
+    let commands: [&[&str]; 4] = [
         &["account", "list"],
         &["key", "list"],
-        &["user", "add", "you@example.com"],
         &["member", "list", "--account", "+15550001111"],
         &["key", "revoke", "pons_abc"],
     ];
@@ -474,6 +473,20 @@ fn no_secret_commands_need_a_database() {
         let created: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
         assert!(created.is_empty(), "{args:?} created {created:?}");
     }
+}
+
+#[test]
+fn first_user_creates_the_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = pons_in_folder(dir.path(), &["user", "add", "you@example.com"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(dir.path().join("pons-data/pons.db").is_file());
+    assert!(
+        !dir.path().join("pons-data/encryption.key").exists(),
+        "a user needs no encryption key"
+    );
+    let listed = pons_in_folder(dir.path(), &["account", "list"]);
+    assert!(listed.status.success(), "{}", stderr(&listed));
 }
 
 #[test]

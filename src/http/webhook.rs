@@ -78,7 +78,7 @@ async fn deliver(
             .get(signature::HEADER)
             .map(HeaderValue::as_bytes),
     ) {
-        return closing(ApiError::Ingest(IngestError::Signature(error)).into_response());
+        return closing(ApiError::Signature(error).into_response());
     }
     let max_bytes = state.settings.webhook_max_body_bytes;
     let deadline = Duration::from_secs(state.settings.read_timeout_seconds);
