@@ -318,6 +318,11 @@ async fn malformed_bodies_get_400() {
             -32600,
         ),
         ("not JSON-RPC", "{\"hello\": \"world\"}", -32600),
+        (
+            "no jsonrpc member",
+            "{\"id\": 1, \"method\": \"tools/list\"}",
+            -32600,
+        ),
     ];
     for (case, body, code) in cases {
         let reply = server.send(Method::POST, "/api/mcp", &headers, body).await;
@@ -329,7 +334,23 @@ async fn malformed_bodies_get_400() {
         );
         assert_eq!(reply.json()["error"]["code"], json!(code), "{case}");
         assert_eq!(reply.json()["jsonrpc"], "2.0", "{case}");
+        let message = reply.json()["error"]["message"].to_string();
+        assert!(!message.contains("Params"), "{case}: {message}");
     }
+    let reply = server
+        .send(
+            Method::POST,
+            "/api/mcp",
+            &headers,
+            "{\"jsonrpc\": \"1.0\", \"id\": 2, \"method\": \"tools/list\"}",
+        )
+        .await;
+    let error = reply.json()["error"].clone();
+    let message = error["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("\"jsonrpc\" must be \"2.0\", got \"1.0\""),
+        "{message}"
+    );
 }
 
 #[tokio::test]

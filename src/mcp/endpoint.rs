@@ -371,6 +371,16 @@ fn json_rpc_rejection(bytes: &[u8], mode: ResponseMode) -> Option<Response> {
         .get("id")
         .cloned()
         .filter(|id| id.is_string() || id.is_number());
+    if value.is_object() && value.get("jsonrpc").and_then(Value::as_str) != Some("2.0") {
+        let message = format!(
+            "Invalid Request: \"jsonrpc\" must be \"2.0\", got {}; add \"jsonrpc\": \"2.0\" to \
+             the message",
+            value
+                .get("jsonrpc")
+                .map_or("nothing".to_owned(), |got| echoed(&got.to_string()))
+        );
+        return Some(json_error(StatusCode::BAD_REQUEST, -32600, id, message));
+    }
     // rmcp cannot parse a request whose params are not an object at all.
     if let Some(id) = &id
         && let Some(method) = value.get("method").and_then(Value::as_str)
