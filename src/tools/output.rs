@@ -107,6 +107,8 @@ pub struct LastMessageOut {
     pub direction: Option<String>,
     #[serde(rename = "type")]
     pub kind: Option<String>,
+    /// Its text, else its caption, else its type in brackets, cut to 200
+    /// characters.
     pub preview: Option<String>,
     pub wamid: Option<String>,
 }
