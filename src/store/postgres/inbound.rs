@@ -4,7 +4,7 @@ use serde_json::json;
 use sqlx::PgConnection;
 
 use super::events::{self, iso8601};
-use super::ingest::{ensure_conversation_with, lock_wamid};
+use super::ingest::ensure_conversation_with;
 use super::jobs::insert_job;
 use super::status;
 use crate::store::*;
@@ -14,7 +14,8 @@ use crate::store::*;
 const SERVICE_WINDOW: i64 = 24 * 60 * 60;
 
 /// Stores an inbound message unless its wamid is already stored for the
-/// account, which counts as a duplicate and changes nothing else.
+/// account, which counts as a duplicate and changes nothing else. The
+/// caller holds the message's wamid lock (`lock_batch_wamids`).
 pub(crate) async fn store_message(
     conn: &mut PgConnection,
     message: &InboundMessage,
@@ -23,7 +24,6 @@ pub(crate) async fn store_message(
 ) -> Result<(), sqlx::Error> {
     let conversation =
         ensure_conversation_with(conn, &message.account_id, &message.from, now).await?;
-    lock_wamid(conn, &message.account_id, &message.wamid).await?;
     let id = MessageId::generate();
     if !insert_message(conn, &id, &conversation, message, now).await? {
         report.duplicates += 1;
@@ -181,6 +181,7 @@ pub(crate) async fn apply_stored_reaction(
 /// Stores a reaction keyed by its target, newest timestamp winning, and
 /// mirrors it on the target message when that is stored. A reaction opens
 /// the service window like any customer message but is never shown as one.
+/// The caller holds the target's wamid lock (`lock_batch_wamids`).
 pub(crate) async fn store_reaction(
     conn: &mut PgConnection,
     reaction: &InboundReaction,
@@ -196,7 +197,6 @@ pub(crate) async fn store_reaction(
     .bind(reaction.timestamp.saturating_add(SERVICE_WINDOW))
     .execute(&mut *conn)
     .await?;
-    lock_wamid(conn, &reaction.account_id, &reaction.target_wamid).await?;
     let emoji = reaction.emoji.as_deref().filter(|e| !e.is_empty());
     let applied = sqlx::query(
         "INSERT INTO reactions (account_id, target_wamid, from_wa_id, emoji, timestamp) \

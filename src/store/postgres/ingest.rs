@@ -225,8 +225,7 @@ pub(crate) async fn lock_wamid(
 
 /// Takes the wamid locks of every item of `batch` at once, in slot order,
 /// so that two batches never wait for each other's slots in opposite
-/// orders. The items then lock their wamids again, which costs no further
-/// lock.
+/// orders. The items rely on these locks and take none of their own.
 async fn lock_batch_wamids(
     conn: &mut PgConnection,
     batch: &WebhookBatch,

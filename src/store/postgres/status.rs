@@ -7,7 +7,6 @@ use sqlx::{PgConnection, Row};
 
 use super::business_reactions;
 use super::events::{self, iso8601};
-use super::ingest::lock_wamid;
 use super::jobs::insert_job;
 use super::reconcile::reconcile_status;
 use crate::store::*;
@@ -85,14 +84,13 @@ pub(crate) async fn apply_status(
 /// Applies a status to its message. A status for an unknown wamid goes to
 /// the message its `biz_opaque_callback_data` names when that message may
 /// take the wamid, and is otherwise kept as pending until its message is
-/// stored.
+/// stored. The caller holds the wamid lock (`lock_batch_wamids`).
 pub(crate) async fn store_status(
     conn: &mut PgConnection,
     update: &StatusUpdate,
     now: UnixTime,
     report: &mut IngestReport,
 ) -> Result<(), sqlx::Error> {
-    lock_wamid(conn, &update.account_id, &update.wamid).await?;
     let row = sqlx::query(
         "SELECT id, conversation_id, status FROM messages \
          WHERE account_id = $1 AND wamid = $2 FOR UPDATE",
