@@ -3,8 +3,8 @@
 use serde_json::json;
 use sqlx::PgConnection;
 
+use super::batch_contacts::BatchContacts;
 use super::events::{self, iso8601};
-use super::ingest::ensure_conversation_with;
 use super::jobs::insert_job;
 use super::status;
 use crate::store::*;
@@ -18,12 +18,14 @@ const SERVICE_WINDOW: i64 = 24 * 60 * 60;
 /// caller holds the message's wamid lock (`lock_batch_wamids`).
 pub(crate) async fn store_message(
     conn: &mut PgConnection,
+    contacts: &mut BatchContacts,
     message: &InboundMessage,
     now: UnixTime,
     report: &mut IngestReport,
 ) -> Result<(), sqlx::Error> {
-    let conversation =
-        ensure_conversation_with(conn, &message.account_id, &message.from, now).await?;
+    let conversation = contacts
+        .conversation_with(conn, &message.account_id, &message.from, now)
+        .await?;
     let id = MessageId::generate();
     if !insert_message(conn, &id, &conversation, message, now).await? {
         report.duplicates += 1;
@@ -184,11 +186,13 @@ pub(crate) async fn apply_stored_reaction(
 /// The caller holds the target's wamid lock (`lock_batch_wamids`).
 pub(crate) async fn store_reaction(
     conn: &mut PgConnection,
+    contacts: &mut BatchContacts,
     reaction: &InboundReaction,
     now: UnixTime,
 ) -> Result<(), sqlx::Error> {
-    let conversation =
-        ensure_conversation_with(conn, &reaction.account_id, &reaction.from, now).await?;
+    let conversation = contacts
+        .conversation_with(conn, &reaction.account_id, &reaction.from, now)
+        .await?;
     sqlx::query(
         "UPDATE conversations SET window_expires_at = GREATEST(window_expires_at, $2) \
          WHERE id = $1",
