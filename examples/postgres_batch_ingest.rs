@@ -1,10 +1,12 @@
 //! Measures how long the PostgreSQL store takes to store one webhook batch
-//! of many inbound text messages.
+//! of many inbound text messages, and one batch with a `delivered` status
+//! for as many outbound messages.
 //!
 //! Usage: `cargo run --release --example postgres_batch_ingest -- [MESSAGES]
 //! [CUSTOMERS] [RUNS]` (defaults 2000, 100 and 3). Every message comes with
 //! its sender's contact item, as in Meta's `contacts[]`, and the senders
-//! take turns. Each run stores the batch into a fresh database, created on
+//! take turns. The outbound messages are sent to the same customers one at
+//! a time before the status batch, untimed. Each run stores the batch into a fresh database, created on
 //! the server named by `PONS_TEST_DATABASE_URL` (default
 //! `postgres://postgres@127.0.0.1:5432/test`) and dropped afterwards.
 
@@ -13,8 +15,8 @@ use std::time::Instant;
 use anyhow::Context;
 use pons::store::postgres::PostgresStore;
 use pons::store::{
-    AccountId, ContactSeen, InboundMessage, IngestItem, NewAccount, NewUser, NewWebhookLog, Store,
-    WebhookBatch,
+    AccountId, ContactSeen, InboundMessage, IngestItem, MessageStatus, NewAccount,
+    NewOutboundMessage, NewUser, NewWebhookLog, SentMessage, StatusUpdate, Store, WebhookBatch,
 };
 use sqlx::{AssertSqlSafe, Connection, PgConnection};
 
@@ -52,30 +54,94 @@ async fn main() -> anyhow::Result<()> {
         admin.close().await?;
         let seconds = measured?;
         println!(
-            "run {run}: {messages} messages from {customers} customers in one batch: {seconds:.2} s \
-             ({:.0} messages/s)",
-            messages as f64 / seconds
+            "run {run}: {messages} messages from {customers} customers in one batch: {:.2} s \
+             ({:.0} messages/s); {messages} statuses in one batch: {:.2} s ({:.0} statuses/s)",
+            seconds.messages,
+            messages as f64 / seconds.messages,
+            seconds.statuses,
+            messages as f64 / seconds.statuses
         );
     }
     Ok(())
 }
 
-/// Stores one batch into the empty database at `url` and returns the
-/// seconds that `Store::ingest` took.
-async fn measure(url: &str, messages: usize, customers: usize) -> anyhow::Result<f64> {
+/// Seconds that `Store::ingest` took for each batch of one run.
+struct Seconds {
+    messages: f64,
+    statuses: f64,
+}
+
+/// Stores the message batch, sends the outbound messages and stores the
+/// status batch, in the empty database at `url`.
+async fn measure(url: &str, messages: usize, customers: usize) -> anyhow::Result<Seconds> {
     let store = PostgresStore::connect(url).await?;
     let account = setup(&store).await?;
+
     let batch = webhook(&account, messages, customers);
     let started = Instant::now();
     let report = store.ingest(batch).await?;
-    let seconds = started.elapsed().as_secs_f64();
+    let message_seconds = started.elapsed().as_secs_f64();
     anyhow::ensure!(
         report.messages_inserted as usize == messages,
         "stored {} of {messages} messages",
         report.messages_inserted
     );
+
+    send_outbound(&store, &account, messages, customers).await?;
+    let batch = statuses(&account, messages, customers);
+    let started = Instant::now();
+    let report = store.ingest(batch).await?;
+    let status_seconds = started.elapsed().as_secs_f64();
+    anyhow::ensure!(
+        report.statuses_applied as usize == messages,
+        "applied {} of {messages} statuses",
+        report.statuses_applied
+    );
+
     store.pool().close().await;
-    Ok(seconds)
+    Ok(Seconds {
+        messages: message_seconds,
+        statuses: status_seconds,
+    })
+}
+
+/// Stores `messages` outbound texts, sent in turn to the customers, and
+/// records Meta's acceptance of each as `wamid.sent.N`.
+async fn send_outbound(
+    store: &PostgresStore,
+    account: &AccountId,
+    messages: usize,
+    customers: usize,
+) -> anyhow::Result<()> {
+    for n in 0..messages {
+        let to = customer(n, customers);
+        let pending = store
+            .insert_outbound(NewOutboundMessage {
+                account_id: account.clone(),
+                wa_id: to.clone(),
+                kind: "text".to_owned(),
+                text: Some(format!("Order {n} ships tomorrow")),
+                caption: None,
+                media: None,
+                context_wamid: None,
+                content_json: "{}".to_owned(),
+                timestamp: 1_700_050_000 + n as i64,
+            })
+            .await?;
+        let sent = SentMessage {
+            wamid: format!("wamid.sent.{n}"),
+            wa_id: Some(to),
+        };
+        store
+            .mark_outbound_sent(&pending.id, sent, 1_700_050_001 + n as i64)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Returns the wa_id of the customer who sends message `n`.
+fn customer(n: usize, customers: usize) -> String {
+    format!("1555{:07}", n % customers)
 }
 
 async fn setup(store: &PostgresStore) -> anyhow::Result<AccountId> {
@@ -106,7 +172,7 @@ async fn setup(store: &PostgresStore) -> anyhow::Result<AccountId> {
 fn webhook(account: &AccountId, messages: usize, customers: usize) -> WebhookBatch {
     let mut items = Vec::with_capacity(2 * messages);
     for n in 0..messages {
-        let from = format!("1555{:07}", n % customers);
+        let from = customer(n, customers);
         let text = format!("Hello, I would like to know the status of order number {n}");
         items.push(IngestItem::Contact(ContactSeen {
             account_id: account.clone(),
@@ -129,6 +195,29 @@ fn webhook(account: &AccountId, messages: usize, customers: usize) -> WebhookBat
             errors: Vec::new(),
         }));
     }
+    batch(account, items)
+}
+
+/// Builds one batch with a `delivered` status for each outbound message
+/// that `send_outbound` sent.
+fn statuses(account: &AccountId, messages: usize, customers: usize) -> WebhookBatch {
+    let items = (0..messages)
+        .map(|n| {
+            IngestItem::Status(StatusUpdate {
+                account_id: account.clone(),
+                wamid: format!("wamid.sent.{n}"),
+                status: MessageStatus::Delivered,
+                timestamp: 1_700_100_000 + n as i64,
+                recipient_id: Some(customer(n, customers)),
+                error: None,
+                biz_opaque_callback_data: None,
+            })
+        })
+        .collect();
+    batch(account, items)
+}
+
+fn batch(account: &AccountId, items: Vec<IngestItem>) -> WebhookBatch {
     WebhookBatch {
         log: NewWebhookLog {
             received_at: 1_700_000_000,
