@@ -177,6 +177,46 @@ pub async fn contact_name_never_blanked(store: DynStore) {
     assert_eq!(renamed.contact_name.as_deref(), Some("Alicia"));
 }
 
+pub async fn contact_renamed_within_batch(store: DynStore) {
+    let t = tenant(&store, "renames").await;
+    let from = "15551230025";
+    let seen = |name: Option<&str>| {
+        IngestItem::Contact(ContactSeen {
+            account_id: t.account.id.clone(),
+            wa_id: from.to_owned(),
+            profile_name: name.map(str::to_owned),
+            user_id: None,
+        })
+    };
+    let message = |wamid: &str| IngestItem::Message(text(&t.account, from, wamid, T0, "hi"));
+
+    ingest(
+        &store,
+        vec![
+            seen(Some("Alice")),
+            message("wamid.R1"),
+            seen(None),
+            seen(Some("Bob")),
+            message("wamid.R2"),
+        ],
+    )
+    .await;
+    let renamed = conversation(&store, &t.account, from).await;
+    assert_eq!(renamed.contact_name.as_deref(), Some("Bob"));
+    assert_eq!(renamed.unread_count, 2);
+
+    // The batch stores Bob again, then Alice, then Bob: the last one wins
+    // although the batch stored Bob before.
+    ingest(
+        &store,
+        vec![seen(Some("Bob")), seen(Some("Alice")), seen(Some("Bob"))],
+    )
+    .await;
+    let back = conversation(&store, &t.account, from).await;
+    assert_eq!(back.contact_name.as_deref(), Some("Bob"));
+    assert_eq!(back.id, renamed.id, "one conversation per contact");
+}
+
 pub async fn failing_batch_rolls_back_alone(store: DynStore) {
     let t = tenant(&store, "rollback").await;
     let from = "15551230030";

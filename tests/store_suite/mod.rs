@@ -76,6 +76,7 @@ macro_rules! store_suite_tests {
             ingest::late_message_keeps_window_and_preview,
             ingest::preview_falls_back_to_caption_and_type,
             ingest::contact_name_never_blanked,
+            ingest::contact_renamed_within_batch,
             ingest::failing_batch_rolls_back_alone,
             ingest::parallel_same_wamid_stored_once,
             ingest::template_status_per_account,

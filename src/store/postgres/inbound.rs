@@ -1,10 +1,10 @@
 //! Inbound messages and reactions from webhooks on PostgreSQL.
 
 use serde_json::json;
-use sqlx::PgConnection;
+use sqlx::{PgConnection, Row};
 
+use super::batch_contacts::BatchContacts;
 use super::events::{self, iso8601};
-use super::ingest::{ensure_conversation_with, lock_wamid};
 use super::jobs::insert_job;
 use super::status;
 use crate::store::*;
@@ -14,27 +14,61 @@ use crate::store::*;
 const SERVICE_WINDOW: i64 = 24 * 60 * 60;
 
 /// Stores an inbound message unless its wamid is already stored for the
-/// account, which counts as a duplicate and changes nothing else.
+/// account, which counts as a duplicate and changes nothing else. The
+/// caller holds the message's wamid lock (`lock_batch_wamids`).
 pub(crate) async fn store_message(
     conn: &mut PgConnection,
+    contacts: &mut BatchContacts,
     message: &InboundMessage,
     now: UnixTime,
     report: &mut IngestReport,
 ) -> Result<(), sqlx::Error> {
-    let conversation =
-        ensure_conversation_with(conn, &message.account_id, &message.from, now).await?;
-    lock_wamid(conn, &message.account_id, &message.wamid).await?;
+    let conversation = contacts
+        .conversation_with(conn, &message.account_id, &message.from, now)
+        .await?;
     let id = MessageId::generate();
-    if !insert_message(conn, &id, &conversation, message, now).await? {
+    let Some(inserted) = insert_message(conn, &id, &conversation, message, now).await? else {
         report.duplicates += 1;
         return Ok(());
-    }
+    };
     report.messages_inserted += 1;
-    touch_conversation(conn, &conversation, message).await?;
     if downloadable_media_id(message).is_some() {
         let job = jobs::media_download(&message.account_id, &id, now);
         insert_job(conn, &job, now).await?;
     }
+    if inserted.has_pending_statuses {
+        let mut stored = status::StoredMessage {
+            id,
+            account_id: message.account_id.clone(),
+            conversation_id: conversation,
+            wamid: message.wamid.clone(),
+            status: MessageStatus::Received,
+        };
+        status::apply_pending(conn, &mut stored).await?;
+    }
+    Ok(())
+}
+
+/// A message row that `insert_message` has just inserted.
+struct Inserted {
+    /// Whether statuses that arrived before the message wait for it.
+    has_pending_statuses: bool,
+}
+
+/// Inserts the message row with the newest stored reaction to it, updates
+/// its conversation and records its event, in one statement. The
+/// conversation counts the message as unread, extends the service window,
+/// and shows it as the last message unless a newer one is already shown.
+/// Returns `None` when the wamid is already stored, which changes nothing.
+async fn insert_message(
+    conn: &mut PgConnection,
+    id: &MessageId,
+    conversation: &ConversationId,
+    message: &InboundMessage,
+    now: UnixTime,
+) -> Result<Option<Inserted>, sqlx::Error> {
+    let media = message.media.clone().unwrap_or_default();
+    let error = message.errors.first().cloned().unwrap_or_default();
     let payload = json!({
         "messageId": id,
         "wamid": message.wamid,
@@ -44,43 +78,40 @@ pub(crate) async fn store_message(
         "text": message.text,
         "timestamp": iso8601(message.timestamp),
     });
-    events::insert_event(
-        conn,
-        &message.account_id,
-        events::MESSAGE_RECEIVED,
-        &payload,
-        message.timestamp,
-    )
-    .await?;
-    let mut stored = status::StoredMessage {
-        id,
-        account_id: message.account_id.clone(),
-        conversation_id: conversation,
-        wamid: message.wamid.clone(),
-        status: MessageStatus::Received,
-    };
-    status::apply_pending(conn, &mut stored).await?;
-    apply_stored_reaction(conn, &stored).await
-}
-
-/// Inserts the message row and returns `false` when the wamid is already stored.
-async fn insert_message(
-    conn: &mut PgConnection,
-    id: &MessageId,
-    conversation: &ConversationId,
-    message: &InboundMessage,
-    now: UnixTime,
-) -> Result<bool, sqlx::Error> {
-    let media = message.media.clone().unwrap_or_default();
-    let error = message.errors.first().cloned().unwrap_or_default();
-    let inserted = sqlx::query(
-        "INSERT INTO messages (id, account_id, conversation_id, wamid, direction, type, text, \
-         caption, media_id, media_mime_type, media_sha256, media_filename, media_url, \
-         context_wamid, content_json, raw_json, status, error_code, error_title, \
-         error_message, error_details, timestamp, created_at, media_status) \
-         VALUES ($1, $2, $3, $4, 'inbound', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, \
-         $16, $17, $18, $19, $20, $21, $22, CASE WHEN $8::text IS NOT NULL THEN 'pending' END) \
-         ON CONFLICT (account_id, wamid) DO NOTHING",
+    // The parts of a WITH query cannot see each other's changes to a table,
+    // so the pending statuses, which update the new row, are only looked
+    // for here and applied by a later statement.
+    let row = sqlx::query(
+        "WITH inserted AS ( \
+             INSERT INTO messages (id, account_id, conversation_id, wamid, direction, type, \
+             text, caption, media_id, media_mime_type, media_sha256, media_filename, media_url, \
+             context_wamid, content_json, raw_json, status, error_code, error_title, \
+             error_message, error_details, timestamp, created_at, media_status, reaction) \
+             VALUES ($1, $2, $3, $4, 'inbound', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, \
+             $15, $16, $17, $18, $19, $20, $21, $22, \
+             CASE WHEN $8::text IS NOT NULL THEN 'pending' END, \
+             (SELECT emoji FROM reactions WHERE account_id = $2 AND target_wamid = $4 \
+              ORDER BY timestamp DESC, from_wa_id LIMIT 1)) \
+             ON CONFLICT (account_id, wamid) DO NOTHING RETURNING id), \
+         touched AS (UPDATE conversations SET \
+             unread_count = unread_count + 1, \
+             last_inbound_at = GREATEST(last_inbound_at, $21), \
+             window_expires_at = GREATEST(window_expires_at, $23), \
+             last_message_preview = CASE WHEN $21 >= COALESCE(last_message_at, 0) \
+                 THEN $24 ELSE last_message_preview END, \
+             last_message_direction = CASE WHEN $21 >= COALESCE(last_message_at, 0) \
+                 THEN 'inbound' ELSE last_message_direction END, \
+             last_message_type = CASE WHEN $21 >= COALESCE(last_message_at, 0) \
+                 THEN $5 ELSE last_message_type END, \
+             last_message_wamid = CASE WHEN $21 >= COALESCE(last_message_at, 0) \
+                 THEN $4 ELSE last_message_wamid END, \
+             last_message_at = GREATEST(last_message_at, $21) \
+             WHERE id = $3 AND EXISTS (SELECT 1 FROM inserted)), \
+         event AS (INSERT INTO events (id, account_id, type, payload_json, occurred_at) \
+             SELECT $25, $2, $26, $27, $21 FROM inserted) \
+         SELECT EXISTS (SELECT 1 FROM inserted) AS inserted, \
+             EXISTS (SELECT 1 FROM pending_statuses WHERE account_id = $2 AND wamid = $4) \
+             AS has_pending_statuses",
     )
     .bind(id.as_str())
     .bind(message.account_id.as_str())
@@ -104,9 +135,19 @@ async fn insert_message(
     .bind(error.details)
     .bind(message.timestamp)
     .bind(now)
-    .execute(conn)
+    .bind(message.timestamp.saturating_add(SERVICE_WINDOW))
+    .bind(preview(message))
+    .bind(uuid::Uuid::now_v7().to_string())
+    .bind(events::MESSAGE_RECEIVED)
+    .bind(payload.to_string())
+    .fetch_one(conn)
     .await?;
-    Ok(inserted.rows_affected() == 1)
+    if !row.try_get::<bool, _>("inserted")? {
+        return Ok(None);
+    }
+    Ok(Some(Inserted {
+        has_pending_statuses: row.try_get("has_pending_statuses")?,
+    }))
 }
 
 /// Returns the media id to download, ignoring a blank one.
@@ -122,40 +163,6 @@ fn preview(message: &InboundMessage) -> String {
         message.caption.as_deref(),
         &message.kind,
     )
-}
-
-/// Counts the message as unread, extends the service window, and makes it
-/// the last message unless a newer one is already shown.
-async fn touch_conversation(
-    conn: &mut PgConnection,
-    conversation: &ConversationId,
-    message: &InboundMessage,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE conversations SET \
-         unread_count = unread_count + 1, \
-         last_inbound_at = GREATEST(last_inbound_at, $2), \
-         window_expires_at = GREATEST(window_expires_at, $6), \
-         last_message_preview = CASE WHEN $2 >= COALESCE(last_message_at, 0) \
-             THEN $3 ELSE last_message_preview END, \
-         last_message_direction = CASE WHEN $2 >= COALESCE(last_message_at, 0) \
-             THEN 'inbound' ELSE last_message_direction END, \
-         last_message_type = CASE WHEN $2 >= COALESCE(last_message_at, 0) \
-             THEN $4 ELSE last_message_type END, \
-         last_message_wamid = CASE WHEN $2 >= COALESCE(last_message_at, 0) \
-             THEN $5 ELSE last_message_wamid END, \
-         last_message_at = GREATEST(last_message_at, $2) \
-         WHERE id = $1",
-    )
-    .bind(conversation.as_str())
-    .bind(message.timestamp)
-    .bind(preview(message))
-    .bind(&message.kind)
-    .bind(&message.wamid)
-    .bind(message.timestamp.saturating_add(SERVICE_WINDOW))
-    .execute(conn)
-    .await?;
-    Ok(())
 }
 
 /// Copies the newest stored reaction to a just-inserted message, for a
@@ -181,13 +188,16 @@ pub(crate) async fn apply_stored_reaction(
 /// Stores a reaction keyed by its target, newest timestamp winning, and
 /// mirrors it on the target message when that is stored. A reaction opens
 /// the service window like any customer message but is never shown as one.
+/// The caller holds the target's wamid lock (`lock_batch_wamids`).
 pub(crate) async fn store_reaction(
     conn: &mut PgConnection,
+    contacts: &mut BatchContacts,
     reaction: &InboundReaction,
     now: UnixTime,
 ) -> Result<(), sqlx::Error> {
-    let conversation =
-        ensure_conversation_with(conn, &reaction.account_id, &reaction.from, now).await?;
+    let conversation = contacts
+        .conversation_with(conn, &reaction.account_id, &reaction.from, now)
+        .await?;
     sqlx::query(
         "UPDATE conversations SET window_expires_at = GREATEST(window_expires_at, $2) \
          WHERE id = $1",
@@ -196,7 +206,6 @@ pub(crate) async fn store_reaction(
     .bind(reaction.timestamp.saturating_add(SERVICE_WINDOW))
     .execute(&mut *conn)
     .await?;
-    lock_wamid(conn, &reaction.account_id, &reaction.target_wamid).await?;
     let emoji = reaction.emoji.as_deref().filter(|e| !e.is_empty());
     let applied = sqlx::query(
         "INSERT INTO reactions (account_id, target_wamid, from_wa_id, emoji, timestamp) \

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use sqlx::{PgConnection, PgPool};
 
+use super::batch_contacts::BatchContacts;
 use super::{backend, inbound, now, status};
 use crate::store::*;
 
@@ -52,16 +53,17 @@ async fn ingest_once(pool: &PgPool, batch: &WebhookBatch) -> Result<IngestReport
     lock_batch_wamids(&mut tx, batch).await?;
     let now = now();
     let mut report = IngestReport::default();
+    let mut contacts = BatchContacts::default();
     for item in &batch.items {
         match item {
             IngestItem::Contact(contact) => {
-                upsert_contact(&mut tx, contact, now).await?;
+                contacts.upsert_contact(&mut tx, contact, now).await?;
             }
             IngestItem::Message(message) => {
-                inbound::store_message(&mut tx, message, now, &mut report).await?;
+                inbound::store_message(&mut tx, &mut contacts, message, now, &mut report).await?;
             }
             IngestItem::Reaction(reaction) => {
-                inbound::store_reaction(&mut tx, reaction, now).await?;
+                inbound::store_reaction(&mut tx, &mut contacts, reaction, now).await?;
                 report.reactions += 1;
             }
             IngestItem::Status(update) => {
@@ -97,42 +99,6 @@ async fn insert_log(conn: &mut PgConnection, log: &NewWebhookLog) -> Result<(), 
     .bind(&log.detail)
     .execute(conn)
     .await?;
-    Ok(())
-}
-
-/// Stores a contact from a webhook's `contacts[]` and ensures its
-/// conversation. Its name and user id change only when the webhook
-/// carries a non-blank value, and `updated_at` only when one of them does.
-async fn upsert_contact(
-    conn: &mut PgConnection,
-    contact: &ContactSeen,
-    now: UnixTime,
-) -> Result<(), sqlx::Error> {
-    let name = contact
-        .profile_name
-        .as_deref()
-        .filter(|n| !n.trim().is_empty());
-    let user_id = contact.user_id.as_deref().filter(|u| !u.trim().is_empty());
-    sqlx::query(
-        "INSERT INTO contacts (id, account_id, wa_id, profile_name, user_id, created_at, \
-         updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6) \
-         ON CONFLICT (account_id, wa_id) DO UPDATE SET \
-         profile_name = COALESCE(excluded.profile_name, contacts.profile_name), \
-         user_id = COALESCE(excluded.user_id, contacts.user_id), \
-         updated_at = excluded.updated_at \
-         WHERE COALESCE(excluded.profile_name, contacts.profile_name) \
-               IS DISTINCT FROM contacts.profile_name \
-            OR COALESCE(excluded.user_id, contacts.user_id) IS DISTINCT FROM contacts.user_id",
-    )
-    .bind(ContactId::generate().as_str())
-    .bind(contact.account_id.as_str())
-    .bind(&contact.wa_id)
-    .bind(name)
-    .bind(user_id)
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
-    ensure_conversation_with(conn, &contact.account_id, &contact.wa_id, now).await?;
     Ok(())
 }
 
@@ -225,8 +191,7 @@ pub(crate) async fn lock_wamid(
 
 /// Takes the wamid locks of every item of `batch` at once, in slot order,
 /// so that two batches never wait for each other's slots in opposite
-/// orders. The items then lock their wamids again, which costs no further
-/// lock.
+/// orders. The items rely on these locks and take none of their own.
 async fn lock_batch_wamids(
     conn: &mut PgConnection,
     batch: &WebhookBatch,

@@ -2,6 +2,7 @@
 //! and the `Store` methods split by concept into submodules.
 
 mod accounts;
+mod batch_contacts;
 mod business_reactions;
 mod events;
 mod inbound;

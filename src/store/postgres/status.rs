@@ -7,7 +7,6 @@ use sqlx::{PgConnection, Row};
 
 use super::business_reactions;
 use super::events::{self, iso8601};
-use super::ingest::lock_wamid;
 use super::jobs::insert_job;
 use super::reconcile::reconcile_status;
 use crate::store::*;
@@ -42,25 +41,6 @@ pub(crate) async fn apply_status(
     // Only `failed` carries Meta's error; other statuses keep the stored one.
     let failed = update.status == MessageStatus::Failed;
     let error = update.error.clone().filter(|_| failed).unwrap_or_default();
-    sqlx::query(
-        "UPDATE messages SET status = $2, status_at = $3, \
-         error_code = CASE WHEN $4 THEN $5 ELSE error_code END, \
-         error_title = CASE WHEN $4 THEN $6 ELSE error_title END, \
-         error_message = CASE WHEN $4 THEN $7 ELSE error_message END, \
-         error_details = CASE WHEN $4 THEN $8 ELSE error_details END \
-         WHERE id = $1",
-    )
-    .bind(message.id.as_str())
-    .bind(update.status.as_str())
-    .bind(update.timestamp)
-    .bind(failed)
-    .bind(error.code)
-    .bind(&error.title)
-    .bind(&error.message)
-    .bind(&error.details)
-    .execute(&mut *conn)
-    .await?;
-    message.status = update.status;
     let payload = json!({
         "messageId": message.id,
         // An outbound message that failed before Meta accepted it has no wamid.
@@ -71,28 +51,46 @@ pub(crate) async fn apply_status(
         "error": if failed { update.error.as_ref() } else { None },
         "timestamp": iso8601(update.timestamp),
     });
-    events::insert_event(
-        conn,
-        &message.account_id,
-        events::STATUS_UPDATED,
-        &payload,
-        update.timestamp,
+    // PostgreSQL runs the UPDATE in the WITH clause although nothing reads
+    // its output, so one round trip updates the row and records the event.
+    sqlx::query(
+        "WITH updated AS (UPDATE messages SET status = $2, status_at = $3, \
+             error_code = CASE WHEN $4 THEN $5 ELSE error_code END, \
+             error_title = CASE WHEN $4 THEN $6 ELSE error_title END, \
+             error_message = CASE WHEN $4 THEN $7 ELSE error_message END, \
+             error_details = CASE WHEN $4 THEN $8 ELSE error_details END \
+             WHERE id = $1) \
+         INSERT INTO events (id, account_id, type, payload_json, occurred_at) \
+         VALUES ($9, $10, $11, $12, $3)",
     )
+    .bind(message.id.as_str())
+    .bind(update.status.as_str())
+    .bind(update.timestamp)
+    .bind(failed)
+    .bind(error.code)
+    .bind(&error.title)
+    .bind(&error.message)
+    .bind(&error.details)
+    .bind(uuid::Uuid::now_v7().to_string())
+    .bind(message.account_id.as_str())
+    .bind(events::STATUS_UPDATED)
+    .bind(payload.to_string())
+    .execute(&mut *conn)
     .await?;
+    message.status = update.status;
     Ok(true)
 }
 
 /// Applies a status to its message. A status for an unknown wamid goes to
 /// the message its `biz_opaque_callback_data` names when that message may
 /// take the wamid, and is otherwise kept as pending until its message is
-/// stored.
+/// stored. The caller holds the wamid lock (`lock_batch_wamids`).
 pub(crate) async fn store_status(
     conn: &mut PgConnection,
     update: &StatusUpdate,
     now: UnixTime,
     report: &mut IngestReport,
 ) -> Result<(), sqlx::Error> {
-    lock_wamid(conn, &update.account_id, &update.wamid).await?;
     let row = sqlx::query(
         "SELECT id, conversation_id, status FROM messages \
          WHERE account_id = $1 AND wamid = $2 FOR UPDATE",
