@@ -209,13 +209,15 @@ impl Admin {
         // below), and a running server would keep the old one. Held until
         // the verifier is moved. It is taken before a missing key file is
         // created, so that a rejected command leaves no new key file.
-        // NOTE: servers on other machines that share a PostgreSQL database
-        // hold no lock here and go undetected.
         let _key_change_lock = if replaced_both && !self.has_database_key().await? {
-            Some(crate::data_dir_lock::lock_for_key_change(
-                &self.settings.data_dir,
-                "pons account set-credentials",
-            )?)
+            Some(
+                crate::data_dir_lock::lock_key_change(
+                    &self.settings.data_dir,
+                    &self.settings.database_url,
+                    "pons account set-credentials",
+                )
+                .await?,
+            )
         } else {
             None
         };

@@ -13,15 +13,18 @@
 //! A lock file that cannot be opened or locked stops the command with an
 //! error instead of turning the exclusion off.
 //!
-//! NOTE: the lock only covers processes on this machine that use this data
-//! directory. Servers on other machines that share a PostgreSQL database go
-//! undetected.
+//! The lock only covers processes on this machine that use this data
+//! directory. On PostgreSQL, servers and key changes also take an advisory
+//! lock on the database (`store::postgres::instance_lock`), which covers
+//! servers on other machines and in other data directories.
 
 use std::fs::{File, TryLockError};
 use std::io;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
+
+use crate::store::postgres::instance_lock::{self, DatabaseLock};
 
 /// Name of the lock file inside the data directory.
 pub const LOCK_FILE_NAME: &str = "pons.lock";
@@ -92,6 +95,34 @@ pub fn lock_for_key_change(data_dir: &Path, command: &str) -> anyhow::Result<Dat
         ),
         Err(TryLockError::Error(error)) => Err(lock_failed(&path, error)),
     }
+}
+
+/// The locks that a command changing the encryption key holds: the data
+/// directory's, and on PostgreSQL the database's.
+#[must_use = "the locks are released when they are dropped"]
+pub struct KeyChangeLock {
+    _directory: DataDirLock,
+    _database: Option<DatabaseLock>,
+}
+
+/// Takes [`lock_for_key_change`] on `data_dir` and, when `database_url`
+/// names PostgreSQL, the database's exclusive lock, which fails while a
+/// `pons serve` on any machine uses that database.
+pub async fn lock_key_change(
+    data_dir: &Path,
+    database_url: &str,
+    command: &str,
+) -> anyhow::Result<KeyChangeLock> {
+    let directory = lock_for_key_change(data_dir, command)?;
+    let database = if crate::store::is_postgres_url(database_url) {
+        Some(instance_lock::lock_for_key_change(database_url, command).await?)
+    } else {
+        None
+    };
+    Ok(KeyChangeLock {
+        _directory: directory,
+        _database: database,
+    })
 }
 
 fn lock_path(data_dir: &Path) -> PathBuf {

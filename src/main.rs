@@ -63,6 +63,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             server::cancel_on_signal(shutdown.clone());
             let new_database = missing_sqlite_file(&settings.database_url);
             let server = Server::bind(&settings).await?;
+            // Held until the server stops, so that no command changes the
+            // encryption key of a PostgreSQL database it uses, from any
+            // machine.
+            let _database_lock = if pons::store::is_postgres_url(&settings.database_url) {
+                Some(
+                    pons::store::postgres::instance_lock::lock_for_server(&settings.database_url)
+                        .await?,
+                )
+            } else {
+                None
+            };
             log_database(&settings, new_database.as_deref());
             server.run(shutdown).await
         }
@@ -75,15 +86,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         command => {
             // Held until the command ends, so no `pons serve` or `pons demo`
             // runs with the old key meanwhile.
-            // NOTE: servers on other machines that share a PostgreSQL
-            // database hold no lock here and go undetected.
             let _key_change_lock = match &command {
-                Command::EncryptionKey(EncryptionKeyCommand::Adopt) => {
-                    Some(pons::data_dir_lock::lock_for_key_change(
+                Command::EncryptionKey(EncryptionKeyCommand::Adopt) => Some(
+                    pons::data_dir_lock::lock_key_change(
                         &settings.data_dir,
+                        &settings.database_url,
                         "pons encryption-key adopt",
-                    )?)
-                }
+                    )
+                    .await?,
+                ),
                 _ => None,
             };
             let new_database = missing_sqlite_file(&settings.database_url);

@@ -1152,3 +1152,39 @@ async fn newer_schema_is_rejected() {
     assert!(message.contains("schema version 999 is newer"), "{message}");
     assert!(message.contains("run a newer Pons release"), "{message}");
 }
+
+#[tokio::test]
+async fn key_change_waits_for_servers_on_the_database() {
+    use pons::store::postgres::instance_lock::{lock_for_key_change, lock_for_server};
+
+    let harness = harness!();
+    let url = harness.database.url();
+    let first = lock_for_server(&url).await.expect("first server");
+    let second = lock_for_server(&url).await.expect("servers share the lock");
+    let refused = lock_for_key_change(&url, "pons encryption-key adopt")
+        .await
+        .err()
+        .map(|error| format!("{error:#}"))
+        .expect("a server holds the lock");
+    assert!(refused.contains("a `pons serve` is using"), "{refused}");
+    assert!(refused.contains("on this machine or another"), "{refused}");
+    assert!(refused.contains("pons encryption-key adopt"), "{refused}");
+
+    first.release().await;
+    second.release().await;
+    let change = lock_for_key_change(&url, "pons encryption-key adopt")
+        .await
+        .expect("no server is left");
+    let blocked = lock_for_server(&url)
+        .await
+        .err()
+        .map(|error| format!("{error:#}"))
+        .expect("a key change holds the lock");
+    assert!(blocked.contains("changing the encryption key"), "{blocked}");
+    change.release().await;
+    lock_for_server(&url)
+        .await
+        .expect("the key change is over")
+        .release()
+        .await;
+}

@@ -7,6 +7,7 @@ mod business_reactions;
 mod events;
 mod inbound;
 mod ingest;
+pub mod instance_lock;
 mod jobs;
 mod key_verifier;
 mod keys;
