@@ -38,6 +38,8 @@ pub struct ListConversationsOutput {
     pub accounts: Vec<AccountOut>,
     /// Most recent first.
     pub conversations: Vec<ConversationOut>,
+    /// `true` when more conversations exist than `limit` let through.
+    pub more: bool,
 }
 
 impl Summary for ListConversationsOutput {
@@ -49,9 +51,11 @@ impl Summary for ListConversationsOutput {
             .count();
         let open = self.conversations.iter().filter(|c| c.window.open).count();
         format!(
-            "{} conversation(s) on {}: {unread} with unread messages, {open} with an open 24h window.",
+            "{} conversation(s) on {}: {unread} with unread messages, {open} with an open 24h \
+             window.{}",
             self.conversations.len(),
-            describe_accounts(&self.accounts)
+            describe_accounts(&self.accounts),
+            more_note(self.more)
         )
     }
 }
@@ -64,13 +68,18 @@ pub async fn list_conversations(
     require(cx.principal, LIST_CONVERSATIONS)?;
     let accounts = resolve_accounts(cx, args.from.as_deref()).await?;
     let limit = limit_or_default(args.limit, 50, 200);
-    let rows = cx.store.list_conversations(&ids(&accounts), limit).await?;
+    let mut rows = cx
+        .store
+        .list_conversations(&ids(&accounts), limit + 1)
+        .await?;
+    let more = cut_to_limit(&mut rows, limit);
     Ok(ListConversationsOutput {
         conversations: rows
             .iter()
             .map(|r| ConversationOut::new(r, &accounts, cx.now))
             .collect(),
         accounts: accounts.iter().map(AccountOut::from).collect(),
+        more,
     })
 }
 
@@ -93,6 +102,8 @@ pub struct ListUnansweredOutput {
     pub accounts: Vec<AccountOut>,
     /// Conversations whose last message came from the customer, most recent first.
     pub conversations: Vec<UnansweredOut>,
+    /// `true` when more such conversations exist than `limit` let through.
+    pub more: bool,
 }
 
 impl Summary for ListUnansweredOutput {
@@ -100,11 +111,29 @@ impl Summary for ListUnansweredOutput {
         let open = self.conversations.iter().filter(|c| c.window.open).count();
         format!(
             "{} conversation(s) on {} wait for a reply; {open} can still get a free-form reply \
-             inside the 24h window.",
+             inside the 24h window.{}",
             self.conversations.len(),
-            describe_accounts(&self.accounts)
+            describe_accounts(&self.accounts),
+            more_note(self.more)
         )
     }
+}
+
+/// Appends to a list's summary that the list stopped at its limit.
+fn more_note(more: bool) -> &'static str {
+    if more {
+        " More exist than the limit let through: pass a higher limit (up to 200) to see them."
+    } else {
+        ""
+    }
+}
+
+/// Cuts `rows`, read with one row more than `limit`, to `limit`, and
+/// returns whether there was more.
+fn cut_to_limit<T>(rows: &mut Vec<T>, limit: u32) -> bool {
+    let more = rows.len() > limit as usize;
+    rows.truncate(limit as usize);
+    more
 }
 
 /// Lists conversations whose last message is inbound, most recent first.
@@ -115,13 +144,15 @@ pub async fn list_unanswered(
     require(cx.principal, LIST_UNANSWERED)?;
     let accounts = resolve_accounts(cx, args.from.as_deref()).await?;
     let limit = limit_or_default(args.limit, 20, 200);
-    let rows = cx.store.list_unanswered(&ids(&accounts), limit).await?;
+    let mut rows = cx.store.list_unanswered(&ids(&accounts), limit + 1).await?;
+    let more = cut_to_limit(&mut rows, limit);
     Ok(ListUnansweredOutput {
         conversations: rows
             .iter()
             .map(|r| UnansweredOut::new(r, &accounts, cx.now))
             .collect(),
         accounts: accounts.iter().map(AccountOut::from).collect(),
+        more,
     })
 }
 
