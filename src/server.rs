@@ -239,7 +239,7 @@ pub async fn open_for(
             )
         })?;
     } else if !key_use.creates_database() {
-        reject_missing_database(&settings.database_url)?;
+        reject_missing_database(&settings.database_url).await?;
     }
     let store = crate::store::connect(&settings.database_url)
         .await
@@ -298,15 +298,16 @@ pub async fn open_for(
     Ok((store, CommandKey::Checked(Box::new(secrets))))
 }
 
-/// Rejects a SQLite database URL whose file is missing or empty, for a
-/// command that must not create a database. Such a command run from
+/// Rejects a SQLite database URL whose file is missing or empty, or a
+/// PostgreSQL schema without Pons's tables, for a command that must not
+/// create a database. Such a command run from
 /// another folder, or with a mistyped setting, would otherwise create an
 /// empty database there.
 /// NOTE: the file is checked before it is opened, so a file removed in
 /// between is still created.
-fn reject_missing_database(database_url: &str) -> anyhow::Result<()> {
+async fn reject_missing_database(database_url: &str) -> anyhow::Result<()> {
     if crate::store::is_postgres_url(database_url) {
-        return Ok(());
+        return crate::store::postgres::reject_schema_without_pons(database_url).await;
     }
     let path = crate::store::sqlite::path_from_url(database_url)?;
     let has_content = std::fs::metadata(&path).is_ok_and(|metadata| metadata.len() > 0);

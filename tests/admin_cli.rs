@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
+use sqlx::Connection;
 
 /// Runs `pons ARGS` on `data_dir` with no other `PONS_*` setting.
 fn pons(data_dir: &Path, args: &[&str]) -> Output {
@@ -1393,4 +1394,33 @@ fn serve_rejects_directory_as_lock_file() {
     let expected = format!("the lock file {} is a directory", lock_file.display());
     assert!(message.contains(&expected), "{message}");
     assert!(message.contains("remove"), "{message}");
+}
+
+#[tokio::test]
+async fn list_commands_set_up_no_postgres_database() {
+    let database = postgres_harness::EmptyDatabase::create().await;
+    let url = database.url();
+    let env = [("PONS_DATABASE_URL", url.as_str())];
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("pons-data");
+
+    for args in [&["account", "list"][..], &["key", "list"][..]] {
+        let output = pons_with_env(&data_dir, args, &env);
+        let message = stderr(&output);
+        assert!(!output.status.success(), "{args:?}: {message}");
+        assert!(message.contains("no Pons tables"), "{args:?}: {message}");
+        assert!(message.contains("pons user add"), "{args:?}: {message}");
+    }
+    let mut connection = sqlx::PgConnection::connect(&url).await.expect("connect");
+    let tables: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()")
+            .fetch_one(&mut connection)
+            .await
+            .expect("count tables");
+    assert_eq!(tables, 0, "no table was created");
+
+    let added = pons_with_env(&data_dir, &["user", "add", "you@example.com"], &env);
+    assert!(added.status.success(), "{}", stderr(&added));
+    let listed = pons_with_env(&data_dir, &["account", "list"], &env);
+    assert!(listed.status.success(), "{}", stderr(&listed));
 }

@@ -110,6 +110,38 @@ impl PostgresStore {
     }
 }
 
+/// Fails when the current schema of the database at `url` has no record of
+/// Pons's migrations, for a command that must not set up a database: it
+/// would otherwise create Pons's tables in a new, empty database named by
+/// mistake. A database that cannot be reached passes, so that the store's
+/// own connection reports why.
+pub async fn reject_schema_without_pons(url: &str) -> anyhow::Result<()> {
+    let Ok(options) = PgConnectOptions::from_str(url) else {
+        return Ok(());
+    };
+    let Ok(mut connection) = options.connect().await else {
+        return Ok(());
+    };
+    let has_pons: bool = sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL")
+        .bind(MIGRATIONS_TABLE)
+        .fetch_one(&mut connection)
+        .await
+        .context("reading the PostgreSQL schema failed")?;
+    connection.close().await.ok();
+    if has_pons {
+        return Ok(());
+    }
+    anyhow::bail!(
+        "no Pons tables in PostgreSQL at {}:{}, database {:?}, and this command does not create \
+         them. Point the command at the installation's database with --database-url \
+         (PONS_DATABASE_URL) or database_url in the configuration file (--config). A new \
+         installation gets its tables from `pons serve` or `pons user add`",
+        options.get_host(),
+        options.get_port(),
+        options.get_database().unwrap_or_default()
+    )
+}
+
 /// The table in which sqlx records the applied migrations.
 const MIGRATIONS_TABLE: &str = "_sqlx_migrations";
 
