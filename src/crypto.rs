@@ -52,6 +52,20 @@ impl std::fmt::Debug for SecretBox {
     }
 }
 
+/// Reads a key file's text. A path that is no regular file, such as a
+/// named pipe or a device, is rejected instead of read, because reading a
+/// named pipe waits until another process writes to it.
+fn read_key_text(path: &Path) -> std::io::Result<Zeroizing<String>> {
+    let metadata = std::fs::metadata(path)?;
+    if !metadata.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "it is not a regular file; point the setting at the key file itself",
+        ));
+    }
+    std::fs::read_to_string(path).map(Zeroizing::new)
+}
+
 impl SecretBox {
     /// Builds the cipher from a base64 key given by configuration.
     pub fn from_base64(text: &str, origin: &str) -> Result<SecretBox, CryptoError> {
@@ -77,7 +91,7 @@ impl SecretBox {
     /// Reads the key file, or returns `None` when it does not exist. A
     /// symbolic link to a missing file is an error, not a missing key file.
     pub fn load(path: &Path) -> Result<Option<SecretBox>, CryptoError> {
-        match std::fs::read_to_string(path) {
+        match read_key_text(path) {
             Ok(text) => SecretBox::from_base64(&text, &path.display().to_string()).map(Some),
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
                 reject_dangling_link(path)?;
@@ -97,7 +111,7 @@ impl SecretBox {
             path: path.display().to_string(),
             error,
         };
-        match std::fs::read_to_string(path) {
+        match read_key_text(path) {
             Ok(text) => SecretBox::from_base64(&text, &path.display().to_string()),
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => SecretBox::create(path),
             Err(err) => Err(io_error(err)),
@@ -245,6 +259,25 @@ mod tests {
             assert!(message.contains("cannot decrypt"), "{message}");
         }
         assert!(!target.exists(), "no key file is created at the target");
+    }
+
+    #[test]
+    fn named_pipe_key_file_is_rejected_unread() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(KEY_FILE_NAME);
+        let made = std::process::Command::new("mkfifo")
+            .arg(&path)
+            .status()
+            .expect("run mkfifo");
+        assert!(made.success());
+
+        for message in [
+            SecretBox::load(&path).unwrap_err().to_string(),
+            SecretBox::load_or_create(&path).unwrap_err().to_string(),
+        ] {
+            assert!(message.contains(&path.display().to_string()), "{message}");
+            assert!(message.contains("not a regular file"), "{message}");
+        }
     }
 
     #[test]
