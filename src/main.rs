@@ -98,28 +98,24 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 _ => None,
             };
             let new_database = missing_sqlite_file(&settings.database_url);
-            let (store, key) = server::open_for(&settings, key_use(&command)).await?;
-            if let Some(path) = new_database {
-                eprintln!(
-                    "note: no database was at {} (or the file was empty), so a new, empty one was \
-                     created; to manage an existing installation, set PONS_DATA_DIR (or \
-                     --data-dir) to its data directory",
-                    path.display()
-                );
-            }
-            let mut admin = Admin {
-                store,
-                key,
-                settings,
-            };
-            match command {
-                Command::User(c) => admin.user(c).await,
-                Command::Account(c) => admin.account(c).await,
-                Command::Member(c) => admin.member(c).await,
-                Command::Key(c) => admin.key(c).await,
-                Command::EncryptionKey(c) => admin.encryption_key(c).await,
-                Command::Serve(_) | Command::Bench(_) | Command::Demo(_) | Command::Metasim(_) => {
-                    unreachable!("handled above")
+            let existed = new_database.as_ref().is_some_and(|path| path.exists());
+            let new_data_dir = (!settings.data_dir.exists()).then(|| settings.data_dir.clone());
+            match run_admin(command, settings).await {
+                Ok(()) => {
+                    if let Some(path) = new_database {
+                        eprintln!(
+                            "note: no database was at {} (or the file was empty), so a new one \
+                             was created; to manage an existing installation, set \
+                             PONS_DATA_DIR (or --data-dir) to its data directory",
+                            path.display()
+                        );
+                    }
+                    Ok(())
+                }
+                Err(error) => {
+                    let created = new_database.filter(|_| !existed);
+                    remove_created(created.as_deref(), new_data_dir.as_deref());
+                    Err(error)
                 }
             }
         }
@@ -159,6 +155,44 @@ fn key_use(command: &Command) -> KeyUse<'_> {
         Command::Serve(_) | Command::Bench(_) | Command::Demo(_) | Command::Metasim(_) => {
             KeyUse::Secrets
         }
+    }
+}
+
+/// Opens the database and key for an admin command and runs it. The store
+/// is closed when this returns.
+async fn run_admin(command: Command, settings: Settings) -> anyhow::Result<()> {
+    let (store, key) = server::open_for(&settings, key_use(&command)).await?;
+    let mut admin = Admin {
+        store,
+        key,
+        settings,
+    };
+    match command {
+        Command::User(c) => admin.user(c).await,
+        Command::Account(c) => admin.account(c).await,
+        Command::Member(c) => admin.member(c).await,
+        Command::Key(c) => admin.key(c).await,
+        Command::EncryptionKey(c) => admin.encryption_key(c).await,
+        Command::Serve(_) | Command::Bench(_) | Command::Demo(_) | Command::Metasim(_) => {
+            unreachable!("handled above")
+        }
+    }
+}
+
+/// Removes the SQLite database (with its WAL and shared-memory files) and
+/// the data directory that a failed command created, so that it leaves the
+/// folder as it found it. The directory goes only when nothing else is in
+/// it. Removal is best effort: the command's own error is the one reported.
+fn remove_created(database: Option<&std::path::Path>, data_dir: Option<&std::path::Path>) {
+    if let Some(database) = database {
+        for suffix in ["", "-wal", "-shm"] {
+            let mut path = database.as_os_str().to_owned();
+            path.push(suffix);
+            std::fs::remove_file(path).ok();
+        }
+    }
+    if let Some(data_dir) = data_dir {
+        std::fs::remove_dir(data_dir).ok();
     }
 }
 

@@ -413,7 +413,7 @@ fn only_owner_stays_owner() {
 #[test]
 fn first_admin_command_notes_new_database() {
     let dir = tempfile::tempdir().unwrap();
-    let note = "a new, empty one was created";
+    let note = "so a new one was created";
 
     let first = pons(dir.path(), &["encryption-key", "adopt"]);
     assert!(first.status.success(), "{}", stderr(&first));
@@ -1423,4 +1423,43 @@ async fn list_commands_set_up_no_postgres_database() {
     assert!(added.status.success(), "{}", stderr(&added));
     let listed = pons_with_env(&data_dir, &["account", "list"], &env);
     assert!(listed.status.success(), "{}", stderr(&listed));
+}
+
+#[test]
+fn failed_first_commands_leave_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("secret.txt");
+    std::fs::write(&secret, "s3cret").unwrap();
+    let secret = secret.to_str().unwrap();
+    let commands: [&[&str]; 2] = [
+        &["user", "add", "not-an-email"],
+        &[
+            "account",
+            "add",
+            "--owner",
+            "nobody@example.com",
+            "--name",
+            "Shop",
+            "--waba-id",
+            "100000000000001",
+            "--phone-number-id",
+            "100000000000002",
+            "--phone-number",
+            "+15550001111",
+            "--access-token-file",
+            secret,
+            "--app-secret-file",
+            secret,
+        ],
+    ];
+    for args in commands {
+        let output = pons_in_folder(dir.path(), args);
+        assert!(!output.status.success(), "{args:?}: {}", stderr(&output));
+        assert!(
+            !dir.path().join("pons-data").exists(),
+            "{args:?} left {:?}",
+            std::fs::read_dir(dir.path().join("pons-data"))
+                .map(|entries| entries.flatten().map(|e| e.file_name()).collect::<Vec<_>>())
+        );
+    }
 }
