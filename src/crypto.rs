@@ -24,10 +24,12 @@ pub enum CryptoError {
     #[error("cannot read or create the encryption key file {path}: {error}")]
     KeyFile { path: String, error: std::io::Error },
     #[error(
-        "invalid encryption key in {origin}: expected 32 bytes encoded as base64 \
-         (generate one with `openssl rand -base64 32`)"
+        "invalid encryption key in {origin}: {found}, and a key is 32 bytes encoded as base64. \
+         If the database already stores secrets, restore the key file they were stored with \
+         from a backup, because a new key cannot decrypt them. Only a new installation may \
+         start with a new key (generate one with `openssl rand -base64 32`)"
     )]
-    InvalidKey { origin: String },
+    InvalidKey { origin: String, found: String },
     #[error(
         "encryption key file {path} is a symbolic link to {target}, which does not exist. \
          Restore the key file at {target}. If that key is lost, remove the link so that Pons \
@@ -69,18 +71,20 @@ fn read_key_text(path: &Path) -> std::io::Result<Zeroizing<String>> {
 impl SecretBox {
     /// Builds the cipher from a base64 key given by configuration.
     pub fn from_base64(text: &str, origin: &str) -> Result<SecretBox, CryptoError> {
-        let bytes =
-            Zeroizing::new(
-                BASE64
-                    .decode(text.trim())
-                    .map_err(|_| CryptoError::InvalidKey {
-                        origin: origin.to_owned(),
-                    })?,
-            );
+        let invalid = |found: String| CryptoError::InvalidKey {
+            origin: origin.to_owned(),
+            found,
+        };
+        if text.trim().is_empty() {
+            return Err(invalid("it is empty".to_owned()));
+        }
+        let bytes = Zeroizing::new(
+            BASE64
+                .decode(text.trim())
+                .map_err(|_| invalid("it is not base64".to_owned()))?,
+        );
         if bytes.len() != 32 {
-            return Err(CryptoError::InvalidKey {
-                origin: origin.to_owned(),
-            });
+            return Err(invalid(format!("it decodes to {} bytes", bytes.len())));
         }
         let key = Key::<Aes256Gcm>::from_slice(&bytes);
         Ok(SecretBox {
@@ -284,5 +288,22 @@ mod tests {
     fn rejects_short_key() {
         let err = SecretBox::from_base64("c2hvcnQ=", "PONS_ENCRYPTION_KEY").unwrap_err();
         assert!(err.to_string().contains("PONS_ENCRYPTION_KEY"));
+        assert!(err.to_string().contains("it decodes to 5 bytes"), "{err}");
+    }
+
+    #[test]
+    fn invalid_key_says_what_is_wrong_and_to_restore() {
+        for (text, found) in [
+            ("", "it is empty"),
+            ("  \n", "it is empty"),
+            ("not base64!", "it is not base64"),
+        ] {
+            let message = SecretBox::from_base64(text, "key.file")
+                .unwrap_err()
+                .to_string();
+            assert!(message.contains(found), "{text:?}: {message}");
+            assert!(message.contains("restore the key file"), "{message}");
+            assert!(message.contains("cannot decrypt"), "{message}");
+        }
     }
 }
