@@ -111,16 +111,9 @@ impl Admin {
     }
 
     async fn add_account(&mut self, args: AccountAddArgs) -> anyhow::Result<()> {
-        let owner = self.user_by_email(&args.owner).await?;
+        // The arguments are checked before the database, so that one run
+        // reports what is wrong with them.
         let phone = PhoneNumber::parse(&args.phone_number)?;
-        if let Some(existing) = self.store.find_account(phone.digits()).await? {
-            bail!(
-                "phone number {phone} is already connected as account {} ({}); one number has \
-                 one phone number id at Meta, so connect it once",
-                existing.id,
-                existing.name
-            );
-        }
         if args.name.trim().is_empty() {
             bail!("--name cannot be empty; give the number a name such as \"Shop\"");
         }
@@ -149,6 +142,15 @@ impl Admin {
             Some(token) => token,
             None => random_token(),
         };
+        let owner = self.user_by_email(&args.owner).await?;
+        if let Some(existing) = self.store.find_account(phone.digits()).await? {
+            bail!(
+                "phone number {phone} is already connected as account {} ({}); one number has \
+                 one phone number id at Meta, so connect it once",
+                existing.id,
+                existing.name
+            );
+        }
         // Every check that can fail ran above, so a rejected command leaves
         // no new key file behind.
         let secrets = self.secrets().await?;

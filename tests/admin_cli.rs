@@ -1463,3 +1463,35 @@ fn failed_first_commands_leave_nothing() {
         );
     }
 }
+
+#[test]
+fn account_add_checks_arguments_before_owner() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("secret.txt");
+    std::fs::write(&secret, "s3cret").unwrap();
+    let secret = secret.to_str().unwrap();
+    let output = pons_in_folder(
+        dir.path(),
+        &[
+            "account",
+            "add",
+            "--owner",
+            "nobody@example.com",
+            "--name",
+            "Shop",
+            "--waba-id",
+            "1000000000000x1",
+            "--phone-number-id",
+            "100000000000002",
+            "--phone-number",
+            "+15550001111",
+            "--access-token-file",
+            secret,
+            "--app-secret-file",
+            secret,
+        ],
+    );
+    let message = stderr(&output);
+    assert!(!output.status.success(), "{message}");
+    assert!(message.contains("invalid --waba-id"), "{message}");
+}
