@@ -496,8 +496,10 @@ const TOOL_VARIABLES: [&str; 4] = [
 
 /// Returns, for each environment variable in `names` that starts with
 /// `PONS_` but is no Pons setting, the setting whose name is one or two
-/// typos away, if any. Pons ignores such a variable, which silently leaves
-/// the setting at its default, such as a new data directory.
+/// typos away, or else the shortest setting whose name it begins, such as
+/// `PONS_READ_TIMEOUT_SECONDS` for `PONS_READ_TIMEOUT` (a unit left out).
+/// Pons ignores such a variable, which silently leaves the setting at its
+/// default, such as a new data directory.
 pub fn mistyped_variables(names: impl Iterator<Item = String>) -> Vec<(String, String)> {
     let known = known_variables();
     names
@@ -508,7 +510,15 @@ pub fn mistyped_variables(names: impl Iterator<Item = String>) -> Vec<(String, S
                 .iter()
                 .map(|known| (strsim::levenshtein(&name, known), known))
                 .min()?;
-            (distance <= 2).then(|| (name, closest.clone()))
+            if distance <= 2 {
+                return Some((name, closest.clone()));
+            }
+            let prefix = format!("{name}_");
+            let longer = known
+                .iter()
+                .filter(|known| known.starts_with(&prefix))
+                .min_by_key(|known| known.len())?;
+            Some((name, longer.clone()))
         })
         .collect()
 }
@@ -547,12 +557,20 @@ mod tests {
             "PONS_LOG",
             "PONS_API_KEY",
             "HOME",
+            "PONS_READ_TIMEOUT",
+            "PONS_UNRELATED_THING",
         ];
         let found = mistyped_variables(names.iter().map(|name| name.to_string()));
 
         assert_eq!(
             found,
-            vec![("PONS_DATADIR".to_owned(), "PONS_DATA_DIR".to_owned())]
+            vec![
+                ("PONS_DATADIR".to_owned(), "PONS_DATA_DIR".to_owned()),
+                (
+                    "PONS_READ_TIMEOUT".to_owned(),
+                    "PONS_READ_TIMEOUT_SECONDS".to_owned()
+                ),
+            ]
         );
     }
 
