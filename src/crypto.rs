@@ -269,11 +269,11 @@ mod tests {
     fn named_pipe_key_file_is_rejected_unread() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(KEY_FILE_NAME);
-        let made = std::process::Command::new("mkfifo")
+        let mkfifo = std::process::Command::new("mkfifo")
             .arg(&path)
             .status()
             .expect("run mkfifo");
-        assert!(made.success());
+        assert!(mkfifo.success());
 
         for message in [
             SecretBox::load(&path).unwrap_err().to_string(),
@@ -292,7 +292,7 @@ mod tests {
     }
 
     #[test]
-    fn invalid_key_says_what_is_wrong_and_to_restore() {
+    fn invalid_key_names_problem_and_restore() {
         for (text, found) in [
             ("", "it is empty"),
             ("  \n", "it is empty"),

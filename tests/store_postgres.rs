@@ -1161,14 +1161,17 @@ async fn key_change_waits_for_servers_on_the_database() {
     let url = harness.database.url();
     let first = lock_for_server(&url).await.expect("first server");
     let second = lock_for_server(&url).await.expect("servers share the lock");
-    let refused = lock_for_key_change(&url, "pons encryption-key adopt")
+    let rejected = lock_for_key_change(&url, "pons encryption-key adopt")
         .await
         .err()
         .map(|error| format!("{error:#}"))
         .expect("a server holds the lock");
-    assert!(refused.contains("a `pons serve` is using"), "{refused}");
-    assert!(refused.contains("on this machine or another"), "{refused}");
-    assert!(refused.contains("pons encryption-key adopt"), "{refused}");
+    assert!(rejected.contains("a `pons serve` is using"), "{rejected}");
+    assert!(
+        rejected.contains("on this machine or another"),
+        "{rejected}"
+    );
+    assert!(rejected.contains("pons encryption-key adopt"), "{rejected}");
 
     first.release().await;
     second.release().await;

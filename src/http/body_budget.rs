@@ -170,7 +170,10 @@ async fn read_within(
     if declared.is_some() && expected > budget.available_bytes() {
         return Err(budget.reject(expected));
     }
-    let mut reservation = budget.try_reserve(0).ok_or_else(|| budget.reject(0))?;
+    // A reservation of no bytes always succeeds. It grows as bytes arrive.
+    let mut reservation = budget
+        .try_reserve(0)
+        .expect("a reservation of zero permits never waits");
     let mut buffer: Vec<u8> = Vec::new();
     let mut body = body;
     while let Some(frame) = body.frame().await {

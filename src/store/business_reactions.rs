@@ -4,7 +4,7 @@
 //! `biz_opaque_callback_data`. Meta echoes the field in the reaction's
 //! `sent` or `failed` status. The reaction is set on its message when the
 //! Graph response or that status confirms it, whichever comes first, and
-//! forgotten when Meta refuses it. Both backends apply this rule.
+//! deleted when Meta refuses it. Both backends apply this rule.
 
 use super::{StatusUpdate, UnixTime};
 
@@ -13,7 +13,7 @@ use super::{StatusUpdate, UnixTime};
 /// with it.
 const CALLBACK_PREFIX: &str = "pons-reaction:";
 
-/// Pending reactions begun longer ago than this are forgotten when the next
+/// Pending reactions begun longer ago than this are deleted when the next
 /// one begins. Meta retries a webhook for up to 7 days.
 pub const PENDING_REACTION_SECONDS: UnixTime = 7 * 24 * 60 * 60;
 
@@ -21,7 +21,7 @@ pub const PENDING_REACTION_SECONDS: UnixTime = 7 * 24 * 60 * 60;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PendingReactionId(pub i64);
 
-/// The `biz_opaque_callback_data` of the reaction send `id`.
+/// Returns the `biz_opaque_callback_data` of the reaction send `id`.
 pub fn callback_data(id: PendingReactionId) -> String {
     format!("{CALLBACK_PREFIX}{}", id.0)
 }
@@ -39,8 +39,8 @@ pub fn named_reaction(update: &StatusUpdate) -> Option<PendingReactionId> {
     number.parse().ok().map(PendingReactionId)
 }
 
-/// The webhook log's note for a reaction that Meta's status reports
-/// failed, with Meta's error when it gave one.
+/// Returns the webhook log's note for a reaction that Meta's status
+/// reports failed, with Meta's error when it gave one.
 pub fn failed_note(update: &StatusUpdate) -> String {
     let error = update.error.clone().unwrap_or_default();
     let reason = match (error.code, error.title.or(error.message)) {

@@ -248,7 +248,7 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Vec<MessageId>>;
     /// Keeps the business's reaction to the message `target_wamid` (`None`
     /// removes it) as pending before it is sent, and returns its number,
-    /// which the send carries (see [`business_reactions`]). Forgets
+    /// which the send carries (see [`business_reactions`]). Deletes
     /// pending reactions begun more than `PENDING_REACTION_SECONDS` before
     /// `now`. `NotFound` when the account has no message with this wamid.
     async fn begin_business_reaction(
@@ -259,15 +259,15 @@ pub trait Store: Send + Sync + 'static {
         now: UnixTime,
     ) -> StoreResult<business_reactions::PendingReactionId>;
     /// Sets the pending reaction `id` on its message, because Meta accepted
-    /// it, and forgets it and the reactions to that message begun before
+    /// it, and deletes it and the reactions to that message begun before
     /// it. Returns `false` and changes nothing when `id` is no longer
-    /// pending: it was applied or forgotten already, or a later reaction
+    /// pending: it was applied or deleted already, or a later reaction
     /// was applied. `NotFound` when its message is gone.
     async fn apply_business_reaction(
         &self,
         id: business_reactions::PendingReactionId,
     ) -> StoreResult<bool>;
-    /// Forgets the pending reaction `id`, which Meta did not apply.
+    /// Deletes the pending reaction `id`, which Meta did not apply.
     async fn forget_business_reaction(
         &self,
         id: business_reactions::PendingReactionId,

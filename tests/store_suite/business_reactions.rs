@@ -74,19 +74,24 @@ pub async fn reaction_set_and_cleared(store: DynStore) {
     assert!(store.apply_business_reaction(removal).await.expect("apply"));
     assert_eq!(reaction_on(&store, &t.account.id, "wamid.B1").await, None);
 
-    let refused = store
+    let rejected = store
         .begin_business_reaction(&t.account.id, "wamid.B1", Some("👍".to_owned()), T0 + 2)
         .await
         .expect("begin");
     store
-        .forget_business_reaction(refused)
+        .forget_business_reaction(rejected)
         .await
         .expect("forget");
-    assert!(!store.apply_business_reaction(refused).await.expect("apply"));
+    assert!(
+        !store
+            .apply_business_reaction(rejected)
+            .await
+            .expect("apply")
+    );
     assert_eq!(reaction_on(&store, &t.account.id, "wamid.B1").await, None);
 }
 
-pub async fn reaction_unknown_message_refused(store: DynStore) {
+pub async fn reaction_unknown_message_rejected(store: DynStore) {
     let t = tenant(&store, "biz-react-unknown").await;
     let other = tenant(&store, "biz-react-unknown-other").await;
     customer_message(&store, &t.account, "wamid.B2").await;
@@ -164,14 +169,14 @@ pub async fn reaction_confirmed_by_status(store: DynStore) {
     );
 }
 
-pub async fn reaction_refused_by_status_forgotten(store: DynStore) {
+pub async fn reaction_failed_status_deleted(store: DynStore) {
     let t = tenant(&store, "biz-react-failed").await;
     customer_message(&store, &t.account, "wamid.B5").await;
-    let kept = store
+    let shown = store
         .begin_business_reaction(&t.account.id, "wamid.B5", Some("👍".to_owned()), T0)
         .await
         .expect("begin");
-    assert!(store.apply_business_reaction(kept).await.expect("apply"));
+    assert!(store.apply_business_reaction(shown).await.expect("apply"));
     let lost = store
         .begin_business_reaction(&t.account.id, "wamid.B5", Some("😮".to_owned()), T0 + 1)
         .await

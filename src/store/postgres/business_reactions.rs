@@ -69,7 +69,7 @@ pub(crate) async fn apply_alone(pool: &PgPool, id: PendingReactionId) -> StoreRe
     }
 }
 
-/// What applying a pending reaction did.
+/// The outcome of applying a pending reaction.
 enum Applied {
     Set,
     NotPending,
@@ -77,7 +77,7 @@ enum Applied {
     MessageGone(String),
 }
 
-/// Sets the pending reaction `id` on its message and forgets it and the
+/// Sets the pending reaction `id` on its message and deletes it and the
 /// older ones to the same message. `false` when it is no longer pending.
 /// The lock of the target's wamid orders it against the other reactions
 /// to that message, so an older one never overwrites a newer one.
@@ -125,7 +125,7 @@ async fn apply(conn: &mut PgConnection, id: PendingReactionId) -> Result<Applied
     Ok(Applied::Set)
 }
 
-/// Forgets the pending reaction `id`.
+/// Deletes the pending reaction `id`.
 pub(crate) async fn forget(
     conn: &mut PgConnection,
     id: PendingReactionId,

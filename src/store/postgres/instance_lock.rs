@@ -7,7 +7,7 @@
 //! `pons account set-credentials` that moves the key take it exclusively.
 //! PostgreSQL releases it when the connection ends, however it ends.
 //!
-//! NOTE: a server whose lock connection broke (a PostgreSQL restart) holds
+//! NOTE: a server whose lock connection broke (a PostgreSQL restart) has
 //! no lock until it restarts.
 
 use std::str::FromStr;
@@ -34,7 +34,7 @@ impl DatabaseLock {
 }
 
 /// Takes the shared lock of a `pons serve` on the database at `url`. Fails
-/// while a command that changes the encryption key holds it.
+/// while a command that changes the encryption key has taken it.
 pub async fn lock_for_server(url: &str) -> anyhow::Result<DatabaseLock> {
     let mut connection = connect(url).await?;
     if !try_lock(&mut connection, Mode::Shared).await? {

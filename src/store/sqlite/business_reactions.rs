@@ -42,7 +42,7 @@ pub(super) fn begin(
     Ok(PendingReactionId(conn.last_insert_rowid()))
 }
 
-/// Sets the pending reaction `id` on its message and forgets it and the
+/// Sets the pending reaction `id` on its message and deletes it and the
 /// older ones to the same message. `false` when it is no longer pending.
 pub(super) fn apply(conn: &Connection, id: PendingReactionId) -> StoreResult<bool> {
     let pending: Option<(String, String, Option<String>)> = conn
@@ -62,7 +62,7 @@ pub(super) fn apply(conn: &Connection, id: PendingReactionId) -> StoreResult<boo
     Ok(true)
 }
 
-/// Forgets the pending reaction `id`.
+/// Deletes the pending reaction `id`.
 pub(super) fn forget(conn: &Connection, id: PendingReactionId) -> StoreResult<()> {
     conn.prepare_cached("DELETE FROM pending_reactions WHERE id = ?1")?
         .execute([id.0])?;
@@ -70,7 +70,7 @@ pub(super) fn forget(conn: &Connection, id: PendingReactionId) -> StoreResult<()
 }
 
 /// Settles the pending reaction that a status's callback data names:
-/// applies it when Meta reports it sent, forgets it when Meta reports it
+/// applies it when Meta reports it sent, deletes it when Meta reports it
 /// failed. Returns `false` when the callback data names no reaction. A
 /// status for a reaction that is no longer pending changes nothing, and is
 /// never kept for later, because no message will ever have its wamid.
