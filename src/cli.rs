@@ -190,9 +190,10 @@ pub struct ServeArgs {
         long,
         env = "PONS_ALLOWED_HOSTS",
         value_name = "HOSTS",
-        value_delimiter = ','
+        value_delimiter = ',',
+        value_parser = SettingValueParser::text()
     )]
-    pub allowed_hosts: Option<Vec<String>>,
+    pub allowed_hosts: Option<Vec<SettingText>>,
     /// Browser origins allowed to call /api/mcp, comma-separated, e.g.
     /// `https://app.example.com`. Once set, a request from any other Origin
     /// gets 403. [default: none, which accepts every Origin]
@@ -200,9 +201,10 @@ pub struct ServeArgs {
         long,
         env = "PONS_ALLOWED_ORIGINS",
         value_name = "ORIGINS",
-        value_delimiter = ','
+        value_delimiter = ',',
+        value_parser = SettingValueParser::text()
     )]
-    pub allowed_origins: Option<Vec<String>>,
+    pub allowed_origins: Option<Vec<SettingText>>,
     /// Largest webhook body accepted, in bytes; larger bodies get 413.
     /// Meta sends bodies of up to 3 MB. [default: 4194304]
     #[arg(long, env = "PONS_WEBHOOK_MAX_BODY_BYTES", value_name = "BYTES",

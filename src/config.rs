@@ -10,7 +10,10 @@ use std::path::PathBuf;
 
 use crate::cli::{CommonArgs, JobArgs, ServeArgs};
 use file::FileSettings;
-use strings::{check_database_url, first_set, parse_bind, parse_log_format, validate_url};
+use strings::{
+    check_allowed_hosts, check_allowed_origins, check_database_url, first_set, first_set_list,
+    parse_bind, parse_log_format, validate_url,
+};
 
 mod file;
 mod jobs;
@@ -209,6 +212,14 @@ impl Settings {
                 None => DEFAULT_GRAPH_API_URL.to_owned(),
             };
 
+        let allowed_hosts =
+            first_set_list(serve.allowed_hosts.as_deref(), file.allowed_hosts, config);
+        let allowed_origins = first_set_list(
+            serve.allowed_origins.as_deref(),
+            file.allowed_origins,
+            config,
+        );
+
         let server = ServerSettings {
             bind,
             public_url,
@@ -225,16 +236,14 @@ impl Settings {
                 .tool_rate_per_minute
                 .or(file.tool_rate_per_minute)
                 .unwrap_or(DEFAULT_TOOL_RATE_PER_MINUTE),
-            allowed_hosts: serve
-                .allowed_hosts
-                .clone()
-                .or(file.allowed_hosts)
-                .unwrap_or_default(),
-            allowed_origins: serve
-                .allowed_origins
-                .clone()
-                .or(file.allowed_origins)
-                .unwrap_or_default(),
+            allowed_hosts: allowed_hosts
+                .iter()
+                .map(|host| host.value.clone())
+                .collect(),
+            allowed_origins: allowed_origins
+                .iter()
+                .map(|origin| origin.value.clone())
+                .collect(),
             webhook_max_body_bytes: serve
                 .webhook_max_body_bytes
                 .or(file.webhook_max_body_bytes)
@@ -246,32 +255,8 @@ impl Settings {
             shutdown_grace_seconds,
             jobs,
         };
-        if let Some(entry) = server
-            .allowed_hosts
-            .iter()
-            .find(|entry| !crate::mcp::is_host_entry(entry))
-        {
-            return Err(ConfigError::Invalid {
-                setting: "PONS_ALLOWED_HOSTS",
-                value: entry.clone(),
-                fix: "list host names or IP addresses, each optionally with :PORT, such as \
-                      pons.example.com, proxy.internal:8443, 192.0.2.10 or [2001:db8::1]:3000 \
-                      (an IPv6 address with a port in brackets). Pons compares Host headers \
-                      with the entries for equality, so URLs and wildcards never match",
-            });
-        }
-        if let Some(entry) = server
-            .allowed_origins
-            .iter()
-            .find(|entry| !crate::mcp::is_origin_entry(entry))
-        {
-            return Err(ConfigError::Invalid {
-                setting: "PONS_ALLOWED_ORIGINS",
-                value: entry.clone(),
-                fix: "list origins as scheme://host or scheme://host:port without a path, such \
-                      as https://app.example.com or http://localhost:* (any port), or null",
-            });
-        }
+        check_allowed_hosts(&allowed_hosts)?;
+        check_allowed_origins(&allowed_origins)?;
         server.check_numbers()?;
         if let Some(url) = &set_database_url {
             check_database_url(url)?;
@@ -562,7 +547,7 @@ mod tests {
             "pons.example.com:0",
         ] {
             let serve = ServeArgs {
-                allowed_hosts: Some(vec!["pons.internal:8443".into(), entry.into()]),
+                allowed_hosts: Some(vec![variable("pons.internal:8443"), variable(entry)]),
                 ..ServeArgs::default()
             };
             let err = Settings::load(&common(), &serve).unwrap_err().to_string();
@@ -572,7 +557,7 @@ mod tests {
         }
 
         let serve = ServeArgs {
-            allowed_hosts: Some(vec!["pons.internal:8443".into(), "[::1]:3000".into()]),
+            allowed_hosts: Some(vec![variable("pons.internal:8443"), variable("[::1]:3000")]),
             ..ServeArgs::default()
         };
         let settings = Settings::load(&common(), &serve).unwrap();
@@ -770,5 +755,49 @@ mod tests {
             source.contains("--data-dir, PONS_DATA_DIR or `data_dir`"),
             "{source}"
         );
+    }
+
+    #[test]
+    fn list_errors_name_their_source() {
+        use clap::FromArgMatches;
+
+        let args = [
+            "pons",
+            "serve",
+            "--allowed-hosts",
+            "pons.internal,https://x.example",
+        ];
+        let matches = crate::cli::command().try_get_matches_from(args).unwrap();
+        let cli = crate::cli::Cli::from_arg_matches(&matches).unwrap();
+        let crate::cli::Command::Serve(serve) = &cli.command else {
+            panic!("parsed as another command: {:?}", cli.command);
+        };
+        let err = Settings::load(&cli.common, serve).unwrap_err().to_string();
+        assert!(
+            err.contains("invalid value \"https://x.example\" of --allowed-hosts: use"),
+            "{err}"
+        );
+        assert!(err.contains("host names or IP addresses"), "{err}");
+        assert!(!err.contains("PONS_ALLOWED_HOSTS"), "{err}");
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pons.toml");
+        let text = "allowed_origins = [\"https://app.example.com/path\"]\n";
+        std::fs::write(&path, text).unwrap();
+        let args = CommonArgs {
+            config: Some(path.clone()),
+            ..common()
+        };
+        let err = Settings::load(&args, &ServeArgs::default())
+            .unwrap_err()
+            .to_string();
+        let named = format!(
+            "invalid value \"https://app.example.com/path\" of `allowed_origins` in the \
+             configuration file {}: use origins",
+            path.display()
+        );
+        assert!(err.contains(&named), "{err}");
+        assert!(!err.contains("PONS_ALLOWED_ORIGINS"), "{err}");
+        assert!(!err.contains("--allowed-origins"), "{err}");
     }
 }

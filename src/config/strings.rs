@@ -1,5 +1,5 @@
-//! The string settings: which source set each one, and the checks of
-//! their values, whose errors name that one source.
+//! The string and list settings: which source set each one, and the checks
+//! of their values, whose errors name that one source.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -23,6 +23,27 @@ where
     }
     let (value, path) = (file_value?, config?);
     Some(SettingValue::new(value, ValueOrigin::File(path.to_owned())))
+}
+
+/// Returns the entries of a list setting: the flag's or the variable's in
+/// `command_line`, else the configuration file's in `file_value`, each
+/// with its origin. `config` is the file's path.
+pub(super) fn first_set_list(
+    command_line: Option<&[SettingText]>,
+    file_value: Option<Vec<String>>,
+    config: Option<&Path>,
+) -> Vec<SettingText> {
+    if let Some(entries) = command_line {
+        return entries.to_vec();
+    }
+    let (Some(entries), Some(path)) = (file_value, config) else {
+        return Vec::new();
+    };
+    let origin = ValueOrigin::File(path.to_owned());
+    entries
+        .into_iter()
+        .map(|entry| SettingText::new(entry, origin.clone()))
+        .collect()
 }
 
 /// Builds the error for the value `text` of the setting `variable`, which
@@ -117,4 +138,40 @@ fn database_url_without_password(url: &str) -> String {
         Some(at) if !redacted.contains("://") => format!("***{}", &redacted[at..]),
         _ => redacted,
     }
+}
+
+/// Checks the entries of the allowed Host header values.
+pub(super) fn check_allowed_hosts(entries: &[SettingText]) -> Result<(), ConfigError> {
+    let Some(entry) = entries
+        .iter()
+        .find(|entry| !crate::mcp::is_host_entry(entry))
+    else {
+        return Ok(());
+    };
+    Err(rejected(
+        "PONS_ALLOWED_HOSTS",
+        entry,
+        entry,
+        "host names or IP addresses, each optionally with :PORT, such as pons.example.com, \
+         proxy.internal:8443, 192.0.2.10 or [2001:db8::1]:3000 (an IPv6 address with a port in \
+         brackets). Pons compares Host headers with the entries for equality, so URLs and \
+         wildcards never match",
+    ))
+}
+
+/// Checks the entries of the allowed browser origins.
+pub(super) fn check_allowed_origins(entries: &[SettingText]) -> Result<(), ConfigError> {
+    let Some(entry) = entries
+        .iter()
+        .find(|entry| !crate::mcp::is_origin_entry(entry))
+    else {
+        return Ok(());
+    };
+    Err(rejected(
+        "PONS_ALLOWED_ORIGINS",
+        entry,
+        entry,
+        "origins as scheme://host or scheme://host:port without a path, such as \
+         https://app.example.com or http://localhost:* (any port), or null",
+    ))
 }
