@@ -8,8 +8,10 @@ use std::path::PathBuf;
 use clap::{Arg, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 mod setting_number;
+mod setting_value;
 
 use setting_number::SettingNumber;
+pub use setting_value::{SettingPath, SettingText, SettingValueParser};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -69,8 +71,10 @@ pub struct CommonArgs {
     pub data_dir: Option<PathBuf>,
     /// Database URL: `sqlite://PATH` or `postgres://USER@HOST/DB`.
     /// `pons demo` ignores it. [default: sqlite://<data_dir>/pons.db]
-    #[arg(long, env = "PONS_DATABASE_URL", global = true, value_name = "URL")]
-    pub database_url: Option<String>,
+    #[arg(long, env = "PONS_DATABASE_URL", global = true, value_name = "URL",
+        value_parser = SettingValueParser::text()
+    )]
+    pub database_url: Option<SettingText>,
     /// File holding the base64 AES-256 key that encrypts Meta tokens and app
     /// secrets at rest. `pons demo` ignores it and uses its own key in its
     /// data directory. [default: <data_dir>/encryption.key, created on first start]
@@ -78,14 +82,17 @@ pub struct CommonArgs {
         long,
         env = "PONS_ENCRYPTION_KEY_FILE",
         global = true,
-        value_name = "PATH"
+        value_name = "PATH",
+        value_parser = SettingValueParser::path()
     )]
-    pub encryption_key_file: Option<PathBuf>,
+    pub encryption_key_file: Option<SettingPath>,
     /// Log format: `text` or `json`. The PONS_LOG variable filters what is
     /// logged, e.g. `pons=debug` (debug logs message text, phone numbers and tool arguments).
     /// [default: text, filter info,rmcp=warn,sqlx::postgres::notice=warn]
-    #[arg(long, env = "PONS_LOG_FORMAT", global = true, value_name = "FORMAT")]
-    pub log_format: Option<String>,
+    #[arg(long, env = "PONS_LOG_FORMAT", global = true, value_name = "FORMAT",
+        value_parser = SettingValueParser::text()
+    )]
+    pub log_format: Option<SettingText>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -137,17 +144,23 @@ pub enum Command {
 #[derive(Debug, Args, Default)]
 pub struct ServeArgs {
     /// Address and port to listen on. [default: 127.0.0.1:3000]
-    #[arg(long, env = "PONS_BIND", value_name = "ADDR:PORT")]
-    pub bind: Option<String>,
+    #[arg(long, env = "PONS_BIND", value_name = "ADDR:PORT",
+        value_parser = SettingValueParser::text()
+    )]
+    pub bind: Option<SettingText>,
     /// Public base URL of this server, as Meta and MCP clients reach it (no
     /// trailing slash). Used in the webhook URL and OAuth metadata.
     /// [default: http://<bind>]
-    #[arg(long, env = "PONS_PUBLIC_URL", value_name = "URL")]
-    pub public_url: Option<String>,
+    #[arg(long, env = "PONS_PUBLIC_URL", value_name = "URL",
+        value_parser = SettingValueParser::text()
+    )]
+    pub public_url: Option<SettingText>,
     /// Base URL of Meta's Graph API, version included.
     /// [default: https://graph.facebook.com/v25.0]
-    #[arg(long, env = "PONS_GRAPH_API_URL", value_name = "URL")]
-    pub graph_api_url: Option<String>,
+    #[arg(long, env = "PONS_GRAPH_API_URL", value_name = "URL",
+        value_parser = SettingValueParser::text()
+    )]
+    pub graph_api_url: Option<SettingText>,
     /// Seconds one Graph API request may take, from connecting to the last
     /// byte of the response, before it counts as timed out. [default: 15]
     #[arg(long, env = "PONS_GRAPH_TIMEOUT_SECONDS", value_name = "SECONDS",
@@ -177,9 +190,10 @@ pub struct ServeArgs {
         long,
         env = "PONS_ALLOWED_HOSTS",
         value_name = "HOSTS",
-        value_delimiter = ','
+        value_delimiter = ',',
+        value_parser = SettingValueParser::text()
     )]
-    pub allowed_hosts: Option<Vec<String>>,
+    pub allowed_hosts: Option<Vec<SettingText>>,
     /// Browser origins allowed to call /api/mcp, comma-separated, e.g.
     /// `https://app.example.com`. Once set, a request from any other Origin
     /// gets 403. [default: none, which accepts every Origin]
@@ -187,9 +201,10 @@ pub struct ServeArgs {
         long,
         env = "PONS_ALLOWED_ORIGINS",
         value_name = "ORIGINS",
-        value_delimiter = ','
+        value_delimiter = ',',
+        value_parser = SettingValueParser::text()
     )]
-    pub allowed_origins: Option<Vec<String>>,
+    pub allowed_origins: Option<Vec<SettingText>>,
     /// Largest webhook body accepted, in bytes; larger bodies get 413.
     /// Meta sends bodies of up to 3 MB. [default: 4194304]
     #[arg(long, env = "PONS_WEBHOOK_MAX_BODY_BYTES", value_name = "BYTES",

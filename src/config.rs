@@ -1,21 +1,29 @@
 //! Typed configuration, layered: defaults, then the TOML file, then `PONS_*`
 //! environment variables and flags (clap merges those two, flags first).
 //! Everything is validated here, with errors that name the setting. The
-//! command line parser also checks numbers, so that its errors name the
-//! flag or the variable that the value came from.
+//! command line parser also checks numbers, and keeps the source of string
+//! and path settings, so that an error names the one flag, variable or file
+//! key that set the value.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use crate::cli::{CommonArgs, JobArgs, ServeArgs};
 use file::FileSettings;
+use strings::{
+    check_allowed_hosts, check_allowed_origins, check_database_url, first_set, first_set_list,
+    parse_bind, parse_log_format, validate_url,
+};
 
 mod file;
 mod jobs;
 mod numbers;
+mod origin;
+mod strings;
 
 pub use jobs::{DEFAULT_MEDIA_MAX_BYTES, JobSettings};
-pub use numbers::{NumberRange, ValueOrigin};
+pub use numbers::NumberRange;
+pub use origin::{KeyFile, KeyFileChoice, SettingValue, ValueOrigin};
 
 pub const DEFAULT_BIND: &str = "127.0.0.1:3000";
 pub const DEFAULT_DATA_DIR: &str = "./pons-data";
@@ -41,18 +49,20 @@ pub enum ConfigError {
     Read { path: String, error: std::io::Error },
     #[error("invalid configuration file {path}: {message}")]
     Parse { path: String, message: String },
-    /// A key of the configuration file whose value has the wrong type or
-    /// is out of range. `value` is written as TOML.
-    #[error("invalid value {value} of `{key}` in the configuration file {path}: use {accepted}")]
-    FileValue {
-        path: String,
-        key: String,
+    /// A value that one known source set, such as a flag, a `PONS_*`
+    /// variable or a key of the configuration file, which the message
+    /// names. `setting` is the environment variable's name and `value` is
+    /// quoted as the source writes it (TOML for the file).
+    #[error("{}", origin.rejection(setting, value, accepted))]
+    Rejected {
+        setting: String,
+        origin: ValueOrigin,
         value: String,
         accepted: String,
     },
-    /// `setting` is the environment variable's name. Any of three sources
-    /// may have set the value, so the message names the flag and the
-    /// configuration key too.
+    /// `setting` is the environment variable's name. The value is merged
+    /// from several settings or its source is not kept, so the message
+    /// names the flag and the configuration key too.
     #[error("invalid value {value:?} of {}: {fix}", setting_sources(setting))]
     Invalid {
         setting: &'static str,
@@ -104,7 +114,10 @@ pub enum LogFormat {
 pub struct Settings {
     pub data_dir: PathBuf,
     pub database_url: String,
-    pub encryption_key_file: PathBuf,
+    /// The setting that set `database_url`, or `None` for the default
+    /// database in the data directory.
+    pub database_url_origin: Option<ValueOrigin>,
+    pub encryption_key_file: KeyFile,
     pub log_format: LogFormat,
     /// Server settings; commands other than `serve` see the defaults.
     pub server: ServerSettings,
@@ -143,6 +156,7 @@ impl Settings {
             Some(path) => file::read(path)?,
             None => FileSettings::default(),
         };
+        let config = common.config.as_deref();
         let shutdown_grace_seconds = serve
             .shutdown_grace_seconds
             .or(file.shutdown_grace_seconds)
@@ -161,49 +175,55 @@ impl Settings {
             .clone()
             .or(file.data_dir)
             .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
-        let database_url = common
-            .database_url
-            .clone()
-            .or(file.database_url)
-            .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("pons.db").display()));
-        let encryption_key_file = common
-            .encryption_key_file
-            .clone()
-            .or(file.encryption_key_file)
-            .unwrap_or_else(|| data_dir.join(crate::crypto::KEY_FILE_NAME));
-        let log_format = parse_log_format(
-            common
-                .log_format
-                .clone()
-                .or(file.log_format)
-                .unwrap_or_else(|| "text".into()),
-        )?;
+        let set_database_url = first_set(common.database_url.as_ref(), file.database_url, config);
+        let database_url_origin = set_database_url.as_ref().map(|url| url.origin.clone());
+        let database_url = match &set_database_url {
+            Some(url) => url.value.clone(),
+            None => format!("sqlite://{}", data_dir.join("pons.db").display()),
+        };
+        let encryption_key_file = match first_set(
+            common.encryption_key_file.as_ref(),
+            file.encryption_key_file,
+            config,
+        ) {
+            Some(path) => KeyFile::new(path.value, KeyFileChoice::Setting(path.origin)),
+            None => KeyFile::new(
+                data_dir.join(crate::crypto::KEY_FILE_NAME),
+                KeyFileChoice::Default,
+            ),
+        };
+        let log_format = parse_log_format(first_set(
+            common.log_format.as_ref(),
+            file.log_format,
+            config,
+        ))?;
 
-        let bind_text = serve
-            .bind
-            .clone()
-            .or(file.bind)
-            .unwrap_or_else(|| DEFAULT_BIND.into());
-        let bind: SocketAddr = bind_text.parse().map_err(|_| ConfigError::Invalid {
-            setting: "PONS_BIND",
-            value: bind_text.clone(),
-            fix: "use ADDRESS:PORT, for example 127.0.0.1:3000 or 0.0.0.0:8080",
-        })?;
-        let public_url = serve
-            .public_url
-            .clone()
-            .or(file.public_url)
-            .unwrap_or_else(|| format!("http://{bind}"));
-        let graph_api_url = serve
-            .graph_api_url
-            .clone()
-            .or(file.graph_api_url)
-            .unwrap_or_else(|| DEFAULT_GRAPH_API_URL.into());
+        let bind = match first_set(serve.bind.as_ref(), file.bind, config) {
+            Some(text) => parse_bind(&text)?,
+            None => DEFAULT_BIND.parse().expect("DEFAULT_BIND is ADDRESS:PORT"),
+        };
+        let public_url = match first_set(serve.public_url.as_ref(), file.public_url, config) {
+            Some(url) => validate_url("PONS_PUBLIC_URL", &url)?,
+            None => format!("http://{bind}"),
+        };
+        let graph_api_url =
+            match first_set(serve.graph_api_url.as_ref(), file.graph_api_url, config) {
+                Some(url) => validate_url("PONS_GRAPH_API_URL", &url)?,
+                None => DEFAULT_GRAPH_API_URL.to_owned(),
+            };
+
+        let allowed_hosts =
+            first_set_list(serve.allowed_hosts.as_deref(), file.allowed_hosts, config);
+        let allowed_origins = first_set_list(
+            serve.allowed_origins.as_deref(),
+            file.allowed_origins,
+            config,
+        );
 
         let server = ServerSettings {
             bind,
-            public_url: validate_url("PONS_PUBLIC_URL", &public_url)?,
-            graph_api_url: validate_url("PONS_GRAPH_API_URL", &graph_api_url)?,
+            public_url,
+            graph_api_url,
             graph_timeout_seconds: serve
                 .graph_timeout_seconds
                 .or(file.graph_timeout_seconds)
@@ -216,16 +236,14 @@ impl Settings {
                 .tool_rate_per_minute
                 .or(file.tool_rate_per_minute)
                 .unwrap_or(DEFAULT_TOOL_RATE_PER_MINUTE),
-            allowed_hosts: serve
-                .allowed_hosts
-                .clone()
-                .or(file.allowed_hosts)
-                .unwrap_or_default(),
-            allowed_origins: serve
-                .allowed_origins
-                .clone()
-                .or(file.allowed_origins)
-                .unwrap_or_default(),
+            allowed_hosts: allowed_hosts
+                .iter()
+                .map(|host| host.value.clone())
+                .collect(),
+            allowed_origins: allowed_origins
+                .iter()
+                .map(|origin| origin.value.clone())
+                .collect(),
             webhook_max_body_bytes: serve
                 .webhook_max_body_bytes
                 .or(file.webhook_max_body_bytes)
@@ -237,40 +255,33 @@ impl Settings {
             shutdown_grace_seconds,
             jobs,
         };
-        if let Some(entry) = server
-            .allowed_hosts
-            .iter()
-            .find(|entry| !crate::mcp::is_host_entry(entry))
-        {
-            return Err(ConfigError::Invalid {
-                setting: "PONS_ALLOWED_HOSTS",
-                value: entry.clone(),
-                fix: "list host names or IP addresses, each optionally with :PORT, such as \
-                      pons.example.com, proxy.internal:8443, 192.0.2.10 or [2001:db8::1]:3000 \
-                      (an IPv6 address with a port in brackets). Pons compares Host headers \
-                      with the entries for equality, so URLs and wildcards never match",
-            });
-        }
-        if let Some(entry) = server
-            .allowed_origins
-            .iter()
-            .find(|entry| !crate::mcp::is_origin_entry(entry))
-        {
-            return Err(ConfigError::Invalid {
-                setting: "PONS_ALLOWED_ORIGINS",
-                value: entry.clone(),
-                fix: "list origins as scheme://host or scheme://host:port without a path, such \
-                      as https://app.example.com or http://localhost:* (any port), or null",
-            });
-        }
+        check_allowed_hosts(&allowed_hosts)?;
+        check_allowed_origins(&allowed_origins)?;
         server.check_numbers()?;
+        if let Some(url) = &set_database_url {
+            check_database_url(url)?;
+        }
         Ok(Settings {
             data_dir,
             database_url,
+            database_url_origin,
             encryption_key_file,
             log_format,
             server,
         })
+    }
+
+    /// Names the setting that chose the database, for errors about it:
+    /// "set by --database-url", or the data directory's settings for the
+    /// default database.
+    pub fn database_url_source(&self) -> String {
+        match &self.database_url_origin {
+            Some(origin) => format!("set by {}", origin.setting_name("PONS_DATABASE_URL")),
+            None => format!(
+                "the default database in the data directory, which {} sets",
+                setting_sources("PONS_DATA_DIR")
+            ),
+        }
     }
 }
 
@@ -307,50 +318,14 @@ impl ServerSettings {
 /// Returns the log format that --log-format or PONS_LOG_FORMAT sets,
 /// without reading the configuration file, for `pons metasim`.
 pub fn log_format(common: &CommonArgs) -> Result<LogFormat, ConfigError> {
-    parse_log_format(common.log_format.clone().unwrap_or_else(|| "text".into()))
-}
-
-fn parse_log_format(value: String) -> Result<LogFormat, ConfigError> {
-    match value.as_str() {
-        "text" => Ok(LogFormat::Text),
-        "json" => Ok(LogFormat::Json),
-        _ => Err(ConfigError::Invalid {
-            setting: "PONS_LOG_FORMAT",
-            value,
-            fix: "use text or json",
-        }),
-    }
-}
-
-/// Checks that a URL is absolute http(s) and drops a trailing slash.
-fn validate_url(setting: &'static str, value: &str) -> Result<String, ConfigError> {
-    let parsed = http::Uri::try_from(value)
-        .ok()
-        .filter(|uri| matches!(uri.scheme_str(), Some("http" | "https")) && uri.host().is_some());
-    let Some(uri) = parsed else {
-        return Err(ConfigError::Invalid {
-            setting,
-            value: value.to_owned(),
-            fix: "use an absolute http:// or https:// URL, for example https://pons.example.com",
-        });
-    };
-    // Pons appends paths such as /api/webhook to this URL and prints the
-    // result, so it can carry neither a query nor credentials.
-    let has_credentials = uri.authority().is_some_and(|a| a.as_str().contains('@'));
-    if has_credentials || value.contains(['?', '#']) {
-        return Err(ConfigError::Invalid {
-            setting,
-            value: crate::echo::without_credentials(value),
-            fix: "use the scheme, host, optional port and optional path only, without a user, \
-                  password, query or fragment, for example https://pons.example.com",
-        });
-    }
-    Ok(value.trim_end_matches('/').to_owned())
+    parse_log_format(common.log_format.clone())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cli::SettingText;
+    use std::path::Path;
 
     /// Errors name a setting's flag and file key by its variable's name,
     /// which holds only while every flag of a file setting is named after
@@ -399,6 +374,16 @@ mod tests {
             "--webhook-max-body-bytes, PONS_WEBHOOK_MAX_BODY_BYTES or \
              `webhook_max_body_bytes` in the configuration file"
         );
+    }
+
+    /// Returns `text` as the value of a flag.
+    fn flag(text: &str) -> SettingText {
+        SettingText::new(text, ValueOrigin::Flag)
+    }
+
+    /// Returns `text` as the value of a `PONS_*` variable.
+    fn variable(text: &str) -> SettingText {
+        SettingText::new(text, ValueOrigin::Environment)
     }
 
     fn common() -> CommonArgs {
@@ -489,7 +474,7 @@ mod tests {
         let database = format!("sqlite://{}", dir.path().join("data/pons.db").display());
         assert_eq!(settings.database_url, database);
         assert_eq!(
-            settings.encryption_key_file,
+            settings.encryption_key_file.path,
             dir.path().join("data").join(crate::crypto::KEY_FILE_NAME)
         );
 
@@ -511,7 +496,7 @@ mod tests {
         let mut args = common();
         args.config = Some(path);
         let serve = ServeArgs {
-            bind: Some("127.0.0.1:5000".into()),
+            bind: Some(flag("127.0.0.1:5000")),
             ..ServeArgs::default()
         };
         let settings = Settings::load(&args, &serve).unwrap();
@@ -522,14 +507,14 @@ mod tests {
     #[test]
     fn invalid_values_name_the_setting() {
         let serve = ServeArgs {
-            bind: Some("localhost".into()),
+            bind: Some(variable("localhost")),
             ..ServeArgs::default()
         };
         let err = Settings::load(&common(), &serve).unwrap_err().to_string();
         assert!(err.contains("PONS_BIND"), "{err}");
 
         let serve = ServeArgs {
-            public_url: Some("pons.example".into()),
+            public_url: Some(variable("pons.example")),
             ..ServeArgs::default()
         };
         let err = Settings::load(&common(), &serve).unwrap_err().to_string();
@@ -544,7 +529,7 @@ mod tests {
             "https://user:secret@pons.example.com",
         ] {
             let serve = ServeArgs {
-                public_url: Some(url.into()),
+                public_url: Some(variable(url)),
                 ..ServeArgs::default()
             };
             let err = Settings::load(&common(), &serve).unwrap_err().to_string();
@@ -562,7 +547,7 @@ mod tests {
             "pons.example.com:0",
         ] {
             let serve = ServeArgs {
-                allowed_hosts: Some(vec!["pons.internal:8443".into(), entry.into()]),
+                allowed_hosts: Some(vec![variable("pons.internal:8443"), variable(entry)]),
                 ..ServeArgs::default()
             };
             let err = Settings::load(&common(), &serve).unwrap_err().to_string();
@@ -572,7 +557,7 @@ mod tests {
         }
 
         let serve = ServeArgs {
-            allowed_hosts: Some(vec!["pons.internal:8443".into(), "[::1]:3000".into()]),
+            allowed_hosts: Some(vec![variable("pons.internal:8443"), variable("[::1]:3000")]),
             ..ServeArgs::default()
         };
         let settings = Settings::load(&common(), &serve).unwrap();
@@ -590,5 +575,229 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("bnid"), "{err}");
+    }
+
+    /// An invalid value of each string setting, with the text its error
+    /// names as accepted.
+    const INVALID_STRINGS: [(&str, &str, &str); 5] = [
+        ("PONS_BIND", "localhost", "ADDRESS:PORT"),
+        (
+            "PONS_PUBLIC_URL",
+            "pons.example",
+            "absolute http:// or https:// URL",
+        ),
+        (
+            "PONS_GRAPH_API_URL",
+            "ftp://graph.example",
+            "absolute http:// or https:// URL",
+        ),
+        ("PONS_LOG_FORMAT", "yaml", "text or json"),
+        (
+            "PONS_DATABASE_URL",
+            "mysql://db/pons",
+            "postgres://USER:PASSWORD@HOST/DB",
+        ),
+    ];
+
+    /// Sets the string setting `variable` to `value` in `common` or
+    /// `serve`.
+    fn set_string(
+        common: &mut CommonArgs,
+        serve: &mut ServeArgs,
+        variable: &str,
+        value: SettingText,
+    ) {
+        match variable {
+            "PONS_BIND" => serve.bind = Some(value),
+            "PONS_PUBLIC_URL" => serve.public_url = Some(value),
+            "PONS_GRAPH_API_URL" => serve.graph_api_url = Some(value),
+            "PONS_LOG_FORMAT" => common.log_format = Some(value),
+            "PONS_DATABASE_URL" => common.database_url = Some(value),
+            _ => unreachable!("{variable} is no string setting"),
+        }
+    }
+
+    #[test]
+    fn string_errors_name_their_source() {
+        for (variable, value, accepted) in INVALID_STRINGS {
+            let flag_name = format!("--{}", setting_flag(variable));
+            let key = format!("`{}`", setting_key(variable));
+            for origin in [ValueOrigin::Flag, ValueOrigin::Environment] {
+                let mut args = common();
+                let mut serve = ServeArgs::default();
+                let text = SettingText::new(value, origin.clone());
+                set_string(&mut args, &mut serve, variable, text);
+                let err = Settings::load(&args, &serve).unwrap_err().to_string();
+
+                assert!(err.contains(&format!("invalid value \"{value}\"")), "{err}");
+                assert!(err.contains(accepted), "{err}");
+                assert!(!err.contains(&key), "{err}");
+                match origin {
+                    ValueOrigin::Flag => {
+                        assert!(err.contains(&format!("of {flag_name}:")), "{err}");
+                        assert!(!err.contains(variable), "{err}");
+                    }
+                    _ => {
+                        let named = format!("of the environment variable {variable}:");
+                        assert!(err.contains(&named), "{err}");
+                        assert!(err.contains("or unset it"), "{err}");
+                        assert!(!err.contains(&flag_name), "{err}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn string_errors_name_the_file() {
+        for (variable, value, accepted) in INVALID_STRINGS {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("pons.toml");
+            let key = setting_key(variable);
+            std::fs::write(&path, format!("{key} = \"{value}\"\n")).unwrap();
+            let mut args = common();
+            args.config = Some(path.clone());
+            let err = Settings::load(&args, &ServeArgs::default())
+                .unwrap_err()
+                .to_string();
+
+            let named = format!(
+                "invalid value \"{value}\" of `{key}` in the configuration file {}:",
+                path.display()
+            );
+            assert!(err.contains(&named), "{err}");
+            assert!(err.contains(accepted), "{err}");
+            assert!(!err.contains(variable), "{err}");
+            assert!(
+                !err.contains(&format!("--{}", setting_flag(variable))),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn database_url_error_hides_password() {
+        for url in [
+            "postgres//pons:secret@db/pons",
+            "mysql://pons:secret@db/pons",
+        ] {
+            let args = CommonArgs {
+                database_url: Some(variable(url)),
+                ..common()
+            };
+            let err = Settings::load(&args, &ServeArgs::default())
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("PONS_DATABASE_URL"), "{err}");
+            assert!(err.contains("***@db/pons"), "{err}");
+            assert!(!err.contains("secret"), "{err}");
+        }
+    }
+
+    #[test]
+    fn key_file_keeps_its_source() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("pons.toml");
+        std::fs::write(&config, "encryption_key_file = \"file.key\"\n").unwrap();
+        let from_file = CommonArgs {
+            config: Some(config.clone()),
+            ..common()
+        };
+        let settings = Settings::load(&from_file, &ServeArgs::default()).unwrap();
+        let expected = KeyFile::new(
+            dir.path().join("file.key"),
+            KeyFileChoice::Setting(ValueOrigin::File(config.clone())),
+        );
+        assert_eq!(settings.encryption_key_file, expected);
+
+        for origin in [ValueOrigin::Flag, ValueOrigin::Environment] {
+            let args = CommonArgs {
+                config: Some(config.clone()),
+                encryption_key_file: Some(SettingValue::new("set.key", origin.clone())),
+                ..common()
+            };
+            let settings = Settings::load(&args, &ServeArgs::default()).unwrap();
+            let expected = KeyFile::new("set.key", KeyFileChoice::Setting(origin));
+            assert_eq!(settings.encryption_key_file, expected);
+        }
+
+        let settings = Settings::load(&common(), &ServeArgs::default()).unwrap();
+        let expected = KeyFile::new(
+            Path::new(DEFAULT_DATA_DIR).join(crate::crypto::KEY_FILE_NAME),
+            KeyFileChoice::Default,
+        );
+        assert_eq!(settings.encryption_key_file, expected);
+    }
+
+    #[test]
+    fn database_source_names_one_setting() {
+        let args = CommonArgs {
+            database_url: Some(flag("sqlite://flag.db")),
+            ..common()
+        };
+        let settings = Settings::load(&args, &ServeArgs::default()).unwrap();
+        assert_eq!(settings.database_url_source(), "set by --database-url");
+
+        let args = CommonArgs {
+            database_url: Some(variable("sqlite://variable.db")),
+            ..common()
+        };
+        let settings = Settings::load(&args, &ServeArgs::default()).unwrap();
+        assert_eq!(
+            settings.database_url_source(),
+            "set by the environment variable PONS_DATABASE_URL"
+        );
+
+        let settings = Settings::load(&common(), &ServeArgs::default()).unwrap();
+        let source = settings.database_url_source();
+        assert!(source.contains("default database"), "{source}");
+        assert!(
+            source.contains("--data-dir, PONS_DATA_DIR or `data_dir`"),
+            "{source}"
+        );
+    }
+
+    #[test]
+    fn list_errors_name_their_source() {
+        use clap::FromArgMatches;
+
+        let args = [
+            "pons",
+            "serve",
+            "--allowed-hosts",
+            "pons.internal,https://x.example",
+        ];
+        let matches = crate::cli::command().try_get_matches_from(args).unwrap();
+        let cli = crate::cli::Cli::from_arg_matches(&matches).unwrap();
+        let crate::cli::Command::Serve(serve) = &cli.command else {
+            panic!("parsed as another command: {:?}", cli.command);
+        };
+        let err = Settings::load(&cli.common, serve).unwrap_err().to_string();
+        assert!(
+            err.contains("invalid value \"https://x.example\" of --allowed-hosts: use"),
+            "{err}"
+        );
+        assert!(err.contains("host names or IP addresses"), "{err}");
+        assert!(!err.contains("PONS_ALLOWED_HOSTS"), "{err}");
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pons.toml");
+        let text = "allowed_origins = [\"https://app.example.com/path\"]\n";
+        std::fs::write(&path, text).unwrap();
+        let args = CommonArgs {
+            config: Some(path.clone()),
+            ..common()
+        };
+        let err = Settings::load(&args, &ServeArgs::default())
+            .unwrap_err()
+            .to_string();
+        let named = format!(
+            "invalid value \"https://app.example.com/path\" of `allowed_origins` in the \
+             configuration file {}: use origins",
+            path.display()
+        );
+        assert!(err.contains(&named), "{err}");
+        assert!(!err.contains("PONS_ALLOWED_ORIGINS"), "{err}");
+        assert!(!err.contains("--allowed-origins"), "{err}");
     }
 }

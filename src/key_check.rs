@@ -5,10 +5,9 @@
 //! before any account exists, so that two keys never store secrets in one
 //! database.
 
-use std::path::Path;
-
 use anyhow::{anyhow, bail};
 
+use crate::config::KeyFile;
 use crate::crypto::SecretBox;
 use crate::store::{Account, AccountId, DynStore};
 
@@ -72,7 +71,7 @@ pub struct Undecryptable {
 pub async fn check_key(
     store: &DynStore,
     secrets: &SecretBox,
-    key_file: &Path,
+    key_file: &KeyFile,
     check: KeyCheck<'_>,
 ) -> anyhow::Result<()> {
     let undecryptable = undecryptable_accounts(store, secrets).await?;
@@ -137,7 +136,7 @@ fn is_verifier_of(secrets: &SecretBox, stored: Option<&[u8]>) -> bool {
 pub async fn adopt_key(
     store: &DynStore,
     secrets: &SecretBox,
-    key_file: &Path,
+    key_file: &KeyFile,
 ) -> anyhow::Result<bool> {
     let stored = store.key_verifier().await?;
     if is_verifier_of(secrets, stored.as_deref()) {
@@ -171,7 +170,7 @@ pub async fn adopt_key(
 async fn insert_verifier(
     store: &DynStore,
     secrets: &SecretBox,
-    key_file: &Path,
+    key_file: &KeyFile,
 ) -> anyhow::Result<()> {
     store.insert_key_verifier(seal_verifier(secrets)).await?;
     match store.key_verifier().await? {
@@ -275,7 +274,7 @@ fn phone_list(accounts: &[&Account]) -> String {
 
 /// Builds the error for a key that cannot decrypt the secrets of the
 /// accounts in `undecryptable`, which must not be empty.
-fn wrong_key(key_file: &Path, undecryptable: &[Undecryptable]) -> anyhow::Error {
+fn wrong_key(key_file: &KeyFile, undecryptable: &[Undecryptable]) -> anyhow::Error {
     let accounts: Vec<&Account> = undecryptable.iter().map(|u| &u.account).collect();
     let failed = undecryptable
         .iter()
@@ -289,9 +288,10 @@ fn wrong_key(key_file: &Path, undecryptable: &[Undecryptable]) -> anyhow::Error 
     };
     anyhow!(
         "encryption key file {} cannot decrypt {failed}, so it is not the key {whose} secrets \
-         were stored with; restore the key file that was in use when {when} added, or point \
-         PONS_ENCRYPTION_KEY_FILE at it. If that key is lost, {}",
+         were stored with; restore the key file that was in use when {when} added, or {}. If \
+         that key is lost, {}",
         key_file.display(),
+        key_file.point_at_it(),
         recovery_steps(&accounts)
     )
 }
@@ -299,7 +299,7 @@ fn wrong_key(key_file: &Path, undecryptable: &[Undecryptable]) -> anyhow::Error 
 /// Builds the error for replacing the secrets of `replaced` without
 /// `--key-lost` while the accounts in `others` are under another key.
 fn others_under_other_key(
-    key_file: &Path,
+    key_file: &KeyFile,
     replaced: Option<&Account>,
     others: &[&Undecryptable],
 ) -> anyhow::Error {
@@ -311,40 +311,42 @@ fn others_under_other_key(
     anyhow!(
         "encryption key file {} cannot decrypt the secrets of {} other account(s): {}. Storing \
          the credentials of {this} under it would leave the database with accounts under two \
-         keys. If the key of those accounts still exists, restore it or point \
-         PONS_ENCRYPTION_KEY_FILE at it and run this command again. If that key is lost, add \
+         keys. If the key of those accounts still exists, restore it or {} and run this \
+         command again. If that key is lost, add \
          --key-lost to this command, then store the credentials of the other accounts again \
          the same way, one command per account: `pons account set-credentials --account PHONE \
          --key-lost --access-token-file PATH --app-secret-file PATH` with PHONE {}",
         key_file.display(),
         accounts.len(),
         describe_all(accounts.iter().copied()),
+        key_file.point_at_it(),
         phone_list(&accounts)
     )
 }
 
 /// Builds the error for replacing the secrets of `replaced` under a key
 /// that is not the database's, without `--key-lost`.
-fn not_database_key(key_file: &Path, replaced: Option<&Account>) -> anyhow::Error {
+fn not_database_key(key_file: &KeyFile, replaced: Option<&Account>) -> anyhow::Error {
     let phone = replaced.map_or_else(|| "PHONE".to_owned(), |a| format!("+{}", a.phone_number));
     anyhow!(
         "encryption key file {} is not this database's key, so the credentials were not \
-         stored. Check --data-dir (PONS_DATA_DIR) and PONS_ENCRYPTION_KEY_FILE: every command \
-         must use the key file of the server. If the database's key is lost, run \
-         `pons account set-credentials --account {phone} --key-lost --access-token-file PATH \
-         --app-secret-file PATH`, which makes this key the database's key",
-        key_file.display()
+         stored. Every command must use the key file of the server, so {}. If the database's \
+         key is lost, run `pons account set-credentials --account {phone} --key-lost \
+         --access-token-file PATH --app-secret-file PATH`, which makes this key the database's \
+         key",
+        key_file.display(),
+        key_file.point_at_it()
     )
 }
 
 /// Builds the error for a key that cannot decrypt the stored verifier.
-fn verifier_mismatch(key_file: &Path) -> anyhow::Error {
+fn verifier_mismatch(key_file: &KeyFile) -> anyhow::Error {
     anyhow::anyhow!(
         "encryption key file {} cannot decrypt the database's key verifier, so it is not the key \
-         this database was first used with; restore the key file that was in use, or point \
-         PONS_ENCRYPTION_KEY_FILE at it. If that key is lost, make this key the database's key \
-         with `pons encryption-key adopt`; every Pons instance on this database must then use \
-         this key file",
-        key_file.display()
+         this database was first used with; restore the key file that was in use, or {}. If \
+         that key is lost, make this key the database's key with `pons encryption-key adopt`; \
+         every Pons instance on this database must then use this key file",
+        key_file.display(),
+        key_file.point_at_it()
     )
 }

@@ -2,9 +2,10 @@ use tokio_util::sync::CancellationToken;
 
 use pons::admin::Admin;
 use pons::cli::{
-    AccountCommand, BenchCommand, Cli, Command, EncryptionKeyCommand, ServeArgs, UserCommand,
+    AccountCommand, BenchCommand, Cli, Command, EncryptionKeyCommand, ServeArgs, SettingText,
+    UserCommand,
 };
-use pons::config::{LogFormat, Settings};
+use pons::config::{LogFormat, Settings, ValueOrigin};
 use pons::server::{self, KeyUse, Server};
 
 /// mimalloc instead of the system allocator: a tool call allocates and frees
@@ -41,9 +42,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
     // The admin commands take no server flags, but `account add` prints the
     // webhook URL, which PONS_PUBLIC_URL (or PONS_BIND) sets.
+    let from_environment = |variable: &str| {
+        let value = std::env::var(variable).ok()?;
+        Some(SettingText::new(value, ValueOrigin::Environment))
+    };
     let admin_args = ServeArgs {
-        bind: std::env::var("PONS_BIND").ok(),
-        public_url: std::env::var("PONS_PUBLIC_URL").ok(),
+        bind: from_environment("PONS_BIND"),
+        public_url: from_environment("PONS_PUBLIC_URL"),
         ..ServeArgs::default()
     };
     let serve_args = match &cli.command {

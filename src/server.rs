@@ -2,7 +2,6 @@
 //! shutdown signal, then let open requests finish.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,7 +9,7 @@ use anyhow::Context;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::Settings;
+use crate::config::{KeyFile, Settings};
 use crate::crypto::SecretBox;
 use crate::http::{AppState, WriteFailures, router};
 use crate::ingest_gate::ParseGate;
@@ -174,7 +173,7 @@ pub enum CommandKey {
 /// A key file that a command may create, and the check the new key gets.
 #[derive(Debug)]
 pub struct NewKey {
-    key_file: PathBuf,
+    key_file: KeyFile,
     check: NewKeyCheck,
 }
 
@@ -196,7 +195,7 @@ impl NewKey {
     /// again, because nothing was stored under the key yet.
     pub async fn create(self, store: &DynStore) -> anyhow::Result<SecretBox> {
         let key_file = &self.key_file;
-        let secrets = SecretBox::create(key_file)?;
+        let secrets = SecretBox::create(&key_file.path)?;
         tracing::info!(key_file = %key_file.display(), "created a new encryption key file");
         let check = match &self.check {
             NewKeyCheck::Full => KeyCheck::Full,
@@ -245,9 +244,9 @@ pub async fn open_for(
         .await
         .with_context(|| {
             format!(
-                "cannot open the database {} (set by --database-url, PONS_DATABASE_URL or \
-                 database_url in the configuration file, or else in the data directory)",
-                crate::echo::without_credentials(&settings.database_url)
+                "cannot open the database {} ({})",
+                crate::echo::without_credentials(&settings.database_url),
+                settings.database_url_source()
             )
         })?;
     let key_file = &settings.encryption_key_file;
@@ -274,7 +273,7 @@ pub async fn open_for(
         (KeyUse::ReplacingSecrets { .. }, None) => unreachable!("the account was found above"),
         (KeyUse::Adopting, _) => NewKeyCheck::Adopting,
     };
-    let Some(secrets) = SecretBox::load(key_file)? else {
+    let Some(secrets) = SecretBox::load(&key_file.path)? else {
         reject_missing_key_file(&store, key_file, key_use, replaced.as_ref()).await?;
         if matches!(key_use, KeyUse::NoSecrets { .. }) {
             return Ok((store, CommandKey::Absent));
@@ -331,7 +330,7 @@ async fn reject_missing_database(database_url: &str) -> anyhow::Result<()> {
 /// encryption-key adopt` may replace a lost key while no account exists.
 async fn reject_missing_key_file(
     store: &DynStore,
-    key_file: &std::path::Path,
+    key_file: &KeyFile,
     key_use: KeyUse<'_>,
     replaced: Option<&Account>,
 ) -> anyhow::Result<()> {
@@ -345,18 +344,18 @@ async fn reject_missing_key_file(
             // A missing key file may as well be a wrong data directory.
             anyhow::bail!(
                 "encryption key file {} is missing, and the secrets of +{} were encrypted with a \
-                 key. Check --data-dir (PONS_DATA_DIR) and PONS_ENCRYPTION_KEY_FILE: every \
-                 command must use the key file of the server. If that key is lost, add \
-                 --key-lost to this command, which creates a new key file, stores the \
-                 credentials under it and makes it the database's key",
+                 key. Every command must use the key file of the server, so {}. If that key \
+                 is lost, add --key-lost to this command, which creates a new key file, stores \
+                 the credentials under it and makes it the database's key",
                 key_file.display(),
-                replaced.phone_number
+                replaced.phone_number,
+                key_file.point_at_it()
             );
         }
         anyhow::bail!(
             "encryption key file {} is missing, and besides +{} the database holds {} \
-             account(s) whose secrets were encrypted with a key: {}. Restore that file or point \
-             PONS_ENCRYPTION_KEY_FILE at it and run this command again. If that key is lost, \
+             account(s) whose secrets were encrypted with a key: {}. Restore that file or {} \
+             and run this command again. If that key is lost, \
              add --key-lost to this command, which creates a new key file and stores the \
              credentials of +{} under it, then store the credentials of the other accounts \
              again the same way, one command per account: `pons account set-credentials \
@@ -366,6 +365,7 @@ async fn reject_missing_key_file(
             replaced.phone_number,
             others.len(),
             crate::key_check::describe_all(others.iter().copied()),
+            key_file.point_at_it(),
             replaced.phone_number,
             others
                 .iter()
@@ -378,23 +378,23 @@ async fn reject_missing_key_file(
         let listed: Vec<&Account> = accounts.iter().collect();
         anyhow::bail!(
             "encryption key file {} is missing, but the database holds {} account(s) whose \
-             secrets were encrypted with a key: {}; restore that file or point \
-             PONS_ENCRYPTION_KEY_FILE at it (a new key cannot decrypt them). If that key is \
-             lost, {}",
+             secrets were encrypted with a key: {}; restore that file or {} (a new key cannot \
+             decrypt them). If that key is lost, {}",
             key_file.display(),
             accounts.len(),
             crate::key_check::describe_all(listed.iter().copied()),
+            key_file.point_at_it(),
             crate::key_check::recovery_steps(&listed)
         );
     }
     if !matches!(key_use, KeyUse::Adopting) && store.key_verifier().await?.is_some() {
         anyhow::bail!(
             "encryption key file {} is missing, but the database stores a key verifier, so a key \
-             was used with it before; restore that file or point PONS_ENCRYPTION_KEY_FILE at it. \
-             If that key is lost, `pons encryption-key adopt` creates a new key file and makes it \
-             the database's key; every Pons instance on this database must then use the new key \
-             file",
-            key_file.display()
+             was used with it before; restore that file or {}. If that key is lost, `pons \
+             encryption-key adopt` creates a new key file and makes it the database's key; every \
+             Pons instance on this database must then use the new key file",
+            key_file.display(),
+            key_file.point_at_it()
         );
     }
     Ok(())

@@ -813,6 +813,61 @@ async fn other_key_rejected_without_accounts_on_postgres() {
 }
 
 #[test]
+fn wrong_key_error_names_its_setting() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = pons(dir.path(), &["encryption-key", "adopt"]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    let other = dir.path().join("other.key");
+    std::fs::write(&other, other_key()).unwrap();
+    let other_text = other.to_str().unwrap();
+    let config = dir.path().join("pons.toml");
+    std::fs::write(&config, format!("encryption_key_file = \"{other_text}\"\n")).unwrap();
+    let config_text = config.to_str().unwrap();
+
+    let by_flag = pons(
+        dir.path(),
+        &["key", "list", "--encryption-key-file", other_text],
+    );
+    let by_variable = pons_with_env(
+        dir.path(),
+        &["key", "list"],
+        &[("PONS_ENCRYPTION_KEY_FILE", other_text)],
+    );
+    let by_file = pons(dir.path(), &["--config", config_text, "key", "list"]);
+    let named_in_file =
+        format!("point `encryption_key_file` in the configuration file {config_text} at it");
+    let cases = [
+        (by_flag, "point --encryption-key-file at it".to_owned()),
+        (
+            by_variable,
+            "point the environment variable PONS_ENCRYPTION_KEY_FILE at it".to_owned(),
+        ),
+        (by_file, named_in_file),
+    ];
+    let rejection =
+        format!("encryption key file {other_text} cannot decrypt the database's key verifier");
+    for (output, named) in cases {
+        let message = stderr(&output);
+        assert!(!output.status.success(), "{message}");
+        assert!(message.contains(&rejection), "{message}");
+        assert!(message.contains(&named), "{message}");
+        assert!(!message.contains("PONS_DATA_DIR"), "{message}");
+    }
+
+    // The default key file names the data directory's settings.
+    let key_file = dir.path().join("encryption.key");
+    std::fs::write(&key_file, other_key()).unwrap();
+    let by_default = pons(dir.path(), &["key", "list"]);
+    assert_verifier_rejection(&by_default, &key_file);
+    let message = stderr(&by_default);
+    assert!(
+        message.contains("point the data directory (--data-dir, PONS_DATA_DIR or `data_dir`"),
+        "{message}"
+    );
+    assert!(message.contains("default key file"), "{message}");
+}
+
+#[test]
 fn serve_rejects_other_key_without_accounts() {
     let dir = tempfile::tempdir().unwrap();
     let first = pons(dir.path(), &["encryption-key", "adopt"]);

@@ -116,6 +116,40 @@ fn invalid_allowed_host_names_entry() {
 }
 
 #[test]
+fn invalid_string_names_its_source() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("pons.toml");
+    std::fs::write(&config, "bind = \"localhost\"\n").unwrap();
+    let config_text = config.to_str().unwrap();
+
+    let by_flag = pons_with_env(dir.path(), &["serve", "--bind", "localhost"], &[]);
+    let by_variable = pons_with_env(dir.path(), &["serve"], &[("PONS_BIND", "localhost")]);
+    let by_file = pons_with_env(dir.path(), &["--config", config_text, "serve"], &[]);
+    let in_file = format!("of `bind` in the configuration file {config_text}: use");
+    let cases = [
+        (
+            by_flag,
+            "invalid value \"localhost\" of --bind: use".to_owned(),
+        ),
+        (
+            by_variable,
+            "invalid value \"localhost\" of the environment variable PONS_BIND: set it to"
+                .to_owned(),
+        ),
+        (by_file, format!("invalid value \"localhost\" {in_file}")),
+    ];
+    for (output, named) in cases {
+        let message = stderr(&output);
+        assert!(!output.status.success(), "{message}");
+        assert!(message.contains(&named), "{message}");
+        assert!(message.contains("ADDRESS:PORT"), "{message}");
+        let sources = ["--bind", "PONS_BIND", "`bind`"];
+        let named_sources = sources.iter().filter(|s| message.contains(*s)).count();
+        assert_eq!(named_sources, 1, "{message}");
+    }
+}
+
+#[test]
 fn demo_notes_ignored_key_file() {
     let other = tempfile::tempdir().unwrap();
     let configured_key = other.path().join("server.key");

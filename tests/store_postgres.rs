@@ -1061,7 +1061,8 @@ async fn two_pools_store_one_key_verifier() {
         pons::crypto::SecretBox::from_base64(&text, "test key").expect("valid key")
     };
     let (first_key, second_key) = (key(1), key(2));
-    let key_file = std::path::Path::new("encryption.key");
+    let key_file =
+        &pons::config::KeyFile::new("encryption.key", pons::config::KeyFileChoice::Default);
     use pons::key_check::KeyCheck;
 
     let (first, second) = tokio::join!(

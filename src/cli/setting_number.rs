@@ -62,10 +62,7 @@ where
         if let Some(number) = range.parse(&text).and_then(|n| T::try_from(n).ok()) {
             return Ok(number);
         }
-        let origin = match source {
-            ValueSource::EnvVariable => ValueOrigin::Environment,
-            _ => ValueOrigin::Flag,
-        };
+        let origin = ValueOrigin::of_command_line(source);
         let quoted_value = format!("\"{}\"", crate::echo::echoed(&text));
         let message = range.rejection(&quoted_value, origin);
         Err(clap::Error::raw(ErrorKind::ValueValidation, format!("{message}\n")).with_cmd(command))

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use serde_path_to_error::Segment;
 
-use super::{ConfigError, NumberRange};
+use super::{ConfigError, NumberRange, ValueOrigin};
 
 /// Keys accepted in the TOML file, all optional.
 #[derive(Debug, Default, Deserialize)]
@@ -60,12 +60,7 @@ pub(super) fn read(path: &Path) -> Result<FileSettings, ConfigError> {
                 _ => String::new(),
             };
             match (table.get(&key), accepted_form(&key)) {
-                (Some(value), Some(accepted)) => ConfigError::FileValue {
-                    path: path.display().to_string(),
-                    key,
-                    value: crate::echo::echoed(&value.to_string()),
-                    accepted: accepted.to_owned(),
-                },
+                (Some(value), Some(accepted)) => rejected_key(path, &key, value, accepted),
                 // An unknown key, whose message lists the known ones.
                 _ => ConfigError::Parse {
                     path: path.display().to_string(),
@@ -94,8 +89,8 @@ impl FileSettings {
         if crate::store::is_postgres_url(url) {
             return;
         }
-        // An invalid URL is left as written, for the error when the
-        // database is opened.
+        // An invalid URL is left as written, for the error of
+        // `Settings::load`.
         if let Ok(database) = crate::store::sqlite::path_from_url(url)
             && database.is_relative()
         {
@@ -117,12 +112,18 @@ fn check_number(
     if number.is_some_and(|number| range.contains(number)) {
         return Ok(());
     }
-    Err(ConfigError::FileValue {
-        path: path.display().to_string(),
-        key: key.to_owned(),
+    Err(rejected_key(path, key, value, &range.accepted()))
+}
+
+/// Builds the error for the value `value` of the key `key` in the file at
+/// `path`. `accepted` describes the accepted values.
+fn rejected_key(path: &Path, key: &str, value: &toml::Value, accepted: &str) -> ConfigError {
+    ConfigError::Rejected {
+        setting: format!("PONS_{}", key.to_ascii_uppercase()),
+        origin: ValueOrigin::File(path.to_owned()),
         value: crate::echo::echoed(&value.to_string()),
-        accepted: range.accepted(),
-    })
+        accepted: accepted.to_owned(),
+    }
 }
 
 /// Describes the accepted values of the key `key`, or returns `None` for

@@ -3,7 +3,7 @@
 //! file checks its keys, so that both errors name the value's source, and
 //! [`super::Settings::load`] checks the merged values.
 
-use super::{ConfigError, setting_flag, setting_key};
+use super::{ConfigError, ValueOrigin, setting_key};
 
 /// Largest webhook byte limit. The in-flight bytes are counted in KiB
 /// permits of a semaphore, which takes at most `u32::MAX` of them at once.
@@ -105,13 +105,6 @@ const NUMBER_RANGES: [NumberRange; 11] = [
     },
 ];
 
-/// Source of a rejected value.
-#[derive(Clone, Copy, Debug)]
-pub enum ValueOrigin {
-    Flag,
-    Environment,
-}
-
 impl NumberRange {
     /// Returns the range of the setting whose variable is `variable`, or
     /// `None` for a setting that is not a number.
@@ -152,18 +145,7 @@ impl NumberRange {
     /// Builds the message for the rejected value `quoted_value`, which came
     /// from `origin`.
     pub fn rejection(&self, quoted_value: &str, origin: ValueOrigin) -> String {
-        let accepted = self.accepted();
-        match origin {
-            ValueOrigin::Flag => format!(
-                "invalid value {quoted_value} of --{}: use {accepted}",
-                setting_flag(self.variable)
-            ),
-            ValueOrigin::Environment => format!(
-                "invalid value {quoted_value} of the environment variable {}: set it to {accepted}, \
-                 or unset it for the default",
-                self.variable
-            ),
-        }
+        origin.rejection(self.variable, quoted_value, &self.accepted())
     }
 
     /// Checks a merged value, whose source is unknown here, so the error

@@ -19,7 +19,7 @@ use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::{CommonArgs, DemoArgs};
-use crate::config::Settings;
+use crate::config::{KeyFile, KeyFileChoice, Settings};
 use crate::data_dir_lock::{self, DataDirLock};
 use crate::jobs::{JobOutcome, JobReport};
 use crate::metasim::{MetaSim, MetaSimConfig};
@@ -60,7 +60,7 @@ pub fn settings(mut common: CommonArgs, args: &DemoArgs) -> anyhow::Result<Setti
         .unwrap_or_else(|| PathBuf::from(DEMO_DATA_DIR));
     common.data_dir = Some(data_dir.clone());
     let ignored_database = common.database_url.take();
-    let ignored_key_file = common.encryption_key_file.take();
+    let ignored_key_file = common.encryption_key_file.take().map(|file| file.value);
     let mut settings = Settings::load(&common, &args.serve)?;
     settings.data_dir = data_dir.clone();
     settings.database_url = format!("sqlite://{}", data_dir.join(DATABASE_FILE_NAME).display());
@@ -68,12 +68,14 @@ pub fn settings(mut common: CommonArgs, args: &DemoArgs) -> anyhow::Result<Setti
     // Without a flag or variable, the loaded key file differs from the
     // demo's own only when the configuration file sets one.
     let ignored_key_file = ignored_key_file.or_else(|| {
-        (settings.encryption_key_file != own_key_file).then(|| settings.encryption_key_file.clone())
+        let loaded = &settings.encryption_key_file.path;
+        (*loaded != own_key_file).then(|| loaded.clone())
     });
     if let Some(note) = ignored_key_file_note(ignored_key_file.as_deref(), &own_key_file) {
         eprintln!("{note}");
     }
-    settings.encryption_key_file = own_key_file;
+    settings.encryption_key_file = KeyFile::new(own_key_file, KeyFileChoice::Demo);
+    settings.database_url_origin = None;
     if ignored_database.is_some() {
         eprintln!(
             "note: pons demo ignores PONS_DATABASE_URL and uses SQLite in its data directory"

@@ -17,8 +17,8 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use pons::apikey;
-use pons::cli::{CommonArgs, ServeArgs};
-use pons::config::Settings;
+use pons::cli::{CommonArgs, ServeArgs, SettingText};
+use pons::config::{Settings, ValueOrigin};
 use pons::crypto::SecretBox;
 use pons::jobs::{JobOutcome, JobReport};
 use pons::metasim::{MetaSim, MetaSimConfig};
@@ -92,16 +92,17 @@ impl Env {
     /// Builds settings for a server on this environment; workers poll
     /// rarely, so a test passes only when the in-process wake-up works.
     pub fn settings(&self) -> Settings {
+        let flag = |value: String| SettingText::new(value, ValueOrigin::Flag);
         let common = CommonArgs {
             config: None,
             data_dir: Some(self.dir.path().to_path_buf()),
-            database_url: self.database.as_ref().map(TestDatabase::url),
+            database_url: self.database.as_ref().map(TestDatabase::url).map(flag),
             encryption_key_file: None,
             log_format: None,
         };
         let serve = ServeArgs {
-            bind: Some("127.0.0.1:0".into()),
-            graph_api_url: Some(self.sim.base_url()),
+            bind: Some(flag("127.0.0.1:0".to_owned())),
+            graph_api_url: Some(flag(self.sim.base_url())),
             ..ServeArgs::default()
         };
         let mut settings = Settings::load(&common, &serve).expect("valid settings");

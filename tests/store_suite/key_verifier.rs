@@ -1,10 +1,9 @@
 //! The encryption key verifier: stored by the first key used with a
 //! database, and checked against every later key.
 
-use std::path::Path;
-
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
+use pons::config::{KeyFile, KeyFileChoice};
 use pons::crypto::SecretBox;
 use pons::key_check::{KeyCheck, adopt_key, check_key, opens_verifier, undecryptable_accounts};
 use pons::store::{AccountId, DynStore, NewUser};
@@ -14,13 +13,18 @@ use super::new_account;
 /// The key file that errors name; the checks never read it.
 const KEY_FILE: &str = "/data/encryption.key";
 
+/// Returns [`KEY_FILE`] as the default key file in the data directory.
+fn key_file() -> KeyFile {
+    KeyFile::new(KEY_FILE, KeyFileChoice::Default)
+}
+
 /// Builds a cipher whose 32-byte key is `byte` repeated.
 fn key(byte: u8) -> SecretBox {
     SecretBox::from_base64(&BASE64.encode([byte; 32]), "test key").expect("valid key")
 }
 
 async fn check(store: &DynStore, secrets: &SecretBox) -> anyhow::Result<()> {
-    check_key(store, secrets, Path::new(KEY_FILE), KeyCheck::Full).await
+    check_key(store, secrets, &key_file(), KeyCheck::Full).await
 }
 
 async fn stored_verifier(store: &DynStore) -> Option<Vec<u8>> {
@@ -181,7 +185,7 @@ pub async fn key_verifier_adopt_replaces_lost_key(store: DynStore) {
     let (lost, new) = (key(1), key(2));
     check(&store, &lost).await.expect("first use");
 
-    let adopted = adopt_key(&store, &new, Path::new(KEY_FILE))
+    let adopted = adopt_key(&store, &new, &key_file())
         .await
         .expect("adopt on an empty database");
 
@@ -189,7 +193,7 @@ pub async fn key_verifier_adopt_replaces_lost_key(store: DynStore) {
     check(&store, &new).await.expect("new key accepted");
     let error = check(&store, &lost).await.expect_err("lost key rejected");
     assert_verifier_rejection(&error);
-    let again = adopt_key(&store, &new, Path::new(KEY_FILE))
+    let again = adopt_key(&store, &new, &key_file())
         .await
         .expect("adopt again");
     assert!(!again, "the verifier is the new key's already");
@@ -201,7 +205,7 @@ pub async fn key_verifier_adopt_needs_every_account(store: DynStore) {
     check(&store, &first).await.expect("first use");
     let stored = stored_verifier(&store).await;
 
-    let error = adopt_key(&store, &other, Path::new(KEY_FILE))
+    let error = adopt_key(&store, &other, &key_file())
         .await
         .expect_err("an account is under the first key");
 
@@ -220,7 +224,7 @@ pub async fn key_verifier_follows_replaced_secrets(store: DynStore) {
         account: &only,
         key_lost: false,
     };
-    let error = check_key(&store, &new, Path::new(KEY_FILE), without_flag)
+    let error = check_key(&store, &new, &key_file(), without_flag)
         .await
         .expect_err("a key that is not the database's needs --key-lost");
     let message = format!("{error:#}");
@@ -230,7 +234,7 @@ pub async fn key_verifier_follows_replaced_secrets(store: DynStore) {
         account: &only,
         key_lost: true,
     };
-    check_key(&store, &new, Path::new(KEY_FILE), replacing)
+    check_key(&store, &new, &key_file(), replacing)
         .await
         .expect("the replaced account and the verifier are left out");
     assert_eq!(stored_verifier(&store).await, stored, "verifier unchanged");
@@ -243,7 +247,7 @@ pub async fn key_verifier_follows_replaced_secrets(store: DynStore) {
         )
         .await
         .expect("replace secrets");
-    let adopted = adopt_key(&store, &new, Path::new(KEY_FILE))
+    let adopted = adopt_key(&store, &new, &key_file())
         .await
         .expect("adopt after the secrets moved");
 
@@ -263,7 +267,7 @@ pub async fn key_verifier_kept_for_other_accounts(store: DynStore) {
         account: &replaced,
         key_lost: false,
     };
-    let error = check_key(&store, &other, Path::new(KEY_FILE), replacing)
+    let error = check_key(&store, &other, &key_file(), replacing)
         .await
         .expect_err("another account is under the first key");
 
@@ -276,7 +280,7 @@ pub async fn key_verifier_kept_for_other_accounts(store: DynStore) {
 /// Checks a key with [`KeyCheck::NoSecrets`], as the commands that store
 /// no secret do.
 async fn check_no_secrets(store: &DynStore, secrets: &SecretBox) -> anyhow::Result<()> {
-    check_key(store, secrets, Path::new(KEY_FILE), KeyCheck::NoSecrets).await
+    check_key(store, secrets, &key_file(), KeyCheck::NoSecrets).await
 }
 
 pub async fn key_verifier_not_stored_without_secrets(store: DynStore) {
@@ -345,7 +349,7 @@ pub async fn key_verifier_key_lost_one_by_one(store: DynStore) {
     let third = account_under(&store, &lost, "third").await;
     check(&store, &lost).await.expect("first use");
     let stored = stored_verifier(&store).await;
-    let file = Path::new(KEY_FILE);
+    let file = &key_file();
     let replacing = |account, key_lost| KeyCheck::Replacing { account, key_lost };
 
     let error = check_key(&store, &new, file, replacing(&first, false))

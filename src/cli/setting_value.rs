@@ -1,0 +1,91 @@
+//! Parser of string and path settings that keeps the value's source, so
+//! that a later error about the value names the flag or the `PONS_*`
+//! variable that set it, the way [`super::setting_number`] does for
+//! numbers.
+
+use std::ffi::OsStr;
+use std::path::PathBuf;
+
+use clap::builder::{PathBufValueParser, StringValueParser, TypedValueParser};
+use clap::parser::ValueSource;
+
+use crate::config::{SettingValue, ValueOrigin};
+
+/// Parses a value with the parser `P` and keeps the value's source.
+#[derive(Clone, Debug)]
+pub struct SettingValueParser<P>(P);
+
+impl SettingValueParser<StringValueParser> {
+    /// Parses a UTF-8 string.
+    pub fn text() -> SettingValueParser<StringValueParser> {
+        SettingValueParser(StringValueParser::new())
+    }
+}
+
+impl SettingValueParser<PathBufValueParser> {
+    /// Parses a path that is not empty.
+    pub fn path() -> SettingValueParser<PathBufValueParser> {
+        SettingValueParser(PathBufValueParser::new())
+    }
+}
+
+impl<P> TypedValueParser for SettingValueParser<P>
+where
+    P: TypedValueParser,
+    P::Value: Clone + Send + Sync + 'static,
+{
+    type Value = SettingValue<P::Value>;
+
+    fn parse_ref(
+        &self,
+        command: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &OsStr,
+    ) -> Result<Self::Value, clap::Error> {
+        self.parse_ref_(command, arg, value, ValueSource::CommandLine)
+    }
+
+    fn parse_ref_(
+        &self,
+        command: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &OsStr,
+        source: ValueSource,
+    ) -> Result<Self::Value, clap::Error> {
+        let value = self.0.parse_ref_(command, arg, value, source)?;
+        Ok(SettingValue {
+            value,
+            origin: ValueOrigin::of_command_line(source),
+        })
+    }
+}
+
+/// A string setting with its source.
+pub type SettingText = SettingValue<String>;
+/// A path setting with its source.
+pub type SettingPath = SettingValue<PathBuf>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flag_and_variable_are_told_apart() {
+        let command = clap::Command::new("pons");
+        let parser = SettingValueParser::text();
+        let value = OsStr::new("json");
+
+        let from_flag = parser
+            .parse_ref_(&command, None, value, ValueSource::CommandLine)
+            .unwrap();
+        assert_eq!(from_flag, SettingText::new("json", ValueOrigin::Flag));
+
+        let from_variable = parser
+            .parse_ref_(&command, None, value, ValueSource::EnvVariable)
+            .unwrap();
+        assert_eq!(
+            from_variable,
+            SettingText::new("json", ValueOrigin::Environment)
+        );
+    }
+}
