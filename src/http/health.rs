@@ -5,9 +5,9 @@ use axum::extract::State;
 use axum::routing::get;
 use http::StatusCode;
 
-use super::AppState;
+use super::SharedState;
 
-pub fn routes() -> Router<AppState> {
+pub fn routes() -> Router<SharedState> {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
@@ -21,7 +21,7 @@ async fn healthz() -> &'static str {
 /// webhook (or failed to longer ago than `NOT_READY_FOR`), and 503
 /// otherwise. A full disk still lets queries run, so only a failed webhook
 /// shows it.
-async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
+async fn readyz(State(state): State<SharedState>) -> (StatusCode, &'static str) {
     if state.write_failures.recent().is_some() {
         // The failure was logged where it happened.
         return (

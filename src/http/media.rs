@@ -10,7 +10,7 @@ use futures::stream;
 use http::{HeaderValue, header};
 use tokio::io::AsyncReadExt;
 
-use super::{ApiError, AppState};
+use super::{ApiError, AppState, SharedState};
 use crate::auth::{Principal, Scope};
 use crate::store::{Account, MediaRef, Message, MessageId};
 use crate::tools::NO_ACCOUNTS;
@@ -20,12 +20,12 @@ const CHUNK_BYTES: usize = 64 * 1024;
 /// Maximum length of a file name in `Content-Disposition`, in characters.
 const MAX_FILENAME_CHARS: usize = 150;
 
-pub fn routes() -> Router<AppState> {
+pub fn routes() -> Router<SharedState> {
     Router::new().route("/api/media/{message_id}", get(serve_media))
 }
 
 async fn serve_media(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     Extension(principal): Extension<Principal>,
     Path(message_id): Path<String>,
 ) -> Result<Response, ApiError> {

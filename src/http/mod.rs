@@ -48,6 +48,10 @@ pub struct AppState {
     pub parse_gate: ParseGate,
 }
 
+/// The handlers' state. Axum clones a route's state for every request, and
+/// one reference count costs less than one per field.
+pub type SharedState = Arc<AppState>;
+
 /// Builds the whole application router.
 pub fn router(state: AppState) -> Router {
     let mcp_settings = crate::mcp::McpSettings {
@@ -62,12 +66,13 @@ pub fn router(state: AppState) -> Router {
         state.graph.clone(),
         state.secrets.clone(),
     );
+    let shared = Arc::new(state.clone());
     Router::new()
         .merge(health::routes())
         .merge(webhook::routes(state.settings.webhook_max_in_flight_bytes))
-        .with_state(state.clone())
+        .with_state(Arc::clone(&shared))
         .merge(crate::mcp::require_api_key(
-            media::routes().with_state(state.clone()),
+            media::routes().with_state(shared),
             state.store.clone(),
             &mcp_settings,
         ))

@@ -12,13 +12,13 @@ use http::{HeaderMap, HeaderValue, StatusCode, header};
 use subtle::ConstantTimeEq;
 
 use super::body_budget::{BodyBudget, ReadError, read_body};
-use super::{ApiError, AppState};
+use super::{ApiError, AppState, SharedState};
 use crate::ingest::{self, Delivery, IngestError, Outcome};
 use crate::whatsapp::signature;
 
 /// Routes of `/api/webhook`. All POST requests of this router share one
 /// limit of `max_in_flight_bytes`.
-pub fn routes(max_in_flight_bytes: usize) -> Router<AppState> {
+pub fn routes(max_in_flight_bytes: usize) -> Router<SharedState> {
     Router::new()
         .route("/api/webhook", get(handshake).post(deliver))
         .layer(Extension(BodyBudget::new(max_in_flight_bytes)))
@@ -26,7 +26,7 @@ pub fn routes(max_in_flight_bytes: usize) -> Router<AppState> {
 
 /// Echoes `hub.challenge` when `hub.verify_token` matches an account's token.
 async fn handshake(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
     let mode = query.get("hub.mode").map(String::as_str);
@@ -65,7 +65,7 @@ async fn handshake(
 /// size limit gets 413, and a body that does not fit in the in-flight
 /// limit gets 503; both get a warning that names the limit.
 async fn deliver(
-    State(state): State<AppState>,
+    State(state): State<SharedState>,
     Extension(budget): Extension<BodyBudget>,
     request: Request,
 ) -> Response {
