@@ -18,8 +18,11 @@ use crate::whatsapp::webhook::{self, Payload};
 #[derive(Debug, PartialEq, Eq)]
 pub enum Outcome {
     Stored(IngestReport),
-    /// No change in the body belongs to a known account; nothing stored.
-    Ignored,
+    /// No change in the body belongs to a known account, so nothing was
+    /// stored. The caller logs the phone number ids the body names.
+    Ignored {
+        phone_number_ids: BTreeSet<String>,
+    },
 }
 
 /// Reason a body was rejected or not stored.
@@ -68,11 +71,9 @@ pub async fn receive(
         if store.list_accounts().await?.is_empty() {
             return Err(IngestError::NoAccounts);
         }
-        tracing::warn!(
-            phone_number_ids = ?accounts.unknown_numbers,
-            "webhook for no known account acknowledged and ignored"
-        );
-        return Ok(Outcome::Ignored);
+        return Ok(Outcome::Ignored {
+            phone_number_ids: accounts.unknown_numbers,
+        });
     }
     accounts.verify(secrets, delivery.body, &digest)?;
     // Held until the batch is stored, since its items live until then.

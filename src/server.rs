@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::{KeyFile, Settings};
 use crate::crypto::SecretBox;
-use crate::http::{AppState, WriteFailures, router};
+use crate::http::{AppState, Rejections, WriteFailures, router};
 use crate::ingest_gate::ParseGate;
 use crate::jobs::{JobContext, JobQueue, JobReport, JobRuntime};
 use crate::key_check::KeyCheck;
@@ -454,6 +454,7 @@ impl Server {
             jobs: queue,
             media,
             write_failures: WriteFailures::default(),
+            rejections: Rejections::default(),
             parse_gate: ParseGate::default(),
         };
         let grace = Duration::from_secs(settings.server.shutdown_grace_seconds);

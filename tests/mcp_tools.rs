@@ -864,3 +864,122 @@ async fn lists_say_when_more_exist() {
         assert!(!summary.contains("More exist"), "{tool}: {summary}");
     }
 }
+
+#[tokio::test]
+async fn wamid_in_two_accounts_needs_from() {
+    let server = Server::start().await;
+    let tenants = two_tenants(&server.store).await;
+    let options = KeyOptions {
+        scopes: &["read", "write", "send"],
+        ..Default::default()
+    };
+    let (key, _) = create_key(&server.store, &tenants.alice, options).await;
+    let t = now();
+    // Alice reaches Shop A and Shop C, and both store this wamid.
+    for account in [&tenants.shop_a, &tenants.shop_c] {
+        ingest_text(
+            &server.store,
+            account,
+            HANS,
+            "Hans",
+            "wamid.DUP",
+            "Sent twice",
+            t - 60,
+        )
+        .await;
+    }
+    let calls = [
+        ("mark_as_read", json!({"waMessageId": "wamid.DUP"})),
+        (
+            "send_reaction",
+            json!({"waMessageId": "wamid.DUP", "emoji": "👍"}),
+        ),
+    ];
+    for (tool, arguments) in calls {
+        let text = tool_error(&server.call_tool(&key, tool, arguments).await);
+        assert!(
+            text.contains("wamid.DUP is stored in several of your accounts"),
+            "{tool}: {text}"
+        );
+        assert!(text.contains("+15550001111 Shop A"), "{tool}: {text}");
+        assert!(text.contains("+15550003333 Shop C"), "{tool}: {text}");
+        assert!(!text.contains("Shop B"), "{tool}: {text}");
+        assert!(text.contains("pass `from`"), "{tool}: {text}");
+    }
+
+    let from_c = json!({"from": tenants.shop_c.id.as_str(), "waMessageId": "wamid.DUP"});
+    let result = server.call_tool(&key, "mark_as_read", from_c).await;
+    assert_ne!(result["isError"], json!(true), "{result}");
+    let text = result.to_string();
+    assert!(!text.contains("several of your accounts"), "{text}");
+}
+
+#[tokio::test]
+async fn read_receipt_skips_sender_copy() {
+    let server = Server::start().await;
+    let tenants = two_tenants(&server.store).await;
+    let options = KeyOptions {
+        scopes: &["read", "write", "send"],
+        ..Default::default()
+    };
+    let (key, _) = create_key(&server.store, &tenants.alice, options).await;
+    let t = now();
+    // Shop A wrote to Shop C's number, so Shop A stores the outbound copy
+    // and Shop C the inbound one.
+    let pending = server
+        .store
+        .insert_outbound(pons::store::NewOutboundMessage {
+            account_id: tenants.shop_a.id.clone(),
+            wa_id: tenants.shop_c.phone_number.clone(),
+            kind: "text".to_owned(),
+            text: Some("Hello Shop C".to_owned()),
+            caption: None,
+            media: None,
+            context_wamid: None,
+            content_json: r#"{"text":{"body":"Hello Shop C"}}"#.to_owned(),
+            timestamp: t - 120,
+        })
+        .await
+        .expect("insert outbound");
+    let sent = pons::store::SentMessage {
+        wamid: "wamid.SELF".to_owned(),
+        wa_id: Some(tenants.shop_c.phone_number.clone()),
+    };
+    server
+        .store
+        .mark_outbound_sent(&pending.id, sent, t - 119)
+        .await
+        .expect("mark outbound sent");
+    ingest_text(
+        &server.store,
+        &tenants.shop_c,
+        &tenants.shop_a.phone_number,
+        "Shop A",
+        "wamid.SELF",
+        "Hello Shop C",
+        t - 118,
+    )
+    .await;
+
+    let arguments = json!({"waMessageId": "wamid.SELF"});
+    let result = server.call_tool(&key, "mark_as_read", arguments).await;
+    assert_ne!(result["isError"], json!(true), "{result}");
+    let conversation = result["structuredContent"]["conversationId"]
+        .as_str()
+        .expect("conversationId");
+    let of_c = server
+        .store
+        .find_message_by_wamid(std::slice::from_ref(&tenants.shop_c.id), "wamid.SELF")
+        .await
+        .expect("find")
+        .expect("stored")
+        .1;
+    assert_eq!(conversation, of_c.conversation_id.as_str());
+
+    let arguments = json!({"waMessageId": "wamid.SELF", "emoji": "👍"});
+    let text = tool_error(&server.call_tool(&key, "send_reaction", arguments).await);
+    assert!(
+        text.contains("wamid.SELF is stored in several of your accounts"),
+        "{text}"
+    );
+}

@@ -17,9 +17,11 @@ use crate::whatsapp::signature::SignatureError;
 pub enum ApiError {
     /// The webhook body is not valid JSON, for this reason.
     InvalidJson(String),
-    /// The webhook's signature header is missing or does not match.
+    /// The webhook's signature header is missing or does not match. The
+    /// webhook handler logs it.
     Signature(SignatureError),
-    /// A webhook arrived while the database holds no account.
+    /// A webhook arrived while the database contains no account. The
+    /// webhook handler logs it.
     NoAccounts,
     Forbidden(&'static str),
     /// The thing does not exist or the caller cannot reach it. Both cases
@@ -73,16 +75,8 @@ impl IntoResponse for ApiError {
                 StatusCode::BAD_REQUEST,
                 IngestError::InvalidJson(cause.clone()).to_string(),
             ),
-            ApiError::Signature(err) => {
-                tracing::warn!(error = %err, "webhook rejected");
-                (StatusCode::UNAUTHORIZED, err.to_string())
-            }
+            ApiError::Signature(err) => (StatusCode::UNAUTHORIZED, err.to_string()),
             ApiError::NoAccounts => {
-                tracing::warn!(
-                    "webhook rejected with 503 because the database holds no account; Meta \
-                     sends it again later, so add the account or point the server at the \
-                     database that holds it"
-                );
                 let retry_after = [(header::RETRY_AFTER, NO_ACCOUNTS_RETRY_AFTER_SECONDS)];
                 let body = Json(json!({ "error": IngestError::NoAccounts.to_string() }));
                 return (StatusCode::SERVICE_UNAVAILABLE, retry_after, body).into_response();

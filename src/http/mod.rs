@@ -5,6 +5,7 @@ mod body_budget;
 mod error;
 mod health;
 mod media;
+mod rejections;
 mod serve;
 mod webhook;
 mod write_failures;
@@ -27,6 +28,7 @@ use crate::tools::Sender;
 use crate::whatsapp::graph::GraphClient;
 
 pub use error::ApiError;
+pub use rejections::{LOG_INTERVAL as REJECTION_LOG_INTERVAL, Rejections};
 pub use serve::{body_timed_out, serve};
 pub use write_failures::WriteFailures;
 
@@ -44,6 +46,8 @@ pub struct AppState {
     pub media: MediaFiles,
     /// Webhooks the database failed to store, for the log and `/readyz`.
     pub write_failures: WriteFailures,
+    /// Limits of the warnings about rejected webhooks.
+    pub rejections: Rejections,
     /// Lets large webhook bodies be parsed and stored one at a time.
     pub parse_gate: ParseGate,
 }

@@ -12,9 +12,10 @@ use http::{HeaderMap, HeaderValue, StatusCode, header};
 use subtle::ConstantTimeEq;
 
 use super::body_budget::{BodyBudget, ReadError, read_body};
+use super::rejections::{Rejection, log_rejection};
 use super::{ApiError, AppState, SharedState};
 use crate::ingest::{self, Delivery, IngestError, Outcome};
-use crate::whatsapp::signature;
+use crate::whatsapp::signature::{self, SignatureError};
 
 /// Routes of `/api/webhook`. All POST requests of this router share one
 /// limit of `max_in_flight_bytes`.
@@ -47,7 +48,11 @@ async fn handshake(
         found | bool::from(known.as_bytes().ct_eq(token.as_bytes()))
     });
     if !matched {
-        tracing::warn!("webhook handshake with an unknown verify token");
+        log_rejection!(
+            state.rejections,
+            Rejection::UnknownVerifyToken,
+            "webhook handshake with an unknown verify token rejected with 403"
+        );
         return Err(ApiError::Forbidden(
             "hub.verify_token matches no account's verify token",
         ));
@@ -63,7 +68,8 @@ async fn handshake(
 /// Stores a signed body and returns 200 only after the transaction commits.
 /// The body's bytes stay reserved in `budget` until then. A body over the
 /// size limit gets 413, and a body that does not fit in the in-flight
-/// limit gets 503; both get a warning that names the limit.
+/// limit gets 503. Both get a warning that names the limit, at most one of
+/// each kind a minute.
 async fn deliver(
     State(state): State<SharedState>,
     Extension(budget): Extension<BodyBudget>,
@@ -78,7 +84,7 @@ async fn deliver(
             .get(signature::HEADER)
             .map(HeaderValue::as_bytes),
     ) {
-        return closing(ApiError::Signature(error).into_response());
+        return closing(rejected_signature(&state, error).into_response());
     }
     let max_bytes = state.settings.webhook_max_body_bytes;
     let deadline = Duration::from_secs(state.settings.read_timeout_seconds);
@@ -101,12 +107,26 @@ fn closing(mut response: Response) -> Response {
     response
 }
 
+/// Logs a rejected signature and returns the error to respond with.
+fn rejected_signature(state: &AppState, error: SignatureError) -> ApiError {
+    log_rejection!(
+        state.rejections,
+        Rejection::from(&error),
+        %error,
+        "webhook rejected with 401"
+    );
+    ApiError::Signature(error)
+}
+
 /// Logs why a body was not read and returns the error to respond with.
 fn reject(state: &AppState, budget: &BodyBudget, error: ReadError) -> ApiError {
+    let rejections = &state.rejections;
     match error {
         ReadError::TooLarge { declared_bytes } => {
             let limit_bytes = state.settings.webhook_max_body_bytes;
-            tracing::warn!(
+            log_rejection!(
+                rejections,
+                Rejection::BodyTooLarge,
                 limit_bytes,
                 content_length = declared_bytes,
                 "webhook body over the size limit rejected with 413; \
@@ -116,7 +136,9 @@ fn reject(state: &AppState, budget: &BodyBudget, error: ReadError) -> ApiError {
         }
         ReadError::OverBudget { needed_bytes } => {
             let limit_bytes = budget.limit_bytes();
-            tracing::warn!(
+            log_rejection!(
+                rejections,
+                Rejection::InFlightLimit,
                 limit_bytes,
                 needed_bytes,
                 available_bytes = budget.available_bytes(),
@@ -129,7 +151,9 @@ fn reject(state: &AppState, budget: &BodyBudget, error: ReadError) -> ApiError {
         }
         ReadError::Body(error) if super::serve::body_timed_out(&error) => {
             let seconds = state.settings.read_timeout_seconds;
-            tracing::warn!(
+            log_rejection!(
+                rejections,
+                Rejection::BodyTimedOut,
                 seconds,
                 "webhook body timed out and was rejected with 408; the client paused \
                  longer than PONS_READ_TIMEOUT_SECONDS"
@@ -138,7 +162,9 @@ fn reject(state: &AppState, budget: &BodyBudget, error: ReadError) -> ApiError {
         }
         ReadError::TimedOut => {
             let seconds = state.settings.read_timeout_seconds;
-            tracing::warn!(
+            log_rejection!(
+                rejections,
+                Rejection::BodyTooSlow,
                 seconds,
                 "webhook body did not arrive in full within PONS_READ_TIMEOUT_SECONDS and was \
                  rejected with 408"
@@ -146,7 +172,12 @@ fn reject(state: &AppState, budget: &BodyBudget, error: ReadError) -> ApiError {
             ApiError::BodyTooSlow { seconds }
         }
         ReadError::Body(error) => {
-            tracing::warn!(%error, "reading a webhook body failed; rejected with 400");
+            log_rejection!(
+                rejections,
+                Rejection::BodyUnreadable,
+                %error,
+                "reading a webhook body failed; rejected with 400"
+            );
             ApiError::BodyUnreadable(error.to_string())
         }
     }
@@ -177,9 +208,26 @@ async fn store(
                 state.write_failures.failed(&error);
                 return Err(ApiError::NotStored);
             }
-            Err(IngestError::InvalidJson(cause)) => return Err(ApiError::InvalidJson(cause)),
-            Err(IngestError::Signature(error)) => return Err(ApiError::Signature(error)),
-            Err(IngestError::NoAccounts) => return Err(ApiError::NoAccounts),
+            Err(IngestError::InvalidJson(cause)) => {
+                log_rejection!(
+                    state.rejections,
+                    Rejection::InvalidJson,
+                    error = %cause,
+                    "webhook body is not valid JSON; rejected with 400"
+                );
+                return Err(ApiError::InvalidJson(cause));
+            }
+            Err(IngestError::Signature(error)) => return Err(rejected_signature(state, error)),
+            Err(IngestError::NoAccounts) => {
+                log_rejection!(
+                    state.rejections,
+                    Rejection::NoAccounts,
+                    "webhook rejected with 503 because the database holds no account; Meta \
+                     sends it again later, so add the account or point the server at the \
+                     database that holds it"
+                );
+                return Err(ApiError::NoAccounts);
+            }
         };
     match outcome {
         Outcome::Stored(report) => {
@@ -191,7 +239,12 @@ async fn store(
                 state.jobs.wake();
             }
         }
-        Outcome::Ignored => {}
+        Outcome::Ignored { phone_number_ids } => log_rejection!(
+            state.rejections,
+            Rejection::UnknownAccount,
+            ?phone_number_ids,
+            "webhook for no known account acknowledged and ignored"
+        ),
     }
     Ok(StatusCode::OK)
 }

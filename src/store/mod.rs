@@ -297,7 +297,18 @@ pub trait Store: Send + Sync + 'static {
         &self,
         accounts: &[AccountId],
         wamid: &str,
-    ) -> StoreResult<Option<(AccountId, Message)>>;
+    ) -> StoreResult<Option<(AccountId, Message)>> {
+        let found = self.find_messages_by_wamid(accounts, wamid).await?;
+        Ok(found.into_iter().next())
+    }
+    /// Every message of these accounts with this wamid, with its account,
+    /// oldest first. An account stores a wamid once, so the list has at
+    /// most one message per account.
+    async fn find_messages_by_wamid(
+        &self,
+        accounts: &[AccountId],
+        wamid: &str,
+    ) -> StoreResult<Vec<(AccountId, Message)>>;
     /// A message by its Pons id, with its account.
     async fn find_message(&self, id: &MessageId) -> StoreResult<Option<(AccountId, Message)>>;
     /// An account with its encrypted secrets; `NotFound` when missing.

@@ -6,15 +6,15 @@ use serde::{Deserialize, Serialize};
 
 use crate::echo::echoed;
 use crate::jobs::token_works;
-use crate::store::{Account, ConversationRef, Direction, Message};
+use crate::store::{Account, AccountId, ConversationRef, Direction, Message};
 
 use super::conversations::{ids, locate};
 use super::graph_errors::describe_graph_error;
 use super::output::ConversationOut;
 use super::sender::record_invalid_token;
 use super::{
-    MARK_AS_READ, Summary, ToolContext, ToolError, UPDATE_CONVERSATION, guide, non_blank, require,
-    resolve_accounts,
+    MARK_AS_READ, Summary, ToolContext, ToolError, UPDATE_CONVERSATION, format_accounts, guide,
+    non_blank, require, resolve_accounts,
 };
 
 /// Arguments of `mark_as_read`. `waMessageId` is required.
@@ -189,7 +189,11 @@ pub async fn update_conversation(
     })
 }
 
-/// Finds a message by wamid in `accounts`, with guided errors.
+/// Finds a message by wamid in `accounts`, with guided errors. When
+/// several of `accounts` store the wamid, it returns an error that names
+/// them and requests `from`. With `inbound_only`, only the inbound copies
+/// count when there are any, because the sender's copy of a message that
+/// one account sent to another cannot be marked read.
 pub(super) async fn find_message(
     cx: &ToolContext<'_>,
     tool: &'static str,
@@ -205,11 +209,26 @@ pub(super) async fn find_message(
             hint: format!("pass the wamid of a message (it starts with wamid.). {choices}"),
         });
     };
-    let found = cx
+    let mut found = cx
         .store
-        .find_message_by_wamid(&ids(accounts), wamid)
+        .find_messages_by_wamid(&ids(accounts), wamid)
         .await?;
-    let Some((account_id, message)) = found else {
+    let inbound = |(_, message): &(AccountId, Message)| message.direction == Direction::Inbound;
+    if inbound_only && found.iter().any(inbound) {
+        found.retain(inbound);
+    }
+    if found.len() > 1 {
+        let holders: Vec<Account> = accounts
+            .iter()
+            .filter(|account| found.iter().any(|(id, _)| *id == account.id))
+            .cloned()
+            .collect();
+        return Err(ToolError::AmbiguousMessage {
+            wamid: echoed(wamid),
+            accounts: format_accounts(&holders),
+        });
+    }
+    let Some((account_id, message)) = found.pop() else {
         return Err(ToolError::MessageNotFound {
             wamid: echoed(wamid),
             hint: format!(

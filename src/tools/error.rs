@@ -74,6 +74,12 @@ pub enum ToolError {
     MessageNotFound { wamid: String, hint: String },
 
     #[error(
+        "the message {wamid} is stored in several of your accounts ({accounts}); pass `from` \
+         with one of these account numbers"
+    )]
+    AmbiguousMessage { wamid: String, accounts: String },
+
+    #[error(
         "the 24-hour customer service window with {phone} {state}, so {tool} cannot send a \
          free-form message: outside the window WhatsApp only delivers approved templates. Use \
          send_template instead. {templates}"

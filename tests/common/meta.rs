@@ -11,7 +11,7 @@ use hyper_util::rt::TokioExecutor;
 use serde_json::{Value, json};
 
 use pons::config::{DEFAULT_WEBHOOK_MAX_IN_FLIGHT_BYTES, JobSettings, ServerSettings};
-use pons::http::{AppState, WriteFailures, router};
+use pons::http::{AppState, REJECTION_LOG_INTERVAL, Rejections, WriteFailures, router};
 use pons::ingest_gate::ParseGate;
 use pons::jobs::JobQueue;
 use pons::media_files::MediaFiles;
@@ -33,6 +33,8 @@ pub struct FullOptions {
     pub retry: RetryPolicy,
     /// 0 disables the tool rate limit.
     pub tool_rate_per_minute: u32,
+    /// How often a warning of each kind of rejected webhook is logged.
+    pub rejection_log_interval: Duration,
 }
 
 impl Default for FullOptions {
@@ -49,6 +51,7 @@ impl Default for FullOptions {
                 ..RetryPolicy::default()
             },
             tool_rate_per_minute: 0,
+            rejection_log_interval: REJECTION_LOG_INTERVAL,
         }
     }
 }
@@ -121,6 +124,7 @@ pub async fn start_full(options: FullOptions) -> Server {
         jobs: JobQueue::new(store.clone()),
         media: MediaFiles::new(dir.path()),
         write_failures: WriteFailures::default(),
+        rejections: Rejections::new(options.rejection_log_interval),
         parse_gate: ParseGate::default(),
     };
 

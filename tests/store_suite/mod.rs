@@ -134,6 +134,7 @@ macro_rules! store_suite_tests {
             business_reactions::reaction_status_of_other_account_ignored,
             business_reactions::stale_pending_reactions_forgotten,
             outbound::find_message_by_id_and_wamid,
+            outbound::find_messages_by_wamid_in_each_account,
             templates::templates_sync_replaces,
             templates::templates_listed_by_name_language,
             templates::templates_unknown_account_not_found,

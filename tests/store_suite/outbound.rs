@@ -526,3 +526,72 @@ pub async fn find_message_by_id_and_wamid(store: DynStore) {
             .is_none()
     );
 }
+
+pub async fn find_messages_by_wamid_in_each_account(store: DynStore) {
+    let a = tenant(&store, "dup-wamid-a").await;
+    let b = tenant(&store, "dup-wamid-b").await;
+    let c = tenant(&store, "dup-wamid-c").await;
+    let from = "15551310013";
+    for (account, body) in [(&a.account, "to a"), (&b.account, "to b")] {
+        ingest(
+            &store,
+            vec![IngestItem::Message(text(
+                account,
+                from,
+                "wamid.DUP",
+                T0,
+                body,
+            ))],
+        )
+        .await;
+    }
+    let all = [
+        a.account.id.clone(),
+        b.account.id.clone(),
+        c.account.id.clone(),
+    ];
+
+    let found = store
+        .find_messages_by_wamid(&all, "wamid.DUP")
+        .await
+        .expect("find");
+    let mut holders: Vec<&str> = found.iter().map(|(account, _)| account.as_str()).collect();
+    holders.sort();
+    let mut expected = vec![a.account.id.as_str(), b.account.id.as_str()];
+    expected.sort();
+    assert_eq!(holders, expected, "one message per account that stores it");
+    for (account, message) in &found {
+        let body = if *account == a.account.id {
+            "to a"
+        } else {
+            "to b"
+        };
+        assert_eq!(message.text.as_deref(), Some(body));
+        assert_eq!(message.wamid.as_deref(), Some("wamid.DUP"));
+    }
+
+    let first = store
+        .find_message_by_wamid(&all, "wamid.DUP")
+        .await
+        .expect("find")
+        .expect("stored");
+    assert_eq!(first.0, found[0].0, "the single lookup returns the oldest");
+
+    let only_a = store
+        .find_messages_by_wamid(std::slice::from_ref(&a.account.id), "wamid.DUP")
+        .await
+        .expect("find");
+    assert_eq!(only_a.len(), 1);
+    assert_eq!(only_a[0].0, a.account.id);
+
+    let only_c = store
+        .find_messages_by_wamid(std::slice::from_ref(&c.account.id), "wamid.DUP")
+        .await
+        .expect("find");
+    assert!(only_c.is_empty(), "{only_c:?}");
+    let none = store
+        .find_messages_by_wamid(&[], "wamid.DUP")
+        .await
+        .expect("find");
+    assert!(none.is_empty(), "{none:?}");
+}

@@ -216,27 +216,26 @@ pub(crate) async fn find_message(
     row.as_ref().map(message_with_account).transpose()
 }
 
-/// Finds a message of one of `accounts` by wamid, the oldest row when two
-/// accounts store it.
-pub(crate) async fn find_message_by_wamid(
+/// Finds the messages of `accounts` with this wamid, oldest first.
+pub(crate) async fn find_messages_by_wamid(
     pool: &PgPool,
     accounts: &[AccountId],
     wamid: &str,
-) -> StoreResult<Option<(AccountId, Message)>> {
+) -> StoreResult<Vec<(AccountId, Message)>> {
     if accounts.is_empty() || has_nul(wamid) {
-        return Ok(None);
+        return Ok(Vec::new());
     }
     let sql = concat!(
         "SELECT ",
         message_columns!(),
         ", m.account_id FROM messages m WHERE m.account_id = ANY($1) AND m.wamid = $2 \
-         ORDER BY m.created_at, m.id LIMIT 1"
+         ORDER BY m.created_at, m.id"
     );
-    let row = sqlx::query(sql)
+    let rows = sqlx::query(sql)
         .bind(account_ids(accounts))
         .bind(wamid)
-        .fetch_optional(pool)
+        .fetch_all(pool)
         .await
         .map_err(backend)?;
-    row.as_ref().map(message_with_account).transpose()
+    rows.iter().map(message_with_account).collect()
 }

@@ -250,12 +250,12 @@ impl Store for PostgresStore {
         updates::set_conversation_archived(&self.pool, conversation, archived_at).await
     }
 
-    async fn find_message_by_wamid(
+    async fn find_messages_by_wamid(
         &self,
         accounts: &[AccountId],
         wamid: &str,
-    ) -> StoreResult<Option<(AccountId, Message)>> {
-        reads::find_message_by_wamid(&self.pool, accounts, wamid).await
+    ) -> StoreResult<Vec<(AccountId, Message)>> {
+        reads::find_messages_by_wamid(&self.pool, accounts, wamid).await
     }
 
     async fn find_message(&self, id: &MessageId) -> StoreResult<Option<(AccountId, Message)>> {

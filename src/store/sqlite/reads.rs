@@ -130,25 +130,23 @@ pub(super) fn find_message(
     Ok(found)
 }
 
-/// Finds a message of one of `accounts` by wamid, the oldest row when two
-/// accounts store it.
-pub(super) fn find_message_by_wamid(
+/// Finds the messages of `accounts` with this wamid, oldest first.
+pub(super) fn find_messages_by_wamid(
     conn: &Connection,
     accounts: &[AccountId],
     wamid: &str,
-) -> StoreResult<Option<(AccountId, Message)>> {
+) -> StoreResult<Vec<(AccountId, Message)>> {
     if accounts.is_empty() {
-        return Ok(None);
+        return Ok(Vec::new());
     }
     let sql = format!(
         "SELECT {MESSAGE_COLUMNS}, m.account_id FROM messages m \
          WHERE m.wamid = ?2 AND m.account_id IN (SELECT value FROM json_each(?1)) \
-         ORDER BY m.created_at, m.id LIMIT 1"
+         ORDER BY m.created_at, m.id"
     );
-    let found = conn
-        .prepare_cached(&sql)?
-        .query_row(params![json_ids(accounts)?, wamid], message_with_account)
-        .optional()?;
+    let mut statement = conn.prepare_cached(&sql)?;
+    let rows = statement.query_map(params![json_ids(accounts)?, wamid], message_with_account)?;
+    let found = rows.collect::<Result<Vec<_>, _>>()?;
     Ok(found)
 }
 

@@ -375,14 +375,14 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn find_message_by_wamid(
+    async fn find_messages_by_wamid(
         &self,
         accounts: &[AccountId],
         wamid: &str,
-    ) -> StoreResult<Option<(AccountId, Message)>> {
+    ) -> StoreResult<Vec<(AccountId, Message)>> {
         let (accounts, wamid) = (accounts.to_vec(), wamid.to_owned());
         self.readers
-            .read(move |conn| reads::find_message_by_wamid(conn, &accounts, &wamid))
+            .read(move |conn| reads::find_messages_by_wamid(conn, &accounts, &wamid))
             .await
     }
 
