@@ -404,6 +404,41 @@ async fn send_reaction_sets_and_removes() {
 }
 
 #[tokio::test]
+async fn send_reaction_refuses_messages_older_than_30_days() {
+    let shop = shop(ALL).await;
+    let day = 24 * 60 * 60;
+    for (wamid, age) in [("wamid.OLD", 31 * day), ("wamid.RECENT", 29 * day)] {
+        ingest_text(
+            &shop.server.store,
+            &shop.account,
+            CUSTOMER,
+            "Hans",
+            wamid,
+            "Where is my order?",
+            now() - age,
+        )
+        .await;
+    }
+
+    for emoji in ["👍", ""] {
+        let arguments = json!({"waMessageId": "wamid.OLD", "emoji": emoji});
+        let text = tool_error(&shop.call("send_reaction", arguments).await);
+        assert!(text.contains("more than 30 days ago"), "{text}");
+        assert!(text.contains("send a reply instead"), "{text}");
+    }
+    assert!(shop.message_posts().is_empty());
+    let old = shop.messages().await;
+    assert!(
+        old.iter()
+            .all(|message| message.business_reaction.is_none())
+    );
+
+    let arguments = json!({"waMessageId": "wamid.RECENT", "emoji": "👍"});
+    tool_output(&shop.call("send_reaction", arguments).await);
+    assert_eq!(only_post(&shop)["reaction"]["message_id"], "wamid.RECENT");
+}
+
+#[tokio::test]
 async fn mark_as_read_sends_receipt_and_clears() {
     let shop = shop(ALL).await;
     shop.inbound("One").await;

@@ -47,7 +47,8 @@ impl PonsMcp {
         name = "send_reaction",
         title = "React to a message",
         description = "React to a message with an emoji, shown to the customer on WhatsApp; an \
-                       empty emoji removes the reaction. Name the message by its wamid.",
+                       empty emoji removes the reaction. Name the message by its wamid; WhatsApp \
+                       delivers no reaction to a message more than 30 days old.",
         output_schema = schema_for_output::<SendReactionOutput>(),
         annotations(
             title = "React to a message",

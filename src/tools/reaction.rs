@@ -9,16 +9,21 @@ use unicode_segmentation::UnicodeSegmentation;
 use crate::echo::echoed;
 use crate::jobs::token_works;
 use crate::store::business_reactions::{PendingReactionId, callback_data};
-use crate::store::{Account, ConversationRef, ConversationSummary, Message};
+use crate::store::{Account, ConversationRef, ConversationSummary, Message, UnixTime};
 use crate::whatsapp::graph::SendRequest;
 
 use super::actions::find_message;
 use super::conversations::locate;
 use super::graph_errors::{Repeat, graph_failure};
+use super::output::format_time;
 use super::{SEND_REACTION, Summary, ToolContext, ToolError, require, resolve_accounts};
 
 /// Longest emoji accepted, in characters, because family and flag sequences use several.
 const MAX_EMOJI_CHARS: usize = 16;
+/// Age in days of the oldest message WhatsApp delivers a reaction to. A
+/// reaction to an older message is answered with error 131009 in a status
+/// webhook and never reaches the customer.
+const MAX_MESSAGE_AGE_DAYS: i64 = 30;
 
 /// Arguments of `send_reaction`. `waMessageId` and `emoji` are required.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
@@ -73,6 +78,7 @@ pub async fn send_reaction(
     let accounts = resolve_accounts(cx, args.from.as_deref()).await?;
     let (account, message) =
         find_message(cx, SEND_REACTION, &accounts, &args.wa_message_id, false).await?;
+    check_age(&message, chrono::Utc::now().timestamp())?;
     let conversation = conversation_of(cx, &account, &message).await?;
     if args.conversation_id.is_some() || args.phone.is_some() {
         let named = locate(
@@ -167,6 +173,22 @@ async fn forget_rejected(cx: &ToolContext<'_>, account: &Account, pending: Pendi
 }
 
 /// `None` for an empty emoji (removal), else the checked emoji.
+/// Refuses a reaction to a message older than WhatsApp delivers reactions
+/// to, before anything is sent.
+fn check_age(message: &Message, now: UnixTime) -> Result<(), ToolError> {
+    if now - message.timestamp <= MAX_MESSAGE_AGE_DAYS * 24 * 60 * 60 {
+        return Ok(());
+    }
+    let sent = format_time(message.timestamp).unwrap_or_else(|| message.timestamp.to_string());
+    Err(ToolError::InvalidArgument {
+        argument: "waMessageId",
+        reason: format!(
+            "the message is from {sent}, more than {MAX_MESSAGE_AGE_DAYS} days ago, and WhatsApp \
+             delivers no reaction to a message that old; send a reply instead"
+        ),
+    })
+}
+
 fn checked_emoji(emoji: Option<String>) -> Result<Option<String>, ToolError> {
     let Some(emoji) = emoji else {
         return Err(ToolError::MissingArgument {
