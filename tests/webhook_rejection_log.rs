@@ -19,8 +19,7 @@ use common::create_user;
 use common::meta::{FullOptions, sim_account, start_full};
 use pons::whatsapp::signature;
 
-/// Interval of the rejection lines in this test. Each round of requests
-/// must take less than this.
+/// Interval of the rejection lines in this test.
 const INTERVAL: Duration = Duration::from_secs(5);
 
 /// Requests of each kind in the first round.
@@ -259,15 +258,20 @@ async fn rejection_lines_are_limited_per_kind() {
     let http = pons::whatsapp::graph::http_client(Duration::from_secs(10)).expect("client");
     let servers = Servers { shop, empty, http };
 
+    // Each round may be slower than the interval on a busy machine, so the
+    // checks allow one more line per interval the round took, and count
+    // every request either as a line or in a line's count.
     let flood = send_round(&servers, FLOOD).await;
-    assert!(
-        flood < INTERVAL,
-        "the first round took {flood:?}, longer than the interval of {INTERVAL:?}"
-    );
+    let most_lines = 1 + (flood.as_secs() / INTERVAL.as_secs()) as usize;
     let logged = warnings();
     for kind in &KINDS {
         let lines: Vec<&Value> = logged.iter().filter(|line| kind.matches(line)).collect();
-        assert_eq!(lines.len(), 1, "lines of a {}: {lines:?}", kind.name);
+        assert!(
+            (1..=most_lines).contains(&lines.len()),
+            "{} lines of a {} after {flood:?}: {lines:?}",
+            lines.len(),
+            kind.name
+        );
         assert_eq!(
             lines[0]["similar_before"], 0,
             "count on the first line of a {}",
@@ -280,11 +284,15 @@ async fn rejection_lines_are_limited_per_kind() {
     let logged = warnings();
     for kind in &KINDS {
         let lines: Vec<&Value> = logged.iter().filter(|line| kind.matches(line)).collect();
-        assert_eq!(lines.len(), 2, "lines of a {}: {lines:?}", kind.name);
+        assert!(lines.len() >= 2, "lines of a {}: {lines:?}", kind.name);
+        let counted: u64 = lines
+            .iter()
+            .map(|line| 1 + line["similar_before"].as_u64().expect("count"))
+            .sum();
         assert_eq!(
-            lines[1]["similar_before"],
-            FLOOD - 1,
-            "count of the left-out lines of a {}",
+            counted,
+            FLOOD + 1,
+            "requests of a {} counted in its lines: {lines:?}",
             kind.name
         );
     }

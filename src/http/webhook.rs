@@ -1,6 +1,6 @@
 //! `/api/webhook`: Meta's subscription handshake (GET) and event delivery (POST).
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
 use axum::body::Bytes;
@@ -14,6 +14,7 @@ use subtle::ConstantTimeEq;
 use super::body_budget::{BodyBudget, ReadError, read_body};
 use super::rejections::{Rejection, log_rejection};
 use super::{ApiError, AppState, SharedState};
+use crate::echo::echoed;
 use crate::ingest::{self, Delivery, IngestError, Outcome};
 use crate::whatsapp::signature::{self, SignatureError};
 
@@ -242,11 +243,29 @@ async fn store(
         Outcome::Ignored { phone_number_ids } => log_rejection!(
             state.rejections,
             Rejection::UnknownAccount,
-            ?phone_number_ids,
+            phone_number_ids = %logged_ids(&phone_number_ids),
             "webhook for no known account acknowledged and ignored"
         ),
     }
     Ok(StatusCode::OK)
+}
+
+/// Phone number ids of an ignored webhook, as its log line shows them: the
+/// first few, each cut like any echoed input, and how many more there are.
+/// Anyone can send such a webhook, so neither the number of ids nor their
+/// length may make the line long.
+fn logged_ids(ids: &BTreeSet<String>) -> String {
+    const SHOWN: usize = 3;
+    let mut text = ids
+        .iter()
+        .take(SHOWN)
+        .map(|id| format!("\"{}\"", echoed(id)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if ids.len() > SHOWN {
+        text.push_str(&format!(" and {} more", ids.len() - SHOWN));
+    }
+    text
 }
 
 /// Headers kept in the webhook log; credentials and cookies are left out.
@@ -257,4 +276,24 @@ fn loggable_headers(headers: &HeaderMap) -> String {
         .filter_map(|(name, value)| Some((name.to_string(), value.to_str().ok()?.into())))
         .collect();
     serde_json::Value::Object(kept).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::logged_ids;
+
+    #[test]
+    fn logged_ids_are_few_and_short() {
+        let ids: BTreeSet<String> = ["1".repeat(100_000), "2".to_owned(), "0\n".to_owned()]
+            .into_iter()
+            .chain((10..20).map(|n| n.to_string()))
+            .collect();
+        let text = logged_ids(&ids);
+        assert!(text.len() < 200, "{} bytes: {text}", text.len());
+        assert!(text.ends_with(" and 10 more"), "{text}");
+        assert!(!text.contains('\n'), "{text}");
+        assert_eq!(logged_ids(&BTreeSet::from(["42".to_owned()])), "\"42\"");
+    }
 }
