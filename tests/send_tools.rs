@@ -520,6 +520,44 @@ async fn update_conversation_archives_without_meta() {
 }
 
 #[tokio::test]
+async fn update_conversation_shows_no_customer_data_without_read() {
+    let shop = shop(ALL).await;
+    shop.inbound("My address is Hauptstrasse 5").await;
+    let id = shop.conversation().await.unwrap().id;
+    let write_only = shop.key(&["write"]).await;
+    let whole = shop
+        .server
+        .call_tool(
+            &write_only,
+            "updateConversation",
+            json!({"conversationId": id.as_str(), "archived": true}),
+        )
+        .await;
+    let output = tool_output(&whole);
+    assert_eq!(output["conversationId"], id.as_str());
+    assert_eq!(output["archived"], true);
+    assert!(output["conversation"].is_null(), "{output}");
+    let text = whole.to_string();
+    for customer_data in ["Hans", "4930123456", "Hauptstrasse"] {
+        assert!(!text.contains(customer_data), "{customer_data} in {text}");
+    }
+    assert!(shop.conversation().await.unwrap().archived);
+
+    let output = tool_output(
+        &shop
+            .call(
+                "updateConversation",
+                json!({"conversationId": id.as_str(), "archived": false}),
+            )
+            .await,
+    );
+    assert_eq!(
+        output["conversation"]["contact"]["name"], "Hans",
+        "{output}"
+    );
+}
+
+#[tokio::test]
 async fn list_templates_shows_variables() {
     let shop = shop(ALL).await;
     let result = shop.call("list_templates", json!({})).await;

@@ -262,12 +262,12 @@ async fn rejection_lines_are_limited_per_kind() {
     // checks allow one more line per interval the round took, and count
     // every request either as a line or in a line's count.
     let flood = send_round(&servers, FLOOD).await;
-    let most_lines = 1 + (flood.as_secs() / INTERVAL.as_secs()) as usize;
+    let max_lines = 1 + (flood.as_secs() / INTERVAL.as_secs()) as usize;
     let logged = warnings();
     for kind in &KINDS {
         let lines: Vec<&Value> = logged.iter().filter(|line| kind.matches(line)).collect();
         assert!(
-            (1..=most_lines).contains(&lines.len()),
+            (1..=max_lines).contains(&lines.len()),
             "{} lines of a {} after {flood:?}: {lines:?}",
             lines.len(),
             kind.name

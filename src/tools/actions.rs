@@ -140,17 +140,21 @@ pub struct UpdateConversationArgs {
 #[derive(Debug, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UpdateConversationOutput {
-    pub conversation: ConversationOut,
+    pub conversation_id: String,
+    pub archived: bool,
+    /// The conversation as get_conversation shows it, for a key with the
+    /// `read` scope; `null` for a key without it.
+    pub conversation: Option<ConversationOut>,
 }
 
 impl Summary for UpdateConversationOutput {
     fn summary(&self) -> String {
-        let state = if self.conversation.archived {
+        let state = if self.archived {
             "archived"
         } else {
             "in the inbox"
         };
-        format!("Conversation {} is {state}.", self.conversation.id)
+        format!("Conversation {} is {state}.", self.conversation_id)
     }
 }
 
@@ -185,7 +189,10 @@ pub async fn update_conversation(
         .await?
         .unwrap_or(summary);
     Ok(UpdateConversationOutput {
-        conversation: ConversationOut::new(&updated, &accounts, cx.now),
+        conversation_id: updated.id.to_string(),
+        archived: updated.archived,
+        conversation: guide::can_read(cx)
+            .then(|| ConversationOut::new(&updated, &accounts, cx.now)),
     })
 }
 

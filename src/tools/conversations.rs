@@ -4,7 +4,6 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::auth::Scope;
 use crate::echo::echoed;
 use crate::phone::PhoneNumber;
 use crate::store::{Account, AccountId, ConversationId, ConversationRef, ConversationSummary};
@@ -12,7 +11,7 @@ use crate::store::{Account, AccountId, ConversationId, ConversationRef, Conversa
 use super::output::{AccountOut, ConversationOut, MessageOut, UnansweredOut, quoted_name};
 use super::{
     GET_CONVERSATION, LIST_CONVERSATIONS, LIST_UNANSWERED, Summary, ToolContext, ToolError,
-    format_accounts, limit_or_default, non_blank, require, resolve_accounts,
+    format_accounts, guide, limit_or_default, non_blank, require, resolve_accounts,
 };
 
 /// Conversations listed as choices in a guided error.
@@ -339,7 +338,7 @@ pub(super) async fn recent_choices(
     cx: &ToolContext<'_>,
     accounts: &[Account],
 ) -> Result<String, ToolError> {
-    if !cx.principal.scopes.contains(Scope::Read) {
+    if !guide::can_read(cx) {
         return Ok(
             "A key with the `read` scope can list conversations with list_conversations."
                 .to_owned(),

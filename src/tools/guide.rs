@@ -28,7 +28,9 @@ const TEMPLATES_LISTED: usize = 20;
 const READ_SCOPE_HINT: &str =
     "A key with the `read` scope can look wamids up with get_conversation or list_unanswered.";
 
-fn can_read(cx: &ToolContext<'_>) -> bool {
+/// Returns whether the caller may read conversations and messages: the rule for
+/// every tool that would show customer data to a key without `read`.
+pub(super) fn can_read(cx: &ToolContext<'_>) -> bool {
     cx.principal.scopes.contains(Scope::Read)
 }
 
