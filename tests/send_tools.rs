@@ -520,6 +520,46 @@ async fn update_conversation_archives_without_meta() {
 }
 
 #[tokio::test]
+async fn conversation_id_and_phone_must_agree() {
+    let shop = shop(ALL).await;
+    shop.inbound("Hello").await;
+    let hans = shop.conversation().await.unwrap().id;
+    ingest_text(
+        &shop.server.store,
+        &shop.account,
+        "4930999999",
+        "Greta",
+        "wamid.GRETA",
+        "Hi",
+        now(),
+    )
+    .await;
+
+    let mismatched = [
+        (
+            "get_conversation",
+            json!({"conversationId": hans.as_str(), "phone": "+4930999999"}),
+        ),
+        (
+            "updateConversation",
+            json!({"conversationId": hans.as_str(), "phone": "+4930999999", "archived": true}),
+        ),
+    ];
+    for (tool, arguments) in mismatched {
+        let text = tool_error(&shop.call(tool, arguments).await);
+        assert!(
+            text.contains("is with +4930123456, not with +4930999999"),
+            "{tool}: {text}"
+        );
+    }
+    assert!(!shop.conversation().await.unwrap().archived);
+
+    let agreeing = json!({"conversationId": hans.as_str(), "phone": "+49 30 123456"});
+    let output = tool_output(&shop.call("get_conversation", agreeing).await);
+    assert_eq!(output["conversation"]["id"], hans.as_str(), "{output}");
+}
+
+#[tokio::test]
 async fn update_conversation_shows_no_customer_data_without_read() {
     let shop = shop(ALL).await;
     shop.inbound("My address is Hauptstrasse 5").await;

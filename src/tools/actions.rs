@@ -128,7 +128,7 @@ async fn read_receipt(cx: &ToolContext<'_>, account: &Account, wamid: &str) -> O
 pub struct UpdateConversationArgs {
     /// Sender number (E.164) or account id. Omit it to search every account this key reaches.
     pub from: Option<String>,
-    /// Conversation id from list_conversations. Takes precedence over `phone`.
+    /// Conversation id from list_conversations. With `phone` as well, both must name it.
     pub conversation_id: Option<String>,
     /// The customer's phone number, in any common form.
     pub phone: Option<String>,

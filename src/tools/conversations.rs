@@ -162,7 +162,7 @@ pub struct GetConversationArgs {
     /// Sender number (E.164, for example +15550001111) or account id of the
     /// account to read; omit to search every account this key reaches.
     pub from: Option<String>,
-    /// Conversation id from list_conversations. Takes precedence over `phone`.
+    /// Conversation id from list_conversations. With `phone` as well, both must name it.
     pub conversation_id: Option<String>,
     /// The customer's phone number, in any common form (+49 30 1234567, 004930…).
     pub phone: Option<String>,
@@ -238,22 +238,27 @@ pub async fn get_conversation(
 }
 
 /// Returns a reference that names at most one conversation: an id, or a
-/// valid phone number when there is one account to look in.
+/// valid phone number when there is one account to look in. An id given
+/// with a phone number returns `None`, so that `locate` checks that both
+/// name the same conversation.
 fn unambiguous_ref(
     accounts: &[Account],
     conversation_id: Option<&str>,
     phone: Option<&str>,
 ) -> Option<ConversationRef> {
     if let Some(id) = non_blank(conversation_id) {
-        return Some(ConversationRef::Id(ConversationId(id.to_owned())));
+        return non_blank(phone)
+            .is_none()
+            .then(|| ConversationRef::Id(ConversationId(id.to_owned())));
     }
     let phone = PhoneNumber::parse(non_blank(phone)?).ok()?;
     (accounts.len() == 1).then(|| ConversationRef::Phone(phone.digits().to_owned()))
 }
 
-/// Finds the conversation a tool names by `conversationId` (preferred) or by
-/// the customer's `phone`, within `accounts`. Neither given is a guided
-/// missing-argument error listing recent conversations.
+/// Finds the conversation a tool names by `conversationId` or by the
+/// customer's `phone`, within `accounts`. When both are given, they must
+/// name the same conversation. Neither given is a guided missing-argument
+/// error listing recent conversations.
 pub(super) async fn locate(
     cx: &ToolContext<'_>,
     tool: &'static str,
@@ -263,10 +268,30 @@ pub(super) async fn locate(
 ) -> Result<ConversationSummary, ToolError> {
     if let Some(id) = non_blank(conversation_id) {
         let by = ConversationRef::Id(ConversationId(id.to_owned()));
-        return match cx.store.find_conversation(&ids(accounts), &by).await? {
-            Some(found) => Ok(found),
-            None => Err(not_found(cx, accounts, id).await?),
+        let Some(found) = cx.store.find_conversation(&ids(accounts), &by).await? else {
+            return Err(not_found(cx, accounts, id).await?);
         };
+        if let Some(phone) = non_blank(phone) {
+            let account: Vec<Account> = accounts
+                .iter()
+                .filter(|account| account.id == found.account_id)
+                .cloned()
+                .collect();
+            let named = find_by_phone(cx, &account, phone).await?;
+            if named.id != found.id {
+                return Err(ToolError::InvalidArgument {
+                    argument: "phone",
+                    reason: format!(
+                        "conversation {} is with +{}, not with {}; pass only one of \
+                         conversationId and phone, or both of one conversation",
+                        found.id,
+                        found.wa_id,
+                        echoed(phone)
+                    ),
+                });
+            }
+        }
+        return Ok(found);
     }
     if let Some(phone) = non_blank(phone) {
         return find_by_phone(cx, accounts, phone).await;
