@@ -67,7 +67,7 @@ pub enum ConfigError {
     Invalid {
         setting: &'static str,
         value: String,
-        fix: &'static str,
+        fix: String,
     },
     /// A number outside its setting's range, named like [`Self::Invalid`].
     #[error(
@@ -301,8 +301,12 @@ impl ServerSettings {
             return Err(ConfigError::Invalid {
                 setting: "PONS_WEBHOOK_MAX_IN_FLIGHT_BYTES",
                 value: self.webhook_max_in_flight_bytes.to_string(),
-                fix: "use at least PONS_WEBHOOK_MAX_BODY_BYTES (4194304 unless set), so that a \
-                      body of the largest accepted size fits",
+                fix: format!(
+                    "use at least the webhook body limit of {} bytes, or lower that limit \
+                     (PONS_WEBHOOK_MAX_BODY_BYTES), so that a body of the largest accepted \
+                     size fits",
+                    self.webhook_max_body_bytes
+                ),
             });
         }
         numbers::check("PONS_GRAPH_TIMEOUT_SECONDS", self.graph_timeout_seconds)?;
@@ -428,6 +432,7 @@ mod tests {
         let err = Settings::load(&common(), &serve).unwrap_err().to_string();
         assert!(err.contains("PONS_WEBHOOK_MAX_IN_FLIGHT_BYTES"), "{err}");
         assert!(err.contains("\"4096\""), "{err}");
+        assert!(err.contains("body limit of 8192 bytes"), "{err}");
 
         let serve = ServeArgs {
             webhook_max_body_bytes: Some(8192),
