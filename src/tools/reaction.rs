@@ -256,7 +256,7 @@ const COMBINING_MARKS: &[std::ops::RangeInclusive<char>] = &[
 
 /// Tells whether one grapheme starts with a base character rather than a
 /// joiner, selector, tag or modifier, does not end with a joiner, has its
-/// flag letters in pairs and no skin tone twice in a row. A joiner must be
+/// flag letters in pairs and no skin tone or selector twice in a row. A joiner must be
 /// followed by a base character, tag characters may only follow a black
 /// flag and end with the cancel tag (as in subdivision flags), and the only
 /// combining mark allowed is a keycap's, as in 1️⃣.
@@ -264,10 +264,11 @@ fn is_well_formed_emoji(emoji: &str) -> bool {
     let is_joiner = |c: char| c == '\u{200d}';
     let is_modifier = |c: char| ('\u{1f3fb}'..='\u{1f3ff}').contains(&c);
     let is_flag_letter = |c: char| ('\u{1f1e6}'..='\u{1f1ff}').contains(&c);
+    let is_selector = |c: char| matches!(c, '\u{fe0e}' | '\u{fe0f}');
     let is_not_a_base = |c: char| {
         is_joiner(c)
             || is_modifier(c)
-            || matches!(c, '\u{fe0e}' | '\u{fe0f}')
+            || is_selector(c)
             || ('\u{e0000}'..='\u{e007f}').contains(&c)
             || COMBINING_MARKS.iter().any(|range| range.contains(&c))
     };
@@ -293,6 +294,7 @@ fn is_well_formed_emoji(emoji: &str) -> bool {
         && (is_keycap || !has_combining_mark)
         && !chars.windows(2).any(|pair| {
             (is_modifier(pair[0]) && is_modifier(pair[1]))
+                || (is_selector(pair[0]) && is_selector(pair[1]))
                 || (is_joiner(pair[0]) && is_not_a_base(pair[1]))
         })
 }
@@ -445,6 +447,8 @@ mod tests {
             "🇩",
             "👍\u{200d}",
             "👍🏽🏽",
+            "👍\u{fe0f}\u{fe0f}",
+            "\u{2764}\u{fe0e}\u{fe0f}",
             "\u{20e3}",
             "👍👍",
             "\u{e9}",
