@@ -172,6 +172,7 @@ pub(super) fn check_allowed_origins(entries: &[SettingText]) -> Result<(), Confi
         entry,
         entry,
         "origins as scheme://host or scheme://host:port without a path, such as \
-         https://app.example.com or http://localhost:* (any port), or null",
+         https://app.example.com or http://localhost:* (any port), or null. A * stands only \
+         for the port: list each host",
     ))
 }

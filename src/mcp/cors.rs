@@ -93,7 +93,12 @@ pub(crate) fn is_origin_entry(entry: &str) -> bool {
         .scheme_str()
         .is_some_and(|s| s.eq_ignore_ascii_case("http") || s.eq_ignore_ascii_case("https"));
     let bare = uri.path_and_query().is_none_or(|p| p.as_str() == "/");
-    http && uri.authority().is_some() && bare
+    // Origins are compared for equality, so a wildcard in the host would
+    // match only itself: the host must be a host name or an IP address.
+    let host = uri
+        .authority()
+        .is_some_and(|authority| super::host_entry::is_host_entry(authority.as_str()));
+    http && host && bare
 }
 
 /// Returns the entry with its scheme's default port written out. rmcp's
@@ -171,6 +176,9 @@ mod tests {
         assert!(!is_origin_entry("app.example.com"));
         assert!(!is_origin_entry("ftp://files.example.com"));
         assert!(!is_origin_entry("https://app.example.com/inbox"));
+        assert!(!is_origin_entry("http://*.example.com"));
+        assert!(!is_origin_entry("https://user@app.example.com"));
+        assert!(is_origin_entry("http://[::1]:3000"));
         assert_eq!(
             with_explicit_port("https://app.example.com"),
             "https://app.example.com:443"
