@@ -164,6 +164,7 @@ pub struct ServeArgs {
     /// Seconds one Graph API request may take, from connecting to the last
     /// byte of the response, before it counts as timed out. [default: 15]
     #[arg(long, env = "PONS_GRAPH_TIMEOUT_SECONDS", value_name = "SECONDS",
+        allow_negative_numbers = true,
         value_parser = SettingNumber::<u64>::new()
     )]
     pub graph_timeout_seconds: Option<u64>,
@@ -172,6 +173,7 @@ pub struct ServeArgs {
     /// Pons closes slower connections.
     /// [default: 30]
     #[arg(long, env = "PONS_READ_TIMEOUT_SECONDS", value_name = "SECONDS",
+        allow_negative_numbers = true,
         value_parser = SettingNumber::<u64>::new()
     )]
     pub read_timeout_seconds: Option<u64>,
@@ -179,6 +181,7 @@ pub struct ServeArgs {
     /// further calls get a tool error saying when to retry. 0 disables the
     /// limit. [default: 120]
     #[arg(long, env = "PONS_TOOL_RATE_PER_MINUTE", value_name = "CALLS",
+        allow_negative_numbers = true,
         value_parser = SettingNumber::<u32>::new()
     )]
     pub tool_rate_per_minute: Option<u32>,
@@ -208,6 +211,7 @@ pub struct ServeArgs {
     /// Largest webhook body accepted, in bytes; larger bodies get 413.
     /// Meta sends bodies of up to 3 MB. [default: 4194304]
     #[arg(long, env = "PONS_WEBHOOK_MAX_BODY_BYTES", value_name = "BYTES",
+        allow_negative_numbers = true,
         value_parser = SettingNumber::<usize>::new()
     )]
     pub webhook_max_body_bytes: Option<usize>,
@@ -216,12 +220,14 @@ pub struct ServeArgs {
     /// with Retry-After and is not read, and Meta sends it again later.
     /// Must be at least --webhook-max-body-bytes. [default: 67108864 (64 MiB)]
     #[arg(long, env = "PONS_WEBHOOK_MAX_IN_FLIGHT_BYTES", value_name = "BYTES",
+        allow_negative_numbers = true,
         value_parser = SettingNumber::<usize>::new()
     )]
     pub webhook_max_in_flight_bytes: Option<usize>,
     /// Seconds to wait for open requests to finish after SIGINT or SIGTERM.
     /// [default: 20, the Graph API timeout's default and 5 seconds]
     #[arg(long, env = "PONS_SHUTDOWN_GRACE_SECONDS", value_name = "SECONDS",
+        allow_negative_numbers = true,
         value_parser = SettingNumber::<u64>::new()
     )]
     pub shutdown_grace_seconds: Option<u64>,
@@ -235,12 +241,14 @@ pub struct JobArgs {
     /// Background workers in this instance; 0 runs none, leaving jobs to
     /// other instances on the same database. [default: 2]
     #[arg(long, env = "PONS_JOB_WORKERS", value_name = "COUNT",
+        allow_negative_numbers = true,
         value_parser = SettingNumber::<usize>::new()
     )]
     pub job_workers: Option<usize>,
     /// Seconds an idle worker waits before looking for due jobs again; jobs
     /// enqueued by this instance wake it at once. [default: 5]
     #[arg(long, env = "PONS_JOB_POLL_INTERVAL_SECONDS", value_name = "SECONDS",
+        allow_negative_numbers = true,
         value_parser = SettingNumber::<u64>::new()
     )]
     pub job_poll_interval_seconds: Option<u64>,
@@ -249,12 +257,14 @@ pub struct JobArgs {
     /// time, so another worker claims the job only after its worker
     /// crashed. [default: 600]
     #[arg(long, env = "PONS_JOB_LEASE_SECONDS", value_name = "SECONDS",
+        allow_negative_numbers = true,
         value_parser = SettingNumber::<u64>::new()
     )]
     pub job_lease_seconds: Option<u64>,
     /// Largest media file downloaded from Meta, in bytes; larger files are
     /// marked failed. [default: 104857600 (100 MiB)]
     #[arg(long, env = "PONS_MEDIA_MAX_BYTES", value_name = "BYTES",
+        allow_negative_numbers = true,
         value_parser = SettingNumber::<u64>::new()
     )]
     pub media_max_bytes: Option<u64>,
@@ -265,6 +275,7 @@ pub struct JobArgs {
         long,
         env = "PONS_TEMPLATE_SYNC_INTERVAL_SECONDS",
         value_name = "SECONDS",
+        allow_negative_numbers = true,
         value_parser = SettingNumber::<u64>::new()
     )]
     pub template_sync_interval_seconds: Option<u64>,

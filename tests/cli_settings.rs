@@ -74,6 +74,21 @@ fn malformed_flag_number_names_flag() {
 }
 
 #[test]
+fn negative_flag_number_names_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = ["serve", "--graph-timeout-seconds", "-1"];
+    let output = pons_with_env(dir.path(), &args, &[]);
+
+    let message = stderr(&output);
+    assert!(!output.status.success(), "{message}");
+    assert!(
+        message.contains("\"-1\" of --graph-timeout-seconds"),
+        "{message}"
+    );
+    assert!(message.contains("from 1 to 300"), "{message}");
+}
+
+#[test]
 fn file_type_error_names_key_and_range() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("pons.toml");
