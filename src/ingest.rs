@@ -17,12 +17,17 @@ use crate::whatsapp::webhook::{self, Payload};
 /// Result of storing an accepted body.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Outcome {
-    Stored(IngestReport),
+    /// The body was stored. `problems` summarises what its log entry notes
+    /// about the stored changes. `unknown_numbers` are the phone number ids
+    /// of skipped changes. The caller logs both.
+    Stored {
+        report: IngestReport,
+        problems: Option<String>,
+        unknown_numbers: BTreeSet<String>,
+    },
     /// No change in the body belongs to a known account, so nothing was
     /// stored. The caller logs the phone number ids the body names.
-    Ignored {
-        phone_number_ids: BTreeSet<String>,
-    },
+    Ignored { phone_number_ids: BTreeSet<String> },
 }
 
 /// Reason a body was rejected or not stored.
@@ -82,17 +87,16 @@ pub async fn receive(
 
     let mut notes = Vec::new();
     let items = build_items(&payload, &accounts, delivery.received_at, &mut notes);
+    // Skipped changes are logged on their own line, so they are no problem
+    // of the stored ones.
+    let problems = summarise_notes(&notes);
     if !accounts.unknown_numbers.is_empty() {
         notes.push(format!(
             "changes for unknown phone number ids {:?} skipped",
             accounts.unknown_numbers
         ));
-        tracing::warn!(phone_number_ids = ?accounts.unknown_numbers, "webhook changes for unknown numbers skipped");
     }
     let notes = summarise_notes(&notes);
-    if let Some(notes) = &notes {
-        tracing::warn!(%notes, "webhook stored with problems noted in its log entry");
-    }
     let log = NewWebhookLog {
         received_at: delivery.received_at,
         account_id: accounts.single_account(),
@@ -115,10 +119,15 @@ pub async fn receive(
                     "status webhooks gave their wamid to sends whose response was lost"
                 );
             }
-            if let Some(notes) = summarise_notes(&report.notes) {
-                tracing::warn!(%notes, "webhook stored with problems noted in its log entry");
-            }
-            Ok(Outcome::Stored(report))
+            let problems = match (problems, summarise_notes(&report.notes)) {
+                (Some(before), Some(added)) => Some(format!("{before}; {added}")),
+                (before, added) => before.or(added),
+            };
+            Ok(Outcome::Stored {
+                report,
+                problems,
+                unknown_numbers: accounts.unknown_numbers,
+            })
         }
         Err(err) => {
             let failed = NewWebhookLog {

@@ -70,7 +70,7 @@ impl Kind {
     }
 }
 
-const KINDS: [Kind; 8] = [
+const KINDS: [Kind; 10] = [
     Kind {
         name: "missing signature",
         message: "webhook rejected with 401",
@@ -112,6 +112,16 @@ const KINDS: [Kind; 8] = [
         message: "webhook rejected with 503 because the database holds no account; Meta \
                   sends it again later, so add the account or point the server at the \
                   database that holds it",
+        error_prefix: None,
+    },
+    Kind {
+        name: "change for an unknown number",
+        message: "webhook changes for unknown numbers skipped",
+        error_prefix: None,
+    },
+    Kind {
+        name: "message with problems",
+        message: "webhook stored with problems noted in its log entry",
         error_prefix: None,
     },
 ];
@@ -219,13 +229,31 @@ impl Servers {
                 response.status().as_u16()
             }
             7 => self.post(&self.empty, known(), Some(&any_signature)).await,
-            _ => unreachable!("KINDS has 8 entries"),
+            8 => {
+                let mut body: Value = serde_json::from_slice(&known()).expect("JSON body");
+                let unknown = serde_json::from_slice::<Value>(&body_for("1", "2"))
+                    .expect("JSON body")["entry"][0]
+                    .clone();
+                body["entry"].as_array_mut().expect("entries").push(unknown);
+                let body = body.to_string().into_bytes();
+                let signed = signature::sign(config.app_secret.as_bytes(), &body);
+                self.post(&self.shop, body, Some(&signed)).await
+            }
+            9 => {
+                let mut body: Value = serde_json::from_slice(&known()).expect("JSON body");
+                body["entry"][0]["changes"][0]["value"]["messages"] = json!([{"from": "4930123456", "id": "", "timestamp": "1", "type": "text",
+                            "text": {"body": "no wamid"}}]);
+                let body = body.to_string().into_bytes();
+                let signed = signature::sign(config.app_secret.as_bytes(), &body);
+                self.post(&self.shop, body, Some(&signed)).await
+            }
+            _ => unreachable!("KINDS has 10 entries"),
         }
     }
 }
 
 /// Statuses that the requests of each kind in [`KINDS`] get.
-const STATUSES: [u16; 8] = [401, 401, 401, 400, 200, 413, 403, 503];
+const STATUSES: [u16; 10] = [401, 401, 401, 400, 200, 413, 403, 503, 200, 200];
 
 /// Sends one request of each kind `count` times, and returns how long
 /// that took.

@@ -1,8 +1,10 @@
-//! Warnings about rejected webhooks: one line per kind of rejection and
-//! minute, with the count of lines of that kind left out since the last.
+//! Warnings about rejected webhooks, and about stored ones with problems:
+//! one line per kind and minute, with the count of lines of that kind left
+//! out since the last.
 //!
 //! Anyone who can reach `/api/webhook` can send requests that are
-//! rejected, so a line per request would let them fill the disk. The
+//! rejected, so a line per request would let them fill the disk, and a
+//! sender that repeats a malformed message would do the same. The
 //! first line of each kind is logged at once, and the lines left out are
 //! logged at DEBUG.
 
@@ -34,6 +36,11 @@ pub enum Rejection {
     BodyTimedOut,
     BodyTooSlow,
     BodyUnreadable,
+    /// A signed webhook was stored, but its changes for unknown phone
+    /// number ids were skipped.
+    UnknownNumbersSkipped,
+    /// A signed webhook was stored with problems noted in its log entry.
+    StoredWithProblems,
 }
 
 impl From<&SignatureError> for Rejection {

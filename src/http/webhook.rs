@@ -14,7 +14,7 @@ use subtle::ConstantTimeEq;
 use super::body_budget::{BodyBudget, ReadError, read_body};
 use super::rejections::{Rejection, log_rejection};
 use super::{ApiError, AppState, SharedState};
-use crate::echo::echoed;
+use crate::echo::{cut, echoed};
 use crate::ingest::{self, Delivery, IngestError, Outcome};
 use crate::whatsapp::signature::{self, SignatureError};
 
@@ -231,9 +231,29 @@ async fn store(
             }
         };
     match outcome {
-        Outcome::Stored(report) => {
+        Outcome::Stored {
+            report,
+            problems,
+            unknown_numbers,
+        } => {
             state.write_failures.stored();
             tracing::debug!(?report, "webhook stored");
+            if !unknown_numbers.is_empty() {
+                log_rejection!(
+                    state.rejections,
+                    Rejection::UnknownNumbersSkipped,
+                    phone_number_ids = %logged_ids(&unknown_numbers),
+                    "webhook changes for unknown numbers skipped"
+                );
+            }
+            if let Some(problems) = problems {
+                log_rejection!(
+                    state.rejections,
+                    Rejection::StoredWithProblems,
+                    notes = %cut(&problems, MAX_LOGGED_NOTE_CHARS),
+                    "webhook stored with problems noted in its log entry"
+                );
+            }
             // Ingest enqueues media downloads and template syncs in its
             // transaction; wake the workers instead of waiting for a poll.
             if report.messages_inserted > 0 || report.templates_updated > 0 {
@@ -249,6 +269,10 @@ async fn store(
     }
     Ok(StatusCode::OK)
 }
+
+/// Characters of a stored webhook's problem notes that its log line shows;
+/// the webhook log entry holds them all.
+const MAX_LOGGED_NOTE_CHARS: usize = 500;
 
 /// Phone number ids of an ignored webhook, as its log line shows them: the
 /// first few, each cut like any echoed input, and how many more there are.
