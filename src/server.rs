@@ -195,7 +195,8 @@ impl NewKey {
     /// again, because nothing was stored under the key yet.
     pub async fn create(self, store: &DynStore) -> anyhow::Result<SecretBox> {
         let key_file = &self.key_file;
-        let secrets = SecretBox::create(&key_file.path)?;
+        let secrets = SecretBox::create(&key_file.path)
+            .map_err(|error| anyhow::anyhow!("{error}. {}", key_file.chosen_by_note()))?;
         tracing::info!(key_file = %key_file.display(), "created a new encryption key file");
         let check = match &self.check {
             NewKeyCheck::Full => KeyCheck::Full,
@@ -273,7 +274,9 @@ pub async fn open_for(
         (KeyUse::ReplacingSecrets { .. }, None) => unreachable!("the account was found above"),
         (KeyUse::Adopting, _) => NewKeyCheck::Adopting,
     };
-    let Some(secrets) = SecretBox::load(&key_file.path)? else {
+    let loaded = SecretBox::load(&key_file.path)
+        .map_err(|error| anyhow::anyhow!("{error}. {}", key_file.chosen_by_note()))?;
+    let Some(secrets) = loaded else {
         reject_missing_key_file(&store, key_file, key_use, replaced.as_ref()).await?;
         if matches!(key_use, KeyUse::NoSecrets { .. }) {
             return Ok((store, CommandKey::Absent));

@@ -868,6 +868,53 @@ fn wrong_key_error_names_its_setting() {
 }
 
 #[test]
+fn unreadable_key_file_error_names_its_setting() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = pons(dir.path(), &["encryption-key", "adopt"]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    let short = dir.path().join("short.key");
+    std::fs::write(&short, "c2hvcnQ=").unwrap();
+    let short_text = short.to_str().unwrap();
+    let folder_text = dir.path().to_str().unwrap();
+
+    let cases = [
+        (
+            pons(
+                dir.path(),
+                &["key", "list", "--encryption-key-file", short_text],
+            ),
+            "it decodes to 5 bytes",
+            "This path comes from --encryption-key-file.",
+        ),
+        (
+            pons_with_env(
+                dir.path(),
+                &["key", "list"],
+                &[("PONS_ENCRYPTION_KEY_FILE", folder_text)],
+            ),
+            "it is not a regular file",
+            "This path comes from the environment variable PONS_ENCRYPTION_KEY_FILE.",
+        ),
+    ];
+    for (output, problem, named) in cases {
+        let message = stderr(&output);
+        assert!(!output.status.success(), "{message}");
+        assert!(message.contains(problem), "{message}");
+        assert!(message.contains(named), "{message}");
+    }
+
+    std::fs::write(dir.path().join("encryption.key"), "").unwrap();
+    let by_default = pons(dir.path(), &["key", "list"]);
+    let message = stderr(&by_default);
+    assert!(!by_default.status.success(), "{message}");
+    assert!(message.contains("it is empty"), "{message}");
+    assert!(
+        message.contains("This path is the default key file in the data directory"),
+        "{message}"
+    );
+}
+
+#[test]
 fn serve_rejects_other_key_without_accounts() {
     let dir = tempfile::tempdir().unwrap();
     let first = pons(dir.path(), &["encryption-key", "adopt"]);

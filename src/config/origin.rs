@@ -147,6 +147,28 @@ impl KeyFile {
     }
 }
 
+impl KeyFile {
+    /// Says which setting chose this path, as a sentence to end an error
+    /// about the file itself: "This path comes from --encryption-key-file.",
+    /// or that it is the default key file in the data directory.
+    pub fn chosen_by_note(&self) -> String {
+        const VARIABLE: &str = "PONS_ENCRYPTION_KEY_FILE";
+        match &self.chosen_by {
+            KeyFileChoice::Setting(origin) => {
+                format!("This path comes from {}.", origin.setting_name(VARIABLE))
+            }
+            KeyFileChoice::Default => format!(
+                "This path is the default key file in the data directory, because none of {} is \
+                 set.",
+                setting_sources(VARIABLE)
+            ),
+            KeyFileChoice::Demo => {
+                "The demo always uses the key file in its data directory.".to_owned()
+            }
+        }
+    }
+}
+
 impl AsRef<Path> for KeyFile {
     fn as_ref(&self) -> &Path {
         &self.path
