@@ -127,6 +127,8 @@ pub struct Settings {
 #[derive(Clone, Debug)]
 pub struct ServerSettings {
     pub bind: SocketAddr,
+    /// The setting that set `bind`, or `None` for the default address.
+    pub bind_origin: Option<ValueOrigin>,
     /// Base URL without trailing slash.
     pub public_url: String,
     /// Graph API base URL with version, without trailing slash.
@@ -198,7 +200,9 @@ impl Settings {
             config,
         ))?;
 
-        let bind = match first_set(serve.bind.as_ref(), file.bind, config) {
+        let set_bind = first_set(serve.bind.as_ref(), file.bind, config);
+        let bind_origin = set_bind.as_ref().map(|text| text.origin.clone());
+        let bind = match set_bind {
             Some(text) => parse_bind(&text)?,
             None => DEFAULT_BIND.parse().expect("DEFAULT_BIND is ADDRESS:PORT"),
         };
@@ -222,6 +226,7 @@ impl Settings {
 
         let server = ServerSettings {
             bind,
+            bind_origin,
             public_url,
             graph_api_url,
             graph_timeout_seconds: serve
@@ -286,6 +291,17 @@ impl Settings {
 }
 
 impl ServerSettings {
+    /// Names where `bind` came from, for an error about the address.
+    pub fn bind_source(&self) -> String {
+        match &self.bind_origin {
+            Some(origin) => format!("the address that {} sets", origin.setting_name("PONS_BIND")),
+            None => format!(
+                "the default address; set {} to use another",
+                setting_sources("PONS_BIND")
+            ),
+        }
+    }
+
     /// Checks the numbers against their ranges, and that one webhook body
     /// of the largest accepted size fits into the in-flight bytes.
     fn check_numbers(&self) -> Result<(), ConfigError> {

@@ -419,9 +419,9 @@ impl Server {
             .await
             .with_context(|| {
                 format!(
-                    "cannot listen on {}, the address that --bind, PONS_BIND or the \
-                     configuration file sets",
-                    settings.server.bind
+                    "cannot listen on {}, {}",
+                    settings.server.bind,
+                    settings.server.bind_source()
                 )
             })?;
         let mut server_settings = settings.server.clone();

@@ -197,3 +197,33 @@ fn demo_notes_ignored_key_file() {
         assert!(note.contains(own_key.to_str().unwrap()), "{note}");
     }
 }
+
+#[test]
+fn address_in_use_names_its_setting() {
+    let dir = tempfile::tempdir().unwrap();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    // The Graph API is a closed loopback port, so the template sync at
+    // start-up reaches nothing outside this machine.
+    let graph = ("PONS_GRAPH_API_URL", "http://127.0.0.1:9/v25.0");
+
+    let by_flag = pons_with_env(dir.path(), &["serve", "--bind", &addr], &[graph]);
+    let by_variable = pons_with_env(dir.path(), &["serve"], &[graph, ("PONS_BIND", &addr)]);
+    let cases = [
+        (by_flag, "the address that --bind sets"),
+        (
+            by_variable,
+            "the address that the environment variable PONS_BIND sets",
+        ),
+    ];
+    for (output, named) in cases {
+        let message = stderr(&output);
+        assert!(!output.status.success(), "{message}");
+        assert!(
+            message.contains(&format!("cannot listen on {addr}")),
+            "{message}"
+        );
+        assert!(message.contains(named), "{message}");
+    }
+    drop(taken);
+}

@@ -103,6 +103,7 @@ pub async fn start_full(options: FullOptions) -> Server {
 
     let settings = ServerSettings {
         bind: addr,
+        bind_origin: None,
         public_url: format!("http://{addr}"),
         graph_api_url: sim.base_url(),
         graph_timeout_seconds: options.graph_timeout.as_secs().max(1),
