@@ -11,7 +11,7 @@ mod setting_number;
 mod setting_value;
 
 use setting_number::SettingNumber;
-pub use setting_value::{SettingPath, SettingText, SettingValueParser};
+pub use setting_value::{NonEmptyPath, SettingPath, SettingText, SettingValueParser};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -63,11 +63,15 @@ pub struct CommonArgs {
     /// snake_case (bind, public_url, data_dir, database_url, …). Relative
     /// paths in it are resolved against the file's folder, and those of
     /// flags and variables against the working directory. [default: none]
-    #[arg(long, env = "PONS_CONFIG", global = true, value_name = "PATH")]
+    #[arg(long, env = "PONS_CONFIG", global = true, value_name = "PATH",
+        value_parser = NonEmptyPath
+    )]
     pub config: Option<PathBuf>,
     /// Directory for the SQLite database, the encryption key and stored
     /// media. [default: ./pons-data, and ./pons-demo-data for `pons demo`]
-    #[arg(long, env = "PONS_DATA_DIR", global = true, value_name = "DIR")]
+    #[arg(long, env = "PONS_DATA_DIR", global = true, value_name = "DIR",
+        value_parser = NonEmptyPath
+    )]
     pub data_dir: Option<PathBuf>,
     /// Database URL: `sqlite://PATH` or `postgres://USER@HOST/DB`.
     /// `pons demo` ignores it. [default: sqlite://<data_dir>/pons.db]

@@ -6,7 +6,8 @@
 use std::ffi::OsStr;
 use std::path::PathBuf;
 
-use clap::builder::{PathBufValueParser, StringValueParser, TypedValueParser};
+use clap::builder::{StringValueParser, TypedValueParser};
+use clap::error::ErrorKind;
 use clap::parser::ValueSource;
 
 use crate::config::{SettingValue, ValueOrigin};
@@ -22,10 +23,51 @@ impl SettingValueParser<StringValueParser> {
     }
 }
 
-impl SettingValueParser<PathBufValueParser> {
+impl SettingValueParser<NonEmptyPath> {
     /// Parses a path that is not empty.
-    pub fn path() -> SettingValueParser<PathBufValueParser> {
-        SettingValueParser(PathBufValueParser::new())
+    pub fn path() -> SettingValueParser<NonEmptyPath> {
+        SettingValueParser(NonEmptyPath)
+    }
+}
+
+/// Parses a path and rejects an empty value, such as `PONS_DATA_DIR=`, with
+/// an error that names the flag or the variable that set it. clap's own
+/// path parser reports an empty variable as a flag given without a value.
+#[derive(Clone, Copy, Debug)]
+pub struct NonEmptyPath;
+
+impl TypedValueParser for NonEmptyPath {
+    type Value = PathBuf;
+
+    fn parse_ref(
+        &self,
+        command: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &OsStr,
+    ) -> Result<PathBuf, clap::Error> {
+        self.parse_ref_(command, arg, value, ValueSource::CommandLine)
+    }
+
+    fn parse_ref_(
+        &self,
+        command: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &OsStr,
+        source: ValueSource,
+    ) -> Result<PathBuf, clap::Error> {
+        if !value.is_empty() {
+            return Ok(PathBuf::from(value));
+        }
+        let variable = arg
+            .and_then(|arg| arg.get_env())
+            .and_then(|variable| variable.to_str())
+            .unwrap_or_default();
+        let message = ValueOrigin::of_command_line(source).rejection(
+            variable,
+            "\"\"",
+            "a path that is not empty",
+        );
+        Err(clap::Error::raw(ErrorKind::ValueValidation, format!("{message}\n")).with_cmd(command))
     }
 }
 
@@ -68,6 +110,30 @@ pub type SettingPath = SettingValue<PathBuf>;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn empty_path_names_its_variable() {
+        let mut command = crate::cli::command();
+        command.build();
+        let arg = command
+            .get_arguments()
+            .find(|arg| arg.get_id() == "data_dir")
+            .expect("argument");
+        let error = NonEmptyPath
+            .parse_ref_(
+                &command,
+                Some(arg),
+                OsStr::new(""),
+                ValueSource::EnvVariable,
+            )
+            .expect_err("empty path");
+        let message = error.to_string();
+        assert!(
+            message.contains("invalid value \"\" of the environment variable PONS_DATA_DIR"),
+            "{message}"
+        );
+        assert!(message.contains("or unset it"), "{message}");
+    }
 
     #[test]
     fn flag_and_variable_are_told_apart() {
