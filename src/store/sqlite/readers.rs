@@ -103,10 +103,21 @@ impl ReaderPool {
     }
 }
 
+/// Page cache of each reader, in KiB. With SQLite's default of 2 MiB, the
+/// index pages a search walks and the message rows of its hits pushed the
+/// conversations and contacts tables (about 5 MB at 10,000 conversations)
+/// out of the cache, so every hit read their pages from the file again.
+/// With 8 MiB, search took 3 to 16 % less server CPU per call in three
+/// alternating runs at 32 connections on a million messages; the four
+/// readers add at most 24 MiB of memory.
+const READER_CACHE_KIB: i64 = 8 * 1024;
+
 fn open_reader(path: &Path, counts: &Arc<TokenCounts>) -> anyhow::Result<Connection> {
     let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(path, flags)?;
     configure_connection(&conn, counts)?;
+    // A negative size is in KiB.
+    conn.pragma_update(None, "cache_size", -READER_CACHE_KIB)?;
     Ok(conn)
 }
 
