@@ -51,10 +51,7 @@ where
         value: &OsStr,
         source: ValueSource,
     ) -> Result<T, clap::Error> {
-        let variable = arg
-            .and_then(|arg| arg.get_env())
-            .and_then(|variable| variable.to_str())
-            .unwrap_or_default();
+        let variable = env_variable(arg);
         let Some(range) = NumberRange::of(variable) else {
             unreachable!("SettingNumber is used on {variable:?}, which has no number range");
         };
@@ -64,9 +61,24 @@ where
         }
         let origin = ValueOrigin::of_command_line(source);
         let quoted_value = format!("\"{}\"", crate::echo::echoed(&text));
-        let message = range.rejection(&quoted_value, origin);
-        Err(clap::Error::raw(ErrorKind::ValueValidation, format!("{message}\n")).with_cmd(command))
+        Err(invalid_value(
+            command,
+            &range.rejection(&quoted_value, origin),
+        ))
     }
+}
+
+/// Returns the name of the argument's `PONS_*` variable, or "" when it has
+/// none.
+pub(super) fn env_variable(arg: Option<&clap::Arg>) -> &str {
+    arg.and_then(|arg| arg.get_env())
+        .and_then(|variable| variable.to_str())
+        .unwrap_or_default()
+}
+
+/// Builds clap's error for an invalid value with Pons's own `message`.
+pub(super) fn invalid_value(command: &clap::Command, message: &str) -> clap::Error {
+    clap::Error::raw(ErrorKind::ValueValidation, format!("{message}\n")).with_cmd(command)
 }
 
 #[cfg(test)]

@@ -7,9 +7,9 @@ use std::ffi::OsStr;
 use std::path::PathBuf;
 
 use clap::builder::{StringValueParser, TypedValueParser};
-use clap::error::ErrorKind;
 use clap::parser::ValueSource;
 
+use super::setting_number::{env_variable, invalid_value};
 use crate::config::{SettingValue, ValueOrigin};
 
 /// Parses a value with the parser `P` and keeps the value's source.
@@ -58,16 +58,12 @@ impl TypedValueParser for NonEmptyPath {
         if !value.is_empty() {
             return Ok(PathBuf::from(value));
         }
-        let variable = arg
-            .and_then(|arg| arg.get_env())
-            .and_then(|variable| variable.to_str())
-            .unwrap_or_default();
         let message = ValueOrigin::of_command_line(source).rejection(
-            variable,
+            env_variable(arg),
             "\"\"",
             "a path that is not empty",
         );
-        Err(clap::Error::raw(ErrorKind::ValueValidation, format!("{message}\n")).with_cmd(command))
+        Err(invalid_value(command, &message))
     }
 }
 
