@@ -201,8 +201,8 @@ fn demo_notes_ignored_key_file() {
 #[test]
 fn address_in_use_names_its_setting() {
     let dir = tempfile::tempdir().unwrap();
-    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = taken.local_addr().unwrap().to_string();
+    let listener_in_use = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener_in_use.local_addr().unwrap().to_string();
     // The Graph API is a closed loopback port, so the template sync at
     // start-up reaches nothing outside this machine.
     let graph = ("PONS_GRAPH_API_URL", "http://127.0.0.1:9/v25.0");
@@ -225,5 +225,5 @@ fn address_in_use_names_its_setting() {
         );
         assert!(message.contains(named), "{message}");
     }
-    drop(taken);
+    drop(listener_in_use);
 }

@@ -270,8 +270,8 @@ async fn store(
     Ok(StatusCode::OK)
 }
 
-/// Characters of a stored webhook's problem notes that its log line shows;
-/// the webhook log entry holds them all.
+/// Maximum characters of a stored webhook's problem notes in its log line.
+/// The webhook log entry contains the whole notes.
 const MAX_LOGGED_NOTE_CHARS: usize = 500;
 
 /// Phone number ids of an ignored webhook, as its log line shows them: the

@@ -301,9 +301,10 @@ pub trait Store: Send + Sync + 'static {
         let found = self.find_messages_by_wamid(accounts, wamid).await?;
         Ok(found.into_iter().next())
     }
-    /// Every message of these accounts with this wamid, with its account,
-    /// oldest first. An account stores a wamid once, so the list has at
-    /// most one message per account.
+
+    /// Returns every message of these accounts with this wamid, with its
+    /// account, oldest first. An account stores a wamid once, so the list
+    /// contains at most one message per account.
     async fn find_messages_by_wamid(
         &self,
         accounts: &[AccountId],

@@ -20,9 +20,9 @@ use super::{SEND_REACTION, Summary, ToolContext, ToolError, require, resolve_acc
 
 /// Longest emoji accepted, in characters, because family and flag sequences use several.
 const MAX_EMOJI_CHARS: usize = 16;
-/// Age in days of the oldest message WhatsApp delivers a reaction to. A
-/// reaction to an older message is answered with error 131009 in a status
-/// webhook and never reaches the customer.
+/// Age in days of the oldest message WhatsApp delivers a reaction to. For a
+/// reaction to an older message, Meta sends error 131009 in a status
+/// webhook, and the reaction never reaches the customer.
 const MAX_MESSAGE_AGE_DAYS: i64 = 30;
 
 /// Arguments of `send_reaction`. `waMessageId` and `emoji` are required.
