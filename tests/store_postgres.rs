@@ -1154,6 +1154,72 @@ async fn newer_schema_is_rejected() {
     assert!(message.contains("run a newer Pons release"), "{message}");
 }
 
+/// Ends the connection that holds the database's advisory lock, as a
+/// PostgreSQL restart would, and returns how many connections it ended.
+async fn end_lock_connections(harness: &PostgresHarness) -> i64 {
+    harness
+        .count(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_locks \
+             WHERE locktype = 'advisory' \
+             AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+        )
+        .await
+}
+
+#[tokio::test]
+async fn lock_taken_again_after_disconnect() {
+    use pons::store::postgres::instance_lock::{LockCheck, lock_for_key_change, lock_for_server};
+
+    let harness = harness!();
+    let url = harness.database.url();
+    let server = lock_for_server(&url).await.expect("server lock");
+    assert_eq!(server.check().await, LockCheck::Held);
+
+    assert_eq!(end_lock_connections(&harness).await, 1);
+    assert_eq!(server.check().await, LockCheck::TakenAgain);
+    assert_eq!(server.check().await, LockCheck::Held);
+    let rejected = lock_for_key_change(&url, "pons encryption-key adopt")
+        .await
+        .err()
+        .map(|error| format!("{error:#}"))
+        .expect("the server holds the lock again");
+    assert!(rejected.contains("a `pons serve` is using"), "{rejected}");
+    server.release().await;
+}
+
+#[tokio::test]
+async fn key_change_reported_after_lost_lock() {
+    use pons::store::postgres::instance_lock::{LockCheck, lock_for_key_change, lock_for_server};
+
+    let harness = harness!();
+    let url = harness.database.url();
+    sqlx::query(
+        "INSERT INTO encryption_key_verifier (id, sealed, created_at) VALUES (1, '\\x01', 0)",
+    )
+    .execute(harness.pool())
+    .await
+    .unwrap();
+    let server = lock_for_server(&url).await.expect("server lock");
+
+    assert_eq!(end_lock_connections(&harness).await, 1);
+    let change = lock_for_key_change(&url, "pons encryption-key adopt")
+        .await
+        .expect("no lock is held while the server's connection is gone");
+    let LockCheck::Lost(reason) = server.check().await else {
+        panic!("a key change holds the lock");
+    };
+    assert!(reason.contains("changes the encryption key"), "{reason}");
+    sqlx::query("UPDATE encryption_key_verifier SET sealed = '\\x02' WHERE id = 1")
+        .execute(harness.pool())
+        .await
+        .unwrap();
+    change.release().await;
+
+    assert_eq!(server.check().await, LockCheck::TakenAgainAfterKeyChange);
+    assert_eq!(server.check().await, LockCheck::Held);
+    server.release().await;
+}
+
 #[tokio::test]
 async fn key_change_waits_for_servers_on_the_database() {
     use pons::store::postgres::instance_lock::{lock_for_key_change, lock_for_server};

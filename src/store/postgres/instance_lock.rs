@@ -7,14 +7,32 @@
 //! `pons account set-credentials` that moves the key take it exclusively.
 //! PostgreSQL releases it when the connection ends, however it ends.
 //!
-//! NOTE: a server whose lock connection broke (a PostgreSQL restart) has
-//! no lock until it restarts.
+//! A server checks its lock connection every few seconds and takes the
+//! lock again on a new connection when the old one broke, such as when
+//! PostgreSQL restarted. Then it compares the database's key verifier
+//! with the one it started with, and logs an error when a command changed
+//! the key in between.
+//!
+//! NOTE: between a broken lock connection and the next check, a key change
+//! can run. The server then keeps the old key and logs an error, and
+//! webhooks whose secrets it cannot decrypt get 503 until it restarts.
 
 use std::str::FromStr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::{ConnectOptions, Connection};
+use tokio::sync::Mutex;
+use tokio::task::JoinHandle;
+
+use crate::log_throttle::LogThrottle;
+
+/// How often a server checks its lock connection.
+const CHECK_INTERVAL: Duration = Duration::from_secs(5);
+/// At most one log line per this interval while the lock cannot be taken again.
+const LOST_LOG_INTERVAL: Duration = Duration::from_secs(60);
 
 /// The advisory lock's key, the bytes of "PonsKey!". Advisory locks belong
 /// to one database, so other databases on the server do not share it.
@@ -33,9 +51,45 @@ impl DatabaseLock {
     }
 }
 
-/// Takes the shared lock of a `pons serve` on the database at `url`. Fails
-/// while a command that changes the encryption key has taken it.
-pub async fn lock_for_server(url: &str) -> anyhow::Result<DatabaseLock> {
+/// The shared lock of a running server, kept by a task that checks its
+/// connection and takes the lock again when the connection broke.
+#[must_use = "the lock is released when it is dropped"]
+pub struct ServerLock {
+    holder: Arc<Mutex<Holder>>,
+    keeper: JoinHandle<()>,
+}
+
+/// The state the keeper task and [`ServerLock::check`] share.
+struct Holder {
+    url: String,
+    /// The connection that holds the lock, or `None` after it broke.
+    connection: Option<PgConnection>,
+    /// The key verifier stored when the server took the lock first, if
+    /// one was.
+    verifier: Option<Vec<u8>>,
+    /// Whether a key change was already reported, so it is logged once.
+    key_change_reported: bool,
+    lost_log: LogThrottle,
+}
+
+/// The result of a check of a server's lock.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LockCheck {
+    /// The lock connection is alive.
+    Held,
+    /// The connection had broken, and the lock is taken again on a new one.
+    TakenAgain,
+    /// The lock is taken again, but the database's key verifier differs
+    /// from the one the server started with: a command changed the key.
+    TakenAgainAfterKeyChange,
+    /// The lock is not held, for the reason given.
+    Lost(String),
+}
+
+/// Takes the shared lock of a `pons serve` on the database at `url`, and
+/// keeps it for as long as the returned value lives. Fails while a command
+/// that changes the encryption key has taken it.
+pub async fn lock_for_server(url: &str) -> anyhow::Result<ServerLock> {
     let mut connection = connect(url).await?;
     if !try_lock(&mut connection, Mode::Shared).await? {
         bail!(
@@ -43,7 +97,119 @@ pub async fn lock_for_server(url: &str) -> anyhow::Result<DatabaseLock> {
              for it to finish, then start the server again"
         );
     }
-    Ok(DatabaseLock { connection })
+    let verifier = key_verifier(&mut connection).await?;
+    let holder = Arc::new(Mutex::new(Holder {
+        url: url.to_owned(),
+        connection: Some(connection),
+        verifier,
+        key_change_reported: false,
+        lost_log: LogThrottle::new(LOST_LOG_INTERVAL),
+    }));
+    let keeper = tokio::spawn(keep(holder.clone()));
+    Ok(ServerLock { holder, keeper })
+}
+
+/// Checks the lock every [`CHECK_INTERVAL`] until the task is aborted.
+async fn keep(holder: Arc<Mutex<Holder>>) {
+    loop {
+        tokio::time::sleep(CHECK_INTERVAL).await;
+        holder.lock().await.check().await;
+    }
+}
+
+impl ServerLock {
+    /// Checks the lock connection now, as the keeper task does every few
+    /// seconds, and takes the lock again when the connection broke.
+    pub async fn check(&self) -> LockCheck {
+        self.holder.lock().await.check().await
+    }
+
+    /// Releases the lock at once by closing its connection.
+    pub async fn release(self) {
+        self.keeper.abort();
+        let connection = self.holder.lock().await.connection.take();
+        if let Some(connection) = connection {
+            connection.close().await.ok();
+        }
+    }
+}
+
+impl Drop for ServerLock {
+    /// Stops the keeper task, which drops the connection and with it the lock.
+    fn drop(&mut self) {
+        self.keeper.abort();
+    }
+}
+
+impl Holder {
+    async fn check(&mut self) -> LockCheck {
+        if let Some(connection) = self.connection.as_mut() {
+            match connection.ping().await {
+                Ok(()) => return LockCheck::Held,
+                Err(error) => {
+                    tracing::warn!(
+                        %error,
+                        "the connection that holds this server's PostgreSQL lock broke; taking \
+                         the lock again on a new connection"
+                    );
+                    self.connection = None;
+                }
+            }
+        }
+        match self.take_again().await {
+            Ok(check) => check,
+            Err(error) => {
+                let reason = format!("{error:#}");
+                if let Some(left_out) = self.lost_log.due(Instant::now()) {
+                    tracing::error!(
+                        error = %reason,
+                        similar_before = left_out,
+                        "this server holds no PostgreSQL lock, so a command that changes the \
+                         encryption key could run meanwhile; retrying every {} s",
+                        CHECK_INTERVAL.as_secs()
+                    );
+                }
+                LockCheck::Lost(reason)
+            }
+        }
+    }
+
+    /// Connects, takes the shared lock and compares the key verifier with
+    /// the one the server started with.
+    async fn take_again(&mut self) -> anyhow::Result<LockCheck> {
+        let mut connection = connect(&self.url).await?;
+        if !try_lock(&mut connection, Mode::Shared).await? {
+            bail!(
+                "the lock is taken by an admin command that changes the encryption key; the \
+                 server takes it again once the command ends"
+            );
+        }
+        let verifier = key_verifier(&mut connection).await?;
+        self.connection = Some(connection);
+        // A verifier stored after the start (the first account's) is no change.
+        if self.verifier.is_none() || verifier == self.verifier {
+            tracing::info!("this server's PostgreSQL lock is taken again");
+            return Ok(LockCheck::TakenAgain);
+        }
+        if !self.key_change_reported {
+            self.key_change_reported = true;
+            tracing::error!(
+                "the encryption key of this PostgreSQL database changed while this server held \
+                 no lock; this server still uses the key it started with, so webhooks of \
+                 accounts under the new key get 503. Restart the server with the database's \
+                 key (PONS_ENCRYPTION_KEY_FILE)"
+            );
+        }
+        Ok(LockCheck::TakenAgainAfterKeyChange)
+    }
+}
+
+/// Reads the stored key verifier, `None` when none is stored.
+async fn key_verifier(connection: &mut PgConnection) -> anyhow::Result<Option<Vec<u8>>> {
+    sqlx::query_scalar("SELECT sealed FROM encryption_key_verifier WHERE id = 1")
+        .fetch_optional(connection)
+        .await
+        .context("reading the encryption key verifier of the PostgreSQL database failed")
 }
 
 /// Takes the exclusive lock of `command`, which changes the encryption key
