@@ -164,6 +164,74 @@ fn invalid_string_names_its_source() {
     }
 }
 
+/// Counts the sources of the setting `variable` that `message` names: its
+/// flag, the variable and its configuration file key.
+fn sources_named(message: &str, variable: &str) -> usize {
+    let key = variable.trim_start_matches("PONS_").to_ascii_lowercase();
+    let flag = format!("--{}", key.replace('_', "-"));
+    let key = format!("`{key}`");
+    [flag.as_str(), variable, key.as_str()]
+        .iter()
+        .filter(|source| message.contains(*source))
+        .count()
+}
+
+#[test]
+fn in_flight_below_body_names_sources() {
+    const IN_FLIGHT: &str = "PONS_WEBHOOK_MAX_IN_FLIGHT_BYTES";
+    const BODY: &str = "PONS_WEBHOOK_MAX_BODY_BYTES";
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("pons.toml");
+    std::fs::write(
+        &config,
+        "webhook_max_body_bytes = 8192\nwebhook_max_in_flight_bytes = 4096\n",
+    )
+    .unwrap();
+    let config_text = config.to_str().unwrap();
+
+    let by_flag = pons_with_env(
+        dir.path(),
+        &["serve", "--webhook-max-in-flight-bytes", "4096"],
+        &[(BODY, "8192")],
+    );
+    let by_variable = pons_with_env(dir.path(), &["serve"], &[(IN_FLIGHT, "4096")]);
+    let by_file = pons_with_env(dir.path(), &["--config", config_text, "serve"], &[]);
+    let cases = [
+        (
+            by_flag,
+            "invalid value \"4096\" of --webhook-max-in-flight-bytes: it is below the \
+             webhook body limit of 8192 bytes that the environment variable \
+             PONS_WEBHOOK_MAX_BODY_BYTES sets"
+                .to_owned(),
+            1,
+        ),
+        (
+            by_variable,
+            "invalid value \"4096\" of the environment variable \
+             PONS_WEBHOOK_MAX_IN_FLIGHT_BYTES: it is below the default webhook body limit of \
+             4194304 bytes"
+                .to_owned(),
+            3,
+        ),
+        (
+            by_file,
+            format!(
+                "invalid value 4096 of `webhook_max_in_flight_bytes` in the configuration file \
+                 {config_text}: it is below the webhook body limit of 8192 bytes that \
+                 `webhook_max_body_bytes` in the configuration file {config_text} sets"
+            ),
+            1,
+        ),
+    ];
+    for (output, named, body_sources) in cases {
+        let message = stderr(&output);
+        assert!(!output.status.success(), "{message}");
+        assert!(message.contains(&named), "{message}");
+        assert_eq!(sources_named(&message, IN_FLIGHT), 1, "{message}");
+        assert_eq!(sources_named(&message, BODY), body_sources, "{message}");
+    }
+}
+
 #[test]
 fn demo_notes_ignored_key_file() {
     let other = tempfile::tempdir().unwrap();

@@ -313,6 +313,7 @@ fn webhook_url(addr: SocketAddr) -> String {
 mod tests {
     use super::*;
     use crate::cli::ServeArgs;
+    use crate::config::{SettingValue, ValueOrigin};
 
     #[test]
     fn serve_settings_apply_to_the_demo() {
@@ -325,7 +326,7 @@ mod tests {
             serve: ServeArgs {
                 read_timeout_seconds: Some(7),
                 tool_rate_per_minute: Some(0),
-                webhook_max_body_bytes: Some(4096),
+                webhook_max_body_bytes: Some(SettingValue::new(4096_usize, ValueOrigin::Flag)),
                 ..ServeArgs::default()
             },
             ..DemoArgs::default()
