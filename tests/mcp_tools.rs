@@ -926,6 +926,12 @@ async fn wamid_in_two_accounts_needs_from() {
             "send_reaction",
             json!({"waMessageId": "wamid.DUP", "emoji": "👍"}),
         ),
+        // Both copies lie in a conversation with Hans, so his number
+        // settles nothing.
+        (
+            "send_reaction",
+            json!({"waMessageId": "wamid.DUP", "emoji": "👍", "phone": format!("+{HANS}")}),
+        ),
     ];
     for (tool, arguments) in calls {
         let text = tool_error(&server.call_tool(&key, tool, arguments).await);
