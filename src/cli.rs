@@ -10,6 +10,7 @@ use clap::{Arg, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 mod setting_number;
 mod setting_value;
 
+use crate::config::SettingValue;
 use setting_number::SettingNumber;
 pub use setting_value::{NonEmptyPath, SettingPath, SettingText, SettingValueParser};
 
@@ -216,18 +217,18 @@ pub struct ServeArgs {
     /// Meta sends bodies of up to 3 MB. [default: 4194304]
     #[arg(long, env = "PONS_WEBHOOK_MAX_BODY_BYTES", value_name = "BYTES",
         allow_negative_numbers = true,
-        value_parser = SettingNumber::<usize>::new()
+        value_parser = SettingValueParser::new(SettingNumber::<usize>::new())
     )]
-    pub webhook_max_body_bytes: Option<usize>,
+    pub webhook_max_body_bytes: Option<SettingValue<usize>>,
     /// Webhook body bytes that all requests together may be sending or
     /// having processed at once. A body that would go over it gets 503
     /// with Retry-After and is not read, and Meta sends it again later.
     /// Must be at least --webhook-max-body-bytes. [default: 67108864 (64 MiB)]
     #[arg(long, env = "PONS_WEBHOOK_MAX_IN_FLIGHT_BYTES", value_name = "BYTES",
         allow_negative_numbers = true,
-        value_parser = SettingNumber::<usize>::new()
+        value_parser = SettingValueParser::new(SettingNumber::<usize>::new())
     )]
-    pub webhook_max_in_flight_bytes: Option<usize>,
+    pub webhook_max_in_flight_bytes: Option<SettingValue<usize>>,
     /// Seconds to wait for open requests to finish after SIGINT or SIGTERM.
     /// [default: 20, the Graph API timeout's default and 5 seconds]
     #[arg(long, env = "PONS_SHUTDOWN_GRACE_SECONDS", value_name = "SECONDS",

@@ -2,8 +2,8 @@
 //! environment variables and flags (clap merges those two, flags first).
 //! Everything is validated here, with errors that name the setting. The
 //! command line parser also checks numbers, and keeps the source of string
-//! and path settings, so that an error names the one flag, variable or file
-//! key that set the value.
+//! and path settings and of the webhook byte limits, so that an error names
+//! the one flag, variable or file key that set the value.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -20,6 +20,7 @@ mod jobs;
 mod numbers;
 mod origin;
 mod strings;
+mod webhook_limits;
 
 pub use jobs::{DEFAULT_MEDIA_MAX_BYTES, JobSettings};
 pub use numbers::NumberRange;
@@ -69,6 +70,11 @@ pub enum ConfigError {
         value: String,
         fix: String,
     },
+    /// Values of two settings that do not fit together. The message names
+    /// the one source that set each value, and every source of a setting
+    /// left at its default.
+    #[error("{message}")]
+    Conflicting { message: String },
     /// A number outside its setting's range, named like [`Self::Invalid`].
     #[error(
         "invalid value {value:?} of {}: use {accepted}",
@@ -216,6 +222,21 @@ impl Settings {
                 None => DEFAULT_GRAPH_API_URL.to_owned(),
             };
 
+        let webhook_limits = webhook_limits::check(
+            first_set(
+                serve.webhook_max_body_bytes.as_ref(),
+                file.webhook_max_body_bytes,
+                config,
+            )
+            .as_ref(),
+            first_set(
+                serve.webhook_max_in_flight_bytes.as_ref(),
+                file.webhook_max_in_flight_bytes,
+                config,
+            )
+            .as_ref(),
+        )?;
+
         let allowed_hosts =
             first_set_list(serve.allowed_hosts.as_deref(), file.allowed_hosts, config);
         let allowed_origins = first_set_list(
@@ -249,14 +270,8 @@ impl Settings {
                 .iter()
                 .map(|origin| origin.value.clone())
                 .collect(),
-            webhook_max_body_bytes: serve
-                .webhook_max_body_bytes
-                .or(file.webhook_max_body_bytes)
-                .unwrap_or(DEFAULT_WEBHOOK_MAX_BODY_BYTES),
-            webhook_max_in_flight_bytes: serve
-                .webhook_max_in_flight_bytes
-                .or(file.webhook_max_in_flight_bytes)
-                .unwrap_or(DEFAULT_WEBHOOK_MAX_IN_FLIGHT_BYTES),
+            webhook_max_body_bytes: webhook_limits.max_body_bytes,
+            webhook_max_in_flight_bytes: webhook_limits.max_in_flight_bytes,
             shutdown_grace_seconds,
             jobs,
         };
@@ -302,29 +317,9 @@ impl ServerSettings {
         }
     }
 
-    /// Checks the numbers against their ranges, and that one webhook body
-    /// of the largest accepted size fits into the in-flight bytes.
+    /// Checks the numbers against their ranges. The webhook byte limits
+    /// are checked where they are merged, which keeps their sources.
     fn check_numbers(&self) -> Result<(), ConfigError> {
-        numbers::check(
-            "PONS_WEBHOOK_MAX_BODY_BYTES",
-            self.webhook_max_body_bytes as u64,
-        )?;
-        numbers::check(
-            "PONS_WEBHOOK_MAX_IN_FLIGHT_BYTES",
-            self.webhook_max_in_flight_bytes as u64,
-        )?;
-        if self.webhook_max_in_flight_bytes < self.webhook_max_body_bytes {
-            return Err(ConfigError::Invalid {
-                setting: "PONS_WEBHOOK_MAX_IN_FLIGHT_BYTES",
-                value: self.webhook_max_in_flight_bytes.to_string(),
-                fix: format!(
-                    "use at least the webhook body limit of {} bytes, or lower that limit \
-                     (PONS_WEBHOOK_MAX_BODY_BYTES), so that a body of the largest accepted \
-                     size fits",
-                    self.webhook_max_body_bytes
-                ),
-            });
-        }
         numbers::check("PONS_GRAPH_TIMEOUT_SECONDS", self.graph_timeout_seconds)?;
         numbers::check("PONS_READ_TIMEOUT_SECONDS", self.read_timeout_seconds)?;
         numbers::check(
@@ -441,8 +436,11 @@ mod tests {
     #[test]
     fn in_flight_bytes_must_hold_one_body() {
         let serve = ServeArgs {
-            webhook_max_body_bytes: Some(8192),
-            webhook_max_in_flight_bytes: Some(4096),
+            webhook_max_body_bytes: Some(SettingValue::new(8192_usize, ValueOrigin::Environment)),
+            webhook_max_in_flight_bytes: Some(SettingValue::new(
+                4096_usize,
+                ValueOrigin::Environment,
+            )),
             ..ServeArgs::default()
         };
         let err = Settings::load(&common(), &serve).unwrap_err().to_string();
@@ -451,8 +449,11 @@ mod tests {
         assert!(err.contains("body limit of 8192 bytes"), "{err}");
 
         let serve = ServeArgs {
-            webhook_max_body_bytes: Some(8192),
-            webhook_max_in_flight_bytes: Some(8192),
+            webhook_max_body_bytes: Some(SettingValue::new(8192_usize, ValueOrigin::Environment)),
+            webhook_max_in_flight_bytes: Some(SettingValue::new(
+                8192_usize,
+                ValueOrigin::Environment,
+            )),
             ..ServeArgs::default()
         };
         let settings = Settings::load(&common(), &serve).unwrap();

@@ -164,6 +164,74 @@ fn invalid_string_names_its_source() {
     }
 }
 
+/// Counts the sources of the setting `variable` that `message` names: its
+/// flag, the variable and its configuration file key.
+fn sources_named(message: &str, variable: &str) -> usize {
+    let key = variable.trim_start_matches("PONS_").to_ascii_lowercase();
+    let flag = format!("--{}", key.replace('_', "-"));
+    let key = format!("`{key}`");
+    [flag.as_str(), variable, key.as_str()]
+        .iter()
+        .filter(|source| message.contains(*source))
+        .count()
+}
+
+#[test]
+fn in_flight_below_body_names_sources() {
+    const IN_FLIGHT: &str = "PONS_WEBHOOK_MAX_IN_FLIGHT_BYTES";
+    const BODY: &str = "PONS_WEBHOOK_MAX_BODY_BYTES";
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("pons.toml");
+    std::fs::write(
+        &config,
+        "webhook_max_body_bytes = 8192\nwebhook_max_in_flight_bytes = 4096\n",
+    )
+    .unwrap();
+    let config_text = config.to_str().unwrap();
+
+    let by_flag = pons_with_env(
+        dir.path(),
+        &["serve", "--webhook-max-in-flight-bytes", "4096"],
+        &[(BODY, "8192")],
+    );
+    let by_variable = pons_with_env(dir.path(), &["serve"], &[(IN_FLIGHT, "4096")]);
+    let by_file = pons_with_env(dir.path(), &["--config", config_text, "serve"], &[]);
+    let cases = [
+        (
+            by_flag,
+            "invalid value \"4096\" of --webhook-max-in-flight-bytes: it is below the \
+             webhook body limit of 8192 bytes that the environment variable \
+             PONS_WEBHOOK_MAX_BODY_BYTES sets"
+                .to_owned(),
+            1,
+        ),
+        (
+            by_variable,
+            "invalid value \"4096\" of the environment variable \
+             PONS_WEBHOOK_MAX_IN_FLIGHT_BYTES: it is below the default webhook body limit of \
+             4194304 bytes"
+                .to_owned(),
+            3,
+        ),
+        (
+            by_file,
+            format!(
+                "invalid value 4096 of `webhook_max_in_flight_bytes` in the configuration file \
+                 {config_text}: it is below the webhook body limit of 8192 bytes that \
+                 `webhook_max_body_bytes` in the configuration file {config_text} sets"
+            ),
+            1,
+        ),
+    ];
+    for (output, named, body_sources) in cases {
+        let message = stderr(&output);
+        assert!(!output.status.success(), "{message}");
+        assert!(message.contains(&named), "{message}");
+        assert_eq!(sources_named(&message, IN_FLIGHT), 1, "{message}");
+        assert_eq!(sources_named(&message, BODY), body_sources, "{message}");
+    }
+}
+
 #[test]
 fn demo_notes_ignored_key_file() {
     let other = tempfile::tempdir().unwrap();
@@ -175,10 +243,19 @@ fn demo_notes_ignored_key_file() {
         format!("encryption_key_file = \"{configured_text}\"\n"),
     )
     .unwrap();
+    let config_text = config.to_str().unwrap();
     let from_variable = vec![("PONS_ENCRYPTION_KEY_FILE", configured_text)];
-    let from_file = vec![("PONS_CONFIG", config.to_str().unwrap())];
+    let from_file = vec![("PONS_CONFIG", config_text)];
+    let in_file = format!("`encryption_key_file` in the configuration file {config_text}");
+    let cases = [
+        (
+            from_variable,
+            "the environment variable PONS_ENCRYPTION_KEY_FILE".to_owned(),
+        ),
+        (from_file, in_file),
+    ];
 
-    for env in [from_variable, from_file] {
+    for (env, setting) in cases {
         let dir = tempfile::tempdir().unwrap();
         // A key file without a database makes the demo stop after its
         // notes, because such a directory belongs to a server.
@@ -193,8 +270,60 @@ fn demo_notes_ignored_key_file() {
             .find(|line| line.starts_with("note: pons demo ignores the encryption key file"))
             .unwrap_or_else(|| panic!("no note about the key file for {env:?} in:\n{message}"));
         assert!(note.contains(configured_text), "{note}");
-        assert!(note.contains("PONS_ENCRYPTION_KEY_FILE"), "{note}");
+        assert!(note.contains(&format!("(set by {setting})")), "{note}");
+        assert_eq!(sources_named(note, "PONS_ENCRYPTION_KEY_FILE"), 1, "{note}");
         assert!(note.contains(own_key.to_str().unwrap()), "{note}");
+    }
+}
+
+#[test]
+fn demo_notes_ignored_database_source() {
+    let other = tempfile::tempdir().unwrap();
+    let config = other.path().join("pons.toml");
+    std::fs::write(
+        &config,
+        "database_url = \"postgres://pons@db.internal/pons\"\n",
+    )
+    .unwrap();
+    let config_text = config.to_str().unwrap();
+    let url = "postgres://pons@db.internal/pons";
+    let cases = [
+        (
+            vec!["demo", "--database-url", url],
+            vec![],
+            "--database-url".to_owned(),
+        ),
+        (
+            vec!["demo"],
+            vec![("PONS_DATABASE_URL", url)],
+            "the environment variable PONS_DATABASE_URL".to_owned(),
+        ),
+        (
+            vec!["--config", config_text, "demo"],
+            vec![],
+            format!("`database_url` in the configuration file {config_text}"),
+        ),
+    ];
+
+    for (args, env, setting) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        // A key file without a database makes the demo stop after its
+        // notes, because such a directory belongs to a server.
+        std::fs::write(dir.path().join("encryption.key"), "key").unwrap();
+        let output = pons_with_env(dir.path(), &args, &env);
+
+        let message = stderr(&output);
+        assert!(!output.status.success(), "{message}");
+        let note = message
+            .lines()
+            .find(|line| line.starts_with("note: pons demo ignores the database URL"))
+            .unwrap_or_else(|| panic!("no note about the database for {args:?} in:\n{message}"));
+        assert!(
+            note.contains(&format!("the database URL that {setting} sets")),
+            "{note}"
+        );
+        assert_eq!(sources_named(note, "PONS_DATABASE_URL"), 1, "{note}");
+        assert!(!note.contains("db.internal"), "{note}");
     }
 }
 

@@ -213,6 +213,38 @@ async fn limit_errors_read_alike() {
     }
 }
 
+/// JSON has one number type, and some clients send whole numbers as
+/// floats such as 1.0.
+#[tokio::test]
+async fn whole_float_limits_accepted() {
+    let server = Server::start().await;
+    let tenants = two_tenants(&server.store).await;
+    let key = read_key(&server, &tenants).await;
+    let result = server
+        .call_tool(&key, "list_conversations", json!({"limit": 1.0}))
+        .await;
+    let output = tool_output(&result);
+    assert_eq!(output["conversations"].as_array().unwrap().len(), 1);
+
+    let arguments = json!({"query": "hello", "limit": 100.0});
+    tool_output(&server.call_tool(&key, "search_messages", arguments).await);
+
+    for (limit, received) in [
+        (json!(1.5), "1.5"),
+        (json!(101.0), "101.0"),
+        (json!(-1.0), "-1.0"),
+    ] {
+        let arguments = json!({"query": "hello", "limit": limit});
+        let result = server.call_tool(&key, "search_messages", arguments).await;
+        let text = tool_error(&result);
+        let expected = format!(
+            "invalid argument `limit`: must be a whole number between 1 and 100, got {received}. \
+             limit: Maximum number of matches, 1 to 100 (default 20)."
+        );
+        assert_eq!(text, expected);
+    }
+}
+
 #[tokio::test]
 async fn wrong_argument_type_names_argument() {
     let server = Server::start().await;
@@ -893,6 +925,12 @@ async fn wamid_in_two_accounts_needs_from() {
         (
             "send_reaction",
             json!({"waMessageId": "wamid.DUP", "emoji": "👍"}),
+        ),
+        // Both copies lie in a conversation with Hans, so his number
+        // settles nothing.
+        (
+            "send_reaction",
+            json!({"waMessageId": "wamid.DUP", "emoji": "👍", "phone": format!("+{HANS}")}),
         ),
     ];
     for (tool, arguments) in calls {

@@ -9,7 +9,7 @@ use common::*;
 use std::time::Duration;
 
 use pons::metasim::{Fault, FaultTarget, MetaSim, SimStatus};
-use pons::store::MessageStatus;
+use pons::store::{Account, ConversationRef, ConversationSummary, MessageStatus};
 use serde_json::{Value, json};
 
 const ALL: &[&str] = &["read", "write", "send"];
@@ -401,6 +401,102 @@ async fn send_reaction_sets_and_removes() {
         let text = tool_error(&shop.call("send_reaction", arguments.clone()).await);
         assert!(text.contains(expected), "{arguments}: {text}");
     }
+}
+
+/// Returns the conversation of `account` with the customer `wa_id`.
+async fn conversation_with(shop: &Shop, account: &Account, wa_id: &str) -> ConversationSummary {
+    let by = ConversationRef::Phone(wa_id.to_owned());
+    shop.server
+        .store
+        .find_conversation(std::slice::from_ref(&account.id), &by)
+        .await
+        .expect("find conversation")
+        .expect("a stored conversation")
+}
+
+/// When two accounts store one wamid, the conversation that
+/// `conversationId` or `phone` names chooses the copy to react to.
+#[tokio::test]
+async fn reaction_copy_chosen_by_conversation() {
+    let shop = shop(ALL).await;
+    let target = shop.inbound("Thanks!").await;
+    let store = &shop.server.store;
+    let other = create_account(store, &shop.owner, "Second Shop", "15550007777").await;
+    let t = now();
+    ingest_text(
+        store,
+        &other,
+        "4930999888",
+        "Ute",
+        &target,
+        "Thanks!",
+        t - 60,
+    )
+    .await;
+    ingest_text(
+        store,
+        &other,
+        "4930555444",
+        "Eva",
+        "wamid.EVA",
+        "Hello",
+        t - 60,
+    )
+    .await;
+    let own = shop.conversation().await.expect("conversation");
+    let ute = conversation_with(&shop, &other, "4930999888").await;
+    let eva = conversation_with(&shop, &other, "4930555444").await;
+
+    let arguments = json!({"waMessageId": target, "emoji": "👍"});
+    let text = tool_error(&shop.call("send_reaction", arguments).await);
+    assert!(
+        text.contains("is stored in several of your accounts"),
+        "{text}"
+    );
+    assert!(text.contains("pass `from`"), "{text}");
+    assert!(shop.message_posts().is_empty());
+
+    let by_id = json!({"waMessageId": target, "emoji": "👍", "conversationId": own.id.as_str()});
+    let by_phone = json!({"waMessageId": target, "emoji": "❤️", "phone": "+49 30 123456"});
+    for (arguments, emoji) in [(by_id, "👍"), (by_phone, "❤️")] {
+        shop.server.sim.clear_requests();
+        let output = tool_output(&shop.call("send_reaction", arguments.clone()).await);
+        assert_eq!(output["conversationId"], own.id.as_str(), "{arguments}");
+        let post = only_post(&shop);
+        assert_eq!(post["to"], "+4930123456", "{arguments}");
+        assert_eq!(
+            post["reaction"]["message_id"],
+            target.as_str(),
+            "{arguments}"
+        );
+        assert_eq!(post["reaction"]["emoji"], emoji, "{arguments}");
+        let stored = &shop.messages().await[0];
+        assert_eq!(stored.business_reaction.as_deref(), Some(emoji));
+    }
+    let other_copy = store
+        .find_message_by_wamid(std::slice::from_ref(&other.id), &target)
+        .await
+        .expect("find")
+        .expect("stored")
+        .1;
+    assert_eq!(other_copy.conversation_id, ute.id);
+    assert_eq!(other_copy.business_reaction, None);
+
+    shop.server.sim.clear_requests();
+    let arguments =
+        json!({"waMessageId": target, "emoji": "👍", "conversationId": eva.id.as_str()});
+    let text = tool_error(&shop.call("send_reaction", arguments).await);
+    assert!(
+        text.contains("the copies of the message belong to conversations"),
+        "{text}"
+    );
+    assert!(text.contains(own.id.as_str()), "{text}");
+    assert!(text.contains(ute.id.as_str()), "{text}");
+    assert!(
+        text.contains(&format!("not to the named conversation {}", eva.id)),
+        "{text}"
+    );
+    assert!(shop.message_posts().is_empty());
 }
 
 #[tokio::test]

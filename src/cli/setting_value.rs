@@ -1,7 +1,7 @@
-//! Parser of string and path settings that keeps the value's source, so
-//! that a later error about the value names the flag or the `PONS_*`
-//! variable that set it, the way [`super::setting_number`] does for
-//! numbers.
+//! Parser of string, path and some numeric settings that keeps the value's
+//! source, so that a later error about the value names the flag or the
+//! `PONS_*` variable that set it, the way [`super::setting_number`] does
+//! for numbers it rejects.
 
 use std::ffi::OsStr;
 use std::path::PathBuf;
@@ -27,6 +27,13 @@ impl SettingValueParser<NonEmptyPath> {
     /// Parses a path that is not empty.
     pub fn path() -> SettingValueParser<NonEmptyPath> {
         SettingValueParser(NonEmptyPath)
+    }
+}
+
+impl<P> SettingValueParser<P> {
+    /// Parses a value with `parser`, such as a [`super::SettingNumber`].
+    pub fn new(parser: P) -> SettingValueParser<P> {
+        SettingValueParser(parser)
     }
 }
 

@@ -18,8 +18,8 @@ use anyhow::{Context, bail};
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
-use crate::cli::{CommonArgs, DemoArgs};
-use crate::config::{KeyFile, KeyFileChoice, Settings};
+use crate::cli::{CommonArgs, DemoArgs, SettingPath};
+use crate::config::{KeyFile, KeyFileChoice, Settings, ValueOrigin};
 use crate::data_dir_lock::{self, DataDirLock};
 use crate::jobs::{JobOutcome, JobReport};
 use crate::metasim::{MetaSim, MetaSimConfig};
@@ -52,7 +52,8 @@ pub fn parse_interval(text: &str) -> Result<CustomerInterval, String> {
 /// Loads the settings of the demo. The data directory is the demo's own
 /// unless a flag or the environment names one. The database is always
 /// SQLite and the encryption key always a file in that directory, whatever
-/// the environment or configuration file set.
+/// the environment or configuration file set. A note on standard error
+/// names the flag, variable or file key that set an ignored setting.
 pub fn settings(mut common: CommonArgs, args: &DemoArgs) -> anyhow::Result<Settings> {
     let data_dir = common
         .data_dir
@@ -60,29 +61,38 @@ pub fn settings(mut common: CommonArgs, args: &DemoArgs) -> anyhow::Result<Setti
         .unwrap_or_else(|| PathBuf::from(DEMO_DATA_DIR));
     common.data_dir = Some(data_dir.clone());
     let ignored_database = common.database_url.take();
-    let ignored_key_file = common.encryption_key_file.take().map(|file| file.value);
+    let ignored_key_file = common.encryption_key_file.take();
     let mut settings = Settings::load(&common, &args.serve)?;
     settings.data_dir = data_dir.clone();
     settings.database_url = format!("sqlite://{}", data_dir.join(DATABASE_FILE_NAME).display());
     let own_key_file = data_dir.join(crate::crypto::KEY_FILE_NAME);
-    // Without a flag or variable, the loaded key file differs from the
-    // demo's own only when the configuration file sets one.
+    // Without a flag or variable, only the configuration file can have
+    // chosen the loaded key file.
     let ignored_key_file = ignored_key_file.or_else(|| {
-        let loaded = &settings.encryption_key_file.path;
-        (*loaded != own_key_file).then(|| loaded.clone())
+        let loaded = &settings.encryption_key_file;
+        match &loaded.chosen_by {
+            KeyFileChoice::Setting(origin) => {
+                Some(SettingPath::new(loaded.path.clone(), origin.clone()))
+            }
+            KeyFileChoice::Default | KeyFileChoice::Demo => None,
+        }
     });
-    if let Some(note) = ignored_key_file_note(ignored_key_file.as_deref(), &own_key_file) {
+    if let Some(note) = ignored_key_file_note(ignored_key_file.as_ref(), &own_key_file) {
         eprintln!("{note}");
     }
     settings.encryption_key_file = KeyFile::new(own_key_file, KeyFileChoice::Demo);
-    settings.database_url_origin = None;
-    if ignored_database.is_some() {
-        eprintln!(
-            "note: pons demo ignores PONS_DATABASE_URL and uses SQLite in its data directory"
-        );
+    // Settings::load saw only the configuration file's database URL.
+    let database_in_file = settings.database_url_origin.take();
+    let ignored_database = ignored_database.map(|url| url.origin).or(database_in_file);
+    if let Some(origin) = ignored_database {
+        eprintln!("{}", ignored_database_note(&origin));
     }
-    if args.serve.graph_api_url.is_some() {
-        eprintln!("note: pons demo ignores PONS_GRAPH_API_URL and sends to its built-in sandbox");
+    if let Some(url) = &args.serve.graph_api_url {
+        eprintln!(
+            "note: pons demo ignores the Graph API URL that {} sets and sends to its built-in \
+             sandbox",
+            url.origin.setting_name("PONS_GRAPH_API_URL")
+        );
     }
     Ok(settings)
 }
@@ -90,15 +100,25 @@ pub fn settings(mut common: CommonArgs, args: &DemoArgs) -> anyhow::Result<Setti
 /// Returns the note that the demo ignores the configured key file
 /// `configured` and uses `own`, or `None` when no other key file is
 /// configured.
-fn ignored_key_file_note(configured: Option<&Path>, own: &Path) -> Option<String> {
-    let configured = configured.filter(|configured| *configured != own)?;
+fn ignored_key_file_note(configured: Option<&SettingPath>, own: &Path) -> Option<String> {
+    let configured = configured.filter(|configured| configured.value != own)?;
     Some(format!(
-        "note: pons demo ignores the encryption key file {} (set by --encryption-key-file, \
-         PONS_ENCRYPTION_KEY_FILE or encryption_key_file in the configuration file) and uses \
-         its own key {} in its data directory",
+        "note: pons demo ignores the encryption key file {} (set by {}) and uses its own key {} \
+         in its data directory",
         configured.display(),
+        configured.origin.setting_name("PONS_ENCRYPTION_KEY_FILE"),
         own.display()
     ))
+}
+
+/// Returns the note that the demo ignores the database URL that `origin`
+/// set.
+fn ignored_database_note(origin: &ValueOrigin) -> String {
+    format!(
+        "note: pons demo ignores the database URL that {} sets and uses SQLite in its data \
+         directory",
+        origin.setting_name("PONS_DATABASE_URL")
+    )
 }
 
 /// Rejects a data directory that is not the demo's own, and locks it for
@@ -313,6 +333,7 @@ fn webhook_url(addr: SocketAddr) -> String {
 mod tests {
     use super::*;
     use crate::cli::ServeArgs;
+    use crate::config::SettingValue;
 
     #[test]
     fn serve_settings_apply_to_the_demo() {
@@ -325,7 +346,7 @@ mod tests {
             serve: ServeArgs {
                 read_timeout_seconds: Some(7),
                 tool_rate_per_minute: Some(0),
-                webhook_max_body_bytes: Some(4096),
+                webhook_max_body_bytes: Some(SettingValue::new(4096_usize, ValueOrigin::Flag)),
                 ..ServeArgs::default()
             },
             ..DemoArgs::default()
@@ -340,15 +361,64 @@ mod tests {
     #[test]
     fn ignored_key_file_is_noted() {
         let own = Path::new("pons-demo-data/encryption.key");
-        let note = ignored_key_file_note(Some(Path::new("/etc/pons/encryption.key")), own)
-            .expect("a note for another key file");
+        let configured = SettingPath::new("/etc/pons/encryption.key", ValueOrigin::Environment);
+        let note =
+            ignored_key_file_note(Some(&configured), own).expect("a note for another key file");
         assert!(note.contains("ignores"), "{note}");
         assert!(note.contains("/etc/pons/encryption.key"), "{note}");
         assert!(note.contains("PONS_ENCRYPTION_KEY_FILE"), "{note}");
         assert!(note.contains("pons-demo-data/encryption.key"), "{note}");
 
         assert_eq!(ignored_key_file_note(None, own), None);
-        assert_eq!(ignored_key_file_note(Some(own), own), None);
+        let own_configured = SettingPath::new(own, ValueOrigin::Flag);
+        assert_eq!(ignored_key_file_note(Some(&own_configured), own), None);
+    }
+
+    /// Counts the sources of the setting `variable` that `note` names: its
+    /// flag, the variable and its configuration file key.
+    fn sources_named(note: &str, variable: &str) -> usize {
+        let key = variable.trim_start_matches("PONS_").to_ascii_lowercase();
+        let flag = format!("--{}", key.replace('_', "-"));
+        let key = format!("`{key}`");
+        [flag.as_str(), variable, key.as_str()]
+            .iter()
+            .filter(|source| note.contains(*source))
+            .count()
+    }
+
+    #[test]
+    fn ignored_settings_name_their_source() {
+        let own = Path::new("pons-demo-data/encryption.key");
+        let config = PathBuf::from("/etc/pons.toml");
+        let cases = [
+            (ValueOrigin::Flag, "--encryption-key-file", "--database-url"),
+            (
+                ValueOrigin::Environment,
+                "the environment variable PONS_ENCRYPTION_KEY_FILE",
+                "the environment variable PONS_DATABASE_URL",
+            ),
+            (
+                ValueOrigin::File(config),
+                "`encryption_key_file` in the configuration file /etc/pons.toml",
+                "`database_url` in the configuration file /etc/pons.toml",
+            ),
+        ];
+        for (origin, key_file_setting, database_setting) in cases {
+            let configured = SettingPath::new("/etc/pons/encryption.key", origin.clone());
+            let note = ignored_key_file_note(Some(&configured), own).expect("a note");
+            let named = format!("(set by {key_file_setting})");
+            assert!(note.contains(&named), "{note}");
+            assert_eq!(
+                sources_named(&note, "PONS_ENCRYPTION_KEY_FILE"),
+                1,
+                "{note}"
+            );
+
+            let note = ignored_database_note(&origin);
+            let named = format!("ignores the database URL that {database_setting} sets");
+            assert!(note.contains(&named), "{note}");
+            assert_eq!(sources_named(&note, "PONS_DATABASE_URL"), 1, "{note}");
+        }
     }
 
     #[test]

@@ -44,36 +44,56 @@ impl<T: JsonSchema> JsonSchema for Parameters<T> {
 }
 
 impl<T: DeserializeOwned> FromContextPart<ToolCallContext<'_, PonsMcp>> for Parameters<T> {
-    /// Decodes the arguments, then checks every number against the
-    /// `minimum` and `maximum` of the input schema, which serde does not
-    /// see. Both failures get the same form of message.
     fn from_context_part(context: &mut ToolCallContext<'_, PonsMcp>) -> Result<Self, ErrorData> {
-        let arguments = Value::Object(context.arguments.take().unwrap_or_default());
+        let received = Value::Object(context.arguments.take().unwrap_or_default());
         let schema = context.service.input_schema(&context.name);
-        let (segments, serde_message) = match serde_path_to_error::deserialize::<_, T>(&arguments) {
-            Ok(value) => match schema
-                .as_deref()
-                .and_then(|root| out_of_range(root, &arguments))
-            {
-                None => return Ok(Parameters(value)),
-                Some(segments) => (segments, "out of range".to_owned()),
-            },
-            Err(error) => (
-                error.path().iter().cloned().collect(),
-                error.inner().to_string(),
-            ),
-        };
-        let path = render_path(&segments);
-        let message = describe_problem(
-            &context.name,
-            &arguments,
-            schema.as_deref(),
-            segments,
-            &serde_message,
-        );
-        let data = json!({ ARGUMENT_ERROR_KEY: path });
-        Err(ErrorData::invalid_params(message, Some(data)))
+        match decode(&context.name, &received, schema.as_deref()) {
+            Ok(value) => Ok(Parameters(value)),
+            Err(problem) => {
+                let data = json!({ ARGUMENT_ERROR_KEY: problem.path });
+                Err(ErrorData::invalid_params(problem.message, Some(data)))
+            }
+        }
     }
+}
+
+/// An invalid argument: its path, such as `components[0].type`, and the
+/// message for the caller.
+#[derive(Debug)]
+struct ArgumentProblem {
+    path: String,
+    message: String,
+}
+
+/// Decodes the arguments `received` of `tool`, then checks every number
+/// against the `minimum` and `maximum` of the input schema `schema`, which
+/// serde does not see. Both failures get the same form of message, which
+/// quotes the value as the caller sent it. A whole number written as a
+/// float, such as `5.0`, is decoded as an integer where the schema expects
+/// one, because JSON has one number type and some clients send every
+/// number as a float.
+fn decode<T: DeserializeOwned>(
+    tool: &str,
+    received: &Value,
+    schema: Option<&JsonObject>,
+) -> Result<T, ArgumentProblem> {
+    let mut arguments = received.clone();
+    if let Some(root) = schema {
+        whole_floats_to_integers(root, root, &mut arguments);
+    }
+    let (segments, serde_message) = match serde_path_to_error::deserialize::<_, T>(&arguments) {
+        Ok(value) => match schema.and_then(|root| out_of_range(root, &arguments)) {
+            None => return Ok(value),
+            Some(segments) => (segments, "out of range".to_owned()),
+        },
+        Err(error) => (
+            error.path().iter().cloned().collect(),
+            error.inner().to_string(),
+        ),
+    };
+    let path = render_path(&segments);
+    let message = describe_problem(tool, received, schema, segments, &serde_message);
+    Err(ArgumentProblem { path, message })
 }
 
 /// Turns an argument error from [`Parameters`] into a tool result with
@@ -174,6 +194,76 @@ fn describe_problem(
     }
     reason.push_str(&about(&name, node));
     invalid_arguments_message(&[&name], &reason)
+}
+
+/// Replaces each float in `value` that is a whole number, such as `5.0`,
+/// by the same integer where its schema `node` accepts integers. A float
+/// with a fraction or beyond the 64-bit integers stays, so that decoding
+/// rejects it with the argument's range.
+fn whole_floats_to_integers(root: &JsonObject, node: &JsonObject, value: &mut Value) {
+    let Some(node) = resolve(root, node) else {
+        return;
+    };
+    match value {
+        Value::Number(number) => {
+            if accepts_type(node, "integer")
+                && let Some(integer) = whole_float(number)
+            {
+                *number = integer;
+            }
+        }
+        Value::Object(fields) => {
+            let Some(properties) = node.get("properties").and_then(Value::as_object) else {
+                return;
+            };
+            for (key, field) in fields.iter_mut() {
+                if let Some(child) = properties.get(key).and_then(Value::as_object) {
+                    whole_floats_to_integers(root, child, field);
+                }
+            }
+        }
+        Value::Array(items) => {
+            let Some(child) = node.get("items").and_then(Value::as_object) else {
+                return;
+            };
+            for item in items {
+                whole_floats_to_integers(root, child, item);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Returns the integer that the float `number` equals, or `None` for an
+/// integer, a float with a fraction, or one outside `i64` and `u64`.
+fn whole_float(number: &serde_json::Number) -> Option<serde_json::Number> {
+    if number.is_i64() || number.is_u64() {
+        return None;
+    }
+    let float = number.as_f64()?;
+    if !float.is_finite() || float.fract() != 0.0 {
+        return None;
+    }
+    // 2^64 and -2^63 as floats: casts of whole floats inside these bounds
+    // are exact.
+    const U64_END: f64 = 18_446_744_073_709_551_616.0;
+    const I64_MIN: f64 = -9_223_372_036_854_775_808.0;
+    if (0.0..U64_END).contains(&float) {
+        Some((float as u64).into())
+    } else if (I64_MIN..0.0).contains(&float) {
+        Some((float as i64).into())
+    } else {
+        None
+    }
+}
+
+/// Tells whether the schema `node` lists `kind` in its `type`.
+fn accepts_type(node: &JsonObject, kind: &str) -> bool {
+    match node.get("type") {
+        Some(Value::String(single)) => single == kind,
+        Some(Value::Array(many)) => many.iter().any(|listed| listed == kind),
+        _ => false,
+    }
 }
 
 /// Returns the path of the first number in `arguments` that lies outside
@@ -414,13 +504,10 @@ fn range(node: &JsonObject) -> String {
 /// string, a common mistake of models that write JSON.
 fn unquote_hint(received: &Value, node: Option<&JsonObject>) -> Option<String> {
     let text = received.as_str()?.trim();
-    let types = node?.get("type")?;
-    let accepts = |kind: &str| match types {
-        Value::String(single) => single == kind,
-        Value::Array(many) => many.iter().any(|t| t == kind),
-        _ => false,
-    };
-    let is_number = text.parse::<f64>().is_ok();
+    let node = node?;
+    let accepts = |kind: &str| accepts_type(node, kind);
+    // Rust parses "NaN" and "inf" as floats, but JSON has no such numbers.
+    let is_number = text.parse::<f64>().is_ok_and(f64::is_finite);
     let is_boolean = text == "true" || text == "false";
     if (is_number && (accepts("integer") || accepts("number")))
         || (is_boolean && accepts("boolean"))
@@ -577,6 +664,83 @@ mod tests {
         let arguments = json!({"items": [{"count": 3}, {"count": 0}]});
         let segments = out_of_range(root, &arguments).expect("a number out of range");
         assert_eq!(render_path(&segments), "items[1].count");
+    }
+
+    /// Decodes `arguments` into `Args` as a tool call does, and returns
+    /// the error message on failure.
+    fn decoded(arguments: Value) -> Result<Args, String> {
+        decode::<Args>("test_tool", &arguments, Some(&schema())).map_err(|problem| problem.message)
+    }
+
+    #[test]
+    fn whole_float_decodes_as_integer() {
+        for (value, expected) in [(json!(5.0), 5), (json!(1.0), 1), (json!(200.0), 200)] {
+            let arguments = json!({ "messageLimit": value });
+            let args = decoded(arguments).unwrap_or_else(|message| panic!("{value}: {message}"));
+            assert_eq!(args.message_limit, Some(expected), "{value}");
+        }
+    }
+
+    #[test]
+    fn other_floats_rejected_as_sent() {
+        // The error quotes the value as serde_json writes it.
+        for (received, quoted) in [
+            ("5.5", "5.5"),
+            ("-0.5", "-0.5"),
+            ("-3.0", "-3.0"),
+            ("0.0", "0.0"),
+            ("201.0", "201.0"),
+            ("4294967296.0", "4294967296.0"),
+            ("1e300", "1e+300"),
+            ("-1e300", "-1e+300"),
+        ] {
+            let value: Value = serde_json::from_str(received).unwrap();
+            let text = decoded(json!({ "messageLimit": value })).expect_err(received);
+            let expected = format!(
+                "invalid argument `messageLimit`: must be a whole number between 1 and 200, \
+                 got {quoted}. messageLimit: Maximum number of messages, 1 to 200."
+            );
+            assert_eq!(text, expected);
+        }
+    }
+
+    #[test]
+    fn non_finite_text_gets_no_unquote_hint() {
+        for received in ["NaN", "inf", "-Infinity"] {
+            let text = decoded(json!({ "messageLimit": received })).expect_err(received);
+            let expected = format!(
+                "invalid argument `messageLimit`: must be a whole number between 1 and 200, \
+                 got \"{received}\". messageLimit: Maximum number of messages, 1 to 200."
+            );
+            assert_eq!(text, expected);
+        }
+    }
+
+    #[test]
+    fn whole_floats_convert_only_for_integers() {
+        let root = json!({
+            "type": "object",
+            "properties": {
+                "items": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "count": {"type": "integer"},
+                            "weight": {"type": "number"}
+                        }
+                    }
+                }
+            }
+        });
+        let root = root.as_object().unwrap();
+        let mut arguments = json!({"items": [{"count": 3.0, "weight": 2.0}, {"count": 2.5}]});
+        whole_floats_to_integers(root, root, &mut arguments);
+        let items = &arguments["items"];
+        assert!(items[0]["count"].is_u64(), "{arguments}");
+        assert_eq!(items[0]["count"], json!(3));
+        assert!(items[0]["weight"].is_f64(), "{arguments}");
+        assert!(items[1]["count"].is_f64(), "{arguments}");
     }
 
     #[test]

@@ -208,6 +208,24 @@ pub(super) async fn find_message(
     wamid: &Option<String>,
     inbound_only: bool,
 ) -> Result<(Account, Message), ToolError> {
+    let mut copies = find_message_copies(cx, tool, accounts, wamid, inbound_only).await?;
+    if copies.len() > 1 {
+        return Err(ambiguous_message(accounts, &copies));
+    }
+    Ok(copies.remove(0))
+}
+
+/// Finds every copy of a message by wamid in `accounts`, with its account,
+/// oldest first, or a guided error when the wamid is missing or no account
+/// stores it. The list is never empty. `inbound_only` works as in
+/// [`find_message`].
+pub(super) async fn find_message_copies(
+    cx: &ToolContext<'_>,
+    tool: &'static str,
+    accounts: &[Account],
+    wamid: &Option<String>,
+    inbound_only: bool,
+) -> Result<Vec<(Account, Message)>, ToolError> {
     let Some(wamid) = non_blank(wamid.as_deref()) else {
         let choices = guide::recent_messages(cx, accounts, inbound_only).await?;
         return Err(ToolError::MissingArgument {
@@ -224,18 +242,14 @@ pub(super) async fn find_message(
     if inbound_only && found.iter().any(inbound) {
         found.retain(inbound);
     }
-    if found.len() > 1 {
-        let holders: Vec<Account> = accounts
-            .iter()
-            .filter(|account| found.iter().any(|(id, _)| *id == account.id))
-            .cloned()
-            .collect();
-        return Err(ToolError::AmbiguousMessage {
-            wamid: echoed(wamid),
-            accounts: format_accounts(&holders),
-        });
-    }
-    let Some((account_id, message)) = found.pop() else {
+    let copies: Vec<(Account, Message)> = found
+        .into_iter()
+        .filter_map(|(account_id, message)| {
+            let account = accounts.iter().find(|a| a.id == account_id)?;
+            Some((account.clone(), message))
+        })
+        .collect();
+    if copies.is_empty() {
         return Err(ToolError::MessageNotFound {
             wamid: echoed(wamid),
             hint: format!(
@@ -243,14 +257,25 @@ pub(super) async fn find_message(
                 guide::recent_messages(cx, accounts, inbound_only).await?
             ),
         });
-    };
-    let account = accounts
+    }
+    Ok(copies)
+}
+
+/// Builds the error for a message of which `copies` are stored in several
+/// of `accounts`. It names those accounts in the order of `accounts` and
+/// requests `from`.
+pub(super) fn ambiguous_message(accounts: &[Account], copies: &[(Account, Message)]) -> ToolError {
+    let holders: Vec<Account> = accounts
         .iter()
-        .find(|a| a.id == account_id)
+        .filter(|account| copies.iter().any(|(holder, _)| holder.id == account.id))
         .cloned()
-        .ok_or_else(|| ToolError::MessageNotFound {
-            wamid: echoed(wamid),
-            hint: "no reachable account has it".to_owned(),
-        })?;
-    Ok((account, message))
+        .collect();
+    let wamid = copies
+        .first()
+        .and_then(|(_, message)| message.wamid.as_deref())
+        .unwrap_or_default();
+    ToolError::AmbiguousMessage {
+        wamid: echoed(wamid),
+        accounts: format_accounts(&holders),
+    }
 }

@@ -306,6 +306,22 @@ pub(super) async fn locate(
     })
 }
 
+/// Tells whether `conversation_id` and `phone`, where given, both name
+/// `conversation`, as [`locate`] reads them: blank values count as not
+/// given, and a phone number in any common form names the conversation
+/// with that customer. An invalid phone number names no conversation.
+pub(super) fn names_conversation(
+    conversation: &ConversationSummary,
+    conversation_id: Option<&str>,
+    phone: Option<&str>,
+) -> bool {
+    let id_names_it = non_blank(conversation_id).is_none_or(|id| conversation.id.as_str() == id);
+    let phone_names_it = non_blank(phone).is_none_or(|phone| {
+        PhoneNumber::parse(phone).is_ok_and(|parsed| parsed.digits() == conversation.wa_id)
+    });
+    id_names_it && phone_names_it
+}
+
 /// Finds the conversation with a customer's number. A number that talks to
 /// several of the accounts is ambiguous and needs `from`.
 async fn find_by_phone(

@@ -12,11 +12,11 @@ use crate::store::business_reactions::{PendingReactionId, callback_data};
 use crate::store::{Account, ConversationRef, ConversationSummary, Message, UnixTime};
 use crate::whatsapp::graph::SendRequest;
 
-use super::actions::find_message;
-use super::conversations::locate;
+use super::actions::{ambiguous_message, find_message_copies};
+use super::conversations::{locate, names_conversation};
 use super::graph_errors::{Repeat, graph_failure};
 use super::output::format_time;
-use super::{SEND_REACTION, Summary, ToolContext, ToolError, require, resolve_accounts};
+use super::{SEND_REACTION, Summary, ToolContext, ToolError, non_blank, require, resolve_accounts};
 
 /// Longest emoji accepted, in characters, because family and flag sequences use several.
 const MAX_EMOJI_CHARS: usize = 16;
@@ -31,9 +31,9 @@ const MAX_MESSAGE_AGE_DAYS: i64 = 30;
 pub struct SendReactionArgs {
     /// Sender number (E.164) or account id. Omit it to search every account this key reaches.
     pub from: Option<String>,
-    /// Conversation the message belongs to. Optional, and checked when given.
+    /// Conversation the message belongs to. Optional and checked when given. When several accounts store the wamid, it chooses the copy in this conversation.
     pub conversation_id: Option<String>,
-    /// The customer's phone number. Optional, and checked when given.
+    /// The customer's phone number. Optional and checked when given. When several accounts store the wamid, it chooses the copy in the conversation with this customer.
     pub phone: Option<String>,
     /// wamid of the message to react to.
     pub wa_message_id: Option<String>,
@@ -76,30 +76,8 @@ pub async fn send_reaction(
 ) -> Result<SendReactionOutput, ToolError> {
     require(cx.principal, SEND_REACTION)?;
     let accounts = resolve_accounts(cx, args.from.as_deref()).await?;
-    let (account, message) =
-        find_message(cx, SEND_REACTION, &accounts, &args.wa_message_id, false).await?;
+    let (account, message, conversation) = reacted_message(cx, &accounts, &args).await?;
     check_age(&message, chrono::Utc::now().timestamp())?;
-    let conversation = conversation_of(cx, &account, &message).await?;
-    if args.conversation_id.is_some() || args.phone.is_some() {
-        let named = locate(
-            cx,
-            SEND_REACTION,
-            &accounts,
-            args.conversation_id.as_deref(),
-            args.phone.as_deref(),
-        )
-        .await?;
-        if named.id != conversation.id {
-            return Err(ToolError::InvalidArgument {
-                argument: "waMessageId",
-                reason: format!(
-                    "the message belongs to conversation {}, not to the named conversation {}; \
-                     check conversationId or phone",
-                    conversation.id, named.id
-                ),
-            });
-        }
-    }
     let emoji = checked_emoji(args.emoji)?;
     let to = phone_of(&conversation)?;
     let target = message.wamid.clone().unwrap_or_default();
@@ -161,6 +139,77 @@ pub async fn send_reaction(
         emoji,
         wamid: response.wamid().to_owned(),
         warnings,
+    })
+}
+
+/// Finds the message to react to, with its account and conversation.
+/// When several accounts store the wamid (one account messaged another),
+/// `conversationId` and `phone` choose the copy in the conversation they
+/// name. The error requests `from` only when neither is given or several
+/// copies lie in conversations they name.
+async fn reacted_message(
+    cx: &ToolContext<'_>,
+    accounts: &[Account],
+    args: &SendReactionArgs,
+) -> Result<(Account, Message, ConversationSummary), ToolError> {
+    let copies =
+        find_message_copies(cx, SEND_REACTION, accounts, &args.wa_message_id, false).await?;
+    let conversation_id = args.conversation_id.as_deref();
+    let phone = args.phone.as_deref();
+    if conversation_id.is_none() && phone.is_none() {
+        if copies.len() > 1 {
+            return Err(ambiguous_message(accounts, &copies));
+        }
+        let Some((account, message)) = copies.into_iter().next() else {
+            unreachable!("find_message_copies returns at least one copy");
+        };
+        let conversation = conversation_of(cx, &account, &message).await?;
+        return Ok((account, message, conversation));
+    }
+
+    if non_blank(conversation_id).is_none() && non_blank(phone).is_none() {
+        // Only blank values, for which `locate` returns its
+        // missing-argument error.
+        locate(cx, SEND_REACTION, accounts, conversation_id, phone).await?;
+    }
+    let mut named = Vec::new();
+    let mut elsewhere = Vec::new();
+    for (account, message) in copies {
+        let conversation = conversation_of(cx, &account, &message).await?;
+        if names_conversation(&conversation, conversation_id, phone) {
+            named.push((account, message, conversation));
+        } else {
+            elsewhere.push(conversation.id);
+        }
+    }
+    if named.len() > 1 {
+        let copies: Vec<(Account, Message)> = named
+            .into_iter()
+            .map(|(account, message, _)| (account, message))
+            .collect();
+        return Err(ambiguous_message(accounts, &copies));
+    }
+    if let Some(found) = named.pop() {
+        return Ok(found);
+    }
+    // No copy lies in a conversation that the arguments name. `locate`
+    // returns the error for arguments that name no conversation or two
+    // different ones.
+    let named = locate(cx, SEND_REACTION, accounts, conversation_id, phone).await?;
+    let conversation_ids: Vec<String> = elsewhere.iter().map(ToString::to_string).collect();
+    let belongs_to = match conversation_ids.as_slice() {
+        [one] => format!("the message belongs to conversation {one}"),
+        several => format!(
+            "the copies of the message belong to conversations {}",
+            several.join(", ")
+        ),
+    };
+    Err(ToolError::InvalidArgument {
+        argument: "waMessageId",
+        reason: format!(
+            "{belongs_to}, not to the named conversation {}; check conversationId or phone",
+            named.id
+        ),
     })
 }
 

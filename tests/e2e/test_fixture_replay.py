@@ -230,6 +230,22 @@ def test_alice_messages_in_detail(replayed, mode):
 
 
 @pytest.mark.parametrize("mode", ERAS)
+def test_whole_float_message_limit(replayed, mode):
+    """Some MCP clients send every number as a float, such as 2.0."""
+    stack, key = replayed
+    alice = {"phone": ALICE, "from": "+15550001111"}
+    as_float = call(replayed, mode, "get_conversation", {**alice, "messageLimit": 2.0})
+    as_integer = call(replayed, mode, "get_conversation", {**alice, "messageLimit": 2})
+    assert len(as_float["messages"]) == 2
+    assert as_float["messages"] == as_integer["messages"]
+
+    arguments = {**alice, "messageLimit": 2.5}
+    text = tool_error(call_tool(stack.server.mcp_url, key, mode, "get_conversation", arguments))
+    expected = "invalid argument `messageLimit`: must be a whole number between 1 and 200, got 2.5."
+    assert text.startswith(expected), text
+
+
+@pytest.mark.parametrize("mode", ERAS)
 def test_search_messages(replayed, mode):
     found = call(replayed, mode, "search_messages", {"query": "broken"})
 
