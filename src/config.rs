@@ -24,6 +24,8 @@ mod webhook_limits;
 
 pub use jobs::{DEFAULT_MEDIA_MAX_BYTES, JobSettings};
 pub use numbers::NumberRange;
+#[cfg(test)]
+pub(crate) use origin::sources_named;
 pub use origin::{KeyFile, KeyFileChoice, SettingValue, ValueOrigin};
 
 pub const DEFAULT_BIND: &str = "127.0.0.1:3000";

@@ -175,6 +175,19 @@ impl AsRef<Path> for KeyFile {
     }
 }
 
+/// Counts the sources of the setting `variable` that `message` names: its
+/// flag, the variable and its configuration file key.
+#[cfg(test)]
+pub(crate) fn sources_named(message: &str, variable: &str) -> usize {
+    let key = variable.trim_start_matches("PONS_").to_ascii_lowercase();
+    let flag = format!("--{}", key.replace('_', "-"));
+    let key = format!("`{key}`");
+    [flag.as_str(), variable, key.as_str()]
+        .iter()
+        .filter(|source| message.contains(*source))
+        .count()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

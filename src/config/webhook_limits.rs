@@ -114,21 +114,11 @@ fn quoted(set: &SettingValue<usize>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::sources_named;
     use std::path::PathBuf;
 
     fn set(value: usize, origin: ValueOrigin) -> SettingValue<usize> {
         SettingValue::new(value, origin)
-    }
-
-    /// Counts the sources of the setting `variable` that `message` names.
-    fn sources_named(message: &str, variable: &str) -> usize {
-        let key = variable.trim_start_matches("PONS_").to_ascii_lowercase();
-        let flag = format!("--{}", key.replace('_', "-"));
-        let key = format!("`{key}`");
-        [flag.as_str(), variable, key.as_str()]
-            .iter()
-            .filter(|source| message.contains(*source))
-            .count()
     }
 
     #[test]

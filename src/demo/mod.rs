@@ -334,6 +334,7 @@ mod tests {
     use super::*;
     use crate::cli::ServeArgs;
     use crate::config::SettingValue;
+    use crate::config::sources_named;
 
     #[test]
     fn serve_settings_apply_to_the_demo() {
@@ -372,18 +373,6 @@ mod tests {
         assert_eq!(ignored_key_file_note(None, own), None);
         let own_configured = SettingPath::new(own, ValueOrigin::Flag);
         assert_eq!(ignored_key_file_note(Some(&own_configured), own), None);
-    }
-
-    /// Counts the sources of the setting `variable` that `note` names: its
-    /// flag, the variable and its configuration file key.
-    fn sources_named(note: &str, variable: &str) -> usize {
-        let key = variable.trim_start_matches("PONS_").to_ascii_lowercase();
-        let flag = format!("--{}", key.replace('_', "-"));
-        let key = format!("`{key}`");
-        [flag.as_str(), variable, key.as_str()]
-            .iter()
-            .filter(|source| note.contains(*source))
-            .count()
     }
 
     #[test]
