@@ -503,7 +503,13 @@ async fn reaction_copy_chosen_by_conversation() {
 async fn send_reaction_refuses_messages_older_than_30_days() {
     let shop = shop(ALL).await;
     let day = 24 * 60 * 60;
-    for (wamid, age) in [("wamid.OLD", 31 * day), ("wamid.RECENT", 29 * day)] {
+    // The newest message keeps the customer's window open.
+    let messages = [
+        ("wamid.OLD", 31 * day),
+        ("wamid.RECENT", 29 * day),
+        ("wamid.NEW", 60),
+    ];
+    for (wamid, age) in messages {
         ingest_text(
             &shop.server.store,
             &shop.account,

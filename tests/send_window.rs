@@ -59,9 +59,13 @@ async fn closed_window_refused_without_meta() {
     let closed_at = pons::tools::format_time(t + DAY).unwrap();
     let media = json!({"phone": CUSTOMER, "url": "https://cdn.example/a.png",
                        "mimeType": "image/png"});
+    let reaction = json!({"phone": CUSTOMER, "waMessageId": "wamid.T", "emoji": "👍"});
+    let removal = json!({"phone": CUSTOMER, "waMessageId": "wamid.T", "emoji": ""});
     for (tool, arguments) in [
         ("send_text", json!({"phone": CUSTOMER, "text": "Hello"})),
         ("send_media", media),
+        ("send_reaction", reaction),
+        ("send_reaction", removal),
     ] {
         let text = tool_error(&shop.call(tool, arguments).await);
         assert!(text.contains(&format!("closed at {closed_at}")), "{text}");
@@ -75,7 +79,9 @@ async fn closed_window_refused_without_meta() {
     }
 
     assert!(shop.server.sim.requests().is_empty(), "no Graph call");
-    assert_eq!(shop.messages().await.len(), 1, "nothing stored");
+    let messages = shop.messages().await;
+    assert_eq!(messages.len(), 1, "nothing stored");
+    assert_eq!(messages[0].business_reaction, None, "no reaction stored");
     assert_eq!(count_events(&shop.server), events, "no event");
 }
 

@@ -16,6 +16,7 @@ use super::actions::{ambiguous_message, find_message_copies};
 use super::conversations::{locate, names_conversation};
 use super::graph_errors::{Repeat, graph_failure};
 use super::output::format_time;
+use super::window::require_window_until;
 use super::{SEND_REACTION, Summary, ToolContext, ToolError, non_blank, require, resolve_accounts};
 
 /// Longest emoji accepted, in characters, because family and flag sequences use several.
@@ -80,6 +81,16 @@ pub async fn send_reaction(
     check_age(&message, chrono::Utc::now().timestamp())?;
     let emoji = checked_emoji(args.emoji)?;
     let to = phone_of(&conversation)?;
+    // A reaction is a free-form message, so WhatsApp delivers it only while
+    // the customer's window is open.
+    require_window_until(
+        cx,
+        SEND_REACTION,
+        &account,
+        to.clone(),
+        conversation.window_expires_at,
+    )
+    .await?;
     let target = message.wamid.clone().unwrap_or_default();
     let token = cx.sender.access_token(cx.store, &account).await?;
     // The lock is kept until the reaction is recorded, so the stored reaction

@@ -1,7 +1,9 @@
-//! The 24-hour customer service window rule: free-form messages (text and
-//! media) go out only while the window is open. It opens with each inbound
+//! The 24-hour customer service window rule: free-form messages (text,
+//! media and reactions) go out only while the window is open. It opens with each inbound
 //! message and closes 24 hours after the newest one. Outbound messages
 //! never extend it. Templates are exempt.
+
+use crate::store::{Account, UnixTime};
 
 use super::output::format_time;
 use super::send::Recipient;
@@ -19,6 +21,27 @@ pub(super) async fn require_open_window(
         .conversation
         .as_ref()
         .and_then(|c| c.window_expires_at);
+    require_window_until(
+        cx,
+        tool,
+        &recipient.account,
+        recipient.phone.e164(),
+        expires_at,
+    )
+    .await
+}
+
+/// Fails with [`ToolError::WindowClosed`] unless a window that ends at
+/// `expires_at` is open at `cx.now`. `phone` is the customer's number as
+/// the error shows it, and `account` the account whose approved templates
+/// it lists.
+pub(super) async fn require_window_until(
+    cx: &ToolContext<'_>,
+    tool: &'static str,
+    account: &Account,
+    phone: String,
+    expires_at: Option<UnixTime>,
+) -> Result<(), ToolError> {
     if expires_at.is_some_and(|at| at > cx.now) {
         return Ok(());
     }
@@ -29,11 +52,10 @@ pub(super) async fn require_open_window(
         ),
         None => "is not open: the customer has never written to this number".to_owned(),
     };
-    let account = std::slice::from_ref(&recipient.account);
     Err(ToolError::WindowClosed {
         tool,
-        phone: recipient.phone.e164(),
+        phone,
         state,
-        templates: guide::approved_templates(cx, account).await?,
+        templates: guide::approved_templates(cx, std::slice::from_ref(account)).await?,
     })
 }
