@@ -12,6 +12,7 @@ use crate::store::{
 };
 use crate::whatsapp::routing::Routing;
 use crate::whatsapp::signature::{self, SignatureError};
+use crate::whatsapp::surrogates::replace_lone_surrogates;
 use crate::whatsapp::webhook::{self, Payload};
 
 /// Result of storing an accepted body.
@@ -69,8 +70,11 @@ pub async fn receive(
 ) -> Result<Outcome, IngestError> {
     let digest = signature::parse_header(delivery.signature)?;
     let invalid_json = |err: serde_json::Error| IngestError::InvalidJson(err.to_string());
+    // The signature covers the body as received, and the parsers read it
+    // with lone surrogate escapes replaced.
+    let parsed_body = replace_lone_surrogates(delivery.body);
     // Only the account ids are read before the signature is checked.
-    let routing = Routing::read(delivery.body).map_err(invalid_json)?;
+    let routing = Routing::read(&parsed_body).map_err(invalid_json)?;
     let accounts = Accounts::load(store, routing).await?;
     if accounts.is_empty() {
         if store.list_accounts().await?.is_empty() {
@@ -83,7 +87,7 @@ pub async fn receive(
     accounts.verify(secrets, delivery.body, &digest)?;
     // Held until the batch is stored, since its items live until then.
     let _parsing = gate.enter(delivery.body.len()).await;
-    let payload: Payload = serde_json::from_slice(delivery.body).map_err(invalid_json)?;
+    let payload: Payload = serde_json::from_slice(&parsed_body).map_err(invalid_json)?;
 
     let mut notes = Vec::new();
     let items = build_items(&payload, &accounts, delivery.received_at, &mut notes);

@@ -4,4 +4,5 @@
 pub mod graph;
 pub mod routing;
 pub mod signature;
+pub mod surrogates;
 pub mod webhook;

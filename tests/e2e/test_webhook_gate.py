@@ -63,6 +63,40 @@ def test_escaped_slash_and_at_are_decoded(stack):
     assert stored_text(stack, wamid) == text
 
 
+def test_lone_surrogates_become_replacement(stack):
+    """Text cut inside an escaped emoji pair keeps a lone surrogate, which
+    strict JSON parsers reject. Pons stores U+FFFD in its place instead of
+    refusing the whole batch each time Meta sends it again."""
+    account = stack.accounts["A"]
+    customer = new_customer()
+    wamid = new_wamid()
+    body = text_body(account, customer, wamid, "cut 😀 here 😀", name="Ana 😀")
+    assert body.count(b"\\ud83d\\ude00") == 3
+    # The text loses the second half of its first emoji and the first half
+    # of its second, and the name the second half of its only one.
+    body = body.replace(b"cut \\ud83d\\ude00", b"cut \\ud83d")
+    body = body.replace(b"here \\ud83d\\ude00", b"here \\ude00")
+    body = body.replace(b"Ana \\ud83d\\ude00", b"Ana \\ud83d")
+    with pytest.raises(ValueError):
+        json.loads(body, object_pairs_hook=reject_lone_surrogates)
+
+    response = stack.meta.post(body, secret=account.app_secret)
+
+    assert response.status_code == 200, response.text
+    assert stored_text(stack, wamid) == "cut \ufffd here \ufffd"
+    name = stack.db.scalar("SELECT profile_name FROM contacts WHERE wa_id = ?", customer)
+    assert name == "Ana \ufffd"
+
+
+def reject_lone_surrogates(pairs):
+    """Raises ValueError for a string with a lone surrogate, as serde_json
+    and other strict parsers do (Python's own parser accepts them)."""
+    for _, value in pairs:
+        if isinstance(value, str):
+            value.encode("utf-8")
+    return dict(pairs)
+
+
 def test_handshake_echoes_challenge(stack):
     params = {
         "hub.mode": "subscribe",
