@@ -854,6 +854,40 @@ async fn customer_text_quoted_and_cut_in_lists() {
 }
 
 #[tokio::test]
+async fn hidden_characters_escaped_in_text() {
+    let server = Server::start().await;
+    let tenants = two_tenants(&server.store).await;
+    let key = read_key(&server, &tenants).await;
+    let text = "see inv\u{202e}fdp.exe\u{7f}\u{2028}now";
+    ingest_text(
+        &server.store,
+        &tenants.shop_a,
+        "4930999777",
+        "Mallory\u{200b}",
+        "wamid.HIDDEN1",
+        text,
+        1_750_000_000,
+    )
+    .await;
+
+    let result = server
+        .call_tool(&key, "get_conversation", json!({"phone": "+4930999777"}))
+        .await;
+    let json_text = result["content"][1]["text"].as_str().expect("JSON text");
+    for escape in [r"\u202e", r"\u007f", r"\u2028", r"\u200b"] {
+        assert!(json_text.contains(escape), "{escape} in {json_text}");
+    }
+    assert!(!json_text.contains('\u{202e}'), "{json_text}");
+    let parsed: Value = serde_json::from_str(json_text).expect("the text is JSON");
+    assert_eq!(parsed, result["structuredContent"], "the same value");
+    assert_eq!(
+        tool_output(&result)["messages"][0]["text"],
+        text,
+        "the data keeps the text as sent"
+    );
+}
+
+#[tokio::test]
 async fn lists_say_when_more_exist() {
     let server = Server::start().await;
     let tenants = two_tenants(&server.store).await;

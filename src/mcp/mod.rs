@@ -17,6 +17,7 @@ mod host_entry;
 mod rate;
 mod send_tools;
 mod server;
+mod visible_json;
 mod write_tools;
 
 use std::sync::Arc;

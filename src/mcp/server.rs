@@ -31,6 +31,7 @@ use crate::tools::{
 
 use super::arguments::{Parameters, argument_error_as_result};
 use super::rate::ToolRateLimit;
+use super::visible_json::to_visible_json;
 
 /// The Pons MCP server for one request.
 #[derive(Clone)]
@@ -157,9 +158,10 @@ pub(super) fn respond<T: Serialize + Summary>(
 /// Builds a success result: the summary line, then the JSON itself as text for
 /// clients that ignore `structuredContent`. The text is serialized from the
 /// output directly, with its fields in declaration order, which is cheaper
-/// than printing the `Value` tree.
+/// than printing the `Value` tree. Characters a reader cannot see are
+/// escapes in it (see [`to_visible_json`]).
 fn structured<T: Serialize + Summary>(output: &T) -> Result<CallToolResult, ErrorData> {
-    let serialized = serde_json::to_string(output).and_then(|text| {
+    let serialized = to_visible_json(output).and_then(|text| {
         let value = serde_json::to_value(output)?;
         Ok((text, value))
     });
