@@ -70,6 +70,28 @@ async fn token_error_marks_account() {
     );
 }
 
+#[tokio::test]
+async fn template_token_error_names_fix() {
+    let shop = shop(ALL).await;
+    shop.server
+        .sim
+        .inject(FaultTarget::Templates, Fault::graph(190));
+
+    let output = tool_output(&shop.call("list_templates", json!({"refresh": true})).await);
+
+    let warnings = output["warnings"].as_array().expect("warnings");
+    assert_eq!(warnings.len(), 1, "{output}");
+    let warning = warnings[0].as_str().unwrap();
+    assert!(warning.contains("Meta returned error 190"), "{warning}");
+    assert!(
+        warning.contains(&format!(
+            "pons account set-credentials --account +{}",
+            shop.account.phone_number
+        )),
+        "{warning}"
+    );
+}
+
 /// Returns when Meta last rejected the shop account's access token.
 async fn token_invalid_at(shop: &Shop) -> Option<i64> {
     shop.server

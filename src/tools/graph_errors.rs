@@ -57,15 +57,20 @@ pub(super) fn describe_graph_error(error: &GraphError) -> String {
     }
 }
 
+/// Describes what to do about an access token that Meta rejected.
+pub(super) fn token_fix(account: &Account) -> String {
+    format!(
+        "Meta rejected the access token of account +{} ({}); an operator must store a new one \
+         with `pons account set-credentials --account +{} --access-token-file FILE` before \
+         anything can be sent from this number.",
+        account.phone_number, account.name, account.phone_number
+    )
+}
+
 /// What the caller should do after `error`.
 fn next_step(account: &Account, error: &GraphError, repeat: Repeat) -> String {
     if error.is_token_error() {
-        return format!(
-            "Meta rejected the access token of account +{} ({}); an operator must store a new \
-             one with `pons account set-credentials --account +{} --access-token-file FILE` \
-             before anything can be sent from this number.",
-            account.phone_number, account.name, account.phone_number
-        );
+        return token_fix(account);
     }
     match error {
         GraphError::Api(meta) if meta.code == 131047 => {

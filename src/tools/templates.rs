@@ -11,7 +11,7 @@ use crate::store::{Account, Template};
 use crate::whatsapp::graph::{SendRequest, TemplateLanguage, TemplateMessage};
 
 use super::conversations::{describe_accounts, ids};
-use super::graph_errors::describe_graph_error;
+use super::graph_errors::{describe_graph_error, token_fix};
 use super::output::AccountOut;
 use super::send::{Outgoing, SendOutput, deliver, resolve_recipient};
 use super::sender::TemplateSyncError;
@@ -169,6 +169,9 @@ async fn sync(cx: &ToolContext<'_>, account: &Account) -> Result<(), String> {
     };
     tracing::warn!(account_id = %account.id, %error, "template sync failed");
     let reason = match &error {
+        TemplateSyncError::Graph(graph) if graph.is_token_error() => {
+            format!("{}. {}", describe_graph_error(graph), token_fix(account))
+        }
         TemplateSyncError::Graph(graph) => describe_graph_error(graph),
         TemplateSyncError::Secret => error.to_string(),
         TemplateSyncError::Store(_) => "an internal error while storing them".to_owned(),
