@@ -196,7 +196,7 @@ async fn template_pages_follow_next() {
     }
     assert_eq!(pages.len(), 2);
     assert_eq!(pages[0]["data"].as_array().unwrap().len(), 3);
-    assert_eq!(pages[1]["data"].as_array().unwrap().len(), 1);
+    assert_eq!(pages[1]["data"].as_array().unwrap().len(), 2);
     assert!(pages[1]["paging"]["cursors"]["after"].is_string());
     let first = &pages[0]["data"][0];
     assert_eq!(first["name"], "hello_world");

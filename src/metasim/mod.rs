@@ -106,7 +106,8 @@ impl Default for MetaSimConfig {
 
 impl MetaSimConfig {
     /// Builds the sandbox of `pons demo`: the 24-hour window is enforced, and there
-    /// are approved positional and named templates plus a pending one.
+    /// are approved positional and named templates, one with an image header,
+    /// plus a pending one.
     pub fn demo() -> MetaSimConfig {
         let body = |text: &str| serde_json::json!({"type": "BODY", "text": text});
         MetaSimConfig {
@@ -128,6 +129,17 @@ impl MetaSimConfig {
                     "en_US",
                     "Hello {{first_name}}, see you on {{date}}.",
                 ),
+                SimTemplate {
+                    components: vec![
+                        serde_json::json!({
+                            "type": "HEADER",
+                            "format": "IMAGE",
+                            "example": {"header_handle": ["https://example.com/parcel.png"]},
+                        }),
+                        body("Hi {{1}}, here is a photo of your parcel {{2}}."),
+                    ],
+                    ..SimTemplate::positional("200000000000005", "parcel_photo", "en_US", "")
+                },
                 SimTemplate {
                     components: vec![body("Big sale: {{1}} off today")],
                     category: "MARKETING".to_owned(),
