@@ -400,7 +400,13 @@ pub(crate) fn message_preview(text: Option<&str>, caption: Option<&str>, kind: &
 /// Returns `text` cut to `PREVIEW_MAX_CHARS` characters, with `…` appended
 /// when it is longer.
 pub fn cut_preview(text: &str) -> String {
-    match text.char_indices().nth(PREVIEW_MAX_CHARS) {
+    cut_chars(text, PREVIEW_MAX_CHARS)
+}
+
+/// Returns `text` cut to `max_chars` characters, with `…` appended when it
+/// is longer.
+pub fn cut_chars(text: &str, max_chars: usize) -> String {
+    match text.char_indices().nth(max_chars) {
         Some((end, _)) => format!("{}…", &text[..end]),
         None => text.to_owned(),
     }

@@ -6,7 +6,9 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::phone::PhoneNumber;
-use crate::store::{Account, ConversationSummary, Message, MetaError, UnixTime, cut_preview};
+use crate::store::{
+    Account, ConversationSummary, Message, MetaError, UnixTime, cut_chars, cut_preview,
+};
 
 /// Formats Unix seconds as ISO 8601 UTC, for example `2025-06-15T10:00:00Z`.
 /// Returns `None` for a time outside chrono's range, which no real row holds.
@@ -70,10 +72,19 @@ pub struct ContactOut {
     pub wa_id: String,
 }
 
+/// Maximum characters of a customer's profile name in tool output. A longer
+/// name is cut with `…`, so that one crafted webhook cannot fill every list
+/// that shows the contact.
+const MAX_NAME_CHARS: usize = 256;
+
+/// Maximum characters of a customer's reaction in tool output. The longest
+/// emoji sequences have about ten characters, so this cuts only crafted ones.
+const MAX_REACTION_CHARS: usize = 32;
+
 impl ContactOut {
     pub(super) fn new(name: Option<String>, wa_id: &str) -> Self {
         ContactOut {
-            name,
+            name: name.map(|name| cut_chars(&name, MAX_NAME_CHARS)),
             phone: phone_of(wa_id),
             wa_id: wa_id.to_owned(),
         }
@@ -266,7 +277,10 @@ impl From<&Message> for MessageOut {
             caption: message.caption.clone(),
             status: message.status.as_str().to_owned(),
             error: message.error.as_ref().map(MessageErrorOut::from),
-            reaction: message.reaction.clone(),
+            reaction: message
+                .reaction
+                .as_deref()
+                .map(|reaction| cut_chars(reaction, MAX_REACTION_CHARS)),
             business_reaction: message.business_reaction.clone(),
             reply_to_wamid: message.context_wamid.clone(),
             media_mime_type: media.and_then(|m| m.mime_type.clone()),
@@ -278,6 +292,45 @@ impl From<&Message> for MessageOut {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_reactions_are_cut() {
+        let message = |reaction: &str| Message {
+            id: crate::store::MessageId("m1".to_owned()),
+            conversation_id: crate::store::ConversationId("c1".to_owned()),
+            wamid: Some("wamid.1".to_owned()),
+            direction: crate::store::Direction::Inbound,
+            kind: "text".to_owned(),
+            text: Some("Hi".to_owned()),
+            caption: None,
+            status: crate::store::MessageStatus::Received,
+            timestamp: 1_750_000_000,
+            context_wamid: None,
+            error: None,
+            reaction: Some(reaction.to_owned()),
+            business_reaction: None,
+            media: None,
+        };
+        let family = "👨‍👩‍👧‍👦";
+        assert_eq!(
+            MessageOut::from(&message(family)).reaction.as_deref(),
+            Some(family)
+        );
+        let crafted = MessageOut::from(&message(&"😀".repeat(5_000))).reaction;
+        let crafted = crafted.unwrap();
+        assert_eq!(crafted.chars().count(), MAX_REACTION_CHARS + 1);
+        assert!(crafted.ends_with('…'), "{crafted}");
+    }
+
+    #[test]
+    fn long_names_are_cut() {
+        let short = ContactOut::new(Some("Ana 😀".to_owned()), "4930123456");
+        assert_eq!(short.name.as_deref(), Some("Ana 😀"));
+        let long = ContactOut::new(Some("n".repeat(100_000)), "4930123456");
+        let name = long.name.unwrap();
+        assert_eq!(name.chars().count(), MAX_NAME_CHARS + 1);
+        assert!(name.ends_with('…'), "{name}");
+    }
 
     #[test]
     fn format_time_is_iso_utc() {
