@@ -78,7 +78,7 @@ pub async fn send_reaction(
     require(cx.principal, SEND_REACTION)?;
     let accounts = resolve_accounts(cx, args.from.as_deref()).await?;
     let (account, message, conversation) = reacted_message(cx, &accounts, &args).await?;
-    check_age(&message, chrono::Utc::now().timestamp())?;
+    check_age(&message, cx.now)?;
     let emoji = checked_emoji(args.emoji)?;
     let to = phone_of(&conversation)?;
     // A reaction is a free-form message, so WhatsApp delivers it only while
@@ -232,8 +232,7 @@ async fn forget_rejected(cx: &ToolContext<'_>, account: &Account, pending: Pendi
     }
 }
 
-/// `None` for an empty emoji (removal), else the checked emoji.
-/// Refuses a reaction to a message older than WhatsApp delivers reactions
+/// Rejects a reaction to a message older than WhatsApp delivers reactions
 /// to, before anything is sent.
 fn check_age(message: &Message, now: UnixTime) -> Result<(), ToolError> {
     if now - message.timestamp <= MAX_MESSAGE_AGE_DAYS * 24 * 60 * 60 {
@@ -249,6 +248,7 @@ fn check_age(message: &Message, now: UnixTime) -> Result<(), ToolError> {
     })
 }
 
+/// Returns `None` for an empty emoji (a removal), else the checked emoji.
 fn checked_emoji(emoji: Option<String>) -> Result<Option<String>, ToolError> {
     let Some(emoji) = emoji else {
         return Err(ToolError::MissingArgument {
