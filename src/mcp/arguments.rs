@@ -77,12 +77,19 @@ fn decode<T: DeserializeOwned>(
     received: &Value,
     schema: Option<&JsonObject>,
 ) -> Result<T, ArgumentProblem> {
-    let mut arguments = received.clone();
-    if let Some(root) = schema {
-        whole_floats_to_integers(root, root, &mut arguments);
-    }
-    let (segments, serde_message) = match serde_path_to_error::deserialize::<_, T>(&arguments) {
-        Ok(value) => match schema.and_then(|root| out_of_range(root, &arguments)) {
+    // Most calls carry no float, and those decode `received` without a copy.
+    let converted;
+    let arguments = match schema {
+        Some(root) if has_float(received) => {
+            let mut copy = received.clone();
+            whole_floats_to_integers(root, root, &mut copy);
+            converted = copy;
+            &converted
+        }
+        _ => received,
+    };
+    let (segments, serde_message) = match serde_path_to_error::deserialize::<_, T>(arguments) {
+        Ok(value) => match schema.and_then(|root| out_of_range(root, arguments)) {
             None => return Ok(value),
             Some(segments) => (segments, "out of range".to_owned()),
         },
@@ -231,6 +238,17 @@ fn whole_floats_to_integers(root: &JsonObject, node: &JsonObject, value: &mut Va
             }
         }
         _ => {}
+    }
+}
+
+/// Tells whether `value` contains a number that is neither an `i64` nor a
+/// `u64`.
+fn has_float(value: &Value) -> bool {
+    match value {
+        Value::Number(number) => !number.is_i64() && !number.is_u64(),
+        Value::Object(fields) => fields.values().any(has_float),
+        Value::Array(items) => items.iter().any(has_float),
+        _ => false,
     }
 }
 
