@@ -88,11 +88,13 @@ pub fn settings(mut common: CommonArgs, args: &DemoArgs) -> anyhow::Result<Setti
         eprintln!("{}", ignored_database_note(&origin));
     }
     if let Some(url) = &args.serve.graph_api_url {
-        eprintln!(
-            "note: pons demo ignores the Graph API URL that {} sets and sends to its built-in \
-             sandbox",
-            url.origin.setting_name("PONS_GRAPH_API_URL")
+        let note = ignored_setting_note(
+            "Graph API URL",
+            &url.origin,
+            "PONS_GRAPH_API_URL",
+            "sends to its built-in sandbox",
         );
+        eprintln!("{note}");
     }
     Ok(settings)
 }
@@ -114,10 +116,25 @@ fn ignored_key_file_note(configured: Option<&SettingPath>, own: &Path) -> Option
 /// Returns the note that the demo ignores the database URL that `origin`
 /// set.
 fn ignored_database_note(origin: &ValueOrigin) -> String {
+    ignored_setting_note(
+        "database URL",
+        origin,
+        "PONS_DATABASE_URL",
+        "uses SQLite in its data directory",
+    )
+}
+
+/// Returns the note that the demo ignores the `setting` (named by its
+/// `variable`) that `origin` set, and describes what it does `instead`.
+fn ignored_setting_note(
+    setting: &str,
+    origin: &ValueOrigin,
+    variable: &str,
+    instead: &str,
+) -> String {
     format!(
-        "note: pons demo ignores the database URL that {} sets and uses SQLite in its data \
-         directory",
-        origin.setting_name("PONS_DATABASE_URL")
+        "note: pons demo ignores the {setting} that {} sets and {instead}",
+        origin.setting_name(variable)
     )
 }
 
@@ -407,6 +424,24 @@ mod tests {
             let named = format!("ignores the database URL that {database_setting} sets");
             assert!(note.contains(&named), "{note}");
             assert_eq!(sources_named(&note, "PONS_DATABASE_URL"), 1, "{note}");
+        }
+    }
+
+    #[test]
+    fn ignored_graph_url_names_source() {
+        for (origin, source) in [
+            (ValueOrigin::Flag, "--graph-api-url"),
+            (ValueOrigin::Environment, "PONS_GRAPH_API_URL"),
+        ] {
+            let note = ignored_setting_note(
+                "Graph API URL",
+                &origin,
+                "PONS_GRAPH_API_URL",
+                "sends to its built-in sandbox",
+            );
+            assert!(note.contains("ignores the Graph API URL that"), "{note}");
+            assert!(note.contains(source), "{note}");
+            assert_eq!(sources_named(&note, "PONS_GRAPH_API_URL"), 1, "{note}");
         }
     }
 
