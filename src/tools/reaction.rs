@@ -248,7 +248,10 @@ fn check_age(message: &Message, now: UnixTime) -> Result<(), ToolError> {
     })
 }
 
-/// Returns `None` for an empty emoji (a removal), else the checked emoji.
+/// Returns `None` for an empty emoji (a removal), else the checked emoji:
+/// one grapheme, shown as emoji, and when it has several characters, a
+/// sequence in Unicode's list of emoji (which leaves out flags of no
+/// country and unlisted joins).
 fn checked_emoji(emoji: Option<String>) -> Result<Option<String>, ToolError> {
     let Some(emoji) = emoji else {
         return Err(ToolError::MissingArgument {
@@ -290,6 +293,18 @@ fn checked_emoji(emoji: Option<String>) -> Result<Option<String>, ToolError> {
             }
         } else {
             not_an_emoji(emoji)
+        });
+    }
+    // The list leaves out components shown alone, such as the hair styles
+    // (🦰), which the checks above already accept as emoji.
+    if emoji.chars().nth(1).is_some() && emojis::get(emoji).is_none() {
+        return Err(ToolError::InvalidArgument {
+            argument: "emoji",
+            reason: format!(
+                "\"{}\" is not an emoji sequence in Unicode's list (version 17.0), so \
+                 phones may show it as separate characters; pass one such as \"👍\"",
+                echoed(emoji)
+            ),
         });
     }
     Ok(Some(emoji.to_owned()))
@@ -379,8 +394,8 @@ const COMBINING_KEYCAP: char = '\u{20e3}';
 /// U+FE0E after a character requests text presentation.
 ///
 /// NOTE: emoji newer than the Unicode version of the property tables
-/// (`unicode_properties::UNICODE_VERSION`) are rejected until that crate
-/// is updated.
+/// (`unicode_properties::UNICODE_VERSION`) or of the `emojis` list are
+/// rejected until those crates are updated.
 fn is_shown_as_emoji(grapheme: &str) -> bool {
     let chars: Vec<char> = grapheme.chars().collect();
     (0..chars.len()).any(|i| {
@@ -542,6 +557,28 @@ mod tests {
                 error.to_string().contains("is not a single emoji"),
                 "{error}"
             );
+        }
+    }
+
+    #[test]
+    fn unlisted_sequences_rejected() {
+        for emoji in [
+            // Flag letters of no country.
+            "\u{1f1e6}\u{1f1e6}",
+            "\u{1f1fd}\u{1f1fd}",
+            // Joined characters that form no listed sequence.
+            "\u{1f468}\u{200d}\u{1f9b2}\u{200d}\u{1f469}",
+            "\u{1f436}\u{200d}\u{1f600}",
+            // A subdivision flag Unicode does not list.
+            "\u{1f3f4}\u{e0075}\u{e0073}\u{e0063}\u{e0061}\u{e007f}",
+        ] {
+            let error = checked_emoji(Some(emoji.to_owned())).expect_err(emoji);
+            let message = error.to_string();
+            assert!(
+                message.contains("is not an emoji sequence in Unicode's list"),
+                "{message}"
+            );
+            assert!(message.contains("\"👍\""), "{message}");
         }
     }
 
