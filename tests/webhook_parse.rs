@@ -188,7 +188,13 @@ fn future_timestamp_takes_arrival_time() {
 fn non_phone_sender_kept_with_note() {
     let account = AccountId("acct".into());
     let long = "x".repeat(100);
-    for from in ["abc", "+15550002222", "123", "0015550002222", long.as_str()] {
+    for from in [
+        "abc",
+        "123",
+        "(555) 010-2030",
+        "+1 555 CALL NOW",
+        long.as_str(),
+    ] {
         let value = serde_json::json!({
             "messages": [{"from": from, "id": "wamid.P", "timestamp": 1750000000,
                           "type": "text", "text": {"body": "hi"}},
@@ -221,6 +227,63 @@ fn non_phone_sender_kept_with_note() {
         );
         assert!(
             notes[1].contains("message \"wamid.R\" has a sender"),
+            "{notes:?}"
+        );
+    }
+}
+
+#[test]
+fn written_phone_numbers_stored_as_wa_id() {
+    let account = AccountId("acct".into());
+    let forms = [
+        "+15550102030",
+        "0015550102030",
+        "+1 (555) 010-2030",
+        "1 555-010-2030",
+        "1.555.010.2030",
+    ];
+    for written in forms {
+        let value = serde_json::json!({
+            "contacts": [{"wa_id": written, "profile": {"name": "Dana"}}],
+            "messages": [{"from": written, "id": "wamid.W", "timestamp": 1750000000,
+                          "type": "text", "text": {"body": "hi"}},
+                         {"from": written, "id": "wamid.X", "timestamp": 1750000001,
+                          "type": "reaction",
+                          "reaction": {"message_id": "wamid.W", "emoji": "👍"}}],
+            "statuses": [{"id": "wamid.S", "status": "read", "timestamp": 1750000002,
+                          "recipient_id": written}]
+        });
+        let mut notes = Vec::new();
+        let items = messages_items(&account, &value, RECEIVED_AT, &mut notes);
+        assert_eq!(items.len(), 4, "{written}: {items:?}");
+        let IngestItem::Contact(contact) = &items[0] else {
+            panic!("{written}: not a contact")
+        };
+        assert_eq!(contact.wa_id, "15550102030", "{written}");
+        let IngestItem::Message(message) = &items[1] else {
+            panic!("{written}: not a message")
+        };
+        assert_eq!(message.from, "15550102030", "{written}");
+        let IngestItem::Reaction(reaction) = &items[2] else {
+            panic!("{written}: not a reaction")
+        };
+        assert_eq!(reaction.from, "15550102030", "{written}");
+        let IngestItem::Status(status) = &items[3] else {
+            panic!("{written}: not a status")
+        };
+        assert_eq!(
+            status.recipient_id.as_deref(),
+            Some("15550102030"),
+            "{written}"
+        );
+        assert_eq!(notes.len(), 2, "{written}: {notes:?}");
+        let expected = format!(
+            "message \"wamid.W\" has a sender {written:?} written with separators or a \
+             prefix; stored with the sender \"15550102030\""
+        );
+        assert_eq!(notes[0], expected);
+        assert!(
+            notes[1].starts_with("message \"wamid.X\" has a sender"),
             "{notes:?}"
         );
     }

@@ -9,6 +9,7 @@ use crate::phone::PhoneNumber;
 use crate::store::{
     Account, ConversationSummary, Message, MetaError, UnixTime, cut_chars, cut_preview,
 };
+use crate::whatsapp::graph::{MAX_CAPTION_CHARS, MAX_TEXT_CHARS};
 
 /// Formats Unix seconds as ISO 8601 UTC, for example `2025-06-15T10:00:00Z`.
 /// Returns `None` for a time outside chrono's range, which no real row holds.
@@ -80,6 +81,40 @@ const MAX_NAME_CHARS: usize = 256;
 /// Maximum characters of a customer's reaction in tool output. The longest
 /// emoji sequences have about ten characters, so this cuts only crafted ones.
 const MAX_REACTION_CHARS: usize = 32;
+
+/// A message's text and caption as tool output shows them. The text is cut
+/// to `MAX_TEXT_CHARS` and the caption to `MAX_CAPTION_CHARS` characters,
+/// WhatsApp's limits for a text body and a media caption, with `…`
+/// appended. Only a crafted webhook carries longer ones. The limits are
+/// the same for both directions, and the store keeps the whole text.
+pub(super) struct MessageBody {
+    pub text: Option<String>,
+    pub caption: Option<String>,
+    pub text_cut: bool,
+    pub caption_cut: bool,
+}
+
+impl MessageBody {
+    pub(super) fn of(message: &Message) -> Self {
+        let (text, text_cut) = cut_field(message.text.as_deref(), MAX_TEXT_CHARS);
+        let (caption, caption_cut) = cut_field(message.caption.as_deref(), MAX_CAPTION_CHARS);
+        MessageBody {
+            text,
+            caption,
+            text_cut,
+            caption_cut,
+        }
+    }
+}
+
+/// Returns `value` cut to `max_chars` characters, and whether it was longer.
+fn cut_field(value: Option<&str>, max_chars: usize) -> (Option<String>, bool) {
+    let Some(value) = value else {
+        return (None, false);
+    };
+    let longer = value.chars().nth(max_chars).is_some();
+    (Some(cut_chars(value, max_chars)), longer)
+}
 
 impl ContactOut {
     pub(super) fn new(name: Option<String>, wa_id: &str) -> Self {
@@ -184,7 +219,8 @@ pub struct UnansweredOut {
     /// Seconds since the customer's last message.
     pub waiting_seconds: Option<i64>,
     /// The last inbound text, cut to 200 characters, or its type (`image`,
-    /// `audio`, …) when it has none. get_conversation shows the whole text.
+    /// `audio`, …) when it has none. get_conversation shows up to 4,096
+    /// characters of it.
     pub text: Option<String>,
     #[serde(rename = "type")]
     pub kind: Option<String>,
@@ -249,8 +285,16 @@ pub struct MessageOut {
     pub time: Option<String>,
     #[serde(rename = "type")]
     pub kind: String,
+    /// The text body, or for other types the caption, file name or a
+    /// summary. Cut to 4,096 characters, with `…` appended, when longer.
     pub text: Option<String>,
+    /// The media caption, cut to 1,024 characters, with `…` appended, when
+    /// longer.
     pub caption: Option<String>,
+    /// Whether `text` was cut. WhatsApp allows at most 4,096 characters.
+    pub text_cut: bool,
+    /// Whether `caption` was cut. WhatsApp allows at most 1,024 characters.
+    pub caption_cut: bool,
     /// `received` for inbound; `pending`, `sent`, `delivered`, `read`, `played` or `failed` for outbound.
     pub status: String,
     pub error: Option<MessageErrorOut>,
@@ -267,14 +311,17 @@ pub struct MessageOut {
 impl From<&Message> for MessageOut {
     fn from(message: &Message) -> Self {
         let media = message.media.as_ref();
+        let body = MessageBody::of(message);
         MessageOut {
             id: message.id.to_string(),
             wamid: message.wamid.clone(),
             direction: message.direction.as_str().to_owned(),
             time: format_time(message.timestamp),
             kind: message.kind.clone(),
-            text: message.text.clone(),
-            caption: message.caption.clone(),
+            text: body.text,
+            caption: body.caption,
+            text_cut: body.text_cut,
+            caption_cut: body.caption_cut,
             status: message.status.as_str().to_owned(),
             error: message.error.as_ref().map(MessageErrorOut::from),
             reaction: message
@@ -292,6 +339,7 @@ impl From<&Message> for MessageOut {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::{ConversationId, Direction, MessageId, MessageStatus};
 
     #[test]
     fn long_reactions_are_cut() {
@@ -320,6 +368,67 @@ mod tests {
         let crafted = crafted.unwrap();
         assert_eq!(crafted.chars().count(), MAX_REACTION_CHARS + 1);
         assert!(crafted.ends_with('…'), "{crafted}");
+    }
+
+    fn message_with(direction: Direction, text: &str, caption: Option<&str>) -> Message {
+        Message {
+            id: MessageId("m1".to_owned()),
+            conversation_id: ConversationId("c1".to_owned()),
+            wamid: Some("wamid.1".to_owned()),
+            direction,
+            kind: if caption.is_some() { "image" } else { "text" }.to_owned(),
+            text: Some(text.to_owned()),
+            caption: caption.map(str::to_owned),
+            status: MessageStatus::Received,
+            timestamp: 1_750_000_000,
+            context_wamid: None,
+            error: None,
+            reaction: None,
+            business_reaction: None,
+            media: None,
+        }
+    }
+
+    #[test]
+    fn long_texts_are_cut_both_ways() {
+        let huge = "é".repeat(3_000_000);
+        for direction in [Direction::Inbound, Direction::Outbound] {
+            let output = MessageOut::from(&message_with(direction, &huge, None));
+            let text = output.text.unwrap();
+            assert_eq!(text.chars().count(), MAX_TEXT_CHARS + 1, "{direction:?}");
+            assert!(text.ends_with('…'), "{direction:?}");
+            assert!(output.text_cut, "{direction:?}");
+            assert_eq!(output.caption, None, "{direction:?}");
+            assert!(!output.caption_cut, "{direction:?}");
+        }
+    }
+
+    #[test]
+    fn long_captions_are_cut() {
+        let caption = "c".repeat(MAX_CAPTION_CHARS + 1);
+        let output = MessageOut::from(&message_with(Direction::Inbound, &caption, Some(&caption)));
+        let cut_caption = output.caption.unwrap();
+        assert_eq!(cut_caption, format!("{}…", "c".repeat(MAX_CAPTION_CHARS)));
+        assert!(output.caption_cut);
+        assert_eq!(output.text.as_deref(), Some(caption.as_str()));
+        assert!(
+            !output.text_cut,
+            "a text of 1,025 characters is within its limit"
+        );
+    }
+
+    #[test]
+    fn texts_at_the_limit_stay_whole() {
+        let text = "t".repeat(MAX_TEXT_CHARS);
+        let caption = "😀".repeat(MAX_CAPTION_CHARS);
+        let output = MessageOut::from(&message_with(Direction::Outbound, &text, Some(&caption)));
+        assert_eq!(output.text.as_deref(), Some(text.as_str()));
+        assert_eq!(output.caption.as_deref(), Some(caption.as_str()));
+        assert!(!output.text_cut);
+        assert!(!output.caption_cut);
+        let json = serde_json::to_value(&output).unwrap();
+        assert_eq!(json["textCut"], false);
+        assert_eq!(json["captionCut"], false);
     }
 
     #[test]

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::store::{AccountId, SearchHit};
 
 use super::conversations::describe_accounts;
-use super::output::{AccountOut, ContactOut, format_time};
+use super::output::{AccountOut, ContactOut, MessageBody, format_time};
 use super::{
     SEARCH_MESSAGES, Summary, ToolContext, ToolError, limit_or_default, non_blank, require,
     resolve_accounts,
@@ -42,8 +42,16 @@ pub struct SearchHitOut {
     pub direction: String,
     #[serde(rename = "type")]
     pub kind: String,
+    /// The text body, or for other types the caption, file name or a
+    /// summary. Cut to 4,096 characters, with `…` appended, when longer.
     pub text: Option<String>,
+    /// The media caption, cut to 1,024 characters, with `…` appended, when
+    /// longer.
     pub caption: Option<String>,
+    /// Whether `text` was cut. WhatsApp allows at most 4,096 characters.
+    pub text_cut: bool,
+    /// Whether `caption` was cut. WhatsApp allows at most 1,024 characters.
+    pub caption_cut: bool,
 }
 
 /// Result of `search_messages`.
@@ -136,6 +144,7 @@ fn check_query(query: &str) -> Result<(), ToolError> {
 
 fn hit_out(hit: &SearchHit, accounts: &[AccountOut]) -> SearchHitOut {
     let message = &hit.message;
+    let body = MessageBody::of(message);
     SearchHitOut {
         conversation_id: message.conversation_id.to_string(),
         account_id: hit.account_id.to_string(),
@@ -149,7 +158,56 @@ fn hit_out(hit: &SearchHit, accounts: &[AccountOut]) -> SearchHitOut {
         time: format_time(message.timestamp),
         direction: message.direction.as_str().to_owned(),
         kind: message.kind.clone(),
-        text: message.text.clone(),
-        caption: message.caption.clone(),
+        text: body.text,
+        caption: body.caption,
+        text_cut: body.text_cut,
+        caption_cut: body.caption_cut,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{ConversationId, Direction, Message, MessageId, MessageStatus};
+    use crate::whatsapp::graph::{MAX_CAPTION_CHARS, MAX_TEXT_CHARS};
+
+    #[test]
+    fn hit_text_and_caption_are_cut() {
+        let text = "x".repeat(3_000_000);
+        let caption = "y".repeat(MAX_CAPTION_CHARS * 2);
+
+        let hit = SearchHit {
+            message: Message {
+                id: MessageId("m1".to_owned()),
+                conversation_id: ConversationId("c1".to_owned()),
+                wamid: Some("wamid.1".to_owned()),
+                direction: Direction::Inbound,
+                kind: "image".to_owned(),
+                text: Some(text),
+                caption: Some(caption),
+                status: MessageStatus::Received,
+                timestamp: 1_750_000_000,
+                context_wamid: None,
+                error: None,
+                reaction: None,
+                business_reaction: None,
+                media: None,
+            },
+            account_id: AccountId("a1".to_owned()),
+            contact_name: None,
+            wa_id: "15550002222".to_owned(),
+            rank: 1.0,
+        };
+
+        let output = hit_out(&hit, &[]);
+        let cut_text = output.text.unwrap();
+        assert_eq!(cut_text.chars().count(), MAX_TEXT_CHARS + 1);
+        assert!(cut_text.ends_with('…'));
+        assert!(output.text_cut);
+
+        let cut_caption = output.caption.unwrap();
+        assert_eq!(cut_caption.chars().count(), MAX_CAPTION_CHARS + 1);
+        assert!(cut_caption.ends_with('…'));
+        assert!(output.caption_cut);
     }
 }

@@ -52,8 +52,10 @@ impl Change {
 /// Problems that do not stop ingestion (an unknown status) go to `notes`.
 /// A message or status without a valid timestamp, or with one well after
 /// `received_at` (the Unix time the webhook arrived), gets `received_at`
-/// and a note. A message whose `from` is not a phone number is stored as
-/// sent, with a note.
+/// and a note. A customer number written with `+`, spaces, dashes or
+/// brackets is stored as its digits, Meta's `wa_id` form, and a message
+/// with such a `from` gets a note. A message whose `from` is not a phone
+/// number is stored as sent, with a note.
 pub fn messages_items(
     account: &AccountId,
     value: &Value,
@@ -76,7 +78,7 @@ pub fn messages_items(
         );
         match message_item(account, message, timestamp) {
             Some(item) => {
-                note_sender_without_phone(message, notes);
+                note_sender_form(message, notes);
                 items.push(item);
             }
             None => notes.push("message without id or sender skipped".to_owned()),
@@ -106,7 +108,9 @@ pub fn messages_items(
 
 fn contact_item(account: &AccountId, contact: &Value) -> Option<IngestItem> {
     let user_id = non_empty(text_of(&contact["user_id"]));
-    let wa_id = non_empty(text_of(&contact["wa_id"])).or_else(|| user_id.clone())?;
+    let wa_id = non_empty(text_of(&contact["wa_id"]))
+        .map(wa_id_form)
+        .or_else(|| user_id.clone())?;
     Some(IngestItem::Contact(ContactSeen {
         account_id: account.clone(),
         wa_id,
@@ -120,6 +124,7 @@ fn message_item(account: &AccountId, message: &Value, timestamp: i64) -> Option<
     // message, and a second one would be taken for a duplicate.
     let wamid = non_empty(text_of(&message["id"]))?;
     let from = non_empty(text_of(&message["from"]))
+        .map(wa_id_form)
         .or_else(|| non_empty(text_of(&message["from_user_id"])))?;
     let kind = text_of(&message["type"]).unwrap_or_else(|| "unsupported".to_owned());
 
@@ -168,6 +173,7 @@ fn status_item(account: &AccountId, status: &Value, timestamp: i64) -> Option<In
         status: parsed,
         timestamp,
         recipient_id: text_of(&status["recipient_id"])
+            .map(wa_id_form)
             .or_else(|| text_of(&status["recipient_user_id"])),
         error: array(&status["errors"]).next().map(meta_error),
         biz_opaque_callback_data: non_empty(text_of(&status["biz_opaque_callback_data"])),
@@ -386,21 +392,42 @@ fn checked_timestamp(
     }
 }
 
+/// Returns a customer id from a webhook in the form Meta sends a `wa_id`.
+/// A phone number written with `+`, `00`, spaces, dashes, dots or brackets
+/// becomes its digits, so that it names the same contact as Meta's form.
+/// Any other id, such as a business-scoped user id, is returned unchanged.
+fn wa_id_form(id: String) -> String {
+    match PhoneNumber::parse(&id) {
+        Ok(phone) => phone.digits().to_owned(),
+        Err(_) => id,
+    }
+}
+
 /// Adds a note naming the message and its `from` when `from` is not a phone
-/// number as Meta sends one, 8 to 15 digits without `+`. Such a sender gives
-/// a conversation with no phone number or a wrong one. A sender known only
-/// by `from_user_id` is expected and gets no note.
-fn note_sender_without_phone(message: &Value, notes: &mut Vec<String>) {
+/// number as Meta sends one, 8 to 15 digits without `+`. A number written
+/// another way is stored as its digits. Anything else is stored as sent and
+/// gives a conversation with no phone number or a wrong one. A sender known
+/// only by `from_user_id` is expected and gets no note.
+fn note_sender_form(message: &Value, notes: &mut Vec<String>) {
     let Some(from) = text_of(&message["from"]) else {
         return;
     };
-    if PhoneNumber::from_wa_id(&from).is_none() {
-        notes.push(format!(
-            "message \"{}\" has a sender \"{}\" that is not a phone number (expected 8 to 15 \
+    if PhoneNumber::from_wa_id(&from).is_some() {
+        return;
+    }
+    let id = echoed(&text_of(&message["id"]).unwrap_or_default());
+    match PhoneNumber::parse(&from) {
+        Ok(phone) => notes.push(format!(
+            "message \"{id}\" has a sender \"{}\" written with separators or a prefix; \
+             stored with the sender \"{}\"",
+            echoed(&from),
+            phone.digits()
+        )),
+        Err(_) => notes.push(format!(
+            "message \"{id}\" has a sender \"{}\" that is not a phone number (expected 8 to 15 \
              digits without \"+\", such as \"15550002222\"); stored with that sender",
-            echoed(&text_of(&message["id"]).unwrap_or_default()),
             echoed(&from)
-        ));
+        )),
     }
 }
 
