@@ -83,7 +83,8 @@ const MAX_NAME_CHARS: usize = 256;
 const MAX_REACTION_CHARS: usize = 32;
 
 /// A message's text and caption as tool output shows them. The text is cut
-/// to `MAX_TEXT_CHARS` and the caption to `MAX_CAPTION_CHARS` characters,
+/// to `MAX_TEXT_CHARS` (or, when it copies a caption, `MAX_CAPTION_CHARS`)
+/// and the caption to `MAX_CAPTION_CHARS` characters,
 /// WhatsApp's limits for a text body and a media caption, with `…`
 /// appended. Only a crafted webhook carries longer ones. The limits are
 /// the same for both directions, and the store keeps the whole text.
@@ -96,7 +97,14 @@ pub(super) struct MessageBody {
 
 impl MessageBody {
     pub(super) fn of(message: &Message) -> Self {
-        let (text, text_cut) = cut_field(message.text.as_deref(), MAX_TEXT_CHARS);
+        // The text of a message with a caption is a copy of the caption,
+        // so both are cut alike.
+        let text_limit = if message.caption.is_some() {
+            MAX_CAPTION_CHARS
+        } else {
+            MAX_TEXT_CHARS
+        };
+        let (text, text_cut) = cut_field(message.text.as_deref(), text_limit);
         let (caption, caption_cut) = cut_field(message.caption.as_deref(), MAX_CAPTION_CHARS);
         MessageBody {
             text,
@@ -286,7 +294,8 @@ pub struct MessageOut {
     #[serde(rename = "type")]
     pub kind: String,
     /// The text body, or for other types the caption, file name or a
-    /// summary. Cut to 4,096 characters, with `…` appended, when longer.
+    /// summary. Cut to 4,096 characters (a caption's copy to 1,024), with
+    /// `…` appended, when longer.
     pub text: Option<String>,
     /// The media caption, cut to 1,024 characters, with `…` appended, when
     /// longer.
@@ -410,19 +419,20 @@ mod tests {
         let cut_caption = output.caption.unwrap();
         assert_eq!(cut_caption, format!("{}…", "c".repeat(MAX_CAPTION_CHARS)));
         assert!(output.caption_cut);
-        assert_eq!(output.text.as_deref(), Some(caption.as_str()));
-        assert!(
-            !output.text_cut,
-            "a text of 1,025 characters is within its limit"
-        );
+        assert_eq!(output.text, Some(cut_caption));
+        assert!(output.text_cut, "the text copies the caption");
     }
 
     #[test]
     fn texts_at_the_limit_stay_whole() {
         let text = "t".repeat(MAX_TEXT_CHARS);
-        let caption = "😀".repeat(MAX_CAPTION_CHARS);
-        let output = MessageOut::from(&message_with(Direction::Outbound, &text, Some(&caption)));
+        let output = MessageOut::from(&message_with(Direction::Outbound, &text, None));
         assert_eq!(output.text.as_deref(), Some(text.as_str()));
+        assert!(!output.text_cut);
+
+        let caption = "😀".repeat(MAX_CAPTION_CHARS);
+        let output = MessageOut::from(&message_with(Direction::Outbound, &caption, Some(&caption)));
+        assert_eq!(output.text.as_deref(), Some(caption.as_str()));
         assert_eq!(output.caption.as_deref(), Some(caption.as_str()));
         assert!(!output.text_cut);
         assert!(!output.caption_cut);

@@ -43,7 +43,8 @@ pub struct SearchHitOut {
     #[serde(rename = "type")]
     pub kind: String,
     /// The text body, or for other types the caption, file name or a
-    /// summary. Cut to 4,096 characters, with `…` appended, when longer.
+    /// summary. Cut to 4,096 characters (a caption's copy to 1,024), with
+    /// `…` appended, when longer.
     pub text: Option<String>,
     /// The media caption, cut to 1,024 characters, with `…` appended, when
     /// longer.
@@ -171,20 +172,16 @@ mod tests {
     use crate::store::{ConversationId, Direction, Message, MessageId, MessageStatus};
     use crate::whatsapp::graph::{MAX_CAPTION_CHARS, MAX_TEXT_CHARS};
 
-    #[test]
-    fn hit_text_and_caption_are_cut() {
-        let text = "x".repeat(3_000_000);
-        let caption = "y".repeat(MAX_CAPTION_CHARS * 2);
-
-        let hit = SearchHit {
+    fn hit_of(kind: &str, text: String, caption: Option<String>) -> SearchHit {
+        SearchHit {
             message: Message {
                 id: MessageId("m1".to_owned()),
                 conversation_id: ConversationId("c1".to_owned()),
                 wamid: Some("wamid.1".to_owned()),
                 direction: Direction::Inbound,
-                kind: "image".to_owned(),
+                kind: kind.to_owned(),
                 text: Some(text),
-                caption: Some(caption),
+                caption,
                 status: MessageStatus::Received,
                 timestamp: 1_750_000_000,
                 context_wamid: None,
@@ -197,17 +194,27 @@ mod tests {
             contact_name: None,
             wa_id: "15550002222".to_owned(),
             rank: 1.0,
-        };
+        }
+    }
 
-        let output = hit_out(&hit, &[]);
+    #[test]
+    fn hit_text_and_caption_are_cut() {
+        let text_hit = hit_of("text", "x".repeat(3_000_000), None);
+        let output = hit_out(&text_hit, &[]);
         let cut_text = output.text.unwrap();
         assert_eq!(cut_text.chars().count(), MAX_TEXT_CHARS + 1);
         assert!(cut_text.ends_with('…'));
         assert!(output.text_cut);
+        assert!(!output.caption_cut);
 
+        let caption = "y".repeat(MAX_CAPTION_CHARS * 2);
+        let image_hit = hit_of("image", caption.clone(), Some(caption));
+        let output = hit_out(&image_hit, &[]);
         let cut_caption = output.caption.unwrap();
         assert_eq!(cut_caption.chars().count(), MAX_CAPTION_CHARS + 1);
         assert!(cut_caption.ends_with('…'));
         assert!(output.caption_cut);
+        assert_eq!(output.text, Some(cut_caption));
+        assert!(output.text_cut);
     }
 }
