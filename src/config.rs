@@ -141,6 +141,8 @@ pub struct ServerSettings {
     pub public_url: String,
     /// Graph API base URL with version, without trailing slash.
     pub graph_api_url: String,
+    /// The setting that set `graph_api_url`, or `None` for Meta's URL.
+    pub graph_api_url_origin: Option<ValueOrigin>,
     /// Seconds one Graph API request may take.
     pub graph_timeout_seconds: u64,
     /// Seconds a client may take to send its request headers, and to send
@@ -218,11 +220,12 @@ impl Settings {
             Some(url) => validate_url("PONS_PUBLIC_URL", &url)?,
             None => format!("http://{bind}"),
         };
-        let graph_api_url =
-            match first_set(serve.graph_api_url.as_ref(), file.graph_api_url, config) {
-                Some(url) => validate_url("PONS_GRAPH_API_URL", &url)?,
-                None => DEFAULT_GRAPH_API_URL.to_owned(),
-            };
+        let set_graph_api_url = first_set(serve.graph_api_url.as_ref(), file.graph_api_url, config);
+        let graph_api_url_origin = set_graph_api_url.as_ref().map(|url| url.origin.clone());
+        let graph_api_url = match set_graph_api_url {
+            Some(url) => validate_url("PONS_GRAPH_API_URL", &url)?,
+            None => DEFAULT_GRAPH_API_URL.to_owned(),
+        };
 
         let webhook_limits = webhook_limits::check(
             first_set(
@@ -252,6 +255,7 @@ impl Settings {
             bind_origin,
             public_url,
             graph_api_url,
+            graph_api_url_origin,
             graph_timeout_seconds: serve
                 .graph_timeout_seconds
                 .or(file.graph_timeout_seconds)

@@ -328,6 +328,56 @@ fn demo_notes_ignored_database_source() {
 }
 
 #[test]
+fn demo_notes_ignored_graph_api_url() {
+    let other = tempfile::tempdir().unwrap();
+    let config = other.path().join("pons.toml");
+    // A closed loopback port, in case the demo ever called it.
+    let url = "http://127.0.0.1:9/v25.0";
+    std::fs::write(&config, format!("graph_api_url = \"{url}\"\n")).unwrap();
+    let config_text = config.to_str().unwrap();
+    let cases = [
+        (
+            vec!["demo", "--graph-api-url", url],
+            vec![],
+            "--graph-api-url".to_owned(),
+        ),
+        (
+            vec!["demo"],
+            vec![("PONS_GRAPH_API_URL", url)],
+            "the environment variable PONS_GRAPH_API_URL".to_owned(),
+        ),
+        (
+            vec!["--config", config_text, "demo"],
+            vec![],
+            format!("`graph_api_url` in the configuration file {config_text}"),
+        ),
+    ];
+
+    for (args, env, setting) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        // A key file without a database makes the demo stop after its
+        // notes, because such a directory belongs to a server.
+        std::fs::write(dir.path().join("encryption.key"), "key").unwrap();
+        let output = pons_with_env(dir.path(), &args, &env);
+
+        let message = stderr(&output);
+        assert!(!output.status.success(), "{message}");
+        let note = message
+            .lines()
+            .find(|line| line.starts_with("note: pons demo ignores the Graph API URL"))
+            .unwrap_or_else(|| {
+                panic!("no note about the Graph API URL for {args:?} in:\n{message}")
+            });
+        assert!(
+            note.contains(&format!("the Graph API URL that {setting} sets")),
+            "{note}"
+        );
+        assert!(note.contains("sends to its built-in sandbox"), "{note}");
+        assert_eq!(sources_named(note, "PONS_GRAPH_API_URL"), 1, "{note}");
+    }
+}
+
+#[test]
 fn address_in_use_names_its_setting() {
     let dir = tempfile::tempdir().unwrap();
     let listener_in_use = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

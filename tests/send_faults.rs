@@ -11,6 +11,7 @@ use common::meta::*;
 use common::*;
 use pons::metasim::{Fault, FaultTarget, SimStatus};
 use pons::store::MessageStatus;
+use pons::tools::TOKEN_RETRY_AFTER_SECONDS;
 use serde_json::{Value, json};
 
 const ALL: &[&str] = &["read", "write", "send"];
@@ -62,6 +63,27 @@ async fn token_error_marks_account() {
         1,
         "a token error is not retried"
     );
+    let text = tool_error(
+        &shop
+            .call("send_text", json!({"phone": CUSTOMER, "text": "Again"}))
+            .await,
+    );
+    assert!(text.contains("Meta rejected the token at"), "{text}");
+    assert_eq!(
+        shop.message_posts().len(),
+        1,
+        "a recent rejection calls no Meta"
+    );
+
+    // Once the rejection is older than the interval, the next send tries
+    // the token again.
+    let rejected_at = token_invalid_at(&shop).await.unwrap();
+    let long_ago = rejected_at - TOKEN_RETRY_AFTER_SECONDS;
+    shop.server
+        .store
+        .set_token_invalid(&shop.account.id, Some(long_ago))
+        .await
+        .unwrap();
     still_sends(&shop).await;
     assert_eq!(
         token_invalid_at(&shop).await,

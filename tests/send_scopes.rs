@@ -312,3 +312,91 @@ async fn rate_limit_per_credential() {
         .await;
     tool_output(&result);
 }
+
+/// A key without `read` gets the same error for a wamid in another
+/// conversation of its account as for a wamid that does not exist, so it
+/// cannot learn where a message belongs. A key with `read` learns the
+/// conversation the message is in.
+#[tokio::test]
+async fn reaction_hides_other_conversation_without_read() {
+    let shop = shop(ALL).await;
+    let target = shop.inbound("Thanks!").await;
+    let store = &shop.server.store;
+    let eva_phone = "4930555444";
+    ingest_text(
+        store,
+        &shop.account,
+        eva_phone,
+        "Eva",
+        "wamid.EVA",
+        "Hello",
+        now() - 60,
+    )
+    .await;
+    let hans = shop.conversation().await.expect("conversation with Hans");
+    let eva = store
+        .find_conversation(
+            std::slice::from_ref(&shop.account.id),
+            &pons::store::ConversationRef::Phone(eva_phone.to_owned()),
+        )
+        .await
+        .unwrap()
+        .expect("conversation with Eva");
+    let missing = "wamid.MISSING";
+    let cases = [
+        (
+            json!({"conversationId": eva.id.as_str()}),
+            "message not found: ",
+        ),
+        (json!({"phone": "+49 30 555444"}), "message not found: "),
+        (
+            json!({"conversationId": "no-such-id"}),
+            "conversation not found: no-such-id",
+        ),
+        (
+            json!({"conversationId": " "}),
+            "missing argument `conversationId`",
+        ),
+    ];
+
+    let no_read = shop.key(&["write", "send"]).await;
+    for (named, expected) in &cases {
+        let mut errors = Vec::new();
+        for wamid in [target.as_str(), missing] {
+            let mut arguments = named.clone();
+            arguments["waMessageId"] = json!(wamid);
+            arguments["emoji"] = json!("👍");
+            let result = shop
+                .server
+                .call_tool(&no_read, "send_reaction", arguments)
+                .await;
+            errors.push(tool_error(&result).replace(wamid, "WAMID"));
+        }
+        let [elsewhere, unknown] = &errors[..] else {
+            unreachable!("two calls");
+        };
+        assert_eq!(elsewhere, unknown, "{named}");
+        assert!(elsewhere.contains(expected), "{named}: {elsewhere}");
+        assert!(!elsewhere.contains(hans.id.as_str()), "{elsewhere}");
+    }
+    let mut arguments = json!({"conversationId": eva.id.as_str(), "emoji": "👍"});
+    arguments["waMessageId"] = json!(target);
+    let result = shop
+        .server
+        .call_tool(&no_read, "send_reaction", arguments.clone())
+        .await;
+    let text = tool_error(&result);
+    assert!(
+        text.contains(&format!("message not found: {target}")),
+        "{text}"
+    );
+    assert!(text.contains("check waMessageId"), "{text}");
+    assert!(text.contains("`read` scope"), "{text}");
+
+    let text = tool_error(&shop.call("send_reaction", arguments).await);
+    assert!(
+        text.contains(&format!("the message belongs to conversation {}", hans.id)),
+        "{text}"
+    );
+    assert!(shop.message_posts().is_empty());
+}

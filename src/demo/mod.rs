@@ -87,16 +87,23 @@ pub fn settings(mut common: CommonArgs, args: &DemoArgs) -> anyhow::Result<Setti
     if let Some(origin) = ignored_database {
         eprintln!("{}", ignored_database_note(&origin));
     }
-    if let Some(url) = &args.serve.graph_api_url {
-        let note = ignored_setting_note(
-            "Graph API URL",
-            &url.origin,
-            "PONS_GRAPH_API_URL",
-            "sends to its built-in sandbox",
-        );
-        eprintln!("{note}");
+    // The flag, the variable and the configuration file all reach
+    // `Settings::load`, which records which of them set the URL.
+    if let Some(origin) = settings.server.graph_api_url_origin.take() {
+        eprintln!("{}", ignored_graph_api_url_note(&origin));
     }
     Ok(settings)
+}
+
+/// Returns the note that the demo ignores the Graph API URL that `origin`
+/// set.
+fn ignored_graph_api_url_note(origin: &ValueOrigin) -> String {
+    ignored_setting_note(
+        "Graph API URL",
+        origin,
+        "PONS_GRAPH_API_URL",
+        "sends to its built-in sandbox",
+    )
 }
 
 /// Returns the note that the demo ignores the configured key file
@@ -377,6 +384,23 @@ mod tests {
     }
 
     #[test]
+    fn graph_url_in_file_is_replaced() {
+        let data_dir = tempfile::tempdir().expect("temporary directory");
+        let config = data_dir.path().join("pons.toml");
+        std::fs::write(&config, "graph_api_url = \"http://127.0.0.1:9/v25.0\"\n").unwrap();
+        let common = CommonArgs {
+            config: Some(config),
+            data_dir: Some(data_dir.path().to_owned()),
+            ..CommonArgs::default()
+        };
+        let settings = settings(common, &DemoArgs::default()).expect("valid settings");
+        assert_eq!(
+            settings.server.graph_api_url_origin, None,
+            "the note about the file's URL took its origin"
+        );
+    }
+
+    #[test]
     fn ignored_key_file_is_noted() {
         let own = Path::new("pons-demo-data/encryption.key");
         let configured = SettingPath::new("/etc/pons/encryption.key", ValueOrigin::Environment);
@@ -429,16 +453,16 @@ mod tests {
 
     #[test]
     fn ignored_graph_url_names_source() {
+        let file = ValueOrigin::File(PathBuf::from("/etc/pons.toml"));
         for (origin, source) in [
             (ValueOrigin::Flag, "--graph-api-url"),
             (ValueOrigin::Environment, "PONS_GRAPH_API_URL"),
+            (
+                file,
+                "`graph_api_url` in the configuration file /etc/pons.toml",
+            ),
         ] {
-            let note = ignored_setting_note(
-                "Graph API URL",
-                &origin,
-                "PONS_GRAPH_API_URL",
-                "sends to its built-in sandbox",
-            );
+            let note = ignored_graph_api_url_note(&origin);
             assert!(note.contains("ignores the Graph API URL that"), "{note}");
             assert!(note.contains(source), "{note}");
             assert_eq!(sources_named(&note, "PONS_GRAPH_API_URL"), 1, "{note}");

@@ -11,6 +11,7 @@ use crate::store::{Account, AccountId, ConversationRef, Direction, Message};
 use super::conversations::{ids, locate};
 use super::graph_errors::describe_graph_error;
 use super::output::ConversationOut;
+use super::rejected_token::require_usable_token;
 use super::sender::record_invalid_token;
 use super::{
     MARK_AS_READ, Summary, ToolContext, ToolError, UPDATE_CONVERSATION, format_accounts, guide,
@@ -58,7 +59,9 @@ impl Summary for MarkAsReadOutput {
 /// Sends a read receipt for a message and marks it and the earlier messages
 /// read, so the unread count keeps only the newer ones. A failed receipt
 /// is reported as a warning, and the count is lowered anyway; only an
-/// accepted one sets those messages' status to `read`.
+/// accepted one sets those messages' status to `read`. While Meta's
+/// rejection of the account's access token is recent, the call fails and
+/// marks nothing.
 pub async fn mark_as_read(
     cx: &ToolContext<'_>,
     args: MarkAsReadArgs,
@@ -75,6 +78,7 @@ pub async fn mark_as_read(
                 .to_owned(),
         });
     }
+    require_usable_token(&account, cx.now)?;
     let wamid = message.wamid.clone().unwrap_or_default();
     let warning = read_receipt(cx, &account, &wamid).await;
     let unread_count = cx

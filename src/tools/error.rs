@@ -121,6 +121,20 @@ pub enum ToolError {
         hint: String,
     },
 
+    /// Meta rejected the account's access token a short time ago, so the
+    /// send tools do not call Meta with it (see `rejected_token`).
+    #[error(
+        "{fix} Meta rejected the token at {rejected_at}, so Pons sent and stored nothing. From \
+         {retry_at} on, the next send tries the stored token again, in case it works again on \
+         Meta's side."
+    )]
+    TokenRejected {
+        /// The operator's next step, from `graph_errors::token_fix`.
+        fix: String,
+        rejected_at: String,
+        retry_at: String,
+    },
+
     #[error(
         "the stored access token of account {account} cannot be decrypted: it was encrypted \
          with another encryption key or is corrupt; an account owner must store the access \

@@ -13,6 +13,7 @@ mod messages;
 mod output;
 mod reaction;
 mod reaction_locks;
+mod rejected_token;
 mod search;
 mod send;
 mod sender;
@@ -39,6 +40,7 @@ pub use output::{
     UnansweredOut, WindowOut, format_time,
 };
 pub use reaction::{SendReactionArgs, SendReactionOutput, send_reaction};
+pub use rejected_token::TOKEN_RETRY_AFTER_SECONDS;
 pub use search::{SearchHitOut, SearchMessagesArgs, SearchMessagesOutput, search_messages};
 pub use send::SendOutput;
 pub use sender::{GraphTemplateSync, Sender, TemplateSync, TemplateSyncError};

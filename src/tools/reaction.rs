@@ -9,15 +9,20 @@ use unicode_segmentation::UnicodeSegmentation;
 use crate::echo::echoed;
 use crate::jobs::token_works;
 use crate::store::business_reactions::{PendingReactionId, callback_data};
-use crate::store::{Account, ConversationRef, ConversationSummary, Message, UnixTime};
+use crate::store::{
+    Account, ConversationId, ConversationRef, ConversationSummary, Message, UnixTime,
+};
 use crate::whatsapp::graph::SendRequest;
 
 use super::actions::{ambiguous_message, find_message_copies};
 use super::conversations::{locate, names_conversation};
 use super::graph_errors::{Repeat, graph_failure};
 use super::output::format_time;
+use super::rejected_token::require_usable_token;
 use super::window::require_window_until;
-use super::{SEND_REACTION, Summary, ToolContext, ToolError, non_blank, require, resolve_accounts};
+use super::{
+    SEND_REACTION, Summary, ToolContext, ToolError, guide, non_blank, require, resolve_accounts,
+};
 
 /// Longest emoji accepted, in characters, because family and flag sequences use several.
 const MAX_EMOJI_CHARS: usize = 16;
@@ -91,6 +96,7 @@ pub async fn send_reaction(
         conversation.window_expires_at,
     )
     .await?;
+    require_usable_token(&account, cx.now)?;
     let target = message.wamid.clone().unwrap_or_default();
     let token = cx.sender.access_token(cx.store, &account).await?;
     // The lock is kept until the reaction is recorded, so the stored reaction
@@ -163,11 +169,23 @@ async fn reacted_message(
     accounts: &[Account],
     args: &SendReactionArgs,
 ) -> Result<(Account, Message, ConversationSummary), ToolError> {
-    let copies =
-        find_message_copies(cx, SEND_REACTION, accounts, &args.wa_message_id, false).await?;
     let conversation_id = args.conversation_id.as_deref();
     let phone = args.phone.as_deref();
-    if conversation_id.is_none() && phone.is_none() {
+    let names_conversation_given = conversation_id.is_some() || phone.is_some();
+    let copies =
+        match find_message_copies(cx, SEND_REACTION, accounts, &args.wa_message_id, false).await {
+            Ok(copies) => copies,
+            // For a key without `read`, an unknown wamid goes on to the check of
+            // the named conversation, so it fails the same way as a wamid in
+            // another conversation (see `not_in_named_conversation`).
+            Err(ToolError::MessageNotFound { .. })
+                if names_conversation_given && !guide::can_read(cx) =>
+            {
+                Vec::new()
+            }
+            Err(error) => return Err(error),
+        };
+    if !names_conversation_given {
         if copies.len() > 1 {
             return Err(ambiguous_message(accounts, &copies));
         }
@@ -207,6 +225,31 @@ async fn reacted_message(
     // returns the error for arguments that name no conversation or two
     // different ones.
     let named = locate(cx, SEND_REACTION, accounts, conversation_id, phone).await?;
+    let wamid = non_blank(args.wa_message_id.as_deref()).unwrap_or_default();
+    Err(not_in_named_conversation(cx, wamid, &named, &elsewhere).await?)
+}
+
+/// Builds the error for a wamid that is not in the named conversation,
+/// where `elsewhere` lists the conversations its copies are in. A key
+/// with `read` learns those conversations. A key without it gets the same
+/// error whether `elsewhere` is empty or not, so it cannot find out that
+/// a message belongs to another conversation of its accounts.
+async fn not_in_named_conversation(
+    cx: &ToolContext<'_>,
+    wamid: &str,
+    named: &ConversationSummary,
+    elsewhere: &[ConversationId],
+) -> Result<ToolError, ToolError> {
+    if !guide::can_read(cx) {
+        return Ok(ToolError::MessageNotFound {
+            wamid: echoed(wamid),
+            hint: format!(
+                "the named conversation has no message with this wamid, so check \
+                 waMessageId, conversationId and phone. {}",
+                guide::conversation_messages(cx, named).await?
+            ),
+        });
+    }
     let conversation_ids: Vec<String> = elsewhere.iter().map(ToString::to_string).collect();
     let belongs_to = match conversation_ids.as_slice() {
         [one] => format!("the message belongs to conversation {one}"),
@@ -215,7 +258,7 @@ async fn reacted_message(
             several.join(", ")
         ),
     };
-    Err(ToolError::InvalidArgument {
+    Ok(ToolError::InvalidArgument {
         argument: "waMessageId",
         reason: format!(
             "{belongs_to}, not to the named conversation {}; check conversationId or phone",

@@ -15,6 +15,7 @@ use crate::whatsapp::graph::{GraphError, SendRequest, SendResponse};
 
 use super::accounts::resolve_accounts_for_one;
 use super::graph_errors::{Repeat, graph_failure};
+use super::rejected_token::require_usable_token;
 use super::{Summary, ToolContext, ToolError, format_accounts, guide, non_blank};
 
 /// Result of `send_text`, `send_media` and `send_template`.
@@ -92,7 +93,9 @@ pub(super) async fn resolve_one_account(
 }
 
 /// Resolves the sending account and parses the customer's `phone`, the
-/// only place a send normalises a number.
+/// only place a send normalises a number. It fails while Meta's rejection
+/// of the account's access token is recent, before any Graph call such as
+/// `send_template`'s template sync.
 pub(super) async fn resolve_recipient(
     cx: &ToolContext<'_>,
     tool: &'static str,
@@ -100,6 +103,7 @@ pub(super) async fn resolve_recipient(
     phone: Option<&str>,
 ) -> Result<Recipient, ToolError> {
     let account = resolve_one_account(cx, tool, from).await?;
+    require_usable_token(&account, cx.now)?;
     let Some(phone) = non_blank(phone) else {
         let choices = guide::recent_contacts(cx, std::slice::from_ref(&account)).await?;
         return Err(ToolError::MissingArgument {

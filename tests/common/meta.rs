@@ -106,6 +106,7 @@ pub async fn start_full(options: FullOptions) -> Server {
         bind_origin: None,
         public_url: format!("http://{addr}"),
         graph_api_url: sim.base_url(),
+        graph_api_url_origin: None,
         graph_timeout_seconds: options.graph_timeout.as_secs().max(1),
         read_timeout_seconds: 30,
         tool_rate_per_minute: options.tool_rate_per_minute,

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from support.ids import new_customer
+from support.ids import new_customer, new_wamid
 from support.mcp import ERAS, structured, tool_error, tool_names
 from support.metasim import SEND_OWNER
 
@@ -153,3 +153,41 @@ def test_key_without_membership_reaches_nothing(send_stack, sim, parcel):
         assert "Metasim Shop" not in text, f"{tool} named the account: {text}"
         assert "parcel" not in text, f"{tool} leaked data: {text}"
         assert snapshot(send_stack, wamid) == before, f"{tool} changed state"
+
+
+def test_reaction_hides_other_conversation_without_read(send_stack, sim, parcel):
+    """A key without `read` gets the same error for a wamid in another
+    conversation as for a wamid that does not exist, so it cannot learn
+    where a message belongs. A key with `read` learns the conversation."""
+    customer, wamid = parcel
+    other = new_customer()
+    send_stack.inbound(other, "Hello")
+
+
+    def conversation_id(phone: str) -> str:
+        output = structured(send_stack.call("get_conversation", {"phone": "+" + phone}))
+        return output["conversation"]["id"]
+
+    parcel_conversation = conversation_id(customer)
+    other_conversation = conversation_id(other)
+    missing = new_wamid()
+    key = send_stack.admin.key_create(user=SEND_OWNER, scopes="write,send", name="no-read")
+
+    for named in [{"conversationId": other_conversation}, {"phone": "+" + other}]:
+        errors = []
+        for target in [wamid, missing]:
+            before = snapshot(send_stack, wamid)
+            arguments = {**named, "waMessageId": target, "emoji": "👍"}
+            text = tool_error(send_stack.call("send_reaction", arguments, key=key))
+            assert snapshot(send_stack, wamid) == before, f"{named} {target} changed state"
+            errors.append(text.replace(target, "WAMID"))
+        assert errors[0] == errors[1], named
+        assert "message not found: WAMID" in errors[0], errors[0]
+        assert "check waMessageId" in errors[0], errors[0]
+        assert "`read` scope" in errors[0], errors[0]
+        assert parcel_conversation not in errors[0], errors[0]
+
+    arguments = {"conversationId": other_conversation, "waMessageId": wamid, "emoji": "👍"}
+    text = tool_error(send_stack.call("send_reaction", arguments))
+    assert f"the message belongs to conversation {parcel_conversation}" in text, text
+    assert sim.message_posts() == []

@@ -104,6 +104,18 @@ def test_token_error_marks_account(send_stack, sim, customer):
     listing = send_stack.admin.account_list()
     line = next(l for l in listing.splitlines() if metasim.PHONE_NUMBER_ID in l)
     assert "needs-new" in line.split(), listing
+
+    # While the rejection is recent, a send fails without calling Meta.
+    sim.clear_requests()
+    text = tool_error(send_stack.call("send_text", {"phone": customer, "text": "Again"}))
+    assert "Meta rejected the token at" in text, text
+    assert sim.message_posts() == []
+
+    # Five minutes after the rejection, the next send tries the token again.
+    send_stack.db.execute(
+        "UPDATE accounts SET token_invalid_at = token_invalid_at - 300 WHERE phone_number_id = ?",
+        metasim.PHONE_NUMBER_ID,
+    )
     assert_still_serving(send_stack, customer)
 
 
