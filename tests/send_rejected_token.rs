@@ -134,21 +134,11 @@ async fn call_every_send_tool(tools: &Tools, now: UnixTime) -> Vec<(&'static str
     )
     .await;
 
-    let read = mark_as_read(
-        &cx,
-        MarkAsReadArgs {
-            wa_message_id: Some(WAMID.into()),
-            ..MarkAsReadArgs::default()
-        },
-    )
-    .await;
-
     vec![
         ("send_text", text.err().map(|e| e.to_string())),
         ("send_media", media.err().map(|e| e.to_string())),
         ("send_template", template.err().map(|e| e.to_string())),
         ("send_reaction", reaction.err().map(|e| e.to_string())),
-        ("mark_as_read", read.err().map(|e| e.to_string())),
     ]
 }
 
@@ -190,6 +180,40 @@ async fn recent_rejection_blocks_every_send() {
     assert_eq!(inbound.unwrap().business_reaction, None);
     let conversation = tools.shop.conversation().await.unwrap();
     assert_eq!(conversation.unread_count, 1, "nothing marked read");
+    assert_eq!(tools.token_invalid_at().await, Some(rejected_at));
+}
+
+#[tokio::test]
+async fn recent_rejection_skips_read_receipt() {
+    let tools = Tools::new().await;
+    let rejected_at = T + 60;
+    tools.reject_token_at(rejected_at).await;
+    let sim = &tools.shop.server.sim;
+    sim.clear_requests();
+
+    let args = MarkAsReadArgs {
+        wa_message_id: Some(WAMID.into()),
+        ..MarkAsReadArgs::default()
+    };
+    let output = mark_as_read(&tools.at(rejected_at + 1), args)
+        .await
+        .expect("the messages are marked read without a receipt");
+
+    assert!(!output.read_receipt_sent);
+    assert_eq!(output.warnings.len(), 1, "{:?}", output.warnings);
+    let warning = &output.warnings[0];
+    assert!(
+        warning.contains("the read receipt was not sent"),
+        "{warning}"
+    );
+    assert!(warning.contains("Meta rejected the token at"), "{warning}");
+    assert!(
+        warning.contains("pons account set-credentials"),
+        "{warning}"
+    );
+    assert_eq!(sim.requests(), Vec::new(), "no Graph call");
+    let conversation = tools.shop.conversation().await.unwrap();
+    assert_eq!(conversation.unread_count, 0, "marked read in Pons");
     assert_eq!(tools.token_invalid_at().await, Some(rejected_at));
 }
 

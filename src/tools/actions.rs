@@ -78,9 +78,13 @@ pub async fn mark_as_read(
                 .to_owned(),
         });
     }
-    require_usable_token(&account, cx.now)?;
     let wamid = message.wamid.clone().unwrap_or_default();
-    let warning = read_receipt(cx, &account, &wamid).await;
+    // A token Meta rejected a moment ago skips the receipt like a failed
+    // one, and the messages are still marked read here.
+    let warning = match require_usable_token(&account, cx.now) {
+        Ok(()) => read_receipt(cx, &account, &wamid).await,
+        Err(error) => Some(format!("the read receipt was not sent: {error}")),
+    };
     let unread_count = cx
         .store
         .mark_read_up_to(&message.id, warning.is_none())

@@ -1,6 +1,7 @@
 //! The rule that keeps the send tools from calling Meta with an access
 //! token that Meta rejected a moment ago. Every tool that calls the Graph
-//! API for a send checks it before its first Graph call.
+//! API for a send checks it before its first Graph call, and `mark_as_read`
+//! skips its read receipt.
 
 use crate::store::{Account, UnixTime};
 

@@ -74,7 +74,6 @@ def test_recent_rejection_blocks_every_send(send_stack, sim, rejected):
         ("send_template", {"phone": customer, "templateName": "order_update",
                            "templateLanguage": "en_US"}),
         ("send_reaction", {"waMessageId": wamid, "emoji": "👍"}),
-        ("mark_as_read", {"waMessageId": wamid}),
     ]
     for tool, arguments in calls:
         text = tool_error(send_stack.call(tool, arguments))
@@ -88,6 +87,20 @@ def test_recent_rejection_blocks_every_send(send_stack, sim, rejected):
     assert reaction is None
     conversation = structured(send_stack.call("get_conversation", {"phone": "+" + customer}))
     assert conversation["conversation"]["unreadCount"] == 1, "nothing marked read"
+
+
+def test_recent_rejection_skips_read_receipt(send_stack, sim, rejected):
+    customer, wamid = rejected
+    output = structured(send_stack.call("mark_as_read", {"waMessageId": wamid}))
+    assert output["readReceiptSent"] is False
+    assert len(output["warnings"]) == 1, output
+    warning = output["warnings"][0]
+    assert "the read receipt was not sent" in warning, warning
+    assert "Meta rejected the token at" in warning, warning
+    assert FIX in warning, warning
+    assert sim.requests() == [], "no Graph request"
+    conversation = structured(send_stack.call("get_conversation", {"phone": "+" + customer}))
+    assert conversation["conversation"]["unreadCount"] == 0, "marked read in Pons"
 
 
 def test_probe_success_clears_mark(send_stack, sim, rejected):
