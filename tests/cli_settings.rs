@@ -276,36 +276,48 @@ fn demo_notes_ignored_key_file() {
     }
 }
 
-#[test]
-fn demo_notes_ignored_database_source() {
+/// Setting names and values for [`demo_notes_of`]: the configuration file
+/// key, the flag, the `PONS_*` variable and the value each one sets.
+struct IgnoredSetting {
+    file_key: &'static str,
+    flag: &'static str,
+    variable: &'static str,
+    value: &'static str,
+}
+
+/// Runs `pons demo` with `setting` set once by its flag, once by its
+/// variable and once by the configuration file, and returns for each run
+/// the source as the note names it and the note line that starts with
+/// `note_start`.
+fn demo_notes_of(setting: &IgnoredSetting, note_start: &str) -> Vec<(String, String)> {
     let other = tempfile::tempdir().unwrap();
     let config = other.path().join("pons.toml");
-    std::fs::write(
-        &config,
-        "database_url = \"postgres://pons@db.internal/pons\"\n",
-    )
-    .unwrap();
+    let file_line = format!("{} = \"{}\"\n", setting.file_key, setting.value);
+    std::fs::write(&config, file_line).unwrap();
     let config_text = config.to_str().unwrap();
-    let url = "postgres://pons@db.internal/pons";
     let cases = [
         (
-            vec!["demo", "--database-url", url],
+            vec!["demo", setting.flag, setting.value],
             vec![],
-            "--database-url".to_owned(),
+            setting.flag.to_owned(),
         ),
         (
             vec!["demo"],
-            vec![("PONS_DATABASE_URL", url)],
-            "the environment variable PONS_DATABASE_URL".to_owned(),
+            vec![(setting.variable, setting.value)],
+            format!("the environment variable {}", setting.variable),
         ),
         (
             vec!["--config", config_text, "demo"],
             vec![],
-            format!("`database_url` in the configuration file {config_text}"),
+            format!(
+                "`{}` in the configuration file {config_text}",
+                setting.file_key
+            ),
         ),
     ];
 
-    for (args, env, setting) in cases {
+    let mut notes = Vec::new();
+    for (args, env, source) in cases {
         let dir = tempfile::tempdir().unwrap();
         // A key file without a database makes the demo stop after its
         // notes, because such a directory belongs to a server.
@@ -316,10 +328,27 @@ fn demo_notes_ignored_database_source() {
         assert!(!output.status.success(), "{message}");
         let note = message
             .lines()
-            .find(|line| line.starts_with("note: pons demo ignores the database URL"))
-            .unwrap_or_else(|| panic!("no note about the database for {args:?} in:\n{message}"));
+            .find(|line| line.starts_with(note_start))
+            .unwrap_or_else(|| panic!("no {note_start:?} for {args:?} in:\n{message}"))
+            .to_owned();
+        notes.push((source, note));
+    }
+    notes
+}
+
+#[test]
+fn demo_notes_ignored_database_source() {
+    let setting = IgnoredSetting {
+        file_key: "database_url",
+        flag: "--database-url",
+        variable: "PONS_DATABASE_URL",
+        value: "postgres://pons@db.internal/pons",
+    };
+    let notes = demo_notes_of(&setting, "note: pons demo ignores the database URL");
+
+    for (source, note) in &notes {
         assert!(
-            note.contains(&format!("the database URL that {setting} sets")),
+            note.contains(&format!("the database URL that {source} sets")),
             "{note}"
         );
         assert_eq!(sources_named(note, "PONS_DATABASE_URL"), 1, "{note}");
@@ -329,47 +358,18 @@ fn demo_notes_ignored_database_source() {
 
 #[test]
 fn demo_notes_ignored_graph_api_url() {
-    let other = tempfile::tempdir().unwrap();
-    let config = other.path().join("pons.toml");
-    // A closed loopback port, in case the demo ever called it.
-    let url = "http://127.0.0.1:9/v25.0";
-    std::fs::write(&config, format!("graph_api_url = \"{url}\"\n")).unwrap();
-    let config_text = config.to_str().unwrap();
-    let cases = [
-        (
-            vec!["demo", "--graph-api-url", url],
-            vec![],
-            "--graph-api-url".to_owned(),
-        ),
-        (
-            vec!["demo"],
-            vec![("PONS_GRAPH_API_URL", url)],
-            "the environment variable PONS_GRAPH_API_URL".to_owned(),
-        ),
-        (
-            vec!["--config", config_text, "demo"],
-            vec![],
-            format!("`graph_api_url` in the configuration file {config_text}"),
-        ),
-    ];
+    let setting = IgnoredSetting {
+        file_key: "graph_api_url",
+        flag: "--graph-api-url",
+        variable: "PONS_GRAPH_API_URL",
+        // A closed loopback port, in case the demo ever called it.
+        value: "http://127.0.0.1:9/v25.0",
+    };
+    let notes = demo_notes_of(&setting, "note: pons demo ignores the Graph API URL");
 
-    for (args, env, setting) in cases {
-        let dir = tempfile::tempdir().unwrap();
-        // A key file without a database makes the demo stop after its
-        // notes, because such a directory belongs to a server.
-        std::fs::write(dir.path().join("encryption.key"), "key").unwrap();
-        let output = pons_with_env(dir.path(), &args, &env);
-
-        let message = stderr(&output);
-        assert!(!output.status.success(), "{message}");
-        let note = message
-            .lines()
-            .find(|line| line.starts_with("note: pons demo ignores the Graph API URL"))
-            .unwrap_or_else(|| {
-                panic!("no note about the Graph API URL for {args:?} in:\n{message}")
-            });
+    for (source, note) in &notes {
         assert!(
-            note.contains(&format!("the Graph API URL that {setting} sets")),
+            note.contains(&format!("the Graph API URL that {source} sets")),
             "{note}"
         );
         assert!(note.contains("sends to its built-in sandbox"), "{note}");
