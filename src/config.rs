@@ -312,6 +312,13 @@ impl Settings {
 }
 
 impl ServerSettings {
+    /// Tells whether the public URL defaulted to an address that only names
+    /// every interface, such as `http://0.0.0.0:3000`, which no client or
+    /// Meta can reach.
+    pub fn public_url_is_unspecified_address(&self) -> bool {
+        self.bind.ip().is_unspecified() && self.public_url == format!("http://{}", self.bind)
+    }
+
     /// Names where `bind` came from, for an error about the address.
     pub fn bind_source(&self) -> String {
         match &self.bind_origin {
@@ -547,6 +554,54 @@ mod tests {
         };
         let err = Settings::load(&common(), &serve).unwrap_err().to_string();
         assert!(err.contains("PONS_PUBLIC_URL"), "{err}");
+    }
+
+    #[test]
+    fn public_url_normalised() {
+        for (given, stored) in [
+            ("HTTPS://Pons.EXAMPLE.com/", "https://pons.example.com"),
+            ("http://[::1]:8080/Base/", "http://[::1]:8080/Base"),
+            (
+                "https://pons.example.com:443",
+                "https://pons.example.com:443",
+            ),
+        ] {
+            let serve = ServeArgs {
+                public_url: Some(variable(given)),
+                ..ServeArgs::default()
+            };
+            let settings = Settings::load(&common(), &serve).unwrap();
+            assert_eq!(settings.server.public_url, stored, "{given}");
+        }
+    }
+
+    #[test]
+    fn public_url_of_unspecified_bind_detected() {
+        let load = |bind: &str, public_url: Option<&str>| {
+            let serve = ServeArgs {
+                bind: Some(variable(bind)),
+                public_url: public_url.map(variable),
+                ..ServeArgs::default()
+            };
+            Settings::load(&common(), &serve).unwrap().server
+        };
+        assert!(load("0.0.0.0:3000", None).public_url_is_unspecified_address());
+        assert!(load("[::]:3000", None).public_url_is_unspecified_address());
+        let named = load("0.0.0.0:3000", Some("https://pons.example.com"));
+        assert!(!named.public_url_is_unspecified_address());
+        assert!(!load("127.0.0.1:3000", None).public_url_is_unspecified_address());
+    }
+
+    #[test]
+    fn public_url_port_zero_rejected() {
+        let serve = ServeArgs {
+            public_url: Some(variable("https://pons.example.com:0")),
+            ..ServeArgs::default()
+        };
+        let err = Settings::load(&common(), &serve).unwrap_err().to_string();
+        assert!(err.contains("PONS_PUBLIC_URL"), "{err}");
+        assert!(err.contains("port"), "{err}");
+        assert!(err.contains("1 to 65535"), "{err}");
     }
 
     #[test]

@@ -509,6 +509,14 @@ impl Server {
             version = env!("CARGO_PKG_VERSION"),
             "pons listening"
         );
+        if self.state.settings.public_url_is_unspecified_address() {
+            tracing::warn!(
+                public_url = %self.state.settings.public_url,
+                "the public URL defaults to the bind address, which names no host that clients \
+                 or Meta can reach, so the OAuth metadata names it too; set PONS_PUBLIC_URL \
+                 (--public-url) to the URL clients use"
+            );
+        }
         let workers = self.jobs.start(shutdown.clone());
         let graph_timeout = Duration::from_secs(self.state.settings.graph_timeout_seconds);
         tokio::spawn(sweep_unconfirmed_sends(

@@ -109,7 +109,30 @@ pub(super) fn validate_url(
              password, query or fragment, for example https://pons.example.com",
         ));
     }
-    Ok(url.trim_end_matches('/').to_owned())
+    if uri.port_u16() == Some(0) {
+        return Err(rejected(
+            setting,
+            url,
+            url,
+            "a URL whose port, when given, is 1 to 65535, for example https://pons.example.com:8443",
+        ));
+    }
+    Ok(normalised_url(&uri))
+}
+
+/// Returns `uri` with its scheme and host in lower case and without a
+/// trailing `/`, the form Pons prints. Host names match in any case, but an
+/// MCP client checks that the resource in the OAuth metadata is identical
+/// to the URL it called (RFC 9728), and clients call the lower-case form.
+fn normalised_url(uri: &http::Uri) -> String {
+    let scheme = uri.scheme_str().unwrap_or_default().to_ascii_lowercase();
+    let host = uri.host().unwrap_or_default().to_ascii_lowercase();
+    let port = uri
+        .port()
+        .map(|port| format!(":{port}"))
+        .unwrap_or_default();
+    let path = uri.path().trim_end_matches('/');
+    format!("{scheme}://{host}{port}{path}")
 }
 
 /// Checks the form of a database URL that a setting set. A PostgreSQL URL
