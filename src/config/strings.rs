@@ -123,7 +123,7 @@ pub(super) fn validate_url(
 /// Returns `uri` with its scheme and host in lower case and without a
 /// trailing `/`, the form Pons prints. Host names match in any case, but an
 /// MCP client checks that the resource in the OAuth metadata is identical
-/// to the URL it called (RFC 9728), and clients call the lower-case form.
+/// to the URL it called (RFC 9728), and URL parsers lower-case the host.
 fn normalised_url(uri: &http::Uri) -> String {
     let scheme = uri.scheme_str().unwrap_or_default().to_ascii_lowercase();
     let host = uri.host().unwrap_or_default().to_ascii_lowercase();
