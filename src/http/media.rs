@@ -20,8 +20,17 @@ const CHUNK_BYTES: usize = 64 * 1024;
 /// Maximum length of a file name in `Content-Disposition`, in characters.
 const MAX_FILENAME_CHARS: usize = 150;
 
+/// The path prefix of the media route.
+pub const MEDIA_PATH: &str = "/api/media";
+
+/// Returns the path at which the stored copy of a message's media is
+/// served, relative to the server's base URL.
+pub fn media_path(message_id: &MessageId) -> String {
+    format!("{MEDIA_PATH}/{message_id}")
+}
+
 pub fn routes() -> Router<SharedState> {
-    Router::new().route("/api/media/{message_id}", get(serve_media))
+    Router::new().route(&format!("{MEDIA_PATH}/{{message_id}}"), get(serve_media))
 }
 
 async fn serve_media(
@@ -107,7 +116,7 @@ async fn reachable_media(
         return Err(ApiError::NotFound(NOT_FOUND));
     };
     match message.media.clone() {
-        Some(media) if media.download_status.is_some() => Ok((account, message, media)),
+        Some(media) if media.is_downloadable() => Ok((account, message, media)),
         _ => Err(ApiError::NotFound(NOT_FOUND)),
     }
 }

@@ -28,6 +28,7 @@ use crate::tools::Sender;
 use crate::whatsapp::graph::GraphClient;
 
 pub use error::ApiError;
+pub use media::{MEDIA_PATH, media_path};
 pub use rejections::{LOG_INTERVAL as REJECTION_LOG_INTERVAL, Rejections};
 pub use serve::{body_timed_out, serve};
 pub use write_failures::WriteFailures;

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import time
 
 import httpx2
@@ -15,6 +16,7 @@ import pytest
 
 from support import meta, metasim
 from support.ids import new_customer, new_wamid
+from support.mcp import ERAS, run_session, structured
 
 MAX_BYTES = 300_000
 JOB_DEADLINE_SECONDS = 60
@@ -31,19 +33,25 @@ def file_bytes(size: int, seed: int) -> bytes:
 
 def post_image(send_stack, media_id: str, data: bytes) -> str:
     """Post a signed webhook of a customer's image with `media_id`; return its wamid."""
-    customer = new_customer()
+    return post_media(send_stack, new_customer(), "image", media_id, data, {"mime_type": "image/jpeg"})
+
+
+def post_media(send_stack, customer: str, kind: str, media_id: str, data: bytes,
+               fields: dict) -> str:
+    """Post a signed webhook of `customer`'s file of type `kind` with
+    `media_id` and Meta's other `fields`; return its wamid."""
     wamid = new_wamid()
-    image = {
-        "mime_type": "image/jpeg",
+    media = {
         "sha256": base64.b64encode(hashlib.sha256(data).digest()).decode(),
         "id": media_id,
+        **fields,
     }
     message = {
         "from": customer,
         "id": wamid,
         "timestamp": str(int(time.time())),
-        "type": "image",
-        "image": image,
+        "type": kind,
+        kind: media,
     }
     change = meta.messages_change(
         phone_number_id=metasim.PHONE_NUMBER_ID,
@@ -124,3 +132,99 @@ def test_media_over_limit_fails(send_stack, sim, size_unknown):
     downloads = [r for r in sim.requests() if r["path"].startswith("/media-download/")]
     assert len(downloads) == (1 if size_unknown else 0), "an announced size stops the job first"
     assert media_files(send_stack) == before, "no file is stored or left behind"
+
+
+def fetch_media(send_stack, path: str, headers: dict | None = None, method: str = "GET"):
+    return httpx2.request(
+        method,
+        f"{send_stack.server.url}{path}",
+        headers={"Authorization": f"Bearer {send_stack.key.text}", **(headers or {})},
+        timeout=30,
+    )
+
+
+@pytest.fixture(scope="module")
+def stored_document(send_stack) -> dict:
+    """A customer's PDF with a non-ASCII file name and a caption, downloaded
+    and stored, then a file the business sent back by link."""
+    data = file_bytes(5_000, 19)
+    media_id = send_stack.sim.add_media(data, "application/pdf")
+    customer = new_customer()
+    start_at = len(send_stack.server.lines)
+
+    fields = {
+        "mime_type": "application/pdf",
+        "filename": "résumé ü.pdf",
+        "caption": "quarterly ledger attached",
+    }
+    wamid = post_media(send_stack, customer, "document", media_id, data, fields)
+    outcome = media_job_outcome(send_stack, start_at)
+    assert outcome["message"] == "job completed", send_stack.server.log_tail()
+    message_id = media_row(send_stack, wamid)[0]
+
+    link = "https://cdn.example/signed-ledger.pdf"
+    sent = structured(send_stack.call("send_media", {
+        "phone": customer,
+        "url": link,
+        "mimeType": "application/pdf",
+        "filename": "signed.pdf",
+    }))
+    return {
+        "customer": customer,
+        "wamid": wamid,
+        "message_id": message_id,
+        "data": data,
+        "link": link,
+        "sent_id": sent["messageId"],
+    }
+
+
+@pytest.mark.parametrize("mode", ERAS)
+def test_tools_show_media(send_stack, stored_document, mode):
+    document = stored_document
+    expected = {
+        "mimeType": "application/pdf",
+        "fileName": "résumé ü.pdf",
+        "sizeBytes": len(document["data"]),
+        "downloadStatus": "stored",
+        "error": None,
+        "path": f"/api/media/{document['message_id']}",
+        "link": None,
+    }
+    conversation = structured(
+        send_stack.call("get_conversation", {"phone": "+" + document["customer"]}, mode=mode)
+    )
+    by_id = {m["id"]: m for m in conversation["messages"]}
+    assert by_id[document["message_id"]]["media"] == expected
+    sent = by_id[document["sent_id"]]["media"]
+    assert sent == {
+        "mimeType": "application/pdf",
+        "fileName": "signed.pdf",
+        "sizeBytes": None,
+        "downloadStatus": None,
+        "error": None,
+        "path": None,
+        "link": document["link"],
+    }
+
+    found = structured(
+        send_stack.call("search_messages", {"query": "quarterly ledger"}, mode=mode)
+    )
+    hits = [h for h in found["hits"] if h["messageId"] == document["message_id"]]
+    assert len(hits) == 1, found["hits"]
+    assert hits[0]["media"] == expected
+
+    response = fetch_media(send_stack, expected["path"])
+    assert response.status_code == 200, response.text
+    assert response.content == document["data"]
+
+
+def test_output_schemas_describe_media(send_stack):
+    async def work(client):
+        return {tool.name: tool.output_schema for tool in (await client.list_tools()).tools}
+
+    schemas = run_session(send_stack.server.mcp_url, send_stack.key.text, ERAS[0], work)
+    for tool in ("get_conversation", "search_messages"):
+        schema = json.dumps(schemas[tool])
+        for field in ("downloadStatus", "sizeBytes", "fileName", "/api/media/"):
+            assert field in schema, f"{tool} lacks {field}"
