@@ -76,11 +76,16 @@ pub fn router(state: AppState) -> Router {
         .merge(health::routes())
         .merge(webhook::routes(state.settings.webhook_max_in_flight_bytes))
         .with_state(Arc::clone(&shared))
-        .merge(crate::mcp::require_api_key(
-            media::routes().with_state(shared),
-            state.store.clone(),
-            &mcp_settings,
-        ))
+        .merge(
+            crate::mcp::require_api_key(
+                media::routes().with_state(shared),
+                state.store.clone(),
+                &mcp_settings,
+            )
+            // Outside the key check, so that a preflight, which never
+            // carries the key, gets a CORS response instead of 401.
+            .layer(crate::mcp::media_cors_layer(&mcp_settings.allowed_origins)),
+        )
         .merge(crate::mcp::router(
             state.store.clone(),
             sender,
