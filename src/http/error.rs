@@ -40,6 +40,11 @@ pub enum ApiError {
     MediaFileMissing,
     /// The media of a message could not be downloaded, for this reason.
     MediaFailed(String),
+    /// The requested byte range starts at or after the end of a stored
+    /// file of `length` bytes.
+    RangeNotSatisfiable {
+        length: u64,
+    },
     /// The request body is larger than the limit that
     /// `PONS_WEBHOOK_MAX_BODY_BYTES` sets.
     BodyTooLarge {
@@ -157,6 +162,18 @@ impl IntoResponse for ApiError {
                 let message = format!("download failed: {reason}");
                 let body = Json(json!({ "error": message, "mediaStatus": "failed" }));
                 return (StatusCode::NOT_FOUND, body).into_response();
+            }
+            ApiError::RangeNotSatisfiable { length } => {
+                let message = format!(
+                    "the requested range is outside the file, which has {length} bytes; request \
+                     a range that starts before byte {length}, or omit Range for the whole file"
+                );
+                let headers = [
+                    (header::CONTENT_RANGE, format!("bytes */{length}")),
+                    (header::ACCEPT_RANGES, "bytes".to_owned()),
+                ];
+                let body = Json(json!({ "error": message }));
+                return (StatusCode::RANGE_NOT_SATISFIABLE, headers, body).into_response();
             }
             ApiError::Internal(cause) => {
                 tracing::error!(error = %cause, "request failed");

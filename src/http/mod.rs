@@ -2,6 +2,8 @@
 //! become responses.
 
 mod body_budget;
+mod byte_range;
+mod disposition;
 mod error;
 mod health;
 mod media;
