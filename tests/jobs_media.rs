@@ -446,6 +446,11 @@ async fn rejected_token_marks_account(backend: Backend) {
         "{error}"
     );
     assert!(error.contains("pons account set-credentials"), "{error}");
+    assert!(error.contains("resumes by itself"), "{error}");
+    assert!(
+        error.contains("a send or template sync succeeds"),
+        "{error}"
+    );
     app.stop().await;
 }
 on_both_backends!(rejected_token_marks_account);

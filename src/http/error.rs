@@ -31,7 +31,7 @@ pub enum ApiError {
     MissingScope(&'static str),
     /// The media of a message is still being downloaded. `rejected_token`
     /// is the account's phone number when Meta rejected its access token,
-    /// so the download waits for a new one.
+    /// so the download waits until the token works again.
     MediaPending {
         rejected_token: Option<String>,
     },
@@ -137,9 +137,11 @@ impl IntoResponse for ApiError {
                 rejected_token: Some(phone_number),
             } => {
                 let message = format!(
-                    "media not downloaded yet: Meta rejected the access token of +{phone_number}, \
-                     so the download waits until an account owner stores a new one with `pons \
-                     account set-credentials`"
+                    "media not downloaded yet: Meta rejected the access token of +{phone_number}. \
+                     The download is retried and resumes by itself once the token works again: \
+                     after an account owner stores a new one with `pons account \
+                     set-credentials`, or after a send or template sync succeeds with the \
+                     stored token, which clears the rejection"
                 );
                 let body = Json(json!({ "error": message, "mediaStatus": "pending" }));
                 return (StatusCode::CONFLICT, body).into_response();
@@ -214,4 +216,31 @@ fn missing_scope(scope: &str) -> Response {
             .insert(header::WWW_AUTHENTICATE, value);
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn rejected_token_pending_names_both_fixes() {
+        let response = ApiError::MediaPending {
+            rejected_token: Some("15550001111".to_owned()),
+        }
+        .into_response();
+        assert_eq!(response.status(), StatusCode::CONFLICT);
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        let error = body["error"].as_str().unwrap();
+        assert!(error.contains("+15550001111"), "{error}");
+        assert!(error.contains("pons account set-credentials"), "{error}");
+        assert!(
+            error.contains("a send or template sync succeeds"),
+            "{error}"
+        );
+        assert!(error.contains("resumes by itself"), "{error}");
+        assert_eq!(body["mediaStatus"], "pending");
+    }
 }
