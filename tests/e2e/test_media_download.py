@@ -2,7 +2,9 @@
 fetches the file from the Meta stand-in and streams it to disk, and
 `GET /api/media/{messageId}` serves it. A file over PONS_MEDIA_MAX_BYTES
 fails for good and leaves no file behind, whether Meta announces its size
-or the limit stops the download while it streams."""
+or the limit stops the download while it streams. The read tools show a
+media object with the route's path, and the route serves byte ranges, a
+UTF-8 file name and CORS for an allowed origin."""
 
 from __future__ import annotations
 
@@ -19,12 +21,14 @@ from support.ids import new_customer, new_wamid
 from support.mcp import ERAS, run_session, structured
 
 MAX_BYTES = 300_000
+APP_ORIGIN_RULE = "http://app.example:*"
+APP_ORIGIN = "http://app.example:5173"
 JOB_DEADLINE_SECONDS = 60
 
 
 @pytest.fixture(scope="module")
 def send_stack_env() -> dict[str, str]:
-    return {"PONS_MEDIA_MAX_BYTES": str(MAX_BYTES)}
+    return {"PONS_MEDIA_MAX_BYTES": str(MAX_BYTES), "PONS_ALLOWED_ORIGINS": APP_ORIGIN_RULE}
 
 
 def file_bytes(size: int, seed: int) -> bytes:
@@ -228,3 +232,78 @@ def test_output_schemas_describe_media(send_stack):
         schema = json.dumps(schemas[tool])
         for field in ("downloadStatus", "sizeBytes", "fileName", "/api/media/"):
             assert field in schema, f"{tool} lacks {field}"
+
+
+@pytest.mark.parametrize(
+    ("range_header", "status", "content_range", "part"),
+    [
+        ("bytes=0-99", 206, "bytes 0-99/5000", slice(0, 100)),
+        ("bytes=-100", 206, "bytes 4900-4999/5000", slice(4900, 5000)),
+        ("bytes=100-", 206, "bytes 100-4999/5000", slice(100, 5000)),
+        ("bytes=0-9,20-29", 200, None, slice(0, 5000)),
+    ],
+    ids=["first-100", "last-100", "from-100", "several"],
+)
+def test_media_range_served(send_stack, stored_document, range_header, status, content_range,
+                            part):
+    path = f"/api/media/{stored_document['message_id']}"
+    response = fetch_media(send_stack, path, {"Range": range_header})
+    assert response.status_code == status, response.headers
+    assert response.headers.get("content-range") == content_range
+    assert response.headers["accept-ranges"] == "bytes"
+    assert response.content == stored_document["data"][part]
+
+
+def test_media_range_outside_file(send_stack, stored_document):
+    path = f"/api/media/{stored_document['message_id']}"
+    response = fetch_media(send_stack, path, {"Range": "bytes=5000-"})
+    assert response.status_code == 416, response.headers
+    assert response.headers["content-range"] == "bytes */5000"
+
+
+def test_media_utf8_file_name(send_stack, stored_document):
+    response = fetch_media(send_stack, f"/api/media/{stored_document['message_id']}")
+    assert response.status_code == 200, response.text
+    assert response.headers["content-disposition"] == (
+        "attachment; filename=\"r_sum_ _.pdf\"; filename*=UTF-8''r%C3%A9sum%C3%A9%20%C3%BC.pdf"
+    )
+
+
+def test_media_preflight_from_allowed_origin(send_stack, stored_document):
+    response = httpx2.options(
+        f"{send_stack.server.url}/api/media/{stored_document['message_id']}",
+        headers={
+            "Origin": APP_ORIGIN,
+            "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": "authorization, range",
+        },
+        timeout=30,
+    )
+    assert response.status_code == 200, response.text
+    assert response.headers["access-control-allow-origin"] == APP_ORIGIN
+    methods = response.headers["access-control-allow-methods"]
+    assert "GET" in methods, methods
+    assert "HEAD" in methods, methods
+    assert "authorization" in response.headers["access-control-allow-headers"].lower()
+
+    fetched = fetch_media(
+        send_stack, f"/api/media/{stored_document['message_id']}", {"Origin": APP_ORIGIN}
+    )
+    assert fetched.status_code == 200, fetched.text
+    assert fetched.headers["access-control-allow-origin"] == APP_ORIGIN
+
+
+def test_mcp_preflight_offers_post_only(send_stack):
+    response = httpx2.options(
+        send_stack.server.mcp_url,
+        headers={
+            "Origin": APP_ORIGIN,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization, content-type",
+        },
+        timeout=30,
+    )
+    assert response.status_code == 200, response.text
+    methods = response.headers["access-control-allow-methods"]
+    assert "POST" in methods, methods
+    assert "GET" not in methods, methods
