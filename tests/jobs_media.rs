@@ -446,6 +446,11 @@ async fn rejected_token_marks_account(backend: Backend) {
         "{error}"
     );
     assert!(error.contains("pons account set-credentials"), "{error}");
+    assert!(error.contains("resumes by itself"), "{error}");
+    assert!(
+        error.contains("a send or template sync succeeds"),
+        "{error}"
+    );
     app.stop().await;
 }
 on_both_backends!(rejected_token_marks_account);
@@ -574,3 +579,175 @@ async fn missing_file_named_in_error(backend: Backend) {
     app.stop().await;
 }
 on_both_backends!(missing_file_named_in_error);
+
+/// Downloads a 2 KiB image through the stand-in and returns its media path.
+async fn stored_photo(env: &Env, app: &mut app::App, sandbox: &app::Sandbox) -> String {
+    let sent = env
+        .sim
+        .send_inbound_image("15550102222", "Ana", photo(7), "video/mp4", None)
+        .await
+        .expect("webhook sent");
+    let report = app.next_report("media_download", false).await;
+    assert_eq!(report.outcome, JobOutcome::Completed);
+    let message = message_by_wamid(&app.store, &sandbox.account, &sent.delivery.wamid).await;
+    format!("/api/media/{}", message.id)
+}
+
+async fn media_ranges_served(backend: Backend) {
+    let env = Env::new(backend, MetaSimConfig::default()).await;
+    let bound = env.bind(env.settings()).await;
+    let sandbox = seed_sandbox(&bound.store(), &bound.secrets(), env.sim.config()).await;
+    let mut app = bound.run(&env);
+    let path = stored_photo(&env, &mut app, &sandbox).await;
+    let bytes = photo(7);
+    let length = bytes.len();
+
+    let cases: [(&str, u16, Option<String>, &[u8]); 6] = [
+        (
+            "bytes=0-99",
+            206,
+            Some(format!("bytes 0-99/{length}")),
+            &bytes[..100],
+        ),
+        (
+            "bytes=-100",
+            206,
+            Some(format!("bytes {}-{}/{length}", length - 100, length - 1)),
+            &bytes[length - 100..],
+        ),
+        (
+            "bytes=100-",
+            206,
+            Some(format!("bytes 100-{}/{length}", length - 1)),
+            &bytes[100..],
+        ),
+        (
+            "bytes=2000-9999",
+            206,
+            Some(format!("bytes 2000-{}/{length}", length - 1)),
+            &bytes[2000..],
+        ),
+        ("bytes=0-9, 20-29", 200, None, &bytes[..]),
+        ("", 200, None, &bytes[..]),
+    ];
+    for (range, status, content_range, body) in cases {
+        let mut request = app.http.get(app.url(&path)).bearer_auth(&sandbox.key);
+        if !range.is_empty() {
+            request = request.header("range", range);
+        }
+        let response = request.send().await.expect("HTTP exchange");
+        assert_eq!(response.status(), status, "{range}");
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .map(|v| v.to_str().unwrap().to_owned())
+        };
+        assert_eq!(header("accept-ranges").as_deref(), Some("bytes"), "{range}");
+        assert_eq!(header("content-range"), content_range, "{range}");
+        assert_eq!(
+            header("content-length"),
+            Some(body.len().to_string()),
+            "{range}"
+        );
+        assert_eq!(header("content-type").as_deref(), Some("video/mp4"));
+        assert_eq!(response.bytes().await.unwrap().as_ref(), body, "{range}");
+    }
+
+    let outside = app
+        .http
+        .get(app.url(&path))
+        .bearer_auth(&sandbox.key)
+        .header("range", format!("bytes={length}-"))
+        .send()
+        .await
+        .expect("HTTP exchange");
+    assert_eq!(outside.status(), 416);
+    let content_range = outside.headers().get("content-range").unwrap();
+    assert_eq!(content_range.to_str().unwrap(), format!("bytes */{length}"));
+    let body: serde_json::Value = outside.json().await.unwrap();
+    let error = body["error"].as_str().unwrap_or_default();
+    assert!(error.contains(&format!("{length} bytes")), "{body}");
+
+    let head = app
+        .http
+        .head(app.url(&path))
+        .bearer_auth(&sandbox.key)
+        .header("range", "bytes=0-99")
+        .send()
+        .await
+        .expect("HTTP exchange");
+    assert_eq!(head.status(), 206);
+    assert_eq!(head.headers().get("content-length").unwrap(), "100");
+    app.stop().await;
+}
+on_both_backends!(media_ranges_served);
+
+async fn media_preflight_allowed_origin(backend: Backend) {
+    let env = Env::new(backend, MetaSimConfig::default()).await;
+    let mut settings = env.settings();
+    settings.server.allowed_origins = vec!["http://app.example:*".to_owned()];
+    let bound = env.bind(settings).await;
+    let sandbox = seed_sandbox(&bound.store(), &bound.secrets(), env.sim.config()).await;
+    let mut app = bound.run(&env);
+    let path = stored_photo(&env, &mut app, &sandbox).await;
+    let preflight = |origin: &'static str| {
+        app.http
+            .request(reqwest::Method::OPTIONS, app.url(&path))
+            .header("origin", origin)
+            .header("access-control-request-method", "GET")
+            .header("access-control-request-headers", "authorization, range")
+            .send()
+    };
+
+    let allowed = preflight("http://app.example:5173").await.unwrap();
+    assert!(allowed.status().is_success(), "{}", allowed.status());
+    let header = |response: &reqwest::Response, name: &str| {
+        response
+            .headers()
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_lowercase())
+            .unwrap_or_default()
+    };
+    assert_eq!(
+        header(&allowed, "access-control-allow-origin"),
+        "http://app.example:5173"
+    );
+    let methods = header(&allowed, "access-control-allow-methods");
+    assert!(methods.contains("get"), "{methods}");
+    assert!(methods.contains("head"), "{methods}");
+    assert!(!methods.contains("post"), "{methods}");
+    let headers = header(&allowed, "access-control-allow-headers");
+    assert!(headers.contains("authorization"), "{headers}");
+    assert!(headers.contains("range"), "{headers}");
+
+    let foreign = preflight("https://evil.example").await.unwrap();
+    assert!(
+        foreign
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none(),
+        "a foreign origin gets no CORS grant"
+    );
+
+    let fetched = app
+        .http
+        .get(app.url(&path))
+        .bearer_auth(&sandbox.key)
+        .header("origin", "http://app.example:5173")
+        .header("range", "bytes=0-9")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(fetched.status(), 206);
+    assert_eq!(
+        header(&fetched, "access-control-allow-origin"),
+        "http://app.example:5173"
+    );
+    let exposed = header(&fetched, "access-control-expose-headers");
+    for name in ["content-range", "content-disposition", "accept-ranges"] {
+        assert!(exposed.contains(name), "{name} missing from {exposed}");
+    }
+    app.stop().await;
+}
+on_both_backends!(media_preflight_allowed_origin);

@@ -562,6 +562,7 @@ async fn preflight_needs_no_credentials() {
         !methods.contains("DELETE"),
         "stateless, no session to end: {methods}"
     );
+    assert!(!methods.contains("GET"), "GET gets 405: {methods}");
 
     let reply = server
         .send(
@@ -578,6 +579,23 @@ async fn preflight_needs_no_credentials() {
         .to_lowercase();
     assert!(exposed.contains("www-authenticate"), "{exposed}");
     assert!(exposed.contains("mcp-session-id"), "{exposed}");
+}
+
+#[tokio::test]
+async fn discovery_preflight_allows_get() {
+    let server = Server::start().await;
+    let headers = [
+        ("origin", "http://localhost:6274"),
+        ("access-control-request-method", "GET"),
+        ("access-control-request-headers", "mcp-protocol-version"),
+    ];
+    let path = "/.well-known/oauth-protected-resource/api/mcp";
+    let reply = server.send(Method::OPTIONS, path, &headers, "").await;
+    assert!(reply.status.is_success(), "{}", reply.status);
+    assert_eq!(reply.header("access-control-allow-origin"), Some("*"));
+    let methods = reply.header("access-control-allow-methods").unwrap_or("");
+    assert!(methods.contains("GET"), "{methods}");
+    assert!(!methods.contains("POST"), "{methods}");
 }
 
 #[tokio::test]

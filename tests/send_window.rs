@@ -61,15 +61,32 @@ async fn closed_window_refused_without_meta() {
                        "mimeType": "image/png"});
     let reaction = json!({"phone": CUSTOMER, "waMessageId": "wamid.T", "emoji": "👍"});
     let removal = json!({"phone": CUSTOMER, "waMessageId": "wamid.T", "emoji": ""});
-    for (tool, arguments) in [
-        ("send_text", json!({"phone": CUSTOMER, "text": "Hello"})),
-        ("send_media", media),
-        ("send_reaction", reaction),
-        ("send_reaction", removal),
+    for (tool, arguments, rejected) in [
+        (
+            "send_text",
+            json!({"phone": CUSTOMER, "text": "Hello"}),
+            "a text message",
+        ),
+        ("send_media", media, "a media message"),
+        ("send_reaction", reaction, "a reaction"),
+        ("send_reaction", removal, "a reaction"),
     ] {
         let text = tool_error(&shop.call(tool, arguments).await);
         assert!(text.contains(&format!("closed at {closed_at}")), "{text}");
-        assert!(text.contains("Use send_template"), "{text}");
+        assert!(
+            text.contains(&format!("{tool} cannot send {rejected}:")),
+            "{text}"
+        );
+        assert!(!text.contains("free-form message"), "{text}");
+        if tool == "send_reaction" {
+            assert!(
+                text.contains("A template cannot carry a reaction"),
+                "{text}"
+            );
+            assert!(text.contains("send_template"), "{text}");
+        } else {
+            assert!(text.contains("Use send_template"), "{text}");
+        }
         assert!(
             text.contains("order_update (en_US): variables body {{1}}, body {{2}}"),
             "{text}"

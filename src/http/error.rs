@@ -31,7 +31,7 @@ pub enum ApiError {
     MissingScope(&'static str),
     /// The media of a message is still being downloaded. `rejected_token`
     /// is the account's phone number when Meta rejected its access token,
-    /// so the download waits for a new one.
+    /// so the download waits until the token works again.
     MediaPending {
         rejected_token: Option<String>,
     },
@@ -40,6 +40,11 @@ pub enum ApiError {
     MediaFileMissing,
     /// The media of a message could not be downloaded, for this reason.
     MediaFailed(String),
+    /// The requested byte range starts at or after the end of a stored
+    /// file of `length` bytes.
+    RangeNotSatisfiable {
+        length: u64,
+    },
     /// The request body is larger than the limit that
     /// `PONS_WEBHOOK_MAX_BODY_BYTES` sets.
     BodyTooLarge {
@@ -132,9 +137,11 @@ impl IntoResponse for ApiError {
                 rejected_token: Some(phone_number),
             } => {
                 let message = format!(
-                    "media not downloaded yet: Meta rejected the access token of +{phone_number}, \
-                     so the download waits until an account owner stores a new one with `pons \
-                     account set-credentials`"
+                    "media not downloaded yet: Meta rejected the access token of +{phone_number}. \
+                     The download is retried and resumes by itself once the token works again: \
+                     after an account owner stores a new one with `pons account \
+                     set-credentials`, or after a send or template sync succeeds with the \
+                     stored token, which clears the rejection"
                 );
                 let body = Json(json!({ "error": message, "mediaStatus": "pending" }));
                 return (StatusCode::CONFLICT, body).into_response();
@@ -157,6 +164,18 @@ impl IntoResponse for ApiError {
                 let message = format!("download failed: {reason}");
                 let body = Json(json!({ "error": message, "mediaStatus": "failed" }));
                 return (StatusCode::NOT_FOUND, body).into_response();
+            }
+            ApiError::RangeNotSatisfiable { length } => {
+                let message = format!(
+                    "the requested range is outside the file, which has {length} bytes; request \
+                     a range that starts before byte {length}, or omit Range for the whole file"
+                );
+                let headers = [
+                    (header::CONTENT_RANGE, format!("bytes */{length}")),
+                    (header::ACCEPT_RANGES, "bytes".to_owned()),
+                ];
+                let body = Json(json!({ "error": message }));
+                return (StatusCode::RANGE_NOT_SATISFIABLE, headers, body).into_response();
             }
             ApiError::Internal(cause) => {
                 tracing::error!(error = %cause, "request failed");
@@ -197,4 +216,31 @@ fn missing_scope(scope: &str) -> Response {
             .insert(header::WWW_AUTHENTICATE, value);
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn rejected_token_pending_names_both_fixes() {
+        let response = ApiError::MediaPending {
+            rejected_token: Some("15550001111".to_owned()),
+        }
+        .into_response();
+        assert_eq!(response.status(), StatusCode::CONFLICT);
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        let error = body["error"].as_str().unwrap();
+        assert!(error.contains("+15550001111"), "{error}");
+        assert!(error.contains("pons account set-credentials"), "{error}");
+        assert!(
+            error.contains("a send or template sync succeeds"),
+            "{error}"
+        );
+        assert!(error.contains("resumes by itself"), "{error}");
+        assert_eq!(body["mediaStatus"], "pending");
+    }
 }

@@ -1,5 +1,6 @@
 //! `GET /api/media/{messageId}`: the stored copy of an inbound message's
-//! media, for API keys with `read` on the message's account.
+//! media, for API keys with `read` on the message's account. A single
+//! byte range is served with 206, so players can seek.
 
 use axum::Router;
 use axum::body::Body;
@@ -7,9 +8,12 @@ use axum::extract::{Extension, Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use futures::stream;
+use http::{HeaderMap, StatusCode};
 use http::{HeaderValue, header};
-use tokio::io::AsyncReadExt;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncSeekExt};
 
+use super::byte_range::ByteRange;
+use super::disposition::content_disposition;
 use super::{ApiError, AppState, SharedState};
 use crate::auth::{Principal, Scope};
 use crate::store::{Account, MediaRef, Message, MessageId};
@@ -17,17 +21,25 @@ use crate::tools::NO_ACCOUNTS;
 
 /// Bytes read from the file per body chunk.
 const CHUNK_BYTES: usize = 64 * 1024;
-/// Maximum length of a file name in `Content-Disposition`, in characters.
-const MAX_FILENAME_CHARS: usize = 150;
+
+/// The path prefix of the media route.
+pub const MEDIA_PATH: &str = "/api/media";
+
+/// Returns the path at which the stored copy of a message's media is
+/// served, relative to the server's base URL.
+pub fn media_path(message_id: &MessageId) -> String {
+    format!("{MEDIA_PATH}/{message_id}")
+}
 
 pub fn routes() -> Router<SharedState> {
-    Router::new().route("/api/media/{message_id}", get(serve_media))
+    Router::new().route(&format!("{MEDIA_PATH}/{{message_id}}"), get(serve_media))
 }
 
 async fn serve_media(
     State(state): State<SharedState>,
     Extension(principal): Extension<Principal>,
     Path(message_id): Path<String>,
+    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     if !principal.scopes.contains(Scope::Read) {
         return Err(ApiError::MissingScope(Scope::Read.as_str()));
@@ -55,7 +67,7 @@ async fn serve_media(
             message.id
         ))
     })?;
-    let file = match tokio::fs::File::open(&path).await {
+    let mut file = match tokio::fs::File::open(&path).await {
         Ok(file) => file,
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
             tracing::error!(message_id = %message.id, path = %path.display(),
@@ -74,7 +86,29 @@ async fn serve_media(
         .await
         .map_err(|error| ApiError::Internal(format!("stored media metadata: {error}")))?
         .len();
-    Ok(file_response(file, length, &message, &media))
+    let range = ByteRange::of(&headers, length);
+    let (start, end) = match range {
+        ByteRange::Whole => (0, length.saturating_sub(1)),
+        ByteRange::Part { start, end } => (start, end),
+        ByteRange::Unsatisfiable => return Err(ApiError::RangeNotSatisfiable { length }),
+    };
+    if start > 0 {
+        file.seek(std::io::SeekFrom::Start(start))
+            .await
+            .map_err(|error| ApiError::Internal(format!("seeking in stored media: {error}")))?;
+    }
+    // An empty file has no last byte, so its whole body is empty.
+    let body_length = if length == 0 { 0 } else { end - start + 1 };
+    let mut response = file_response(file.take(body_length), body_length, &message, &media);
+    if let ByteRange::Part { start, end } = range {
+        *response.status_mut() = StatusCode::PARTIAL_CONTENT;
+        let content_range = HeaderValue::from_str(&format!("bytes {start}-{end}/{length}"))
+            .map_err(|error| ApiError::Internal(format!("Content-Range header: {error}")))?;
+        response
+            .headers_mut()
+            .insert(header::CONTENT_RANGE, content_range);
+    }
+    Ok(response)
 }
 
 /// Finds the message, its account and its media. `Forbidden` when the
@@ -107,13 +141,14 @@ async fn reachable_media(
         return Err(ApiError::NotFound(NOT_FOUND));
     };
     match message.media.clone() {
-        Some(media) if media.download_status.is_some() => Ok((account, message, media)),
+        Some(media) if media.is_downloadable() => Ok((account, message, media)),
         _ => Err(ApiError::NotFound(NOT_FOUND)),
     }
 }
 
+/// Builds the 200 response with `length` bytes of `file` as its body.
 fn file_response(
-    file: tokio::fs::File,
+    file: impl AsyncRead + Unpin + Send + 'static,
     length: u64,
     message: &Message,
     media: &MediaRef,
@@ -128,6 +163,7 @@ fn file_response(
         (header::CONTENT_TYPE, content_type),
         (header::CONTENT_LENGTH, HeaderValue::from(length)),
         (header::CONTENT_DISPOSITION, disposition),
+        (header::ACCEPT_RANGES, HeaderValue::from_static("bytes")),
         (
             header::CACHE_CONTROL,
             HeaderValue::from_static("private, max-age=3600"),
@@ -147,7 +183,7 @@ fn file_response(
 
 /// Streams the file in chunks instead of reading it whole.
 fn read_chunks(
-    file: tokio::fs::File,
+    file: impl AsyncRead + Unpin + Send + 'static,
 ) -> impl futures::Stream<Item = std::io::Result<Vec<u8>>> + Send {
     stream::try_unfold(file, |mut file| async move {
         let mut chunk = vec![0; CHUNK_BYTES];
@@ -158,67 +194,4 @@ fn read_chunks(
         chunk.truncate(read);
         Ok(Some((chunk, file)))
     })
-}
-
-/// Shows images, audio and video inline; offers everything else, documents
-/// above all, as a download under its sanitised file name.
-fn content_disposition(message: &Message, media: &MediaRef) -> HeaderValue {
-    let mime = media.mime_type.as_deref().unwrap_or_default();
-    let playable = ["image/", "audio/", "video/"]
-        .iter()
-        .any(|prefix| mime.starts_with(prefix));
-    if message.kind != "document" && playable {
-        return HeaderValue::from_static("inline");
-    }
-    let name = media
-        .filename
-        .as_deref()
-        .map(sanitize_filename)
-        .filter(|name| !name.is_empty())
-        .unwrap_or_else(|| format!("{}-{}", message.kind, message.id));
-    HeaderValue::from_str(&format!("attachment; filename=\"{name}\""))
-        .unwrap_or(HeaderValue::from_static("attachment"))
-}
-
-/// Sanitizes a file name for `Content-Disposition`. ASCII letters, digits,
-/// spaces and `._-()` stay, and anything else (quotes, control and
-/// non-ASCII characters) becomes `_`. Directories, leading dots and spaces
-/// are dropped, and the name is cut to `MAX_FILENAME_CHARS`.
-pub(crate) fn sanitize_filename(name: &str) -> String {
-    let base = name.rsplit(['/', '\\']).next().unwrap_or_default();
-    let cleaned: String = base
-        .chars()
-        .map(|c| {
-            let kept = c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | ' ' | '(' | ')');
-            if kept { c } else { '_' }
-        })
-        .collect();
-    cleaned
-        .trim_start_matches(['.', ' '])
-        .trim_end()
-        .chars()
-        .take(MAX_FILENAME_CHARS)
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::sanitize_filename;
-
-    #[test]
-    fn filenames_are_sanitized() {
-        let cases = [
-            ("invoice 2024.pdf", "invoice 2024.pdf"),
-            ("../../etc/passwd", "passwd"),
-            ("C:\\Users\\x\\report.docx", "report.docx"),
-            ("quote\".pdf", "quote_.pdf"),
-            ("línea\r\nX-Evil: 1.txt", "l_nea__X-Evil_ 1.txt"),
-            ("..hidden", "hidden"),
-            ("", ""),
-        ];
-        for (input, expected) in cases {
-            assert_eq!(sanitize_filename(input), expected, "for {input:?}");
-        }
-        assert_eq!(sanitize_filename(&"a".repeat(400)).len(), 150);
-    }
 }

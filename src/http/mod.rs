@@ -2,6 +2,8 @@
 //! become responses.
 
 mod body_budget;
+mod byte_range;
+mod disposition;
 mod error;
 mod health;
 mod media;
@@ -28,6 +30,7 @@ use crate::tools::Sender;
 use crate::whatsapp::graph::GraphClient;
 
 pub use error::ApiError;
+pub use media::{MEDIA_PATH, media_path};
 pub use rejections::{LOG_INTERVAL as REJECTION_LOG_INTERVAL, Rejections};
 pub use serve::{body_timed_out, serve};
 pub use write_failures::WriteFailures;
@@ -75,11 +78,16 @@ pub fn router(state: AppState) -> Router {
         .merge(health::routes())
         .merge(webhook::routes(state.settings.webhook_max_in_flight_bytes))
         .with_state(Arc::clone(&shared))
-        .merge(crate::mcp::require_api_key(
-            media::routes().with_state(shared),
-            state.store.clone(),
-            &mcp_settings,
-        ))
+        .merge(
+            crate::mcp::require_api_key(
+                media::routes().with_state(shared),
+                state.store.clone(),
+                &mcp_settings,
+            )
+            // Outside the key check, so that a preflight, which never
+            // carries the key, gets a CORS response instead of 401.
+            .layer(crate::mcp::media_cors_layer(&mcp_settings.allowed_origins)),
+        )
         .merge(crate::mcp::router(
             state.store.clone(),
             sender,

@@ -19,11 +19,49 @@ const ALLOWED_HEADERS: [&str; 8] = [
     "last-event-id",
 ];
 
-/// Builds the CORS layer. With an empty allowlist any origin may call,
-/// because rmcp's Origin check is then off too. Otherwise it allows the
-/// entries rmcp's check allows, so a preflight never promises more than the
-/// endpoint accepts.
-pub(super) fn layer(allowed_origins: &[String]) -> CorsLayer {
+/// Request headers a browser may send to `/api/media`: the API key, and
+/// `Range` for seeking, which is CORS-safelisted only in its simplest forms.
+const MEDIA_HEADERS: [&str; 2] = ["authorization", "range"];
+
+/// Builds the CORS layer of `/api/mcp`. It offers only POST, because the
+/// endpoint opens no SSE stream for GET, and it is stateless, so no DELETE
+/// ends a session.
+pub(super) fn mcp_layer(allowed_origins: &[String]) -> CorsLayer {
+    layer(allowed_origins, &[Method::POST], &ALLOWED_HEADERS).expose_headers([
+        header::WWW_AUTHENTICATE,
+        HeaderName::from_static("mcp-session-id"),
+    ])
+}
+
+/// Builds the CORS layer of the discovery documents under `/.well-known/`,
+/// which MCP clients GET with their protocol headers.
+pub(super) fn discovery_layer(allowed_origins: &[String]) -> CorsLayer {
+    layer(allowed_origins, &[Method::GET], &ALLOWED_HEADERS)
+}
+
+/// Builds the CORS layer of `/api/media`, which serves GET and HEAD with
+/// the API key in `Authorization`. A page reads the file's type, name,
+/// length and byte range from the exposed headers.
+pub fn media_layer(allowed_origins: &[String]) -> CorsLayer {
+    layer(
+        allowed_origins,
+        &[Method::GET, Method::HEAD],
+        &MEDIA_HEADERS,
+    )
+    .expose_headers([
+        header::WWW_AUTHENTICATE,
+        header::CONTENT_DISPOSITION,
+        header::CONTENT_LENGTH,
+        header::CONTENT_RANGE,
+        header::ACCEPT_RANGES,
+    ])
+}
+
+/// Builds a CORS layer with the origin rule shared by every route. With an
+/// empty allowlist any origin may call, because rmcp's Origin check is then
+/// off too. Otherwise it allows the entries rmcp's check allows, so a
+/// preflight never promises more than the endpoint accepts.
+fn layer(allowed_origins: &[String], methods: &[Method], headers: &[&'static str]) -> CorsLayer {
     let origins = if allowed_origins.is_empty() {
         AllowOrigin::any()
     } else {
@@ -36,14 +74,14 @@ pub(super) fn layer(allowed_origins: &[String]) -> CorsLayer {
     };
     CorsLayer::new()
         .allow_origin(origins)
-        // GET is for the discovery documents; /api/mcp is stateless, so no
-        // DELETE ends a session there.
-        .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
-        .allow_headers(ALLOWED_HEADERS.map(HeaderName::from_static))
-        .expose_headers([
-            header::WWW_AUTHENTICATE,
-            HeaderName::from_static("mcp-session-id"),
-        ])
+        .allow_methods(methods.to_vec())
+        .allow_headers(
+            headers
+                .iter()
+                .copied()
+                .map(HeaderName::from_static)
+                .collect::<Vec<_>>(),
+        )
         .max_age(Duration::from_secs(600))
 }
 

@@ -3,7 +3,9 @@
 //! and the OAuth protected resource metadata from which clients learn how
 //! to authenticate.
 //!
-//! Layers, outermost first: CORS (answers preflights without credentials),
+//! Layers, outermost first: CORS (answers preflights without credentials,
+//! with one origin rule for this endpoint, the discovery documents and
+//! `/api/media`),
 //! bearer authentication (401 with a `WWW-Authenticate` challenge), then the
 //! endpoint, which answers 405 to anything but POST, checks the body, and
 //! hands it to rmcp's `StreamableHttpService`.
@@ -29,6 +31,7 @@ use crate::store::DynStore;
 use crate::tools::Sender;
 
 pub(crate) use cors::is_origin_entry;
+pub use cors::media_layer as media_cors_layer;
 pub(crate) use host_entry::is_host_entry;
 pub use server::PonsMcp;
 
@@ -95,10 +98,11 @@ pub fn router(store: DynStore, sender: Sender, settings: McpSettings) -> Router 
             auth::authenticate,
         ));
 
+    let discovery =
+        discovery::router(settings.clone()).layer(cors::discovery_layer(&settings.allowed_origins));
     Router::new()
-        .merge(discovery::router(settings.clone()))
-        .merge(mcp)
-        .layer(cors::layer(&settings.allowed_origins))
+        .merge(discovery)
+        .merge(mcp.layer(cors::mcp_layer(&settings.allowed_origins)))
 }
 
 /// Puts `routes` behind the API-key authentication of the MCP endpoint:

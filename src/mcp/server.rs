@@ -239,7 +239,9 @@ impl PonsMcp {
         description = "Read one conversation by conversationId or by the customer's phone: \
                        contact, 24h window status and expiry, and the newest messages oldest \
                        first with direction, time, type, text or caption, delivery status, \
-                       wamid, error and reaction.",
+                       wamid, error and reaction. A media message has a `media` object with \
+                       the file's type, name, size, download status and the `path` to GET it \
+                       with the same API key.",
         output_schema = schema_for_output::<GetConversationOutput>(),
         annotations(
             title = "Read a conversation",

@@ -310,21 +310,37 @@ pub struct InboundMessage {
     pub errors: Vec<MetaError>,
 }
 
-/// Media attached to an inbound message.
+/// Media attached to a message: a file a customer sent, or one the business
+/// sent by link.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct MediaRef {
+    /// Meta's media id of an inbound file, from which the download job
+    /// resolves a download URL.
     pub media_id: Option<String>,
     pub mime_type: Option<String>,
     pub sha256: Option<String>,
     pub filename: Option<String>,
+    /// For inbound media, the download URL Meta put in the webhook, which
+    /// needs the access token and expires. For outbound media, the
+    /// business's own link that send_media passed to Meta.
     pub url: Option<String>,
     /// Download state of inbound media: `pending`, `stored` or `failed`;
-    /// `None` for outbound media sent by link.
+    /// `None` for outbound media sent by link and for inbound media
+    /// without a media id.
     pub download_status: Option<String>,
     /// Size in bytes of the stored copy.
     pub size: Option<i64>,
     /// Why the download failed for good, when it did.
     pub download_error: Option<String>,
+}
+
+impl MediaRef {
+    /// Returns whether Pons downloads this media and serves its stored copy
+    /// at `/api/media/{messageId}`, which is the case for every file with a
+    /// download state.
+    pub fn is_downloadable(&self) -> bool {
+        self.download_status.is_some()
+    }
 }
 
 /// A reaction set or removed by a customer.

@@ -80,12 +80,16 @@ pub enum ToolError {
     AmbiguousMessage { wamid: String, accounts: String },
 
     #[error(
-        "the 24-hour customer service window with {phone} {state}, so {tool} cannot send a \
-         free-form message: outside the window WhatsApp only delivers approved templates. Use \
-         send_template instead. {templates}"
+        "the 24-hour customer service window with {phone} {state}, so {tool} cannot send \
+         {message}: outside the window WhatsApp only delivers approved templates. {next_step} \
+         {templates}"
     )]
     WindowClosed {
         tool: &'static str,
+        /// What was rejected, such as `a reaction`.
+        message: &'static str,
+        /// What to do instead.
+        next_step: &'static str,
         phone: String,
         /// `closed at <time>` or `was never opened: …`.
         state: String,

@@ -12,7 +12,7 @@ use crate::whatsapp::graph::{
 
 use super::media_types::{accepted_list, kind_name, media_type};
 use super::send::{Outgoing, Recipient, SendOutput, deliver, resolve_recipient};
-use super::window::require_open_window;
+use super::window::{FreeForm, require_open_window};
 use super::{SEND_MEDIA, SEND_TEXT, ToolContext, ToolError, guide, non_blank, require};
 
 /// Arguments of `send_text`. `phone` and `text` are required.
@@ -35,7 +35,7 @@ pub async fn send_text(cx: &ToolContext<'_>, args: SendTextArgs) -> Result<SendO
     require(cx.principal, SEND_TEXT)?;
     let recipient =
         resolve_recipient(cx, SEND_TEXT, args.from.as_deref(), args.phone.as_deref()).await?;
-    require_open_window(cx, SEND_TEXT, &recipient).await?;
+    require_open_window(cx, FreeForm::Text, &recipient).await?;
     let Some(text) = args.text.filter(|t| !t.trim().is_empty()) else {
         return Err(ToolError::MissingArgument {
             tool: SEND_TEXT,
@@ -166,7 +166,7 @@ pub async fn send_media(
     require(cx.principal, SEND_MEDIA)?;
     let recipient =
         resolve_recipient(cx, SEND_MEDIA, args.from.as_deref(), args.phone.as_deref()).await?;
-    require_open_window(cx, SEND_MEDIA, &recipient).await?;
+    require_open_window(cx, FreeForm::Media, &recipient).await?;
     let url = checked_url(non_blank(args.url.as_deref()))?;
     let Some(mime_type) = non_blank(args.mime_type.as_deref()) else {
         return Err(ToolError::MissingArgument {

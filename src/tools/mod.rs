@@ -8,6 +8,7 @@ mod conversations;
 mod error;
 mod graph_errors;
 mod guide;
+mod media_out;
 mod media_types;
 mod messages;
 mod output;
@@ -34,6 +35,7 @@ pub use conversations::{
     list_unanswered,
 };
 pub use error::{NO_ACCOUNTS, ToolError, invalid_arguments_message, missing_argument_message};
+pub use media_out::MediaOut;
 pub use messages::{SendMediaArgs, SendTextArgs, send_media, send_text};
 pub use output::{
     AccountOut, ContactOut, ConversationOut, LastMessageOut, MessageErrorOut, MessageOut,

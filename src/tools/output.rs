@@ -5,6 +5,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use schemars::JsonSchema;
 use serde::Serialize;
 
+use super::media_out::{MediaOut, cut_file_name};
 use crate::phone::PhoneNumber;
 use crate::store::{
     Account, ConversationSummary, Message, MetaError, UnixTime, cut_chars, cut_preview,
@@ -313,8 +314,12 @@ pub struct MessageOut {
     pub business_reaction: Option<String>,
     /// The wamid of the message this one replies to.
     pub reply_to_wamid: Option<String>,
+    /// The same as `media.mimeType`.
     pub media_mime_type: Option<String>,
+    /// The same as `media.fileName`.
     pub media_filename: Option<String>,
+    /// The attached file of a media message; `null` for other types.
+    pub media: Option<MediaOut>,
 }
 
 impl From<&Message> for MessageOut {
@@ -340,7 +345,8 @@ impl From<&Message> for MessageOut {
             business_reaction: message.business_reaction.clone(),
             reply_to_wamid: message.context_wamid.clone(),
             media_mime_type: media.and_then(|m| m.mime_type.clone()),
-            media_filename: media.and_then(|m| m.filename.clone()),
+            media_filename: media.and_then(|m| m.filename.as_deref().map(cut_file_name)),
+            media: MediaOut::of(message),
         }
     }
 }

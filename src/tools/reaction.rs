@@ -19,7 +19,7 @@ use super::conversations::{locate, names_conversation};
 use super::graph_errors::{Repeat, graph_failure};
 use super::output::format_time;
 use super::rejected_token::require_usable_token;
-use super::window::require_window_until;
+use super::window::{FreeForm, require_window_until};
 use super::{
     SEND_REACTION, Summary, ToolContext, ToolError, guide, non_blank, require, resolve_accounts,
 };
@@ -90,7 +90,7 @@ pub async fn send_reaction(
     // the customer's window is open.
     require_window_until(
         cx,
-        SEND_REACTION,
+        FreeForm::Reaction,
         &account,
         to.clone(),
         conversation.window_expires_at,

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::store::{AccountId, SearchHit};
 
 use super::conversations::describe_accounts;
+use super::media_out::MediaOut;
 use super::output::{AccountOut, ContactOut, MessageBody, format_time};
 use super::{
     SEARCH_MESSAGES, Summary, ToolContext, ToolError, limit_or_default, non_blank, require,
@@ -53,6 +54,8 @@ pub struct SearchHitOut {
     pub text_cut: bool,
     /// Whether `caption` was cut. WhatsApp allows at most 1,024 characters.
     pub caption_cut: bool,
+    /// The attached file of a media message; `null` for other types.
+    pub media: Option<MediaOut>,
 }
 
 /// Result of `search_messages`.
@@ -163,6 +166,7 @@ fn hit_out(hit: &SearchHit, accounts: &[AccountOut]) -> SearchHitOut {
         caption: body.caption,
         text_cut: body.text_cut,
         caption_cut: body.caption_cut,
+        media: MediaOut::of(message),
     }
 }
 

@@ -7,14 +7,53 @@ use crate::store::{Account, UnixTime};
 
 use super::output::format_time;
 use super::send::Recipient;
-use super::{ToolContext, ToolError, guide};
+use super::{SEND_MEDIA, SEND_REACTION, SEND_TEXT, ToolContext, ToolError, guide};
+
+/// A free-form message that the window rule applies to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum FreeForm {
+    Text,
+    Media,
+    Reaction,
+}
+
+impl FreeForm {
+    /// Returns the tool that sends this kind of message.
+    fn tool(self) -> &'static str {
+        match self {
+            FreeForm::Text => SEND_TEXT,
+            FreeForm::Media => SEND_MEDIA,
+            FreeForm::Reaction => SEND_REACTION,
+        }
+    }
+
+    /// Returns what was rejected, as the error names it.
+    fn noun(self) -> &'static str {
+        match self {
+            FreeForm::Text => "a text message",
+            FreeForm::Media => "a media message",
+            FreeForm::Reaction => "a reaction",
+        }
+    }
+
+    /// Returns what to do instead while the window is closed.
+    fn next_step(self) -> &'static str {
+        match self {
+            FreeForm::Text | FreeForm::Media => "Use send_template instead.",
+            FreeForm::Reaction => {
+                "A template cannot carry a reaction, so react once the customer writes \
+                 again, or send a template with send_template to ask them to reply."
+            }
+        }
+    }
+}
 
 /// Fails with [`ToolError::WindowClosed`] unless the window with the
 /// recipient is open at `cx.now`. It reads only the store, so a refused
 /// message never reaches Meta.
 pub(super) async fn require_open_window(
     cx: &ToolContext<'_>,
-    tool: &'static str,
+    message: FreeForm,
     recipient: &Recipient,
 ) -> Result<(), ToolError> {
     let expires_at = recipient
@@ -23,7 +62,7 @@ pub(super) async fn require_open_window(
         .and_then(|c| c.window_expires_at);
     require_window_until(
         cx,
-        tool,
+        message,
         &recipient.account,
         recipient.phone.e164(),
         expires_at,
@@ -37,7 +76,7 @@ pub(super) async fn require_open_window(
 /// it lists.
 pub(super) async fn require_window_until(
     cx: &ToolContext<'_>,
-    tool: &'static str,
+    message: FreeForm,
     account: &Account,
     phone: String,
     expires_at: Option<UnixTime>,
@@ -53,7 +92,9 @@ pub(super) async fn require_window_until(
         None => "is not open: the customer has never written to this number".to_owned(),
     };
     Err(ToolError::WindowClosed {
-        tool,
+        tool: message.tool(),
+        message: message.noun(),
+        next_step: message.next_step(),
         phone,
         state,
         templates: guide::approved_templates(cx, std::slice::from_ref(account)).await?,

@@ -74,6 +74,25 @@ def test_closed_window_rejected_without_meta(send_stack, sim, mode):
     assert count_rows(send_stack, "messages") == messages_before, "nothing stored"
     assert count_rows(send_stack, "events") == events_before, "no event"
 
+
+@pytest.mark.parametrize("mode", ERAS)
+def test_closed_window_names_reaction(send_stack, sim, mode):
+    customer = new_customer()
+    last_inbound = int(time.time()) - DAY - 1
+    wamid = inbound_at(send_stack, customer, last_inbound)
+    structured(send_stack.call("list_templates", {"refresh": True}))
+    sim.clear_requests()
+
+    for emoji in ("👍", ""):
+        arguments = {"phone": customer, "waMessageId": wamid, "emoji": emoji}
+        text = tool_error(send_stack.call("send_reaction", arguments, mode=mode))
+        assert f"closed at {format_time(last_inbound + DAY)}" in text, text
+        assert "send_reaction cannot send a reaction:" in text, text
+        assert "free-form message" not in text, text
+        assert "A template cannot carry a reaction" in text, text
+        assert "appointment_reminder (en_US)" in text, text
+    assert sim.requests() == [], "no Graph request for a closed window"
+
     output = structured(
         send_stack.call(
             "send_template",
