@@ -638,7 +638,19 @@ async fn wrong_key_rejected_on_postgres() {
 /// returns its exit status and standard error once it has stopped. Fails
 /// the test instead of hanging when the server starts.
 fn serve_until_exit(data_dir: &Path, env: &[(&str, &str)]) -> (std::process::ExitStatus, String) {
-    let log = data_dir.join("serve.log");
+    run_until_exit(data_dir, "serve", env)
+}
+
+/// Runs `pons SUBCOMMAND --bind 127.0.0.1:0` (`serve` or `demo`) on
+/// `data_dir` with the `PONS_*` settings `env` and returns its exit status
+/// and standard error once it has stopped. Fails the test instead of
+/// hanging when the server starts.
+fn run_until_exit(
+    data_dir: &Path,
+    subcommand: &str,
+    env: &[(&str, &str)],
+) -> (std::process::ExitStatus, String) {
+    let log = data_dir.join(format!("{subcommand}.log"));
     let mut command = Command::new(env!("CARGO_BIN_EXE_pons"));
     for (name, _) in std::env::vars_os() {
         if name.to_string_lossy().starts_with("PONS_") {
@@ -646,29 +658,29 @@ fn serve_until_exit(data_dir: &Path, env: &[(&str, &str)]) -> (std::process::Exi
         }
     }
     let mut serve = command
-        .args(["serve", "--bind", "127.0.0.1:0"])
+        .args([subcommand, "--bind", "127.0.0.1:0"])
         .env("PONS_DATA_DIR", data_dir)
         .env("PONS_LOG", "warn")
         .envs(env.iter().copied())
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(&log).unwrap())
         .spawn()
-        .expect("run pons serve");
+        .unwrap_or_else(|error| panic!("run pons {subcommand}: {error}"));
 
     let mut status = None;
     for _ in 0..600 {
-        status = serve.try_wait().expect("wait for pons serve");
+        status = serve.try_wait().expect("wait for pons");
         if status.is_some() {
             break;
         }
         std::thread::sleep(Duration::from_millis(100));
     }
     if status.is_none() {
-        serve.kill().expect("stop pons serve");
-        serve.wait().expect("wait for pons serve");
+        serve.kill().expect("stop pons");
+        serve.wait().expect("wait for pons");
     }
     let message = std::fs::read_to_string(&log).unwrap();
-    let status = status.unwrap_or_else(|| panic!("pons serve started: {message}"));
+    let status = status.unwrap_or_else(|| panic!("pons {subcommand} started: {message}"));
     (status, message)
 }
 
@@ -1496,6 +1508,29 @@ fn serve_rejects_directory_as_lock_file() {
     let expected = format!("the lock file {} is a directory", lock_file.display());
     assert!(message.contains(&expected), "{message}");
     assert!(message.contains("remove"), "{message}");
+}
+
+#[test]
+fn symbolic_link_lock_file_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    for subcommand in ["serve", "demo"] {
+        let target = dir.path().join(format!("{subcommand}-target.lock"));
+        let data_dir = dir.path().join(subcommand);
+        std::fs::create_dir(&data_dir).unwrap();
+        let lock_file = data_dir.join("pons.lock");
+        std::os::unix::fs::symlink(&target, &lock_file).unwrap();
+
+        let (status, message) = run_until_exit(&data_dir, subcommand, &[]);
+
+        assert!(!status.success(), "{subcommand}: {message}");
+        let expected = format!("the lock file {} is a symbolic link", lock_file.display());
+        assert!(message.contains(&expected), "{subcommand}: {message}");
+        assert!(
+            message.contains("remove the link"),
+            "{subcommand}: {message}"
+        );
+        assert!(!target.exists(), "{subcommand} created the link's target");
+    }
 }
 
 #[tokio::test]
