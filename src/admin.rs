@@ -630,23 +630,82 @@ fn parse_email(email: &str) -> anyhow::Result<String> {
     Ok(email.to_owned())
 }
 
-/// Reads a secret from a file or, for `-`, from standard input, trimmed.
+/// Maximum length of an access token or app secret, in characters.
+// NOTE: an assumed, generous cap, because Meta documents no maximum.
+// Access tokens are usually a few hundred characters and app secrets 32.
+const MAX_CREDENTIAL_LEN: usize = 4096;
+/// Maximum bytes read from a credential file, so that a wrong file such as
+/// a log or a device does not fill the memory. Surrounding whitespace
+/// beyond this is taken as a value that is too long.
+const MAX_CREDENTIAL_FILE_BYTES: u64 = 64 * 1024;
+
+/// Reads an access token or app secret from a file or, for `-`, from
+/// standard input, without surrounding whitespace (Unicode `White_Space`).
+/// Rejects a value that is not visible ASCII without spaces, or longer than
+/// [`MAX_CREDENTIAL_LEN`], because Meta's credentials are such text and
+/// another byte would break the `Authorization` header at the first send.
 fn read_secret(path: &Path, flag: &str) -> anyhow::Result<Zeroizing<String>> {
-    let mut text = Zeroizing::new(String::new());
-    if path == Path::new("-") {
-        std::io::stdin()
-            .read_to_string(&mut text)
-            .with_context(|| format!("cannot read {flag} from standard input"))?;
+    let source = if path == Path::new("-") {
+        format!("{flag} - (standard input)")
     } else {
-        let content = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read {flag} {}", path.display()))?;
-        text.push_str(&content);
+        format!("{flag} {}", path.display())
+    };
+    let mut bytes = Zeroizing::new(Vec::new());
+    let read = if path == Path::new("-") {
+        std::io::stdin()
+            .lock()
+            .take(MAX_CREDENTIAL_FILE_BYTES)
+            .read_to_end(&mut bytes)
+    } else {
+        std::fs::File::open(path)
+            .and_then(|file| file.take(MAX_CREDENTIAL_FILE_BYTES).read_to_end(&mut bytes))
+    };
+    read.with_context(|| format!("cannot read {source}"))?;
+    if bytes.len() as u64 >= MAX_CREDENTIAL_FILE_BYTES {
+        bail!(
+            "{source} is {MAX_CREDENTIAL_FILE_BYTES} bytes or longer, but an access token or app \
+             secret is at most {MAX_CREDENTIAL_LEN} characters; put only the token or secret in \
+             the file"
+        );
     }
-    let trimmed = Zeroizing::new(text.trim().to_owned());
+    let text = std::str::from_utf8(&bytes).map_err(|error| {
+        anyhow::anyhow!(
+            "{source} is not UTF-8 text (invalid byte at offset {}); put only the token or \
+             secret in the file, as Meta shows it",
+            error.valid_up_to()
+        )
+    })?;
+    let trimmed = text.trim();
     if trimmed.is_empty() {
         bail!("{flag} {} is empty", path.display());
     }
-    Ok(trimmed)
+    let start = text.len() - text.trim_start().len();
+    check_credential_text(trimmed, start).map_err(|problem| {
+        anyhow::anyhow!(
+            "{source} {problem}, but an access token or app secret is visible ASCII text \
+             without spaces of at most {MAX_CREDENTIAL_LEN} characters; put only the token or \
+             secret in the file, on one line, as Meta shows it"
+        )
+    })?;
+    Ok(Zeroizing::new(trimmed.to_owned()))
+}
+
+/// Checks that `value`, found at byte offset `start` of its file, is
+/// visible ASCII without spaces and at most [`MAX_CREDENTIAL_LEN`]
+/// characters long. The error names the first other character, escaped,
+/// and its offset, or the length, never the value.
+fn check_credential_text(value: &str, start: usize) -> Result<(), String> {
+    if let Some((offset, bad)) = value.char_indices().find(|(_, c)| !c.is_ascii_graphic()) {
+        return Err(format!(
+            "contains the character '{}' at byte offset {}",
+            bad.escape_default(),
+            start + offset
+        ));
+    }
+    if value.len() > MAX_CREDENTIAL_LEN {
+        return Err(format!("is {} characters long", value.len()));
+    }
+    Ok(())
 }
 
 fn read_stdin_line() -> std::io::Result<Zeroizing<String>> {

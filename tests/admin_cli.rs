@@ -301,6 +301,116 @@ fn add_account(
     )
 }
 
+/// Token or secret files that are no Meta credential, with the part of
+/// the error that names the problem.
+const BAD_CREDENTIALS: [(&str, &str); 4] = [
+    ("tok\0en", "the character '\\u{0}' at byte offset 3"),
+    ("a\nb", "the character '\\n' at byte offset 1"),
+    (
+        "tok\r\nX-Injected: 1\n",
+        "the character '\\r' at byte offset 3",
+    ),
+    ("  tok en\n", "the character ' ' at byte offset 5"),
+];
+
+#[test]
+fn account_add_rejects_bad_credentials() {
+    let dir = tempfile::tempdir().unwrap();
+    let added = pons(dir.path(), &["user", "add", "you@example.com"]);
+    assert!(added.status.success(), "user add: {}", stderr(&added));
+    let long = "t".repeat(2 * 1024 * 1024);
+    let too_long = "t".repeat(4097);
+    let mut cases: Vec<(&str, &str)> = BAD_CREDENTIALS.to_vec();
+    cases.push((&long, "bytes or longer"));
+    cases.push((&too_long, "is 4097 characters long"));
+    for (file, content, expected) in cases.iter().flat_map(|(content, expected)| {
+        ["token.txt", "app-secret.txt"].map(|file| (file, *content, *expected))
+    }) {
+        let output = add_account_with_file(dir.path(), file, content);
+        let message = stderr(&output);
+        assert!(!output.status.success(), "{file} {content:?}: {message}");
+        let path = dir.path().join(file).display().to_string();
+        assert!(message.contains(&path), "{file} {content:?}: {message}");
+        assert!(message.contains(expected), "{file} {content:?}: {message}");
+        assert!(
+            message.contains("put only the token or secret in the file"),
+            "{file} {content:?}: {message}"
+        );
+    }
+    let listed = pons(dir.path(), &["account", "list"]);
+    assert!(
+        !stdout(&listed).contains("+15550001111"),
+        "{}",
+        stdout(&listed)
+    );
+
+    let output = add_account_with_file(dir.path(), "token.txt", " \t token \r\n");
+    assert!(
+        output.status.success(),
+        "trimmed token: {}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn set_credentials_rejects_bad_token() {
+    let dir = tempfile::tempdir().unwrap();
+    shop_with_two_users(dir.path());
+    let token = dir.path().join("new-token.txt");
+    for (content, expected) in BAD_CREDENTIALS {
+        std::fs::write(&token, content).unwrap();
+        let output = pons(
+            dir.path(),
+            &[
+                "account",
+                "set-credentials",
+                "--account",
+                "+15550001111",
+                "--access-token-file",
+                token.to_str().unwrap(),
+            ],
+        );
+        let message = stderr(&output);
+        assert!(!output.status.success(), "{content:?}: {message}");
+        assert!(message.contains(expected), "{content:?}: {message}");
+        assert!(
+            message.contains(&token.display().to_string()),
+            "{content:?}: {message}"
+        );
+    }
+}
+
+/// Runs `pons account add` for +15550001111 with `content` in the token or
+/// secret file `file` and a valid value in the other.
+fn add_account_with_file(data_dir: &Path, file: &str, content: &str) -> Output {
+    let token = data_dir.join("token.txt");
+    let secret = data_dir.join("app-secret.txt");
+    std::fs::write(&token, "token").unwrap();
+    std::fs::write(&secret, "secret").unwrap();
+    std::fs::write(data_dir.join(file), content).unwrap();
+    pons(
+        data_dir,
+        &[
+            "account",
+            "add",
+            "--owner",
+            "you@example.com",
+            "--name",
+            "Shop",
+            "--waba-id",
+            "100000000000001",
+            "--phone-number-id",
+            "100000000000002",
+            "--phone-number",
+            "+15550001111",
+            "--access-token-file",
+            token.to_str().unwrap(),
+            "--app-secret-file",
+            secret.to_str().unwrap(),
+        ],
+    )
+}
+
 /// Runs `pons member ACTION --account +15550001111 ARGS`.
 fn member(data_dir: &Path, action: &str, args: &[&str]) -> Output {
     let mut all = vec!["member", action, "--account", "+15550001111"];
