@@ -117,7 +117,7 @@ impl Admin {
         if args.name.trim().is_empty() {
             bail!("--name cannot be empty; give the number a name such as \"Shop\"");
         }
-        reject_invisible_characters(&args.name, "Shop")?;
+        check_name(&args.name, "Shop")?;
         if args.access_token_file == args.app_secret_file
             && args.access_token_file == Path::new("-")
         {
@@ -481,7 +481,7 @@ impl Admin {
         if name.trim().is_empty() {
             bail!("--name cannot be empty; name the key after its client, e.g. \"Claude Desktop\"");
         }
-        reject_invisible_characters(&name, "Claude Desktop")?;
+        check_name(&name, "Claude Desktop")?;
         let scopes = Scopes::parse(scopes).map_err(|err| anyhow!("invalid --scopes: {err}"))?;
         if scopes.names().is_empty() {
             bail!("--scopes is empty: give at least one of read, write, send");
@@ -610,8 +610,23 @@ pub(crate) async fn find_account_by_ref(
     Ok(found)
 }
 
+/// Maximum length of an email address in characters: the 256 octets of a
+/// path in RFC 5321, less its angle brackets.
+const MAX_EMAIL_CHARS: usize = 254;
+/// Maximum length of an account's or an API key's `--name` in characters.
+/// An account's name is in every tool result, so it stays short.
+const MAX_NAME_CHARS: usize = 100;
+
 fn parse_email(email: &str) -> anyhow::Result<String> {
     let email = email.trim();
+    let length = email.chars().count();
+    if length > MAX_EMAIL_CHARS {
+        bail!(
+            "invalid email \"{}\": it is {length} characters long, but an email address has \
+             at most {MAX_EMAIL_CHARS} (RFC 5321); use a shorter address",
+            echoed(email)
+        );
+    }
     let valid = match email.split_once('@') {
         Some((local, domain)) => {
             !local.is_empty()
@@ -625,7 +640,10 @@ fn parse_email(email: &str) -> anyhow::Result<String> {
         None => false,
     };
     if !valid {
-        bail!("invalid email {email:?}: expected name@example.com");
+        bail!(
+            "invalid email \"{}\": expected name@example.com",
+            echoed(email)
+        );
     }
     Ok(email.to_owned())
 }
@@ -722,10 +740,19 @@ fn looks_like_whole_key(reference: &str) -> bool {
     reference.len() > apikey::DISPLAY_PREFIX_LEN && reference.starts_with(apikey::KEY_PREFIX)
 }
 
-/// Rejects a `--name` with control or invisible characters, which would
-/// break the tables of `pons key list` and `pons account list`, reverse
-/// their text, or send escape sequences to the terminal that shows them.
-fn reject_invisible_characters(name: &str, example: &str) -> anyhow::Result<()> {
+/// Rejects a `--name` longer than [`MAX_NAME_CHARS`] or with control or
+/// invisible characters, which would break the tables of `pons key list`
+/// and `pons account list`, reverse their text, or send escape sequences
+/// to the terminal that shows them.
+fn check_name(name: &str, example: &str) -> anyhow::Result<()> {
+    let length = name.chars().count();
+    if length > MAX_NAME_CHARS {
+        bail!(
+            "--name \"{}\" is {length} characters long, but a name has at most \
+             {MAX_NAME_CHARS}; use a short name such as \"{example}\"",
+            echoed(name)
+        );
+    }
     if name.chars().any(is_invisible) {
         bail!(
             "--name \"{}\" contains an invisible or control character such as a line break, \

@@ -211,6 +211,102 @@ fn key_name_with_control_character_rejected() {
 }
 
 #[test]
+fn long_email_rejected() {
+    let dir = data_dir_with_database();
+    let domain = "@example.com";
+    let longest = format!("{}{domain}", "a".repeat(254 - domain.len()));
+    let too_long = format!("{}{domain}", "a".repeat(255 - domain.len()));
+    let huge = format!("{}{domain}", "a".repeat(5000));
+
+    for email in [&too_long, &huge] {
+        let added = pons(dir.path(), &["user", "add", email]);
+        let message = stderr(&added);
+        assert!(
+            !added.status.success(),
+            "{} characters accepted",
+            email.len()
+        );
+        assert!(message.contains("at most 254"), "{message}");
+        assert!(
+            message.contains(&format!("{}…", "a".repeat(64))),
+            "{message}"
+        );
+        assert!(
+            message.len() < 500,
+            "the whole email is repeated: {message}"
+        );
+    }
+    let added = pons(dir.path(), &["user", "add", &longest]);
+    assert!(added.status.success(), "254 characters: {}", stderr(&added));
+}
+
+#[test]
+fn long_key_name_rejected() {
+    let dir = data_dir_with_database();
+    user_with_key(dir.path());
+    let create = |name: &str| {
+        pons(
+            dir.path(),
+            &[
+                "key",
+                "create",
+                "--user",
+                "you@example.com",
+                "--name",
+                name,
+                "--scopes",
+                "read",
+            ],
+        )
+    };
+
+    for length in [101, 20_000] {
+        let created = create(&"k".repeat(length));
+        let message = stderr(&created);
+        assert!(!created.status.success(), "{length} characters accepted");
+        assert!(
+            stdout(&created).is_empty(),
+            "{length} characters printed a key"
+        );
+        assert!(
+            message.contains(&format!("is {length} characters long")),
+            "{message}"
+        );
+        assert!(message.contains("at most 100"), "{message}");
+        assert!(message.len() < 500, "the whole name is repeated: {message}");
+    }
+    let created = create(&"k".repeat(100));
+    assert!(
+        created.status.success(),
+        "100 characters: {}",
+        stderr(&created)
+    );
+}
+
+#[test]
+fn long_account_name_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    let added = pons(dir.path(), &["user", "add", "you@example.com"]);
+    assert!(added.status.success(), "user add: {}", stderr(&added));
+
+    for length in [101, 100_000] {
+        let name = "s".repeat(length);
+        let added = add_account(dir.path(), &[], &name, "+15550001111", "100000000000002");
+        let message = stderr(&added);
+        assert!(!added.status.success(), "{length} characters accepted");
+        assert!(
+            message.contains(&format!("is {length} characters long")),
+            "{message}"
+        );
+        assert!(message.contains("at most 100"), "{message}");
+        assert!(message.len() < 500, "the whole name is repeated: {message}");
+    }
+    let name = "s".repeat(100);
+    let added = add_account(dir.path(), &[], &name, "+15550001111", "100000000000002");
+    assert!(added.status.success(), "100 characters: {}", stderr(&added));
+}
+
+#[test]
 fn account_name_with_control_character_rejected() {
     let dir = data_dir_with_database();
     user_with_key(dir.path());
