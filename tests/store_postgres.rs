@@ -403,6 +403,31 @@ async fn missing_database_gets_createdb_hint() {
     assert!(message.contains(&name), "{message}");
 }
 
+/// The hint quotes a database name with shell metacharacters, so that the
+/// command it suggests creates that name and runs nothing else.
+#[tokio::test]
+async fn createdb_hint_quotes_database_name() {
+    let server_url = std::env::var(postgres_harness::URL_VARIABLE).expect("test server URL");
+    let name = format!("pons_missing_{}\";drop 'it'", uuid::Uuid::new_v4().simple());
+    let encoded = name
+        .replace('"', "%22")
+        .replace(';', "%3B")
+        .replace(' ', "%20")
+        .replace('\'', "%27");
+    let url = postgres_harness::database_url(&server_url, &encoded);
+
+    let error = PostgresStore::connect(&url)
+        .await
+        .expect_err("a missing database is rejected");
+
+    let message = format!("{error:#}");
+    let quoted = format!("'{}'", name.replace('\'', "'\\''"));
+    assert!(
+        message.contains(&format!(" {quoted}`")),
+        "expected {quoted} in: {message}"
+    );
+}
+
 /// A database whose schema contains another application's tables is left
 /// alone, with an error that names the tables and the fix.
 #[tokio::test]
