@@ -101,11 +101,12 @@ pub(super) fn reject_foreign_database(data_dir: &Path, sim: &MetaSimConfig) -> a
         phone_number_id: &sim.phone_number_id,
         phone_number: &sim.display_phone_number,
     };
-    let (foreign, marked) = seeded_data::open_read_only(&path)
+    let (foreign, marked, demo_user) = seeded_data::open_read_only(&path)
         .and_then(|conn| {
             Ok((
                 seeded_data::find_foreign_data(&conn, &own)?,
                 is_marked(&conn)?,
+                has_demo_user(&conn)?,
             ))
         })
         .with_context(|| {
@@ -114,11 +115,24 @@ pub(super) fn reject_foreign_database(data_dir: &Path, sim: &MetaSimConfig) -> a
                 path.display()
             )
         })?;
+    // The demo user is in every database a demo created, so a rejected
+    // one with it is a demo's directory that an admin command added to.
+    let demo_fix = demo_user.then(|| {
+        format!(
+            "a demo created this database (it contains the demo user {DEMO_EMAIL}), so to \
+             start the demo over, delete the folder {} with all its data, or give the demo \
+             another directory with --data-dir or PONS_DATA_DIR",
+            data_dir.display()
+        )
+    });
     if let Some(accounts) = foreign.accounts {
+        let fix = demo_fix.unwrap_or_else(|| {
+            "unset PONS_DATA_DIR, or pass --data-dir with a new directory".to_owned()
+        });
         bail!(
             "data directory {} contains a Pons database with {} account(s) that pons demo \
              did not create (such as \"{}\", +{}), and the demo never uses a \
-             real data directory; unset PONS_DATA_DIR, or pass --data-dir with a new directory",
+             real data directory; {fix}",
             data_dir.display(),
             accounts.count,
             accounts.name,
@@ -130,11 +144,13 @@ pub(super) fn reject_foreign_database(data_dir: &Path, sim: &MetaSimConfig) -> a
             Some(email) => format!("the user \"{}\"", echoed(email)),
             None => "API keys of a deleted user".to_owned(),
         };
+        let fix = demo_fix.unwrap_or_else(|| {
+            "give the demo its own directory with --data-dir or PONS_DATA_DIR".to_owned()
+        });
         bail!(
             "data directory {} contains a Pons database with {} user(s) and {} API key(s) that \
              pons demo did not create (such as {example}), so it belongs to a Pons server, and \
-             the demo never uses a server's data; give the demo its own directory with \
-             --data-dir or PONS_DATA_DIR",
+             the demo never uses a server's data; {fix}",
             data_dir.display(),
             users.users,
             users.keys,
@@ -153,6 +169,18 @@ pub(super) fn reject_foreign_database(data_dir: &Path, sim: &MetaSimConfig) -> a
         );
     }
     Ok(())
+}
+
+/// Tells whether the database contains the demo user.
+fn has_demo_user(conn: &Connection) -> rusqlite::Result<bool> {
+    if !seeded_data::has_tables(conn, &["users"])? {
+        return Ok(false);
+    }
+    conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM users WHERE lower(email) = lower(?1))",
+        [DEMO_EMAIL],
+        |row| row.get(0),
+    )
 }
 
 /// Tells whether the database contains an account or the demo user, each
