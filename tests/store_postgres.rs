@@ -428,6 +428,34 @@ async fn createdb_hint_quotes_database_name() {
     );
 }
 
+/// Tables in a schema other than the one Pons migrates cannot collide with
+/// Pons's, so they do not stop it.
+#[tokio::test]
+async fn tables_in_other_schema_accepted() {
+    let database = EmptyDatabase::create().await;
+    let pool = PgPool::connect(&database.url()).await.expect("connect");
+    sqlx::query("CREATE SCHEMA billing")
+        .execute(&pool)
+        .await
+        .expect("create a schema");
+    sqlx::query("CREATE TABLE billing.invoices (id integer PRIMARY KEY)")
+        .execute(&pool)
+        .await
+        .expect("create a table in it");
+
+    let store = PostgresStore::connect(&database.url()).await;
+
+    assert!(store.is_ok(), "{:#}", store.err().unwrap());
+    let schema: String = sqlx::query_scalar(
+        "SELECT table_schema::text FROM information_schema.tables WHERE table_name = 'accounts'",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("find Pons's accounts table");
+    assert_eq!(schema, "public", "Pons migrated the current schema");
+    pool.close().await;
+}
+
 /// A database whose schema contains another application's tables is left
 /// alone, with an error that names the tables and the fix.
 #[tokio::test]
