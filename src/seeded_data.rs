@@ -1,8 +1,9 @@
 //! The rule that keeps `pons demo` and `pons bench seed` out of a real
 //! installation: each stores made-up data in a database of its own, so a
 //! SQLite database that contains accounts, users or API keys that the
-//! command did not create belongs to someone else. The database is opened
-//! read-only and not migrated, so a rejected database stays as it was.
+//! command did not create belongs to someone else, and so does such a
+//! PostgreSQL database. The database is only read, not migrated, so a
+//! rejected database stays as it was.
 
 use std::path::Path;
 
@@ -45,6 +46,25 @@ pub struct ForeignData {
     pub users: Option<ForeignUsers>,
 }
 
+// The queries below run on SQLite and PostgreSQL alike. SQLite reads
+// `$1` as a named parameter and numbers parameters in their order of first
+// appearance, so `$N` binds the N-th value on both.
+
+/// The number of accounts other than the one `own` describes, with the
+/// oldest one's name and number. Binds phone number id, WABA id, number
+/// and name.
+const FOREIGN_ACCOUNTS_SQL: &str = "SELECT count(*) OVER (), name, phone_number FROM accounts \
+     WHERE NOT (phone_number_id = $1 AND waba_id = $2 AND phone_number = $3 AND name = $4) \
+     ORDER BY created_at, id LIMIT 1";
+/// The number of users other than the one whose email is bound.
+const FOREIGN_USERS_SQL: &str = "SELECT count(*) FROM users WHERE lower(email) <> lower($1)";
+/// The number of API keys of users other than the one whose email is bound.
+const FOREIGN_KEYS_SQL: &str = "SELECT count(*) FROM api_keys WHERE user_id NOT IN \
+     (SELECT id FROM users WHERE lower(email) = lower($1))";
+/// The email of the oldest user other than the one whose email is bound.
+const FOREIGN_USER_EXAMPLE_SQL: &str = "SELECT email FROM users WHERE lower(email) <> lower($1) \
+     ORDER BY created_at, id LIMIT 1";
+
 /// Opens the SQLite database at `path` read-only with the flags the
 /// checks use.
 pub fn open_read_only(path: &Path) -> rusqlite::Result<Connection> {
@@ -85,17 +105,13 @@ fn foreign_accounts(
     if !has_tables(conn, &["accounts"])? {
         return Ok(None);
     }
-    let sql = "SELECT count(*) OVER (), name, phone_number FROM accounts \
-               WHERE NOT (phone_number_id = ?1 AND waba_id = ?2 AND phone_number = ?3 \
-               AND name = ?4) \
-               ORDER BY created_at, id LIMIT 1";
     let params = rusqlite::params![
         own.phone_number_id,
         own.waba_id,
         own.phone_number,
         own.account_name
     ];
-    conn.query_row(sql, params, |row| {
+    conn.query_row(FOREIGN_ACCOUNTS_SQL, params, |row| {
         Ok(ForeignAccounts {
             count: row.get(0)?,
             name: row.get(1)?,
@@ -112,31 +128,77 @@ fn foreign_users(conn: &Connection, email: &str) -> rusqlite::Result<Option<Fore
     if !has_tables(conn, &["users", "api_keys"])? {
         return Ok(None);
     }
-    let users: i64 = conn.query_row(
-        "SELECT count(*) FROM users WHERE lower(email) <> lower(?1)",
-        [email],
-        |row| row.get(0),
-    )?;
-    let keys: i64 = conn.query_row(
-        "SELECT count(*) FROM api_keys WHERE user_id NOT IN \
-         (SELECT id FROM users WHERE lower(email) = lower(?1))",
-        [email],
-        |row| row.get(0),
-    )?;
+    let users: i64 = conn.query_row(FOREIGN_USERS_SQL, [email], |row| row.get(0))?;
+    let keys: i64 = conn.query_row(FOREIGN_KEYS_SQL, [email], |row| row.get(0))?;
     if users == 0 && keys == 0 {
         return Ok(None);
     }
     let example = conn
-        .query_row(
-            "SELECT email FROM users WHERE lower(email) <> lower(?1) \
-             ORDER BY created_at, id LIMIT 1",
-            [email],
-            |row| row.get(0),
-        )
+        .query_row(FOREIGN_USER_EXAMPLE_SQL, [email], |row| row.get(0))
         .optional()?;
     Ok(Some(ForeignUsers {
         users,
         keys,
         example,
     }))
+}
+
+/// Like [`find_foreign_data`] for the PostgreSQL database at `url`, read
+/// in its current schema, where Pons keeps its tables. Returns `None` when
+/// the database cannot be reached, because opening the store reports that
+/// with its own hints, and an empty [`ForeignData`] when Pons's tables are
+/// missing.
+pub async fn find_foreign_data_postgres(
+    url: &str,
+    own: &SeededIdentity<'_>,
+) -> anyhow::Result<Option<ForeignData>> {
+    use sqlx::Connection as _;
+
+    let Ok(mut conn) = sqlx::PgConnection::connect(url).await else {
+        return Ok(None);
+    };
+    let tables: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema() \
+         AND table_name IN ('accounts', 'users', 'api_keys')",
+    )
+    .fetch_one(&mut conn)
+    .await?;
+    if tables < 3 {
+        return Ok(Some(ForeignData::default()));
+    }
+    let accounts = sqlx::query_as::<_, (i64, String, String)>(FOREIGN_ACCOUNTS_SQL)
+        .bind(own.phone_number_id)
+        .bind(own.waba_id)
+        .bind(own.phone_number)
+        .bind(own.account_name)
+        .fetch_optional(&mut conn)
+        .await?
+        .map(|(count, name, phone_number)| ForeignAccounts {
+            count,
+            name,
+            phone_number,
+        });
+    let users: i64 = sqlx::query_scalar(FOREIGN_USERS_SQL)
+        .bind(own.email)
+        .fetch_one(&mut conn)
+        .await?;
+    let keys: i64 = sqlx::query_scalar(FOREIGN_KEYS_SQL)
+        .bind(own.email)
+        .fetch_one(&mut conn)
+        .await?;
+    let users = if users == 0 && keys == 0 {
+        None
+    } else {
+        let example = sqlx::query_scalar(FOREIGN_USER_EXAMPLE_SQL)
+            .bind(own.email)
+            .fetch_optional(&mut conn)
+            .await?;
+        Some(ForeignUsers {
+            users,
+            keys,
+            example,
+        })
+    };
+    conn.close().await.ok();
+    Ok(Some(ForeignData { accounts, users }))
 }

@@ -2,11 +2,21 @@
 //! a data directory, judged by exit status, output and what the database
 //! contains afterwards.
 
+#[allow(dead_code)]
+mod postgres_harness;
+
 use std::path::Path;
 use std::process::{Command, Output};
 
+use sqlx::Connection;
+
 /// Runs `pons ARGS` on `data_dir` with no other `PONS_*` setting.
 fn pons(data_dir: &Path, args: &[&str]) -> Output {
+    pons_with_env(data_dir, args, &[])
+}
+
+/// Runs `pons ARGS` on `data_dir` with the `PONS_*` settings `env` only.
+fn pons_with_env(data_dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_pons"));
     for (name, _) in std::env::vars_os() {
         if name.to_string_lossy().starts_with("PONS_") {
@@ -17,6 +27,7 @@ fn pons(data_dir: &Path, args: &[&str]) -> Output {
         .args(args)
         .env("PONS_DATA_DIR", data_dir)
         .env("PONS_LOG", "warn")
+        .envs(env.iter().copied())
         .output()
         .expect("run pons")
 }
@@ -27,17 +38,20 @@ fn stderr(output: &Output) -> String {
 
 /// Seeds a small corpus into `data_dir`.
 fn bench_seed(data_dir: &Path) -> Output {
-    pons(
-        data_dir,
-        &[
-            "bench",
-            "seed",
-            "--conversations",
-            "100",
-            "--messages",
-            "20",
-        ],
-    )
+    bench_seed_with_env(data_dir, &[])
+}
+
+/// Seeds a small corpus with the `PONS_*` settings `env`.
+fn bench_seed_with_env(data_dir: &Path, env: &[(&str, &str)]) -> Output {
+    let args = [
+        "bench",
+        "seed",
+        "--conversations",
+        "100",
+        "--messages",
+        "20",
+    ];
+    pons_with_env(data_dir, &args, env)
 }
 
 /// Counts the rows of `table` in the SQLite database of `data_dir`.
@@ -137,4 +151,55 @@ fn seed_runs_again_on_own_database() {
     assert_eq!(count_rows(&data_dir, "users"), 1);
     assert_eq!(count_rows(&data_dir, "accounts"), 1);
     assert_eq!(count_rows(&data_dir, "api_keys"), 2);
+}
+
+/// Counts the rows of `table` in the PostgreSQL database at `url`.
+async fn count_postgres_rows(url: &str, table: &str) -> i64 {
+    let mut conn = sqlx::PgConnection::connect(url).await.expect("connect");
+    let sql = format!("SELECT count(*) FROM {table}");
+    let count = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        .fetch_one(&mut conn)
+        .await
+        .expect("count rows");
+    conn.close().await.ok();
+    count
+}
+
+#[tokio::test]
+async fn seed_rejects_postgres_installation() {
+    let database = postgres_harness::EmptyDatabase::create().await;
+    let url = database.url();
+    let env = [("PONS_DATABASE_URL", url.as_str())];
+    let dir = tempfile::tempdir().unwrap();
+    let added = pons_with_env(dir.path(), &["user", "add", "you@example.com"], &env);
+    assert!(added.status.success(), "user add: {}", stderr(&added));
+
+    let output = bench_seed_with_env(dir.path(), &env);
+
+    assert!(
+        !output.status.success(),
+        "bench seed wrote into a real database"
+    );
+    let message = stderr(&output);
+    assert!(message.contains("you@example.com"), "{message}");
+    assert!(message.contains("an empty database"), "{message}");
+    assert!(output.stdout.is_empty(), "printed a key: {output:?}");
+    assert_eq!(count_postgres_rows(&url, "users").await, 1);
+    assert_eq!(count_postgres_rows(&url, "api_keys").await, 0);
+}
+
+#[tokio::test]
+async fn seed_runs_again_on_own_postgres_database() {
+    let database = postgres_harness::EmptyDatabase::create().await;
+    let url = database.url();
+    let env = [("PONS_DATABASE_URL", url.as_str())];
+    let dir = tempfile::tempdir().unwrap();
+
+    let first = bench_seed_with_env(dir.path(), &env);
+    assert!(first.status.success(), "first seed: {}", stderr(&first));
+    let second = bench_seed_with_env(dir.path(), &env);
+    assert!(second.status.success(), "second seed: {}", stderr(&second));
+
+    assert_eq!(count_postgres_rows(&url, "users").await, 1);
+    assert_eq!(count_postgres_rows(&url, "api_keys").await, 2);
 }

@@ -16,7 +16,7 @@ use super::corpus::{Customer, MIN_CONVERSATIONS, RANDOM_SEED, Vocabulary, query_
 use crate::apikey;
 use crate::auth::Scope;
 use crate::crypto::SecretBox;
-use crate::echo::echoed;
+use crate::echo::{echoed, without_credentials};
 use crate::phone::PhoneNumber;
 use crate::seeded_data::{self, SeededIdentity};
 use crate::store::{
@@ -71,24 +71,16 @@ const ACCOUNT_NAME: &str = "Bench";
 /// WhatsApp Business Account id of the account that `seed` creates.
 const WABA_ID: &str = "100000000000001";
 
-/// Rejects a SQLite database that contains accounts, users or API keys
-/// that `pons bench seed` with these `args` did not create, before the
-/// database is opened for writing. A missing database passes, and so does
-/// one that an earlier run with the same `--email`, `--phone-number` and
+/// Rejects a database that contains accounts, users or API keys that
+/// `pons bench seed` with these `args` did not create, before the database
+/// is opened for writing. A missing database passes, and so does one that
+/// an earlier run with the same `--email`, `--phone-number` and
 /// `--phone-number-id` seeded.
-// NOTE: a PostgreSQL database (PONS_DATABASE_URL) is not checked.
-pub fn reject_foreign_database(
+pub async fn reject_foreign_database(
     data_dir: &Path,
     database_url: &str,
     args: &SeedArgs,
 ) -> anyhow::Result<()> {
-    if crate::store::is_postgres_url(database_url) {
-        return Ok(());
-    }
-    let path = crate::store::sqlite::path_from_url(database_url)?;
-    if !path.exists() {
-        return Ok(());
-    }
     let phone = parse_phone_number(args)?;
     let own = SeededIdentity {
         email: &args.email,
@@ -97,14 +89,34 @@ pub fn reject_foreign_database(
         phone_number_id: &args.phone_number_id,
         phone_number: phone.digits(),
     };
-    let foreign = seeded_data::open_read_only(&path)
-        .and_then(|conn| seeded_data::find_foreign_data(&conn, &own))
-        .with_context(|| {
-            format!(
-                "cannot read the database {} to check that pons bench seed created it",
-                path.display()
-            )
-        })?;
+    let (database, foreign) = if crate::store::is_postgres_url(database_url) {
+        let database = without_credentials(database_url);
+        let found = seeded_data::find_foreign_data_postgres(database_url, &own)
+            .await
+            .with_context(|| {
+                format!(
+                    "cannot read the database {database} to check that pons bench seed created it"
+                )
+            })?;
+        match found {
+            Some(foreign) => (database, foreign),
+            None => return Ok(()),
+        }
+    } else {
+        let path = crate::store::sqlite::path_from_url(database_url)?;
+        if !path.exists() {
+            return Ok(());
+        }
+        let foreign = seeded_data::open_read_only(&path)
+            .and_then(|conn| seeded_data::find_foreign_data(&conn, &own))
+            .with_context(|| {
+                format!(
+                    "cannot read the database {} to check that pons bench seed created it",
+                    path.display()
+                )
+            })?;
+        (path.display().to_string(), foreign)
+    };
     let found = match (foreign.accounts, foreign.users) {
         (Some(accounts), _) => format!(
             "{} account(s) that pons bench seed did not create (such as \"{}\", +{})",
@@ -124,10 +136,10 @@ pub fn reject_foreign_database(
         (None, None) => return Ok(()),
     };
     bail!(
-        "database {} in data directory {} contains {found}, so it belongs to a Pons \
+        "database {database} of data directory {} contains {found}, so it belongs to a Pons \
          installation, and pons bench seed never writes its made-up data into one; set \
-         PONS_DATA_DIR or --data-dir to an empty directory",
-        path.display(),
+         PONS_DATA_DIR or --data-dir to an empty directory (and unset PONS_DATABASE_URL, or \
+         point it at an empty database)",
         data_dir.display()
     )
 }
