@@ -117,7 +117,7 @@ impl Admin {
         if args.name.trim().is_empty() {
             bail!("--name cannot be empty; give the number a name such as \"Shop\"");
         }
-        reject_invisible_characters(&args.name, "Shop")?;
+        check_name(&args.name, "Shop")?;
         if args.access_token_file == args.app_secret_file
             && args.access_token_file == Path::new("-")
         {
@@ -481,7 +481,7 @@ impl Admin {
         if name.trim().is_empty() {
             bail!("--name cannot be empty; name the key after its client, e.g. \"Claude Desktop\"");
         }
-        reject_invisible_characters(&name, "Claude Desktop")?;
+        check_name(&name, "Claude Desktop")?;
         let scopes = Scopes::parse(scopes).map_err(|err| anyhow!("invalid --scopes: {err}"))?;
         if scopes.names().is_empty() {
             bail!("--scopes is empty: give at least one of read, write, send");
@@ -610,8 +610,23 @@ pub(crate) async fn find_account_by_ref(
     Ok(found)
 }
 
+/// Maximum length of an email address in characters: the 256 octets of a
+/// path in RFC 5321, less its angle brackets.
+const MAX_EMAIL_CHARS: usize = 254;
+/// Maximum length of an account's or an API key's `--name` in characters.
+/// An account's name is in every tool result, so it stays short.
+const MAX_NAME_CHARS: usize = 100;
+
 fn parse_email(email: &str) -> anyhow::Result<String> {
     let email = email.trim();
+    let length = email.chars().count();
+    if length > MAX_EMAIL_CHARS {
+        bail!(
+            "invalid email \"{}\": it is {length} characters long, but an email address has \
+             at most {MAX_EMAIL_CHARS} (RFC 5321); use a shorter address",
+            echoed(email)
+        );
+    }
     let valid = match email.split_once('@') {
         Some((local, domain)) => {
             !local.is_empty()
@@ -625,28 +640,90 @@ fn parse_email(email: &str) -> anyhow::Result<String> {
         None => false,
     };
     if !valid {
-        bail!("invalid email {email:?}: expected name@example.com");
+        bail!(
+            "invalid email \"{}\": expected name@example.com",
+            echoed(email)
+        );
     }
     Ok(email.to_owned())
 }
 
-/// Reads a secret from a file or, for `-`, from standard input, trimmed.
+/// Maximum length of an access token or app secret, in characters.
+// NOTE: an assumed, generous cap, because Meta documents no maximum.
+// Access tokens are usually a few hundred characters and app secrets 32.
+const MAX_CREDENTIAL_LEN: usize = 4096;
+/// Maximum bytes read from a credential file, so that a wrong file such as
+/// a log or a device does not fill the memory. Surrounding whitespace
+/// beyond this is taken as a value that is too long.
+const MAX_CREDENTIAL_FILE_BYTES: u64 = 64 * 1024;
+
+/// Reads an access token or app secret from a file or, for `-`, from
+/// standard input, without surrounding whitespace (Unicode `White_Space`).
+/// Rejects a value that is not visible ASCII without spaces, or longer than
+/// [`MAX_CREDENTIAL_LEN`], because Meta's credentials are such text and
+/// another byte would break the `Authorization` header at the first send.
 fn read_secret(path: &Path, flag: &str) -> anyhow::Result<Zeroizing<String>> {
-    let mut text = Zeroizing::new(String::new());
-    if path == Path::new("-") {
-        std::io::stdin()
-            .read_to_string(&mut text)
-            .with_context(|| format!("cannot read {flag} from standard input"))?;
+    let source = if path == Path::new("-") {
+        format!("{flag} - (standard input)")
     } else {
-        let content = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read {flag} {}", path.display()))?;
-        text.push_str(&content);
+        format!("{flag} {}", path.display())
+    };
+    let mut bytes = Zeroizing::new(Vec::new());
+    let read = if path == Path::new("-") {
+        std::io::stdin()
+            .lock()
+            .take(MAX_CREDENTIAL_FILE_BYTES)
+            .read_to_end(&mut bytes)
+    } else {
+        std::fs::File::open(path)
+            .and_then(|file| file.take(MAX_CREDENTIAL_FILE_BYTES).read_to_end(&mut bytes))
+    };
+    read.with_context(|| format!("cannot read {source}"))?;
+    if bytes.len() as u64 >= MAX_CREDENTIAL_FILE_BYTES {
+        bail!(
+            "{source} is {MAX_CREDENTIAL_FILE_BYTES} bytes or longer, but an access token or app \
+             secret is at most {MAX_CREDENTIAL_LEN} characters; put only the token or secret in \
+             the file"
+        );
     }
-    let trimmed = Zeroizing::new(text.trim().to_owned());
+    let text = std::str::from_utf8(&bytes).map_err(|error| {
+        anyhow::anyhow!(
+            "{source} is not UTF-8 text (invalid byte at offset {}); put only the token or \
+             secret in the file, as Meta shows it",
+            error.valid_up_to()
+        )
+    })?;
+    let trimmed = text.trim();
     if trimmed.is_empty() {
         bail!("{flag} {} is empty", path.display());
     }
-    Ok(trimmed)
+    let start = text.len() - text.trim_start().len();
+    check_credential_text(trimmed, start).map_err(|problem| {
+        anyhow::anyhow!(
+            "{source} {problem}, but an access token or app secret is visible ASCII text \
+             without spaces of at most {MAX_CREDENTIAL_LEN} characters; put only the token or \
+             secret in the file, on one line, as Meta shows it"
+        )
+    })?;
+    Ok(Zeroizing::new(trimmed.to_owned()))
+}
+
+/// Checks that `value`, found at byte offset `start` of its file, is
+/// visible ASCII without spaces and at most [`MAX_CREDENTIAL_LEN`]
+/// characters long. The error names the first other character, escaped,
+/// and its offset, or the length, never the value.
+fn check_credential_text(value: &str, start: usize) -> Result<(), String> {
+    if let Some((offset, bad)) = value.char_indices().find(|(_, c)| !c.is_ascii_graphic()) {
+        return Err(format!(
+            "contains the character '{}' at byte offset {}",
+            bad.escape_default(),
+            start + offset
+        ));
+    }
+    if value.len() > MAX_CREDENTIAL_LEN {
+        return Err(format!("is {} characters long", value.len()));
+    }
+    Ok(())
 }
 
 fn read_stdin_line() -> std::io::Result<Zeroizing<String>> {
@@ -663,10 +740,19 @@ fn looks_like_whole_key(reference: &str) -> bool {
     reference.len() > apikey::DISPLAY_PREFIX_LEN && reference.starts_with(apikey::KEY_PREFIX)
 }
 
-/// Rejects a `--name` with control or invisible characters, which would
-/// break the tables of `pons key list` and `pons account list`, reverse
-/// their text, or send escape sequences to the terminal that shows them.
-fn reject_invisible_characters(name: &str, example: &str) -> anyhow::Result<()> {
+/// Rejects a `--name` longer than [`MAX_NAME_CHARS`] or with control or
+/// invisible characters, which would break the tables of `pons key list`
+/// and `pons account list`, reverse their text, or send escape sequences
+/// to the terminal that shows them.
+fn check_name(name: &str, example: &str) -> anyhow::Result<()> {
+    let length = name.chars().count();
+    if length > MAX_NAME_CHARS {
+        bail!(
+            "--name \"{}\" is {length} characters long, but a name has at most \
+             {MAX_NAME_CHARS}; use a short name such as \"{example}\"",
+            echoed(name)
+        );
+    }
     if name.chars().any(is_invisible) {
         bail!(
             "--name \"{}\" contains an invisible or control character such as a line break, \

@@ -507,7 +507,8 @@ pub enum BenchCommand {
     Ingest(crate::bench::IngestArgs),
     /// Fill the configured database with a synthetic corpus for `bench
     /// tools`: a user, an account, a new key with every scope, and
-    /// messages. Prints the key (or writes it to --key-file).
+    /// messages. Prints the key (or writes it to --key-file). Rejects a
+    /// database with accounts, users or keys that it did not create.
     Seed(crate::bench::SeedArgs),
     /// Call one MCP tool over N keep-alive connections and report calls
     /// per second, latency percentiles and errors.

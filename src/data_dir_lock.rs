@@ -18,8 +18,9 @@
 //! lock on the database (`store::postgres::instance_lock`), which covers
 //! servers on other machines and in other data directories.
 
-use std::fs::{File, TryLockError};
+use std::fs::{File, OpenOptions, TryLockError};
 use std::io;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
@@ -69,7 +70,7 @@ pub fn lock_for_demo(data_dir: &Path) -> anyhow::Result<DataDirLock> {
 /// there is no lock file.
 pub fn lock_existing_for_demo(data_dir: &Path) -> anyhow::Result<Option<DataDirLock>> {
     let path = lock_path(data_dir);
-    let metadata = std::fs::metadata(&path);
+    let metadata = std::fs::symlink_metadata(&path);
     if matches!(metadata, Err(error) if error.kind() == io::ErrorKind::NotFound) {
         return Ok(None);
     }
@@ -161,14 +162,19 @@ fn read_only_unless_writable(path: &Path, writable: io::Result<File>) -> anyhow:
 /// Opens the existing lock file read-only.
 fn open_existing(path: &Path) -> anyhow::Result<File> {
     reject_irregular_file(path)?;
-    let file = File::open(path).map_err(|error| open_failed(path, error))?;
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
+        .map_err(|error| open_failed(path, error))?;
     checked_lock_file(path, file)
 }
 
 /// Rejects a lock file path that exists but is not a regular file, such
-/// as a directory, before it is opened. Opening a FIFO would block.
+/// as a directory or a symbolic link, before it is opened. Opening a FIFO
+/// would block, and opening a link would create or lock its target.
 fn reject_irregular_file(path: &Path) -> anyhow::Result<()> {
-    match std::fs::metadata(path) {
+    match std::fs::symlink_metadata(path) {
         Ok(metadata) if !metadata.is_file() => Err(not_a_file(path, &metadata)),
         _ => Ok(()),
     }
@@ -185,6 +191,9 @@ fn checked_lock_file(path: &Path, file: File) -> anyhow::Result<File> {
 }
 
 fn not_a_file(path: &Path, metadata: &std::fs::Metadata) -> anyhow::Error {
+    if metadata.is_symlink() {
+        return symbolic_link(path);
+    }
     let kind = if metadata.is_dir() {
         "a directory"
     } else {
@@ -199,7 +208,20 @@ fn not_a_file(path: &Path, metadata: &std::fs::Metadata) -> anyhow::Error {
     )
 }
 
+fn symbolic_link(path: &Path) -> anyhow::Error {
+    anyhow::anyhow!(
+        "the lock file {} is a symbolic link, and Pons never follows one there because it \
+         would create or lock the link's target instead; remove the link {} and start again \
+         (Pons creates the lock file as an empty regular file)",
+        path.display(),
+        path.display()
+    )
+}
+
 fn open_failed(path: &Path, error: io::Error) -> anyhow::Error {
+    if error.raw_os_error() == Some(libc::ELOOP) {
+        return symbolic_link(path);
+    }
     anyhow::anyhow!(
         "cannot open or create the lock file {}: {error}; give the user that runs Pons read \
          access to it and write access to its directory, or remove the file so Pons creates it \

@@ -22,6 +22,7 @@ pub mod media_files;
 pub mod metasim;
 pub mod phone;
 pub mod private_fs;
+pub mod seeded_data;
 pub mod server;
 pub mod store;
 pub mod tools;

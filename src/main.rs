@@ -85,6 +85,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bench(BenchCommand::Ingest(args)) => pons::bench::ingest(args).await,
         Command::Bench(BenchCommand::Tools(args)) => pons::bench::tools(args).await,
         Command::Bench(BenchCommand::Seed(args)) => {
+            pons::bench::reject_foreign_database(&settings.data_dir, &settings.database_url, &args)
+                .await?;
             let (store, secrets) = server::open(&settings).await?;
             pons::bench::seed(store, secrets, args).await
         }

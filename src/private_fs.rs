@@ -36,11 +36,16 @@ pub fn create_new_file(path: &Path) -> io::Result<File> {
 
 /// Opens the file `path` for writing, creating it readable by its owner
 /// only when it is missing. An existing file keeps its content and mode.
+/// On Unix it fails with `ELOOP` when `path` is a symbolic link, so that
+/// a link never makes Pons create or open the link's target.
 pub fn open_or_create_file(path: &Path) -> io::Result<File> {
     let mut options = OpenOptions::new();
     options.write(true).create(true);
     #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, FILE_MODE);
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(FILE_MODE).custom_flags(libc::O_NOFOLLOW);
+    }
     options.open(path)
 }
 

@@ -211,6 +211,102 @@ fn key_name_with_control_character_rejected() {
 }
 
 #[test]
+fn long_email_rejected() {
+    let dir = data_dir_with_database();
+    let domain = "@example.com";
+    let longest = format!("{}{domain}", "a".repeat(254 - domain.len()));
+    let too_long = format!("{}{domain}", "a".repeat(255 - domain.len()));
+    let huge = format!("{}{domain}", "a".repeat(5000));
+
+    for email in [&too_long, &huge] {
+        let added = pons(dir.path(), &["user", "add", email]);
+        let message = stderr(&added);
+        assert!(
+            !added.status.success(),
+            "{} characters accepted",
+            email.len()
+        );
+        assert!(message.contains("at most 254"), "{message}");
+        assert!(
+            message.contains(&format!("{}…", "a".repeat(64))),
+            "{message}"
+        );
+        assert!(
+            message.len() < 500,
+            "the whole email is repeated: {message}"
+        );
+    }
+    let added = pons(dir.path(), &["user", "add", &longest]);
+    assert!(added.status.success(), "254 characters: {}", stderr(&added));
+}
+
+#[test]
+fn long_key_name_rejected() {
+    let dir = data_dir_with_database();
+    user_with_key(dir.path());
+    let create = |name: &str| {
+        pons(
+            dir.path(),
+            &[
+                "key",
+                "create",
+                "--user",
+                "you@example.com",
+                "--name",
+                name,
+                "--scopes",
+                "read",
+            ],
+        )
+    };
+
+    for length in [101, 20_000] {
+        let created = create(&"k".repeat(length));
+        let message = stderr(&created);
+        assert!(!created.status.success(), "{length} characters accepted");
+        assert!(
+            stdout(&created).is_empty(),
+            "{length} characters printed a key"
+        );
+        assert!(
+            message.contains(&format!("is {length} characters long")),
+            "{message}"
+        );
+        assert!(message.contains("at most 100"), "{message}");
+        assert!(message.len() < 500, "the whole name is repeated: {message}");
+    }
+    let created = create(&"k".repeat(100));
+    assert!(
+        created.status.success(),
+        "100 characters: {}",
+        stderr(&created)
+    );
+}
+
+#[test]
+fn long_account_name_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    let added = pons(dir.path(), &["user", "add", "you@example.com"]);
+    assert!(added.status.success(), "user add: {}", stderr(&added));
+
+    for length in [101, 100_000] {
+        let name = "s".repeat(length);
+        let added = add_account(dir.path(), &[], &name, "+15550001111", "100000000000002");
+        let message = stderr(&added);
+        assert!(!added.status.success(), "{length} characters accepted");
+        assert!(
+            message.contains(&format!("is {length} characters long")),
+            "{message}"
+        );
+        assert!(message.contains("at most 100"), "{message}");
+        assert!(message.len() < 500, "the whole name is repeated: {message}");
+    }
+    let name = "s".repeat(100);
+    let added = add_account(dir.path(), &[], &name, "+15550001111", "100000000000002");
+    assert!(added.status.success(), "100 characters: {}", stderr(&added));
+}
+
+#[test]
 fn account_name_with_control_character_rejected() {
     let dir = data_dir_with_database();
     user_with_key(dir.path());
@@ -298,6 +394,116 @@ fn add_account(
             secret.to_str().unwrap(),
         ],
         env,
+    )
+}
+
+/// Token or secret files that are no Meta credential, with the part of
+/// the error that names the problem.
+const BAD_CREDENTIALS: [(&str, &str); 4] = [
+    ("tok\0en", "the character '\\u{0}' at byte offset 3"),
+    ("a\nb", "the character '\\n' at byte offset 1"),
+    (
+        "tok\r\nX-Injected: 1\n",
+        "the character '\\r' at byte offset 3",
+    ),
+    ("  tok en\n", "the character ' ' at byte offset 5"),
+];
+
+#[test]
+fn account_add_rejects_bad_credentials() {
+    let dir = tempfile::tempdir().unwrap();
+    let added = pons(dir.path(), &["user", "add", "you@example.com"]);
+    assert!(added.status.success(), "user add: {}", stderr(&added));
+    let long = "t".repeat(2 * 1024 * 1024);
+    let too_long = "t".repeat(4097);
+    let mut cases: Vec<(&str, &str)> = BAD_CREDENTIALS.to_vec();
+    cases.push((&long, "bytes or longer"));
+    cases.push((&too_long, "is 4097 characters long"));
+    for (file, content, expected) in cases.iter().flat_map(|(content, expected)| {
+        ["token.txt", "app-secret.txt"].map(|file| (file, *content, *expected))
+    }) {
+        let output = add_account_with_file(dir.path(), file, content);
+        let message = stderr(&output);
+        assert!(!output.status.success(), "{file} {content:?}: {message}");
+        let path = dir.path().join(file).display().to_string();
+        assert!(message.contains(&path), "{file} {content:?}: {message}");
+        assert!(message.contains(expected), "{file} {content:?}: {message}");
+        assert!(
+            message.contains("put only the token or secret in the file"),
+            "{file} {content:?}: {message}"
+        );
+    }
+    let listed = pons(dir.path(), &["account", "list"]);
+    assert!(
+        !stdout(&listed).contains("+15550001111"),
+        "{}",
+        stdout(&listed)
+    );
+
+    let output = add_account_with_file(dir.path(), "token.txt", " \t token \r\n");
+    assert!(
+        output.status.success(),
+        "trimmed token: {}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn set_credentials_rejects_bad_token() {
+    let dir = tempfile::tempdir().unwrap();
+    shop_with_two_users(dir.path());
+    let token = dir.path().join("new-token.txt");
+    for (content, expected) in BAD_CREDENTIALS {
+        std::fs::write(&token, content).unwrap();
+        let output = pons(
+            dir.path(),
+            &[
+                "account",
+                "set-credentials",
+                "--account",
+                "+15550001111",
+                "--access-token-file",
+                token.to_str().unwrap(),
+            ],
+        );
+        let message = stderr(&output);
+        assert!(!output.status.success(), "{content:?}: {message}");
+        assert!(message.contains(expected), "{content:?}: {message}");
+        assert!(
+            message.contains(&token.display().to_string()),
+            "{content:?}: {message}"
+        );
+    }
+}
+
+/// Runs `pons account add` for +15550001111 with `content` in the token or
+/// secret file `file` and a valid value in the other.
+fn add_account_with_file(data_dir: &Path, file: &str, content: &str) -> Output {
+    let token = data_dir.join("token.txt");
+    let secret = data_dir.join("app-secret.txt");
+    std::fs::write(&token, "token").unwrap();
+    std::fs::write(&secret, "secret").unwrap();
+    std::fs::write(data_dir.join(file), content).unwrap();
+    pons(
+        data_dir,
+        &[
+            "account",
+            "add",
+            "--owner",
+            "you@example.com",
+            "--name",
+            "Shop",
+            "--waba-id",
+            "100000000000001",
+            "--phone-number-id",
+            "100000000000002",
+            "--phone-number",
+            "+15550001111",
+            "--access-token-file",
+            token.to_str().unwrap(),
+            "--app-secret-file",
+            secret.to_str().unwrap(),
+        ],
     )
 }
 
@@ -638,7 +844,19 @@ async fn wrong_key_rejected_on_postgres() {
 /// returns its exit status and standard error once it has stopped. Fails
 /// the test instead of hanging when the server starts.
 fn serve_until_exit(data_dir: &Path, env: &[(&str, &str)]) -> (std::process::ExitStatus, String) {
-    let log = data_dir.join("serve.log");
+    run_until_exit(data_dir, "serve", env)
+}
+
+/// Runs `pons SUBCOMMAND --bind 127.0.0.1:0` (`serve` or `demo`) on
+/// `data_dir` with the `PONS_*` settings `env` and returns its exit status
+/// and standard error once it has stopped. Fails the test instead of
+/// hanging when the server starts.
+fn run_until_exit(
+    data_dir: &Path,
+    subcommand: &str,
+    env: &[(&str, &str)],
+) -> (std::process::ExitStatus, String) {
+    let log = data_dir.join(format!("{subcommand}.log"));
     let mut command = Command::new(env!("CARGO_BIN_EXE_pons"));
     for (name, _) in std::env::vars_os() {
         if name.to_string_lossy().starts_with("PONS_") {
@@ -646,29 +864,29 @@ fn serve_until_exit(data_dir: &Path, env: &[(&str, &str)]) -> (std::process::Exi
         }
     }
     let mut serve = command
-        .args(["serve", "--bind", "127.0.0.1:0"])
+        .args([subcommand, "--bind", "127.0.0.1:0"])
         .env("PONS_DATA_DIR", data_dir)
         .env("PONS_LOG", "warn")
         .envs(env.iter().copied())
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(&log).unwrap())
         .spawn()
-        .expect("run pons serve");
+        .unwrap_or_else(|error| panic!("run pons {subcommand}: {error}"));
 
     let mut status = None;
     for _ in 0..600 {
-        status = serve.try_wait().expect("wait for pons serve");
+        status = serve.try_wait().expect("wait for pons");
         if status.is_some() {
             break;
         }
         std::thread::sleep(Duration::from_millis(100));
     }
     if status.is_none() {
-        serve.kill().expect("stop pons serve");
-        serve.wait().expect("wait for pons serve");
+        serve.kill().expect("stop pons");
+        serve.wait().expect("wait for pons");
     }
     let message = std::fs::read_to_string(&log).unwrap();
-    let status = status.unwrap_or_else(|| panic!("pons serve started: {message}"));
+    let status = status.unwrap_or_else(|| panic!("pons {subcommand} started: {message}"));
     (status, message)
 }
 
@@ -1496,6 +1714,29 @@ fn serve_rejects_directory_as_lock_file() {
     let expected = format!("the lock file {} is a directory", lock_file.display());
     assert!(message.contains(&expected), "{message}");
     assert!(message.contains("remove"), "{message}");
+}
+
+#[test]
+fn symbolic_link_lock_file_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    for subcommand in ["serve", "demo"] {
+        let target = dir.path().join(format!("{subcommand}-target.lock"));
+        let data_dir = dir.path().join(subcommand);
+        std::fs::create_dir(&data_dir).unwrap();
+        let lock_file = data_dir.join("pons.lock");
+        std::os::unix::fs::symlink(&target, &lock_file).unwrap();
+
+        let (status, message) = run_until_exit(&data_dir, subcommand, &[]);
+
+        assert!(!status.success(), "{subcommand}: {message}");
+        let expected = format!("the lock file {} is a symbolic link", lock_file.display());
+        assert!(message.contains(&expected), "{subcommand}: {message}");
+        assert!(
+            message.contains("remove the link"),
+            "{subcommand}: {message}"
+        );
+        assert!(!target.exists(), "{subcommand} created the link's target");
+    }
 }
 
 #[tokio::test]

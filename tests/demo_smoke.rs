@@ -782,6 +782,10 @@ async fn demo_rejects_database_without_accounts() {
             "{case}: {message}"
         );
         assert!(
+            !message.contains("start the demo over"),
+            "{case}: a server's folder is no demo's: {message}"
+        );
+        assert!(
             before == database_bytes(&data_dir),
             "{case}: the demo changed the database"
         );
@@ -790,6 +794,24 @@ async fn demo_rejects_database_without_accounts() {
             "{case}: the demo created its lock file"
         );
     }
+}
+
+#[tokio::test]
+async fn demo_folder_with_added_user_names_delete() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let data_dir = dir.path().join("pons-demo-data");
+    create_database(&data_dir).await;
+    // The demo user marks a database that a demo created.
+    admin(&data_dir, &["user", "add", "demo@pons.local"]);
+    admin(&data_dir, &["user", "add", "x@example.com"]);
+
+    let message = rejected_start("demo", &data_dir).await;
+
+    assert!(message.contains("\"x@example.com\""), "{message}");
+    let delete = format!("delete the folder {}", data_dir.display());
+    assert!(message.contains(&delete), "{message}");
+    assert!(message.contains("start the demo over"), "{message}");
+    assert!(data_dir.exists(), "the demo deleted the folder itself");
 }
 
 #[tokio::test]

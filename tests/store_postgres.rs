@@ -403,6 +403,59 @@ async fn missing_database_gets_createdb_hint() {
     assert!(message.contains(&name), "{message}");
 }
 
+/// The hint quotes a database name with shell metacharacters, so that the
+/// command it suggests creates that name and runs nothing else.
+#[tokio::test]
+async fn createdb_hint_quotes_database_name() {
+    let server_url = std::env::var(postgres_harness::URL_VARIABLE).expect("test server URL");
+    let name = format!("pons_missing_{}\";drop 'it'", uuid::Uuid::new_v4().simple());
+    let encoded = name
+        .replace('"', "%22")
+        .replace(';', "%3B")
+        .replace(' ', "%20")
+        .replace('\'', "%27");
+    let url = postgres_harness::database_url(&server_url, &encoded);
+
+    let error = PostgresStore::connect(&url)
+        .await
+        .expect_err("a missing database is rejected");
+
+    let message = format!("{error:#}");
+    let quoted = format!("'{}'", name.replace('\'', "'\\''"));
+    assert!(
+        message.contains(&format!(" {quoted}`")),
+        "expected {quoted} in: {message}"
+    );
+}
+
+/// Tables in a schema other than the one Pons migrates cannot collide with
+/// Pons's, so they do not stop it.
+#[tokio::test]
+async fn tables_in_other_schema_accepted() {
+    let database = EmptyDatabase::create().await;
+    let pool = PgPool::connect(&database.url()).await.expect("connect");
+    sqlx::query("CREATE SCHEMA billing")
+        .execute(&pool)
+        .await
+        .expect("create a schema");
+    sqlx::query("CREATE TABLE billing.invoices (id integer PRIMARY KEY)")
+        .execute(&pool)
+        .await
+        .expect("create a table in it");
+
+    let store = PostgresStore::connect(&database.url()).await;
+
+    assert!(store.is_ok(), "{:#}", store.err().unwrap());
+    let schema: String = sqlx::query_scalar(
+        "SELECT table_schema::text FROM information_schema.tables WHERE table_name = 'accounts'",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("find Pons's accounts table");
+    assert_eq!(schema, "public", "Pons migrated the current schema");
+    pool.close().await;
+}
+
 /// A database whose schema contains another application's tables is left
 /// alone, with an error that names the tables and the fix.
 #[tokio::test]

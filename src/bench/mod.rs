@@ -16,5 +16,5 @@ mod tools;
 
 pub use ingest::{IngestArgs, ingest};
 pub use load::PhaseResult;
-pub use seed::{SeedArgs, seed};
+pub use seed::{SeedArgs, reject_foreign_database, seed};
 pub use tools::{BenchTool, ToolsArgs, tools};

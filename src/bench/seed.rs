@@ -3,7 +3,7 @@
 //! account, creates a new API key with every scope, and stores the
 //! messages through `Store::ingest` in large batches.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, bail};
@@ -16,7 +16,9 @@ use super::corpus::{Customer, MIN_CONVERSATIONS, RANDOM_SEED, Vocabulary, query_
 use crate::apikey;
 use crate::auth::Scope;
 use crate::crypto::SecretBox;
+use crate::echo::{echoed, without_credentials};
 use crate::phone::PhoneNumber;
+use crate::seeded_data::{self, SeededIdentity};
 use crate::store::{
     Account, ContactSeen, DynStore, InboundMessage, IngestItem, IngestReport, NewAccount,
     NewApiKey, NewUser, NewWebhookLog, Role, User, WebhookBatch,
@@ -62,6 +64,89 @@ pub struct SeedArgs {
     /// Write the new API key to this file (mode 0600) instead of standard output.
     #[arg(long, value_name = "PATH")]
     pub key_file: Option<PathBuf>,
+}
+
+/// Name of the account that `seed` creates.
+const ACCOUNT_NAME: &str = "Bench";
+/// WhatsApp Business Account id of the account that `seed` creates.
+const WABA_ID: &str = "100000000000001";
+
+/// Rejects a database that contains accounts, users or API keys that
+/// `pons bench seed` with these `args` did not create, before the database
+/// is opened for writing. A missing database passes, and so does one that
+/// an earlier run with the same `--email`, `--phone-number` and
+/// `--phone-number-id` seeded.
+pub async fn reject_foreign_database(
+    data_dir: &Path,
+    database_url: &str,
+    args: &SeedArgs,
+) -> anyhow::Result<()> {
+    let phone = parse_phone_number(args)?;
+    let own = SeededIdentity {
+        email: &args.email,
+        account_name: ACCOUNT_NAME,
+        waba_id: WABA_ID,
+        phone_number_id: &args.phone_number_id,
+        phone_number: phone.digits(),
+    };
+    let (database, foreign) = if crate::store::is_postgres_url(database_url) {
+        let database = without_credentials(database_url);
+        let found = seeded_data::find_foreign_data_postgres(database_url, &own)
+            .await
+            .with_context(|| {
+                format!(
+                    "cannot read the database {database} to check that pons bench seed created it"
+                )
+            })?;
+        match found {
+            Some(foreign) => (database, foreign),
+            None => return Ok(()),
+        }
+    } else {
+        let path = crate::store::sqlite::path_from_url(database_url)?;
+        if !path.exists() {
+            return Ok(());
+        }
+        let foreign = seeded_data::open_read_only(&path)
+            .and_then(|conn| seeded_data::find_foreign_data(&conn, &own))
+            .with_context(|| {
+                format!(
+                    "cannot read the database {} to check that pons bench seed created it",
+                    path.display()
+                )
+            })?;
+        (path.display().to_string(), foreign)
+    };
+    let found = match (foreign.accounts, foreign.users) {
+        (Some(accounts), _) => format!(
+            "{} account(s) that pons bench seed did not create (such as \"{}\", +{})",
+            accounts.count,
+            echoed(&accounts.name),
+            accounts.phone_number
+        ),
+        (None, Some(users)) => format!(
+            "{} user(s) and {} API key(s) that pons bench seed did not create{}",
+            users.users,
+            users.keys,
+            users
+                .example
+                .map(|email| format!(" (such as the user \"{}\")", echoed(&email)))
+                .unwrap_or_default()
+        ),
+        (None, None) => return Ok(()),
+    };
+    bail!(
+        "database {database} of data directory {} contains {found}, so it belongs to a Pons \
+         installation, and pons bench seed never writes its made-up data into one; set \
+         PONS_DATA_DIR or --data-dir to an empty directory (and unset PONS_DATABASE_URL, or \
+         point it at an empty database)",
+        data_dir.display()
+    )
+}
+
+fn parse_phone_number(args: &SeedArgs) -> anyhow::Result<PhoneNumber> {
+    PhoneNumber::parse(&args.phone_number)
+        .with_context(|| format!("invalid --phone-number {:?}", args.phone_number))
 }
 
 /// Seeds the corpus and prints the new key and the search query mix.
@@ -126,14 +211,13 @@ async fn ensure_account(
     owner: &User,
     args: &SeedArgs,
 ) -> anyhow::Result<Account> {
-    let phone = PhoneNumber::parse(&args.phone_number)
-        .with_context(|| format!("invalid --phone-number {:?}", args.phone_number))?;
+    let phone = parse_phone_number(args)?;
     let account = match store.find_account(phone.digits()).await? {
         Some(account) => account,
         None => {
             let new = NewAccount {
-                name: "Bench".to_owned(),
-                waba_id: "100000000000001".to_owned(),
+                name: ACCOUNT_NAME.to_owned(),
+                waba_id: WABA_ID.to_owned(),
                 phone_number_id: args.phone_number_id.clone(),
                 phone_number: phone.digits().to_owned(),
                 display_name: None,

@@ -7,13 +7,14 @@ use std::path::Path;
 
 use anyhow::{Context, bail};
 use rand::RngCore;
-use rusqlite::{Connection, OpenFlags, OptionalExtension};
+use rusqlite::Connection;
 
 use super::customers;
 use crate::apikey;
 use crate::crypto::SecretBox;
 use crate::echo::echoed;
 use crate::metasim::{MetaSim, MetaSimConfig};
+use crate::seeded_data::{self, SeededIdentity};
 use crate::store::{Account, DynStore, NewAccount, NewApiKey, NewUser, Role, User};
 
 /// Email of the user the demo creates.
@@ -93,11 +94,20 @@ pub(super) fn reject_foreign_database(data_dir: &Path, sim: &MetaSimConfig) -> a
     if !path.exists() {
         return Ok(());
     }
-    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let (account, users, marked) = Connection::open_with_flags(&path, flags)
+    let own = SeededIdentity {
+        email: DEMO_EMAIL,
+        account_name: ACCOUNT_NAME,
+        waba_id: &sim.waba_id,
+        phone_number_id: &sim.phone_number_id,
+        phone_number: &sim.display_phone_number,
+    };
+    let (foreign, marked, demo_user) = seeded_data::open_read_only(&path)
         .and_then(|conn| {
-            let account = foreign_account(&conn, sim)?;
-            Ok((account, foreign_users(&conn)?, is_marked(&conn)?))
+            Ok((
+                seeded_data::find_foreign_data(&conn, &own)?,
+                is_marked(&conn)?,
+                has_demo_user(&conn)?,
+            ))
         })
         .with_context(|| {
             format!(
@@ -105,24 +115,42 @@ pub(super) fn reject_foreign_database(data_dir: &Path, sim: &MetaSimConfig) -> a
                 path.display()
             )
         })?;
-    if let Some((count, name, phone_number)) = account {
-        bail!(
-            "data directory {} contains a Pons database with {count} account(s) that pons demo \
-             did not create (such as \"{name}\", +{phone_number}), and the demo never uses a \
-             real data directory; unset PONS_DATA_DIR, or pass --data-dir with a new directory",
+    // The demo user is in every database a demo created, so a rejected
+    // one with it is a demo's directory that an admin command added to.
+    let demo_fix = demo_user.then(|| {
+        format!(
+            "a demo created this database (it contains the demo user {DEMO_EMAIL}), so to \
+             start the demo over, delete the folder {} with all its data, or give the demo \
+             another directory with --data-dir or PONS_DATA_DIR",
             data_dir.display()
+        )
+    });
+    if let Some(accounts) = foreign.accounts {
+        let fix = demo_fix.unwrap_or_else(|| {
+            "unset PONS_DATA_DIR, or pass --data-dir with a new directory".to_owned()
+        });
+        bail!(
+            "data directory {} contains a Pons database with {} account(s) that pons demo \
+             did not create (such as \"{}\", +{}), and the demo never uses a \
+             real data directory; {fix}",
+            data_dir.display(),
+            accounts.count,
+            accounts.name,
+            accounts.phone_number
         );
     }
-    if let Some(users) = users {
+    if let Some(users) = foreign.users {
         let example = match &users.example {
             Some(email) => format!("the user \"{}\"", echoed(email)),
             None => "API keys of a deleted user".to_owned(),
         };
+        let fix = demo_fix.unwrap_or_else(|| {
+            "give the demo its own directory with --data-dir or PONS_DATA_DIR".to_owned()
+        });
         bail!(
             "data directory {} contains a Pons database with {} user(s) and {} API key(s) that \
              pons demo did not create (such as {example}), so it belongs to a Pons server, and \
-             the demo never uses a server's data; give the demo its own directory with \
-             --data-dir or PONS_DATA_DIR",
+             the demo never uses a server's data; {fix}",
             data_dir.display(),
             users.users,
             users.keys,
@@ -143,16 +171,22 @@ pub(super) fn reject_foreign_database(data_dir: &Path, sim: &MetaSimConfig) -> a
     Ok(())
 }
 
+/// Tells whether the database contains the demo user.
+fn has_demo_user(conn: &Connection) -> rusqlite::Result<bool> {
+    if !seeded_data::has_tables(conn, &["users"])? {
+        return Ok(false);
+    }
+    conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM users WHERE lower(email) = lower(?1))",
+        [DEMO_EMAIL],
+        |row| row.get(0),
+    )
+}
+
 /// Tells whether the database contains an account or the demo user, each
 /// of which only the demo stores once [`reject_foreign_database`] passed.
 fn is_marked(conn: &Connection) -> rusqlite::Result<bool> {
-    let has_tables: bool = conn.query_row(
-        "SELECT count(*) = 2 FROM sqlite_master WHERE type = 'table' \
-         AND name IN ('accounts', 'users')",
-        [],
-        |row| row.get(0),
-    )?;
-    if !has_tables {
+    if !seeded_data::has_tables(conn, &["accounts", "users"])? {
         return Ok(false);
     }
     conn.query_row(
@@ -161,86 +195,6 @@ fn is_marked(conn: &Connection) -> rusqlite::Result<bool> {
         [DEMO_EMAIL],
         |row| row.get(0),
     )
-}
-
-/// Returns how many accounts other than the sandbox account of [`sandbox`]
-/// the database contains, with the oldest one's name and number.
-fn foreign_account(
-    conn: &Connection,
-    sim: &MetaSimConfig,
-) -> rusqlite::Result<Option<(i64, String, String)>> {
-    let has_accounts: bool = conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'accounts')",
-        [],
-        |row| row.get(0),
-    )?;
-    if !has_accounts {
-        return Ok(None);
-    }
-    let sql = "SELECT count(*) OVER (), name, phone_number FROM accounts \
-               WHERE NOT (phone_number_id = ?1 AND waba_id = ?2 AND phone_number = ?3 \
-               AND name = ?4) \
-               ORDER BY created_at, id LIMIT 1";
-    let params = rusqlite::params![
-        sim.phone_number_id,
-        sim.waba_id,
-        sim.display_phone_number,
-        ACCOUNT_NAME
-    ];
-    conn.query_row(sql, params, |row| {
-        Ok((row.get(0)?, row.get(1)?, row.get(2)?))
-    })
-    .optional()
-}
-
-/// Users and API keys in a database that the demo did not create.
-struct ForeignUsers {
-    users: i64,
-    keys: i64,
-    /// Email of the oldest such user, if any.
-    example: Option<String>,
-}
-
-/// Counts the users other than [`DEMO_EMAIL`] and the API keys of those
-/// users. Returns `None` when there are none, or when the `users` or
-/// `api_keys` table is missing.
-fn foreign_users(conn: &Connection) -> rusqlite::Result<Option<ForeignUsers>> {
-    let has_tables: bool = conn.query_row(
-        "SELECT count(*) = 2 FROM sqlite_master WHERE type = 'table' \
-         AND name IN ('users', 'api_keys')",
-        [],
-        |row| row.get(0),
-    )?;
-    if !has_tables {
-        return Ok(None);
-    }
-    let users: i64 = conn.query_row(
-        "SELECT count(*) FROM users WHERE lower(email) <> lower(?1)",
-        [DEMO_EMAIL],
-        |row| row.get(0),
-    )?;
-    let keys: i64 = conn.query_row(
-        "SELECT count(*) FROM api_keys WHERE user_id NOT IN \
-         (SELECT id FROM users WHERE lower(email) = lower(?1))",
-        [DEMO_EMAIL],
-        |row| row.get(0),
-    )?;
-    if users == 0 && keys == 0 {
-        return Ok(None);
-    }
-    let example = conn
-        .query_row(
-            "SELECT email FROM users WHERE lower(email) <> lower(?1) \
-             ORDER BY created_at, id LIMIT 1",
-            [DEMO_EMAIL],
-            |row| row.get(0),
-        )
-        .optional()?;
-    Ok(Some(ForeignUsers {
-        users,
-        keys,
-        example,
-    }))
 }
 
 fn new_account(sim: &MetaSimConfig, secrets: &SecretBox, owner: &User) -> NewAccount {

@@ -73,9 +73,9 @@ impl PostgresStore {
                 format!(
                     "; create it with `createdb -h {} -p {} {}`, or fix the database name in the \
                      URL",
-                    options.get_host(),
+                    shell_word(options.get_host()),
                     options.get_port(),
-                    options.get_database().unwrap_or_default()
+                    shell_word(options.get_database().unwrap_or_default())
                 )
             } else {
                 String::new()
@@ -147,6 +147,20 @@ const MIGRATIONS_TABLE: &str = "_sqlx_migrations";
 
 /// How many of a foreign schema's tables an error names.
 const TABLES_NAMED: usize = 5;
+
+/// Returns `word` as one word of a POSIX shell command line: unchanged
+/// when it is not empty and has only ASCII letters, digits and `_-./:`,
+/// otherwise in single quotes, with each `'` written as `'\''`.
+fn shell_word(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-./:".contains(c));
+    if plain {
+        return word.to_owned();
+    }
+    format!("'{}'", word.replace('\'', "'\\''"))
+}
 
 /// Fails when the current schema of the database belongs to another
 /// application: it contains tables but no record of Pons's first migration.
