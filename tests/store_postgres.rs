@@ -428,6 +428,25 @@ async fn createdb_hint_quotes_database_name() {
     );
 }
 
+/// The hint ends createdb's options before a database name that starts
+/// with `-`, so that createdb does not read the name as an option.
+#[tokio::test]
+async fn createdb_hint_ends_options_before_dash_name() {
+    let server_url = std::env::var(postgres_harness::URL_VARIABLE).expect("test server URL");
+    let name = format!("-pons_missing_{}", uuid::Uuid::new_v4().simple());
+    let url = postgres_harness::database_url(&server_url, &name);
+
+    let error = PostgresStore::connect(&url)
+        .await
+        .expect_err("a missing database is rejected");
+
+    let message = format!("{error:#}");
+    assert!(
+        message.contains(&format!(" -- {name}`")),
+        "expected `-- {name}` in: {message}"
+    );
+}
+
 /// Tables in a schema other than the one Pons migrates cannot collide with
 /// Pons's, so they do not stop it.
 #[tokio::test]

@@ -70,12 +70,16 @@ impl PostgresStore {
                 .and_then(|error| error.code())
                 .is_some_and(|code| code == "3D000");
             let hint = if missing_database {
+                let database = options.get_database().unwrap_or_default();
+                // `--` ends createdb's options, so a name that starts with
+                // `-` is not read as one.
+                let end_of_options = if database.starts_with('-') { "-- " } else { "" };
                 format!(
-                    "; create it with `createdb -h {} -p {} {}`, or fix the database name in the \
-                     URL",
+                    "; create it with `createdb -h {} -p {} {end_of_options}{}`, or fix the \
+                     database name in the URL",
                     shell_word(options.get_host()),
                     options.get_port(),
-                    shell_word(options.get_database().unwrap_or_default())
+                    shell_word(database)
                 )
             } else {
                 String::new()
