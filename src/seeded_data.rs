@@ -143,11 +143,11 @@ fn foreign_users(conn: &Connection, email: &str) -> rusqlite::Result<Option<Fore
     }))
 }
 
-/// Like [`find_foreign_data`] for the PostgreSQL database at `url`, read
-/// in its current schema, where Pons keeps its tables. Returns `None` when
-/// the database cannot be reached, because opening the store reports that
-/// with its own hints, and an empty [`ForeignData`] when Pons's tables are
-/// missing.
+/// Finds data not created by `own` in the PostgreSQL database at `url`, as
+/// [`find_foreign_data`] does, in the schema where Pons keeps its tables.
+/// Returns `None` when the database cannot be reached, because opening the
+/// store reports that with its own hints. Returns an empty [`ForeignData`]
+/// when Pons's tables are missing.
 pub async fn find_foreign_data_postgres(
     url: &str,
     own: &SeededIdentity<'_>,

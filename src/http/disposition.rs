@@ -46,8 +46,8 @@ fn sanitize_filename(name: &str) -> String {
     let cleaned: String = base
         .chars()
         .map(|c| {
-            let kept = c.is_alphanumeric() || matches!(c, '.' | '_' | '-' | ' ' | '(' | ')');
-            if kept { c } else { '_' }
+            let allowed = c.is_alphanumeric() || matches!(c, '.' | '_' | '-' | ' ' | '(' | ')');
+            if allowed { c } else { '_' }
         })
         .collect();
     cleaned
@@ -86,7 +86,6 @@ fn percent_encode(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{ConversationId, Direction, MessageId, MessageStatus};
 
     /// Returns the ASCII `filename` parameter of a sanitised name.
     fn ascii_filename(name: &str) -> String {
@@ -119,20 +118,10 @@ mod tests {
             ..MediaRef::default()
         };
         let message = Message {
-            id: MessageId("m1".to_owned()),
-            conversation_id: ConversationId("c1".to_owned()),
             wamid: None,
-            direction: Direction::Inbound,
             kind: "document".to_owned(),
-            text: None,
-            caption: None,
-            status: MessageStatus::Received,
-            timestamp: 1_750_000_000,
-            context_wamid: None,
-            error: None,
-            reaction: None,
-            business_reaction: None,
             media: Some(media.clone()),
+            ..Message::test_message()
         };
         (message, media)
     }

@@ -3,7 +3,7 @@
 //! and the OAuth protected resource metadata from which clients learn how
 //! to authenticate.
 //!
-//! Layers, outermost first: CORS (answers preflights without credentials,
+//! Layers, outermost first: CORS (replies to preflights without credentials,
 //! with one origin rule for this endpoint, the discovery documents and
 //! `/api/media`),
 //! bearer authentication (401 with a `WWW-Authenticate` challenge), then the

@@ -491,6 +491,30 @@ pub struct Message {
     pub media: Option<MediaRef>,
 }
 
+#[cfg(test)]
+impl Message {
+    /// Returns a received text message `m1` without text or media, for unit
+    /// tests to fill in with struct update syntax.
+    pub(crate) fn test_message() -> Message {
+        Message {
+            id: MessageId("m1".to_owned()),
+            conversation_id: ConversationId("c1".to_owned()),
+            wamid: Some("wamid.1".to_owned()),
+            direction: Direction::Inbound,
+            kind: "text".to_owned(),
+            text: None,
+            caption: None,
+            status: MessageStatus::Received,
+            timestamp: 1_750_000_000,
+            context_wamid: None,
+            error: None,
+            reaction: None,
+            business_reaction: None,
+            media: None,
+        }
+    }
+}
+
 /// One match of a full-text search.
 #[derive(Clone, Debug, Serialize)]
 pub struct SearchHit {

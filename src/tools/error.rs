@@ -86,9 +86,9 @@ pub enum ToolError {
     )]
     WindowClosed {
         tool: &'static str,
-        /// What was rejected, such as `a reaction`.
+        /// The rejected message kind, such as `a reaction`.
         message: &'static str,
-        /// What to do instead.
+        /// The next step to take instead.
         next_step: &'static str,
         phone: String,
         /// `closed at <time>` or `was never opened: …`.

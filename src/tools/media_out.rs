@@ -82,24 +82,15 @@ impl MediaOut {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{ConversationId, MediaRef, MessageId, MessageStatus};
+    use crate::store::{MediaRef, MessageId};
 
     fn message_with(direction: Direction, media: Option<MediaRef>) -> Message {
         Message {
             id: MessageId("0190aaaa-0000-7000-8000-000000000001".to_owned()),
-            conversation_id: ConversationId("c1".to_owned()),
-            wamid: Some("wamid.1".to_owned()),
             direction,
             kind: "document".to_owned(),
-            text: None,
-            caption: None,
-            status: MessageStatus::Received,
-            timestamp: 1_750_000_000,
-            context_wamid: None,
-            error: None,
-            reaction: None,
-            business_reaction: None,
             media,
+            ..Message::test_message()
         }
     }
 

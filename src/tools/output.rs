@@ -354,7 +354,7 @@ impl From<&Message> for MessageOut {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{ConversationId, Direction, MessageId, MessageStatus};
+    use crate::store::Direction;
 
     #[test]
     fn long_reactions_are_cut() {
@@ -387,20 +387,11 @@ mod tests {
 
     fn message_with(direction: Direction, text: &str, caption: Option<&str>) -> Message {
         Message {
-            id: MessageId("m1".to_owned()),
-            conversation_id: ConversationId("c1".to_owned()),
-            wamid: Some("wamid.1".to_owned()),
             direction,
             kind: if caption.is_some() { "image" } else { "text" }.to_owned(),
             text: Some(text.to_owned()),
             caption: caption.map(str::to_owned),
-            status: MessageStatus::Received,
-            timestamp: 1_750_000_000,
-            context_wamid: None,
-            error: None,
-            reaction: None,
-            business_reaction: None,
-            media: None,
+            ..Message::test_message()
         }
     }
 

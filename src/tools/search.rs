@@ -173,26 +173,16 @@ fn hit_out(hit: &SearchHit, accounts: &[AccountOut]) -> SearchHitOut {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{ConversationId, Direction, Message, MessageId, MessageStatus};
+    use crate::store::Message;
     use crate::whatsapp::graph::{MAX_CAPTION_CHARS, MAX_TEXT_CHARS};
 
     fn hit_of(kind: &str, text: String, caption: Option<String>) -> SearchHit {
         SearchHit {
             message: Message {
-                id: MessageId("m1".to_owned()),
-                conversation_id: ConversationId("c1".to_owned()),
-                wamid: Some("wamid.1".to_owned()),
-                direction: Direction::Inbound,
                 kind: kind.to_owned(),
                 text: Some(text),
                 caption,
-                status: MessageStatus::Received,
-                timestamp: 1_750_000_000,
-                context_wamid: None,
-                error: None,
-                reaction: None,
-                business_reaction: None,
-                media: None,
+                ..Message::test_message()
             },
             account_id: AccountId("a1".to_owned()),
             contact_name: None,
