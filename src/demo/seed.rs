@@ -15,7 +15,7 @@ use crate::crypto::SecretBox;
 use crate::echo::echoed;
 use crate::metasim::{MetaSim, MetaSimConfig};
 use crate::seeded_data::{self, SeededIdentity};
-use crate::store::{Account, DynStore, NewAccount, NewApiKey, NewUser, Role, User};
+use crate::store::{Account, ArchiveFilter, DynStore, NewAccount, NewApiKey, NewUser, Role, User};
 
 /// Email of the user the demo creates.
 pub const DEMO_EMAIL: &str = "demo@pons.local";
@@ -223,7 +223,9 @@ pub(super) async fn conversations(
     sim: &MetaSim,
 ) -> anyhow::Result<usize> {
     let accounts = [sandbox.account.id.clone()];
-    let existing = store.list_conversations(&accounts, 1000).await?;
+    let existing = store
+        .list_conversations(&accounts, ArchiveFilter::Any, 1000)
+        .await?;
     if existing.is_empty() {
         return customers::send_history(sim).await;
     }

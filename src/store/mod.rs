@@ -153,16 +153,20 @@ pub trait Store: Send + Sync + 'static {
     /// Stores a log row alone, for bodies that were ignored or failed.
     async fn record_webhook(&self, log: NewWebhookLog) -> StoreResult<()>;
 
-    /// Conversations of these accounts, most recent first.
+    /// Conversations of these accounts that `archive` lets through, most
+    /// recent first.
     async fn list_conversations(
         &self,
         accounts: &[AccountId],
+        archive: ArchiveFilter,
         limit: u32,
     ) -> StoreResult<Vec<ConversationSummary>>;
-    /// Conversations whose last message is inbound, most recent first.
+    /// Conversations whose last message is inbound and that `archive` lets
+    /// through, most recent first.
     async fn list_unanswered(
         &self,
         accounts: &[AccountId],
+        archive: ArchiveFilter,
         limit: u32,
     ) -> StoreResult<Vec<ConversationSummary>>;
     /// A conversation of one of these accounts; `None` when it is not theirs.

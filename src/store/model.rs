@@ -437,6 +437,29 @@ pub struct IngestReport {
     pub notes: Vec<String>,
 }
 
+/// The archive state of the conversations a list returns.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ArchiveFilter {
+    /// Archived conversations and the others.
+    #[default]
+    Any,
+    /// Only conversations that are not archived.
+    Active,
+    /// Only archived conversations.
+    Archived,
+}
+
+impl ArchiveFilter {
+    /// Returns the filter for a tool's optional `archived` argument.
+    pub fn from_argument(archived: Option<bool>) -> Self {
+        match archived {
+            None => Self::Any,
+            Some(false) => Self::Active,
+            Some(true) => Self::Archived,
+        }
+    }
+}
+
 /// A conversation as the read tools show it.
 #[derive(Clone, Debug, Serialize)]
 pub struct ConversationSummary {

@@ -6,7 +6,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::echo::echoed;
 use crate::phone::PhoneNumber;
-use crate::store::{Account, AccountId, ConversationId, ConversationRef, ConversationSummary};
+use crate::store::{
+    Account, AccountId, ArchiveFilter, ConversationId, ConversationRef, ConversationSummary,
+};
 
 use super::output::{AccountOut, ConversationOut, MessageOut, UnansweredOut, quoted_name};
 use super::{
@@ -27,6 +29,9 @@ pub struct ListConversationsArgs {
     /// Maximum number of conversations, 1 to 200 (default 50).
     #[schemars(range(min = 1, max = 200))]
     pub limit: Option<u32>,
+    /// `false` lists only conversations that are not archived, and `true`
+    /// only archived ones. Omit it to list both.
+    pub archived: Option<bool>,
 }
 
 /// Result of `list_conversations`.
@@ -69,7 +74,11 @@ pub async fn list_conversations(
     let limit = limit_or_default(args.limit, 50, 200);
     let mut rows = cx
         .store
-        .list_conversations(&ids(&accounts), limit + 1)
+        .list_conversations(
+            &ids(&accounts),
+            ArchiveFilter::from_argument(args.archived),
+            limit + 1,
+        )
         .await?;
     let more = cut_to_limit(&mut rows, limit);
     Ok(ListConversationsOutput {
@@ -92,6 +101,9 @@ pub struct ListUnansweredArgs {
     /// Maximum number of conversations, 1 to 200 (default 20).
     #[schemars(range(min = 1, max = 200))]
     pub limit: Option<u32>,
+    /// `false` lists only conversations that are not archived, and `true`
+    /// only archived ones. Omit it to list both.
+    pub archived: Option<bool>,
 }
 
 /// Result of `list_unanswered`.
@@ -143,7 +155,11 @@ pub async fn list_unanswered(
     require(cx.principal, LIST_UNANSWERED)?;
     let accounts = resolve_accounts(cx, args.from.as_deref()).await?;
     let limit = limit_or_default(args.limit, 20, 200);
-    let mut rows = cx.store.list_unanswered(&ids(&accounts), limit + 1).await?;
+    let archive = ArchiveFilter::from_argument(args.archived);
+    let mut rows = cx
+        .store
+        .list_unanswered(&ids(&accounts), archive, limit + 1)
+        .await?;
     let more = cut_to_limit(&mut rows, limit);
     Ok(ListUnansweredOutput {
         conversations: rows
@@ -387,7 +403,7 @@ pub(super) async fn recent_choices(
     }
     let rows = cx
         .store
-        .list_conversations(&ids(accounts), CHOICES_LIMIT)
+        .list_conversations(&ids(accounts), ArchiveFilter::Any, CHOICES_LIMIT)
         .await?;
     if rows.is_empty() {
         return Ok("These accounts have no conversations yet.".to_owned());

@@ -4,7 +4,7 @@
 //! get the argument's format and the tool that lists the choices.
 
 use crate::auth::Scope;
-use crate::store::{Account, ConversationSummary, Direction, Template};
+use crate::store::{Account, ArchiveFilter, ConversationSummary, Direction, Template};
 
 use super::conversations::{ids, recent_choices};
 use super::output::{format_time, quoted_name};
@@ -54,7 +54,7 @@ pub(super) async fn recent_messages(
     }
     let conversations = cx
         .store
-        .list_conversations(&ids(accounts), CONVERSATIONS_SEARCHED)
+        .list_conversations(&ids(accounts), ArchiveFilter::Any, CONVERSATIONS_SEARCHED)
         .await?;
     let lines = message_lines(cx, &conversations, inbound_only).await?;
     if !lines.is_empty() {

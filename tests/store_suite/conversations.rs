@@ -1,7 +1,8 @@
 //! Conversation state set by the business: read and archived.
 
 use pons::store::{
-    AccountId, ConversationId, DynStore, IngestItem, MessageId, MessageStatus, StoreError,
+    AccountId, ArchiveFilter, ConversationId, DynStore, IngestItem, MessageId, MessageStatus,
+    StoreError,
 };
 
 use super::{T0, conversation, ingest, tenant, text};
@@ -161,4 +162,45 @@ pub async fn archive_and_unarchive(store: DynStore) {
         matches!(missing, Err(StoreError::NotFound(_))),
         "{missing:?}"
     );
+}
+
+/// Phone numbers of the conversations a list returned, in its order.
+fn phones(list: &[pons::store::ConversationSummary]) -> Vec<&str> {
+    list.iter().map(|c| c.wa_id.as_str()).collect()
+}
+
+pub async fn archive_filter_in_lists(store: DynStore) {
+    let t = tenant(&store, "archive-filter").await;
+    let (kept, archived) = ("15551300011", "15551300012");
+    ingest(
+        &store,
+        vec![
+            IngestItem::Message(text(&t.account, kept, "wamid.F1", T0, "hi")),
+            IngestItem::Message(text(&t.account, archived, "wamid.F2", T0 + 1, "hello")),
+        ],
+    )
+    .await;
+    let id = conversation(&store, &t.account, archived).await.id;
+    store
+        .set_conversation_archived(&id, Some(T0 + 5))
+        .await
+        .expect("archive");
+    let accounts = std::slice::from_ref(&t.account.id);
+
+    for (filter, expected) in [
+        (ArchiveFilter::Any, vec![archived, kept]),
+        (ArchiveFilter::Active, vec![kept]),
+        (ArchiveFilter::Archived, vec![archived]),
+    ] {
+        let all = store
+            .list_conversations(accounts, filter, 10)
+            .await
+            .expect("list conversations");
+        assert_eq!(phones(&all), expected, "list_conversations {filter:?}");
+        let unanswered = store
+            .list_unanswered(accounts, filter, 10)
+            .await
+            .expect("list unanswered");
+        assert_eq!(phones(&unanswered), expected, "list_unanswered {filter:?}");
+    }
 }

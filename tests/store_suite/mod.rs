@@ -113,6 +113,7 @@ macro_rules! store_suite_tests {
             conversations::mark_read_resets_unread,
             conversations::mark_read_keeps_newer_unread,
             conversations::archive_and_unarchive,
+            conversations::archive_filter_in_lists,
             outbound::outbound_pending_sent_delivered,
             outbound::outbound_to_new_contact,
             outbound::outbound_older_keeps_last_message,

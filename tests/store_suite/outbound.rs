@@ -2,8 +2,8 @@
 //! conversation.
 
 use pons::store::{
-    AccountId, ConversationRef, Direction, DynStore, InboundReaction, IngestItem, MessageId,
-    MessageStatus, MetaError, SentMessage, StoreError,
+    AccountId, ArchiveFilter, ConversationRef, Direction, DynStore, InboundReaction, IngestItem,
+    MessageId, MessageStatus, MetaError, SentMessage, StoreError,
 };
 
 use super::{
@@ -28,7 +28,14 @@ pub async fn outbound_pending_sent_delivered(store: DynStore) {
     )
     .await;
     let ids = std::slice::from_ref(&t.account.id);
-    assert_eq!(store.list_unanswered(ids, 10).await.expect("list").len(), 1);
+    assert_eq!(
+        store
+            .list_unanswered(ids, ArchiveFilter::Any, 10)
+            .await
+            .expect("list")
+            .len(),
+        1
+    );
 
     let pending = store
         .insert_outbound(outbound_text(&t.account, to, T0 + 10, "hello back"))
@@ -56,7 +63,7 @@ pub async fn outbound_pending_sent_delivered(store: DynStore) {
     );
     assert!(
         store
-            .list_unanswered(ids, 10)
+            .list_unanswered(ids, ArchiveFilter::Any, 10)
             .await
             .expect("list")
             .is_empty(),
@@ -111,12 +118,16 @@ pub async fn outbound_to_new_contact(store: DynStore) {
     assert_eq!(shown.last_message_direction, Some(Direction::Outbound));
     let ids = std::slice::from_ref(&t.account.id);
     assert_eq!(
-        store.list_conversations(ids, 10).await.expect("list").len(),
+        store
+            .list_conversations(ids, ArchiveFilter::Any, 10)
+            .await
+            .expect("list")
+            .len(),
         1
     );
     assert!(
         store
-            .list_unanswered(ids, 10)
+            .list_unanswered(ids, ArchiveFilter::Any, 10)
             .await
             .expect("list")
             .is_empty()
@@ -348,7 +359,11 @@ pub async fn outbound_adopts_meta_wa_id(store: DynStore) {
     .await;
     let ids = std::slice::from_ref(&t.account.id);
     assert_eq!(
-        store.list_conversations(ids, 10).await.expect("list").len(),
+        store
+            .list_conversations(ids, ArchiveFilter::Any, 10)
+            .await
+            .expect("list")
+            .len(),
         1
     );
 }

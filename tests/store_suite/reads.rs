@@ -1,7 +1,8 @@
 //! Conversation lists, lookups and message history.
 
 use pons::store::{
-    AccountId, ContactSeen, ConversationId, ConversationRef, DynStore, IngestItem, MessageId,
+    AccountId, ArchiveFilter, ContactSeen, ConversationId, ConversationRef, DynStore, IngestItem,
+    MessageId,
 };
 
 use super::{T0, conversation, ingest, tenant, text};
@@ -27,7 +28,7 @@ pub async fn conversations_ordered_and_filtered(store: DynStore) {
     let ids = std::slice::from_ref(&account.id);
 
     let listed: Vec<_> = store
-        .list_conversations(ids, 10)
+        .list_conversations(ids, ArchiveFilter::Any, 10)
         .await
         .expect("list")
         .into_iter()
@@ -38,11 +39,14 @@ pub async fn conversations_ordered_and_filtered(store: DynStore) {
         vec!["15551250002", "15551250003", "15551250001", "15551250004"]
     );
 
-    let limited = store.list_conversations(ids, 2).await.expect("list");
+    let limited = store
+        .list_conversations(ids, ArchiveFilter::Any, 2)
+        .await
+        .expect("list");
     assert_eq!(limited.len(), 2);
 
     let unanswered: Vec<_> = store
-        .list_unanswered(ids, 10)
+        .list_unanswered(ids, ArchiveFilter::Any, 10)
         .await
         .expect("unanswered")
         .into_iter()
@@ -177,14 +181,14 @@ pub async fn empty_accounts_return_nothing(store: DynStore) {
 
     assert!(
         store
-            .list_conversations(&none, 10)
+            .list_conversations(&none, ArchiveFilter::Any, 10)
             .await
             .expect("list")
             .is_empty()
     );
     assert!(
         store
-            .list_unanswered(&none, 10)
+            .list_unanswered(&none, ArchiveFilter::Any, 10)
             .await
             .expect("list")
             .is_empty()

@@ -8,13 +8,15 @@ use super::rows::{self, conversation_columns, message_columns};
 use super::{account_ids, backend, sql_limit};
 use crate::store::*;
 
-/// Lists conversations of these accounts, most recent first. With
-/// `unanswered`, only those whose last message is inbound are listed.
+/// Lists conversations of these accounts that `archive` lets through, most
+/// recent first. With `unanswered`, only those whose last message is
+/// inbound are listed.
 pub(crate) async fn list_conversations(
     pool: &PgPool,
     accounts: &[AccountId],
-    limit: u32,
     unanswered: bool,
+    archive: ArchiveFilter,
+    limit: u32,
 ) -> StoreResult<Vec<ConversationSummary>> {
     if accounts.is_empty() || limit == 0 {
         return Ok(Vec::new());
@@ -27,6 +29,8 @@ pub(crate) async fn list_conversations(
         " FROM conversations c JOIN contacts ct ON ct.id = c.contact_id \
          WHERE c.account_id = $1 \
          AND (NOT $2 OR c.last_message_direction = 'inbound') \
+         AND (NOT $4 OR c.archived_at IS NULL) \
+         AND (NOT $5 OR c.archived_at IS NOT NULL) \
          ORDER BY c.last_message_at DESC NULLS LAST, c.id LIMIT $3"
     );
     let mut conversations = Vec::new();
@@ -35,6 +39,8 @@ pub(crate) async fn list_conversations(
             .bind(account.as_str())
             .bind(unanswered)
             .bind(sql_limit(limit))
+            .bind(archive == ArchiveFilter::Active)
+            .bind(archive == ArchiveFilter::Archived)
             .fetch_all(pool)
             .await
             .map_err(backend)?;

@@ -137,17 +137,19 @@ impl Store for PostgresStore {
     async fn list_conversations(
         &self,
         accounts: &[AccountId],
+        archive: ArchiveFilter,
         limit: u32,
     ) -> StoreResult<Vec<ConversationSummary>> {
-        reads::list_conversations(&self.pool, accounts, limit, false).await
+        reads::list_conversations(&self.pool, accounts, false, archive, limit).await
     }
 
     async fn list_unanswered(
         &self,
         accounts: &[AccountId],
+        archive: ArchiveFilter,
         limit: u32,
     ) -> StoreResult<Vec<ConversationSummary>> {
-        reads::list_conversations(&self.pool, accounts, limit, true).await
+        reads::list_conversations(&self.pool, accounts, true, archive, limit).await
     }
 
     async fn find_conversation(

@@ -5,8 +5,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 use super::json_ids;
 use super::rows::{self, CONVERSATION_COLUMNS, MESSAGE_COLUMN_COUNT, MESSAGE_COLUMNS};
 use crate::store::{
-    AccountId, ConversationId, ConversationRef, ConversationSummary, Message, MessageId,
-    StoreResult,
+    AccountId, ArchiveFilter, ConversationId, ConversationRef, ConversationSummary, Message,
+    MessageId, StoreResult,
 };
 
 /// Filter of a conversation list.
@@ -17,7 +17,8 @@ pub(super) enum ConversationFilter {
     Unanswered,
 }
 
-/// Conversations of `accounts`, most recent message first, then by id.
+/// Conversations of `accounts` that `filter` and `archive` let through,
+/// most recent message first, then by id.
 ///
 /// Each account is read on its own: SQLite then walks the
 /// `conversations_recent` index and stops after `limit` rows. A query over
@@ -26,16 +27,22 @@ pub(super) fn list_conversations(
     conn: &Connection,
     accounts: &[AccountId],
     filter: ConversationFilter,
+    archive: ArchiveFilter,
     limit: u32,
 ) -> StoreResult<Vec<ConversationSummary>> {
-    let condition = match filter {
+    let direction = match filter {
         ConversationFilter::All => "",
         ConversationFilter::Unanswered => "AND v.last_message_direction = 'inbound'",
+    };
+    let archived = match archive {
+        ArchiveFilter::Any => "",
+        ArchiveFilter::Active => "AND v.archived_at IS NULL",
+        ArchiveFilter::Archived => "AND v.archived_at IS NOT NULL",
     };
     let sql = format!(
         "SELECT {CONVERSATION_COLUMNS} \
          FROM conversations v JOIN contacts c ON c.id = v.contact_id \
-         WHERE v.account_id = ?1 {condition} \
+         WHERE v.account_id = ?1 {direction} {archived} \
          ORDER BY v.last_message_at DESC NULLS LAST, v.id LIMIT ?2"
     );
     let mut statement = conn.prepare_cached(&sql)?;

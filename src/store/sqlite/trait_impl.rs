@@ -16,11 +16,11 @@ use super::{
 };
 use crate::store::business_reactions::PendingReactionId;
 use crate::store::{
-    Account, AccountId, AccountSecrets, ApiKey, ApiKeyId, ConversationId, ConversationRef,
-    ConversationSummary, IngestReport, Job, JobId, Member, Message, MessageId, MetaError,
-    NewAccount, NewApiKey, NewJob, NewOutboundMessage, NewTemplate, NewUser, NewWebhookLog, Role,
-    SearchHit, SentMessage, Store, StoreResult, StoredMedia, Template, UnixTime, User, UserId,
-    WebhookBatch,
+    Account, AccountId, AccountSecrets, ApiKey, ApiKeyId, ArchiveFilter, ConversationId,
+    ConversationRef, ConversationSummary, IngestReport, Job, JobId, Member, Message, MessageId,
+    MetaError, NewAccount, NewApiKey, NewJob, NewOutboundMessage, NewTemplate, NewUser,
+    NewWebhookLog, Role, SearchHit, SentMessage, Store, StoreResult, StoredMedia, Template,
+    UnixTime, User, UserId, WebhookBatch,
 };
 
 #[async_trait]
@@ -207,12 +207,13 @@ impl Store for SqliteStore {
     async fn list_conversations(
         &self,
         accounts: &[AccountId],
+        archive: ArchiveFilter,
         limit: u32,
     ) -> StoreResult<Vec<ConversationSummary>> {
         let accounts = accounts.to_vec();
         self.readers
             .read(move |conn| {
-                reads::list_conversations(conn, &accounts, ConversationFilter::All, limit)
+                reads::list_conversations(conn, &accounts, ConversationFilter::All, archive, limit)
             })
             .await
     }
@@ -220,12 +221,19 @@ impl Store for SqliteStore {
     async fn list_unanswered(
         &self,
         accounts: &[AccountId],
+        archive: ArchiveFilter,
         limit: u32,
     ) -> StoreResult<Vec<ConversationSummary>> {
         let accounts = accounts.to_vec();
         self.readers
             .read(move |conn| {
-                reads::list_conversations(conn, &accounts, ConversationFilter::Unanswered, limit)
+                reads::list_conversations(
+                    conn,
+                    &accounts,
+                    ConversationFilter::Unanswered,
+                    archive,
+                    limit,
+                )
             })
             .await
     }
