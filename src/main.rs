@@ -63,11 +63,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             // Held until the server stops. `pons demo` takes the exclusive
             // lock and starts its server without this one. A lock file that
             // cannot be opened or locked stops the server here.
+            let listener = server::listen(&settings).await?;
             let _lock = pons::data_dir_lock::lock_for_server(&settings.data_dir)?;
             let shutdown = CancellationToken::new();
             server::cancel_on_signal(shutdown.clone());
             let new_database = missing_sqlite_file(&settings.database_url);
-            let server = Server::bind(&settings).await?;
+            let server = Server::with_listener(&settings, listener).await?;
             // Held until the server stops, so that no command changes the
             // encryption key of a PostgreSQL database it uses, from any
             // machine.

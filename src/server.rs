@@ -411,19 +411,35 @@ pub struct Server {
     grace: Duration,
 }
 
+/// Binds the configured address (port 0 picks a free one). Commands bind
+/// before they lock, open or create anything, so an address in use leaves
+/// the data directory and the database as they were. Connections wait in
+/// the listener's backlog until the server runs.
+pub async fn listen(settings: &Settings) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(settings.server.bind)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot listen on {}, {}",
+                settings.server.bind,
+                settings.server.bind_source()
+            )
+        })
+}
+
 impl Server {
-    /// Opens everything and binds the configured address (port 0 picks a free one).
+    /// Binds the configured address, then opens everything.
     pub async fn bind(settings: &Settings) -> anyhow::Result<Server> {
+        let listener = listen(settings).await?;
+        Self::with_listener(settings, listener).await
+    }
+
+    /// Opens the store, the key and the jobs for a server on `listener`.
+    pub async fn with_listener(
+        settings: &Settings,
+        listener: TcpListener,
+    ) -> anyhow::Result<Server> {
         let (store, secrets) = open(settings).await?;
-        let listener = TcpListener::bind(settings.server.bind)
-            .await
-            .with_context(|| {
-                format!(
-                    "cannot listen on {}, {}",
-                    settings.server.bind,
-                    settings.server.bind_source()
-                )
-            })?;
         let mut server_settings = settings.server.clone();
         if server_settings.bind.port() == 0 {
             // The public URL defaulted to the unbound address; point it at the real port.

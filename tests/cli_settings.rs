@@ -388,8 +388,10 @@ fn address_in_use_names_its_setting() {
 
     let by_flag = pons_with_env(dir.path(), &["serve", "--bind", &addr], &[graph]);
     let by_variable = pons_with_env(dir.path(), &["serve"], &[graph, ("PONS_BIND", &addr)]);
+    let demo = pons_with_env(dir.path(), &["demo", "--bind", &addr], &[]);
     let cases = [
         (by_flag, "the address that --bind sets"),
+        (demo, "the address that --bind sets"),
         (
             by_variable,
             "the address that the environment variable PONS_BIND sets",
@@ -404,5 +406,13 @@ fn address_in_use_names_its_setting() {
         );
         assert!(message.contains(named), "{message}");
     }
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name())
+        .collect();
+    assert!(
+        left.is_empty(),
+        "a command that cannot listen created {left:?}"
+    );
     drop(listener_in_use);
 }

@@ -255,6 +255,7 @@ fn contains_file(dir: &Path) -> std::io::Result<bool> {
 /// Runs the demo until SIGINT or SIGTERM.
 pub async fn run(mut settings: Settings, args: DemoArgs) -> anyhow::Result<()> {
     let sim_config = MetaSimConfig::demo();
+    let listener = server::listen(&settings).await?;
     let _lock = claim_data_dir(&settings.data_dir, &sim_config)?;
     let shutdown = CancellationToken::new();
     server::cancel_on_signal(shutdown.clone());
@@ -264,7 +265,7 @@ pub async fn run(mut settings: Settings, args: DemoArgs) -> anyhow::Result<()> {
         .context("cannot start the WhatsApp sandbox")?;
     settings.server.graph_api_url = sim.base_url();
     seed::mark_database(&settings.database_url).await?;
-    let server = Server::bind(&settings).await?;
+    let server = Server::with_listener(&settings, listener).await?;
     let mut events = server.job_events();
     let store = server.store().clone();
     let sandbox = seed::sandbox(&store, server.secrets(), sim.config()).await?;
