@@ -1,7 +1,7 @@
 //! Sends from an account whose access token Meta rejected (error 190):
 //! every send tool fails before any Graph call while the rejection is
-//! recent, and after `TOKEN_RETRY_AFTER_SECONDS` one send goes to Meta
-//! again, whose outcome clears or renews the mark. The tools run in the
+//! recent, and after `TOKEN_RETRY_AFTER_SECONDS` one send at a time goes
+//! to Meta again, whose outcome clears or renews the mark. The tools run in the
 //! service layer with a chosen clock.
 
 mod common;
@@ -269,4 +269,50 @@ async fn probe_through_read_receipt_clears_mark() {
         .expect("the probe is sent");
     assert!(output.read_receipt_sent);
     assert_eq!(tools.token_invalid_at().await, None, "the mark is cleared");
+}
+
+#[tokio::test]
+async fn probe_runs_one_at_a_time() {
+    let tools = Tools::new().await;
+    let rejected_at = T + 60;
+    tools.reject_token_at(rejected_at).await;
+    let sim = &tools.shop.server.sim;
+    sim.clear_requests();
+    sim.inject(FaultTarget::Send, Fault::Hold);
+
+    let now = rejected_at + TOKEN_RETRY_AFTER_SECONDS;
+    let probe = tools.send_text(now);
+    tokio::pin!(probe);
+    tokio::select! {
+        () = sim.wait_for_held(1) => {}
+        sent = &mut probe => panic!("the probe finished while Meta held it: {sent:?}"),
+    }
+
+    // While the probe waits for Meta, every other send and the read
+    // receipt make no Graph call.
+    for (tool, error) in call_every_send_tool(&tools, now + 1).await {
+        let text = error.unwrap_or_else(|| panic!("{tool} succeeded"));
+        assert!(
+            text.contains("another send is trying it again"),
+            "{tool}: {text}"
+        );
+    }
+    let args = MarkAsReadArgs {
+        wa_message_id: Some(WAMID.into()),
+        ..MarkAsReadArgs::default()
+    };
+    let read = mark_as_read(&tools.at(now + 1), args).await.unwrap();
+    assert!(!read.read_receipt_sent, "{read:?}");
+    assert_eq!(
+        tools.shop.message_posts().len(),
+        1,
+        "only the probe reached Meta"
+    );
+
+    assert_eq!(sim.release_held(), 1);
+    let output = probe.await.expect("the probe is sent");
+    assert_eq!(output.status, "sent");
+    assert_eq!(tools.token_invalid_at().await, None, "the mark is cleared");
+    let again = tools.send_text(now + 2).await.expect("sends go through");
+    assert_eq!(again.status, "sent");
 }

@@ -139,6 +139,19 @@ pub enum ToolError {
         retry_at: String,
     },
 
+    /// Another call is trying the token Meta rejected again and has no
+    /// response yet (see `rejected_token`).
+    #[error(
+        "{fix} Meta rejected the token at {rejected_at}, and another send is trying it again \
+         right now, so Pons sent and stored nothing. Try again in a few seconds: once Meta \
+         accepts the token, sends go through."
+    )]
+    TokenProbing {
+        /// The operator's next step, from `graph_errors::token_fix`.
+        fix: String,
+        rejected_at: String,
+    },
+
     #[error(
         "the stored access token of account {account} cannot be decrypted: it was encrypted \
          with another encryption key or is corrupt; an account owner must store the access \

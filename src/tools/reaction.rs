@@ -18,7 +18,6 @@ use super::actions::{ambiguous_message, find_message_copies};
 use super::conversations::{locate, names_conversation};
 use super::graph_errors::{Repeat, graph_failure};
 use super::output::format_time;
-use super::rejected_token::require_usable_token;
 use super::window::{FreeForm, require_window_until};
 use super::{
     SEND_REACTION, Summary, ToolContext, ToolError, guide, non_blank, require, resolve_accounts,
@@ -96,7 +95,7 @@ pub async fn send_reaction(
         conversation.window_expires_at,
     )
     .await?;
-    require_usable_token(&account, cx.now)?;
+    let _probe = cx.sender.usable_token(&account, cx.now)?;
     let target = message.wamid.clone().unwrap_or_default();
     let token = cx.sender.access_token(cx.store, &account).await?;
     // The lock is kept until the reaction is recorded, so the stored reaction

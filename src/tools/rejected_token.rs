@@ -3,7 +3,10 @@
 //! API for a send checks it before its first Graph call, and `mark_as_read`
 //! skips its read receipt.
 
-use crate::store::{Account, UnixTime};
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use crate::store::{Account, AccountId, UnixTime};
 
 use super::ToolError;
 use super::graph_errors::token_fix;
@@ -16,27 +19,72 @@ use super::output::format_time;
 /// another rejection renews the mark.
 pub const TOKEN_RETRY_AFTER_SECONDS: UnixTime = 5 * 60;
 
-/// Fails with [`ToolError::TokenRejected`] while Meta's rejection of the
-/// account's access token is less than [`TOKEN_RETRY_AFTER_SECONDS`] old
-/// at `now`, so nothing is stored or sent.
+/// The accounts whose rejected token a call of this process is trying
+/// again, so that one call at a time tries it.
 ///
-/// NOTE: calls that start together after the interval may all go to Meta,
-/// because the check reads the mark without claiming the probe.
-pub(super) fn require_usable_token(account: &Account, now: UnixTime) -> Result<(), ToolError> {
+/// NOTE: the claims are kept by this process only; calls on several
+/// instances may try the token at the same time.
+#[derive(Debug, Default)]
+pub(super) struct TokenProbes {
+    probing: Mutex<HashSet<AccountId>>,
+}
+
+/// A call's claim to try an account's rejected token again, released when
+/// it is dropped, after the call has recorded Meta's response.
+#[derive(Debug)]
+pub(super) struct ProbeClaim {
+    probes: Arc<TokenProbes>,
+    account: AccountId,
+}
+
+impl Drop for ProbeClaim {
+    fn drop(&mut self) {
+        self.probes.lock().remove(&self.account);
+    }
+}
+
+impl TokenProbes {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashSet<AccountId>> {
+        self.probing.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Decides whether a call may use the account's access token at `now`.
+///
+/// It fails with [`ToolError::TokenRejected`] while Meta's rejection of
+/// the token is less than [`TOKEN_RETRY_AFTER_SECONDS`] old, so nothing is
+/// stored or sent. After that, the first call gets a [`ProbeClaim`] and
+/// tries the token, and calls that start before it has Meta's response fail
+/// with [`ToolError::TokenProbing`]. An account whose token was never
+/// rejected gets `None`.
+pub(super) fn require_usable_token(
+    probes: &Arc<TokenProbes>,
+    account: &Account,
+    now: UnixTime,
+) -> Result<Option<ProbeClaim>, ToolError> {
     let Some(rejected_at) = account.token_invalid_at else {
-        return Ok(());
+        return Ok(None);
     };
     let retry_at = rejected_at.saturating_add(TOKEN_RETRY_AFTER_SECONDS);
-    if now >= retry_at {
-        return Ok(());
+    if now < retry_at {
+        tracing::info!(account_id = %account.id, rejected_at,
+            "send refused because Meta rejected the access token recently");
+        return Err(ToolError::TokenRejected {
+            fix: token_fix(account),
+            rejected_at: time_text(rejected_at),
+            retry_at: time_text(retry_at),
+        });
     }
-    tracing::info!(account_id = %account.id, rejected_at,
-        "send refused because Meta rejected the access token recently");
-    Err(ToolError::TokenRejected {
-        fix: token_fix(account),
-        rejected_at: time_text(rejected_at),
-        retry_at: time_text(retry_at),
-    })
+    if !probes.lock().insert(account.id.clone()) {
+        return Err(ToolError::TokenProbing {
+            fix: token_fix(account),
+            rejected_at: time_text(rejected_at),
+        });
+    }
+    Ok(Some(ProbeClaim {
+        probes: Arc::clone(probes),
+        account: account.id.clone(),
+    }))
 }
 
 fn time_text(time: UnixTime) -> String {
@@ -49,6 +97,10 @@ mod tests {
     use crate::store::AccountId;
 
     const REJECTED_AT: UnixTime = 1_800_000_000;
+
+    fn probes() -> Arc<TokenProbes> {
+        Arc::default()
+    }
 
     fn account(token_invalid_at: Option<UnixTime>) -> Account {
         Account {
@@ -65,14 +117,17 @@ mod tests {
 
     #[test]
     fn unmarked_account_passes() {
-        assert!(require_usable_token(&account(None), REJECTED_AT).is_ok());
+        assert!(matches!(
+            require_usable_token(&probes(), &account(None), REJECTED_AT),
+            Ok(None)
+        ));
     }
 
     #[test]
     fn fresh_mark_rejects_with_fix() {
         let marked = account(Some(REJECTED_AT));
         for now in [REJECTED_AT, REJECTED_AT + TOKEN_RETRY_AFTER_SECONDS - 1] {
-            let text = require_usable_token(&marked, now)
+            let text = require_usable_token(&probes(), &marked, now)
                 .expect_err("a fresh mark rejects the send")
                 .to_string();
             assert!(text.contains("Meta rejected the access token"), "{text}");
@@ -86,10 +141,33 @@ mod tests {
     }
 
     #[test]
-    fn old_mark_lets_probe_through() {
+    fn old_mark_lets_one_probe_through() {
+        let probes = probes();
         let marked = account(Some(REJECTED_AT));
         let now = REJECTED_AT + TOKEN_RETRY_AFTER_SECONDS;
-        assert!(require_usable_token(&marked, now).is_ok());
-        assert!(require_usable_token(&marked, now + 3600).is_ok());
+        let claim = require_usable_token(&probes, &marked, now)
+            .expect("the first call after the pause tries the token")
+            .expect("an old mark is claimed");
+        let text = require_usable_token(&probes, &marked, now + 1)
+            .expect_err("a second call waits for the first one's answer")
+            .to_string();
+        assert!(text.contains("another send is trying it again"), "{text}");
+        assert!(text.contains("2027-01-15T08:00:00Z"), "{text}");
+        let other = Account {
+            id: AccountId("other".into()),
+            ..marked.clone()
+        };
+        assert!(
+            matches!(require_usable_token(&probes, &other, now), Ok(Some(_))),
+            "another account's token is tried on its own"
+        );
+        drop(claim);
+        assert!(
+            matches!(
+                require_usable_token(&probes, &marked, now + 3600),
+                Ok(Some(_))
+            ),
+            "a released claim lets the next call try the token"
+        );
     }
 }

@@ -15,7 +15,7 @@ use crate::whatsapp::graph::{GraphError, SendRequest, SendResponse};
 
 use super::accounts::resolve_accounts_for_one;
 use super::graph_errors::{Repeat, graph_failure};
-use super::rejected_token::require_usable_token;
+use super::rejected_token::ProbeClaim;
 use super::{Summary, ToolContext, ToolError, format_accounts, guide, non_blank};
 
 /// Result of `send_text`, `send_media` and `send_template`.
@@ -59,6 +59,8 @@ pub(super) struct Recipient {
     pub phone: PhoneNumber,
     /// The existing conversation, if the customer ever talked to this account.
     pub conversation: Option<ConversationSummary>,
+    /// Held while the send tries a token Meta rejected again.
+    _probe: Option<ProbeClaim>,
 }
 
 /// A validated message with the fields stored beside it.
@@ -103,7 +105,7 @@ pub(super) async fn resolve_recipient(
     phone: Option<&str>,
 ) -> Result<Recipient, ToolError> {
     let account = resolve_one_account(cx, tool, from).await?;
-    require_usable_token(&account, cx.now)?;
+    let probe = cx.sender.usable_token(&account, cx.now)?;
     let Some(phone) = non_blank(phone) else {
         let choices = guide::recent_contacts(cx, std::slice::from_ref(&account)).await?;
         return Err(ToolError::MissingArgument {
@@ -128,6 +130,7 @@ pub(super) async fn resolve_recipient(
         account,
         phone,
         conversation,
+        _probe: probe,
     })
 }
 

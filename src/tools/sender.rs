@@ -12,6 +12,7 @@ use crate::whatsapp::graph::{self, AccessToken, GraphClient, GraphError};
 
 use super::ToolError;
 use super::reaction_locks::ReactionLocks;
+use super::rejected_token::{ProbeClaim, TokenProbes, require_usable_token};
 
 /// Failure of a template sync.
 #[derive(Debug, thiserror::Error)]
@@ -41,6 +42,7 @@ pub struct Sender {
     secrets: SecretBox,
     templates: Arc<dyn TemplateSync>,
     reaction_locks: Arc<ReactionLocks>,
+    token_probes: Arc<TokenProbes>,
 }
 
 impl Sender {
@@ -57,6 +59,7 @@ impl Sender {
             secrets,
             templates,
             reaction_locks: Arc::default(),
+            token_probes: Arc::default(),
         }
     }
 
@@ -76,6 +79,17 @@ impl Sender {
 
     pub(super) fn reaction_locks(&self) -> &ReactionLocks {
         &self.reaction_locks
+    }
+
+    /// Decides whether a call may use the access token of `account` at
+    /// `now` (see [`require_usable_token`]). Keep the claim until Meta's
+    /// response is recorded.
+    pub(super) fn usable_token(
+        &self,
+        account: &Account,
+        now: crate::store::UnixTime,
+    ) -> Result<Option<ProbeClaim>, ToolError> {
+        require_usable_token(&self.token_probes, account, now)
     }
 
     /// Decrypts the access token of `account`.
