@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 use app::{Backend, Env, inbound_image, message_by_wamid, seed_other_tenant, seed_sandbox};
 use pons::jobs::JobOutcome;
 use pons::metasim::{Fault, FaultTarget, MetaSimConfig};
+use pons::store::TOKEN_RETRY_AFTER_SECONDS;
 
 /// Builds 2 KiB of bytes standing in for an image, since the stand-in
 /// serves any bytes.
@@ -414,20 +415,66 @@ async fn rejected_token_marks_account(backend: Backend) {
         .expect("webhook sent");
     let report = app.next_report("media_download", true).await;
 
-    let JobOutcome::Retrying { error, .. } = report.outcome else {
+    let JobOutcome::Retrying { error, run_at } = report.outcome else {
         panic!(
             "a rejected token is retried later, got {:?}",
             report.outcome
         );
     };
     assert!(error.contains("rejected the access token"), "{error}");
+    assert!(error.contains("tries the token again at"), "{error}");
     let account = app
         .store
         .find_account(sandbox.account.id.as_str())
         .await
         .unwrap()
         .unwrap();
-    assert!(account.token_invalid_at.is_some());
+    let rejected_at = account.token_invalid_at.expect("account marked");
+    assert_eq!(run_at, rejected_at + TOKEN_RETRY_AFTER_SECONDS);
+
+    // While the rejection is recent, another download waits without a
+    // Graph call and without using up an attempt.
+    let graph_calls = env.sim.requests().len();
+    let second = env
+        .sim
+        .send_inbound_image("15550102223", "Bo", photo(5), "image/jpeg", None)
+        .await
+        .expect("webhook sent");
+    let waiting = app.next_report("media_download", true).await;
+    let JobOutcome::Retrying { error, run_at } = waiting.outcome else {
+        panic!("the download waits, got {:?}", waiting.outcome);
+    };
+    assert_eq!(run_at, rejected_at + TOKEN_RETRY_AFTER_SECONDS);
+    assert!(
+        error.contains(&format!(
+            "rejected the access token of +{}",
+            account.phone_number
+        )),
+        "{error}"
+    );
+    assert!(error.contains("pons account set-credentials"), "{error}");
+    let media_calls: Vec<_> = env.sim.requests()[graph_calls..]
+        .iter()
+        .filter(|request| request.method == "GET")
+        .map(|request| request.path.clone())
+        .collect();
+    assert!(media_calls.is_empty(), "{media_calls:?}");
+    let waiting_message =
+        message_by_wamid(&app.store, &sandbox.account, &second.delivery.wamid).await;
+    let claimed = app
+        .store
+        .claim_jobs(&["media_download"], run_at, 30, 10)
+        .await
+        .expect("claim");
+    let job = claimed
+        .iter()
+        .find(|job| job.payload_json.contains(waiting_message.id.as_str()))
+        .expect("the waiting download is due at the retry time");
+    assert_eq!(
+        job.max_attempts - job.attempts,
+        7,
+        "one attempt used of {job:?}"
+    );
 
     // The media route names the rejected token instead of "a few seconds".
     let message = message_by_wamid(&app.store, &sandbox.account, &sent.delivery.wamid).await;

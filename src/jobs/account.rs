@@ -2,7 +2,8 @@
 //! what a Graph error means for the job and for the account.
 
 use crate::crypto::SecretBox;
-use crate::store::{Account, AccountId, DynStore, Store};
+use crate::store::{Account, AccountId, DynStore, Store, TOKEN_RETRY_AFTER_SECONDS, UnixTime};
+use crate::tools::format_time;
 use crate::whatsapp::graph::{AccessToken, GraphError};
 
 use super::JobError;
@@ -13,13 +14,25 @@ pub(super) struct Credentials {
     pub token: AccessToken,
 }
 
-/// Loads the account and decrypts its access token.
+/// Loads the account and decrypts its access token. While Meta's rejection
+/// of the token is recent, the job waits without a Graph call (see
+/// [`Account::token_paused_until`]).
 pub(super) async fn credentials(
     store: &DynStore,
     secrets: &SecretBox,
     account: &AccountId,
 ) -> Result<Credentials, JobError> {
     let stored = store.account_secrets(account).await?;
+    let now = chrono::Utc::now().timestamp();
+    if let Some(until) = stored.account.token_paused_until(now) {
+        let rejected_at = stored.account.token_invalid_at.unwrap_or(now);
+        let rejected_text = format_time(rejected_at).unwrap_or_else(|| rejected_at.to_string());
+        let cause = format!(
+            "Meta rejected the access token of +{} at {rejected_text}",
+            stored.account.phone_number
+        );
+        return Err(token_wait(cause, until));
+    }
     let token = secrets
         .decrypt(&stored.access_token_encrypted)
         .ok()
@@ -36,9 +49,23 @@ pub(super) async fn credentials(
     })
 }
 
+/// Builds the error of a job that waits until `until` because Meta
+/// rejected the account's access token, with `cause` saying when or how.
+fn token_wait(cause: String, until: UnixTime) -> JobError {
+    let until_text = format_time(until).unwrap_or_else(|| until.to_string());
+    JobError::waiting(
+        until,
+        format!(
+            "{cause}; the job tries the token again at {until_text}. An account owner can \
+             store a new token with `pons account set-credentials`"
+        ),
+    )
+}
+
 /// Turns a Graph error into a job error. A rejected access token marks the
-/// account, so the operator sees that it needs a new token, and is retried
-/// later because a new token may be stored meanwhile.
+/// account, so the operator sees that it needs a new token, and the job
+/// waits without using up its attempts, because a new token may be stored
+/// meanwhile.
 pub(super) async fn graph_failure(
     store: &DynStore,
     account: &Account,
@@ -53,9 +80,8 @@ pub(super) async fn graph_failure(
             Err(store_error) => tracing::error!(account_id = %account.id, %store_error,
                 "marking the access token as rejected failed"),
         }
-        return JobError::transient(format!(
-            "{action} failed because Meta rejected the access token; store a new token: {error}"
-        ));
+        let cause = format!("{action} failed because Meta rejected the access token: {error}");
+        return token_wait(cause, now.saturating_add(TOKEN_RETRY_AFTER_SECONDS));
     }
     if error.is_retryable() {
         JobError::transient(format!("{action} failed: {error}"))

@@ -1,6 +1,6 @@
 //! How a job attempt fails: worth retrying later, or never.
 
-use crate::store::StoreError;
+use crate::store::{StoreError, UnixTime};
 
 /// Failure of one job attempt. The text is stored on the job row and
 /// logged, so it never contains a secret or a message body.
@@ -14,6 +14,10 @@ pub enum JobError {
     /// large, message gone).
     #[error("{0}")]
     Permanent(String),
+    /// The job waits until `until` for something outside it, such as an
+    /// access token Meta rejected, and the attempt does not count.
+    #[error("{reason}")]
+    Waiting { until: UnixTime, reason: String },
 }
 
 impl JobError {
@@ -23,6 +27,13 @@ impl JobError {
 
     pub fn permanent(message: impl Into<String>) -> JobError {
         JobError::Permanent(message.into())
+    }
+
+    pub fn waiting(until: UnixTime, reason: impl Into<String>) -> JobError {
+        JobError::Waiting {
+            until,
+            reason: reason.into(),
+        }
     }
 }
 

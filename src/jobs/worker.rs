@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 use super::{JobError, JobOutcome, JobQueue, JobReport, backoff_delay, lease};
 use crate::config::JobSettings;
 use crate::log_throttle::LogThrottle;
-use crate::store::{DynStore, Job, StoreError};
+use crate::store::{AttemptUse, DynStore, Job, StoreError};
 
 /// Runs the jobs of one kind.
 #[async_trait]
@@ -247,7 +247,10 @@ impl Pool {
                     self.settings.retry_max_delay,
                 );
                 let run_at = now.saturating_add(i64::try_from(delay.as_secs()).unwrap_or(i64::MAX));
-                let recorded = self.store.retry_job(&job.id, &error, run_at).await;
+                let recorded = self
+                    .store
+                    .retry_job(&job.id, &error, run_at, AttemptUse::Spent)
+                    .await;
                 self.log_store_error(job, "rescheduling", recorded);
                 tracing::warn!(job_id = %job.id, kind = %job.kind, account_id = account_of(job),
                     attempt = job.attempts, max_attempts = job.max_attempts,
@@ -259,6 +262,19 @@ impl Pool {
                 self.fail(job, error, handler, now).await
             }
             Err(JobError::Permanent(error)) => self.fail(job, error, handler, now).await,
+            Err(JobError::Waiting { until, reason }) => {
+                let recorded = self
+                    .store
+                    .retry_job(&job.id, &reason, until, AttemptUse::Returned)
+                    .await;
+                self.log_store_error(job, "rescheduling", recorded);
+                tracing::info!(job_id = %job.id, kind = %job.kind, account_id = account_of(job),
+                    run_at = until, %reason, "job waits; this attempt does not count");
+                JobOutcome::Retrying {
+                    run_at: until,
+                    error: reason,
+                }
+            }
         };
         let _ = self.events.send(JobReport {
             job_id: job.id.clone(),

@@ -370,9 +370,17 @@ pub trait Store: Send + Sync + 'static {
     /// Puts a job back in the queue to run at `run_at`, keeping the error.
     /// It does not check attempts: retrying a job that has used its last
     /// attempt leaves it queued but never claimed, so call `fail_job`.
-    /// When a job with the same dedupe key was queued meanwhile, that job
-    /// does the work instead, and this one is marked `failed` with the error.
-    async fn retry_job(&self, id: &JobId, error: &str, run_at: UnixTime) -> StoreResult<()>;
+    /// With [`AttemptUse::Returned`] the job gets one more attempt, so the
+    /// one that ended does not count. When a job with the same dedupe key
+    /// was queued meanwhile, that job does the work instead, and this one is
+    /// marked `failed` with the error.
+    async fn retry_job(
+        &self,
+        id: &JobId,
+        error: &str,
+        run_at: UnixTime,
+        attempt: AttemptUse,
+    ) -> StoreResult<()>;
     /// Marks a job failed for good.
     async fn fail_job(&self, id: &JobId, error: &str, at: UnixTime) -> StoreResult<()>;
 

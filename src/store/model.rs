@@ -131,6 +131,25 @@ pub struct Account {
     pub created_at: UnixTime,
 }
 
+/// Seconds after Meta rejected an account's access token (error 190)
+/// during which Pons makes no Graph call with it. After that the next call
+/// tries the token again: its success clears the mark, so a token repaired
+/// on Meta's side works again without an operator, and another rejection
+/// renews the mark.
+pub const TOKEN_RETRY_AFTER_SECONDS: UnixTime = 5 * 60;
+
+impl Account {
+    /// Returns the time from which calls may try the access token again,
+    /// while Meta's rejection of it is less than
+    /// [`TOKEN_RETRY_AFTER_SECONDS`] old at `now`.
+    pub fn token_paused_until(&self, now: UnixTime) -> Option<UnixTime> {
+        let retry_at = self
+            .token_invalid_at?
+            .saturating_add(TOKEN_RETRY_AFTER_SECONDS);
+        (now < retry_at).then_some(retry_at)
+    }
+}
+
 /// The encrypted credentials of an account, read only where they are used.
 #[derive(Clone, Debug)]
 pub struct AccountSecrets {
@@ -627,6 +646,26 @@ pub struct NewJob {
     /// While a queued job with the same key exists, enqueueing another is a
     /// no-op.
     pub dedupe_key: Option<String>,
+}
+
+/// Whether a failed job attempt counts against the job's `max_attempts`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AttemptUse {
+    /// The attempt counts, so the job gets one attempt fewer.
+    Spent,
+    /// The attempt does not count: the job waited for something outside
+    /// it, such as an access token Meta rejected, and keeps its attempts.
+    Returned,
+}
+
+impl AttemptUse {
+    /// Returns the number of attempts a retry adds to the job's `max_attempts`.
+    pub fn attempts_added(self) -> u32 {
+        match self {
+            AttemptUse::Spent => 0,
+            AttemptUse::Returned => 1,
+        }
+    }
 }
 
 /// A claimed background job.

@@ -24,6 +24,7 @@ mod template_spec;
 mod templates;
 mod window;
 
+pub use crate::store::TOKEN_RETRY_AFTER_SECONDS;
 pub use accounts::{format_accounts, resolve_accounts};
 pub use actions::{
     MarkAsReadArgs, MarkAsReadOutput, UpdateConversationArgs, UpdateConversationOutput,
@@ -42,7 +43,6 @@ pub use output::{
     UnansweredOut, WindowOut, format_time,
 };
 pub use reaction::{SendReactionArgs, SendReactionOutput, send_reaction};
-pub use rejected_token::TOKEN_RETRY_AFTER_SECONDS;
 pub use search::{SearchHitOut, SearchMessagesArgs, SearchMessagesOutput, search_messages};
 pub use send::SendOutput;
 pub use sender::{GraphTemplateSync, Sender, TemplateSync, TemplateSyncError};

@@ -12,13 +12,6 @@ use super::ToolError;
 use super::graph_errors::token_fix;
 use super::output::format_time;
 
-/// Seconds after Meta rejected an account's access token (error 190)
-/// during which the send tools make no Graph call with it. After that the
-/// next send goes to Meta as a probe: its success clears the mark, so a
-/// token repaired on Meta's side works again without an operator, and
-/// another rejection renews the mark.
-pub const TOKEN_RETRY_AFTER_SECONDS: UnixTime = 5 * 60;
-
 /// The accounts whose rejected token a call of this process is trying
 /// again, so that one call at a time tries it.
 ///
@@ -52,7 +45,7 @@ impl TokenProbes {
 /// Decides whether a call may use the account's access token at `now`.
 ///
 /// It fails with [`ToolError::TokenRejected`] while Meta's rejection of
-/// the token is less than [`TOKEN_RETRY_AFTER_SECONDS`] old, so nothing is
+/// the token is less than [`crate::store::TOKEN_RETRY_AFTER_SECONDS`] old, so nothing is
 /// stored or sent. After that, the first call gets a [`ProbeClaim`] and
 /// tries the token, and calls that start before it has Meta's response fail
 /// with [`ToolError::TokenProbing`]. An account whose token was never
@@ -65,8 +58,7 @@ pub(super) fn require_usable_token(
     let Some(rejected_at) = account.token_invalid_at else {
         return Ok(None);
     };
-    let retry_at = rejected_at.saturating_add(TOKEN_RETRY_AFTER_SECONDS);
-    if now < retry_at {
+    if let Some(retry_at) = account.token_paused_until(now) {
         tracing::info!(account_id = %account.id, rejected_at,
             "send refused because Meta rejected the access token recently");
         return Err(ToolError::TokenRejected {
@@ -95,6 +87,7 @@ fn time_text(time: UnixTime) -> String {
 mod tests {
     use super::*;
     use crate::store::AccountId;
+    use crate::store::TOKEN_RETRY_AFTER_SECONDS;
 
     const REJECTED_AT: UnixTime = 1_800_000_000;
 

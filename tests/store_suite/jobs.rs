@@ -2,7 +2,7 @@
 
 use std::collections::HashSet;
 
-use pons::store::{AccountId, DynStore, Job, JobId, NewJob, StoreError, UnixTime};
+use pons::store::{AccountId, AttemptUse, DynStore, Job, JobId, NewJob, StoreError, UnixTime};
 
 use super::{T0, tenant};
 
@@ -173,7 +173,12 @@ pub async fn jobs_retry_then_max_attempts(store: DynStore) {
     assert_eq!(first[0].attempts, 1);
 
     store
-        .retry_job(&first[0].id, "HTTP 500 from Meta", T0 + 50)
+        .retry_job(
+            &first[0].id,
+            "HTTP 500 from Meta",
+            T0 + 50,
+            AttemptUse::Spent,
+        )
         .await
         .expect("retry");
     assert!(
@@ -187,7 +192,12 @@ pub async fn jobs_retry_then_max_attempts(store: DynStore) {
 
     // Retried after its last attempt, the job waits for the caller to fail it.
     store
-        .retry_job(&second[0].id, "HTTP 500 from Meta", T0 + 60)
+        .retry_job(
+            &second[0].id,
+            "HTTP 500 from Meta",
+            T0 + 60,
+            AttemptUse::Spent,
+        )
         .await
         .expect("retry");
     assert!(claim(&store, T0 + 1000, 10).await.is_empty());
@@ -197,13 +207,54 @@ pub async fn jobs_retry_then_max_attempts(store: DynStore) {
         .expect("fail");
 }
 
+pub async fn jobs_returned_attempt_not_counted(store: DynStore) {
+    let mut once = job("once", T0, None);
+    once.max_attempts = 1;
+    enqueue(&store, once).await;
+    let first = claim(&store, T0, 10).await;
+    assert_eq!(first[0].attempts, 1);
+
+    store
+        .retry_job(
+            &first[0].id,
+            "token rejected",
+            T0 + 300,
+            AttemptUse::Returned,
+        )
+        .await
+        .expect("retry without counting the attempt");
+    assert!(
+        claim(&store, T0 + 299, 10).await.is_empty(),
+        "not due before run_at"
+    );
+    let second = claim(&store, T0 + 300, 10).await;
+    assert_eq!(second.len(), 1, "the job keeps its only attempt");
+    assert_eq!(second[0].id, first[0].id);
+    assert_eq!(second[0].attempts, 2);
+    assert_eq!(second[0].max_attempts, 2);
+
+    store
+        .retry_job(
+            &second[0].id,
+            "HTTP 500 from Meta",
+            T0 + 400,
+            AttemptUse::Spent,
+        )
+        .await
+        .expect("retry");
+    assert!(
+        claim(&store, T0 + 1000, 10).await.is_empty(),
+        "a spent attempt still counts"
+    );
+}
+
 pub async fn jobs_retry_with_queued_twin(store: DynStore) {
     enqueue(&store, job("running", T0, Some("sync"))).await;
     let running = claim(&store, T0, 10).await;
     enqueue(&store, job("queued", T0 + 5, Some("sync"))).await;
 
     store
-        .retry_job(&running[0].id, "timed out", T0 + 1)
+        .retry_job(&running[0].id, "timed out", T0 + 1, AttemptUse::Spent)
         .await
         .expect("retry with a queued twin");
     let next = claim(&store, T0 + 10, 10).await;
@@ -244,7 +295,7 @@ pub async fn jobs_fail_and_complete(store: DynStore) {
     let results = [
         store.complete_job(&unknown, T0).await,
         store.fail_job(&unknown, "x", T0).await,
-        store.retry_job(&unknown, "x", T0).await,
+        store.retry_job(&unknown, "x", T0, AttemptUse::Spent).await,
     ];
     for result in results {
         assert!(matches!(result, Err(StoreError::NotFound(_))), "{result:?}");

@@ -145,6 +145,7 @@ macro_rules! store_suite_tests {
             jobs::jobs_lease_expiry_reclaims,
             jobs::jobs_lease_extended_while_claimed,
             jobs::jobs_retry_then_max_attempts,
+            jobs::jobs_returned_attempt_not_counted,
             jobs::jobs_retry_with_queued_twin,
             jobs::jobs_fail_and_complete,
             jobs::jobs_expired_last_attempt_not_claimed,

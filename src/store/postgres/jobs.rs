@@ -195,10 +195,11 @@ pub(crate) async fn retry_job(
     id: &JobId,
     error: &str,
     run_at: UnixTime,
+    attempt_use: AttemptUse,
 ) -> StoreResult<()> {
     let mut attempt = 1;
     loop {
-        match retry_once(pool, id, error, run_at).await {
+        match retry_once(pool, id, error, run_at, attempt_use).await {
             Err(RetryError::Unique(_)) if attempt < RETRY_ATTEMPTS => attempt += 1,
             Err(RetryError::Unique(error)) => return Err(backend(error)),
             Err(RetryError::Store(error)) => return Err(error),
@@ -225,6 +226,7 @@ async fn retry_once(
     id: &JobId,
     error: &str,
     run_at: UnixTime,
+    attempt: AttemptUse,
 ) -> Result<(), RetryError> {
     let now = now();
     let mut tx = pool.begin().await.map_err(backend)?;
@@ -243,12 +245,14 @@ async fn retry_once(
         Some(false) => {
             sqlx::query(
                 "UPDATE jobs SET state = 'queued', run_at = $2, last_error = $3, \
-                 locked_until = NULL, updated_at = $4 WHERE id = $1",
+                 locked_until = NULL, updated_at = $4, max_attempts = max_attempts + $5 \
+                 WHERE id = $1",
             )
             .bind(id.as_str())
             .bind(run_at)
             .bind(error)
             .bind(now)
+            .bind(i64::from(attempt.attempts_added()))
             .execute(&mut *tx)
             .await
             .map_err(|error| match error.as_database_error() {

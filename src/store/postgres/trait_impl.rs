@@ -309,8 +309,14 @@ impl Store for PostgresStore {
         jobs::complete_job(&self.pool, id, at).await
     }
 
-    async fn retry_job(&self, id: &JobId, error: &str, run_at: UnixTime) -> StoreResult<()> {
-        jobs::retry_job(&self.pool, id, error, run_at).await
+    async fn retry_job(
+        &self,
+        id: &JobId,
+        error: &str,
+        run_at: UnixTime,
+        attempt: AttemptUse,
+    ) -> StoreResult<()> {
+        jobs::retry_job(&self.pool, id, error, run_at, attempt).await
     }
 
     async fn fail_job(&self, id: &JobId, error: &str, at: UnixTime) -> StoreResult<()> {

@@ -6,7 +6,7 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 use super::error::unexpected;
 use super::{json_ids, unix_now};
 use crate::store::jobs::{LEASE_EXPIRED_ERROR, validate_lease, validate_new_job};
-use crate::store::{AccountId, Job, JobId, NewJob, StoreError, StoreResult, UnixTime};
+use crate::store::{AccountId, AttemptUse, Job, JobId, NewJob, StoreError, StoreResult, UnixTime};
 
 /// Inserts a queued job unless a queued job has the same dedupe key.
 pub(super) fn enqueue_job(conn: &Connection, job: &NewJob, now: UnixTime) -> StoreResult<()> {
@@ -146,6 +146,7 @@ pub(super) fn retry_job(
     id: &JobId,
     error: &str,
     run_at: UnixTime,
+    attempt: AttemptUse,
 ) -> StoreResult<()> {
     let now = unix_now();
     let twin_queued: Option<bool> = conn
@@ -162,10 +163,16 @@ pub(super) fn retry_job(
         Some(false) => {
             conn.prepare_cached(
                 "UPDATE jobs SET state = 'queued', run_at = ?2, last_error = ?3, \
-                     locked_until = NULL, updated_at = ?4 \
+                     locked_until = NULL, updated_at = ?4, max_attempts = max_attempts + ?5 \
                  WHERE id = ?1",
             )?
-            .execute(params![id.as_str(), run_at, error, now])?;
+            .execute(params![
+                id.as_str(),
+                run_at,
+                error,
+                now,
+                attempt.attempts_added()
+            ])?;
             Ok(())
         }
     }

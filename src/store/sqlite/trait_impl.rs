@@ -16,11 +16,11 @@ use super::{
 };
 use crate::store::business_reactions::PendingReactionId;
 use crate::store::{
-    Account, AccountId, AccountSecrets, ApiKey, ApiKeyId, ArchiveFilter, ConversationId,
-    ConversationRef, ConversationSummary, IngestReport, Job, JobId, Member, Message, MessageId,
-    MetaError, NewAccount, NewApiKey, NewJob, NewOutboundMessage, NewTemplate, NewUser,
-    NewWebhookLog, Role, SearchHit, SentMessage, Store, StoreResult, StoredMedia, Template,
-    UnixTime, User, UserId, WebhookBatch,
+    Account, AccountId, AccountSecrets, ApiKey, ApiKeyId, ArchiveFilter, AttemptUse,
+    ConversationId, ConversationRef, ConversationSummary, IngestReport, Job, JobId, Member,
+    Message, MessageId, MetaError, NewAccount, NewApiKey, NewJob, NewOutboundMessage, NewTemplate,
+    NewUser, NewWebhookLog, Role, SearchHit, SentMessage, Store, StoreResult, StoredMedia,
+    Template, UnixTime, User, UserId, WebhookBatch,
 };
 
 #[async_trait]
@@ -466,10 +466,16 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn retry_job(&self, id: &JobId, error: &str, run_at: UnixTime) -> StoreResult<()> {
+    async fn retry_job(
+        &self,
+        id: &JobId,
+        error: &str,
+        run_at: UnixTime,
+        attempt: AttemptUse,
+    ) -> StoreResult<()> {
         let (id, error) = (id.clone(), error.to_owned());
         self.writer
-            .write(move |tx| jobs::retry_job(tx, &id, &error, run_at))
+            .write(move |tx| jobs::retry_job(tx, &id, &error, run_at, attempt))
             .await
     }
 
