@@ -3,7 +3,7 @@
 
 use crate::crypto::SecretBox;
 use crate::store::{Account, AccountId, DynStore, Store, TOKEN_RETRY_AFTER_SECONDS, UnixTime};
-use crate::tools::format_time;
+use crate::tools::time_text;
 use crate::whatsapp::graph::{AccessToken, GraphError};
 
 use super::JobError;
@@ -26,10 +26,10 @@ pub(super) async fn credentials(
     let now = chrono::Utc::now().timestamp();
     if let Some(until) = stored.account.token_paused_until(now) {
         let rejected_at = stored.account.token_invalid_at.unwrap_or(now);
-        let rejected_text = format_time(rejected_at).unwrap_or_else(|| rejected_at.to_string());
         let cause = format!(
-            "Meta rejected the access token of +{} at {rejected_text}",
-            stored.account.phone_number
+            "Meta rejected the access token of +{} at {}",
+            stored.account.phone_number,
+            time_text(rejected_at)
         );
         return Err(token_wait(cause, until));
     }
@@ -52,12 +52,12 @@ pub(super) async fn credentials(
 /// Builds the error of a job that waits until `until` because Meta
 /// rejected the account's access token, with `cause` saying when or how.
 fn token_wait(cause: String, until: UnixTime) -> JobError {
-    let until_text = format_time(until).unwrap_or_else(|| until.to_string());
     JobError::waiting(
         until,
         format!(
-            "{cause}; the job tries the token again at {until_text}. An account owner can \
-             store a new token with `pons account set-credentials`"
+            "{cause}; the job tries the token again at {}. An account owner can store a new \
+             token with `pons account set-credentials`",
+            time_text(until)
         ),
     )
 }

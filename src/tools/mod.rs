@@ -40,7 +40,7 @@ pub use media_out::MediaOut;
 pub use messages::{SendMediaArgs, SendTextArgs, send_media, send_text};
 pub use output::{
     AccountOut, ContactOut, ConversationOut, LastMessageOut, MessageErrorOut, MessageOut,
-    UnansweredOut, WindowOut, format_time,
+    UnansweredOut, WindowOut, format_time, time_text,
 };
 pub use reaction::{SendReactionArgs, SendReactionOutput, send_reaction};
 pub use search::{SearchHitOut, SearchMessagesArgs, SearchMessagesOutput, search_messages};

@@ -18,6 +18,12 @@ pub fn format_time(time: UnixTime) -> Option<String> {
     DateTime::<Utc>::from_timestamp(time, 0).map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true))
 }
 
+/// Formats Unix seconds as [`format_time`] does, or as the number of
+/// seconds for a time outside chrono's range, for messages.
+pub fn time_text(time: UnixTime) -> String {
+    format_time(time).unwrap_or_else(|| time.to_string())
+}
+
 /// `+` and the digits for a WhatsApp id that is a phone number as Meta
 /// sends one. `None` for a business-scoped user id or any other id; the
 /// webhook's log entry notes such a sender when it arrives.

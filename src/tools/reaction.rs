@@ -17,7 +17,7 @@ use crate::whatsapp::graph::SendRequest;
 use super::actions::{ambiguous_message, find_message_copies};
 use super::conversations::{locate, names_conversation};
 use super::graph_errors::{Repeat, graph_failure};
-use super::output::format_time;
+use super::output::time_text;
 use super::window::{FreeForm, require_window_until};
 use super::{
     SEND_REACTION, Summary, ToolContext, ToolError, guide, non_blank, require, resolve_accounts,
@@ -280,7 +280,7 @@ fn check_age(message: &Message, now: UnixTime) -> Result<(), ToolError> {
     if now - message.timestamp <= MAX_MESSAGE_AGE_DAYS * 24 * 60 * 60 {
         return Ok(());
     }
-    let sent = format_time(message.timestamp).unwrap_or_else(|| message.timestamp.to_string());
+    let sent = time_text(message.timestamp);
     Err(ToolError::InvalidArgument {
         argument: "waMessageId",
         reason: format!(

@@ -10,7 +10,7 @@ use crate::store::{Account, AccountId, UnixTime};
 
 use super::ToolError;
 use super::graph_errors::token_fix;
-use super::output::format_time;
+use super::output::time_text;
 
 /// The accounts whose rejected token a call of this process is trying
 /// again, so that one call at a time tries it.
@@ -77,10 +77,6 @@ pub(super) fn require_usable_token(
         probes: Arc::clone(probes),
         account: account.id.clone(),
     }))
-}
-
-fn time_text(time: UnixTime) -> String {
-    format_time(time).unwrap_or_else(|| time.to_string())
 }
 
 #[cfg(test)]

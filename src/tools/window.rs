@@ -5,7 +5,7 @@
 
 use crate::store::{Account, UnixTime};
 
-use super::output::format_time;
+use super::output::time_text;
 use super::send::Recipient;
 use super::{SEND_MEDIA, SEND_REACTION, SEND_TEXT, ToolContext, ToolError, guide};
 
@@ -85,10 +85,7 @@ pub(super) async fn require_window_until(
         return Ok(());
     }
     let state = match expires_at {
-        Some(at) => format!(
-            "closed at {}",
-            format_time(at).unwrap_or_else(|| at.to_string())
-        ),
+        Some(at) => format!("closed at {}", time_text(at)),
         None => "is not open: the customer has never written to this number".to_owned(),
     };
     Err(ToolError::WindowClosed {
