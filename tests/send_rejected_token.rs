@@ -208,6 +208,11 @@ async fn recent_rejection_skips_read_receipt() {
     );
     assert!(warning.contains("Meta rejected the token at"), "{warning}");
     assert!(
+        warning.contains("marked the messages read in Pons only"),
+        "{warning}"
+    );
+    assert!(!warning.contains("stored nothing"), "{warning}");
+    assert!(
         warning.contains("pons account set-credentials"),
         "{warning}"
     );
@@ -293,7 +298,7 @@ async fn probe_runs_one_at_a_time() {
     for (tool, error) in call_every_send_tool(&tools, now + 1).await {
         let text = error.unwrap_or_else(|| panic!("{tool} succeeded"));
         assert!(
-            text.contains("another send is trying it again"),
+            text.contains("another call is trying it again"),
             "{tool}: {text}"
         );
     }

@@ -11,6 +11,7 @@ use crate::store::{Account, AccountId, ConversationRef, Direction, Message};
 use super::conversations::{ids, locate};
 use super::graph_errors::describe_graph_error;
 use super::output::ConversationOut;
+use super::rejected_token::TokenUse;
 use super::sender::record_invalid_token;
 use super::{
     MARK_AS_READ, Summary, ToolContext, ToolError, UPDATE_CONVERSATION, format_accounts, guide,
@@ -80,7 +81,10 @@ pub async fn mark_as_read(
     let wamid = message.wamid.clone().unwrap_or_default();
     // A token Meta rejected a moment ago skips the receipt like a failed
     // one, and the messages are still marked read here.
-    let warning = match cx.sender.usable_token(&account, cx.now) {
+    let warning = match cx
+        .sender
+        .usable_token(&account, cx.now, TokenUse::ReadReceipt)
+    {
         Ok(_probe) => read_receipt(cx, &account, &wamid).await,
         Err(error) => Some(format!("the read receipt was not sent: {error}")),
     };

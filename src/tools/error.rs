@@ -128,28 +128,31 @@ pub enum ToolError {
     /// Meta rejected the account's access token a short time ago, so the
     /// send tools do not call Meta with it (see `rejected_token`).
     #[error(
-        "{fix} Meta rejected the token at {rejected_at}, so Pons sent and stored nothing. From \
-         {retry_at} on, the next send tries the stored token again, in case it works again on \
-         Meta's side."
+        "{fix} Meta rejected the token at {rejected_at}, so {outcome}. From {retry_at} on, the \
+         next call tries the stored token again, in case it works again on Meta's side."
     )]
     TokenRejected {
         /// The operator's next step, from `graph_errors::token_fix`.
         fix: String,
         rejected_at: String,
         retry_at: String,
+        /// The action the call took instead, from `TokenUse::outcome`.
+        outcome: &'static str,
     },
 
     /// Another call is trying the token Meta rejected again and has no
     /// response yet (see `rejected_token`).
     #[error(
-        "{fix} Meta rejected the token at {rejected_at}, and another send is trying it again \
-         right now, so Pons sent and stored nothing. Try again in a few seconds: once Meta \
-         accepts the token, sends go through."
+        "{fix} Meta rejected the token at {rejected_at}, and another call is trying it again \
+         right now, so {outcome}. Try again in a few seconds: once Meta accepts the token, \
+         calls go through."
     )]
     TokenProbing {
         /// The operator's next step, from `graph_errors::token_fix`.
         fix: String,
         rejected_at: String,
+        /// The action the call took instead, from `TokenUse::outcome`.
+        outcome: &'static str,
     },
 
     #[error(

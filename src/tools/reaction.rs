@@ -18,6 +18,7 @@ use super::actions::{ambiguous_message, find_message_copies};
 use super::conversations::{locate, names_conversation};
 use super::graph_errors::{Repeat, graph_failure};
 use super::output::time_text;
+use super::rejected_token::TokenUse;
 use super::window::{FreeForm, require_window_until};
 use super::{
     SEND_REACTION, Summary, ToolContext, ToolError, guide, non_blank, require, resolve_accounts,
@@ -95,7 +96,7 @@ pub async fn send_reaction(
         conversation.window_expires_at,
     )
     .await?;
-    let _probe = cx.sender.usable_token(&account, cx.now)?;
+    let _probe = cx.sender.usable_token(&account, cx.now, TokenUse::Send)?;
     let target = message.wamid.clone().unwrap_or_default();
     let token = cx.sender.access_token(cx.store, &account).await?;
     // The lock is kept until the reaction is recorded, so the stored reaction

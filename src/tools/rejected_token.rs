@@ -42,6 +42,28 @@ impl TokenProbes {
     }
 }
 
+/// The Graph call a tool would make with the access token.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum TokenUse {
+    /// A message, a reaction or a template sync before a send.
+    Send,
+    /// The read receipt of `mark_as_read`, which marks messages read in
+    /// Pons without it.
+    ReadReceipt,
+}
+
+impl TokenUse {
+    /// Returns what the call does when the token may not be used.
+    fn outcome(self) -> &'static str {
+        match self {
+            TokenUse::Send => "Pons sent and stored nothing",
+            TokenUse::ReadReceipt => {
+                "Pons sent no read receipt and marked the messages read in Pons only"
+            }
+        }
+    }
+}
+
 /// Decides whether a call may use the account's access token at `now`.
 ///
 /// It fails with [`ToolError::TokenRejected`] while Meta's rejection of
@@ -54,6 +76,7 @@ pub(super) fn require_usable_token(
     probes: &Arc<TokenProbes>,
     account: &Account,
     now: UnixTime,
+    token_use: TokenUse,
 ) -> Result<Option<ProbeClaim>, ToolError> {
     let Some(rejected_at) = account.token_invalid_at else {
         return Ok(None);
@@ -65,12 +88,14 @@ pub(super) fn require_usable_token(
             fix: token_fix(account),
             rejected_at: time_text(rejected_at),
             retry_at: time_text(retry_at),
+            outcome: token_use.outcome(),
         });
     }
     if !probes.lock().insert(account.id.clone()) {
         return Err(ToolError::TokenProbing {
             fix: token_fix(account),
             rejected_at: time_text(rejected_at),
+            outcome: token_use.outcome(),
         });
     }
     Ok(Some(ProbeClaim {
@@ -107,7 +132,7 @@ mod tests {
     #[test]
     fn unmarked_account_passes() {
         assert!(matches!(
-            require_usable_token(&probes(), &account(None), REJECTED_AT),
+            require_usable_token(&probes(), &account(None), REJECTED_AT, TokenUse::Send),
             Ok(None)
         ));
     }
@@ -116,7 +141,7 @@ mod tests {
     fn fresh_mark_rejects_with_fix() {
         let marked = account(Some(REJECTED_AT));
         for now in [REJECTED_AT, REJECTED_AT + TOKEN_RETRY_AFTER_SECONDS - 1] {
-            let text = require_usable_token(&probes(), &marked, now)
+            let text = require_usable_token(&probes(), &marked, now, TokenUse::Send)
                 .expect_err("a fresh mark rejects the send")
                 .to_string();
             assert!(text.contains("Meta rejected the access token"), "{text}");
@@ -134,26 +159,29 @@ mod tests {
         let probes = probes();
         let marked = account(Some(REJECTED_AT));
         let now = REJECTED_AT + TOKEN_RETRY_AFTER_SECONDS;
-        let claim = require_usable_token(&probes, &marked, now)
+        let claim = require_usable_token(&probes, &marked, now, TokenUse::Send)
             .expect("the first call after the pause tries the token")
             .expect("an old mark is claimed");
-        let text = require_usable_token(&probes, &marked, now + 1)
+        let text = require_usable_token(&probes, &marked, now + 1, TokenUse::Send)
             .expect_err("a second call waits for the first one's answer")
             .to_string();
-        assert!(text.contains("another send is trying it again"), "{text}");
+        assert!(text.contains("another call is trying it again"), "{text}");
         assert!(text.contains("2027-01-15T08:00:00Z"), "{text}");
         let other = Account {
             id: AccountId("other".into()),
             ..marked.clone()
         };
         assert!(
-            matches!(require_usable_token(&probes, &other, now), Ok(Some(_))),
+            matches!(
+                require_usable_token(&probes, &other, now, TokenUse::Send),
+                Ok(Some(_))
+            ),
             "another account's token is tried on its own"
         );
         drop(claim);
         assert!(
             matches!(
-                require_usable_token(&probes, &marked, now + 3600),
+                require_usable_token(&probes, &marked, now + 3600, TokenUse::Send),
                 Ok(Some(_))
             ),
             "a released claim lets the next call try the token"

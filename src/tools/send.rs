@@ -15,7 +15,7 @@ use crate::whatsapp::graph::{GraphError, SendRequest, SendResponse};
 
 use super::accounts::resolve_accounts_for_one;
 use super::graph_errors::{Repeat, graph_failure};
-use super::rejected_token::ProbeClaim;
+use super::rejected_token::{ProbeClaim, TokenUse};
 use super::{Summary, ToolContext, ToolError, format_accounts, guide, non_blank};
 
 /// Result of `send_text`, `send_media` and `send_template`.
@@ -105,7 +105,7 @@ pub(super) async fn resolve_recipient(
     phone: Option<&str>,
 ) -> Result<Recipient, ToolError> {
     let account = resolve_one_account(cx, tool, from).await?;
-    let probe = cx.sender.usable_token(&account, cx.now)?;
+    let probe = cx.sender.usable_token(&account, cx.now, TokenUse::Send)?;
     let Some(phone) = non_blank(phone) else {
         let choices = guide::recent_contacts(cx, std::slice::from_ref(&account)).await?;
         return Err(ToolError::MissingArgument {

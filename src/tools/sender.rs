@@ -12,7 +12,7 @@ use crate::whatsapp::graph::{self, AccessToken, GraphClient, GraphError};
 
 use super::ToolError;
 use super::reaction_locks::ReactionLocks;
-use super::rejected_token::{ProbeClaim, TokenProbes, require_usable_token};
+use super::rejected_token::{ProbeClaim, TokenProbes, TokenUse, require_usable_token};
 
 /// Failure of a template sync.
 #[derive(Debug, thiserror::Error)]
@@ -88,8 +88,9 @@ impl Sender {
         &self,
         account: &Account,
         now: crate::store::UnixTime,
+        token_use: TokenUse,
     ) -> Result<Option<ProbeClaim>, ToolError> {
-        require_usable_token(&self.token_probes, account, now)
+        require_usable_token(&self.token_probes, account, now, token_use)
     }
 
     /// Decrypts the access token of `account`.
