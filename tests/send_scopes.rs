@@ -400,3 +400,42 @@ async fn reaction_hides_other_conversation_without_read() {
     );
     assert!(shop.message_posts().is_empty());
 }
+
+/// A key without `read` gets the same error for a quoted wamid of another
+/// conversation as for one that does not exist. A key with `read` learns
+/// that the message is in another conversation.
+#[tokio::test]
+async fn reply_hides_other_conversation_without_read() {
+    let shop = shop(ALL).await;
+    shop.inbound("Where is my parcel?").await;
+    let elsewhere = shop
+        .server
+        .sim
+        .send_inbound_text("4930999888", "Greta", "Do you sell gift cards?")
+        .await
+        .expect("inbound webhook")
+        .wamid;
+    let missing = "wamid.MISSING";
+    let reply_error = |key: String, wamid: String| {
+        let shop = &shop;
+        async move {
+            let arguments = json!({"phone": CUSTOMER, "text": "Hi", "replyToMessageId": wamid});
+            let result = shop.server.call_tool(&key, "send_text", arguments).await;
+            tool_error(&result).replace(&wamid, "WAMID")
+        }
+    };
+
+    let send_only = shop.key(&["send"]).await;
+    let other = reply_error(send_only.clone(), elsewhere.clone()).await;
+    let unknown = reply_error(send_only, missing.to_owned()).await;
+    assert_eq!(other, unknown);
+    assert!(other.contains("message not found: WAMID"), "{other}");
+
+    let reader = shop.key(&["read", "send"]).await;
+    let other = reply_error(reader, elsewhere).await;
+    assert!(
+        other.contains("is a message of another conversation"),
+        "{other}"
+    );
+    assert!(shop.message_posts().is_empty());
+}

@@ -81,6 +81,8 @@ pub async fn send_text(cx: &ToolContext<'_>, args: SendTextArgs) -> Result<SendO
 }
 
 /// Checks that the quoted message belongs to the recipient's conversation.
+/// Without `read`, a message of another conversation gets the same error
+/// as a wamid that does not exist, so the error reveals nothing about them.
 async fn reply_context(
     cx: &ToolContext<'_>,
     recipient: &Recipient,
@@ -107,7 +109,7 @@ async fn reply_context(
              {choices}",
             recipient.phone.e164(),
         );
-        if found.is_some() {
+        if found.is_some() && guide::can_read(cx) {
             return Err(ToolError::InvalidArgument {
                 argument: "replyToMessageId",
                 reason: format!(
