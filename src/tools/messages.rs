@@ -244,8 +244,8 @@ fn checked_url(url: Option<&str>) -> Result<String, ToolError> {
 /// Checks a media link that Meta will download and returns its parsed form,
 /// which lower-cases the scheme and host as Meta expects. The error names
 /// the problem: longer than [`MAX_LINK_CHARS`], not an https:// URL, a user
-/// name or password in it (which Meta would receive and keep), or a host
-/// that Meta cannot reach (see [`is_local`]).
+/// name or password in it (which Meta would receive and keep), a host that
+/// Meta cannot reach (see [`is_local`]), or port 0.
 pub(super) fn public_https_link(url: &str) -> Result<String, String> {
     // Spaces and line breaks around a pasted link are dropped. URL parsing
     // would also drop other control characters at the ends and tabs and
@@ -288,6 +288,13 @@ pub(super) fn public_https_link(url: &str) -> Result<String, String> {
             "{} is a local or reserved address that Meta's servers cannot reach; put the \
              file on a public HTTPS address",
             echoed(parsed.host_str().unwrap_or_default())
+        ));
+    }
+    if parsed.port() == Some(0) {
+        return Err(format!(
+            "\"{}\" names port 0, which no server listens on; leave the port out or use the \
+             server's port",
+            echoed(url)
         ));
     }
     Ok(parsed.to_string())
@@ -336,7 +343,7 @@ fn is_direction_control(c: char) -> bool {
 
 /// Tells whether `text` has a character that shows: not whitespace, not an
 /// invisible format character and not a zero-width joiner or non-joiner.
-fn has_visible_character(text: &str) -> bool {
+pub(super) fn has_visible_character(text: &str) -> bool {
     text.chars().any(|c| {
         !c.is_whitespace() && !crate::echo::is_invisible(c) && !matches!(c, '\u{200c}' | '\u{200d}')
     })
@@ -446,6 +453,16 @@ fn check_extras(
                 reason: format!(
                     "it has {chars} characters and WhatsApp allows {MAX_CAPTION_CHARS}; shorten \
                      it or send the rest with send_text"
+                ),
+            });
+        }
+        if !has_visible_character(caption) {
+            return Err(ToolError::InvalidArgument {
+                argument: "caption",
+                reason: format!(
+                    "\"{}\" has no visible character, only spaces or invisible characters such \
+                     as U+200B; write the caption or leave it out",
+                    echoed(caption)
                 ),
             });
         }
@@ -589,6 +606,25 @@ mod tests {
             let text = error.to_string();
             assert!(text.contains("local or reserved address"), "{link}: {text}");
         }
+    }
+
+    #[test]
+    fn port_zero_link_rejected() {
+        let error = checked_url(Some("https://example.com:0/a.jpg")).expect_err("port 0");
+        let text = error.to_string();
+        assert!(text.contains("port 0"), "{text}");
+        checked_url(Some("https://example.com:8443/a.jpg")).expect("another port");
+    }
+
+    #[test]
+    fn invisible_caption_rejected() {
+        for caption in ["\u{200b}", " \u{2060} ", "\u{200d}"] {
+            let error = check_extras(MediaKind::Image, Some(caption), None).expect_err(caption);
+            let text = error.to_string();
+            assert!(text.contains("invalid argument `caption`"), "{text}");
+            assert!(text.contains("no visible character"), "{text}");
+        }
+        assert!(check_extras(MediaKind::Image, Some("\u{1f44d}"), None).is_ok());
     }
 
     #[test]

@@ -8,7 +8,7 @@ use crate::echo::{cut, echoed};
 use crate::whatsapp::graph::{Parameter, ParameterValue, SendComponent};
 
 use super::ToolError;
-use super::messages::{check_filename, public_https_link};
+use super::messages::{check_filename, has_visible_character, public_https_link};
 use super::template_shape::{check_component_shape, invalid};
 use super::template_spec::{Part, Slot, TemplateSpec, Variable, render};
 
@@ -455,6 +455,12 @@ fn text_value(part: &str, name: &str, parameter: &Parameter) -> Result<String, T
     if text.trim().is_empty() {
         return Err(invalid(format!("{part} variable {{{{{name}}}}} is empty")));
     }
+    if !has_visible_character(&text) {
+        return Err(invalid(format!(
+            "{part} variable {{{{{name}}}}} has no visible character, only invisible \
+             characters such as U+200B; supply the text the customer should see"
+        )));
+    }
     check_value_characters(&format!("{part} variable {{{{{name}}}}}"), &text)?;
     Ok(text)
 }
@@ -489,7 +495,7 @@ fn button_supplied(
     let label = variable.label();
     let fits = match (&variable.slot, parameters.as_slice()) {
         (Slot::Text(_), [p]) => match &p.value {
-            ParameterValue::Text { text } if !text.trim().is_empty() => {
+            ParameterValue::Text { text } if has_visible_character(text) => {
                 check_value_characters(&label, text)?;
                 true
             }
@@ -548,6 +554,18 @@ mod tests {
         let body = render(spec.body_text.as_deref().unwrap(), &filled.body);
         assert_eq!(body, "Hi Ana, your order #42 ships today.");
         assert_eq!(filled.header, [("1".to_owned(), "#42".to_owned())]);
+    }
+
+    #[test]
+    fn invisible_value_rejected() {
+        let spec = header_and_body();
+        for (header, name) in [("\u{200b}", "Ana"), ("#42", "\u{200b}\u{2060}")] {
+            let error = check_components(&spec, &components(header, name, "#42"), "t", "en_US")
+                .expect_err("an invisible value");
+            let text = error.to_string();
+            assert!(text.contains("has no visible character"), "{text}");
+            assert!(text.contains("variable {{1}}"), "{text}");
+        }
     }
 
     #[test]
