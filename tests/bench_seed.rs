@@ -203,3 +203,20 @@ async fn seed_runs_again_on_own_postgres_database() {
     assert_eq!(count_postgres_rows(&url, "users").await, 1);
     assert_eq!(count_postgres_rows(&url, "api_keys").await, 2);
 }
+
+#[test]
+fn seed_rejects_days_out_of_range() {
+    for days in ["0", "99999999"] {
+        let dir = tempfile::tempdir().unwrap();
+        let output = pons(dir.path(), &["bench", "seed", "--days", days]);
+        let message = stderr(&output);
+        assert!(!output.status.success(), "{message}");
+        assert!(message.contains("--days"), "{message}");
+        assert!(message.contains("1..=3650"), "{message}");
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            0,
+            "nothing created for --days {days}"
+        );
+    }
+}

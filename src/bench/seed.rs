@@ -49,8 +49,9 @@ pub struct SeedArgs {
     /// on each other's row locks, so 1 is faster there.
     #[arg(long, default_value_t = 2)]
     pub batches_in_flight: usize,
-    /// Days before now that the oldest message is dated.
-    #[arg(long, default_value_t = 365)]
+    /// Days before now that the oldest message is dated, 1 to 3650 (ten
+    /// years). About 20,400 days would date messages before 1970.
+    #[arg(long, default_value_t = 365, value_parser = clap::value_parser!(u32).range(1..=3650))]
     pub days: u32,
     /// Email of the user who owns the account and the key.
     #[arg(long, default_value = "bench@example.com", value_name = "EMAIL")]
