@@ -421,3 +421,23 @@ async fn thumbs_up(shop: &Shop, wamid: &str) -> Value {
     )
     .await
 }
+
+#[tokio::test]
+async fn failed_reply_stays_unanswered() {
+    let shop = shop(ALL).await;
+    let question = shop.inbound("Where is my parcel?").await;
+    failed_send(&shop, Fault::graph(131026)).await;
+
+    let output = tool_output(&shop.call("list_unanswered", json!({})).await);
+    let rows = output["conversations"].as_array().expect("conversations");
+    assert_eq!(rows.len(), 1, "{output}");
+    let row = &rows[0];
+    assert_eq!(row["replyFailed"], true, "{row}");
+    assert_eq!(row["wamid"], question.as_str(), "{row}");
+    assert_eq!(row["text"], "Where is my parcel?", "{row}");
+    assert_eq!(row["type"], "text", "{row}");
+
+    still_sends(&shop).await;
+    let output = tool_output(&shop.call("list_unanswered", json!({})).await);
+    assert_eq!(output["conversations"], json!([]), "{output}");
+}

@@ -209,9 +209,10 @@ impl PonsMcp {
     #[tool(
         name = "list_unanswered",
         title = "List unanswered conversations",
-        description = "List conversations whose last message came from the customer: contact, \
-                       time waiting, 24h window status, archived flag, and the last inbound text \
-                       or type with its wamid.",
+        description = "List conversations waiting for a reply, where the customer wrote last or \
+                       every reply since failed: contact, time waiting, 24h window status, \
+                       archived flag, whether a reply failed, and the last inbound text or type \
+                       with its wamid.",
         output_schema = schema_for_output::<ListUnansweredOutput>(),
         annotations(
             title = "List unanswered conversations",

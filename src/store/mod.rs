@@ -161,8 +161,9 @@ pub trait Store: Send + Sync + 'static {
         archive: ArchiveFilter,
         limit: u32,
     ) -> StoreResult<Vec<ConversationSummary>>;
-    /// Conversations whose last message is inbound and that `archive` lets
-    /// through, most recent first.
+    /// Conversations whose newest message that did not fail is inbound (the
+    /// customer wrote last, or every reply since failed) and that `archive`
+    /// lets through, most recent first.
     async fn list_unanswered(
         &self,
         accounts: &[AccountId],

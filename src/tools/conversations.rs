@@ -8,6 +8,7 @@ use crate::echo::echoed;
 use crate::phone::PhoneNumber;
 use crate::store::{
     Account, AccountId, ArchiveFilter, ConversationId, ConversationRef, ConversationSummary,
+    Direction,
 };
 
 use super::output::{AccountOut, ConversationOut, MessageOut, UnansweredOut, quoted_name};
@@ -111,7 +112,8 @@ pub struct ListUnansweredArgs {
 #[serde(rename_all = "camelCase")]
 pub struct ListUnansweredOutput {
     pub accounts: Vec<AccountOut>,
-    /// Conversations whose last message came from the customer, most recent first.
+    /// Conversations where the customer wrote last, or every reply since
+    /// failed, most recent first.
     pub conversations: Vec<UnansweredOut>,
     /// `true` when more such conversations exist than `limit` let through.
     pub more: bool,
@@ -147,7 +149,8 @@ fn cut_to_limit<T>(rows: &mut Vec<T>, limit: u32) -> bool {
     more
 }
 
-/// Lists conversations whose last message is inbound, most recent first.
+/// Lists conversations where the customer wrote last, or every reply since
+/// failed, most recent first.
 pub async fn list_unanswered(
     cx: &ToolContext<'_>,
     args: ListUnansweredArgs,
@@ -161,13 +164,42 @@ pub async fn list_unanswered(
         .list_unanswered(&ids(&accounts), archive, limit + 1)
         .await?;
     let more = cut_to_limit(&mut rows, limit);
+    let mut conversations = Vec::with_capacity(rows.len());
+    for row in &rows {
+        conversations.push(unanswered_row(cx, row, &accounts).await?);
+    }
     Ok(ListUnansweredOutput {
-        conversations: rows
-            .iter()
-            .map(|r| UnansweredOut::new(r, &accounts, cx.now))
-            .collect(),
+        conversations,
         accounts: accounts.iter().map(AccountOut::from).collect(),
         more,
+    })
+}
+
+/// Messages read to find the customer's message before failed replies.
+const FAILED_REPLIES_READ: u32 = 20;
+
+/// Builds the row of an unanswered conversation. When its last message is
+/// a failed reply, the row shows the customer's message before it, found
+/// among the newest [`FAILED_REPLIES_READ`] messages.
+async fn unanswered_row(
+    cx: &ToolContext<'_>,
+    row: &ConversationSummary,
+    accounts: &[Account],
+) -> Result<UnansweredOut, ToolError> {
+    if row.last_message_direction != Some(Direction::Outbound) {
+        return Ok(UnansweredOut::new(row, accounts, cx.now));
+    }
+    let messages = cx
+        .store
+        .conversation_messages(&row.id, FAILED_REPLIES_READ)
+        .await?;
+    let inbound = messages
+        .iter()
+        .rev()
+        .find(|message| message.direction == Direction::Inbound);
+    Ok(match inbound {
+        Some(inbound) => UnansweredOut::after_failed_reply(row, inbound, accounts, cx.now),
+        None => UnansweredOut::new(row, accounts, cx.now),
     })
 }
 

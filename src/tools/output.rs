@@ -9,6 +9,7 @@ use super::media_out::{MediaOut, cut_file_name};
 use crate::phone::PhoneNumber;
 use crate::store::{
     Account, ConversationSummary, Message, MetaError, UnixTime, cut_chars, cut_preview,
+    message_preview,
 };
 use crate::whatsapp::graph::{MAX_CAPTION_CHARS, MAX_TEXT_CHARS};
 
@@ -241,7 +242,10 @@ pub struct UnansweredOut {
     pub kind: Option<String>,
     /// Meta's id of the last inbound message, usable for read receipts and reactions.
     pub wamid: Option<String>,
-    /// Set with updateConversation. Archived conversations are listed too.
+    /// `true` when the business replied after that message and every reply
+    /// failed; get_conversation shows Meta's error of each.
+    pub reply_failed: bool,
+    /// Set with updateConversation. The `archived` argument filters on it.
     pub archived: bool,
 }
 
@@ -262,7 +266,34 @@ impl UnansweredOut {
             text: last.preview.or_else(|| last.kind.clone()),
             kind: last.kind,
             wamid: last.wamid,
+            reply_failed: false,
             archived: conversation.archived,
+        }
+    }
+
+    /// Builds the output row of a conversation whose replies after the
+    /// customer's message `inbound` all failed.
+    pub fn after_failed_reply(
+        summary: &ConversationSummary,
+        inbound: &Message,
+        accounts: &[Account],
+        now: UnixTime,
+    ) -> Self {
+        let summary = ConversationSummary {
+            last_message_at: Some(inbound.timestamp),
+            last_message_preview: Some(message_preview(
+                inbound.text.as_deref(),
+                inbound.caption.as_deref(),
+                &inbound.kind,
+            )),
+            last_message_direction: Some(inbound.direction),
+            last_message_type: Some(inbound.kind.clone()),
+            last_message_wamid: inbound.wamid.clone(),
+            ..summary.clone()
+        };
+        UnansweredOut {
+            reply_failed: true,
+            ..UnansweredOut::new(&summary, accounts, now)
         }
     }
 }

@@ -115,6 +115,7 @@ macro_rules! store_suite_tests {
             conversations::archive_and_unarchive,
             conversations::archive_filter_in_lists,
             outbound::outbound_pending_sent_delivered,
+            outbound::failed_reply_leaves_conversation_unanswered,
             outbound::outbound_to_new_contact,
             outbound::outbound_older_keeps_last_message,
             outbound::outbound_status_before_sent,

@@ -610,3 +610,48 @@ pub async fn find_messages_by_wamid_in_each_account(store: DynStore) {
         .expect("find");
     assert!(none.is_empty(), "{none:?}");
 }
+
+/// Phone numbers of the conversations `list_unanswered` returns.
+async fn unanswered(store: &DynStore, account: &AccountId) -> Vec<String> {
+    store
+        .list_unanswered(std::slice::from_ref(account), ArchiveFilter::Any, 10)
+        .await
+        .expect("list unanswered")
+        .into_iter()
+        .map(|conversation| conversation.wa_id)
+        .collect()
+}
+
+pub async fn failed_reply_leaves_conversation_unanswered(store: DynStore) {
+    let t = tenant(&store, "failed-reply").await;
+    let (failed_only, answered_before) = ("15551310011", "15551310012");
+    ingest(
+        &store,
+        vec![
+            IngestItem::Message(text(&t.account, failed_only, "wamid.W1", T0, "hi")),
+            IngestItem::Message(text(&t.account, answered_before, "wamid.W2", T0, "hey")),
+        ],
+    )
+    .await;
+    send_text(&store, &t.account, answered_before, "wamid.R2", T0 + 5).await;
+    for to in [failed_only, answered_before] {
+        for at in [T0 + 10, T0 + 11] {
+            let pending = store
+                .insert_outbound(outbound_text(&t.account, to, at, "reply"))
+                .await
+                .expect("insert outbound");
+            store
+                .mark_outbound_failed(&pending.id, meta_error(), at + 1)
+                .await
+                .expect("mark failed");
+        }
+    }
+    assert_eq!(
+        unanswered(&store, &t.account.id).await,
+        [failed_only],
+        "only the customer whose every reply failed waits"
+    );
+
+    send_text(&store, &t.account, failed_only, "wamid.R1", T0 + 20).await;
+    assert!(unanswered(&store, &t.account.id).await.is_empty());
+}

@@ -9,8 +9,9 @@ use super::{account_ids, backend, sql_limit};
 use crate::store::*;
 
 /// Lists conversations of these accounts that `archive` lets through, most
-/// recent first. With `unanswered`, only those whose last message is
-/// inbound are listed.
+/// recent first. With `unanswered`, only those whose newest message that
+/// did not fail is inbound are listed: the customer wrote last, or every
+/// reply since then failed.
 pub(crate) async fn list_conversations(
     pool: &PgPool,
     accounts: &[AccountId],
@@ -28,7 +29,11 @@ pub(crate) async fn list_conversations(
         conversation_columns!(),
         " FROM conversations c JOIN contacts ct ON ct.id = c.contact_id \
          WHERE c.account_id = $1 \
-         AND (NOT $2 OR c.last_message_direction = 'inbound') \
+         AND (NOT $2 OR c.last_message_direction = 'inbound' \
+              OR (c.last_message_direction = 'outbound' \
+                  AND (SELECT m.direction FROM messages m \
+                       WHERE m.conversation_id = c.id AND m.status <> 'failed' \
+                       ORDER BY m.timestamp DESC, m.id DESC LIMIT 1) = 'inbound')) \
          AND (NOT $4 OR c.archived_at IS NULL) \
          AND (NOT $5 OR c.archived_at IS NOT NULL) \
          ORDER BY c.last_message_at DESC NULLS LAST, c.id LIMIT $3"

@@ -13,7 +13,8 @@ use crate::store::{
 #[derive(Clone, Copy)]
 pub(super) enum ConversationFilter {
     All,
-    /// Only those whose last message is inbound.
+    /// Only those whose newest message that did not fail is inbound: the
+    /// customer wrote last, or every reply since then failed.
     Unanswered,
 }
 
@@ -32,7 +33,15 @@ pub(super) fn list_conversations(
 ) -> StoreResult<Vec<ConversationSummary>> {
     let direction = match filter {
         ConversationFilter::All => "",
-        ConversationFilter::Unanswered => "AND v.last_message_direction = 'inbound'",
+        // The subquery runs only for a conversation whose last message is
+        // outbound, and usually stops at that message.
+        ConversationFilter::Unanswered => {
+            "AND (v.last_message_direction = 'inbound' \
+             OR (v.last_message_direction = 'outbound' \
+                 AND (SELECT m.direction FROM messages m \
+                      WHERE m.conversation_id = v.id AND m.status <> 'failed' \
+                      ORDER BY m.timestamp DESC, m.rowid DESC LIMIT 1) = 'inbound'))"
+        }
     };
     let archived = match archive {
         ArchiveFilter::Any => "",
