@@ -103,6 +103,62 @@ impl PhoneNumber {
     pub fn e164(&self) -> String {
         format!("+{}", self.0)
     }
+
+    /// Returns the WhatsApp ids this number may have: its own digits first,
+    /// then the other form of a mobile number of Brazil, Mexico or
+    /// Argentina, where a `wa_id` may add or drop a digit that people dial.
+    pub fn wa_id_forms(&self) -> Vec<String> {
+        let mut forms = vec![self.0.clone()];
+        forms.extend(other_mobile_form(&self.0));
+        forms
+    }
+}
+
+/// Tells whether two WhatsApp ids or numbers name the same subscriber: the
+/// same digits, or the two forms of one mobile number (see
+/// [`PhoneNumber::wa_id_forms`]).
+pub fn same_subscriber(a: &str, b: &str) -> bool {
+    a == b
+        || other_mobile_form(a).is_some_and(|other| other == b)
+        || other_mobile_form(b).is_some_and(|other| other == a)
+}
+
+/// Returns the other form of a mobile number whose WhatsApp id may differ
+/// from the dialled digits:
+/// - Brazil (55): a 9 before the eight-digit subscriber number, which
+///   older accounts' ids lack (`55 11 9xxxx xxxx` and `55 11 xxxx xxxx`).
+///   Only a subscriber number that starts with 6 to 9, as mobile numbers
+///   do, has two forms, so a landline never matches a mobile number.
+/// - Mexico (52): a 1 after the country code, which ids keep although
+///   people no longer dial it (`52 1 55 xxxx xxxx` and `52 55 xxxx xxxx`).
+/// - Argentina (54): a 9 after the country code, which mobile numbers need
+///   from abroad (`54 9 11 xxxx xxxx` and `54 11 xxxx xxxx`).
+///
+/// NOTE: Meta documents only that a `wa_id` may differ from the dialled
+/// number. These forms follow the national dialling changes, not a list
+/// from Meta.
+fn other_mobile_form(digits: &str) -> Option<String> {
+    let (country, rest) = digits.split_at_checked(2)?;
+    match (country, rest.len()) {
+        // Area code, 9, then the eight-digit subscriber number.
+        ("55", 11) if rest.as_bytes()[2] == b'9' && is_mobile_start(rest.as_bytes()[3]) => {
+            Some(format!("55{}{}", &rest[..2], &rest[3..]))
+        }
+        ("55", 10) if is_mobile_start(rest.as_bytes()[2]) => {
+            Some(format!("55{}9{}", &rest[..2], &rest[2..]))
+        }
+        ("52", 11) if rest.starts_with('1') => Some(format!("52{}", &rest[1..])),
+        ("52", 10) => Some(format!("521{rest}")),
+        ("54", 11) if rest.starts_with('9') => Some(format!("54{}", &rest[1..])),
+        ("54", 10) if !rest.starts_with('9') => Some(format!("549{rest}")),
+        _ => None,
+    }
+}
+
+/// Tells whether a Brazilian subscriber number starting with `digit` is a
+/// mobile number: those start with 6 to 9, landlines with 2 to 5.
+fn is_mobile_start(digit: u8) -> bool {
+    (b'6'..=b'9').contains(&digit)
 }
 
 impl fmt::Display for PhoneNumber {
@@ -115,6 +171,34 @@ impl fmt::Display for PhoneNumber {
 mod tests {
     use super::*;
     use crate::echo::MAX_ECHOED_CHARS;
+
+    #[test]
+    fn mobile_numbers_have_other_forms() {
+        let cases = [
+            ("5511987654321", Some("551187654321")),
+            ("5511912345678", None),
+            ("551187654321", Some("5511987654321")),
+            ("551132345678", None),
+            ("5215512345678", Some("525512345678")),
+            ("525512345678", Some("5215512345678")),
+            ("5491123456789", Some("541123456789")),
+            ("541123456789", Some("5491123456789")),
+            ("4930123456", None),
+            ("15550001111", None),
+        ];
+        for (digits, other) in cases {
+            let phone = PhoneNumber::parse(digits).unwrap();
+            let mut expected = vec![digits.to_owned()];
+            expected.extend(other.map(str::to_owned));
+            assert_eq!(phone.wa_id_forms(), expected, "{digits}");
+            if let Some(other) = other {
+                assert!(same_subscriber(digits, other), "{digits}");
+                assert!(same_subscriber(other, digits), "{digits}");
+            }
+        }
+        assert!(!same_subscriber("551132345678", "5511932345678"));
+        assert!(!same_subscriber("4930123456", "49301234567"));
+    }
 
     #[test]
     fn parse_accepts_typed_forms() {

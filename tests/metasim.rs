@@ -235,6 +235,7 @@ async fn recipients_fail_by_webhook() {
             wa_id: "15550003333".into(),
             profile_name: None,
             fail_with: Some(131049),
+            dialled_as: None,
         }],
         status_plan: StatusPlan {
             sent: Some(Duration::ZERO),

@@ -847,3 +847,61 @@ async fn wait_for_accepted(sim: &MetaSim, count: usize) {
     }
     panic!("the stand-in did not accept {count} messages");
 }
+
+/// A Brazilian mobile number whose WhatsApp id lacks the 9 that people
+/// dial: the dialled form finds the customer's conversation, the reply
+/// joins it, and no second conversation appears.
+#[tokio::test]
+async fn dialled_mobile_form_finds_conversation() {
+    let shop = shop(ALL).await;
+    let (wa_id, dialled) = ("551187654321", "+55 11 98765-4321");
+    let sim = &shop.server.sim;
+    sim.add_recipient(pons::metasim::SimRecipient {
+        wa_id: wa_id.to_owned(),
+        profile_name: Some("Ana".to_owned()),
+        fail_with: None,
+        dialled_as: Some("5511987654321".to_owned()),
+    });
+    sim.send_inbound_text(wa_id, "Ana", "Oi, meu pedido chegou?")
+        .await
+        .expect("inbound webhook");
+
+    let sent = tool_output(
+        &shop
+            .call(
+                "send_text",
+                json!({"phone": dialled, "text": "Chega amanhã."}),
+            )
+            .await,
+    );
+    assert_eq!(sent["status"], "sent", "{sent}");
+    assert_eq!(only_post(&shop)["to"], "+5511987654321");
+
+    let read = tool_output(
+        &shop
+            .call("get_conversation", json!({"phone": dialled}))
+            .await,
+    );
+    assert_eq!(read["conversation"]["contact"]["waId"], wa_id, "{read}");
+    let texts: Vec<&str> = read["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["text"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(texts, ["Oi, meu pedido chegou?", "Chega amanhã."]);
+
+    let listed = tool_output(&shop.call("list_conversations", json!({})).await);
+    let with_ana: Vec<&Value> = listed["conversations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| {
+            c["contact"]["waId"]
+                .as_str()
+                .unwrap_or_default()
+                .starts_with("55")
+        })
+        .collect();
+    assert_eq!(with_ana.len(), 1, "{listed}");
+}

@@ -318,6 +318,7 @@ struct RecipientRequest {
     wa_id: String,
     profile_name: Option<String>,
     fail_with: Option<i64>,
+    dialled_as: Option<String>,
 }
 
 async fn add_recipient(
@@ -325,10 +326,14 @@ async fn add_recipient(
     Body(request): Body<RecipientRequest>,
 ) -> Result<StatusCode, ControlError> {
     require_digits("wa_id", &request.wa_id)?;
+    if let Some(dialled) = &request.dialled_as {
+        require_digits("dialled_as", dialled)?;
+    }
     sim.add_recipient(SimRecipient {
         wa_id: request.wa_id,
         profile_name: request.profile_name,
         fail_with: request.fail_with,
+        dialled_as: request.dialled_as,
     });
     Ok(StatusCode::NO_CONTENT)
 }

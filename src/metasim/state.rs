@@ -87,6 +87,10 @@ pub struct SimRecipient {
     /// Messages to this number are accepted, then fail with this code in a
     /// `failed` status webhook.
     pub fail_with: Option<i64>,
+    /// Digits that a business may dial for this number when they differ
+    /// from `wa_id`, as for some mobile numbers of Brazil, Mexico and
+    /// Argentina. A send to them reports `wa_id` in `contacts[].wa_id`.
+    pub dialled_as: Option<String>,
 }
 
 /// When status webhooks follow an accepted send, counted from the moment

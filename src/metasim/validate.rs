@@ -62,13 +62,20 @@ pub(crate) fn message(inner: &Inner, body: &Value) -> Result<Checked, Reject> {
         Value::Null => return reject(100, "The parameter to is required."),
         _ => return reject(100, "Param to must be a string."),
     };
-    let wa_id: String = to.chars().filter(char::is_ascii_digit).collect();
+    let dialled: String = to.chars().filter(char::is_ascii_digit).collect();
     let allowed = to
         .chars()
         .all(|c| c.is_ascii_digit() || matches!(c, '+' | ' ' | '-' | '(' | ')'));
-    if !allowed || !(7..=15).contains(&wa_id.len()) {
+    if !allowed || !(7..=15).contains(&dialled.len()) {
         return reject(100, format!("Param to {to:?} is not a valid phone number."));
     }
+    // Meta reports the WhatsApp id of the number, which may differ from
+    // the digits dialled.
+    let wa_id = inner
+        .recipients
+        .values()
+        .find(|recipient| recipient.dialled_as.as_deref() == Some(dialled.as_str()))
+        .map_or(dialled, |recipient| recipient.wa_id.clone());
 
     if let Some(kind) = body.get("recipient_type").and_then(Value::as_str)
         && kind != "individual"

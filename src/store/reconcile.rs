@@ -7,6 +7,7 @@
 
 use super::business_reactions::is_reaction_callback;
 use super::{AccountId, MessageId, MessageStatus, StatusUpdate};
+use crate::phone::same_subscriber;
 
 /// The stored outbound message that a status's callback data names, as the
 /// rule reads it.
@@ -52,11 +53,14 @@ pub fn check_target(
             &format!("message {id} belongs to another account"),
         ));
     }
-    // NOTE: the recipient must match exactly. Where Meta's wa_id differs
-    // from the number Pons sent to (some countries drop or add a digit),
-    // only the lost response reported the new wa_id, so such a send stays
-    // failed.
-    if update.recipient_id.as_deref() != Some(target.recipient_wa_id) {
+    // Meta's wa_id of a mobile number in Brazil, Mexico or Argentina may
+    // differ from the number Pons sent to by a digit, and only the lost
+    // response would have reported it.
+    let same_recipient = update
+        .recipient_id
+        .as_deref()
+        .is_some_and(|recipient| same_subscriber(recipient, target.recipient_wa_id));
+    if !same_recipient {
         return Err(note(
             update,
             &format!(
@@ -187,5 +191,25 @@ mod tests {
             let note = check_target(&update, &id, Some(&target)).unwrap_err();
             assert!(note.contains(reason), "{reason}: {note}");
         }
+    }
+
+    #[test]
+    fn check_target_other_mobile_form() {
+        let id = MessageId("msg-1".to_owned());
+        let account = AccountId("acc-1".to_owned());
+        let dialled = CallbackTarget {
+            id: &id,
+            account_id: &account,
+            recipient_wa_id: "5521987654322",
+            wamid: None,
+            status: MessageStatus::Failed,
+        };
+        let mut update = update(Some("msg-1"));
+        update.recipient_id = Some("552187654322".to_owned());
+        assert_eq!(check_target(&update, &id, Some(&dialled)), Ok(()));
+
+        update.recipient_id = Some("552187654323".to_owned());
+        let note = check_target(&update, &id, Some(&dialled)).unwrap_err();
+        assert!(note.contains("was sent to 5521987654322"), "{note}");
     }
 }

@@ -303,6 +303,23 @@ fn unambiguous_ref(
     (accounts.len() == 1).then(|| ConversationRef::Phone(phone.digits().to_owned()))
 }
 
+/// Finds the most recent conversation of `accounts` with the customer
+/// `phone`, under any WhatsApp id the number may have (see
+/// [`PhoneNumber::wa_id_forms`]), its own digits first.
+pub(super) async fn find_with_number(
+    cx: &ToolContext<'_>,
+    accounts: &[AccountId],
+    phone: &PhoneNumber,
+) -> Result<Option<ConversationSummary>, ToolError> {
+    for wa_id in phone.wa_id_forms() {
+        let by = ConversationRef::Phone(wa_id);
+        if let Some(found) = cx.store.find_conversation(accounts, &by).await? {
+            return Ok(Some(found));
+        }
+    }
+    Ok(None)
+}
+
 /// Finds the conversation a tool names by `conversationId` or by the
 /// customer's `phone`, within `accounts`. When both are given, they must
 /// name the same conversation. Neither given is a guided missing-argument
@@ -381,14 +398,9 @@ async fn find_by_phone(
         argument: "phone",
         source,
     })?;
-    let by = ConversationRef::Phone(parsed.digits().to_owned());
     let mut found = Vec::new();
     for account in accounts {
-        if let Some(row) = cx
-            .store
-            .find_conversation(std::slice::from_ref(&account.id), &by)
-            .await?
-        {
+        if let Some(row) = find_with_number(cx, std::slice::from_ref(&account.id), &parsed).await? {
             found.push((account.clone(), row));
         }
     }

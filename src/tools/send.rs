@@ -8,12 +8,12 @@ use serde::Serialize;
 use crate::jobs::token_works;
 use crate::phone::PhoneNumber;
 use crate::store::{
-    Account, ConversationRef, ConversationSummary, MediaRef, Message, NewOutboundMessage,
-    SentMessage,
+    Account, ConversationSummary, MediaRef, Message, NewOutboundMessage, SentMessage,
 };
 use crate::whatsapp::graph::{GraphError, SendRequest, SendResponse};
 
 use super::accounts::resolve_accounts_for_one;
+use super::conversations::find_with_number;
 use super::graph_errors::{Repeat, graph_failure};
 use super::rejected_token::{ProbeClaim, TokenUse};
 use super::{Summary, ToolContext, ToolError, format_accounts, guide, non_blank};
@@ -61,6 +61,17 @@ pub(super) struct Recipient {
     pub conversation: Option<ConversationSummary>,
     /// Held while the send tries a token Meta rejected again.
     _probe: Option<ProbeClaim>,
+}
+
+impl Recipient {
+    /// Returns the customer's WhatsApp id: the one of their conversation,
+    /// which may differ from the dialled digits (see
+    /// [`PhoneNumber::wa_id_forms`]), else the dialled digits.
+    pub fn wa_id(&self) -> &str {
+        self.conversation
+            .as_ref()
+            .map_or(self.phone.digits(), |conversation| &conversation.wa_id)
+    }
 }
 
 /// A validated message with the fields stored beside it.
@@ -121,11 +132,7 @@ pub(super) async fn resolve_recipient(
         argument: "phone",
         source,
     })?;
-    let by = ConversationRef::Phone(phone.digits().to_owned());
-    let conversation = cx
-        .store
-        .find_conversation(std::slice::from_ref(&account.id), &by)
-        .await?;
+    let conversation = find_with_number(cx, std::slice::from_ref(&account.id), &phone).await?;
     Ok(Recipient {
         account,
         phone,
@@ -160,7 +167,7 @@ pub(super) async fn deliver(
         .store
         .insert_outbound(NewOutboundMessage {
             account_id: account.id.clone(),
-            wa_id: recipient.phone.digits().to_owned(),
+            wa_id: recipient.wa_id().to_owned(),
             kind: outgoing.request.kind().to_owned(),
             text: outgoing.text,
             caption: outgoing.caption,
