@@ -204,8 +204,11 @@ impl Accounts {
             .chain(self.by_waba.values().flatten())
     }
 
-    /// Requires the signature to match the app secret of every account the
-    /// body touches, so a body for B signed with A's secret is rejected.
+    /// Requires the signature to match the app secret of every phone number
+    /// the body touches, so a body for B signed with A's secret is
+    /// rejected. A change for a whole WABA (a template status) needs the
+    /// secret of one of its accounts: each app that Meta sends the WABA's
+    /// webhooks to signs them with its own secret.
     fn verify(
         &self,
         secrets: &SecretBox,
@@ -213,14 +216,20 @@ impl Accounts {
         digest: &[u8; 32],
     ) -> Result<(), IngestError> {
         let mut checked = BTreeSet::new();
-        for account in self.all() {
-            if !checked.insert(account.app_secret_encrypted.clone()) {
-                continue;
+        for account in self.by_number.values() {
+            if checked.insert(account.app_secret_encrypted.clone()) {
+                verify_with(secrets, account, body, digest)?;
             }
-            let secret = secrets
-                .decrypt(&account.app_secret_encrypted)
-                .map_err(|_| IngestError::Secret(account.account.id.clone()))?;
-            signature::verify(&secret, body, digest)?;
+        }
+        for accounts in self.by_waba.values() {
+            let mut result = Err(SignatureError::Mismatch.into());
+            for account in accounts {
+                result = verify_with(secrets, account, body, digest);
+                if result.is_ok() {
+                    break;
+                }
+            }
+            result?;
         }
         Ok(())
     }
@@ -231,6 +240,19 @@ impl Accounts {
             .then(|| ids.into_iter().next().cloned())
             .flatten()
     }
+}
+
+/// Checks the signature of `body` with the app secret of `account`.
+fn verify_with(
+    secrets: &SecretBox,
+    account: &AccountSecrets,
+    body: &[u8],
+    digest: &[u8; 32],
+) -> Result<(), IngestError> {
+    let secret = secrets
+        .decrypt(&account.app_secret_encrypted)
+        .map_err(|_| IngestError::Secret(account.account.id.clone()))?;
+    Ok(signature::verify(&secret, body, digest)?)
 }
 
 fn build_items(

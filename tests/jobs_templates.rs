@@ -12,7 +12,7 @@ use serde_json::json;
 use app::{Backend, Env, seed_sandbox};
 use pons::jobs::JobOutcome;
 use pons::metasim::{MetaSimConfig, SimTemplate};
-use pons::store::NewTemplate;
+use pons::store::{NewAccount, NewTemplate};
 
 /// Builds the demo stand-in configuration with two templates per page.
 fn paged_config() -> MetaSimConfig {
@@ -99,6 +99,24 @@ async fn status_webhook_triggers_sync(backend: Backend) {
     settings.server.jobs.template_sync_interval = None;
     let bound = env.bind(settings).await;
     let sandbox = seed_sandbox(&bound.store(), &bound.secrets(), env.sim.config()).await;
+    // Another number of the same WABA, set up with another Meta app, whose
+    // webhooks that app signs with its own secret. Its token is not the
+    // stand-in's, so its syncs wait and report no completion.
+    bound
+        .store()
+        .create_account(NewAccount {
+            name: "Second app".into(),
+            waba_id: env.sim.config().waba_id.clone(),
+            phone_number_id: "100000000000077".into(),
+            phone_number: "15550007777".into(),
+            display_name: None,
+            access_token_encrypted: bound.secrets().encrypt(b"second-app-token"),
+            app_secret_encrypted: bound.secrets().encrypt(b"second-app-secret"),
+            verify_token: "second-verify".into(),
+            owner: sandbox.user.id.clone(),
+        })
+        .await
+        .expect("create second account");
     let mut app = bound.run(&env);
     assert_eq!(
         app.next_report("template_sync", false).await.outcome,
@@ -125,12 +143,17 @@ async fn status_webhook_triggers_sync(backend: Backend) {
         }]}],
     });
 
+    assert_eq!(
+        app.post_webhook("no-app-secret", &webhook).await,
+        401,
+        "a secret of no account of the WABA"
+    );
     let status = app
         .post_webhook(&env.sim.config().app_secret, &webhook)
         .await;
     let report = app.next_report("template_sync", false).await;
 
-    assert_eq!(status, 200);
+    assert_eq!(status, 200, "the secret of one account of the WABA");
     assert_eq!(report.outcome, JobOutcome::Completed);
     let stored = app
         .store
