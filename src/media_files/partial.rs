@@ -15,6 +15,17 @@ use crate::whatsapp::graph::DownloadSink;
 /// File name ending of a temporary media file.
 const PARTIAL_SUFFIX: &str = ".part";
 
+/// Tells whether `name` is one that [`PartialFile::create`] gives a file: a
+/// UUID as 32 lowercase hex digits, then [`PARTIAL_SUFFIX`].
+pub(super) fn is_partial_name(name: &str) -> bool {
+    name.strip_suffix(PARTIAL_SUFFIX).is_some_and(|id| {
+        id.len() == 32
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    })
+}
+
 /// A download in progress. Dropping it without [`PartialFile::persist`]
 /// deletes the temporary file, so a failed, timed-out or cancelled
 /// download leaves nothing behind.

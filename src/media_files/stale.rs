@@ -11,8 +11,13 @@ use std::fs::TryLockError;
 use std::io;
 use std::path::Path;
 
-/// Deletes every file in `directory` that no process holds locked and
-/// returns how many it deleted. A missing directory contains none.
+use super::partial::is_partial_name;
+
+/// Deletes every temporary download file in `directory` that no process
+/// holds locked and returns how many it deleted. Only regular files named
+/// as Pons names them are touched, so other files, links and folders stay,
+/// also when `directory` is a link to a folder outside the data directory.
+/// A missing directory contains none.
 pub(super) fn remove_unlocked_files(directory: &Path) -> io::Result<usize> {
     let entries = match std::fs::read_dir(directory) {
         Ok(entries) => entries,
@@ -22,7 +27,8 @@ pub(super) fn remove_unlocked_files(directory: &Path) -> io::Result<usize> {
     let mut removed = 0;
     for entry in entries {
         let entry = entry?;
-        if !entry.file_type()?.is_file() {
+        let is_partial = entry.file_name().to_str().is_some_and(is_partial_name);
+        if !is_partial || !entry.file_type()?.is_file() {
             continue;
         }
         let path = entry.path();
@@ -67,16 +73,46 @@ mod tests {
         let files = MediaFiles::new(dir.path());
         let mut live = files.create_partial(100).unwrap();
         live.write(b"still arriving").await.unwrap();
-        let crashed = files.partial_dir().join("0123456789abcdef.part");
+        let crashed = files
+            .partial_dir()
+            .join("0123456789abcdef0123456789abcdef.part");
         std::fs::write(&crashed, b"left by a killed process").unwrap();
+        let foreign = [
+            "notes.txt",
+            "0123456789abcdef.part",
+            "0123456789ABCDEF0123456789ABCDEF.part",
+        ];
+        for name in foreign {
+            std::fs::write(files.partial_dir().join(name), b"not Pons's").unwrap();
+        }
 
         let removed = files.remove_stale_partials().await.unwrap();
 
         assert_eq!(removed, 1);
         assert!(!crashed.exists(), "the unlocked file is deleted");
+        for name in foreign {
+            assert!(files.partial_dir().join(name).exists(), "{name} is kept");
+        }
         assert!(live.path().exists(), "the file of a running download stays");
         let stored = live.persist().await.unwrap();
         assert_eq!(stored.size, 14);
+    }
+
+    /// A `partial` folder that links elsewhere loses only Pons's own
+    /// temporary files there.
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn linked_directory_keeps_other_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let elsewhere = tempfile::tempdir().unwrap();
+        let precious = elsewhere.path().join("important.txt");
+        std::fs::write(&precious, b"precious").unwrap();
+        std::fs::create_dir_all(dir.path().join("media")).unwrap();
+        std::os::unix::fs::symlink(elsewhere.path(), dir.path().join("media/partial")).unwrap();
+        let files = MediaFiles::new(dir.path());
+
+        assert_eq!(files.remove_stale_partials().await.unwrap(), 0);
+        assert_eq!(std::fs::read(&precious).unwrap(), b"precious");
     }
 
     #[tokio::test]
