@@ -241,6 +241,12 @@ pub async fn open_for(
     } else if !key_use.creates_database() {
         reject_missing_database(&settings.database_url).await?;
     }
+    // The key file is read before the database is opened, so that a key
+    // file that cannot be read (a folder on its path, an empty file) stops
+    // a first start before it creates a database.
+    let key_file = &settings.encryption_key_file;
+    let loaded = SecretBox::load(&key_file.path)
+        .map_err(|error| anyhow::anyhow!("{error}. {}", key_file.chosen_by_note()))?;
     let store = crate::store::connect(&settings.database_url)
         .await
         .with_context(|| {
@@ -250,7 +256,6 @@ pub async fn open_for(
                 settings.database_url_source()
             )
         })?;
-    let key_file = &settings.encryption_key_file;
     let replaced = match key_use {
         KeyUse::ReplacingSecrets { account, .. } => {
             let found = crate::admin::find_account_by_ref(&store, account).await?;
@@ -274,8 +279,6 @@ pub async fn open_for(
         (KeyUse::ReplacingSecrets { .. }, None) => unreachable!("the account was found above"),
         (KeyUse::Adopting, _) => NewKeyCheck::Adopting,
     };
-    let loaded = SecretBox::load(&key_file.path)
-        .map_err(|error| anyhow::anyhow!("{error}. {}", key_file.chosen_by_note()))?;
     let Some(secrets) = loaded else {
         reject_missing_key_file(&store, key_file, key_use, replaced.as_ref()).await?;
         if matches!(key_use, KeyUse::NoSecrets { .. }) {

@@ -1838,3 +1838,38 @@ fn account_add_checks_arguments_before_owner() {
     assert!(!output.status.success(), "{message}");
     assert!(message.contains("invalid --waba-id"), "{message}");
 }
+
+#[test]
+fn unreadable_key_file_creates_no_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty.key");
+    std::fs::write(&empty, "").unwrap();
+    let file = dir.path().join("afile");
+    std::fs::write(&file, "").unwrap();
+    let under_file = file.join("enc.key");
+    for (name, key_file) in [("empty", &empty), ("under-file", &under_file)] {
+        let data_dir = dir.path().join(name);
+        // A closed loopback port as the Graph API, in case the server starts.
+        let output = pons_with_env(
+            &data_dir,
+            &[
+                "serve",
+                "--bind",
+                "127.0.0.1:0",
+                "--encryption-key-file",
+                key_file.to_str().unwrap(),
+            ],
+            &[("PONS_GRAPH_API_URL", "http://127.0.0.1:9/v25.0")],
+        );
+        let message = stderr(&output);
+        assert!(!output.status.success(), "{name}: {message}");
+        assert!(
+            message.contains("--encryption-key-file"),
+            "{name}: {message}"
+        );
+        assert!(
+            !data_dir.join("pons.db").exists(),
+            "{name}: a failed start created a database"
+        );
+    }
+}
