@@ -632,6 +632,77 @@ async fn unlisted_origin_is_forbidden() {
             assert!(text.contains("PONS_ALLOWED_ORIGINS"), "{text}");
         }
     }
+
+    // The Origin is checked before the key, so a page of another origin
+    // cannot learn whether a key it has is valid.
+    for authorization in ["Bearer pons_not_a_key", ""] {
+        let mut headers = vec![
+            ("content-type", "application/json"),
+            ("accept", "application/json, text/event-stream"),
+            ("origin", "https://evil.example"),
+        ];
+        if !authorization.is_empty() {
+            headers.push(("authorization", authorization));
+        }
+        let reply = server
+            .send(
+                Method::POST,
+                "/api/mcp",
+                &headers,
+                &initialize().to_string(),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::FORBIDDEN, "{authorization:?}");
+    }
+}
+
+/// Sends `request` as written on a new connection to the server and
+/// returns the status code of the response.
+async fn raw_status(server: &Server, request: &str) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    let mut buffer = [0u8; 4096];
+    while !response.windows(4).any(|w| w == b"\r\n\r\n") {
+        let read = stream.read(&mut buffer).await.unwrap();
+        assert!(read > 0, "the connection closed before a response");
+        response.extend_from_slice(&buffer[..read]);
+    }
+    let status_line = String::from_utf8_lossy(&response);
+    status_line
+        .split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or_else(|| panic!("no status line: {status_line}"))
+}
+
+#[tokio::test]
+async fn ambiguous_host_is_rejected() {
+    let server = Server::start().await;
+    let alice = create_user(&server.store, "alice@example.com").await;
+    let (key, _) = create_key(&server.store, &alice, KeyOptions::default()).await;
+    let body = initialize().to_string();
+    let request = |target: &str, hosts: &[&str]| {
+        let mut text = format!("POST {target} HTTP/1.1\r\n");
+        for host in hosts {
+            text.push_str(&format!("Host: {host}\r\n"));
+        }
+        text.push_str(&format!(
+            "Authorization: Bearer {key}\r\nContent-Type: application/json\r\n\
+             Accept: application/json, text/event-stream\r\nContent-Length: {}\r\n\
+             Connection: close\r\n\r\n{body}",
+            body.len()
+        ));
+        text
+    };
+
+    let good = raw_status(&server, &request("/api/mcp", &["127.0.0.1"])).await;
+    assert_eq!(good, 200);
+    let twice = request("/api/mcp", &["127.0.0.1", "evil.example.com"]);
+    assert_eq!(raw_status(&server, &twice).await, 400);
+    let absolute = request("http://evil.example.com/api/mcp", &["127.0.0.1"]);
+    assert_eq!(raw_status(&server, &absolute).await, 403);
 }
 
 #[tokio::test]

@@ -1,14 +1,13 @@
 //! The `/api/mcp` handler in front of rmcp: 405 for anything but POST,
 //! `Accept` negotiation, the body limit, JSON-RPC parse errors as HTTP
-//! 400, -32602 for a malformed `tools/call`, and a 403 that names the
-//! setting to change for a `Host` or `Origin` that is not allowed.
+//! 400, and -32602 for a malformed `tools/call`. The `Host` and `Origin`
+//! checks run before it and before authentication (see `sources`).
 //! Without it, rmcp 3.11 returns 406 unless both JSON and SSE are
 //! accepted, and 415 for an unparsable body. rmcp's remaining plain-text
 //! client errors are sent as JSON-RPC errors.
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
-use axum::http::uri::Authority;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
@@ -26,15 +25,12 @@ use crate::echo::echoed;
 use crate::store::DynStore;
 use crate::tools::Sender;
 
-use super::cors::origin_is_allowed;
+use super::McpSettings;
 use super::rate::ToolRateLimit;
 use super::server::PonsMcp;
-use super::{MCP_PATH, McpSettings};
+use super::sources::allowed_hosts;
 
 type Service = StreamableHttpService<PonsMcp, NeverSessionManager>;
-
-/// Hosts always accepted besides the public URL's host.
-const LOOPBACK_HOSTS: [&str; 3] = ["localhost", "127.0.0.1", "::1"];
 
 /// Two stateless rmcp services over the same tools: one encodes plain
 /// responses as `application/json`, the other as `text/event-stream`
@@ -43,15 +39,6 @@ pub(super) struct Endpoint {
     json: Service,
     sse: Service,
     max_body_bytes: usize,
-    allowed: AllowedSources,
-}
-
-/// The `Host` and `Origin` allowlists, checked before rmcp checks them so
-/// that a rejection names the value and the setting that allows it.
-struct AllowedSources {
-    hosts: Vec<String>,
-    origins: Vec<String>,
-    public_url: String,
 }
 
 impl Endpoint {
@@ -66,10 +53,9 @@ impl Endpoint {
                 tools.clone(),
             ))
         };
-        let hosts = allowed_hosts(settings);
         let config = StreamableHttpServerConfig::default()
             .with_legacy_session_mode(false)
-            .with_allowed_hosts(hosts.clone())
+            .with_allowed_hosts(allowed_hosts(settings))
             .with_allowed_origins(
                 settings
                     .allowed_origins
@@ -87,102 +73,8 @@ impl Endpoint {
             ),
             sse: StreamableHttpService::new(factory, never, config.with_json_response(false)),
             max_body_bytes: settings.max_body_bytes,
-            allowed: AllowedSources {
-                hosts,
-                origins: settings.allowed_origins.clone(),
-                public_url: settings.base_url().to_owned(),
-            },
         }
     }
-}
-
-/// Lists the allowed `Host` values: the public URL's host, the loopback
-/// names, and the configured extras.
-fn allowed_hosts(settings: &McpSettings) -> Vec<String> {
-    let mut hosts: Vec<String> = LOOPBACK_HOSTS.iter().map(|h| h.to_string()).collect();
-    let public = settings.base_url().parse::<axum::http::Uri>().ok();
-    match public.as_ref().and_then(|uri| uri.host()) {
-        Some(host) => hosts.push(host.trim_matches(['[', ']']).to_owned()),
-        None => tracing::error!(
-            public_url = %settings.public_url,
-            "public URL has no host; only loopback and configured hosts are allowed"
-        ),
-    }
-    hosts.extend(settings.allowed_hosts.iter().cloned());
-    hosts
-}
-
-impl AllowedSources {
-    /// Builds the 403 response to a request whose `Host` or `Origin` is not
-    /// allowed, by the rules of rmcp 3.11's own check, which still runs
-    /// afterwards. A missing, non-UTF-8 or malformed `Host` is left to rmcp,
-    /// which returns 400.
-    fn rejection(&self, uri: &axum::http::Uri, headers: &HeaderMap) -> Option<Response> {
-        let host = match headers.get(header::HOST) {
-            Some(value) => value.to_str().ok()?.parse::<Authority>().ok()?,
-            None => uri.authority()?.clone(),
-        };
-        if !host_is_allowed(&host, &self.hosts) {
-            let host = echoed(host.as_str());
-            tracing::warn!(%host, "rejected MCP request with a Host that is not allowed");
-            let public_host = self
-                .public_url
-                .parse::<axum::http::Uri>()
-                .ok()
-                .and_then(|uri| uri.host().map(str::to_owned))
-                .unwrap_or_default();
-            let message = format!(
-                "Host \"{host}\" is not allowed on {MCP_PATH}. Pons accepts the host of its public \
-                 URL ({public_host:?}, set by PONS_PUBLIC_URL or --public-url), localhost, \
-                 127.0.0.1 and ::1. To accept this host, add it to PONS_ALLOWED_HOSTS \
-                 (--allowed-hosts, comma-separated) or set the public URL to the address \
-                 clients use."
-            );
-            return Some(forbidden(message));
-        }
-        if self.origins.is_empty() {
-            return None;
-        }
-        let origin = headers.get(header::ORIGIN)?.to_str().ok()?;
-        if origin_is_allowed(origin, &self.origins) {
-            return None;
-        }
-        let origin = echoed(origin);
-        tracing::warn!(
-            %origin,
-            "rejected MCP request from an Origin that is not allowed"
-        );
-        let message = format!(
-            "Origin \"{origin}\" is not allowed on {MCP_PATH}. To accept requests from this \
-             origin, add it to PONS_ALLOWED_ORIGINS (--allowed-origins, comma-separated, \
-             for example https://app.example.com or http://localhost:*)."
-        );
-        Some(forbidden(message))
-    }
-}
-
-/// Matches a `Host` against allowlist entries the way rmcp 3.11 does: the
-/// host names must be equal ignoring case and brackets, and an entry with a
-/// port matches only that port.
-fn host_is_allowed(host: &Authority, allowed: &[String]) -> bool {
-    let normalize = |name: &str| name.trim_matches(['[', ']']).to_ascii_lowercase();
-    let name = normalize(host.host());
-    allowed.iter().any(|entry| {
-        let entry = entry.trim();
-        if entry.is_empty() {
-            return false;
-        }
-        let (entry_name, entry_port) = match entry.parse::<Authority>() {
-            Ok(authority) => (normalize(authority.host()), authority.port_u16()),
-            Err(_) => (normalize(entry), None),
-        };
-        entry_name == name && entry_port.is_none_or(|port| host.port_u16() == Some(port))
-    })
-}
-
-fn forbidden(message: String) -> Response {
-    let body = json!({ "error": "forbidden", "error_description": message });
-    (StatusCode::FORBIDDEN, axum::Json(body)).into_response()
 }
 
 /// Encoding of the response to one request.
@@ -211,9 +103,6 @@ pub(super) async fn handle(State(endpoint): State<Arc<Endpoint>>, request: Reque
         Ok(bytes) => bytes,
         Err(response) => return response,
     };
-    if let Some(rejection) = endpoint.allowed.rejection(&parts.uri, &parts.headers) {
-        return rejection;
-    }
     if is_json_content(&parts.headers)
         && let Some(rejection) = json_rpc_rejection(&bytes, mode)
     {
@@ -604,23 +493,6 @@ mod tests {
         let batch = br#"[{"jsonrpc":"2.0","id":1,"method":"ping"}]"#;
         let batch = json_rpc_rejection(batch, ResponseMode::Json).unwrap();
         assert_eq!(batch.status(), StatusCode::BAD_REQUEST);
-    }
-
-    #[test]
-    fn host_allowlist_matches_like_rmcp() {
-        let allowed = [
-            "pons.example.com".to_owned(),
-            "proxy.internal:8443".to_owned(),
-            "::1".to_owned(),
-        ];
-        let host = |value: &str| value.parse::<Authority>().unwrap();
-        assert!(host_is_allowed(&host("pons.example.com"), &allowed));
-        assert!(host_is_allowed(&host("PONS.example.com:3000"), &allowed));
-        assert!(host_is_allowed(&host("proxy.internal:8443"), &allowed));
-        assert!(!host_is_allowed(&host("proxy.internal:80"), &allowed));
-        assert!(!host_is_allowed(&host("proxy.internal"), &allowed));
-        assert!(host_is_allowed(&host("[::1]:3000"), &allowed));
-        assert!(!host_is_allowed(&host("evil.example.com"), &allowed));
     }
 
     #[test]

@@ -19,6 +19,7 @@ mod host_entry;
 mod rate;
 mod send_tools;
 mod server;
+mod sources;
 mod visible_json;
 mod write_tools;
 
@@ -90,12 +91,17 @@ pub fn router(store: DynStore, sender: Sender, settings: McpSettings) -> Router 
     let auth_state = auth::AuthState::new(store.clone(), settings.clone());
     let endpoint = endpoint::Endpoint::new(store, sender, &settings);
 
+    let sources = Arc::new(sources::AllowedSources::new(&settings));
     let mcp = Router::new()
         .route(MCP_PATH, any(endpoint::handle))
         .with_state(Arc::new(endpoint))
         .route_layer(axum::middleware::from_fn_with_state(
             auth_state,
             auth::authenticate,
+        ))
+        .route_layer(axum::middleware::from_fn_with_state(
+            sources,
+            sources::check_sources,
         ));
 
     let discovery =
