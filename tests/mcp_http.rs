@@ -482,6 +482,31 @@ async fn unknown_tool_names_callable_tools() {
     assert!(!text.contains("list_conversations"), "{text}");
 }
 
+/// A lone surrogate escape, as a client sends after cutting a string
+/// inside an emoji pair, becomes U+FFFD instead of failing the request.
+#[tokio::test]
+async fn lone_surrogate_argument_is_replaced() {
+    let server = Server::start().await;
+    let alice = create_user(&server.store, "alice@example.com").await;
+    let (key, _) = create_key(&server.store, &alice, KeyOptions::default()).await;
+    let bearer = format!("Bearer {key}");
+    let body = r#"{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"search_messages","arguments":{"query":"hallo \ud83d"}}}"#;
+    let headers = [
+        ("content-type", "application/json"),
+        ("accept", "application/json, text/event-stream"),
+        ("mcp-protocol-version", "2025-11-25"),
+        ("authorization", bearer.as_str()),
+    ];
+    let reply = server.send(Method::POST, "/api/mcp", &headers, body).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let message = reply.json();
+    assert!(message.get("error").is_none(), "{message}");
+    // The user is a member of no account, so the tool itself answers with
+    // that; the call got as far as the tool.
+    let text = message["result"]["content"][0]["text"].to_string();
+    assert!(text.contains("reaches no WhatsApp account"), "{message}");
+}
+
 #[tokio::test]
 async fn oversized_body_gets_413() {
     let server = Server::start_with(|settings| settings.max_body_bytes = 1024).await;

@@ -19,11 +19,13 @@ use rmcp::transport::streamable_http_server::StreamableHttpServerConfig;
 use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
 use rmcp::transport::streamable_http_server::tower::StreamableHttpService;
 use serde_json::{Value, json};
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use crate::echo::echoed;
 use crate::store::DynStore;
 use crate::tools::Sender;
+use crate::whatsapp::surrogates::replace_lone_surrogates;
 
 use super::McpSettings;
 use super::rate::ToolRateLimit;
@@ -102,6 +104,13 @@ pub(super) async fn handle(State(endpoint): State<Arc<Endpoint>>, request: Reque
     let bytes = match read_body(body, endpoint.max_body_bytes).await {
         Ok(bytes) => bytes,
         Err(response) => return response,
+    };
+    // A client that cut a string inside an emoji pair sends a lone
+    // surrogate escape, which serde_json rejects with the whole request.
+    // It becomes U+FFFD, as in webhooks.
+    let bytes = match replace_lone_surrogates(&bytes) {
+        Cow::Borrowed(_) => bytes,
+        Cow::Owned(replaced) => Bytes::from(replaced),
     };
     if is_json_content(&parts.headers)
         && let Some(rejection) = json_rpc_rejection(&bytes, mode)
