@@ -1,6 +1,7 @@
 //! The repository interface and its two backends, SQLite and PostgreSQL.
 
 pub mod business_reactions;
+pub mod deferred_contacts;
 pub mod jobs;
 pub mod model;
 pub mod postgres;

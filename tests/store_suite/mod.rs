@@ -77,6 +77,7 @@ macro_rules! store_suite_tests {
             ingest::preview_falls_back_to_caption_and_type,
             ingest::contact_name_never_blanked,
             ingest::contact_renamed_within_batch,
+            ingest::contact_alone_creates_nothing,
             ingest::failing_batch_rolls_back_alone,
             ingest::parallel_same_wamid_stored_once,
             ingest::template_status_per_account,
