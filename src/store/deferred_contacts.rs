@@ -1,8 +1,8 @@
 //! Contacts from a webhook's `contacts[]` that a batch defers until it
 //! stores a message or reaction from that customer. Meta lists the sender
-//! of every message there, including messages that Pons skips (such as one
-//! without an id), and such a sender must not get a contact or an empty
-//! conversation. Both backends use this.
+//! of every message there, including messages that Pons skips (one without
+//! an id, or a reaction to another customer's message), and such a sender
+//! must not get a contact or an empty conversation. Both backends use this.
 
 use std::collections::BTreeMap;
 

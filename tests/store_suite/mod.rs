@@ -85,6 +85,8 @@ macro_rules! store_suite_tests {
             reactions::reaction_add_and_remove,
             reactions::reaction_before_message,
             reactions::reaction_keeps_preview_extends_window,
+            reactions::reaction_to_other_customer_skipped,
+            reactions::early_reaction_of_other_customer_ignored,
             reads::conversations_ordered_and_filtered,
             reads::find_conversation_by_id_and_phone,
             reads::conversation_messages_newest_oldest_first,

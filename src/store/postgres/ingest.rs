@@ -64,8 +64,7 @@ async fn ingest_once(pool: &PgPool, batch: &WebhookBatch) -> Result<IngestReport
                 inbound::store_message(&mut tx, &mut contacts, message, now, &mut report).await?;
             }
             IngestItem::Reaction(reaction) => {
-                inbound::store_reaction(&mut tx, &mut contacts, reaction, now).await?;
-                report.reactions += 1;
+                inbound::store_reaction(&mut tx, &mut contacts, reaction, now, &mut report).await?;
             }
             IngestItem::Status(update) => {
                 status::store_status(&mut tx, update, now, &mut report).await?;

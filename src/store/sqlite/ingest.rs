@@ -39,14 +39,7 @@ pub(super) fn ingest_batch(conn: &Connection, batch: &WebhookBatch) -> StoreResu
                 store_message(conn, message, now, &mut report)?;
             }
             IngestItem::Reaction(reaction) => {
-                store_deferred_contact(
-                    conn,
-                    &mut contacts,
-                    &reaction.account_id,
-                    &reaction.from,
-                    now,
-                )?;
-                store_reaction(conn, reaction, now, &mut report)?;
+                store_reaction(conn, &mut contacts, reaction, now, &mut report)?;
             }
             IngestItem::Status(update) => ingest_status(conn, update, now, &mut report)?,
             IngestItem::TemplateStatus(update) => {
