@@ -69,6 +69,7 @@ pub fn lock_for_demo(data_dir: &Path) -> anyhow::Result<DataDirLock> {
 /// that a directory without one stays unchanged. Returns `Ok(None)` when
 /// there is no lock file.
 pub fn lock_existing_for_demo(data_dir: &Path) -> anyhow::Result<Option<DataDirLock>> {
+    reject_non_directory(data_dir)?;
     let path = lock_path(data_dir);
     let metadata = std::fs::symlink_metadata(&path);
     if matches!(metadata, Err(error) if error.kind() == io::ErrorKind::NotFound) {
@@ -135,10 +136,50 @@ fn lock_path(data_dir: &Path) -> PathBuf {
 /// existing file that this user cannot write is opened read-only, which is
 /// enough for `flock`.
 fn open_or_create(data_dir: &Path, path: &Path) -> anyhow::Result<File> {
+    reject_non_directory(data_dir)?;
     crate::private_fs::create_dir_all(data_dir)
         .with_context(|| format!("cannot create the data directory {}", data_dir.display()))?;
     reject_irregular_file(path)?;
     read_only_unless_writable(path, crate::private_fs::open_or_create_file(path))
+}
+
+/// Rejects a data directory path that exists but is not a directory, or
+/// whose nearest existing parent is not one. Creating the directory would
+/// fail with "File exists" and opening the lock file in it with "Not a
+/// directory", and neither error names the path that is wrong.
+pub fn reject_non_directory(data_dir: &Path) -> anyhow::Result<()> {
+    // Without a trailing slash, which makes `metadata` of a file fail.
+    let normalized: PathBuf = data_dir.components().collect();
+    let existing = normalized
+        .ancestors()
+        .filter(|path| !path.as_os_str().is_empty())
+        .find_map(|path| Some((path, std::fs::metadata(path).ok()?)));
+    let Some((path, metadata)) = existing else {
+        return Ok(());
+    };
+    if metadata.is_dir() {
+        return Ok(());
+    }
+    let kind = if metadata.is_file() {
+        "a file"
+    } else {
+        "a special file"
+    };
+    let fix = "point --data-dir, PONS_DATA_DIR or data_dir in the configuration file at a \
+               directory";
+    if path == normalized {
+        bail!(
+            "the data directory {} is {kind}, not a directory; {fix}, or move that file away so \
+             that Pons creates the directory there",
+            data_dir.display()
+        );
+    }
+    bail!(
+        "the data directory {} cannot be created, because {} is {kind}, not a directory; \
+         {fix} whose parents are directories, or move that file away",
+        data_dir.display(),
+        path.display()
+    )
 }
 
 /// Returns the file of a successful `writable` open of `path`. When that
@@ -434,6 +475,74 @@ mod tests {
         for text in [beside_fallback, beside_server] {
             assert!(text.contains("a `pons serve` is using"), "{text}");
         }
+    }
+
+    #[test]
+    fn file_as_data_directory_rejected() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("data");
+        std::fs::write(&file, "not a directory").unwrap();
+
+        let results = [
+            ("serve", lock_for_server(&file).map(drop)),
+            ("demo", lock_for_demo(&file).map(drop)),
+            ("existing", lock_existing_for_demo(&file).map(drop)),
+            ("adopt", lock_for_key_change(&file, "pons x").map(drop)),
+        ];
+
+        for (name, result) in results {
+            let text = message(result.expect_err(name));
+            let expected = format!("the data directory {} is a file", file.display());
+            assert!(text.contains(&expected), "{name}: {text}");
+            assert!(text.contains("not a directory"), "{name}: {text}");
+            assert!(text.contains("PONS_DATA_DIR"), "{name}: {text}");
+            assert!(!text.contains("read access"), "{name}: {text}");
+        }
+        assert!(file.is_file(), "the file stays as it was");
+    }
+
+    #[test]
+    fn file_as_data_directory_parent_rejected() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("data");
+        std::fs::write(&file, "not a directory").unwrap();
+        let data_dir = file.join("pons");
+
+        let results = [
+            ("serve", lock_for_server(&data_dir).map(drop)),
+            ("existing", lock_existing_for_demo(&data_dir).map(drop)),
+        ];
+
+        for (name, result) in results {
+            let text = message(result.expect_err(name));
+            let expected = format!(
+                "the data directory {} cannot be created, because {} is a file",
+                data_dir.display(),
+                file.display()
+            );
+            assert!(text.contains(&expected), "{name}: {text}");
+            assert!(text.contains("PONS_DATA_DIR"), "{name}: {text}");
+        }
+    }
+
+    #[test]
+    fn file_with_trailing_slash_rejected() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("data");
+        std::fs::write(&file, "not a directory").unwrap();
+        let with_slash = PathBuf::from(format!("{}/", file.display()));
+
+        let text = message(reject_non_directory(&with_slash).unwrap_err());
+
+        assert!(text.contains("is a file, not a directory"), "{text}");
+    }
+
+    #[test]
+    fn missing_data_directory_passes_check() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(reject_non_directory(dir.path()).is_ok());
+        assert!(reject_non_directory(&dir.path().join("new/data")).is_ok());
+        assert!(reject_non_directory(Path::new("relative-missing-dir")).is_ok());
     }
 
     #[test]

@@ -231,6 +231,9 @@ pub async fn open_for(
     // SQLite database in it.
     let needs_data_dir = !matches!(key_use, KeyUse::NoSecrets { .. })
         || !crate::store::is_postgres_url(&settings.database_url);
+    if needs_data_dir {
+        crate::data_dir_lock::reject_non_directory(&settings.data_dir)?;
+    }
     if key_use.creates_database() && needs_data_dir {
         crate::private_fs::create_dir_all(&settings.data_dir).with_context(|| {
             format!(

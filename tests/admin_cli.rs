@@ -1717,6 +1717,60 @@ fn serve_rejects_directory_as_lock_file() {
 }
 
 #[test]
+fn serve_and_demo_name_bad_data_paths() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("data-file");
+    std::fs::write(&file, "not a directory").unwrap();
+    let file_setting = file.to_str().unwrap();
+
+    for subcommand in ["serve", "demo"] {
+        let env = [("PONS_DATA_DIR", file_setting)];
+        let (status, message) = run_until_exit(dir.path(), subcommand, &env);
+
+        assert!(!status.success(), "{subcommand}: {message}");
+        let expected = format!("the data directory {} is a file", file.display());
+        assert!(message.contains(&expected), "{subcommand}: {message}");
+        assert!(
+            message.contains("not a directory"),
+            "{subcommand}: {message}"
+        );
+        assert!(message.contains("PONS_DATA_DIR"), "{subcommand}: {message}");
+        assert!(!message.contains("read access"), "{subcommand}: {message}");
+
+        let data_dir = dir.path().join(format!("{subcommand}-data"));
+        let database = data_dir.join("pons.db");
+        std::fs::create_dir_all(&database).unwrap();
+        let (status, message) = run_until_exit(&data_dir, subcommand, &[]);
+
+        assert!(!status.success(), "{subcommand}: {message}");
+        let expected = format!("SQLite database {} is a directory", database.display());
+        assert!(message.contains(&expected), "{subcommand}: {message}");
+        assert!(message.contains("move it away"), "{subcommand}: {message}");
+        assert!(
+            !message.contains("disk I/O error"),
+            "{subcommand}: {message}"
+        );
+    }
+    assert!(file.is_file(), "the file stays as it was");
+}
+
+#[test]
+fn demo_names_empty_database_beside_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("pons.db");
+    std::fs::write(&database, "").unwrap();
+    std::fs::write(dir.path().join("encryption.key"), "key").unwrap();
+
+    let (status, message) = run_until_exit(dir.path(), "demo", &[]);
+
+    assert!(!status.success(), "{message}");
+    let expected = format!("an empty database file {} (0 bytes)", database.display());
+    assert!(message.contains(&expected), "{message}");
+    assert!(!message.contains("no database"), "{message}");
+    assert!(message.contains("--data-dir or PONS_DATA_DIR"), "{message}");
+}
+
+#[test]
 fn symbolic_link_lock_file_rejected() {
     let dir = tempfile::tempdir().unwrap();
     for subcommand in ["serve", "demo"] {

@@ -196,14 +196,26 @@ fn reject_media_without_database(data_dir: &Path) -> anyhow::Result<()> {
         return Ok(());
     }
     bail!(
-        "data directory {} contains the media folder {} with files but no database {}, so it \
-         is the data directory of a Pons server whose database is elsewhere \
-         (PONS_DATABASE_URL) or was lost. The demo never uses a server's data; give the demo \
-         its own directory with --data-dir or PONS_DATA_DIR",
+        "data directory {} contains the media folder {} with files but {}, so it is the data \
+         directory of a Pons server whose database is elsewhere (PONS_DATABASE_URL) or was \
+         lost. The demo never uses a server's data; give the demo its own directory with \
+         --data-dir or PONS_DATA_DIR",
         data_dir.display(),
         media.display(),
-        DATABASE_FILE_NAME
+        describe_missing_database(data_dir)
     )
+}
+
+/// Describes the database of `data_dir` that [`has_database`] did not
+/// find, for an error: a missing file, or an empty one that a server or an
+/// admin command may have left when it stopped before it wrote the tables.
+fn describe_missing_database(data_dir: &Path) -> String {
+    let database = data_dir.join(DATABASE_FILE_NAME);
+    if database.exists() {
+        format!("an empty database file {} (0 bytes)", database.display())
+    } else {
+        format!("no database {DATABASE_FILE_NAME}")
+    }
 }
 
 /// Rejects a data directory that contains an encryption key file but no
@@ -220,13 +232,13 @@ fn reject_key_without_database(data_dir: &Path) -> anyhow::Result<()> {
         return Ok(());
     }
     bail!(
-        "data directory {} contains the encryption key file {} but no database {}, so it is \
-         the data directory of a Pons server whose database is elsewhere (PONS_DATABASE_URL) \
-         or was lost. The demo never uses a server's key; give the demo its own directory with \
+        "data directory {} contains the encryption key file {} but {}, so it is the data \
+         directory of a Pons server whose database is elsewhere (PONS_DATABASE_URL) or was \
+         lost. The demo never uses a server's key; give the demo its own directory with \
          --data-dir or PONS_DATA_DIR",
         data_dir.display(),
         key_file.display(),
-        DATABASE_FILE_NAME
+        describe_missing_database(data_dir)
     )
 }
 
@@ -480,6 +492,15 @@ mod tests {
         std::fs::write(dir.path().join(DATABASE_FILE_NAME), "").unwrap();
         let empty = format!("{:#}", reject_key_without_database(dir.path()).unwrap_err());
 
+        let database = dir.path().join(DATABASE_FILE_NAME);
+        let no_database = format!("but no database {DATABASE_FILE_NAME}");
+        assert!(missing.contains(&no_database), "{missing}");
+        let empty_database = format!(
+            "but an empty database file {} (0 bytes)",
+            database.display()
+        );
+        assert!(empty.contains(&empty_database), "{empty}");
+        assert!(!empty.contains("no database"), "{empty}");
         for message in [missing, empty] {
             let directory = format!("data directory {}", dir.path().display());
             assert!(message.contains(&directory), "{message}");
@@ -547,6 +568,24 @@ mod tests {
     }
 
     #[test]
+    fn directory_as_database_is_rejected() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let database = dir.path().join(DATABASE_FILE_NAME);
+        std::fs::create_dir(&database).unwrap();
+        let sim = MetaSimConfig::demo();
+
+        let message = format!(
+            "{:#}",
+            reject_server_directory(dir.path(), &sim).unwrap_err()
+        );
+
+        let expected = format!("SQLite database {} is a directory", database.display());
+        assert!(message.contains(&expected), "{message}");
+        assert!(message.contains("move it away"), "{message}");
+        assert!(!message.contains("disk I/O error"), "{message}");
+    }
+
+    #[test]
     fn media_without_database_is_rejected() {
         let dir = tempfile::tempdir().expect("temporary directory");
         let stored = dir.path().join("media").join("ab");
@@ -563,6 +602,14 @@ mod tests {
             reject_media_without_database(dir.path()).unwrap_err()
         );
 
+        let database = dir.path().join(DATABASE_FILE_NAME);
+        let no_database = format!("but no database {DATABASE_FILE_NAME}");
+        assert!(missing.contains(&no_database), "{missing}");
+        let empty_database = format!(
+            "but an empty database file {} (0 bytes)",
+            database.display()
+        );
+        assert!(empty.contains(&empty_database), "{empty}");
         for message in [missing, empty] {
             let directory = format!("data directory {}", dir.path().display());
             assert!(message.contains(&directory), "{message}");

@@ -94,6 +94,7 @@ pub(super) fn reject_foreign_database(data_dir: &Path, sim: &MetaSimConfig) -> a
     if !path.exists() {
         return Ok(());
     }
+    crate::store::sqlite::reject_non_file(&path)?;
     let own = SeededIdentity {
         email: DEMO_EMAIL,
         account_name: ACCOUNT_NAME,

@@ -1,6 +1,8 @@
 //! The repository interface and its two backends, SQLite and PostgreSQL.
 
 pub mod business_reactions;
+pub mod customer_reactions;
+pub mod deferred_contacts;
 pub mod jobs;
 pub mod model;
 pub mod postgres;
@@ -148,7 +150,10 @@ pub trait Store: Send + Sync + 'static {
     /// changes nothing. A status for an unknown wamid is applied to the
     /// outbound message its `biz_opaque_callback_data` names when
     /// `reconcile::check_target` allows it, and kept until its message is
-    /// stored otherwise. The log row's detail gets the notes of the report.
+    /// stored otherwise. A customer's reaction to a stored message of
+    /// another customer's conversation is skipped, as
+    /// `customer_reactions::check_reactor` decides. The log row's detail
+    /// gets the notes of the report.
     async fn ingest(&self, batch: WebhookBatch) -> StoreResult<IngestReport>;
     /// Stores a log row alone, for bodies that were ignored or failed.
     async fn record_webhook(&self, log: NewWebhookLog) -> StoreResult<()>;

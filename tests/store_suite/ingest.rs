@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use pons::store::{
-    AccountId, ContactSeen, Direction, DynStore, IngestItem, IngestReport, MediaRef, MessageStatus,
-    StoreError, TemplateStatusUpdate,
+    AccountId, ArchiveFilter, ContactSeen, ConversationRef, Direction, DynStore, IngestItem,
+    IngestReport, MediaRef, MessageStatus, StoreError, TemplateStatusUpdate,
 };
 
 use super::{
@@ -159,11 +159,11 @@ pub async fn contact_name_never_blanked(store: DynStore) {
         })
     };
 
-    ingest(&store, vec![seen(Some("Alice"))]).await;
+    let first = IngestItem::Message(text(&t.account, from, "wamid.N0", T0, "hello"));
+    ingest(&store, vec![seen(Some("Alice")), first]).await;
     let created = conversation(&store, &t.account, from).await;
     assert_eq!(created.contact_name.as_deref(), Some("Alice"));
-    assert_eq!(created.unread_count, 0, "a contact alone is not a message");
-    assert_eq!(created.last_message_at, None);
+    assert_eq!(created.unread_count, 1);
 
     ingest(&store, vec![seen(None)]).await;
     let message = IngestItem::Message(text(&t.account, from, "wamid.N1", T0, "hi"));
@@ -215,6 +215,72 @@ pub async fn contact_renamed_within_batch(store: DynStore) {
     let back = conversation(&store, &t.account, from).await;
     assert_eq!(back.contact_name.as_deref(), Some("Bob"));
     assert_eq!(back.id, renamed.id, "one conversation per contact");
+}
+
+pub async fn contact_alone_creates_nothing(store: DynStore) {
+    let t = tenant(&store, "contact-alone").await;
+    let seen = |wa_id: &str, name: &str| {
+        IngestItem::Contact(ContactSeen {
+            account_id: t.account.id.clone(),
+            wa_id: wa_id.to_owned(),
+            profile_name: Some(name.to_owned()),
+            user_id: Some(format!("US.{wa_id}")),
+        })
+    };
+    let ids = std::slice::from_ref(&t.account.id);
+    let lone = "15551230050";
+    let writer = "15551230051";
+
+    // A webhook whose only message was skipped leaves its contact alone.
+    ingest(&store, vec![seen(lone, "Lone")]).await;
+    let found = store
+        .find_conversation(ids, &ConversationRef::Phone(lone.to_owned()))
+        .await
+        .expect("find conversation");
+    assert!(found.is_none(), "{found:?}");
+    let listed = store
+        .list_conversations(ids, ArchiveFilter::Any, 10)
+        .await
+        .expect("list conversations");
+    assert!(listed.is_empty(), "{listed:?}");
+
+    // The same batch stores the contact of a customer whose message it
+    // stores, and still not the other one.
+    ingest(
+        &store,
+        vec![
+            seen(lone, "Lone"),
+            seen(writer, "Writer"),
+            IngestItem::Message(text(&t.account, writer, "wamid.CA1", T0, "hi")),
+        ],
+    )
+    .await;
+    let stored = conversation(&store, &t.account, writer).await;
+    assert_eq!(stored.contact_name.as_deref(), Some("Writer"));
+    assert_eq!(stored.unread_count, 1);
+    let listed = store
+        .list_conversations(ids, ArchiveFilter::Any, 10)
+        .await
+        .expect("list conversations");
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0].wa_id, writer);
+
+    // A later message creates the contact without the name that came
+    // alone before.
+    ingest(
+        &store,
+        vec![IngestItem::Message(text(
+            &t.account,
+            lone,
+            "wamid.CA2",
+            T0 + 1,
+            "late",
+        ))],
+    )
+    .await;
+    let later = conversation(&store, &t.account, lone).await;
+    assert_eq!(later.contact_name, None);
+    assert_eq!(later.unread_count, 1);
 }
 
 pub async fn failing_batch_rolls_back_alone(store: DynStore) {

@@ -1,8 +1,10 @@
 //! Customer reactions.
 
-use pons::store::{Account, DynStore, InboundReaction, IngestItem};
+use pons::store::{
+    Account, ContactSeen, ConversationRef, DynStore, InboundReaction, IngestItem, SentMessage,
+};
 
-use super::{T0, WINDOW, conversation, ingest, message, messages, text};
+use super::{T0, WINDOW, conversation, ingest, message, messages, outbound_text, text};
 
 fn reaction(
     account: &Account,
@@ -106,16 +108,195 @@ pub async fn reaction_keeps_preview_extends_window(store: DynStore) {
     assert_eq!(conversation.last_message_wamid.as_deref(), Some("wamid.W1"));
     assert_eq!(conversation.window_expires_at, Some(T0 + 5000 + WINDOW));
 
-    // A reaction from a customer with no messages opens a conversation.
+    // A reaction from a customer with no messages, to a message not stored
+    // yet, opens a conversation.
     ingest(
         &store,
-        vec![reaction(&t, "15551240004", "wamid.W1", Some("👍"), T0 + 10)],
+        vec![reaction(&t, "15551240004", "wamid.W9", Some("👍"), T0 + 10)],
     )
     .await;
     let opened = super::conversation(&store, &t, "15551240004").await;
     assert_eq!(opened.unread_count, 0);
     assert_eq!(opened.last_message_preview, None);
     assert_eq!(opened.window_expires_at, Some(T0 + 10 + WINDOW));
+}
+
+pub async fn reaction_to_other_customer_skipped(store: DynStore) {
+    let t = tenant_account(&store, "foreign").await;
+    let owner = "15551240010";
+    let other = "15551240011";
+    let stranger = "15551240012";
+    let owner_user_id = "US.owner";
+    let owner_contact = IngestItem::Contact(ContactSeen {
+        account_id: t.id.clone(),
+        wa_id: owner.to_owned(),
+        profile_name: Some("Owner".to_owned()),
+        user_id: Some(owner_user_id.to_owned()),
+    });
+    ingest(
+        &store,
+        vec![
+            owner_contact,
+            IngestItem::Message(text(&t, owner, "wamid.F1", T0, "mine")),
+            IngestItem::Message(text(&t, other, "wamid.F2", T0, "theirs")),
+        ],
+    )
+    .await;
+
+    let report = ingest(
+        &store,
+        vec![reaction(&t, other, "wamid.F1", Some("👎"), T0 + 100)],
+    )
+    .await;
+    assert_eq!(report.reactions, 0);
+    assert_eq!(report.notes.len(), 1, "{:?}", report.notes);
+    let note = &report.notes[0];
+    assert!(note.contains("wamid.F1"), "{note}");
+    assert!(note.contains(other), "{note}");
+    assert!(note.contains("skipped"), "{note}");
+    let target = message(&store, &t, owner, "wamid.F1").await;
+    assert_eq!(target.reaction, None);
+    let reactor = conversation(&store, &t, other).await;
+    assert_eq!(
+        reactor.window_expires_at,
+        Some(T0 + WINDOW),
+        "a skipped reaction extends no window"
+    );
+    let target_conversation = conversation(&store, &t, owner).await;
+    assert_eq!(target_conversation.window_expires_at, Some(T0 + WINDOW));
+    assert_eq!(target_conversation.unread_count, 1);
+
+    // A customer without a conversation gets none, nor a contact.
+    let stranger_contact = IngestItem::Contact(ContactSeen {
+        account_id: t.id.clone(),
+        wa_id: stranger.to_owned(),
+        profile_name: Some("Stranger".to_owned()),
+        user_id: None,
+    });
+    let report = ingest(
+        &store,
+        vec![
+            stranger_contact,
+            reaction(&t, stranger, "wamid.F1", Some("👎"), T0 + 200),
+        ],
+    )
+    .await;
+    assert_eq!(report.reactions, 0);
+    assert_eq!(report.notes.len(), 1, "{:?}", report.notes);
+    let found = store
+        .find_conversation(
+            std::slice::from_ref(&t.id),
+            &ConversationRef::Phone(stranger.to_owned()),
+        )
+        .await
+        .expect("find conversation");
+    assert!(found.is_none(), "{found:?}");
+
+    // The customer's own reaction applies, by wa_id or by user id, and a
+    // later one from another customer does not replace it.
+    let report = ingest(
+        &store,
+        vec![reaction(&t, owner, "wamid.F1", Some("👍"), T0 + 300)],
+    )
+    .await;
+    assert_eq!(report.reactions, 1);
+    assert!(report.notes.is_empty(), "{:?}", report.notes);
+    assert_eq!(
+        message(&store, &t, owner, "wamid.F1")
+            .await
+            .reaction
+            .as_deref(),
+        Some("👍")
+    );
+    let report = ingest(
+        &store,
+        vec![reaction(
+            &t,
+            owner_user_id,
+            "wamid.F1",
+            Some("❤️"),
+            T0 + 400,
+        )],
+    )
+    .await;
+    assert_eq!(report.reactions, 1);
+    assert!(report.notes.is_empty(), "{:?}", report.notes);
+    ingest(
+        &store,
+        vec![reaction(&t, other, "wamid.F1", Some("👎"), T0 + 500)],
+    )
+    .await;
+    assert_eq!(
+        message(&store, &t, owner, "wamid.F1")
+            .await
+            .reaction
+            .as_deref(),
+        Some("❤️")
+    );
+}
+
+pub async fn early_reaction_of_other_customer_ignored(store: DynStore) {
+    let t = tenant_account(&store, "foreign-early").await;
+    let owner = "15551240020";
+    let stranger = "15551240021";
+
+    // Two reactions wait for wamid.E1, the stranger's newer than the
+    // owner's: only the owner's goes onto the owner's message.
+    ingest(
+        &store,
+        vec![
+            reaction(&t, owner, "wamid.E1", Some("👍"), T0 + 5),
+            reaction(&t, stranger, "wamid.E1", Some("🎉"), T0 + 6),
+        ],
+    )
+    .await;
+    ingest(
+        &store,
+        vec![IngestItem::Message(text(&t, owner, "wamid.E1", T0, "hi"))],
+    )
+    .await;
+    let stored = message(&store, &t, owner, "wamid.E1").await;
+    assert_eq!(stored.reaction.as_deref(), Some("👍"));
+
+    // Only the stranger's reaction waits for wamid.E2.
+    ingest(
+        &store,
+        vec![reaction(&t, stranger, "wamid.E2", Some("🎉"), T0 + 7)],
+    )
+    .await;
+    ingest(
+        &store,
+        vec![IngestItem::Message(text(
+            &t,
+            owner,
+            "wamid.E2",
+            T0 + 1,
+            "again",
+        ))],
+    )
+    .await;
+    let stored = message(&store, &t, owner, "wamid.E2").await;
+    assert_eq!(stored.reaction, None);
+
+    // A send to the owner whose wamid the stranger reacted to first.
+    let pending = store
+        .insert_outbound(outbound_text(&t, owner, T0 + 10, "reply"))
+        .await
+        .expect("insert outbound");
+    ingest(
+        &store,
+        vec![reaction(&t, stranger, "wamid.E3", Some("👎"), T0 + 12)],
+    )
+    .await;
+    let sent = SentMessage {
+        wamid: "wamid.E3".to_owned(),
+        wa_id: Some(owner.to_owned()),
+    };
+    let marked = store
+        .mark_outbound_sent(&pending.id, sent, T0 + 11)
+        .await
+        .expect("mark sent");
+    assert_eq!(marked.reaction, None);
 }
 
 async fn tenant_account(store: &DynStore, tag: &str) -> Account {

@@ -1,8 +1,8 @@
 //! Conversation lists, lookups and message history.
 
 use pons::store::{
-    AccountId, ArchiveFilter, ContactSeen, ConversationId, ConversationRef, DynStore, IngestItem,
-    MessageId,
+    AccountId, ArchiveFilter, ContactSeen, ConversationId, ConversationRef, DynStore,
+    InboundReaction, IngestItem, MessageId,
 };
 
 use super::{T0, conversation, ingest, tenant, text};
@@ -16,11 +16,21 @@ pub async fn conversations_ordered_and_filtered(store: DynStore) {
             IngestItem::Message(text(account, "15551250001", "wamid.L1", T0 + 10, "middle")),
             IngestItem::Message(text(account, "15551250002", "wamid.L2", T0 + 30, "newest")),
             IngestItem::Message(text(account, "15551250003", "wamid.L3", T0 + 20, "second")),
+            // A reaction to a message not stored opens a conversation
+            // without messages.
             IngestItem::Contact(ContactSeen {
                 account_id: account.id.clone(),
                 wa_id: "15551250004".to_owned(),
                 profile_name: Some("Quiet".to_owned()),
                 user_id: None,
+            }),
+            IngestItem::Reaction(InboundReaction {
+                account_id: account.id.clone(),
+                from: "15551250004".to_owned(),
+                wamid: "wamid.L4".to_owned(),
+                target_wamid: "wamid.ELSEWHERE".to_owned(),
+                emoji: Some("👍".to_owned()),
+                timestamp: T0 + 40,
             }),
         ],
     )

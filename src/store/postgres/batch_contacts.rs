@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use sqlx::PgConnection;
 
 use super::ingest::ensure_conversation_with;
+use crate::store::deferred_contacts::DeferredContacts;
 use crate::store::*;
 
 /// The contacts that one batch transaction has already stored or found,
@@ -17,12 +18,22 @@ pub(crate) struct BatchContacts {
     /// Profile name and user id that this transaction's upserts stored,
     /// each `None` while no upsert carried a value for it.
     profiles: HashMap<(String, String), (Option<String>, Option<String>)>,
+    /// Entries of `contacts[]` not stored yet, because the batch has stored
+    /// no message or reaction from their customer so far.
+    deferred: DeferredContacts,
 }
 
 impl BatchContacts {
+    /// Defers a contact from a webhook's `contacts[]` until the batch stores
+    /// a message or reaction from that customer.
+    pub(crate) fn defer(&mut self, contact: &ContactSeen) {
+        self.deferred.defer(contact);
+    }
+
     /// Returns the conversation with `wa_id`, creating the contact and
-    /// conversation when they do not exist. Only the first call for a
-    /// customer queries the database. Contacts and conversations are never
+    /// conversation when they do not exist, and stores the contact entry
+    /// deferred for `wa_id`. Only the first call for a customer looks up the
+    /// conversation in the database. Contacts and conversations are never
     /// deleted, so the conversation found first stays valid. A send that
     /// gives the contact another wa_id meanwhile (`adopt_wa_id`) leaves the
     /// batch's later messages in that conversation, as if the batch had
@@ -34,6 +45,9 @@ impl BatchContacts {
         wa_id: &str,
         now: UnixTime,
     ) -> Result<ConversationId, sqlx::Error> {
+        if let Some(contact) = self.deferred.take(account, wa_id) {
+            self.upsert_contact(conn, &contact, now).await?;
+        }
         let key = (account.as_str().to_owned(), wa_id.to_owned());
         if let Some(conversation) = self.conversations.get(&key) {
             return Ok(conversation.clone());
@@ -43,15 +57,28 @@ impl BatchContacts {
         Ok(conversation)
     }
 
-    /// Stores a contact from a webhook's `contacts[]` and ensures its
-    /// conversation. Its name and user id change only when the webhook
-    /// carries a non-blank value, and `updated_at` only when one of them
-    /// does.
+    /// Sets the name and user id of every contact entry still deferred on the
+    /// contact when it is stored already, and creates no contact. The batch
+    /// stored nothing from these customers. Call it once, after the items.
+    pub(crate) async fn update_deferred(
+        &mut self,
+        conn: &mut PgConnection,
+        now: UnixTime,
+    ) -> Result<(), sqlx::Error> {
+        for contact in self.deferred.drain() {
+            update_stored_contact(conn, &contact, now).await?;
+        }
+        Ok(())
+    }
+
+    /// Stores a contact from a webhook's `contacts[]`. Its name and user id
+    /// change only when the webhook carries a non-blank value, and
+    /// `updated_at` only when one of them does.
     ///
     /// The first upsert of a contact locks its row until commit, even when
     /// it changes nothing, so a later contact item whose values this
     /// transaction already stored would change nothing and is skipped.
-    pub(crate) async fn upsert_contact(
+    async fn upsert_contact(
         &mut self,
         conn: &mut PgConnection,
         contact: &ContactSeen,
@@ -82,10 +109,38 @@ impl BatchContacts {
         if let Some(user_id) = user_id {
             *stored_user_id = Some(user_id.to_owned());
         }
-        self.conversation_with(conn, &contact.account_id, &contact.wa_id, now)
-            .await?;
         Ok(())
     }
+}
+
+/// Sets the non-blank name and user id of `contact` on the stored contact
+/// with its wa_id, changing `updated_at` only when one of them changes.
+/// Updates nothing when no such contact is stored.
+async fn update_stored_contact(
+    conn: &mut PgConnection,
+    contact: &ContactSeen,
+    now: UnixTime,
+) -> Result<(), sqlx::Error> {
+    let name = contact
+        .profile_name
+        .as_deref()
+        .filter(|n| !n.trim().is_empty());
+    let user_id = contact.user_id.as_deref().filter(|u| !u.trim().is_empty());
+    sqlx::query(
+        "UPDATE contacts SET profile_name = COALESCE($3, profile_name), \
+         user_id = COALESCE($4, user_id), updated_at = $5 \
+         WHERE account_id = $1 AND wa_id = $2 \
+           AND (COALESCE($3, profile_name) IS DISTINCT FROM profile_name \
+                OR COALESCE($4, user_id) IS DISTINCT FROM user_id)",
+    )
+    .bind(contact.account_id.as_str())
+    .bind(&contact.wa_id)
+    .bind(name)
+    .bind(user_id)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 /// Inserts the contact, or sets the non-blank `name` and `user_id` on the

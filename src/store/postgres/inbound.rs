@@ -7,6 +7,7 @@ use super::batch_contacts::BatchContacts;
 use super::events::{self, iso8601};
 use super::jobs::insert_job;
 use super::status;
+use crate::store::customer_reactions::{TargetCustomer, check_reactor};
 use crate::store::*;
 
 /// Seconds after a customer's message during which the business may send
@@ -55,8 +56,8 @@ struct Inserted {
     has_pending_statuses: bool,
 }
 
-/// Inserts the message row with the newest stored reaction to it, updates
-/// its conversation and records its event, in one statement. The
+/// Inserts the message row with its customer's newest stored reaction to
+/// it, updates its conversation and records its event, in one statement. The
 /// conversation counts the message as unread, extends the service window,
 /// and shows it as the last message unless a newer one is already shown.
 /// Returns `None` when the wamid is already stored, which changes nothing.
@@ -90,8 +91,11 @@ async fn insert_message(
              VALUES ($1, $2, $3, $4, 'inbound', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, \
              $15, $16, $17, $18, $19, $20, $21, $22, \
              CASE WHEN $8::text IS NOT NULL THEN 'pending' END, \
-             (SELECT emoji FROM reactions WHERE account_id = $2 AND target_wamid = $4 \
-              ORDER BY timestamp DESC, from_wa_id LIMIT 1)) \
+             (SELECT r.emoji FROM reactions r WHERE r.account_id = $2 \
+                  AND r.target_wamid = $4 AND EXISTS (SELECT 1 FROM conversations v \
+                      JOIN contacts k ON k.id = v.contact_id \
+                      WHERE v.id = $3 AND r.from_wa_id IN (k.wa_id, k.user_id)) \
+              ORDER BY r.timestamp DESC, r.from_wa_id LIMIT 1)) \
              ON CONFLICT (account_id, wamid) DO NOTHING RETURNING id), \
          touched AS (UPDATE conversations SET \
              unread_count = unread_count + 1, \
@@ -165,8 +169,9 @@ fn preview(message: &InboundMessage) -> String {
     )
 }
 
-/// Copies the newest stored reaction to a just-inserted message, for a
-/// reaction that arrived before its target.
+/// Copies the newest stored reaction of the conversation's customer to a
+/// message that has just got its wamid, for a reaction that arrived before
+/// its target. Reactions from other customers of the account stay off it.
 pub(crate) async fn apply_stored_reaction(
     conn: &mut PgConnection,
     message: &status::StoredMessage,
@@ -174,12 +179,16 @@ pub(crate) async fn apply_stored_reaction(
     sqlx::query(
         "UPDATE messages m SET reaction = r.emoji FROM ( \
              SELECT emoji FROM reactions WHERE account_id = $2 AND target_wamid = $3 \
+                 AND EXISTS (SELECT 1 FROM conversations v \
+                     JOIN contacts k ON k.id = v.contact_id \
+                     WHERE v.id = $4 AND reactions.from_wa_id IN (k.wa_id, k.user_id)) \
              ORDER BY timestamp DESC, from_wa_id LIMIT 1) AS r \
          WHERE m.id = $1",
     )
     .bind(message.id.as_str())
     .bind(message.account_id.as_str())
     .bind(&message.wamid)
+    .bind(message.conversation_id.as_str())
     .execute(conn)
     .await?;
     Ok(())
@@ -188,13 +197,26 @@ pub(crate) async fn apply_stored_reaction(
 /// Stores a reaction keyed by its target, newest timestamp winning, and
 /// mirrors it on the target message when that is stored. A reaction opens
 /// the service window like any customer message but is never shown as one.
-/// The caller holds the target's wamid lock (`lock_batch_wamids`).
+/// A reaction to a stored message of another customer's conversation
+/// changes nothing and leaves a note in `report`. The caller holds the
+/// target's wamid lock (`lock_batch_wamids`).
 pub(crate) async fn store_reaction(
     conn: &mut PgConnection,
     contacts: &mut BatchContacts,
     reaction: &InboundReaction,
     now: UnixTime,
+    report: &mut IngestReport,
 ) -> Result<(), sqlx::Error> {
+    if let Some((wa_id, user_id)) = target_customer(conn, reaction).await? {
+        let target = TargetCustomer {
+            wa_id: &wa_id,
+            user_id: user_id.as_deref(),
+        };
+        if let Err(note) = check_reactor(reaction, &target) {
+            report.notes.push(note);
+            return Ok(());
+        }
+    }
     let conversation = contacts
         .conversation_with(conn, &reaction.account_id, &reaction.from, now)
         .await?;
@@ -229,5 +251,24 @@ pub(crate) async fn store_reaction(
             .execute(&mut *conn)
             .await?;
     }
+    report.reactions += 1;
     Ok(())
+}
+
+/// Returns the wa_id and user id of the customer whose conversation contains
+/// the reaction's target message, or `None` when the target is not stored.
+async fn target_customer(
+    conn: &mut PgConnection,
+    reaction: &InboundReaction,
+) -> Result<Option<(String, Option<String>)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT k.wa_id, k.user_id FROM messages m \
+         JOIN conversations v ON v.id = m.conversation_id \
+         JOIN contacts k ON k.id = v.contact_id \
+         WHERE m.account_id = $1 AND m.wamid = $2",
+    )
+    .bind(reaction.account_id.as_str())
+    .bind(&reaction.target_wamid)
+    .fetch_optional(conn)
+    .await
 }

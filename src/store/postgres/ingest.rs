@@ -1,5 +1,8 @@
 //! Webhook ingestion on PostgreSQL: one transaction per batch, every item
 //! in the order the body gave it, then the log row with the items' notes.
+//! A contact entry is stored with the first message or reaction from that
+//! customer that the batch stores, and otherwise only updates a stored
+//! contact.
 
 use std::time::Duration;
 
@@ -56,15 +59,12 @@ async fn ingest_once(pool: &PgPool, batch: &WebhookBatch) -> Result<IngestReport
     let mut contacts = BatchContacts::default();
     for item in &batch.items {
         match item {
-            IngestItem::Contact(contact) => {
-                contacts.upsert_contact(&mut tx, contact, now).await?;
-            }
+            IngestItem::Contact(contact) => contacts.defer(contact),
             IngestItem::Message(message) => {
                 inbound::store_message(&mut tx, &mut contacts, message, now, &mut report).await?;
             }
             IngestItem::Reaction(reaction) => {
-                inbound::store_reaction(&mut tx, &mut contacts, reaction, now).await?;
-                report.reactions += 1;
+                inbound::store_reaction(&mut tx, &mut contacts, reaction, now, &mut report).await?;
             }
             IngestItem::Status(update) => {
                 status::store_status(&mut tx, update, now, &mut report).await?;
@@ -74,6 +74,7 @@ async fn ingest_once(pool: &PgPool, batch: &WebhookBatch) -> Result<IngestReport
             }
         }
     }
+    contacts.update_deferred(&mut tx, now).await?;
     insert_log(&mut tx, &batch.log.with_notes(&report.notes)).await?;
     tx.commit().await?;
     Ok(report)

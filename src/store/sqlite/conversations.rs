@@ -2,6 +2,7 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 
+use crate::store::deferred_contacts::DeferredContacts;
 use crate::store::{AccountId, ContactId, ContactSeen, ConversationId, StoreResult, UnixTime};
 
 /// Seconds a customer-service window stays open after an inbound message.
@@ -35,13 +36,25 @@ pub(super) fn ensure_thread(
     Ok((contact, conversation))
 }
 
-/// Stores a contact from a webhook's `contacts[]`. Its name and user id
-/// change only when the webhook carries a non-blank value.
-pub(super) fn upsert_contact(
+/// Stores the contact entry that the batch deferred for `wa_id`, if any,
+/// because the batch stores a message or reaction from that customer.
+pub(super) fn store_deferred_contact(
     conn: &Connection,
-    seen: &ContactSeen,
+    deferred: &mut DeferredContacts,
+    account: &AccountId,
+    wa_id: &str,
     now: UnixTime,
 ) -> StoreResult<()> {
+    match deferred.take(account, wa_id) {
+        Some(seen) => upsert_contact(conn, &seen, now),
+        None => Ok(()),
+    }
+}
+
+/// Stores a contact from a webhook's `contacts[]`. Its name and user id
+/// change only when the webhook carries a non-blank value. The caller
+/// creates the conversation with the customer's message or reaction.
+fn upsert_contact(conn: &Connection, seen: &ContactSeen, now: UnixTime) -> StoreResult<()> {
     let name = seen
         .profile_name
         .as_deref()
@@ -65,7 +78,38 @@ pub(super) fn upsert_contact(
         user_id,
         now,
     ])?;
-    ensure_thread(conn, &seen.account_id, &seen.wa_id, now)?;
+    Ok(())
+}
+
+/// Sets the non-blank name and user id of `seen` on the contact when it is
+/// stored already, and creates no contact. For entries of `contacts[]`
+/// whose customer the batch stored nothing from.
+pub(super) fn update_stored_contact(
+    conn: &Connection,
+    seen: &ContactSeen,
+    now: UnixTime,
+) -> StoreResult<()> {
+    let name = seen
+        .profile_name
+        .as_deref()
+        .filter(|n| !n.trim().is_empty());
+    let user_id = seen.user_id.as_deref().filter(|u| !u.trim().is_empty());
+    conn.prepare_cached(
+        "UPDATE contacts SET \
+             profile_name = coalesce(?3, profile_name), \
+             user_id = coalesce(?4, user_id), \
+             updated_at = ?5 \
+         WHERE account_id = ?1 AND wa_id = ?2 \
+           AND (coalesce(?3, profile_name) IS NOT profile_name \
+                OR coalesce(?4, user_id) IS NOT user_id)",
+    )?
+    .execute(params![
+        seen.account_id.as_str(),
+        seen.wa_id,
+        name,
+        user_id,
+        now,
+    ])?;
     Ok(())
 }
 

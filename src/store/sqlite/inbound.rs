@@ -1,12 +1,14 @@
 //! Inbound messages and reactions from webhooks.
 
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::json;
 
-use super::conversations::{WINDOW_SECONDS, ensure_thread, extend_window};
+use super::conversations::{WINDOW_SECONDS, ensure_thread, extend_window, store_deferred_contact};
 use super::events::{INBOUND_RECEIVED, insert_event, iso_time};
 use super::jobs::enqueue_job;
 use super::status::{StoredMessage, apply_pending};
+use crate::store::customer_reactions::{TargetCustomer, check_reactor};
+use crate::store::deferred_contacts::DeferredContacts;
 use crate::store::jobs;
 use crate::store::{
     ConversationId, InboundMessage, InboundReaction, IngestReport, MessageId, MessageStatus,
@@ -62,8 +64,8 @@ pub(super) fn store_message(
     apply_pending(conn, &mut stored)
 }
 
-/// Inserts the message row, taking any reaction stored before it arrived.
-/// Returns false when the wamid was already stored.
+/// Inserts the message row, taking the newest reaction that its customer
+/// sent before it arrived. Returns false when the wamid was already stored.
 fn insert_message(
     conn: &Connection,
     id: &MessageId,
@@ -83,8 +85,11 @@ fn insert_message(
                  media_status) \
              VALUES (?1, ?2, ?3, ?4, 'inbound', ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, \
                  'received', ?16, ?17, ?18, ?19, ?20, \
-                 (SELECT emoji FROM reactions WHERE account_id = ?2 AND target_wamid = ?4 \
-                  ORDER BY timestamp DESC LIMIT 1), \
+                 (SELECT emoji FROM reactions r WHERE r.account_id = ?2 \
+                      AND r.target_wamid = ?4 AND EXISTS (SELECT 1 FROM conversations v \
+                          JOIN contacts k ON k.id = v.contact_id \
+                          WHERE v.id = ?3 AND r.from_wa_id IN (k.wa_id, k.user_id)) \
+                  ORDER BY r.timestamp DESC LIMIT 1), \
                  ?16, ?21, CASE WHEN ?8 IS NOT NULL THEN 'pending' END) \
              ON CONFLICT (account_id, wamid) DO NOTHING",
         )?
@@ -167,15 +172,29 @@ fn preview(message: &InboundMessage) -> String {
 
 /// Stores a reaction (or its removal, when `emoji` is `None`) unless a newer
 /// one from the same customer is stored. A reaction to a wamid not stored
-/// yet waits in `reactions` and is copied onto the message when it arrives.
-/// Reactions extend the window but create no message and leave the preview
-/// and unread count alone.
+/// yet waits in `reactions` and is copied onto the message when it arrives,
+/// if the message is in the reacting customer's conversation. A reaction to
+/// a stored message of another customer's conversation changes nothing and
+/// leaves a note in `report`. Reactions extend the window but create no
+/// message and leave the preview and unread count alone.
 pub(super) fn store_reaction(
     conn: &Connection,
+    contacts: &mut DeferredContacts,
     reaction: &InboundReaction,
     now: UnixTime,
     report: &mut IngestReport,
 ) -> StoreResult<()> {
+    if let Some((wa_id, user_id)) = target_customer(conn, reaction)? {
+        let target = TargetCustomer {
+            wa_id: &wa_id,
+            user_id: user_id.as_deref(),
+        };
+        if let Err(note) = check_reactor(reaction, &target) {
+            report.notes.push(note);
+            return Ok(());
+        }
+    }
+    store_deferred_contact(conn, contacts, &reaction.account_id, &reaction.from, now)?;
     let (_, conversation) = ensure_thread(conn, &reaction.account_id, &reaction.from, now)?;
     extend_window(conn, &conversation, reaction.timestamp)?;
     let emoji = reaction.emoji.as_deref().filter(|e| !e.is_empty());
@@ -206,4 +225,25 @@ pub(super) fn store_reaction(
     }
     report.reactions += 1;
     Ok(())
+}
+
+/// Returns the wa_id and user id of the customer whose conversation contains
+/// the reaction's target message, or `None` when the target is not stored.
+fn target_customer(
+    conn: &Connection,
+    reaction: &InboundReaction,
+) -> StoreResult<Option<(String, Option<String>)>> {
+    let found = conn
+        .prepare_cached(
+            "SELECT k.wa_id, k.user_id FROM messages m \
+             JOIN conversations v ON v.id = m.conversation_id \
+             JOIN contacts k ON k.id = v.contact_id \
+             WHERE m.account_id = ?1 AND m.wamid = ?2",
+        )?
+        .query_row(
+            [reaction.account_id.as_str(), &reaction.target_wamid],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .optional()?;
+    Ok(found)
 }

@@ -4,11 +4,12 @@
 use rusqlite::{Connection, params};
 use uuid::Uuid;
 
-use super::conversations::upsert_contact;
+use super::conversations::{store_deferred_contact, update_stored_contact};
 use super::inbound::{store_message, store_reaction};
 use super::jobs::enqueue_job;
 use super::status::ingest_status;
 use super::unix_now;
+use crate::store::deferred_contacts::DeferredContacts;
 use crate::store::jobs;
 use crate::store::{
     AccountId, IngestItem, IngestReport, NewWebhookLog, StoreResult, TemplateStatusUpdate,
@@ -16,20 +17,38 @@ use crate::store::{
 };
 
 /// Stores the batch, and then its log row with the notes the items left.
-/// Any error fails the whole batch, and the writer rolls back its savepoint.
+/// A contact entry is stored with the first message or reaction from that
+/// customer that the batch stores, and otherwise only updates a stored
+/// contact. Any error fails the whole batch, and the writer rolls back its
+/// savepoint.
 pub(super) fn ingest_batch(conn: &Connection, batch: &WebhookBatch) -> StoreResult<IngestReport> {
     let now = unix_now();
     let mut report = IngestReport::default();
+    let mut contacts = DeferredContacts::default();
     for item in &batch.items {
         match item {
-            IngestItem::Contact(seen) => upsert_contact(conn, seen, now)?,
-            IngestItem::Message(message) => store_message(conn, message, now, &mut report)?,
-            IngestItem::Reaction(reaction) => store_reaction(conn, reaction, now, &mut report)?,
+            IngestItem::Contact(seen) => contacts.defer(seen),
+            IngestItem::Message(message) => {
+                store_deferred_contact(
+                    conn,
+                    &mut contacts,
+                    &message.account_id,
+                    &message.from,
+                    now,
+                )?;
+                store_message(conn, message, now, &mut report)?;
+            }
+            IngestItem::Reaction(reaction) => {
+                store_reaction(conn, &mut contacts, reaction, now, &mut report)?;
+            }
             IngestItem::Status(update) => ingest_status(conn, update, now, &mut report)?,
             IngestItem::TemplateStatus(update) => {
                 report.templates_updated += update_templates(conn, update, now)?;
             }
         }
+    }
+    for seen in contacts.drain() {
+        update_stored_contact(conn, &seen, now)?;
     }
     insert_webhook_log(conn, &batch.log.with_notes(&report.notes))?;
     Ok(report)

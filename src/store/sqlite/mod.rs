@@ -68,6 +68,7 @@ impl SqliteStore {
     /// Opens (creating it and its parent directories when missing) the
     /// database at `path`, applies pending migrations and starts the writer.
     pub fn open(path: &Path) -> anyhow::Result<SqliteStore> {
+        reject_non_file(path)?;
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             crate::private_fs::create_dir_all(parent)
                 .with_context(|| format!("creating directory {} failed", parent.display()))?;
@@ -205,6 +206,29 @@ fn reject_read_only(conn: &Connection, path: &Path) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// Rejects a database path that exists but is not a regular file, such as
+/// a directory. SQLite reports such a path as "unable to open database
+/// file" or as a disk I/O error, which names neither the path nor the cause.
+pub fn reject_non_file(path: &Path) -> anyhow::Result<()> {
+    let Ok(metadata) = std::fs::metadata(path) else {
+        return Ok(());
+    };
+    if metadata.is_file() {
+        return Ok(());
+    }
+    let kind = if metadata.is_dir() {
+        "a directory"
+    } else {
+        "a special file"
+    };
+    bail!(
+        "SQLite database {} is {kind}, not a file; move it away so that Pons creates the \
+         database there, or point --database-url (PONS_DATABASE_URL) or --data-dir \
+         (PONS_DATA_DIR) at the database file or its data directory",
+        path.display()
+    )
 }
 
 /// Returns the file path in a `sqlite://PATH` or `sqlite:PATH` URL, or

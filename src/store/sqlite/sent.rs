@@ -120,19 +120,24 @@ fn adopt_wa_id(
 }
 
 /// Copies the customer's newest reaction stored for the wamid, which can
-/// arrive before the send is recorded.
+/// arrive before the send is recorded. Reactions from other customers of
+/// the account stay off the message.
 fn apply_stored_reaction(conn: &Connection, message: &StoredMessage) -> StoreResult<()> {
     conn.prepare_cached(
-        "UPDATE messages SET reaction = \
-             (SELECT emoji FROM reactions WHERE account_id = ?2 AND target_wamid = ?3 \
-              ORDER BY timestamp DESC, from_wa_id LIMIT 1) \
-         WHERE id = ?1 AND EXISTS \
-             (SELECT 1 FROM reactions WHERE account_id = ?2 AND target_wamid = ?3)",
+        "WITH customer AS (SELECT k.wa_id, k.user_id FROM conversations v \
+             JOIN contacts k ON k.id = v.contact_id WHERE v.id = ?4), \
+         own AS (SELECT r.emoji, r.timestamp, r.from_wa_id FROM reactions r, customer c \
+             WHERE r.account_id = ?2 AND r.target_wamid = ?3 \
+               AND r.from_wa_id IN (c.wa_id, c.user_id)) \
+         UPDATE messages SET reaction = \
+             (SELECT emoji FROM own ORDER BY timestamp DESC, from_wa_id LIMIT 1) \
+         WHERE id = ?1 AND EXISTS (SELECT 1 FROM own)",
     )?
     .execute([
         message.id.as_str(),
         message.account_id.as_str(),
         &message.wamid,
+        message.conversation_id.as_str(),
     ])?;
     Ok(())
 }

@@ -87,6 +87,27 @@ fn path_from_url_accepts_paths() {
 }
 
 #[test]
+fn directory_as_database_rejected() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let path = dir.path().join("pons.db");
+    std::fs::create_dir(&path).expect("create directory");
+
+    let error = match SqliteStore::open(&path) {
+        Ok(_) => panic!("a directory opened as a database"),
+        Err(error) => format!("{error:#}"),
+    };
+
+    let expected = format!(
+        "SQLite database {} is a directory, not a file",
+        path.display()
+    );
+    assert!(error.contains(&expected), "{error}");
+    assert!(error.contains("move it away"), "{error}");
+    assert!(!error.contains("unable to open"), "{error}");
+    assert!(path.is_dir(), "the directory stays as it was");
+}
+
+#[test]
 fn path_from_url_rejects_unusable() {
     for url in [
         "",
@@ -461,14 +482,19 @@ fn read_only_database_is_rejected() {
     assert!(reject_read_only(&writable, &path).is_ok());
 }
 
+#[cfg(unix)]
 #[test]
 fn unopenable_file_gets_a_hint() {
-    // SQLite cannot open a folder as its database file.
+    // SQLite cannot create a file through a link whose target's folder is
+    // missing. A folder as the database gets its own error, tested in
+    // `directory_as_database_rejected`.
     let directory = tempfile::tempdir().unwrap();
+    let path = directory.path().join("pons.db");
+    std::os::unix::fs::symlink(directory.path().join("missing/pons.db"), &path).unwrap();
 
-    let error = SqliteStore::open(directory.path())
+    let error = SqliteStore::open(&path)
         .err()
-        .expect("a folder is rejected");
+        .expect("an unopenable file is rejected");
     let message = format!("{error:#}");
     assert!(message.contains("opening SQLite database"), "{message}");
     assert!(message.contains("may read and write"), "{message}");
