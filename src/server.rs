@@ -92,6 +92,31 @@ async fn fail_unconfirmed_sends(store: &DynStore, graph_timeout: Duration, now: 
 /// database's key verifier. The first time a key is used with a database,
 /// it stores the verifier (see [`crate::key_check`]).
 pub async fn open(settings: &Settings) -> anyhow::Result<(DynStore, SecretBox)> {
+    let key_file = &settings.encryption_key_file.path;
+    let mut attempt = 1;
+    loop {
+        let key_existed = key_file.exists();
+        match open_with_key(settings).await {
+            // Another instance started on the same data directory at the
+            // same time and created the key file meanwhile: its key is the
+            // one to use, once it is written.
+            Err(error) if !key_existed && key_file.exists() && attempt < KEY_RACE_ATTEMPTS => {
+                tracing::info!(%error, "another instance created the encryption key file; \
+                    reading it");
+                attempt += 1;
+                tokio::time::sleep(KEY_RACE_PAUSE).await;
+            }
+            result => return result,
+        }
+    }
+}
+
+/// Attempts at opening the key when instances start together and one of
+/// them creates the key file, and the pause between them.
+const KEY_RACE_ATTEMPTS: u32 = 5;
+const KEY_RACE_PAUSE: Duration = Duration::from_millis(200);
+
+async fn open_with_key(settings: &Settings) -> anyhow::Result<(DynStore, SecretBox)> {
     let (store, key) = open_for(settings, KeyUse::Secrets).await?;
     let secrets = match key {
         CommandKey::Checked(secrets) => *secrets,
@@ -678,6 +703,35 @@ mod tests {
             ids.push(message.id);
         }
         (store, ids)
+    }
+
+    /// Servers started together on a new data directory all start, with
+    /// the key file that one of them created.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_first_starts_share_key() {
+        for _ in 0..5 {
+            let dir = tempfile::tempdir().expect("temporary directory");
+            let common = crate::cli::CommonArgs {
+                data_dir: Some(dir.path().to_path_buf()),
+                ..crate::cli::CommonArgs::default()
+            };
+            let settings =
+                Settings::load(&common, &crate::cli::ServeArgs::default()).expect("settings");
+            let (first, second) = tokio::join!(
+                tokio::spawn({
+                    let settings = settings.clone();
+                    async move { open(&settings).await.map(|(_, key)| key) }
+                }),
+                tokio::spawn({
+                    let settings = settings.clone();
+                    async move { open(&settings).await.map(|(_, key)| key) }
+                }),
+            );
+            let first = first.unwrap().expect("the first instance opens");
+            let second = second.unwrap().expect("the second instance opens");
+            let sealed = first.encrypt(b"token");
+            assert_eq!(&second.decrypt(&sealed).unwrap()[..], b"token", "one key");
+        }
     }
 
     #[tokio::test]

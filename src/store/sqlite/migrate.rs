@@ -66,10 +66,16 @@ pub(super) fn apply(conn: &mut Connection) -> anyhow::Result<()> {
     }
     for (index, (name, sql)) in MIGRATIONS.iter().enumerate().skip(current as usize) {
         let version = index as i64 + 1;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        // Another process that opened the new database at the same time may
+        // have applied the migration while this one waited for the lock.
+        let applied: i64 = tx.pragma_query_value(None, "user_version", |row| row.get(0))?;
+        if applied >= version {
+            continue;
+        }
         // Some migrations rebuild an index over every message, which takes
         // a while on a large database, so the start is logged too.
         tracing::info!(migration = name, version, "applying database migration");
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute_batch(sql)
             .with_context(|| format!("migration {name} failed"))?;
         tx.pragma_update(None, "user_version", version)?;
