@@ -656,6 +656,26 @@ async fn conversation_id_and_phone_must_agree() {
     }
     assert!(!shop.conversation().await.unwrap().archived);
 
+    // A number with no conversation gets the same error, not "not found".
+    let unknown = json!({"conversationId": hans.as_str(), "phone": "+4930555000"});
+    let text = tool_error(&shop.call("get_conversation", unknown).await);
+    assert!(
+        text.contains("is with +4930123456, not with +4930555000"),
+        "{text}"
+    );
+
+    // A key without `read` does not learn whom the conversation is with.
+    let write_only = shop.key(&["write"]).await;
+    let arguments =
+        json!({"conversationId": hans.as_str(), "phone": "+4930999999", "archived": true});
+    let result = shop
+        .server
+        .call_tool(&write_only, "updateConversation", arguments)
+        .await;
+    let text = tool_error(&result);
+    assert!(text.contains("is not with +4930999999"), "{text}");
+    assert!(!text.contains("4930123456"), "{text}");
+
     let agreeing = json!({"conversationId": hans.as_str(), "phone": "+49 30 123456"});
     let output = tool_output(&shop.call("get_conversation", agreeing).await);
     assert_eq!(output["conversation"]["id"], hans.as_str(), "{output}");

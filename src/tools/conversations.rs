@@ -337,20 +337,25 @@ pub(super) async fn locate(
             return Err(not_found(cx, accounts, id).await?);
         };
         if let Some(phone) = non_blank(phone) {
-            let account: Vec<Account> = accounts
-                .iter()
-                .filter(|account| account.id == found.account_id)
-                .cloned()
-                .collect();
-            let named = find_by_phone(cx, &account, phone).await?;
-            if named.id != found.id {
+            let parsed = PhoneNumber::parse(phone).map_err(|source| ToolError::InvalidPhone {
+                argument: "phone",
+                source,
+            })?;
+            let account = std::slice::from_ref(&found.account_id);
+            let named = find_with_number(cx, account, &parsed).await?;
+            if named.is_none_or(|named| named.id != found.id) {
+                // Only a key with `read` learns whom the conversation is with.
+                let with = if guide::can_read(cx) {
+                    format!("is with +{}, not with", found.wa_id)
+                } else {
+                    "is not with".to_owned()
+                };
                 return Err(ToolError::InvalidArgument {
                     argument: "phone",
                     reason: format!(
-                        "conversation {} is with +{}, not with {}; pass only one of \
-                         conversationId and phone, or both of one conversation",
+                        "conversation {} {with} {}; pass only one of conversationId and \
+                         phone, or both of one conversation",
                         found.id,
-                        found.wa_id,
                         echoed(phone)
                     ),
                 });
