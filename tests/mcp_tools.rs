@@ -505,6 +505,16 @@ async fn other_tenant_account_is_not_found() {
         assert!(!text.contains("Brit"), "{text}");
     }
 
+    // An account id copied in upper case names the account.
+    let upper = tenants.shop_a.id.as_str().to_ascii_uppercase();
+    let listed = server
+        .call_tool(&key, "list_conversations", json!({"from": upper}))
+        .await;
+    assert_eq!(
+        tool_output(&listed)["accounts"][0]["id"],
+        tenants.shop_a.id.as_str()
+    );
+
     let search = server
         .call_tool(&key, "search_messages", json!({"query": "zeppelin"}))
         .await;

@@ -57,7 +57,12 @@ async fn resolve(
         return Ok(reachable);
     };
 
-    if let Some(account) = reachable.iter().find(|a| a.id.as_str() == from) {
+    // Account ids are lower-case UUIDs, so an id copied in upper case names
+    // the same account.
+    if let Some(account) = reachable
+        .iter()
+        .find(|a| a.id.as_str().eq_ignore_ascii_case(from))
+    {
         return Ok(vec![account.clone()]);
     }
     if let Ok(phone) = PhoneNumber::parse(from)
