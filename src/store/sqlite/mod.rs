@@ -103,6 +103,9 @@ impl SqliteStore {
                 path.display()
             ))
         })?;
+        // Another process may be creating or migrating the same new file:
+        // every step below waits for its lock instead of failing at once.
+        conn.busy_timeout(BUSY_TIMEOUT)?;
         reject_read_only(&conn, path)?;
         let counts = Arc::new(TokenCounts::new());
         let message_accounts = Arc::new(MessageAccounts::new());
@@ -148,6 +151,9 @@ impl SqliteStore {
 /// In `examples/sqlite_ingest` on a 2-core machine this took about 4% of
 /// the writer thread's time, too little to justify a checkpoint thread.
 fn configure_connection(conn: &Connection, counts: &Arc<TokenCounts>) -> anyhow::Result<()> {
+    // Switching a new file to WAL takes an exclusive lock, which another
+    // process opening the file at the same time may hold for a moment.
+    conn.busy_timeout(BUSY_TIMEOUT)?;
     let mode: String =
         conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))?;
     if !mode.eq_ignore_ascii_case("wal") {
@@ -155,7 +161,6 @@ fn configure_connection(conn: &Connection, counts: &Arc<TokenCounts>) -> anyhow:
     }
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
-    conn.busy_timeout(BUSY_TIMEOUT)?;
     // Savepoint journals stay in memory instead of spilling to a temporary
     // file once a job has changed more than 64 KiB of pages.
     conn.pragma_update(None, "temp_store", "MEMORY")?;
