@@ -501,8 +501,8 @@ async fn lone_surrogate_argument_is_replaced() {
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     let message = reply.json();
     assert!(message.get("error").is_none(), "{message}");
-    // The user is a member of no account, so the tool itself answers with
-    // that; the call got as far as the tool.
+    // The user is a member of no account, so the tool returns that error,
+    // which shows that the call reached the tool.
     let text = message["result"]["content"][0]["text"].to_string();
     assert!(text.contains("reaches no WhatsApp account"), "{message}");
 }

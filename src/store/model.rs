@@ -305,6 +305,22 @@ pub struct ContactSeen {
     pub user_id: Option<String>,
 }
 
+impl ContactSeen {
+    /// Returns the profile name to store, `None` when it is missing or blank.
+    pub fn stored_name(&self) -> Option<&str> {
+        non_blank(self.profile_name.as_deref())
+    }
+
+    /// Returns the user id to store, `None` when it is missing or blank.
+    pub fn stored_user_id(&self) -> Option<&str> {
+        non_blank(self.user_id.as_deref())
+    }
+}
+
+fn non_blank(value: Option<&str>) -> Option<&str> {
+    value.filter(|value| !value.trim().is_empty())
+}
+
 /// An inbound message from a webhook, already mapped to its account.
 #[derive(Clone, Debug)]
 pub struct InboundMessage {

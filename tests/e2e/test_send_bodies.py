@@ -486,13 +486,13 @@ def test_update_conversation_archives_without_meta(send_stack, sim):
     listed = structured(send_stack.call("list_unanswered", {"limit": 100}))["conversations"]
     assert [c["archived"] for c in listed if c["contact"]["waId"] == customer] == [True]
     for tool in ("list_unanswered", "list_conversations"):
-        for archived, shown in ((False, False), (True, True)):
+        for archived, customer_listed in ((False, False), (True, True)):
             filtered = structured(
                 send_stack.call(tool, {"limit": 200, "archived": archived})
             )["conversations"]
             assert {c["archived"] for c in filtered} <= {archived}, (tool, archived)
             waiting = [c for c in filtered if c["contact"]["waId"] == customer]
-            assert bool(waiting) is shown, (tool, archived)
+            assert bool(waiting) is customer_listed, (tool, archived)
     send_stack.inbound(customer, "One more thing")
     assert conversation_of(send_stack, customer)["conversation"]["archived"] is True, (
         "a new message leaves the conversation archived"

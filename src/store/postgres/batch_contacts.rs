@@ -84,11 +84,8 @@ impl BatchContacts {
         contact: &ContactSeen,
         now: UnixTime,
     ) -> Result<(), sqlx::Error> {
-        let name = contact
-            .profile_name
-            .as_deref()
-            .filter(|n| !n.trim().is_empty());
-        let user_id = contact.user_id.as_deref().filter(|u| !u.trim().is_empty());
+        let name = contact.stored_name();
+        let user_id = contact.stored_user_id();
         let key = (
             contact.account_id.as_str().to_owned(),
             contact.wa_id.clone(),
@@ -121,11 +118,8 @@ async fn update_stored_contact(
     contact: &ContactSeen,
     now: UnixTime,
 ) -> Result<(), sqlx::Error> {
-    let name = contact
-        .profile_name
-        .as_deref()
-        .filter(|n| !n.trim().is_empty());
-    let user_id = contact.user_id.as_deref().filter(|u| !u.trim().is_empty());
+    let name = contact.stored_name();
+    let user_id = contact.stored_user_id();
     sqlx::query(
         "UPDATE contacts SET profile_name = COALESCE($3, profile_name), \
          user_id = COALESCE($4, user_id), updated_at = $5 \

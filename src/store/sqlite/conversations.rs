@@ -55,11 +55,8 @@ pub(super) fn store_deferred_contact(
 /// change only when the webhook carries a non-blank value. The caller
 /// creates the conversation with the customer's message or reaction.
 fn upsert_contact(conn: &Connection, seen: &ContactSeen, now: UnixTime) -> StoreResult<()> {
-    let name = seen
-        .profile_name
-        .as_deref()
-        .filter(|n| !n.trim().is_empty());
-    let user_id = seen.user_id.as_deref().filter(|u| !u.trim().is_empty());
+    let name = seen.stored_name();
+    let user_id = seen.stored_user_id();
     conn.prepare_cached(
         "INSERT INTO contacts (id, account_id, wa_id, profile_name, user_id, created_at, updated_at) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6) \
@@ -89,11 +86,8 @@ pub(super) fn update_stored_contact(
     seen: &ContactSeen,
     now: UnixTime,
 ) -> StoreResult<()> {
-    let name = seen
-        .profile_name
-        .as_deref()
-        .filter(|n| !n.trim().is_empty());
-    let user_id = seen.user_id.as_deref().filter(|u| !u.trim().is_empty());
+    let name = seen.stored_name();
+    let user_id = seen.stored_user_id();
     conn.prepare_cached(
         "UPDATE contacts SET \
              profile_name = coalesce(?3, profile_name), \
