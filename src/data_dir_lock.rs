@@ -34,7 +34,54 @@ pub const LOCK_FILE_NAME: &str = "pons.lock";
 #[must_use = "the data directory is unlocked when the lock is dropped"]
 #[derive(Debug)]
 pub struct DataDirLock {
-    _file: File,
+    file: File,
+    /// Folders that taking this lock created, if any.
+    created: Option<CreatedDirectory>,
+}
+
+/// The data directory that taking a lock created, and the topmost folder
+/// of its path that was created with it.
+#[derive(Debug)]
+struct CreatedDirectory {
+    data_dir: PathBuf,
+    topmost: PathBuf,
+}
+
+impl DataDirLock {
+    /// Releases the lock of a command that failed before it stored
+    /// anything. When taking the lock created the data directory, this
+    /// removes the lock file and the created folders again, so a failed first
+    /// start leaves no folder behind. It keeps them while another process
+    /// holds the lock or when they contain other files.
+    pub fn release_after_failure(self) {
+        let Some(created) = &self.created else {
+            return;
+        };
+        // An instance that started at the same time still uses the directory.
+        if self.file.try_lock().is_err() || !holds_only_the_lock_file(&created.data_dir) {
+            return;
+        }
+        if std::fs::remove_file(lock_path(&created.data_dir)).is_err() {
+            return;
+        }
+        for folder in created.data_dir.ancestors() {
+            if std::fs::remove_dir(folder).is_err() || folder == created.topmost {
+                break;
+            }
+        }
+    }
+}
+
+/// Tells whether `data_dir` contains the lock file and nothing else.
+fn holds_only_the_lock_file(data_dir: &Path) -> bool {
+    let Ok(entries) = std::fs::read_dir(data_dir) else {
+        return false;
+    };
+    let mut names = entries.map(|entry| entry.map(|entry| entry.file_name()));
+    matches!(
+        (names.next(), names.next()),
+        (Some(Ok(name)), None) if name == LOCK_FILE_NAME
+    )
 }
 
 /// Takes the shared lock of a `pons serve` on `data_dir`, creating the
@@ -43,9 +90,9 @@ pub struct DataDirLock {
 /// directory locked, and when the lock file cannot be opened or locked.
 pub fn lock_for_server(data_dir: &Path) -> anyhow::Result<DataDirLock> {
     let path = lock_path(data_dir);
-    let file = open_or_create(data_dir, &path)?;
+    let (file, created) = open_or_create(data_dir, &path)?;
     match file.try_lock_shared() {
-        Ok(()) => Ok(DataDirLock { _file: file }),
+        Ok(()) => Ok(DataDirLock { file, created }),
         Err(TryLockError::WouldBlock) => bail!(
             "a `pons demo` is using the data directory {}, or an admin command is changing the \
              encryption key there; stop the demo or wait for the command to finish, or give this \
@@ -61,8 +108,8 @@ pub fn lock_for_server(data_dir: &Path) -> anyhow::Result<DataDirLock> {
 /// `pons serve` or another `pons demo` has the directory locked.
 pub fn lock_for_demo(data_dir: &Path) -> anyhow::Result<DataDirLock> {
     let path = lock_path(data_dir);
-    let file = open_or_create(data_dir, &path)?;
-    lock_exclusive(data_dir, &path, file)
+    let (file, created) = open_or_create(data_dir, &path)?;
+    lock_exclusive(data_dir, &path, file, created)
 }
 
 /// Like [`lock_for_demo`], but only when the lock file already exists, so
@@ -76,7 +123,7 @@ pub fn lock_existing_for_demo(data_dir: &Path) -> anyhow::Result<Option<DataDirL
         return Ok(None);
     }
     let file = open_existing(&path)?;
-    lock_exclusive(data_dir, &path, file).map(Some)
+    lock_exclusive(data_dir, &path, file, None).map(Some)
 }
 
 /// Takes the exclusive lock for a command that changes which encryption
@@ -85,9 +132,9 @@ pub fn lock_existing_for_demo(data_dir: &Path) -> anyhow::Result<Option<DataDirL
 /// directory locked, because a running server keeps the key it started with.
 pub fn lock_for_key_change(data_dir: &Path, command: &str) -> anyhow::Result<DataDirLock> {
     let path = lock_path(data_dir);
-    let file = open_or_create(data_dir, &path)?;
+    let (file, created) = open_or_create(data_dir, &path)?;
     match file.try_lock() {
-        Ok(()) => Ok(DataDirLock { _file: file }),
+        Ok(()) => Ok(DataDirLock { file, created }),
         Err(TryLockError::WouldBlock) => bail!(
             "a `pons serve` or `pons demo` is using the data directory {}, and it would keep \
              the old encryption key while `{command}` changes the key the database accepts (or \
@@ -103,7 +150,7 @@ pub fn lock_for_key_change(data_dir: &Path, command: &str) -> anyhow::Result<Dat
 /// directory's, and on PostgreSQL the database's.
 #[must_use = "the locks are released when they are dropped"]
 pub struct KeyChangeLock {
-    _directory: DataDirLock,
+    directory: DataDirLock,
     _database: Option<DatabaseLock>,
 }
 
@@ -117,14 +164,28 @@ pub async fn lock_key_change(
 ) -> anyhow::Result<KeyChangeLock> {
     let directory = lock_for_key_change(data_dir, command)?;
     let database = if crate::store::is_postgres_url(database_url) {
-        Some(instance_lock::lock_for_key_change(database_url, command).await?)
+        match instance_lock::lock_for_key_change(database_url, command).await {
+            Ok(lock) => Some(lock),
+            Err(error) => {
+                directory.release_after_failure();
+                return Err(error);
+            }
+        }
     } else {
         None
     };
     Ok(KeyChangeLock {
-        _directory: directory,
+        directory,
         _database: database,
     })
+}
+
+impl KeyChangeLock {
+    /// Releases the locks of a command that failed, as
+    /// [`DataDirLock::release_after_failure`] does.
+    pub fn release_after_failure(self) {
+        self.directory.release_after_failure();
+    }
 }
 
 fn lock_path(data_dir: &Path) -> PathBuf {
@@ -134,13 +195,34 @@ fn lock_path(data_dir: &Path) -> PathBuf {
 /// Opens the lock file, creating it and `data_dir` readable by their owner
 /// only when they are missing. It never truncates or writes the file. An
 /// existing file that this user cannot write is opened read-only, which is
-/// enough for `flock`.
-fn open_or_create(data_dir: &Path, path: &Path) -> anyhow::Result<File> {
+/// enough for `flock`. Also returns the folders that it created.
+fn open_or_create(
+    data_dir: &Path,
+    path: &Path,
+) -> anyhow::Result<(File, Option<CreatedDirectory>)> {
     reject_non_directory(data_dir)?;
+    let created = topmost_missing(data_dir).map(|topmost| CreatedDirectory {
+        data_dir: data_dir.to_path_buf(),
+        topmost,
+    });
     crate::private_fs::create_dir_all(data_dir)
         .with_context(|| format!("cannot create the data directory {}", data_dir.display()))?;
     reject_irregular_file(path)?;
-    read_only_unless_writable(path, crate::private_fs::open_or_create_file(path))
+    let file = read_only_unless_writable(path, crate::private_fs::open_or_create_file(path))?;
+    Ok((file, created))
+}
+
+/// Returns the topmost missing folder of `dir`'s path (`dir` itself when
+/// only it is missing), or `None` when `dir` exists.
+fn topmost_missing(dir: &Path) -> Option<PathBuf> {
+    let mut topmost = None;
+    for folder in dir.ancestors() {
+        if folder.as_os_str().is_empty() || std::fs::symlink_metadata(folder).is_ok() {
+            break;
+        }
+        topmost = Some(folder.to_path_buf());
+    }
+    topmost
 }
 
 /// Rejects a data directory path that exists but is not a directory, or
@@ -281,9 +363,14 @@ fn lock_failed(path: &Path, error: io::Error) -> anyhow::Error {
     )
 }
 
-fn lock_exclusive(data_dir: &Path, path: &Path, file: File) -> anyhow::Result<DataDirLock> {
+fn lock_exclusive(
+    data_dir: &Path,
+    path: &Path,
+    file: File,
+    created: Option<CreatedDirectory>,
+) -> anyhow::Result<DataDirLock> {
     match file.try_lock() {
-        Ok(()) => return Ok(DataDirLock { _file: file }),
+        Ok(()) => return Ok(DataDirLock { file, created }),
         Err(TryLockError::WouldBlock) => {}
         Err(TryLockError::Error(error)) => return Err(lock_failed(path, error)),
     }
@@ -375,6 +462,51 @@ mod tests {
         drop(demo);
 
         assert!(lock_for_server(dir.path()).is_ok());
+    }
+
+    #[test]
+    fn failed_start_removes_the_folders_it_created() {
+        let root = tempfile::tempdir().unwrap();
+        let data_dir = root.path().join("new").join("pons-data");
+
+        lock_for_server(&data_dir).unwrap().release_after_failure();
+
+        assert!(!root.path().join("new").exists());
+        assert!(root.path().exists());
+    }
+
+    #[test]
+    fn failed_start_keeps_an_existing_directory() {
+        let dir = tempfile::tempdir().unwrap();
+
+        lock_for_server(dir.path()).unwrap().release_after_failure();
+
+        assert!(dir.path().join(LOCK_FILE_NAME).exists());
+    }
+
+    #[test]
+    fn failed_start_keeps_a_directory_another_server_locked() {
+        let root = tempfile::tempdir().unwrap();
+        let data_dir = root.path().join("pons-data");
+        let first = lock_for_server(&data_dir).unwrap();
+        let _second = lock_for_server(&data_dir).unwrap();
+
+        first.release_after_failure();
+
+        assert!(data_dir.join(LOCK_FILE_NAME).exists());
+    }
+
+    #[test]
+    fn failed_start_keeps_a_directory_with_other_files() {
+        let root = tempfile::tempdir().unwrap();
+        let data_dir = root.path().join("pons-data");
+        let lock = lock_for_key_change(&data_dir, "pons encryption-key adopt").unwrap();
+        std::fs::write(data_dir.join("encryption.key"), "key").unwrap();
+
+        lock.release_after_failure();
+
+        assert!(data_dir.join(LOCK_FILE_NAME).exists());
+        assert!(data_dir.join("encryption.key").exists());
     }
 
     #[test]

@@ -7,6 +7,7 @@ use pons::cli::{
 };
 use pons::config::{LogFormat, Settings, ValueOrigin};
 use pons::server::{self, KeyUse, Server};
+use pons::store::postgres::instance_lock::ServerLock;
 
 /// mimalloc instead of the system allocator: a tool call allocates and frees
 /// thousands of small strings and JSON nodes, and glibc's malloc took about
@@ -64,22 +65,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             // lock and starts its server without this one. A lock file that
             // cannot be opened or locked stops the server here.
             let listener = server::listen(&settings).await?;
-            let _lock = pons::data_dir_lock::lock_for_server(&settings.data_dir)?;
+            let lock = pons::data_dir_lock::lock_for_server(&settings.data_dir)?;
             let shutdown = CancellationToken::new();
             server::cancel_on_signal(shutdown.clone());
             let new_database = missing_sqlite_file(&settings.database_url);
-            let server = Server::with_listener(&settings, listener).await?;
-            // Held until the server stops, so that no command changes the
-            // encryption key of a PostgreSQL database it uses, from any
-            // machine.
-            let _database_lock = if pons::store::is_postgres_url(&settings.database_url) {
-                Some(
-                    pons::store::postgres::instance_lock::lock_for_server(&settings.database_url)
-                        .await?,
-                )
-            } else {
-                None
+            let (server, _database_lock) = match start_server(&settings, listener).await {
+                Ok(started) => started,
+                Err(error) => {
+                    lock.release_after_failure();
+                    return Err(error);
+                }
             };
+            let _lock = lock;
             log_database(&settings, new_database.as_deref());
             server.run(shutdown).await
         }
@@ -94,7 +91,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         command => {
             // Held until the command ends, so no `pons serve` or `pons demo`
             // runs with the old key meanwhile.
-            let _key_change_lock = match &command {
+            let key_change_lock = match &command {
                 Command::EncryptionKey(EncryptionKeyCommand::Adopt) => Some(
                     pons::data_dir_lock::lock_key_change(
                         &settings.data_dir,
@@ -123,6 +120,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 Err(error) => {
                     let created = new_database.filter(|_| !existed);
                     remove_created(created.as_deref(), new_data_dir.as_deref());
+                    if let Some(lock) = key_change_lock {
+                        lock.release_after_failure();
+                    }
                     Err(error)
                 }
             }
@@ -191,6 +191,23 @@ async fn run_admin(command: Command, settings: Settings) -> anyhow::Result<()> {
 /// the data directory that a failed command created, so that it leaves the
 /// folder as it found it. The directory goes only when nothing else is in
 /// it. Removal is best effort: the command's own error is the one reported.
+/// Opens the store of `pons serve` and, on PostgreSQL, takes the
+/// database's shared lock. The caller holds that lock until the server
+/// stops, so no command on any machine changes the database's encryption key
+/// meanwhile.
+async fn start_server(
+    settings: &Settings,
+    listener: tokio::net::TcpListener,
+) -> anyhow::Result<(Server, Option<ServerLock>)> {
+    let server = Server::with_listener(settings, listener).await?;
+    let database_lock = if pons::store::is_postgres_url(&settings.database_url) {
+        Some(pons::store::postgres::instance_lock::lock_for_server(&settings.database_url).await?)
+    } else {
+        None
+    };
+    Ok((server, database_lock))
+}
+
 fn remove_created(database: Option<&std::path::Path>, data_dir: Option<&std::path::Path>) {
     if let Some(database) = database {
         for suffix in ["", "-wal", "-shm"] {

@@ -857,6 +857,16 @@ fn run_until_exit(
     env: &[(&str, &str)],
 ) -> (std::process::ExitStatus, String) {
     let log = data_dir.join(format!("{subcommand}.log"));
+    run_until_exit_logging(data_dir, subcommand, env, &log)
+}
+
+/// Like [`run_until_exit`], with standard error written to `log`.
+fn run_until_exit_logging(
+    data_dir: &Path,
+    subcommand: &str,
+    env: &[(&str, &str)],
+    log: &Path,
+) -> (std::process::ExitStatus, String) {
     let mut command = Command::new(env!("CARGO_BIN_EXE_pons"));
     for (name, _) in std::env::vars_os() {
         if name.to_string_lossy().starts_with("PONS_") {
@@ -869,7 +879,7 @@ fn run_until_exit(
         .env("PONS_LOG", "warn")
         .envs(env.iter().copied())
         .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
+        .stderr(std::fs::File::create(log).unwrap())
         .spawn()
         .unwrap_or_else(|error| panic!("run pons {subcommand}: {error}"));
 
@@ -885,7 +895,7 @@ fn run_until_exit(
         serve.kill().expect("stop pons");
         serve.wait().expect("wait for pons");
     }
-    let message = std::fs::read_to_string(&log).unwrap();
+    let message = std::fs::read_to_string(log).unwrap();
     let status = status.unwrap_or_else(|| panic!("pons {subcommand} started: {message}"));
     (status, message)
 }
@@ -1926,4 +1936,28 @@ fn unreadable_key_file_creates_no_database() {
             "{name}: a failed start created a database"
         );
     }
+}
+
+/// A first start on a PostgreSQL database that does not exist, and a key
+/// adoption there, fail without leaving the data directory they created.
+#[tokio::test]
+async fn failed_first_start_leaves_no_data_directory() {
+    let server_url = std::env::var(postgres_harness::URL_VARIABLE).expect("test server URL");
+    let name = format!("pons_missing_{}", uuid::Uuid::new_v4().simple());
+    let url = postgres_harness::database_url(&server_url, &name);
+    let env = [("PONS_DATABASE_URL", url.as_str())];
+    let root = tempfile::tempdir().unwrap();
+    let data_dir = root.path().join("new").join("pons-data");
+
+    let (status, message) =
+        run_until_exit_logging(&data_dir, "serve", &env, &root.path().join("serve.log"));
+
+    assert!(!status.success(), "{message}");
+    assert!(message.contains("createdb"), "{message}");
+    assert!(!root.path().join("new").exists(), "{message}");
+
+    let adopted = pons_with_env(&data_dir, &["encryption-key", "adopt"], &env);
+    let message = stderr(&adopted);
+    assert!(!adopted.status.success(), "{message}");
+    assert!(!root.path().join("new").exists(), "{message}");
 }
