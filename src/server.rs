@@ -606,6 +606,12 @@ async fn remove_stale_partials(media: &MediaFiles) {
         Err(error) => tracing::warn!(%error,
             "deleting temporary files of interrupted media downloads failed"),
     }
+    if let Err(error) = media.check_writable().await {
+        tracing::warn!(folder = %media.media_dir().display(), %error,
+            "cannot write to the media folder, so inbound photos, videos, audio and documents \
+             cannot be downloaded; give the user that runs Pons write access to it. Each \
+             download is retried with backoff and fails for good after its last attempt");
+    }
 }
 
 /// Builds a client of the configured Graph API whose calls may each take

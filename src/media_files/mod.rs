@@ -57,6 +57,21 @@ impl MediaFiles {
             .map_err(std::io::Error::other)?
     }
 
+    /// Creates and deletes a temporary download file, which fails when the
+    /// media folder cannot be created or written, so that start-up can
+    /// say so before the first inbound photo needs it.
+    pub async fn check_writable(&self) -> std::io::Result<()> {
+        let media = self.clone();
+        tokio::task::spawn_blocking(move || media.create_partial(0).map(drop))
+            .await
+            .map_err(std::io::Error::other)?
+    }
+
+    /// Returns the folder that holds the media files.
+    pub fn media_dir(&self) -> PathBuf {
+        self.data_dir.join(MEDIA_DIR)
+    }
+
     /// Returns the absolute path of the file with this SHA-256, or `None`
     /// when `sha256` is not 64 lowercase hex digits (so no stored value
     /// can point outside the media directory).
@@ -65,7 +80,7 @@ impl MediaFiles {
     }
 
     fn partial_dir(&self) -> PathBuf {
-        self.data_dir.join(MEDIA_DIR).join(PARTIAL_DIR)
+        self.media_dir().join(PARTIAL_DIR)
     }
 }
 

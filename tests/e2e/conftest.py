@@ -79,7 +79,7 @@ class Stack:
 
 def start_stack(backend_name: str, directory: Path, extra_env: dict | None = None) -> Stack:
     data_dir = directory / "data"
-    data_dir.mkdir(parents=True)
+    data_dir.mkdir(parents=True, exist_ok=True)
     backend = create_backend(backend_name, data_dir)
     server = PonsServer(data_dir, backend, extra_env)
     try:

@@ -52,6 +52,21 @@ def test_sighup_is_logged_and_ignored(backend_name, tmp_path):
     assert code == 0, stack.server.log_tail()
 
 
+def test_unwritable_media_folder_is_logged(backend_name, tmp_path):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "media").write_text("a file where the media folder belongs")
+    stack = start_stack(backend_name, tmp_path)
+    try:
+        warning = stack.server.wait_for_log(
+            lambda fields: "media folder" in fields.get("message", ""), 10
+        )
+        assert warning["level"] == "WARN", warning
+        assert warning["folder"].endswith("media"), warning
+        assert "write access" in warning["message"], warning
+    finally:
+        finish_stack(stack)
+
+
 def read_until_closed(sock: socket.socket) -> bytes:
     """Return everything the server sends until it closes the connection.
 
