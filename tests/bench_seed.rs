@@ -151,6 +151,44 @@ fn seed_runs_again_on_own_database() {
     assert_eq!(count_rows(&data_dir, "users"), 1);
     assert_eq!(count_rows(&data_dir, "accounts"), 1);
     assert_eq!(count_rows(&data_dir, "api_keys"), 2);
+    assert_eq!(
+        count_rows(&data_dir, "api_keys WHERE revoked_at IS NULL"),
+        1,
+        "only the latest run's key works"
+    );
+    assert!(
+        stderr(&second).contains("revoked the API key"),
+        "{}",
+        stderr(&second)
+    );
+}
+
+#[test]
+fn seed_rerun_with_other_email_names_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = bench_seed(dir.path());
+    assert!(first.status.success(), "first seed: {}", stderr(&first));
+
+    let args = [
+        "bench",
+        "seed",
+        "--conversations",
+        "100",
+        "--messages",
+        "20",
+        "--email",
+        "other@example.com",
+    ];
+    let output = pons(dir.path(), &args);
+
+    let message = stderr(&output);
+    assert!(!output.status.success(), "{message}");
+    assert!(message.contains("bench@example.com"), "{message}");
+    assert!(
+        message.contains("run it with the values of that run"),
+        "{message}"
+    );
+    assert_eq!(count_rows(dir.path(), "users"), 1);
 }
 
 /// Counts the rows of `table` in the PostgreSQL database at `url`.
@@ -202,6 +240,8 @@ async fn seed_runs_again_on_own_postgres_database() {
 
     assert_eq!(count_postgres_rows(&url, "users").await, 1);
     assert_eq!(count_postgres_rows(&url, "api_keys").await, 2);
+    let working = count_postgres_rows(&url, "api_keys WHERE revoked_at IS NULL").await;
+    assert_eq!(working, 1, "only the latest run's key works");
 }
 
 #[test]

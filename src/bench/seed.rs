@@ -140,7 +140,9 @@ pub async fn reject_foreign_database(
         "database {database} of data directory {} contains {found}, so it belongs to a Pons \
          installation, and pons bench seed never writes its made-up data into one; set \
          PONS_DATA_DIR or --data-dir to an empty directory (and unset PONS_DATABASE_URL, or \
-         point it at an empty database)",
+         point it at an empty database). When an earlier pons bench seed created that data \
+         with another --email, --phone-number or --phone-number-id, run it with the values of \
+         that run instead",
         data_dir.display()
     )
 }
@@ -236,13 +238,30 @@ async fn ensure_account(
     Ok(account)
 }
 
-/// Creates a key for every account of `user` with every scope; returns its text.
+/// Name of the API key that `seed` creates.
+const KEY_NAME: &str = "bench";
+
+/// Revokes the keys of `user` that earlier runs created, then creates a key
+/// for every account of `user` with every scope and returns its text. Only
+/// the latest run's key works, so reruns do not pile up keys.
 async fn create_full_key(store: &DynStore, user: &User) -> anyhow::Result<String> {
+    let now = chrono::Utc::now().timestamp();
+    let keys = store.list_api_keys().await?;
+    let earlier = keys
+        .iter()
+        .filter(|key| key.user_id == user.id && key.revoked_at.is_none() && key.name == KEY_NAME);
+    for key in earlier {
+        store
+            .revoke_api_key(key.id.as_str(), now)
+            .await
+            .with_context(|| format!("cannot revoke the earlier bench API key {}", key.prefix))?;
+        eprintln!("revoked the API key {} of an earlier run", key.prefix);
+    }
     let key = apikey::generate();
     store
         .create_api_key(NewApiKey {
             user_id: user.id.clone(),
-            name: "bench".to_owned(),
+            name: KEY_NAME.to_owned(),
             key_hash: key.hash,
             prefix: key.prefix,
             scopes: Scope::ALL.iter().map(|s| s.as_str().to_owned()).collect(),
