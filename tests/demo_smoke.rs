@@ -331,14 +331,14 @@ async fn newcomer_session(demo: &Demo) {
     let photo_template = json!({"phone": "+15550100004", "templateName": "parcel_photo",
         "templateLanguage": "en_US", "components": [
             {"type": "header", "parameters": [
-                {"type": "image", "image": {"link": "https://shop.example/parcel-4821.jpg"}}]},
+                {"type": "image", "image": {"link": "https://shop.example.com/parcel-4821.jpg"}}]},
             {"type": "body", "parameters": [
                 {"type": "text", "text": "Kenji"}, {"type": "text", "text": "#4821"}]}]});
     assert!(
         demo.tool("send_template", photo_template).await["wamid"].is_string(),
         "a template with an image header"
     );
-    let media = json!({"phone": "+15550100003", "url": "https://shop.example/opening-hours.pdf",
+    let media = json!({"phone": "+15550100003", "url": "https://shop.example.com/opening-hours.pdf",
         "mimeType": "application/pdf", "filename": "opening-hours.pdf"});
     assert!(demo.tool("send_media", media).await["wamid"].is_string());
     demo.tool("mark_as_read", json!({"waMessageId": wamid}))

@@ -104,7 +104,7 @@ async fn call_every_send_tool(tools: &Tools, now: UnixTime) -> Vec<(&'static str
         &cx,
         SendMediaArgs {
             phone: Some(CUSTOMER.into()),
-            url: Some("https://cdn.example/a.png".into()),
+            url: Some("https://cdn.example.com/a.png".into()),
             mime_type: Some("image/png".into()),
             ..SendMediaArgs::default()
         },

@@ -38,7 +38,7 @@ fn calls(wamid: &str) -> Vec<(&'static str, &'static str, Value)> {
         (
             "send_media",
             "send",
-            json!({"phone": CUSTOMER, "url": "https://cdn.example/a.png",
+            json!({"phone": CUSTOMER, "url": "https://cdn.example.com/a.png",
                    "mimeType": "image/png"}),
         ),
         (

@@ -102,7 +102,7 @@ async fn positional_template_with_header_and_button() {
                     "templateLanguage": "de",
                     "components": [
                         {"type": "HEADER", "parameters": [
-                            {"type": "IMAGE", "image": {"link": "https://cdn.example/r.png"}}]},
+                            {"type": "IMAGE", "image": {"link": "https://cdn.example.com/r.png"}}]},
                         {"type": "body", "parameters": [{"type": "text", "text": "Hans"}]},
                         {"type": "BUTTON", "sub_type": "URL", "index": 0,
                          "parameters": [{"type": "text", "text": "R-42"}]}
@@ -119,7 +119,7 @@ async fn positional_template_with_header_and_button() {
             "language": {"code": "de"},
             "components": [
                 {"type": "header", "parameters": [
-                    {"type": "image", "image": {"link": "https://cdn.example/r.png"}}]},
+                    {"type": "image", "image": {"link": "https://cdn.example.com/r.png"}}]},
                 {"type": "body", "parameters": [{"type": "text", "text": "Hans"}]},
                 {"type": "button", "sub_type": "url", "index": "0",
                  "parameters": [{"type": "text", "text": "R-42"}]}
@@ -267,9 +267,9 @@ async fn component_errors_name_path_and_key() {
             json!({"phone": CUSTOMER, "templateName": "receipt", "templateLanguage": "de",
             "components": [
                 {"type": "header", "parameters": [
-                    {"type": "image", "image": {"link": "https://cdn.example/r.png"}}]},
+                    {"type": "image", "image": {"link": "https://cdn.example.com/r.png"}}]},
                 {"type": "body", "parameters": [
-                    {"type": "image", "image": {"link": "http://cdn.example/r.png"}}]},
+                    {"type": "image", "image": {"link": "http://cdn.example.com/r.png"}}]},
             ]}),
             vec!["the image in the body component (`components[1].parameters[0]`)"],
         ),

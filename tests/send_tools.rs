@@ -181,28 +181,28 @@ async fn send_media_request_bodies() {
     shop.inbound("Send me the invoice").await;
     let cases = [
         (
-            json!({"phone": CUSTOMER, "url": "https://cdn.example/a.jpg",
+            json!({"phone": CUSTOMER, "url": "https://cdn.example.com/a.jpg",
                    "mimeType": "IMAGE/JPEG", "caption": "Your parcel"}),
             json!({"type": "image",
-                   "image": {"link": "https://cdn.example/a.jpg", "caption": "Your parcel"}}),
+                   "image": {"link": "https://cdn.example.com/a.jpg", "caption": "Your parcel"}}),
         ),
         (
-            json!({"phone": CUSTOMER, "url": "https://cdn.example/i.pdf",
+            json!({"phone": CUSTOMER, "url": "https://cdn.example.com/i.pdf",
                    "mimeType": "application/pdf", "filename": "invoice.pdf",
                    "caption": "Invoice", "sizeBytes": 2048}),
             json!({"type": "document",
-                   "document": {"link": "https://cdn.example/i.pdf", "caption": "Invoice",
+                   "document": {"link": "https://cdn.example.com/i.pdf", "caption": "Invoice",
                                 "filename": "invoice.pdf"}}),
         ),
         (
-            json!({"phone": CUSTOMER, "url": "https://cdn.example/v.ogg",
+            json!({"phone": CUSTOMER, "url": "https://cdn.example.com/v.ogg",
                    "mimeType": "audio/ogg; codecs=opus"}),
-            json!({"type": "audio", "audio": {"link": "https://cdn.example/v.ogg"}}),
+            json!({"type": "audio", "audio": {"link": "https://cdn.example.com/v.ogg"}}),
         ),
         (
-            json!({"phone": CUSTOMER, "url": "https://cdn.example/c.mp4",
+            json!({"phone": CUSTOMER, "url": "https://cdn.example.com/c.mp4",
                    "mimeType": "video/mp4"}),
-            json!({"type": "video", "video": {"link": "https://cdn.example/c.mp4"}}),
+            json!({"type": "video", "video": {"link": "https://cdn.example.com/c.mp4"}}),
         ),
     ];
     for (arguments, expected) in cases {
@@ -230,7 +230,7 @@ async fn send_media_request_bodies() {
     assert_eq!(document.kind, "document");
     assert_eq!(document.caption.as_deref(), Some("Invoice"));
     let media = document.media.as_ref().expect("media");
-    assert_eq!(media.url.as_deref(), Some("https://cdn.example/i.pdf"));
+    assert_eq!(media.url.as_deref(), Some("https://cdn.example.com/i.pdf"));
     assert_eq!(media.mime_type.as_deref(), Some("application/pdf"));
     assert_eq!(media.filename.as_deref(), Some("invoice.pdf"));
 
@@ -247,7 +247,7 @@ async fn send_media_request_bodies() {
 async fn send_media_checks_before_sending() {
     let shop = shop(ALL).await;
     shop.inbound("Hello").await;
-    let url = "https://cdn.example/f";
+    let url = "https://cdn.example.com/f";
     let cases = [
         (
             json!({"phone": CUSTOMER, "url": url, "mimeType": "image/gif"}),
@@ -267,7 +267,7 @@ async fn send_media_checks_before_sending() {
             "0 bytes is an empty file",
         ),
         (
-            json!({"phone": CUSTOMER, "url": "http://cdn.example/a.png", "mimeType": "image/png"}),
+            json!({"phone": CUSTOMER, "url": "http://cdn.example.com/a.png", "mimeType": "image/png"}),
             "not an https:// URL",
         ),
         (
@@ -296,7 +296,7 @@ async fn send_media_checks_before_sending() {
 async fn send_media_rejects_long_url_and_filename() {
     let shop = shop(ALL).await;
     shop.inbound("Hello").await;
-    let base = "https://cdn.example/";
+    let base = "https://cdn.example.com/";
     let long_url = format!("{base}{}", "u".repeat(5_000 - base.len()));
     let long_name = "n".repeat(10_000);
     let cases = [
@@ -309,7 +309,7 @@ async fn send_media_rejects_long_url_and_filename() {
             ],
         ),
         (
-            json!({"phone": CUSTOMER, "url": "https://cdn.example/f.pdf",
+            json!({"phone": CUSTOMER, "url": "https://cdn.example.com/f.pdf",
                    "mimeType": "application/pdf", "filename": long_name}),
             [
                 "invalid argument `filename`",

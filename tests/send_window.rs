@@ -57,7 +57,7 @@ async fn closed_window_refused_without_meta() {
     let events = count_events(&shop.server);
 
     let closed_at = pons::tools::format_time(t + DAY).unwrap();
-    let media = json!({"phone": CUSTOMER, "url": "https://cdn.example/a.png",
+    let media = json!({"phone": CUSTOMER, "url": "https://cdn.example.com/a.png",
                        "mimeType": "image/png"});
     let reaction = json!({"phone": CUSTOMER, "waMessageId": "wamid.T", "emoji": "👍"});
     let removal = json!({"phone": CUSTOMER, "waMessageId": "wamid.T", "emoji": ""});
@@ -208,7 +208,7 @@ async fn missing_phone_lists_contacts_only_with_read() {
             .call_tool(
                 &send_only,
                 "send_media",
-                json!({"url": "https://cdn.example/a.png"}),
+                json!({"url": "https://cdn.example.com/a.png"}),
             )
             .await,
     );

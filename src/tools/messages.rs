@@ -368,7 +368,7 @@ fn is_local(url: &reqwest::Url) -> bool {
 }
 
 /// Domains that the public DNS never resolves: `localhost`, `test` and
-/// `invalid` (RFC 6761), mDNS's `local`, `internal` (reserved for private
+/// `invalid` (RFC 6761), `example` (RFC 2606), mDNS's `local`, `internal` (reserved for private
 /// use), the `localdomain` of many hosts files, `home.arpa` (RFC 8375) and
 /// Tor's `onion` (RFC 7686). Each starts with a dot.
 const LOCAL_DOMAINS: &[&str] = &[
@@ -379,6 +379,7 @@ const LOCAL_DOMAINS: &[&str] = &[
     ".home.arpa",
     ".test",
     ".invalid",
+    ".example",
     ".onion",
 ];
 
@@ -529,7 +530,7 @@ mod tests {
             "https://[2606:2800:21f:cb07:6820:80da:af6b:8b2c]/a.jpg",
             "https://[::ffff:93.184.215.14]/a.jpg",
             "https://cdn.example.com/a.jpg",
-            "https://locality.example/a.jpg",
+            "https://locality.example.com/a.jpg",
         ] {
             checked_url(Some(link)).expect(link);
         }
@@ -597,6 +598,7 @@ mod tests {
             "https://example/a.jpg",
             "https://localhost.localdomain/a.jpg",
             "https://cdn.test/a.jpg",
+            "https://cdn.example/a.jpg",
             "https://files.invalid/a.jpg",
             "https://abcdefghijklmnop.onion/a.jpg",
             "https://metadata.google.internal/a.jpg",

@@ -166,7 +166,7 @@ def stored_document(send_stack) -> dict:
     assert outcome["message"] == "job completed", send_stack.server.log_tail()
     message_id = media_row(send_stack, wamid)[0]
 
-    link = "https://cdn.example/signed-ledger.pdf"
+    link = "https://cdn.example.com/signed-ledger.pdf"
     sent = structured(send_stack.call("send_media", {
         "phone": customer,
         "url": link,

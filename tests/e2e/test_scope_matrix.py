@@ -56,7 +56,7 @@ def tool_arguments(customer: str, wamid: str) -> dict[str, dict]:
         "send_text": {"phone": customer, "text": "Hello"},
         "send_media": {
             "phone": customer,
-            "url": "https://cdn.example/a.png",
+            "url": "https://cdn.example.com/a.png",
             "mimeType": "image/png",
         },
         "send_template": {

@@ -155,20 +155,20 @@ def test_send_is_pending_until_meta_accepts(send_stack, sim):
 
 MEDIA_CASES = [
     (
-        {"url": "https://cdn.example/a.jpg", "mimeType": "IMAGE/JPEG", "caption": "Your parcel"},
-        {"type": "image", "image": {"link": "https://cdn.example/a.jpg", "caption": "Your parcel"}},
+        {"url": "https://cdn.example.com/a.jpg", "mimeType": "IMAGE/JPEG", "caption": "Your parcel"},
+        {"type": "image", "image": {"link": "https://cdn.example.com/a.jpg", "caption": "Your parcel"}},
     ),
     (
-        {"url": "https://cdn.example/c.mp4", "mimeType": "video/mp4", "caption": "Clip"},
-        {"type": "video", "video": {"link": "https://cdn.example/c.mp4", "caption": "Clip"}},
+        {"url": "https://cdn.example.com/c.mp4", "mimeType": "video/mp4", "caption": "Clip"},
+        {"type": "video", "video": {"link": "https://cdn.example.com/c.mp4", "caption": "Clip"}},
     ),
     (
-        {"url": "https://cdn.example/v.ogg", "mimeType": "audio/ogg; codecs=opus"},
-        {"type": "audio", "audio": {"link": "https://cdn.example/v.ogg"}},
+        {"url": "https://cdn.example.com/v.ogg", "mimeType": "audio/ogg; codecs=opus"},
+        {"type": "audio", "audio": {"link": "https://cdn.example.com/v.ogg"}},
     ),
     (
         {
-            "url": "https://cdn.example/i.pdf",
+            "url": "https://cdn.example.com/i.pdf",
             "mimeType": "application/pdf",
             "filename": "invoice.pdf",
             "caption": "Invoice",
@@ -176,7 +176,7 @@ MEDIA_CASES = [
         {
             "type": "document",
             "document": {
-                "link": "https://cdn.example/i.pdf",
+                "link": "https://cdn.example.com/i.pdf",
                 "caption": "Invoice",
                 "filename": "invoice.pdf",
             },
@@ -229,7 +229,7 @@ def test_send_media_control_characters_rejected(send_stack, sim, extra, argument
     sim.clear_requests()
     arguments = {
         "phone": customer,
-        "url": "https://cdn.example/i.pdf",
+        "url": "https://cdn.example.com/i.pdf",
         "mimeType": "application/pdf",
         **extra,
     }
@@ -337,7 +337,7 @@ def test_send_template_with_media_header(send_stack, sim):
                     {
                         "type": "HEADER",
                         "parameters": [
-                            {"type": "IMAGE", "image": {"link": "https://cdn.example/r.png"}}
+                            {"type": "IMAGE", "image": {"link": "https://cdn.example.com/r.png"}}
                         ],
                     },
                     {"type": "body", "parameters": [{"type": "text", "text": "Hans"}]},
@@ -357,7 +357,7 @@ def test_send_template_with_media_header(send_stack, sim):
         "components": [
             {
                 "type": "header",
-                "parameters": [{"type": "image", "image": {"link": "https://cdn.example/r.png"}}],
+                "parameters": [{"type": "image", "image": {"link": "https://cdn.example.com/r.png"}}],
             },
             {"type": "body", "parameters": [{"type": "text", "text": "Hans"}]},
             {

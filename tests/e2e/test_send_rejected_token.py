@@ -69,7 +69,7 @@ def test_recent_rejection_blocks_every_send(send_stack, sim, rejected):
     messages_before = send_stack.db.scalar("SELECT COUNT(*) FROM messages")
     calls = [
         ("send_text", {"phone": customer, "text": "Your order"}),
-        ("send_media", {"phone": customer, "url": "https://cdn.example/a.png",
+        ("send_media", {"phone": customer, "url": "https://cdn.example.com/a.png",
                         "mimeType": "image/png"}),
         ("send_template", {"phone": customer, "templateName": "order_update",
                            "templateLanguage": "en_US"}),

@@ -58,7 +58,7 @@ def test_closed_window_rejected_without_meta(send_stack, sim, mode):
     messages_before = count_rows(send_stack, "messages")
     events_before = count_rows(send_stack, "events")
 
-    media = {"phone": customer, "url": "https://cdn.example/a.png", "mimeType": "image/png"}
+    media = {"phone": customer, "url": "https://cdn.example.com/a.png", "mimeType": "image/png"}
     for tool, arguments in [
         ("send_text", {"phone": customer, "text": "Hello"}),
         ("send_media", media),
