@@ -153,8 +153,10 @@ pub struct ServeArgs {
         value_parser = SettingValueParser::text()
     )]
     pub bind: Option<SettingText>,
-    /// Public base URL of this server, as Meta and MCP clients reach it (no
-    /// trailing slash). Used in the webhook URL and OAuth metadata.
+    /// Public base URL of this server, as Meta and MCP clients reach it; a
+    /// trailing slash is removed. It may end in a path that a proxy removes
+    /// before passing requests on. Used in the webhook URL and OAuth
+    /// metadata.
     /// [default: http://<bind>]
     #[arg(long, env = "PONS_PUBLIC_URL", value_name = "URL",
         value_parser = SettingValueParser::text()
