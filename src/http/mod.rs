@@ -7,6 +7,7 @@ mod disposition;
 mod error;
 mod health;
 mod media;
+mod not_found;
 mod rejections;
 mod serve;
 mod webhook;
@@ -93,6 +94,7 @@ pub fn router(state: AppState) -> Router {
             sender,
             mcp_settings,
         ))
+        .fallback(not_found::no_endpoint)
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(make_span)

@@ -18,6 +18,18 @@ def test_health_endpoints(stack):
     assert readyz.status_code == 200
 
 
+def test_unknown_path_gets_json_404(stack):
+    for path in ["/api/mcp/", "/nothing", "/.well-known", "/.well-known/"]:
+        response = httpx2.get(f"{stack.server.url}{path}", timeout=10)
+
+        assert response.status_code == 404, path
+        assert response.headers["content-type"] == "application/json", path
+        body = response.json()
+        assert body["error"] == "not_found", body
+        assert f"no endpoint at {path};" in body["error_description"], body
+        assert "MCP endpoint at /api/mcp" in body["error_description"], body
+
+
 def test_sigterm_stops_with_exit_code_zero(backend_name, tmp_path):
     stack = start_stack(backend_name, tmp_path)
     try:
