@@ -756,3 +756,43 @@ async fn foreign_host_is_forbidden() {
     assert!(text.contains("PONS_ALLOWED_HOSTS"), "{text}");
     assert!(text.contains("PONS_PUBLIC_URL"), "{text}");
 }
+
+#[tokio::test]
+async fn two_authorization_headers_get_400() {
+    let server = Server::start().await;
+    let alice = create_user(&server.store, "alice@example.com").await;
+    let (key, _) = create_key(&server.store, &alice, KeyOptions::default()).await;
+    let valid = format!("Bearer {key}");
+    let other = format!("Bearer {}", pons::apikey::generate().text);
+    for (case, first, second) in [
+        ("valid key first", valid.as_str(), other.as_str()),
+        ("valid key twice", valid.as_str(), valid.as_str()),
+    ] {
+        let headers = [
+            ("content-type", "application/json"),
+            ("accept", "application/json, text/event-stream"),
+            ("authorization", first),
+            ("authorization", second),
+        ];
+        let reply = server
+            .send(
+                Method::POST,
+                "/api/mcp",
+                &headers,
+                &initialize().to_string(),
+            )
+            .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::BAD_REQUEST,
+            "{case}: {}",
+            reply.body
+        );
+        assert_eq!(reply.json()["error"], "invalid_request", "{case}");
+        let text = reply.json()["error_description"].to_string();
+        assert!(
+            text.contains("send one Authorization header"),
+            "{case}: {text}"
+        );
+    }
+}
