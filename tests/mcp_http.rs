@@ -796,3 +796,294 @@ async fn two_authorization_headers_get_400() {
         );
     }
 }
+
+/// Headers of a POST to `/api/mcp` with `key`, the given MCP protocol
+/// version and `extra` headers appended.
+fn mcp_headers<'a>(
+    bearer: &'a str,
+    version: &'a str,
+    extra: &[(&'a str, &'a str)],
+) -> Vec<(&'a str, &'a str)> {
+    let mut headers = vec![
+        ("content-type", "application/json"),
+        ("accept", "application/json, text/event-stream"),
+        ("authorization", bearer),
+        ("mcp-protocol-version", version),
+    ];
+    headers.extend_from_slice(extra);
+    headers
+}
+
+#[tokio::test]
+async fn deeply_nested_body_names_limit() {
+    let server = Server::start().await;
+    let alice = create_user(&server.store, "alice@example.com").await;
+    let (key, _) = create_key(&server.store, &alice, KeyOptions::default()).await;
+    let bearer = format!("Bearer {key}");
+    let headers = mcp_headers(&bearer, "2025-11-25", &[]);
+    // The message object and params are two levels, so `levels` arrays in
+    // params.x nest the whole body `levels + 2` deep.
+    let ping = |levels: usize| {
+        format!(
+            r#"{{"jsonrpc":"2.0","id":1,"method":"ping","params":{{"x":{}{}}}}}"#,
+            "[".repeat(levels),
+            "]".repeat(levels)
+        )
+    };
+
+    let reply = server
+        .send(Method::POST, "/api/mcp", &headers, &ping(125))
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert!(reply.json()["result"].is_object(), "{}", reply.body);
+
+    for levels in [126, 500] {
+        let reply = server
+            .send(Method::POST, "/api/mcp", &headers, &ping(levels))
+            .await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.body);
+        let error = &reply.json()["error"];
+        assert_eq!(error["code"], json!(-32600), "{error}");
+        let text = error["message"].as_str().unwrap_or_default();
+        let depth = format!("{} levels deep", levels + 2);
+        assert!(text.contains(&depth), "{text}");
+        assert!(text.contains("at most 127 levels"), "{text}");
+        assert!(!text.contains("Parse error"), "{text}");
+    }
+}
+
+#[tokio::test]
+async fn unreadable_content_gets_415() {
+    let server = Server::start().await;
+    let alice = create_user(&server.store, "alice@example.com").await;
+    let (key, _) = create_key(&server.store, &alice, KeyOptions::default()).await;
+    let bearer = format!("Bearer {key}");
+    let ping = r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#;
+    let cases = [
+        (
+            "content-encoding",
+            "gzip",
+            "Content-Encoding \"gzip\"",
+            "uncompressed",
+        ),
+        (
+            "content-encoding",
+            "identity, br",
+            "Content-Encoding \"br\"",
+            "uncompressed",
+        ),
+        (
+            "content-type",
+            "application/json; charset=utf-16",
+            "charset \"utf-16\"",
+            "UTF-8",
+        ),
+        (
+            "content-type",
+            "application/json;charset=\"ISO-8859-1\"",
+            "charset \"ISO-8859-1\"",
+            "UTF-8",
+        ),
+        (
+            "content-type",
+            "text/plain",
+            "Content-Type \"text/plain\"",
+            "Content-Type: application/json",
+        ),
+    ];
+    for (name, value, named, fix) in cases {
+        let mut headers = mcp_headers(&bearer, "2025-11-25", &[]);
+        headers.retain(|(header, _)| *header != name);
+        headers.push((name, value));
+        let reply = server.send(Method::POST, "/api/mcp", &headers, ping).await;
+        let case = format!("{name}: {value}");
+        assert_eq!(
+            reply.status,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "{case}: {}",
+            reply.body
+        );
+        let error = &reply.json()["error"];
+        assert_eq!(error["code"], json!(-32600), "{case}: {error}");
+        let text = error["message"].as_str().unwrap_or_default();
+        assert!(text.contains(named), "{case}: {text}");
+        assert!(text.contains(fix), "{case}: {text}");
+    }
+
+    let mut headers = mcp_headers(&bearer, "2025-11-25", &[]);
+    headers.retain(|(header, _)| *header != "content-type");
+    let reply = server.send(Method::POST, "/api/mcp", &headers, ping).await;
+    assert_eq!(
+        reply.status,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "{}",
+        reply.body
+    );
+    let text = reply.json()["error"]["message"].to_string();
+    assert!(text.contains("Content-Type header is missing"), "{text}");
+
+    for (name, value) in [
+        ("content-encoding", "identity"),
+        ("content-type", "application/json; charset=UTF-8"),
+    ] {
+        let mut headers = mcp_headers(&bearer, "2025-11-25", &[]);
+        headers.retain(|(header, _)| *header != name);
+        headers.push((name, value));
+        let reply = server.send(Method::POST, "/api/mcp", &headers, ping).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::OK,
+            "{name}: {value}: {}",
+            reply.body
+        );
+    }
+}
+
+/// The `_meta` a 2026-07-28 request carries.
+fn modern_meta() -> Value {
+    json!({
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": {},
+        "io.modelcontextprotocol/clientInfo": {"name": "http-test", "version": "1"}
+    })
+}
+
+#[tokio::test]
+async fn method_not_found_has_one_shape() {
+    let server = Server::start().await;
+    let alice = create_user(&server.store, "alice@example.com").await;
+    let (key, _) = create_key(&server.store, &alice, KeyOptions::default()).await;
+    let bearer = format!("Bearer {key}");
+    let legacy = [
+        ("foo/bar", json!({})),
+        ("resources/list", json!({})),
+        ("prompts/get", json!({"name": "x"})),
+        ("logging/setLevel", json!({"level": "info"})),
+        ("tasks/get", json!({"taskId": "x"})),
+        // Deliberately Method not found, as the 2026-07-28 conformance
+        // checks require of initialize with malformed params.
+        ("initialize", json!({"capabilities": {}})),
+    ];
+    for (method, params) in legacy {
+        let body = json!({"jsonrpc": "2.0", "id": 7, "method": method, "params": params});
+        let headers = mcp_headers(&bearer, "2025-11-25", &[]);
+        let reply = server
+            .send(Method::POST, "/api/mcp", &headers, &body.to_string())
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{method}: {}", reply.body);
+        let message = reply.json();
+        assert_eq!(message["id"], json!(7), "{method}: {message}");
+        assert_eq!(
+            message["error"]["code"],
+            json!(-32601),
+            "{method}: {message}"
+        );
+        let text = message["error"]["message"].as_str().unwrap_or_default();
+        let expected = format!(
+            "Method not found: {method} (MCP protocol version 2025-11-25); with that version this server serves initialize (with params.protocolVersion), ping, tools/list and tools/call"
+        );
+        assert_eq!(text, expected, "{method}");
+    }
+
+    for (method, mut params) in [
+        ("ping", json!({})),
+        ("foo/bar", json!({})),
+        ("resources/list", json!({})),
+        ("logging/setLevel", json!({"level": "info"})),
+    ] {
+        params["_meta"] = modern_meta();
+        let body = json!({"jsonrpc": "2.0", "id": 8, "method": method, "params": params});
+        let headers = mcp_headers(&bearer, "2026-07-28", &[("mcp-method", method)]);
+        let reply = server
+            .send(Method::POST, "/api/mcp", &headers, &body.to_string())
+            .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::NOT_FOUND,
+            "{method}: {}",
+            reply.body
+        );
+        let message = reply.json();
+        assert_eq!(message["id"], json!(8), "{method}: {message}");
+        assert_eq!(
+            message["error"]["code"],
+            json!(-32601),
+            "{method}: {message}"
+        );
+        let text = message["error"]["message"].as_str().unwrap_or_default();
+        let expected = format!(
+            "Method not found: {method} (MCP protocol version 2026-07-28); with that version this server serves server/discover, tools/list and tools/call"
+        );
+        assert_eq!(text, expected, "{method}");
+    }
+
+    // A 2026-07-28 ping without `_meta` is still an unknown method, not a
+    // request with malformed `_meta`.
+    let body = json!({"jsonrpc": "2.0", "id": 9, "method": "ping"});
+    let headers = mcp_headers(&bearer, "2026-07-28", &[("mcp-method", "ping")]);
+    let reply = server
+        .send(Method::POST, "/api/mcp", &headers, &body.to_string())
+        .await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND, "{}", reply.body);
+    assert_eq!(
+        reply.json()["error"]["code"],
+        json!(-32601),
+        "{}",
+        reply.body
+    );
+
+    // Without a protocol version the message names none.
+    let body = json!({"jsonrpc": "2.0", "id": 10, "method": "foo/bar"});
+    let headers = [
+        ("content-type", "application/json"),
+        ("accept", "application/json, text/event-stream"),
+        ("authorization", bearer.as_str()),
+    ];
+    let reply = server
+        .send(Method::POST, "/api/mcp", &headers, &body.to_string())
+        .await;
+    let text = reply.json()["error"]["message"].to_string();
+    assert!(
+        text.contains("Method not found: foo/bar; this server serves initialize"),
+        "{text}"
+    );
+
+    // ping in a legacy version still gets its empty result.
+    let body = json!({"jsonrpc": "2.0", "id": 11, "method": "ping"});
+    let reply = server.post_mcp(Some(&key), &body).await;
+    assert_eq!(reply.json()["result"], json!({}), "{}", reply.body);
+}
+
+#[tokio::test]
+async fn non_string_cursor_gets_32602() {
+    let server = Server::start().await;
+    let alice = create_user(&server.store, "alice@example.com").await;
+    let (key, _) = create_key(&server.store, &alice, KeyOptions::default()).await;
+    for (cursor, kind) in [
+        (json!(5), "a number"),
+        (json!({"page": 2}), "an object"),
+        (json!(true), "a boolean"),
+    ] {
+        let body = json!({
+            "jsonrpc": "2.0", "id": 12, "method": "tools/list", "params": {"cursor": cursor}
+        });
+        let message = server.post_mcp(Some(&key), &body).await.json();
+        assert_eq!(message["id"], json!(12), "{cursor}: {message}");
+        assert_eq!(
+            message["error"]["code"],
+            json!(-32602),
+            "{cursor}: {message}"
+        );
+        let text = message["error"]["message"].as_str().unwrap_or_default();
+        assert!(
+            text.contains("cursor must be the string from nextCursor"),
+            "{cursor}: {text}"
+        );
+        assert!(text.contains(&format!("got {kind}")), "{cursor}: {text}");
+    }
+    for params in [json!({}), json!({"cursor": null})] {
+        let body = json!({"jsonrpc": "2.0", "id": 13, "method": "tools/list", "params": params});
+        let message = server.post_mcp(Some(&key), &body).await.json();
+        assert!(message["result"]["tools"].is_array(), "{params}: {message}");
+    }
+}
