@@ -1087,3 +1087,60 @@ async fn non_string_cursor_gets_32602() {
         assert!(message["result"]["tools"].is_array(), "{params}: {message}");
     }
 }
+
+/// Returns the JSON text of the top-level `id` of a JSON or SSE reply,
+/// exactly as the server wrote it.
+fn raw_id(reply: &Reply) -> String {
+    #[derive(serde::Deserialize)]
+    struct Envelope<'a> {
+        #[serde(borrow)]
+        id: &'a serde_json::value::RawValue,
+    }
+    let message = reply
+        .body
+        .lines()
+        .find_map(|line| line.strip_prefix("data:").map(str::trim))
+        .filter(|data| !data.is_empty())
+        .unwrap_or(reply.body.as_str());
+    let envelope: Envelope = serde_json::from_str(message)
+        .unwrap_or_else(|error| panic!("no id in {}: {error}", reply.body));
+    envelope.id.get().to_owned()
+}
+
+#[tokio::test]
+async fn integer_ids_are_echoed_exactly() {
+    let server = Server::start().await;
+    let alice = create_user(&server.store, "alice@example.com").await;
+    let (key, _) = create_key(&server.store, &alice, KeyOptions::default()).await;
+    let bearer = format!("Bearer {key}");
+    let ids = [
+        "9223372036854775807",
+        "9223372036854775808",
+        "18446744073709551615",
+        "184467440737095516150",
+        "-9223372036854775809",
+    ];
+    for accept in ["application/json", "text/event-stream"] {
+        let headers = mcp_headers(&bearer, "2025-11-25", &[]);
+        let mut headers: Vec<_> = headers
+            .into_iter()
+            .filter(|(n, _)| *n != "accept")
+            .collect();
+        headers.push(("accept", accept));
+        for id in ids {
+            let case = format!("{accept} {id}");
+            let ping = format!(r#"{{"jsonrpc":"2.0","id":{id},"method":"ping"}}"#);
+            let reply = server.send(Method::POST, "/api/mcp", &headers, &ping).await;
+            assert_eq!(reply.status, StatusCode::OK, "{case}: {}", reply.body);
+            assert_eq!(raw_id(&reply), id, "{case}");
+            assert_eq!(reply.json()["result"], json!({}), "{case}: {}", reply.body);
+
+            // An error built before rmcp echoes the id too.
+            let call =
+                format!(r#"{{"jsonrpc":"2.0","id":{id},"method":"tools/call","params":{{}}}}"#);
+            let reply = server.send(Method::POST, "/api/mcp", &headers, &call).await;
+            assert_eq!(raw_id(&reply), id, "{case}: {}", reply.body);
+            assert_eq!(reply.json()["error"]["code"], json!(-32602), "{case}");
+        }
+    }
+}

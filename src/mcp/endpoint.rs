@@ -31,6 +31,7 @@ use super::McpSettings;
 use super::rate::ToolRateLimit;
 use super::server::{PonsMcp, is_stateless_version, method_not_found_message};
 use super::sources::allowed_hosts;
+use super::wide_id::WideId;
 
 type Service = StreamableHttpService<PonsMcp, NeverSessionManager>;
 
@@ -115,7 +116,11 @@ pub(super) async fn handle(State(endpoint): State<Arc<Endpoint>>, request: Reque
         Cow::Borrowed(_) => bytes,
         Cow::Owned(replaced) => Bytes::from(replaced),
     };
-    respond(&endpoint, parts, bytes, mode).await
+    let Some((bytes, wide_id)) = WideId::substitute(&bytes) else {
+        return respond(&endpoint, parts, bytes, mode).await;
+    };
+    let response = respond(&endpoint, parts, bytes, mode).await;
+    wide_id.restore(response).await
 }
 
 /// Answers one JSON-RPC message: rejects it here when it is malformed or
