@@ -797,8 +797,8 @@ async fn two_authorization_headers_get_400() {
     }
 }
 
-/// Headers of a POST to `/api/mcp` with `key`, the given MCP protocol
-/// version and `extra` headers appended.
+/// Builds the headers of a POST to `/api/mcp` with the `Authorization`
+/// value `bearer`, the MCP protocol `version` and the `extra` headers.
 fn mcp_headers<'a>(
     bearer: &'a str,
     version: &'a str,
@@ -939,7 +939,7 @@ async fn unreadable_content_gets_415() {
     }
 }
 
-/// The `_meta` a 2026-07-28 request carries.
+/// Returns the `_meta` that a 2026-07-28 request carries.
 fn modern_meta() -> Value {
     json!({
         "io.modelcontextprotocol/protocolVersion": "2026-07-28",

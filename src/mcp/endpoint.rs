@@ -1,6 +1,8 @@
 //! The `/api/mcp` handler in front of rmcp: 405 for anything but POST,
-//! `Accept` negotiation, the body limit, JSON-RPC parse errors as HTTP
-//! 400, and -32602 for a malformed `tools/call`. The `Host` and `Origin`
+//! `Accept` negotiation, 415 for a body that is not uncompressed UTF-8
+//! JSON, the body limit, JSON-RPC parse errors as HTTP 400, -32602 for a
+//! malformed `tools/call` or `tools/list`, and -32601 for a method this
+//! server does not serve. The `Host` and `Origin`
 //! checks run before it and before authentication (see `sources`).
 //! Without it, rmcp 3.11 returns 406 unless both JSON and SSE are
 //! accepted, and 415 for an unparsable body. rmcp's remaining plain-text
@@ -123,8 +125,8 @@ pub(super) async fn handle(State(endpoint): State<Arc<Endpoint>>, request: Reque
     wide_id.restore(response).await
 }
 
-/// Answers one JSON-RPC message: rejects it here when it is malformed or
-/// names a method this server does not serve, and hands it to rmcp otherwise.
+/// Serves one JSON-RPC message: rejects it here when it is malformed or
+/// names a method this server does not serve, and passes it to rmcp otherwise.
 async fn respond(
     endpoint: &Endpoint,
     parts: http::request::Parts,
@@ -479,14 +481,14 @@ fn cursor_problem(bytes: &[u8]) -> Option<String> {
 }
 
 /// Builds the -32601 (Method not found) response to a request for a method
-/// this server does not serve in the protocol version the request uses:
-/// any method but `initialize`, `ping`, `server/discover`, `tools/list` and
-/// `tools/call`, and `ping` from 2026-07-28 on, which removed it. A request
-/// whose params rmcp could not parse as its method's counts as unknown too
-/// (`initialize` without `protocolVersion`, for example). The status is 404
-/// from 2026-07-28 on, as that revision requires, and 200 before, as rmcp
-/// answers. A request with an unknown `MCP-Protocol-Version` is left to
-/// rmcp, which rejects it with 400.
+/// this server does not serve in the protocol version the request uses.
+/// It serves `initialize`, `ping`, `server/discover`, `tools/list` and
+/// `tools/call`, but not `ping` from 2026-07-28 on, because that revision
+/// removed it. A request whose params rmcp could not parse for its method
+/// counts as unknown too (`initialize` without `protocolVersion`, for
+/// example). The status is 404 from 2026-07-28 on, as that revision
+/// requires, and 200 before, as rmcp sends it. A request with an unknown
+/// `MCP-Protocol-Version` is left to rmcp, which rejects it with 400.
 fn method_not_found_rejection(
     message: &ClientJsonRpcMessage,
     bytes: &[u8],

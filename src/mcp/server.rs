@@ -389,8 +389,8 @@ impl ServerHandler for PonsMcp {
     }
 
     /// Rejects a method rmcp does not know with -32601. The endpoint rejects
-    /// such requests before rmcp sees them; this is the fallback with the
-    /// same message.
+    /// such requests before rmcp receives them, so this is a fallback with
+    /// the same message.
     async fn on_custom_request(
         &self,
         request: CustomRequest,
