@@ -29,6 +29,11 @@ impl WideId {
     /// same digits, and returns the new body and the id to restore in the
     /// response. Returns `None` for any other body, which passes unchanged.
     pub(super) fn substitute(body: &[u8]) -> Option<(Bytes, WideId)> {
+        // Every integer outside i64 has at least 19 digits, so a body without
+        // such a run of digits is not parsed again.
+        if !has_digit_run(body, MIN_WIDE_DIGITS) {
+            return None;
+        }
         let span = top_level_id(body)?;
         let digits = std::str::from_utf8(&body[span.clone()]).ok()?;
         if !is_integer_literal(digits) || digits.parse::<i64>().is_ok() {
@@ -149,6 +154,21 @@ fn top_level_id(message: &[u8]) -> Option<Range<usize>> {
     (message.get(span.clone()) == Some(raw)).then_some(span)
 }
 
+/// Number of digits of i64::MAX, 9223372036854775807. Integers with fewer
+/// digits fit in `i64`.
+const MIN_WIDE_DIGITS: usize = 19;
+
+fn has_digit_run(bytes: &[u8], length: usize) -> bool {
+    let mut run = 0;
+    for byte in bytes {
+        run = if byte.is_ascii_digit() { run + 1 } else { 0 };
+        if run >= length {
+            return true;
+        }
+    }
+    false
+}
+
 /// Checks for a JSON integer: an optional minus and digits, no fraction or exponent.
 fn is_integer_literal(text: &str) -> bool {
     let digits = text.strip_prefix('-').unwrap_or(text);
@@ -187,6 +207,7 @@ mod tests {
     fn other_ids_pass_unchanged() {
         for body in [
             r#"{"jsonrpc":"2.0","id":9223372036854775807,"method":"ping"}"#,
+            r#"{"jsonrpc":"2.0","id":922337203685477580,"method":"ping"}"#,
             r#"{"jsonrpc":"2.0","id":-9223372036854775808,"method":"ping"}"#,
             r#"{"jsonrpc":"2.0","id":"18446744073709551616","method":"ping"}"#,
             r#"{"jsonrpc":"2.0","id":1.5e30,"method":"ping"}"#,
