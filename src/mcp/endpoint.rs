@@ -500,6 +500,13 @@ fn method_not_found_rejection(
     };
     let method = request.request.method();
     let parsed = !matches!(request.request, ClientRequest::CustomRequest(_));
+    let served_in_every_version = matches!(
+        method,
+        "initialize" | "server/discover" | "tools/list" | TOOLS_CALL
+    );
+    if parsed && served_in_every_version {
+        return None;
+    }
     let version = requested_version(headers, bytes);
     if version
         .as_deref()
@@ -508,12 +515,7 @@ fn method_not_found_rejection(
         return None;
     }
     let stateless = is_stateless_version(version.as_deref());
-    let served = match method {
-        "initialize" | "server/discover" | "tools/list" | TOOLS_CALL => parsed,
-        "ping" => parsed && !stateless,
-        _ => false,
-    };
-    if served {
+    if parsed && method == "ping" && !stateless {
         return None;
     }
     let id = serde_json::to_value(&request.id).unwrap_or(Value::Null);
