@@ -756,3 +756,391 @@ async fn foreign_host_is_forbidden() {
     assert!(text.contains("PONS_ALLOWED_HOSTS"), "{text}");
     assert!(text.contains("PONS_PUBLIC_URL"), "{text}");
 }
+
+#[tokio::test]
+async fn two_authorization_headers_get_400() {
+    let server = Server::start().await;
+    let alice = create_user(&server.store, "alice@example.com").await;
+    let (key, _) = create_key(&server.store, &alice, KeyOptions::default()).await;
+    let valid = format!("Bearer {key}");
+    let other = format!("Bearer {}", pons::apikey::generate().text);
+    for (case, first, second) in [
+        ("valid key first", valid.as_str(), other.as_str()),
+        ("valid key twice", valid.as_str(), valid.as_str()),
+    ] {
+        let headers = [
+            ("content-type", "application/json"),
+            ("accept", "application/json, text/event-stream"),
+            ("authorization", first),
+            ("authorization", second),
+        ];
+        let reply = server
+            .send(
+                Method::POST,
+                "/api/mcp",
+                &headers,
+                &initialize().to_string(),
+            )
+            .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::BAD_REQUEST,
+            "{case}: {}",
+            reply.body
+        );
+        assert_eq!(reply.json()["error"], "invalid_request", "{case}");
+        let text = reply.json()["error_description"].to_string();
+        assert!(
+            text.contains("send one Authorization header"),
+            "{case}: {text}"
+        );
+    }
+}
+
+/// Builds the headers of a POST to `/api/mcp` with the `Authorization`
+/// value `bearer`, the MCP protocol `version` and the `extra` headers.
+fn mcp_headers<'a>(
+    bearer: &'a str,
+    version: &'a str,
+    extra: &[(&'a str, &'a str)],
+) -> Vec<(&'a str, &'a str)> {
+    let mut headers = vec![
+        ("content-type", "application/json"),
+        ("accept", "application/json, text/event-stream"),
+        ("authorization", bearer),
+        ("mcp-protocol-version", version),
+    ];
+    headers.extend_from_slice(extra);
+    headers
+}
+
+#[tokio::test]
+async fn deeply_nested_body_names_limit() {
+    let server = Server::start().await;
+    let alice = create_user(&server.store, "alice@example.com").await;
+    let (key, _) = create_key(&server.store, &alice, KeyOptions::default()).await;
+    let bearer = format!("Bearer {key}");
+    let headers = mcp_headers(&bearer, "2025-11-25", &[]);
+    // The message object and params are two levels, so `levels` arrays in
+    // params.x nest the whole body `levels + 2` deep.
+    let ping = |levels: usize| {
+        format!(
+            r#"{{"jsonrpc":"2.0","id":1,"method":"ping","params":{{"x":{}{}}}}}"#,
+            "[".repeat(levels),
+            "]".repeat(levels)
+        )
+    };
+
+    let reply = server
+        .send(Method::POST, "/api/mcp", &headers, &ping(125))
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert!(reply.json()["result"].is_object(), "{}", reply.body);
+
+    for levels in [126, 500] {
+        let reply = server
+            .send(Method::POST, "/api/mcp", &headers, &ping(levels))
+            .await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.body);
+        let error = &reply.json()["error"];
+        assert_eq!(error["code"], json!(-32600), "{error}");
+        let text = error["message"].as_str().unwrap_or_default();
+        let depth = format!("{} levels deep", levels + 2);
+        assert!(text.contains(&depth), "{text}");
+        assert!(text.contains("at most 127 levels"), "{text}");
+        assert!(!text.contains("Parse error"), "{text}");
+    }
+}
+
+#[tokio::test]
+async fn unreadable_content_gets_415() {
+    let server = Server::start().await;
+    let alice = create_user(&server.store, "alice@example.com").await;
+    let (key, _) = create_key(&server.store, &alice, KeyOptions::default()).await;
+    let bearer = format!("Bearer {key}");
+    let ping = r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#;
+    let cases = [
+        (
+            "content-encoding",
+            "gzip",
+            "Content-Encoding \"gzip\"",
+            "uncompressed",
+        ),
+        (
+            "content-encoding",
+            "identity, br",
+            "Content-Encoding \"br\"",
+            "uncompressed",
+        ),
+        (
+            "content-type",
+            "application/json; charset=utf-16",
+            "charset \"utf-16\"",
+            "UTF-8",
+        ),
+        (
+            "content-type",
+            "application/json;charset=\"ISO-8859-1\"",
+            "charset \"ISO-8859-1\"",
+            "UTF-8",
+        ),
+        (
+            "content-type",
+            "text/plain",
+            "Content-Type \"text/plain\"",
+            "Content-Type: application/json",
+        ),
+    ];
+    for (name, value, named, fix) in cases {
+        let mut headers = mcp_headers(&bearer, "2025-11-25", &[]);
+        headers.retain(|(header, _)| *header != name);
+        headers.push((name, value));
+        let reply = server.send(Method::POST, "/api/mcp", &headers, ping).await;
+        let case = format!("{name}: {value}");
+        assert_eq!(
+            reply.status,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "{case}: {}",
+            reply.body
+        );
+        let error = &reply.json()["error"];
+        assert_eq!(error["code"], json!(-32600), "{case}: {error}");
+        let text = error["message"].as_str().unwrap_or_default();
+        assert!(text.contains(named), "{case}: {text}");
+        assert!(text.contains(fix), "{case}: {text}");
+    }
+
+    let mut headers = mcp_headers(&bearer, "2025-11-25", &[]);
+    headers.retain(|(header, _)| *header != "content-type");
+    let reply = server.send(Method::POST, "/api/mcp", &headers, ping).await;
+    assert_eq!(
+        reply.status,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "{}",
+        reply.body
+    );
+    let text = reply.json()["error"]["message"].to_string();
+    assert!(text.contains("Content-Type header is missing"), "{text}");
+
+    for (name, value) in [
+        ("content-encoding", "identity"),
+        ("content-type", "application/json; charset=UTF-8"),
+    ] {
+        let mut headers = mcp_headers(&bearer, "2025-11-25", &[]);
+        headers.retain(|(header, _)| *header != name);
+        headers.push((name, value));
+        let reply = server.send(Method::POST, "/api/mcp", &headers, ping).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::OK,
+            "{name}: {value}: {}",
+            reply.body
+        );
+    }
+}
+
+/// Returns the `_meta` that a 2026-07-28 request carries.
+fn modern_meta() -> Value {
+    json!({
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": {},
+        "io.modelcontextprotocol/clientInfo": {"name": "http-test", "version": "1"}
+    })
+}
+
+#[tokio::test]
+async fn method_not_found_has_one_shape() {
+    let server = Server::start().await;
+    let alice = create_user(&server.store, "alice@example.com").await;
+    let (key, _) = create_key(&server.store, &alice, KeyOptions::default()).await;
+    let bearer = format!("Bearer {key}");
+    let legacy = [
+        ("foo/bar", json!({})),
+        ("resources/list", json!({})),
+        ("prompts/get", json!({"name": "x"})),
+        ("logging/setLevel", json!({"level": "info"})),
+        ("tasks/get", json!({"taskId": "x"})),
+        // Deliberately Method not found, as the 2026-07-28 conformance
+        // checks require of initialize with malformed params.
+        ("initialize", json!({"capabilities": {}})),
+    ];
+    for (method, params) in legacy {
+        let body = json!({"jsonrpc": "2.0", "id": 7, "method": method, "params": params});
+        let headers = mcp_headers(&bearer, "2025-11-25", &[]);
+        let reply = server
+            .send(Method::POST, "/api/mcp", &headers, &body.to_string())
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{method}: {}", reply.body);
+        let message = reply.json();
+        assert_eq!(message["id"], json!(7), "{method}: {message}");
+        assert_eq!(
+            message["error"]["code"],
+            json!(-32601),
+            "{method}: {message}"
+        );
+        let text = message["error"]["message"].as_str().unwrap_or_default();
+        let expected = format!(
+            "Method not found: {method} (MCP protocol version 2025-11-25); with that version this server serves initialize (with params.protocolVersion), ping, tools/list and tools/call"
+        );
+        assert_eq!(text, expected, "{method}");
+    }
+
+    for (method, mut params) in [
+        ("ping", json!({})),
+        ("foo/bar", json!({})),
+        ("resources/list", json!({})),
+        ("logging/setLevel", json!({"level": "info"})),
+    ] {
+        params["_meta"] = modern_meta();
+        let body = json!({"jsonrpc": "2.0", "id": 8, "method": method, "params": params});
+        let headers = mcp_headers(&bearer, "2026-07-28", &[("mcp-method", method)]);
+        let reply = server
+            .send(Method::POST, "/api/mcp", &headers, &body.to_string())
+            .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::NOT_FOUND,
+            "{method}: {}",
+            reply.body
+        );
+        let message = reply.json();
+        assert_eq!(message["id"], json!(8), "{method}: {message}");
+        assert_eq!(
+            message["error"]["code"],
+            json!(-32601),
+            "{method}: {message}"
+        );
+        let text = message["error"]["message"].as_str().unwrap_or_default();
+        let expected = format!(
+            "Method not found: {method} (MCP protocol version 2026-07-28); with that version this server serves server/discover, tools/list and tools/call"
+        );
+        assert_eq!(text, expected, "{method}");
+    }
+
+    // A 2026-07-28 ping without `_meta` is still an unknown method, not a
+    // request with malformed `_meta`.
+    let body = json!({"jsonrpc": "2.0", "id": 9, "method": "ping"});
+    let headers = mcp_headers(&bearer, "2026-07-28", &[("mcp-method", "ping")]);
+    let reply = server
+        .send(Method::POST, "/api/mcp", &headers, &body.to_string())
+        .await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND, "{}", reply.body);
+    assert_eq!(
+        reply.json()["error"]["code"],
+        json!(-32601),
+        "{}",
+        reply.body
+    );
+
+    // Without a protocol version the message names none.
+    let body = json!({"jsonrpc": "2.0", "id": 10, "method": "foo/bar"});
+    let headers = [
+        ("content-type", "application/json"),
+        ("accept", "application/json, text/event-stream"),
+        ("authorization", bearer.as_str()),
+    ];
+    let reply = server
+        .send(Method::POST, "/api/mcp", &headers, &body.to_string())
+        .await;
+    let text = reply.json()["error"]["message"].to_string();
+    assert!(
+        text.contains("Method not found: foo/bar; this server serves initialize"),
+        "{text}"
+    );
+
+    // ping in a legacy version still gets its empty result.
+    let body = json!({"jsonrpc": "2.0", "id": 11, "method": "ping"});
+    let reply = server.post_mcp(Some(&key), &body).await;
+    assert_eq!(reply.json()["result"], json!({}), "{}", reply.body);
+}
+
+#[tokio::test]
+async fn non_string_cursor_gets_32602() {
+    let server = Server::start().await;
+    let alice = create_user(&server.store, "alice@example.com").await;
+    let (key, _) = create_key(&server.store, &alice, KeyOptions::default()).await;
+    for (cursor, kind) in [
+        (json!(5), "a number"),
+        (json!({"page": 2}), "an object"),
+        (json!(true), "a boolean"),
+    ] {
+        let body = json!({
+            "jsonrpc": "2.0", "id": 12, "method": "tools/list", "params": {"cursor": cursor}
+        });
+        let message = server.post_mcp(Some(&key), &body).await.json();
+        assert_eq!(message["id"], json!(12), "{cursor}: {message}");
+        assert_eq!(
+            message["error"]["code"],
+            json!(-32602),
+            "{cursor}: {message}"
+        );
+        let text = message["error"]["message"].as_str().unwrap_or_default();
+        assert!(
+            text.contains("cursor must be the string from nextCursor"),
+            "{cursor}: {text}"
+        );
+        assert!(text.contains(&format!("got {kind}")), "{cursor}: {text}");
+    }
+    for params in [json!({}), json!({"cursor": null})] {
+        let body = json!({"jsonrpc": "2.0", "id": 13, "method": "tools/list", "params": params});
+        let message = server.post_mcp(Some(&key), &body).await.json();
+        assert!(message["result"]["tools"].is_array(), "{params}: {message}");
+    }
+}
+
+/// Returns the JSON text of the top-level `id` of a JSON or SSE reply,
+/// exactly as the server wrote it.
+fn raw_id(reply: &Reply) -> String {
+    #[derive(serde::Deserialize)]
+    struct Envelope<'a> {
+        #[serde(borrow)]
+        id: &'a serde_json::value::RawValue,
+    }
+    let message = reply
+        .body
+        .lines()
+        .find_map(|line| line.strip_prefix("data:").map(str::trim))
+        .filter(|data| !data.is_empty())
+        .unwrap_or(reply.body.as_str());
+    let envelope: Envelope = serde_json::from_str(message)
+        .unwrap_or_else(|error| panic!("no id in {}: {error}", reply.body));
+    envelope.id.get().to_owned()
+}
+
+#[tokio::test]
+async fn integer_ids_are_echoed_exactly() {
+    let server = Server::start().await;
+    let alice = create_user(&server.store, "alice@example.com").await;
+    let (key, _) = create_key(&server.store, &alice, KeyOptions::default()).await;
+    let bearer = format!("Bearer {key}");
+    let ids = [
+        "9223372036854775807",
+        "9223372036854775808",
+        "18446744073709551615",
+        "184467440737095516150",
+        "-9223372036854775809",
+    ];
+    for accept in ["application/json", "text/event-stream"] {
+        let headers = mcp_headers(&bearer, "2025-11-25", &[]);
+        let mut headers: Vec<_> = headers
+            .into_iter()
+            .filter(|(n, _)| *n != "accept")
+            .collect();
+        headers.push(("accept", accept));
+        for id in ids {
+            let case = format!("{accept} {id}");
+            let ping = format!(r#"{{"jsonrpc":"2.0","id":{id},"method":"ping"}}"#);
+            let reply = server.send(Method::POST, "/api/mcp", &headers, &ping).await;
+            assert_eq!(reply.status, StatusCode::OK, "{case}: {}", reply.body);
+            assert_eq!(raw_id(&reply), id, "{case}");
+            assert_eq!(reply.json()["result"], json!({}), "{case}: {}", reply.body);
+
+            // An error built before rmcp echoes the id too.
+            let call =
+                format!(r#"{{"jsonrpc":"2.0","id":{id},"method":"tools/call","params":{{}}}}"#);
+            let reply = server.send(Method::POST, "/api/mcp", &headers, &call).await;
+            assert_eq!(raw_id(&reply), id, "{case}: {}", reply.body);
+            assert_eq!(reply.json()["error"]["code"], json!(-32602), "{case}");
+        }
+    }
+}

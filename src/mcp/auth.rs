@@ -88,6 +88,11 @@ impl AuthState {
 enum AuthError {
     #[error("missing credentials: send Authorization: Bearer pons_… with an API key")]
     Missing,
+    #[error(
+        "the request has several Authorization headers; send one Authorization \
+         header with one API key (Authorization: Bearer pons_…)"
+    )]
+    Several,
     #[error("the Authorization header must use the Bearer scheme: Authorization: Bearer pons_…")]
     NotBearer,
     #[error("invalid API key: {0}")]
@@ -115,6 +120,7 @@ pub(super) async fn authenticate(
             next.run(request).await
         }
         Err(AuthError::Store) => internal_error(),
+        Err(AuthError::Several) => several_credentials(),
         Err(error) => unauthorized(&state.challenge, error),
     }
 }
@@ -173,11 +179,17 @@ fn scopes_of(key: &ApiKey) -> Scopes {
     scopes
 }
 
-/// Extracts the token of an `Authorization: Bearer <token>` header.
+/// Extracts the token of an `Authorization: Bearer <token>` header. A
+/// request with several such headers is rejected rather than authenticated
+/// by one of them, because a proxy and the server could pick different ones.
 fn bearer_token(headers: &axum::http::HeaderMap) -> Result<&str, AuthError> {
-    let Some(value) = headers.get(header::AUTHORIZATION) else {
+    let mut values = headers.get_all(header::AUTHORIZATION).iter();
+    let Some(value) = values.next() else {
         return Err(AuthError::Missing);
     };
+    if values.next().is_some() {
+        return Err(AuthError::Several);
+    }
     let value = value.to_str().map_err(|_| AuthError::NotBearer)?.trim();
     let (scheme, token) = value.split_once(' ').ok_or(AuthError::NotBearer)?;
     if !scheme.eq_ignore_ascii_case("bearer") {
@@ -214,6 +226,18 @@ fn unauthorized(challenge: &str, error: AuthError) -> Response {
         ),
     }
     response
+}
+
+/// 400 `invalid_request` (RFC 6750, section 3.1) for a request with several
+/// `Authorization` headers, the status a request with several `Host`
+/// headers gets too.
+fn several_credentials() -> Response {
+    tracing::warn!("rejected request with several Authorization headers");
+    let body = serde_json::json!({
+        "error": "invalid_request",
+        "error_description": AuthError::Several.to_string(),
+    });
+    (StatusCode::BAD_REQUEST, axum::Json(body)).into_response()
 }
 
 fn internal_error() -> Response {
@@ -257,5 +281,11 @@ mod tests {
             bearer_token(&headers("pons_abc")),
             Err(AuthError::NotBearer)
         ));
+        let mut twice = headers("Bearer pons_abc");
+        twice.append(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Bearer pons_def"),
+        );
+        assert!(matches!(bearer_token(&twice), Err(AuthError::Several)));
     }
 }

@@ -1,6 +1,8 @@
 //! The `/api/mcp` handler in front of rmcp: 405 for anything but POST,
-//! `Accept` negotiation, the body limit, JSON-RPC parse errors as HTTP
-//! 400, and -32602 for a malformed `tools/call`. The `Host` and `Origin`
+//! `Accept` negotiation, 415 for a body that is not uncompressed UTF-8
+//! JSON, the body limit, JSON-RPC parse errors as HTTP 400, -32602 for a
+//! malformed `tools/call` or `tools/list`, and -32601 for a method this
+//! server does not serve. The `Host` and `Origin`
 //! checks run before it and before authentication (see `sources`).
 //! Without it, rmcp 3.11 returns 406 unless both JSON and SSE are
 //! accepted, and 415 for an unparsable body. rmcp's remaining plain-text
@@ -13,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use rmcp::model::{
     CallToolRequestParams, ClientJsonRpcMessage, ClientRequest, JsonRpcMessage,
-    PaginatedRequestParams,
+    PaginatedRequestParams, ProtocolVersion,
 };
 use rmcp::transport::streamable_http_server::StreamableHttpServerConfig;
 use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
@@ -29,8 +31,9 @@ use crate::whatsapp::surrogates::replace_lone_surrogates;
 
 use super::McpSettings;
 use super::rate::ToolRateLimit;
-use super::server::PonsMcp;
+use super::server::{PonsMcp, is_stateless_version, method_not_found_message};
 use super::sources::allowed_hosts;
+use super::wide_id::WideId;
 
 type Service = StreamableHttpService<PonsMcp, NeverSessionManager>;
 
@@ -101,6 +104,9 @@ pub(super) async fn handle(State(endpoint): State<Arc<Endpoint>>, request: Reque
         header::ACCEPT,
         HeaderValue::from_static("application/json, text/event-stream"),
     );
+    if let Some(rejection) = content_rejection(&parts.headers) {
+        return rejection;
+    }
     let bytes = match read_body(body, endpoint.max_body_bytes).await {
         Ok(bytes) => bytes,
         Err(response) => return response,
@@ -112,9 +118,22 @@ pub(super) async fn handle(State(endpoint): State<Arc<Endpoint>>, request: Reque
         Cow::Borrowed(_) => bytes,
         Cow::Owned(replaced) => Bytes::from(replaced),
     };
-    if is_json_content(&parts.headers)
-        && let Some(rejection) = json_rpc_rejection(&bytes, mode)
-    {
+    let Some((bytes, wide_id)) = WideId::substitute(&bytes) else {
+        return respond(&endpoint, parts, bytes, mode).await;
+    };
+    let response = respond(&endpoint, parts, bytes, mode).await;
+    wide_id.restore(response).await
+}
+
+/// Serves one JSON-RPC message: rejects it here when it is malformed or
+/// names a method this server does not serve, and passes it to rmcp otherwise.
+async fn respond(
+    endpoint: &Endpoint,
+    parts: http::request::Parts,
+    bytes: Bytes,
+    mode: ResponseMode,
+) -> Response {
+    if let Some(rejection) = json_rpc_rejection(&bytes, &parts.headers, mode) {
         return rejection;
     }
     let request = Request::from_parts(parts, Full::new(bytes));
@@ -207,12 +226,81 @@ fn response_mode(headers: &HeaderMap) -> Option<ResponseMode> {
     }
 }
 
-fn is_json_content(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|essence| essence.trim().eq_ignore_ascii_case("application/json"))
+/// Builds the 415 response to a body this endpoint cannot read: one that is
+/// compressed, not declared as `application/json`, or declared in a charset
+/// other than UTF-8 (RFC 8259 requires UTF-8 for JSON exchanged between
+/// systems). rmcp 3.11 repeats the `Content-Type` check afterwards, with a
+/// message that names neither the value nor the fix.
+fn content_rejection(headers: &HeaderMap) -> Option<Response> {
+    let problem = content_encoding_problem(headers).or_else(|| content_type_problem(headers))?;
+    let mut response = json_error(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        -32600,
+        None,
+        format!("Unsupported Media Type: {problem}"),
+    );
+    // RFC 7694: a 415 for a content coding lists the codings the server reads.
+    response.headers_mut().insert(
+        header::ACCEPT_ENCODING,
+        HeaderValue::from_static("identity"),
+    );
+    Some(response)
+}
+
+/// Explains why the body's `Content-Encoding` cannot be read, unless it is
+/// absent or `identity`.
+fn content_encoding_problem(headers: &HeaderMap) -> Option<String> {
+    for value in headers.get_all(header::CONTENT_ENCODING) {
+        let text = String::from_utf8_lossy(value.as_bytes());
+        let coding = text
+            .split(',')
+            .map(str::trim)
+            .find(|coding| !coding.is_empty() && !coding.eq_ignore_ascii_case("identity"));
+        if let Some(coding) = coding {
+            return Some(format!(
+                "Content-Encoding \"{}\" is not supported; send the body uncompressed, \
+                 without a Content-Encoding header",
+                echoed(coding)
+            ));
+        }
+    }
+    None
+}
+
+/// Explains why the body's `Content-Type` is not UTF-8 JSON, or returns
+/// `None` for `application/json` with no charset or with `charset=utf-8`.
+fn content_type_problem(headers: &HeaderMap) -> Option<String> {
+    let Some(value) = headers.get(header::CONTENT_TYPE) else {
+        return Some(
+            "the Content-Type header is missing; send the JSON-RPC message with \
+             Content-Type: application/json"
+                .to_owned(),
+        );
+    };
+    let value = String::from_utf8_lossy(value.as_bytes());
+    let mut params = value.split(';');
+    let essence = params.next().unwrap_or("").trim();
+    if !essence.eq_ignore_ascii_case("application/json") {
+        return Some(format!(
+            "Content-Type \"{}\" is not supported; send the JSON-RPC message with \
+             Content-Type: application/json",
+            echoed(essence)
+        ));
+    }
+    let charset = params.find_map(|param| {
+        let (name, value) = param.split_once('=')?;
+        name.trim()
+            .eq_ignore_ascii_case("charset")
+            .then(|| value.trim().trim_matches('"'))
+    })?;
+    if charset.eq_ignore_ascii_case("utf-8") {
+        return None;
+    }
+    Some(format!(
+        "charset \"{}\" is not supported; encode the body as UTF-8 and send \
+         Content-Type: application/json (charset=utf-8 is accepted too)",
+        echoed(charset)
+    ))
 }
 
 /// Reads the whole body, returning a 413 response above the limit.
@@ -250,20 +338,22 @@ async fn read_body(body: Body, max_bytes: usize) -> Result<Bytes, Response> {
 }
 
 /// Builds the 400 response to a body that is not one MCP JSON-RPC message:
-/// JSON-RPC -32700 when it is not JSON, -32600 otherwise (batches included).
-/// A `tools/call` with malformed params gets -32602 (see
-/// [`invalid_params_rejection`]). Returns `None` for a valid message.
-fn json_rpc_rejection(bytes: &[u8], mode: ResponseMode) -> Option<Response> {
+/// JSON-RPC -32700 when it is not JSON, -32600 otherwise (batches and
+/// bodies nested too deeply included). A `tools/call` or `tools/list` with
+/// malformed params gets -32602 (see [`invalid_params_rejection`]), and a
+/// method this server does not serve gets -32601 (see
+/// [`method_not_found_rejection`]). Returns `None` for a valid message.
+fn json_rpc_rejection(bytes: &[u8], headers: &HeaderMap, mode: ResponseMode) -> Option<Response> {
     let error = match serde_json::from_slice::<ClientJsonRpcMessage>(bytes) {
-        Ok(message) => return invalid_params_rejection(&message, mode),
+        Ok(message) => {
+            return invalid_params_rejection(&message, bytes, mode)
+                .or_else(|| method_not_found_rejection(&message, bytes, headers, mode));
+        }
         Err(error) => error,
     };
     let value = match serde_json::from_slice::<serde_json::Value>(bytes) {
         Ok(value) => value,
-        Err(parse) => {
-            let message = format!("Parse error: the body is not valid JSON ({parse})");
-            return Some(json_error(StatusCode::BAD_REQUEST, -32700, None, message));
-        }
+        Err(parse) => return Some(not_json_response(bytes, &parse)),
     };
     let id = value
         .get("id")
@@ -296,40 +386,191 @@ fn json_rpc_rejection(bytes: &[u8], mode: ResponseMode) -> Option<Response> {
     Some(json_error(StatusCode::BAD_REQUEST, -32600, id, message))
 }
 
+/// Maximum nesting of arrays and objects that serde_json 1.x parses: its
+/// recursion limit of 128 rejects the 128th level.
+const MAX_JSON_NESTING: usize = 127;
+
+/// Builds the 400 response to a body serde_json could not parse: -32600
+/// naming the limit when the body nests deeper than serde_json parses, and
+/// -32700 (Parse error) otherwise.
+fn not_json_response(bytes: &[u8], parse: &serde_json::Error) -> Response {
+    let nesting = max_nesting(bytes);
+    if nesting > MAX_JSON_NESTING {
+        let message = format!(
+            "Invalid Request: the body nests arrays and objects {nesting} levels deep, but \
+             this server parses at most {MAX_JSON_NESTING} levels; send the message with \
+             less deeply nested params"
+        );
+        return json_error(StatusCode::BAD_REQUEST, -32600, None, message);
+    }
+    let message = format!("Parse error: the body is not valid JSON ({parse})");
+    json_error(StatusCode::BAD_REQUEST, -32700, None, message)
+}
+
+/// Counts the deepest nesting of arrays and objects in a JSON text,
+/// skipping string contents. The text need not be valid JSON.
+fn max_nesting(bytes: &[u8]) -> usize {
+    let mut depth = 0usize;
+    let mut deepest = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    for &byte in bytes {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if byte == b'\\' {
+                escaped = true;
+            } else if byte == b'"' {
+                in_string = false;
+            }
+            continue;
+        }
+        match byte {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
+}
+
 /// Builds the -32602 (Invalid params) response to a `tools/list` or
 /// `tools/call` whose params lack the shape MCP requires. `initialize` is
 /// left to rmcp, because revision 2026-07-28 removed it and a server must
 /// then reply to it with 404 and -32601 whatever its params.
 /// rmcp 3.11 parses such a request as a custom method and would return
-/// -32601 (Method not found). The HTTP status is 200, as for the other
-/// JSON-RPC errors rmcp returns.
+/// -32601 (Method not found), and it reads a `tools/list` whose `cursor` is
+/// not a string as one without params. The HTTP status is 200, as for the
+/// other JSON-RPC errors rmcp returns.
 fn invalid_params_rejection(
     message: &ClientJsonRpcMessage,
+    bytes: &[u8],
     mode: ResponseMode,
 ) -> Option<Response> {
     let JsonRpcMessage::Request(request) = message else {
         return None;
     };
-    let ClientRequest::CustomRequest(custom) = &request.request else {
-        return None;
+    let problem = match &request.request {
+        ClientRequest::CustomRequest(custom) => {
+            params_problem(&custom.method, custom.params.as_ref())?
+        }
+        ClientRequest::ListToolsRequest(_) => cursor_problem(bytes)?,
+        _ => return None,
     };
-    let problem = params_problem(&custom.method, custom.params.as_ref())?;
     let id = serde_json::to_value(&request.id).unwrap_or(Value::Null);
     Some(invalid_params_response(id, &problem, mode))
+}
+
+/// Explains that `params.cursor` of a list request must be a string, or
+/// returns `None` when it is one, `null` or absent.
+fn cursor_problem(bytes: &[u8]) -> Option<String> {
+    let value = serde_json::from_slice::<Value>(bytes).ok()?;
+    let cursor = value.get("params")?.get("cursor")?;
+    if cursor.is_string() || cursor.is_null() {
+        return None;
+    }
+    Some(format!(
+        "cursor must be the string from nextCursor of the previous page, got {}; leave \
+         cursor out to get the first page",
+        json_kind(cursor)
+    ))
+}
+
+/// Builds the -32601 (Method not found) response to a request for a method
+/// this server does not serve in the protocol version the request uses.
+/// It serves `initialize`, `ping`, `server/discover`, `tools/list` and
+/// `tools/call`, but not `ping` from 2026-07-28 on, because that revision
+/// removed it. A request whose params rmcp could not parse for its method
+/// counts as unknown too (`initialize` without `protocolVersion`, for
+/// example). The status is 404 from 2026-07-28 on, as that revision
+/// requires, and 200 before, as rmcp sends it. A request with an unknown
+/// `MCP-Protocol-Version` is left to rmcp, which rejects it with 400.
+fn method_not_found_rejection(
+    message: &ClientJsonRpcMessage,
+    bytes: &[u8],
+    headers: &HeaderMap,
+    mode: ResponseMode,
+) -> Option<Response> {
+    let JsonRpcMessage::Request(request) = message else {
+        return None;
+    };
+    let method = request.request.method();
+    let parsed = !matches!(request.request, ClientRequest::CustomRequest(_));
+    let served_in_every_version = matches!(
+        method,
+        "initialize" | "server/discover" | "tools/list" | TOOLS_CALL
+    );
+    if parsed && served_in_every_version {
+        return None;
+    }
+    let version = requested_version(headers, bytes);
+    if version
+        .as_deref()
+        .is_some_and(|version| !is_known_version(version))
+    {
+        return None;
+    }
+    let stateless = is_stateless_version(version.as_deref());
+    if parsed && method == "ping" && !stateless {
+        return None;
+    }
+    let id = serde_json::to_value(&request.id).unwrap_or(Value::Null);
+    let message = method_not_found_message(method, version.as_deref());
+    let status = if stateless {
+        StatusCode::NOT_FOUND
+    } else {
+        StatusCode::OK
+    };
+    Some(json_rpc_error_response(status, id, -32601, &message, mode))
+}
+
+/// Returns the MCP protocol version a request declares: its
+/// `MCP-Protocol-Version` header, or else the version in `params._meta`.
+fn requested_version(headers: &HeaderMap, bytes: &[u8]) -> Option<String> {
+    if let Some(value) = headers.get("mcp-protocol-version") {
+        return Some(String::from_utf8_lossy(value.as_bytes()).trim().to_owned());
+    }
+    let value = serde_json::from_slice::<Value>(bytes).ok()?;
+    value
+        .pointer("/params/_meta/io.modelcontextprotocol~1protocolVersion")?
+        .as_str()
+        .map(str::to_owned)
+}
+
+fn is_known_version(version: &str) -> bool {
+    ProtocolVersion::KNOWN_VERSIONS
+        .iter()
+        .any(|known| known.as_str() == version)
 }
 
 /// Encodes a -32602 (Invalid params) error as the client asked, with HTTP
 /// status 200 as rmcp sends its other JSON-RPC errors.
 fn invalid_params_response(id: Value, problem: &str, mode: ResponseMode) -> Response {
+    let message = format!("Invalid params: {problem}");
+    json_rpc_error_response(StatusCode::OK, id, -32602, &message, mode)
+}
+
+/// Encodes a JSON-RPC error response to a request as the client asked.
+fn json_rpc_error_response(
+    status: StatusCode,
+    id: Value,
+    code: i64,
+    message: &str,
+    mode: ResponseMode,
+) -> Response {
     let body = json!({
         "jsonrpc": "2.0",
         "id": id,
-        "error": { "code": -32602, "message": format!("Invalid params: {problem}") },
+        "error": { "code": code, "message": message },
     });
     match mode {
-        ResponseMode::Json => (StatusCode::OK, axum::Json(body)).into_response(),
+        ResponseMode::Json => (status, axum::Json(body)).into_response(),
         ResponseMode::Sse => (
-            StatusCode::OK,
+            status,
             [(header::CONTENT_TYPE, "text/event-stream")],
             format!("event: message\ndata: {body}\n\n"),
         )
@@ -496,11 +737,12 @@ mod tests {
     #[test]
     fn parse_errors_are_distinguished() {
         let ping = br#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#;
-        assert!(json_rpc_rejection(ping, ResponseMode::Json).is_none());
-        let not_json = json_rpc_rejection(b"{not json", ResponseMode::Json).unwrap();
+        assert!(json_rpc_rejection(ping, &HeaderMap::new(), ResponseMode::Json).is_none());
+        let not_json =
+            json_rpc_rejection(b"{not json", &HeaderMap::new(), ResponseMode::Json).unwrap();
         assert_eq!(not_json.status(), StatusCode::BAD_REQUEST);
         let batch = br#"[{"jsonrpc":"2.0","id":1,"method":"ping"}]"#;
-        let batch = json_rpc_rejection(batch, ResponseMode::Json).unwrap();
+        let batch = json_rpc_rejection(batch, &HeaderMap::new(), ResponseMode::Json).unwrap();
         assert_eq!(batch.status(), StatusCode::BAD_REQUEST);
     }
 

@@ -21,6 +21,7 @@ mod send_tools;
 mod server;
 mod sources;
 mod visible_json;
+mod wide_id;
 mod write_tools;
 
 use std::sync::Arc;

@@ -136,6 +136,35 @@ impl PonsMcp {
     }
 }
 
+/// Checks whether `version` is 2026-07-28 or later, the revisions without
+/// `initialize` and `ping`. The dates compare as text.
+pub(super) fn is_stateless_version(version: Option<&str>) -> bool {
+    version.is_some_and(|version| version >= ProtocolVersion::V_2026_07_28.as_str())
+}
+
+/// Builds the message of every -32601 (Method not found) error: the method,
+/// the protocol version the request declared, if any, and the methods this
+/// server serves in that version.
+pub(super) fn method_not_found_message(method: &str, version: Option<&str>) -> String {
+    let served = if is_stateless_version(version) {
+        "server/discover, tools/list and tools/call"
+    } else {
+        "initialize (with params.protocolVersion), ping, tools/list and tools/call"
+    };
+    match version {
+        Some(version) => format!(
+            "Method not found: {} (MCP protocol version {}); with that version this server \
+             serves {served}",
+            echoed(method),
+            echoed(version)
+        ),
+        None => format!(
+            "Method not found: {}; this server serves {served}",
+            echoed(method)
+        ),
+    }
+}
+
 /// Turns a tool's outcome into a tool result: structured content with a
 /// summary line, or `isError` text that names the problem and the fix.
 pub(super) fn respond<T: Serialize + Summary>(
@@ -359,16 +388,18 @@ impl ServerHandler for PonsMcp {
         }
     }
 
-    /// Rejects a method rmcp does not know with -32601, naming the method
-    /// and the ones this server offers (rmcp's own message is the method alone).
+    /// Rejects a method rmcp does not know with -32601. The endpoint rejects
+    /// such requests before rmcp receives them, so this is a fallback with
+    /// the same message.
     async fn on_custom_request(
         &self,
         request: CustomRequest,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<CustomResult, ErrorData> {
-        let message = format!(
-            "Method not found: {}; this server offers tools/list, tools/call and ping",
-            echoed(&request.method)
+        let version = context.protocol_version();
+        let message = method_not_found_message(
+            &request.method,
+            version.as_ref().map(ProtocolVersion::as_str),
         );
         Err(ErrorData::new(ErrorCode::METHOD_NOT_FOUND, message, None))
     }

@@ -3,6 +3,8 @@ with raw HTTP requests."""
 
 from __future__ import annotations
 
+import json
+
 import httpx2
 import pytest
 
@@ -128,6 +130,119 @@ def test_non_json_content_type_gets_json_rpc_error(stack, read_key):
     error = response.json()["error"]
     assert error["code"] == -32600
     assert error["message"], error
+
+
+@pytest.mark.parametrize(
+    ("header", "value", "named"),
+    [
+        ("Content-Encoding", "gzip", 'Content-Encoding "gzip"'),
+        ("Content-Type", "application/json; charset=utf-16", 'charset "utf-16"'),
+    ],
+)
+def test_unreadable_body_encoding_gets_415(stack, read_key, header, value, named):
+    response = post_rpc(
+        stack.server.mcp_url,
+        read_key,
+        rpc_body("tools/list", {}),
+        headers={header: value, "MCP-Protocol-Version": "2025-11-25"},
+    )
+    assert response.status_code == 415, response.text
+    error = response.json()["error"]
+    assert error["code"] == -32600
+    assert named in error["message"], error
+
+
+def test_deep_nesting_names_limit(stack, read_key):
+    deep = "[" * 300 + "]" * 300
+    body = f'{{"jsonrpc":"2.0","id":1,"method":"ping","params":{{"x":{deep}}}}}'.encode()
+    response = post_rpc(stack.server.mcp_url, read_key, body)
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert error["code"] == -32600
+    assert "at most 127 levels" in error["message"], error
+
+
+def test_modern_ping_is_method_not_found(stack, read_key):
+    meta = {
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": {},
+        "io.modelcontextprotocol/clientInfo": {"name": "e2e", "version": "1"},
+    }
+    response = post_rpc(
+        stack.server.mcp_url,
+        read_key,
+        rpc_body("ping", {"_meta": meta}),
+        headers={"MCP-Protocol-Version": "2026-07-28", "Mcp-Method": "ping"},
+    )
+    assert response.status_code == 404, response.text
+    error = response_message(response)["error"]
+    assert error["code"] == -32601
+    assert error["message"].startswith(
+        "Method not found: ping (MCP protocol version 2026-07-28)"
+    ), error
+
+
+@pytest.mark.parametrize("method", ["resources/list", "no/such/method"])
+def test_legacy_method_not_found_names_method(stack, read_key, method):
+    response = post_rpc(
+        stack.server.mcp_url,
+        read_key,
+        rpc_body(method, {}),
+        headers={"MCP-Protocol-Version": "2025-11-25"},
+    )
+    assert response.status_code == 200, response.text
+    error = response_message(response)["error"]
+    assert error["code"] == -32601
+    assert error["message"].startswith(
+        f"Method not found: {method} (MCP protocol version 2025-11-25)"
+    ), error
+
+
+def test_numeric_cursor_gets_invalid_params(stack, read_key):
+    response = post_rpc(
+        stack.server.mcp_url,
+        read_key,
+        rpc_body("tools/list", {"cursor": 5}),
+        headers={"MCP-Protocol-Version": "2025-11-25"},
+    )
+    error = response_message(response)["error"]
+    assert error["code"] == -32602
+    assert "cursor must be the string from nextCursor" in error["message"], error
+
+
+@pytest.mark.parametrize("request_id", ["18446744073709551615", "123456789012345678901234567890"])
+def test_wide_integer_id_is_echoed(stack, read_key, request_id):
+    body = f'{{"jsonrpc":"2.0","id":{request_id},"method":"ping"}}'.encode()
+    response = post_rpc(
+        stack.server.mcp_url,
+        read_key,
+        body,
+        headers={"MCP-Protocol-Version": "2025-11-25"},
+    )
+    assert response.status_code == 200, response.text
+    # Python reads JSON integers exactly, so the id compares as a number.
+    message = response.json()
+    assert message["id"] == int(request_id), response.text
+    assert message["result"] == {}
+
+
+def test_two_authorization_headers_get_400(stack, read_key):
+    headers = [
+        ("Content-Type", "application/json"),
+        ("Accept", "application/json, text/event-stream"),
+        ("Authorization", f"Bearer {read_key}"),
+        ("Authorization", "Bearer pons_" + "A" * 43),
+    ]
+    response = httpx2.post(
+        stack.server.mcp_url,
+        content=json.dumps(rpc_body("initialize", initialize_params())).encode(),
+        headers=headers,
+        timeout=30,
+    )
+    assert response.status_code == 400, response.text
+    body = response.json()
+    assert body["error"] == "invalid_request"
+    assert "send one Authorization header" in body["error_description"]
 
 
 def test_foreign_host_is_rejected(stack, read_key):
