@@ -86,6 +86,11 @@ pub struct ContactOut {
 /// that shows the contact.
 const MAX_NAME_CHARS: usize = 256;
 
+/// Tells serde to leave out a flag that is `false`.
+pub(super) fn is_false(flag: &bool) -> bool {
+    !*flag
+}
+
 /// Maximum characters of a customer's reaction in tool output. The longest
 /// emoji sequences have about ten characters, so this cuts only crafted ones.
 const MAX_REACTION_CHARS: usize = 32;
@@ -319,7 +324,9 @@ impl From<&MetaError> for MessageErrorOut {
     }
 }
 
-/// One message of a conversation.
+/// One message of a conversation. Optional fields without a value and
+/// flags that are `false` are left out, which shortens a page of 50
+/// messages by about a third for the assistant that reads it.
 #[derive(Clone, Debug, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MessageOut {
@@ -337,25 +344,35 @@ pub struct MessageOut {
     pub text: Option<String>,
     /// The media caption, cut to 1,024 characters, with `…` appended, when
     /// longer.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub caption: Option<String>,
     /// Whether `text` was cut. WhatsApp allows at most 4,096 characters.
+    #[serde(skip_serializing_if = "is_false")]
     pub text_cut: bool,
     /// Whether `caption` was cut. WhatsApp allows at most 1,024 characters.
+    #[serde(skip_serializing_if = "is_false")]
     pub caption_cut: bool,
     /// `received` for inbound; `pending`, `sent`, `delivered`, `read`, `played` or `failed` for outbound.
     pub status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<MessageErrorOut>,
     /// The customer's current reaction emoji to this message.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reaction: Option<String>,
     /// The business's current reaction emoji to this message, set with send_reaction.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub business_reaction: Option<String>,
     /// The wamid of the message this one replies to.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reply_to_wamid: Option<String>,
     /// The same as `media.mimeType`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub media_mime_type: Option<String>,
     /// The same as `media.fileName`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub media_filename: Option<String>,
-    /// The attached file of a media message; `null` for other types.
+    /// The attached file of a media message; absent for other types.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub media: Option<MediaOut>,
 }
 
@@ -471,8 +488,8 @@ mod tests {
         assert!(!output.text_cut);
         assert!(!output.caption_cut);
         let json = serde_json::to_value(&output).unwrap();
-        assert_eq!(json["textCut"], false);
-        assert_eq!(json["captionCut"], false);
+        assert_eq!(json.get("textCut"), None, "a false flag is left out");
+        assert_eq!(json.get("captionCut"), None, "a false flag is left out");
     }
 
     #[test]

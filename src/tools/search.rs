@@ -27,7 +27,8 @@ pub struct SearchMessagesArgs {
     pub limit: Option<u32>,
 }
 
-/// One matching message.
+/// One matching message. Optional fields without a value and flags that
+/// are `false` are left out, as in get_conversation.
 #[derive(Debug, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SearchHitOut {
@@ -49,12 +50,16 @@ pub struct SearchHitOut {
     pub text: Option<String>,
     /// The media caption, cut to 1,024 characters, with `…` appended, when
     /// longer.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub caption: Option<String>,
     /// Whether `text` was cut. WhatsApp allows at most 4,096 characters.
+    #[serde(skip_serializing_if = "super::output::is_false")]
     pub text_cut: bool,
     /// Whether `caption` was cut. WhatsApp allows at most 1,024 characters.
+    #[serde(skip_serializing_if = "super::output::is_false")]
     pub caption_cut: bool,
-    /// The attached file of a media message; `null` for other types.
+    /// The attached file of a media message; absent for other types.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub media: Option<MediaOut>,
 }
 
