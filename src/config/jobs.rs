@@ -80,12 +80,15 @@ pub(super) fn load(
         .job_lease_seconds
         .or(file.job_lease_seconds)
         .unwrap_or(defaults.lease.as_secs());
-    let sync = args
+    let sync_seconds = args
         .template_sync_interval_seconds
-        .or(file.template_sync_interval_seconds)
-        .map_or(defaults.template_sync_interval, |seconds| {
-            (seconds > 0).then(|| Duration::from_secs(seconds))
-        });
+        .or(file.template_sync_interval_seconds);
+    if let Some(seconds) = sync_seconds {
+        numbers::check("PONS_TEMPLATE_SYNC_INTERVAL_SECONDS", seconds)?;
+    }
+    let sync = sync_seconds.map_or(defaults.template_sync_interval, |seconds| {
+        (seconds > 0).then(|| Duration::from_secs(seconds))
+    });
     numbers::check("PONS_JOB_WORKERS", workers as u64)?;
     numbers::check("PONS_JOB_POLL_INTERVAL_SECONDS", poll)?;
     numbers::check("PONS_JOB_LEASE_SECONDS", lease)?;
@@ -139,5 +142,16 @@ mod tests {
         serve.jobs.job_lease_seconds = Some(5);
         let err = Settings::load(&common(), &serve).unwrap_err().to_string();
         assert!(err.contains("PONS_JOB_LEASE_SECONDS"), "{err}");
+    }
+
+    #[test]
+    fn sync_interval_over_a_year_rejected() {
+        let mut serve = ServeArgs::default();
+        serve.jobs.template_sync_interval_seconds = Some(i64::MAX as u64);
+
+        let err = Settings::load(&common(), &serve).unwrap_err().to_string();
+
+        assert!(err.contains("PONS_TEMPLATE_SYNC_INTERVAL_SECONDS"), "{err}");
+        assert!(err.contains("31536000"), "{err}");
     }
 }

@@ -99,7 +99,8 @@ const NUMBER_RANGES: [NumberRange; 11] = [
     NumberRange {
         variable: "PONS_TEMPLATE_SYNC_INTERVAL_SECONDS",
         min: 0,
-        max: u64::MAX,
+        // A year. Much longer intervals overflow the timer's clock.
+        max: 31_536_000,
         unit: "seconds",
         note: " (0 disables the periodic sync)",
     },
