@@ -1,7 +1,7 @@
 //! Administration without a browser: users, accounts, members and API keys,
 //! working on the same database as a running server.
 
-use std::io::{BufRead, Read};
+use std::io::{BufRead, IsTerminal, Read};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, anyhow, bail};
@@ -670,6 +670,9 @@ fn read_secret(path: &Path, flag: &str) -> anyhow::Result<Zeroizing<String>> {
     };
     let mut bytes = Zeroizing::new(Vec::new());
     let read = if path == Path::new("-") {
+        if std::io::stdin().is_terminal() {
+            eprintln!("paste the value of {flag}, then press Enter and Ctrl-D");
+        }
         std::io::stdin()
             .lock()
             .take(MAX_CREDENTIAL_FILE_BYTES)

@@ -64,11 +64,7 @@ impl DataDirLock {
         if std::fs::remove_file(lock_path(&created.data_dir)).is_err() {
             return;
         }
-        for folder in created.data_dir.ancestors() {
-            if std::fs::remove_dir(folder).is_err() || folder == created.topmost {
-                break;
-            }
-        }
+        crate::private_fs::remove_empty_folders(&created.data_dir, &created.topmost);
     }
 }
 
@@ -201,7 +197,7 @@ fn open_or_create(
     path: &Path,
 ) -> anyhow::Result<(File, Option<CreatedDirectory>)> {
     reject_non_directory(data_dir)?;
-    let created = topmost_missing(data_dir).map(|topmost| CreatedDirectory {
+    let created = crate::private_fs::topmost_missing(data_dir).map(|topmost| CreatedDirectory {
         data_dir: data_dir.to_path_buf(),
         topmost,
     });
@@ -210,19 +206,6 @@ fn open_or_create(
     reject_irregular_file(path)?;
     let file = read_only_unless_writable(path, crate::private_fs::open_or_create_file(path))?;
     Ok((file, created))
-}
-
-/// Returns the topmost missing folder of `dir`'s path (`dir` itself when
-/// only it is missing), or `None` when `dir` exists.
-fn topmost_missing(dir: &Path) -> Option<PathBuf> {
-    let mut topmost = None;
-    for folder in dir.ancestors() {
-        if folder.as_os_str().is_empty() || std::fs::symlink_metadata(folder).is_ok() {
-            break;
-        }
-        topmost = Some(folder.to_path_buf());
-    }
-    topmost
 }
 
 /// Rejects a data directory path that exists but is not a directory, or

@@ -104,8 +104,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             let new_database = missing_sqlite_file(&settings.database_url);
             let existed = new_database.as_ref().is_some_and(|path| path.exists());
-            let new_data_dir = (!settings.data_dir.exists()).then(|| settings.data_dir.clone());
-            match run_admin(command, settings).await {
+            let new_folders = pons::private_fs::topmost_missing(&settings.data_dir);
+            let data_dir = settings.data_dir.clone();
+            match until_interrupted(run_admin(command, settings)).await {
                 Ok(()) => {
                     if let Some(path) = new_database {
                         eprintln!(
@@ -119,9 +120,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
                 Err(error) => {
                     let created = new_database.filter(|_| !existed);
-                    remove_created(created.as_deref(), new_data_dir.as_deref());
+                    remove_created(created.as_deref());
+                    if let Some(topmost) = new_folders {
+                        pons::private_fs::remove_empty_folders(&data_dir, &topmost);
+                    }
                     if let Some(lock) = key_change_lock {
                         lock.release_after_failure();
+                    }
+                    if error.is::<Interrupted>() {
+                        // The command may still be blocked reading standard
+                        // input, which would keep the runtime from stopping.
+                        eprintln!("error: {error}");
+                        std::process::exit(130);
                     }
                     Err(error)
                 }
@@ -208,16 +218,46 @@ async fn start_server(
     Ok((server, database_lock))
 }
 
-fn remove_created(database: Option<&std::path::Path>, data_dir: Option<&std::path::Path>) {
+/// The error of an admin command that the user stopped with Ctrl-C.
+#[derive(Debug)]
+struct Interrupted;
+
+impl std::fmt::Display for Interrupted {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(
+            "interrupted by Ctrl-C; a database or data directory that this command created was \
+             removed again",
+        )
+    }
+}
+
+impl std::error::Error for Interrupted {}
+
+/// Runs an admin command until it ends or the user presses Ctrl-C, which
+/// ends it with [`Interrupted`], so that the caller removes what it created.
+/// Such a command may be waiting for a secret on standard input.
+async fn until_interrupted(
+    command: impl std::future::Future<Output = anyhow::Result<()>> + Send + 'static,
+) -> anyhow::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    // The listener is registered before the command starts, so no Ctrl-C is missed.
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let task = tokio::spawn(command);
+    tokio::select! {
+        joined = task => joined.unwrap_or_else(|error| Err(anyhow::anyhow!("the command failed: {error}"))),
+        _ = interrupt.recv() => Err(anyhow::Error::new(Interrupted)),
+    }
+}
+
+/// Removes the SQLite database `database` and its `-wal` and `-shm` files,
+/// which a failed command created.
+fn remove_created(database: Option<&std::path::Path>) {
     if let Some(database) = database {
         for suffix in ["", "-wal", "-shm"] {
             let mut path = database.as_os_str().to_owned();
             path.push(suffix);
             std::fs::remove_file(path).ok();
         }
-    }
-    if let Some(data_dir) = data_dir {
-        std::fs::remove_dir(data_dir).ok();
     }
 }
 

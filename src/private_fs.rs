@@ -6,7 +6,7 @@
 
 use std::fs::{DirBuilder, File, OpenOptions};
 use std::io;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Mode of the directories Pons creates.
 #[cfg(unix)]
@@ -14,6 +14,30 @@ const DIRECTORY_MODE: u32 = 0o700;
 /// Mode of the files Pons creates.
 #[cfg(unix)]
 const FILE_MODE: u32 = 0o600;
+
+/// Returns the topmost missing folder of `dir`'s path (`dir` itself when
+/// only it is missing), or `None` when `dir` exists. [`create_dir_all`]
+/// creates the folders from there down.
+pub fn topmost_missing(dir: &Path) -> Option<PathBuf> {
+    let mut topmost = None;
+    for folder in dir.ancestors() {
+        if folder.as_os_str().is_empty() || std::fs::symlink_metadata(folder).is_ok() {
+            break;
+        }
+        topmost = Some(folder.to_path_buf());
+    }
+    topmost
+}
+
+/// Removes `dir` and its parents up to `topmost`, as long as each one is
+/// empty, to undo a [`create_dir_all`] that `topmost_missing` measured.
+pub fn remove_empty_folders(dir: &Path, topmost: &Path) {
+    for folder in dir.ancestors() {
+        if std::fs::remove_dir(folder).is_err() || folder == topmost {
+            break;
+        }
+    }
+}
 
 /// Creates `path` and its missing parents, each readable by its owner only.
 pub fn create_dir_all(path: &Path) -> io::Result<()> {

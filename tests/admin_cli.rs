@@ -1961,3 +1961,79 @@ async fn failed_first_start_leaves_no_data_directory() {
     assert!(!adopted.status.success(), "{message}");
     assert!(!root.path().join("new").exists(), "{message}");
 }
+
+/// Ctrl-C while `pons account add` waits for a secret on standard input
+/// removes the database and the data directory that it created.
+#[test]
+fn interrupted_secret_prompt_leaves_no_database() {
+    let root = tempfile::tempdir().unwrap();
+    let data_dir = root.path().join("new").join("pons-data");
+    let secret = root.path().join("app-secret.txt");
+    std::fs::write(&secret, "secret").unwrap();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_pons"));
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("PONS_") {
+            command.env_remove(name);
+        }
+    }
+    let child = command
+        .args([
+            "account",
+            "add",
+            "--owner",
+            "you@example.com",
+            "--name",
+            "Shop",
+            "--waba-id",
+            "100000000000001",
+            "--phone-number-id",
+            "100000000000002",
+            "--phone-number",
+            "+15550001111",
+            "--access-token-file",
+            "-",
+            "--app-secret-file",
+            secret.to_str().unwrap(),
+        ])
+        .env("PONS_DATA_DIR", &data_dir)
+        .env("PONS_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run pons account add");
+    // The database exists once the command waits for the token.
+    for _ in 0..300 {
+        if data_dir.join("pons.db").exists() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        data_dir.join("pons.db").exists(),
+        "the command created its database"
+    );
+
+    let pid = i32::try_from(child.id()).unwrap();
+    // SAFETY: kill only sends a signal to the child started above.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
+    let output = child.wait_with_output().expect("wait for pons");
+
+    let message = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{message}");
+    assert!(message.contains("interrupted by Ctrl-C"), "{message}");
+    assert!(!root.path().join("new").exists(), "{message}");
+}
+
+/// A failed first command removes every folder of the data directory's
+/// path that it created, not only the last one.
+#[test]
+fn failed_command_removes_created_parents() {
+    let root = tempfile::tempdir().unwrap();
+    let data_dir = root.path().join("new").join("x").join("pons-data");
+
+    let added = pons(&data_dir, &["user", "add", "not an email"]);
+
+    assert!(!added.status.success(), "{}", stderr(&added));
+    assert!(!root.path().join("new").exists(), "{}", stderr(&added));
+}
