@@ -80,6 +80,16 @@ pub(super) async fn sandbox(
     Ok(Sandbox { user, account })
 }
 
+/// Tells whether SQLite refused a read-only connection because the database
+/// has a hot journal, which only a writer can roll back.
+fn is_unfinished_write(error: &rusqlite::Error) -> bool {
+    matches!(
+        error,
+        rusqlite::Error::SqliteFailure(failure, _)
+            if failure.extended_code == rusqlite::ffi::SQLITE_READONLY_ROLLBACK
+    )
+}
+
 /// Rejects a data directory whose database contains an account, a user or
 /// an API key that the demo did not create. The demo would add its user, a
 /// key with every scope and its messages to that database, and run its
@@ -110,11 +120,21 @@ pub(super) fn reject_foreign_database(data_dir: &Path, sim: &MetaSimConfig) -> a
                 has_demo_user(&conn)?,
             ))
         })
-        .with_context(|| {
-            format!(
+        .map_err(|error| {
+            if is_unfinished_write(&error) {
+                return anyhow::anyhow!(
+                    "the database {} has an unfinished write, with its journal {}-journal \
+                     beside it, as when a demo is stopped while it creates its database; \
+                     delete the data directory {} to start the demo over",
+                    path.display(),
+                    path.display(),
+                    data_dir.display()
+                );
+            }
+            anyhow::Error::new(error).context(format!(
                 "cannot read the database {} to check that it belongs to pons demo",
                 path.display()
-            )
+            ))
         })?;
     // The demo user is in every database a demo created, so a rejected
     // one with it is a demo's directory that an admin command added to.
@@ -308,5 +328,41 @@ mod tests {
         ] {
             assert!(!is_demo_key_name(other), "{other:?}");
         }
+    }
+
+    /// Copies a database and its journal in the middle of a write, as a
+    /// killed process leaves them, into `data_dir` as the demo's database.
+    fn database_with_hot_journal(data_dir: &Path) {
+        let scratch = tempfile::tempdir().unwrap();
+        let path = scratch.path().join("writing.db");
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "PRAGMA journal_mode = DELETE; CREATE TABLE t (v BLOB); \
+             WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200) \
+             INSERT INTO t SELECT randomblob(1000) FROM n;",
+        )
+        .unwrap();
+        // A one-page cache makes the update write changed pages to the
+        // database file, after their old content went to the journal.
+        conn.execute_batch("PRAGMA cache_size = 1; BEGIN; UPDATE t SET v = randomblob(1000);")
+            .unwrap();
+        let journal = scratch.path().join("writing.db-journal");
+        assert!(journal.exists(), "the write has a journal");
+        std::fs::copy(&path, data_dir.join(super::super::DATABASE_FILE_NAME)).unwrap();
+        std::fs::copy(&journal, data_dir.join("pons.db-journal")).unwrap();
+        drop(conn);
+    }
+
+    #[test]
+    fn unfinished_write_names_the_fix() {
+        let dir = tempfile::tempdir().unwrap();
+        database_with_hot_journal(dir.path());
+
+        let error = reject_foreign_database(dir.path(), &MetaSimConfig::default())
+            .expect_err("a database with a hot journal cannot be checked");
+
+        let message = format!("{error:#}");
+        assert!(message.contains("unfinished write"), "{message}");
+        assert!(message.contains("delete the data directory"), "{message}");
     }
 }
