@@ -36,12 +36,45 @@ pub(super) struct FileSettings {
     pub(super) template_sync_interval_seconds: Option<u64>,
 }
 
-/// Reads and checks the configuration file at `path`.
-pub(super) fn read(path: &Path) -> Result<FileSettings, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Read {
+/// Maximum size of a configuration file. Pons has about twenty settings, so
+/// a larger file is the wrong file (a log, a device such as `/dev/zero`)
+/// and is not read into memory whole.
+const MAX_FILE_BYTES: u64 = 1024 * 1024;
+
+/// Reads the configuration file at `path`, up to [`MAX_FILE_BYTES`].
+fn read_text(path: &Path) -> Result<String, ConfigError> {
+    use std::io::Read;
+    let read_error = |error| ConfigError::Read {
         path: path.display().to_string(),
         error,
-    })?;
+    };
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|file| file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes))
+        .map_err(read_error)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(ConfigError::Parse {
+            path: path.display().to_string(),
+            message: format!(
+                "the file is larger than {MAX_FILE_BYTES} bytes, which no Pons configuration \
+                 needs; check that --config or PONS_CONFIG names the TOML file"
+            ),
+        });
+    }
+    String::from_utf8(bytes).map_err(|error| {
+        read_error(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!(
+                "not UTF-8 text (invalid byte at offset {})",
+                error.utf8_error().valid_up_to()
+            ),
+        ))
+    })
+}
+
+/// Reads and checks the configuration file at `path`.
+pub(super) fn read(path: &Path) -> Result<FileSettings, ConfigError> {
+    let text = read_text(path)?;
     let table: toml::Table = text
         .parse()
         .map_err(|err: toml::de::Error| ConfigError::Parse {
@@ -158,6 +191,22 @@ mod tests {
         let file = format!("configuration file {}", path.display());
         assert!(message.contains(&file), "{message}");
         message
+    }
+
+    #[test]
+    fn oversized_file_rejected() {
+        let comment = "#".repeat(1024 * 1024 + 1);
+
+        let message = rejection(&comment);
+
+        assert!(message.contains("larger than 1048576 bytes"), "{message}");
+    }
+
+    #[test]
+    fn device_file_rejected() {
+        let message = read(Path::new("/dev/zero")).unwrap_err().to_string();
+
+        assert!(message.contains("larger than 1048576 bytes"), "{message}");
     }
 
     #[test]
