@@ -136,6 +136,13 @@ impl Admin {
                     "invalid {flag} {value:?}: Meta's ids are digits, copy it from the WhatsApp API setup page"
                 );
             }
+            if value.len() > MAX_META_ID_DIGITS {
+                bail!(
+                    "invalid {flag}: {} digits is longer than Meta's ids, which have at most \
+                     {MAX_META_ID_DIGITS}; copy it from the WhatsApp API setup page",
+                    value.len()
+                );
+            }
         }
         let verify_token = match args.verify_token {
             Some(token) if token.trim().is_empty() => bail!("--verify-token cannot be empty"),
@@ -652,6 +659,11 @@ fn parse_email(email: &str) -> anyhow::Result<String> {
 // NOTE: an assumed, generous cap, because Meta documents no maximum.
 // Access tokens are usually a few hundred characters and app secrets 32.
 const MAX_CREDENTIAL_LEN: usize = 4096;
+/// Maximum digits of a WABA id or phone number id.
+// NOTE: an assumed cap. Meta's ids seen in its documentation have 15 to 17
+// digits; 32 leaves room for longer ones while stopping pasted garbage.
+const MAX_META_ID_DIGITS: usize = 32;
+
 /// Maximum bytes read from a credential file, so that a wrong file such as
 /// a log or a device does not fill the memory. Surrounding whitespace
 /// beyond this is taken as a value that is too long.

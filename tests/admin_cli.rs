@@ -410,6 +410,27 @@ const BAD_CREDENTIALS: [(&str, &str); 4] = [
 ];
 
 #[test]
+fn account_add_rejects_overlong_ids() {
+    let dir = tempfile::tempdir().unwrap();
+    let added = pons(dir.path(), &["user", "add", "you@example.com"]);
+    assert!(added.status.success(), "user add: {}", stderr(&added));
+    let long_id = "1".repeat(400);
+
+    let output = add_account(dir.path(), &[], "Shop", "+15550001111", &long_id);
+
+    let message = stderr(&output);
+    assert!(!output.status.success(), "{message}");
+    assert!(
+        message.contains("invalid --phone-number-id: 400 digits"),
+        "{message}"
+    );
+    assert!(
+        !message.contains(&long_id),
+        "the id is not echoed: {message}"
+    );
+}
+
+#[test]
 fn account_add_rejects_bad_credentials() {
     let dir = tempfile::tempdir().unwrap();
     let added = pons(dir.path(), &["user", "add", "you@example.com"]);
