@@ -283,6 +283,15 @@ pub(super) fn public_https_link(url: &str) -> Result<String, String> {
                 .to_owned(),
         );
     }
+    if let Some(url::Host::Domain(name)) = parsed.host()
+        && !is_dns_name(name)
+    {
+        return Err(format!(
+            "{} is not a valid host name: each dot-separated part must have 1 to 63 letters, \
+             digits or hyphens, not starting or ending with a hyphen; check the link",
+            echoed(name)
+        ));
+    }
     if is_local(&parsed) {
         return Err(format!(
             "{} is a local or reserved address that Meta's servers cannot reach; put the \
@@ -347,6 +356,23 @@ pub(super) fn has_visible_character(text: &str) -> bool {
     text.chars().any(|c| {
         !c.is_whitespace() && !crate::echo::is_invisible(c) && !matches!(c, '\u{200c}' | '\u{200d}')
     })
+}
+
+/// Tells whether `name`, a host name as URL parsing leaves it (lower case,
+/// international names in their `xn--` form), follows the DNS's rules for
+/// host names. A trailing dot, which names the root, is allowed. An
+/// underscore is allowed too, because some CDNs use one in their names.
+fn is_dns_name(name: &str) -> bool {
+    let name = name.strip_suffix('.').unwrap_or(name);
+    name.len() <= 253
+        && name.split('.').all(|label| {
+            (1..=63).contains(&label.len())
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label
+                    .bytes()
+                    .all(|byte| byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_')
+        })
 }
 
 /// Tells whether Meta's servers cannot reach the host of `url`. Such hosts
@@ -567,6 +593,27 @@ mod tests {
             let text = error.to_string();
             assert!(text.contains("user name or password"), "{text}");
             assert!(!text.contains("secret"), "{text}");
+        }
+    }
+
+    #[test]
+    fn invalid_host_names_rejected() {
+        for link in [
+            "https://a..b.com/a.jpg",
+            "https://-bad-.com/a.jpg",
+            "https://bad-.example.com/a.jpg",
+            "https://.example.com/a.jpg",
+        ] {
+            let text = checked_url(Some(link)).expect_err(link).to_string();
+            assert!(text.contains("is not a valid host name"), "{link}: {text}");
+        }
+        for link in [
+            "https://xn--bcher-kva.example.com/a.jpg",
+            "https://bücher.example.com/a.jpg",
+            "https://cdn_1.example.com/a.jpg",
+            "https://example.com./a.jpg",
+        ] {
+            checked_url(Some(link)).expect(link);
         }
     }
 
