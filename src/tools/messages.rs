@@ -360,8 +360,9 @@ pub(super) fn has_visible_character(text: &str) -> bool {
 
 /// Tells whether `name`, a host name as URL parsing leaves it (lower case,
 /// international names in their `xn--` form), follows the DNS's rules for
-/// host names. A trailing dot, which names the root, is allowed. An
-/// underscore is allowed too, because some CDNs use one in their names.
+/// host names. A trailing dot, which names the root, is allowed. So is an
+/// underscore, which DNS allows in names (RFC 2181) though host names may
+/// not have one, so that only names that cannot resolve are rejected.
 fn is_dns_name(name: &str) -> bool {
     let name = name.strip_suffix('.').unwrap_or(name);
     name.len() <= 253
