@@ -82,6 +82,15 @@ impl SqliteStore {
                         format!("creating SQLite database {} failed", path.display())
                     });
                 }
+                // A symbolic link to a missing file: SQLite would create the
+                // target with the umask's mode. A target it cannot create
+                // gets SQLite's error below.
+                Err(_) if std::fs::symlink_metadata(path).is_ok() => {
+                    if let Ok(target) = std::fs::read_link(path) {
+                        let target = path.parent().unwrap_or(Path::new("")).join(target);
+                        crate::private_fs::create_new_file(&target).ok();
+                    }
+                }
                 _ => {}
             }
         }

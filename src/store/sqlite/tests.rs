@@ -465,6 +465,25 @@ fn new_database_files_are_private() {
     }
 }
 
+#[cfg(unix)]
+#[test]
+fn database_created_through_a_link_is_private() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let directory = tempfile::tempdir().unwrap();
+    let target = directory.path().join("elsewhere.db");
+    let path = directory.path().join("pons.db");
+    std::os::unix::fs::symlink("elsewhere.db", &path).unwrap();
+    let _store = SqliteStore::open(&path).unwrap();
+
+    for name in ["elsewhere.db", "elsewhere.db-wal", "elsewhere.db-shm"] {
+        let file = directory.path().join(name);
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{name}");
+    }
+    assert!(target.exists());
+}
+
 #[test]
 fn read_only_database_is_rejected() {
     let directory = tempfile::tempdir().unwrap();
