@@ -10,7 +10,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{KeyFile, Settings};
-use crate::crypto::SecretBox;
+use crate::crypto::{CryptoError, SecretBox};
 use crate::http::{AppState, Rejections, WriteFailures, router};
 use crate::ingest_gate::ParseGate;
 use crate::jobs::{JobContext, JobQueue, JobReport, JobRuntime};
@@ -220,8 +220,18 @@ impl NewKey {
     /// again, because nothing was stored under the key yet.
     pub async fn create(self, store: &DynStore) -> anyhow::Result<SecretBox> {
         let key_file = &self.key_file;
-        let secrets = SecretBox::create(&key_file.path)
-            .map_err(|error| anyhow::anyhow!("{error}. {}", key_file.chosen_by_note()))?;
+        let secrets = SecretBox::create(&key_file.path).map_err(|error| match &error {
+            CryptoError::KeyFile { error: io, .. }
+                if io.kind() == std::io::ErrorKind::AlreadyExists =>
+            {
+                anyhow::anyhow!(
+                    "another command created the encryption key file {} while this one ran, \
+                     so this one stored nothing; run it again, and it uses that key",
+                    key_file.display()
+                )
+            }
+            _ => anyhow::anyhow!("{error}. {}", key_file.chosen_by_note()),
+        })?;
         tracing::info!(key_file = %key_file.display(), "created a new encryption key file");
         let check = match &self.check {
             NewKeyCheck::Full => KeyCheck::Full,
@@ -658,6 +668,31 @@ pub fn cancel_on_signal(token: CancellationToken) {
 mod tests {
     use super::*;
     use crate::store::{MessageStatus, NewAccount, NewOutboundMessage, NewUser};
+
+    #[tokio::test]
+    async fn key_file_created_meanwhile_names_the_fix() {
+        let dir = tempfile::tempdir().unwrap();
+        let store =
+            crate::store::connect(&format!("sqlite://{}", dir.path().join("p.db").display()))
+                .await
+                .expect("open store");
+        let path = dir.path().join("encryption.key");
+        let new_key = NewKey {
+            key_file: KeyFile::new(&path, crate::config::KeyFileChoice::Default),
+            check: NewKeyCheck::Full,
+        };
+        // Another command creates the key file after this one found it
+        // missing.
+        SecretBox::create(&path).unwrap();
+
+        let error = new_key.create(&store).await.unwrap_err().to_string();
+
+        assert!(
+            error.contains("another command created the encryption key file"),
+            "{error}"
+        );
+        assert!(error.contains("run it again"), "{error}");
+    }
 
     /// Opens a SQLite store in `dir` with one account and a `pending` send at
     /// each of `timestamps`, and returns the store and the sends' ids.
