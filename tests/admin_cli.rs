@@ -19,6 +19,15 @@ fn pons(data_dir: &Path, args: &[&str]) -> Output {
 
 /// Runs `pons ARGS` on `data_dir` with the `PONS_*` settings `env` only.
 fn pons_with_env(data_dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    pons_command(data_dir, env)
+        .args(args)
+        .output()
+        .expect("run pons")
+}
+
+/// Builds a `pons` command on `data_dir` with the `PONS_*` settings `env`
+/// and none of the test process's own.
+fn pons_command(data_dir: &Path, env: &[(&str, &str)]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_pons"));
     for (name, _) in std::env::vars_os() {
         if name.to_string_lossy().starts_with("PONS_") {
@@ -26,12 +35,34 @@ fn pons_with_env(data_dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output
         }
     }
     command
-        .args(args)
         .env("PONS_DATA_DIR", data_dir)
         .env("PONS_LOG", "warn")
-        .envs(env.iter().copied())
-        .output()
-        .expect("run pons")
+        .envs(env.iter().copied());
+    command
+}
+
+/// Returns the arguments of `pons account add` for "Shop" with
+/// +15550001111, owned by you@example.com, with its secrets read from the
+/// files `token` and `secret`.
+fn shop_add_args<'a>(token: &'a str, secret: &'a str) -> [&'a str; 16] {
+    [
+        "account",
+        "add",
+        "--owner",
+        "you@example.com",
+        "--name",
+        "Shop",
+        "--waba-id",
+        "100000000000001",
+        "--phone-number-id",
+        "100000000000002",
+        "--phone-number",
+        "+15550001111",
+        "--access-token-file",
+        token,
+        "--app-secret-file",
+        secret,
+    ]
 }
 
 /// Creates the SQLite database of `data_dir` as `pons serve` does at its
@@ -505,27 +536,8 @@ fn add_account_with_file(data_dir: &Path, file: &str, content: &str) -> Output {
     std::fs::write(&token, "token").unwrap();
     std::fs::write(&secret, "secret").unwrap();
     std::fs::write(data_dir.join(file), content).unwrap();
-    pons(
-        data_dir,
-        &[
-            "account",
-            "add",
-            "--owner",
-            "you@example.com",
-            "--name",
-            "Shop",
-            "--waba-id",
-            "100000000000001",
-            "--phone-number-id",
-            "100000000000002",
-            "--phone-number",
-            "+15550001111",
-            "--access-token-file",
-            token.to_str().unwrap(),
-            "--app-secret-file",
-            secret.to_str().unwrap(),
-        ],
-    )
+    let args = shop_add_args(token.to_str().unwrap(), secret.to_str().unwrap());
+    pons(data_dir, &args)
 }
 
 /// Runs `pons member ACTION --account +15550001111 ARGS`.
@@ -888,17 +900,8 @@ fn run_until_exit_logging(
     env: &[(&str, &str)],
     log: &Path,
 ) -> (std::process::ExitStatus, String) {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_pons"));
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("PONS_") {
-            command.env_remove(name);
-        }
-    }
-    let mut serve = command
+    let mut serve = pons_command(data_dir, env)
         .args([subcommand, "--bind", "127.0.0.1:0"])
-        .env("PONS_DATA_DIR", data_dir)
-        .env("PONS_LOG", "warn")
-        .envs(env.iter().copied())
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(log).unwrap())
         .spawn()
@@ -1991,33 +1994,8 @@ fn interrupted_secret_prompt_leaves_no_database() {
     let data_dir = root.path().join("new").join("pons-data");
     let secret = root.path().join("app-secret.txt");
     std::fs::write(&secret, "secret").unwrap();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_pons"));
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("PONS_") {
-            command.env_remove(name);
-        }
-    }
-    let child = command
-        .args([
-            "account",
-            "add",
-            "--owner",
-            "you@example.com",
-            "--name",
-            "Shop",
-            "--waba-id",
-            "100000000000001",
-            "--phone-number-id",
-            "100000000000002",
-            "--phone-number",
-            "+15550001111",
-            "--access-token-file",
-            "-",
-            "--app-secret-file",
-            secret.to_str().unwrap(),
-        ])
-        .env("PONS_DATA_DIR", &data_dir)
-        .env("PONS_LOG", "warn")
+    let child = pons_command(&data_dir, &[])
+        .args(shop_add_args("-", secret.to_str().unwrap()))
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
