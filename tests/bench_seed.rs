@@ -41,17 +41,19 @@ fn bench_seed(data_dir: &Path) -> Output {
     bench_seed_with_env(data_dir, &[])
 }
 
+/// Arguments of `pons bench seed` for a small corpus.
+const SMALL_SEED: [&str; 6] = [
+    "bench",
+    "seed",
+    "--conversations",
+    "100",
+    "--messages",
+    "20",
+];
+
 /// Seeds a small corpus with the `PONS_*` settings `env`.
 fn bench_seed_with_env(data_dir: &Path, env: &[(&str, &str)]) -> Output {
-    let args = [
-        "bench",
-        "seed",
-        "--conversations",
-        "100",
-        "--messages",
-        "20",
-    ];
-    pons_with_env(data_dir, &args, env)
+    pons_with_env(data_dir, &SMALL_SEED, env)
 }
 
 /// Counts the rows of `table` in the SQLite database of `data_dir`.
@@ -169,16 +171,7 @@ fn seed_rerun_with_other_email_names_the_fix() {
     let first = bench_seed(dir.path());
     assert!(first.status.success(), "first seed: {}", stderr(&first));
 
-    let args = [
-        "bench",
-        "seed",
-        "--conversations",
-        "100",
-        "--messages",
-        "20",
-        "--email",
-        "other@example.com",
-    ];
+    let args = [&SMALL_SEED[..], &["--email", "other@example.com"]].concat();
     let output = pons(dir.path(), &args);
 
     let message = stderr(&output);
