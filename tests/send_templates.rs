@@ -7,6 +7,7 @@ mod common;
 
 use common::meta::*;
 use common::*;
+use pons::metasim::SimTemplate;
 use serde_json::{Value, json};
 
 const ALL: &[&str] = &["read", "write", "send"];
@@ -352,4 +353,86 @@ async fn template_name_guide_follows_scopes() {
     assert!(text.contains("missing argument `templateName`"), "{text}");
     assert!(!text.contains("order_update"), "{text}");
     assert!(text.contains("`read` scope"), "{text}");
+}
+
+/// Seeds the stand-in with `template` and loads the list into the store.
+async fn shop_with_template(template: SimTemplate) -> Shop {
+    let shop = shop(ALL).await;
+    shop.server.sim.add_template(template);
+    shop.sync_templates().await;
+    shop
+}
+
+#[tokio::test]
+async fn button_values_checked_before_meta() {
+    let template = SimTemplate {
+        components: vec![
+            json!({"type": "BODY", "text": "Take 10% off today."}),
+            json!({"type": "BUTTONS", "buttons": [
+                {"type": "COPY_CODE", "example": "SAVE10"},
+                {"type": "QUICK_REPLY", "text": "Stop"},
+                {"type": "URL", "text": "Shop", "url": "https://shop.example/s/{{1}}"}
+            ]}),
+        ],
+        category: "MARKETING".to_owned(),
+        ..SimTemplate::positional("200000000000062", "coupon_offer", "en_US", "")
+    };
+    let shop = shop_with_template(template).await;
+    let send = |coupon_code: &str, payload: &str, suffix: &str| {
+        json!({"phone": CUSTOMER, "templateName": "coupon_offer", "templateLanguage": "en_US",
+        "components": [
+            {"type": "button", "sub_type": "copy_code", "index": "0", "parameters": [
+                {"type": "coupon_code", "coupon_code": coupon_code}]},
+            {"type": "button", "sub_type": "quick_reply", "index": "1", "parameters": [
+                {"type": "payload", "payload": payload}]},
+            {"type": "button", "sub_type": "url", "index": "2", "parameters": [
+                {"type": "text", "text": suffix}]},
+        ]})
+    };
+    let long_code = "C".repeat(100);
+    let long_suffix = "s".repeat(3_000);
+    let cases = [
+        (
+            send("", "stop", "a1"),
+            "button 0 (copy_code) coupon code is empty",
+        ),
+        (
+            send(&long_code, "stop", "a1"),
+            "button 0 (copy_code) coupon code is 100 characters long, and WhatsApp allows 15",
+        ),
+        (
+            send("SAVE\n10", "stop", "a1"),
+            "button 0 (copy_code) coupon code contains a new line",
+        ),
+        (
+            send("\u{202e}", "stop", "a1"),
+            "button 0 (copy_code) coupon code has no visible character",
+        ),
+        (
+            send("SAVE10", "", "a1"),
+            "button 1 (quick_reply) payload is empty",
+        ),
+        (
+            send("SAVE10", "stop\n", "a1"),
+            "button 1 (quick_reply) payload contains a new line",
+        ),
+        (
+            send("SAVE10", "stop", &long_suffix),
+            "button 2 (url) {{1}} is 3000 characters long, and WhatsApp allows 2000",
+        ),
+    ];
+    for (arguments, expected) in cases {
+        let text = tool_error(&shop.call("send_template", arguments).await);
+        assert!(text.contains(expected), "{expected:?} not in {text}");
+    }
+    assert!(posts(&shop).is_empty(), "nothing reached Meta");
+
+    tool_output(
+        &shop
+            .call("send_template", send("SAVE10", "stop", "a1"))
+            .await,
+    );
+    let buttons = &posts(&shop)[0]["template"]["components"];
+    assert_eq!(buttons[0]["parameters"][0]["coupon_code"], "SAVE10");
+    assert_eq!(buttons[1]["parameters"][0]["payload"], "stop");
 }

@@ -16,6 +16,15 @@ use super::template_spec::{Part, Slot, TemplateSpec, Variable, render};
 /// message may quote the caller's value, such as an unknown variant.
 const MAX_SERDE_MESSAGE_CHARS: usize = 200;
 
+/// Maximum characters of a copy-code button's coupon code. NOTE: the
+/// number comes from a WhatsApp provider's documentation, not from Meta's
+/// reference.
+const MAX_COUPON_CODE_CHARS: usize = 15;
+
+/// Maximum characters of a URL button's suffix. NOTE: the number is an
+/// assumption, because Meta documents no limit for the suffix.
+const MAX_URL_SUFFIX_CHARS: usize = 2000;
+
 /// Parses the caller's components. Component, sub-type and parameter types
 /// are accepted in any case (the template list shows `BODY`) and sent in
 /// Meta's lower case. Unknown keys and values of the wrong JSON type are
@@ -179,6 +188,63 @@ fn check_value_characters(label: &str, text: &str) -> Result<(), ToolError> {
     Ok(())
 }
 
+/// Checks a value that a template send carries, whatever its component or
+/// type: it is not empty, it has a visible character, and it passes
+/// [`check_value_characters`]. `label` names the value in the error.
+fn check_value(label: &str, text: &str) -> Result<(), ToolError> {
+    if text.trim().is_empty() {
+        return Err(invalid(format!(
+            "{label} is empty; give it a value with visible text"
+        )));
+    }
+    if !has_visible_character(text) {
+        return Err(invalid(format!(
+            "{label} has no visible character, only invisible characters such as U+200B or \
+             U+202E; give it a value with visible text"
+        )));
+    }
+    check_value_characters(label, text)
+}
+
+/// Checks a button value with [`check_value`] and against `limit`
+/// characters.
+fn check_button_value(label: &str, text: &str, limit: usize) -> Result<(), ToolError> {
+    check_value(label, text)?;
+    let length = text.chars().count();
+    if length > limit {
+        return Err(invalid(format!(
+            "{label} is {length} characters long, and WhatsApp allows {limit}; shorten it"
+        )));
+    }
+    Ok(())
+}
+
+/// Checks the payload of each quick-reply button with [`check_value`]:
+/// WhatsApp returns it in the webhook when the customer taps the button.
+fn check_payloads(components: &[SendComponent]) -> Result<(), ToolError> {
+    for component in components {
+        let SendComponent::Button {
+            sub_type,
+            index,
+            parameters,
+        } = component
+        else {
+            continue;
+        };
+        for parameter in parameters {
+            if let ParameterValue::Payload { payload } = &parameter.value {
+                let label = format!(
+                    "button {} ({}) payload",
+                    echoed(index.trim()),
+                    echoed(sub_type)
+                );
+                check_value(&label, payload)?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Text values of a template's variables by name, one list per part,
 /// because a header and a body may both have a `{{1}}`.
 #[derive(Debug, Default)]
@@ -216,6 +282,7 @@ pub(super) fn check_components(
         check_part(spec, &part, &variables, &supplied, &mut missing, values)?;
     }
     check_buttons_exist(spec, components)?;
+    check_payloads(components)?;
     for variable in &spec.variables {
         if let Part::Button { index, .. } = &variable.part
             && !button_supplied(components, *index, variable)?
@@ -452,16 +519,7 @@ fn text_value(part: &str, name: &str, parameter: &Parameter) -> Result<String, T
             )));
         }
     };
-    if text.trim().is_empty() {
-        return Err(invalid(format!("{part} variable {{{{{name}}}}} is empty")));
-    }
-    if !has_visible_character(&text) {
-        return Err(invalid(format!(
-            "{part} variable {{{{{name}}}}} has no visible character, only invisible \
-             characters such as U+200B; supply the text the customer should see"
-        )));
-    }
-    check_value_characters(&format!("{part} variable {{{{{name}}}}}"), &text)?;
+    check_value(&format!("{part} variable {{{{{name}}}}}"), &text)?;
     Ok(text)
 }
 
@@ -495,18 +553,24 @@ fn button_supplied(
     let label = variable.label();
     let fits = match (&variable.slot, parameters.as_slice()) {
         (Slot::Text(_), [p]) => match &p.value {
-            ParameterValue::Text { text } if has_visible_character(text) => {
-                check_value_characters(&label, text)?;
+            ParameterValue::Text { text } => {
+                check_button_value(&label, text, MAX_URL_SUFFIX_CHARS)?;
                 true
             }
             _ => false,
         },
-        (Slot::CouponCode, [p]) => matches!(p.value, ParameterValue::CouponCode { .. }),
+        (Slot::CouponCode, [p]) => match &p.value {
+            ParameterValue::CouponCode { coupon_code } => {
+                check_button_value(&label, coupon_code, MAX_COUPON_CODE_CHARS)?;
+                true
+            }
+            _ => false,
+        },
         _ => false,
     };
     if !fits {
         return Err(invalid(format!(
-            "{label} needs exactly one non-empty {} parameter",
+            "{label} needs exactly one {} parameter",
             if variable.slot == Slot::CouponCode {
                 "coupon_code"
             } else {
@@ -664,6 +728,98 @@ mod tests {
             let components = parse_components(&values).expect("parse");
             let error =
                 check_components(&spec, &components, "t", "en_US").expect_err("wrong buttons");
+            let text = error.to_string();
+            for part in expected {
+                assert!(text.contains(part), "{part:?} not in {text}");
+            }
+        }
+    }
+
+    fn with_every_button() -> TemplateSpec {
+        spec(json!([
+            {"type": "BODY", "text": "Your code is ready."},
+            {"type": "BUTTONS", "buttons": [
+                {"type": "COPY_CODE", "example": "SAVE10"},
+                {"type": "QUICK_REPLY", "text": "Stop"},
+                {"type": "URL", "text": "Track", "url": "https://example.com/t/{{1}}"},
+            ]},
+        ]))
+    }
+
+    fn every_button(coupon_code: &str, payload: &str, suffix: &str) -> Vec<Value> {
+        vec![
+            json!({"type": "button", "sub_type": "copy_code", "index": "0", "parameters": [
+                {"type": "coupon_code", "coupon_code": coupon_code}]}),
+            json!({"type": "button", "sub_type": "quick_reply", "index": "1", "parameters": [
+                {"type": "payload", "payload": payload}]}),
+            json!({"type": "button", "sub_type": "url", "index": "2", "parameters": [
+                {"type": "text", "text": suffix}]}),
+        ]
+    }
+
+    #[test]
+    fn button_values_checked() {
+        let spec = with_every_button();
+        let longest_code = "C".repeat(MAX_COUPON_CODE_CHARS);
+        let valid = parse_components(&every_button(&longest_code, "stop", "A1")).expect("parse");
+        check_components(&spec, &valid, "t", "en_US").expect("valid button values");
+
+        let long_code = "C".repeat(100);
+        let long_suffix = "s".repeat(3_000);
+        let cases = [
+            (
+                every_button("", "stop", "A1"),
+                vec![
+                    "button 0 (copy_code) coupon code is empty",
+                    "give it a value",
+                ],
+            ),
+            (
+                every_button(&long_code, "stop", "A1"),
+                vec![
+                    "button 0 (copy_code) coupon code is 100 characters long",
+                    "WhatsApp allows 15; shorten it",
+                ],
+            ),
+            (
+                every_button("SAVE\n10", "stop", "A1"),
+                vec!["button 0 (copy_code) coupon code contains a new line"],
+            ),
+            (
+                every_button("\u{202e}", "stop", "A1"),
+                vec![
+                    "button 0 (copy_code) coupon code has no visible character",
+                    "U+202E",
+                ],
+            ),
+            (
+                every_button("SAVE10", "", "A1"),
+                vec!["button 1 (quick_reply) payload is empty"],
+            ),
+            (
+                every_button("SAVE10", "\u{200b}", "A1"),
+                vec!["button 1 (quick_reply) payload has no visible character"],
+            ),
+            (
+                every_button("SAVE10", "a\rb", "A1"),
+                vec!["button 1 (quick_reply) payload contains a new line"],
+            ),
+            (
+                every_button("SAVE10", "stop", ""),
+                vec!["button 2 (url) {{1}} is empty"],
+            ),
+            (
+                every_button("SAVE10", "stop", &long_suffix),
+                vec![
+                    "button 2 (url) {{1}} is 3000 characters long",
+                    "WhatsApp allows 2000; shorten it",
+                ],
+            ),
+        ];
+        for (values, expected) in cases {
+            let components = parse_components(&values).expect("parse");
+            let error = check_components(&spec, &components, "t", "en_US")
+                .expect_err("an invalid button value");
             let text = error.to_string();
             for part in expected {
                 assert!(text.contains(part), "{part:?} not in {text}");
