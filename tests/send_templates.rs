@@ -364,6 +364,86 @@ async fn shop_with_template(template: SimTemplate) -> Shop {
 }
 
 #[tokio::test]
+async fn location_header_sent_as_meta_expects() {
+    let template = SimTemplate::positional(
+        "200000000000061",
+        "pickup_point",
+        "en_US",
+        "Your parcel {{1}} waits here.",
+    )
+    .with_component(json!({"type": "HEADER", "format": "LOCATION"}));
+    let shop = shop_with_template(template).await;
+    let key = shop.key(&["read"]).await;
+    let listed = tool_output(
+        &shop
+            .server
+            .call_tool(&key, "list_templates", json!({}))
+            .await,
+    );
+    let pickup = listed["templates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "pickup_point")
+        .expect("pickup_point listed")
+        .clone();
+    assert_eq!(pickup["header"], json!({"format": "LOCATION"}));
+    assert_eq!(
+        pickup["variables"],
+        json!(["header location", "body {{1}}"])
+    );
+    assert_eq!(
+        pickup["exampleComponents"][0]["parameters"][0]["type"],
+        "location"
+    );
+
+    let body = json!({"type": "body", "parameters": [{"type": "text", "text": "P-7"}]});
+    let text = tool_error(
+        &shop
+            .call(
+                "send_template",
+                json!({"phone": CUSTOMER, "templateName": "pickup_point",
+                       "templateLanguage": "en_US", "components": [body.clone()]}),
+            )
+            .await,
+    );
+    assert!(
+        text.contains("missing values for header location"),
+        "{text}"
+    );
+    assert!(text.contains(r#""type":"location""#), "{text}");
+    assert!(posts(&shop).is_empty(), "nothing reached Meta");
+
+    let location = json!({"latitude": 52.5251, "longitude": 13.3694,
+                          "name": "Parcel shop", "address": "Invalidenstr. 1, Berlin"});
+    let output = tool_output(
+        &shop
+            .call(
+                "send_template",
+                json!({"phone": CUSTOMER, "templateName": "pickup_point",
+                "templateLanguage": "en_US", "components": [
+                    {"type": "HEADER", "parameters": [
+                        {"type": "LOCATION", "location": location.clone()}]},
+                    body,
+                ]}),
+            )
+            .await,
+    );
+    assert_eq!(output["status"], "sent");
+    assert_eq!(
+        posts(&shop)[0]["template"],
+        json!({
+            "name": "pickup_point",
+            "language": {"code": "en_US"},
+            "components": [
+                {"type": "header", "parameters": [{"type": "location", "location": location}]},
+                {"type": "body", "parameters": [{"type": "text", "text": "P-7"}]}
+            ]
+        })
+    );
+}
+
+#[tokio::test]
 async fn button_values_checked_before_meta() {
     let template = SimTemplate {
         components: vec![

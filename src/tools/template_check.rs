@@ -44,6 +44,7 @@ pub(super) fn parse_components(values: &[Value]) -> Result<Vec<SendComponent>, T
                     invalid(format!("`components[{index}]`: {problem}"))
                 })?;
             check_media_links(index, &mut component)?;
+            check_locations(index, &component)?;
             Ok(component)
         })
         .collect::<Result<Vec<_>, ToolError>>()?;
@@ -119,6 +120,39 @@ fn check_media_links(index: usize, component: &mut SendComponent) -> Result<(), 
         if let Some(filename) = &media.filename {
             check_filename(filename)
                 .map_err(|reason| invalid(format!("the file name of {place}: {reason}")))?;
+        }
+    }
+    Ok(())
+}
+
+/// Checks each location parameter of `component`: coordinates in range,
+/// and a name and address that pass [`check_value`] when given.
+fn check_locations(index: usize, component: &SendComponent) -> Result<(), ToolError> {
+    let SendComponent::Header { parameters } = component else {
+        return Ok(());
+    };
+    for (position, parameter) in parameters.iter().enumerate() {
+        let ParameterValue::Location { location } = &parameter.value else {
+            continue;
+        };
+        let path = format!("components[{index}].parameters[{position}].location");
+        let coordinates = [
+            ("latitude", location.latitude, 90.0),
+            ("longitude", location.longitude, 180.0),
+        ];
+        for (name, value, limit) in coordinates {
+            if !(-limit..=limit).contains(&value) {
+                return Err(invalid(format!(
+                    "`{path}.{name}` is {value}, outside -{limit} to {limit}; give the {name} \
+                     in decimal degrees, such as 52.52"
+                )));
+            }
+        }
+        let texts = [("name", &location.name), ("address", &location.address)];
+        for (name, text) in texts {
+            if let Some(text) = text {
+                check_value(&format!("`{path}.{name}`"), text)?;
+            }
         }
     }
     Ok(())
@@ -409,6 +443,22 @@ fn check_part<'a>(
         return Err(invalid(format!(
             "the template's {part_name} has no variables; remove the {part_name} component"
         )));
+    }
+    if let [variable] = variables
+        && variable.slot == Slot::Location
+    {
+        return match supplied {
+            [] => {
+                missing.push(variable);
+                Ok(())
+            }
+            [parameter] if matches!(parameter.value, ParameterValue::Location { .. }) => Ok(()),
+            _ => Err(invalid(
+                "the header needs exactly one location parameter, such as {\"type\": \
+                 \"location\", \"location\": {\"latitude\": 52.52, \"longitude\": 13.405}}"
+                    .to_owned(),
+            )),
+        };
     }
     if let [variable] = variables
         && let Slot::Media(kind) = &variable.slot
@@ -824,6 +874,95 @@ mod tests {
             for part in expected {
                 assert!(text.contains(part), "{part:?} not in {text}");
             }
+        }
+    }
+
+    fn with_location() -> TemplateSpec {
+        spec(json!([
+            {"type": "HEADER", "format": "LOCATION"},
+            {"type": "BODY", "text": "Your parcel waits at {{1}}."},
+        ]))
+    }
+
+    fn location_send(location: Value) -> Result<Vec<SendComponent>, ToolError> {
+        parse_components(&[
+            json!({"type": "HEADER", "parameters": [{"type": "LOCATION", "location": location}]}),
+            json!({"type": "body", "parameters": [{"type": "text", "text": "the depot"}]}),
+        ])
+    }
+
+    #[test]
+    fn location_header_required() {
+        let spec = with_location();
+        let body_only = parse_components(&[json!({"type": "body", "parameters": [
+            {"type": "text", "text": "the depot"}]})])
+        .expect("parse");
+        let text = check_components(&spec, &body_only, "t", "en_US")
+            .expect_err("the location is missing")
+            .to_string();
+        assert!(
+            text.contains("missing values for header location"),
+            "{text}"
+        );
+        assert!(text.contains(r#""type":"location""#), "{text}");
+        assert!(text.contains(r#""latitude":52.52"#), "{text}");
+
+        let components = location_send(json!({"latitude": -33.9, "longitude": 18,
+                                              "name": "Depot", "address": "Dock Rd 1"}))
+        .expect("parse");
+        check_components(&spec, &components, "t", "en_US").expect("a location header");
+        let SendComponent::Header { parameters } = &components[0] else {
+            panic!("not a header: {components:?}")
+        };
+        assert_eq!(
+            serde_json::to_value(&parameters[0]).unwrap(),
+            json!({"type": "location", "location": {"latitude": -33.9, "longitude": 18.0,
+                   "name": "Depot", "address": "Dock Rd 1"}})
+        );
+        let bare = location_send(json!({"latitude": 90, "longitude": -180})).expect("parse");
+        check_components(&spec, &bare, "t", "en_US").expect("name and address are optional");
+
+        let image = parse_components(&[
+            json!({"type": "header", "parameters": [
+                {"type": "image", "image": {"link": "https://example.com/a.png"}}]}),
+            json!({"type": "body", "parameters": [{"type": "text", "text": "the depot"}]}),
+        ])
+        .expect("parse");
+        let text = check_components(&spec, &image, "t", "en_US")
+            .expect_err("an image for a location")
+            .to_string();
+        assert!(text.contains("exactly one location parameter"), "{text}");
+    }
+
+    #[test]
+    fn location_values_checked() {
+        let cases = [
+            (
+                json!({"latitude": 90.5, "longitude": 0}),
+                "`components[0].parameters[0].location.latitude` is 90.5, outside -90 to 90",
+            ),
+            (
+                json!({"latitude": 0, "longitude": -181}),
+                "`components[0].parameters[0].location.longitude` is -181, outside -180 to 180",
+            ),
+            (
+                json!({"latitude": 0, "longitude": 0, "name": ""}),
+                "`components[0].parameters[0].location.name` is empty",
+            ),
+            (
+                json!({"latitude": 0, "longitude": 0, "address": "\u{202e}"}),
+                "`components[0].parameters[0].location.address` has no visible character",
+            ),
+            (
+                json!({"latitude": 0, "longitude": 0, "address": "Dock Rd\n1"}),
+                "`components[0].parameters[0].location.address` contains a new line",
+            ),
+        ];
+        for (location, expected) in cases {
+            let text = location_send(location.clone())
+                .expect_err("an invalid location")
+                .to_string();
+            assert!(text.contains(expected), "{location}: {text}");
         }
     }
 
