@@ -444,6 +444,33 @@ async fn location_header_sent_as_meta_expects() {
 }
 
 #[tokio::test]
+async fn oversized_components_rejected_early() {
+    let shop = shop(ALL).await;
+    shop.sync_templates().await;
+    let body = json!({"type": "body", "parameters": [
+        {"type": "text", "text": "Hans"}, {"type": "text", "text": "#42"}]});
+    let arguments = json!({"phone": CUSTOMER, "templateName": "order_update",
+                           "templateLanguage": "en_US",
+                           "components": vec![body; 40_000]});
+    let text = tool_error(&shop.call("send_template", arguments).await);
+    assert!(text.contains("40000 components were given"), "{text}");
+    assert!(text.contains("at most 12"), "{text}");
+    assert!(!text.contains("second body component"), "{text}");
+
+    let parameters = vec![json!({"type": "text", "text": "Hans"}); 5_000];
+    let arguments = json!({"phone": CUSTOMER, "templateName": "order_update",
+                           "templateLanguage": "en_US",
+                           "components": [{"type": "body", "parameters": parameters}]});
+    let text = tool_error(&shop.call("send_template", arguments).await);
+    assert!(
+        text.contains("`components[0]` has 5000 parameters"),
+        "{text}"
+    );
+    assert!(text.contains("at most 204"), "{text}");
+    assert!(posts(&shop).is_empty(), "nothing reached Meta");
+}
+
+#[tokio::test]
 async fn button_values_checked_before_meta() {
     let template = SimTemplate {
         components: vec![

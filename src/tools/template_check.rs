@@ -16,6 +16,19 @@ use super::template_spec::{Part, Slot, TemplateSpec, Variable, render};
 /// message may quote the caller's value, such as an unknown variant.
 const MAX_SERDE_MESSAGE_CHARS: usize = 200;
 
+/// Maximum buttons of a template. NOTE: the number comes from WhatsApp
+/// providers' documentation, not from Meta's reference.
+const MAX_BUTTONS: usize = 10;
+
+/// Maximum components of one send: one header, one body and one button
+/// component per button.
+const MAX_COMPONENTS: usize = 2 + MAX_BUTTONS;
+
+/// Maximum parameters of one component. A body has at most
+/// [`MAX_BODY_CHARS`] characters and each variable, such as `{{1}}`, takes
+/// at least 5 of them, so no component of a template has more variables.
+const MAX_PARAMETERS_PER_COMPONENT: usize = MAX_BODY_CHARS / "{{1}}".len();
+
 /// Maximum characters of a copy-code button's coupon code. NOTE: the
 /// number comes from a WhatsApp provider's documentation, not from Meta's
 /// reference.
@@ -30,6 +43,7 @@ const MAX_URL_SUFFIX_CHARS: usize = 2000;
 /// Meta's lower case. Unknown keys and values of the wrong JSON type are
 /// rejected by [`check_component_shape`] with their path.
 pub(super) fn parse_components(values: &[Value]) -> Result<Vec<SendComponent>, ToolError> {
+    check_counts(values)?;
     let components = values
         .iter()
         .enumerate()
@@ -50,6 +64,33 @@ pub(super) fn parse_components(values: &[Value]) -> Result<Vec<SendComponent>, T
         .collect::<Result<Vec<_>, ToolError>>()?;
     check_single_header_and_body(&components)?;
     Ok(components)
+}
+
+/// Rejects more components, or more parameters in one component, than any
+/// template takes. This runs before any component is copied or decoded, so
+/// that an oversized `components` argument costs one pass over its arrays.
+fn check_counts(values: &[Value]) -> Result<(), ToolError> {
+    if values.len() > MAX_COMPONENTS {
+        return Err(invalid(format!(
+            "{} components were given, and a template send takes at most {MAX_COMPONENTS}: \
+             one header, one body and one per button, up to {MAX_BUTTONS} buttons; give each \
+             component once",
+            values.len()
+        )));
+    }
+    for (index, value) in values.iter().enumerate() {
+        let count = value
+            .get("parameters")
+            .and_then(Value::as_array)
+            .map_or(0, Vec::len);
+        if count > MAX_PARAMETERS_PER_COMPONENT {
+            return Err(invalid(format!(
+                "`components[{index}]` has {count} parameters, and a component takes at most \
+                 {MAX_PARAMETERS_PER_COMPONENT}; give one parameter per variable of the template"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Rejects a second header or body component: a template has one of each,
@@ -783,6 +824,47 @@ mod tests {
                 assert!(text.contains(part), "{part:?} not in {text}");
             }
         }
+    }
+
+    #[test]
+    fn component_count_checked_first() {
+        let body = json!({"type": "body", "parameters": [{"type": "text", "text": "a"}]});
+        let mut values = vec![json!({"type": "footer"})];
+        values.extend(std::iter::repeat_n(body, 40_000));
+        let text = parse_components(&values)
+            .expect_err("too many components")
+            .to_string();
+        assert!(text.contains("40001 components were given"), "{text}");
+        assert!(text.contains("at most 12"), "{text}");
+        assert!(
+            !text.contains("footer"),
+            "the count is checked before any component: {text}"
+        );
+    }
+
+    #[test]
+    fn parameter_count_checked_first() {
+        let mut parameters = vec![json!({"type": "sticker"})];
+        parameters.extend(std::iter::repeat_n(
+            json!({"type": "text", "text": "a"}),
+            300,
+        ));
+        let values = [
+            json!({"type": "header", "parameters": [{"type": "text", "text": "a"}]}),
+            json!({"type": "body", "parameters": parameters}),
+        ];
+        let text = parse_components(&values)
+            .expect_err("too many parameters")
+            .to_string();
+        assert!(
+            text.contains("`components[1]` has 301 parameters"),
+            "{text}"
+        );
+        assert!(text.contains("at most 204"), "{text}");
+        assert!(!text.contains("sticker"), "{text}");
+        let full = vec![json!({"type": "text", "text": "a"}); MAX_PARAMETERS_PER_COMPONENT];
+        parse_components(&[json!({"type": "body", "parameters": full})])
+            .expect("the maximum number of parameters");
     }
 
     fn with_every_button() -> TemplateSpec {

@@ -272,6 +272,26 @@ def test_button_values_rejected_before_meta(send_stack, sim):
     assert sim.requests() == [], "nothing reached Meta"
 
 
+def test_oversized_components_rejected(send_stack, sim):
+    structured(send_stack.call("list_templates", {}))
+    sim.clear_requests()
+    body = {"type": "body", "parameters": [{"type": "text", "text": "Hans"}]}
+    text = tool_error(
+        send_stack.call(
+            "send_template",
+            {
+                "phone": new_customer(),
+                "templateName": "order_update",
+                "templateLanguage": "en_US",
+                "components": [body] * 40_000,
+            },
+        )
+    )
+    assert "40000 components were given" in text, text
+    assert "at most 12" in text, text
+    assert sim.message_posts() == [], "nothing reached Meta"
+
+
 # C14: scopes are checked per tool. A read key calling send_text is
 # rejected with an error naming the missing send scope: no request reaches
 # Meta, no message is stored, no event is emitted. A read+write key:
