@@ -7,6 +7,7 @@ mod common;
 
 use common::meta::*;
 use common::*;
+use pons::metasim::SimTemplate;
 use serde_json::{Value, json};
 
 const ALL: &[&str] = &["read", "write", "send"];
@@ -352,4 +353,193 @@ async fn template_name_guide_follows_scopes() {
     assert!(text.contains("missing argument `templateName`"), "{text}");
     assert!(!text.contains("order_update"), "{text}");
     assert!(text.contains("`read` scope"), "{text}");
+}
+
+/// Seeds the stand-in with `template` and loads the list into the store.
+async fn shop_with_template(template: SimTemplate) -> Shop {
+    let shop = shop(ALL).await;
+    shop.server.sim.add_template(template);
+    shop.sync_templates().await;
+    shop
+}
+
+#[tokio::test]
+async fn location_header_sent_as_meta_expects() {
+    let template = SimTemplate::positional(
+        "200000000000061",
+        "pickup_point",
+        "en_US",
+        "Your parcel {{1}} waits here.",
+    )
+    .with_component(json!({"type": "HEADER", "format": "LOCATION"}));
+    let shop = shop_with_template(template).await;
+    let key = shop.key(&["read"]).await;
+    let listed = tool_output(
+        &shop
+            .server
+            .call_tool(&key, "list_templates", json!({}))
+            .await,
+    );
+    let pickup = listed["templates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "pickup_point")
+        .expect("pickup_point listed")
+        .clone();
+    assert_eq!(pickup["header"], json!({"format": "LOCATION"}));
+    assert_eq!(
+        pickup["variables"],
+        json!(["header location", "body {{1}}"])
+    );
+    assert_eq!(
+        pickup["exampleComponents"][0]["parameters"][0]["type"],
+        "location"
+    );
+
+    let body = json!({"type": "body", "parameters": [{"type": "text", "text": "P-7"}]});
+    let text = tool_error(
+        &shop
+            .call(
+                "send_template",
+                json!({"phone": CUSTOMER, "templateName": "pickup_point",
+                       "templateLanguage": "en_US", "components": [body.clone()]}),
+            )
+            .await,
+    );
+    assert!(
+        text.contains("missing values for header location"),
+        "{text}"
+    );
+    assert!(text.contains(r#""type":"location""#), "{text}");
+    assert!(posts(&shop).is_empty(), "nothing reached Meta");
+
+    let location = json!({"latitude": 52.5251, "longitude": 13.3694,
+                          "name": "Parcel shop", "address": "Invalidenstr. 1, Berlin"});
+    let output = tool_output(
+        &shop
+            .call(
+                "send_template",
+                json!({"phone": CUSTOMER, "templateName": "pickup_point",
+                "templateLanguage": "en_US", "components": [
+                    {"type": "HEADER", "parameters": [
+                        {"type": "LOCATION", "location": location.clone()}]},
+                    body,
+                ]}),
+            )
+            .await,
+    );
+    assert_eq!(output["status"], "sent");
+    assert_eq!(
+        posts(&shop)[0]["template"],
+        json!({
+            "name": "pickup_point",
+            "language": {"code": "en_US"},
+            "components": [
+                {"type": "header", "parameters": [{"type": "location", "location": location}]},
+                {"type": "body", "parameters": [{"type": "text", "text": "P-7"}]}
+            ]
+        })
+    );
+}
+
+#[tokio::test]
+async fn oversized_components_rejected_early() {
+    let shop = shop(ALL).await;
+    shop.sync_templates().await;
+    let body = json!({"type": "body", "parameters": [
+        {"type": "text", "text": "Hans"}, {"type": "text", "text": "#42"}]});
+    let arguments = json!({"phone": CUSTOMER, "templateName": "order_update",
+                           "templateLanguage": "en_US",
+                           "components": vec![body; 40_000]});
+    let text = tool_error(&shop.call("send_template", arguments).await);
+    assert!(text.contains("40000 components were given"), "{text}");
+    assert!(text.contains("at most 12"), "{text}");
+    assert!(!text.contains("second body component"), "{text}");
+
+    let parameters = vec![json!({"type": "text", "text": "Hans"}); 5_000];
+    let arguments = json!({"phone": CUSTOMER, "templateName": "order_update",
+                           "templateLanguage": "en_US",
+                           "components": [{"type": "body", "parameters": parameters}]});
+    let text = tool_error(&shop.call("send_template", arguments).await);
+    assert!(
+        text.contains("`components[0]` has 5000 parameters"),
+        "{text}"
+    );
+    assert!(text.contains("at most 204"), "{text}");
+    assert!(posts(&shop).is_empty(), "nothing reached Meta");
+}
+
+#[tokio::test]
+async fn button_values_checked_before_meta() {
+    let template = SimTemplate {
+        components: vec![
+            json!({"type": "BODY", "text": "Take 10% off today."}),
+            json!({"type": "BUTTONS", "buttons": [
+                {"type": "COPY_CODE", "example": "SAVE10"},
+                {"type": "QUICK_REPLY", "text": "Stop"},
+                {"type": "URL", "text": "Shop", "url": "https://shop.example/s/{{1}}"}
+            ]}),
+        ],
+        category: "MARKETING".to_owned(),
+        ..SimTemplate::positional("200000000000062", "coupon_offer", "en_US", "")
+    };
+    let shop = shop_with_template(template).await;
+    let send = |coupon_code: &str, payload: &str, suffix: &str| {
+        json!({"phone": CUSTOMER, "templateName": "coupon_offer", "templateLanguage": "en_US",
+        "components": [
+            {"type": "button", "sub_type": "copy_code", "index": "0", "parameters": [
+                {"type": "coupon_code", "coupon_code": coupon_code}]},
+            {"type": "button", "sub_type": "quick_reply", "index": "1", "parameters": [
+                {"type": "payload", "payload": payload}]},
+            {"type": "button", "sub_type": "url", "index": "2", "parameters": [
+                {"type": "text", "text": suffix}]},
+        ]})
+    };
+    let long_code = "C".repeat(100);
+    let long_suffix = "s".repeat(3_000);
+    let cases = [
+        (
+            send("", "stop", "a1"),
+            "button 0 (copy_code) coupon code is empty",
+        ),
+        (
+            send(&long_code, "stop", "a1"),
+            "button 0 (copy_code) coupon code is 100 characters long, and WhatsApp allows 15",
+        ),
+        (
+            send("SAVE\n10", "stop", "a1"),
+            "button 0 (copy_code) coupon code contains a new line",
+        ),
+        (
+            send("\u{202e}", "stop", "a1"),
+            "button 0 (copy_code) coupon code has no visible character",
+        ),
+        (
+            send("SAVE10", "", "a1"),
+            "button 1 (quick_reply) payload is empty",
+        ),
+        (
+            send("SAVE10", "stop\n", "a1"),
+            "button 1 (quick_reply) payload contains a new line",
+        ),
+        (
+            send("SAVE10", "stop", &long_suffix),
+            "button 2 (url) {{1}} is 3000 characters long, and WhatsApp allows 2000",
+        ),
+    ];
+    for (arguments, expected) in cases {
+        let text = tool_error(&shop.call("send_template", arguments).await);
+        assert!(text.contains(expected), "{expected:?} not in {text}");
+    }
+    assert!(posts(&shop).is_empty(), "nothing reached Meta");
+
+    tool_output(
+        &shop
+            .call("send_template", send("SAVE10", "stop", "a1"))
+            .await,
+    );
+    let buttons = &posts(&shop)[0]["template"]["components"];
+    assert_eq!(buttons[0]["parameters"][0]["coupon_code"], "SAVE10");
+    assert_eq!(buttons[1]["parameters"][0]["payload"], "stop");
 }

@@ -69,6 +69,13 @@ impl SimTemplate {
         })
     }
 
+    /// Tells whether the header shows a map pin (`format` LOCATION).
+    pub(crate) fn has_location_header(&self) -> bool {
+        self.components.iter().any(|c| {
+            c["type"].as_str() == Some("HEADER") && c["format"].as_str() == Some("LOCATION")
+        })
+    }
+
     /// Returns the text of the component of `kind` (`HEADER`, `BODY`).
     pub(crate) fn text_of(&self, kind: &str) -> Option<&str> {
         self.components

@@ -1,6 +1,7 @@
 //! Checks of the `template` object of a send: the template exists in that
 //! language and is approved (else 132001), component types are lower-case,
-//! and the parameters match the template's variables (else 132000).
+//! and the parameters match the template's variables (else 132000). A
+//! template with a location header needs the place in every send.
 
 use serde_json::Value;
 
@@ -87,6 +88,9 @@ fn check_parameters(
     if kind == "header" && template.has_media_header() {
         return check_media_header(components);
     }
+    if kind == "header" && template.has_location_header() {
+        return check_location_header(components);
+    }
     let expected = template
         .text_of(&kind.to_ascii_uppercase())
         .map(placeholders)
@@ -146,6 +150,29 @@ fn check_media_header(components: &[Value]) -> Result<(), Reject> {
         _ => reject(
             132000,
             "header: a media header needs exactly one image, video or document parameter",
+        ),
+    }
+}
+
+/// Checks that a location header (`format` LOCATION) gets exactly one
+/// location parameter with numeric coordinates.
+fn check_location_header(components: &[Value]) -> Result<(), Reject> {
+    let supplied: Vec<&Value> = components
+        .iter()
+        .filter(|c| c["type"].as_str() == Some("header"))
+        .flat_map(|c| c["parameters"].as_array().into_iter().flatten())
+        .collect();
+    match supplied.as_slice() {
+        [parameter]
+            if parameter["type"].as_str() == Some("location")
+                && parameter["location"]["latitude"].is_number()
+                && parameter["location"]["longitude"].is_number() =>
+        {
+            Ok(())
+        }
+        _ => reject(
+            132000,
+            "header: a location header needs exactly one location parameter with latitude and longitude",
         ),
     }
 }

@@ -16,11 +16,34 @@ use super::template_spec::{Part, Slot, TemplateSpec, Variable, render};
 /// message may quote the caller's value, such as an unknown variant.
 const MAX_SERDE_MESSAGE_CHARS: usize = 200;
 
+/// Maximum buttons of a template. NOTE: the number comes from WhatsApp
+/// providers' documentation, not from Meta's reference.
+const MAX_BUTTONS: usize = 10;
+
+/// Maximum components of one send: one header, one body and one button
+/// component per button.
+const MAX_COMPONENTS: usize = 2 + MAX_BUTTONS;
+
+/// Maximum parameters of one component. A body has at most
+/// [`MAX_BODY_CHARS`] characters and each variable, such as `{{1}}`, takes
+/// at least 5 of them, so no component of a template has more variables.
+const MAX_PARAMETERS_PER_COMPONENT: usize = MAX_BODY_CHARS / "{{1}}".len();
+
+/// Maximum characters of a copy-code button's coupon code. NOTE: the
+/// number comes from a WhatsApp provider's documentation, not from Meta's
+/// reference.
+const MAX_COUPON_CODE_CHARS: usize = 15;
+
+/// Maximum characters of a URL button's suffix. NOTE: the number is an
+/// assumption, because Meta documents no limit for the suffix.
+const MAX_URL_SUFFIX_CHARS: usize = 2000;
+
 /// Parses the caller's components. Component, sub-type and parameter types
 /// are accepted in any case (the template list shows `BODY`) and sent in
 /// Meta's lower case. Unknown keys and values of the wrong JSON type are
 /// rejected by [`check_component_shape`] with their path.
 pub(super) fn parse_components(values: &[Value]) -> Result<Vec<SendComponent>, ToolError> {
+    check_counts(values)?;
     let components = values
         .iter()
         .enumerate()
@@ -35,11 +58,39 @@ pub(super) fn parse_components(values: &[Value]) -> Result<Vec<SendComponent>, T
                     invalid(format!("`components[{index}]`: {problem}"))
                 })?;
             check_media_links(index, &mut component)?;
+            check_locations(index, &component)?;
             Ok(component)
         })
         .collect::<Result<Vec<_>, ToolError>>()?;
     check_single_header_and_body(&components)?;
     Ok(components)
+}
+
+/// Rejects more components, or more parameters in one component, than any
+/// template takes. This runs before any component is copied or decoded, so
+/// that an oversized `components` argument costs one pass over its arrays.
+fn check_counts(values: &[Value]) -> Result<(), ToolError> {
+    if values.len() > MAX_COMPONENTS {
+        return Err(invalid(format!(
+            "{} components were given, and a template send takes at most {MAX_COMPONENTS}: \
+             one header, one body and one per button, up to {MAX_BUTTONS} buttons; give each \
+             component once",
+            values.len()
+        )));
+    }
+    for (index, value) in values.iter().enumerate() {
+        let count = value
+            .get("parameters")
+            .and_then(Value::as_array)
+            .map_or(0, Vec::len);
+        if count > MAX_PARAMETERS_PER_COMPONENT {
+            return Err(invalid(format!(
+                "`components[{index}]` has {count} parameters, and a component takes at most \
+                 {MAX_PARAMETERS_PER_COMPONENT}; give one parameter per variable of the template"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Rejects a second header or body component: a template has one of each,
@@ -115,6 +166,39 @@ fn check_media_links(index: usize, component: &mut SendComponent) -> Result<(), 
     Ok(())
 }
 
+/// Checks each location parameter of `component`: coordinates in range,
+/// and a name and address that pass [`check_value`] when given.
+fn check_locations(index: usize, component: &SendComponent) -> Result<(), ToolError> {
+    let SendComponent::Header { parameters } = component else {
+        return Ok(());
+    };
+    for (position, parameter) in parameters.iter().enumerate() {
+        let ParameterValue::Location { location } = &parameter.value else {
+            continue;
+        };
+        let path = format!("components[{index}].parameters[{position}].location");
+        let coordinates = [
+            ("latitude", location.latitude, 90.0),
+            ("longitude", location.longitude, 180.0),
+        ];
+        for (name, value, limit) in coordinates {
+            if !(-limit..=limit).contains(&value) {
+                return Err(invalid(format!(
+                    "`{path}.{name}` is {value}, outside -{limit} to {limit}; give the {name} \
+                     in decimal degrees, such as 52.52"
+                )));
+            }
+        }
+        let texts = [("name", &location.name), ("address", &location.address)];
+        for (name, text) in texts {
+            if let Some(text) = text {
+                check_value(&format!("`{path}.{name}`"), text)?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Lower-cases the types of a component object and adds an empty
 /// `parameters`. Other values are returned unchanged.
 fn normalize(mut value: Value) -> Value {
@@ -179,6 +263,63 @@ fn check_value_characters(label: &str, text: &str) -> Result<(), ToolError> {
     Ok(())
 }
 
+/// Checks a value that a template send carries, whatever its component or
+/// type: it is not empty, it has a visible character, and it passes
+/// [`check_value_characters`]. `label` names the value in the error.
+fn check_value(label: &str, text: &str) -> Result<(), ToolError> {
+    if text.trim().is_empty() {
+        return Err(invalid(format!(
+            "{label} is empty; give it a value with visible text"
+        )));
+    }
+    if !has_visible_character(text) {
+        return Err(invalid(format!(
+            "{label} has no visible character, only invisible characters such as U+200B or \
+             U+202E; give it a value with visible text"
+        )));
+    }
+    check_value_characters(label, text)
+}
+
+/// Checks a button value with [`check_value`] and against `limit`
+/// characters.
+fn check_button_value(label: &str, text: &str, limit: usize) -> Result<(), ToolError> {
+    check_value(label, text)?;
+    let length = text.chars().count();
+    if length > limit {
+        return Err(invalid(format!(
+            "{label} is {length} characters long, and WhatsApp allows {limit}; shorten it"
+        )));
+    }
+    Ok(())
+}
+
+/// Checks the payload of each quick-reply button with [`check_value`]:
+/// WhatsApp returns it in the webhook when the customer taps the button.
+fn check_payloads(components: &[SendComponent]) -> Result<(), ToolError> {
+    for component in components {
+        let SendComponent::Button {
+            sub_type,
+            index,
+            parameters,
+        } = component
+        else {
+            continue;
+        };
+        for parameter in parameters {
+            if let ParameterValue::Payload { payload } = &parameter.value {
+                let label = format!(
+                    "button {} ({}) payload",
+                    echoed(index.trim()),
+                    echoed(sub_type)
+                );
+                check_value(&label, payload)?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Text values of a template's variables by name, one list per part,
 /// because a header and a body may both have a `{{1}}`.
 #[derive(Debug, Default)]
@@ -216,6 +357,7 @@ pub(super) fn check_components(
         check_part(spec, &part, &variables, &supplied, &mut missing, values)?;
     }
     check_buttons_exist(spec, components)?;
+    check_payloads(components)?;
     for variable in &spec.variables {
         if let Part::Button { index, .. } = &variable.part
             && !button_supplied(components, *index, variable)?
@@ -344,6 +486,22 @@ fn check_part<'a>(
         )));
     }
     if let [variable] = variables
+        && variable.slot == Slot::Location
+    {
+        return match supplied {
+            [] => {
+                missing.push(variable);
+                Ok(())
+            }
+            [parameter] if matches!(parameter.value, ParameterValue::Location { .. }) => Ok(()),
+            _ => Err(invalid(
+                "the header needs exactly one location parameter, such as {\"type\": \
+                 \"location\", \"location\": {\"latitude\": 52.52, \"longitude\": 13.405}}"
+                    .to_owned(),
+            )),
+        };
+    }
+    if let [variable] = variables
         && let Slot::Media(kind) = &variable.slot
     {
         return match supplied {
@@ -452,16 +610,7 @@ fn text_value(part: &str, name: &str, parameter: &Parameter) -> Result<String, T
             )));
         }
     };
-    if text.trim().is_empty() {
-        return Err(invalid(format!("{part} variable {{{{{name}}}}} is empty")));
-    }
-    if !has_visible_character(&text) {
-        return Err(invalid(format!(
-            "{part} variable {{{{{name}}}}} has no visible character, only invisible \
-             characters such as U+200B; supply the text the customer should see"
-        )));
-    }
-    check_value_characters(&format!("{part} variable {{{{{name}}}}}"), &text)?;
+    check_value(&format!("{part} variable {{{{{name}}}}}"), &text)?;
     Ok(text)
 }
 
@@ -495,18 +644,24 @@ fn button_supplied(
     let label = variable.label();
     let fits = match (&variable.slot, parameters.as_slice()) {
         (Slot::Text(_), [p]) => match &p.value {
-            ParameterValue::Text { text } if has_visible_character(text) => {
-                check_value_characters(&label, text)?;
+            ParameterValue::Text { text } => {
+                check_button_value(&label, text, MAX_URL_SUFFIX_CHARS)?;
                 true
             }
             _ => false,
         },
-        (Slot::CouponCode, [p]) => matches!(p.value, ParameterValue::CouponCode { .. }),
+        (Slot::CouponCode, [p]) => match &p.value {
+            ParameterValue::CouponCode { coupon_code } => {
+                check_button_value(&label, coupon_code, MAX_COUPON_CODE_CHARS)?;
+                true
+            }
+            _ => false,
+        },
         _ => false,
     };
     if !fits {
         return Err(invalid(format!(
-            "{label} needs exactly one non-empty {} parameter",
+            "{label} needs exactly one {} parameter",
             if variable.slot == Slot::CouponCode {
                 "coupon_code"
             } else {
@@ -668,6 +823,228 @@ mod tests {
             for part in expected {
                 assert!(text.contains(part), "{part:?} not in {text}");
             }
+        }
+    }
+
+    #[test]
+    fn component_count_checked_first() {
+        let body = json!({"type": "body", "parameters": [{"type": "text", "text": "a"}]});
+        let mut values = vec![json!({"type": "footer"})];
+        values.extend(std::iter::repeat_n(body, 40_000));
+        let text = parse_components(&values)
+            .expect_err("too many components")
+            .to_string();
+        assert!(text.contains("40001 components were given"), "{text}");
+        assert!(text.contains("at most 12"), "{text}");
+        assert!(
+            !text.contains("footer"),
+            "the count is checked before any component: {text}"
+        );
+    }
+
+    #[test]
+    fn parameter_count_checked_first() {
+        let mut parameters = vec![json!({"type": "sticker"})];
+        parameters.extend(std::iter::repeat_n(
+            json!({"type": "text", "text": "a"}),
+            300,
+        ));
+        let values = [
+            json!({"type": "header", "parameters": [{"type": "text", "text": "a"}]}),
+            json!({"type": "body", "parameters": parameters}),
+        ];
+        let text = parse_components(&values)
+            .expect_err("too many parameters")
+            .to_string();
+        assert!(
+            text.contains("`components[1]` has 301 parameters"),
+            "{text}"
+        );
+        assert!(text.contains("at most 204"), "{text}");
+        assert!(!text.contains("sticker"), "{text}");
+        let full = vec![json!({"type": "text", "text": "a"}); MAX_PARAMETERS_PER_COMPONENT];
+        parse_components(&[json!({"type": "body", "parameters": full})])
+            .expect("the maximum number of parameters");
+    }
+
+    fn with_every_button() -> TemplateSpec {
+        spec(json!([
+            {"type": "BODY", "text": "Your code is ready."},
+            {"type": "BUTTONS", "buttons": [
+                {"type": "COPY_CODE", "example": "SAVE10"},
+                {"type": "QUICK_REPLY", "text": "Stop"},
+                {"type": "URL", "text": "Track", "url": "https://example.com/t/{{1}}"},
+            ]},
+        ]))
+    }
+
+    fn every_button(coupon_code: &str, payload: &str, suffix: &str) -> Vec<Value> {
+        vec![
+            json!({"type": "button", "sub_type": "copy_code", "index": "0", "parameters": [
+                {"type": "coupon_code", "coupon_code": coupon_code}]}),
+            json!({"type": "button", "sub_type": "quick_reply", "index": "1", "parameters": [
+                {"type": "payload", "payload": payload}]}),
+            json!({"type": "button", "sub_type": "url", "index": "2", "parameters": [
+                {"type": "text", "text": suffix}]}),
+        ]
+    }
+
+    #[test]
+    fn button_values_checked() {
+        let spec = with_every_button();
+        let longest_code = "C".repeat(MAX_COUPON_CODE_CHARS);
+        let valid = parse_components(&every_button(&longest_code, "stop", "A1")).expect("parse");
+        check_components(&spec, &valid, "t", "en_US").expect("valid button values");
+
+        let long_code = "C".repeat(100);
+        let long_suffix = "s".repeat(3_000);
+        let cases = [
+            (
+                every_button("", "stop", "A1"),
+                vec![
+                    "button 0 (copy_code) coupon code is empty",
+                    "give it a value",
+                ],
+            ),
+            (
+                every_button(&long_code, "stop", "A1"),
+                vec![
+                    "button 0 (copy_code) coupon code is 100 characters long",
+                    "WhatsApp allows 15; shorten it",
+                ],
+            ),
+            (
+                every_button("SAVE\n10", "stop", "A1"),
+                vec!["button 0 (copy_code) coupon code contains a new line"],
+            ),
+            (
+                every_button("\u{202e}", "stop", "A1"),
+                vec![
+                    "button 0 (copy_code) coupon code has no visible character",
+                    "U+202E",
+                ],
+            ),
+            (
+                every_button("SAVE10", "", "A1"),
+                vec!["button 1 (quick_reply) payload is empty"],
+            ),
+            (
+                every_button("SAVE10", "\u{200b}", "A1"),
+                vec!["button 1 (quick_reply) payload has no visible character"],
+            ),
+            (
+                every_button("SAVE10", "a\rb", "A1"),
+                vec!["button 1 (quick_reply) payload contains a new line"],
+            ),
+            (
+                every_button("SAVE10", "stop", ""),
+                vec!["button 2 (url) {{1}} is empty"],
+            ),
+            (
+                every_button("SAVE10", "stop", &long_suffix),
+                vec![
+                    "button 2 (url) {{1}} is 3000 characters long",
+                    "WhatsApp allows 2000; shorten it",
+                ],
+            ),
+        ];
+        for (values, expected) in cases {
+            let components = parse_components(&values).expect("parse");
+            let error = check_components(&spec, &components, "t", "en_US")
+                .expect_err("an invalid button value");
+            let text = error.to_string();
+            for part in expected {
+                assert!(text.contains(part), "{part:?} not in {text}");
+            }
+        }
+    }
+
+    fn with_location() -> TemplateSpec {
+        spec(json!([
+            {"type": "HEADER", "format": "LOCATION"},
+            {"type": "BODY", "text": "Your parcel waits at {{1}}."},
+        ]))
+    }
+
+    fn location_send(location: Value) -> Result<Vec<SendComponent>, ToolError> {
+        parse_components(&[
+            json!({"type": "HEADER", "parameters": [{"type": "LOCATION", "location": location}]}),
+            json!({"type": "body", "parameters": [{"type": "text", "text": "the depot"}]}),
+        ])
+    }
+
+    #[test]
+    fn location_header_required() {
+        let spec = with_location();
+        let body_only = parse_components(&[json!({"type": "body", "parameters": [
+            {"type": "text", "text": "the depot"}]})])
+        .expect("parse");
+        let text = check_components(&spec, &body_only, "t", "en_US")
+            .expect_err("the location is missing")
+            .to_string();
+        assert!(
+            text.contains("missing values for header location"),
+            "{text}"
+        );
+        assert!(text.contains(r#""type":"location""#), "{text}");
+        assert!(text.contains(r#""latitude":52.52"#), "{text}");
+
+        let components = location_send(json!({"latitude": -33.9, "longitude": 18,
+                                              "name": "Depot", "address": "Dock Rd 1"}))
+        .expect("parse");
+        check_components(&spec, &components, "t", "en_US").expect("a location header");
+        let SendComponent::Header { parameters } = &components[0] else {
+            panic!("not a header: {components:?}")
+        };
+        assert_eq!(
+            serde_json::to_value(&parameters[0]).unwrap(),
+            json!({"type": "location", "location": {"latitude": -33.9, "longitude": 18.0,
+                   "name": "Depot", "address": "Dock Rd 1"}})
+        );
+        let bare = location_send(json!({"latitude": 90, "longitude": -180})).expect("parse");
+        check_components(&spec, &bare, "t", "en_US").expect("name and address are optional");
+
+        let image = parse_components(&[
+            json!({"type": "header", "parameters": [
+                {"type": "image", "image": {"link": "https://example.com/a.png"}}]}),
+            json!({"type": "body", "parameters": [{"type": "text", "text": "the depot"}]}),
+        ])
+        .expect("parse");
+        let text = check_components(&spec, &image, "t", "en_US")
+            .expect_err("an image for a location")
+            .to_string();
+        assert!(text.contains("exactly one location parameter"), "{text}");
+    }
+
+    #[test]
+    fn location_values_checked() {
+        let cases = [
+            (
+                json!({"latitude": 90.5, "longitude": 0}),
+                "`components[0].parameters[0].location.latitude` is 90.5, outside -90 to 90",
+            ),
+            (
+                json!({"latitude": 0, "longitude": -181}),
+                "`components[0].parameters[0].location.longitude` is -181, outside -180 to 180",
+            ),
+            (
+                json!({"latitude": 0, "longitude": 0, "name": ""}),
+                "`components[0].parameters[0].location.name` is empty",
+            ),
+            (
+                json!({"latitude": 0, "longitude": 0, "address": "\u{202e}"}),
+                "`components[0].parameters[0].location.address` has no visible character",
+            ),
+            (
+                json!({"latitude": 0, "longitude": 0, "address": "Dock Rd\n1"}),
+                "`components[0].parameters[0].location.address` contains a new line",
+            ),
+        ];
+        for (location, expected) in cases {
+            let text = location_send(location.clone())
+                .expect_err("an invalid location")
+                .to_string();
+            assert!(text.contains(expected), "{location}: {text}");
         }
     }
 

@@ -17,6 +17,8 @@ use super::ToolError;
 enum Kind {
     String,
     Integer,
+    /// Any JSON number, such as a coordinate in decimal degrees.
+    Number,
     /// A button index, which Meta documents as a string and which
     /// `SendComponent` also accepts as a number.
     StringOrNumber,
@@ -29,6 +31,7 @@ impl Kind {
         match self {
             Kind::String => value.is_string(),
             Kind::Integer => value.is_i64(),
+            Kind::Number => value.is_number(),
             Kind::StringOrNumber => value.is_string() || value.is_number(),
             Kind::Array => value.is_array(),
             Kind::Object(_) => value.is_object(),
@@ -39,6 +42,7 @@ impl Kind {
         match self {
             Kind::String => "a string",
             Kind::Integer => "an integer",
+            Kind::Number => "a number",
             Kind::StringOrNumber => "a string such as \"0\"",
             Kind::Array => "an array",
             Kind::Object(_) => "an object",
@@ -97,6 +101,13 @@ const DOCUMENT: &[Field] = &[
     optional("filename", Kind::String),
 ];
 
+const LOCATION: &[Field] = &[
+    required("latitude", Kind::Number),
+    required("longitude", Kind::Number),
+    optional("name", Kind::String),
+    optional("address", Kind::String),
+];
+
 /// Parameter types that `ParameterValue` sends, with the type of the value
 /// each carries under the key of the same name.
 const PARAMETER_TYPES: &[(&str, Kind)] = &[
@@ -106,11 +117,16 @@ const PARAMETER_TYPES: &[(&str, Kind)] = &[
     ("image", Kind::Object(MEDIA)),
     ("video", Kind::Object(MEDIA)),
     ("document", Kind::Object(DOCUMENT)),
+    ("location", Kind::Object(LOCATION)),
     ("payload", Kind::String),
     ("coupon_code", Kind::String),
 ];
 
 const COMPONENT_TYPES: &[&str] = &["header", "body", "button"];
+
+/// Parameter types that only a header takes: Meta shows a location as the
+/// map at the top of the message.
+const HEADER_ONLY_TYPES: &[&str] = &["location"];
 
 /// Checks component `index`, whose `type`, `sub_type` and parameter types
 /// are already lower case.
@@ -137,20 +153,30 @@ pub(super) fn check_component_shape(index: usize, component: &Value) -> Result<(
     )?;
     let parameters = object["parameters"].as_array().into_iter().flatten();
     for (position, parameter) in parameters.enumerate() {
-        check_parameter(&format!("{path}.parameters[{position}]"), parameter)?;
+        check_parameter(&format!("{path}.parameters[{position}]"), kind, parameter)?;
     }
     Ok(())
 }
 
-fn check_parameter(path: &str, parameter: &Value) -> Result<(), ToolError> {
+/// Checks one parameter of a component of type `component`.
+fn check_parameter(path: &str, component: &str, parameter: &Value) -> Result<(), ToolError> {
     let Some(object) = parameter.as_object() else {
         return Err(invalid(format!(
             "`{path}` must be an object such as {{\"type\": \"text\", \"text\": \"…\"}}, not {}",
             json_type(parameter)
         )));
     };
-    let names: Vec<&str> = PARAMETER_TYPES.iter().map(|(name, _)| *name).collect();
-    let kind = type_of(path, object, &names, "parameter")?;
+    let names: Vec<&str> = PARAMETER_TYPES
+        .iter()
+        .map(|(name, _)| *name)
+        .filter(|name| component == "header" || !HEADER_ONLY_TYPES.contains(name))
+        .collect();
+    let subject = if component == "header" {
+        "parameter".to_owned()
+    } else {
+        format!("{component} parameter")
+    };
+    let kind = type_of(path, object, &names, &subject)?;
     let value_kind = PARAMETER_TYPES
         .iter()
         .find(|(name, _)| *name == kind)
@@ -454,6 +480,45 @@ mod tests {
         ];
         for (component, expected) in cases {
             let text = error_of(0, component);
+            assert!(text.contains(expected), "{expected:?} not in {text}");
+        }
+    }
+
+    #[test]
+    fn location_only_in_header() {
+        let location = json!({"type": "location", "location": {
+            "latitude": 52.52, "longitude": 13, "name": "Depot", "address": "Main St 1"}});
+        let header = json!({"type": "header", "parameters": [location.clone()]});
+        check_component_shape(0, &header).expect("a location header");
+        let text = error_of(1, json!({"type": "body", "parameters": [location]}));
+        assert!(
+            text.contains(r#"`components[1].parameters[0].type` is "location", which is not a body parameter type"#),
+            "{text}"
+        );
+        let cases = [
+            (
+                json!({"latitude": "52.52", "longitude": 13.4}),
+                "`components[0].parameters[0].location.latitude` must be a number, not a string",
+            ),
+            (
+                json!({"latitude": 52.52}),
+                "`components[0].parameters[0].location` has no `longitude`; the location object \
+                 needs it as a number",
+            ),
+            (
+                json!({"latitude": 52.52, "longitude": 13.4, "name": 7}),
+                "`components[0].parameters[0].location.name` must be a string, not an integer",
+            ),
+            (
+                json!({"latitude": 52.52, "longitude": 13.4, "url": "x"}),
+                "takes the keys latitude, longitude, name and address",
+            ),
+        ];
+        for (value, expected) in cases {
+            let text = error_of(
+                0,
+                json!({"type": "header", "parameters": [{"type": "location", "location": value}]}),
+            );
             assert!(text.contains(expected), "{expected:?} not in {text}");
         }
     }

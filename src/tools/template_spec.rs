@@ -26,6 +26,8 @@ pub(super) enum Slot {
     Text(String),
     /// A media header: `image`, `video` or `document`.
     Media(String),
+    /// A location header, whose place Meta takes at send time only.
+    Location,
     /// A copy-code button's coupon code.
     CouponCode,
 }
@@ -49,6 +51,7 @@ impl Variable {
         match &self.slot {
             Slot::Text(name) => format!("{part} {{{{{name}}}}}"),
             Slot::Media(kind) => format!("{part} {kind}"),
+            Slot::Location => format!("{part} location"),
             Slot::CouponCode => format!("{part} coupon code"),
         }
     }
@@ -123,6 +126,10 @@ impl TemplateSpec {
             "IMAGE" | "VIDEO" | "DOCUMENT" => self.variables.push(Variable {
                 part: Part::Header,
                 slot: Slot::Media(format.to_ascii_lowercase()),
+            }),
+            "LOCATION" => self.variables.push(Variable {
+                part: Part::Header,
+                slot: Slot::Location,
             }),
             _ => {
                 let text = component["text"].as_str().unwrap_or("");
@@ -222,6 +229,12 @@ impl TemplateSpec {
             Slot::Media(kind) => {
                 json!({"type": kind, kind.as_str(): {"link": format!("https://example.com/{kind}")}})
             }
+            Slot::Location => json!({"type": "location", "location": {
+                "latitude": 52.52,
+                "longitude": 13.405,
+                "name": "<place name>",
+                "address": "<street address>",
+            }}),
             Slot::CouponCode => json!({"type": "coupon_code", "coupon_code": "<code>"}),
         }
     }
@@ -300,6 +313,26 @@ mod tests {
         assert_eq!(example[0]["parameters"][0]["type"], "image");
         assert_eq!(example[1]["parameters"][1]["text"], "<2>");
         assert_eq!(example[2]["index"], "1");
+    }
+
+    #[test]
+    fn location_header_is_a_variable() {
+        let spec = TemplateSpec::of(&test_template(
+            "POSITIONAL",
+            json!([
+                {"type": "HEADER", "format": "LOCATION"},
+                {"type": "BODY", "text": "Your parcel waits for you."},
+            ]),
+        ));
+        assert_eq!(spec.labels(), ["header location"]);
+        assert_eq!(spec.header_format.as_deref(), Some("LOCATION"));
+        assert_eq!(spec.header_text, None);
+        let example = spec.example();
+        assert_eq!(example[0]["type"], "header");
+        let parameter = &example[0]["parameters"][0];
+        assert_eq!(parameter["type"], "location");
+        assert!(parameter["location"]["latitude"].is_f64(), "{parameter}");
+        assert!(parameter["location"]["longitude"].is_f64(), "{parameter}");
     }
 
     #[test]

@@ -370,6 +370,71 @@ def test_send_template_with_media_header(send_stack, sim):
     }
 
 
+def test_send_template_with_location_header(send_stack, sim):
+    name = f"pickup_{new_customer()}"
+    sim.add_template(
+        id="200000000000078",
+        name=name,
+        language="en_US",
+        parameter_format="POSITIONAL",
+        components=[
+            {"type": "HEADER", "format": "LOCATION"},
+            {"type": "BODY", "text": "Your parcel {{1}} waits here."},
+        ],
+    )
+    listed = structured(send_stack.call("list_templates", {"refresh": True}))
+    template = next(t for t in listed["templates"] if t["name"] == name)
+    assert template["header"] == {"format": "LOCATION"}
+    assert template["variables"] == ["header location", "body {{1}}"]
+    sim.clear_requests()
+    customer = new_customer()
+    body = {"type": "body", "parameters": [{"type": "text", "text": "P-7"}]}
+    text = tool_error(
+        send_stack.call(
+            "send_template",
+            {
+                "phone": customer,
+                "templateName": name,
+                "templateLanguage": "en_US",
+                "components": [body],
+            },
+        )
+    )
+    assert "missing values for header location" in text, text
+    assert sim.requests() == [], "nothing reached Meta"
+
+    location = {
+        "latitude": 52.5251,
+        "longitude": 13.3694,
+        "name": "Parcel shop",
+        "address": "Invalidenstr. 1, Berlin",
+    }
+    output = structured(
+        send_stack.call(
+            "send_template",
+            {
+                "phone": customer,
+                "templateName": name,
+                "templateLanguage": "en_US",
+                "components": [
+                    {"type": "header", "parameters": [{"type": "location", "location": location}]},
+                    body,
+                ],
+            },
+        )
+    )
+    assert template_post(sim, output) == {
+        "name": name,
+        "language": {"code": "en_US"},
+        "components": [
+            {"type": "header", "parameters": [{"type": "location", "location": location}]},
+            body,
+        ],
+    }
+    stored = conversation_of(send_stack, customer)["messages"][-1]
+    assert stored["text"] == "Your parcel P-7 waits here."
+
+
 def test_send_reaction_sets_and_removes(send_stack, sim):
     customer = new_customer()
     target = send_stack.inbound(customer, "Thanks!")

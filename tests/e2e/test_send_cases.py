@@ -211,6 +211,87 @@ def test_c11_missing_variable_named_before_meta(send_stack, sim):
     assert sim.requests() == [], "nothing reached Meta"
 
 
+# Button values pass the same checks as body values, plus a length limit
+# per button type, and an oversized `components` argument is rejected by
+# its size. Nothing reaches Meta in either case.
+
+
+def test_button_values_rejected_before_meta(send_stack, sim):
+    name = f"coupon_{new_customer()}"
+    sim.add_template(
+        id="200000000000089",
+        name=name,
+        language="en_US",
+        parameter_format="POSITIONAL",
+        category="MARKETING",
+        components=[
+            {"type": "BODY", "text": "Take 10% off today."},
+            {
+                "type": "BUTTONS",
+                "buttons": [
+                    {"type": "COPY_CODE", "example": "SAVE10"},
+                    {"type": "QUICK_REPLY", "text": "Stop"},
+                    {"type": "URL", "text": "Shop", "url": "https://shop.example/s/{{1}}"},
+                ],
+            },
+        ],
+    )
+    structured(send_stack.call("list_templates", {"refresh": True}))
+    sim.clear_requests()
+    customer = new_customer()
+
+    def send(coupon_code: str, payload: str, suffix: str) -> str:
+        buttons = [
+            ("copy_code", {"type": "coupon_code", "coupon_code": coupon_code}),
+            ("quick_reply", {"type": "payload", "payload": payload}),
+            ("url", {"type": "text", "text": suffix}),
+        ]
+        components = [
+            {"type": "button", "sub_type": sub_type, "index": str(index), "parameters": [parameter]}
+            for index, (sub_type, parameter) in enumerate(buttons)
+        ]
+        arguments = {
+            "phone": customer,
+            "templateName": name,
+            "templateLanguage": "en_US",
+            "components": components,
+        }
+        return tool_error(send_stack.call("send_template", arguments))
+
+    cases = [
+        (("", "stop", "a1"), "button 0 (copy_code) coupon code is empty"),
+        (("C" * 100, "stop", "a1"), "coupon code is 100 characters long, and WhatsApp allows 15"),
+        (("\u202e", "stop", "a1"), "button 0 (copy_code) coupon code has no visible character"),
+        (("SAVE10", "", "a1"), "button 1 (quick_reply) payload is empty"),
+        (("SAVE10", "a\nb", "a1"), "button 1 (quick_reply) payload contains a new line"),
+        (("SAVE10", "stop", "s" * 3000), "button 2 (url) {{1}} is 3000 characters long"),
+    ]
+    for values, expected in cases:
+        text = send(*values)
+        assert expected in text, f"{values!r}: {text}"
+    assert sim.requests() == [], "nothing reached Meta"
+
+
+def test_oversized_components_rejected(send_stack, sim):
+    structured(send_stack.call("list_templates", {}))
+    sim.clear_requests()
+    body = {"type": "body", "parameters": [{"type": "text", "text": "Hans"}]}
+    text = tool_error(
+        send_stack.call(
+            "send_template",
+            {
+                "phone": new_customer(),
+                "templateName": "order_update",
+                "templateLanguage": "en_US",
+                "components": [body] * 40_000,
+            },
+        )
+    )
+    assert "40000 components were given" in text, text
+    assert "at most 12" in text, text
+    assert sim.message_posts() == [], "nothing reached Meta"
+
+
 # C14: scopes are checked per tool. A read key calling send_text is
 # rejected with an error naming the missing send scope: no request reaches
 # Meta, no message is stored, no event is emitted. A read+write key:

@@ -28,8 +28,8 @@ pub use send::{
     ReactionBody, ReplyContext, SendRequest, TextBody,
 };
 pub use template::{
-    Currency, DateTime, MediaLink, Parameter, ParameterValue, SendComponent, TemplateLanguage,
-    TemplateMessage,
+    Currency, DateTime, Location, MediaLink, Parameter, ParameterValue, SendComponent,
+    TemplateLanguage, TemplateMessage,
 };
 pub use templates::{TEMPLATE_FIELDS, Template, placeholders};
 pub use token::AccessToken;

@@ -74,6 +74,11 @@ pub enum ParameterValue {
     Document {
         document: MediaLink,
     },
+    /// Map pin of a template whose header format is `LOCATION`. Meta takes
+    /// the place at send time only.
+    Location {
+        location: Location,
+    },
     /// Quick-reply button payload, echoed back when the customer taps it.
     Payload {
         payload: String,
@@ -96,6 +101,18 @@ pub struct Currency {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DateTime {
     pub fallback_value: String,
+}
+
+/// `location` parameter: coordinates in decimal degrees, sent as JSON
+/// numbers, with an optional place name and address shown under the map.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Location {
+    pub latitude: f64,
+    pub longitude: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
 }
 
 /// Media of a header parameter, by URL or uploaded id.
