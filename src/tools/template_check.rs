@@ -34,6 +34,15 @@ const MAX_PARAMETERS_PER_COMPONENT: usize = MAX_BODY_CHARS / "{{1}}".len();
 /// reference.
 const MAX_COUPON_CODE_CHARS: usize = 15;
 
+/// Maximum characters of a quick-reply button's payload. NOTE: an
+/// assumption, the limit Meta documents for the id of an interactive reply
+/// button; it documents none for a template's payload.
+const MAX_PAYLOAD_CHARS: usize = 256;
+
+/// Maximum characters of a location header's name and of its address.
+/// NOTE: an assumption, the body's limit; Meta documents none for them.
+const MAX_LOCATION_TEXT_CHARS: usize = MAX_BODY_CHARS;
+
 /// Maximum characters of a URL button's suffix. NOTE: the number is an
 /// assumption, because Meta documents no limit for the suffix.
 const MAX_URL_SUFFIX_CHARS: usize = 2000;
@@ -192,7 +201,7 @@ fn check_locations(index: usize, component: &SendComponent) -> Result<(), ToolEr
         let texts = [("name", &location.name), ("address", &location.address)];
         for (name, text) in texts {
             if let Some(text) = text {
-                check_value(&format!("`{path}.{name}`"), text)?;
+                check_limited_value(&format!("`{path}.{name}`"), text, MAX_LOCATION_TEXT_CHARS)?;
             }
         }
     }
@@ -207,6 +216,7 @@ fn normalize(mut value: Value) -> Value {
     };
     lower_case(object, "type");
     lower_case(object, "sub_type");
+    canonical_index(object);
     let parameters = object
         .entry("parameters")
         .or_insert_with(|| Value::Array(Vec::new()));
@@ -216,6 +226,17 @@ fn normalize(mut value: Value) -> Value {
         }
     }
     value
+}
+
+/// Writes a button index given as text, such as `"01"` or `" 1"`, as the
+/// number's plain digits, so that every check and the send to Meta read it
+/// alike. Text that is no number stays as it is for the checks to reject.
+fn canonical_index(object: &mut serde_json::Map<String, Value>) {
+    if let Some(Value::String(text)) = object.get_mut("index")
+        && let Ok(position) = text.trim().parse::<u32>()
+    {
+        *text = position.to_string();
+    }
 }
 
 fn lower_case(object: &mut serde_json::Map<String, Value>, key: &str) {
@@ -281,9 +302,8 @@ fn check_value(label: &str, text: &str) -> Result<(), ToolError> {
     check_value_characters(label, text)
 }
 
-/// Checks a button value with [`check_value`] and against `limit`
-/// characters.
-fn check_button_value(label: &str, text: &str, limit: usize) -> Result<(), ToolError> {
+/// Checks a value with [`check_value`] and against `limit` characters.
+fn check_limited_value(label: &str, text: &str, limit: usize) -> Result<(), ToolError> {
     check_value(label, text)?;
     let length = text.chars().count();
     if length > limit {
@@ -294,8 +314,9 @@ fn check_button_value(label: &str, text: &str, limit: usize) -> Result<(), ToolE
     Ok(())
 }
 
-/// Checks the payload of each quick-reply button with [`check_value`]:
-/// WhatsApp returns it in the webhook when the customer taps the button.
+/// Checks each quick-reply button: it takes one `payload` parameter, which
+/// passes [`check_value`] and [`MAX_PAYLOAD_CHARS`]. WhatsApp returns the
+/// payload in the webhook when the customer taps the button.
 fn check_payloads(components: &[SendComponent]) -> Result<(), ToolError> {
     for component in components {
         let SendComponent::Button {
@@ -306,14 +327,25 @@ fn check_payloads(components: &[SendComponent]) -> Result<(), ToolError> {
         else {
             continue;
         };
+        let label = format!("button {} ({})", echoed(index.trim()), echoed(sub_type));
+        if sub_type == "quick_reply" {
+            let [parameter] = parameters.as_slice() else {
+                return Err(invalid(format!(
+                    "{label} has {} parameters, and a quick-reply button takes one: \
+                     {{\"type\": \"payload\", \"payload\": \"yes\"}}",
+                    parameters.len()
+                )));
+            };
+            if !matches!(parameter.value, ParameterValue::Payload { .. }) {
+                return Err(invalid(format!(
+                    "{label} takes a payload parameter, such as {{\"type\": \"payload\", \
+                     \"payload\": \"yes\"}}"
+                )));
+            }
+        }
         for parameter in parameters {
             if let ParameterValue::Payload { payload } = &parameter.value {
-                let label = format!(
-                    "button {} ({}) payload",
-                    echoed(index.trim()),
-                    echoed(sub_type)
-                );
-                check_value(&label, payload)?;
+                check_limited_value(&format!("{label} payload"), payload, MAX_PAYLOAD_CHARS)?;
             }
         }
     }
@@ -645,14 +677,14 @@ fn button_supplied(
     let fits = match (&variable.slot, parameters.as_slice()) {
         (Slot::Text(_), [p]) => match &p.value {
             ParameterValue::Text { text } => {
-                check_button_value(&label, text, MAX_URL_SUFFIX_CHARS)?;
+                check_limited_value(&label, text, MAX_URL_SUFFIX_CHARS)?;
                 true
             }
             _ => false,
         },
         (Slot::CouponCode, [p]) => match &p.value {
             ParameterValue::CouponCode { coupon_code } => {
-                check_button_value(&label, coupon_code, MAX_COUPON_CODE_CHARS)?;
+                check_limited_value(&label, coupon_code, MAX_COUPON_CODE_CHARS)?;
                 true
             }
             _ => false,
@@ -956,6 +988,52 @@ mod tests {
             for part in expected {
                 assert!(text.contains(part), "{part:?} not in {text}");
             }
+        }
+    }
+
+    #[test]
+    fn quick_reply_parameters_checked() {
+        let spec = with_every_button();
+        let payload = json!({"type": "payload", "payload": "stop"});
+        let text = json!({"type": "text", "text": "stop"});
+        let long_payload = "p".repeat(5_000);
+        let cases = [
+            (
+                json!([payload.clone(), payload.clone()]),
+                "button 1 (quick_reply) has 2 parameters, and a quick-reply button takes one",
+            ),
+            (
+                json!([text]),
+                "button 1 (quick_reply) takes a payload parameter",
+            ),
+            (
+                json!([{"type": "payload", "payload": long_payload}]),
+                "button 1 (quick_reply) payload is 5000 characters long",
+            ),
+        ];
+        for (parameters, expected) in cases {
+            let mut values = every_button("SAVE10", "stop", "A1");
+            values[1]["parameters"] = parameters;
+            let components = parse_components(&values).expect("parse");
+            let error = check_components(&spec, &components, "t", "en_US")
+                .expect_err("an invalid quick-reply button");
+            let text = error.to_string();
+            assert!(text.contains(expected), "{expected:?} not in {text}");
+        }
+    }
+
+    #[test]
+    fn button_index_read_as_its_number() {
+        let spec = with_every_button();
+        for index in ["02", " 2", "+2"] {
+            let mut values = every_button("SAVE10", "stop", "A1");
+            values[2]["index"] = json!(index);
+            let components = parse_components(&values).expect("parse");
+            check_components(&spec, &components, "t", "en_US").expect(index);
+            let SendComponent::Button { index: read, .. } = &components[2] else {
+                panic!("a button component");
+            };
+            assert_eq!(read, "2", "{index:?}");
         }
     }
 
