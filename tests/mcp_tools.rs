@@ -842,6 +842,27 @@ async fn customer_text_quoted_and_cut_in_lists() {
         "the data keeps the name as sent"
     );
 
+    let unanswered = tool_output(&server.call_tool(&key, "list_unanswered", json!({})).await);
+    let eve_waiting = unanswered["conversations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["contact"]["waId"] == "4930999888")
+        .expect("Eve waits for an answer");
+    assert_eq!(eve_waiting["text"].as_str().unwrap().chars().count(), 201);
+    assert_eq!(eve_waiting["textCut"], true, "{eve_waiting}");
+    let short = unanswered["conversations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["contact"]["waId"] != "4930999888")
+        .expect("another conversation waits");
+    assert_eq!(
+        short.get("textCut"),
+        None,
+        "a false flag is left out: {short}"
+    );
+
     let conversation = server
         .call_tool(&key, "get_conversation", json!({"phone": "+4930999888"}))
         .await;

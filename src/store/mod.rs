@@ -421,6 +421,12 @@ pub fn cut_preview(text: &str) -> String {
     cut_chars(text, PREVIEW_MAX_CHARS)
 }
 
+/// Tells whether `preview`, made by [`cut_preview`], is a cut text: only a
+/// cut leaves one character more than the limit, the appended `…`.
+pub fn preview_was_cut(preview: &str) -> bool {
+    preview.ends_with('…') && preview.chars().count() == PREVIEW_MAX_CHARS + 1
+}
+
 /// Returns `text` cut to `max_chars` characters, with `…` appended when it
 /// is longer.
 pub fn cut_chars(text: &str, max_chars: usize) -> String {

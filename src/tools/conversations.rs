@@ -60,7 +60,7 @@ impl Summary for ListConversationsOutput {
              window.{}",
             self.conversations.len(),
             describe_accounts(&self.accounts),
-            more_note(self.more)
+            more_note(self.more, self.conversations.len())
         )
     }
 }
@@ -72,7 +72,7 @@ pub async fn list_conversations(
 ) -> Result<ListConversationsOutput, ToolError> {
     require(cx.principal, LIST_CONVERSATIONS)?;
     let accounts = resolve_accounts(cx, args.from.as_deref()).await?;
-    let limit = limit_or_default(args.limit, 50, 200);
+    let limit = limit_or_default(args.limit, 50, MAX_LIST_LIMIT);
     let mut rows = cx
         .store
         .list_conversations(
@@ -127,17 +127,26 @@ impl Summary for ListUnansweredOutput {
              inside the 24h window.{}",
             self.conversations.len(),
             describe_accounts(&self.accounts),
-            more_note(self.more)
+            more_note(self.more, self.conversations.len())
         )
     }
 }
 
-/// Appends to a list's summary that the list stopped at its limit.
-fn more_note(more: bool) -> &'static str {
-    if more {
+/// Highest `limit` of list_conversations and list_unanswered.
+const MAX_LIST_LIMIT: u32 = 200;
+
+/// Appends to a list's summary that the list stopped at its limit, after
+/// `listed` rows, and how to see the rest.
+fn more_note(more: bool, listed: usize) -> &'static str {
+    if !more {
+        ""
+    } else if listed < MAX_LIST_LIMIT as usize {
         " More exist than the limit let through: pass a higher limit (up to 200) to see them."
     } else {
-        ""
+        // TODO: page past the newest 200 with a cursor.
+        " More exist than the highest limit, 200, lets through, and the oldest are left out: \
+         pass `from` to list one account at a time, or `archived: false` to leave archived \
+         conversations out."
     }
 }
 
@@ -157,7 +166,7 @@ pub async fn list_unanswered(
 ) -> Result<ListUnansweredOutput, ToolError> {
     require(cx.principal, LIST_UNANSWERED)?;
     let accounts = resolve_accounts(cx, args.from.as_deref()).await?;
-    let limit = limit_or_default(args.limit, 20, 200);
+    let limit = limit_or_default(args.limit, 20, MAX_LIST_LIMIT);
     let archive = ArchiveFilter::from_argument(args.archived);
     let mut rows = cx
         .store
@@ -478,5 +487,24 @@ pub(super) fn describe_accounts(accounts: &[AccountOut]) -> String {
     match accounts {
         [one] => format!("{} ({})", one.phone, one.name),
         many => format!("{} accounts", many.len()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn more_note_below_highest_limit_suggests_higher_limit() {
+        assert!(more_note(true, 20).contains("pass a higher limit"));
+        assert_eq!(more_note(false, 20), "");
+    }
+
+    #[test]
+    fn more_note_at_highest_limit_suggests_narrowing() {
+        let note = more_note(true, 200);
+
+        assert!(!note.contains("pass a higher limit"), "{note}");
+        assert!(note.contains("pass `from`"), "{note}");
     }
 }

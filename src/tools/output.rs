@@ -243,6 +243,9 @@ pub struct UnansweredOut {
     /// `audio`, …) when it has none. get_conversation shows up to 4,096
     /// characters of it.
     pub text: Option<String>,
+    /// Whether `text` was cut to 200 characters; left out when it was not.
+    #[serde(skip_serializing_if = "is_false")]
+    pub text_cut: bool,
     #[serde(rename = "type")]
     pub kind: Option<String>,
     /// Meta's id of the last inbound message, usable for read receipts and reactions.
@@ -268,6 +271,10 @@ impl UnansweredOut {
             unread_count: conversation.unread_count,
             received_at: last.time,
             waiting_seconds: summary.last_message_at.map(|t| (now - t).max(0)),
+            text_cut: last
+                .preview
+                .as_deref()
+                .is_some_and(crate::store::preview_was_cut),
             text: last.preview.or_else(|| last.kind.clone()),
             kind: last.kind,
             wamid: last.wamid,
