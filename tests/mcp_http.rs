@@ -1081,11 +1081,27 @@ async fn non_string_cursor_gets_32602() {
         );
         assert!(text.contains(&format!("got {kind}")), "{cursor}: {text}");
     }
-    for params in [json!({}), json!({"cursor": null})] {
+    for params in [json!({}), json!({"cursor": null}), json!({"cursor": ""})] {
         let body = json!({"jsonrpc": "2.0", "id": 13, "method": "tools/list", "params": params});
         let message = server.post_mcp(Some(&key), &body).await.json();
         assert!(message["result"]["tools"].is_array(), "{params}: {message}");
     }
+}
+
+#[tokio::test]
+async fn cursor_not_issued_gets_32602() {
+    let server = Server::start().await;
+    let alice = create_user(&server.store, "alice@example.com").await;
+    let (key, _) = create_key(&server.store, &alice, KeyOptions::default()).await;
+    let body = json!({
+        "jsonrpc": "2.0", "id": 14, "method": "tools/list", "params": {"cursor": "zzz"}
+    });
+
+    let message = server.post_mcp(Some(&key), &body).await.json();
+
+    assert_eq!(message["error"]["code"], json!(-32602), "{message}");
+    let text = message["error"]["message"].as_str().unwrap_or_default();
+    assert!(text.contains("cursor \"zzz\" was not issued"), "{text}");
 }
 
 /// Returns the JSON text of the top-level `id` of a JSON or SSE reply,

@@ -470,8 +470,17 @@ fn invalid_params_rejection(
 fn cursor_problem(bytes: &[u8]) -> Option<String> {
     let value = serde_json::from_slice::<Value>(bytes).ok()?;
     let cursor = value.get("params")?.get("cursor")?;
-    if cursor.is_string() || cursor.is_null() {
+    if cursor.is_null() || cursor.as_str() == Some("") {
         return None;
+    }
+    // This server lists every tool on one page and issues no cursor, so
+    // any string is one it did not issue.
+    if let Some(text) = cursor.as_str() {
+        return Some(format!(
+            "cursor \"{}\" was not issued by this server, which lists every tool on one \
+             page without nextCursor; leave cursor out",
+            echoed(text)
+        ));
     }
     Some(format!(
         "cursor must be the string from nextCursor of the previous page, got {}; leave \

@@ -288,7 +288,8 @@ pub(super) fn public_https_link(url: &str) -> Result<String, String> {
     {
         return Err(format!(
             "{} is not a valid host name: each dot-separated part must have 1 to 63 letters, \
-             digits or hyphens, not starting or ending with a hyphen; check the link",
+             digits, hyphens or underscores, not starting or ending with a hyphen; check the \
+             link",
             echoed(name)
         ));
     }
