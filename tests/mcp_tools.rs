@@ -1088,3 +1088,26 @@ async fn read_receipt_skips_sender_copy() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn conversation_id_in_upper_case_found() {
+    let server = Server::start().await;
+    let tenants = two_tenants(&server.store).await;
+    let key = read_key(&server, &tenants).await;
+    let list = tool_output(
+        &server
+            .call_tool(&key, "list_conversations", json!({}))
+            .await,
+    );
+    let id = list["conversations"][0]["id"].as_str().unwrap().to_owned();
+
+    let result = server
+        .call_tool(
+            &key,
+            "get_conversation",
+            json!({"conversationId": id.to_uppercase()}),
+        )
+        .await;
+
+    assert_eq!(tool_output(&result)["conversation"]["id"], id.as_str());
+}

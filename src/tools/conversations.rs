@@ -306,10 +306,16 @@ fn unambiguous_ref(
     if let Some(id) = non_blank(conversation_id) {
         return non_blank(phone)
             .is_none()
-            .then(|| ConversationRef::Id(ConversationId(id.to_owned())));
+            .then(|| ConversationRef::Id(read_conversation_id(id)));
     }
     let phone = PhoneNumber::parse(non_blank(phone)?).ok()?;
     (accounts.len() == 1).then(|| ConversationRef::Phone(phone.digits().to_owned()))
+}
+
+/// Reads a `conversationId` argument. Conversation ids are UUIDs, which
+/// Pons writes in lower case, and a UUID in upper case names the same one.
+fn read_conversation_id(argument: &str) -> ConversationId {
+    ConversationId(argument.to_ascii_lowercase())
 }
 
 /// Finds the most recent conversation of `accounts` with the customer
@@ -341,7 +347,7 @@ pub(super) async fn locate(
     phone: Option<&str>,
 ) -> Result<ConversationSummary, ToolError> {
     if let Some(id) = non_blank(conversation_id) {
-        let by = ConversationRef::Id(ConversationId(id.to_owned()));
+        let by = ConversationRef::Id(read_conversation_id(id));
         let Some(found) = cx.store.find_conversation(&ids(accounts), &by).await? else {
             return Err(not_found(cx, accounts, id).await?);
         };
@@ -394,7 +400,8 @@ pub(super) fn names_conversation(
     conversation_id: Option<&str>,
     phone: Option<&str>,
 ) -> bool {
-    let id_names_it = non_blank(conversation_id).is_none_or(|id| conversation.id.as_str() == id);
+    let id_names_it = non_blank(conversation_id)
+        .is_none_or(|id| conversation.id.as_str().eq_ignore_ascii_case(id));
     let phone_names_it = non_blank(phone).is_none_or(|phone| {
         PhoneNumber::parse(phone).is_ok_and(|parsed| parsed.digits() == conversation.wa_id)
     });
