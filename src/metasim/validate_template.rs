@@ -130,15 +130,19 @@ fn check_parameters(
     Ok(())
 }
 
-/// Checks that a media header (`format` IMAGE, VIDEO or DOCUMENT) gets
-/// exactly one media parameter.
-fn check_media_header(components: &[Value]) -> Result<(), Reject> {
-    let supplied: Vec<&Value> = components
+/// Returns the parameters of every header component of a send.
+fn header_parameters(components: &[Value]) -> Vec<&Value> {
+    components
         .iter()
         .filter(|c| c["type"].as_str() == Some("header"))
         .flat_map(|c| c["parameters"].as_array().into_iter().flatten())
-        .collect();
-    match supplied.as_slice() {
+        .collect()
+}
+
+/// Checks that a media header (`format` IMAGE, VIDEO or DOCUMENT) gets
+/// exactly one media parameter.
+fn check_media_header(components: &[Value]) -> Result<(), Reject> {
+    match header_parameters(components).as_slice() {
         [parameter]
             if matches!(
                 parameter["type"].as_str(),
@@ -157,12 +161,7 @@ fn check_media_header(components: &[Value]) -> Result<(), Reject> {
 /// Checks that a location header (`format` LOCATION) gets exactly one
 /// location parameter with numeric coordinates.
 fn check_location_header(components: &[Value]) -> Result<(), Reject> {
-    let supplied: Vec<&Value> = components
-        .iter()
-        .filter(|c| c["type"].as_str() == Some("header"))
-        .flat_map(|c| c["parameters"].as_array().into_iter().flatten())
-        .collect();
-    match supplied.as_slice() {
+    match header_parameters(components).as_slice() {
         [parameter]
             if parameter["type"].as_str() == Some("location")
                 && parameter["location"]["latitude"].is_number()
