@@ -1994,7 +1994,7 @@ fn interrupted_secret_prompt_leaves_no_database() {
     let data_dir = root.path().join("new").join("pons-data");
     let secret = root.path().join("app-secret.txt");
     std::fs::write(&secret, "secret").unwrap();
-    let child = pons_command(&data_dir, &[])
+    let mut child = pons_command(&data_dir, &[])
         .args(shop_add_args("-", secret.to_str().unwrap()))
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
@@ -2013,13 +2013,18 @@ fn interrupted_secret_prompt_leaves_no_database() {
         "the command created its database"
     );
 
+    // Standard input stays open until the command has exited, so that it
+    // never reads the end of its input instead of the interruption.
+    let stdin = child.stdin.take();
     let pid = i32::try_from(child.id()).unwrap();
     // SAFETY: kill only sends a signal to the child started above.
     assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
-    let output = child.wait_with_output().expect("wait for pons");
+    let status = child.wait().expect("wait for pons");
+    drop(stdin);
 
-    let message = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(130), "{message}");
+    let mut message = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut message).unwrap();
+    assert_eq!(status.code(), Some(130), "{message}");
     assert!(message.contains("interrupted by Ctrl-C"), "{message}");
     assert!(!root.path().join("new").exists(), "{message}");
 }
