@@ -760,7 +760,13 @@ async fn list_templates_shows_variables() {
         json!(["header image", "body {{1}}", "button 0 (url) {{1}}"])
     );
     assert_eq!(receipt["header"], json!({"format": "IMAGE"}));
+    assert_eq!(
+        receipt["buttons"],
+        json!([{"index": 0, "type": "url", "text": "Open",
+                "url": "https://shop.example/r/{{1}}"}])
+    );
     assert!(named.get("header").is_none(), "no header: {named}");
+    assert!(named.get("buttons").is_none(), "no buttons: {named}");
     assert!(result_text(&result).contains("4 template(s)"), "{result}");
 
     tool_output(&shop.call("list_templates", json!({})).await);

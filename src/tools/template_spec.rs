@@ -73,6 +73,19 @@ pub(super) struct TemplateSpec {
     /// `quick_reply`, ...), or `None` when the stored components could not
     /// be read.
     pub buttons: Option<Vec<String>>,
+    /// The label and target of each button by index, as Meta lists them.
+    pub button_details: Vec<ButtonDetails>,
+}
+
+/// What a template's button shows and where it leads, as Meta lists it.
+#[derive(Clone, Debug, Default)]
+pub(super) struct ButtonDetails {
+    /// The label on the button.
+    pub text: Option<String>,
+    /// The link of a URL button, with its `{{1}}` suffix variable.
+    pub url: Option<String>,
+    /// The number a phone number button calls.
+    pub phone_number: Option<String>,
 }
 
 impl TemplateSpec {
@@ -147,6 +160,12 @@ impl TemplateSpec {
             if let Some(buttons) = &mut self.buttons {
                 buttons.push(kind.to_ascii_lowercase());
             }
+            let text_of = |key: &str| button[key].as_str().map(str::to_owned);
+            self.button_details.push(ButtonDetails {
+                text: text_of("text"),
+                url: text_of("url"),
+                phone_number: text_of("phone_number"),
+            });
             match kind.as_str() {
                 "URL" => {
                     let url = button["url"].as_str().unwrap_or("");

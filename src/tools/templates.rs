@@ -58,6 +58,50 @@ pub struct TemplateOut {
     pub variables: Vec<String>,
     /// A `components` value for send_template that fills every variable.
     pub example_components: Value,
+    /// The template's buttons. A button component of send_template names one
+    /// by its `index`. Absent when the template has none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub buttons: Vec<ButtonOut>,
+}
+
+/// A button of a template.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ButtonOut {
+    pub index: usize,
+    /// `quick_reply`, `url`, `copy_code`, `phone_number`, … in Meta's
+    /// lower case, as send_template's `sub_type` takes it.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The label on the button.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// The link of a URL button. A `{{1}}` at its end is the suffix that
+    /// send_template fills.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// The number a phone number button calls.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phone_number: Option<String>,
+}
+
+impl ButtonOut {
+    /// Lists the buttons of `spec` by index.
+    fn of(spec: &TemplateSpec) -> Vec<ButtonOut> {
+        let kinds = spec.buttons.as_deref().unwrap_or_default();
+        kinds
+            .iter()
+            .zip(&spec.button_details)
+            .enumerate()
+            .map(|(index, (kind, details))| ButtonOut {
+                index,
+                kind: kind.clone(),
+                text: details.text.clone(),
+                url: details.url.clone(),
+                phone_number: details.phone_number.clone(),
+            })
+            .collect()
+    }
 }
 
 /// The header of a template.
@@ -100,6 +144,7 @@ impl TemplateOut {
             body_text: spec.body_text.clone(),
             variables: spec.labels(),
             example_components: spec.example(),
+            buttons: ButtonOut::of(&spec),
         }
     }
 }
