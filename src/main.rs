@@ -219,19 +219,12 @@ async fn start_server(
 }
 
 /// The error of an admin command that the user stopped with Ctrl-C.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "interrupted by Ctrl-C; a database or data directory that this command created was removed \
+     again"
+)]
 struct Interrupted;
-
-impl std::fmt::Display for Interrupted {
-    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        formatter.write_str(
-            "interrupted by Ctrl-C; a database or data directory that this command created was \
-             removed again",
-        )
-    }
-}
-
-impl std::error::Error for Interrupted {}
 
 /// Runs an admin command until it ends or the user presses Ctrl-C, which
 /// ends it with [`Interrupted`], so that the caller removes what it created.

@@ -516,6 +516,7 @@ fn method_not_found_rejection(
     if parsed && served_in_every_version {
         return None;
     }
+
     let version = requested_version(headers, bytes);
     if version
         .as_deref()
@@ -527,6 +528,7 @@ fn method_not_found_rejection(
     if parsed && method == "ping" && !stateless {
         return None;
     }
+
     let id = serde_json::to_value(&request.id).unwrap_or(Value::Null);
     let message = method_not_found_message(method, version.as_deref());
     let status = if stateless {

@@ -57,9 +57,9 @@ impl MediaFiles {
             .map_err(std::io::Error::other)?
     }
 
-    /// Creates and deletes a temporary download file, which fails when the
-    /// media folder cannot be created or written, so that start-up can
-    /// say so before the first inbound photo needs it.
+    /// Creates and deletes a temporary download file. It fails when the
+    /// media folder cannot be created or written, so start-up can report
+    /// that before the first inbound photo needs the folder.
     pub async fn check_writable(&self) -> std::io::Result<()> {
         let media = self.clone();
         tokio::task::spawn_blocking(move || media.create_partial(0).map(drop))
@@ -67,7 +67,7 @@ impl MediaFiles {
             .map_err(std::io::Error::other)?
     }
 
-    /// Returns the folder that holds the media files.
+    /// Returns the folder that contains the media files.
     pub fn media_dir(&self) -> PathBuf {
         self.data_dir.join(MEDIA_DIR)
     }
