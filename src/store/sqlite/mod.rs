@@ -118,17 +118,30 @@ impl SqliteStore {
         reject_read_only(&conn, path)?;
         let counts = Arc::new(TokenCounts::new());
         let message_accounts = Arc::new(MessageAccounts::new());
-        let prepared = (|| {
-            migrate::reject_foreign(&conn, path)?;
-            configure_connection(&conn, &counts)?;
-            migrate::apply(&mut conn)?;
+        let prepare = |conn: &mut Connection| -> anyhow::Result<()> {
+            migrate::reject_foreign(conn, path)?;
+            configure_connection(conn, &counts)?;
+            migrate::apply(conn)?;
             counts
-                .load(&conn)
+                .load(conn)
                 .context("reading the search index's token counts failed")?;
             message_accounts
-                .load(&conn)
+                .load(conn)
                 .context("reading the accounts of stored messages failed")
-        })();
+        };
+        let mut attempt = 1;
+        let prepared = loop {
+            match prepare(&mut conn) {
+                // While another process creates the same new file, SQLite
+                // reports some lock conflicts at once instead of waiting,
+                // where waiting could deadlock. Every step can run again.
+                Err(error) if is_busy(&error) && attempt < BUSY_ATTEMPTS => {
+                    std::thread::sleep(BUSY_PAUSE * attempt);
+                    attempt += 1;
+                }
+                result => break result,
+            }
+        };
         prepared.map_err(|error| with_damage_hint(error, path))?;
         let readers = ReaderPool::open(path, READER_CONNECTIONS, &counts)?;
         let writes = index_merge::IndexWrites::default();
@@ -149,6 +162,21 @@ impl SqliteStore {
             counts,
         })
     }
+}
+
+/// Attempts at preparing a new connection while SQLite reports a lock
+/// conflict without waiting, and the growing pause between them.
+const BUSY_ATTEMPTS: u32 = 5;
+const BUSY_PAUSE: Duration = Duration::from_millis(100);
+
+/// Tells whether `error` comes from SQLite finding the database locked.
+fn is_busy(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<rusqlite::Error>()
+            .and_then(rusqlite::Error::sqlite_error_code)
+            == Some(rusqlite::ErrorCode::DatabaseBusy)
+    })
 }
 
 /// Sets the pragmas every connection needs and registers the search
