@@ -778,6 +778,24 @@ mod tests {
     }
 
     #[test]
+    fn database_url_without_file_rejected() {
+        for url in ["sqlite::", "sqlite:", "sqlite://", "sqlite:///", ":"] {
+            let args = CommonArgs {
+                database_url: Some(variable(url)),
+                ..common()
+            };
+            let err = match Settings::load(&args, &ServeArgs::default()) {
+                Ok(_) => panic!("{url:?} was accepted"),
+                Err(error) => error.to_string(),
+            };
+            assert!(err.contains(&format!("\"{url}\"")), "{err}");
+            assert!(err.contains("PONS_DATABASE_URL"), "{err}");
+            assert!(err.contains("sqlite://PATH"), "{err}");
+            assert!(err.contains("postgres://USER:PASSWORD@HOST/DB"), "{err}");
+        }
+    }
+
+    #[test]
     fn key_file_keeps_its_source() {
         let dir = tempfile::tempdir().unwrap();
         let config = dir.path().join("pons.toml");

@@ -416,3 +416,37 @@ fn address_in_use_names_its_setting() {
     );
     drop(listener_in_use);
 }
+
+#[test]
+fn odd_sqlite_url_rejected_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    for url in ["sqlite::", "sqlite:///", "sqlite:sqlite:pons.db"] {
+        // The working directory is the empty temporary directory, where
+        // such a URL would create its file.
+        let mut command = Command::new(env!("CARGO_BIN_EXE_pons"));
+        for (name, _) in std::env::vars_os() {
+            if name.to_string_lossy().starts_with("PONS_") {
+                command.env_remove(name);
+            }
+        }
+        let output = command
+            .args(["account", "list"])
+            .current_dir(dir.path())
+            .env("PONS_DATA_DIR", dir.path().join("data"))
+            .env("PONS_DATABASE_URL", url)
+            .env("PONS_LOG", "warn")
+            .output()
+            .expect("run pons");
+
+        let message = stderr(&output);
+        assert!(!output.status.success(), "{url}: {message}");
+        assert!(message.contains(&format!("\"{url}\"")), "{message}");
+        assert!(message.contains("PONS_DATABASE_URL"), "{message}");
+        assert!(message.contains("sqlite://PATH"), "{message}");
+    }
+    let created: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name())
+        .collect();
+    assert!(created.is_empty(), "files created: {created:?}");
+}

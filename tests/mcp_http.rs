@@ -507,6 +507,44 @@ async fn lone_surrogate_argument_is_replaced() {
     assert!(text.contains("reaches no WhatsApp account"), "{message}");
 }
 
+/// A request of the revisions with the initialize handshake whose
+/// `MCP-Protocol-Version` names an unknown version gets 400 with the value
+/// it sent and the versions it may send instead.
+#[tokio::test]
+async fn unsupported_version_lists_supported() {
+    let server = Server::start().await;
+    let alice = create_user(&server.store, "alice@example.com").await;
+    let (key, _) = create_key(&server.store, &alice, KeyOptions::default()).await;
+    let bearer = format!("Bearer {key}");
+    let headers = mcp_headers(&bearer, "1999-01-01", &[]);
+    let body = json!({"jsonrpc": "2.0", "id": 3, "method": "tools/list", "params": {}});
+
+    let reply = server
+        .send(Method::POST, "/api/mcp", &headers, &body.to_string())
+        .await;
+
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.body);
+    let error = &reply.json()["error"];
+    assert_eq!(error["code"], json!(-32600), "{error}");
+    let text = error["message"].as_str().unwrap_or_default();
+    assert!(
+        text.contains("MCP-Protocol-Version \"1999-01-01\" is not supported"),
+        "{text}"
+    );
+    let supported = [
+        "2024-11-05",
+        "2025-03-26",
+        "2025-06-18",
+        "2025-11-25",
+        "2026-07-28",
+    ];
+    for version in supported {
+        assert!(text.contains(version), "{version} missing: {text}");
+    }
+    assert_eq!(error["data"]["requested"], json!("1999-01-01"), "{error}");
+    assert_eq!(error["data"]["supported"], json!(supported), "{error}");
+}
+
 #[tokio::test]
 async fn oversized_body_gets_413() {
     let server = Server::start_with(|settings| settings.max_body_bytes = 1024).await;

@@ -158,6 +158,50 @@ async fn positional_template_fills_in_order() {
 }
 
 #[tokio::test]
+async fn sent_template_named_in_conversation() {
+    let shop = shop(ALL).await;
+    shop.sync_templates().await;
+    let customer_wamid = shop.inbound("Where is my order?").await;
+    tool_output(
+        &shop
+            .call(
+                "send_template",
+                json!({"phone": CUSTOMER, "templateName": "order_update",
+                       "templateLanguage": "en_US", "components": [{"type": "body",
+                       "parameters": [{"type": "text", "text": "Hans"},
+                                      {"type": "text", "text": "#42"}]}]}),
+            )
+            .await,
+    );
+    tool_output(
+        &shop
+            .call("send_text", json!({"phone": CUSTOMER, "text": "Thanks!"}))
+            .await,
+    );
+
+    let output = shop.read_conversation().await;
+    let messages = output["messages"].as_array().expect("messages");
+    assert_eq!(messages.len(), 3, "{output}");
+    let inbound = &messages[0];
+    assert_eq!(inbound["wamid"], json!(customer_wamid), "{inbound}");
+    assert!(inbound.get("template").is_none(), "{inbound}");
+    let template = &messages[1];
+    assert_eq!(template["type"], "template", "{template}");
+    assert_eq!(
+        template["text"], "Hi Hans, your order #42 has shipped.",
+        "{template}"
+    );
+    assert_eq!(
+        template["template"],
+        json!({"name": "order_update", "language": "en_US"}),
+        "{template}"
+    );
+    let text = &messages[2];
+    assert_eq!(text["type"], "text", "{text}");
+    assert!(text.get("template").is_none(), "{text}");
+}
+
+#[tokio::test]
 async fn missing_variables_named_before_meta() {
     let shop = shop(ALL).await;
     shop.sync_templates().await;

@@ -103,6 +103,43 @@ async fn closed_window_refused_without_meta() {
 }
 
 #[tokio::test]
+async fn own_number_refused_without_meta() {
+    let shop = shop(ALL).await;
+    shop.sync_templates().await;
+    shop.server.sim.clear_requests();
+    let events = count_events(&shop.server);
+    let own = format!("+{}", shop.account.phone_number);
+    let typed = "+1 (555) 000-1111";
+    assert_eq!(own, "+15550001111", "the number the typed form stands for");
+
+    let media = json!({"phone": typed, "url": "https://cdn.example.com/a.png",
+                       "mimeType": "image/png"});
+    let template = json!({"phone": typed, "templateName": "appointment_reminder",
+                          "templateLanguage": "en_US"});
+    for (tool, arguments) in [
+        ("send_text", json!({"phone": typed, "text": "Hello"})),
+        ("send_media", media),
+        ("send_template", template),
+    ] {
+        let text = tool_error(&shop.call(tool, arguments).await);
+        assert!(text.contains("invalid argument `phone`"), "{tool}: {text}");
+        assert!(
+            text.contains(&format!("{own} is the number of the sending account")),
+            "{tool}: {text}"
+        );
+        assert!(
+            text.contains("WhatsApp cannot send a message from a number to itself"),
+            "{tool}: {text}"
+        );
+        assert!(!text.contains("never written"), "{tool}: {text}");
+        assert!(!text.contains("window"), "{tool}: {text}");
+    }
+
+    assert!(shop.server.sim.requests().is_empty(), "no Graph call");
+    assert_eq!(count_events(&shop.server), events, "nothing stored");
+}
+
+#[tokio::test]
 async fn never_opened_window_refused() {
     let shop = shop(ALL).await;
     let text = tool_error(

@@ -146,9 +146,10 @@ pub(super) fn check_database_url(url: &SettingText) -> Result<(), ConfigError> {
         "PONS_DATABASE_URL",
         url,
         &database_url_without_password(url),
-        "postgres://USER:PASSWORD@HOST/DB (with \"://\" after the scheme), or sqlite://PATH \
-         or a file path for SQLite, without a query and other than :memory:, because the \
-         writer and the readers open the same file",
+        "postgres://USER:PASSWORD@HOST/DB (with \"://\" after the scheme), or sqlite://PATH, \
+         sqlite:PATH or a file path for SQLite, where PATH names a file: not empty, not \
+         starting with ':' (SQLite reserves those names, such as :memory:), not ending in \
+         '/', and without a query, because the writer and the readers open the same file",
     ))
 }
 

@@ -136,13 +136,22 @@ async fn respond(
     if let Some(rejection) = json_rpc_rejection(&bytes, &parts.headers, mode) {
         return rejection;
     }
+    let declared_version = parts.headers.get(MCP_PROTOCOL_VERSION).cloned();
     let request = Request::from_parts(parts, Full::new(bytes));
     let service = match mode {
         ResponseMode::Json => &endpoint.json,
         ResponseMode::Sse => &endpoint.sse,
     };
-    as_json_rpc_error(service.handle(request).await.map(Body::new)).await
+    let response = service.handle(request).await.map(Body::new);
+    as_json_rpc_error(response, declared_version.as_ref()).await
 }
+
+/// The header in which a request declares its MCP protocol version.
+const MCP_PROTOCOL_VERSION: &str = "mcp-protocol-version";
+
+/// Start of rmcp 3.11's plain-text rejection of a request whose
+/// `MCP-Protocol-Version` header names a version it does not know.
+const RMCP_UNSUPPORTED_VERSION: &str = "Bad Request: Unsupported MCP-Protocol-Version";
 
 /// Maximum length of a plain-text error body from rmcp that is carried over.
 const MAX_PLAIN_ERROR_BYTES: usize = 4096;
@@ -150,9 +159,11 @@ const MAX_PLAIN_ERROR_BYTES: usize = 4096;
 /// Turns a plain-text client error from rmcp into a JSON-RPC error with the
 /// same status and text, so that a client parsing every response as
 /// JSON-RPC gets the reason. rmcp sends such errors with 415 for a body that
-/// is not JSON and 400 for an unsupported `MCP-Protocol-Version`. Other
-/// responses pass unchanged.
-async fn as_json_rpc_error(response: Response) -> Response {
+/// is not JSON and 400 for an unsupported `MCP-Protocol-Version`. The
+/// latter's text is replaced by one that names `declared_version`, the
+/// request's header, and lists the supported versions. Other responses
+/// pass unchanged.
+async fn as_json_rpc_error(response: Response, declared_version: Option<&HeaderValue>) -> Response {
     let status = response.status();
     let is_plain_text = response
         .headers()
@@ -177,20 +188,48 @@ async fn as_json_rpc_error(response: Response) -> Response {
             String::new()
         }
     };
-    let message = if text.is_empty() {
-        status
-            .canonical_reason()
-            .unwrap_or("request refused")
-            .to_owned()
-    } else {
-        text
+    let unsupported_version = declared_version.filter(|_| {
+        status == StatusCode::BAD_REQUEST && text.starts_with(RMCP_UNSUPPORTED_VERSION)
+    });
+    let error = match unsupported_version {
+        Some(version) => unsupported_version_error(version),
+        None if text.is_empty() => {
+            let reason = status.canonical_reason().unwrap_or("request refused");
+            json!({ "code": -32600, "message": reason })
+        }
+        None => json!({ "code": -32600, "message": text }),
     };
     let body = json!({
         "jsonrpc": "2.0",
         "id": null,
-        "error": { "code": -32600, "message": message },
+        "error": error,
     });
     (parts.status, axum::Json(body)).into_response()
+}
+
+/// Builds the JSON-RPC error object for a request whose
+/// `MCP-Protocol-Version` header names `version`, which this server does
+/// not support. Its `data` has the shape that rmcp 3.11 gives the
+/// unsupported-version error of revision 2026-07-28: `requested` and
+/// `supported`. rmcp's header check accepts exactly
+/// [`ProtocolVersion::KNOWN_VERSIONS`], which are also the versions this
+/// server negotiates.
+fn unsupported_version_error(version: &HeaderValue) -> Value {
+    let requested = echoed(&String::from_utf8_lossy(version.as_bytes()));
+    let supported: Vec<&str> = ProtocolVersion::KNOWN_VERSIONS
+        .iter()
+        .map(ProtocolVersion::as_str)
+        .collect();
+    let message = format!(
+        "Bad Request: MCP-Protocol-Version \"{requested}\" is not supported; send one of the \
+         supported versions: {}",
+        supported.join(", ")
+    );
+    json!({
+        "code": -32600,
+        "message": message,
+        "data": { "requested": requested, "supported": supported },
+    })
 }
 
 /// Picks the response encoding from `Accept`; JSON wins when both are
@@ -542,7 +581,7 @@ fn method_not_found_rejection(
 /// Returns the MCP protocol version a request declares: its
 /// `MCP-Protocol-Version` header, or else the version in `params._meta`.
 fn requested_version(headers: &HeaderMap, bytes: &[u8]) -> Option<String> {
-    if let Some(value) = headers.get("mcp-protocol-version") {
+    if let Some(value) = headers.get(MCP_PROTOCOL_VERSION) {
         return Some(String::from_utf8_lossy(value.as_bytes()).trim().to_owned());
     }
     let value = serde_json::from_slice::<Value>(bytes).ok()?;

@@ -460,7 +460,30 @@ async fn connect_postgres(url: &str) -> anyhow::Result<DynStore> {
 
 #[cfg(test)]
 mod tests {
-    use super::{PREVIEW_MAX_CHARS, cut_preview, message_preview, search_terms};
+    use super::{PREVIEW_MAX_CHARS, TemplateRef, cut_preview, message_preview, search_terms};
+
+    #[test]
+    fn template_read_from_send_request() {
+        let request = r#"{"messaging_product":"whatsapp","recipient_type":"individual",
+            "to":"+4930123456","type":"template","template":{"name":"order_update",
+            "language":{"code":"en_US"},"components":[]}}"#;
+        let expected = TemplateRef {
+            name: "order_update".to_owned(),
+            language: "en_US".to_owned(),
+        };
+        assert_eq!(TemplateRef::from_send_request(request), Some(expected));
+
+        for unusable in [
+            "",
+            "not json",
+            "{}",
+            r#"{"template":{"name":"order_update"}}"#,
+            r#"{"template":{"language":{"code":"en_US"}}}"#,
+            r#"{"template":{"name":7,"language":{"code":"en_US"}}}"#,
+        ] {
+            assert_eq!(TemplateRef::from_send_request(unusable), None, "{unusable}");
+        }
+    }
 
     #[test]
     fn preview_cut_after_max_chars() {

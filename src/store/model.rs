@@ -547,6 +547,34 @@ pub struct Message {
     /// The business's current reaction to this message, if any.
     pub business_reaction: Option<String>,
     pub media: Option<MediaRef>,
+    /// The template an outbound template message was sent with; `None` for
+    /// other messages.
+    pub template: Option<TemplateRef>,
+}
+
+/// The approved template that an outbound template message was sent with.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TemplateRef {
+    pub name: String,
+    /// The language code, such as `en_US`.
+    pub language: String,
+}
+
+impl TemplateRef {
+    /// Reads the template's name and language code from the Graph API send
+    /// request that the store keeps of each outbound message
+    /// (`content_json`). `None` when the request is not valid JSON or lacks
+    /// either value.
+    pub fn from_send_request(content_json: &str) -> Option<TemplateRef> {
+        let request: serde_json::Value = serde_json::from_str(content_json).ok()?;
+        let template = request.get("template")?;
+        let name = template.get("name")?.as_str()?;
+        let language = template.pointer("/language/code")?.as_str()?;
+        Some(TemplateRef {
+            name: name.to_owned(),
+            language: language.to_owned(),
+        })
+    }
 }
 
 #[cfg(test)]
@@ -569,6 +597,7 @@ impl Message {
             reaction: None,
             business_reaction: None,
             media: None,
+            template: None,
         }
     }
 }

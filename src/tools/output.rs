@@ -381,6 +381,19 @@ pub struct MessageOut {
     /// The attached file of a media message; absent for other types.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub media: Option<MediaOut>,
+    /// The approved template an outbound template message was sent with;
+    /// `text` then contains its body with the values filled in. Absent for
+    /// other messages.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub template: Option<TemplateOut>,
+}
+
+/// The template of a sent template message.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+pub struct TemplateOut {
+    pub name: String,
+    /// The language code, such as `en_US`.
+    pub language: String,
 }
 
 impl From<&Message> for MessageOut {
@@ -408,6 +421,10 @@ impl From<&Message> for MessageOut {
             media_mime_type: media.and_then(|m| m.mime_type.clone()),
             media_filename: media.and_then(|m| m.filename.as_deref().map(cut_file_name)),
             media: MediaOut::of(message),
+            template: message.template.as_ref().map(|template| TemplateOut {
+                name: template.name.clone(),
+                language: template.language.clone(),
+            }),
         }
     }
 }
@@ -434,6 +451,7 @@ mod tests {
             reaction: Some(reaction.to_owned()),
             business_reaction: None,
             media: None,
+            template: None,
         };
         let family = "👨‍👩‍👧‍👦";
         assert_eq!(
@@ -497,6 +515,27 @@ mod tests {
         let json = serde_json::to_value(&output).unwrap();
         assert_eq!(json.get("textCut"), None, "a false flag is left out");
         assert_eq!(json.get("captionCut"), None, "a false flag is left out");
+    }
+
+    #[test]
+    fn template_shown_only_when_known() {
+        let plain = serde_json::to_value(MessageOut::from(&Message::test_message())).unwrap();
+        assert_eq!(plain.get("template"), None, "{plain}");
+
+        let sent = Message {
+            direction: Direction::Outbound,
+            kind: "template".to_owned(),
+            template: Some(crate::store::TemplateRef {
+                name: "order_update".to_owned(),
+                language: "en_US".to_owned(),
+            }),
+            ..Message::test_message()
+        };
+        let output = serde_json::to_value(MessageOut::from(&sent)).unwrap();
+        assert_eq!(
+            output["template"],
+            serde_json::json!({"name": "order_update", "language": "en_US"})
+        );
     }
 
     #[test]

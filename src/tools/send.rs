@@ -6,7 +6,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::jobs::token_works;
-use crate::phone::PhoneNumber;
+use crate::phone::{PhoneNumber, same_subscriber};
 use crate::store::{
     Account, ConversationSummary, MediaRef, Message, NewOutboundMessage, SentMessage,
 };
@@ -132,12 +132,31 @@ pub(super) async fn resolve_recipient(
         argument: "phone",
         source,
     })?;
+    reject_own_number(&account, &phone)?;
     let conversation = find_with_number(cx, std::slice::from_ref(&account.id), &phone).await?;
     Ok(Recipient {
         account,
         phone,
         conversation,
         _probe: probe,
+    })
+}
+
+/// Fails when `phone` is the number of the sending account itself, which
+/// WhatsApp does not deliver to. Without this check the window rule would
+/// report that the customer never wrote.
+fn reject_own_number(account: &Account, phone: &PhoneNumber) -> Result<(), ToolError> {
+    if !same_subscriber(phone.digits(), &account.phone_number) {
+        return Ok(());
+    }
+    Err(ToolError::InvalidArgument {
+        argument: "phone",
+        reason: format!(
+            "{} is the number of the sending account {} itself, and WhatsApp cannot send a \
+             message from a number to itself; pass the customer's number",
+            phone.e164(),
+            account.name
+        ),
     })
 }
 

@@ -116,6 +116,11 @@ def test_unsupported_protocol_version_gets_json_rpc_error(stack, read_key):
     error = response.json()["error"]
     assert error["code"] == -32600
     assert "1999-01-01" in error["message"], error
+    assert "supported versions: " in error["message"], error
+    assert "2025-11-25" in error["message"], error
+    assert "2026-07-28" in error["message"], error
+    assert error["data"]["requested"] == "1999-01-01", error
+    assert "2025-11-25" in error["data"]["supported"], error
 
 
 def test_non_json_content_type_gets_json_rpc_error(stack, read_key):

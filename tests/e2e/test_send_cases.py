@@ -152,6 +152,7 @@ def test_c11_named_variables_sent_by_name(send_stack, sim):
     }
     stored = structured(send_stack.call("get_conversation", {"phone": customer}))["messages"][-1]
     assert stored["text"] == "Hi Hans, order A-17"
+    assert stored["template"] == {"name": name, "language": "en_US"}
 
 
 def test_c11_positional_variables_sent_in_order(send_stack, sim):

@@ -89,14 +89,17 @@ pub(crate) fn conversation(row: &PgRow) -> StoreResult<ConversationSummary> {
     })
 }
 
-/// Message columns (alias `m`), as `message` reads them.
+/// Message columns (alias `m`), as `message` reads them. The send request
+/// is read only for outbound templates, the one kind whose request
+/// `message` decodes.
 macro_rules! message_columns {
     () => {
         "m.id, m.conversation_id, m.wamid, m.direction, m.type, m.text, m.caption, m.status, \
          m.timestamp, m.context_wamid, m.error_code, m.error_title, m.error_message, \
          m.error_details, m.reaction, m.media_id, m.media_mime_type, m.media_sha256, \
          m.media_filename, m.media_url, m.media_status, m.media_size, m.media_error, \
-         m.business_reaction"
+         m.business_reaction, CASE WHEN m.type = 'template' AND m.direction = 'outbound' \
+         THEN m.content_json END AS template_request"
     };
 }
 pub(crate) use message_columns;
@@ -118,6 +121,11 @@ pub(crate) fn message(row: &PgRow) -> StoreResult<Message> {
         reaction: row.try_get("reaction").map_err(backend)?,
         business_reaction: row.try_get("business_reaction").map_err(backend)?,
         media: media(row)?,
+        template: row
+            .try_get::<Option<String>, _>("template_request")
+            .map_err(backend)?
+            .as_deref()
+            .and_then(TemplateRef::from_send_request),
     })
 }
 

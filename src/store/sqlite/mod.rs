@@ -304,7 +304,37 @@ pub fn path_from_url(url: &str) -> anyhow::Result<PathBuf> {
              writer and the readers open the same file"
         );
     }
+    if let Some(problem) = unusable_path_problem(path) {
+        bail!(
+            "database URL {url:?} {problem}; use sqlite://PATH, sqlite:PATH or a file path, \
+             where PATH names a file, such as sqlite://pons-data/pons.db"
+        );
+    }
     Ok(PathBuf::from(path))
+}
+
+/// Explains why `path`, taken from a SQLite database URL, cannot be the
+/// database file, or returns `None` when it can.
+fn unusable_path_problem(path: &str) -> Option<&'static str> {
+    if path.trim().is_empty() {
+        return Some("has a blank file path");
+    }
+    // sqlite3.h keeps names that start with ':' for special databases such
+    // as ":memory:", and asks for a "./" prefix on a file named so. A URL
+    // such as `sqlite::` would otherwise create a file named ":".
+    if path.starts_with(':') {
+        return Some(
+            "has a file path that starts with ':', which SQLite reserves for special \
+             databases such as :memory:",
+        );
+    }
+    if path.ends_with('/') {
+        return Some("has a path that ends in '/', which names a directory, not a file");
+    }
+    if path.to_ascii_lowercase().starts_with("sqlite:") {
+        return Some("repeats the sqlite: scheme");
+    }
+    None
 }
 
 /// Tells whether `url` is a PostgreSQL URL with a mistyped `://`, such as

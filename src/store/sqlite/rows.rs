@@ -5,7 +5,7 @@ use rusqlite::Row;
 use super::error::unexpected;
 use crate::store::{
     Account, AccountId, AccountSecrets, ContactId, ConversationId, ConversationSummary, Direction,
-    MediaRef, Message, MessageId, MessageStatus, MetaError,
+    MediaRef, Message, MessageId, MessageStatus, MetaError, TemplateRef,
 };
 
 /// Columns of `accounts a` read by `account`.
@@ -23,15 +23,17 @@ pub(super) const CONVERSATION_COLUMNS: &str = "v.id, v.account_id, v.contact_id,
      v.last_message_preview, v.last_message_direction, v.last_message_type, \
      v.last_message_wamid, v.archived_at IS NOT NULL";
 
-/// Columns of `messages m` read by `message`.
+/// Columns of `messages m` read by `message`. The send request is read only
+/// for outbound templates, the one kind whose request `message` decodes.
 pub(super) const MESSAGE_COLUMNS: &str = "m.id, m.conversation_id, m.wamid, m.direction, \
      m.type, m.text, m.caption, m.status, m.timestamp, m.context_wamid, m.error_code, \
      m.error_title, m.error_message, m.error_details, m.reaction, m.media_id, \
      m.media_mime_type, m.media_sha256, m.media_filename, m.media_url, m.media_status, \
-     m.media_size, m.media_error, m.business_reaction";
+     m.media_size, m.media_error, m.business_reaction, \
+     CASE WHEN m.type = 'template' AND m.direction = 'outbound' THEN m.content_json END";
 
 /// Number of columns in `MESSAGE_COLUMNS`, where extra columns start.
-pub(super) const MESSAGE_COLUMN_COUNT: usize = 24;
+pub(super) const MESSAGE_COLUMN_COUNT: usize = 25;
 
 pub(super) fn account(row: &Row<'_>) -> rusqlite::Result<Account> {
     Ok(Account {
@@ -93,6 +95,10 @@ pub(super) fn message(row: &Row<'_>) -> rusqlite::Result<Message> {
         reaction: row.get(14)?,
         business_reaction: row.get(23)?,
         media: media(row, 15)?,
+        template: row
+            .get::<_, Option<String>>(24)?
+            .as_deref()
+            .and_then(TemplateRef::from_send_request),
     })
 }
 

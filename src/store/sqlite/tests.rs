@@ -125,6 +125,30 @@ fn path_from_url_rejects_unusable() {
 }
 
 #[test]
+fn path_from_url_rejects_odd_paths() {
+    let cases = [
+        ("sqlite::", "starts with ':'"),
+        ("sqlite:::", "starts with ':'"),
+        ("sqlite://:", "starts with ':'"),
+        (":", "starts with ':'"),
+        ("sqlite: ", "blank file path"),
+        ("sqlite:/", "ends in '/'"),
+        ("sqlite:///", "ends in '/'"),
+        ("sqlite://pons-data/", "ends in '/'"),
+        ("sqlite:sqlite:pons.db", "repeats the sqlite: scheme"),
+    ];
+    for (url, problem) in cases {
+        let error = match path_from_url(url) {
+            Ok(path) => panic!("{url:?} was accepted as {}", path.display()),
+            Err(error) => error.to_string(),
+        };
+        assert!(error.contains(&format!("{url:?}")), "{error}");
+        assert!(error.contains(problem), "{error}");
+        assert!(error.contains("sqlite://PATH"), "{error}");
+    }
+}
+
+#[test]
 fn url_errors_hide_the_password() {
     for url in [
         "postgres//pons:secret@127.0.0.1/pons",
