@@ -78,6 +78,7 @@ pub async fn list_conversations(
         .list_conversations(
             &ids(&accounts),
             ArchiveFilter::from_argument(args.archived),
+            None,
             limit + 1,
         )
         .await?;
@@ -170,7 +171,7 @@ pub async fn list_unanswered(
     let archive = ArchiveFilter::from_argument(args.archived);
     let mut rows = cx
         .store
-        .list_unanswered(&ids(&accounts), archive, limit + 1)
+        .list_unanswered(&ids(&accounts), archive, None, limit + 1)
         .await?;
     let more = cut_to_limit(&mut rows, limit);
     let mut conversations = Vec::with_capacity(rows.len());
@@ -468,7 +469,7 @@ pub(super) async fn recent_choices(
     }
     let rows = cx
         .store
-        .list_conversations(&ids(accounts), ArchiveFilter::Any, CHOICES_LIMIT)
+        .list_conversations(&ids(accounts), ArchiveFilter::Any, None, CHOICES_LIMIT)
         .await?;
     if rows.is_empty() {
         return Ok("These accounts have no conversations yet.".to_owned());
