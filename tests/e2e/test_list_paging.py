@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import base64
 import math
+from dataclasses import dataclass
 
 import pytest
 
-from conftest import finish_stack, start_stack
+from conftest import Stack, finish_stack, start_stack
+from support.admin import Account
 from support.ids import new_customer, new_wamid
 from support.mcp import ERAS, run_session, result_text
 from support.meta import account_change, contact, encode, envelope, reaction_message, text_message
@@ -24,28 +26,6 @@ WITHOUT_MESSAGES = {"A": 3, "B": 2}
 TOTAL = sum(TEXTS.values()) + sum(WITHOUT_MESSAGES.values())
 UNANSWERED = sum(TEXTS.values())
 START = 1750200000
-
-
-@pytest.fixture(scope="module")
-def pager(backend_name, tmp_path_factory):
-    """A server with accounts A and B, their conversations, and a read key.
-    Tool calls are not rate-limited, because paging makes many."""
-    directory = tmp_path_factory.mktemp(f"pons-paging-{backend_name}")
-    running = start_stack(backend_name, directory, {"PONS_TOOL_RATE_PER_MINUTE": "0"})
-    try:
-        running.admin.user_add(OWNER)
-        accounts = {}
-        for name, settings in (("A", ACCOUNT_A), ("B", ACCOUNT_B)):
-            accounts[name] = running.admin.account_add(owner=OWNER, **settings)
-        for name, account in accounts.items():
-            post_conversations(running, account, TEXTS[name], WITHOUT_MESSAGES[name])
-        key = running.admin.key_create(user=OWNER, scopes="read", name="pager").text
-        running.paging_accounts = accounts
-        running.paging_key = key
-        yield running
-    finally:
-        finish_stack(running)
-
 
 ACCOUNT_A = {
     "name": "Paging A",
@@ -63,6 +43,34 @@ ACCOUNT_B = {
     "app_secret": b"fake_app_secret_of_paging_b_0000",
     "verify_token": "paging-verify-b",
 }
+
+
+@dataclass
+class Pager:
+    """The running server, its two accounts and a read key."""
+
+    stack: Stack
+    accounts: dict[str, Account]
+    key: str
+
+
+@pytest.fixture(scope="module")
+def pager(backend_name, tmp_path_factory):
+    """A server with accounts A and B, their conversations, and a read key.
+    Tool calls are not rate-limited, because paging makes many."""
+    directory = tmp_path_factory.mktemp(f"pons-paging-{backend_name}")
+    running = start_stack(backend_name, directory, {"PONS_TOOL_RATE_PER_MINUTE": "0"})
+    try:
+        running.admin.user_add(OWNER)
+        accounts = {}
+        for name, settings in (("A", ACCOUNT_A), ("B", ACCOUNT_B)):
+            accounts[name] = running.admin.account_add(owner=OWNER, **settings)
+        for name, account in accounts.items():
+            post_conversations(running, account, TEXTS[name], WITHOUT_MESSAGES[name])
+        key = running.admin.key_create(user=OWNER, scopes="read", name="pager").text
+        yield Pager(running, accounts, key)
+    finally:
+        finish_stack(running)
 
 
 def post_conversations(stack, account, texts: int, without_messages: int) -> None:
@@ -87,7 +95,9 @@ def post_conversations(stack, account, texts: int, without_messages: int) -> Non
     assert response.status_code == 200, response.text
 
 
-def page_through(stack, mode: str, tool: str, limit: int, **arguments) -> tuple[list[str], list]:
+def page_through(
+    pager: Pager, mode: str, tool: str, limit: int, **arguments
+) -> tuple[list[str], list]:
     """Call `tool` with `limit`, then with each nextCursor until `more` is
     false. Returns the conversation ids in the order listed, and the
     structured results."""
@@ -114,7 +124,7 @@ def page_through(stack, mode: str, tool: str, limit: int, **arguments) -> tuple[
             assert isinstance(cursor, str) and cursor, page
         raise AssertionError(f"{tool} with limit {limit} did not stop paging")
 
-    return run_session(stack.server.mcp_url, stack.paging_key, mode, work)
+    return run_session(pager.stack.server.mcp_url, pager.key, mode, work)
 
 
 @pytest.mark.parametrize("mode", ERAS)
@@ -147,27 +157,27 @@ def test_pages_keep_order_across_accounts(pager):
 
 
 def test_pages_of_one_account(pager):
-    account = pager.paging_accounts["B"]
+    account = pager.accounts["B"]
     ids, _ = page_through(pager, "legacy", "list_conversations", 11, **{"from": account.phone})
     assert len(ids) == TEXTS["B"] + WITHOUT_MESSAGES["B"]
     assert len(set(ids)) == len(ids)
 
 
-def call(stack, mode: str, tool: str, arguments: dict):
+def call(pager: Pager, mode: str, tool: str, arguments: dict):
     async def work(client):
         return await client.call_tool(tool, arguments)
 
-    return run_session(stack.server.mcp_url, stack.paging_key, mode, work)
+    return run_session(pager.stack.server.mcp_url, pager.key, mode, work)
 
 
-def first_cursor(stack, tool: str, **arguments) -> str:
-    result = call(stack, "legacy", tool, {"limit": 5, **arguments})
+def first_cursor(pager: Pager, tool: str, **arguments) -> str:
+    result = call(pager, "legacy", tool, {"limit": 5, **arguments})
     assert not result.is_error, result_text(result)
     return result.structured_content["nextCursor"]
 
 
-def cursor_error(stack, mode: str, tool: str, arguments: dict) -> str:
-    result = call(stack, mode, tool, arguments)
+def cursor_error(pager: Pager, mode: str, tool: str, arguments: dict) -> str:
+    result = call(pager, mode, tool, arguments)
     assert result.is_error, f"expected a tool error, got {result.structured_content!r}"
     return result_text(result)
 
@@ -208,7 +218,7 @@ def test_cursor_with_other_filters_rejected(pager):
     )
     assert "but this call has `archived: true`" in text, text
 
-    account = pager.paging_accounts["A"]
+    account = pager.accounts["A"]
     cursor = first_cursor(pager, "list_unanswered", **{"from": account.phone})
     text = cursor_error(pager, "legacy", "list_unanswered", {"cursor": cursor})
     assert "was issued for other accounts" in text, text
