@@ -950,6 +950,18 @@ async fn lists_say_when_more_exist() {
             summary.contains("More exist than the limit"),
             "{tool}: {summary}"
         );
+        let cursor = output["nextCursor"].as_str().expect("nextCursor");
+        let next = server
+            .call_tool(&key, tool, json!({"limit": 1, "cursor": cursor}))
+            .await;
+        let next = tool_output(&next);
+        assert_eq!(next["conversations"].as_array().unwrap().len(), 1, "{tool}");
+        assert_eq!(next["more"], false, "{tool}");
+        assert_eq!(next.get("nextCursor"), None, "{tool}");
+        assert_ne!(
+            next["conversations"][0], output["conversations"][0],
+            "{tool}: the second page lists the other conversation"
+        );
 
         let whole = server.call_tool(&key, tool, json!({"limit": 50})).await;
         let output = tool_output(&whole);
@@ -959,8 +971,31 @@ async fn lists_say_when_more_exist() {
             "{tool}"
         );
         assert_eq!(output["more"], false, "{tool}");
+        assert_eq!(output.get("nextCursor"), None, "{tool}");
         let summary = whole["content"][0]["text"].as_str().expect("summary");
         assert!(!summary.contains("More exist"), "{tool}: {summary}");
+    }
+}
+
+#[tokio::test]
+async fn invalid_cursor_is_tool_error() {
+    let server = Server::start().await;
+    let tenants = two_tenants(&server.store).await;
+    let key = read_key(&server, &tenants).await;
+
+    for tool in ["list_conversations", "list_unanswered"] {
+        let result = server.call_tool(&key, tool, json!({"cursor": "zzz"})).await;
+        let text = tool_error(&result);
+        assert!(
+            text.starts_with("invalid argument `cursor`: \"zzz\" is not a cursor of"),
+            "{tool}: {text}"
+        );
+        assert!(text.contains(tool), "{tool}: {text}");
+        assert!(
+            text.contains("Pass the nextCursor of an earlier"),
+            "{tool}: {text}"
+        );
+        assert!(text.contains("leave cursor out"), "{tool}: {text}");
     }
 }
 

@@ -101,7 +101,7 @@ async fn message_without_id_leaves_nothing(backend: Backend) {
         let ids: Vec<_> = accounts.into_iter().map(|account| account.id).collect();
         let listed = app
             .store
-            .list_conversations(&ids, ArchiveFilter::Any, 10)
+            .list_conversations(&ids, ArchiveFilter::Any, None, 10)
             .await
             .expect("list conversations");
         assert!(listed.is_empty(), "{listed:?}");

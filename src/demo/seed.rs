@@ -245,7 +245,7 @@ pub(super) async fn conversations(
 ) -> anyhow::Result<usize> {
     let accounts = [sandbox.account.id.clone()];
     let existing = store
-        .list_conversations(&accounts, ArchiveFilter::Any, 1000)
+        .list_conversations(&accounts, ArchiveFilter::Any, None, 1000)
         .await?;
     if existing.is_empty() {
         return customers::send_history(sim).await;

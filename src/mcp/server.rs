@@ -213,7 +213,8 @@ impl PonsMcp {
         title = "List conversations",
         description = "List WhatsApp conversations, most recent first: contact name and phone, \
                        unread count, 24h window status, last message preview and time, \
-                       archived flag and conversation id.",
+                       archived flag and conversation id. When `more` is true, pass \
+                       `nextCursor` as `cursor` to list the next page.",
         output_schema = schema_for_output::<ListConversationsOutput>(),
         annotations(
             title = "List conversations",
@@ -241,7 +242,8 @@ impl PonsMcp {
         description = "List conversations waiting for a reply, where the customer wrote last or \
                        every reply since failed: contact, time waiting, 24h window status, \
                        archived flag, whether a reply failed, and the last inbound text or type \
-                       with its wamid.",
+                       with its wamid. When `more` is true, pass `nextCursor` as `cursor` to \
+                       list the next page.",
         output_schema = schema_for_output::<ListUnansweredOutput>(),
         annotations(
             title = "List unanswered conversations",

@@ -159,20 +159,25 @@ pub trait Store: Send + Sync + 'static {
     async fn record_webhook(&self, log: NewWebhookLog) -> StoreResult<()>;
 
     /// Conversations of these accounts that `archive` lets through, most
-    /// recent first.
+    /// recent first (see [`ConversationSummary::most_recent_first`]), at
+    /// most `limit`. With `after`, the list starts with the conversation
+    /// that follows that sort key.
     async fn list_conversations(
         &self,
         accounts: &[AccountId],
         archive: ArchiveFilter,
+        after: Option<&ConversationSortKey>,
         limit: u32,
     ) -> StoreResult<Vec<ConversationSummary>>;
     /// Conversations whose newest message that did not fail is inbound (the
     /// customer wrote last, or every reply since failed) and that `archive`
-    /// lets through, most recent first.
+    /// lets through, in the order and with the `after` and `limit` of
+    /// [`Store::list_conversations`].
     async fn list_unanswered(
         &self,
         accounts: &[AccountId],
         archive: ArchiveFilter,
+        after: Option<&ConversationSortKey>,
         limit: u32,
     ) -> StoreResult<Vec<ConversationSummary>>;
     /// A conversation of one of these accounts; `None` when it is not theirs.

@@ -526,6 +526,26 @@ impl ConversationSummary {
         };
         recency.then_with(|| a.id.as_str().cmp(b.id.as_str()))
     }
+
+    /// Returns the conversation's place in the list order.
+    pub fn sort_key(&self) -> ConversationSortKey {
+        ConversationSortKey {
+            last_message_at: self.last_message_at,
+            id: self.id.clone(),
+        }
+    }
+}
+
+/// A conversation's place in the order of the conversation lists (see
+/// [`ConversationSummary::most_recent_first`]). A list read after a sort
+/// key starts with the conversation that follows it in that order, so
+/// pages read one after the other neither repeat nor skip a conversation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConversationSortKey {
+    /// Time of the last message; conversations without one come last.
+    pub last_message_at: Option<UnixTime>,
+    /// Breaks ties on `last_message_at`, in ascending order.
+    pub id: ConversationId,
 }
 
 /// A message row.

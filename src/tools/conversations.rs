@@ -11,6 +11,7 @@ use crate::store::{
     Direction,
 };
 
+use super::list_page::{List, ListKind};
 use super::output::{AccountOut, ConversationOut, MessageOut, UnansweredOut, quoted_name};
 use super::{
     GET_CONVERSATION, LIST_CONVERSATIONS, LIST_UNANSWERED, Summary, ToolContext, ToolError,
@@ -33,6 +34,10 @@ pub struct ListConversationsArgs {
     /// `false` lists only conversations that are not archived, and `true`
     /// only archived ones. Omit it to list both.
     pub archived: Option<bool>,
+    /// `nextCursor` of an earlier call with the same `from` and `archived`,
+    /// to list the conversations that follow its page. Omit it to start
+    /// with the most recent.
+    pub cursor: Option<String>,
 }
 
 /// Result of `list_conversations`.
@@ -45,6 +50,10 @@ pub struct ListConversationsOutput {
     pub conversations: Vec<ConversationOut>,
     /// `true` when more conversations exist than `limit` let through.
     pub more: bool,
+    /// Pass it as `cursor` to list the conversations that follow; present
+    /// only when `more` is `true`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
 }
 
 impl Summary for ListConversationsOutput {
@@ -73,22 +82,21 @@ pub async fn list_conversations(
     require(cx.principal, LIST_CONVERSATIONS)?;
     let accounts = resolve_accounts(cx, args.from.as_deref()).await?;
     let limit = limit_or_default(args.limit, 50, MAX_LIST_LIMIT);
-    let mut rows = cx
-        .store
-        .list_conversations(
-            &ids(&accounts),
-            ArchiveFilter::from_argument(args.archived),
-            limit + 1,
-        )
-        .await?;
-    let more = cut_to_limit(&mut rows, limit);
+    let list = List {
+        kind: ListKind::Conversations,
+        accounts: &accounts,
+        archive: ArchiveFilter::from_argument(args.archived),
+    };
+    let page = list.read_page(cx, args.cursor.as_deref(), limit).await?;
     Ok(ListConversationsOutput {
-        conversations: rows
+        conversations: page
+            .rows
             .iter()
             .map(|r| ConversationOut::new(r, &accounts, cx.now))
             .collect(),
         accounts: accounts.iter().map(AccountOut::from).collect(),
-        more,
+        more: page.more,
+        next_cursor: page.next_cursor,
     })
 }
 
@@ -105,6 +113,10 @@ pub struct ListUnansweredArgs {
     /// `false` lists only conversations that are not archived, and `true`
     /// only archived ones. Omit it to list both.
     pub archived: Option<bool>,
+    /// `nextCursor` of an earlier call with the same `from` and `archived`,
+    /// to list the conversations that follow its page. Omit it to start
+    /// with the most recent.
+    pub cursor: Option<String>,
 }
 
 /// Result of `list_unanswered`.
@@ -117,6 +129,10 @@ pub struct ListUnansweredOutput {
     pub conversations: Vec<UnansweredOut>,
     /// `true` when more such conversations exist than `limit` let through.
     pub more: bool,
+    /// Pass it as `cursor` to list the conversations that follow; present
+    /// only when `more` is `true`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
 }
 
 impl Summary for ListUnansweredOutput {
@@ -141,21 +157,12 @@ fn more_note(more: bool, listed: usize) -> &'static str {
     if !more {
         ""
     } else if listed < MAX_LIST_LIMIT as usize {
-        " More exist than the limit let through: pass a higher limit (up to 200) to see them."
+        " More exist than the limit let through: pass nextCursor as `cursor` to list the next \
+         page, or pass a higher limit (up to 200)."
     } else {
-        // TODO: page past the newest 200 with a cursor.
-        " More exist than the highest limit, 200, lets through, and the oldest are left out: \
-         pass `from` to list one account at a time, or `archived: false` to leave archived \
-         conversations out."
+        " More exist than the limit let through: pass nextCursor as `cursor` to list the next \
+         page."
     }
-}
-
-/// Cuts `rows`, read with one row more than `limit`, to `limit`, and
-/// returns whether there was more.
-fn cut_to_limit<T>(rows: &mut Vec<T>, limit: u32) -> bool {
-    let more = rows.len() > limit as usize;
-    rows.truncate(limit as usize);
-    more
 }
 
 /// Lists conversations where the customer wrote last, or every reply since
@@ -167,20 +174,21 @@ pub async fn list_unanswered(
     require(cx.principal, LIST_UNANSWERED)?;
     let accounts = resolve_accounts(cx, args.from.as_deref()).await?;
     let limit = limit_or_default(args.limit, 20, MAX_LIST_LIMIT);
-    let archive = ArchiveFilter::from_argument(args.archived);
-    let mut rows = cx
-        .store
-        .list_unanswered(&ids(&accounts), archive, limit + 1)
-        .await?;
-    let more = cut_to_limit(&mut rows, limit);
-    let mut conversations = Vec::with_capacity(rows.len());
-    for row in &rows {
+    let list = List {
+        kind: ListKind::Unanswered,
+        accounts: &accounts,
+        archive: ArchiveFilter::from_argument(args.archived),
+    };
+    let page = list.read_page(cx, args.cursor.as_deref(), limit).await?;
+    let mut conversations = Vec::with_capacity(page.rows.len());
+    for row in &page.rows {
         conversations.push(unanswered_row(cx, row, &accounts).await?);
     }
     Ok(ListUnansweredOutput {
         conversations,
         accounts: accounts.iter().map(AccountOut::from).collect(),
-        more,
+        more: page.more,
+        next_cursor: page.next_cursor,
     })
 }
 
@@ -468,7 +476,7 @@ pub(super) async fn recent_choices(
     }
     let rows = cx
         .store
-        .list_conversations(&ids(accounts), ArchiveFilter::Any, CHOICES_LIMIT)
+        .list_conversations(&ids(accounts), ArchiveFilter::Any, None, CHOICES_LIMIT)
         .await?;
     if rows.is_empty() {
         return Ok("These accounts have no conversations yet.".to_owned());
@@ -508,10 +516,18 @@ mod tests {
     }
 
     #[test]
-    fn more_note_at_highest_limit_suggests_narrowing() {
+    fn more_note_below_highest_limit_names_cursor() {
+        let note = more_note(true, 20);
+
+        assert!(note.contains("pass nextCursor as `cursor`"), "{note}");
+    }
+
+    #[test]
+    fn more_note_at_highest_limit_names_cursor() {
         let note = more_note(true, 200);
 
-        assert!(!note.contains("pass a higher limit"), "{note}");
-        assert!(note.contains("pass `from`"), "{note}");
+        assert!(!note.contains("higher limit"), "{note}");
+        assert!(note.contains("pass nextCursor as `cursor`"), "{note}");
+        assert!(!note.contains("pass `from`"), "{note}");
     }
 }

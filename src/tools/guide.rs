@@ -54,7 +54,12 @@ pub(super) async fn recent_messages(
     }
     let conversations = cx
         .store
-        .list_conversations(&ids(accounts), ArchiveFilter::Any, CONVERSATIONS_SEARCHED)
+        .list_conversations(
+            &ids(accounts),
+            ArchiveFilter::Any,
+            None,
+            CONVERSATIONS_SEARCHED,
+        )
         .await?;
     let lines = message_lines(cx, &conversations, inbound_only).await?;
     if !lines.is_empty() {

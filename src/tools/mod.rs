@@ -8,6 +8,7 @@ mod conversations;
 mod error;
 mod graph_errors;
 mod guide;
+mod list_page;
 mod media_out;
 mod media_types;
 mod messages;

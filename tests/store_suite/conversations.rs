@@ -193,12 +193,12 @@ pub async fn archive_filter_in_lists(store: DynStore) {
         (ArchiveFilter::Archived, vec![archived]),
     ] {
         let all = store
-            .list_conversations(accounts, filter, 10)
+            .list_conversations(accounts, filter, None, 10)
             .await
             .expect("list conversations");
         assert_eq!(phones(&all), expected, "list_conversations {filter:?}");
         let unanswered = store
-            .list_unanswered(accounts, filter, 10)
+            .list_unanswered(accounts, filter, None, 10)
             .await
             .expect("list unanswered");
         assert_eq!(phones(&unanswered), expected, "list_unanswered {filter:?}");

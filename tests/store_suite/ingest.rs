@@ -239,7 +239,7 @@ pub async fn contact_alone_creates_nothing(store: DynStore) {
         .expect("find conversation");
     assert!(found.is_none(), "{found:?}");
     let listed = store
-        .list_conversations(ids, ArchiveFilter::Any, 10)
+        .list_conversations(ids, ArchiveFilter::Any, None, 10)
         .await
         .expect("list conversations");
     assert!(listed.is_empty(), "{listed:?}");
@@ -259,7 +259,7 @@ pub async fn contact_alone_creates_nothing(store: DynStore) {
     assert_eq!(stored.contact_name.as_deref(), Some("Writer"));
     assert_eq!(stored.unread_count, 1);
     let listed = store
-        .list_conversations(ids, ArchiveFilter::Any, 10)
+        .list_conversations(ids, ArchiveFilter::Any, None, 10)
         .await
         .expect("list conversations");
     assert_eq!(listed.len(), 1, "{listed:?}");

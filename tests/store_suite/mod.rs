@@ -12,6 +12,7 @@ pub mod key_verifier;
 pub mod keys;
 pub mod media;
 pub mod outbound;
+pub mod paging;
 pub mod reactions;
 pub mod reads;
 pub mod reconcile;
@@ -93,6 +94,10 @@ macro_rules! store_suite_tests {
             reads::read_conversation_with_its_messages,
             reads::empty_accounts_return_nothing,
             reads::lookups_with_nul_find_nothing,
+            paging::pages_break_ties_by_id,
+            paging::pages_reach_conversations_without_messages,
+            paging::pages_merge_accounts,
+            paging::pages_keep_archive_filter,
             search::search_ranks_and_isolates_tenants,
             search::search_input_never_errors,
             search::search_ranks_only_recent_matches,

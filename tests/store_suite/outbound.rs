@@ -30,7 +30,7 @@ pub async fn outbound_pending_sent_delivered(store: DynStore) {
     let ids = std::slice::from_ref(&t.account.id);
     assert_eq!(
         store
-            .list_unanswered(ids, ArchiveFilter::Any, 10)
+            .list_unanswered(ids, ArchiveFilter::Any, None, 10)
             .await
             .expect("list")
             .len(),
@@ -63,7 +63,7 @@ pub async fn outbound_pending_sent_delivered(store: DynStore) {
     );
     assert!(
         store
-            .list_unanswered(ids, ArchiveFilter::Any, 10)
+            .list_unanswered(ids, ArchiveFilter::Any, None, 10)
             .await
             .expect("list")
             .is_empty(),
@@ -119,7 +119,7 @@ pub async fn outbound_to_new_contact(store: DynStore) {
     let ids = std::slice::from_ref(&t.account.id);
     assert_eq!(
         store
-            .list_conversations(ids, ArchiveFilter::Any, 10)
+            .list_conversations(ids, ArchiveFilter::Any, None, 10)
             .await
             .expect("list")
             .len(),
@@ -127,7 +127,7 @@ pub async fn outbound_to_new_contact(store: DynStore) {
     );
     assert!(
         store
-            .list_unanswered(ids, ArchiveFilter::Any, 10)
+            .list_unanswered(ids, ArchiveFilter::Any, None, 10)
             .await
             .expect("list")
             .is_empty()
@@ -360,7 +360,7 @@ pub async fn outbound_adopts_meta_wa_id(store: DynStore) {
     let ids = std::slice::from_ref(&t.account.id);
     assert_eq!(
         store
-            .list_conversations(ids, ArchiveFilter::Any, 10)
+            .list_conversations(ids, ArchiveFilter::Any, None, 10)
             .await
             .expect("list")
             .len(),
@@ -614,7 +614,7 @@ pub async fn find_messages_by_wamid_in_each_account(store: DynStore) {
 /// Phone numbers of the conversations `list_unanswered` returns.
 async fn unanswered(store: &DynStore, account: &AccountId) -> Vec<String> {
     store
-        .list_unanswered(std::slice::from_ref(account), ArchiveFilter::Any, 10)
+        .list_unanswered(std::slice::from_ref(account), ArchiveFilter::Any, None, 10)
         .await
         .expect("list unanswered")
         .into_iter()

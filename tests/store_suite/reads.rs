@@ -38,7 +38,7 @@ pub async fn conversations_ordered_and_filtered(store: DynStore) {
     let ids = std::slice::from_ref(&account.id);
 
     let listed: Vec<_> = store
-        .list_conversations(ids, ArchiveFilter::Any, 10)
+        .list_conversations(ids, ArchiveFilter::Any, None, 10)
         .await
         .expect("list")
         .into_iter()
@@ -50,13 +50,13 @@ pub async fn conversations_ordered_and_filtered(store: DynStore) {
     );
 
     let limited = store
-        .list_conversations(ids, ArchiveFilter::Any, 2)
+        .list_conversations(ids, ArchiveFilter::Any, None, 2)
         .await
         .expect("list");
     assert_eq!(limited.len(), 2);
 
     let unanswered: Vec<_> = store
-        .list_unanswered(ids, ArchiveFilter::Any, 10)
+        .list_unanswered(ids, ArchiveFilter::Any, None, 10)
         .await
         .expect("unanswered")
         .into_iter()
@@ -191,14 +191,14 @@ pub async fn empty_accounts_return_nothing(store: DynStore) {
 
     assert!(
         store
-            .list_conversations(&none, ArchiveFilter::Any, 10)
+            .list_conversations(&none, ArchiveFilter::Any, None, 10)
             .await
             .expect("list")
             .is_empty()
     );
     assert!(
         store
-            .list_unanswered(&none, ArchiveFilter::Any, 10)
+            .list_unanswered(&none, ArchiveFilter::Any, None, 10)
             .await
             .expect("list")
             .is_empty()

@@ -11,6 +11,7 @@ pub mod instance_lock;
 mod jobs;
 mod key_verifier;
 mod keys;
+mod lists;
 mod outbound;
 mod read_only;
 mod reads;

@@ -1,4 +1,4 @@
-//! Conversation, message and search reads on PostgreSQL. Every read is
+//! Conversation lookups, message and search reads on PostgreSQL. Every read is
 //! restricted to the accounts the caller passes; none means no rows.
 
 use sqlx::postgres::PgRow;
@@ -7,58 +7,6 @@ use sqlx::{PgExecutor, PgPool, Row};
 use super::rows::{self, conversation_columns, message_columns};
 use super::{account_ids, backend, sql_limit};
 use crate::store::*;
-
-/// Lists conversations of these accounts that `archive` lets through, most
-/// recent first. With `unanswered`, only those whose newest message that
-/// did not fail is inbound are listed: the customer wrote last, or every
-/// reply since then failed.
-pub(crate) async fn list_conversations(
-    pool: &PgPool,
-    accounts: &[AccountId],
-    unanswered: bool,
-    archive: ArchiveFilter,
-    limit: u32,
-) -> StoreResult<Vec<ConversationSummary>> {
-    if accounts.is_empty() || limit == 0 {
-        return Ok(Vec::new());
-    }
-    // Each account is read on its own, so that PostgreSQL walks the
-    // `conversations_recent` index in order and stops after `limit` rows.
-    let sql = concat!(
-        "SELECT ",
-        conversation_columns!(),
-        " FROM conversations c JOIN contacts ct ON ct.id = c.contact_id \
-         WHERE c.account_id = $1 \
-         AND (NOT $2 OR c.last_message_direction = 'inbound' \
-              OR (c.last_message_direction = 'outbound' \
-                  AND (SELECT m.direction FROM messages m \
-                       WHERE m.conversation_id = c.id AND m.status <> 'failed' \
-                       ORDER BY m.timestamp DESC, m.id DESC LIMIT 1) = 'inbound')) \
-         AND (NOT $4 OR c.archived_at IS NULL) \
-         AND (NOT $5 OR c.archived_at IS NOT NULL) \
-         ORDER BY c.last_message_at DESC NULLS LAST, c.id LIMIT $3"
-    );
-    let mut conversations = Vec::new();
-    for account in accounts {
-        let rows = sqlx::query(sql)
-            .bind(account.as_str())
-            .bind(unanswered)
-            .bind(sql_limit(limit))
-            .bind(archive == ArchiveFilter::Active)
-            .bind(archive == ArchiveFilter::Archived)
-            .fetch_all(pool)
-            .await
-            .map_err(backend)?;
-        for row in &rows {
-            conversations.push(rows::conversation(row)?);
-        }
-    }
-    if accounts.len() > 1 {
-        conversations.sort_by(ConversationSummary::most_recent_first);
-        conversations.truncate(limit as usize);
-    }
-    Ok(conversations)
-}
 
 /// Finds a conversation of one of `accounts` by id, or by the customer's
 /// number. When several accounts talk to that number, the most recent wins.

@@ -4,8 +4,8 @@
 use async_trait::async_trait;
 
 use super::{
-    PostgresStore, accounts, ingest, jobs, key_verifier, keys, outbound, reads, sent, templates,
-    updates,
+    PostgresStore, accounts, ingest, jobs, key_verifier, keys, lists, outbound, reads, sent,
+    templates, updates,
 };
 use crate::store::*;
 
@@ -138,18 +138,20 @@ impl Store for PostgresStore {
         &self,
         accounts: &[AccountId],
         archive: ArchiveFilter,
+        after: Option<&ConversationSortKey>,
         limit: u32,
     ) -> StoreResult<Vec<ConversationSummary>> {
-        reads::list_conversations(&self.pool, accounts, false, archive, limit).await
+        lists::list_conversations(&self.pool, accounts, false, archive, after, limit).await
     }
 
     async fn list_unanswered(
         &self,
         accounts: &[AccountId],
         archive: ArchiveFilter,
+        after: Option<&ConversationSortKey>,
         limit: u32,
     ) -> StoreResult<Vec<ConversationSummary>> {
-        reads::list_conversations(&self.pool, accounts, true, archive, limit).await
+        lists::list_conversations(&self.pool, accounts, true, archive, after, limit).await
     }
 
     async fn find_conversation(

@@ -12,6 +12,7 @@ mod ingest;
 mod jobs;
 mod key_verifier;
 mod keys;
+mod lists;
 mod message_accounts;
 mod migrate;
 mod outbound;

@@ -1,73 +1,13 @@
-//! Conversation lists and message history.
+//! Conversation lookups and message history.
 
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::json_ids;
 use super::rows::{self, CONVERSATION_COLUMNS, MESSAGE_COLUMN_COUNT, MESSAGE_COLUMNS};
 use crate::store::{
-    AccountId, ArchiveFilter, ConversationId, ConversationRef, ConversationSummary, Message,
-    MessageId, StoreResult,
+    AccountId, ConversationId, ConversationRef, ConversationSummary, Message, MessageId,
+    StoreResult,
 };
-
-/// Filter of a conversation list.
-#[derive(Clone, Copy)]
-pub(super) enum ConversationFilter {
-    All,
-    /// Only those whose newest message that did not fail is inbound: the
-    /// customer wrote last, or every reply since then failed.
-    Unanswered,
-}
-
-/// Conversations of `accounts` that `filter` and `archive` let through,
-/// most recent message first, then by id.
-///
-/// Each account is read on its own: SQLite then walks the
-/// `conversations_recent` index and stops after `limit` rows. A query over
-/// all accounts at once sorted every conversation of every account.
-pub(super) fn list_conversations(
-    conn: &Connection,
-    accounts: &[AccountId],
-    filter: ConversationFilter,
-    archive: ArchiveFilter,
-    limit: u32,
-) -> StoreResult<Vec<ConversationSummary>> {
-    let direction = match filter {
-        ConversationFilter::All => "",
-        // The subquery runs only for a conversation whose last message is
-        // outbound, and usually stops at that message.
-        ConversationFilter::Unanswered => {
-            "AND (v.last_message_direction = 'inbound' \
-             OR (v.last_message_direction = 'outbound' \
-                 AND (SELECT m.direction FROM messages m \
-                      WHERE m.conversation_id = v.id AND m.status <> 'failed' \
-                      ORDER BY m.timestamp DESC, m.rowid DESC LIMIT 1) = 'inbound'))"
-        }
-    };
-    let archived = match archive {
-        ArchiveFilter::Any => "",
-        ArchiveFilter::Active => "AND v.archived_at IS NULL",
-        ArchiveFilter::Archived => "AND v.archived_at IS NOT NULL",
-    };
-    let sql = format!(
-        "SELECT {CONVERSATION_COLUMNS} \
-         FROM conversations v JOIN contacts c ON c.id = v.contact_id \
-         WHERE v.account_id = ?1 {direction} {archived} \
-         ORDER BY v.last_message_at DESC NULLS LAST, v.id LIMIT ?2"
-    );
-    let mut statement = conn.prepare_cached(&sql)?;
-    let mut conversations = Vec::new();
-    for account in accounts {
-        let rows = statement.query_map(params![account.as_str(), limit], rows::conversation)?;
-        for row in rows {
-            conversations.push(row?);
-        }
-    }
-    if accounts.len() > 1 {
-        conversations.sort_by(ConversationSummary::most_recent_first);
-        conversations.truncate(limit as usize);
-    }
-    Ok(conversations)
-}
 
 /// Finds a conversation of one of `accounts` by id, or by the customer's
 /// number (the most recent one when several accounts talk to that number).

@@ -9,7 +9,8 @@ use super::SqliteStore;
 use super::admin::{self, AccountKey};
 use super::error::into_backend;
 use super::ingest::{ingest_batch, insert_webhook_log};
-use super::reads::{self, ConversationFilter};
+use super::lists::{self, ConversationFilter};
+use super::reads;
 use super::{
     business_reactions, jobs, key_verifier, keys, outbound, search, sent, templates, unix_now,
     updates,
@@ -17,10 +18,10 @@ use super::{
 use crate::store::business_reactions::PendingReactionId;
 use crate::store::{
     Account, AccountId, AccountSecrets, ApiKey, ApiKeyId, ArchiveFilter, AttemptUse,
-    ConversationId, ConversationRef, ConversationSummary, IngestReport, Job, JobId, Member,
-    Message, MessageId, MetaError, NewAccount, NewApiKey, NewJob, NewOutboundMessage, NewTemplate,
-    NewUser, NewWebhookLog, Role, SearchHit, SentMessage, Store, StoreResult, StoredMedia,
-    Template, UnixTime, User, UserId, WebhookBatch,
+    ConversationId, ConversationRef, ConversationSortKey, ConversationSummary, IngestReport, Job,
+    JobId, Member, Message, MessageId, MetaError, NewAccount, NewApiKey, NewJob,
+    NewOutboundMessage, NewTemplate, NewUser, NewWebhookLog, Role, SearchHit, SentMessage, Store,
+    StoreResult, StoredMedia, Template, UnixTime, User, UserId, WebhookBatch,
 };
 
 #[async_trait]
@@ -208,12 +209,15 @@ impl Store for SqliteStore {
         &self,
         accounts: &[AccountId],
         archive: ArchiveFilter,
+        after: Option<&ConversationSortKey>,
         limit: u32,
     ) -> StoreResult<Vec<ConversationSummary>> {
         let accounts = accounts.to_vec();
+        let after = after.cloned();
         self.readers
             .read(move |conn| {
-                reads::list_conversations(conn, &accounts, ConversationFilter::All, archive, limit)
+                let filter = ConversationFilter::All;
+                lists::list_conversations(conn, &accounts, filter, archive, after.as_ref(), limit)
             })
             .await
     }
@@ -222,18 +226,15 @@ impl Store for SqliteStore {
         &self,
         accounts: &[AccountId],
         archive: ArchiveFilter,
+        after: Option<&ConversationSortKey>,
         limit: u32,
     ) -> StoreResult<Vec<ConversationSummary>> {
         let accounts = accounts.to_vec();
+        let after = after.cloned();
         self.readers
             .read(move |conn| {
-                reads::list_conversations(
-                    conn,
-                    &accounts,
-                    ConversationFilter::Unanswered,
-                    archive,
-                    limit,
-                )
+                let filter = ConversationFilter::Unanswered;
+                lists::list_conversations(conn, &accounts, filter, archive, after.as_ref(), limit)
             })
             .await
     }
