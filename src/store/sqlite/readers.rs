@@ -66,8 +66,8 @@ impl ReaderPool {
     }
 
     /// Runs `work` on an idle connection on the calling task's thread,
-    /// waiting for one to be free when all are busy. It is meant for
-    /// lookups of a few rows by key in small tables, because handing such a
+    /// waiting for one to be free when all are busy. It is meant for reads
+    /// of a few hundred rows or fewer by index, because handing such a
     /// query to a blocking thread and back costs more CPU than the query.
     pub(super) async fn lookup<T, F>(&self, work: F) -> StoreResult<T>
     where
