@@ -212,12 +212,13 @@ impl Store for SqliteStore {
         after: Option<&ConversationSortKey>,
         limit: u32,
     ) -> StoreResult<Vec<ConversationSummary>> {
-        let accounts = accounts.to_vec();
-        let after = after.cloned();
+        // At most `limit` rows per account, read by index, so it runs on the
+        // calling thread (see `lookup`). list_unanswered stays on a blocking
+        // thread: it may pass many answered conversations to fill a page.
         self.readers
-            .read(move |conn| {
+            .lookup(|conn| {
                 let filter = ConversationFilter::All;
-                lists::list_conversations(conn, &accounts, filter, archive, after.as_ref(), limit)
+                lists::list_conversations(conn, accounts, filter, archive, after, limit)
             })
             .await
     }
