@@ -450,3 +450,21 @@ fn odd_sqlite_url_rejected_at_start() {
         .collect();
     assert!(created.is_empty(), "files created: {created:?}");
 }
+
+#[test]
+fn postgres_error_masks_query_password() {
+    let dir = tempfile::tempdir().unwrap();
+    // Port 1 on the loopback address refuses the connection.
+    let url = "postgres://postgres@127.0.0.1:1/pons?password=LEAKME&sslmode=disable";
+    let env = [("PONS_DATABASE_URL", url)];
+    let output = pons_with_env(dir.path(), &["user", "add", "z@z.co"], &env);
+
+    let message = stderr(&output);
+    assert!(!output.status.success(), "{message}");
+    assert!(
+        message.contains("postgres://***@127.0.0.1:1/pons?password=***&sslmode=disable"),
+        "{message}"
+    );
+    assert!(!message.contains("LEAKME"), "{message}");
+}
+
