@@ -468,3 +468,35 @@ fn postgres_error_masks_query_password() {
     assert!(!message.contains("LEAKME"), "{message}");
 }
 
+#[test]
+fn sqlite_uri_file_name_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    for url in ["file:y.db", "sqlite:file:y.db", "sqlite://file:y.db"] {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_pons"));
+        for (name, _) in std::env::vars_os() {
+            if name.to_string_lossy().starts_with("PONS_") {
+                command.env_remove(name);
+            }
+        }
+        let output = command
+            .args(["--database-url", url, "user", "add", "z@z.co"])
+            .current_dir(dir.path())
+            .env("PONS_DATA_DIR", dir.path().join("data"))
+            .env("PONS_LOG", "warn")
+            .output()
+            .expect("run pons");
+
+        let message = stderr(&output);
+        assert!(!output.status.success(), "{url}: {message}");
+        assert!(
+            message.contains("SQLite URI file names are not supported"),
+            "{message}"
+        );
+        assert!(message.contains("sqlite://PATH"), "{message}");
+    }
+    let created: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name())
+        .collect();
+    assert!(created.is_empty(), "files created: {created:?}");
+}

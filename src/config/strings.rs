@@ -148,8 +148,9 @@ pub(super) fn check_database_url(url: &SettingText) -> Result<(), ConfigError> {
         &database_url_without_password(url),
         "postgres://USER:PASSWORD@HOST/DB (with \"://\" after the scheme), or sqlite://PATH, \
          sqlite:PATH or a file path for SQLite, where PATH names a file: not empty, not \
-         starting with ':' (SQLite reserves those names, such as :memory:), not ending in \
-         '/', and without a query, because the writer and the readers open the same file",
+         starting with ':' (SQLite reserves those names, such as :memory:), not starting \
+         with \"file:\" (SQLite URI file names are not supported), not ending in '/', and \
+         without a query, because the writer and the readers open the same file",
     ))
 }
 

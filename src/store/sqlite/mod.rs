@@ -336,6 +336,17 @@ fn unusable_path_problem(path: &str) -> Option<&'static str> {
     if path.to_ascii_lowercase().starts_with("sqlite:") {
         return Some("repeats the sqlite: scheme");
     }
+    // rusqlite opens files with SQLITE_OPEN_URI, so SQLite reads a name
+    // that starts with "file:" as a URI: `file:y.db` opens `y.db`, and a
+    // query could set a mode or another file. The readers and the checks
+    // of the file would then look at a file that is not the database.
+    if path.starts_with("file:") {
+        return Some(
+            "has a file path that starts with \"file:\", which SQLite reads as a URI file \
+             name; SQLite URI file names are not supported (write ./file:NAME for a file of \
+             that name)",
+        );
+    }
     None
 }
 
