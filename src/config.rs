@@ -778,6 +778,59 @@ mod tests {
     }
 
     #[test]
+    fn postgres_url_without_host_or_database_rejected() {
+        for url in [
+            "postgres://",
+            "postgres:///",
+            "postgresql://",
+            "postgres://127.0.0.1",
+            "postgres://127.0.0.1:5432/",
+            "postgres://pons:secret@127.0.0.1:5432",
+            "postgres:///pons",
+            "postgres://pons:secret@:5432/pons",
+            "postgres:///pons?host=",
+            "postgres://db?dbname=",
+        ] {
+            let args = CommonArgs {
+                database_url: Some(flag(url)),
+                ..common()
+            };
+            let err = match Settings::load(&args, &ServeArgs::default()) {
+                Ok(_) => panic!("{url:?} was accepted"),
+                Err(error) => error.to_string(),
+            };
+            assert!(err.contains("--database-url"), "{err}");
+            assert!(
+                err.contains("postgres://USER:PASSWORD@HOST:PORT/DATABASE"),
+                "{err}"
+            );
+            assert!(!err.contains("secret"), "{err}");
+            let shown = crate::echo::without_credentials(url);
+            assert!(err.contains(&format!("\"{shown}\"")), "{err}");
+        }
+    }
+
+    #[test]
+    fn postgres_url_with_host_and_database_accepted() {
+        for url in [
+            "postgres://postgres@127.0.0.1:5432/test",
+            "postgres://user@host/db",
+            "postgres://pons:secret@db.internal/pons?sslmode=require",
+            "postgresql://[::1]:5432/pons",
+            "postgres:///pons?host=/var/run/postgresql",
+            "postgres://db?dbname=pons",
+        ] {
+            let args = CommonArgs {
+                database_url: Some(flag(url)),
+                ..common()
+            };
+            if let Err(error) = Settings::load(&args, &ServeArgs::default()) {
+                panic!("{url:?} was rejected: {error}");
+            }
+        }
+    }
+
+    #[test]
     fn database_url_without_file_rejected() {
         for url in ["sqlite::", "sqlite:", "sqlite://", "sqlite:///", ":"] {
             let args = CommonArgs {

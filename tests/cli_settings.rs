@@ -452,6 +452,43 @@ fn odd_sqlite_url_rejected_at_start() {
 }
 
 #[test]
+fn postgres_url_without_database_rejected_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("data");
+    for url in ["postgres://", "postgres:///", "postgres://127.0.0.1"] {
+        // Port 1 on the loopback address refuses connections, so a build
+        // that fills the URL in from these variables fails without reaching
+        // a database.
+        let mut command = Command::new(env!("CARGO_BIN_EXE_pons"));
+        for (name, _) in std::env::vars_os() {
+            let name = name.to_string_lossy().into_owned();
+            if name.starts_with("PONS_") || name.starts_with("PG") {
+                command.env_remove(name);
+            }
+        }
+        let output = command
+            .args(["--database-url", url, "user", "add", "z@z.co"])
+            .env("PONS_DATA_DIR", &data_dir)
+            .env("PONS_LOG", "warn")
+            .env("PGHOST", "127.0.0.1")
+            .env("PGPORT", "1")
+            .output()
+            .expect("run pons");
+
+        let message = stderr(&output);
+        assert!(!output.status.success(), "{url}: {message}");
+        assert!(message.contains(&format!("\"{url}\"")), "{message}");
+        assert!(message.contains("--database-url"), "{message}");
+        assert!(
+            message.contains("postgres://USER:PASSWORD@HOST:PORT/DATABASE"),
+            "{message}"
+        );
+        assert!(!message.contains("failed to connect"), "{message}");
+    }
+    assert!(!data_dir.exists(), "the data directory was created");
+}
+
+#[test]
 fn postgres_error_masks_query_password() {
     let dir = tempfile::tempdir().unwrap();
     // Port 1 on the loopback address refuses the connection.

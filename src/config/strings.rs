@@ -135,11 +135,29 @@ fn normalised_url(uri: &http::Uri) -> String {
     format!("{scheme}://{host}{port}{path}")
 }
 
-/// Checks the form of a database URL that a setting set. A PostgreSQL URL
-/// is checked when Pons connects. The default URL is left to the error
-/// when the database is opened, which names the data directory.
+/// Checks the form of a database URL that a setting set: a PostgreSQL URL
+/// must name its host and database, and a SQLite URL a file. The server
+/// checks the rest of a PostgreSQL URL when Pons connects. The default URL
+/// is left to the error when the database is opened, which names the data
+/// directory.
 pub(super) fn check_database_url(url: &SettingText) -> Result<(), ConfigError> {
-    if crate::store::is_postgres_url(url) || crate::store::sqlite::path_from_url(url).is_ok() {
+    if crate::store::is_postgres_url(url) {
+        let Some(problem) = crate::store::postgres::url_form_problem(url) else {
+            return Ok(());
+        };
+        return Err(rejected(
+            "PONS_DATABASE_URL",
+            url,
+            &database_url_without_password(url),
+            &format!(
+                "a PostgreSQL URL that names the host and the database, because this one \
+                 {problem} and the driver would pick a default one: \
+                 postgres://USER:PASSWORD@HOST:PORT/DATABASE, such as \
+                 postgres://pons@127.0.0.1:5432/pons (the port and password are optional)"
+            ),
+        ));
+    }
+    if crate::store::sqlite::path_from_url(url).is_ok() {
         return Ok(());
     }
     Err(rejected(

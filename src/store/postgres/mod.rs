@@ -147,6 +147,44 @@ pub async fn reject_schema_without_pons(url: &str) -> anyhow::Result<()> {
     )
 }
 
+/// Explains why the PostgreSQL URL `url` names no server or no database,
+/// or returns `None` when it names both. Without a host or a database
+/// name, the driver falls back to the PG* environment variables and the
+/// libpq defaults (a local socket, a database named after the user), so
+/// Pons would create its tables in a database that nobody chose. A host or
+/// a database may also be a `host=`, `hostaddr=` or `dbname=` query
+/// parameter, which the driver reads too.
+pub fn url_form_problem(url: &str) -> Option<&'static str> {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let rest = rest.split_once('#').map_or(rest, |(before, _)| before);
+    let (before_query, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let (authority, path) = match before_query.find('/') {
+        Some(slash) => (&before_query[..slash], &before_query[slash + 1..]),
+        None => (before_query, ""),
+    };
+    let host_and_port = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
+    let host = match host_and_port.rsplit_once(':') {
+        // An IPv6 address in brackets contains ':' itself.
+        Some((host, _)) if !host_and_port.ends_with(']') => host,
+        _ => host_and_port,
+    };
+    let in_query = |names: &[&str]| {
+        query.split('&').any(|pair| {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            names.contains(&name) && !value.is_empty()
+        })
+    };
+    if host.is_empty() && !in_query(&["host", "hostaddr"]) {
+        return Some("names no host");
+    }
+    if path.is_empty() && !in_query(&["dbname"]) {
+        return Some("names no database");
+    }
+    None
+}
+
 /// The table in which sqlx records the applied migrations.
 const MIGRATIONS_TABLE: &str = "_sqlx_migrations";
 
