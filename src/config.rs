@@ -97,6 +97,29 @@ fn setting_sources(variable: &str) -> String {
     format!("--{flag}, {variable} or `{key}` in the configuration file")
 }
 
+/// Rejects the path `path` that the configuration file `config` sets for
+/// the setting `variable` when it starts or ends with whitespace, which
+/// would name another file or folder. Flags and variables are checked when
+/// they are parsed.
+fn reject_outer_whitespace(
+    variable: &str,
+    path: Option<&std::path::Path>,
+    config: &std::path::Path,
+) -> Result<(), ConfigError> {
+    let Some(text) = path.map(|path| path.to_string_lossy()) else {
+        return Ok(());
+    };
+    if !crate::cli::has_outer_whitespace(&text) {
+        return Ok(());
+    }
+    Err(ConfigError::Rejected {
+        setting: variable.to_owned(),
+        origin: ValueOrigin::File(config.to_owned()),
+        value: format!("{text:?}"),
+        accepted: crate::cli::OUTER_WHITESPACE_FIX.to_owned(),
+    })
+}
+
 /// Returns the configuration file key of the setting whose environment
 /// variable is `variable`: `bind` for `PONS_BIND`.
 fn setting_key(variable: &str) -> String {
@@ -182,6 +205,14 @@ impl Settings {
         };
         let jobs = jobs::load(&serve.jobs, &file_jobs, shutdown_grace_seconds)?;
 
+        if let Some(config) = config {
+            reject_outer_whitespace("PONS_DATA_DIR", file.data_dir.as_deref(), config)?;
+            reject_outer_whitespace(
+                "PONS_ENCRYPTION_KEY_FILE",
+                file.encryption_key_file.as_deref(),
+                config,
+            )?;
+        }
         let data_dir = common
             .data_dir
             .clone()
@@ -845,6 +876,51 @@ mod tests {
             assert!(err.contains("PONS_DATABASE_URL"), "{err}");
             assert!(err.contains("sqlite://PATH"), "{err}");
             assert!(err.contains("postgres://USER:PASSWORD@HOST/DB"), "{err}");
+        }
+    }
+
+    #[test]
+    fn file_paths_with_outer_whitespace_rejected() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pons.toml");
+        for (key, value) in [
+            ("data_dir", " sp "),
+            ("data_dir", "data\\r"),
+            ("encryption_key_file", "pons.key\\n"),
+            ("database_url", "sqlite://pons.db\\r"),
+            ("database_url", " postgres://pons@db/pons"),
+        ] {
+            std::fs::write(&path, format!("{key} = \"{value}\"\n")).unwrap();
+            let args = CommonArgs {
+                config: Some(path.clone()),
+                ..common()
+            };
+            let err = match Settings::load(&args, &ServeArgs::default()) {
+                Ok(_) => panic!("{key} = {value:?} was accepted"),
+                Err(error) => error.to_string(),
+            };
+            assert!(err.contains(&format!("`{key}`")), "{err}");
+            assert!(err.contains("whitespace"), "{err}");
+        }
+    }
+
+    #[test]
+    fn database_url_with_outer_whitespace_rejected() {
+        for url in [
+            "sqlite://pons.db\r",
+            " pons.db",
+            "postgres://pons@db/pons\n",
+        ] {
+            let args = CommonArgs {
+                database_url: Some(variable(url)),
+                ..common()
+            };
+            let err = match Settings::load(&args, &ServeArgs::default()) {
+                Ok(_) => panic!("{url:?} was accepted"),
+                Err(error) => error.to_string(),
+            };
+            assert!(err.contains("PONS_DATABASE_URL"), "{err}");
+            assert!(err.contains("whitespace"), "{err}");
         }
     }
 

@@ -141,6 +141,15 @@ fn normalised_url(uri: &http::Uri) -> String {
 /// is left to the error when the database is opened, which names the data
 /// directory.
 pub(super) fn check_database_url(url: &SettingText) -> Result<(), ConfigError> {
+    if crate::cli::has_outer_whitespace(url) {
+        return Err(rejected(
+            "PONS_DATABASE_URL",
+            url,
+            &database_url_without_password(url),
+            "a URL without whitespace (spaces, tabs, CR or newline) at its start or end; \
+             remove it, for example the CR that an environment file with CRLF line ends leaves",
+        ));
+    }
     if crate::store::is_postgres_url(url) {
         let Some(problem) = crate::store::postgres::url_form_problem(url) else {
             return Ok(());
