@@ -248,13 +248,13 @@ impl Settings {
             None => DEFAULT_BIND.parse().expect("DEFAULT_BIND is ADDRESS:PORT"),
         };
         let public_url = match first_set(serve.public_url.as_ref(), file.public_url, config) {
-            Some(url) => validate_url("PONS_PUBLIC_URL", &url)?,
+            Some(url) => validate_url("PONS_PUBLIC_URL", &url, "https://pons.example.com")?,
             None => format!("http://{bind}"),
         };
         let set_graph_api_url = first_set(serve.graph_api_url.as_ref(), file.graph_api_url, config);
         let graph_api_url_origin = set_graph_api_url.as_ref().map(|url| url.origin.clone());
         let graph_api_url = match set_graph_api_url {
-            Some(url) => validate_url("PONS_GRAPH_API_URL", &url)?,
+            Some(url) => validate_url("PONS_GRAPH_API_URL", &url, DEFAULT_GRAPH_API_URL)?,
             None => DEFAULT_GRAPH_API_URL.to_owned(),
         };
 
@@ -650,6 +650,27 @@ mod tests {
             assert!(err.contains("PONS_PUBLIC_URL"), "{err}");
             assert!(err.contains("without a user"), "{err}");
             assert!(!err.contains("secret"), "{err}");
+        }
+    }
+
+    #[test]
+    fn graph_api_url_error_shows_graph_example() {
+        for url in [
+            "graph.facebook.com",
+            "https://graph.facebook.com/v25.0?x=1",
+            "https://graph.facebook.com:0/v25.0",
+        ] {
+            let serve = ServeArgs {
+                graph_api_url: Some(flag(url)),
+                ..ServeArgs::default()
+            };
+            let err = Settings::load(&common(), &serve).unwrap_err().to_string();
+            assert!(err.contains("--graph-api-url"), "{err}");
+            assert!(
+                err.contains("for example https://graph.facebook.com/v25.0"),
+                "{err}"
+            );
+            assert!(!err.contains("pons.example.com"), "{err}");
         }
     }
 

@@ -82,9 +82,11 @@ pub(super) fn parse_bind(text: &SettingText) -> Result<SocketAddr, ConfigError> 
 }
 
 /// Checks that a URL is absolute http(s) and drops a trailing slash.
+/// `example` is a valid value of `setting` without a port, for the errors.
 pub(super) fn validate_url(
     setting: &'static str,
     url: &SettingText,
+    example: &str,
 ) -> Result<String, ConfigError> {
     let parsed = http::Uri::try_from(&url.value)
         .ok()
@@ -94,7 +96,7 @@ pub(super) fn validate_url(
             setting,
             url,
             url,
-            "an absolute http:// or https:// URL, for example https://pons.example.com",
+            &format!("an absolute http:// or https:// URL, for example {example}"),
         ));
     };
     // Pons appends paths such as /api/webhook to this URL and prints the
@@ -105,8 +107,10 @@ pub(super) fn validate_url(
             setting,
             url,
             &crate::echo::without_credentials(url),
-            "a URL of the scheme, host, optional port and optional path only, without a user, \
-             password, query or fragment, for example https://pons.example.com",
+            &format!(
+                "a URL of the scheme, host, optional port and optional path only, without a \
+                 user, password, query or fragment, for example {example}"
+            ),
         ));
     }
     if uri.port_u16() == Some(0) {
@@ -114,7 +118,7 @@ pub(super) fn validate_url(
             setting,
             url,
             url,
-            "a URL whose port, when given, is 1 to 65535, for example https://pons.example.com:8443",
+            &format!("a URL without a port or with a port from 1 to 65535, for example {example}"),
         ));
     }
     Ok(normalised_url(&uri))
