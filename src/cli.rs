@@ -12,7 +12,10 @@ mod setting_value;
 
 use crate::config::SettingValue;
 use setting_number::SettingNumber;
-pub use setting_value::{NonEmptyPath, SettingPath, SettingText, SettingValueParser};
+pub use setting_value::{
+    NonEmptyPath, OUTER_WHITESPACE_FIX, SettingPath, SettingText, SettingValueParser,
+    has_outer_whitespace,
+};
 
 #[derive(Debug, Parser)]
 #[command(

@@ -97,6 +97,29 @@ fn setting_sources(variable: &str) -> String {
     format!("--{flag}, {variable} or `{key}` in the configuration file")
 }
 
+/// Rejects the path `path` that the configuration file `config` sets for
+/// the setting `variable` when it starts or ends with whitespace, which
+/// would name another file or folder. Flags and variables are checked when
+/// they are parsed.
+fn reject_outer_whitespace(
+    variable: &str,
+    path: Option<&std::path::Path>,
+    config: &std::path::Path,
+) -> Result<(), ConfigError> {
+    let Some(text) = path.map(|path| path.to_string_lossy()) else {
+        return Ok(());
+    };
+    if !crate::cli::has_outer_whitespace(&text) {
+        return Ok(());
+    }
+    Err(ConfigError::Rejected {
+        setting: variable.to_owned(),
+        origin: ValueOrigin::File(config.to_owned()),
+        value: format!("{text:?}"),
+        accepted: crate::cli::OUTER_WHITESPACE_FIX.to_owned(),
+    })
+}
+
 /// Returns the configuration file key of the setting whose environment
 /// variable is `variable`: `bind` for `PONS_BIND`.
 fn setting_key(variable: &str) -> String {
@@ -182,6 +205,14 @@ impl Settings {
         };
         let jobs = jobs::load(&serve.jobs, &file_jobs, shutdown_grace_seconds)?;
 
+        if let Some(config) = config {
+            reject_outer_whitespace("PONS_DATA_DIR", file.data_dir.as_deref(), config)?;
+            reject_outer_whitespace(
+                "PONS_ENCRYPTION_KEY_FILE",
+                file.encryption_key_file.as_deref(),
+                config,
+            )?;
+        }
         let data_dir = common
             .data_dir
             .clone()
@@ -217,13 +248,13 @@ impl Settings {
             None => DEFAULT_BIND.parse().expect("DEFAULT_BIND is ADDRESS:PORT"),
         };
         let public_url = match first_set(serve.public_url.as_ref(), file.public_url, config) {
-            Some(url) => validate_url("PONS_PUBLIC_URL", &url)?,
+            Some(url) => validate_url("PONS_PUBLIC_URL", &url, "https://pons.example.com")?,
             None => format!("http://{bind}"),
         };
         let set_graph_api_url = first_set(serve.graph_api_url.as_ref(), file.graph_api_url, config);
         let graph_api_url_origin = set_graph_api_url.as_ref().map(|url| url.origin.clone());
         let graph_api_url = match set_graph_api_url {
-            Some(url) => validate_url("PONS_GRAPH_API_URL", &url)?,
+            Some(url) => validate_url("PONS_GRAPH_API_URL", &url, DEFAULT_GRAPH_API_URL)?,
             None => DEFAULT_GRAPH_API_URL.to_owned(),
         };
 
@@ -623,6 +654,27 @@ mod tests {
     }
 
     #[test]
+    fn graph_api_url_error_shows_graph_example() {
+        for url in [
+            "graph.facebook.com",
+            "https://graph.facebook.com/v25.0?x=1",
+            "https://graph.facebook.com:0/v25.0",
+        ] {
+            let serve = ServeArgs {
+                graph_api_url: Some(flag(url)),
+                ..ServeArgs::default()
+            };
+            let err = Settings::load(&common(), &serve).unwrap_err().to_string();
+            assert!(err.contains("--graph-api-url"), "{err}");
+            assert!(
+                err.contains("for example https://graph.facebook.com/v25.0"),
+                "{err}"
+            );
+            assert!(!err.contains("pons.example.com"), "{err}");
+        }
+    }
+
+    #[test]
     fn allowed_hosts_are_checked() {
         for entry in [
             "*.example.com",
@@ -778,6 +830,59 @@ mod tests {
     }
 
     #[test]
+    fn postgres_url_without_host_or_database_rejected() {
+        for url in [
+            "postgres://",
+            "postgres:///",
+            "postgresql://",
+            "postgres://127.0.0.1",
+            "postgres://127.0.0.1:5432/",
+            "postgres://pons:secret@127.0.0.1:5432",
+            "postgres:///pons",
+            "postgres://pons:secret@:5432/pons",
+            "postgres:///pons?host=",
+            "postgres://db?dbname=",
+        ] {
+            let args = CommonArgs {
+                database_url: Some(flag(url)),
+                ..common()
+            };
+            let err = match Settings::load(&args, &ServeArgs::default()) {
+                Ok(_) => panic!("{url:?} was accepted"),
+                Err(error) => error.to_string(),
+            };
+            assert!(err.contains("--database-url"), "{err}");
+            assert!(
+                err.contains("postgres://USER:PASSWORD@HOST:PORT/DATABASE"),
+                "{err}"
+            );
+            assert!(!err.contains("secret"), "{err}");
+            let shown = crate::echo::without_credentials(url);
+            assert!(err.contains(&format!("\"{shown}\"")), "{err}");
+        }
+    }
+
+    #[test]
+    fn postgres_url_with_host_and_database_accepted() {
+        for url in [
+            "postgres://postgres@127.0.0.1:5432/test",
+            "postgres://user@host/db",
+            "postgres://pons:secret@db.internal/pons?sslmode=require",
+            "postgresql://[::1]:5432/pons",
+            "postgres:///pons?host=/var/run/postgresql",
+            "postgres://db?dbname=pons",
+        ] {
+            let args = CommonArgs {
+                database_url: Some(flag(url)),
+                ..common()
+            };
+            if let Err(error) = Settings::load(&args, &ServeArgs::default()) {
+                panic!("{url:?} was rejected: {error}");
+            }
+        }
+    }
+
+    #[test]
     fn database_url_without_file_rejected() {
         for url in ["sqlite::", "sqlite:", "sqlite://", "sqlite:///", ":"] {
             let args = CommonArgs {
@@ -792,6 +897,51 @@ mod tests {
             assert!(err.contains("PONS_DATABASE_URL"), "{err}");
             assert!(err.contains("sqlite://PATH"), "{err}");
             assert!(err.contains("postgres://USER:PASSWORD@HOST/DB"), "{err}");
+        }
+    }
+
+    #[test]
+    fn file_paths_with_outer_whitespace_rejected() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pons.toml");
+        for (key, value) in [
+            ("data_dir", " sp "),
+            ("data_dir", "data\\r"),
+            ("encryption_key_file", "pons.key\\n"),
+            ("database_url", "sqlite://pons.db\\r"),
+            ("database_url", " postgres://pons@db/pons"),
+        ] {
+            std::fs::write(&path, format!("{key} = \"{value}\"\n")).unwrap();
+            let args = CommonArgs {
+                config: Some(path.clone()),
+                ..common()
+            };
+            let err = match Settings::load(&args, &ServeArgs::default()) {
+                Ok(_) => panic!("{key} = {value:?} was accepted"),
+                Err(error) => error.to_string(),
+            };
+            assert!(err.contains(&format!("`{key}`")), "{err}");
+            assert!(err.contains("whitespace"), "{err}");
+        }
+    }
+
+    #[test]
+    fn database_url_with_outer_whitespace_rejected() {
+        for url in [
+            "sqlite://pons.db\r",
+            " pons.db",
+            "postgres://pons@db/pons\n",
+        ] {
+            let args = CommonArgs {
+                database_url: Some(variable(url)),
+                ..common()
+            };
+            let err = match Settings::load(&args, &ServeArgs::default()) {
+                Ok(_) => panic!("{url:?} was accepted"),
+                Err(error) => error.to_string(),
+            };
+            assert!(err.contains("PONS_DATABASE_URL"), "{err}");
+            assert!(err.contains("whitespace"), "{err}");
         }
     }
 

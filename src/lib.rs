@@ -25,5 +25,7 @@ pub mod private_fs;
 pub mod seeded_data;
 pub mod server;
 pub mod store;
+#[cfg(test)]
+mod test_log;
 pub mod tools;
 pub mod whatsapp;

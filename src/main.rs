@@ -68,7 +68,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let lock = pons::data_dir_lock::lock_for_server(&settings.data_dir)?;
             let shutdown = CancellationToken::new();
             server::cancel_on_signal(shutdown.clone());
-            let new_database = missing_sqlite_file(&settings.database_url);
+            let new_database = new_database(&settings.database_url).await;
             let (server, _database_lock) = match start_server(&settings, listener).await {
                 Ok(started) => started,
                 Err(error) => {
@@ -77,7 +77,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
             };
             let _lock = lock;
-            log_database(&settings, new_database.as_deref());
+            log_database(&settings, new_database.as_ref());
             server.run(shutdown).await
         }
         Command::Bench(BenchCommand::Ingest(args)) => pons::bench::ingest(args).await,
@@ -102,35 +102,39 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 ),
                 _ => None,
             };
-            let new_database = missing_sqlite_file(&settings.database_url);
-            let existed = new_database.as_ref().is_some_and(|path| path.exists());
+            let new_database = new_database(&settings.database_url).await;
+            let new_file = new_database.as_ref().and_then(NewDatabase::file);
+            let existed = new_file.is_some_and(|path| path.exists());
             let new_folders = pons::private_fs::topmost_missing(&settings.data_dir);
             let data_dir = settings.data_dir.clone();
+            let setting_hint = existing_installation_hint(&settings);
             match until_interrupted(run_admin(command, settings)).await {
                 Ok(()) => {
-                    if let Some(path) = new_database {
+                    if let Some(database) = &new_database {
                         eprintln!(
-                            "note: no database was at {} (or the file was empty), so a new one \
-                             was created; to manage an existing installation, set \
-                             PONS_DATA_DIR (or --data-dir) to its data directory",
-                            path.display()
+                            "note: {}, so a new one was created; to manage an existing \
+                             installation, {setting_hint}",
+                            database.was_missing()
                         );
                     }
                     Ok(())
                 }
                 Err(error) => {
-                    let created = new_database.filter(|_| !existed);
-                    remove_created(created.as_deref());
-                    if let Some(topmost) = new_folders {
-                        pons::private_fs::remove_empty_folders(&data_dir, &topmost);
-                    }
+                    let created = new_file.filter(|_| !existed);
+                    let removed_database = remove_created(created);
+                    let removed_folders = new_folders.is_some_and(|topmost| {
+                        pons::private_fs::remove_empty_folders(&data_dir, &topmost)
+                    });
                     if let Some(lock) = key_change_lock {
                         lock.release_after_failure();
                     }
                     if error.is::<Interrupted>() {
                         // The command may still be blocked reading standard
                         // input, which would keep the runtime from stopping.
-                        eprintln!("error: {error}");
+                        eprintln!(
+                            "error: {error}{}",
+                            removal_note(created, removed_database, removed_folders, &data_dir)
+                        );
                         std::process::exit(130);
                     }
                     Err(error)
@@ -220,10 +224,7 @@ async fn start_server(
 
 /// The error of an admin command that the user stopped with Ctrl-C.
 #[derive(Debug, thiserror::Error)]
-#[error(
-    "interrupted by Ctrl-C; a database or data directory that this command created was removed \
-     again"
-)]
+#[error("interrupted by Ctrl-C")]
 struct Interrupted;
 
 /// Runs an admin command until it ends or the user presses Ctrl-C, which
@@ -243,41 +244,131 @@ async fn until_interrupted(
 }
 
 /// Removes the SQLite database `database` and its `-wal` and `-shm` files,
-/// which a failed command created.
-fn remove_created(database: Option<&std::path::Path>) {
-    if let Some(database) = database {
-        for suffix in ["", "-wal", "-shm"] {
-            let mut path = database.as_os_str().to_owned();
-            path.push(suffix);
-            std::fs::remove_file(path).ok();
+/// which a failed command created. Returns whether the database file was
+/// there and was removed.
+fn remove_created(database: Option<&std::path::Path>) -> bool {
+    let Some(database) = database else {
+        return false;
+    };
+    let removed = std::fs::remove_file(database).is_ok();
+    for suffix in ["-wal", "-shm"] {
+        let mut path = database.as_os_str().to_owned();
+        path.push(suffix);
+        std::fs::remove_file(path).ok();
+    }
+    removed
+}
+
+/// Describes what a failed command removed, for the end of its error
+/// message, or returns an empty text when it removed nothing.
+fn removal_note(
+    database: Option<&std::path::Path>,
+    removed_database: bool,
+    removed_folders: bool,
+    data_dir: &std::path::Path,
+) -> String {
+    let database = database.filter(|_| removed_database);
+    match (database, removed_folders) {
+        (Some(database), true) => format!(
+            "; the new database {} and data directory {} that this command created were \
+             removed again",
+            database.display(),
+            data_dir.display()
+        ),
+        (Some(database), false) => format!(
+            "; the new database {} that this command created was removed again",
+            database.display()
+        ),
+        (None, true) => format!(
+            "; the data directory {} that this command created was removed again",
+            data_dir.display()
+        ),
+        (None, false) => String::new(),
+    }
+}
+
+/// A database that opening the store creates, because it is missing or
+/// empty.
+enum NewDatabase {
+    /// A SQLite file that does not exist yet or is empty.
+    File(std::path::PathBuf),
+    /// A PostgreSQL database without Pons's tables, shown without
+    /// passwords.
+    Postgres(String),
+}
+
+impl NewDatabase {
+    /// Returns the SQLite file, which a failed command removes again.
+    fn file(&self) -> Option<&std::path::Path> {
+        match self {
+            NewDatabase::File(path) => Some(path),
+            NewDatabase::Postgres(_) => None,
+        }
+    }
+
+    /// Describes what was missing, for a note that starts with it.
+    fn was_missing(&self) -> String {
+        match self {
+            NewDatabase::File(path) => format!(
+                "no database was at {} (or the file was empty)",
+                path.display()
+            ),
+            NewDatabase::Postgres(database) => {
+                format!("the PostgreSQL database {database} had no Pons tables")
+            }
+        }
+    }
+
+    /// Returns the database for a log field.
+    fn shown(&self) -> String {
+        match self {
+            NewDatabase::File(path) => path.display().to_string(),
+            NewDatabase::Postgres(database) => database.clone(),
         }
     }
 }
 
-/// Returns the SQLite file that `database_url` names when it does not
-/// exist yet or is empty, so that opening it creates a new database; `None`
-/// for PostgreSQL or a file with content.
-fn missing_sqlite_file(database_url: &str) -> Option<std::path::PathBuf> {
+/// Returns the database that opening the store at `database_url` creates:
+/// a SQLite file that does not exist yet or is empty, or a PostgreSQL
+/// database that can be reached and has no Pons tables. `None` when the
+/// database has content or cannot be reached, which opening it reports.
+async fn new_database(database_url: &str) -> Option<NewDatabase> {
     if pons::store::is_postgres_url(database_url) {
-        return None;
+        let lacks_pons = pons::store::postgres::lacks_pons_schema(database_url).await;
+        let shown = pons::store::url_without_passwords(database_url);
+        return lacks_pons.then_some(NewDatabase::Postgres(shown));
     }
     let path = pons::store::sqlite::path_from_url(database_url).ok()?;
     let empty = std::fs::metadata(&path).map_or(true, |metadata| metadata.len() == 0);
-    empty.then_some(path)
+    empty.then_some(NewDatabase::File(path))
+}
+
+/// Tells how to point Pons at the database of an existing installation,
+/// with the setting that chose this database.
+fn existing_installation_hint(settings: &Settings) -> String {
+    match &settings.database_url_origin {
+        Some(origin) => format!(
+            "point {} at its database",
+            origin.setting_name("PONS_DATABASE_URL")
+        ),
+        None => "set PONS_DATA_DIR (or --data-dir, or data_dir in the configuration file) to \
+                 its data directory"
+            .to_owned(),
+    }
 }
 
 /// Logs the data directory and database the server uses, and warns when
-/// it created the database at `new_database` at this start. Otherwise a
+/// it created the database `new_database` at this start. Otherwise a
 /// server on a mistyped or unmounted data directory looks like a new one.
-fn log_database(settings: &Settings, new_database: Option<&std::path::Path>) {
-    let database = pons::echo::without_credentials(&settings.database_url);
+fn log_database(settings: &Settings, new_database: Option<&NewDatabase>) {
+    let database = pons::store::url_without_passwords(&settings.database_url);
     tracing::info!(data_dir = %settings.data_dir.display(), %database, "database opened");
-    if let Some(path) = new_database {
+    if let Some(new_database) = new_database {
         tracing::warn!(
-            path = %path.display(),
-            "created a new, empty database; if this server has data, stop it and set \
-             PONS_DATA_DIR (or --data-dir, or data_dir in the configuration file) to its data \
-             directory. Webhooks get 503 until an account is added, so Meta sends them again."
+            database = %new_database.shown(),
+            "created a new, empty database; if this server has data, stop it and {}. Webhooks \
+             get 503 until an account is added, so Meta sends them again.",
+            existing_installation_hint(settings)
         );
     }
 }

@@ -31,12 +31,19 @@ pub fn topmost_missing(dir: &Path) -> Option<PathBuf> {
 
 /// Removes `dir` and its parents up to `topmost`, as long as each one is
 /// empty, to undo a [`create_dir_all`] that `topmost_missing` measured.
-pub fn remove_empty_folders(dir: &Path, topmost: &Path) {
+/// Returns whether it removed at least one folder.
+pub fn remove_empty_folders(dir: &Path, topmost: &Path) -> bool {
+    let mut removed = false;
     for folder in dir.ancestors() {
-        if std::fs::remove_dir(folder).is_err() || folder == topmost {
+        if std::fs::remove_dir(folder).is_err() {
+            break;
+        }
+        removed = true;
+        if folder == topmost {
             break;
         }
     }
+    removed
 }
 
 /// Creates `path` and its missing parents, each readable by its owner only.

@@ -101,14 +101,40 @@ pub async fn open(settings: &Settings) -> anyhow::Result<(DynStore, SecretBox)> 
             // same time and created the key file meanwhile: its key is the
             // one to use, once it is written.
             Err(error) if !key_existed && key_file.exists() && attempt < KEY_RACE_ATTEMPTS => {
-                tracing::info!(%error, "another instance created the encryption key file; \
-                    reading it");
+                log_key_race(key_file, &error);
                 attempt += 1;
                 tokio::time::sleep(KEY_RACE_PAUSE).await;
             }
             result => return result,
         }
     }
+}
+
+/// Logs that another instance created the key file while this one opened
+/// the key, so this one reads the key again. `error` is why this attempt
+/// failed. When it is the [`KeyFileCreatedMeanwhile`] error of a command,
+/// whose advice to run the command again does not apply to a server that
+/// retries by itself, it is left out.
+fn log_key_race(key_file: &std::path::Path, error: &anyhow::Error) {
+    let key_file = key_file.display();
+    if error.is::<KeyFileCreatedMeanwhile>() {
+        tracing::info!(%key_file, "another instance created the encryption key file while this \
+            one started; reading its key");
+    } else {
+        tracing::info!(%key_file, %error, "another instance created the encryption key file \
+            while this one started; reading its key");
+    }
+}
+
+/// The error of a command that found the key file missing when another
+/// command created it, before this one could.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "another command created the encryption key file {key_file} while this one ran, so this \
+     one stored nothing; run it again, and it uses that key"
+)]
+pub struct KeyFileCreatedMeanwhile {
+    key_file: String,
 }
 
 /// Attempts at opening the key when instances start together and one of
@@ -224,11 +250,9 @@ impl NewKey {
             CryptoError::KeyFile { error: io, .. }
                 if io.kind() == std::io::ErrorKind::AlreadyExists =>
             {
-                anyhow::anyhow!(
-                    "another command created the encryption key file {} while this one ran, \
-                     so this one stored nothing; run it again, and it uses that key",
-                    key_file.display()
-                )
+                anyhow::Error::new(KeyFileCreatedMeanwhile {
+                    key_file: key_file.display().to_string(),
+                })
             }
             _ => anyhow::anyhow!("{error}. {}", key_file.chosen_by_note()),
         })?;
@@ -290,7 +314,7 @@ pub async fn open_for(
         .with_context(|| {
             format!(
                 "cannot open the database {} ({})",
-                crate::echo::without_credentials(&settings.database_url),
+                crate::store::url_without_passwords(&settings.database_url),
                 settings.database_url_source()
             )
         })?;
@@ -692,6 +716,31 @@ mod tests {
             "{error}"
         );
         assert!(error.contains("run it again"), "{error}");
+    }
+
+    /// A server that lost the race to create the key file retries by
+    /// itself, so its log line leaves out the advice to run it again.
+    #[tokio::test]
+    async fn key_race_log_has_no_command_advice() {
+        let dir = tempfile::tempdir().unwrap();
+        let store =
+            crate::store::connect(&format!("sqlite://{}", dir.path().join("p.db").display()))
+                .await
+                .expect("open store");
+        let path = dir.path().join("encryption.key");
+        let new_key = NewKey {
+            key_file: KeyFile::new(&path, crate::config::KeyFileChoice::Default),
+            check: NewKeyCheck::Full,
+        };
+        SecretBox::create(&path).unwrap();
+        let error = new_key.create(&store).await.unwrap_err();
+
+        let logged = crate::test_log::capture(|| log_key_race(&path, &error));
+
+        assert!(logged.contains("another instance created"), "{logged}");
+        assert!(logged.contains("reading its key"), "{logged}");
+        assert!(!logged.contains("run it again"), "{logged}");
+        assert!(!logged.contains("stored nothing"), "{logged}");
     }
 
     /// Opens a SQLite store in `dir` with one account and a `pending` send at

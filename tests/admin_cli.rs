@@ -1856,6 +1856,95 @@ async fn list_commands_set_up_no_postgres_database() {
     assert!(listed.status.success(), "{}", stderr(&listed));
 }
 
+/// The first command on an empty PostgreSQL database notes that it set
+/// the database up, naming the database without its password and the
+/// setting that chose it, as on a new SQLite file.
+#[tokio::test]
+async fn first_postgres_command_notes_new_database() {
+    let database = postgres_harness::EmptyDatabase::create().await;
+    let url = database.url();
+    let env = [("PONS_DATABASE_URL", url.as_str())];
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("pons-data");
+    let note = "had no Pons tables, so a new one was created";
+
+    let added = pons_with_env(&data_dir, &["user", "add", "you@example.com"], &env);
+    let message = stderr(&added);
+    assert!(added.status.success(), "{message}");
+    assert!(message.contains(note), "{message}");
+    let shown = pons::store::url_without_passwords(&url);
+    assert!(message.contains(&shown), "{message}");
+    assert!(
+        message.contains("point the environment variable PONS_DATABASE_URL at its database"),
+        "{message}"
+    );
+    assert!(!message.contains("PONS_DATA_DIR"), "{message}");
+
+    let second = pons_with_env(&data_dir, &["user", "add", "them@example.com"], &env);
+    assert!(second.status.success(), "{}", stderr(&second));
+    assert!(!stderr(&second).contains(note), "{}", stderr(&second));
+}
+
+/// A search_path that names no existing schema leaves PostgreSQL no
+/// schema to create the tables in. The error explains that once, with the
+/// fix.
+#[tokio::test]
+async fn postgres_search_path_without_schema_explained() {
+    let database = postgres_harness::EmptyDatabase::create().await;
+    let url = format!(
+        "{}{}options=-c%20search_path%3Dno_such_schema",
+        database.url(),
+        if database.url().contains('?') {
+            "&"
+        } else {
+            "?"
+        }
+    );
+    let env = [("PONS_DATABASE_URL", url.as_str())];
+    let dir = tempfile::tempdir().unwrap();
+
+    let added = pons_with_env(
+        &dir.path().join("pons-data"),
+        &["user", "add", "you@example.com"],
+        &env,
+    );
+
+    let message = stderr(&added);
+    assert!(!added.status.success(), "{message}");
+    assert!(
+        message.contains("search_path (\"no_such_schema\") names no existing schema"),
+        "{message}"
+    );
+    assert!(message.contains("CREATE SCHEMA"), "{message}");
+    assert!(
+        message.matches("no schema has been selected").count() <= 1,
+        "{message}"
+    );
+}
+
+/// The note about a new SQLite database names the setting that chose it.
+#[test]
+fn new_database_note_names_database_url() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("db").join("pons.db");
+    std::fs::create_dir(dir.path().join("db")).unwrap();
+    let url = format!("sqlite://{}", file.display());
+
+    let added = pons(
+        &dir.path().join("pons-data"),
+        &["--database-url", &url, "user", "add", "you@example.com"],
+    );
+
+    let message = stderr(&added);
+    assert!(added.status.success(), "{message}");
+    assert!(message.contains("so a new one was created"), "{message}");
+    assert!(
+        message.contains("point --database-url at its database"),
+        "{message}"
+    );
+    assert!(!message.contains("PONS_DATA_DIR"), "{message}");
+}
+
 #[test]
 fn failed_first_commands_leave_nothing() {
     let dir = tempfile::tempdir().unwrap();
@@ -2026,7 +2115,62 @@ fn interrupted_secret_prompt_leaves_no_database() {
     std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut message).unwrap();
     assert_eq!(status.code(), Some(130), "{message}");
     assert!(message.contains("interrupted by Ctrl-C"), "{message}");
+    assert!(message.contains("removed again"), "{message}");
     assert!(!root.path().join("new").exists(), "{message}");
+}
+
+/// Ctrl-C while `pons account add` waits for a secret on standard input,
+/// on a database that an earlier command created, removes nothing and
+/// prints no removal message.
+#[test]
+fn interrupted_prompt_on_existing_database() {
+    let root = tempfile::tempdir().unwrap();
+    let data_dir = root.path().join("pons-data");
+    let added = pons(&data_dir, &["user", "add", "you@example.com"]);
+    assert!(added.status.success(), "{}", stderr(&added));
+    let secret = root.path().join("app-secret.txt");
+    std::fs::write(&secret, "secret").unwrap();
+    let mut child = pons_command(&data_dir, &[])
+        .args(shop_add_args("-", secret.to_str().unwrap()))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run pons account add");
+    // The command opens the database after it has started listening for
+    // Ctrl-C, and then waits for the token.
+    let database = data_dir.join("pons.db");
+    let has_database_open = || {
+        let Ok(entries) = std::fs::read_dir(format!("/proc/{}/fd", child.id())) else {
+            return false;
+        };
+        entries
+            .filter_map(|entry| std::fs::read_link(entry.ok()?.path()).ok())
+            .any(|target| target == database)
+    };
+    let mut opened = false;
+    for _ in 0..300 {
+        opened = has_database_open();
+        if opened {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(opened, "the command opened its database");
+
+    let stdin = child.stdin.take();
+    let pid = i32::try_from(child.id()).unwrap();
+    // SAFETY: kill only sends a signal to the child started above.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
+    let status = child.wait().expect("wait for pons");
+    drop(stdin);
+
+    let mut message = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut message).unwrap();
+    assert_eq!(status.code(), Some(130), "{message}");
+    assert!(message.contains("interrupted by Ctrl-C"), "{message}");
+    assert!(!message.contains("removed"), "{message}");
+    assert!(data_dir.join("pons.db").exists(), "{message}");
 }
 
 /// A failed first command removes every folder of the data directory's

@@ -450,3 +450,90 @@ fn odd_sqlite_url_rejected_at_start() {
         .collect();
     assert!(created.is_empty(), "files created: {created:?}");
 }
+
+#[test]
+fn postgres_url_without_database_rejected_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("data");
+    for url in ["postgres://", "postgres:///", "postgres://127.0.0.1"] {
+        // Port 1 on the loopback address refuses connections, so a build
+        // that fills the URL in from these variables fails without reaching
+        // a database.
+        let mut command = Command::new(env!("CARGO_BIN_EXE_pons"));
+        for (name, _) in std::env::vars_os() {
+            let name = name.to_string_lossy().into_owned();
+            if name.starts_with("PONS_") || name.starts_with("PG") {
+                command.env_remove(name);
+            }
+        }
+        let output = command
+            .args(["--database-url", url, "user", "add", "z@z.co"])
+            .env("PONS_DATA_DIR", &data_dir)
+            .env("PONS_LOG", "warn")
+            .env("PGHOST", "127.0.0.1")
+            .env("PGPORT", "1")
+            .output()
+            .expect("run pons");
+
+        let message = stderr(&output);
+        assert!(!output.status.success(), "{url}: {message}");
+        assert!(message.contains(&format!("\"{url}\"")), "{message}");
+        assert!(message.contains("--database-url"), "{message}");
+        assert!(
+            message.contains("postgres://USER:PASSWORD@HOST:PORT/DATABASE"),
+            "{message}"
+        );
+        assert!(!message.contains("failed to connect"), "{message}");
+    }
+    assert!(!data_dir.exists(), "the data directory was created");
+}
+
+#[test]
+fn postgres_error_masks_query_password() {
+    let dir = tempfile::tempdir().unwrap();
+    // Port 1 on the loopback address refuses the connection.
+    let url = "postgres://postgres@127.0.0.1:1/pons?password=LEAKME&sslmode=disable";
+    let env = [("PONS_DATABASE_URL", url)];
+    let output = pons_with_env(dir.path(), &["user", "add", "z@z.co"], &env);
+
+    let message = stderr(&output);
+    assert!(!output.status.success(), "{message}");
+    assert!(
+        message.contains("postgres://***@127.0.0.1:1/pons?password=***&sslmode=disable"),
+        "{message}"
+    );
+    assert!(!message.contains("LEAKME"), "{message}");
+}
+
+#[test]
+fn sqlite_uri_file_name_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    for url in ["file:y.db", "sqlite:file:y.db", "sqlite://file:y.db"] {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_pons"));
+        for (name, _) in std::env::vars_os() {
+            if name.to_string_lossy().starts_with("PONS_") {
+                command.env_remove(name);
+            }
+        }
+        let output = command
+            .args(["--database-url", url, "user", "add", "z@z.co"])
+            .current_dir(dir.path())
+            .env("PONS_DATA_DIR", dir.path().join("data"))
+            .env("PONS_LOG", "warn")
+            .output()
+            .expect("run pons");
+
+        let message = stderr(&output);
+        assert!(!output.status.success(), "{url}: {message}");
+        assert!(
+            message.contains("SQLite URI file names are not supported"),
+            "{message}"
+        );
+        assert!(message.contains("sqlite://PATH"), "{message}");
+    }
+    let created: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name())
+        .collect();
+    assert!(created.is_empty(), "files created: {created:?}");
+}

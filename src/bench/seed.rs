@@ -16,7 +16,7 @@ use super::corpus::{Customer, MIN_CONVERSATIONS, RANDOM_SEED, Vocabulary, query_
 use crate::apikey;
 use crate::auth::Scope;
 use crate::crypto::SecretBox;
-use crate::echo::{echoed, without_credentials};
+use crate::echo::echoed;
 use crate::phone::PhoneNumber;
 use crate::seeded_data::{self, SeededIdentity};
 use crate::store::{
@@ -91,7 +91,7 @@ pub async fn reject_foreign_database(
         phone_number: phone.digits(),
     };
     let (database, foreign) = if crate::store::is_postgres_url(database_url) {
-        let database = without_credentials(database_url);
+        let database = crate::store::url_without_passwords(database_url);
         let found = seeded_data::find_foreign_data_postgres(database_url, &own)
             .await
             .with_context(|| {

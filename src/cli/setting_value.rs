@@ -62,15 +62,24 @@ impl TypedValueParser for NonEmptyPath {
         value: &OsStr,
         source: ValueSource,
     ) -> Result<PathBuf, clap::Error> {
-        if !value.is_empty() {
-            return Ok(PathBuf::from(value));
+        if value.is_empty() {
+            let message = ValueOrigin::of_command_line(source).rejection(
+                env_variable(arg),
+                "\"\"",
+                "a path that is not empty",
+            );
+            return Err(invalid_value(command, &message));
         }
-        let message = ValueOrigin::of_command_line(source).rejection(
-            env_variable(arg),
-            "\"\"",
-            "a path that is not empty",
-        );
-        Err(invalid_value(command, &message))
+        let text = value.to_string_lossy();
+        if has_outer_whitespace(&text) {
+            let message = ValueOrigin::of_command_line(source).rejection(
+                env_variable(arg),
+                &format!("{text:?}"),
+                OUTER_WHITESPACE_FIX,
+            );
+            return Err(invalid_value(command, &message));
+        }
+        Ok(PathBuf::from(value))
     }
 }
 
@@ -105,6 +114,18 @@ where
     }
 }
 
+/// Tells whether `text` starts or ends with whitespace, such as a space or
+/// the CR that a file with CRLF line ends leaves in a variable. Such a
+/// path is almost always a typo, and it would name another file or folder.
+pub fn has_outer_whitespace(text: &str) -> bool {
+    text.trim() != text
+}
+
+/// The accepted form of a path setting, for the error about a path with
+/// whitespace at either end.
+pub const OUTER_WHITESPACE_FIX: &str = "a path without whitespace (spaces, tabs, CR or newline) at its start or end; remove it, \
+     for example the CR that an environment file with CRLF line ends leaves";
+
 /// A string setting with its source.
 pub type SettingText = SettingValue<String>;
 /// A path setting with its source.
@@ -113,6 +134,37 @@ pub type SettingPath = SettingValue<PathBuf>;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn path_with_outer_whitespace_rejected() {
+        let mut command = crate::cli::command();
+        command.build();
+        for (id, variable) in [
+            ("data_dir", "PONS_DATA_DIR"),
+            ("config", "PONS_CONFIG"),
+            ("encryption_key_file", "PONS_ENCRYPTION_KEY_FILE"),
+        ] {
+            let arg = command
+                .get_arguments()
+                .find(|arg| arg.get_id() == id)
+                .expect("argument");
+            for path in [" sp ", "data\n", "data\r", "\tdata"] {
+                let error = NonEmptyPath
+                    .parse_ref_(
+                        &command,
+                        Some(arg),
+                        OsStr::new(path),
+                        ValueSource::EnvVariable,
+                    )
+                    .expect_err("path with whitespace");
+                let message = error.to_string();
+                let expected =
+                    format!("invalid value {path:?} of the environment variable {variable}");
+                assert!(message.contains(&expected), "{message}");
+                assert!(message.contains("without whitespace"), "{message}");
+            }
+        }
+    }
 
     #[test]
     fn empty_path_names_its_variable() {

@@ -82,9 +82,11 @@ pub(super) fn parse_bind(text: &SettingText) -> Result<SocketAddr, ConfigError> 
 }
 
 /// Checks that a URL is absolute http(s) and drops a trailing slash.
+/// `example` is a valid value of `setting` without a port, for the errors.
 pub(super) fn validate_url(
     setting: &'static str,
     url: &SettingText,
+    example: &str,
 ) -> Result<String, ConfigError> {
     let parsed = http::Uri::try_from(&url.value)
         .ok()
@@ -94,7 +96,7 @@ pub(super) fn validate_url(
             setting,
             url,
             url,
-            "an absolute http:// or https:// URL, for example https://pons.example.com",
+            &format!("an absolute http:// or https:// URL, for example {example}"),
         ));
     };
     // Pons appends paths such as /api/webhook to this URL and prints the
@@ -105,8 +107,10 @@ pub(super) fn validate_url(
             setting,
             url,
             &crate::echo::without_credentials(url),
-            "a URL of the scheme, host, optional port and optional path only, without a user, \
-             password, query or fragment, for example https://pons.example.com",
+            &format!(
+                "a URL of the scheme, host, optional port and optional path only, without a \
+                 user, password, query or fragment, for example {example}"
+            ),
         ));
     }
     if uri.port_u16() == Some(0) {
@@ -114,7 +118,7 @@ pub(super) fn validate_url(
             setting,
             url,
             url,
-            "a URL whose port, when given, is 1 to 65535, for example https://pons.example.com:8443",
+            &format!("a URL without a port or with a port from 1 to 65535, for example {example}"),
         ));
     }
     Ok(normalised_url(&uri))
@@ -135,11 +139,38 @@ fn normalised_url(uri: &http::Uri) -> String {
     format!("{scheme}://{host}{port}{path}")
 }
 
-/// Checks the form of a database URL that a setting set. A PostgreSQL URL
-/// is checked when Pons connects. The default URL is left to the error
-/// when the database is opened, which names the data directory.
+/// Checks the form of a database URL that a setting set: a PostgreSQL URL
+/// must name its host and database, and a SQLite URL a file. The server
+/// checks the rest of a PostgreSQL URL when Pons connects. The default URL
+/// is left to the error when the database is opened, which names the data
+/// directory.
 pub(super) fn check_database_url(url: &SettingText) -> Result<(), ConfigError> {
-    if crate::store::is_postgres_url(url) || crate::store::sqlite::path_from_url(url).is_ok() {
+    if crate::cli::has_outer_whitespace(url) {
+        return Err(rejected(
+            "PONS_DATABASE_URL",
+            url,
+            &database_url_without_password(url),
+            "a URL without whitespace (spaces, tabs, CR or newline) at its start or end; \
+             remove it, for example the CR that an environment file with CRLF line ends leaves",
+        ));
+    }
+    if crate::store::is_postgres_url(url) {
+        let Some(problem) = crate::store::postgres::url_form_problem(url) else {
+            return Ok(());
+        };
+        return Err(rejected(
+            "PONS_DATABASE_URL",
+            url,
+            &database_url_without_password(url),
+            &format!(
+                "a PostgreSQL URL that names the host and the database, because this one \
+                 {problem} and the driver would pick a default one: \
+                 postgres://USER:PASSWORD@HOST:PORT/DATABASE, such as \
+                 postgres://pons@127.0.0.1:5432/pons (the port and password are optional)"
+            ),
+        ));
+    }
+    if crate::store::sqlite::path_from_url(url).is_ok() {
         return Ok(());
     }
     Err(rejected(
@@ -148,16 +179,17 @@ pub(super) fn check_database_url(url: &SettingText) -> Result<(), ConfigError> {
         &database_url_without_password(url),
         "postgres://USER:PASSWORD@HOST/DB (with \"://\" after the scheme), or sqlite://PATH, \
          sqlite:PATH or a file path for SQLite, where PATH names a file: not empty, not \
-         starting with ':' (SQLite reserves those names, such as :memory:), not ending in \
-         '/', and without a query, because the writer and the readers open the same file",
+         starting with ':' (SQLite reserves those names, such as :memory:), not starting \
+         with \"file:\" (SQLite URI file names are not supported), not ending in '/', and \
+         without a query, because the writer and the readers open the same file",
     ))
 }
 
 /// Returns `url` for an error message without its user and password, also
-/// when a missing "://" keeps [`crate::echo::without_credentials`] from
+/// when a missing "://" keeps [`crate::store::url_without_passwords`] from
 /// finding them, as in `postgres//USER:PASSWORD@HOST`.
 fn database_url_without_password(url: &str) -> String {
-    let redacted = crate::echo::without_credentials(url);
+    let redacted = crate::store::url_without_passwords(url);
     match redacted.rfind('@') {
         Some(at) if !redacted.contains("://") => format!("***{}", &redacted[at..]),
         _ => redacted,

@@ -334,11 +334,10 @@ def test_unknown_number_is_acknowledged(stack):
 def test_server_without_accounts_gets_retried(backend_name, tmp_path):
     stack = start_stack(backend_name, tmp_path)
     try:
-        if backend_name == "sqlite":
-            created = stack.server.wait_for_log(
-                lambda fields: "created a new, empty database" in str(fields), 10
-            )
-            assert created.get("level") == "WARN", created
+        created = stack.server.wait_for_log(
+            lambda fields: "created a new, empty database" in str(fields), 10
+        )
+        assert created.get("level") == "WARN", created
         account = SimpleNamespace(**ACCOUNT_A)
         customer, wamid = new_customer(), new_wamid()
         body = text_body(account, customer, wamid, "Sent before the account was added")

@@ -98,14 +98,9 @@ impl PostgresStore {
             .await
             .with_context(|| format!("failed to connect to {server}"))?;
         reject_foreign(&pool, &server).await?;
-        MIGRATOR.run(&pool).await.map_err(|error| match error {
-            MigrateError::VersionMissing(version) => anyhow::anyhow!(
-                "database schema version {version} is newer than this build supports \
-                 ({}); run a newer Pons release",
-                MIGRATOR.iter().map(|m| m.version).max().unwrap_or_default()
-            ),
-            error => anyhow::Error::new(error).context("failed to apply the PostgreSQL migrations"),
-        })?;
+        if let Err(error) = MIGRATOR.run(&pool).await {
+            return Err(migration_error(&pool, &server, error).await);
+        }
         Ok(PostgresStore { pool })
     }
 
@@ -115,17 +110,54 @@ impl PostgresStore {
     }
 }
 
-/// Fails when the current schema of the database at `url` has no record of
-/// Pons's migrations, for a command that must not set up a database: it
-/// would otherwise create Pons's tables in a new, empty database named by
-/// mistake. A database that cannot be reached passes, so that the store's
-/// own connection reports why.
-pub async fn reject_schema_without_pons(url: &str) -> anyhow::Result<()> {
+/// Builds the error for the failed migrations of the database `server`
+/// that `pool` connects to.
+async fn migration_error(pool: &PgPool, server: &str, error: MigrateError) -> anyhow::Error {
+    let code = match &error {
+        MigrateError::Execute(error) | MigrateError::ExecuteMigration(error, _) => error
+            .as_database_error()
+            .and_then(|error| error.code())
+            .map(|code| code.into_owned()),
+        _ => None,
+    };
+    match error {
+        MigrateError::VersionMissing(version) => anyhow::anyhow!(
+            "database schema version {version} is newer than this build supports ({}); run a \
+             newer Pons release",
+            MIGRATOR.iter().map(|m| m.version).max().unwrap_or_default()
+        ),
+        // SQLSTATE invalid_schema_name: no schema of the search_path exists,
+        // so there is none to create the tables in. The driver's message,
+        // "no schema has been selected to create in", names neither.
+        _ if code.as_deref() == Some("3F000") => {
+            let search_path: Option<String> = sqlx::query_scalar("SHOW search_path")
+                .fetch_one(pool)
+                .await
+                .ok();
+            let search_path = search_path
+                .map(|value| format!(" ({value:?})"))
+                .unwrap_or_default();
+            anyhow::anyhow!(
+                "failed to apply the PostgreSQL migrations in {server}: its search_path\
+                 {search_path} names no existing schema, so Pons has no schema to create its \
+                 tables in; create the schema (CREATE SCHEMA name), or change search_path (in \
+                 the URL's options parameter, or with ALTER ROLE or ALTER DATABASE ... SET \
+                 search_path) to an existing schema such as public"
+            )
+        }
+        error => anyhow::Error::new(error).context("failed to apply the PostgreSQL migrations"),
+    }
+}
+
+/// Tells whether the current schema of the database at `url` has the
+/// record of Pons's migrations, or returns `None` when the database cannot
+/// be reached.
+async fn has_pons_schema(url: &str) -> anyhow::Result<Option<bool>> {
     let Ok(options) = PgConnectOptions::from_str(url) else {
-        return Ok(());
+        return Ok(None);
     };
     let Ok(mut connection) = options.connect().await else {
-        return Ok(());
+        return Ok(None);
     };
     let has_pons: bool = sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL")
         .bind(MIGRATIONS_TABLE)
@@ -133,9 +165,27 @@ pub async fn reject_schema_without_pons(url: &str) -> anyhow::Result<()> {
         .await
         .context("reading the PostgreSQL schema failed")?;
     connection.close().await.ok();
-    if has_pons {
+    Ok(Some(has_pons))
+}
+
+/// Tells whether the database at `url` can be reached and has no record of
+/// Pons's migrations, so that opening the store creates Pons's tables from
+/// nothing. It is checked before the store is opened, to warn that the
+/// database is new, as for a new SQLite file.
+pub async fn lacks_pons_schema(url: &str) -> bool {
+    matches!(has_pons_schema(url).await, Ok(Some(false)))
+}
+
+/// Fails when the current schema of the database at `url` has no record of
+/// Pons's migrations, for a command that must not set up a database: it
+/// would otherwise create Pons's tables in a new, empty database named by
+/// mistake. A database that cannot be reached passes, so that the store's
+/// own connection reports why.
+pub async fn reject_schema_without_pons(url: &str) -> anyhow::Result<()> {
+    if has_pons_schema(url).await? != Some(false) {
         return Ok(());
     }
+    let options = PgConnectOptions::from_str(url)?;
     anyhow::bail!(
         "no Pons tables in PostgreSQL at {}:{}, database {:?}, and this command does not create \
          them. Point the command at the installation's database with --database-url \
@@ -145,6 +195,44 @@ pub async fn reject_schema_without_pons(url: &str) -> anyhow::Result<()> {
         options.get_port(),
         options.get_database().unwrap_or_default()
     )
+}
+
+/// Explains why the PostgreSQL URL `url` names no server or no database,
+/// or returns `None` when it names both. Without a host or a database
+/// name, the driver falls back to the PG* environment variables and the
+/// libpq defaults (a local socket, a database named after the user), so
+/// Pons would create its tables in a database that nobody chose. A host or
+/// a database may also be a `host=`, `hostaddr=` or `dbname=` query
+/// parameter, which the driver reads too.
+pub fn url_form_problem(url: &str) -> Option<&'static str> {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let rest = rest.split_once('#').map_or(rest, |(before, _)| before);
+    let (before_query, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let (authority, path) = match before_query.find('/') {
+        Some(slash) => (&before_query[..slash], &before_query[slash + 1..]),
+        None => (before_query, ""),
+    };
+    let host_and_port = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
+    let host = match host_and_port.rsplit_once(':') {
+        // An IPv6 address in brackets contains ':' itself.
+        Some((host, _)) if !host_and_port.ends_with(']') => host,
+        _ => host_and_port,
+    };
+    let in_query = |names: &[&str]| {
+        query.split('&').any(|pair| {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            names.contains(&name) && !value.is_empty()
+        })
+    };
+    if host.is_empty() && !in_query(&["host", "hostaddr"]) {
+        return Some("names no host");
+    }
+    if path.is_empty() && !in_query(&["dbname"]) {
+        return Some("names no database");
+    }
+    None
 }
 
 /// The table in which sqlx records the applied migrations.

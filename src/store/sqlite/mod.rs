@@ -296,13 +296,14 @@ pub fn path_from_url(url: &str) -> anyhow::Result<PathBuf> {
         bail!(
             "database URL {:?} has an unsupported scheme; use sqlite://PATH, a file path, \
              or postgres://USER@HOST/DB",
-            crate::echo::without_credentials(url)
+            crate::store::url_without_passwords(url)
         );
     }
     if path == ":memory:" || path.contains('?') {
         bail!(
-            "database URL {url:?} is not supported: use a plain file path, because the \
-             writer and the readers open the same file"
+            "database URL {:?} is not supported: use a plain file path, because the \
+             writer and the readers open the same file",
+            crate::store::url_without_passwords(url)
         );
     }
     if let Some(problem) = unusable_path_problem(path) {
@@ -334,6 +335,17 @@ fn unusable_path_problem(path: &str) -> Option<&'static str> {
     }
     if path.to_ascii_lowercase().starts_with("sqlite:") {
         return Some("repeats the sqlite: scheme");
+    }
+    // rusqlite opens files with SQLITE_OPEN_URI, so SQLite reads a name
+    // that starts with "file:" as a URI: `file:y.db` opens `y.db`, and a
+    // query could set a mode or another file. The readers and the checks
+    // of the file would then look at a file that is not the database.
+    if path.starts_with("file:") {
+        return Some(
+            "has a file path that starts with \"file:\", which SQLite reads as a URI file \
+             name; SQLite URI file names are not supported (write ./file:NAME for a file of \
+             that name)",
+        );
     }
     None
 }

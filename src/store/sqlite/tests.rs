@@ -79,6 +79,7 @@ fn path_from_url_accepts_paths() {
         ("pons.db", "pons.db"),
         ("postgres.db", "postgres.db"),
         ("postgres/pons.db", "postgres/pons.db"),
+        ("sqlite:./file:y.db", "./file:y.db"),
     ];
     for (url, path) in cases {
         let parsed = path_from_url(url).expect(url);
@@ -136,6 +137,15 @@ fn path_from_url_rejects_odd_paths() {
         ("sqlite:///", "ends in '/'"),
         ("sqlite://pons-data/", "ends in '/'"),
         ("sqlite:sqlite:pons.db", "repeats the sqlite: scheme"),
+        ("file:y.db", "SQLite URI file names are not supported"),
+        (
+            "sqlite:file:y.db",
+            "SQLite URI file names are not supported",
+        ),
+        (
+            "sqlite://file:y.db",
+            "SQLite URI file names are not supported",
+        ),
     ];
     for (url, problem) in cases {
         let error = match path_from_url(url) {
