@@ -4,6 +4,7 @@
 //! get the argument's format and the tool that lists the choices.
 
 use crate::auth::Scope;
+use crate::echo::quoted_visible;
 use crate::store::{Account, ArchiveFilter, ConversationSummary, Direction, Template};
 
 use super::conversations::{ids, recent_choices};
@@ -122,7 +123,7 @@ async fn message_lines(
                 .unwrap_or(&message.kind);
             let preview: String = text.chars().take(PREVIEW_CHARS).collect();
             lines.push(format!(
-                "{wamid} ({} {} +{} {who}, {}: {preview:?})",
+                "{wamid} ({} {} +{} {who}, {}: {})",
                 message.direction.as_str(),
                 if message.direction == Direction::Inbound {
                     "from"
@@ -131,6 +132,7 @@ async fn message_lines(
                 },
                 conversation.wa_id,
                 format_time(message.timestamp).unwrap_or_default(),
+                quoted_visible(&preview),
             ));
         }
     }

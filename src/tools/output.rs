@@ -43,7 +43,9 @@ const NAME_CHARS: usize = 64;
 /// none.
 pub fn quoted_name(name: Option<&str>) -> String {
     match name {
-        Some(name) => format!("{:?}", name.chars().take(NAME_CHARS).collect::<String>()),
+        Some(name) => {
+            crate::echo::quoted_visible(&name.chars().take(NAME_CHARS).collect::<String>())
+        }
         None => "(no name)".to_owned(),
     }
 }
