@@ -1189,3 +1189,128 @@ async fn conversation_id_in_upper_case_found() {
 
     assert_eq!(tool_output(&result)["conversation"]["id"], id.as_str());
 }
+
+/// Calls the four tools that look up one conversation or message with
+/// `from` naming Shop C, for Hans's conversation and message in Shop A.
+async fn call_with_other_from(server: &Server, key: &str, tenants: &Tenants) -> Vec<String> {
+    let read_key = read_key(server, tenants).await;
+    let list = tool_output(
+        &server
+            .call_tool(
+                &read_key,
+                "list_conversations",
+                json!({"from": "+15550001111"}),
+            )
+            .await,
+    );
+    let id = list["conversations"][0]["id"].as_str().unwrap().to_owned();
+    let from_c = tenants.shop_c.phone_number.as_str();
+    let calls = [
+        (
+            "get_conversation",
+            json!({"from": from_c, "conversationId": id}),
+        ),
+        (
+            "updateConversation",
+            json!({"from": from_c, "conversationId": id, "archived": true}),
+        ),
+        (
+            "mark_as_read",
+            json!({"from": from_c, "waMessageId": "wamid.A1"}),
+        ),
+        (
+            "send_reaction",
+            json!({"from": from_c, "waMessageId": "wamid.A1", "emoji": "👍"}),
+        ),
+    ];
+    let mut errors = Vec::new();
+    for (tool, arguments) in calls {
+        let text = tool_error(&server.call_tool(key, tool, arguments).await);
+        if text.contains("lacks the `read` scope") {
+            // A key without `read` cannot call get_conversation.
+            continue;
+        }
+        errors.push(format!("{tool}: {text}"));
+    }
+    errors
+}
+
+#[tokio::test]
+async fn from_naming_other_account_says_so() {
+    let server = Server::start().await;
+    let tenants = two_tenants(&server.store).await;
+    let options = KeyOptions {
+        scopes: &["read", "write", "send"],
+        ..Default::default()
+    };
+    let (key, _) = create_key(&server.store, &tenants.alice, options).await;
+    let errors = call_with_other_from(&server, &key, &tenants).await;
+    assert_eq!(errors.len(), 4, "{errors:?}");
+    for text in errors {
+        assert!(
+            text.contains("belongs to another account this key reaches (+15550001111 Shop A"),
+            "{text}"
+        );
+        assert!(text.contains("Leave out `from`"), "{text}");
+        assert!(!text.contains("no reachable account has it"), "{text}");
+        assert!(!text.contains("Shop B"), "{text}");
+    }
+}
+
+#[tokio::test]
+async fn other_account_unnamed_without_read() {
+    let server = Server::start().await;
+    let tenants = two_tenants(&server.store).await;
+    let options = KeyOptions {
+        scopes: &["write", "send"],
+        ..Default::default()
+    };
+    let (key, _) = create_key(&server.store, &tenants.alice, options).await;
+    let errors = call_with_other_from(&server, &key, &tenants).await;
+    assert_eq!(errors.len(), 3, "{errors:?}");
+    for text in errors {
+        assert!(
+            text.contains("belongs to another account this key reaches."),
+            "{text}"
+        );
+        assert!(!text.contains("Shop A"), "{text}");
+        assert!(!text.contains("+15550001111"), "{text}");
+        assert!(text.contains("Leave out `from`"), "{text}");
+    }
+}
+
+#[tokio::test]
+async fn unknown_ids_with_from_stay_not_found() {
+    let server = Server::start().await;
+    let tenants = two_tenants(&server.store).await;
+    let options = KeyOptions {
+        scopes: &["read", "write", "send"],
+        ..Default::default()
+    };
+    let (key, _) = create_key(&server.store, &tenants.alice, options).await;
+    let from_c = tenants.shop_c.phone_number.as_str();
+    let unknown_id = "01900000-0000-7000-8000-000000000000";
+    let calls = [
+        (
+            "get_conversation",
+            json!({"from": from_c, "conversationId": unknown_id}),
+        ),
+        (
+            "mark_as_read",
+            json!({"from": from_c, "waMessageId": "wamid.NONE"}),
+        ),
+        // Shop B's message, which Alice's key does not reach.
+        (
+            "mark_as_read",
+            json!({"from": from_c, "waMessageId": "wamid.B1"}),
+        ),
+    ];
+    for (tool, arguments) in calls {
+        let text = tool_error(&server.call_tool(&key, tool, arguments).await);
+        assert!(
+            text.contains("no reachable account has it"),
+            "{tool}: {text}"
+        );
+        assert!(!text.contains("another account"), "{tool}: {text}");
+    }
+}

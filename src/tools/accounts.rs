@@ -2,9 +2,9 @@
 
 use crate::echo::echoed;
 use crate::phone::PhoneNumber;
-use crate::store::Account;
+use crate::store::{Account, AccountId, ConversationId, ConversationRef};
 
-use super::{ToolContext, ToolError, non_blank};
+use super::{ToolContext, ToolError, guide, non_blank};
 
 /// Resolves the accounts a call acts on. The reachable set is read from the
 /// store on every call and never cached, so that removing a user from an
@@ -82,6 +82,71 @@ async fn resolve(
         reachable: format_accounts(&reachable),
         omit_hint,
     })
+}
+
+/// A conversation or message that a tool did not find in the accounts it
+/// resolved from `from`.
+#[derive(Clone, Copy)]
+pub(super) enum Sought<'a> {
+    Conversation(&'a ConversationId),
+    /// A message, by its wamid.
+    Message(&'a str),
+}
+
+/// Returns the error for a conversation or message that `accounts` lack
+/// but another account the key reaches has, because `from` named an
+/// account other than the one it belongs to. `None` when no other
+/// reachable account has it, so that the caller returns its not-found
+/// error. Only a key with the `read` scope learns which account has it,
+/// as with the other errors that point to a conversation.
+pub(super) async fn in_other_account(
+    cx: &ToolContext<'_>,
+    accounts: &[Account],
+    sought: Sought<'_>,
+) -> Result<Option<ToolError>, ToolError> {
+    let principal = cx.principal;
+    let reachable = cx
+        .store
+        .reachable_accounts(&principal.user_id, &principal.only_accounts)
+        .await?;
+    let others: Vec<AccountId> = reachable
+        .iter()
+        .filter(|account| !accounts.iter().any(|named| named.id == account.id))
+        .map(|account| account.id.clone())
+        .collect();
+    if others.is_empty() {
+        return Ok(None);
+    }
+    let (kind, value, holder_ids) = match sought {
+        Sought::Conversation(id) => {
+            let by = ConversationRef::Id(id.clone());
+            let found = cx.store.find_conversation(&others, &by).await?;
+            let holders: Vec<AccountId> = found.into_iter().map(|c| c.account_id).collect();
+            ("conversation", id.as_str(), holders)
+        }
+        Sought::Message(wamid) => {
+            let found = cx.store.find_messages_by_wamid(&others, wamid).await?;
+            let holders: Vec<AccountId> = found.into_iter().map(|(id, _)| id).collect();
+            ("message", wamid, holders)
+        }
+    };
+    if holder_ids.is_empty() {
+        return Ok(None);
+    }
+    let holders = if guide::can_read(cx) {
+        let named: Vec<Account> = reachable
+            .into_iter()
+            .filter(|account| holder_ids.contains(&account.id))
+            .collect();
+        format!(" ({})", format_accounts(&named))
+    } else {
+        String::new()
+    };
+    Ok(Some(ToolError::InOtherAccount {
+        kind,
+        value: echoed(value),
+        holders,
+    }))
 }
 
 /// Lists accounts as `+15550001111 Shop (id …)`, separated by `; `.
