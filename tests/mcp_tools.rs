@@ -1314,3 +1314,51 @@ async fn unknown_ids_with_from_stay_not_found() {
         assert!(!text.contains("another account"), "{tool}: {text}");
     }
 }
+
+#[tokio::test]
+async fn from_accepts_other_mobile_form() {
+    let server = Server::start().await;
+    let tenants = two_tenants(&server.store).await;
+    // Brazil with and without the mobile 9, Mexico with and without the 1
+    // after the country code, Argentina with and without the 9.
+    let cases = [
+        ("Loja SP", "5511987654321", "+551187654321"),
+        ("Loja RJ", "552187654321", "+55 21 98765 4321"),
+        ("Tienda MX", "5215512345678", "+52 55 1234 5678"),
+        ("Tienda AR", "541112345678", "+54 9 11 1234 5678"),
+    ];
+    for (name, digits, _) in cases {
+        create_account(&server.store, &tenants.alice, name, digits).await;
+    }
+    let key = read_key(&server, &tenants).await;
+    for (name, digits, from) in cases {
+        let result = server
+            .call_tool(&key, "list_conversations", json!({"from": from}))
+            .await;
+        let output = tool_output(&result);
+        let accounts = output["accounts"].as_array().unwrap();
+        assert_eq!(accounts.len(), 1, "{from}");
+        assert_eq!(accounts[0]["phone"], format!("+{digits}"), "{from}");
+        assert_eq!(accounts[0]["name"], name, "{from}");
+    }
+}
+
+#[tokio::test]
+async fn from_prefers_exact_number() {
+    let server = Server::start().await;
+    let tenants = two_tenants(&server.store).await;
+    // Both forms of one Brazilian mobile number as separate accounts.
+    create_account(&server.store, &tenants.alice, "New form", "5511987654321").await;
+    create_account(&server.store, &tenants.alice, "Old form", "551187654321").await;
+    let key = read_key(&server, &tenants).await;
+    for (from, name) in [
+        ("+5511987654321", "New form"),
+        ("+551187654321", "Old form"),
+    ] {
+        let result = server
+            .call_tool(&key, "list_conversations", json!({"from": from}))
+            .await;
+        let output = tool_output(&result);
+        assert_eq!(output["accounts"][0]["name"], name, "{from}");
+    }
+}

@@ -1,7 +1,7 @@
 //! Account resolution for the optional `from` argument that every tool takes.
 
 use crate::echo::echoed;
-use crate::phone::PhoneNumber;
+use crate::phone::{PhoneNumber, same_subscriber};
 use crate::store::{Account, AccountId, ConversationId, ConversationRef};
 
 use super::{ToolContext, ToolError, guide, non_blank};
@@ -11,7 +11,8 @@ use super::{ToolContext, ToolError, guide, non_blank};
 /// account takes effect at once.
 ///
 /// With `from` omitted, every reachable account is returned. Otherwise `from`
-/// is an account id or the account's number in any typed form. A value that
+/// is an account id or the account's number in any typed form, including
+/// the other form of a Brazilian, Mexican or Argentinian mobile number. A value that
 /// matches no reachable account, whether or not it exists, fails with
 /// [`ToolError::AccountNotFound`], which lists the reachable accounts and no data.
 pub async fn resolve_accounts(
@@ -66,7 +67,7 @@ async fn resolve(
         return Ok(vec![account.clone()]);
     }
     if let Ok(phone) = PhoneNumber::parse(from)
-        && let Some(account) = reachable.iter().find(|a| a.phone_number == phone.digits())
+        && let Some(account) = account_with_number(&reachable, phone.digits())
     {
         return Ok(vec![account.clone()]);
     }
@@ -82,6 +83,20 @@ async fn resolve(
         reachable: format_accounts(&reachable),
         omit_hint,
     })
+}
+
+/// Finds the account with the number `digits`, or else the account whose
+/// number is the other form of the same Brazilian, Mexican or Argentinian
+/// mobile number (see [`same_subscriber`]), as `phone` arguments accept.
+fn account_with_number<'a>(accounts: &'a [Account], digits: &str) -> Option<&'a Account> {
+    accounts
+        .iter()
+        .find(|account| account.phone_number == digits)
+        .or_else(|| {
+            accounts
+                .iter()
+                .find(|account| same_subscriber(&account.phone_number, digits))
+        })
 }
 
 /// A conversation or message that a tool did not find in the accounts it
