@@ -3,7 +3,10 @@
 //! Characters a reader cannot see are written as escapes, so that a NUL or
 //! a line break in an id shows up instead of breaking the message.
 
-/// Maximum characters of rejected input that an error message repeats.
+use crate::shorten::{ELLIPSIS, cut_point};
+
+/// Maximum characters of rejected input that an error message repeats,
+/// counting the `…` of a cut input.
 pub const MAX_ECHOED_CHARS: usize = 64;
 
 /// Returns `input` for an error message, cut to [`MAX_ECHOED_CHARS`]
@@ -13,14 +16,16 @@ pub fn echoed(input: &str) -> String {
     cut(input, MAX_ECHOED_CHARS)
 }
 
-/// Returns `text` cut to `max_chars` characters, with `…` appended when it
-/// is longer, for messages of other libraries that may quote input. Control
+/// Returns `text` shortened to at most `max_chars` characters, `…`
+/// included, as [`crate::shorten::cut_point`] cuts it, for messages of
+/// other libraries that may quote input. The limit counts characters
+/// before escaping. Control
 /// characters, whitespace other than the space, invisible format characters
 /// such as direction overrides, and fillers become Rust escapes (`\0`,
 /// `\n`, `\u{202e}`).
 pub fn cut(text: &str, max_chars: usize) -> String {
-    let (kept, more) = match text.char_indices().nth(max_chars) {
-        Some((end, _)) => (&text[..end], true),
+    let (kept, more) = match cut_point(text, max_chars) {
+        Some(end) => (&text[..end], true),
         None => (text, false),
     };
     let mut out = String::with_capacity(kept.len() + 3);
@@ -42,7 +47,7 @@ pub fn cut(text: &str, max_chars: usize) -> String {
         previous = Some(c);
     }
     if more {
-        out.push('…');
+        out.push(ELLIPSIS);
     }
     out
 }
@@ -182,7 +187,10 @@ mod tests {
     #[test]
     fn long_input_is_cut_on_a_character_boundary() {
         let long = "é".repeat(MAX_ECHOED_CHARS + 5);
-        assert_eq!(echoed(&long), format!("{}…", "é".repeat(MAX_ECHOED_CHARS)));
+        assert_eq!(
+            echoed(&long),
+            format!("{}…", "é".repeat(MAX_ECHOED_CHARS - 1))
+        );
         assert_eq!(echoed("short"), "short");
     }
 
@@ -288,7 +296,7 @@ mod tests {
         let input = "\0".repeat(MAX_ECHOED_CHARS + 1);
         assert_eq!(
             echoed(&input),
-            format!("{}…", r"\0".repeat(MAX_ECHOED_CHARS))
+            format!("{}…", r"\0".repeat(MAX_ECHOED_CHARS - 1))
         );
     }
 }

@@ -5,6 +5,7 @@
 
 use crate::auth::Scope;
 use crate::echo::quoted_visible;
+use crate::shorten::shorten;
 use crate::store::{Account, ArchiveFilter, ConversationSummary, Direction, Template};
 
 use super::conversations::{ids, recent_choices};
@@ -121,7 +122,7 @@ async fn message_lines(
                 .as_deref()
                 .or(message.caption.as_deref())
                 .unwrap_or(&message.kind);
-            let preview: String = text.chars().take(PREVIEW_CHARS).collect();
+            let preview = shorten(text, PREVIEW_CHARS);
             lines.push(format!(
                 "{wamid} ({} {} +{} {who}, {}: {})",
                 message.direction.as_str(),
