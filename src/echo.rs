@@ -3,7 +3,10 @@
 //! Characters a reader cannot see are written as escapes, so that a NUL or
 //! a line break in an id shows up instead of breaking the message.
 
-/// Maximum characters of rejected input that an error message repeats.
+use crate::shorten::{ELLIPSIS, cut_point};
+
+/// Maximum characters of rejected input that an error message repeats,
+/// counting the `…` of a cut input.
 pub const MAX_ECHOED_CHARS: usize = 64;
 
 /// Returns `input` for an error message, cut to [`MAX_ECHOED_CHARS`]
@@ -13,64 +16,129 @@ pub fn echoed(input: &str) -> String {
     cut(input, MAX_ECHOED_CHARS)
 }
 
-/// Returns `text` cut to `max_chars` characters, with `…` appended when it
-/// is longer, for messages of other libraries that may quote input. Control
+/// Returns `text` shortened to at most `max_chars` characters, `…`
+/// included, as [`crate::shorten::cut_point`] cuts it, for messages of
+/// other libraries that may quote input. The limit counts characters
+/// before escaping. Control
 /// characters, whitespace other than the space, invisible format characters
 /// such as direction overrides, and fillers become Rust escapes (`\0`,
 /// `\n`, `\u{202e}`).
 pub fn cut(text: &str, max_chars: usize) -> String {
-    let (kept, more) = match text.char_indices().nth(max_chars) {
-        Some((end, _)) => (&text[..end], true),
+    let (kept, more) = match cut_point(text, max_chars) {
+        Some(end) => (&text[..end], true),
         None => (text, false),
     };
     let mut out = String::with_capacity(kept.len() + 3);
     // Tag characters are kept only where they spell a subdivision flag:
     // after U+1F3F4 (waving black flag) or another tag character.
     let mut in_flag = false;
+    let mut previous = None;
     for c in kept.chars() {
         let tag = is_tag(c);
         if c.is_control() {
             // `\0`, `\n` and `\t` read better than their code points.
             out.extend(c.escape_debug());
-        } else if is_invisible(c) || (tag && !in_flag) {
+        } else if is_hidden_after(previous, c) && !(tag && in_flag) {
             out.extend(c.escape_unicode());
         } else {
             out.push(c);
         }
         in_flag = c == FLAG_BASE || (tag && in_flag);
+        previous = Some(c);
     }
     if more {
-        out.push('…');
+        out.push(ELLIPSIS);
     }
     out
 }
 
 /// Tells whether `c` shows as nothing, or as a plain space, in a message,
 /// or changes how the text around it shows (direction overrides, line
-/// separators). Zero-width joiners are not counted, because emoji
-/// sequences and several scripts need them.
+/// separators). This covers every default-ignorable code point of Unicode
+/// 16 (the `Default_Ignorable_Code_Point` property), including all tag
+/// characters, except the following. The zero-width non-joiner and joiner
+/// (U+200C, U+200D) are not counted, because emoji sequences and several
+/// scripts need them. Variation selectors are not counted either,
+/// because a variation sequence such as `❤️` needs one: see
+/// [`is_variation_selector`] for when they are hidden.
 pub fn is_invisible(c: char) -> bool {
     let blank = (c.is_control() || c.is_whitespace()) && c != ' ';
     blank
         || matches!(
             c,
             '\u{ad}'
+                | '\u{34f}'
                 | '\u{61c}'
                 | '\u{115f}'
                 | '\u{1160}'
+                | '\u{17b4}'
+                | '\u{17b5}'
                 | '\u{180e}'
                 | '\u{200b}'
                 | '\u{200e}'
                 | '\u{200f}'
                 | '\u{202a}'..='\u{202e}'
-                | '\u{2060}'..='\u{2064}'
-                | '\u{2066}'..='\u{206f}'
+                | '\u{2060}'..='\u{206f}'
                 | '\u{3164}'
                 | '\u{feff}'
                 | '\u{ffa0}'
-                | '\u{fff9}'..='\u{fffb}'
-                | '\u{e0001}'
+                | '\u{fff0}'..='\u{fffb}'
+                | '\u{1bca0}'..='\u{1bca3}'
+                | '\u{1d173}'..='\u{1d17a}'
+                | '\u{e0000}'..='\u{e00ff}'
+                | '\u{e01f0}'..='\u{e0fff}'
         )
+}
+
+/// Tells whether `c` is a variation selector, which picks a glyph for the
+/// character before it (text or emoji style, a Mongolian form) and shows
+/// as nothing by itself. Only one may follow a character, so a variation
+/// selector at the start of a text, or right after whitespace, another
+/// variation selector, a joiner or an invisible character, can only hide
+/// data and is written as an escape.
+pub fn is_variation_selector(c: char) -> bool {
+    matches!(
+        c,
+        '\u{180b}'..='\u{180d}' | '\u{180f}' | '\u{fe00}'..='\u{fe0f}' | '\u{e0100}'..='\u{e01ef}'
+    )
+}
+
+/// Tells whether `c` is written as an escape after `previous`, the
+/// character before it in the same text (`None` at the start): an
+/// invisible character, or a variation selector that follows no character
+/// it could apply to.
+pub fn is_hidden_after(previous: Option<char>, c: char) -> bool {
+    if is_variation_selector(c) {
+        return previous.is_none_or(|p| {
+            p.is_whitespace()
+                || is_variation_selector(p)
+                || is_invisible(p)
+                || matches!(p, '\u{200c}' | '\u{200d}')
+        });
+    }
+    is_invisible(c)
+}
+
+/// Returns `text` in double quotes as Rust's `{:?}` writes a string, with
+/// every character of [`is_hidden_after`] also written as an escape, tag
+/// characters included. The JSON text block of a tool result escapes the
+/// same characters, so a summary line shows what the JSON shows.
+pub fn quoted_visible(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    let mut previous = None;
+    for c in text.chars() {
+        if c.is_control() || c == '"' || c == '\\' {
+            out.extend(c.escape_debug());
+        } else if is_hidden_after(previous, c) {
+            out.extend(c.escape_unicode());
+        } else {
+            out.push(c);
+        }
+        previous = Some(c);
+    }
+    out.push('"');
+    out
 }
 
 /// The waving black flag, which tag characters follow in a subdivision
@@ -119,7 +187,10 @@ mod tests {
     #[test]
     fn long_input_is_cut_on_a_character_boundary() {
         let long = "é".repeat(MAX_ECHOED_CHARS + 5);
-        assert_eq!(echoed(&long), format!("{}…", "é".repeat(MAX_ECHOED_CHARS)));
+        assert_eq!(
+            echoed(&long),
+            format!("{}…", "é".repeat(MAX_ECHOED_CHARS - 1))
+        );
         assert_eq!(echoed("short"), "short");
     }
 
@@ -145,6 +216,65 @@ mod tests {
         }
     }
 
+    /// The `Default_Ignorable_Code_Point` ranges of Unicode 16.0
+    /// (DerivedCoreProperties.txt).
+    const DEFAULT_IGNORABLE: [(char, char); 17] = [
+        ('\u{ad}', '\u{ad}'),
+        ('\u{34f}', '\u{34f}'),
+        ('\u{61c}', '\u{61c}'),
+        ('\u{115f}', '\u{1160}'),
+        ('\u{17b4}', '\u{17b5}'),
+        ('\u{180b}', '\u{180f}'),
+        ('\u{200b}', '\u{200f}'),
+        ('\u{202a}', '\u{202e}'),
+        ('\u{2060}', '\u{206f}'),
+        ('\u{3164}', '\u{3164}'),
+        ('\u{fe00}', '\u{fe0f}'),
+        ('\u{feff}', '\u{feff}'),
+        ('\u{ffa0}', '\u{ffa0}'),
+        ('\u{fff0}', '\u{fff8}'),
+        ('\u{1bca0}', '\u{1bca3}'),
+        ('\u{1d173}', '\u{1d17a}'),
+        ('\u{e0000}', '\u{e0fff}'),
+    ];
+
+    #[test]
+    fn default_ignorables_are_invisible() {
+        for (first, last) in DEFAULT_IGNORABLE {
+            for c in first..=last {
+                if matches!(c, '\u{200c}' | '\u{200d}') {
+                    assert!(!is_invisible(c), "{c:?} is kept for emoji and scripts");
+                } else if is_variation_selector(c) {
+                    assert!(is_hidden_after(None, c), "{c:?} at the start");
+                    assert!(!is_hidden_after(Some('a'), c), "{c:?} after a letter");
+                } else {
+                    assert!(is_invisible(c), "{c:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn stray_variation_selectors_are_escaped() {
+        assert_eq!(
+            echoed("\u{2764}\u{fe0f}\u{fe0f}"),
+            "\u{2764}\u{fe0f}\\u{fe0f}"
+        );
+        assert_eq!(echoed("\u{fe00}x"), r"\u{fe00}x");
+        assert_eq!(echoed("a\u{34f}b"), r"a\u{34f}b");
+    }
+
+    #[test]
+    fn quoted_visible_escapes_every_tag() {
+        let flag = "\u{1f3f4}\u{e0067}\u{e0062}\u{e007f}";
+        assert_eq!(quoted_visible(flag), r#""🏴\u{e0067}\u{e0062}\u{e007f}""#);
+        assert_eq!(
+            quoted_visible("Ana \"A\"\n\u{e0041}\u{202e}"),
+            r#""Ana \"A\"\n\u{e0041}\u{202e}""#
+        );
+        assert_eq!(quoted_visible("👨‍👩‍👧 ❤️"), "\"👨‍👩‍👧 ❤️\"");
+    }
+
     #[test]
     fn visible_text_is_kept() {
         for input in [
@@ -166,7 +296,7 @@ mod tests {
         let input = "\0".repeat(MAX_ECHOED_CHARS + 1);
         assert_eq!(
             echoed(&input),
-            format!("{}…", r"\0".repeat(MAX_ECHOED_CHARS))
+            format!("{}…", r"\0".repeat(MAX_ECHOED_CHARS - 1))
         );
     }
 }

@@ -24,6 +24,7 @@ pub mod phone;
 pub mod private_fs;
 pub mod seeded_data;
 pub mod server;
+pub mod shorten;
 pub mod store;
 #[cfg(test)]
 mod test_log;

@@ -250,7 +250,7 @@ mod tests {
     fn error_cuts_long_input() {
         let huge = "1".repeat(1_000_000);
         let message = PhoneNumber::parse(&huge).unwrap_err().to_string();
-        let shown = format!("\"{}…\"", "1".repeat(MAX_ECHOED_CHARS));
+        let shown = format!("\"{}…\"", "1".repeat(MAX_ECHOED_CHARS - 1));
         assert!(message.contains(&shown), "{message}");
         assert!(message.len() < 300, "{} bytes", message.len());
         assert!(message.contains("this has 1000000"), "{message}");
@@ -259,7 +259,7 @@ mod tests {
         let letters = format!("+1 555 {}", "é".repeat(100));
         let error = PhoneNumber::parse(&letters).unwrap_err();
         // "+1 555 " is 7 characters; the rest of the echo is accents.
-        let expected_input = format!("+1 555 {}…", "é".repeat(MAX_ECHOED_CHARS - 7));
+        let expected_input = format!("+1 555 {}…", "é".repeat(MAX_ECHOED_CHARS - 8));
         assert_eq!(
             error,
             PhoneError::InvalidCharacter {

@@ -259,7 +259,7 @@ fn long_email_rejected() {
         );
         assert!(message.contains("at most 254"), "{message}");
         assert!(
-            message.contains(&format!("{}…", "a".repeat(64))),
+            message.contains(&format!("{}…", "a".repeat(63))),
             "{message}"
         );
         assert!(

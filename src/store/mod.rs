@@ -14,6 +14,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+use crate::shorten::shorten;
+
 pub use model::*;
 pub use webhook_notes::summarise_notes;
 
@@ -409,34 +411,22 @@ pub type DynStore = Arc<dyn Store>;
 /// customer sends it, and every conversation list repeats the preview.
 pub const PREVIEW_MAX_CHARS: usize = 200;
 
-/// Builds the text shown for a message in conversation lists: its text,
-/// else its caption, else its type in brackets, so it is never empty. A
-/// longer text is cut with [`cut_preview`].
+/// Builds the stored preview of a message for conversation lists: its
+/// text, else its caption, else its type in brackets, so it is never
+/// empty. A longer text keeps its first `PREVIEW_MAX_CHARS + 1`
+/// characters, one more than a preview shows, so that [`cut_preview`]
+/// can cut it at a grapheme cluster and [`preview_was_cut`] can tell a cut
+/// text from one that ends with `…` itself.
 pub(crate) fn message_preview(text: Option<&str>, caption: Option<&str>, kind: &str) -> String {
-    [text, caption]
+    let Some(text) = [text, caption]
         .into_iter()
         .flatten()
         .find(|part| !part.trim().is_empty())
-        .map_or_else(|| format!("[{kind}]"), cut_preview)
-}
-
-/// Returns `text` cut to `PREVIEW_MAX_CHARS` characters, with `…` appended
-/// when it is longer.
-pub fn cut_preview(text: &str) -> String {
-    cut_chars(text, PREVIEW_MAX_CHARS)
-}
-
-/// Tells whether `preview`, made by [`cut_preview`], is a cut text: only a
-/// cut leaves one character more than the limit, the appended `…`.
-pub fn preview_was_cut(preview: &str) -> bool {
-    preview.ends_with('…') && preview.chars().count() == PREVIEW_MAX_CHARS + 1
-}
-
-/// Returns `text` cut to `max_chars` characters, with `…` appended when it
-/// is longer.
-pub fn cut_chars(text: &str, max_chars: usize) -> String {
-    match text.char_indices().nth(max_chars) {
-        Some((end, _)) => format!("{}…", &text[..end]),
+    else {
+        return format!("[{kind}]");
+    };
+    match text.char_indices().nth(PREVIEW_MAX_CHARS + 1) {
+        Some((end, _)) => text[..end].to_owned(),
         None => text.to_owned(),
     }
 }
@@ -485,6 +475,20 @@ fn is_secret_parameter(name: &str) -> bool {
         .any(|secret| decoded.eq_ignore_ascii_case(secret))
 }
 
+/// Returns a stored preview as lists show it: shortened to at most
+/// `PREVIEW_MAX_CHARS` characters, `…` included.
+pub fn cut_preview(preview: &str) -> String {
+    shorten(preview, PREVIEW_MAX_CHARS)
+}
+
+/// Tells whether [`cut_preview`] shortens `preview`, a stored preview.
+/// Rows stored before previews kept one extra character hold the cut text
+/// with `…`, one character over the limit, or the whole text, so this
+/// holds for them too.
+pub fn preview_was_cut(preview: &str) -> bool {
+    preview.chars().nth(PREVIEW_MAX_CHARS).is_some()
+}
+
 /// Tells whether a database URL names PostgreSQL; any other URL is SQLite.
 pub fn is_postgres_url(url: &str) -> bool {
     url.starts_with("postgres://") || url.starts_with("postgresql://")
@@ -510,8 +514,8 @@ async fn connect_postgres(url: &str) -> anyhow::Result<DynStore> {
 #[cfg(test)]
 mod tests {
     use super::{
-        PREVIEW_MAX_CHARS, TemplateRef, cut_preview, message_preview, search_terms,
-        url_without_passwords,
+        PREVIEW_MAX_CHARS, TemplateRef, cut_preview, message_preview, preview_was_cut,
+        search_terms, url_without_passwords,
     };
 
     #[test]
@@ -572,15 +576,50 @@ mod tests {
     }
 
     #[test]
-    fn preview_cut_after_max_chars() {
+    fn preview_cut_to_max_chars() {
         let exact = "é".repeat(PREVIEW_MAX_CHARS);
         assert_eq!(cut_preview(&exact), exact);
+        assert!(!preview_was_cut(&exact));
         let longer = format!("{exact}x");
-        assert_eq!(cut_preview(&longer), format!("{exact}…"));
+        let shown = format!("{}…", "é".repeat(PREVIEW_MAX_CHARS - 1));
+        assert_eq!(cut_preview(&longer), shown);
+        assert!(preview_was_cut(&longer));
         let huge = "y".repeat(1_000_000);
-        let cut = message_preview(Some(&huge), None, "text");
-        assert_eq!(cut.chars().count(), PREVIEW_MAX_CHARS + 1);
+        let stored = message_preview(Some(&huge), None, "text");
+        assert_eq!(stored.chars().count(), PREVIEW_MAX_CHARS + 1);
+        assert!(preview_was_cut(&stored));
+        let cut = cut_preview(&stored);
+        assert_eq!(cut.chars().count(), PREVIEW_MAX_CHARS);
         assert!(cut.ends_with('…'), "{cut}");
+    }
+
+    #[test]
+    fn preview_ending_in_ellipsis_not_cut() {
+        let text = format!("{}…", "a".repeat(50));
+        let stored = message_preview(Some(&text), None, "text");
+        assert_eq!(cut_preview(&stored), text);
+        assert!(!preview_was_cut(&stored));
+    }
+
+    #[test]
+    fn preview_keeps_family_emoji_whole() {
+        let family = "\u{1f468}\u{200d}\u{1f469}\u{200d}\u{1f467}";
+        let text = format!(
+            "{}{family}{}",
+            "a".repeat(PREVIEW_MAX_CHARS - 3),
+            "b".repeat(10)
+        );
+        let stored = message_preview(Some(&text), None, "text");
+        let cut = cut_preview(&stored);
+        assert_eq!(cut, format!("{}…", "a".repeat(PREVIEW_MAX_CHARS - 3)));
+    }
+
+    #[test]
+    fn old_cut_previews_are_cut_again() {
+        // Before, a cut preview kept PREVIEW_MAX_CHARS characters and `…`.
+        let old = format!("{}…", "z".repeat(PREVIEW_MAX_CHARS));
+        assert!(preview_was_cut(&old));
+        assert_eq!(cut_preview(&old).chars().count(), PREVIEW_MAX_CHARS);
     }
 
     #[test]

@@ -8,6 +8,7 @@ use crate::echo::echoed;
 use crate::jobs::token_works;
 use crate::store::{Account, AccountId, ConversationRef, Direction, Message};
 
+use super::accounts::{Sought, in_other_account};
 use super::conversations::{ids, locate};
 use super::graph_errors::describe_graph_error;
 use super::output::ConversationOut;
@@ -261,6 +262,9 @@ pub(super) async fn find_message_copies(
         })
         .collect();
     if copies.is_empty() {
+        if let Some(error) = in_other_account(cx, accounts, Sought::Message(wamid)).await? {
+            return Err(error);
+        }
         return Err(ToolError::MessageNotFound {
             wamid: echoed(wamid),
             hint: format!(

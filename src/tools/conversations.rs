@@ -11,6 +11,7 @@ use crate::store::{
     Direction,
 };
 
+use super::accounts::{Sought, in_other_account};
 use super::list_page::{List, ListKind};
 use super::output::{AccountOut, ConversationOut, MessageOut, UnansweredOut, quoted_name};
 use super::{
@@ -355,8 +356,13 @@ pub(super) async fn locate(
     phone: Option<&str>,
 ) -> Result<ConversationSummary, ToolError> {
     if let Some(id) = non_blank(conversation_id) {
-        let by = ConversationRef::Id(read_conversation_id(id));
+        let conversation_id = read_conversation_id(id);
+        let by = ConversationRef::Id(conversation_id.clone());
         let Some(found) = cx.store.find_conversation(&ids(accounts), &by).await? else {
+            let sought = Sought::Conversation(&conversation_id);
+            if let Some(error) = in_other_account(cx, accounts, sought).await? {
+                return Err(error);
+            }
             return Err(not_found(cx, accounts, id).await?);
         };
         if let Some(phone) = non_blank(phone) {

@@ -65,6 +65,20 @@ pub enum ToolError {
     ConversationNotFound { value: String, hint: String },
 
     #[error(
+        "{kind} not found in the account that `from` names: {value} belongs to another account \
+         this key reaches{holders}. Leave out `from`, or pass that account's number or id as \
+         `from`"
+    )]
+    InOtherAccount {
+        /// `conversation` or `message`.
+        kind: &'static str,
+        value: String,
+        /// ` (+15550001111 Shop (id …))` for a key with the `read` scope,
+        /// else empty.
+        holders: String,
+    },
+
+    #[error(
         "the phone number {phone} has conversations with several of your accounts ({accounts}); \
          pass `from` with one of these account numbers"
     )]

@@ -4,6 +4,8 @@
 //! get the argument's format and the tool that lists the choices.
 
 use crate::auth::Scope;
+use crate::echo::quoted_visible;
+use crate::shorten::shorten;
 use crate::store::{Account, ArchiveFilter, ConversationSummary, Direction, Template};
 
 use super::conversations::{ids, recent_choices};
@@ -120,9 +122,9 @@ async fn message_lines(
                 .as_deref()
                 .or(message.caption.as_deref())
                 .unwrap_or(&message.kind);
-            let preview: String = text.chars().take(PREVIEW_CHARS).collect();
+            let preview = shorten(text, PREVIEW_CHARS);
             lines.push(format!(
-                "{wamid} ({} {} +{} {who}, {}: {preview:?})",
+                "{wamid} ({} {} +{} {who}, {}: {})",
                 message.direction.as_str(),
                 if message.direction == Direction::Inbound {
                     "from"
@@ -131,6 +133,7 @@ async fn message_lines(
                 },
                 conversation.wa_id,
                 format_time(message.timestamp).unwrap_or_default(),
+                quoted_visible(&preview),
             ));
         }
     }

@@ -4,7 +4,8 @@
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use crate::store::{Direction, Message, cut_chars};
+use crate::shorten::shorten;
+use crate::store::{Direction, Message};
 
 /// Maximum characters of a file name in tool output. A longer name, which
 /// only a crafted webhook carries, is cut with `…`.
@@ -21,8 +22,8 @@ const MAX_ERROR_CHARS: usize = 1_024;
 pub struct MediaOut {
     /// MIME type, for example `image/jpeg`.
     pub mime_type: Option<String>,
-    /// The file name the sender gave, cut to 256 characters, with `…`
-    /// appended, when longer.
+    /// The file name the sender gave. A longer one is shortened to 256
+    /// characters, the `…` at its end included.
     pub file_name: Option<String>,
     /// Size in bytes of the stored copy, once downloaded.
     pub size_bytes: Option<i64>,
@@ -44,9 +45,9 @@ pub struct MediaOut {
     pub link: Option<String>,
 }
 
-/// Returns a file name cut to `MAX_FILE_NAME_CHARS` characters.
+/// Returns a file name shortened to `MAX_FILE_NAME_CHARS` characters.
 pub(super) fn cut_file_name(name: &str) -> String {
-    cut_chars(name, MAX_FILE_NAME_CHARS)
+    shorten(name, MAX_FILE_NAME_CHARS)
 }
 
 impl MediaOut {
@@ -72,7 +73,7 @@ impl MediaOut {
                 .download_error
                 .as_deref()
                 .filter(|_| failed)
-                .map(|error| cut_chars(error, MAX_ERROR_CHARS)),
+                .map(|error| shorten(error, MAX_ERROR_CHARS)),
             path,
             link,
         })
@@ -186,7 +187,7 @@ mod tests {
         media.filename = Some("n".repeat(100_000));
         let output = MediaOut::of(&message_with(Direction::Inbound, Some(media))).unwrap();
         let name = output.file_name.unwrap();
-        assert_eq!(name.chars().count(), MAX_FILE_NAME_CHARS + 1);
+        assert_eq!(name.chars().count(), MAX_FILE_NAME_CHARS);
         assert!(name.ends_with('…'), "{name}");
     }
 

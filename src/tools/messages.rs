@@ -352,10 +352,14 @@ fn is_direction_control(c: char) -> bool {
 }
 
 /// Tells whether `text` has a character that shows: not whitespace, not an
-/// invisible format character and not a zero-width joiner or non-joiner.
+/// invisible format character, not a variation selector and not a
+/// zero-width joiner or non-joiner.
 pub(super) fn has_visible_character(text: &str) -> bool {
     text.chars().any(|c| {
-        !c.is_whitespace() && !crate::echo::is_invisible(c) && !matches!(c, '\u{200c}' | '\u{200d}')
+        !c.is_whitespace()
+            && !crate::echo::is_invisible(c)
+            && !crate::echo::is_variation_selector(c)
+            && !matches!(c, '\u{200c}' | '\u{200d}')
     })
 }
 

@@ -7,9 +7,9 @@ use serde::Serialize;
 
 use super::media_out::{MediaOut, cut_file_name};
 use crate::phone::PhoneNumber;
+use crate::shorten::shorten;
 use crate::store::{
-    Account, ConversationSummary, Message, MetaError, UnixTime, cut_chars, cut_preview,
-    message_preview,
+    Account, ConversationSummary, Message, MetaError, UnixTime, cut_preview, message_preview,
 };
 use crate::whatsapp::graph::{MAX_CAPTION_CHARS, MAX_TEXT_CHARS};
 
@@ -39,11 +39,11 @@ const NAME_CHARS: usize = 64;
 /// Returns the customer's profile name for a summary or a list of choices,
 /// quoted and escaped like message text, because the customer chose it and
 /// it may contain line breaks or text that reads like instructions. A
-/// longer name is cut to `NAME_CHARS` characters. `(no name)` when there is
+/// longer name is shortened to `NAME_CHARS` characters. `(no name)` when there is
 /// none.
 pub fn quoted_name(name: Option<&str>) -> String {
     match name {
-        Some(name) => format!("{:?}", name.chars().take(NAME_CHARS).collect::<String>()),
+        Some(name) => crate::echo::quoted_visible(&shorten(name, NAME_CHARS)),
         None => "(no name)".to_owned(),
     }
 }
@@ -95,11 +95,11 @@ pub(super) fn is_false(flag: &bool) -> bool {
 /// emoji sequences have about ten characters, so this cuts only crafted ones.
 const MAX_REACTION_CHARS: usize = 32;
 
-/// A message's text and caption as tool output shows them. The text is cut
-/// to `MAX_TEXT_CHARS` (or, when it copies a caption, `MAX_CAPTION_CHARS`)
-/// and the caption to `MAX_CAPTION_CHARS` characters,
-/// WhatsApp's limits for a text body and a media caption, with `…`
-/// appended. Only a crafted webhook carries longer ones. The limits are
+/// A message's text and caption as tool output shows them. The text is
+/// shortened to `MAX_TEXT_CHARS` (or, when it copies a caption,
+/// `MAX_CAPTION_CHARS`) and the caption to `MAX_CAPTION_CHARS` characters,
+/// WhatsApp's limits for a text body and a media caption, the `…` at the
+/// end included. Only a crafted webhook carries longer ones. The limits are
 /// the same for both directions, and the store keeps the whole text.
 pub(super) struct MessageBody {
     pub text: Option<String>,
@@ -128,19 +128,19 @@ impl MessageBody {
     }
 }
 
-/// Returns `value` cut to `max_chars` characters, and whether it was longer.
+/// Returns `value` shortened to `max_chars` characters, and whether it was longer.
 fn cut_field(value: Option<&str>, max_chars: usize) -> (Option<String>, bool) {
     let Some(value) = value else {
         return (None, false);
     };
     let longer = value.chars().nth(max_chars).is_some();
-    (Some(cut_chars(value, max_chars)), longer)
+    (Some(shorten(value, max_chars)), longer)
 }
 
 impl ContactOut {
     pub(super) fn new(name: Option<String>, wa_id: &str) -> Self {
         ContactOut {
-            name: name.map(|name| cut_chars(&name, MAX_NAME_CHARS)),
+            name: name.map(|name| shorten(&name, MAX_NAME_CHARS)),
             phone: phone_of(wa_id),
             wa_id: wa_id.to_owned(),
         }
@@ -174,8 +174,8 @@ pub struct LastMessageOut {
     pub direction: Option<String>,
     #[serde(rename = "type")]
     pub kind: Option<String>,
-    /// Its text, else its caption, else its type in brackets, cut to 200
-    /// characters.
+    /// Its text, else its caption, else its type in brackets, shortened to
+    /// 200 characters, the `…` at its end included.
     pub preview: Option<String>,
     pub wamid: Option<String>,
 }
@@ -239,11 +239,11 @@ pub struct UnansweredOut {
     pub received_at: Option<String>,
     /// Seconds since the customer's last message.
     pub waiting_seconds: Option<i64>,
-    /// The last inbound text, cut to 200 characters, or its type (`image`,
+    /// The last inbound text, shortened to 200 characters with `…`, or its type (`image`,
     /// `audio`, …) when it has none. get_conversation shows up to 4,096
     /// characters of it.
     pub text: Option<String>,
-    /// Whether `text` was cut to 200 characters; left out when it was not.
+    /// Whether `text` was shortened to 200 characters; left out when it was not.
     #[serde(skip_serializing_if = "is_false")]
     pub text_cut: bool,
     #[serde(rename = "type")]
@@ -271,8 +271,10 @@ impl UnansweredOut {
             unread_count: conversation.unread_count,
             received_at: last.time,
             waiting_seconds: summary.last_message_at.map(|t| (now - t).max(0)),
-            text_cut: last
-                .preview
+            // Only the stored preview, not the shortened one, shows whether
+            // the text was longer than a preview.
+            text_cut: summary
+                .last_message_preview
                 .as_deref()
                 .is_some_and(crate::store::preview_was_cut),
             text: last.preview.or_else(|| last.kind.clone()),
@@ -346,11 +348,11 @@ pub struct MessageOut {
     #[serde(rename = "type")]
     pub kind: String,
     /// The text body, or for other types the caption, file name or a
-    /// summary. Cut to 4,096 characters (a caption's copy to 1,024), with
-    /// `…` appended, when longer.
+    /// summary. A longer one is shortened to 4,096 characters (a caption's
+    /// copy to 1,024), the `…` at its end included.
     pub text: Option<String>,
-    /// The media caption, cut to 1,024 characters, with `…` appended, when
-    /// longer.
+    /// The media caption. A longer one is shortened to 1,024 characters,
+    /// the `…` at its end included.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub caption: Option<String>,
     /// Whether `text` was cut. WhatsApp allows at most 4,096 characters.
@@ -415,7 +417,7 @@ impl From<&Message> for MessageOut {
             reaction: message
                 .reaction
                 .as_deref()
-                .map(|reaction| cut_chars(reaction, MAX_REACTION_CHARS)),
+                .map(|reaction| shorten(reaction, MAX_REACTION_CHARS)),
             business_reaction: message.business_reaction.clone(),
             reply_to_wamid: message.context_wamid.clone(),
             media_mime_type: media.and_then(|m| m.mime_type.clone()),
@@ -460,7 +462,7 @@ mod tests {
         );
         let crafted = MessageOut::from(&message(&"😀".repeat(5_000))).reaction;
         let crafted = crafted.unwrap();
-        assert_eq!(crafted.chars().count(), MAX_REACTION_CHARS + 1);
+        assert_eq!(crafted.chars().count(), MAX_REACTION_CHARS);
         assert!(crafted.ends_with('…'), "{crafted}");
     }
 
@@ -480,7 +482,7 @@ mod tests {
         for direction in [Direction::Inbound, Direction::Outbound] {
             let output = MessageOut::from(&message_with(direction, &huge, None));
             let text = output.text.unwrap();
-            assert_eq!(text.chars().count(), MAX_TEXT_CHARS + 1, "{direction:?}");
+            assert_eq!(text.chars().count(), MAX_TEXT_CHARS, "{direction:?}");
             assert!(text.ends_with('…'), "{direction:?}");
             assert!(output.text_cut, "{direction:?}");
             assert_eq!(output.caption, None, "{direction:?}");
@@ -493,7 +495,10 @@ mod tests {
         let caption = "c".repeat(MAX_CAPTION_CHARS + 1);
         let output = MessageOut::from(&message_with(Direction::Inbound, &caption, Some(&caption)));
         let cut_caption = output.caption.unwrap();
-        assert_eq!(cut_caption, format!("{}…", "c".repeat(MAX_CAPTION_CHARS)));
+        assert_eq!(
+            cut_caption,
+            format!("{}…", "c".repeat(MAX_CAPTION_CHARS - 1))
+        );
         assert!(output.caption_cut);
         assert_eq!(output.text, Some(cut_caption));
         assert!(output.text_cut, "the text copies the caption");
@@ -544,8 +549,27 @@ mod tests {
         assert_eq!(short.name.as_deref(), Some("Ana 😀"));
         let long = ContactOut::new(Some("n".repeat(100_000)), "4930123456");
         let name = long.name.unwrap();
-        assert_eq!(name.chars().count(), MAX_NAME_CHARS + 1);
+        assert_eq!(name.chars().count(), MAX_NAME_CHARS);
         assert!(name.ends_with('…'), "{name}");
+    }
+
+    #[test]
+    fn cuts_keep_family_emoji_whole() {
+        let family = "\u{1f468}\u{200d}\u{1f469}\u{200d}\u{1f467}";
+        let name = format!("{}{family}", "n".repeat(MAX_NAME_CHARS - 3));
+        let cut = ContactOut::new(Some(name), "4930123456").name.unwrap();
+        assert_eq!(cut, format!("{}…", "n".repeat(MAX_NAME_CHARS - 3)));
+
+        let text = format!("{}{family}x", "t".repeat(MAX_TEXT_CHARS - 3));
+        let output = MessageOut::from(&message_with(Direction::Inbound, &text, None));
+        assert_eq!(
+            output.text.unwrap(),
+            format!("{}…", "t".repeat(MAX_TEXT_CHARS - 3))
+        );
+        assert!(output.text_cut);
+
+        let quoted = quoted_name(Some(&format!("{}{family}", "q".repeat(NAME_CHARS - 2))));
+        assert_eq!(quoted, format!("\"{}…\"", "q".repeat(NAME_CHARS - 2)));
     }
 
     #[test]

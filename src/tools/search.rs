@@ -45,11 +45,11 @@ pub struct SearchHitOut {
     #[serde(rename = "type")]
     pub kind: String,
     /// The text body, or for other types the caption, file name or a
-    /// summary. Cut to 4,096 characters (a caption's copy to 1,024), with
-    /// `…` appended, when longer.
+    /// summary. A longer one is shortened to 4,096 characters (a caption's
+    /// copy to 1,024), the `…` at its end included.
     pub text: Option<String>,
-    /// The media caption, cut to 1,024 characters, with `…` appended, when
-    /// longer.
+    /// The media caption. A longer one is shortened to 1,024 characters,
+    /// the `…` at its end included.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub caption: Option<String>,
     /// Whether `text` was cut. WhatsApp allows at most 4,096 characters.
@@ -201,7 +201,7 @@ mod tests {
         let text_hit = hit_of("text", "x".repeat(3_000_000), None);
         let output = hit_out(&text_hit, &[]);
         let cut_text = output.text.unwrap();
-        assert_eq!(cut_text.chars().count(), MAX_TEXT_CHARS + 1);
+        assert_eq!(cut_text.chars().count(), MAX_TEXT_CHARS);
         assert!(cut_text.ends_with('…'));
         assert!(output.text_cut);
         assert!(!output.caption_cut);
@@ -210,7 +210,7 @@ mod tests {
         let image_hit = hit_of("image", caption.clone(), Some(caption));
         let output = hit_out(&image_hit, &[]);
         let cut_caption = output.caption.unwrap();
-        assert_eq!(cut_caption.chars().count(), MAX_CAPTION_CHARS + 1);
+        assert_eq!(cut_caption.chars().count(), MAX_CAPTION_CHARS);
         assert!(cut_caption.ends_with('…'));
         assert!(output.caption_cut);
         assert_eq!(output.text, Some(cut_caption));

@@ -123,7 +123,7 @@ fn snippet(body: &[u8]) -> String {
         }
     }
     let words: Vec<&str> = plain.split_whitespace().collect();
-    let text: String = words.join(" ").chars().take(SNIPPET_CHARS).collect();
+    let text = crate::shorten::shorten(&words.join(" "), SNIPPET_CHARS);
     if text.is_empty() {
         "empty body".to_owned()
     } else {
