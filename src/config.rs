@@ -445,6 +445,15 @@ mod tests {
         SettingText::new(text, ValueOrigin::Environment)
     }
 
+    /// Loads settings that must be rejected, and returns the error text.
+    /// `input` names the rejected value in the panic message.
+    fn load_error(args: &CommonArgs, input: String) -> String {
+        match Settings::load(args, &ServeArgs::default()) {
+            Ok(_) => panic!("{input} was accepted"),
+            Err(error) => error.to_string(),
+        }
+    }
+
     fn common() -> CommonArgs {
         CommonArgs {
             config: None,
@@ -847,10 +856,7 @@ mod tests {
                 database_url: Some(flag(url)),
                 ..common()
             };
-            let err = match Settings::load(&args, &ServeArgs::default()) {
-                Ok(_) => panic!("{url:?} was accepted"),
-                Err(error) => error.to_string(),
-            };
+            let err = load_error(&args, format!("{url:?}"));
             assert!(err.contains("--database-url"), "{err}");
             assert!(
                 err.contains("postgres://USER:PASSWORD@HOST:PORT/DATABASE"),
@@ -889,10 +895,7 @@ mod tests {
                 database_url: Some(variable(url)),
                 ..common()
             };
-            let err = match Settings::load(&args, &ServeArgs::default()) {
-                Ok(_) => panic!("{url:?} was accepted"),
-                Err(error) => error.to_string(),
-            };
+            let err = load_error(&args, format!("{url:?}"));
             assert!(err.contains(&format!("\"{url}\"")), "{err}");
             assert!(err.contains("PONS_DATABASE_URL"), "{err}");
             assert!(err.contains("sqlite://PATH"), "{err}");
@@ -916,10 +919,7 @@ mod tests {
                 config: Some(path.clone()),
                 ..common()
             };
-            let err = match Settings::load(&args, &ServeArgs::default()) {
-                Ok(_) => panic!("{key} = {value:?} was accepted"),
-                Err(error) => error.to_string(),
-            };
+            let err = load_error(&args, format!("{key} = {value:?}"));
             assert!(err.contains(&format!("`{key}`")), "{err}");
             assert!(err.contains("whitespace"), "{err}");
         }
@@ -936,10 +936,7 @@ mod tests {
                 database_url: Some(variable(url)),
                 ..common()
             };
-            let err = match Settings::load(&args, &ServeArgs::default()) {
-                Ok(_) => panic!("{url:?} was accepted"),
-                Err(error) => error.to_string(),
-            };
+            let err = load_error(&args, format!("{url:?}"));
             assert!(err.contains("PONS_DATABASE_URL"), "{err}");
             assert!(err.contains("whitespace"), "{err}");
         }

@@ -693,9 +693,9 @@ mod tests {
     use super::*;
     use crate::store::{MessageStatus, NewAccount, NewOutboundMessage, NewUser};
 
-    #[tokio::test]
-    async fn key_file_created_meanwhile_names_the_fix() {
-        let dir = tempfile::tempdir().unwrap();
+    /// Opens a new SQLite store in `dir` and returns it with the path of a
+    /// key file that does not exist yet and a full first-start key check.
+    async fn store_and_new_key(dir: &tempfile::TempDir) -> (DynStore, std::path::PathBuf, NewKey) {
         let store =
             crate::store::connect(&format!("sqlite://{}", dir.path().join("p.db").display()))
                 .await
@@ -705,6 +705,13 @@ mod tests {
             key_file: KeyFile::new(&path, crate::config::KeyFileChoice::Default),
             check: NewKeyCheck::Full,
         };
+        (store, path, new_key)
+    }
+
+    #[tokio::test]
+    async fn key_file_created_meanwhile_names_the_fix() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, path, new_key) = store_and_new_key(&dir).await;
         // Another command creates the key file after this one found it
         // missing.
         SecretBox::create(&path).unwrap();
@@ -723,15 +730,7 @@ mod tests {
     #[tokio::test]
     async fn key_race_log_has_no_command_advice() {
         let dir = tempfile::tempdir().unwrap();
-        let store =
-            crate::store::connect(&format!("sqlite://{}", dir.path().join("p.db").display()))
-                .await
-                .expect("open store");
-        let path = dir.path().join("encryption.key");
-        let new_key = NewKey {
-            key_file: KeyFile::new(&path, crate::config::KeyFileChoice::Default),
-            check: NewKeyCheck::Full,
-        };
+        let (store, path, new_key) = store_and_new_key(&dir).await;
         SecretBox::create(&path).unwrap();
         let error = new_key.create(&store).await.unwrap_err();
 
