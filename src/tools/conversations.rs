@@ -126,7 +126,8 @@ pub struct ListUnansweredArgs {
 pub struct ListUnansweredOutput {
     pub accounts: Vec<AccountOut>,
     /// Conversations where the customer wrote last, or every reply since
-    /// failed, most recent first.
+    /// failed, by their last message in either direction, newest first. A
+    /// failed reply counts, so `receivedAt` need not descend.
     pub conversations: Vec<UnansweredOut>,
     /// `true` when more such conversations exist than `limit` let through.
     pub more: bool,
@@ -167,7 +168,7 @@ fn more_note(more: bool, listed: usize) -> &'static str {
 }
 
 /// Lists conversations where the customer wrote last, or every reply since
-/// failed, most recent first.
+/// failed, by their last message in either direction, newest first.
 pub async fn list_unanswered(
     cx: &ToolContext<'_>,
     args: ListUnansweredArgs,
