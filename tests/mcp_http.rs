@@ -507,6 +507,45 @@ async fn lone_surrogate_argument_is_replaced() {
     assert!(text.contains("reaches no WhatsApp account"), "{message}");
 }
 
+/// A lone surrogate escape in the arguments of a tool that sends to a
+/// customer is rejected, because the customer would see U+FFFD.
+#[tokio::test]
+async fn lone_surrogate_in_send_rejected() {
+    let server = Server::start().await;
+    let alice = create_user(&server.store, "alice@example.com").await;
+    let (key, _) = create_key(&server.store, &alice, KeyOptions::default()).await;
+    let bearer = format!("Bearer {key}");
+    let headers = [
+        ("content-type", "application/json"),
+        ("accept", "application/json, text/event-stream"),
+        ("mcp-protocol-version", "2025-11-25"),
+        ("authorization", bearer.as_str()),
+    ];
+    for (tool, arguments) in [
+        (
+            "send_text",
+            r#"{"phone":"+15550100002","text":"hi \ud800 there"}"#,
+        ),
+        ("send_reaction", r#"{"wamid":"wamid.x","emoji":"\ude00"}"#),
+        (
+            "send_template",
+            r#"{"phone":"+15550100002","templateName":"t","templateLanguage":"en","components":[{"type":"body","parameters":[{"type":"text","text":"\ud83d"}]}]}"#,
+        ),
+    ] {
+        let body = format!(
+            r#"{{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{{"name":"{tool}","arguments":{arguments}}}}}"#
+        );
+        let reply = server.send(Method::POST, "/api/mcp", &headers, &body).await;
+        let message = reply.json();
+        assert_eq!(message["error"]["code"], -32602, "{tool}: {message}");
+        assert_eq!(message["id"], 7, "{tool}: {message}");
+        let text = message["error"]["message"].as_str().unwrap_or_default();
+        assert!(text.contains("lone UTF-16 surrogate"), "{tool}: {text}");
+        assert!(text.contains("U+FFFD"), "{tool}: {text}");
+        assert!(text.contains(tool), "{tool}: {text}");
+    }
+}
+
 /// A request of the revisions with the initialize handshake whose
 /// `MCP-Protocol-Version` names an unknown version gets 400 with the value
 /// it sent and the versions it may send instead.

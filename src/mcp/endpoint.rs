@@ -116,13 +116,63 @@ pub(super) async fn handle(State(endpoint): State<Arc<Endpoint>>, request: Reque
     // It becomes U+FFFD, as in webhooks.
     let bytes = match replace_lone_surrogates(&bytes) {
         Cow::Borrowed(_) => bytes,
-        Cow::Owned(replaced) => Bytes::from(replaced),
+        Cow::Owned(replaced) => {
+            let replaced = Bytes::from(replaced);
+            if let Some(rejection) = replaced_surrogate_rejection(&replaced, mode) {
+                return rejection;
+            }
+            replaced
+        }
     };
     let Some((bytes, wide_id)) = WideId::substitute(&bytes) else {
         return respond(&endpoint, parts, bytes, mode).await;
     };
     let response = respond(&endpoint, parts, bytes, mode).await;
     wide_id.restore(response).await
+}
+
+/// Rejects a call of a tool that sends to a customer when a lone surrogate
+/// escape in its arguments became U+FFFD (`bytes` is the body after that
+/// replacement). The customer would see the replacement character where the
+/// client meant another one. A U+FFFD that the client sent itself in the
+/// same arguments is rejected too, which only a request with a lone
+/// surrogate can cause.
+fn replaced_surrogate_rejection(bytes: &[u8], mode: ResponseMode) -> Option<Response> {
+    let Ok(JsonRpcMessage::Request(request)) =
+        serde_json::from_slice::<ClientJsonRpcMessage>(bytes)
+    else {
+        return None;
+    };
+    let ClientRequest::CallToolRequest(call) = &request.request else {
+        return None;
+    };
+    if !crate::tools::sends_to_customer(&call.params.name) {
+        return None;
+    }
+    let (argument, _) = call
+        .params
+        .arguments
+        .as_ref()?
+        .iter()
+        .find(|(_, value)| has_replacement_character(value))?;
+    let problem = format!(
+        "argument `{argument}` of {} contains a lone UTF-16 surrogate escape (such as \\ud83d \
+         without its pair), which is no character, and the customer would see U+FFFD in its \
+         place; send the whole character as UTF-8 or as a surrogate pair, or remove it",
+        call.params.name
+    );
+    let id = serde_json::to_value(&request.id).unwrap_or(Value::Null);
+    Some(invalid_params_response(id, &problem, mode))
+}
+
+/// Tells whether a string anywhere in `value` contains U+FFFD.
+fn has_replacement_character(value: &Value) -> bool {
+    match value {
+        Value::String(text) => text.contains('\u{fffd}'),
+        Value::Array(items) => items.iter().any(has_replacement_character),
+        Value::Object(fields) => fields.values().any(has_replacement_character),
+        _ => false,
+    }
 }
 
 /// Serves one JSON-RPC message: rejects it here when it is malformed or

@@ -96,6 +96,12 @@ pub fn required_scope(tool: &str) -> Option<Scope> {
         .map(|(_, scope)| *scope)
 }
 
+/// Tells whether `tool` sends something to a customer: a message, a
+/// template or a reaction.
+pub fn sends_to_customer(tool: &str) -> bool {
+    tool == SEND_REACTION || required_scope(tool) == Some(Scope::Send)
+}
+
 /// A one-line, human-readable account of a tool's output, shown next to
 /// the structured result.
 pub trait Summary {
