@@ -151,9 +151,42 @@ fn is_tag(c: char) -> bool {
     matches!(c, '\u{e0020}'..='\u{e007f}')
 }
 
-/// Returns `url` with the user and password of a `scheme://user:password@host`
-/// URL replaced by `***`, for error messages and logs.
+/// Query parameters whose values are secrets, in lower case. libpq reads
+/// `password` and `sslpassword` (the client key's passphrase) from a
+/// database URL's query as well as from its user part.
+const SECRET_QUERY_PARAMETERS: [&str; 2] = ["password", "sslpassword"];
+
+/// Returns `url` for error messages and logs: the user and password of a
+/// `scheme://user:password@host` URL become `***`, and so do the values of
+/// the query parameters `password` and `sslpassword`, whose names match in
+/// any case.
 pub fn without_credentials(url: &str) -> String {
+    let redacted = without_user_part(url);
+    let Some((before_query, query)) = redacted.split_once('?') else {
+        return redacted;
+    };
+    let (query, fragment) = match query.split_once('#') {
+        Some((query, fragment)) => (query, Some(fragment)),
+        None => (query, None),
+    };
+    let masked: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((name, _)) if is_secret_parameter(name) => format!("{name}=***"),
+            _ => pair.to_owned(),
+        })
+        .collect();
+    let mut shown = format!("{before_query}?{}", masked.join("&"));
+    if let Some(fragment) = fragment {
+        shown.push('#');
+        shown.push_str(fragment);
+    }
+    shown
+}
+
+/// Returns `url` with the user and password of its authority replaced by
+/// `***`.
+fn without_user_part(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_owned();
     };
@@ -162,6 +195,17 @@ pub fn without_credentials(url: &str) -> String {
         Some(at) => format!("{scheme}://***{}", &rest[at..]),
         None => url.to_owned(),
     }
+}
+
+/// Tells whether the query parameter `name` carries a password. The name
+/// is decoded as the driver decodes it, so `%70assword` matches too.
+fn is_secret_parameter(name: &str) -> bool {
+    let Some((decoded, _)) = url::form_urlencoded::parse(name.as_bytes()).next() else {
+        return false;
+    };
+    SECRET_QUERY_PARAMETERS
+        .iter()
+        .any(|secret| decoded.eq_ignore_ascii_case(secret))
 }
 
 #[cfg(test)]
@@ -178,6 +222,40 @@ mod tests {
             ("mysql://pons@db/pons", "mysql://***@db/pons"),
             ("postgres://db/pons?user=a@b", "postgres://db/pons?user=a@b"),
             ("/data/a@b/pons.db", "/data/a@b/pons.db"),
+        ];
+        for (url, shown) in cases {
+            assert_eq!(without_credentials(url), shown, "{url}");
+        }
+    }
+
+    #[test]
+    fn query_passwords_masked() {
+        let cases = [
+            (
+                "postgres://postgres@127.0.0.1:5432/DB?password=LEAKME",
+                "postgres://***@127.0.0.1:5432/DB?password=***",
+            ),
+            (
+                "postgres://db/pons?sslmode=require&PassWord=LEAKME&application_name=x",
+                "postgres://db/pons?sslmode=require&PassWord=***&application_name=x",
+            ),
+            (
+                "postgres://db/pons?sslpassword=LEAKME#top",
+                "postgres://db/pons?sslpassword=***#top",
+            ),
+            (
+                "postgres://db/pons?%70assword=LEAKME",
+                "postgres://db/pons?%70assword=***",
+            ),
+            (
+                "postgres://u:LEAKME@db/pons?user=a",
+                "postgres://***@db/pons?user=a",
+            ),
+            (
+                "sqlite:pons.db?password=LEAKME",
+                "sqlite:pons.db?password=***",
+            ),
+            ("postgres://db/pons?password", "postgres://db/pons?password"),
         ];
         for (url, shown) in cases {
             assert_eq!(without_credentials(url), shown, "{url}");

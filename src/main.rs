@@ -335,7 +335,7 @@ impl NewDatabase {
 async fn new_database(database_url: &str) -> Option<NewDatabase> {
     if pons::store::is_postgres_url(database_url) {
         let lacks_pons = pons::store::postgres::lacks_pons_schema(database_url).await;
-        let shown = pons::store::url_without_passwords(database_url);
+        let shown = pons::echo::without_credentials(database_url);
         return lacks_pons.then_some(NewDatabase::Postgres(shown));
     }
     let path = pons::store::sqlite::path_from_url(database_url).ok()?;
@@ -361,7 +361,7 @@ fn existing_installation_hint(settings: &Settings) -> String {
 /// it created the database `new_database` at this start. Otherwise a
 /// server on a mistyped or unmounted data directory looks like a new one.
 fn log_database(settings: &Settings, new_database: Option<&NewDatabase>) {
-    let database = pons::store::url_without_passwords(&settings.database_url);
+    let database = pons::echo::without_credentials(&settings.database_url);
     tracing::info!(data_dir = %settings.data_dir.display(), %database, "database opened");
     if let Some(new_database) = new_database {
         tracing::warn!(

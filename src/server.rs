@@ -314,7 +314,7 @@ pub async fn open_for(
         .with_context(|| {
             format!(
                 "cannot open the database {} ({})",
-                crate::store::url_without_passwords(&settings.database_url),
+                crate::echo::without_credentials(&settings.database_url),
                 settings.database_url_source()
             )
         })?;

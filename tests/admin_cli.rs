@@ -1872,7 +1872,7 @@ async fn first_postgres_command_notes_new_database() {
     let message = stderr(&added);
     assert!(added.status.success(), "{message}");
     assert!(message.contains(note), "{message}");
-    let shown = pons::store::url_without_passwords(&url);
+    let shown = pons::echo::without_credentials(&url);
     assert!(message.contains(&shown), "{message}");
     assert!(
         message.contains("point the environment variable PONS_DATABASE_URL at its database"),

@@ -91,7 +91,7 @@ pub async fn reject_foreign_database(
         phone_number: phone.digits(),
     };
     let (database, foreign) = if crate::store::is_postgres_url(database_url) {
-        let database = crate::store::url_without_passwords(database_url);
+        let database = crate::echo::without_credentials(database_url);
         let found = seeded_data::find_foreign_data_postgres(database_url, &own)
             .await
             .with_context(|| {

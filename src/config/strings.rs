@@ -186,10 +186,10 @@ pub(super) fn check_database_url(url: &SettingText) -> Result<(), ConfigError> {
 }
 
 /// Returns `url` for an error message without its user and password, also
-/// when a missing "://" keeps [`crate::store::url_without_passwords`] from
+/// when a missing "://" keeps [`crate::echo::without_credentials`] from
 /// finding them, as in `postgres//USER:PASSWORD@HOST`.
 fn database_url_without_password(url: &str) -> String {
-    let redacted = crate::store::url_without_passwords(url);
+    let redacted = crate::echo::without_credentials(url);
     match redacted.rfind('@') {
         Some(at) if !redacted.contains("://") => format!("***{}", &redacted[at..]),
         _ => redacted,

@@ -431,50 +431,6 @@ pub(crate) fn message_preview(text: Option<&str>, caption: Option<&str>, kind: &
     }
 }
 
-/// Query parameters of a database URL whose values are secrets, in lower
-/// case. libpq reads `password` and `sslpassword` (the client key's
-/// passphrase) from the query as well as from the user part.
-const SECRET_QUERY_PARAMETERS: [&str; 2] = ["password", "sslpassword"];
-
-/// Returns a database URL for logs and error messages: without the user
-/// and password of its authority, as [`crate::echo::without_credentials`]
-/// removes them, and with `***` for the values of the query parameters
-/// `password` and `sslpassword`, whose names match in any case.
-pub fn url_without_passwords(url: &str) -> String {
-    let redacted = crate::echo::without_credentials(url);
-    let Some((before_query, query)) = redacted.split_once('?') else {
-        return redacted;
-    };
-    let (query, fragment) = match query.split_once('#') {
-        Some((query, fragment)) => (query, Some(fragment)),
-        None => (query, None),
-    };
-    let masked: Vec<String> = query
-        .split('&')
-        .map(|pair| match pair.split_once('=') {
-            Some((name, _)) if is_secret_parameter(name) => format!("{name}=***"),
-            _ => pair.to_owned(),
-        })
-        .collect();
-    let mut shown = format!("{before_query}?{}", masked.join("&"));
-    if let Some(fragment) = fragment {
-        shown.push('#');
-        shown.push_str(fragment);
-    }
-    shown
-}
-
-/// Tells whether the query parameter `name` carries a password. The name
-/// is decoded as the driver decodes it, so `%70assword` matches too.
-fn is_secret_parameter(name: &str) -> bool {
-    let Some((decoded, _)) = url::form_urlencoded::parse(name.as_bytes()).next() else {
-        return false;
-    };
-    SECRET_QUERY_PARAMETERS
-        .iter()
-        .any(|secret| decoded.eq_ignore_ascii_case(secret))
-}
-
 /// Returns a stored preview as lists show it: shortened to at most
 /// `PREVIEW_MAX_CHARS` characters, `…` included.
 pub fn cut_preview(preview: &str) -> String {
@@ -514,43 +470,8 @@ async fn connect_postgres(url: &str) -> anyhow::Result<DynStore> {
 #[cfg(test)]
 mod tests {
     use super::{
-        PREVIEW_MAX_CHARS, TemplateRef, cut_preview, message_preview, preview_was_cut,
-        search_terms, url_without_passwords,
+        PREVIEW_MAX_CHARS, TemplateRef, cut_preview, message_preview, preview_was_cut, search_terms,
     };
-
-    #[test]
-    fn url_query_passwords_masked() {
-        let cases = [
-            (
-                "postgres://postgres@127.0.0.1:5432/DB?password=LEAKME",
-                "postgres://***@127.0.0.1:5432/DB?password=***",
-            ),
-            (
-                "postgres://db/pons?sslmode=require&PassWord=LEAKME&application_name=x",
-                "postgres://db/pons?sslmode=require&PassWord=***&application_name=x",
-            ),
-            (
-                "postgres://db/pons?sslpassword=LEAKME#top",
-                "postgres://db/pons?sslpassword=***#top",
-            ),
-            (
-                "postgres://db/pons?%70assword=LEAKME",
-                "postgres://db/pons?%70assword=***",
-            ),
-            (
-                "postgres://u:LEAKME@db/pons?user=a",
-                "postgres://***@db/pons?user=a",
-            ),
-            (
-                "sqlite:pons.db?password=LEAKME",
-                "sqlite:pons.db?password=***",
-            ),
-            ("postgres://db/pons?password", "postgres://db/pons?password"),
-        ];
-        for (url, shown) in cases {
-            assert_eq!(url_without_passwords(url), shown, "{url}");
-        }
-    }
 
     #[test]
     fn template_read_from_send_request() {

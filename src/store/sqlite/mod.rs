@@ -296,14 +296,14 @@ pub fn path_from_url(url: &str) -> anyhow::Result<PathBuf> {
         bail!(
             "database URL {:?} has an unsupported scheme; use sqlite://PATH, a file path, \
              or postgres://USER@HOST/DB",
-            crate::store::url_without_passwords(url)
+            crate::echo::without_credentials(url)
         );
     }
     if path == ":memory:" || path.contains('?') {
         bail!(
             "database URL {:?} is not supported: use a plain file path, because the \
              writer and the readers open the same file",
-            crate::store::url_without_passwords(url)
+            crate::echo::without_credentials(url)
         );
     }
     if let Some(problem) = unusable_path_problem(path) {
