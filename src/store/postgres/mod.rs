@@ -201,7 +201,7 @@ pub async fn reject_schema_without_pons(url: &str) -> anyhow::Result<()> {
 /// or returns `None` when it names both. Without a host or a database
 /// name, the driver falls back to the PG* environment variables and the
 /// libpq defaults (a local socket, a database named after the user), so
-/// Pons would create its tables in a database that nobody chose. A host or
+/// Pons would create its tables in a database that no setting named. A host or
 /// a database may also be a `host=`, `hostaddr=` or `dbname=` query
 /// parameter, which the driver reads too.
 pub fn url_form_problem(url: &str) -> Option<&'static str> {

@@ -321,8 +321,8 @@ fn unusable_path_problem(path: &str) -> Option<&'static str> {
     if path.trim().is_empty() {
         return Some("has a blank file path");
     }
-    // sqlite3.h keeps names that start with ':' for special databases such
-    // as ":memory:", and asks for a "./" prefix on a file named so. A URL
+    // sqlite3.h reserves names that start with ':' for special databases
+    // such as ":memory:", and a file named so needs a "./" prefix. A URL
     // such as `sqlite::` would otherwise create a file named ":".
     if path.starts_with(':') {
         return Some(
