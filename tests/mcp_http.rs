@@ -515,12 +515,7 @@ async fn lone_surrogate_in_send_rejected() {
     let alice = create_user(&server.store, "alice@example.com").await;
     let (key, _) = create_key(&server.store, &alice, KeyOptions::default()).await;
     let bearer = format!("Bearer {key}");
-    let headers = [
-        ("content-type", "application/json"),
-        ("accept", "application/json, text/event-stream"),
-        ("mcp-protocol-version", "2025-11-25"),
-        ("authorization", bearer.as_str()),
-    ];
+    let headers = mcp_headers(&bearer, "2025-11-25", &[]);
     for (tool, arguments) in [
         (
             "send_text",
